@@ -1,0 +1,92 @@
+# snap — build, test, demo. See README.md.
+#
+#   make          build snap/snap (and the parasite/restorer blobs it embeds)
+#   make check    install missing deps, build, run the whole test suite
+#   make demo     install missing deps, build, checkpoint/restore a sample program
+#   make install  copy snap to $(PREFIX)/sbin
+
+CC	?= gcc
+LD	?= ld
+PREFIX	?= /usr/local
+WARN	:= -Wall -Wextra -Werror
+CFLAGS	?= -O2 -g
+PKGS	:= libprotobuf-c libcap libbsd
+
+SNAP_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Isnap -Iimages -Iparasite/include -Iparasite/host \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd)
+
+# Freestanding code run inside other processes: position independent, no libc,
+# no SSE (the target's FPU state must survive untouched until rt_sigreturn).
+PIE_CFLAGS := -O2 -g0 $(WARN) -D_GNU_SOURCE -Iparasite/include -fpie -fno-plt -ffreestanding \
+	-nostdlib -fno-stack-protector -fno-builtin -mgeneral-regs-only -fvisibility=hidden \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none -fno-jump-tables
+
+PROTOS	:= $(wildcard images/*.proto)
+PB_C	:= $(PROTOS:.proto=.pb-c.c)
+PB_H	:= $(PROTOS:.proto=.pb-c.h)
+SNAP_SRC := $(wildcard snap/*.c) $(wildcard parasite/host/*.c)
+SNAP_OBJ := $(SNAP_SRC:.c=.o) $(PB_C:.c=.o) parasite/blobs.o
+PIE_COMMON := parasite/pie/entry.o parasite/pie/lib.o
+BLOBS	:= parasite/parasite.bin parasite/restorer.bin
+
+all: snap/snap tests
+
+snap/snap: $(SNAP_OBJ)
+	$(CC) -o $@ $^ $(SNAP_LIBS)
+
+images/%.pb-c.c images/%.pb-c.h: images/%.proto
+	cd images && protoc-c --c_out=. $*.proto
+
+images/%.pb-c.o: images/%.pb-c.c
+	$(CC) $(CFLAGS) -Wall -Iimages -c -o $@ $<
+
+snap/%.o parasite/host/%.o: CFLAGS_EXTRA :=
+$(SNAP_SRC:.c=.o): %.o: %.c $(PB_H) $(wildcard snap/*.h parasite/include/*.h parasite/host/*.h)
+	$(CC) $(SNAP_CFLAGS) -MMD -c -o $@ $<
+
+parasite/pie/%.o: parasite/pie/%.c $(wildcard parasite/include/*.h)
+	$(CC) $(PIE_CFLAGS) -c -o $@ $<
+parasite/pie/%.o: parasite/pie/%.S
+	$(CC) $(PIE_CFLAGS) -c -o $@ $<
+
+# A blob is linked at address 0 into a flat binary. Only PC-relative
+# relocations are allowed: anything absolute would point into address 0.
+parasite/%.bin: parasite/pie/%.o $(PIE_COMMON) parasite/pie/blob.lds
+	@bad=$$(readelf -rW $< $(PIE_COMMON) | awk '/R_X86_64_/ {print $$3}' | \
+		grep -vE '^R_X86_64_(PC32|PLT32)$$' | sort -u); \
+	if [ -n "$$bad" ]; then echo "$@: absolute relocations: $$bad" >&2; exit 1; fi
+	$(LD) -static -nostdlib --no-warn-rwx-segments -T parasite/pie/blob.lds -o parasite/$*.elf $(PIE_COMMON) $<
+	objcopy -O binary parasite/$*.elf $@
+
+parasite/blobs.o: parasite/blobs.S $(BLOBS)
+	$(CC) -c -o $@ $<
+
+tests: snap/snap
+	$(MAKE) -C test/zdtm
+
+deps:
+	./scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all
+	./scripts/check.sh
+
+demo: deps
+	$(MAKE) snap/snap
+	./scripts/demo.sh
+
+install: snap/snap
+	install -D -m 755 snap/snap $(DESTDIR)$(PREFIX)/sbin/snap
+
+format:
+	clang-format -i snap/*.[ch] parasite/*/*.[ch]
+
+clean:
+	rm -f snap/snap snap/*.o snap/*.d parasite/*/*.o parasite/*/*.d parasite/*.o \
+		parasite/*.bin parasite/*.elf images/*.pb-c.[cho]
+	-$(MAKE) -C test/zdtm clean
+
+.PHONY: all tests deps check demo install format clean
+.SECONDARY: $(PB_C) $(PB_H) $(PIE_COMMON) parasite/pie/parasite.o parasite/pie/restorer.o
+-include $(wildcard snap/*.d parasite/host/*.d)

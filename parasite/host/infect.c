@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parasite injection (see infect.h). The sequence, on a task stopped by
+ * PTRACE_INTERRUPT:
+ *   1. save registers, XSAVE state and the signal mask; block all signals;
+ *   2. poke "syscall; int3" at an executable address and run mmap() there:
+ *      a MAP_SHARED anonymous area, which we open through map_files and map
+ *      on our side too — no fd is ever created in the target;
+ *   3. copy the blob, its arguments and a sigframe of the saved state in;
+ *   4. point %rip at the blob: it connects to our abstract seqpacket socket
+ *      and serves commands;
+ *   5. cure: the blob rt_sigreturns through the frame (we trace syscalls to
+ *      stop right after it), then we munmap the area and unpoke the code.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/ptrace.h>
+
+#include "infect.h"
+#include "log.h"
+
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+#define PARASITE_TIMEOUT_MS 10000
+
+extern const char parasite_blob[], parasite_blob_end[];
+
+int ptrace_wait(pid_t pid, int *status)
+{
+	for (;;) {
+		if (wait4(pid, status, __WALL, NULL) == pid)
+			break;
+		if (errno != EINTR) {
+			pr_perror("pid %d: wait", pid);
+			return -1;
+		}
+	}
+	if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
+		pr_err("pid %d died while stopped by snap (%s %d)", pid,
+		       WIFEXITED(*status) ? "exit status" : "signal",
+		       WIFEXITED(*status) ? WEXITSTATUS(*status) : WTERMSIG(*status));
+		return -1;
+	}
+	return 0;
+}
+
+int infect_save_state(struct parasite_ctl *ctl, pid_t pid)
+{
+	struct iovec iov;
+
+	ctl->pid = pid;
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &ctl->regs)) {
+		pr_perror("pid %d: cannot read registers", pid);
+		return -1;
+	}
+	if (ctl->regs.cs != 0x33) {
+		pr_err("pid %d: only 64-bit processes are supported (cs=%#llx)", pid,
+		       ctl->regs.cs);
+		return -1;
+	}
+	iov.iov_base = ctl->xsave;
+	iov.iov_len = ctl->xsave_len;
+	if (ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov)) {
+		pr_perror("pid %d: cannot read FPU state", pid);
+		return -1;
+	}
+	ctl->xsave_len = iov.iov_len;
+	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(uint64_t), &ctl->sigmask)) {
+		pr_perror("pid %d: cannot read signal mask", pid);
+		return -1;
+	}
+	return 0;
+}
+
+int infect_prepare_syscall(struct parasite_ctl *ctl, uint64_t exec_addr)
+{
+	/* syscall; int3 x6 */
+	const long code = 0xcccccccccccc050fL;
+
+	errno = 0;
+	ctl->orig_code = ptrace(PTRACE_PEEKTEXT, ctl->pid, exec_addr, NULL);
+	if (errno) {
+		pr_perror("pid %d: cannot read code at %#lx", ctl->pid, (unsigned long)exec_addr);
+		return -1;
+	}
+	if (ptrace(PTRACE_POKETEXT, ctl->pid, exec_addr, code)) {
+		pr_perror("pid %d: cannot write code at %#lx", ctl->pid, (unsigned long)exec_addr);
+		return -1;
+	}
+	ctl->syscall_ip = exec_addr;
+	ctl->code_poked = true;
+	return 0;
+}
+
+int infect_unpoke(struct parasite_ctl *ctl)
+{
+	if (!ctl->code_poked)
+		return 0;
+	if (ptrace(PTRACE_POKETEXT, ctl->pid, ctl->syscall_ip, ctl->orig_code)) {
+		pr_perror("pid %d: cannot restore code at %#lx", ctl->pid,
+			  (unsigned long)ctl->syscall_ip);
+		return -1;
+	}
+	ctl->code_poked = false;
+	return 0;
+}
+
+/* Resume a stopped task and wait for the SIGTRAP of the int3 after "syscall". */
+static int run_to_trap(pid_t pid)
+{
+	int status;
+
+	for (;;) {
+		if (ptrace(PTRACE_CONT, pid, NULL, NULL)) {
+			pr_perror("pid %d: cannot resume", pid);
+			return -1;
+		}
+		if (ptrace_wait(pid, &status))
+			return -1;
+		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && !(status >> 16))
+			return 0;
+		/* A group stop or an unblockable signal: not ours, go on. */
+		pr_debug("pid %d: ignoring stop %#x while running a syscall", pid, status);
+	}
+}
+
+int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a2, long a3,
+		   long a4, long a5, long a6)
+{
+	struct user_regs_struct saved, r;
+	int err = -1;
+
+	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &saved)) {
+		pr_perror("pid %d: cannot read registers", ctl->pid);
+		return -1;
+	}
+	r = saved;
+	r.rax = nr;
+	r.orig_rax = -1; /* no syscall restart logic on our registers */
+	r.rdi = a1;
+	r.rsi = a2;
+	r.rdx = a3;
+	r.r10 = a4;
+	r.r8 = a5;
+	r.r9 = a6;
+	r.rip = ctl->syscall_ip;
+	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &r)) {
+		pr_perror("pid %d: cannot set registers", ctl->pid);
+		return -1;
+	}
+	if (run_to_trap(ctl->pid))
+		goto out;
+	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &r)) {
+		pr_perror("pid %d: cannot read registers", ctl->pid);
+		goto out;
+	}
+	*ret = r.rax;
+	err = 0;
+out:
+	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &saved) && !err) {
+		pr_perror("pid %d: cannot restore registers", ctl->pid);
+		err = -1;
+	}
+	return err;
+}
+
+void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block)
+{
+	if ((long)regs->orig_rax < 0)
+		return;
+	switch ((long)regs->rax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		regs->rax = regs->orig_rax;
+		regs->rip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		/* The restart block lives in the kernel: only the same task has it. */
+		if (keep_restart_block) {
+			regs->rax = __NR_restart_syscall;
+			regs->rip -= 2;
+		} else {
+			regs->rax = -EINTR;
+		}
+		break;
+	}
+	regs->orig_rax = -1;
+}
+
+static uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+int sigframe_build(struct sigframe_area *area, uint64_t frame_addr,
+		   const struct user_regs_struct *regs, const uint8_t *xsave, size_t xsave_len,
+		   uint64_t sigmask, const struct k_stack *altstack)
+{
+	struct k_sigcontext *sc = &area->frame.uc.uc_mcontext;
+	uint32_t magic2 = FP_XSTATE_MAGIC2;
+	struct fpx_sw {
+		uint32_t magic1, extended_size;
+		uint64_t xfeatures;
+		uint32_t xstate_size;
+	} __attribute__((packed)) sw;
+
+	if (xsave_len + sizeof(magic2) > sizeof(area->xsave) || xsave_len < 576) {
+		pr_err("XSAVE area of %zu bytes does not fit a signal frame", xsave_len);
+		return -1;
+	}
+	memset(&area->frame, 0, sizeof(area->frame));
+	area->frame.uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	if (altstack)
+		memcpy(&area->frame.uc.uc_stack, altstack, sizeof(*altstack));
+	else
+		area->frame.uc.uc_stack.ss_flags = SS_DISABLE;
+	area->frame.uc.uc_sigmask = sigmask;
+
+	sc->r8 = regs->r8;
+	sc->r9 = regs->r9;
+	sc->r10 = regs->r10;
+	sc->r11 = regs->r11;
+	sc->r12 = regs->r12;
+	sc->r13 = regs->r13;
+	sc->r14 = regs->r14;
+	sc->r15 = regs->r15;
+	sc->rdi = regs->rdi;
+	sc->rsi = regs->rsi;
+	sc->rbp = regs->rbp;
+	sc->rbx = regs->rbx;
+	sc->rdx = regs->rdx;
+	sc->rax = regs->rax;
+	sc->rcx = regs->rcx;
+	sc->rsp = regs->rsp;
+	sc->rip = regs->rip;
+	sc->eflags = regs->eflags;
+	sc->cs = regs->cs;
+	sc->ss = regs->ss;
+	sc->fpstate = frame_addr + offsetof(struct sigframe_area, xsave);
+
+	/*
+	 * ptrace hands out the XSAVE area without the fx_sw_bytes that tell
+	 * rt_sigreturn an extended state follows; write them as the kernel does
+	 * for a signal frame: the enabled features (XCR0) and the sizes.
+	 */
+	memcpy(area->xsave, xsave, xsave_len);
+	sw.magic1 = FP_XSTATE_MAGIC1;
+	sw.extended_size = xsave_len + sizeof(magic2);
+	sw.xfeatures = xgetbv0();
+	sw.xstate_size = xsave_len;
+	memcpy(area->xsave + FPX_SW_OFFSET, &sw, sizeof(sw));
+	memcpy(area->xsave + xsave_len, &magic2, sizeof(magic2));
+	return 0;
+}
+
+static int listen_socket(struct parasite_ctl *ctl)
+{
+	static unsigned int seq;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int n;
+
+	n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "snap-parasite-%d-%d-%u",
+		     getpid(), ctl->pid, seq++);
+	len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	ctl->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (ctl->lsock < 0 || bind(ctl->lsock, (struct sockaddr *)&addr, len) ||
+	    listen(ctl->lsock, 1)) {
+		pr_perror("cannot create the parasite socket");
+		return -1;
+	}
+	memcpy(&ctl->args->addr, &addr, sizeof(ctl->args->addr));
+	ctl->args->addr_len = len;
+	return 0;
+}
+
+/*
+ * Wait until @fd is readable while the parasite runs; a parasite that
+ * crashes stops the task with a signal instead of answering.
+ */
+static int wait_parasite(struct parasite_ctl *ctl, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int waited, status;
+
+	for (waited = 0; waited < PARASITE_TIMEOUT_MS; waited += 100) {
+		if (poll(&pfd, 1, 100) > 0)
+			return 0;
+		if (wait4(ctl->pid, &status, __WALL | WNOHANG, NULL) == ctl->pid) {
+			if (WIFSTOPPED(status))
+				pr_err("pid %d: parasite stopped with signal %d", ctl->pid,
+				       WSTOPSIG(status));
+			else
+				pr_err("pid %d died while running the parasite", ctl->pid);
+			return -1;
+		}
+	}
+	pr_err("pid %d: parasite does not answer", ctl->pid);
+	return -1;
+}
+
+static int map_area(struct parasite_ctl *ctl)
+{
+	size_t blob_len = parasite_blob_end - parasite_blob;
+	size_t args_off = (blob_len + 63) & ~63UL;
+	char path[64];
+	long ret;
+	int fd;
+
+	ctl->len = (args_off + sizeof(struct parasite_args) + BLOB_STACK_SIZE + 4095) & ~4095UL;
+	if (infect_syscall(ctl, &ret, __NR_mmap, 0, ctl->len, PROT_READ | PROT_WRITE | PROT_EXEC,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0))
+		return -1;
+	if (ret < 0 && ret > -4096) {
+		pr_err("pid %d: cannot map the parasite: %s", ctl->pid, strerror(-ret));
+		return -1;
+	}
+	ctl->remote = ret;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", ctl->pid,
+		 (unsigned long)ctl->remote, (unsigned long)(ctl->remote + ctl->len));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("pid %d: cannot open the parasite area %s", ctl->pid, path);
+		return -1;
+	}
+	ctl->local = mmap(NULL, ctl->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (ctl->local == MAP_FAILED) {
+		ctl->local = NULL;
+		pr_perror("pid %d: cannot map the parasite area", ctl->pid);
+		return -1;
+	}
+	memcpy(ctl->local, parasite_blob, blob_len);
+	ctl->args = (struct parasite_args *)((char *)ctl->local + args_off);
+	return 0;
+}
+
+static uint64_t remote_addr(struct parasite_ctl *ctl, const void *local)
+{
+	return ctl->remote + ((const char *)local - (const char *)ctl->local);
+}
+
+static int start_blob(struct parasite_ctl *ctl)
+{
+	struct user_regs_struct r = ctl->regs;
+	struct sigframe_area *fa = &ctl->args->frame;
+	uint64_t frame_addr = remote_addr(ctl, fa);
+
+	/* The blob fills uc_stack itself: the altstack is only readable inside. */
+	regs_restart_syscall(&r, true);
+	if (sigframe_build(fa, frame_addr, &r, ctl->xsave, ctl->xsave_len, ctl->sigmask, NULL))
+		return -1;
+	ctl->args->sigframe = frame_addr + offsetof(struct rt_sigframe, uc);
+
+	r = ctl->regs;
+	r.rip = ctl->remote;
+	r.rdi = remote_addr(ctl, ctl->args);
+	r.rsp = (ctl->remote + ctl->len) & ~15UL;
+	r.orig_rax = -1;
+	r.rax = 0;
+	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &r) ||
+	    ptrace(PTRACE_CONT, ctl->pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot start the parasite", ctl->pid);
+		return -1;
+	}
+	ctl->running = true;
+	if (wait_parasite(ctl, ctl->lsock))
+		return -1;
+	ctl->sock = accept4(ctl->lsock, NULL, NULL, SOCK_CLOEXEC);
+	if (ctl->sock < 0) {
+		pr_perror("pid %d: parasite did not connect", ctl->pid);
+		return -1;
+	}
+	return 0;
+}
+
+void parasite_free(struct parasite_ctl *ctl)
+{
+	if (ctl->local)
+		munmap(ctl->local, ctl->len);
+	if (ctl->sock >= 0)
+		close(ctl->sock);
+	if (ctl->lsock >= 0)
+		close(ctl->lsock);
+	free(ctl->xsave);
+	free(ctl);
+}
+
+/* Undo whatever infect did, when the blob never ran or cannot be cured. */
+static void infect_rollback(struct parasite_ctl *ctl)
+{
+	long ret;
+
+	if (ctl->running) {
+		/* Stop the blob wherever it is; the saved registers put it back. */
+		int status;
+
+		if (!ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL))
+			ptrace_wait(ctl->pid, &status);
+		ctl->running = false;
+	}
+	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &ctl->regs))
+		pr_perror("pid %d: cannot restore registers", ctl->pid);
+	if (ctl->remote)
+		infect_syscall(ctl, &ret, __NR_munmap, ctl->remote, ctl->len, 0, 0, 0, 0);
+	infect_unpoke(ctl);
+	ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(uint64_t), &ctl->sigmask);
+	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &ctl->regs))
+		pr_perror("pid %d: cannot restore registers", ctl->pid);
+	ctl->remote = 0;
+}
+
+struct parasite_ctl *parasite_infect(pid_t pid, uint64_t exec_addr, unsigned int xsave_size)
+{
+	struct parasite_ctl *ctl;
+	uint64_t all = ~0ULL;
+
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return NULL;
+	ctl->sock = ctl->lsock = -1;
+	ctl->xsave_len = xsave_size ? xsave_size : 4096;
+	ctl->xsave = calloc(1, ctl->xsave_len);
+	if (!ctl->xsave) {
+		free(ctl);
+		return NULL;
+	}
+	if (infect_save_state(ctl, pid)) {
+		parasite_free(ctl);
+		return NULL;
+	}
+	/* Blocked signals stay queued for the target instead of hitting the blob. */
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(uint64_t), &all)) {
+		pr_perror("pid %d: cannot block signals", pid);
+		parasite_free(ctl);
+		return NULL;
+	}
+	if (infect_prepare_syscall(ctl, exec_addr) || map_area(ctl) || listen_socket(ctl) ||
+	    start_blob(ctl)) {
+		infect_rollback(ctl);
+		parasite_free(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
+int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd)
+{
+	struct parasite_msg msg = { .cmd = cmd };
+
+	if (send(ctl->sock, &msg, sizeof(msg), MSG_NOSIGNAL) != sizeof(msg)) {
+		pr_perror("pid %d: cannot send command %u to the parasite", ctl->pid, cmd);
+		return -1;
+	}
+	if (wait_parasite(ctl, ctl->sock))
+		return -1;
+	if (recv(ctl->sock, &msg, sizeof(msg), 0) != sizeof(msg)) {
+		pr_err("pid %d: no answer from the parasite to command %u", ctl->pid, cmd);
+		return -1;
+	}
+	if (msg.ret) {
+		pr_err("pid %d: parasite command %u failed: %s", ctl->pid, cmd,
+		       strerror(-msg.ret));
+		return -1;
+	}
+	return 0;
+}
+
+static int is_syscall_stop(pid_t pid, int status, struct ptrace_syscall_info *info)
+{
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80))
+		return 0;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(*info), info) <= 0) {
+		pr_perror("pid %d: cannot read syscall info", pid);
+		return -1;
+	}
+	return 1;
+}
+
+int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
+{
+	struct ptrace_syscall_info info;
+	bool entered = false;
+	int status, ret;
+
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) {
+		pr_perror("pid %d: cannot set ptrace options", pid);
+		return -1;
+	}
+	if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot trace syscalls", pid);
+		return -1;
+	}
+	if (kick && kick(arg))
+		return -1;
+	for (;;) {
+		if (ptrace_wait(pid, &status))
+			return -1;
+		ret = is_syscall_stop(pid, status, &info);
+		if (ret < 0)
+			return -1;
+		if (ret && entered && info.op == PTRACE_SYSCALL_INFO_EXIT)
+			return 0;
+		if (ret && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+		    info.entry.nr == __NR_rt_sigreturn)
+			entered = true;
+		if (!ret)
+			pr_debug("pid %d: ignoring stop %#x on the way to rt_sigreturn", pid,
+				 status);
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
+			pr_perror("pid %d: cannot trace syscalls", pid);
+			return -1;
+		}
+	}
+}
+
+static int send_fini(void *arg)
+{
+	struct parasite_ctl *ctl = arg;
+	struct parasite_msg msg = { .cmd = PARASITE_CMD_FINI };
+
+	if (send(ctl->sock, &msg, sizeof(msg), MSG_NOSIGNAL) != sizeof(msg)) {
+		pr_perror("pid %d: cannot stop the parasite", ctl->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int parasite_cure(struct parasite_ctl *ctl)
+{
+	long ret;
+	int status;
+
+	/* Stop the blob (it waits in recvmsg) so we trace from a known point. */
+	if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot stop the parasite", ctl->pid);
+		goto fail;
+	}
+	if (ptrace_wait(ctl->pid, &status))
+		goto fail;
+	if (ptrace_run_to_sigreturn(ctl->pid, send_fini, ctl))
+		goto fail;
+	ctl->running = false;
+	if (infect_syscall(ctl, &ret, __NR_munmap, ctl->remote, ctl->len, 0, 0, 0, 0) || ret) {
+		pr_err("pid %d: cannot unmap the parasite", ctl->pid);
+		goto fail;
+	}
+	ctl->remote = 0;
+	if (infect_unpoke(ctl))
+		goto fail;
+	return 0;
+fail:
+	infect_rollback(ctl);
+	return -1;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host side of the parasite: running syscalls inside a stopped task
+ * through ptrace, loading the parasite blob, talking to it, and curing the
+ * task with rt_sigreturn. The restore side reuses the syscall injection and
+ * the stop-at-rt_sigreturn to finish restored tasks.
+ */
+#ifndef SNAP_INFECT_H
+#define SNAP_INFECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "protocol.h"
+
+struct parasite_ctl {
+	pid_t pid;
+	struct user_regs_struct regs;	/* as the task was stopped */
+	uint8_t *xsave;			/* NT_X86_XSTATE */
+	size_t xsave_len;
+	uint64_t sigmask;
+	uint64_t syscall_ip;		/* where "syscall; int3" is poked */
+	long orig_code;			/* the word it replaced */
+	bool code_poked;
+	void *local;			/* the blob area, our view */
+	uint64_t remote;		/* the blob area, target's view */
+	size_t len;
+	int lsock, sock;
+	bool running;			/* blob started: cure via rt_sigreturn */
+	struct parasite_args *args;	/* inside local */
+};
+
+/* Read the stopped task's registers, FPU state and mask into @ctl. */
+int infect_save_state(struct parasite_ctl *ctl, pid_t pid);
+/* Find an executable address in @pid and poke "syscall; int3" there. */
+int infect_prepare_syscall(struct parasite_ctl *ctl, uint64_t exec_addr);
+/* Run one syscall in the stopped task; registers are put back after. */
+int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a2, long a3,
+		   long a4, long a5, long a6);
+/* Put back the poked code word. */
+int infect_unpoke(struct parasite_ctl *ctl);
+
+/*
+ * Load and start the parasite in a task stopped by seize. @exec_addr is the
+ * start of an executable mapping. On failure the task is left as it was.
+ */
+struct parasite_ctl *parasite_infect(pid_t pid, uint64_t exec_addr, unsigned int xsave_size);
+int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd);
+/*
+ * Stop the parasite, rt_sigreturn, unmap it: the task is stopped as before.
+ * Saved registers and command results stay readable in @ctl until
+ * parasite_free().
+ */
+int parasite_cure(struct parasite_ctl *ctl);
+void parasite_free(struct parasite_ctl *ctl);
+
+/*
+ * Let a stopped task run until the exit of its next rt_sigreturn, tracing
+ * syscalls. @kick, if set, is called once the task is set to trace syscalls
+ * (it makes the task go on to rt_sigreturn).
+ */
+int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg);
+/* Wait for a ptrace stop of @pid; returns the wait status or -1 (logged). */
+int ptrace_wait(pid_t pid, int *status);
+
+/* Rewrite @regs so a syscall interrupted by the freeze runs again. */
+void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block);
+/*
+ * Fill a rt_sigframe that resumes @regs with @xsave, @sigmask and @altstack.
+ * @frame_addr is where @area lives in the process that will sigreturn.
+ */
+int sigframe_build(struct sigframe_area *area, uint64_t frame_addr,
+		   const struct user_regs_struct *regs, const uint8_t *xsave, size_t xsave_len,
+		   uint64_t sigmask, const struct k_stack *altstack);
+
+#endif

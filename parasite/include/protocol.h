@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What snap and its freestanding blobs share: the parasite's argument area
+ * and command set, and the restorer's argument area. All addresses in here
+ * are addresses in the process the blob runs in.
+ */
+#ifndef SNAP_PROTOCOL_H
+#define SNAP_PROTOCOL_H
+
+#include <linux/types.h>
+
+#include "sigframe.h"
+
+#define BLOB_STACK_SIZE (64 * 1024)
+#define K_NSIG 64
+#define K_RLIM_NLIMITS 16
+
+struct k_sigaction {
+	__u64 handler;
+	__u64 flags;
+	__u64 restorer;
+	__u64 mask;
+};
+
+struct k_timeval {
+	__s64 sec, usec;
+};
+
+struct k_itimerval {
+	struct k_timeval interval, value;
+};
+
+struct k_rlimit {
+	__u64 cur, max;
+};
+
+/* ---- parasite ---- */
+
+enum parasite_cmd {
+	PARASITE_CMD_DUMP_MISC = 1,	/* fill parasite_args.misc */
+	PARASITE_CMD_FINI,		/* close the socket and rt_sigreturn */
+};
+
+/* One message each way on the seqpacket socket. */
+struct parasite_msg {
+	__u32 cmd;
+	__s32 ret;			/* reply: 0 or -errno */
+};
+
+/* Process state only the process itself can read. */
+struct parasite_misc {
+	struct k_sigaction sa[K_NSIG];	/* index = signo - 1 */
+	struct k_itimerval itimers[3];
+	struct k_rlimit rlimits[K_RLIM_NLIMITS];
+	struct k_stack altstack;
+	__u32 umask;
+	__u32 secbits;
+	__u32 dumpable;
+};
+
+struct parasite_args {
+	/* set by the host */
+	struct {
+		__u16 family;		/* AF_UNIX */
+		char path[108];		/* abstract: path[0] == 0 */
+	} addr;				/* snap's listening socket */
+	__u32 addr_len;			/* socklen of addr */
+	__u64 sigframe;			/* &frame.uc, the %rsp for rt_sigreturn */
+	/* results */
+	struct parasite_misc misc;
+	struct sigframe_area frame;
+};
+
+/* ---- restorer ---- */
+
+enum rst_vma_kind {
+	RST_VMA_ANON = 1,		/* values match VmaKind in mm.proto */
+	RST_VMA_FILE_PRIVATE,
+	RST_VMA_FILE_SHARED,
+	RST_VMA_VDSO,
+	RST_VMA_VVAR,
+};
+
+struct rst_vma {
+	__u64 start, end, pgoff;
+	__u32 prot, flags;		/* final PROT_*, MAP_* */
+	__u32 kind;
+	__s32 fd;			/* backing file, or -1 */
+};
+
+struct rst_pagemap {
+	__u64 vaddr;
+	__u64 nr_pages;
+};
+
+struct rst_range {
+	__u64 start, end;
+};
+
+/* prctl(PR_SET_MM_MAP) argument, uapi struct prctl_mm_map. */
+struct rst_mm_map {
+	__u64 start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	__u64 arg_start, arg_end, env_start, env_end;
+	__u64 auxv;
+	__u32 auxv_size;
+	__u32 exe_fd;
+};
+
+struct rst_creds {
+	__u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	__u32 ngroups;
+	__u32 groups[64];
+	__u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	__u32 secbits;
+	__u32 last_cap;
+};
+
+struct rst_stats {
+	__u64 pages_moved;
+	__u64 pages_in_place;
+	__u64 mem_ns;
+};
+
+#define RST_MAX_SPECIAL 4
+#define RST_ERR_LEN 256
+
+struct restorer_args {
+	/* layout */
+	__u64 bootstrap_start, bootstrap_end;
+	struct rst_range cur_special[RST_MAX_SPECIAL];	/* our vvar.., vdso now */
+	__u32 nr_cur_special;
+	__u64 special_delta_ok;		/* dumped vdso block found */
+	struct rst_range dst_special[RST_MAX_SPECIAL];	/* where they were dumped */
+	__u32 nr_dst_special;
+
+	__u64 vmas;			/* struct rst_vma[nr_vmas] */
+	__u32 nr_vmas;
+	__u64 pagemap;			/* struct rst_pagemap[nr_pagemap] */
+	__u32 nr_pagemap;
+	__s32 pages_fd;
+	__u64 staging_size;
+
+	struct rst_mm_map mm;
+	__u8 auxv[512];
+	struct rst_creds creds;
+	struct k_sigaction sa[K_NSIG];
+	struct k_itimerval itimers[3];
+	struct k_rlimit rlimits[K_RLIM_NLIMITS];
+	__u32 umask;
+	__u32 dumpable;
+	char comm[16];
+	__u64 fs_base, gs_base;
+
+	__u64 siginfo;			/* __u8[nr][128] */
+	__u32 nr_shared_pending, nr_thread_pending;
+	__s32 pid;
+
+	__s32 ready_fd;			/* restorer -> snap: "about to sigreturn" */
+	__s32 go_fd;			/* snap -> restorer: "go" */
+	__s32 service_fd_base;		/* close everything from here up */
+
+	/* results, read by snap through the shared mapping */
+	struct rst_stats stats;
+	__s32 failed;
+	char err[RST_ERR_LEN];
+
+	struct sigframe_area frame;
+};
+
+#endif

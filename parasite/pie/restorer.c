@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The restorer: runs inside the process being restored, from a bootstrap
+ * area snap placed where neither the old (snap's) nor the final layout has
+ * anything. In order:
+ *   1. unmap everything but the bootstrap area and the vDSO/vvar block;
+ *   2. move the vDSO/vvar block to its dumped address;
+ *   3. create every dumped mapping;
+ *   4. fill private anonymous memory by reading pages into a staging area
+ *      and moving them into place with UFFDIO_MOVE (no second copy, no VMA
+ *      splits); other mappings are read in place;
+ *   5. set final protections, mm fields, signals, timers, limits, creds;
+ *   6. tell snap it is ready, wait for "go", and rt_sigreturn into the
+ *      dumped registers (entry.S). snap then unmaps the bootstrap area.
+ * Nothing here may use libc. On error the reason goes into args->err and
+ * the process exits; snap reports it.
+ */
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/capability.h>
+
+#include "kcompat.h"
+#include "pie-lib.h"
+#include "pie-syscall.h"
+#include "protocol.h"
+
+#define PAGE 4096UL
+#define TASK_SIZE_MAX 0x7ffffffff000UL
+#define MAP_FIXED_ 0x10
+#define MAP_PRIVATE_ 0x02
+#define MAP_ANONYMOUS_ 0x20
+#define MREMAP_MAYMOVE_ 1
+#define MREMAP_FIXED_ 2
+#define PROT_RW (PROT_READ | PROT_WRITE)
+#define O_CLOEXEC_ 02000000
+#define O_NONBLOCK_ 04000
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+
+static unsigned long ts_ns(void)
+{
+	struct {
+		long sec, nsec;
+	} ts;
+
+	sys_clock_gettime(1 /* CLOCK_MONOTONIC */, &ts);
+	return ts.sec * 1000000000UL + ts.nsec;
+}
+
+static char *put_str(char *p, char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static char *put_hex(char *p, char *end, unsigned long v)
+{
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	p = put_str(p, end, "0x");
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* "what at ADDR: errno N" into args->err; returns 0 so entry.S exits. */
+static unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr,
+			  long err)
+{
+	char *p = a->err, *end = a->err + RST_ERR_LEN - 1;
+
+	p = put_str(p, end, what);
+	p = put_str(p, end, " at ");
+	p = put_hex(p, end, addr);
+	p = put_str(p, end, ": errno ");
+	p = put_hex(p, end, -err);
+	*p = '\0';
+	a->failed = 1;
+	return 0;
+}
+
+static int is_err(long ret)
+{
+	return ret < 0 && ret > -4096;
+}
+
+/* Unmap [0, TASK_SIZE) except the sorted, disjoint @keep ranges. */
+static long unmap_all_but(struct rst_range *keep, int n)
+{
+	unsigned long from = 0;
+	long ret;
+	int i;
+
+	for (i = 0; i <= n; i++) {
+		unsigned long to = i < n ? keep[i].start : TASK_SIZE_MAX;
+
+		if (to > from) {
+			ret = sys_munmap(from, to - from);
+			if (ret)
+				return ret;
+		}
+		if (i < n)
+			from = keep[i].end;
+	}
+	return 0;
+}
+
+static void sort_ranges(struct rst_range *r, int n)
+{
+	int i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && r[j].start < r[j - 1].start; j--) {
+			struct rst_range t = r[j];
+
+			r[j] = r[j - 1];
+			r[j - 1] = t;
+		}
+}
+
+/*
+ * Move our vDSO/vvar block where the dumped one was. Through a parking
+ * spot at the end of the bootstrap area, so that no move lands on a piece
+ * of the block that has not moved yet.
+ */
+static long move_specials(struct restorer_args *a, unsigned long park)
+{
+	unsigned long base = a->cur_special[0].start;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_cur_special; i++) {
+		struct rst_range *c = &a->cur_special[i];
+
+		ret = sys_mremap(c->start, c->end - c->start, c->end - c->start,
+				 MREMAP_MAYMOVE_ | MREMAP_FIXED_, park + (c->start - base));
+		if (is_err(ret))
+			return fail(a, "parking the vDSO", c->start, ret), -1;
+	}
+	for (i = 0; i < a->nr_cur_special; i++) {
+		struct rst_range *c = &a->cur_special[i], *d = &a->dst_special[i];
+
+		ret = sys_mremap(park + (c->start - base), c->end - c->start, c->end - c->start,
+				 MREMAP_MAYMOVE_ | MREMAP_FIXED_, d->start);
+		if (is_err(ret))
+			return fail(a, "moving the vDSO", d->start, ret), -1;
+	}
+	return 0;
+}
+
+static int vma_has_pages(struct restorer_args *a, struct rst_vma *v)
+{
+	struct rst_pagemap *pm = (void *)a->pagemap;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_pagemap; i++)
+		if (pm[i].vaddr >= v->start && pm[i].vaddr < v->end)
+			return 1;
+	return 0;
+}
+
+/*
+ * Anonymous mappings that receive pages are created read-write and without
+ * exec: UFFDIO_MOVE wants source and destination with the same access
+ * flags. Final protections come after the fill.
+ */
+static unsigned int fill_prot(struct rst_vma *v, int has_pages)
+{
+	if (!has_pages)
+		return v->prot;
+	if (v->kind == RST_VMA_ANON)
+		return PROT_RW;
+	return v->prot | PROT_RW;
+}
+
+static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+
+		if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
+			continue;
+		has_pages[i] = vma_has_pages(a, v);
+		ret = sys_mmap(v->start, v->end - v->start, fill_prot(v, has_pages[i]),
+			       v->flags | MAP_FIXED_, v->kind == RST_VMA_ANON ? -1 : v->fd,
+			       v->pgoff * PAGE);
+		if (ret != (long)v->start)
+			return fail(a, "mmap", v->start, ret), -1;
+	}
+	return 0;
+}
+
+static long read_full(int fd, void *buf, unsigned long len)
+{
+	unsigned long done = 0;
+	long n;
+
+	while (done < len) {
+		n = sys_read(fd, (char *)buf + done, len - done);
+		if (n == -4) /* EINTR */
+			continue;
+		if (n <= 0)
+			return n ? n : -5; /* EIO: the image ended early */
+		done += n;
+	}
+	return 0;
+}
+
+struct filler {
+	struct restorer_args *a;
+	long uffd;
+	unsigned long staging;
+};
+
+/* Read @len bytes of the page image into staging and move them to @dst. */
+static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
+{
+	struct uffdio_move mv;
+	long ret;
+
+	ret = read_full(f->a->pages_fd, (void *)f->staging, len);
+	if (ret)
+		return fail(f->a, "reading pages for", dst, ret), -1;
+	mv.dst = dst;
+	mv.src = f->staging;
+	mv.len = len;
+	mv.mode = 0;
+	mv.move = 0;
+	ret = sys_ioctl(f->uffd, UFFDIO_MOVE, &mv);
+	if (ret || mv.move != (long)len)
+		return fail(f->a, "UFFDIO_MOVE", dst + (mv.move > 0 ? mv.move : 0),
+			    ret ? ret : -5),
+		       -1;
+	f->a->stats.pages_moved += len / PAGE;
+	return 0;
+}
+
+static long fill_in_place(struct filler *f, unsigned long dst, unsigned long len)
+{
+	long ret = read_full(f->a->pages_fd, (void *)dst, len);
+
+	if (ret)
+		return fail(f->a, "reading pages for", dst, ret), -1;
+	f->a->stats.pages_in_place += len / PAGE;
+	return 0;
+}
+
+static struct rst_vma *find_vma(struct restorer_args *a, unsigned long addr)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int lo = 0, hi = a->nr_vmas;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (addr < vmas[mid].start)
+			hi = mid;
+		else if (addr >= vmas[mid].end)
+			lo = mid + 1;
+		else
+			return &vmas[mid];
+	}
+	return 0;
+}
+
+static long register_anon(struct filler *f, unsigned char *has_pages)
+{
+	struct rst_vma *vmas = (void *)f->a->vmas;
+	struct uffdio_register reg;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < f->a->nr_vmas; i++) {
+		if (vmas[i].kind != RST_VMA_ANON || !has_pages[i])
+			continue;
+		reg.range.start = vmas[i].start;
+		reg.range.len = vmas[i].end - vmas[i].start;
+		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+		ret = sys_ioctl(f->uffd, UFFDIO_REGISTER, &reg);
+		if (ret)
+			return fail(f->a, "UFFDIO_REGISTER", vmas[i].start, ret), -1;
+	}
+	return 0;
+}
+
+static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
+{
+	struct rst_pagemap *pm = (void *)a->pagemap;
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MOVE };
+	struct filler f = { .a = a };
+	unsigned long t0 = ts_ns();
+	unsigned int i;
+	long ret;
+
+	f.uffd = sys_userfaultfd(O_CLOEXEC_ | O_NONBLOCK_);
+	if (is_err(f.uffd))
+		return fail(a, "userfaultfd", 0, f.uffd), -1;
+	ret = sys_ioctl(f.uffd, UFFDIO_API, &api);
+	if (ret)
+		return fail(a, "UFFDIO_API", 0, ret), -1;
+	ret = sys_mmap(0, a->staging_size, PROT_RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1, 0);
+	if (is_err(ret))
+		return fail(a, "mmap staging", 0, ret), -1;
+	f.staging = ret;
+	/* Huge pages would have to be split to move 4 KiB pieces out of them. */
+	sys_madvise(f.staging, a->staging_size, MADV_NOHUGEPAGE);
+	if (register_anon(&f, has_pages))
+		return -1;
+
+	for (i = 0; i < a->nr_pagemap; i++) {
+		unsigned long addr = pm[i].vaddr, end = addr + pm[i].nr_pages * PAGE;
+		struct rst_vma *v = find_vma(a, addr);
+
+		if (!v || end > v->end)
+			return fail(a, "pages outside any mapping", addr, -22), -1;
+		while (addr < end) {
+			unsigned long len = end - addr;
+
+			if (v->kind == RST_VMA_ANON) {
+				if (len > a->staging_size)
+					len = a->staging_size;
+				ret = fill_moved(&f, addr, len);
+			} else {
+				ret = fill_in_place(&f, addr, len);
+			}
+			if (ret)
+				return -1;
+			addr += len;
+		}
+	}
+	/* Closing the uffd unregisters every range. */
+	sys_close(f.uffd);
+	sys_munmap(f.staging, a->staging_size);
+	a->stats.mem_ns = ts_ns() - t0;
+	return 0;
+}
+
+static long final_prot(struct restorer_args *a, unsigned char *has_pages)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+
+		if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
+			continue;
+		if (fill_prot(v, has_pages[i]) == v->prot)
+			continue;
+		ret = sys_mprotect(v->start, v->end - v->start, v->prot);
+		if (ret)
+			return fail(a, "mprotect", v->start, ret), -1;
+	}
+	return 0;
+}
+
+static long restore_signals(struct restorer_args *a)
+{
+	unsigned char *si = (void *)a->siginfo;
+	unsigned long all = ~0UL;
+	unsigned int i;
+	long ret;
+
+	for (i = 1; i <= K_NSIG; i++) {
+		if (i == 9 || i == 19)
+			continue;
+		ret = sys_rt_sigaction(i, &a->sa[i - 1], 0, 8);
+		if (ret)
+			return fail(a, "rt_sigaction", i, ret), -1;
+	}
+	for (i = 0; i < 3; i++) {
+		ret = sys_setitimer(i, &a->itimers[i], 0);
+		if (ret)
+			return fail(a, "setitimer", i, ret), -1;
+	}
+	/* Queue pending signals with everything blocked; rt_sigreturn sets the mask. */
+	sys_rt_sigprocmask(0 /* SIG_BLOCK */, &all, 0, 8);
+	for (i = 0; i < a->nr_shared_pending + a->nr_thread_pending; i++) {
+		unsigned char *info = si + i * 128;
+		int sig = *(int *)info;
+
+		if (i < a->nr_shared_pending)
+			ret = sys_rt_sigqueueinfo(a->pid, sig, info);
+		else
+			ret = sys_rt_tgsigqueueinfo(a->pid, a->pid, sig, info);
+		if (ret)
+			return fail(a, "queueing pending signal", sig, ret), -1;
+	}
+	return 0;
+}
+
+static long restore_creds(struct restorer_args *a)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	struct rst_creds *c = &a->creds;
+	unsigned int i;
+	long ret;
+
+	/* Keep permitted caps across the uid change; the final secbits come later. */
+	sys_prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	for (i = 0; i <= c->last_cap; i++)
+		if (!(c->cap_bnd & (1ULL << i)))
+			sys_prctl(PR_CAPBSET_DROP, i, 0, 0, 0);
+	ret = sys_setgroups(c->ngroups, c->groups);
+	if (ret)
+		return fail(a, "setgroups", c->ngroups, ret), -1;
+	ret = sys_setresgid(c->gid, c->egid, c->sgid);
+	if (ret)
+		return fail(a, "setresgid", c->gid, ret), -1;
+	sys_setfsgid(c->fsgid);
+	ret = sys_setresuid(c->uid, c->euid, c->suid);
+	if (ret)
+		return fail(a, "setresuid", c->uid, ret), -1;
+	sys_setfsuid(c->fsuid);
+
+	/* Effective = everything still permitted, to be allowed to set securebits. */
+	ret = sys_capget(&hdr, data);
+	if (ret)
+		return fail(a, "capget", 0, ret), -1;
+	data[0].effective = data[0].permitted;
+	data[1].effective = data[1].permitted;
+	sys_capset(&hdr, data);
+	ret = sys_prctl(PR_SET_SECUREBITS, c->secbits, 0, 0, 0);
+	if (ret && c->secbits)
+		return fail(a, "PR_SET_SECUREBITS", c->secbits, ret), -1;
+
+	data[0].effective = c->cap_eff;
+	data[1].effective = c->cap_eff >> 32;
+	data[0].permitted = c->cap_prm;
+	data[1].permitted = c->cap_prm >> 32;
+	data[0].inheritable = c->cap_inh;
+	data[1].inheritable = c->cap_inh >> 32;
+	ret = sys_capset(&hdr, data);
+	if (ret)
+		return fail(a, "capset", c->cap_eff, ret), -1;
+	for (i = 0; i <= c->last_cap; i++)
+		if (c->cap_amb & (1ULL << i)) {
+			ret = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0);
+			if (ret)
+				return fail(a, "raising ambient cap", i, ret), -1;
+		}
+	return 0;
+}
+
+static long restore_misc(struct restorer_args *a)
+{
+	long ret;
+	int i;
+
+	ret = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0);
+	if (ret)
+		return fail(a, "PR_SET_MM_MAP", a->mm.start_brk, ret), -1;
+	for (i = 0; i < K_RLIM_NLIMITS; i++) {
+		ret = sys_prlimit(0, i, &a->rlimits[i], 0);
+		/* Without CAP_SYS_RESOURCE a raised hard limit stays as it is. */
+		if (ret && ret != -1 /* EPERM */)
+			return fail(a, "prlimit", i, ret), -1;
+	}
+	sys_umask(a->umask);
+	/* snap set SIGKILL-on-parent-death for the restore only. */
+	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	sys_prctl(PR_SET_NAME, a->comm, 0, 0, 0);
+	ret = sys_arch_prctl(ARCH_SET_FS, a->fs_base);
+	if (ret)
+		return fail(a, "ARCH_SET_FS", a->fs_base, ret), -1;
+	ret = sys_arch_prctl(ARCH_SET_GS, a->gs_base);
+	if (ret)
+		return fail(a, "ARCH_SET_GS", a->gs_base, ret), -1;
+	return 0;
+}
+
+unsigned long blob_main(struct restorer_args *a)
+{
+	unsigned char has_pages[a->nr_vmas ? a->nr_vmas : 1];
+	struct rst_range keep[RST_MAX_SPECIAL + 1];
+	unsigned long park;
+	unsigned int i, n = 0;
+	char go;
+	long ret;
+
+	keep[n].start = a->bootstrap_start;
+	keep[n++].end = a->bootstrap_end;
+	for (i = 0; i < a->nr_cur_special; i++)
+		keep[n++] = a->cur_special[i];
+	sort_ranges(keep, n);
+	ret = unmap_all_but(keep, n);
+	if (ret)
+		return fail(a, "unmapping the old address space", 0, ret);
+
+	if (a->nr_cur_special) {
+		/* The parking spot: the last pages of the bootstrap area. */
+		park = a->bootstrap_end - (a->cur_special[a->nr_cur_special - 1].end -
+					   a->cur_special[0].start);
+		if (move_specials(a, park))
+			return 0;
+	}
+	memset(has_pages, 0, sizeof(has_pages));
+	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages))
+		return 0;
+	if (restore_misc(a) || restore_signals(a) || restore_creds(a))
+		return 0;
+	/* A uid change clears it; put back what the process had. */
+	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
+	/* Every snap fd but ready/go: pages, mapped files, exe, log. */
+	sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
+
+	/* snap traces us from here to the end of rt_sigreturn, then unmaps us. */
+	if (sys_write(a->ready_fd, "R", 1) != 1)
+		return fail(a, "signalling snap", 0, -5);
+	while ((ret = sys_read(a->go_fd, &go, 1)) == -4)
+		;
+	if (ret != 1)
+		return fail(a, "waiting for snap", 0, ret ? ret : -5);
+	sys_close(a->go_fd);
+	sys_close(a->ready_fd);
+	return (unsigned long)&a->frame.frame.uc;
+}

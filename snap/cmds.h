@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The snap subcommands main() dispatches to. Each returns 0 on success or -1
+ * after logging what went wrong; main() turns that into the exit status.
+ */
+#ifndef SNAP_CMDS_H
+#define SNAP_CMDS_H
+
+#include "ctx.h"
+
+/* snap show DIR|FILE: every image decoded to JSON on stdout. */
+int cmd_show(const char *path);
+/* snap check: probe the kernel, print what snap can use, fail if the core is missing. */
+int cmd_check(const struct snap_opts *opts);
+
+/* snap dump -t PID -D DIR: checkpoint a process. */
+int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf);
+/* snap restore -D DIR: bring it back with the same PID. */
+int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf);
+
+#endif

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Dump of a process's non-memory, non-file state into core-PID.img.
+ * Registers and the FPU state were saved by infect before the parasite ran;
+ * pending signals come from PTRACE_PEEKSIGINFO; sigactions, itimers, limits
+ * and the altstack from the parasite; the rest from /proc.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+
+#include "core-dump.h"
+#include "image.h"
+#include "infect.h"
+#include "log.h"
+#include "proc.h"
+
+#define SIGINFO_SIZE 128
+#define MAX_PENDING 4096
+
+/* Everything one CoreEntry points to, so it is freed in one go. */
+struct core_buf {
+	CoreEntry core;
+	ThreadCoreEntry th, *thp[1];
+	UserRegsEntry regs;
+	SigaltstackEntry alt;
+	SigactionEntry sa[K_NSIG], *sap[K_NSIG];
+	ItimerEntry it[3], *itp[3];
+	RlimitEntry rl[K_RLIM_NLIMITS], *rlp[K_RLIM_NLIMITS];
+	CredsEntry creds;
+	uint32_t groups[64];
+	MmInfoEntry mm;
+	uint8_t auxv[1024];
+	char cwd[PATH_MAX], root[PATH_MAX], exe[PATH_MAX], comm[32];
+	ProtobufCBinaryData *pending, *shared_pending;
+	uint8_t *siginfo;
+};
+
+static void fill_regs(UserRegsEntry *r, const struct user_regs_struct *u)
+{
+	user_regs_entry__init(r);
+	r->r15 = u->r15;
+	r->r14 = u->r14;
+	r->r13 = u->r13;
+	r->r12 = u->r12;
+	r->bp = u->rbp;
+	r->bx = u->rbx;
+	r->r11 = u->r11;
+	r->r10 = u->r10;
+	r->r9 = u->r9;
+	r->r8 = u->r8;
+	r->ax = u->rax;
+	r->cx = u->rcx;
+	r->dx = u->rdx;
+	r->si = u->rsi;
+	r->di = u->rdi;
+	r->orig_ax = u->orig_rax;
+	r->ip = u->rip;
+	r->cs = u->cs;
+	r->flags = u->eflags;
+	r->sp = u->rsp;
+	r->ss = u->ss;
+	r->fs_base = u->fs_base;
+	r->gs_base = u->gs_base;
+	r->ds = u->ds;
+	r->es = u->es;
+	r->fs = u->fs;
+	r->gs = u->gs;
+}
+
+/* Pending signals of one queue (thread or shared) via PTRACE_PEEKSIGINFO. */
+static int peek_pending(pid_t pid, bool shared, uint8_t *buf, ProtobufCBinaryData *out,
+			size_t *nr)
+{
+	struct __ptrace_peeksiginfo_args a = {
+		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+	};
+	long n;
+
+	*nr = 0;
+	for (;;) {
+		a.off = *nr;
+		a.nr = MAX_PENDING - *nr;
+		if (!a.nr) {
+			pr_err("pid %d: more than %d pending signals", pid, MAX_PENDING);
+			return -1;
+		}
+		n = ptrace(PTRACE_PEEKSIGINFO, pid, &a, buf + *nr * SIGINFO_SIZE);
+		if (n < 0) {
+			pr_perror("pid %d: cannot read pending signals", pid);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		*nr += n;
+	}
+	for (size_t i = 0; i < *nr; i++) {
+		out[i].data = buf + i * SIGINFO_SIZE;
+		out[i].len = SIGINFO_SIZE;
+	}
+	return 0;
+}
+
+static int fill_creds(struct core_buf *b, pid_t pid, const struct parasite_misc *misc)
+{
+	struct proc_status st;
+	CredsEntry *c = &b->creds;
+	cap_t caps;
+
+	if (parse_status(pid, &st))
+		return -1;
+	creds_entry__init(c);
+	c->uid = st.uid[0];
+	c->euid = st.uid[1];
+	c->suid = st.uid[2];
+	c->fsuid = st.uid[3];
+	c->gid = st.gid[0];
+	c->egid = st.gid[1];
+	c->sgid = st.gid[2];
+	c->fsgid = st.gid[3];
+	memcpy(b->groups, st.groups, st.ngroups * sizeof(st.groups[0]));
+	c->groups = b->groups;
+	c->n_groups = st.ngroups;
+	c->cap_inh = st.cap_inh;
+	c->cap_prm = st.cap_prm;
+	c->cap_eff = st.cap_eff;
+	c->cap_bnd = st.cap_bnd;
+	c->cap_amb = st.cap_amb;
+	c->secbits = misc->secbits;
+
+	caps = cap_get_pid(pid);
+	if (caps) {
+		char *txt = cap_to_text(caps, NULL);
+
+		pr_debug("pid %d: uid %u gid %u caps %s", pid, c->uid, c->gid, txt ? txt : "?");
+		cap_free(txt);
+		cap_free(caps);
+	}
+	return 0;
+}
+
+static int fill_mm(struct core_buf *b, pid_t pid, const struct proc_stat *st)
+{
+	MmInfoEntry *m = &b->mm;
+	char path[64];
+	ssize_t n;
+	FILE *f;
+
+	mm_info_entry__init(m);
+	m->start_code = st->start_code;
+	m->end_code = st->end_code;
+	m->start_data = st->start_data;
+	m->end_data = st->end_data;
+	m->start_brk = st->start_brk;
+	m->start_stack = st->start_stack;
+	m->arg_start = st->arg_start;
+	m->arg_end = st->arg_end;
+	m->env_start = st->env_start;
+	m->env_end = st->env_end;
+	/* /proc/PID/stat has no current brk; the heap VMA's end is it, page-rounded. */
+	m->brk = st->start_brk;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	n = fread(b->auxv, 1, sizeof(b->auxv), f);
+	fclose(f);
+	if (n <= 0 || n % 16) {
+		pr_err("cannot read %s", path);
+		return -1;
+	}
+	m->auxv.data = b->auxv;
+	m->auxv.len = n;
+	if (proc_readlink(pid, "exe", b->exe, sizeof(b->exe)))
+		return -1;
+	m->exe = b->exe;
+	return 0;
+}
+
+static uint64_t heap_end(const struct dump_task *t, uint64_t start_brk)
+{
+	for (size_t i = 0; i < t->vmas.nr; i++)
+		if (t->vmas.v[i].start <= start_brk && start_brk < t->vmas.v[i].end &&
+		    !strcmp(t->vmas.v[i].path, "[heap]"))
+			return t->vmas.v[i].end;
+	return start_brk;
+}
+
+static void fill_signals(struct core_buf *b, const struct parasite_misc *misc)
+{
+	int i;
+
+	for (i = 0; i < K_NSIG; i++) {
+		sigaction_entry__init(&b->sa[i]);
+		b->sa[i].handler = misc->sa[i].handler;
+		b->sa[i].flags = misc->sa[i].flags;
+		b->sa[i].restorer = misc->sa[i].restorer;
+		b->sa[i].mask = misc->sa[i].mask;
+		b->sap[i] = &b->sa[i];
+	}
+	for (i = 0; i < 3; i++) {
+		itimer_entry__init(&b->it[i]);
+		b->it[i].interval_sec = misc->itimers[i].interval.sec;
+		b->it[i].interval_usec = misc->itimers[i].interval.usec;
+		b->it[i].value_sec = misc->itimers[i].value.sec;
+		b->it[i].value_usec = misc->itimers[i].value.usec;
+		b->itp[i] = &b->it[i];
+	}
+	for (i = 0; i < K_RLIM_NLIMITS; i++) {
+		rlimit_entry__init(&b->rl[i]);
+		b->rl[i].cur = misc->rlimits[i].cur;
+		b->rl[i].max = misc->rlimits[i].max;
+		b->rlp[i] = &b->rl[i];
+	}
+	sigaltstack_entry__init(&b->alt);
+	b->alt.sp = misc->altstack.ss_sp;
+	b->alt.flags = misc->altstack.ss_flags;
+	b->alt.size = misc->altstack.ss_size;
+}
+
+static void core_buf_free(struct core_buf *b)
+{
+	free(b->pending);
+	free(b->shared_pending);
+	free(b->siginfo);
+	free(b);
+}
+
+int dump_core(struct dump_ctx *ctx, struct dump_task *t)
+{
+	const struct parasite_misc *misc = &t->ctl->args->misc;
+	struct proc_stat st;
+	struct core_buf *b;
+	size_t n1, n2;
+	char pers[32];
+	int ret = -1;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -1;
+	b->siginfo = malloc(2 * MAX_PENDING * SIGINFO_SIZE);
+	b->pending = calloc(MAX_PENDING, sizeof(*b->pending));
+	b->shared_pending = calloc(MAX_PENDING, sizeof(*b->shared_pending));
+	if (!b->siginfo || !b->pending || !b->shared_pending)
+		goto out;
+	if (parse_stat(t->pid, &st))
+		goto out;
+
+	core_entry__init(&b->core);
+	b->core.pid = t->pid;
+
+	thread_core_entry__init(&b->th);
+	b->th.tid = t->pid;
+	fill_regs(&b->regs, &t->ctl->regs);
+	b->th.regs = &b->regs;
+	b->th.xsave.data = t->ctl->xsave;
+	b->th.xsave.len = t->ctl->xsave_len;
+	b->th.sigmask = t->ctl->sigmask;
+	if (peek_pending(t->pid, false, b->siginfo, b->pending, &n1) ||
+	    peek_pending(t->pid, true, b->siginfo + MAX_PENDING * SIGINFO_SIZE, b->shared_pending,
+			 &n2))
+		goto out;
+	b->th.pending = b->pending;
+	b->th.n_pending = n1;
+	b->core.shared_pending = b->shared_pending;
+	b->core.n_shared_pending = n2;
+	fill_signals(b, misc);
+	b->th.altstack = &b->alt;
+	snprintf(b->comm, sizeof(b->comm), "%s", st.comm);
+	b->th.comm = b->comm;
+	b->thp[0] = &b->th;
+	b->core.threads = b->thp;
+	b->core.n_threads = 1;
+
+	b->core.sigactions = b->sap;
+	b->core.n_sigactions = K_NSIG;
+	b->core.itimers = b->itp;
+	b->core.n_itimers = 3;
+	b->core.rlimits = b->rlp;
+	b->core.n_rlimits = K_RLIM_NLIMITS;
+	b->core.umask = misc->umask;
+	b->core.has_dumpable = true;
+	b->core.dumpable = misc->dumpable;
+	if (proc_read_file(t->pid, "personality", pers, sizeof(pers)) < 0)
+		goto out;
+	b->core.personality = strtoul(pers, NULL, 16);
+	if (fill_creds(b, t->pid, misc))
+		goto out;
+	b->core.creds = &b->creds;
+	if (proc_readlink(t->pid, "cwd", b->cwd, sizeof(b->cwd)) ||
+	    proc_readlink(t->pid, "root", b->root, sizeof(b->root)))
+		goto out;
+	b->core.cwd = b->cwd;
+	b->core.root = b->root;
+	if (fill_mm(b, t->pid, &st))
+		goto out;
+	b->mm.brk = heap_end(t, st.start_brk);
+	b->core.mm = &b->mm;
+
+	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
+out:
+	core_buf_free(b);
+	return ret;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The explicit state passed down every call: command-line options, kernel
+ * features (probed once), statistics, and the per-command context of dump and
+ * restore. Nothing here is global; whoever needs it gets a pointer.
+ */
+#ifndef SNAP_CTX_H
+#define SNAP_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+#include "files.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+
+#ifndef PAGE_SIZE
+#define PAGE_SIZE 4096UL
+#endif
+#define IMG_VERSION 1
+
+struct snap_opts {
+	const char *images_dir;		/* -D */
+	const char *log_file;		/* -o */
+	const char *pidfile;		/* --pidfile (restore) */
+	int verbosity;			/* -v N */
+	pid_t pid;			/* -t */
+	bool shell_job;			/* --shell-job */
+	bool leave_running;		/* --leave-running */
+	bool display_stats;		/* --display-stats */
+	bool detach;			/* -d */
+	unsigned int pid_wait_ms;	/* --pid-wait-ms: how long restore waits for a busy PID */
+};
+
+/* Kernel features, probed once by kerndat_probe(). */
+struct kfeat {
+	char kernel[65];		/* uname -r */
+	bool ptrace_seize;
+	bool ptrace_syscall_info;	/* PTRACE_GET_SYSCALL_INFO */
+	bool uffd;			/* userfaultfd(2) usable */
+	bool uffd_dev;			/* /dev/userfaultfd + USERFAULTFD_IOC_NEW */
+	uint64_t uffd_features;		/* UFFDIO_API features offered */
+	bool pagemap_scan;		/* PAGEMAP_SCAN ioctl */
+	bool clone3_set_tid;
+	bool pidfd_getfd;
+	bool cap_sys_resource;		/* may raise rlimits past the hard limit */
+	unsigned int xsave_size;	/* NT_X86_XSTATE buffer size */
+};
+
+struct dump_stats {
+	uint64_t t_start;		/* CLOCK_MONOTONIC ns, command start */
+	uint64_t t_frozen;		/* every thread stopped */
+	uint64_t t_unfrozen;		/* target running again (or killed) */
+	uint64_t t_mem_start, t_mem_end;
+	uint64_t t_end;
+	uint64_t pages_scanned;		/* pages in dumpable VMAs */
+	uint64_t pages_written;		/* pages in pages-*.img */
+	uint64_t pages_swapped;		/* written pages that were in swap */
+	uint64_t pages_zero;		/* skipped: zero page */
+};
+
+struct restore_stats {
+	uint64_t t_start, t_forked, t_end;
+	uint64_t pages_moved;		/* UFFDIO_MOVE'd from the staging area */
+	uint64_t pages_in_place;	/* read straight into the final mapping */
+	uint64_t mem_ns;		/* time the restorer spent filling memory */
+};
+
+/* One VMA as read from /proc/PID/smaps, before it becomes a VmaEntry. */
+struct vma {
+	uint64_t start, end, pgoff;
+	uint32_t prot, flags;		/* PROT_*, MAP_* */
+	VmaKind kind;
+	uint64_t madv;
+	dev_t dev;
+	ino_t ino;
+	char *path;			/* backing file or [name], malloc'd */
+	bool deleted;			/* backing file was unlinked */
+};
+
+struct vma_list {
+	struct vma *v;
+	size_t nr;
+};
+
+struct parasite_ctl;
+
+/* A process being dumped. Trees come later: this is already a list entry. */
+struct dump_task {
+	pid_t pid, ppid, pgid, sid;
+	pid_t *threads;
+	size_t nr_threads;
+	int pidfd;
+	struct vma_list vmas;
+	struct parasite_ctl *ctl;	/* NULL when not infected */
+	CoreEntry *core;		/* filled while frozen */
+};
+
+struct file_table;
+
+struct dump_ctx {
+	const struct snap_opts *opts;
+	const struct kfeat *kf;
+	int dirfd;			/* images directory */
+	struct dump_stats st;
+	struct dump_task *tasks;	/* tasks[0] is the root */
+	size_t nr_tasks;
+	struct file_table *files;	/* files.img, built across the tree */
+};
+
+struct restore_task {
+	pid_t pid;
+	PstreeEntry *pe;
+	CoreEntry *core;
+	MmEntry *mm;
+	PagemapEntry **pagemap;
+	size_t nr_pagemap;
+	uint64_t nr_pages;		/* sum of pagemap nr_pages */
+	FdinfoEntry **fds;
+	size_t nr_fds;
+};
+
+struct restore_ctx {
+	const struct snap_opts *opts;
+	const struct kfeat *kf;
+	int dirfd;
+	struct restore_stats st;
+	InventoryEntry *inv;
+	struct restore_task *tasks;
+	size_t nr_tasks;
+	FileEntry **files;		/* files.img, by position */
+	size_t nr_files;
+	PipeDataEntry **pipe_data;
+	size_t nr_pipe_data;
+	int tty_fd;			/* --shell-job: our terminal, or -1 */
+};
+
+uint64_t now_ns(void);
+
+#endif

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `snap dump`: the flow of design.md §3 — seize, collect, infect, dump
+ * state, files and memory, cure, write, then resume or kill. Any failure
+ * puts the target back running as it was: the parasite is cured (or rolled
+ * back), and the task is detached, never killed.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "core-dump.h"
+#include "files.h"
+#include "image.h"
+#include "infect.h"
+#include "log.h"
+#include "mem-dump.h"
+#include "proc.h"
+#include "seize.h"
+#include "stats.h"
+
+static int open_images_dir(struct dump_ctx *ctx)
+{
+	const char *dir = ctx->opts->images_dir;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		pr_perror("images directory %s", dir);
+		return -1;
+	}
+	ctx->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->dirfd < 0) {
+		pr_perror("images directory %s", dir);
+		return -1;
+	}
+	/* inventory.img is written last: without it a set is incomplete. */
+	if (unlinkat(ctx->dirfd, "inventory.img", 0) && errno != ENOENT) {
+		pr_perror("images directory %s: cannot remove the old inventory.img", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* An executable address to run injected syscalls from. */
+static uint64_t exec_addr(const struct dump_task *t)
+{
+	for (size_t i = 0; i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		if ((v->prot & PROT_EXEC) && v->kind != VMA_KIND__VMA_VDSO)
+			return v->start;
+	}
+	return 0;
+}
+
+static int write_pstree(struct dump_ctx *ctx)
+{
+	struct image *img = img_open_write(ctx->dirfd, IMG_PSTREE, 0);
+	size_t i;
+	int ret = 0;
+
+	if (!img)
+		return -1;
+	for (i = 0; i < ctx->nr_tasks && !ret; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+		PstreeEntry pe = PSTREE_ENTRY__INIT;
+
+		pe.pid = t->pid;
+		pe.ppid = t->ppid;
+		pe.pgid = t->pgid;
+		pe.sid = t->sid;
+		pe.threads = (uint32_t *)t->threads;
+		pe.n_threads = t->nr_threads;
+		ret = img_write(img, &pe.base);
+	}
+	if (img_close(img))
+		ret = -1;
+	return ret;
+}
+
+static int write_inventory(struct dump_ctx *ctx)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	inv.version = IMG_VERSION;
+	inv.root_pid = ctx->tasks[0].pid;
+	inv.kernel = (char *)ctx->kf->kernel;
+	inv.has_dump_time_ns = true;
+	inv.dump_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return img_write_one(ctx->dirfd, IMG_INVENTORY, 0, &inv.base);
+}
+
+/* Everything read while the task is frozen. */
+static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct page_list pl;
+	uint64_t addr;
+	int ret;
+
+	if (parse_smaps(t->pid, &t->vmas))
+		return -1;
+	addr = exec_addr(t);
+	if (!addr) {
+		pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
+		return -1;
+	}
+	t->ctl = parasite_infect(t->pid, addr, ctx->kf->xsave_size);
+	if (!t->ctl)
+		return -1;
+	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
+	/* What follows needs ptrace stops: the target must not run the parasite. */
+	if (parasite_cure(t->ctl) || ret)
+		return -1;
+	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t))
+		return -1;
+
+	ctx->st.t_mem_start = now_ns();
+	ret = page_collect(ctx, t, &pl);
+	if (!ret)
+		ret = page_write(ctx, t, &pl);
+	page_list_free(&pl);
+	ctx->st.t_mem_end = now_ns();
+	return ret;
+}
+
+int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
+{
+	struct dump_task task = { .pid = opts->pid, .pidfd = -1 };
+	struct dump_ctx ctx = {
+		.opts = opts,
+		.kf = kf,
+		.dirfd = -1,
+		.tasks = &task,
+		.nr_tasks = 1,
+	};
+	bool frozen = false, ok = false;
+	int ret;
+
+	ctx.st.t_start = now_ns();
+	if (seize_check(&task) || open_images_dir(&ctx))
+		goto out;
+	task.pidfd = syscall(SYS_pidfd_open, task.pid, 0);
+	if (task.pidfd < 0) {
+		pr_perror("pid %d: pidfd_open", task.pid);
+		goto out;
+	}
+	ctx.files = file_table_new();
+	if (!ctx.files)
+		goto out;
+
+	if (seize_task(&task))
+		goto out;
+	frozen = true;
+	ctx.st.t_frozen = now_ns();
+
+	ret = dump_frozen(&ctx, &task);
+	if (task.ctl) {
+		parasite_free(task.ctl);
+		task.ctl = NULL;
+	}
+	if (ret || files_write(&ctx) || write_pstree(&ctx) || write_inventory(&ctx))
+		goto out;
+	ok = true;
+out:
+	if (frozen) {
+		unseize_task(&task, ok && !opts->leave_running);
+		ctx.st.t_unfrozen = now_ns();
+	}
+	ctx.st.t_end = now_ns();
+	if (ok && opts->display_stats)
+		print_dump_stats(&ctx);
+	if (ok)
+		pr_info("dump of pid %d done", task.pid);
+	if (ctx.files)
+		file_table_free(ctx.files);
+	vma_list_free(&task.vmas);
+	free(task.threads);
+	if (task.pidfd >= 0)
+		close(task.pidfd);
+	if (ctx.dirfd >= 0)
+		close(ctx.dirfd);
+	return ok ? 0 : -1;
+}

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel feature probes (kerndat_probe) and `snap check`, which prints them.
+ *
+ * Each probe does for real, on a throwaway object, what dump or restore will
+ * do later: seize and interrupt a child, create a userfaultfd, scan our own
+ * pagemap, clone3 with a chosen pid. Version numbers and config options
+ * would not tell us about missing capabilities or sysctls; trying does.
+ * A failed probe is not an error here — it only means the feature is absent,
+ * and the caller decides whether it can do without.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+#include <linux/sched.h>
+
+#include "cmds.h"
+#include "kcompat.h"
+#include "kerndat.h"
+#include "log.h"
+
+/* Plenty for any XSAVE layout; the kernel trims iov_len to the real size. */
+#define XSTATE_BUF_SIZE (64U << 10)
+
+static void wait_gone(pid_t pid)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return;
+	}
+}
+
+/*
+ * Seize a paused child the way dump seizes its targets, then ask the stopped
+ * child what dump will ask: its syscall state and the size of its xstate.
+ */
+static void probe_ptrace(struct kfeat *kf)
+{
+	struct __ptrace_syscall_info si;
+	void *xs = NULL;
+	struct iovec iov;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		pr_debug("kerndat: fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+
+	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL)) {
+		pr_debug("kerndat: PTRACE_SEIZE: %s", strerror(errno));
+		goto out;
+	}
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL)) {
+		pr_debug("kerndat: PTRACE_INTERRUPT: %s", strerror(errno));
+		goto out;
+	}
+	while (waitpid(pid, &status, __WALL) < 0) {
+		if (errno != EINTR) {
+			pr_debug("kerndat: waitpid: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (!WIFSTOPPED(status)) {
+		pr_debug("kerndat: seized child did not stop (status %#x)", status);
+		goto out;
+	}
+	kf->ptrace_seize = true;
+
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) > 0)
+		kf->ptrace_syscall_info = true;
+	else
+		pr_debug("kerndat: PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+
+	xs = malloc(XSTATE_BUF_SIZE);
+	if (!xs)
+		goto out;
+	iov.iov_base = xs;
+	iov.iov_len = XSTATE_BUF_SIZE;
+	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_X86_XSTATE, &iov) == 0)
+		kf->xsave_size = iov.iov_len;
+	else
+		pr_debug("kerndat: PTRACE_GETREGSET NT_X86_XSTATE: %s", strerror(errno));
+out:
+	free(xs);
+	kill(pid, SIGKILL);
+	wait_gone(pid);
+}
+
+static int uffd_api_features(int fd, uint64_t *features)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = 0};
+
+	/* With no features requested, the kernel answers with all it offers. */
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		pr_debug("kerndat: UFFDIO_API: %s", strerror(errno));
+		return -1;
+	}
+	*features = api.features;
+	return 0;
+}
+
+static void probe_uffd(struct kfeat *kf)
+{
+	int fd, dev, devfd = -1;
+
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0)
+		kf->uffd = true;
+	else
+		pr_debug("kerndat: userfaultfd: %s", strerror(errno));
+
+	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev >= 0) {
+		devfd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		if (devfd >= 0)
+			kf->uffd_dev = true;
+		else
+			pr_debug("kerndat: USERFAULTFD_IOC_NEW: %s", strerror(errno));
+		close(dev);
+	} else {
+		pr_debug("kerndat: /dev/userfaultfd: %s", strerror(errno));
+	}
+
+	/* Either kind of uffd offers the same features. */
+	if (fd >= 0 || devfd >= 0)
+		uffd_api_features(fd >= 0 ? fd : devfd, &kf->uffd_features);
+	if (fd >= 0)
+		close(fd);
+	if (devfd >= 0)
+		close(devfd);
+}
+
+static void probe_pagemap_scan(struct kfeat *kf)
+{
+	const size_t len = 4 * PAGE_SIZE;
+	struct page_region vec[4];
+	struct pm_scan_arg arg;
+	char *p;
+	int fd;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		pr_debug("kerndat: mmap: %s", strerror(errno));
+		return;
+	}
+	*(volatile char *)p = 1;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_debug("kerndat: /proc/self/pagemap: %s", strerror(errno));
+		goto out;
+	}
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.start = (uintptr_t)p;
+	arg.end = (uintptr_t)p + len;
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = sizeof(vec) / sizeof(vec[0]);
+	arg.category_anyof_mask = PAGE_IS_PRESENT;
+	arg.return_mask = PAGE_IS_PRESENT;
+	if (ioctl(fd, PAGEMAP_SCAN, &arg) >= 0)
+		kf->pagemap_scan = true;
+	else
+		pr_debug("kerndat: PAGEMAP_SCAN: %s", strerror(errno));
+	close(fd);
+out:
+	munmap(p, len);
+}
+
+static pid_t read_pid_max(void)
+{
+	long v = 0;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 0 ? v : 32768;
+}
+
+static bool pid_in_use(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
+/*
+ * Restore creates every process with its dumped pid, so do exactly that with
+ * a pid nobody uses. Only the pid's availability can race, and that gives
+ * EEXIST: try another.
+ */
+static void probe_clone3_set_tid(struct kfeat *kf)
+{
+	pid_t pid_max = read_pid_max(), want, child;
+	struct clone_args args;
+	int i;
+
+	want = getpid();
+	for (i = 0; i < 32; i++) {
+		want += 1000;
+		if (want >= pid_max)
+			want = 300 + want % (pid_max - 300);
+		if (pid_in_use(want))
+			continue;
+		memset(&args, 0, sizeof(args));
+		args.exit_signal = SIGCHLD;
+		args.set_tid = (uintptr_t)&want;
+		args.set_tid_size = 1;
+		child = syscall(SYS_clone3, &args, sizeof(args));
+		if (child == 0)
+			_exit(0);
+		if (child > 0) {
+			wait_gone(child);
+			kf->clone3_set_tid = child == want;
+			return;
+		}
+		if (errno != EEXIST) {
+			pr_debug("kerndat: clone3 set_tid=%d: %s", want, strerror(errno));
+			return;
+		}
+	}
+	pr_debug("kerndat: clone3 set_tid: no free pid found to try");
+}
+
+static void probe_pidfd_getfd(struct kfeat *kf)
+{
+	int pidfd, fd;
+
+	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	if (pidfd < 0) {
+		pr_debug("kerndat: pidfd_open: %s", strerror(errno));
+		return;
+	}
+	fd = syscall(SYS_pidfd_getfd, pidfd, pidfd, 0);
+	if (fd >= 0) {
+		kf->pidfd_getfd = true;
+		close(fd);
+	} else {
+		pr_debug("kerndat: pidfd_getfd: %s", strerror(errno));
+	}
+	close(pidfd);
+}
+
+static void probe_caps(struct kfeat *kf)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		pr_debug("kerndat: capget: %s", strerror(errno));
+		return;
+	}
+	kf->cap_sys_resource =
+		data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE);
+}
+
+int kerndat_probe(struct kfeat *kf)
+{
+	struct utsname u;
+
+	memset(kf, 0, sizeof(*kf));
+	if (uname(&u) == 0)
+		snprintf(kf->kernel, sizeof(kf->kernel), "%s", u.release);
+	probe_ptrace(kf);
+	probe_uffd(kf);
+	probe_pagemap_scan(kf);
+	probe_clone3_set_tid(kf);
+	probe_pidfd_getfd(kf);
+	probe_caps(kf);
+	pr_debug("kerndat: kernel %s seize %d syscall_info %d uffd %d dev %d features %#llx "
+		 "pagemap_scan %d clone3_set_tid %d pidfd_getfd %d cap_sys_resource %d xsave %u",
+		 kf->kernel, kf->ptrace_seize, kf->ptrace_syscall_info, kf->uffd, kf->uffd_dev,
+		 (unsigned long long)kf->uffd_features, kf->pagemap_scan, kf->clone3_set_tid,
+		 kf->pidfd_getfd, kf->cap_sys_resource, kf->xsave_size);
+	return 0;
+}
+
+static void row_str(const char *label, const char *val, const char *note)
+{
+	printf("%-30s: %s", label, val);
+	if (note)
+		printf(" (%s)", note);
+	putchar('\n');
+}
+
+static void row(const char *label, bool ok, const char *note)
+{
+	row_str(label, ok ? "yes" : "no", note);
+}
+
+static const struct {
+	uint64_t bit;
+	const char *name;
+} uffd_feature_names[] = {
+	{UFFD_FEATURE_PAGEFAULT_FLAG_WP, "UFFD_FEATURE_WP"},
+	{UFFD_FEATURE_WP_ASYNC, "UFFD_FEATURE_WP_ASYNC"},
+	{UFFD_FEATURE_WP_UNPOPULATED, "UFFD_FEATURE_WP_UNPOPULATED"},
+	{UFFD_FEATURE_MOVE, "UFFD_FEATURE_MOVE"},
+	{UFFD_FEATURE_EVENT_FORK, "UFFD_FEATURE_EVENT_FORK"},
+	{UFFD_FEATURE_EVENT_REMOVE, "UFFD_FEATURE_EVENT_REMOVE"},
+	{UFFD_FEATURE_EVENT_UNMAP, "UFFD_FEATURE_EVENT_UNMAP"},
+};
+
+static void add_missing(char *buf, size_t size, const char *what)
+{
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, size - len, "%s%s", len ? ", " : "", what);
+}
+
+int cmd_check(const struct snap_opts *opts)
+{
+	char missing[256] = "";
+	char label[64];
+	bool have_uffd;
+	struct kfeat kf;
+	size_t i;
+
+	/* Verbosity was applied by log_init(); nothing else in opts matters here yet. */
+	(void)opts;
+	kerndat_probe(&kf);
+	have_uffd = kf.uffd || kf.uffd_dev;
+
+	printf("%-30s: %s\n", "kernel", kf.kernel);
+	row("ptrace seize", kf.ptrace_seize, NULL);
+	row("PTRACE_GET_SYSCALL_INFO", kf.ptrace_syscall_info, NULL);
+	row("userfaultfd", kf.uffd,
+	    kf.uffd ? NULL : "needs CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1");
+	for (i = 0; i < sizeof(uffd_feature_names) / sizeof(uffd_feature_names[0]); i++) {
+		snprintf(label, sizeof(label), "  %s", uffd_feature_names[i].name);
+		if (have_uffd)
+			row(label, kf.uffd_features & uffd_feature_names[i].bit, NULL);
+		else
+			row_str(label, "unknown", NULL);
+	}
+	row("/dev/userfaultfd", kf.uffd_dev, NULL);
+	row("PAGEMAP_SCAN", kf.pagemap_scan, NULL);
+	row("clone3 set_tid", kf.clone3_set_tid,
+	    kf.clone3_set_tid ? NULL : "needs CAP_CHECKPOINT_RESTORE");
+	row("pidfd_getfd", kf.pidfd_getfd, NULL);
+	row("CAP_SYS_RESOURCE", kf.cap_sys_resource,
+	    kf.cap_sys_resource ? NULL : "rlimits above hard limits cannot be restored");
+	printf("%-30s: %u bytes\n", "xsave size", kf.xsave_size);
+	printf("%-30s: no (not needed)\n", "soft-dirty");
+
+	if (!kf.ptrace_seize)
+		add_missing(missing, sizeof(missing), "ptrace seize");
+	if (!kf.uffd)
+		add_missing(missing, sizeof(missing), "userfaultfd");
+	/* Without a uffd the feature mask says nothing about the kernel. */
+	if (have_uffd && !(kf.uffd_features & UFFD_FEATURE_MOVE))
+		add_missing(missing, sizeof(missing), "UFFD_FEATURE_MOVE (Linux 6.8+)");
+	if (!kf.clone3_set_tid)
+		add_missing(missing, sizeof(missing), "clone3 set_tid");
+	if (!kf.pidfd_getfd)
+		add_missing(missing, sizeof(missing), "pidfd_getfd");
+	if (missing[0]) {
+		/* The table goes first, so the error ends the output. */
+		fflush(stdout);
+		pr_err("snap cannot run here, missing: %s", missing);
+		return -1;
+	}
+	printf("Looks good.\n");
+	return 0;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snap: live checkpoint/restore of Linux processes. main() parses the
+ * command line (CRIU-compatible option names), probes the kernel once and
+ * hands an explicit snap_opts/kfeat pair to the subcommand.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "kerndat.h"
+#include "log.h"
+
+#define SNAP_VERSION "0.1"
+
+enum {
+	OPT_SHELL_JOB = 256,
+	OPT_LEAVE_RUNNING,
+	OPT_DISPLAY_STATS,
+	OPT_PIDFILE,
+	OPT_PID_WAIT_MS,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage:\n"
+		"  snap dump -t PID -D DIR [options]   checkpoint process PID into DIR\n"
+		"  snap restore -D DIR [options]       restore the process checkpointed in DIR\n"
+		"  snap show DIR|FILE                  print images as JSON\n"
+		"  snap check                          show which kernel features snap can use\n"
+		"\n"
+		"Options:\n"
+		"  -t, --tree PID          process to dump\n"
+		"  -D, --images-dir DIR    image directory (created by dump if missing)\n"
+		"  -o, --log-file FILE     write the log to FILE\n"
+		"  -v N                    log level: 1 errors, 2 warnings (default), 3 info, 4 debug\n"
+		"  -j, --shell-job         the process uses the terminal snap runs on\n"
+		"  -R, --leave-running     dump: keep the process running after the dump\n"
+		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
+		"  --pidfile FILE          restore: write the restored PID to FILE\n"
+		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
+		"  --display-stats         print timings and page counts\n"
+		"  -V, --version           print the version\n");
+}
+
+static int parse_verbosity(int argc, char **argv, const char *arg)
+{
+	if (arg)
+		return atoi(arg);
+	/* "-v N" as CRIU takes it, besides -vN and -v */
+	if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9' && !argv[optind][1])
+		return atoi(argv[optind++]);
+	return LOG_INFO;
+}
+
+static int parse_args(int argc, char **argv, struct snap_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "tree", required_argument, NULL, 't' },
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "shell-job", no_argument, NULL, 'j' },
+		{ "leave-running", no_argument, NULL, 'R' },
+		{ "restore-detached", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "pid-wait-ms", required_argument, NULL, OPT_PID_WAIT_MS },
+		{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:D:o:v::jRdVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			o->pid = strtol(optarg, &end, 10);
+			if (*end || o->pid <= 0) {
+				fprintf(stderr, "snap: -t takes a process id, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'D':
+			o->images_dir = optarg;
+			break;
+		case 'o':
+			o->log_file = optarg;
+			break;
+		case 'v':
+			o->verbosity = parse_verbosity(argc, argv, optarg);
+			break;
+		case 'j':
+			o->shell_job = true;
+			break;
+		case 'R':
+			o->leave_running = true;
+			break;
+		case 'd':
+			o->detach = true;
+			break;
+		case OPT_PIDFILE:
+			o->pidfile = optarg;
+			break;
+		case OPT_PID_WAIT_MS:
+			o->pid_wait_ms = strtoul(optarg, NULL, 10);
+			break;
+		case OPT_DISPLAY_STATS:
+			o->display_stats = true;
+			break;
+		case 'V':
+			printf("snap %s\n", SNAP_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct snap_opts opts = { .verbosity = LOG_WARN, .pid_wait_ms = 10000 };
+	struct kfeat kf;
+	const char *cmd;
+	int ret = -1;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("snap %s\n", SNAP_VERSION);
+		return 0;
+	}
+	optind = 2;
+	if (parse_args(argc, argv, &opts))
+		return 1;
+	if (log_init(opts.log_file, opts.verbosity))
+		return 1;
+
+	if (!strcmp(cmd, "show")) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "snap: show takes one image directory or file\n");
+			goto out;
+		}
+		ret = cmd_show(argv[optind]);
+		goto out;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "snap: unexpected argument '%s'\n", argv[optind]);
+		goto out;
+	}
+	if (!strcmp(cmd, "check")) {
+		ret = cmd_check(&opts);
+		goto out;
+	}
+	if (strcmp(cmd, "dump") && strcmp(cmd, "restore")) {
+		fprintf(stderr, "snap: unknown command '%s' (try snap --help)\n", cmd);
+		goto out;
+	}
+	if (!opts.images_dir) {
+		fprintf(stderr, "snap: %s needs -D DIR\n", cmd);
+		goto out;
+	}
+	if (!strcmp(cmd, "dump") && !opts.pid) {
+		fprintf(stderr, "snap: dump needs -t PID\n");
+		goto out;
+	}
+	if (kerndat_probe(&kf))
+		goto out;
+	ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
+out:
+	log_fini();
+	return ret ? 1 : 0;
+}

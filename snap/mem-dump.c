@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory dump: the VMA list, page discovery and page copy (see mem-dump.h).
+ *
+ * Only pages that exist are saved: PAGEMAP_SCAN returns present or swapped
+ * pages in ranges, leaving out the shared zero page and page-cache pages of
+ * private file mappings (the file still has them); untouched memory costs
+ * nothing. Kernels without PAGEMAP_SCAN get the same answer, more slowly,
+ * from /proc/PID/pagemap.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "kcompat.h"
+#include "log.h"
+#include "mem-dump.h"
+
+#define SCAN_VEC 512
+#define COPY_BUF (4UL << 20)
+
+bool vma_dumps_pages(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
+{
+	MmEntry mm = MM_ENTRY__INIT;
+	VmaEntry *ve, **vp;
+	size_t i;
+	int ret = -1;
+
+	ve = calloc(t->vmas.nr, sizeof(*ve));
+	vp = calloc(t->vmas.nr, sizeof(*vp));
+	if (!ve || !vp)
+		goto out;
+	for (i = 0; i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		vma_entry__init(&ve[i]);
+		ve[i].start = v->start;
+		ve[i].end = v->end;
+		ve[i].pgoff = v->pgoff;
+		ve[i].prot = v->prot;
+		ve[i].flags = v->flags;
+		ve[i].kind = v->kind;
+		if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
+			ve[i].path = v->path;
+		else if (v->path[0])
+			ve[i].name = v->path;
+		if (v->madv) {
+			ve[i].has_madv = true;
+			ve[i].madv = v->madv;
+		}
+		vp[i] = &ve[i];
+	}
+	mm.vmas = vp;
+	mm.n_vmas = t->vmas.nr;
+	ret = img_write_one(ctx->dirfd, IMG_MM, t->pid, &mm.base);
+out:
+	free(ve);
+	free(vp);
+	return ret;
+}
+
+static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma)
+{
+	struct page_run *last = pl->nr ? &pl->runs[pl->nr - 1] : NULL;
+
+	pl->pages += nr;
+	if (last && last->vma == vma && last->vaddr + last->nr * PAGE_SIZE == vaddr) {
+		last->nr += nr;
+		return 0;
+	}
+	if (pl->nr == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 256;
+		struct page_run *r = realloc(pl->runs, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		pl->runs = r;
+		pl->cap = cap;
+	}
+	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma };
+	return 0;
+}
+
+static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct vma *v,
+			     uint32_t idx, struct page_list *pl)
+{
+	struct page_region regs[SCAN_VEC];
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uintptr_t)regs,
+		.vec_len = SCAN_VEC,
+		.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE,
+		.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	long n, i;
+
+	for (;;) {
+		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", pid, (unsigned long)v->start,
+				  (unsigned long)v->end);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
+
+			if (add_run(pl, regs[i].start, nr, idx))
+				return -1;
+			if (regs[i].categories & PAGE_IS_SWAPPED)
+				ctx->st.pages_swapped += nr;
+		}
+		if (a.walk_end >= v->end)
+			return 0;
+		a.start = a.walk_end;
+	}
+}
+
+static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct vma *v,
+			uint32_t idx, struct page_list *pl)
+{
+	static const size_t chunk = 8192;
+	uint64_t ents[8192], addr;
+	size_t i, n;
+	ssize_t got;
+
+	for (addr = v->start; addr < v->end; addr += n * PAGE_SIZE) {
+		n = (v->end - addr) / PAGE_SIZE;
+		if (n > chunk)
+			n = chunk;
+		got = pread(pmfd, ents, n * 8, addr / PAGE_SIZE * 8);
+		if (got != (ssize_t)(n * 8)) {
+			pr_perror("pid %d: cannot read pagemap at %lx", pid, (unsigned long)addr);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			bool swapped = ents[i] & PME_SWAP;
+
+			if (!(ents[i] & PME_PRESENT) && !swapped)
+				continue;
+			if (!swapped && (ents[i] & PME_FILE))
+				continue;
+			if (add_run(pl, addr + i * PAGE_SIZE, 1, idx))
+				return -1;
+			ctx->st.pages_swapped += swapped;
+		}
+	}
+	return 0;
+}
+
+int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl)
+{
+	char path[64];
+	size_t i;
+	int fd, ret = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	for (i = 0; i < t->vmas.nr && !ret; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		if (!vma_dumps_pages(v))
+			continue;
+		ctx->st.pages_scanned += (v->end - v->start) / PAGE_SIZE;
+		if (ctx->kf->pagemap_scan)
+			ret = scan_pagemap_scan(ctx, fd, t->pid, v, i, pl);
+		else
+			ret = scan_pagemap(ctx, fd, t->pid, v, i, pl);
+	}
+	close(fd);
+	return ret;
+}
+
+void page_list_free(struct page_list *pl)
+{
+	free(pl->runs);
+	memset(pl, 0, sizeof(*pl));
+}
+
+static int write_all(int fd, const void *buf, size_t len, pid_t pid)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("writing image pages-%d.img", pid);
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Copy one run from the target. process_vm_readv is the fast path; memory
+ * we may not read (PROT_NONE, write-only) goes through /proc/PID/mem, which
+ * reads with FOLL_FORCE like a debugger.
+ */
+static int read_run(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf,
+		    size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)addr, len };
+	ssize_t n;
+
+	if (v->prot & PROT_READ)
+		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+	else
+		n = pread(memfd, buf, len, addr);
+	if (n != (ssize_t)len) {
+		pr_perror("pid %d: cannot read memory at %lx (%zu bytes)", pid,
+			  (unsigned long)addr, len);
+		return -1;
+	}
+	return 0;
+}
+
+int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
+{
+	struct image *pm = NULL;
+	int pfd = -1, memfd = -1, ret = -1;
+	char path[64];
+	size_t i;
+	void *buf;
+
+	buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		pr_perror("cannot allocate the page copy buffer");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	pfd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_WRONLY | O_CREAT | O_TRUNC);
+	if (pfd < 0)
+		goto out;
+	pm = img_open_write(ctx->dirfd, IMG_PAGEMAP, t->pid);
+	if (!pm)
+		goto out;
+
+	for (i = 0; i < pl->nr; i++) {
+		const struct page_run *r = &pl->runs[i];
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+		uint64_t done, len;
+
+		pe.vaddr = r->vaddr;
+		pe.nr_pages = r->nr;
+		if (img_write(pm, &pe.base))
+			goto out;
+		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
+			len = r->nr * PAGE_SIZE - done;
+			if (len > COPY_BUF)
+				len = COPY_BUF;
+			if (read_run(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
+			    write_all(pfd, buf, len, t->pid))
+				goto out;
+		}
+		ctx->st.pages_written += r->nr;
+	}
+	ret = 0;
+out:
+	if (pm && img_close(pm))
+		ret = -1;
+	if (pfd >= 0 && close(pfd) && !ret) {
+		pr_perror("writing image pages-%d.img", t->pid);
+		ret = -1;
+	}
+	if (memfd >= 0)
+		close(memfd);
+	munmap(buf, COPY_BUF);
+	return ret;
+}

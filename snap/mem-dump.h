@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Memory dump, in two steps that the live mode separates in time:
+ * page_collect() finds the pages to save while the task is frozen;
+ * page_write() copies them into pages-PID.img and describes them in
+ * pagemap-PID.img.
+ */
+#ifndef SNAP_MEM_DUMP_H
+#define SNAP_MEM_DUMP_H
+
+#include "ctx.h"
+
+struct page_run {
+	uint64_t vaddr;
+	uint64_t nr;		/* pages */
+	uint32_t vma;		/* index in the task's vma list */
+};
+
+struct page_list {
+	struct page_run *runs;
+	size_t nr, cap;
+	uint64_t pages;
+};
+
+/* mm-PID.img from t->vmas. */
+int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
+/* Present and swapped private pages, zero-page and file-backed ones left out. */
+int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
+int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
+void page_list_free(struct page_list *pl);
+/* Whether the pages of this VMA belong in the image at all. */
+bool vma_dumps_pages(const struct vma *v);
+
+#endif

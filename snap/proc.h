@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Parsers for /proc/PID files. Each returns 0 or -1 with the error logged. */
+#ifndef SNAP_PROC_H
+#define SNAP_PROC_H
+
+#include "ctx.h"
+
+struct proc_stat {
+	char state;
+	pid_t ppid, pgid, sid;
+	unsigned long flags;		/* PF_* */
+	unsigned long start_code, end_code, start_stack;
+	unsigned long start_data, end_data, start_brk;
+	unsigned long arg_start, arg_end, env_start, env_end;
+	char comm[32];
+};
+
+struct proc_status {
+	unsigned int uid[4], gid[4];	/* real, effective, saved, fs */
+	unsigned int groups[64];
+	unsigned int ngroups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	unsigned int threads;
+	int seccomp;
+	int no_new_privs;
+	int kthread;
+};
+
+#define PF_KTHREAD 0x00200000UL
+
+/* Quiet variant: -1 with errno set, nothing logged (used to probe a PID). */
+int proc_read_stat(pid_t pid, struct proc_stat *st);
+int parse_stat(pid_t pid, struct proc_stat *st);
+int parse_status(pid_t pid, struct proc_status *st);
+/* All VMAs of @pid with kinds decided; unsupported ones are an error naming them. */
+int parse_smaps(pid_t pid, struct vma_list *vl);
+void vma_list_free(struct vma_list *vl);
+/* Read a whole small /proc file; returns length or -1 (logged). */
+ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size);
+/* readlink of /proc/PID/name into @buf; -1 logged. */
+int proc_readlink(pid_t pid, const char *name, char *buf, size_t size);
+
+#endif

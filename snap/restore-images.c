@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restore reads and checks every image up front (design.md §4): a missing,
+ * truncated or corrupted file is reported naming it, before any process is
+ * created. Checks go beyond decoding: VMAs sorted and page aligned, pages
+ * inside private mappings, the page file exactly as long as the pagemap
+ * says, state sizes this machine can take.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "image.h"
+#include "log.h"
+#include "restore-images.h"
+
+static int check_mm(const struct restore_task *t)
+{
+	uint64_t prev_end = 0;
+	size_t i, v = 0;
+
+	for (i = 0; i < t->mm->n_vmas; i++) {
+		const VmaEntry *e = t->mm->vmas[i];
+
+		if (e->start >= e->end || e->start < prev_end || (e->start | e->end) % PAGE_SIZE ||
+		    e->end > 0x7ffffffff000ULL) {
+			pr_err("image mm-%d.img: bad mapping %lx-%lx", t->pid,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		if ((e->kind == VMA_KIND__VMA_FILE_PRIVATE || e->kind == VMA_KIND__VMA_FILE_SHARED) &&
+		    !e->path) {
+			pr_err("image mm-%d.img: file mapping %lx-%lx without a path", t->pid,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		prev_end = e->end;
+	}
+	/* Pagemap entries are in address order, each inside one private VMA. */
+	for (i = 0; i < t->nr_pagemap; i++) {
+		const PagemapEntry *p = t->pagemap[i];
+		uint64_t end = p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE;
+
+		while (v < t->mm->n_vmas && t->mm->vmas[v]->end <= p->vaddr)
+			v++;
+		if (!p->nr_pages || p->vaddr % PAGE_SIZE || v == t->mm->n_vmas ||
+		    t->mm->vmas[v]->start > p->vaddr || t->mm->vmas[v]->end < end ||
+		    (t->mm->vmas[v]->kind != VMA_KIND__VMA_ANON &&
+		     t->mm->vmas[v]->kind != VMA_KIND__VMA_FILE_PRIVATE)) {
+			pr_err("image pagemap-%d.img: pages at %lx are outside the dumped mappings",
+			       t->pid, (unsigned long)p->vaddr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_core(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+
+	if (c->pid != (uint32_t)t->pid || c->n_threads != 1 || c->n_sigactions != 64 ||
+	    c->n_itimers != 3 || c->n_rlimits != 16 || c->mm->auxv.len > 512 ||
+	    c->creds->n_groups > 64) {
+		pr_err("image core-%d.img: inconsistent contents", t->pid);
+		return -1;
+	}
+	if (c->threads[0]->xsave.len != ctx->kf->xsave_size) {
+		pr_err("image core-%d.img: FPU state of %zu bytes, this CPU uses %u: dumped on a "
+		       "different CPU?",
+		       t->pid, c->threads[0]->xsave.len, ctx->kf->xsave_size);
+		return -1;
+	}
+	for (size_t i = 0; i < c->threads[0]->n_pending; i++)
+		if (c->threads[0]->pending[i].len != 128)
+			goto bad_siginfo;
+	for (size_t i = 0; i < c->n_shared_pending; i++)
+		if (c->shared_pending[i].len != 128)
+			goto bad_siginfo;
+	return 0;
+bad_siginfo:
+	pr_err("image core-%d.img: bad pending signal", t->pid);
+	return -1;
+}
+
+static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
+{
+	struct stat st;
+	int fd;
+
+	t->nr_pages = 0;
+	for (size_t i = 0; i < t->nr_pagemap; i++)
+		t->nr_pages += t->pagemap[i]->nr_pages;
+	fd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st)) {
+		pr_perror("image pages-%d.img", t->pid);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if ((uint64_t)st.st_size != t->nr_pages * PAGE_SIZE) {
+		pr_err("image pages-%d.img: %s (%lld bytes, pagemap-%d.img describes %llu)", t->pid,
+		       (uint64_t)st.st_size < t->nr_pages * PAGE_SIZE ? "truncated" : "too long",
+		       (long long)st.st_size, t->pid,
+		       (unsigned long long)(t->nr_pages * PAGE_SIZE));
+		return -1;
+	}
+	return 0;
+}
+
+static int load_task(struct restore_ctx *ctx, struct restore_task *t)
+{
+	if (img_load_one(ctx->dirfd, IMG_CORE, t->pid, (ProtobufCMessage **)&t->core) ||
+	    img_load_one(ctx->dirfd, IMG_MM, t->pid, (ProtobufCMessage **)&t->mm) ||
+	    img_load_all(ctx->dirfd, IMG_PAGEMAP, t->pid, false, (void ***)&t->pagemap,
+			 &t->nr_pagemap) ||
+	    img_load_all(ctx->dirfd, IMG_FDINFO, t->pid, false, (void ***)&t->fds, &t->nr_fds))
+		return -1;
+	return check_core(ctx, t) || check_mm(t) || check_pages_size(ctx, t);
+}
+
+int restore_load(struct restore_ctx *ctx)
+{
+	PstreeEntry **pe = NULL;
+	size_t nr = 0, i;
+
+	ctx->dirfd = open(ctx->opts->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->dirfd < 0) {
+		pr_perror("images directory %s", ctx->opts->images_dir);
+		return -1;
+	}
+	if (faccessat(ctx->dirfd, "inventory.img", F_OK, 0)) {
+		pr_err("images directory %s has no inventory.img: not a complete snap dump",
+		       ctx->opts->images_dir);
+		return -1;
+	}
+	if (img_load_one(ctx->dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&ctx->inv))
+		return -1;
+	if (ctx->inv->version != IMG_VERSION) {
+		pr_err("image inventory.img: format version %u, this snap reads %u",
+		       ctx->inv->version, IMG_VERSION);
+		return -1;
+	}
+	if (strcmp(ctx->inv->kernel, ctx->kf->kernel))
+		pr_warn("images were dumped on kernel %s, this is %s", ctx->inv->kernel,
+			ctx->kf->kernel);
+	if (img_load_all(ctx->dirfd, IMG_PSTREE, 0, false, (void ***)&pe, &nr))
+		return -1;
+	if (nr != 1 || pe[0]->pid != ctx->inv->root_pid) {
+		pr_err("image pstree.img: expected one process, pid %u", ctx->inv->root_pid);
+		goto err;
+	}
+	ctx->tasks = calloc(nr, sizeof(*ctx->tasks));
+	if (!ctx->tasks)
+		goto err;
+	ctx->nr_tasks = nr;
+	for (i = 0; i < nr; i++) {
+		ctx->tasks[i].pid = pe[i]->pid;
+		ctx->tasks[i].pe = pe[i];
+		if (load_task(ctx, &ctx->tasks[i]))
+			goto err_tasks;
+	}
+	free(pe);
+	return restore_load_files(ctx);
+err:
+	for (i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(&pe[i]->base, NULL);
+err_tasks:
+	free(pe);
+	return -1;
+}
+
+static void free_all(void **msgs, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(msgs[i], NULL);
+	free(msgs);
+}
+
+void restore_unload(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+
+		if (t->pe)
+			protobuf_c_message_free_unpacked(&t->pe->base, NULL);
+		if (t->core)
+			protobuf_c_message_free_unpacked(&t->core->base, NULL);
+		if (t->mm)
+			protobuf_c_message_free_unpacked(&t->mm->base, NULL);
+		free_all((void **)t->pagemap, t->nr_pagemap);
+		free_all((void **)t->fds, t->nr_fds);
+	}
+	free(ctx->tasks);
+	free_all((void **)ctx->files, ctx->nr_files);
+	free_all((void **)ctx->pipe_data, ctx->nr_pipe_data);
+	if (ctx->inv)
+		protobuf_c_message_free_unpacked(&ctx->inv->base, NULL);
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+}

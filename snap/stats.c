@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+/* --display-stats: what a dump or restore cost, on stdout. */
+#include <stdio.h>
+
+#include "stats.h"
+
+static double us(uint64_t from, uint64_t to)
+{
+	return to > from ? (to - from) / 1000.0 : 0;
+}
+
+void print_dump_stats(const struct dump_ctx *ctx)
+{
+	const struct dump_stats *s = &ctx->st;
+
+	printf("Dump stats:\n");
+	printf("  freezing time:     %12.0f us\n", us(s->t_start, s->t_frozen));
+	printf("  frozen time:       %12.0f us\n", us(s->t_frozen, s->t_unfrozen));
+	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));
+	printf("  total time:        %12.0f us\n", us(s->t_start, s->t_end));
+	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
+	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
+	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);
+	fflush(stdout);
+}
+
+void print_restore_stats(const struct restore_ctx *ctx)
+{
+	const struct restore_stats *s = &ctx->st;
+
+	printf("Restore stats:\n");
+	printf("  restore time:      %12.0f us\n", us(s->t_start, s->t_end));
+	printf("  forking time:      %12.0f us\n", us(s->t_start, s->t_forked));
+	printf("  memory fill time:  %12.0f us\n", s->mem_ns / 1000.0);
+	printf("  pages moved:       %12llu\n", (unsigned long long)s->pages_moved);
+	printf("  pages in place:    %12llu\n", (unsigned long long)s->pages_in_place);
+	fflush(stdout);
+}
