@@ -102,6 +102,7 @@ struct dump_task {
 };
 
 struct file_table;
+struct files_restore_state;
 
 struct dump_ctx {
 	const struct snap_opts *opts;
@@ -138,6 +139,7 @@ struct restore_ctx {
 	PipeDataEntry **pipe_data;
 	size_t nr_pipe_data;
 	int tty_fd;			/* --shell-job: our terminal, or -1 */
+	struct files_restore_state *files_st;	/* files.c */
 };
 
 uint64_t now_ns(void);

@@ -424,21 +424,9 @@ int files_write(struct dump_ctx *ctx)
 
 /* Restore side */
 
-/*
- * The restore state belongs in restore_ctx, which ctx.h (not ours) does not
- * have a slot for yet. Until it does, this one pointer holds it, tagged with
- * the ctx it was made for so that no other ctx can pick it up by mistake.
- * When restore_ctx gets `struct files_restore_state *files_st`, files_rst()
- * becomes `return ctx->files_st;` and this goes away.
- */
-static struct {
-	const struct restore_ctx *ctx;
-	struct files_restore_state *st;
-} rst_slot;
-
 struct files_restore_state *files_rst(const struct restore_ctx *ctx)
 {
-	return rst_slot.ctx == ctx ? rst_slot.st : NULL;
+	return ctx->files_st;
 }
 
 static FileEntry *files_find(const struct restore_ctx *ctx, uint32_t id)
@@ -549,12 +537,11 @@ int restore_load_files(struct restore_ctx *ctx)
 	void **msgs;
 	size_t i, nr;
 
-	rst_slot.st = calloc(1, sizeof(*rst_slot.st));
-	if (!rst_slot.st) {
+	ctx->files_st = calloc(1, sizeof(*ctx->files_st));
+	if (!ctx->files_st) {
 		pr_err("out of memory for the file table");
 		return -1;
 	}
-	rst_slot.ctx = ctx;
 
 	if (img_load_all(ctx->dirfd, IMG_FILES, 0, false, &msgs, &nr))
 		return -1;
@@ -594,8 +581,7 @@ void restore_files_free(struct restore_ctx *ctx)
 		ghost_file_entry__free_unpacked(st->ghosts[i], NULL);
 	free(st->ghosts);
 	free(st);
-	rst_slot.ctx = NULL;
-	rst_slot.st = NULL;
+	ctx->files_st = NULL;
 }
 
 int task_max_fd(const struct restore_task *t)

@@ -53,8 +53,7 @@ struct fd_ops {
 
 /*
  * Restore-side state of files.c and the fd types, alive from
- * restore_load_files() to restore_files_free(). It belongs in restore_ctx;
- * until ctx.h has a slot for it, files_rst() finds it (see files.c).
+ * restore_load_files() to restore_files_free(), in restore_ctx.files_st.
  */
 struct pipe_ends;
 struct files_restore_state {

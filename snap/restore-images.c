@@ -197,6 +197,7 @@ void restore_unload(struct restore_ctx *ctx)
 		free_all((void **)t->fds, t->nr_fds);
 	}
 	free(ctx->tasks);
+	restore_files_free(ctx);
 	free_all((void **)ctx->files, ctx->nr_files);
 	free_all((void **)ctx->pipe_data, ctx->nr_pipe_data);
 	if (ctx->inv)

@@ -206,12 +206,37 @@ void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block
 	regs->orig_rax = -1;
 }
 
+#define XFEATURE_MASK_XTILE_DATA (1ULL << 18)
+
 static uint64_t xgetbv0(void)
 {
 	uint32_t lo, hi;
 
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * The features and size a signal frame of an ordinary task has: what XCR0
+ * enables, less AMX tile data, which a task only gets on request
+ * (ARCH_REQ_XCOMP_PERM). rt_sigreturn refuses a larger frame and falls back
+ * to the legacy FXSAVE part — AVX state would be lost.
+ */
+static void sigframe_xstate(uint64_t *features, uint32_t *size)
+{
+	uint32_t eax, ebx, ecx, edx, end = 576;
+	int i;
+
+	*features = xgetbv0() & ~XFEATURE_MASK_XTILE_DATA;
+	for (i = 2; i < 63; i++) {
+		if (!(*features & (1ULL << i)))
+			continue;
+		__asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+				 : "a"(0xd), "c"(i));
+		if (ebx + eax > end)
+			end = ebx + eax;
+	}
+	*size = end;
 }
 
 int sigframe_build(struct sigframe_area *area, uint64_t frame_addr,
@@ -225,6 +250,8 @@ int sigframe_build(struct sigframe_area *area, uint64_t frame_addr,
 		uint64_t xfeatures;
 		uint32_t xstate_size;
 	} __attribute__((packed)) sw;
+	uint64_t features;
+	uint32_t size;
 
 	if (xsave_len + sizeof(magic2) > sizeof(area->xsave) || xsave_len < 576) {
 		pr_err("XSAVE area of %zu bytes does not fit a signal frame", xsave_len);
@@ -266,11 +293,13 @@ int sigframe_build(struct sigframe_area *area, uint64_t frame_addr,
 	 * for a signal frame: the enabled features (XCR0) and the sizes.
 	 */
 	memcpy(area->xsave, xsave, xsave_len);
+	sigframe_xstate(&features, &size);
+	sw.xfeatures = features;
+	sw.xstate_size = size < xsave_len ? size : xsave_len;
 	sw.magic1 = FP_XSTATE_MAGIC1;
-	sw.extended_size = xsave_len + sizeof(magic2);
-	sw.xfeatures = xgetbv0();
-	sw.xstate_size = xsave_len;
+	sw.extended_size = sw.xstate_size + sizeof(magic2);
 	memcpy(area->xsave + FPX_SW_OFFSET, &sw, sizeof(sw));
+	xsave_len = sw.xstate_size;
 	memcpy(area->xsave + xsave_len, &magic2, sizeof(magic2));
 	return 0;
 }
