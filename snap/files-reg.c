@@ -4,9 +4,11 @@
  * same flags at the same offset.
  *
  * A file deleted while open (a "ghost": its link reads "PATH (deleted)", no
- * links left) cannot be reopened by path, so its contents go to ghost-ID.img.
- * Restore recreates it next to where it was, opens it and unlinks it again:
- * the process sees an unlinked file with the same data, mode and offset.
+ * links left) cannot be reopened by path, so its contents go to ghost-ID.img,
+ * once per inode: every open file description of it names the same ghost.
+ * Restore recreates it once next to where it was, opens it for each file
+ * description, and unlinks it when all are open: the process sees one
+ * unlinked file with the same data and mode, each fd at its own offset.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -146,10 +148,34 @@ static int reg_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe
 		return 0;
 	re->has_deleted = true;
 	re->deleted = true;
+	re->has_ghost_id = true;
+	re->ghost_id = file_table_find_ghost(ctx->files, d->st.st_dev, d->st.st_ino);
+	if (re->ghost_id)
+		return 0;
+	re->ghost_id = fe->id;
 	return dump_ghost(ctx, d, path, fe->id);
 oom:
 	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
 	return -1;
+}
+
+/* A recreated ghost, unlinked once every fd of the task is open. */
+struct ghost_made {
+	uint32_t id;
+	char name[4096 + 32];
+};
+
+static uint32_t ghost_id(const FileEntry *fe)
+{
+	return fe->reg->has_ghost_id ? fe->reg->ghost_id : fe->id;
+}
+
+static GhostFileEntry *find_ghost(const struct files_restore_state *st, uint32_t id)
+{
+	for (size_t i = 0; i < st->nr_ghosts; i++)
+		if (st->ghosts[i]->id == id)
+			return st->ghosts[i];
+	return NULL;
 }
 
 static int reg_prepare(struct restore_ctx *ctx, const FileEntry *fe)
@@ -169,14 +195,17 @@ static int reg_prepare(struct restore_ctx *ctx, const FileEntry *fe)
 	}
 	if (!re->deleted)
 		return 0;
+	if (find_ghost(st, ghost_id(fe)))
+		return 0;
 
-	if (img_load_one(ctx->dirfd, IMG_GHOST, fe->id, &msg))
+	if (img_load_one(ctx->dirfd, IMG_GHOST, ghost_id(fe), &msg))
 		return -1;
 	g = (GhostFileEntry *)msg;
-	if (g->id != fe->id || (re->has_size && g->data.len != re->size)) {
-		pr_err("ghost-%u.img: holds file id %u with %zu bytes; files.img says file id %u, "
+	if (g->id != ghost_id(fe) || (re->has_size && g->data.len != re->size)) {
+		pr_err("ghost-%u.img: holds ghost %u with %zu bytes; files.img says ghost %u, "
 		       "%llu bytes",
-		       fe->id, g->id, g->data.len, fe->id, (unsigned long long)re->size);
+		       ghost_id(fe), g->id, g->data.len, ghost_id(fe),
+		       (unsigned long long)re->size);
 		ghost_file_entry__free_unpacked(g, NULL);
 		return -1;
 	}
@@ -260,48 +289,82 @@ err:
 	return -1;
 }
 
-static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
+/* Recreate ghost @g under its own name if free, so the fd reads "PATH (deleted)". */
+static struct ghost_made *ghost_make(struct files_restore_state *st, const FileEntry *fe,
+				     const GhostFileEntry *g)
 {
-	struct files_restore_state *st = files_rst(ctx);
 	const RegFileEntry *re = fe->reg;
-	const GhostFileEntry *g = NULL;
-	char name[4096 + 32], dir[4096];
-	int wfd, fd = -1;
-	size_t i;
+	struct ghost_made *m;
+	char dir[4096];
+	int wfd;
 
-	for (i = 0; i < st->nr_ghosts && !g; i++)
-		if (st->ghosts[i]->id == fe->id)
-			g = st->ghosts[i];
-	if (!g) {
-		pr_err("files.img: file id %u: ghost-%u.img was not loaded", fe->id, fe->id);
-		return -1;
+	m = realloc(st->ghosts_made, (st->nr_ghosts_made + 1) * sizeof(*m));
+	if (!m) {
+		pr_err("files.img: file id %u: out of memory", fe->id);
+		return NULL;
 	}
-
-	/* Its own name if free, so the fd reads "PATH (deleted)" as it did. */
-	snprintf(name, sizeof(name), "%s", re->path);
-	wfd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	st->ghosts_made = m;
+	m = &st->ghosts_made[st->nr_ghosts_made];
+	m->id = g->id;
+	snprintf(m->name, sizeof(m->name), "%s", re->path);
+	wfd = open(m->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (wfd < 0 && errno == EEXIST) {
 		snprintf(dir, sizeof(dir), "%s", re->path);
-		snprintf(name, sizeof(name), "%s/.snap-ghost-XXXXXX", dirname(dir));
-		wfd = mkostemp(name, O_CLOEXEC);
+		snprintf(m->name, sizeof(m->name), "%s/.snap-ghost-XXXXXX", dirname(dir));
+		wfd = mkostemp(m->name, O_CLOEXEC);
 	}
 	if (wfd < 0) {
 		pr_perror("files.img: file id %u: cannot recreate deleted file %s as %s", fe->id,
-			  re->path, name);
+			  re->path, m->name);
+		return NULL;
+	}
+	st->nr_ghosts_made++;
+	if (ghost_fill(fe, g, wfd, m->name)) {
+		close(wfd);
+		return NULL;
+	}
+	close(wfd);
+	return m;
+}
+
+static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
+{
+	struct files_restore_state *st = files_rst(ctx);
+	const GhostFileEntry *g = find_ghost(st, ghost_id(fe));
+	struct ghost_made *m = NULL;
+	size_t i;
+	int fd;
+
+	if (!g) {
+		pr_err("files.img: file id %u: ghost-%u.img was not loaded", fe->id, ghost_id(fe));
 		return -1;
 	}
-	if (ghost_fill(fe, g, wfd, name))
-		goto out;
-	fd = open(name, files_reopen_flags(re->flags));
-	if (fd < 0)
+	for (i = 0; i < st->nr_ghosts_made && !m; i++)
+		if (st->ghosts_made[i].id == g->id)
+			m = &st->ghosts_made[i];
+	if (!m)
+		m = ghost_make(st, fe, g);
+	if (!m)
+		return -1;
+	fd = open(m->name, files_reopen_flags(fe->reg->flags));
+	if (fd < 0) {
 		pr_perror("files.img: file id %u: cannot open recreated deleted file %s", fe->id,
-			  name);
-out:
-	if (unlink(name))
-		pr_warn("files.img: file id %u: cannot remove recreated deleted file %s: %s",
-			fe->id, name, strerror(errno));
-	close(wfd);
-	return fd < 0 ? -1 : reg_finish(fe, fd);
+			  m->name);
+		return -1;
+	}
+	return reg_finish(fe, fd);
+}
+
+/* Every fd is open: the recreated ghosts lose their names again. */
+static void reg_restore_done(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = files_rst(ctx);
+
+	for (size_t i = 0; i < st->nr_ghosts_made; i++)
+		if (unlink(st->ghosts_made[i].name))
+			pr_warn("cannot remove recreated deleted file %s: %s",
+				st->ghosts_made[i].name, strerror(errno));
+	st->nr_ghosts_made = 0;
 }
 
 static int reg_open(struct restore_ctx *ctx, const FileEntry *fe)
@@ -327,4 +390,5 @@ const struct fd_ops reg_fd_ops = {
 	.dump = reg_dump,
 	.open = reg_open,
 	.prepare = reg_prepare,
+	.restore_done = reg_restore_done,
 };

@@ -150,6 +150,17 @@ int file_table_add_pipe(struct file_table *ft, PipeDataEntry *pde)
 	return 0;
 }
 
+uint32_t file_table_find_ghost(const struct file_table *ft, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < ft->nr; i++) {
+		const FileEntry *fe = ft->e[i].fe;
+
+		if (ft->e[i].dev == dev && ft->e[i].ino == ino && fe->reg && fe->reg->deleted)
+			return fe->reg->ghost_id;
+	}
+	return 0;
+}
+
 /* The id of the open file description behind @d if an earlier fd had it, else 0. */
 static int find_same_file(struct file_table *ft, const struct fd_desc *d, uint32_t *id)
 {
@@ -580,6 +591,7 @@ void restore_files_free(struct restore_ctx *ctx)
 	for (i = 0; i < st->nr_ghosts; i++)
 		ghost_file_entry__free_unpacked(st->ghosts[i], NULL);
 	free(st->ghosts);
+	free(st->ghosts_made);
 	free(st);
 	ctx->files_st = NULL;
 }

@@ -56,14 +56,19 @@ struct fd_ops {
  * restore_load_files() to restore_files_free(), in restore_ctx.files_st.
  */
 struct pipe_ends;
+struct ghost_made;
 struct files_restore_state {
 	GhostFileEntry **ghosts;	/* files-reg.c: ghost-ID.img of deleted files */
 	size_t nr_ghosts;
+	struct ghost_made *ghosts_made;	/* files-reg.c: recreated, to unlink when done */
+	size_t nr_ghosts_made;
 	struct pipe_ends *pipes;	/* files-pipe.c: pipes made by this process */
 	size_t nr_pipes;
 };
 
 struct files_restore_state *files_rst(const struct restore_ctx *ctx);
+/* Dump side: the ghost id of an earlier open of this deleted inode, or 0. */
+uint32_t file_table_find_ghost(const struct file_table *ft, dev_t dev, ino_t ino);
 
 /* Helpers shared by the fd types. */
 /* st_rdev as the kernel's 32-bit new_encode_dev() (chr_entry.rdev). */

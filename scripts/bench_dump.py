@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Dump and restore a process holding 256 MiB and 1 GiB of touched anonymous
+memory; print frozen time, dump time, restore time and their throughput next
+to memcpy throughput measured in the same run. Runs are interleaved across
+sizes and repeated; medians are reported (the machine is shared and noisy).
+Every restored process checks all of its bytes: a run that does not PASS
+fails the benchmark."""
+import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SNAP = os.path.join(ROOT, "snap", "snap")
+
+
+def stat(out, name):
+    m = re.search(r"^\s*%s:\s+(\d+)" % re.escape(name), out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def wait_for(cond, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.01)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def one_run(helper, mib, work):
+    d = tempfile.mkdtemp(dir=work)
+    pidf, outf, img = (os.path.join(d, x) for x in ("pid", "out", "img"))
+    subprocess.check_call([helper, "hold", str(mib), pidf, outf])
+    wait_for(lambda: os.path.exists(pidf), 60, "the memory holder")
+    pid = int(open(pidf).read())
+    dump = subprocess.run([SNAP, "dump", "-t", str(pid), "-D", img, "--display-stats"],
+                          capture_output=True, text=True)
+    if dump.returncode:
+        os.kill(pid, signal.SIGKILL)
+        raise RuntimeError("dump failed: " + dump.stderr)
+    wait_for(lambda: not os.path.exists("/proc/%d" % pid), 30, "the dumped process to go")
+    rst = subprocess.run([SNAP, "restore", "-D", img, "-d", "--display-stats"],
+                         capture_output=True, text=True)
+    if rst.returncode:
+        raise RuntimeError("restore failed: " + rst.stderr)
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: os.path.exists(outf) and open(outf).read().strip(), 60, "the check")
+    verdict = open(outf).read().strip()
+    if verdict != "PASS":
+        raise RuntimeError("restored memory is wrong: " + verdict)
+    shutil.rmtree(d)
+    return {
+        "frozen": stat(dump.stdout, "frozen time"),
+        "memdump": stat(dump.stdout, "memory dump time"),
+        "dump": stat(dump.stdout, "total time"),
+        "restore": stat(rst.stdout, "restore time"),
+        "fill": stat(rst.stdout, "memory fill time"),
+        "moved": stat(rst.stdout, "pages moved"),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="256,1024", help="MiB, comma separated")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = tempfile.mkdtemp(prefix="snap-bench-", dir="/var/tmp")
+    helper = os.path.join(work, "bench-mem")
+    subprocess.check_call(["cc", "-O2", "-o", helper, os.path.join(ROOT, "scripts", "bench-mem.c")])
+    res = {s: [] for s in sizes}
+    memcpy = []
+    try:
+        for r in range(args.runs):
+            for s in sizes:
+                memcpy.append(int(subprocess.check_output([helper, "memcpy", "256"])))
+                res[s].append(one_run(helper, s, work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    mc = statistics.median(memcpy)
+    print("memcpy (touched memory, median of %d): %.0f MiB/s" % (len(memcpy), mc))
+    print("%-8s %10s %10s %10s %10s %11s %11s %8s %8s" % (
+        "size", "frozen ms", "memdump ms", "dump ms", "restore ms", "dump MiB/s",
+        "rest. MiB/s", "dump/mc", "rest/mc"))
+    for s in sizes:
+        med = {k: statistics.median(x[k] for x in res[s]) for k in res[s][0]}
+        dthr = s / (med["memdump"] / 1e6)
+        rthr = s / (med["fill"] / 1e6)
+        print("%-8s %10.1f %10.1f %10.1f %10.1f %11.0f %11.0f %8.2f %8.2f" % (
+            "%d MiB" % s, med["frozen"] / 1e3, med["memdump"] / 1e3, med["dump"] / 1e3,
+            med["restore"] / 1e3, dthr, rthr, dthr / mc, rthr / mc))
+    print("(medians of %d interleaved runs; every restored process verified all its bytes)"
+          % args.runs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
