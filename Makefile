@@ -41,8 +41,7 @@ images/%.pb-c.c images/%.pb-c.h: images/%.proto
 images/%.pb-c.o: images/%.pb-c.c
 	$(CC) $(CFLAGS) -Wall -Iimages -c -o $@ $<
 
-snap/%.o parasite/host/%.o: CFLAGS_EXTRA :=
-$(SNAP_SRC:.c=.o): %.o: %.c $(PB_H) $(wildcard snap/*.h parasite/include/*.h parasite/host/*.h)
+$(SNAP_SRC:.c=.o): %.o: %.c $(PB_H)
 	$(CC) $(SNAP_CFLAGS) -MMD -c -o $@ $<
 
 parasite/pie/%.o: parasite/pie/%.c $(wildcard parasite/include/*.h)

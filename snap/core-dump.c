@@ -161,8 +161,6 @@ static int fill_mm(struct core_buf *b, pid_t pid, const struct proc_stat *st)
 	m->arg_end = st->arg_end;
 	m->env_start = st->env_start;
 	m->env_end = st->env_end;
-	/* /proc/PID/stat has no current brk; the heap VMA's end is it, page-rounded. */
-	m->brk = st->start_brk;
 
 	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
 	f = fopen(path, "re");
@@ -182,15 +180,6 @@ static int fill_mm(struct core_buf *b, pid_t pid, const struct proc_stat *st)
 		return -1;
 	m->exe = b->exe;
 	return 0;
-}
-
-static uint64_t heap_end(const struct dump_task *t, uint64_t start_brk)
-{
-	for (size_t i = 0; i < t->vmas.nr; i++)
-		if (t->vmas.v[i].start <= start_brk && start_brk < t->vmas.v[i].end &&
-		    !strcmp(t->vmas.v[i].path, "[heap]"))
-			return t->vmas.v[i].end;
-	return start_brk;
 }
 
 static void fill_signals(struct core_buf *b, const struct parasite_misc *misc)
@@ -301,7 +290,7 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	b->core.root = b->root;
 	if (fill_mm(b, t->pid, &st))
 		goto out;
-	b->mm.brk = heap_end(t, st.start_brk);
+	b->mm.brk = misc->brk;
 	b->core.mm = &b->mm;
 
 	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);

@@ -494,6 +494,14 @@ int img_close(struct image *img)
 	return ret;
 }
 
+void img_abort(struct image *img)
+{
+	if (!img)
+		return;
+	close(img->fd);
+	free(img);
+}
+
 int img_write_one(int dirfd, enum img_type t, unsigned int id, const ProtobufCMessage *msg)
 {
 	struct image *img;

@@ -56,6 +56,8 @@ int img_read(struct image *img, ProtobufCMessage **msg);
 int img_read_one(struct image *img, ProtobufCMessage **msg);
 /* Flush and close. For written images a failed flush is an error (logged). */
 int img_close(struct image *img);
+/* Close without flushing: the dump failed already and its error is logged. */
+void img_abort(struct image *img);
 const char *img_name(const struct image *img);
 
 /* Convenience: open, write one message, close. */

@@ -285,7 +285,9 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
 	}
 	ret = 0;
 out:
-	if (pm && img_close(pm))
+	if (ret)
+		img_abort(pm);
+	else if (img_close(pm))
 		ret = -1;
 	if (pfd >= 0 && close(pfd) && !ret) {
 		pr_perror("writing image pages-%d.img", t->pid);

@@ -56,6 +56,7 @@ struct parasite_misc {
 	__u32 umask;
 	__u32 secbits;
 	__u32 dumpable;
+	__u64 brk;			/* brk(0): the exact program break */
 };
 
 struct parasite_args {

@@ -63,6 +63,7 @@ static int dump_misc(struct parasite_misc *m)
 	sys_umask(m->umask);
 	m->secbits = sys_prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
 	m->dumpable = sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	m->brk = sys1(__NR_brk, 0);
 	return 0;
 }
 
