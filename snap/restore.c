@@ -103,7 +103,7 @@ static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct
 			 struct child_pipes *p)
 {
 	const CoreEntry *c = t->core;
-	int base, fd, i;
+	int base, fd;
 
 	close(p->ready[0]);
 	close(p->go[1]);
@@ -145,10 +145,7 @@ static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct
 
 	if (restore_task_fds(ctx, t, base))
 		return -1;
-	if (strcmp(c->root, "/") && chroot(c->root)) {
-		pr_perror("pid %d: chroot %s", t->pid, c->root);
-		return -1;
-	}
+	/* Paths in the images are as snap sees them: chroot comes last. */
 	if (chdir(c->cwd)) {
 		pr_perror("pid %d: cwd %s", t->pid, c->cwd);
 		return -1;
@@ -157,8 +154,13 @@ static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct
 		pr_perror("pid %d: personality %#x", t->pid, c->personality);
 		return -1;
 	}
-	i = bootstrap_fill_child(ctx, t, b, base);
-	return i;
+	if (bootstrap_fill_child(ctx, t, b, base))
+		return -1;
+	if (strcmp(c->root, "/") && chroot(c->root)) {
+		pr_perror("pid %d: chroot %s", t->pid, c->root);
+		return -1;
+	}
+	return 0;
 }
 
 static void child_main(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b,

@@ -534,10 +534,7 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
 	bool entered = false;
 	int status, ret;
 
-	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) {
-		pr_perror("pid %d: cannot set ptrace options", pid);
-		return -1;
-	}
+	/* Both seizes set PTRACE_O_TRACESYSGOOD; only restore adds EXITKILL. */
 	if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
 		pr_perror("pid %d: cannot trace syscalls", pid);
 		return -1;
