@@ -49,16 +49,24 @@ static int open_images_dir(struct dump_ctx *ctx)
 	return 0;
 }
 
-/* An executable address to run injected syscalls from. */
-static uint64_t exec_addr(const struct dump_task *t)
+/* Where injected syscalls can run: the vDSO, or any executable address. */
+static int syscall_site(const struct dump_task *t, struct syscall_site *site)
 {
+	memset(site, 0, sizeof(*site));
 	for (size_t i = 0; i < t->vmas.nr; i++) {
 		const struct vma *v = &t->vmas.v[i];
 
-		if ((v->prot & PROT_EXEC) && v->kind != VMA_KIND__VMA_VDSO)
-			return v->start;
+		if (v->kind == VMA_KIND__VMA_VDSO) {
+			site->vdso_start = v->start;
+			site->vdso_end = v->end;
+		} else if ((v->prot & PROT_EXEC) && !site->exec_addr) {
+			site->exec_addr = v->start;
+		}
 	}
-	return 0;
+	if (site->vdso_start || site->exec_addr)
+		return 0;
+	pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
+	return -1;
 }
 
 static int write_pstree(struct dump_ctx *ctx)
@@ -103,18 +111,13 @@ static int write_inventory(struct dump_ctx *ctx)
 /* Everything read while the task is frozen. */
 static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 {
+	struct syscall_site site;
 	struct page_list pl;
-	uint64_t addr;
 	int ret;
 
-	if (parse_smaps(t->pid, &t->vmas))
+	if (parse_smaps(t->pid, &t->vmas) || syscall_site(t, &site))
 		return -1;
-	addr = exec_addr(t);
-	if (!addr) {
-		pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
-		return -1;
-	}
-	t->ctl = parasite_infect(t->pid, addr, ctx->kf->xsave_size);
+	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
 		return -1;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);

@@ -210,19 +210,26 @@ static int send_go(void *arg)
 	return 0;
 }
 
-static uint64_t exec_vma(const struct restore_task *t)
+static void syscall_site(const struct restore_task *t, struct syscall_site *site)
 {
-	for (size_t i = 0; i < t->mm->n_vmas; i++)
-		if ((t->mm->vmas[i]->prot & PROT_EXEC) &&
-		    t->mm->vmas[i]->kind != VMA_KIND__VMA_VDSO)
-			return t->mm->vmas[i]->start;
-	return 0;
+	memset(site, 0, sizeof(*site));
+	for (size_t i = 0; i < t->mm->n_vmas; i++) {
+		const VmaEntry *v = t->mm->vmas[i];
+
+		if (v->kind == VMA_KIND__VMA_VDSO) {
+			site->vdso_start = v->start;
+			site->vdso_end = v->end;
+		} else if ((v->prot & PROT_EXEC) && !site->exec_addr) {
+			site->exec_addr = v->start;
+		}
+	}
 }
 
 /* Trace the restorer through rt_sigreturn, then unmap it from outside. */
 static int finish_task(struct restore_task *t, pid_t pid, struct bootstrap *b, int go_fd)
 {
 	struct parasite_ctl ctl = { .pid = pid };
+	struct syscall_site site;
 	long ret;
 	int status;
 
@@ -232,7 +239,8 @@ static int finish_task(struct restore_task *t, pid_t pid, struct bootstrap *b, i
 	}
 	if (ptrace_run_to_sigreturn(pid, send_go, &go_fd))
 		return -1;
-	if (infect_prepare_syscall(&ctl, exec_vma(t)))
+	syscall_site(t, &site);
+	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
 	if (infect_syscall(&ctl, &ret, __NR_munmap, (long)b->addr, b->len, 0, 0, 0, 0) || ret) {
 		pr_err("pid %d: cannot unmap the restorer", pid);

@@ -90,22 +90,51 @@ int infect_save_state(struct parasite_ctl *ctl, pid_t pid)
 	return 0;
 }
 
-int infect_prepare_syscall(struct parasite_ctl *ctl, uint64_t exec_addr)
+/* The address of a "syscall" instruction in the task's vDSO, or 0. */
+static uint64_t vdso_syscall(pid_t pid, const struct syscall_site *site)
+{
+	size_t len = site->vdso_end - site->vdso_start;
+	uint64_t ip = 0;
+	char path[64], *buf, *p;
+	int fd;
+
+	if (!site->vdso_start || len > (1 << 20))
+		return 0;
+	buf = malloc(len);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (buf && fd >= 0 && pread(fd, buf, len, site->vdso_start) == (ssize_t)len) {
+		p = memmem(buf, len, "\x0f\x05", 2);
+		if (p)
+			ip = site->vdso_start + (p - buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ip;
+}
+
+int infect_prepare_syscall(struct parasite_ctl *ctl, const struct syscall_site *site)
 {
 	/* syscall; int3 x6 */
 	const long code = 0xcccccccccccc050fL;
 
+	ctl->syscall_ip = vdso_syscall(ctl->pid, site);
+	if (ctl->syscall_ip)
+		return 0;
 	errno = 0;
-	ctl->orig_code = ptrace(PTRACE_PEEKTEXT, ctl->pid, exec_addr, NULL);
+	ctl->orig_code = ptrace(PTRACE_PEEKTEXT, ctl->pid, site->exec_addr, NULL);
 	if (errno) {
-		pr_perror("pid %d: cannot read code at %#lx", ctl->pid, (unsigned long)exec_addr);
+		pr_perror("pid %d: cannot read code at %#lx", ctl->pid,
+			  (unsigned long)site->exec_addr);
 		return -1;
 	}
-	if (ptrace(PTRACE_POKETEXT, ctl->pid, exec_addr, code)) {
-		pr_perror("pid %d: cannot write code at %#lx", ctl->pid, (unsigned long)exec_addr);
+	if (ptrace(PTRACE_POKETEXT, ctl->pid, site->exec_addr, code)) {
+		pr_perror("pid %d: cannot write code at %#lx", ctl->pid,
+			  (unsigned long)site->exec_addr);
 		return -1;
 	}
-	ctl->syscall_ip = exec_addr;
+	ctl->syscall_ip = site->exec_addr;
 	ctl->code_poked = true;
 	return 0;
 }
@@ -123,22 +152,31 @@ int infect_unpoke(struct parasite_ctl *ctl)
 	return 0;
 }
 
-/* Resume a stopped task and wait for the SIGTRAP of the int3 after "syscall". */
-static int run_to_trap(pid_t pid)
+/*
+ * Run the injected syscall to its end: to the SIGTRAP of the int3 after a
+ * poked "syscall", or through its entry and exit stops in the vDSO.
+ */
+static int run_injected(struct parasite_ctl *ctl)
 {
-	int status;
+	int status, stops = 0;
 
 	for (;;) {
-		if (ptrace(PTRACE_CONT, pid, NULL, NULL)) {
-			pr_perror("pid %d: cannot resume", pid);
+		if (ptrace(ctl->code_poked ? PTRACE_CONT : PTRACE_SYSCALL, ctl->pid, NULL, NULL)) {
+			pr_perror("pid %d: cannot resume", ctl->pid);
 			return -1;
 		}
-		if (ptrace_wait(pid, &status))
+		if (ptrace_wait(ctl->pid, &status))
 			return -1;
-		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && !(status >> 16))
+		if (ctl->code_poked && WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP &&
+		    !(status >> 16))
 			return 0;
-		/* A group stop or an unblockable signal: not ours, go on. */
-		pr_debug("pid %d: ignoring stop %#x while running a syscall", pid, status);
+		if (!ctl->code_poked && WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
+		    ++stops == 2)
+			return 0;
+		/* Signals are blocked: this is a group stop or the like, not ours. */
+		if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80))
+			pr_debug("pid %d: ignoring stop %#x while running a syscall", ctl->pid,
+				 status);
 	}
 }
 
@@ -146,10 +184,13 @@ int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a
 		   long a4, long a5, long a6)
 {
 	struct user_regs_struct saved, r;
+	uint64_t mask, all = ~0ULL;
 	int err = -1;
 
-	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &saved)) {
-		pr_perror("pid %d: cannot read registers", ctl->pid);
+	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &saved) ||
+	    ptrace(PTRACE_GETSIGMASK, ctl->pid, sizeof(mask), &mask) ||
+	    ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(all), &all)) {
+		pr_perror("pid %d: cannot save registers", ctl->pid);
 		return -1;
 	}
 	r = saved;
@@ -166,7 +207,7 @@ int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a
 		pr_perror("pid %d: cannot set registers", ctl->pid);
 		return -1;
 	}
-	if (run_to_trap(ctl->pid))
+	if (run_injected(ctl))
 		goto out;
 	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &r)) {
 		pr_perror("pid %d: cannot read registers", ctl->pid);
@@ -175,7 +216,9 @@ int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a
 	*ret = r.rax;
 	err = 0;
 out:
-	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &saved) && !err) {
+	if ((ptrace(PTRACE_SETREGS, ctl->pid, NULL, &saved) ||
+	     ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(mask), &mask)) &&
+	    !err) {
 		pr_perror("pid %d: cannot restore registers", ctl->pid);
 		err = -1;
 	}
@@ -461,7 +504,8 @@ static void infect_rollback(struct parasite_ctl *ctl)
 	ctl->remote = 0;
 }
 
-struct parasite_ctl *parasite_infect(pid_t pid, uint64_t exec_addr, unsigned int xsave_size)
+struct parasite_ctl *parasite_infect(pid_t pid, const struct syscall_site *site,
+				     unsigned int xsave_size)
 {
 	struct parasite_ctl *ctl;
 	uint64_t all = ~0ULL;
@@ -486,7 +530,7 @@ struct parasite_ctl *parasite_infect(pid_t pid, uint64_t exec_addr, unsigned int
 		parasite_free(ctl);
 		return NULL;
 	}
-	if (infect_prepare_syscall(ctl, exec_addr) || map_area(ctl) || listen_socket(ctl) ||
+	if (infect_prepare_syscall(ctl, site) || map_area(ctl) || listen_socket(ctl) ||
 	    start_blob(ctl)) {
 		infect_rollback(ctl);
 		parasite_free(ctl);

@@ -34,19 +34,30 @@ struct parasite_ctl {
 
 /* Read the stopped task's registers, FPU state and mask into @ctl. */
 int infect_save_state(struct parasite_ctl *ctl, pid_t pid);
-/* Find an executable address in @pid and poke "syscall; int3" there. */
-int infect_prepare_syscall(struct parasite_ctl *ctl, uint64_t exec_addr);
-/* Run one syscall in the stopped task; registers are put back after. */
+/* Where a task's memory offers a place to run injected syscalls from. */
+struct syscall_site {
+	uint64_t vdso_start, vdso_end;	/* [vdso], or 0 */
+	uint64_t exec_addr;		/* any executable address, the fallback */
+};
+
+/*
+ * Pick the address injected syscalls run from: a "syscall" instruction of
+ * the vDSO, so the task's code is never modified; without a vDSO, poke
+ * "syscall; int3" at @site->exec_addr (undone by infect_unpoke).
+ */
+int infect_prepare_syscall(struct parasite_ctl *ctl, const struct syscall_site *site);
+/*
+ * Run one syscall in the stopped task with every signal blocked (none can be
+ * delivered, or lost, meanwhile); registers and mask are put back after.
+ */
 int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a2, long a3,
 		   long a4, long a5, long a6);
 /* Put back the poked code word. */
 int infect_unpoke(struct parasite_ctl *ctl);
 
-/*
- * Load and start the parasite in a task stopped by seize. @exec_addr is the
- * start of an executable mapping. On failure the task is left as it was.
- */
-struct parasite_ctl *parasite_infect(pid_t pid, uint64_t exec_addr, unsigned int xsave_size);
+/* Load and start the parasite in a task stopped by seize. On failure the task is left as it was. */
+struct parasite_ctl *parasite_infect(pid_t pid, const struct syscall_site *site,
+				     unsigned int xsave_size);
 int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd);
 /*
  * Stop the parasite, rt_sigreturn, unmap it: the task is stopped as before.
