@@ -1,0 +1,855 @@
+#!/usr/bin/env python3
+"""zdtm-style test runner for snap.
+
+Each zdtm test is a program started as `prog --pidfile=P --outfile=O`; P
+appears once it is ready (see lib/zdtmtst.h). The runner dumps that pid with
+snap, restores it, sends SIGTERM and reads PASS or FAIL from O.
+
+    run.py [--snap PATH] [--nodump] [-k SUBSTR] [--keep]
+
+Prints one line per test (PASS name / FAIL name: reason / SKIP name: reason)
+and ends with "N passed, N failed[, N skipped]"; exits 1 if anything failed.
+
+The runner is a child subreaper and reaps at once: a dumped (killed) task and
+every orphan, restored tasks included, become its children, so a pid is free
+again as soon as its task is gone - not a few seconds later, when PID 1 would
+get to it.
+"""
+
+import argparse
+import ctypes
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+START_TIMEOUT = 10     # s until the pidfile appears
+GONE_TIMEOUT = 10      # s until a dumped/killed task has disappeared
+SNAP_TIMEOUT = 120     # s for one snap command
+RESULT_TIMEOUT = 10    # s from SIGTERM to PASS/FAIL in the outfile
+PID_WAIT_MS = 500      # how long restore waits for a busy pid in bad/restore_pid_busy
+
+
+class Test:
+    """One program under the zdtm contract and how to run it."""
+
+    def __init__(self, name, cmd=None, modes=("default",), dump_args=(), restore_args=(),
+                 tty=False, start_timeout=START_TIMEOUT, result_timeout=RESULT_TIMEOUT,
+                 max_image_pages=None):
+        self.name = name
+        self.cmd = cmd or [os.path.join(HERE, name)]
+        self.modes = modes
+        self.dump_args = list(dump_args)
+        self.restore_args = list(restore_args)
+        self.tty = tty
+        self.start_timeout = start_timeout
+        self.result_timeout = result_timeout
+        # Untouched and zero-page memory must cost nothing in the image.
+        self.max_image_pages = max_image_pages
+
+
+def static(name, modes=("default",), **kw):
+    return Test("static/" + name, modes=modes, **kw)
+
+
+# Modes: "default" dumps (which kills the task) and restores once.
+# "leave-running" dumps with --leave-running, checks that the task still runs
+# and still passes, then restores from the image and checks that too: only
+# for tests whose checks change nothing outside the process (no file writes).
+# "twice" restores, SIGKILLs the restored task, restores again from the same
+# images, and checks that.
+LR = ("default", "leave-running")
+TW = ("default", "twice")
+ALL = ("default", "leave-running", "twice")
+
+TESTS = [
+    static("regs_gpr", ALL),
+    static("fpu_sse"),
+    static("fpu_avx", ALL),
+    static("fpu_avx512"),
+    static("tls_fsbase"),
+    static("sig_mask"),
+    static("sig_actions"),
+    static("sig_pending", ALL),
+    static("sig_altstack"),
+    static("itimer_real", LR),
+    static("itimer_cpu"),
+    static("rlimits"),
+    static("umask"),
+    static("cwd"),
+    static("personality"),
+    static("comm"),
+    static("creds"),
+    static("caps"),
+    static("exe_link"),
+    static("proc_mm"),
+    static("mem_heap", ALL),
+    static("mem_brk"),
+    static("mem_stack"),
+    static("mem_anon_prot", LR),
+    static("mem_sparse", ALL, max_image_pages=256),
+    static("mem_zeropage", max_image_pages=256),
+    static("mem_file_private", TW),
+    static("mem_file_shared"),
+    static("mem_mprotect_split"),
+    static("mem_mremap"),
+    static("vdso", TW),
+    static("file_offset", LR),
+    static("file_flags"),
+    static("file_highfd"),
+    static("file_devices"),
+    static("file_unlinked", ALL),
+    static("pipe_data", ALL),
+    static("pipe_closed_writer"),
+    static("pipe_nonblock"),
+    static("pipe_size", TW),
+    static("tty_shelljob", TW, dump_args=["--shell-job"], restore_args=["--shell-job"],
+           tty=True),
+    Test("apps/pydict", cmd=[PYTHON, os.path.join(HERE, "apps/pydict.py")], modes=LR,
+         start_timeout=120, result_timeout=120),
+]
+
+# Printed when a tty test passed: the runner checks it reached the terminal.
+TTY_MARKER = b"zdtm-tty-marker"
+
+
+class Failure(Exception):
+    """A test failed: reason, and the log that tells more."""
+
+    def __init__(self, reason, log=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.log = log
+
+
+class Skip(Exception):
+    pass
+
+
+# --- processes ------------------------------------------------------------
+
+STATUS = {} # pid -> wait status of every child reaped
+
+
+def reap(*_):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        STATUS[pid] = status
+
+
+def become_subreaper():
+    PR_SET_CHILD_SUBREAPER = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
+        sys.exit("run.py: PR_SET_CHILD_SUBREAPER: %s" % os.strerror(ctypes.get_errno()))
+    signal.signal(signal.SIGCHLD, reap)
+
+
+def spawn(argv, stdin="/dev/null", stdout="/dev/null", stderr=None, cwd=None, env=None):
+    """fork+exec @argv in a new session; stdio are paths or fds. Returns the pid."""
+    # No reaping until a stale status of an earlier task with this pid is dropped.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    pid = os.fork()
+    if pid:
+        STATUS.pop(pid, None)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        return pid
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        os.setsid()
+        fds = []
+        for path, flags in ((stdin, os.O_RDONLY), (stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+            fds.append(os.dup(path) if isinstance(path, int) else os.open(path, flags, 0o644))
+        if stderr is None:
+            fds.append(os.dup(fds[1]))
+        elif isinstance(stderr, int):
+            fds.append(os.dup(stderr))
+        else:
+            fds.append(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 65536)
+        if cwd:
+            os.chdir(cwd)
+        os.execve(argv[0], argv, env if env is not None else os.environ)
+    except BaseException as e:
+        try:
+            os.write(2, ("exec %s: %s\n" % (argv[0], e)).encode())
+        finally:
+            os._exit(127)
+
+
+def proc_state(pid):
+    """State letter from /proc/PID/stat, or None if there is no such process."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return data[data.rindex(")") + 2]
+
+
+def alive(pid):
+    reap()
+    state = proc_state(pid)
+    return state is not None and state not in "ZX"
+
+
+def wait_until(cond, timeout, step=0.01):
+    deadline = time.monotonic() + timeout
+    while True:
+        reap()
+        v = cond()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def wait_exit(pid, timeout):
+    """Wait status of our child @pid, or None if it runs past @timeout."""
+    if wait_until(lambda: pid in STATUS, timeout):
+        return STATUS.pop(pid)
+    return None
+
+
+def wait_gone(pid, timeout=GONE_TIMEOUT):
+    return wait_until(lambda: proc_state(pid) is None, timeout)
+
+
+def kill(pid, sig=signal.SIGKILL, group=False):
+    try:
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def descendants():
+    """Pids of every live process below the runner."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(")") + 2:].split()
+        if fields[0] not in "ZX":
+            parent[int(d)] = int(fields[1])
+    me, found = os.getpid(), set()
+    for pid in parent:
+        p, seen = pid, set()
+        while p in parent and p not in seen:
+            seen.add(p)
+            p = parent[p]
+            if p == me:
+                found.add(pid)
+                break
+    return found
+
+
+def kill_descendants():
+    for _ in range(3):
+        pids = descendants()
+        if not pids:
+            break
+        for pid in pids:
+            kill(pid)
+        wait_until(lambda: not descendants(), 2)
+
+
+def describe(status):
+    if status is None:
+        return "timed out"
+    if os.WIFSIGNALED(status):
+        return "killed by signal %d" % os.WTERMSIG(status)
+    return "exit %d" % os.WEXITSTATUS(status)
+
+
+def exit_code(status):
+    return os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None
+
+
+# --- terminals ------------------------------------------------------------
+
+# A session leader that owns a terminal, like a shell: it makes the pty on its
+# stdio its controlling tty, runs the command as a child (in its session and
+# process group), writes the exit code to argv[1] and stays alive, so that
+# the terminal is not hung up when the command (or the task it leaves behind)
+# goes on.
+HOLDER = r"""
+import fcntl, os, signal, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status = os.waitpid(pid, 0)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d" % os.waitstatus_to_exitcode(status))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    signal.pause()
+"""
+
+
+class Terminal:
+    """A pty whose slave is a holder's controlling tty; runs one command."""
+
+    def __init__(self, argv, status_path, cwd=None, env=None):
+        self.master, slave = os.openpty()
+        os.set_blocking(self.master, False)
+        self.status_path = status_path
+        self.output = b""
+        try:
+            os.unlink(status_path)
+        except FileNotFoundError:
+            pass
+        self.holder = spawn([PYTHON, "-c", HOLDER, status_path] + argv, stdin=slave,
+                            stdout=slave, stderr=slave, cwd=cwd, env=env)
+        os.close(slave)
+
+    def read(self):
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except (BlockingIOError, OSError):
+                return self.output
+            if not data:
+                return self.output
+            self.output += data
+
+    def exit_status(self):
+        """Wait status (as os.waitpid gives it) of the command, or None while it runs."""
+        self.read()
+        try:
+            with open(self.status_path) as f:
+                code = int(f.read())
+        except (FileNotFoundError, ValueError):
+            return None
+        return (-code) if code < 0 else code << 8
+
+    def close(self):
+        kill(self.holder)
+        self.read()
+        os.close(self.master)
+
+
+# --- running snap ---------------------------------------------------------
+
+class Snap:
+    def __init__(self, path):
+        self.path = path
+        self.help = None
+
+    def supports(self, option):
+        if self.help is None:
+            out = os.path.join(tempfile.gettempdir(), "snap-help.%d" % os.getpid())
+            pid = spawn([self.path, "--help"], stdout=out)
+            if wait_exit(pid, 10) is None:
+                kill(pid)
+            with open(out, errors="replace") as f:
+                self.help = f.read()
+            os.unlink(out)
+        return option in self.help
+
+    def run(self, args, workdir, name, timeout=None, env=None, terminal=None):
+        """Run `snap ARGS` in @workdir; stderr goes to NAME.err. Returns (status, stderr)."""
+        timeout = timeout or SNAP_TIMEOUT
+        err = os.path.join(workdir, name + ".err")
+        argv = [self.path] + args
+        if terminal:
+            term = Terminal(argv, os.path.join(workdir, name + ".status"), cwd=workdir,
+                            env=env)
+            terminal.append(term)
+            wait_until(lambda: term.exit_status() is not None, timeout)
+            status = term.exit_status()
+            with open(err, "wb") as f:
+                f.write(term.read())
+            if status is None:
+                kill(term.holder, group=True)
+        else:
+            pid = spawn(argv, stdout=err, cwd=workdir, env=env)
+            status = wait_exit(pid, timeout)
+            if status is None:
+                kill(pid, group=True)
+                wait_exit(pid, 5)
+        with open(err, errors="replace") as f:
+            return status, f.read()
+
+
+# --- one test -------------------------------------------------------------
+
+def tail(path, lines=12):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()[-lines:]
+    except OSError:
+        return []
+
+
+def read_result(outfile):
+    try:
+        with open(outfile, errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    return text.strip() if text.endswith("\n") else None
+
+
+class Run:
+    """One test in one mode, in its own directory."""
+
+    def __init__(self, test, mode, opts, snap, root):
+        self.t, self.mode, self.opts, self.snap = test, mode, opts, snap
+        self.dir = os.path.join(root, re.sub(r"[/:]", "_", test.name + ":" + mode))
+        self.img = os.path.join(self.dir, "img")
+        self.pidfile = os.path.join(self.dir, "test.pid")
+        self.outfile = os.path.join(self.dir, "test.out")
+        self.terminals = []
+        self.pid = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.img)
+
+    def start(self):
+        argv = self.t.cmd + ["--pidfile=" + self.pidfile, "--outfile=" + self.outfile]
+        if not os.path.exists(argv[0]):
+            raise Failure("%s is not built (make -C test/zdtm)" % argv[0])
+        stdio = os.path.join(self.dir, "test.stdio")
+        if self.t.tty:
+            term = Terminal(argv, os.path.join(self.dir, "test.status"), cwd=self.dir)
+            self.terminals.append(term)
+            status = lambda: term.exit_status()
+        else:
+            launcher = spawn(argv, stdout=stdio, cwd=self.dir)
+            status = lambda: STATUS.get(launcher)
+
+        wait_until(lambda: status() is not None, self.t.start_timeout)
+        st = status()
+        if st is None:
+            raise Failure("not ready after %d s" % self.t.start_timeout, stdio)
+        result = read_result(self.outfile) or ""
+        if result.startswith("SKIP"):
+            raise Skip(result[5:].strip())
+        if st != 0:
+            raise Failure("did not start (%s): %s" % (describe(st), result or "no result"),
+                          stdio)
+        with open(self.pidfile) as f:
+            self.pid = int(f.read())
+        if not alive(self.pid):
+            raise Failure("pid %d from the pidfile is not running" % self.pid, stdio)
+
+    def dump(self, extra=()):
+        args = ["dump", "-t", str(self.pid), "-D", self.img, "-o", "dump.log", "-v", "4"]
+        status, err = self.snap.run(args + self.t.dump_args + list(extra), self.img, "dump")
+        if status != 0:
+            raise Failure(snap_failed("dump", status, err), self.log("dump"))
+        if self.t.max_image_pages is not None:
+            size = sum(os.path.getsize(os.path.join(self.img, f))
+                       for f in os.listdir(self.img) if f.startswith("pages-"))
+            if size // 4096 > self.t.max_image_pages:
+                raise Failure("the image holds %d pages, expected at most %d" % (
+                    size // 4096, self.t.max_image_pages), self.log("dump"))
+
+    def restore(self):
+        restored = os.path.join(self.dir, "restored.pid")
+        if os.path.exists(restored):
+            os.unlink(restored)
+        args = ["restore", "-D", self.img, "-d", "-o", "restore.log", "-v", "4",
+                "--pidfile", restored]
+        status, err = self.snap.run(args + self.t.restore_args, self.img, "restore",
+                                    terminal=self.terminals if self.t.tty else None)
+        if status != 0:
+            raise Failure(snap_failed("restore", status, err), self.log("restore"))
+        if os.path.exists(restored):
+            with open(restored) as f:
+                got = f.read().strip()
+            if got != str(self.pid):
+                raise Failure("restored pid is %s, expected %d" % (got, self.pid),
+                              self.log("restore"))
+        if not alive(self.pid):
+            raise Failure("pid %d is not running after restore" % self.pid,
+                          self.log("restore"))
+
+    def log(self, name):
+        log = os.path.join(self.img, name + ".log")
+        return log if os.path.exists(log) else os.path.join(self.img, name + ".err")
+
+    def wait_gone(self, why):
+        if not wait_gone(self.pid):
+            raise Failure("pid %d still exists %d s after %s" % (self.pid, GONE_TIMEOUT, why))
+
+    def check_running(self, after):
+        state = proc_state(self.pid)
+        if state is None or state in "ZX":
+            raise Failure("task gone after %s" % after, self.log("dump"))
+        if state in "Tt":
+            raise Failure("task left stopped (state %s) after %s" % (state, after),
+                          self.log("dump"))
+
+    def finish(self, what="restore"):
+        """SIGTERM the task and expect PASS in the outfile."""
+        kill(self.pid, signal.SIGTERM)
+        wait_until(lambda: read_result(self.outfile), self.t.result_timeout)
+        result = read_result(self.outfile)
+        if not result:
+            state = proc_state(self.pid)
+            raise Failure("no result %d s after SIGTERM (%s)" % (
+                self.t.result_timeout, "task gone" if state in (None, "Z") else
+                "state " + state), self.outfile + ".log")
+        if result != "PASS":
+            raise Failure("%s after %s" % (result, what), self.outfile + ".log")
+        if not wait_gone(self.pid, 5):
+            raise Failure("task still exists after it passed")
+        if self.t.tty and TTY_MARKER not in self.terminals[-1].read():
+            raise Failure("the tty marker did not reach the terminal")
+
+    def clear_result(self):
+        open(self.outfile, "w").close()
+
+    def run(self):
+        self.start()
+        if self.opts.nodump:
+            self.finish("nodump")
+            return
+        if self.mode == "leave-running":
+            self.dump(["--leave-running"])
+            self.check_running("dump --leave-running")
+            self.finish("dump --leave-running (the original task)")
+            self.clear_result()
+            self.restore()
+            self.finish()
+            return
+        self.dump()
+        self.wait_gone("dump")
+        self.restore()
+        if self.mode == "twice":
+            kill(self.pid)
+            self.wait_gone("SIGKILL")
+            self.restore()
+        self.finish("restore" if self.mode != "twice" else "the second restore")
+
+    def cleanup(self):
+        if self.pid:
+            kill(self.pid)
+            kill(self.pid, group=True)
+        for term in self.terminals:
+            kill(term.holder, group=True)
+            term.close()
+
+
+def snap_failed(what, status, err):
+    reason = "%s %s" % (what, describe(status))
+    return reason + ": " + last_line(err) if last_line(err) else reason
+
+
+def last_line(text):
+    lines = [l for l in text.splitlines() if l.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+# --- bad input --------------------------------------------------------------
+
+class BadRun:
+    """Helpers for the tests that feed snap bad input."""
+
+    def __init__(self, name, opts, snap, root):
+        self.name, self.opts, self.snap = name, opts, snap
+        self.dir = os.path.join(root, re.sub(r"[/:]", "_", name))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.runs = []
+        self.mounts = []
+
+    def target(self, test="static/mem_heap"):
+        """A running zdtm test to dump."""
+        t = next(t for t in TESTS if t.name == test)
+        r = Run(t, "target", self.opts, self.snap, self.dir)
+        self.runs.append(r)
+        r.start()
+        return r
+
+    def image(self, test="static/mem_heap"):
+        """Images of a dumped (and so killed) test."""
+        r = self.target(test)
+        try:
+            r.dump()
+            r.wait_gone("dump")
+        except Failure as f:
+            raise Failure("setup: " + f.reason, f.log)
+        return r
+
+    def snap_fails(self, args, mention, workdir=None, env=None):
+        """Run snap, expect exit 1 and a short stderr that names @mention."""
+        before = descendants()
+        workdir = workdir or self.dir
+        status, err = self.snap.run(args, workdir, "snap", timeout=30, env=env)
+        errfile = os.path.join(workdir, "snap.err")
+        cmd = "`snap %s`" % " ".join(args)
+        if exit_code(status) != 1:
+            raise Failure("%s %s, expected exit 1" % (cmd, describe(status)), errfile)
+        lines = err.strip().splitlines()
+        if not lines:
+            raise Failure("%s failed without a message" % cmd)
+        if len(lines) > 2:
+            raise Failure("%s printed %d lines on stderr, expected 1-2" % (cmd, len(lines)),
+                          errfile)
+        if not any(re.search(m, err) for m in mention):
+            raise Failure("the error does not name %s: %s" % (" or ".join(mention),
+                                                              last_line(err)), errfile)
+        left = descendants() - before
+        if left:
+            raise Failure("processes left behind: %s" % sorted(left), errfile)
+        return err
+
+    def cleanup(self):
+        for r in self.runs:
+            r.cleanup()
+        for m in self.mounts:
+            spawn_wait(["/bin/umount", "-l", m])
+
+
+def spawn_wait(argv, timeout=30):
+    pid = spawn(argv)
+    status = wait_exit(pid, timeout)
+    if status is None:
+        kill(pid)
+    return status
+
+
+def bad_dump_nopid(b):
+    pid = spawn(["/bin/true"])
+    wait_exit(pid, 5)
+    if proc_state(pid) is not None:
+        raise Skip("pid %d was reused at once" % pid)
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b%d\b" % pid])
+
+
+def bad_dump_kthread(b):
+    pid = 2
+    try:
+        with open("/proc/2/comm") as f:
+            if f.read().strip() != "kthreadd":
+                raise Skip("pid 2 is not kthreadd")
+    except FileNotFoundError:
+        raise Skip("no pid 2 (in a pid namespace?)")
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b2\b", "kthread", "kernel"])
+    if proc_state(pid) in ("T", "t"):
+        raise Failure("kthreadd left stopped")
+
+
+def bad_restore_nodir(b):
+    img = os.path.join(b.dir, "no-such-dir")
+    b.snap_fails(["restore", "-D", img, "-d"], [re.escape(img), "no-such-dir"])
+
+
+def restore_damaged(b, pattern, damage, mention):
+    """Dump a test, damage the largest image matching @pattern, expect restore to fail cleanly."""
+    r = b.image()
+    imgs = [f for f in os.listdir(r.img) if re.fullmatch(pattern, f)]
+    if not imgs:
+        raise Failure("setup: no %s in %s" % (pattern, r.img))
+    img = max(imgs, key=lambda f: os.path.getsize(os.path.join(r.img, f)))
+    path = os.path.join(r.img, img)
+    size = os.path.getsize(path)
+    if size < 2:
+        raise Failure("setup: %s has %d bytes" % (img, size))
+    damage(path, size)
+    b.snap_fails(["restore", "-D", r.img, "-d"], [re.escape(img)] + mention,
+                 workdir=r.img)
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
+
+
+def truncate_half(path, size):
+    os.truncate(path, size // 2)
+
+
+def flip_middle(path, size):
+    with open(path, "r+b") as f:
+        off = size // 2 - 8 if size > 16 else 0
+        f.seek(off)
+        data = f.read(16)
+        f.seek(off)
+        f.write(bytes(c ^ 0xff for c in data))
+
+
+def bad_restore_trunc_core(b):
+    restore_damaged(b, r"core-\d+\.img", truncate_half, ["core"])
+
+
+def bad_restore_corrupt_mm(b):
+    restore_damaged(b, r"mm-\d+\.img", flip_middle, [r"\bmm\b", "mm-"])
+
+
+def bad_restore_trunc_pages(b):
+    restore_damaged(b, r"pages-\d+\.img", truncate_half, ["pages", "pagemap"])
+
+
+def bad_dump_enospc(b):
+    mnt = os.path.join(b.dir, "small")
+    os.mkdir(mnt)
+    if spawn_wait(["/bin/mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", mnt]) != 0:
+        raise Skip("cannot mount a tmpfs")
+    b.mounts.append(mnt)
+    r = b.target()
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", mnt], [r"(?i)no space", "ENOSPC",
+                                                         re.escape(mnt)])
+    r.check_running("a failed dump")
+    r.finish("a failed dump")
+
+
+def bad_restore_pid_busy(b):
+    r = b.target()
+    try:
+        r.dump(["--leave-running"])
+    except Failure as f:
+        raise Failure("setup: " + f.reason, f.log)
+    r.check_running("dump --leave-running")
+    args = ["restore", "-D", r.img, "-d"]
+    if b.snap.supports("pid-wait-ms"):
+        args += ["--pid-wait-ms", str(PID_WAIT_MS)]
+    env = dict(os.environ, SNAP_PID_WAIT_MS=str(PID_WAIT_MS))
+    t0 = time.monotonic()
+    b.snap_fails(args, [r"\b%d\b" % r.pid], workdir=r.img, env=env)
+    if time.monotonic() - t0 > 15:
+        raise Failure("restore took %.1f s to give up on a busy pid" % (time.monotonic() - t0))
+    r.check_running("a failed restore")
+    r.finish("a failed restore (the original task)")
+
+
+BAD = [
+    ("bad/dump_nopid", bad_dump_nopid),
+    ("bad/dump_kthread", bad_dump_kthread),
+    ("bad/dump_enospc", bad_dump_enospc),
+    ("bad/restore_nodir", bad_restore_nodir),
+    ("bad/restore_trunc_core", bad_restore_trunc_core),
+    ("bad/restore_corrupt_mm", bad_restore_corrupt_mm),
+    ("bad/restore_trunc_pages", bad_restore_trunc_pages),
+    ("bad/restore_pid_busy", bad_restore_pid_busy),
+]
+
+
+# --- main -------------------------------------------------------------------
+
+def entries():
+    """(name, Test or bad-input function, mode) for every entry, in order."""
+    for t in TESTS:
+        for mode in t.modes:
+            name = t.name if mode == "default" else "%s:%s" % (t.name, mode)
+            yield name, t, mode
+    for name, fn in BAD:
+        yield name, fn, None
+
+
+def report(verdict, name, reason="", log=None):
+    line = "%s %s" % (verdict, name)
+    if reason:
+        line += ": " + reason
+    if log:
+        line += " (see %s)" % log
+    print(line, flush=True)
+    if verdict == "FAIL" and log:
+        for l in tail(log):
+            print("    " + l)
+        sys.stdout.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Run the zdtm tests against snap.")
+    ap.add_argument("--snap", default=os.path.join(HERE, "../../snap/snap"),
+                    help="the snap binary (default: %(default)s)")
+    ap.add_argument("--nodump", action="store_true",
+                    help="run the tests without snap: start, SIGTERM, check PASS")
+    ap.add_argument("-k", "--filter", default="", help="run tests whose name contains this")
+    ap.add_argument("--keep", action="store_true", help="keep the images and logs")
+    opts = ap.parse_args()
+
+    snap = Snap(os.path.abspath(opts.snap))
+    if not opts.nodump and not os.access(snap.path, os.X_OK):
+        sys.exit("run.py: no snap binary at %s (build it, pass --snap, or use --nodump)" %
+                 snap.path)
+
+    become_subreaper()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("run.py: terminated"))
+    root = tempfile.mkdtemp(prefix="zdtm-")
+    os.chmod(root, 0o755)  # tests that drop to other uids still reach their outfile
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    failed_dirs = []
+    try:
+        for name, what, mode in entries():
+            if opts.filter not in name:
+                continue
+            if opts.nodump and (not isinstance(what, Test) or mode != "default"):
+                report("SKIP", name, "nodump")
+                counts["SKIP"] += 1
+                continue
+            if isinstance(what, Test):
+                run = Run(what, mode, opts, snap, root)
+                verdict, reason, log = attempt(run)
+            else:
+                run = BadRun(name, opts, snap, root)
+                verdict, reason, log = attempt(run, what)
+            counts[verdict] += 1
+            report(verdict, name, reason, log)
+            if verdict == "FAIL":
+                failed_dirs.append(run.dir)
+            elif not opts.keep:
+                shutil.rmtree(run.dir, ignore_errors=True)
+    finally:
+        kill_descendants()
+        if opts.keep or failed_dirs:
+            print("images and logs are in %s" % root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    summary = "%d passed, %d failed" % (counts["PASS"], counts["FAIL"])
+    if counts["SKIP"]:
+        summary += ", %d skipped" % counts["SKIP"]
+    print(summary)
+    return 1 if counts["FAIL"] else 0
+
+
+def attempt(run, fn=None):
+    """Run one test; (verdict, reason, log). Whatever happens, nothing is left running."""
+    try:
+        if fn:
+            fn(run)
+        else:
+            run.run()
+        return "PASS", "", None
+    except Failure as f:
+        return "FAIL", f.reason, f.log
+    except Skip as s:
+        return "SKIP", str(s), None
+    except (OSError, ValueError, StopIteration) as e:
+        return "FAIL", "runner error: %r" % e, None
+    finally:
+        run.cleanup()
+        kill_descendants()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
