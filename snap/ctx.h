@@ -35,6 +35,8 @@ struct snap_opts {
 	bool display_stats;		/* --display-stats */
 	bool detach;			/* -d */
 	unsigned int pid_wait_ms;	/* --pid-wait-ms: how long restore waits for a busy PID */
+	bool no_live;			/* --no-live: stop-the-world even with -R */
+	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -61,7 +63,10 @@ struct dump_stats {
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */
 	uint64_t pages_swapped;		/* written pages that were in swap */
-	uint64_t pages_zero;		/* skipped: zero page */
+	bool live;			/* pages streamed after the freeze */
+	uint64_t cow_faults;		/* write faults served by copying first */
+	uint64_t cow_peak;		/* most bytes held in the copy buffer */
+	uint64_t cow_wait_ns;		/* writers held while the buffer drained */
 };
 
 struct restore_stats {

@@ -22,6 +22,7 @@
 #include "files.h"
 #include "image.h"
 #include "infect.h"
+#include "live.h"
 #include "log.h"
 #include "mem-dump.h"
 #include "proc.h"
@@ -103,16 +104,21 @@ static int write_inventory(struct dump_ctx *ctx)
 	inv.version = IMG_VERSION;
 	inv.root_pid = ctx->tasks[0].pid;
 	inv.kernel = (char *)ctx->kf->kernel;
+	inv.has_live = true;
+	inv.live = ctx->st.live;
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	return img_write_one(ctx->dirfd, IMG_INVENTORY, 0, &inv.base);
 }
 
-/* Everything read while the task is frozen. */
-static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
+/*
+ * Everything done while the task is frozen. Live, memory is only armed
+ * here (*@ld set) and streamed once the task runs; else it is written here.
+ */
+static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_dump **ld)
 {
 	struct syscall_site site;
-	struct page_list pl;
+	struct page_list pl = { 0 };
 	int ret;
 
 	if (parse_smaps(t->pid, &t->vmas) || syscall_site(t, &site))
@@ -121,11 +127,20 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	if (!t->ctl)
 		return -1;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
+	if (!ret && ctx->st.live) {
+		/* Pages are found before the protection goes on. */
+		ret = page_collect(ctx, t, &pl);
+		if (!ret)
+			ret = live_freeze(ctx, t, &pl, ld);
+		page_list_free(&pl);
+	}
 	/* What follows needs ptrace stops: the target must not run the parasite. */
 	if (parasite_cure(t->ctl) || ret)
 		return -1;
 	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t))
 		return -1;
+	if (ctx->st.live)
+		return live_protect(t, *ld);
 
 	ctx->st.t_mem_start = now_ns();
 	ret = page_collect(ctx, t, &pl);
@@ -146,6 +161,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		.tasks = &task,
 		.nr_tasks = 1,
 	};
+	struct live_dump *ld = NULL;
 	bool frozen = false, ok = false;
 	int ret;
 
@@ -161,15 +177,27 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (!ctx.files)
 		goto out;
 
+	/* Live only makes sense when the task goes on running. */
+	ctx.st.live = opts->leave_running && !opts->no_live && live_supported(kf);
+	if (opts->leave_running && !opts->no_live && !ctx.st.live)
+		pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
+
 	if (seize_task(&task))
 		goto out;
 	frozen = true;
 	ctx.st.t_frozen = now_ns();
 
-	ret = dump_frozen(&ctx, &task);
+	ret = dump_frozen(&ctx, &task, &ld);
 	if (task.ctl) {
 		parasite_free(task.ctl);
 		task.ctl = NULL;
+	}
+	if (!ret && ctx.st.live) {
+		unseize_task(&task, false);
+		frozen = false;
+		ctx.st.t_unfrozen = ctx.st.t_mem_start = now_ns();
+		ret = live_stream(&ctx, &task, ld);
+		ctx.st.t_mem_end = now_ns();
 	}
 	if (ret || files_write(&ctx) || write_pstree(&ctx) || write_inventory(&ctx))
 		goto out;
@@ -184,6 +212,8 @@ out:
 		print_dump_stats(&ctx);
 	if (ok)
 		pr_info("dump of pid %d done", task.pid);
+	/* Closing the uffd lifts whatever protection a failed stream left. */
+	live_free(ld);
 	if (ctx.files)
 		file_table_free(ctx.files);
 	vma_list_free(&task.vmas);

@@ -21,6 +21,8 @@ enum {
 	OPT_DISPLAY_STATS,
 	OPT_PIDFILE,
 	OPT_PID_WAIT_MS,
+	OPT_NO_LIVE,
+	OPT_COW_LIMIT,
 };
 
 static void usage(FILE *f)
@@ -38,7 +40,11 @@ static void usage(FILE *f)
 		"  -o, --log-file FILE     write the log to FILE\n"
 		"  -v N                    log level: 1 errors, 2 warnings (default), 3 info, 4 debug\n"
 		"  -j, --shell-job         the process uses the terminal snap runs on\n"
-		"  -R, --leave-running     dump: keep the process running after the dump\n"
+		"  -R, --leave-running     dump: keep the process running after the dump; the dump\n"
+		"                          is then live: frozen only to arm write protection\n"
+		"  --no-live               dump: with -R, keep the process frozen for the whole dump\n"
+		"  --cow-limit SIZE        dump: memory for pages copied before the process wrote\n"
+		"                          them (K/M/G suffix; default 64M); writers wait when full\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
 		"  --pidfile FILE          restore: write the restored PID to FILE\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
@@ -56,6 +62,24 @@ static int parse_verbosity(int argc, char **argv, const char *arg)
 	return LOG_INFO;
 }
 
+static int parse_size(const char *arg, uint64_t *out)
+{
+	char *end;
+	uint64_t v = strtoull(arg, &end, 10);
+
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end || v < 4096) {
+		fprintf(stderr, "snap: --cow-limit takes a size of at least 4K, not '%s'\n", arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct snap_opts *o)
 {
 	static const struct option longopts[] = {
@@ -68,6 +92,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "pid-wait-ms", required_argument, NULL, OPT_PID_WAIT_MS },
 		{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
+		{ "no-live", no_argument, NULL, OPT_NO_LIVE },
+		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -111,6 +137,13 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_DISPLAY_STATS:
 			o->display_stats = true;
 			break;
+		case OPT_NO_LIVE:
+			o->no_live = true;
+			break;
+		case OPT_COW_LIMIT:
+			if (parse_size(optarg, &o->cow_limit))
+				return -1;
+			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
 			exit(0);
@@ -127,7 +160,11 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct snap_opts opts = { .verbosity = LOG_WARN, .pid_wait_ms = 10000 };
+	struct snap_opts opts = {
+		.verbosity = LOG_WARN,
+		.pid_wait_ms = 10000,
+		.cow_limit = 64 << 20,
+	};
 	struct kfeat kf;
 	const char *cmd;
 	int ret = -1;

@@ -16,11 +16,18 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("Dump stats:\n");
 	printf("  freezing time:     %12.0f us\n", us(s->t_start, s->t_frozen));
 	printf("  frozen time:       %12.0f us\n", us(s->t_frozen, s->t_unfrozen));
+	/* Live: the pages streamed while the task ran; else all while frozen. */
 	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));
 	printf("  total time:        %12.0f us\n", us(s->t_start, s->t_end));
 	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
 	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
 	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);
+	printf("  live:              %12s\n", s->live ? "yes" : "no");
+	if (s->live) {
+		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);
+		printf("  cow peak memory:   %12llu KiB\n", (unsigned long long)s->cow_peak / 1024);
+		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);
+	}
 	fflush(stdout);
 }
 

@@ -539,26 +539,59 @@ struct parasite_ctl *parasite_infect(pid_t pid, const struct syscall_site *site,
 	return ctl;
 }
 
-int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd)
+int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
+		     int *fd_back)
 {
 	struct parasite_msg msg = { .cmd = cmd };
+	char cbuf[CMSG_SPACE(sizeof(int) * PARASITE_MAX_PIPES)];
+	struct iovec iov = { &msg, sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
 
-	if (send(ctl->sock, &msg, sizeof(msg), MSG_NOSIGNAL) != sizeof(msg)) {
+	if (nfds) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	if (sendmsg(ctl->sock, &mh, MSG_NOSIGNAL) != sizeof(msg)) {
 		pr_perror("pid %d: cannot send command %u to the parasite", ctl->pid, cmd);
 		return -1;
 	}
 	if (wait_parasite(ctl, ctl->sock))
 		return -1;
-	if (recv(ctl->sock, &msg, sizeof(msg), 0) != sizeof(msg)) {
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	if (recvmsg(ctl->sock, &mh, MSG_CMSG_CLOEXEC) != sizeof(msg)) {
 		pr_err("pid %d: no answer from the parasite to command %u", ctl->pid, cmd);
 		return -1;
+	}
+	cm = CMSG_FIRSTHDR(&mh);
+	if (fd_back) {
+		*fd_back = -1;
+		if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd_back, CMSG_DATA(cm), sizeof(int));
 	}
 	if (msg.ret) {
 		pr_err("pid %d: parasite command %u failed: %s", ctl->pid, cmd,
 		       strerror(-msg.ret));
+		if (fd_back && *fd_back >= 0)
+			close(*fd_back);
+		return -1;
+	}
+	if (fd_back && *fd_back < 0) {
+		pr_err("pid %d: parasite command %u sent no fd back", ctl->pid, cmd);
 		return -1;
 	}
 	return 0;
+}
+
+int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd)
+{
+	return parasite_cmd_fds(ctl, cmd, NULL, 0, NULL);
 }
 
 static int is_syscall_stop(pid_t pid, int status, struct ptrace_syscall_info *info)

@@ -59,6 +59,9 @@ int infect_unpoke(struct parasite_ctl *ctl);
 struct parasite_ctl *parasite_infect(pid_t pid, const struct syscall_site *site,
 				     unsigned int xsave_size);
 int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd);
+/* A command that sends @fds along and, with @fd_back, expects one fd back. */
+int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
+		     int *fd_back);
 /*
  * Stop the parasite, rt_sigreturn, unmap it: the task is stopped as before.
  * Saved registers and command results stay readable in @ctl until

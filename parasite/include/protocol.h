@@ -39,6 +39,35 @@ struct k_rlimit {
 enum parasite_cmd {
 	PARASITE_CMD_DUMP_MISC = 1,	/* fill parasite_args.misc */
 	PARASITE_CMD_FINI,		/* close the socket and rt_sigreturn */
+	/*
+	 * Comes with an fd of /dev/userfaultfd: make a uffd in our mm, register
+	 * live.iov[0, nr_iov) for write-protect faults and send the uffd back.
+	 * snap write-protects the ranges itself once we are gone: our own
+	 * syscalls make the kernel write to the task's memory (rseq), and no
+	 * one would serve those faults while snap waits for us.
+	 */
+	PARASITE_CMD_UFFD_ARM,
+	/*
+	 * Comes with nr_pipes pipe write ends: vmsplice live.iov into them,
+	 * pipe i taking iov[pipe_end[i-1], pipe_end[i]), and close them.
+	 */
+	PARASITE_CMD_VMSPLICE,
+};
+
+#define PARASITE_MAX_IOV 4096
+#define PARASITE_MAX_PIPES 16
+
+struct parasite_iov {
+	__u64 base, len;
+};
+
+/* Arguments of the live-snapshot commands. */
+struct parasite_live {
+	__u64 uffd_features;		/* UFFDIO_API features to ask for */
+	__u32 nr_iov;
+	__u32 nr_pipes;
+	__u32 pipe_end[PARASITE_MAX_PIPES];
+	struct parasite_iov iov[PARASITE_MAX_IOV];
 };
 
 /* One message each way on the seqpacket socket. */
@@ -69,6 +98,7 @@ struct parasite_args {
 	__u64 sigframe;			/* &frame.uc, the %rsp for rt_sigreturn */
 	/* results */
 	struct parasite_misc misc;
+	struct parasite_live live;
 	struct sigframe_area frame;
 };
 

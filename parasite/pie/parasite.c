@@ -12,6 +12,7 @@
 #include <linux/un.h>
 #include <linux/net.h>
 
+#include "kcompat.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
@@ -19,6 +20,8 @@
 #define AF_UNIX_ 1
 #define SOCK_SEQPACKET_ 5
 #define SOCK_CLOEXEC_ 02000000
+#define O_CLOEXEC_ 02000000
+#define O_NONBLOCK_ 04000
 
 struct k_msghdr {
 	void *msg_name;
@@ -67,19 +70,119 @@ static int dump_misc(struct parasite_misc *m)
 	return 0;
 }
 
-static long xfer(int sock, struct parasite_msg *msg, int send)
+#define SOL_SOCKET_ 1
+#define SCM_RIGHTS_ 1
+#define MSG_NOSIGNAL_ 0x4000
+#define MSG_CTRUNC_ 0x8
+
+struct k_cmsg {
+	__u64 len;
+	int level, type;
+	int fds[PARASITE_MAX_PIPES];
+};
+
+/*
+ * One message each way; fds ride along as SCM_RIGHTS. On receive, *nfds is
+ * set to how many came (0 when none).
+ */
+static long xfer(int sock, struct parasite_msg *msg, int send, int *fds, int *nfds)
 {
 	struct k_iovec iov = { msg, sizeof(*msg) };
 	struct k_msghdr mh = { 0 };
+	struct k_cmsg cm;
+	long ret;
+	int i;
 
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	return send ? sys_sendmsg(sock, &mh, 0x4000 /* MSG_NOSIGNAL */) : sys_recvmsg(sock, &mh, 0);
+	mh.msg_control = &cm;
+	mh.msg_controllen = sizeof(cm);
+	if (send) {
+		if (!nfds || !*nfds) {
+			mh.msg_control = 0;
+			mh.msg_controllen = 0;
+		} else {
+			cm.len = 16 + *nfds * sizeof(int);
+			cm.level = SOL_SOCKET_;
+			cm.type = SCM_RIGHTS_;
+			for (i = 0; i < *nfds; i++)
+				cm.fds[i] = fds[i];
+			mh.msg_controllen = (cm.len + 7) & ~7UL;
+		}
+		return sys_sendmsg(sock, &mh, MSG_NOSIGNAL_);
+	}
+	ret = sys_recvmsg(sock, &mh, 0);
+	*nfds = 0;
+	if (ret > 0 && mh.msg_controllen >= 16 && cm.level == SOL_SOCKET_ &&
+	    cm.type == SCM_RIGHTS_) {
+		*nfds = (cm.len - 16) / sizeof(int);
+		for (i = 0; i < *nfds; i++)
+			fds[i] = cm.fds[i];
+	}
+	if (ret > 0 && (mh.msg_flags & MSG_CTRUNC_))
+		return -24; /* EMFILE: the fds did not all arrive */
+	return ret;
+}
+
+static long uffd_arm(struct parasite_live *l, int devfd, int *uffd_out)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = l->uffd_features };
+	struct uffdio_register reg;
+	long uffd, ret;
+	unsigned int i;
+
+	uffd = sys_ioctl(devfd, USERFAULTFD_IOC_NEW, O_CLOEXEC_ | O_NONBLOCK_);
+	if (uffd < 0)
+		return uffd;
+	ret = sys_ioctl(uffd, UFFDIO_API, &api);
+	for (i = 0; !ret && i < l->nr_iov; i++) {
+		reg.range.start = l->iov[i].base;
+		reg.range.len = l->iov[i].len;
+		reg.mode = UFFDIO_REGISTER_MODE_WP;
+		ret = sys_ioctl(uffd, UFFDIO_REGISTER, &reg);
+	}
+	if (ret) {
+		/* Closing the uffd drops every registration and protection made. */
+		sys_close(uffd);
+		return ret;
+	}
+	*uffd_out = uffd;
+	return 0;
+}
+
+/* Put the pages in pipes: they then outlive a munmap or MADV_DONTNEED. */
+static long do_vmsplice(struct parasite_live *l, int *fds, int nfds)
+{
+	unsigned int i, from = 0;
+	long ret = 0;
+	int p;
+
+	if ((unsigned int)nfds != l->nr_pipes)
+		return -22;
+	for (p = 0; p < nfds && !ret; p++) {
+		for (i = from; i < l->pipe_end[p] && !ret; i++) {
+			struct k_iovec v = { (void *)l->iov[i].base, l->iov[i].len };
+
+			while (v.len) {
+				ret = sys4(__NR_vmsplice, fds[p], &v, 1, 0);
+				if (ret <= 0)
+					break;
+				v.base = (char *)v.base + ret;
+				v.len -= ret;
+				ret = 0;
+			}
+		}
+		from = l->pipe_end[p];
+	}
+	for (p = 0; p < nfds; p++)
+		sys_close(fds[p]);
+	return ret;
 }
 
 /* Returns the rt_sigreturn stack pointer; 0 makes entry.S exit (never on purpose). */
 unsigned long blob_main(struct parasite_args *args)
 {
+	int fds[PARASITE_MAX_PIPES], nfds, uffd;
 	struct parasite_msg msg;
 	long sock, ret;
 
@@ -93,19 +196,33 @@ unsigned long blob_main(struct parasite_args *args)
 		goto out;
 
 	for (;;) {
-		ret = xfer(sock, &msg, 0);
+		ret = xfer(sock, &msg, 0, fds, &nfds);
 		if (ret != sizeof(msg))
 			break; /* snap went away: put the target back */
 		if (msg.cmd == PARASITE_CMD_FINI)
 			break;
+		uffd = -1;
 		switch (msg.cmd) {
 		case PARASITE_CMD_DUMP_MISC:
 			msg.ret = dump_misc(&args->misc);
 			break;
+		case PARASITE_CMD_UFFD_ARM:
+			msg.ret = nfds == 1 ? uffd_arm(&args->live, fds[0], &uffd) : -22;
+			break;
+		case PARASITE_CMD_VMSPLICE:
+			msg.ret = do_vmsplice(&args->live, fds, nfds);
+			nfds = 0;
+			break;
 		default:
 			msg.ret = -22; /* EINVAL */
 		}
-		if (xfer(sock, &msg, 1) != sizeof(msg))
+		while (nfds > 0)
+			sys_close(fds[--nfds]);
+		nfds = uffd >= 0;
+		ret = xfer(sock, &msg, 1, &uffd, &nfds);
+		if (uffd >= 0)
+			sys_close(uffd); /* snap holds it now; it acts on our mm all the same */
+		if (ret != sizeof(msg))
 			break;
 	}
 out:

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The live snapshot (design.md §1, §3 step 4). While the task is frozen,
+ * live_freeze() write-protects its private anonymous memory through a
+ * userfaultfd the parasite creates in the task's mm, and holds the pages to
+ * save in pipes (vmsplice), so that pages the task later unmaps or discards
+ * are still there. Once the task runs again, live_stream() copies the held
+ * pages to the image in order and lifts the protection behind itself; a
+ * write to a page not saved yet faults, and the old page is copied into a
+ * bounded buffer before the writer may go on.
+ */
+#ifndef SNAP_LIVE_H
+#define SNAP_LIVE_H
+
+#include "ctx.h"
+#include "mem-dump.h"
+
+struct live_dump;
+
+/* Can this kernel do it (userfaultfd WP, the events we need, /dev/userfaultfd)? */
+bool live_supported(const struct kfeat *kf);
+/* Frozen, parasite running, @pl collected (ownership moves to *@out). */
+int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
+		struct live_dump **out);
+/*
+ * Parasite gone, task still stopped: write-protect. From here until the
+ * uffd is served, the task must not run.
+ */
+int live_protect(struct dump_task *t, struct live_dump *ld);
+/* The task runs again: write every held page; fails if the task dies. */
+int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld);
+/* Drop everything; closing the uffd lifts any protection left. */
+void live_free(struct live_dump *ld);
+
+#endif
