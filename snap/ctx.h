@@ -19,6 +19,8 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #ifndef PAGE_SIZE
 #define PAGE_SIZE 4096UL
 #endif
@@ -86,6 +88,7 @@ struct vma {
 	ino_t ino;
 	char *path;			/* backing file or [name], malloc'd */
 	bool deleted;			/* backing file was unlinked */
+	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 };
 
 struct vma_list {
@@ -95,6 +98,10 @@ struct vma_list {
 
 struct parasite_ctl;
 
+struct vma_range {
+	uint64_t start, end;
+};
+
 /* A process being dumped. Trees come later: this is already a list entry. */
 struct dump_task {
 	pid_t pid, ppid, pgid, sid;
@@ -102,6 +109,9 @@ struct dump_task {
 	size_t nr_threads;
 	int pidfd;
 	struct vma_list vmas;
+	struct vma_list vmas_hint;	/* read before the freeze, see parse_vmas() */
+	struct vma_range stale[16];	/* parasite areas of killed snaps */
+	size_t nr_stale;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 	CoreEntry *core;		/* filled while frozen */
 };

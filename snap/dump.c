@@ -112,6 +112,52 @@ static int write_inventory(struct dump_ctx *ctx)
 }
 
 /*
+ * Parasite areas a snap killed mid-dump left in the task are not the task's
+ * memory: they leave the list before the dump, and the task once our own
+ * parasite is gone.
+ */
+static int forget_stale_parasites(struct dump_task *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->vmas.nr; i++) {
+		struct vma *v = &t->vmas.v[i];
+
+		if (!v->stale_parasite) {
+			t->vmas.v[n++] = *v;
+			continue;
+		}
+		if (t->nr_stale == ARRAY_SIZE(t->stale)) {
+			pr_err("pid %d holds more than %zu parasite areas of killed snaps", t->pid,
+			       ARRAY_SIZE(t->stale));
+			return -1;
+		}
+		t->stale[t->nr_stale++] = (struct vma_range){ v->start, v->end };
+		free(v->path);
+	}
+	t->vmas.nr = n;
+	return 0;
+}
+
+static int unmap_stale_parasites(struct dump_task *t)
+{
+	long ret;
+
+	for (size_t i = 0; i < t->nr_stale; i++) {
+		if (infect_syscall(t->ctl, &ret, __NR_munmap, t->stale[i].start,
+				   t->stale[i].end - t->stale[i].start, 0, 0, 0, 0) ||
+		    ret) {
+			pr_err("pid %d: cannot unmap an old parasite area at %lx", t->pid,
+			       (unsigned long)t->stale[i].start);
+			return -1;
+		}
+		pr_info("pid %d: removed the parasite area a killed snap left at %lx", t->pid,
+			(unsigned long)t->stale[i].start);
+	}
+	return 0;
+}
+
+/*
  * Everything done while the task is frozen. Live, memory is only armed
  * here (*@ld set) and streamed once the task runs; else it is written here.
  */
@@ -121,7 +167,9 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	struct page_list pl = { 0 };
 	int ret;
 
-	if (parse_smaps(t->pid, &t->vmas) || syscall_site(t, &site))
+	if (parse_vmas(t->pid, &t->vmas_hint, &t->vmas) || syscall_site(t, &site))
+		return -1;
+	if (forget_stale_parasites(t))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
@@ -135,7 +183,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 		page_list_free(&pl);
 	}
 	/* What follows needs ptrace stops: the target must not run the parasite. */
-	if (parasite_cure(t->ctl) || ret)
+	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t))
 		return -1;
 	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t))
 		return -1;
@@ -166,7 +214,12 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	int ret;
 
 	ctx.st.t_start = now_ns();
-	if (seize_check(&task) || open_images_dir(&ctx))
+	/*
+	 * The slow read of the mappings (and the refusal of ones we cannot
+	 * handle) happens before the freeze; frozen, a fast re-read checks it.
+	 */
+	if (seize_check(&task) || parse_smaps(task.pid, &task.vmas_hint) ||
+	    open_images_dir(&ctx))
 		goto out;
 	task.pidfd = syscall(SYS_pidfd_open, task.pid, 0);
 	if (task.pidfd < 0) {
@@ -217,6 +270,7 @@ out:
 	if (ctx.files)
 		file_table_free(ctx.files);
 	vma_list_free(&task.vmas);
+	vma_list_free(&task.vmas_hint);
 	free(task.threads);
 	if (task.pidfd >= 0)
 		close(task.pidfd);

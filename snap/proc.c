@@ -170,10 +170,40 @@ static bool is_vvar(const char *name)
 	return !strcmp(name, "[vvar]") || !strcmp(name, "[vvar_vclock]");
 }
 
+/*
+ * A parasite area left behind by a snap killed mid-dump: shared anonymous,
+ * rwx, starting with our blob. The next dump unmaps it instead of failing.
+ */
+static bool stale_parasite(pid_t pid, const struct vma *v)
+{
+	extern const char parasite_blob[], parasite_blob_end[];
+	char path[64], buf[256];
+	size_t n = parasite_blob_end - parasite_blob;
+	bool ret = false;
+	int fd;
+
+	if (v->prot != (PROT_READ | PROT_WRITE | PROT_EXEC) || strncmp(v->path, "/dev/zero", 9))
+		return false;
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ret = pread(fd, buf, n, v->start) == (ssize_t)n && !memcmp(buf, parasite_blob, n);
+	close(fd);
+	return ret;
+}
+
 /* Decide how a VMA is dumped; an error names what we cannot handle yet. */
 static int vma_classify(pid_t pid, struct vma *v, bool shared)
 {
 	const char *p = v->path;
+
+	if (shared && stale_parasite(pid, v)) {
+		v->stale_parasite = true;
+		return 0;
+	}
 
 	if (!strcmp(p, "[vdso]")) {
 		v->kind = VMA_KIND__VMA_VDSO;
@@ -214,7 +244,7 @@ static void parse_vmflags(struct vma *v, const char *flags)
 		v->flags |= MAP_GROWSDOWN;
 }
 
-int parse_smaps(pid_t pid, struct vma_list *vl)
+static int parse_vma_file(pid_t pid, const char *file, struct vma_list *vl)
 {
 	char path[64], *line = NULL;
 	size_t cap = 0;
@@ -222,7 +252,7 @@ int parse_smaps(pid_t pid, struct vma_list *vl)
 	int ret = -1;
 	struct vma *cur = NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	f = fopen(path, "re");
 	if (!f) {
 		pr_perror("cannot open %s", path);
@@ -279,6 +309,54 @@ out:
 	if (ret)
 		vma_list_free(vl);
 	return ret;
+}
+
+int parse_smaps(pid_t pid, struct vma_list *vl)
+{
+	return parse_vma_file(pid, "smaps", vl);
+}
+
+/* The hint's VMA for @v if it is the same mapping, else NULL. */
+static const struct vma *hint_vma(const struct vma_list *hint, const struct vma *v)
+{
+	size_t lo = 0, hi = hint->nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct vma *h = &hint->v[mid];
+
+		if (h->start < v->start) {
+			lo = mid + 1;
+		} else if (h->start > v->start) {
+			hi = mid;
+		} else {
+			if (h->end == v->end && h->ino == v->ino && h->prot == v->prot &&
+			    !strcmp(h->path, v->path))
+				return h;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl)
+{
+	size_t i;
+
+	if (!hint->nr || parse_vma_file(pid, "maps", vl))
+		return parse_smaps(pid, vl);
+	for (i = 0; i < vl->nr; i++) {
+		const struct vma *h = hint_vma(hint, &vl->v[i]);
+
+		if (!h) {
+			/* Something changed since the hint: read it all again. */
+			vma_list_free(vl);
+			return parse_smaps(pid, vl);
+		}
+		vl->v[i].flags |= h->flags & MAP_GROWSDOWN;
+		vl->v[i].madv = h->madv;
+	}
+	return 0;
 }
 
 void vma_list_free(struct vma_list *vl)

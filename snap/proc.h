@@ -34,6 +34,13 @@ int parse_stat(pid_t pid, struct proc_stat *st);
 int parse_status(pid_t pid, struct proc_status *st);
 /* All VMAs of @pid with kinds decided; unsupported ones are an error naming them. */
 int parse_smaps(pid_t pid, struct vma_list *vl);
+/*
+ * The same, fast: smaps walks every page (for its RSS figures), maps does
+ * not. Reads maps and takes what only smaps has (VmFlags) from @hint, an
+ * earlier parse_smaps() of the same task; falls back to smaps when any
+ * mapping differs from the hint.
+ */
+int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl);
 void vma_list_free(struct vma_list *vl);
 /* Read a whole small /proc file; returns length or -1 (logged). */
 ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size);
