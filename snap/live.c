@@ -29,7 +29,8 @@
 #include "live.h"
 #include "log.h"
 
-#define CHUNK_PAGES 64
+/* A fault waits at most one chunk; bigger chunks stream faster. */
+#define CHUNK_PAGES 256
 #define LIVE_UFFD_FEATURES                                                                 \
 	(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | \
 	 UFFD_FEATURE_EVENT_REMAP)

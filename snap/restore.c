@@ -233,12 +233,14 @@ static int finish_task(struct restore_task *t, pid_t pid, struct bootstrap *b, i
 	long ret;
 	int status;
 
-	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) || ptrace_wait(pid, &status)) {
-		pr_perror("pid %d: cannot stop the restorer", pid);
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) || ptrace_wait(pid, &status) ||
+	    ptrace_run_to_sigreturn(pid, send_go, &go_fd)) {
+		if (errno == ESRCH)
+			pr_err("pid %d died at the end of its restore", pid);
+		else
+			pr_perror("pid %d: cannot finish the restore", pid);
 		return -1;
 	}
-	if (ptrace_run_to_sigreturn(pid, send_go, &go_fd))
-		return -1;
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;

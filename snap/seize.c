@@ -92,8 +92,11 @@ int seize_task(struct dump_task *t)
 		pr_perror("pid %d: cannot stop", t->pid);
 		goto detach;
 	}
-	if (ptrace_wait(t->pid, &status))
+	if (ptrace_wait(t->pid, &status)) {
+		if (errno == ESRCH)
+			pr_err("pid %d died while being frozen", t->pid);
 		goto detach;
+	}
 	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP) {
 		/* A signal got there first; it stays pending, we stop on the interrupt. */
 		if (ptrace(PTRACE_CONT, t->pid, NULL, WSTOPSIG(status)) ||
@@ -117,6 +120,7 @@ void unseize_task(struct dump_task *t, bool kill_it)
 {
 	if (kill_it)
 		kill(t->pid, SIGKILL);
-	if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) && !kill_it)
+	/* A task that died meanwhile was reported where that was noticed. */
+	if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) && !kill_it && errno != ESRCH)
 		pr_perror("pid %d: cannot detach", t->pid);
 }

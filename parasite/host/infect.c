@@ -33,6 +33,7 @@
 
 #include "infect.h"
 #include "log.h"
+#include "proc.h"
 
 #define ERESTARTSYS 512
 #define ERESTARTNOINTR 513
@@ -54,13 +55,36 @@ int ptrace_wait(pid_t pid, int *status)
 		}
 	}
 	if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
-		pr_err("pid %d died while stopped by snap (%s %d)", pid,
-		       WIFEXITED(*status) ? "exit status" : "signal",
-		       WIFEXITED(*status) ? WEXITSTATUS(*status) : WTERMSIG(*status));
+		/* The caller knows what the task was doing: it reports the death. */
+		errno = ESRCH;
 		return -1;
 	}
 	return 0;
 }
+
+/*
+ * Whether the task is gone; said once. Every later failure (ESRCH from
+ * ptrace, a closed socket) is a consequence of it, not news.
+ */
+static bool task_gone(struct parasite_ctl *ctl)
+{
+	struct proc_stat st;
+
+	if (ctl->dead)
+		return true;
+	if (!proc_read_stat(ctl->pid, &st) && st.state != 'Z' && st.state != 'X')
+		return false;
+	ctl->dead = true;
+	pr_err("pid %d died during the dump", ctl->pid);
+	return true;
+}
+
+/* pr_perror, unless the failure only says that the task died. */
+#define ctl_perror(ctl, fmt, ...)                                  \
+	do {                                                       \
+		if (!task_gone(ctl))                               \
+			pr_perror(fmt, ##__VA_ARGS__);             \
+	} while (0)
 
 int infect_save_state(struct parasite_ctl *ctl, pid_t pid)
 {
@@ -125,12 +149,12 @@ int infect_prepare_syscall(struct parasite_ctl *ctl, const struct syscall_site *
 	errno = 0;
 	ctl->orig_code = ptrace(PTRACE_PEEKTEXT, ctl->pid, site->exec_addr, NULL);
 	if (errno) {
-		pr_perror("pid %d: cannot read code at %#lx", ctl->pid,
+		ctl_perror(ctl, "pid %d: cannot read code at %#lx", ctl->pid,
 			  (unsigned long)site->exec_addr);
 		return -1;
 	}
 	if (ptrace(PTRACE_POKETEXT, ctl->pid, site->exec_addr, code)) {
-		pr_perror("pid %d: cannot write code at %#lx", ctl->pid,
+		ctl_perror(ctl, "pid %d: cannot write code at %#lx", ctl->pid,
 			  (unsigned long)site->exec_addr);
 		return -1;
 	}
@@ -144,7 +168,7 @@ int infect_unpoke(struct parasite_ctl *ctl)
 	if (!ctl->code_poked)
 		return 0;
 	if (ptrace(PTRACE_POKETEXT, ctl->pid, ctl->syscall_ip, ctl->orig_code)) {
-		pr_perror("pid %d: cannot restore code at %#lx", ctl->pid,
+		ctl_perror(ctl, "pid %d: cannot restore code at %#lx", ctl->pid,
 			  (unsigned long)ctl->syscall_ip);
 		return -1;
 	}
@@ -162,7 +186,7 @@ static int run_injected(struct parasite_ctl *ctl)
 
 	for (;;) {
 		if (ptrace(ctl->code_poked ? PTRACE_CONT : PTRACE_SYSCALL, ctl->pid, NULL, NULL)) {
-			pr_perror("pid %d: cannot resume", ctl->pid);
+			ctl_perror(ctl, "pid %d: cannot resume", ctl->pid);
 			return -1;
 		}
 		if (ptrace_wait(ctl->pid, &status))
@@ -190,7 +214,7 @@ int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a
 	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &saved) ||
 	    ptrace(PTRACE_GETSIGMASK, ctl->pid, sizeof(mask), &mask) ||
 	    ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(all), &all)) {
-		pr_perror("pid %d: cannot save registers", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot save registers", ctl->pid);
 		return -1;
 	}
 	r = saved;
@@ -204,13 +228,13 @@ int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a
 	r.r9 = a6;
 	r.rip = ctl->syscall_ip;
 	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &r)) {
-		pr_perror("pid %d: cannot set registers", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot set registers", ctl->pid);
 		return -1;
 	}
 	if (run_injected(ctl))
 		goto out;
 	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &r)) {
-		pr_perror("pid %d: cannot read registers", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot read registers", ctl->pid);
 		goto out;
 	}
 	*ret = r.rax;
@@ -219,7 +243,7 @@ out:
 	if ((ptrace(PTRACE_SETREGS, ctl->pid, NULL, &saved) ||
 	     ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(mask), &mask)) &&
 	    !err) {
-		pr_perror("pid %d: cannot restore registers", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot restore registers", ctl->pid);
 		err = -1;
 	}
 	return err;
@@ -385,7 +409,7 @@ static int wait_parasite(struct parasite_ctl *ctl, int fd)
 				pr_err("pid %d: parasite stopped with signal %d", ctl->pid,
 				       WSTOPSIG(status));
 			else
-				pr_err("pid %d died while running the parasite", ctl->pid);
+				task_gone(ctl);
 			return -1;
 		}
 	}
@@ -414,14 +438,14 @@ static int map_area(struct parasite_ctl *ctl)
 		 (unsigned long)ctl->remote, (unsigned long)(ctl->remote + ctl->len));
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		pr_perror("pid %d: cannot open the parasite area %s", ctl->pid, path);
+		ctl_perror(ctl, "pid %d: cannot open the parasite area %s", ctl->pid, path);
 		return -1;
 	}
 	ctl->local = mmap(NULL, ctl->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (ctl->local == MAP_FAILED) {
 		ctl->local = NULL;
-		pr_perror("pid %d: cannot map the parasite area", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot map the parasite area", ctl->pid);
 		return -1;
 	}
 	memcpy(ctl->local, parasite_blob, blob_len);
@@ -454,7 +478,7 @@ static int start_blob(struct parasite_ctl *ctl)
 	r.rax = 0;
 	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &r) ||
 	    ptrace(PTRACE_CONT, ctl->pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot start the parasite", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot start the parasite", ctl->pid);
 		return -1;
 	}
 	ctl->running = true;
@@ -462,7 +486,7 @@ static int start_blob(struct parasite_ctl *ctl)
 		return -1;
 	ctl->sock = accept4(ctl->lsock, NULL, NULL, SOCK_CLOEXEC);
 	if (ctl->sock < 0) {
-		pr_perror("pid %d: parasite did not connect", ctl->pid);
+		ctl_perror(ctl, "pid %d: parasite did not connect", ctl->pid);
 		return -1;
 	}
 	return 0;
@@ -485,6 +509,8 @@ static void infect_rollback(struct parasite_ctl *ctl)
 {
 	long ret;
 
+	if (task_gone(ctl))
+		return;
 	if (ctl->running) {
 		/* Stop the blob wherever it is; the saved registers put it back. */
 		int status;
@@ -494,13 +520,13 @@ static void infect_rollback(struct parasite_ctl *ctl)
 		ctl->running = false;
 	}
 	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &ctl->regs))
-		pr_perror("pid %d: cannot restore registers", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot restore registers", ctl->pid);
 	if (ctl->remote)
 		infect_syscall(ctl, &ret, __NR_munmap, ctl->remote, ctl->len, 0, 0, 0, 0);
 	infect_unpoke(ctl);
 	ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(uint64_t), &ctl->sigmask);
 	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &ctl->regs))
-		pr_perror("pid %d: cannot restore registers", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot restore registers", ctl->pid);
 	ctl->remote = 0;
 }
 
@@ -558,7 +584,7 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
 	if (sendmsg(ctl->sock, &mh, MSG_NOSIGNAL) != sizeof(msg)) {
-		pr_perror("pid %d: cannot send command %u to the parasite", ctl->pid, cmd);
+		ctl_perror(ctl, "pid %d: cannot send command %u to the parasite", ctl->pid, cmd);
 		return -1;
 	}
 	if (wait_parasite(ctl, ctl->sock))
@@ -566,7 +592,8 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 	mh.msg_control = cbuf;
 	mh.msg_controllen = sizeof(cbuf);
 	if (recvmsg(ctl->sock, &mh, MSG_CMSG_CLOEXEC) != sizeof(msg)) {
-		pr_err("pid %d: no answer from the parasite to command %u", ctl->pid, cmd);
+		if (!task_gone(ctl))
+			pr_err("pid %d: no answer from the parasite to command %u", ctl->pid, cmd);
 		return -1;
 	}
 	cm = CMSG_FIRSTHDR(&mh);
@@ -599,7 +626,8 @@ static int is_syscall_stop(pid_t pid, int status, struct ptrace_syscall_info *in
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80))
 		return 0;
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(*info), info) <= 0) {
-		pr_perror("pid %d: cannot read syscall info", pid);
+		if (errno != ESRCH)
+			pr_perror("pid %d: cannot read syscall info", pid);
 		return -1;
 	}
 	return 1;
@@ -613,7 +641,8 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
 
 	/* Both seizes set PTRACE_O_TRACESYSGOOD; only restore adds EXITKILL. */
 	if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot trace syscalls", pid);
+		if (errno != ESRCH)
+			pr_perror("pid %d: cannot trace syscalls", pid);
 		return -1;
 	}
 	if (kick && kick(arg))
@@ -633,7 +662,8 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
 			pr_debug("pid %d: ignoring stop %#x on the way to rt_sigreturn", pid,
 				 status);
 		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
-			pr_perror("pid %d: cannot trace syscalls", pid);
+			if (errno != ESRCH)
+				pr_perror("pid %d: cannot trace syscalls", pid);
 			return -1;
 		}
 	}
@@ -645,7 +675,7 @@ static int send_fini(void *arg)
 	struct parasite_msg msg = { .cmd = PARASITE_CMD_FINI };
 
 	if (send(ctl->sock, &msg, sizeof(msg), MSG_NOSIGNAL) != sizeof(msg)) {
-		pr_perror("pid %d: cannot stop the parasite", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot stop the parasite", ctl->pid);
 		return -1;
 	}
 	return 0;
@@ -658,7 +688,7 @@ int parasite_cure(struct parasite_ctl *ctl)
 
 	/* Stop the blob (it waits in recvmsg) so we trace from a known point. */
 	if (ptrace(PTRACE_INTERRUPT, ctl->pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot stop the parasite", ctl->pid);
+		ctl_perror(ctl, "pid %d: cannot stop the parasite", ctl->pid);
 		goto fail;
 	}
 	if (ptrace_wait(ctl->pid, &status))

@@ -29,6 +29,7 @@ struct parasite_ctl {
 	size_t len;
 	int lsock, sock;
 	bool running;			/* blob started: cure via rt_sigreturn */
+	bool dead;			/* the task died; said once */
 	struct parasite_args *args;	/* inside local */
 };
 
@@ -76,7 +77,11 @@ void parasite_free(struct parasite_ctl *ctl);
  * (it makes the task go on to rt_sigreturn).
  */
 int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg);
-/* Wait for a ptrace stop of @pid; returns the wait status or -1 (logged). */
+/*
+ * Wait for a ptrace stop of @pid: 0 with *status set, or -1 — with errno
+ * ESRCH and nothing logged when the task died (the caller says what it was
+ * doing), logged otherwise.
+ */
 int ptrace_wait(pid_t pid, int *status);
 
 /* Rewrite @regs so a syscall interrupted by the freeze runs again. */
