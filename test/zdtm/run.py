@@ -10,6 +10,12 @@ snap, restores it, sends SIGTERM and reads PASS or FAIL from O.
 Prints one line per test (PASS name / FAIL name: reason / SKIP name: reason)
 and ends with "N passed, N failed[, N skipped]"; exits 1 if anything failed.
 
+Live-snapshot tests (static/live_*, bad/live_*) are skipped unless snap
+has the live mode (`--no-live` in `snap --help`) and `snap check` reports
+UFFD_FEATURE_WP; their dumps run with --display-stats, which must say
+`live: yes` and meet the test's stats (e.g. `cow peak memory` under its
+--cow-limit).
+
 The runner is a child subreaper and reaps at once: a dumped (killed) task and
 every orphan, restored tasks included, become its children, so a pid is free
 again as soon as its task is gone - not a few seconds later, when PID 1 would
@@ -34,6 +40,7 @@ GONE_TIMEOUT = 10      # s until a dumped/killed task has disappeared
 SNAP_TIMEOUT = 120     # s for one snap command
 RESULT_TIMEOUT = 10    # s from SIGTERM to PASS/FAIL in the outfile
 PID_WAIT_MS = 500      # how long restore waits for a busy pid in bad/restore_pid_busy
+DUMP_RETRIES = 3       # extra dumps of a test whose dump was refused for its retry_dump_on
 
 
 class Test:
@@ -41,7 +48,7 @@ class Test:
 
     def __init__(self, name, cmd=None, modes=("default",), dump_args=(), restore_args=(),
                  tty=False, start_timeout=START_TIMEOUT, result_timeout=RESULT_TIMEOUT,
-                 max_image_pages=None):
+                 max_image_pages=None, live=False, stats=(), retry_dump_on=None):
         self.name = name
         self.cmd = cmd or [os.path.join(HERE, name)]
         self.modes = modes
@@ -52,10 +59,23 @@ class Test:
         self.result_timeout = result_timeout
         # Untouched and zero-page memory must cost nothing in the image.
         self.max_image_pages = max_image_pages
+        # A live-snapshot test: skipped unless snap has the live mode; its
+        # dumps show --display-stats, which must say whether they were live.
+        self.live = live
+        # (stat, op, value) that the --display-stats of a live dump must meet.
+        self.stats = list(stats)
+        # A dump that fails with a message matching this is tried again.
+        self.retry_dump_on = retry_dump_on
 
 
 def static(name, modes=("default",), **kw):
     return Test("static/" + name, modes=modes, **kw)
+
+
+def live(name, prog=None, args=(), modes=("live",), **kw):
+    """A live-snapshot test: static/PROG (default: NAME) run with ARGS."""
+    cmd = [os.path.join(HERE, "static", prog or name)] + list(args)
+    return Test("static/" + name, cmd=cmd, modes=modes, live=True, **kw)
 
 
 # Modes: "default" dumps (which kills the task) and restores once.
@@ -64,9 +84,16 @@ def static(name, modes=("default",), **kw):
 # for tests whose checks change nothing outside the process (no file writes).
 # "twice" restores, SIGKILLs the restored task, restores again from the same
 # images, and checks that.
+# "live" is "leave-running" for live-snapshot tests: the dump is live (snap's
+# default with --leave-running), the task races it and must still pass, and so
+# must the task restored from the image. "no-live" is the same with --no-live,
+# the stop-the-world dump, as a control.
 LR = ("default", "leave-running")
 TW = ("default", "twice")
 ALL = ("default", "leave-running", "twice")
+
+# The live dump served write faults: the test raced it for real.
+COW_FAULTS = ("cow faults", ">", 0)
 
 TESTS = [
     static("regs_gpr", ALL),
@@ -113,7 +140,21 @@ TESTS = [
            tty=True),
     Test("apps/pydict", cmd=[PYTHON, os.path.join(HERE, "apps/pydict.py")], modes=LR,
          start_timeout=120, result_timeout=120),
+    live("live_ring", modes=("live", "no-live"), stats=[COW_FAULTS]),
+    live("live_mutate"),
+    live("live_munmap", "live_mutate", ["munmap"]),
+    live("live_dontneed", "live_mutate", ["dontneed"]),
+    live("live_mapfixed", "live_mutate", ["mapfixed"]),
+    live("live_mremap", "live_mutate", ["mremap"]),
+    live("live_pipe_read"),
+    live("live_fork", retry_dump_on="child processes"),
+    live("live_cow_limit", dump_args=["--cow-limit", "4M"],
+         stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
 ]
+
+# The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
+LIVE_RING = next(t for t in TESTS if t.name == "static/live_ring")
+LIVE_RING_512 = live("live_ring", args=["512"])
 
 # Printed when a tty test passed: the runner checks it reached the terminal.
 TTY_MARKER = b"zdtm-tty-marker"
@@ -359,6 +400,7 @@ class Snap:
     def __init__(self, path):
         self.path = path
         self.help = None
+        self.live_checked, self.live_reason = False, None
 
     def supports(self, option):
         if self.help is None:
@@ -370,6 +412,25 @@ class Snap:
                 self.help = f.read()
             os.unlink(out)
         return option in self.help
+
+    def live_missing(self):
+        """Why live dumps cannot be tested here, or None if they can."""
+        if not self.live_checked:
+            self.live_checked = True
+            if not self.supports("--no-live"):
+                self.live_reason = "live mode not available"
+            else:
+                out = os.path.join(tempfile.gettempdir(), "snap-check.%d" % os.getpid())
+                pid = spawn([self.path, "check"], stdout=out)
+                if wait_exit(pid, 30) is None:
+                    kill(pid)
+                with open(out, errors="replace") as f:
+                    check = f.read()
+                os.unlink(out)
+                if not re.search(r"UFFD_FEATURE_WP\s*:\s*yes", check):
+                    self.live_reason = ("the kernel lacks UFFD_FEATURE_WP (userfaultfd "
+                                        "write-protection, see `snap check`)")
+        return self.live_reason
 
     def run(self, args, workdir, name, timeout=None, env=None, terminal=None):
         """Run `snap ARGS` in @workdir; stderr goes to NAME.err. Returns (status, stderr)."""
@@ -394,6 +455,27 @@ class Snap:
                 wait_exit(pid, 5)
         with open(err, errors="replace") as f:
             return status, f.read()
+
+    def start(self, args, workdir, name, env=None):
+        """Start `snap ARGS` in @workdir: stdout to NAME.out, stderr to NAME.err. Its pid."""
+        return spawn([self.path] + args, stdout=os.path.join(workdir, name + ".out"),
+                     stderr=os.path.join(workdir, name + ".err"), cwd=workdir, env=env)
+
+    def wait(self, pid, workdir, name, timeout=None):
+        """Wait for a start()ed snap; kill it after @timeout. (status, stderr, stdout)."""
+        status = wait_exit(pid, timeout or SNAP_TIMEOUT)
+        if status is None:
+            kill(pid, group=True)
+            wait_exit(pid, 5)
+        res = [status]
+        for ext in (".err", ".out"):
+            with open(os.path.join(workdir, name + ext), errors="replace") as f:
+                res.append(f.read())
+        return tuple(res)
+
+    def run_stats(self, args, workdir, name, timeout=None, env=None):
+        """Like run(), with stdout kept apart in NAME.out. Returns (status, stderr, stdout)."""
+        return self.wait(self.start(args, workdir, name, env), workdir, name, timeout)
 
 
 # --- one test -------------------------------------------------------------
@@ -459,9 +541,31 @@ class Run:
 
     def dump(self, extra=()):
         args = ["dump", "-t", str(self.pid), "-D", self.img, "-o", "dump.log", "-v", "4"]
-        status, err = self.snap.run(args + self.t.dump_args + list(extra), self.img, "dump")
-        if status != 0:
-            raise Failure(snap_failed("dump", status, err), self.log("dump"))
+        args += self.t.dump_args + list(extra)
+        if self.t.live:
+            args.append("--display-stats")
+        for attempt in range(DUMP_RETRIES + 1):
+            if not self.t.live:
+                status, err = self.snap.run(args, self.img, "dump")
+            else:
+                status, err, out = self.snap.run_stats(args, self.img, "dump")
+            if status == 0:
+                break
+            if (self.t.retry_dump_on is None or not re.search(self.t.retry_dump_on, err) or
+                    attempt == DUMP_RETRIES):
+                raise Failure(snap_failed("dump", status, err), self.log("dump"))
+            # Refused: the task must be as it was. Keep the logs, try again a
+            # little later (the reason, a short-lived child say, may be gone).
+            self.check_running("a refused dump")
+            time.sleep(0.1)
+            for f in os.listdir(self.img):
+                path = os.path.join(self.img, f)
+                if re.fullmatch(r"dump\.(log|err|out)", f):
+                    os.rename(path, "%s.refused%d" % (path, attempt + 1))
+                elif os.path.isfile(path) and ".refused" not in f:
+                    os.unlink(path)
+        if self.t.live:
+            self.check_stats(out, "--leave-running" in args and "--no-live" not in args)
         if self.t.max_image_pages is not None:
             size = sum(os.path.getsize(os.path.join(self.img, f))
                        for f in os.listdir(self.img) if f.startswith("pages-"))
@@ -488,6 +592,25 @@ class Run:
         if not alive(self.pid):
             raise Failure("pid %d is not running after restore" % self.pid,
                           self.log("restore"))
+
+    def check_stats(self, out, live):
+        """The dump's --display-stats say it was live (or not) and meet the test's stats."""
+        stats = dict(re.findall(r"^\s*([A-Za-z][\w ]*?):\s+(\S+)", out, re.M))
+        want = [("live", "==", "yes" if live else "no")] + (self.t.stats if live else [])
+        outfile = os.path.join(self.img, "dump.out")
+        for name, op, value in want:
+            got = stats.get(name)
+            if got is None:
+                raise Failure("the dump's --display-stats have no '%s'" % name, outfile)
+            if isinstance(value, int):
+                try:
+                    got = int(got)
+                except ValueError:
+                    raise Failure("the dump's %s is '%s', not a number" % (name, got), outfile)
+            ok = {"==": got == value, "<=": got <= value, ">": got > value}[op]
+            if not ok:
+                raise Failure("the dump's %s is %s, expected %s %s" % (name, got, op, value),
+                              outfile)
 
     def log(self, name):
         log = os.path.join(self.img, name + ".log")
@@ -526,14 +649,17 @@ class Run:
         open(self.outfile, "w").close()
 
     def run(self):
+        if self.t.live and not self.opts.nodump and self.snap.live_missing():
+            raise Skip(self.snap.live_missing())
         self.start()
         if self.opts.nodump:
             self.finish("nodump")
             return
-        if self.mode == "leave-running":
-            self.dump(["--leave-running"])
-            self.check_running("dump --leave-running")
-            self.finish("dump --leave-running (the original task)")
+        if self.mode in ("leave-running", "live", "no-live"):
+            how = ["--leave-running"] + (["--no-live"] if self.mode == "no-live" else [])
+            self.dump(how)
+            self.check_running("dump " + " ".join(how))
+            self.finish("dump %s (the original task)" % " ".join(how))
             self.clear_result()
             self.restore()
             self.finish()
@@ -579,10 +705,10 @@ class BadRun:
         self.runs = []
         self.mounts = []
 
-    def target(self, test="static/mem_heap"):
-        """A running zdtm test to dump."""
-        t = next(t for t in TESTS if t.name == test)
-        r = Run(t, "target", self.opts, self.snap, self.dir)
+    def target(self, test="static/mem_heap", label="target"):
+        """A running zdtm test to dump: a name in TESTS, or a Test."""
+        t = test if isinstance(test, Test) else next(t for t in TESTS if t.name == test)
+        r = Run(t, label, self.opts, self.snap, self.dir)
         self.runs.append(r)
         r.start()
         return r
@@ -740,6 +866,98 @@ def bad_restore_pid_busy(b):
     r.finish("a failed restore (the original task)")
 
 
+def require_live(snap):
+    if snap.live_missing():
+        raise Skip(snap.live_missing())
+
+
+def bad_live_target_exits(b):
+    """SIGKILL the target of a live dump at various points: the dump succeeds (and
+    its image restores) or fails with exit 1 and a line naming the pid; it never
+    hangs or crashes, and leaves nothing behind."""
+    require_live(b.snap)
+    for i, ms in enumerate((20, 50, 100, 200, 400)):
+        r = b.target(LIVE_RING, "target%d" % i)
+        before = descendants() - {r.pid}
+        args = ["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log", "-v", "4",
+                "--leave-running"]
+        what = "`snap %s` with its target SIGKILLed after %d ms" % (" ".join(args), ms)
+        pid = b.snap.start(args, r.img, "dump")
+        time.sleep(ms / 1000)
+        kill(r.pid)
+        status, err, _ = b.snap.wait(pid, r.img, "dump", 30)
+        errfile = os.path.join(r.img, "dump.err")
+        if status is None:
+            raise Failure("%s hung" % what, r.log("dump"))
+        if os.WIFSIGNALED(status):
+            raise Failure("%s %s" % (what, describe(status)), r.log("dump"))
+        r.wait_gone("SIGKILL")
+        if exit_code(status) == 0:
+            # Done before the target died: the image must be whole.
+            r.restore()
+            r.finish("a dump that finished before its target was killed")
+        elif exit_code(status) == 1:
+            lines = err.strip().splitlines()
+            if not 1 <= len(lines) <= 2:
+                raise Failure("%s printed %d lines on stderr, expected 1-2" % (
+                    what, len(lines)), errfile)
+            if not re.search(r"\b%d\b" % r.pid, err):
+                raise Failure("%s: the error does not name pid %d: %s" % (
+                    what, r.pid, last_line(err)), errfile)
+        else:
+            raise Failure("%s %s, expected exit 0 or 1" % (what, describe(status)), errfile)
+        if not wait_until(lambda: not descendants() - before, 5):
+            raise Failure("%s: processes left behind: %s" % (
+                what, sorted(descendants() - before)), r.log("dump"))
+
+
+def tracer_pid(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def bad_live_kill_snap(b):
+    """SIGKILL snap while it streams a live dump (after the freeze: the target is
+    running again, no longer traced): the target runs on unharmed, is not left
+    stopped, and a later live dump of it works and restores."""
+    require_live(b.snap)
+    r = b.target(LIVE_RING_512)
+    for i, ms in enumerate((0, 10, 30, 60, 120)):
+        img = os.path.join(b.dir, "killed%d" % i)
+        os.mkdir(img)
+        what = "snap was SIGKILLed %d ms into streaming a live dump" % ms
+        pid = b.snap.start(["dump", "-t", str(r.pid), "-D", img, "-o", "dump.log", "-v", "4",
+                            "--leave-running"], img, "dump")
+        # Streaming starts when snap lets go of the target.
+        wait_until(lambda: tracer_pid(r.pid) == pid, 10, 0.0005)
+        wait_until(lambda: tracer_pid(r.pid) != pid, 10, 0.0005)
+        time.sleep(ms / 1000)
+        kill(pid)
+        if wait_exit(pid, 10) is None:
+            raise Failure("snap did not die within 10 s of SIGKILL")
+        if not wait_until(lambda: proc_state(r.pid) not in ("T", "t"), 5):
+            raise Failure("the target stays stopped after %s" % what,
+                          os.path.join(img, "dump.log"))
+        r.check_running(what)
+        if not wait_until(lambda: not descendants() - {r.pid}, 5):
+            raise Failure("processes left behind after %s: %s" % (
+                what, sorted(descendants() - {r.pid})), os.path.join(img, "dump.log"))
+        time.sleep(0.2)  # the ring writer checks every page it writes
+        r.check_running(what)
+    r.dump(["--leave-running"])
+    r.check_running("a live dump after 5 killed ones")
+    r.finish("5 killed live dumps and a whole one (the original task)")
+    r.clear_result()
+    r.restore()
+    r.finish()
+
+
 BAD = [
     ("bad/dump_nopid", bad_dump_nopid),
     ("bad/dump_kthread", bad_dump_kthread),
@@ -749,6 +967,8 @@ BAD = [
     ("bad/restore_corrupt_mm", bad_restore_corrupt_mm),
     ("bad/restore_trunc_pages", bad_restore_trunc_pages),
     ("bad/restore_pid_busy", bad_restore_pid_busy),
+    ("bad/live_target_exits", bad_live_target_exits),
+    ("bad/live_kill_snap", bad_live_kill_snap),
 ]
 
 
@@ -758,7 +978,7 @@ def entries():
     """(name, Test or bad-input function, mode) for every entry, in order."""
     for t in TESTS:
         for mode in t.modes:
-            name = t.name if mode == "default" else "%s:%s" % (t.name, mode)
+            name = t.name if mode in ("default", "live") else "%s:%s" % (t.name, mode)
             yield name, t, mode
     for name, fn in BAD:
         yield name, fn, None
@@ -802,7 +1022,7 @@ def main():
         for name, what, mode in entries():
             if opts.filter not in name:
                 continue
-            if opts.nodump and (not isinstance(what, Test) or mode != "default"):
+            if opts.nodump and (not isinstance(what, Test) or mode != what.modes[0]):
                 report("SKIP", name, "nodump")
                 counts["SKIP"] += 1
                 continue

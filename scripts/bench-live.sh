@@ -1,0 +1,6 @@
+#!/bin/sh
+# Live vs stop-the-world dump benchmark: see scripts/bench_live.py.
+set -e
+cd "$(dirname "$0")/.."
+make -s snap/snap
+exec python3 scripts/bench_live.py "$@"
