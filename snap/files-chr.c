@@ -19,11 +19,10 @@ static bool chr_match(const struct fd_desc *d, const struct dump_ctx *ctx)
 	return S_ISCHR(d->st.st_mode) && d->path[0] == '/' && !fd_is_terminal(d);
 }
 
-static int chr_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
 {
 	ChrEntry *ce;
 
-	(void)ctx;
 	ce = malloc(sizeof(*ce));
 	if (!ce)
 		goto oom;
@@ -38,6 +37,12 @@ static int chr_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe
 oom:
 	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
 	return -1;
+}
+
+static int chr_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+{
+	(void)ctx;
+	return chr_entry_fill(d, fe);
 }
 
 static int chr_prepare(struct restore_ctx *ctx, const FileEntry *fe)

@@ -58,26 +58,11 @@ static bool tty_match(const struct fd_desc *d, const struct dump_ctx *ctx)
 
 static int tty_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
 {
-	ChrEntry *ce;
-
 	if (!ctx->opts->shell_job) {
 		pr_err("pid %d fd %d: a terminal (%s) needs --shell-job", d->pid, d->fd, d->path);
 		return -1;
 	}
-	ce = malloc(sizeof(*ce));
-	if (!ce)
-		goto oom;
-	chr_entry__init(ce);
-	fe->chr = ce;
-	ce->path = strdup(d->path);
-	if (!ce->path)
-		goto oom;
-	ce->flags = d->flags;
-	ce->rdev = files_encode_dev(d->st.st_rdev);
-	return 0;
-oom:
-	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
-	return -1;
+	return chr_entry_fill(d, fe);
 }
 
 static int tty_prepare(struct restore_ctx *ctx, const FileEntry *fe)

@@ -71,6 +71,8 @@ struct files_restore_state *files_rst(const struct restore_ctx *ctx);
 uint32_t file_table_find_ghost(const struct file_table *ft, dev_t dev, ino_t ino);
 
 /* Helpers shared by the fd types. */
+/* chr_entry of @fe from @d: path, flags, device (files-chr.c; ttys use it too). */
+int chr_entry_fill(const struct fd_desc *d, FileEntry *fe);
 /* st_rdev as the kernel's 32-bit new_encode_dev() (chr_entry.rdev). */
 uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -113,6 +114,26 @@ static int pwrite_all(struct live_dump *ld, const void *buf, size_t len, uint64_
 	return 0;
 }
 
+/*
+ * Without a vDSO the parasite runs its syscalls from a word poked into the
+ * task's code, and these pages are read before it is put back: save the
+ * original word.
+ */
+static void unpoke_copy(const struct dump_task *t, uint64_t addr, uint8_t *buf, size_t len)
+{
+	const struct parasite_ctl *ctl = t->ctl;
+
+	if (!ctl->code_poked || ctl->syscall_ip + sizeof(long) <= addr ||
+	    ctl->syscall_ip >= addr + len)
+		return;
+	for (size_t i = 0; i < sizeof(long); i++) {
+		uint64_t a = ctl->syscall_ip + i;
+
+		if (a >= addr && a < addr + len)
+			buf[a - addr] = ((const uint8_t *)&ctl->orig_code)[i];
+	}
+}
+
 /* Pages of runs that cannot be streamed are saved now, while frozen. */
 static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 {
@@ -141,6 +162,7 @@ static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct li
 				ret = -1;
 				break;
 			}
+			unpoke_copy(t, r->vaddr + done * PAGE_SIZE, ld->buf, n * PAGE_SIZE);
 			ret = pwrite_all(ld, ld->buf, n * PAGE_SIZE, ld->run_idx[i] + done);
 			for (uint64_t k = 0; k < n; k++)
 				set_saved(ld, ld->run_idx[i] + done + k);
@@ -214,11 +236,33 @@ static long pipe_max_size(void)
 	return v >= (long)PAGE_SIZE ? v : 1 << 20;
 }
 
+/* One fd per held pipe: make room, up to the hard limit (no privilege needed). */
+static int reserve_fds(struct dump_task *t, size_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	if (rl.rlim_cur >= n + 256)
+		return 0;
+	if (rl.rlim_max < n + 256) {
+		pr_err("pid %d: a live dump of it needs %zu open files, the limit is %llu: raise "
+		       "ulimit -n or use --no-live",
+		       t->pid, n + 256, (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = n + 256;
+	return setrlimit(RLIMIT_NOFILE, &rl) ? -1 : 0;
+}
+
 /* Make the pipes and have the parasite vmsplice the pages into them. */
 static int hold_pages(struct dump_task *t, struct live_dump *ld)
 {
 	struct parasite_live *l = &t->ctl->args->live;
 	size_t p = 0;
+
+	if (reserve_fds(t, ld->nr_pipes))
+		return -1;
 
 	while (p < ld->nr_pipes) {
 		int wfds[PARASITE_MAX_PIPES], n = 0, ret;
