@@ -475,3 +475,21 @@ int test_faults(volatile void *p, int write)
 	sigaction(SIGBUS, &old_bus, NULL);
 	return faulted;
 }
+
+static char recorded[256];
+
+void test_record(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (recorded[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(recorded, sizeof(recorded), fmt, ap);
+	va_end(ap);
+}
+
+const char *test_recorded(void)
+{
+	return recorded[0] ? recorded : NULL;
+}

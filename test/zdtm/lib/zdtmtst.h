@@ -80,6 +80,14 @@ void skip(const char *fmt, ...) __printf(1, 2) __noreturn;
 /* Debug line to O.log (stderr if there is no outfile). */
 void test_msg(const char *fmt, ...) __printf(1, 2);
 
+/*
+ * A sticky failure for loops that must not stop to report (a writer racing
+ * a live dump): the first one recorded is kept, test_recorded() returns it,
+ * or NULL.
+ */
+void test_record(const char *fmt, ...) __printf(1, 2);
+const char *test_recorded(void);
+
 /* "<outfile>.<name>": a per-test path for files the test creates. */
 void test_path(char *buf, size_t size, const char *name);
 

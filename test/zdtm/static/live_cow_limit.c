@@ -22,18 +22,6 @@
 #define LAST		(WORDS - 1)
 
 static volatile uint64_t *mem;
-static char violation[256];	/* sticky: the first thing that went wrong */
-
-static void __printf(1, 2) record(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (violation[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(violation, sizeof(violation), fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
@@ -75,7 +63,7 @@ static uint64_t write_random(void)
 		p = mem + k * WORDS;
 		c = p[0];
 		if (p[LAST] != c) {
-			record("write %llu: page %lu has counters %llu and %llu",
+			test_record("write %llu: page %lu has counters %llu and %llu",
 			       (unsigned long long)n, k, (unsigned long long)c,
 			       (unsigned long long)p[LAST]);
 			break;
@@ -100,8 +88,8 @@ int main(int argc, char **argv)
 	writes = write_random();
 	test_waitsig();
 
-	if (violation[0])
-		fail("%s", violation);
+	if (test_recorded())
+		fail("%s", test_recorded());
 	for (k = 0; k < NPAGES; k++) {
 		volatile uint64_t *p = mem + k * WORDS;
 

@@ -29,18 +29,6 @@
 #define CHILD_BAD	3	/* exit code of a child whose copy is wrong */
 
 static volatile uint64_t *ring;
-static char violation[256];	/* sticky: the first thing that went wrong */
-
-static void __printf(1, 2) record(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (violation[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(violation, sizeof(violation), fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
@@ -89,7 +77,7 @@ static int burst(uint64_t *next)
 		volatile uint64_t *p = page(s);
 
 		if (p[0] != s - NPAGES || p[LAST] != ~(s - NPAGES)) {
-			record("before seq %llu: page %lu holds %#llx and ~%#llx, expected %llu",
+			test_record("before seq %llu: page %lu holds %#llx and ~%#llx, expected %llu",
 			       (unsigned long long)s, (unsigned long)(s % NPAGES),
 			       (unsigned long long)p[0], (unsigned long long)~p[LAST],
 			       (unsigned long long)(s - NPAGES));
@@ -97,7 +85,7 @@ static int burst(uint64_t *next)
 			break;
 		}
 		if (page(s - 1)[0] != s - 1) {
-			record("before seq %llu: the previous page holds %#llx",
+			test_record("before seq %llu: the previous page holds %#llx",
 			       (unsigned long long)s, (unsigned long long)page(s - 1)[0]);
 			ok = 0;
 			break;
@@ -139,19 +127,19 @@ static int fork_one(uint64_t next, unsigned long *forks)
 
 	pid = fork();
 	if (pid < 0) {
-		record("fork: %m");
+		test_record("fork: %m");
 		return 0;
 	}
 	if (pid == 0)
 		child(next);
 	while (waitpid(pid, &status, 0) != pid)
 		if (!test_sigterm) {
-			record("waitpid: %m");
+			test_record("waitpid: %m");
 			return 0;
 		}
 	(*forks)++;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		record("the child forked at seq %llu %s %d", (unsigned long long)next,
+		test_record("the child forked at seq %llu %s %d", (unsigned long long)next,
 		       WIFEXITED(status) ? "exited with" : "was killed by signal",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		return 0;
@@ -193,8 +181,8 @@ int main(int argc, char **argv)
 			break;
 	test_waitsig();
 
-	if (violation[0])
-		fail("%s", violation);
+	if (test_recorded())
+		fail("%s", test_recorded());
 	check_ring(next);
 	test_msg("%llu writes, %lu forks\n", (unsigned long long)(next - NPAGES), forks);
 	pass();

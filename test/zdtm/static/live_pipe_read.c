@@ -31,18 +31,6 @@
 static unsigned char *buf;
 static uint64_t src[LEN / 8];
 static int pfd[2];
-static char violation[256];	/* sticky: the first thing that went wrong */
-
-static void __printf(1, 2) record(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (violation[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(violation, sizeof(violation), fmt, ap);
-	va_end(ap);
-}
 
 /* The data of sequence number @s into src[]. */
 static void gen(uint64_t s)
@@ -68,7 +56,7 @@ static int check_slot(uint64_t s, const char *when)
 	if (memcmp(p + OFF, src, LEN)) {
 		for (i = 0; p[OFF + i] == ((unsigned char *)src)[i]; i++)
 			;
-		record("%s: slot %lu differs from the data of seq %llu at byte %lu",
+		test_record("%s: slot %lu differs from the data of seq %llu at byte %lu",
 		       when, (unsigned long)(s % NSLOTS), (unsigned long long)s, OFF + i);
 		return 0;
 	}
@@ -76,7 +64,7 @@ static int check_slot(uint64_t s, const char *when)
 		if (i == OFF)
 			i += LEN;
 		if (p[i] != FILLER) {
-			record("%s: slot %lu byte %lu is %#x, expected the filler", when,
+			test_record("%s: slot %lu byte %lu is %#x, expected the filler", when,
 			       (unsigned long)(s % NSLOTS), i, p[i]);
 			return 0;
 		}
@@ -112,7 +100,7 @@ static int transfer(uint64_t s)
 	gen(s);
 	n = write(pfd[1], src, LEN);
 	if (n != (ssize_t)LEN) {
-		record("write %lu bytes to the pipe: %s", LEN, n < 0 ? strerror(errno) : "short");
+		test_record("write %lu bytes to the pipe: %s", LEN, n < 0 ? strerror(errno) : "short");
 		return 0;
 	}
 	while (done < LEN) {
@@ -129,7 +117,7 @@ static int transfer(uint64_t s)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			record("%s into slot %lu at byte %zu (seq %llu): %s",
+			test_record("%s into slot %lu at byte %zu (seq %llu): %s",
 			       s & 1 ? "readv" : "read", (unsigned long)(s % NSLOTS), OFF + done,
 			       (unsigned long long)s, n < 0 ? strerror(errno) : "end of file");
 			return 0;
@@ -155,13 +143,13 @@ int main(int argc, char **argv)
 			break;
 	test_waitsig();
 
-	if (violation[0])
-		fail("%s", violation);
+	if (test_recorded())
+		fail("%s", test_recorded());
 	if (ioctl(pfd[0], FIONREAD, &avail) || avail)
 		fail("%d bytes left in the pipe", avail);
 	for (s = next - NSLOTS; s < next; s++)
 		if (!check_slot(s, "at the end"))
-			fail("%s", violation);
+			fail("%s", test_recorded());
 	test_msg("%llu reads, %llu laps\n", (unsigned long long)(next - NSLOTS),
 		 (unsigned long long)(next / NSLOTS - 1));
 	pass();

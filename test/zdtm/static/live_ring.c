@@ -24,18 +24,6 @@
 
 static volatile uint64_t *ring;
 static unsigned long npages;
-static char violation[256];	/* sticky: the first thing that went wrong */
-
-static void __printf(1, 2) record(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (violation[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(violation, sizeof(violation), fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
@@ -88,14 +76,14 @@ static uint64_t write_ring(void)
 		uint64_t head = p[0], tail = p[LAST], before = prev[0];
 
 		if (head != s - npages || tail != ~(s - npages)) {
-			record("before seq %llu: page %lu holds %llu and ~%#llx, expected %llu",
+			test_record("before seq %llu: page %lu holds %llu and ~%#llx, expected %llu",
 			       (unsigned long long)s, (unsigned long)(s % npages),
 			       (unsigned long long)head, (unsigned long long)~tail,
 			       (unsigned long long)(s - npages));
 			break;
 		}
 		if (before != s - 1) {
-			record("before seq %llu: the previous page %lu holds %llu",
+			test_record("before seq %llu: the previous page %lu holds %llu",
 			       (unsigned long long)s, (unsigned long)((s - 1) % npages),
 			       (unsigned long long)before);
 			break;
@@ -144,8 +132,8 @@ int main(int argc, char **argv)
 	next = write_ring();
 	test_waitsig();
 
-	if (violation[0])
-		fail("%s", violation);
+	if (test_recorded())
+		fail("%s", test_recorded());
 	check_ring(next);
 	test_msg("%llu writes, %llu laps\n", (unsigned long long)(next - npages),
 		 (unsigned long long)(next / npages - 1));
