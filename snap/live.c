@@ -454,13 +454,22 @@ static int unprotect(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr, 
 	}
 }
 
-static int flush_cow(struct dump_ctx *ctx, struct live_dump *ld)
+/*
+ * Write the last @n copied pages out (each has its own file offset, so any
+ * order will do). A full buffer is drained by one slice at a time: the
+ * writer that found it full waits for a slice, not for the whole buffer.
+ */
+#define COW_SLICE CHUNK_PAGES
+
+static int flush_cow(struct dump_ctx *ctx, struct live_dump *ld, size_t n)
 {
-	for (size_t i = 0; i < ld->cow_nr; i++)
+	if (n > ld->cow_nr)
+		n = ld->cow_nr;
+	for (size_t i = ld->cow_nr - n; i < ld->cow_nr; i++)
 		if (pwrite_all(ld, ld->cow + i * PAGE_SIZE, PAGE_SIZE, ld->cow_idx[i]))
 			return -1;
-	ctx->st.pages_written += ld->cow_nr;
-	ld->cow_nr = 0;
+	ctx->st.pages_written += n;
+	ld->cow_nr -= n;
 	return 0;
 }
 
@@ -506,7 +515,7 @@ static int serve_fault(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr
 		if (ld->cow_nr == ld->cow_cap) {
 			uint64_t t0 = now_ns();
 
-			if (flush_cow(ctx, ld))
+			if (flush_cow(ctx, ld, COW_SLICE))
 				return -1;
 			ctx->st.cow_wait_ns += now_ns() - t0;
 		}
@@ -660,7 +669,7 @@ int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 	for (i = 0; i < ld->nr_pipes; i++)
 		if (stream_pipe(ctx, ld, &ld->pipes[i]))
 			return -1;
-	if (serve_events(ctx, ld) || flush_cow(ctx, ld))
+	if (serve_events(ctx, ld) || flush_cow(ctx, ld, ld->cow_nr))
 		return -1;
 	/*
 	 * A task that died meanwhile has left nothing to resume: the dump
