@@ -89,6 +89,7 @@ struct vma {
 	char *path;			/* backing file or [name], malloc'd */
 	bool deleted;			/* backing file was unlinked */
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
+	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */
 };
 
 struct vma_list {

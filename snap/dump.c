@@ -167,7 +167,8 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	struct page_list pl = { 0 };
 	int ret;
 
-	if (parse_vmas(t->pid, &t->vmas_hint, &t->vmas) || syscall_site(t, &site))
+	if (seize_check_alone(t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
+	    syscall_site(t, &site))
 		return -1;
 	if (forget_stale_parasites(t))
 		return -1;
@@ -179,7 +180,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 		/* Pages are found before the protection goes on. */
 		ret = page_collect(ctx, t, &pl);
 		if (!ret)
-			ret = live_freeze(ctx, t, &pl, ld);
+			ret = live_freeze(ctx, t, &pl, *ld);
 		page_list_free(&pl);
 	}
 	/* What follows needs ptrace stops: the target must not run the parasite. */
@@ -235,6 +236,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->leave_running && !opts->no_live && !ctx.st.live)
 		pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
 
+	if (ctx.st.live && live_prepare(&task, &ld))
+		goto out;
 	if (seize_task(&task))
 		goto out;
 	frozen = true;

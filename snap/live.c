@@ -60,6 +60,8 @@ struct live_dump {
 	size_t nr_segs;
 	struct held_pipe *pipes;
 	size_t nr_pipes;
+	int *pool;		/* pipes made before the freeze: read, write end */
+	size_t nr_pool, pool_used;
 	int uffd, pfd, pidfd;
 	pid_t pid;
 	uint8_t *cow;		/* copy buffer: cow_cap pages */
@@ -255,14 +257,34 @@ static int reserve_fds(struct dump_task *t, size_t n)
 	return setrlimit(RLIMIT_NOFILE, &rl) ? -1 : 0;
 }
 
+/* A pipe for held pages: from the pool made before the freeze, else a new one. */
+static int get_pipe(struct dump_task *t, struct live_dump *ld, int fds[2])
+{
+	if (ld->pool_used < ld->nr_pool) {
+		fds[0] = ld->pool[2 * ld->pool_used];
+		fds[1] = ld->pool[2 * ld->pool_used + 1];
+		ld->pool[2 * ld->pool_used] = ld->pool[2 * ld->pool_used + 1] = -1;
+		ld->pool_used++;
+		return 0;
+	}
+	if (reserve_fds(t, 2 * ld->nr_pool + ld->nr_pipes) || pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
+		pr_perror("pid %d: cannot make a pipe to hold pages", t->pid);
+		return -1;
+	}
+	if (fcntl(fds[1], F_SETPIPE_SZ, pipe_max_size()) < 0) {
+		pr_perror("pid %d: cannot size a pipe to hold pages", t->pid);
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	return 0;
+}
+
 /* Make the pipes and have the parasite vmsplice the pages into them. */
 static int hold_pages(struct dump_task *t, struct live_dump *ld)
 {
 	struct parasite_live *l = &t->ctl->args->live;
 	size_t p = 0;
-
-	if (reserve_fds(t, ld->nr_pipes))
-		return -1;
 
 	while (p < ld->nr_pipes) {
 		int wfds[PARASITE_MAX_PIPES], n = 0, ret;
@@ -274,11 +296,8 @@ static int hold_pages(struct dump_task *t, struct live_dump *ld)
 			struct held_pipe *hp = &ld->pipes[p];
 			int fds[2];
 
-			if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) ||
-			    fcntl(fds[1], F_SETPIPE_SZ, pipe_max_size()) < 0) {
-				pr_perror("pid %d: cannot make a pipe to hold pages", t->pid);
+			if (get_pipe(t, ld, fds))
 				goto fail;
-			}
 			hp->fd = fds[0];
 			wfds[n] = fds[1];
 			for (size_t s = hp->seg_first; s < hp->seg_end; s++)
@@ -383,20 +402,52 @@ int live_protect(struct dump_task *t, struct live_dump *ld)
 	return 0;
 }
 
-int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
-		struct live_dump **out)
+int live_prepare(struct dump_task *t, struct live_dump **out)
 {
 	struct live_dump *ld = calloc(1, sizeof(*ld));
-	uint64_t idx = 0;
-	size_t i;
+	uint64_t anon = 0, per_pipe = pipe_max_size();
+	size_t i, n;
 
 	if (!ld)
 		return -1;
-	ld->pl = *pl;
-	memset(pl, 0, sizeof(*pl));
 	ld->uffd = ld->pfd = ld->pidfd = -1;
 	ld->pid = t->pid;
 	*out = ld;
+	/* Pipe creation costs ~4 ms per GiB: do it before the freeze, from smaps. */
+	for (i = 0; i < t->vmas_hint.nr; i++)
+		if (t->vmas_hint.v[i].kind == VMA_KIND__VMA_ANON)
+			anon += t->vmas_hint.v[i].anon_kb << 10;
+	n = (anon + per_pipe - 1) / per_pipe + 4;
+	if (reserve_fds(t, 2 * n))
+		return -1;
+	ld->pool = malloc(2 * n * sizeof(int));
+	if (!ld->pool)
+		return -1;
+	for (ld->nr_pool = 0; ld->nr_pool < n; ld->nr_pool++) {
+		int *fds = &ld->pool[2 * ld->nr_pool];
+
+		if (pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
+			pr_perror("pid %d: cannot make a pipe to hold pages", t->pid);
+			return -1;
+		}
+		if (fcntl(fds[1], F_SETPIPE_SZ, per_pipe) < 0) {
+			pr_perror("pid %d: cannot size a pipe to hold pages", t->pid);
+			close(fds[0]);
+			close(fds[1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
+		struct live_dump *ld)
+{
+	uint64_t idx = 0;
+	size_t i;
+
+	ld->pl = *pl;
+	memset(pl, 0, sizeof(*pl));
 
 	ld->run_idx = malloc((ld->pl.nr + 1) * sizeof(*ld->run_idx));
 	ld->saved = calloc(1, ld->pl.pages / 8 + 1);
@@ -703,6 +754,10 @@ void live_free(struct live_dump *ld)
 		close(ld->pfd);
 	if (ld->pidfd >= 0)
 		close(ld->pidfd);
+	for (i = 2 * ld->pool_used; i < 2 * ld->nr_pool; i++)
+		if (ld->pool[i] >= 0)
+			close(ld->pool[i]);
+	free(ld->pool);
 	if (ld->cow)
 		munmap(ld->cow, ld->cow_cap * PAGE_SIZE);
 	page_list_free(&ld->pl);

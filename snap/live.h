@@ -19,9 +19,11 @@ struct live_dump;
 
 /* Can this kernel do it (userfaultfd WP, the events we need, /dev/userfaultfd)? */
 bool live_supported(const struct kfeat *kf);
-/* Frozen, parasite running, @pl collected (ownership moves to *@out). */
+/* Before the freeze: make the pipes the pages will be held in (*@out set). */
+int live_prepare(struct dump_task *t, struct live_dump **out);
+/* Frozen, parasite running, @pl collected (ownership moves to @ld). */
 int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
-		struct live_dump **out);
+		struct live_dump *ld);
 /*
  * Parasite gone, task still stopped: write-protect. From here until the
  * uffd is served, the task must not run.

@@ -301,6 +301,8 @@ static int parse_vma_file(pid_t pid, const char *file, struct vma_list *vl)
 		}
 		if (cur && !strncmp(line, "VmFlags:", 8))
 			parse_vmflags(cur, line + 8);
+		else if (cur && !strncmp(line, "Anonymous:", 10))
+			cur->anon_kb = strtoull(line + 10, NULL, 10);
 	}
 	ret = 0;
 out:

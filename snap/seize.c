@@ -32,11 +32,30 @@ static int count_children(pid_t pid)
 	return n;
 }
 
+int seize_check_alone(const struct dump_task *t)
+{
+	int children = count_children(t->pid);
+	struct proc_status status;
+
+	if (children < 0 || parse_status(t->pid, &status))
+		return -1;
+	if (status.threads > 1) {
+		pr_err("pid %d has %u threads; multi-threaded processes are not supported yet",
+		       t->pid, status.threads);
+		return -1;
+	}
+	if (children) {
+		pr_err("pid %d has %d child processes; process trees are not supported yet", t->pid,
+		       children);
+		return -1;
+	}
+	return 0;
+}
+
 int seize_check(struct dump_task *t)
 {
 	struct proc_status status;
 	struct proc_stat st;
-	int children;
 
 	if (t->pid <= 0 || proc_read_stat(t->pid, &st)) {
 		pr_err("no such process: pid %d", t->pid);
@@ -62,14 +81,8 @@ int seize_check(struct dump_task *t)
 		       t->pid, st.comm, status.threads);
 		return -1;
 	}
-	children = count_children(t->pid);
-	if (children < 0)
+	if (seize_check_alone(t))
 		return -1;
-	if (children) {
-		pr_err("pid %d (%s) has %d child processes; process trees are not supported yet",
-		       t->pid, st.comm, children);
-		return -1;
-	}
 	if (st.state == 'T' || st.state == 't') {
 		pr_err("pid %d (%s) is stopped or traced; cannot dump it", t->pid, st.comm);
 		return -1;
