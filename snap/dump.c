@@ -170,7 +170,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	if (seize_check_alone(t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
-	if (forget_stale_parasites(t))
+	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, *ld)))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct live_dump {
 	size_t cow_cap, cow_nr;
 	struct remap *remaps;
 	size_t nr_remaps;
+	uint64_t rseq_page;	/* the kernel writes it on our syscalls: protected last */
 	uint8_t *buf;		/* CHUNK_PAGES pages read from a pipe */
 };
 
@@ -280,10 +282,54 @@ static int get_pipe(struct dump_task *t, struct live_dump *ld, int fds[2])
 	return 0;
 }
 
+static int protect(struct live_dump *ld, uint64_t start, uint64_t len)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { start, len },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	if (!len || !ioctl(ld->uffd, UFFDIO_WRITEPROTECT, &wp))
+		return 0;
+	pr_perror("pid %d: cannot write-protect %lx-%lx", ld->pid, (unsigned long)start,
+		  (unsigned long)(start + len));
+	return -1;
+}
+
+struct protect_job {
+	struct live_dump *ld;
+	size_t seg_first, seg_end;
+};
+
+/*
+ * Write-protect held segments, all but the rseq page: the parasite's own
+ * syscalls make the kernel write there, and no one serves faults until the
+ * parasite is gone. Only present pages need it: empty ones hold nothing.
+ */
+static int protect_segs(void *arg)
+{
+	const struct protect_job *j = arg;
+	struct live_dump *ld = j->ld;
+
+	for (size_t s = j->seg_first; s < j->seg_end; s++) {
+		uint64_t a = ld->segs[s].vaddr, e = a + ld->segs[s].nr * PAGE_SIZE;
+		uint64_t r = ld->rseq_page;
+
+		if (r >= a && r < e) {
+			if (protect(ld, a, r - a) || protect(ld, r + PAGE_SIZE, e - r - PAGE_SIZE))
+				return -1;
+		} else if (protect(ld, a, e - a)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Make the pipes and have the parasite vmsplice the pages into them. */
 static int hold_pages(struct dump_task *t, struct live_dump *ld)
 {
 	struct parasite_live *l = &t->ctl->args->live;
+	struct protect_job job = { .ld = ld };
 	size_t p = 0;
 
 	while (p < ld->nr_pipes) {
@@ -312,7 +358,10 @@ static int hold_pages(struct dump_task *t, struct live_dump *ld)
 			return -1;
 		}
 		l->nr_pipes = n;
-		ret = parasite_cmd_fds(t->ctl, PARASITE_CMD_VMSPLICE, wfds, n, NULL);
+		job.seg_first = ld->pipes[p - n].seg_first;
+		job.seg_end = ld->pipes[p - 1].seg_end;
+		ret = parasite_cmd_during(t->ctl, PARASITE_CMD_VMSPLICE, wfds, n, NULL, protect_segs,
+					  &job);
 		while (n)
 			close(wfds[--n]);
 		if (ret)
@@ -379,26 +428,33 @@ static int write_pagemap(struct dump_ctx *ctx, struct dump_task *t, struct live_
 	return img_close(pm);
 }
 
+static int64_t page_index(const struct live_dump *ld, uint64_t addr);
+
 int live_protect(struct dump_task *t, struct live_dump *ld)
 {
-	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
-	size_t i, last = (size_t)-1;
+	int64_t idx;
 
-	for (i = 0; i < ld->pl.nr; i++) {
-		const struct page_run *r = &ld->pl.runs[i];
-		const struct vma *v = &t->vmas.v[r->vma];
+	(void)t;
+	if (!ld->rseq_page)
+		return 0;
+	/* The one page left open while the parasite ran, if it is held at all. */
+	idx = page_index(ld, ld->rseq_page);
+	for (size_t s = 0; idx >= 0 && s < ld->nr_segs; s++)
+		if ((uint64_t)idx >= ld->segs[s].idx && (uint64_t)idx < ld->segs[s].idx + ld->segs[s].nr)
+			return protect(ld, ld->rseq_page, PAGE_SIZE);
+	return 0;
+}
 
-		if (!streamable(t, r) || r->vma == last)
-			continue;
-		last = r->vma;
-		wp.range.start = v->start;
-		wp.range.len = v->end - v->start;
-		if (ioctl(ld->uffd, UFFDIO_WRITEPROTECT, &wp)) {
-			pr_perror("pid %d: cannot write-protect %lx-%lx", t->pid,
-				  (unsigned long)v->start, (unsigned long)v->end);
-			return -1;
-		}
+int live_note_rseq(struct dump_task *t, struct live_dump *ld)
+{
+	struct __ptrace_rseq_configuration conf;
+
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(conf), &conf) !=
+	    sizeof(conf)) {
+		pr_perror("pid %d: cannot read its rseq registration", t->pid);
+		return -1;
 	}
+	ld->rseq_page = conf.rseq_abi_pointer & ~(PAGE_SIZE - 1);
 	return 0;
 }
 
@@ -469,8 +525,8 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	if (ld->pidfd < 0 || ld->pfd < 0)
 		return -1;
 	if (write_pagemap(ctx, t, ld) || save_frozen_runs(ctx, t, ld) ||
-	    plan_pipes(t, ld, pipe_max_size() / PAGE_SIZE) || hold_pages(t, ld) ||
-	    arm_uffd(t, ld))
+	    plan_pipes(t, ld, pipe_max_size() / PAGE_SIZE) || arm_uffd(t, ld) ||
+	    hold_pages(t, ld))
 		return -1;
 	return 0;
 }

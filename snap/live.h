@@ -24,9 +24,11 @@ int live_prepare(struct dump_task *t, struct live_dump **out);
 /* Frozen, parasite running, @pl collected (ownership moves to @ld). */
 int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		struct live_dump *ld);
+/* Frozen, before the parasite: note the rseq area (protected last). */
+int live_note_rseq(struct dump_task *t, struct live_dump *ld);
 /*
- * Parasite gone, task still stopped: write-protect. From here until the
- * uffd is served, the task must not run.
+ * Parasite gone, task still stopped: protect what was left open while it
+ * ran. From here until the uffd is served, the task must not run.
  */
 int live_protect(struct dump_task *t, struct live_dump *ld);
 /* The task runs again: write every held page; fails if the task dies. */

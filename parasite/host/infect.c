@@ -568,6 +568,14 @@ struct parasite_ctl *parasite_infect(pid_t pid, const struct syscall_site *site,
 int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
 		     int *fd_back)
 {
+	return parasite_cmd_during(ctl, cmd, fds, nfds, fd_back, NULL, NULL);
+}
+
+int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
+			int *fd_back, int (*meanwhile)(void *), void *arg)
+{
+	int busy = 0;
+
 	struct parasite_msg msg = { .cmd = cmd };
 	char cbuf[CMSG_SPACE(sizeof(int) * PARASITE_MAX_PIPES)];
 	struct iovec iov = { &msg, sizeof(msg) };
@@ -587,6 +595,9 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 		ctl_perror(ctl, "pid %d: cannot send command %u to the parasite", ctl->pid, cmd);
 		return -1;
 	}
+	/* The parasite works on the other CPU: our share of the work goes meanwhile. */
+	if (meanwhile)
+		busy = meanwhile(arg);
 	if (wait_parasite(ctl, ctl->sock))
 		return -1;
 	mh.msg_control = cbuf;
@@ -613,7 +624,7 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 		pr_err("pid %d: parasite command %u sent no fd back", ctl->pid, cmd);
 		return -1;
 	}
-	return 0;
+	return busy;
 }
 
 int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd)

@@ -63,6 +63,9 @@ int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd);
 /* A command that sends @fds along and, with @fd_back, expects one fd back. */
 int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
 		     int *fd_back);
+/* The same, running @meanwhile (its error fails the call) while the parasite works. */
+int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
+			int *fd_back, int (*meanwhile)(void *), void *arg);
 /*
  * Stop the parasite, rt_sigreturn, unmap it: the task is stopped as before.
  * Saved registers and command results stay readable in @ctl until
