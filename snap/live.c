@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Live snapshot engine (see live.h).
- *
- * Page layout is fixed at the freeze: pages-PID.img holds the collected
- * pages in list order, so every page has a known file offset and can be
- * written whenever it is saved — by the streamer from the pipes, or by the
- * fault path from the copy buffer. A bitmap says which pages are saved; the
- * first copy wins.
- *
- * One thread does both jobs: between chunks of streaming it serves pending
- * write faults. A fault waits at most one chunk; when the copy buffer is full
- * the buffer is flushed before the fault is served, which is the throttle.
+ * Live snapshot, the frozen half (see live.h, live-internal.h): pipes made
+ * before the freeze, then with the task frozen: pages that cannot be
+ * streamed written, the uffd made and registered by the parasite, pages
+ * held in pipes by vmsplice while snap write-protects them.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -28,65 +21,12 @@
 #include "image.h"
 #include "infect.h"
 #include "kcompat.h"
-#include "live.h"
+#include "live-internal.h"
 #include "log.h"
-
-/* A fault waits at most one chunk; bigger chunks stream faster. */
-#define CHUNK_PAGES 256
-#define LIVE_UFFD_FEATURES                                                                 \
-	(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | \
-	 UFFD_FEATURE_EVENT_REMAP)
-
-/* A piece of a run held in a pipe. */
-struct seg {
-	uint64_t vaddr;
-	uint64_t idx;		/* page index in list order = file page */
-	uint64_t nr;
-};
-
-struct held_pipe {
-	int fd;
-	size_t seg_first, seg_end;
-};
-
-struct remap {
-	uint64_t from, to, len;
-};
-
-struct live_dump {
-	struct page_list pl;
-	uint64_t *run_idx;	/* first page index of each run */
-	uint8_t *saved;		/* bitmap over page indexes */
-	struct seg *segs;
-	size_t nr_segs;
-	struct held_pipe *pipes;
-	size_t nr_pipes;
-	int *pool;		/* pipes made before the freeze: read, write end */
-	size_t nr_pool, pool_used;
-	int uffd, pfd, pidfd;
-	pid_t pid;
-	uint8_t *cow;		/* copy buffer: cow_cap pages */
-	uint64_t *cow_idx;
-	size_t cow_cap, cow_nr;
-	struct remap *remaps;
-	size_t nr_remaps;
-	uint64_t rseq_page;	/* the kernel writes it on our syscalls: protected last */
-	uint8_t *buf;		/* CHUNK_PAGES pages read from a pipe */
-};
 
 bool live_supported(const struct kfeat *kf)
 {
 	return kf->uffd_dev && (kf->uffd_features & LIVE_UFFD_FEATURES) == LIVE_UFFD_FEATURES;
-}
-
-static bool test_saved(const struct live_dump *ld, uint64_t i)
-{
-	return ld->saved[i / 8] & (1 << (i % 8));
-}
-
-static void set_saved(struct live_dump *ld, uint64_t i)
-{
-	ld->saved[i / 8] |= 1 << (i % 8);
 }
 
 static bool streamable(const struct dump_task *t, const struct page_run *r)
@@ -97,7 +37,7 @@ static bool streamable(const struct dump_task *t, const struct page_run *r)
 	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_READ);
 }
 
-static int pwrite_all(struct live_dump *ld, const void *buf, size_t len, uint64_t idx)
+int live_pwrite(struct live_dump *ld, const void *buf, size_t len, uint64_t idx)
 {
 	const char *p = buf;
 	off_t off = idx * PAGE_SIZE;
@@ -167,7 +107,7 @@ static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct li
 				break;
 			}
 			unpoke_copy(t, r->vaddr + done * PAGE_SIZE, ld->buf, n * PAGE_SIZE);
-			ret = pwrite_all(ld, ld->buf, n * PAGE_SIZE, ld->run_idx[i] + done);
+			ret = live_pwrite(ld, ld->buf, n * PAGE_SIZE, ld->run_idx[i] + done);
 			for (uint64_t k = 0; k < n; k++)
 				set_saved(ld, ld->run_idx[i] + done + k);
 		}
@@ -428,8 +368,6 @@ static int write_pagemap(struct dump_ctx *ctx, struct dump_task *t, struct live_
 	return img_close(pm);
 }
 
-static int64_t page_index(const struct live_dump *ld, uint64_t addr);
-
 int live_protect(struct dump_task *t, struct live_dump *ld)
 {
 	int64_t idx;
@@ -438,7 +376,7 @@ int live_protect(struct dump_task *t, struct live_dump *ld)
 	if (!ld->rseq_page)
 		return 0;
 	/* The one page left open while the parasite ran, if it is held at all. */
-	idx = page_index(ld, ld->rseq_page);
+	idx = live_page_index(ld, ld->rseq_page);
 	for (size_t s = 0; idx >= 0 && s < ld->nr_segs; s++)
 		if ((uint64_t)idx >= ld->segs[s].idx && (uint64_t)idx < ld->segs[s].idx + ld->segs[s].nr)
 			return protect(ld, ld->rseq_page, PAGE_SIZE);
@@ -528,270 +466,6 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	    plan_pipes(t, ld, pipe_max_size() / PAGE_SIZE) || arm_uffd(t, ld) ||
 	    hold_pages(t, ld))
 		return -1;
-	return 0;
-}
-
-static int serve_events(struct dump_ctx *ctx, struct live_dump *ld);
-
-/*
- * Lift write protection. While a remove/unmap event is being reported the
- * kernel answers EAGAIN until that event is read and its thread goes on:
- * read pending events (unless we are already doing so) and retry.
- */
-static int unprotect(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr, uint64_t len,
-		     bool serving)
-{
-	struct uffdio_writeprotect wp = { .range = { addr, len }, .mode = 0 };
-
-	for (;;) {
-		if (!ioctl(ld->uffd, UFFDIO_WRITEPROTECT, &wp))
-			return 0;
-		/* Unmapped or no longer registered: nothing to lift. */
-		if (errno == ENOENT || errno == EINVAL)
-			return 0;
-		if (errno != EAGAIN && errno != EINTR) {
-			pr_perror("pid %d: cannot lift write protection at %lx", ld->pid,
-				  (unsigned long)addr);
-			return -1;
-		}
-		if (serving)
-			sched_yield();
-		else if (serve_events(ctx, ld))
-			return -1;
-	}
-}
-
-/*
- * Write the last @n copied pages out (each has its own file offset, so any
- * order will do). A full buffer is drained by one slice at a time: the
- * writer that found it full waits for a slice, not for the whole buffer.
- */
-#define COW_SLICE CHUNK_PAGES
-
-static int flush_cow(struct dump_ctx *ctx, struct live_dump *ld, size_t n)
-{
-	if (n > ld->cow_nr)
-		n = ld->cow_nr;
-	for (size_t i = ld->cow_nr - n; i < ld->cow_nr; i++)
-		if (pwrite_all(ld, ld->cow + i * PAGE_SIZE, PAGE_SIZE, ld->cow_idx[i]))
-			return -1;
-	ctx->st.pages_written += n;
-	ld->cow_nr -= n;
-	return 0;
-}
-
-/* Where the page at @addr was at the freeze, following the task's mremaps. */
-static uint64_t freeze_addr(const struct live_dump *ld, uint64_t addr)
-{
-	for (size_t i = ld->nr_remaps; i--;) {
-		const struct remap *m = &ld->remaps[i];
-
-		if (addr >= m->to && addr < m->to + m->len)
-			addr = m->from + (addr - m->to);
-	}
-	return addr;
-}
-
-/* Page index of @addr in the list, or -1 when the image does not hold it. */
-static int64_t page_index(const struct live_dump *ld, uint64_t addr)
-{
-	size_t lo = 0, hi = ld->pl.nr;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct page_run *r = &ld->pl.runs[mid];
-
-		if (addr < r->vaddr)
-			hi = mid;
-		else if (addr >= r->vaddr + r->nr * PAGE_SIZE)
-			lo = mid + 1;
-		else
-			return ld->run_idx[mid] + (addr - r->vaddr) / PAGE_SIZE;
-	}
-	return -1;
-}
-
-/* Copy-before-write: save the page at @addr as it still is, then let the writer go. */
-static int serve_fault(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr)
-{
-	int64_t idx = page_index(ld, freeze_addr(ld, addr));
-
-	if (idx >= 0 && !test_saved(ld, idx)) {
-		struct iovec l, r = { (void *)addr, PAGE_SIZE };
-
-		if (ld->cow_nr == ld->cow_cap) {
-			uint64_t t0 = now_ns();
-
-			if (flush_cow(ctx, ld, COW_SLICE))
-				return -1;
-			ctx->st.cow_wait_ns += now_ns() - t0;
-		}
-		l.iov_base = ld->cow + ld->cow_nr * PAGE_SIZE;
-		l.iov_len = PAGE_SIZE;
-		if (process_vm_readv(ld->pid, &l, 1, &r, 1, 0) != PAGE_SIZE) {
-			if (errno == ESRCH)
-				pr_err("pid %d exited during the live dump", ld->pid);
-			else
-				pr_perror("pid %d: cannot copy the page at %lx before it is written",
-					  ld->pid, (unsigned long)addr);
-			return -1;
-		}
-		ld->cow_idx[ld->cow_nr++] = idx;
-		set_saved(ld, idx);
-		ctx->st.cow_faults++;
-		if (ld->cow_nr * PAGE_SIZE > ctx->st.cow_peak)
-			ctx->st.cow_peak = ld->cow_nr * PAGE_SIZE;
-	}
-	return unprotect(ctx, ld, addr, PAGE_SIZE, true);
-}
-
-static int add_remap(struct live_dump *ld, const struct uffd_msg *m)
-{
-	struct remap *r = realloc(ld->remaps, (ld->nr_remaps + 1) * sizeof(*r));
-
-	if (!r) {
-		pr_err("out of memory for the live dump of pid %d", ld->pid);
-		return -1;
-	}
-	ld->remaps = r;
-	r[ld->nr_remaps++] = (struct remap){ m->arg.remap.from, m->arg.remap.to,
-					     m->arg.remap.len };
-	return 0;
-}
-
-/* Serve whatever the uffd has queued; returns when it has nothing more. */
-static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
-{
-	struct uffd_msg m;
-	ssize_t n;
-
-	for (;;) {
-		n = read(ld->uffd, &m, sizeof(m));
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (n != sizeof(m)) {
-			pr_perror("pid %d: reading write faults", ld->pid);
-			return -1;
-		}
-		switch (m.event) {
-		case UFFD_EVENT_PAGEFAULT:
-			if (serve_fault(ctx, ld, m.arg.pagefault.address & ~(PAGE_SIZE - 1)))
-				return -1;
-			break;
-		case UFFD_EVENT_REMAP:
-			if (add_remap(ld, &m))
-				return -1;
-			break;
-		default:
-			/* REMOVE, UNMAP: the pages are held in the pipes already. */
-			break;
-		}
-	}
-}
-
-static int read_pipe(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = read(fd, (char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += n;
-	}
-	return 0;
-}
-
-/* Write the unsaved pages of @n held pages starting at page index @idx. */
-static int write_held(struct dump_ctx *ctx, struct live_dump *ld, uint64_t idx, uint64_t n)
-{
-	uint64_t i = 0, j;
-
-	while (i < n) {
-		if (test_saved(ld, idx + i)) {
-			i++;
-			continue;
-		}
-		for (j = i; j < n && !test_saved(ld, idx + j); j++)
-			set_saved(ld, idx + j);
-		if (pwrite_all(ld, ld->buf + i * PAGE_SIZE, (j - i) * PAGE_SIZE, idx + i))
-			return -1;
-		ctx->st.pages_written += j - i;
-		i = j;
-	}
-	return 0;
-}
-
-static int stream_pipe(struct dump_ctx *ctx, struct live_dump *ld, struct held_pipe *hp)
-{
-	for (size_t s = hp->seg_first; s < hp->seg_end; s++) {
-		const struct seg *sg = &ld->segs[s];
-		uint64_t done, n;
-
-		for (done = 0; done < sg->nr; done += n) {
-			n = sg->nr - done < CHUNK_PAGES ? sg->nr - done : CHUNK_PAGES;
-			if (serve_events(ctx, ld))
-				return -1;
-			if (read_pipe(hp->fd, ld->buf, n * PAGE_SIZE)) {
-				pr_perror("pid %d: reading held pages", ld->pid);
-				return -1;
-			}
-			if (write_held(ctx, ld, sg->idx + done, n))
-				return -1;
-			/*
-			 * After an mremap the old address may hold other pages now;
-			 * leave those to the fault path, which knows where they came from.
-			 */
-			if (!ld->nr_remaps &&
-			    unprotect(ctx, ld, sg->vaddr + done * PAGE_SIZE, n * PAGE_SIZE, false))
-				return -1;
-		}
-	}
-	close(hp->fd);
-	hp->fd = -1;
-	return 0;
-}
-
-static bool task_exited(const struct live_dump *ld)
-{
-	struct pollfd p = { .fd = ld->pidfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0;
-}
-
-int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
-{
-	size_t i;
-
-	ld->cow = mmap(NULL, ld->cow_cap * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (ld->cow == MAP_FAILED) {
-		ld->cow = NULL;
-		pr_perror("cannot allocate the copy buffer (--cow-limit)");
-		return -1;
-	}
-	for (i = 0; i < ld->nr_pipes; i++)
-		if (stream_pipe(ctx, ld, &ld->pipes[i]))
-			return -1;
-	if (serve_events(ctx, ld) || flush_cow(ctx, ld, ld->cow_nr))
-		return -1;
-	/*
-	 * A task that died meanwhile has left nothing to resume: the dump
-	 * promised a running process, so it fails.
-	 */
-	if (task_exited(ld)) {
-		pr_err("pid %d exited during the live dump", t->pid);
-		return -1;
-	}
-	if (close(ld->pfd)) {
-		ld->pfd = -1;
-		pr_perror("writing image pages-%d.img", t->pid);
-		return -1;
-	}
-	ld->pfd = -1;
 	return 0;
 }
 
