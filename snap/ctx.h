@@ -114,7 +114,6 @@ struct dump_task {
 	struct vma_range stale[16];	/* parasite areas of killed snaps */
 	size_t nr_stale;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
-	CoreEntry *core;		/* filled while frozen */
 };
 
 struct file_table;

@@ -99,10 +99,8 @@ static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct li
 			continue;
 		for (done = 0; done < r->nr && !ret; done += n) {
 			n = r->nr - done < CHUNK_PAGES ? r->nr - done : CHUNK_PAGES;
-			if (pread(memfd, ld->buf, n * PAGE_SIZE, r->vaddr + done * PAGE_SIZE) !=
-			    (ssize_t)(n * PAGE_SIZE)) {
-				pr_perror("pid %d: cannot read memory at %lx", t->pid,
-					  (unsigned long)(r->vaddr + done * PAGE_SIZE));
+			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done * PAGE_SIZE,
+				     ld->buf, n * PAGE_SIZE)) {
 				ret = -1;
 				break;
 			}

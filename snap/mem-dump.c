@@ -220,8 +220,7 @@ static int write_all(int fd, const void *buf, size_t len, pid_t pid)
  * we may not read (PROT_NONE, write-only) goes through /proc/PID/mem, which
  * reads with FOLL_FORCE like a debugger.
  */
-static int read_run(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf,
-		    size_t len)
+int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec l = { buf, len }, r = { (void *)addr, len };
 	ssize_t n;
@@ -277,7 +276,7 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
 			len = r->nr * PAGE_SIZE - done;
 			if (len > COPY_BUF)
 				len = COPY_BUF;
-			if (read_run(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
+			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
 			    write_all(pfd, buf, len, t->pid))
 				goto out;
 		}

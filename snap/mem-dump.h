@@ -28,6 +28,11 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
+/*
+ * Copy @len bytes at @addr (inside @v) out of the task: process_vm_readv,
+ * or /proc/PID/mem (@memfd) for memory the task may not read. Logged.
+ */
+int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf, size_t len);
 /* Whether the pages of this VMA belong in the image at all. */
 bool vma_dumps_pages(const struct vma *v);
 

@@ -108,7 +108,6 @@ int parse_status(pid_t pid, struct proc_status *st)
 	if (proc_read_file(pid, "status", buf, sizeof(buf)) < 0)
 		return -1;
 	memset(st, 0, sizeof(*st));
-	st->seccomp = -1;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *v = strchr(line, ':');
 
@@ -137,12 +136,6 @@ int parse_status(pid_t pid, struct proc_status *st)
 			st->cap_amb = hex64(v);
 		else if (!strcmp(line, "Threads"))
 			st->threads = strtoul(v, NULL, 10);
-		else if (!strcmp(line, "Seccomp"))
-			st->seccomp = strtol(v, NULL, 10);
-		else if (!strcmp(line, "NoNewPrivs"))
-			st->no_new_privs = strtol(v, NULL, 10);
-		else if (!strcmp(line, "Kthread"))
-			st->kthread = strtol(v, NULL, 10);
 	}
 	return 0;
 }

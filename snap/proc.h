@@ -21,9 +21,6 @@ struct proc_status {
 	unsigned int ngroups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	unsigned int threads;
-	int seccomp;
-	int no_new_privs;
-	int kthread;
 };
 
 #define PF_KTHREAD 0x00200000UL

@@ -286,7 +286,6 @@ static int match_specials(struct restore_task *t, struct restorer_args *a)
 		a->dst_special[i].start = t->mm->vmas[j]->start;
 		a->dst_special[i].end = t->mm->vmas[j]->end;
 	}
-	a->nr_dst_special = n;
 	return 0;
 }
 

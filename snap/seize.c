@@ -54,7 +54,6 @@ int seize_check_alone(const struct dump_task *t)
 
 int seize_check(struct dump_task *t)
 {
-	struct proc_status status;
 	struct proc_stat st;
 
 	if (t->pid <= 0 || proc_read_stat(t->pid, &st)) {
@@ -72,13 +71,6 @@ int seize_check(struct dump_task *t)
 	}
 	if (t->pid == getpid() || t->pid == getppid()) {
 		pr_err("pid %d is snap itself or its parent; cannot dump it", t->pid);
-		return -1;
-	}
-	if (parse_status(t->pid, &status))
-		return -1;
-	if (status.threads > 1) {
-		pr_err("pid %d (%s) has %u threads; multi-threaded processes are not supported yet",
-		       t->pid, st.comm, status.threads);
 		return -1;
 	}
 	if (seize_check_alone(t))

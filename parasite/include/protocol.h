@@ -160,9 +160,7 @@ struct restorer_args {
 	__u64 bootstrap_start, bootstrap_end;
 	struct rst_range cur_special[RST_MAX_SPECIAL];	/* our vvar.., vdso now */
 	__u32 nr_cur_special;
-	__u64 special_delta_ok;		/* dumped vdso block found */
-	struct rst_range dst_special[RST_MAX_SPECIAL];	/* where they were dumped */
-	__u32 nr_dst_special;
+	struct rst_range dst_special[RST_MAX_SPECIAL];	/* cur_special[i] goes here */
 
 	__u64 vmas;			/* struct rst_vma[nr_vmas] */
 	__u32 nr_vmas;
