@@ -12,8 +12,14 @@ SNAP = os.path.join(ROOT, "snap", "snap")
 
 
 def stat(out, name):
-    m = re.search(r"^\s*%s:\s+(\d+)" % re.escape(name), out, re.M)
-    return int(m.group(1)) if m else None
+    """The value of a --display-stats line: an int, or the word (yes/no)."""
+    m = re.search(r"^\s*%s:\s+(\S+)" % re.escape(name), out, re.M)
+    if not m:
+        return None
+    try:
+        return int(m.group(1))
+    except ValueError:
+        return m.group(1)
 
 
 def wait_for(cond, timeout, what):

@@ -16,27 +16,7 @@ machine is shared and noisy). Every dump must succeed and say whether it was
 live as asked; a run that does not fails the benchmark."""
 import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SNAP = os.path.join(ROOT, "snap", "snap")
-
-
-def stat(out, name):
-    m = re.search(r"^\s*%s:\s+(\S+)" % re.escape(name), out, re.M)
-    if not m:
-        return None
-    try:
-        return int(m.group(1))
-    except ValueError:
-        return m.group(1)
-
-
-def wait_for(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise RuntimeError("timed out waiting for " + what)
+from bench_dump import ROOT, SNAP, stat, wait_for  # the same helpers as the dump bench
 
 
 def start(argv, pidf):
