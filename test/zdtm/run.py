@@ -958,6 +958,71 @@ def bad_live_kill_snap(b):
     r.finish()
 
 
+def parasite_areas(pid):
+    """snap's parasite areas in @pid: shared anonymous rwx mappings."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return [l.split()[0] for l in f if " rwxs " in l and "/dev/zero" in l]
+    except OSError:
+        return []
+
+
+def bad_stale_parasite(b):
+    """SIGKILL snap while its parasite runs in the target: the target runs on with the
+    parasite's area left mapped, and the next dump removes it and succeeds."""
+    require_live(b.snap)
+    r = b.target(LIVE_RING_512)
+    for i in range(10):
+        img = os.path.join(b.dir, "killed%d" % i)
+        os.mkdir(img)
+        pid = b.snap.start(["dump", "-t", str(r.pid), "-D", img, "--leave-running"],
+                           img, "dump")
+        # The area is mapped and the blob runs (the task is not in a ptrace stop).
+        wait_until(lambda: parasite_areas(r.pid) and proc_state(r.pid) not in ("t", "T"),
+                   10, 0.0002)
+        kill(pid)
+        wait_exit(pid, 10)
+        wait_until(lambda: proc_state(r.pid) not in ("t", "T"), 5)
+        r.check_running("snap was SIGKILLed with its parasite loaded")
+        if parasite_areas(r.pid):
+            break
+    else:
+        raise Failure("could not leave a parasite area behind in 10 tries")
+    r.dump(["--leave-running"])
+    if parasite_areas(r.pid):
+        raise Failure("the dump left %s mapped" % parasite_areas(r.pid), r.log("dump"))
+    r.check_running("a dump that removed a stale parasite")
+    r.finish("the dump that removed the stale parasite (the original task)")
+    r.clear_result()
+    r.restore()
+    r.finish()
+
+
+def bad_live_fd_limit(b):
+    """A live dump of 512 MiB holds ~512 pipes: with a soft limit of 200 open files
+    snap raises its own limit and the dump works."""
+    require_live(b.snap)
+    r = b.target(LIVE_RING_512)
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    pid = spawn(["/bin/sh", "-c", 'ulimit -Sn 200 && exec "$0" "$@"', b.snap.path, "dump",
+                 "-t", str(r.pid), "-D", img, "--leave-running", "--display-stats"],
+                stdout=os.path.join(img, "dump.out"), stderr=os.path.join(img, "dump.err"))
+    status = wait_exit(pid, SNAP_TIMEOUT)
+    if exit_code(status) != 0:
+        raise Failure("live dump under ulimit -Sn 200 %s" % describe(status),
+                      os.path.join(img, "dump.err"))
+    with open(os.path.join(img, "dump.out")) as f:
+        if not re.search(r"^\s*live:\s+yes", f.read(), re.M):
+            raise Failure("the dump was not live", os.path.join(img, "dump.out"))
+    r.check_running("a live dump under ulimit -Sn 200")
+    r.finish("a live dump under ulimit -Sn 200 (the original task)")
+    r.clear_result()
+    r.img = img
+    r.restore()
+    r.finish()
+
+
 BAD = [
     ("bad/dump_nopid", bad_dump_nopid),
     ("bad/dump_kthread", bad_dump_kthread),
@@ -969,6 +1034,8 @@ BAD = [
     ("bad/restore_pid_busy", bad_restore_pid_busy),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
+    ("bad/stale_parasite", bad_stale_parasite),
+    ("bad/live_fd_limit", bad_live_fd_limit),
 ]
 
 
