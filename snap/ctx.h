@@ -65,6 +65,9 @@ struct dump_stats {
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */
 	uint64_t pages_swapped;		/* written pages that were in swap */
+	uint64_t shmem_objects;		/* shared memory objects in shmem.img */
+	uint64_t shmem_pages;		/* their pages in shmem-pages-*.img */
+	uint64_t shmem_swapped;		/* of which were in swap */
 	bool live;			/* pages streamed after the freeze */
 	uint64_t cow_faults;		/* write faults served by copying first */
 	uint64_t cow_peak;		/* most bytes held in the copy buffer */
@@ -90,6 +93,7 @@ struct vma {
 	bool deleted;			/* backing file was unlinked */
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */
+	uint32_t shmem_id;		/* VMA_SHMEM: its object in shmem.img */
 };
 
 struct vma_list {
@@ -118,6 +122,8 @@ struct dump_task {
 
 struct file_table;
 struct files_restore_state;
+struct shmem_table;
+struct shmem_restore;
 
 struct dump_ctx {
 	const struct snap_opts *opts;
@@ -127,6 +133,7 @@ struct dump_ctx {
 	struct dump_task *tasks;	/* tasks[0] is the root */
 	size_t nr_tasks;
 	struct file_table *files;	/* files.img, built across the tree */
+	struct shmem_table *shmem;	/* shmem.img, built across the tree */
 };
 
 struct restore_task {
@@ -155,6 +162,7 @@ struct restore_ctx {
 	size_t nr_pipe_data;
 	int tty_fd;			/* --shell-job: our terminal, or -1 */
 	struct files_restore_state *files_st;	/* files.c */
+	struct shmem_restore *shmem;	/* shmem-restore.c */
 };
 
 uint64_t now_ns(void);

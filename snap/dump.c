@@ -27,6 +27,7 @@
 #include "mem-dump.h"
 #include "proc.h"
 #include "seize.h"
+#include "shmem.h"
 #include "stats.h"
 
 static int open_images_dir(struct dump_ctx *ctx)
@@ -157,6 +158,15 @@ static int unmap_stale_parasites(struct dump_task *t)
 	return 0;
 }
 
+static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
+{
+	for (size_t i = 0; i < t->vmas.nr; i++)
+		if (t->vmas.v[i].kind == VMA_KIND__VMA_SHMEM &&
+		    shmem_note_vma(ctx, t->pid, &t->vmas.v[i]))
+			return -1;
+	return shmem_note_sysv_created(ctx, t->pid);
+}
+
 /*
  * Everything done while the task is frozen. Live, memory is only armed
  * here (*@ld set) and streamed once the task runs; else it is written here.
@@ -170,7 +180,8 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	if (seize_check_alone(t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
-	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, *ld)))
+	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, *ld)) ||
+	    note_shmem(ctx, t))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
@@ -186,7 +197,11 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	/* What follows needs ptrace stops: the target must not run the parasite. */
 	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t))
 		return -1;
-	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t))
+	/*
+	 * Shared memory is saved while frozen, live or not: no write to it, by
+	 * whatever process, can reach the image then.
+	 */
+	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t) || shmem_write(ctx))
 		return -1;
 	if (ctx->st.live)
 		return live_protect(t, *ld);
@@ -228,7 +243,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	}
 	ctx.files = file_table_new();
-	if (!ctx.files)
+	ctx.shmem = shmem_table_new();
+	if (!ctx.files || !ctx.shmem)
 		goto out;
 
 	/* Live only makes sense when the task goes on running. */
@@ -272,6 +288,7 @@ out:
 	live_free(ld);
 	if (ctx.files)
 		file_table_free(ctx.files);
+	shmem_table_free(ctx.shmem);
 	vma_list_free(&task.vmas);
 	vma_list_free(&task.vmas_hint);
 	free(task.threads);

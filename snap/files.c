@@ -23,12 +23,14 @@ extern const struct fd_ops tty_fd_ops;
 extern const struct fd_ops chr_fd_ops;
 extern const struct fd_ops pipe_fd_ops;
 extern const struct fd_ops reg_fd_ops;
+extern const struct fd_ops memfd_fd_ops;
 
 /* Every fd type. Dump asks match() in this order. A new type: its file, a line in each list. */
 static const struct fd_ops *const fd_types[] = {
 	&tty_fd_ops,
 	&chr_fd_ops,
 	&pipe_fd_ops,
+	&memfd_fd_ops,
 	&reg_fd_ops,
 };
 

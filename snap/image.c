@@ -22,6 +22,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "shmem.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
 #define IMG_MAGIC(c) (0x00504e53U | ((uint32_t)(c) << 24))
@@ -36,6 +37,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_FDINFO] = {"fdinfo-%u.img", IMG_MAGIC('D'), &fdinfo_entry__descriptor},
 	[IMG_PIPES_DATA] = {"pipes-data.img", IMG_MAGIC('p'), &pipe_data_entry__descriptor},
 	[IMG_GHOST] = {"ghost-%u.img", IMG_MAGIC('G'), &ghost_file_entry__descriptor},
+	[IMG_SHMEM] = {"shmem.img", IMG_MAGIC('S'), &shmem_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

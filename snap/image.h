@@ -9,7 +9,8 @@
  * a corrupted image naming the file and offset.
  *
  * pages-PID.img is the exception: raw 4 KiB pages, described by
- * pagemap-PID.img, opened with img_open_raw().
+ * pagemap-PID.img, opened with img_open_raw(); so is shmem-pages-ID.img,
+ * described by its shmem.img entry.
  */
 #ifndef SNAP_IMAGE_H
 #define SNAP_IMAGE_H
@@ -28,6 +29,7 @@ enum img_type {
 	IMG_FDINFO,		/* fdinfo-%u.img */
 	IMG_PIPES_DATA,		/* pipes-data.img */
 	IMG_GHOST,		/* ghost-%u.img */
+	IMG_SHMEM,		/* shmem.img */
 	IMG_NR,
 };
 

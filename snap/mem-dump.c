@@ -55,6 +55,10 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 			ve[i].path = v->path;
 		else if (v->path[0])
 			ve[i].name = v->path;
+		if (v->kind == VMA_KIND__VMA_SHMEM) {
+			ve[i].has_shmem_id = true;
+			ve[i].shmem_id = v->shmem_id;
+		}
 		if (v->madv) {
 			ve[i].has_madv = true;
 			ve[i].madv = v->madv;

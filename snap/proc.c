@@ -211,11 +211,15 @@ static int vma_classify(pid_t pid, struct vma *v, bool shared)
 		v->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
-	if (shared && (v->ino == 0 || !strncmp(p, "/dev/zero", 9) || !strncmp(p, "/SYSV", 5) ||
-		       !strncmp(p, "/memfd:", 7))) {
-		pr_err("pid %d mapping %lx-%lx (%s): shared memory is not supported yet", pid,
-		       (unsigned long)v->start, (unsigned long)v->end, *p ? p : "anonymous");
-		return -1;
+	/*
+	 * Shared memory objects, dumped with their pages (shmem-dump.c): shared
+	 * anonymous memory shows as "/dev/zero (deleted)". /dev/shm files are
+	 * saved too, as their data is as volatile as the task's own memory.
+	 */
+	if (shared && ((!strcmp(p, "/dev/zero") && v->deleted) || !strncmp(p, "/SYSV", 5) ||
+		       !strncmp(p, "/memfd:", 7) || !strncmp(p, "/dev/shm/", 9))) {
+		v->kind = VMA_KIND__VMA_SHMEM;
+		return 0;
 	}
 	if (p[0] != '/') {
 		pr_err("pid %d mapping %lx-%lx (%s): unknown special mapping", pid,

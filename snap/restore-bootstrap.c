@@ -10,9 +10,11 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "infect.h"
 #include "log.h"
 #include "restore-bootstrap.h"
+#include "shmem.h"
 
 #define TASK_SIZE_MAX 0x7ffffffff000ULL
 #define STAGING_SIZE (4UL << 20)
@@ -289,6 +291,31 @@ static int match_specials(struct restore_task *t, struct restorer_args *a)
 	return 0;
 }
 
+/*
+ * How the restorer maps a shared memory VMA: a SysV segment is attached by its
+ * id; any other object is mapped from snap's fd of it. A write-sealed memfd is
+ * mapped read-only through a read-only fd, as the kernel only lets such
+ * mappings be (they could not be made writable by mprotect either).
+ */
+static int shmem_vma_fd(struct restore_ctx *ctx, const VmaEntry *v, struct rst_vma *rv, int base)
+{
+	const ShmemEntry *e = ctx->shmem->objs[v->shmem_id - 1];
+	int fd = ctx->shmem->fds[v->shmem_id - 1];
+
+	if (e->kind == SHMEM_KIND__SHMEM_SYSV) {
+		rv->kind = RST_VMA_SYSV;
+		rv->fd = e->sysv_id;
+		return 0;
+	}
+	if (e->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) && !(v->prot & PROT_WRITE)) {
+		fd = to_service(files_reopen(fd, O_RDONLY | O_CLOEXEC), base, "a sealed memfd");
+		if (fd < 0)
+			return -1;
+	}
+	rv->fd = fd;
+	return 0;
+}
+
 int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b,
 			 int service_base)
 {
@@ -304,11 +331,17 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 		const VmaEntry *v = t->mm->vmas[i];
 		int flags = O_RDONLY;
 
+		if (v->kind == VMA_KIND__VMA_SHMEM) {
+			if (shmem_vma_fd(ctx, v, &vmas[i], service_base + 2))
+				return -1;
+			continue;
+		}
 		if (!v->path)
 			continue;
 		/* One open file per path and mode is enough. */
 		for (j = 0; j < i; j++)
-			if (vmas[j].fd >= 0 && !strcmp(t->mm->vmas[j]->path, v->path) &&
+			if (vmas[j].fd >= 0 && t->mm->vmas[j]->path &&
+			    !strcmp(t->mm->vmas[j]->path, v->path) &&
 			    (vmas[j].kind == RST_VMA_FILE_SHARED) == (v->kind == VMA_KIND__VMA_FILE_SHARED) &&
 			    (vmas[j].prot & PROT_WRITE) == (v->prot & PROT_WRITE))
 				break;

@@ -7,6 +7,7 @@
  * says, state sizes this machine can take.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,8 +17,9 @@
 #include "image.h"
 #include "log.h"
 #include "restore-images.h"
+#include "shmem.h"
 
-static int check_mm(const struct restore_task *t)
+static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 {
 	uint64_t prev_end = 0;
 	size_t i, v = 0;
@@ -36,6 +38,14 @@ static int check_mm(const struct restore_task *t)
 			pr_err("image mm-%d.img: file mapping %lx-%lx without a path", t->pid,
 			       (unsigned long)e->start, (unsigned long)e->end);
 			return -1;
+		}
+		if (e->kind == VMA_KIND__VMA_SHMEM) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "image mm-%d.img: mapping %lx", t->pid,
+				 (unsigned long)e->start);
+			if (!e->has_shmem_id || shmem_index(ctx, e->shmem_id, what) < 0)
+				return -1;
 		}
 		prev_end = e->end;
 	}
@@ -121,7 +131,7 @@ static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 			 &t->nr_pagemap) ||
 	    img_load_all(ctx->dirfd, IMG_FDINFO, t->pid, false, (void ***)&t->fds, &t->nr_fds))
 		return -1;
-	return check_core(ctx, t) || check_mm(t) || check_pages_size(ctx, t);
+	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t);
 }
 
 int restore_load(struct restore_ctx *ctx)
@@ -149,7 +159,7 @@ int restore_load(struct restore_ctx *ctx)
 	if (strcmp(ctx->inv->kernel, ctx->kf->kernel))
 		pr_warn("images were dumped on kernel %s, this is %s", ctx->inv->kernel,
 			ctx->kf->kernel);
-	if (img_load_all(ctx->dirfd, IMG_PSTREE, 0, false, (void ***)&pe, &nr))
+	if (shmem_load(ctx) || img_load_all(ctx->dirfd, IMG_PSTREE, 0, false, (void ***)&pe, &nr))
 		return -1;
 	if (nr != 1 || pe[0]->pid != ctx->inv->root_pid) {
 		pr_err("image pstree.img: expected one process, pid %u", ctx->inv->root_pid);
@@ -198,6 +208,7 @@ void restore_unload(struct restore_ctx *ctx)
 	}
 	free(ctx->tasks);
 	restore_files_free(ctx);
+	shmem_restore_free(ctx);
 	free_all((void **)ctx->files, ctx->nr_files);
 	free_all((void **)ctx->pipe_data, ctx->nr_pipe_data);
 	if (ctx->inv)

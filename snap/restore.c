@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "restore-bootstrap.h"
 #include "restore-images.h"
+#include "shmem.h"
 #include "stats.h"
 
 #define READY_TIMEOUT_MS (10 * 60 * 1000)
@@ -143,7 +144,7 @@ static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct
 	if (ctx->dirfd < 0)
 		return -1;
 
-	if (restore_task_fds(ctx, t, base))
+	if (shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, t, base))
 		return -1;
 	/* Paths in the images are as snap sees them: chroot comes last. */
 	if (chdir(c->cwd)) {
@@ -305,7 +306,8 @@ static int restore_task(struct restore_ctx *ctx, struct restore_task *t, pid_t *
 	close(p.ready[1]);
 	close(p.go[0]);
 	p.ready[1] = p.go[0] = -1;
-	if (wait_ready(pid, &b, p.ready[0]) || finish_task(t, pid, &b, p.go[1]))
+	if (wait_ready(pid, &b, p.ready[0]) || shmem_finish(ctx) ||
+	    finish_task(t, pid, &b, p.go[1]))
 		goto kill;
 	ctx->st.pages_moved = b.args->stats.pages_moved;
 	ctx->st.pages_in_place = b.args->stats.pages_in_place;
@@ -340,7 +342,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
-	if (restore_task(&ctx, &ctx.tasks[0], &pid))
+	if (shmem_create(&ctx) || restore_task(&ctx, &ctx.tasks[0], &pid))
 		goto out;
 	ctx.st.t_end = now_ns();
 	if (opts->pidfile && write_pidfile(opts->pidfile, pid))

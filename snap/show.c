@@ -285,13 +285,18 @@ static void put_msg(FILE *f, const ProtobufCMessage *m, int lvl)
 	fputc('}', f);
 }
 
-/* pages-PID.img is not in img_descs[]: raw pages, no header. */
-static bool is_pages_name(const char *name)
+static bool is_raw_name(const char *name, const char *prefix)
 {
-	const char *p = name + strlen("pages-");
+	const char *p = name + strlen(prefix);
 	size_t ndig = strspn(p, "0123456789");
 
-	return !strncmp(name, "pages-", strlen("pages-")) && ndig && !strcmp(p + ndig, ".img");
+	return !strncmp(name, prefix, strlen(prefix)) && ndig && !strcmp(p + ndig, ".img");
+}
+
+/* pages-PID.img and shmem-pages-ID.img are not in img_descs[]: raw pages. */
+static bool is_pages_name(const char *name)
+{
+	return is_raw_name(name, "pages-") || is_raw_name(name, "shmem-pages-");
 }
 
 static int show_pages(FILE *f, int dirfd, const char *name, const char *sep, int lvl)

@@ -22,6 +22,9 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
 	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
 	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);
+	printf("  shmem objects:     %12llu\n", (unsigned long long)s->shmem_objects);
+	printf("  shmem pages:       %12llu\n", (unsigned long long)s->shmem_pages);
+	printf("  shmem swapped:     %12llu\n", (unsigned long long)s->shmem_swapped);
 	printf("  live:              %12s\n", s->live ? "yes" : "no");
 	if (s->live) {
 		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);

@@ -36,6 +36,7 @@ static inline long __sys6(long nr, long a1, long a2, long a3, long a4, long a5, 
 #define sys_pread(fd, buf, n, off) sys4(__NR_pread64, fd, buf, n, off)
 #define sys_close(fd) sys1(__NR_close, fd)
 #define sys_mmap(a, l, p, f, fd, o) sys6(__NR_mmap, a, l, p, f, fd, o)
+#define sys_shmat(id, addr, flg) sys3(__NR_shmat, id, addr, flg)
 #define sys_munmap(a, l) sys2(__NR_munmap, a, l)
 #define sys_mprotect(a, l, p) sys3(__NR_mprotect, a, l, p)
 #define sys_mremap(o, ol, nl, f, n) sys5(__NR_mremap, o, ol, nl, f, n)

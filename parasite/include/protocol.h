@@ -110,6 +110,8 @@ enum rst_vma_kind {
 	RST_VMA_FILE_SHARED,
 	RST_VMA_VDSO,
 	RST_VMA_VVAR,
+	RST_VMA_SHMEM,			/* mapped from fd */
+	RST_VMA_SYSV,			/* restorer only: shmat(fd = the shmid) */
 };
 
 struct rst_vma {

@@ -36,6 +36,8 @@
 #define O_NONBLOCK_ 04000
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
+#define SHM_RDONLY_ 010000
+#define SHM_EXEC_ 0100000
 
 static unsigned long ts_ns(void)
 {
@@ -179,6 +181,24 @@ static unsigned int fill_prot(struct rst_vma *v, int has_pages)
 	return v->prot | PROT_RW;
 }
 
+/*
+ * shmat, not mmap: the kernel counts attaches and shmdt() only knows its own
+ * mappings. Attached read-only or read-write, then the dumped protection.
+ */
+static long attach_sysv(struct restorer_args *a, struct rst_vma *v)
+{
+	long ret = sys_shmat(v->fd, v->start,
+			     (v->prot & PROT_WRITE ? 0 : SHM_RDONLY_) |
+				     (v->prot & PROT_EXEC ? SHM_EXEC_ : 0));
+
+	if (ret != (long)v->start)
+		return fail(a, "shmat", v->start, ret), -1;
+	ret = sys_mprotect(v->start, v->end - v->start, v->prot);
+	if (ret)
+		return fail(a, "mprotect", v->start, ret), -1;
+	return 0;
+}
+
 static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 {
 	struct rst_vma *vmas = (void *)a->vmas;
@@ -190,6 +210,11 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 
 		if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
 			continue;
+		if (v->kind == RST_VMA_SYSV) {
+			if (attach_sysv(a, v))
+				return -1;
+			continue;
+		}
 		has_pages[i] = vma_has_pages(a, v);
 		ret = sys_mmap(v->start, v->end - v->start, fill_prot(v, has_pages[i]),
 			       v->flags | MAP_FIXED_, v->kind == RST_VMA_ANON ? -1 : v->fd,

@@ -126,6 +126,10 @@ TESTS = [
     static("mem_file_shared"),
     static("mem_mprotect_split"),
     static("mem_mremap"),
+    static("shm_anon", ALL, max_image_pages=256),
+    static("shm_memfd", ALL),
+    static("shm_posix", ALL),
+    static("shm_sysv", ALL),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
@@ -568,7 +572,8 @@ class Run:
             self.check_stats(out, "--leave-running" in args and "--no-live" not in args)
         if self.t.max_image_pages is not None:
             size = sum(os.path.getsize(os.path.join(self.img, f))
-                       for f in os.listdir(self.img) if f.startswith("pages-"))
+                       for f in os.listdir(self.img)
+                       if f.startswith("pages-") or f.startswith("shmem-pages-"))
             if size // 4096 > self.t.max_image_pages:
                 raise Failure("the image holds %d pages, expected at most %d" % (
                     size // 4096, self.t.max_image_pages), self.log("dump"))

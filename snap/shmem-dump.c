@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Shared memory objects, dump side (see shmem.h). */
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "image.h"
+#include "log.h"
+#include "shmem.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
+
+struct shmem_obj {
+	ShmemEntry e;		/* what goes into shmem.img, pages excepted */
+	dev_t dev;		/* identity: (sysv, dev, ino); SysV: ino = shmid */
+	ino_t ino;
+	bool sysv;
+	int fd;			/* the object, opened while the tree is frozen */
+	char what[96];		/* how errors name it */
+};
+
+struct shmem_table {
+	struct shmem_obj *o;
+	size_t nr;
+};
+
+struct shmem_table *shmem_table_new(void)
+{
+	struct shmem_table *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		pr_err("out of memory");
+	return st;
+}
+
+void shmem_table_free(struct shmem_table *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->nr; i++) {
+		if (st->o[i].fd >= 0)
+			close(st->o[i].fd);
+		free(st->o[i].e.name);
+	}
+	free(st->o);
+	free(st);
+}
+
+static struct shmem_obj *find_obj(struct shmem_table *st, bool sysv, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	/* A SysV segment is its id, whichever way it was found. */
+	for (i = 0; i < st->nr; i++)
+		if (st->o[i].sysv == sysv && st->o[i].ino == ino && (sysv || st->o[i].dev == dev))
+			return &st->o[i];
+	return NULL;
+}
+
+/* A new entry of @st, ids from 1; the caller fills it. */
+static struct shmem_obj *add_obj(struct shmem_table *st, bool sysv, dev_t dev, ino_t ino)
+{
+	struct shmem_obj *o = realloc(st->o, (st->nr + 1) * sizeof(*o));
+
+	if (!o) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	st->o = o;
+	o = &st->o[st->nr++];
+	memset(o, 0, sizeof(*o));
+	shmem_entry__init(&o->e);
+	o->e.id = st->nr;
+	o->sysv = sysv;
+	o->dev = dev;
+	o->ino = ino;
+	o->fd = -1;
+	return o;
+}
+
+/* Drop the entry add_obj() just made: its object could not be read. */
+static void drop_last(struct shmem_table *st)
+{
+	struct shmem_obj *o = &st->o[--st->nr];
+
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->e.name);
+}
+
+/* Size, owner, mode and (memfd) seals from the object's fd. */
+static int obj_stat(struct shmem_obj *o)
+{
+	struct statfs sf;
+	struct stat st;
+
+	if (fstat(o->fd, &st) || fstatfs(o->fd, &sf)) {
+		pr_perror("%s: cannot stat it", o->what);
+		return -1;
+	}
+	if (sf.f_type == HUGETLBFS_MAGIC) {
+		pr_err("%s: shared hugetlb memory is not supported yet", o->what);
+		return -1;
+	}
+	if (sf.f_type != TMPFS_MAGIC) {
+		pr_err("%s: not on tmpfs (filesystem magic %#lx)", o->what, (long)sf.f_type);
+		return -1;
+	}
+	o->e.size = st.st_size;
+	o->e.has_mode = o->e.has_uid = o->e.has_gid = true;
+	o->e.mode = st.st_mode & 07777;
+	o->e.uid = st.st_uid;
+	o->e.gid = st.st_gid;
+	if (o->e.kind == SHMEM_KIND__SHMEM_MEMFD) {
+		int seals = fcntl(o->fd, F_GET_SEALS);
+
+		if (seals < 0) {
+			pr_perror("%s: F_GET_SEALS", o->what);
+			return -1;
+		}
+		o->e.has_seals = true;
+		o->e.seals = seals;
+	}
+	return 0;
+}
+
+/* Key, owner and mode of a SysV segment: what shmget and IPC_SET take. */
+static int obj_sysv(struct shmem_obj *o, int shmid)
+{
+	struct shmid_ds ds;
+
+	if (shmctl(shmid, IPC_STAT, &ds)) {
+		pr_perror("%s: IPC_STAT", o->what);
+		return -1;
+	}
+	o->e.has_sysv_key = o->e.has_sysv_id = o->e.has_sysv_removed = true;
+	o->e.sysv_key = ds.shm_perm.__key;
+	o->e.sysv_id = shmid;
+	o->e.sysv_removed = ds.shm_perm.mode & SHM_DEST;
+	o->e.size = ds.shm_segsz;
+	o->e.mode = ds.shm_perm.mode & 0777;
+	o->e.uid = ds.shm_perm.uid;
+	o->e.gid = ds.shm_perm.gid;
+	return 0;
+}
+
+static int open_map_file(struct shmem_obj *o, pid_t pid, const struct vma *v)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+		 (unsigned long)v->end);
+	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0) {
+		pr_perror("%s: cannot open %s", o->what, path);
+		return -1;
+	}
+	return 0;
+}
+
+static ShmemKind vma_shmem_kind(const struct vma *v)
+{
+	if (!strncmp(v->path, "/SYSV", 5))
+		return SHMEM_KIND__SHMEM_SYSV;
+	if (!strncmp(v->path, "/memfd:", 7))
+		return SHMEM_KIND__SHMEM_MEMFD;
+	if (!strncmp(v->path, "/dev/shm/", 9))
+		return SHMEM_KIND__SHMEM_FILE;
+	return SHMEM_KIND__SHMEM_ANON;
+}
+
+static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
+{
+	o->e.kind = vma_shmem_kind(v);
+	snprintf(o->what, sizeof(o->what), "pid %d shared memory %lx-%lx (%s)", pid,
+		 (unsigned long)v->start, (unsigned long)v->end, v->path);
+	if (o->e.kind == SHMEM_KIND__SHMEM_FILE && v->deleted) {
+		pr_err("%s: the file was removed from /dev/shm; not supported yet", o->what);
+		return -1;
+	}
+	if (o->e.kind == SHMEM_KIND__SHMEM_MEMFD || o->e.kind == SHMEM_KIND__SHMEM_FILE) {
+		/* memfd: "/memfd:NAME"; a /dev/shm file: its path. */
+		o->e.name = strdup(o->e.kind == SHMEM_KIND__SHMEM_MEMFD ? v->path + 7 : v->path);
+		if (!o->e.name) {
+			pr_err("%s: out of memory", o->what);
+			return -1;
+		}
+	}
+	if (open_map_file(o, pid, v) || obj_stat(o))
+		return -1;
+	if (o->e.kind == SHMEM_KIND__SHMEM_SYSV)
+		return obj_sysv(o, v->ino);
+	return 0;
+}
+
+int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
+{
+	bool sysv = !strncmp(v->path, "/SYSV", 5);
+	struct shmem_obj *o = find_obj(ctx->shmem, sysv, v->dev, v->ino);
+
+	if (!o) {
+		o = add_obj(ctx->shmem, sysv, v->dev, v->ino);
+		if (!o)
+			return -1;
+		if (fill_new(o, pid, v)) {
+			drop_last(ctx->shmem);
+			return -1;
+		}
+	}
+	if (sysv && (v->pgoff || v->end - v->start < o->e.size)) {
+		pr_err("%s: a SysV segment mapped in part is not supported yet", o->what);
+		return -1;
+	}
+	v->shmem_id = o->e.id;
+	return 0;
+}
+
+int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const char *path,
+		     uint32_t *id)
+{
+	struct shmem_obj *o;
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		pr_perror("pid %d fd %d: fstat", pid, tfd);
+		return -1;
+	}
+	o = find_obj(ctx->shmem, false, st.st_dev, st.st_ino);
+	if (!o) {
+		o = add_obj(ctx->shmem, false, st.st_dev, st.st_ino);
+		if (!o)
+			return -1;
+		o->e.kind = SHMEM_KIND__SHMEM_MEMFD;
+		snprintf(o->what, sizeof(o->what), "pid %d fd %d (%s)", pid, tfd, path);
+		/* Our own open file description: lseek must not move the task's offset. */
+		o->fd = files_reopen(fd, O_RDONLY | O_CLOEXEC);
+		o->e.name = strdup(path + strlen("/memfd:"));
+		if (o->fd < 0 || !o->e.name || obj_stat(o)) {
+			if (o->fd < 0 || !o->e.name)
+				pr_perror("%s: cannot keep it", o->what);
+			drop_last(ctx->shmem);
+			return -1;
+		}
+	}
+	*id = o->e.id;
+	return 0;
+}
+
+/* Attach @shmid to open it like a mapping; the attachment goes at once. */
+static int open_sysv(struct shmem_obj *o, int shmid)
+{
+	char path[96];
+	void *p;
+	struct shmid_ds ds;
+
+	p = shmat(shmid, NULL, SHM_RDONLY);
+	if (p == (void *)-1) {
+		pr_perror("%s: cannot attach it to read it", o->what);
+		return -1;
+	}
+	if (shmctl(shmid, IPC_STAT, &ds)) {
+		pr_perror("%s: IPC_STAT", o->what);
+		shmdt(p);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+		 (unsigned long)p + ((ds.shm_segsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)));
+	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0)
+		pr_perror("%s: cannot open %s", o->what, path);
+	shmdt(p);
+	return o->fd < 0 ? -1 : 0;
+}
+
+/*
+ * /proc/sysvipc/shm: "key shmid perms size cpid lpid nattch ...". A segment
+ * a task created or last attached or detached may be detached now and
+ * attached again later by its id: it belongs to the dump as much as a mapped
+ * one. Segments of other processes do not.
+ */
+int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
+{
+	char line[512];
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	int ret = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : (pr_perror("cannot open /proc/sysvipc/shm"), -1);
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct shmem_obj *o;
+		int key, shmid, cpid, lpid;
+
+		if (sscanf(line, "%d %d %*o %*u %d %d", &key, &shmid, &cpid, &lpid) != 4 ||
+		    (cpid != pid && lpid != pid))
+			continue;
+		if (find_obj(ctx->shmem, true, 0, shmid))
+			continue;
+		o = add_obj(ctx->shmem, true, 0, shmid);
+		if (!o) {
+			ret = -1;
+			break;
+		}
+		o->e.kind = SHMEM_KIND__SHMEM_SYSV;
+		snprintf(o->what, sizeof(o->what), "pid %d SysV segment %d (key %#x)", pid, shmid,
+			 key);
+		if (open_sysv(o, shmid) || obj_stat(o) || obj_sysv(o, shmid)) {
+			drop_last(ctx->shmem);
+			ret = -1;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Pages a read brought back from swap go out again: the task must not end up
+ * with more resident memory than it had. They are mapped only by us, so
+ * MADV_PAGEOUT on our mapping reclaims them. Best effort: the image is right.
+ */
+static void pageout_again(struct shmem_obj *o, char *map, const unsigned char *vec,
+			  uint64_t first, uint64_t last)
+{
+	uint64_t i = first, j;
+
+	while (i < last) {
+		if (vec[i] & 1) {
+			i++;
+			continue;
+		}
+		for (j = i; j < last && !(vec[j] & 1); j++)
+			;
+		if (madvise(map + i * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_PAGEOUT))
+			pr_warn("%s: cannot push swapped pages out again: %s", o->what,
+				strerror(errno));
+		i = j;
+	}
+}
+
+static int add_range(ShmemEntry *e, uint64_t off, uint64_t nr)
+{
+	PagemapEntry **pp = realloc(e->pages, (e->n_pages + 1) * sizeof(*pp));
+	PagemapEntry *pe = malloc(sizeof(*pe));
+
+	if (pp)
+		e->pages = pp;
+	if (!pp || !pe) {
+		free(pe);
+		return -1;
+	}
+	pagemap_entry__init(pe);
+	pe->vaddr = off;
+	pe->nr_pages = nr;
+	e->pages[e->n_pages++] = pe;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Data ranges of @o into its entry and shmem-pages-ID.img. */
+static int write_pages(struct dump_ctx *ctx, struct shmem_obj *o, int pfd)
+{
+	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, len = npages * PAGE_SIZE;
+	unsigned char *vec = NULL;
+	char *map = MAP_FAILED;
+	off_t data = 0, hole;
+	int ret = -1;
+
+	if (!len)
+		return 0;
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, o->fd, 0);
+	vec = malloc(npages);
+	if (map == MAP_FAILED || !vec || mincore(map, len, vec)) {
+		pr_perror("%s: cannot map its %llu bytes to read them", o->what,
+			  (unsigned long long)o->e.size);
+		goto out;
+	}
+	for (;;) {
+		uint64_t first, last, i;
+
+		data = lseek(o->fd, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		hole = data < 0 ? -1 : lseek(o->fd, data, SEEK_HOLE);
+		if (hole < 0) {
+			pr_perror("%s: SEEK_DATA/SEEK_HOLE", o->what);
+			goto out;
+		}
+		first = data / PAGE_SIZE;
+		last = (hole + PAGE_SIZE - 1) / PAGE_SIZE;
+		if (last > npages)
+			last = npages;
+		if (add_range(&o->e, first * PAGE_SIZE, last - first)) {
+			pr_err("%s: out of memory", o->what);
+			goto out;
+		}
+		if (write_all(pfd, map + first * PAGE_SIZE, (last - first) * PAGE_SIZE)) {
+			pr_perror("writing image shmem-pages-%u.img", o->e.id);
+			goto out;
+		}
+		for (i = first; i < last; i++)
+			ctx->st.shmem_swapped += !(vec[i] & 1);
+		ctx->st.shmem_pages += last - first;
+		pageout_again(o, map, vec, first, last);
+		if ((uint64_t)hole >= len)
+			break;
+		data = hole;
+	}
+	ret = 0;
+out:
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	free(vec);
+	return ret;
+}
+
+int shmem_write(struct dump_ctx *ctx)
+{
+	struct shmem_table *st = ctx->shmem;
+	struct image *img;
+	size_t i;
+	int ret = 0;
+
+	if (!st->nr)
+		return 0;
+	img = img_open_write(ctx->dirfd, IMG_SHMEM, 0);
+	if (!img)
+		return -1;
+	for (i = 0; i < st->nr && !ret; i++) {
+		struct shmem_obj *o = &st->o[i];
+		int pfd = img_open_raw(ctx->dirfd, "shmem-pages-%u.img", o->e.id,
+				       O_WRONLY | O_CREAT | O_TRUNC);
+
+		ret = pfd < 0 || write_pages(ctx, o, pfd) || img_write(img, &o->e.base);
+		if (pfd >= 0 && close(pfd) && !ret) {
+			pr_perror("writing image shmem-pages-%u.img", o->e.id);
+			ret = -1;
+		}
+		for (size_t j = 0; j < o->e.n_pages; j++)
+			free(o->e.pages[j]);
+		free(o->e.pages);
+		o->e.pages = NULL;
+		o->e.n_pages = 0;
+	}
+	ctx->st.shmem_objects = st->nr;
+	if (ret) {
+		img_abort(img);
+		return -1;
+	}
+	return img_close(img);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared memory objects: MAP_SHARED|MAP_ANONYMOUS areas, memfds, files in
+ * /dev/shm and SysV segments. Each object is dumped once per tree, whatever
+ * number of mappings and fds refer to it, into shmem.img (what it is) and
+ * shmem-pages-ID.img (its pages).
+ *
+ * Dump (shmem-dump.c): objects are noted while the tree is frozen, from the
+ * mappings (/proc/PID/map_files), memfd fds and the SysV segments a task
+ * created; shmem_write() then saves every object's data, found by walking the
+ * object itself with lseek(SEEK_DATA/SEEK_HOLE) - swapped pages are data,
+ * holes are not - and with mincore() for what was resident, so that pages
+ * the read swapped in are pushed out again.
+ *
+ * Restore (shmem-restore.c): snap recreates and fills every object before the
+ * first process exists, keeps an fd of each, and hands the fds to the
+ * restored processes, which map them (or shmat the segment) again: one object,
+ * shared as it was.
+ */
+#ifndef SNAP_SHMEM_H
+#define SNAP_SHMEM_H
+
+#include <sys/stat.h>
+
+#include "ctx.h"
+#include "shmem.pb-c.h"
+
+struct shmem_table;
+
+struct shmem_table *shmem_table_new(void);
+void shmem_table_free(struct shmem_table *st);
+
+/* Note the object @v (a VMA_SHMEM of task @pid) maps; sets v->shmem_id. */
+int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v);
+/*
+ * Note the memfd our @fd (a duplicate of target fd @tfd of @pid) refers to;
+ * its id in *@id.
+ */
+int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const char *path,
+		     uint32_t *id);
+/* Note the SysV segments @pid created that no task maps right now. */
+int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
+/* shmem.img and every shmem-pages-ID.img. While the tree is frozen. */
+int shmem_write(struct dump_ctx *ctx);
+
+/* Restore side: the objects, recreated before any process. */
+struct shmem_restore {
+	ShmemEntry **objs;
+	size_t nr;
+	int *fds;		/* per object: an fd of it (SysV: -1, shmat by id) */
+};
+
+/* Load and check shmem.img (before anything is created). */
+int shmem_load(struct restore_ctx *ctx);
+/* Recreate and fill every object; snap keeps an fd of each. */
+int shmem_create(struct restore_ctx *ctx);
+/* The index of object @id, or -1 (with an error naming @what). */
+int shmem_index(const struct restore_ctx *ctx, uint32_t id, const char *what);
+/* In the restored child: move the object fds to @base and up. 0 or -1. */
+int shmem_move_fds(struct restore_ctx *ctx, int base);
+/* After the processes mapped them: seals, IPC_RMID. */
+int shmem_finish(struct restore_ctx *ctx);
+void shmem_restore_free(struct restore_ctx *ctx);
+
+#endif
