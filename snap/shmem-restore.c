@@ -116,7 +116,8 @@ static int read_full(int fd, char *buf, size_t len, uint32_t id)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			pr_err("image shmem-pages-%u.img: %s", id, n ? strerror(errno) : "ends early");
+			pr_err("image shmem-pages-%u.img: %s", id,
+			       n ? strerror(errno) : "ends early");
 			return -1;
 		}
 		buf += n;
