@@ -177,12 +177,19 @@ static int wait_ready(pid_t pid, struct bootstrap *b, int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int waited, status;
+	bool eof = false;
 	char c;
 
 	for (waited = 0; waited < READY_TIMEOUT_MS; waited += 100) {
-		if (poll(&pfd, 1, 100) > 0 && read(fd, &c, 1) == 1)
-			return 0;
-		if (wait4(pid, &status, __WALL | WNOHANG, NULL) != pid)
+		if (!eof && poll(&pfd, 1, 100) > 0) {
+			ssize_t n = read(fd, &c, 1);
+
+			if (n == 1)
+				return 0;
+			/* The child closed the pipe: it is exiting, wait for it. */
+			eof = n == 0;
+		}
+		if (wait4(pid, &status, __WALL | (eof ? 0 : WNOHANG), NULL) != pid)
 			continue;
 		if (b->args->failed)
 			pr_err("restore of pid %d failed: %s", pid, b->args->err);
@@ -354,6 +361,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 out:
 	if (ctx.tty_fd >= 0)
 		close(ctx.tty_fd);
+	if (ret && ctx.shmem)
+		shmem_undo(&ctx);
 	restore_unload(&ctx);
 	if (ret || opts->detach)
 		return ret;

@@ -95,7 +95,8 @@ int shmem_load(struct restore_ctx *ctx)
 	if (img_load_all(ctx->dirfd, IMG_SHMEM, 0, true, (void ***)&sr->objs, &sr->nr))
 		return -1;
 	sr->fds = malloc((sr->nr + 1) * sizeof(*sr->fds));
-	if (!sr->fds) {
+	sr->made = calloc(sr->nr + 1, sizeof(*sr->made));
+	if (!sr->fds || !sr->made) {
 		pr_err("out of memory");
 		return -1;
 	}
@@ -193,10 +194,13 @@ static int create_memfd(const ShmemEntry *e)
 }
 
 /* /dev/shm/NAME gets the dumped contents, whether it still exists or not. */
-static int create_file(const ShmemEntry *e)
+static int create_file(const ShmemEntry *e, bool *made)
 {
-	int fd = open(e->name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, e->mode);
+	int fd = open(e->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode);
 
+	*made = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(e->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, 0)) {
 		pr_perror("shared memory file %s: cannot create it", e->name);
 		if (fd >= 0)
@@ -256,7 +260,7 @@ static int sysv_new(const ShmemEntry *e)
  * A segment outlives its processes: after a dump that killed them, it is
  * still there with its id and key, and the restore takes it back.
  */
-static int create_sysv(struct restore_ctx *ctx, const ShmemEntry *e)
+static int create_sysv(struct restore_ctx *ctx, const ShmemEntry *e, bool *made)
 {
 	struct shmid_ds ds;
 	void *p;
@@ -272,6 +276,8 @@ static int create_sysv(struct restore_ctx *ctx, const ShmemEntry *e)
 		}
 	} else if (sysv_new(e)) {
 		return -1;
+	} else {
+		*made = true;
 	}
 	if (shmctl(e->sysv_id, IPC_STAT, &ds)) {
 		pr_perror("SysV segment %d: IPC_STAT", e->sysv_id);
@@ -295,14 +301,14 @@ static int create_sysv(struct restore_ctx *ctx, const ShmemEntry *e)
 	return ret;
 }
 
-static int create_one(struct restore_ctx *ctx, const ShmemEntry *e, int *fdp)
+static int create_one(struct restore_ctx *ctx, const ShmemEntry *e, int *fdp, bool *made)
 {
 	char what[64];
 	int fd;
 
 	switch (e->kind) {
 	case SHMEM_KIND__SHMEM_SYSV:
-		return create_sysv(ctx, e);
+		return create_sysv(ctx, e, made);
 	case SHMEM_KIND__SHMEM_ANON:
 		fd = create_anon(e);
 		break;
@@ -310,7 +316,7 @@ static int create_one(struct restore_ctx *ctx, const ShmemEntry *e, int *fdp)
 		fd = create_memfd(e);
 		break;
 	default:
-		fd = create_file(e);
+		fd = create_file(e, made);
 		break;
 	}
 	if (fd < 0)
@@ -327,7 +333,7 @@ int shmem_create(struct restore_ctx *ctx)
 	struct shmem_restore *sr = ctx->shmem;
 
 	for (size_t i = 0; i < sr->nr; i++)
-		if (create_one(ctx, sr->objs[i], &sr->fds[i]))
+		if (create_one(ctx, sr->objs[i], &sr->fds[i], &sr->made[i]))
 			return -1;
 	return 0;
 }
@@ -373,6 +379,23 @@ int shmem_finish(struct restore_ctx *ctx)
 	return 0;
 }
 
+void shmem_undo(struct restore_ctx *ctx)
+{
+	struct shmem_restore *sr = ctx->shmem;
+
+	for (size_t i = 0; sr && i < sr->nr; i++) {
+		const ShmemEntry *e = sr->objs[i];
+
+		if (!sr->made[i])
+			continue;
+		if (e->kind == SHMEM_KIND__SHMEM_SYSV)
+			shmctl(e->sysv_id, IPC_RMID, NULL);
+		else
+			unlink(e->name);
+		sr->made[i] = false;
+	}
+}
+
 void shmem_restore_free(struct restore_ctx *ctx)
 {
 	struct shmem_restore *sr = ctx->shmem;
@@ -386,6 +409,7 @@ void shmem_restore_free(struct restore_ctx *ctx)
 	}
 	free(sr->objs);
 	free(sr->fds);
+	free(sr->made);
 	free(sr);
 	ctx->shmem = NULL;
 }

@@ -48,6 +48,7 @@ struct shmem_restore {
 	ShmemEntry **objs;
 	size_t nr;
 	int *fds;		/* per object: an fd of it (SysV: -1, shmat by id) */
+	bool *made;		/* per object: a SysV segment or file snap created */
 };
 
 /* Load and check shmem.img (before anything is created). */
@@ -60,6 +61,8 @@ int shmem_index(const struct restore_ctx *ctx, uint32_t id, const char *what);
 int shmem_move_fds(struct restore_ctx *ctx, int base);
 /* After the processes mapped them: seals, IPC_RMID. */
 int shmem_finish(struct restore_ctx *ctx);
+/* A failed restore: remove the segments and files shmem_create() made. */
+void shmem_undo(struct restore_ctx *ctx);
 void shmem_restore_free(struct restore_ctx *ctx);
 
 #endif
