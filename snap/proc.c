@@ -235,10 +235,16 @@ static int vma_classify(pid_t pid, struct vma *v, bool shared)
 	return 0;
 }
 
+/* The MAP_* flags smaps shows that are part of what a mapping is. */
+#define VMFLAGS_MAP (MAP_GROWSDOWN | MAP_NORESERVE)
+
 static void parse_vmflags(struct vma *v, const char *flags)
 {
 	if (strstr(flags, " gd"))
 		v->flags |= MAP_GROWSDOWN;
+	/* Else a sparse mapping is charged in full at restore, and may not fit. */
+	if (strstr(flags, " nr"))
+		v->flags |= MAP_NORESERVE;
 }
 
 static int parse_vma_file(pid_t pid, const char *file, struct vma_list *vl)
@@ -352,7 +358,7 @@ int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl)
 			vma_list_free(vl);
 			return parse_smaps(pid, vl);
 		}
-		vl->v[i].flags |= h->flags & MAP_GROWSDOWN;
+		vl->v[i].flags |= h->flags & VMFLAGS_MAP;
 		vl->v[i].madv = h->madv;
 	}
 	return 0;

@@ -68,8 +68,10 @@ class Test:
         self.retry_dump_on = retry_dump_on
 
 
-def static(name, modes=("default",), **kw):
-    return Test("static/" + name, modes=modes, **kw)
+def static(name, modes=("default",), prog=None, args=(), **kw):
+    """static/PROG (default: NAME) run with ARGS."""
+    cmd = [os.path.join(HERE, "static", prog or name)] + list(args)
+    return Test("static/" + name, cmd=cmd, modes=modes, **kw)
 
 
 def live(name, prog=None, args=(), modes=("live",), **kw):
@@ -121,6 +123,9 @@ TESTS = [
     static("mem_stack"),
     static("mem_anon_prot", LR),
     static("mem_sparse", ALL, max_image_pages=256),
+    # 16 GiB with 10 pages touched: the image holds those and the program's own.
+    static("mem_sparse_16g", LR, prog="mem_sparse", args=["16"], max_image_pages=64,
+           result_timeout=60),
     static("mem_zeropage", max_image_pages=256),
     static("mem_file_private", TW),
     static("mem_file_shared"),
