@@ -65,6 +65,7 @@ struct dump_stats {
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */
 	uint64_t pages_swapped;		/* written pages that were in swap */
+	uint64_t pages_paged_out;	/* of those, pushed back out after a -R dump */
 	uint64_t shmem_objects;		/* shared memory objects in shmem.img */
 	uint64_t shmem_pages;		/* their pages in shmem-pages-*.img */
 	uint64_t shmem_swapped;		/* of which were in swap */
@@ -107,6 +108,11 @@ struct vma_range {
 	uint64_t start, end;
 };
 
+struct range_list {
+	struct vma_range *r;
+	size_t nr, cap;
+};
+
 /* A process being dumped. Trees come later: this is already a list entry. */
 struct dump_task {
 	pid_t pid, ppid, pgid, sid;
@@ -117,6 +123,8 @@ struct dump_task {
 	struct vma_list vmas_hint;	/* read before the freeze, see parse_vmas() */
 	struct vma_range stale[16];	/* parasite areas of killed snaps */
 	size_t nr_stale;
+	/* Private pages that were in swap at the freeze (see mem-pageout.c). */
+	struct range_list swapped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 };
 

@@ -25,6 +25,7 @@
 #include "live.h"
 #include "log.h"
 #include "mem-dump.h"
+#include "mem-pageout.h"
 #include "proc.h"
 #include "seize.h"
 #include "shmem.h"
@@ -279,18 +280,22 @@ out:
 		unseize_task(&task, ok && !opts->leave_running);
 		ctx.st.t_unfrozen = now_ns();
 	}
+	/* Closing the uffd lifts whatever protection a failed stream left. */
+	live_free(ld);
+	/* The pages are in the image and no pipe holds them any more. */
+	if (ok && opts->leave_running)
+		mem_pageout_swapped(&ctx, &task);
 	ctx.st.t_end = now_ns();
 	if (ok && opts->display_stats)
 		print_dump_stats(&ctx);
 	if (ok)
 		pr_info("dump of pid %d done", task.pid);
-	/* Closing the uffd lifts whatever protection a failed stream left. */
-	live_free(ld);
 	if (ctx.files)
 		file_table_free(ctx.files);
 	shmem_table_free(ctx.shmem);
 	vma_list_free(&task.vmas);
 	vma_list_free(&task.vmas_hint);
+	range_list_free(&task.swapped);
 	free(task.threads);
 	if (task.pidfd >= 0)
 		close(task.pidfd);

@@ -96,8 +96,68 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 	return 0;
 }
 
-static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct vma *v,
-			     uint32_t idx, struct page_list *pl)
+/* What one page_collect() call fills in. */
+struct collect {
+	struct dump_ctx *ctx;
+	struct dump_task *t;
+	struct page_list *pl;
+	int pmfd;			/* /proc/PID/pagemap */
+};
+
+/* Append [start, end) to @rl, merged with the last range if they touch. */
+static int range_add(struct range_list *rl, uint64_t start, uint64_t end)
+{
+	struct vma_range *last = rl->nr ? &rl->r[rl->nr - 1] : NULL;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	if (rl->nr == rl->cap) {
+		size_t cap = rl->cap ? rl->cap * 2 : 64;
+		struct vma_range *r = realloc(rl->r, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		rl->r = r;
+		rl->cap = cap;
+	}
+	rl->r[rl->nr++] = (struct vma_range){ start, end };
+	return 0;
+}
+
+void range_list_free(struct range_list *rl)
+{
+	free(rl->r);
+	memset(rl, 0, sizeof(*rl));
+}
+
+/*
+ * @nr pages at @vaddr (in VMA @idx) go into the image. Swapped ones are
+ * also remembered: reading them brings them back into memory, and a target
+ * that runs on gets them pushed out again (mem_pageout_swapped()).
+ */
+static int note_pages(struct collect *c, uint64_t vaddr, uint64_t nr, uint32_t idx, bool swapped)
+{
+	if (add_run(c->pl, vaddr, nr, idx))
+		goto nomem;
+	if (!swapped)
+		return 0;
+	c->ctx->st.pages_swapped += nr;
+	if (range_add(&c->t->swapped, vaddr, vaddr + nr * PAGE_SIZE))
+		goto nomem;
+	return 0;
+nomem:
+	pr_err("pid %d: out of memory for the list of pages to dump", c->t->pid);
+	return -1;
+}
+
+/*
+ * return_mask keeps PRESENT and SWAPPED apart, so each region is wholly
+ * one or the other: the kernel splits regions where the returned
+ * categories change.
+ */
+static int scan_pagemap_scan(struct collect *c, const struct vma *v, uint32_t idx)
 {
 	struct page_region regs[SCAN_VEC];
 	struct pm_scan_arg a = {
@@ -114,28 +174,23 @@ static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const st
 	long n, i;
 
 	for (;;) {
-		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
+		n = ioctl(c->pmfd, PAGEMAP_SCAN, &a);
 		if (n < 0) {
-			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", pid, (unsigned long)v->start,
-				  (unsigned long)v->end);
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", c->t->pid,
+				  (unsigned long)v->start, (unsigned long)v->end);
 			return -1;
 		}
-		for (i = 0; i < n; i++) {
-			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
-
-			if (add_run(pl, regs[i].start, nr, idx))
+		for (i = 0; i < n; i++)
+			if (note_pages(c, regs[i].start, (regs[i].end - regs[i].start) / PAGE_SIZE,
+				       idx, regs[i].categories & PAGE_IS_SWAPPED))
 				return -1;
-			if (regs[i].categories & PAGE_IS_SWAPPED)
-				ctx->st.pages_swapped += nr;
-		}
 		if (a.walk_end >= v->end)
 			return 0;
 		a.start = a.walk_end;
 	}
 }
 
-static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct vma *v,
-			uint32_t idx, struct page_list *pl)
+static int scan_pagemap(struct collect *c, const struct vma *v, uint32_t idx)
 {
 	static const size_t chunk = 8192;
 	uint64_t ents[8192], addr;
@@ -146,9 +201,10 @@ static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct 
 		n = (v->end - addr) / PAGE_SIZE;
 		if (n > chunk)
 			n = chunk;
-		got = pread(pmfd, ents, n * 8, addr / PAGE_SIZE * 8);
+		got = pread(c->pmfd, ents, n * 8, addr / PAGE_SIZE * 8);
 		if (got != (ssize_t)(n * 8)) {
-			pr_perror("pid %d: cannot read pagemap at %lx", pid, (unsigned long)addr);
+			pr_perror("pid %d: cannot read pagemap at %lx", c->t->pid,
+				  (unsigned long)addr);
 			return -1;
 		}
 		for (i = 0; i < n; i++) {
@@ -158,9 +214,8 @@ static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct 
 				continue;
 			if (!swapped && (ents[i] & PME_FILE))
 				continue;
-			if (add_run(pl, addr + i * PAGE_SIZE, 1, idx))
+			if (note_pages(c, addr + i * PAGE_SIZE, 1, idx, swapped))
 				return -1;
-			ctx->st.pages_swapped += swapped;
 		}
 	}
 	return 0;
@@ -168,14 +223,16 @@ static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct 
 
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl)
 {
+	struct collect c = { .ctx = ctx, .t = t, .pl = pl };
 	char path[64];
 	size_t i;
-	int fd, ret = 0;
+	int ret = 0;
 
 	memset(pl, 0, sizeof(*pl));
+	t->swapped.nr = 0;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	c.pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c.pmfd < 0) {
 		pr_perror("cannot open %s", path);
 		return -1;
 	}
@@ -186,11 +243,11 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 			continue;
 		ctx->st.pages_scanned += (v->end - v->start) / PAGE_SIZE;
 		if (ctx->kf->pagemap_scan)
-			ret = scan_pagemap_scan(ctx, fd, t->pid, v, i, pl);
+			ret = scan_pagemap_scan(&c, v, i);
 		else
-			ret = scan_pagemap(ctx, fd, t->pid, v, i, pl);
+			ret = scan_pagemap(&c, v, i);
 	}
-	close(fd);
+	close(c.pmfd);
 	return ret;
 }
 

@@ -24,10 +24,14 @@ struct page_list {
 
 /* mm-PID.img from t->vmas. */
 int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
-/* Present and swapped private pages, zero-page and file-backed ones left out. */
+/*
+ * Present and swapped private pages, zero-page and file-backed ones left
+ * out. The swapped ones are also listed in t->swapped.
+ */
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
+void range_list_free(struct range_list *rl);
 /*
  * Copy @len bytes at @addr (inside @v) out of the task: process_vm_readv,
  * or /proc/PID/mem (@memfd) for memory the task may not read. Logged.

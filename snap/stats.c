@@ -22,6 +22,8 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
 	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
 	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);
+	/* -R: the swapped pages reading brought in, handed back to swap. */
+	printf("  pages paged out:   %12llu\n", (unsigned long long)s->pages_paged_out);
 	printf("  shmem objects:     %12llu\n", (unsigned long long)s->shmem_objects);
 	printf("  shmem pages:       %12llu\n", (unsigned long long)s->shmem_pages);
 	printf("  shmem swapped:     %12llu\n", (unsigned long long)s->shmem_swapped);
