@@ -14,7 +14,12 @@ Live-snapshot tests (static/live_*, bad/live_*) are skipped unless snap
 has the live mode (`--no-live` in `snap --help`) and `snap check` reports
 UFFD_FEATURE_WP; their dumps run with --display-stats, which must say
 `live: yes` and meet the test's stats (e.g. `cow peak memory` under its
---cow-limit).
+--cow-limit). Other tests with stats have them checked on every dump.
+
+Tests that need pages in swap (static/mem_swap*) run with whatever swap is
+on; if there is none, the runner makes a zram swap device for them the first
+time one runs, and removes it at the end (see zram.py). When it cannot, those
+tests are skipped with the reason.
 
 The runner is a child subreaper and reaps at once: a dumped (killed) task and
 every orphan, restored tasks included, become its children, so a pid is free
@@ -32,6 +37,8 @@ import sys
 import tempfile
 import time
 
+import zram
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
@@ -40,6 +47,7 @@ GONE_TIMEOUT = 10      # s until a dumped/killed task has disappeared
 SNAP_TIMEOUT = 120     # s for one snap command
 RESULT_TIMEOUT = 10    # s from SIGTERM to PASS/FAIL in the outfile
 PID_WAIT_MS = 500      # how long restore waits for a busy pid in bad/restore_pid_busy
+ZRAM_SIZE = "1G"       # the zram swap made for the tests that need swap, if none is on
 DUMP_RETRIES = 3       # extra dumps of a test whose dump was refused for its retry_dump_on
 
 
@@ -48,7 +56,8 @@ class Test:
 
     def __init__(self, name, cmd=None, modes=("default",), dump_args=(), restore_args=(),
                  tty=False, start_timeout=START_TIMEOUT, result_timeout=RESULT_TIMEOUT,
-                 max_image_pages=None, live=False, stats=(), retry_dump_on=None):
+                 max_image_pages=None, live=False, stats=(), retry_dump_on=None,
+                 needs_swap=False):
         self.name = name
         self.cmd = cmd or [os.path.join(HERE, name)]
         self.modes = modes
@@ -62,10 +71,14 @@ class Test:
         # A live-snapshot test: skipped unless snap has the live mode; its
         # dumps show --display-stats, which must say whether they were live.
         self.live = live
-        # (stat, op, value) that the --display-stats of a live dump must meet.
+        # (stat, op, value) that the --display-stats of its dumps must meet;
+        # for a live test, of its live dumps (a --no-live control copies
+        # nothing before writes, say).
         self.stats = list(stats)
         # A dump that fails with a message matching this is tried again.
         self.retry_dump_on = retry_dump_on
+        # Pushes pages out to swap: skipped when there is none and none can be made.
+        self.needs_swap = needs_swap
 
 
 def static(name, modes=("default",), prog=None, args=(), **kw):
@@ -96,6 +109,9 @@ ALL = ("default", "leave-running", "twice")
 
 # The live dump served write faults: the test raced it for real.
 COW_FAULTS = ("cow faults", ">", 0)
+# static/mem_swap pushes just over half of its 64 MiB out to swap: all of it
+# was in swap at the dump.
+SWAPPED = ("pages swapped", ">=", 64 << 20 >> 12 >> 1)
 
 TESTS = [
     static("regs_gpr", ALL),
@@ -126,6 +142,8 @@ TESTS = [
     # 16 GiB with 10 pages touched: the image holds those and the program's own.
     static("mem_sparse_16g", LR, prog="mem_sparse", args=["16"], max_image_pages=64,
            result_timeout=60),
+    # "no-live" is the stop-the-world -R dump; the live one is mem_swap_live.
+    static("mem_swap", ("default", "no-live"), needs_swap=True, stats=[SWAPPED]),
     static("mem_zeropage", max_image_pages=256),
     static("mem_file_private", TW),
     static("mem_file_shared"),
@@ -159,6 +177,7 @@ TESTS = [
     live("live_fork", retry_dump_on="child processes"),
     live("live_cow_limit", dump_args=["--cow-limit", "4M"],
          stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
+    live("mem_swap_live", "mem_swap", needs_swap=True, stats=[SWAPPED]),
 ]
 
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
@@ -551,10 +570,11 @@ class Run:
     def dump(self, extra=()):
         args = ["dump", "-t", str(self.pid), "-D", self.img, "-o", "dump.log", "-v", "4"]
         args += self.t.dump_args + list(extra)
-        if self.t.live:
+        stats = self.t.live or self.t.stats
+        if stats:
             args.append("--display-stats")
         for attempt in range(DUMP_RETRIES + 1):
-            if not self.t.live:
+            if not stats:
                 status, err = self.snap.run(args, self.img, "dump")
             else:
                 status, err, out = self.snap.run_stats(args, self.img, "dump")
@@ -573,7 +593,7 @@ class Run:
                     os.rename(path, "%s.refused%d" % (path, attempt + 1))
                 elif os.path.isfile(path) and ".refused" not in f:
                     os.unlink(path)
-        if self.t.live:
+        if stats:
             self.check_stats(out, "--leave-running" in args and "--no-live" not in args)
         if self.t.max_image_pages is not None:
             size = sum(os.path.getsize(os.path.join(self.img, f))
@@ -604,9 +624,13 @@ class Run:
                           self.log("restore"))
 
     def check_stats(self, out, live):
-        """The dump's --display-stats say it was live (or not) and meet the test's stats."""
+        """The dump's --display-stats meet the test's stats; a live test's say
+        whether the dump was live, as asked."""
         stats = dict(re.findall(r"^\s*([A-Za-z][\w ]*?):\s+(\S+)", out, re.M))
-        want = [("live", "==", "yes" if live else "no")] + (self.t.stats if live else [])
+        if not self.t.live:
+            want = self.t.stats
+        else:
+            want = [("live", "==", "yes" if live else "no")] + (self.t.stats if live else [])
         outfile = os.path.join(self.img, "dump.out")
         for name, op, value in want:
             got = stats.get(name)
@@ -617,7 +641,8 @@ class Run:
                     got = int(got)
                 except ValueError:
                     raise Failure("the dump's %s is '%s', not a number" % (name, got), outfile)
-            ok = {"==": got == value, "<=": got <= value, ">": got > value}[op]
+            ok = {"==": got == value, "<=": got <= value, ">": got > value,
+                  ">=": got >= value}[op]
             if not ok:
                 raise Failure("the dump's %s is %s, expected %s %s" % (name, got, op, value),
                               outfile)
@@ -661,6 +686,8 @@ class Run:
     def run(self):
         if self.t.live and not self.opts.nodump and self.snap.live_missing():
             raise Skip(self.snap.live_missing())
+        if self.t.needs_swap and SWAP.ensure():
+            raise Skip(SWAP.ensure())
         self.start()
         if self.opts.nodump:
             self.finish("nodump")
@@ -769,6 +796,23 @@ def spawn_wait(argv, timeout=30):
     if status is None:
         kill(pid)
     return status
+
+
+def run_cmd(argv, timeout=60):
+    """Run @argv to the end: (it exited 0, its stdout and stderr)."""
+    with tempfile.TemporaryFile() as out:
+        pid = spawn(argv, stdout=out.fileno())
+        status = wait_exit(pid, timeout)
+        if status is None:
+            kill(pid)
+            wait_exit(pid, 5)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    return exit_code(status) == 0, text or describe(status)
+
+
+# The swap of the tests that need it (Test.needs_swap), made on first use.
+SWAP = zram.ZramSwap(run_cmd, ZRAM_SIZE)
 
 
 def bad_dump_nopid(b):
@@ -1117,6 +1161,9 @@ def main():
                 shutil.rmtree(run.dir, ignore_errors=True)
     finally:
         kill_descendants()
+        err = SWAP.teardown()
+        if err:
+            print("run.py: could not remove the test swap: %s" % err, file=sys.stderr)
         if opts.keep or failed_dirs:
             print("images and logs are in %s" % root)
         else:
