@@ -61,6 +61,7 @@ struct dump_stats {
 	uint64_t t_frozen;		/* every thread stopped */
 	uint64_t t_unfrozen;		/* target running again (or killed) */
 	uint64_t t_mem_start, t_mem_end;
+	uint64_t pageout_ns;		/* mem_pageout_swapped(), after the target resumed */
 	uint64_t t_end;
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */

@@ -60,7 +60,7 @@ void mem_pageout_swapped(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct range_list *rl = &t->swapped;
 	struct iovec iov[PAGEOUT_BATCH];
-	uint64_t failed = 0;
+	uint64_t failed = 0, t0 = now_ns();
 	int first_errno = 0;
 	size_t i = 0, n, k;
 	ssize_t done;
@@ -92,6 +92,7 @@ void mem_pageout_swapped(struct dump_ctx *ctx, struct dump_task *t)
 			rl->r[i].start += done;
 		}
 	}
+	ctx->st.pageout_ns = now_ns() - t0;
 	if (failed)
 		pr_warn("pid %d: %llu pages that were in swap before the dump stay in memory: "
 			"process_madvise(MADV_PAGEOUT): %s",

@@ -18,11 +18,12 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  frozen time:       %12.0f us\n", us(s->t_frozen, s->t_unfrozen));
 	/* Live: the pages streamed while the task ran; else all while frozen. */
 	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));
+	/* -R: handing swapped pages back to swap, the target running. */
+	printf("  pageout time:      %12.0f us\n", s->pageout_ns / 1000.0);
 	printf("  total time:        %12.0f us\n", us(s->t_start, s->t_end));
 	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
 	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
 	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);
-	/* -R: the swapped pages reading brought in, handed back to swap. */
 	printf("  pages paged out:   %12llu\n", (unsigned long long)s->pages_paged_out);
 	printf("  shmem objects:     %12llu\n", (unsigned long long)s->shmem_objects);
 	printf("  shmem pages:       %12llu\n", (unsigned long long)s->shmem_pages);
