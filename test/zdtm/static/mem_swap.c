@@ -55,29 +55,6 @@ static int have_swap(void)
 	return n > 1; /* a header line, then one per swap area */
 }
 
-/* Field 22 of /proc/self/stat: a restored task is a new task. */
-static unsigned long long start_time(void)
-{
-	char buf[1024], *p;
-	unsigned long long t = 0;
-	int fd = open("/proc/self/stat", O_RDONLY), i;
-	ssize_t n;
-
-	if (fd < 0)
-		fail("/proc/self/stat: %m");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		fail("reading /proc/self/stat: %m");
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (i = 2; p && i < 22; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", &t) != 1)
-		fail("no start time in /proc/self/stat");
-	return t;
-}
-
 static void read_pagemap(const char *area, uint64_t *pm)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -209,13 +186,13 @@ int main(int argc, char **argv)
 	test_msg("before the dump: %lu of %lu pushed pages in swap", out, nr_pushed);
 	if (out != nr_pushed)
 		fail("only %lu of %lu pages went to swap (is swap full?)", out, nr_pushed);
-	started = start_time();
+	started = test_start_time();
 
 	test_waitsig();
 
 	/* Before reading anything: reading swaps pages in. */
 	read_pagemap(area, pm);
-	if (start_time() == started)
+	if (test_start_time() == started)
 		check_residency(area, pm);
 	for (pg = 0; pg < npages; pg++) {
 		ssize_t off = datachk(area + pg * PAGE_SIZE, PAGE_SIZE, seed(pg));
