@@ -848,9 +848,9 @@ def bad_restore_nodir(b):
     b.snap_fails(["restore", "-D", img, "-d"], [re.escape(img), "no-such-dir"])
 
 
-def restore_damaged(b, pattern, damage, mention):
+def restore_damaged(b, pattern, damage, mention, test="static/mem_heap"):
     """Dump a test, damage the largest image matching @pattern, expect restore to fail cleanly."""
-    r = b.image()
+    r = b.image(test)
     imgs = [f for f in os.listdir(r.img) if re.fullmatch(pattern, f)]
     if not imgs:
         raise Failure("setup: no %s in %s" % (pattern, r.img))
@@ -885,6 +885,15 @@ def bad_restore_trunc_core(b):
 
 def bad_restore_corrupt_mm(b):
     restore_damaged(b, r"mm-\d+\.img", flip_middle, [r"\bmm\b", "mm-"])
+
+
+def bad_restore_trunc_shmem(b):
+    restore_damaged(b, r"shmem-pages-\d+\.img", truncate_half, ["truncated"],
+                    test="static/shm_anon")
+
+
+def bad_restore_corrupt_shmem(b):
+    restore_damaged(b, r"shmem\.img", flip_middle, ["shmem.img"], test="static/shm_anon")
 
 
 def bad_restore_trunc_pages(b):
@@ -1088,6 +1097,8 @@ BAD = [
     ("bad/restore_trunc_core", bad_restore_trunc_core),
     ("bad/restore_corrupt_mm", bad_restore_corrupt_mm),
     ("bad/restore_trunc_pages", bad_restore_trunc_pages),
+    ("bad/restore_trunc_shmem", bad_restore_trunc_shmem),
+    ("bad/restore_corrupt_shmem", bad_restore_corrupt_shmem),
     ("bad/restore_pid_busy", bad_restore_pid_busy),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
