@@ -38,7 +38,8 @@ snap/snap: $(SNAP_OBJ)
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	cd images && protoc-c --c_out=. $*.proto
 
-images/%.pb-c.o: images/%.pb-c.c
+# A message may use another file's types (mm.proto imports vma-attrs.proto).
+images/%.pb-c.o: images/%.pb-c.c $(PB_H)
 	$(CC) $(CFLAGS) -Wall -Iimages -c -o $@ $<
 
 $(SNAP_SRC:.c=.o): %.o: %.c $(PB_H)
