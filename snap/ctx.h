@@ -83,7 +83,9 @@ struct vma {
 	uint64_t start, end, pgoff;
 	uint32_t prot, flags;		/* PROT_*, MAP_* */
 	VmaKind kind;
-	uint64_t madv;
+	uint64_t madv;			/* bit n: madvise(n) applies (VmFlags) */
+	uint32_t lock;			/* VmaLock, 0 if not mlocked */
+	uint64_t page_size;		/* smaps KernelPageSize: > 4 KiB for hugetlb */
 	dev_t dev;
 	ino_t ino;
 	char *path;			/* backing file or [name], malloc'd */

@@ -59,6 +59,10 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 			ve[i].has_madv = true;
 			ve[i].madv = v->madv;
 		}
+		if (v->lock) {
+			ve[i].has_lock = true;
+			ve[i].lock = v->lock;
+		}
 		vp[i] = &ve[i];
 	}
 	mm.vmas = vp;

@@ -153,8 +153,15 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 	for (i = 0; i < t->mm->n_vmas; i++) {
 		const VmaEntry *v = t->mm->vmas[i];
 
-		vmas[i] = (struct rst_vma){ v->start, v->end, v->pgoff, v->prot, v->flags, v->kind,
-					    -1 };
+		vmas[i] = (struct rst_vma){ .start = v->start,
+					    .end = v->end,
+					    .pgoff = v->pgoff,
+					    .prot = v->prot,
+					    .flags = v->flags,
+					    .kind = v->kind,
+					    .fd = -1,
+					    .madv = v->has_madv ? v->madv : 0,
+					    .lock = v->has_lock ? v->lock : RST_VMA_UNLOCKED };
 	}
 	a->pagemap = (uintptr_t)pm;
 	a->nr_pagemap = t->nr_pagemap;

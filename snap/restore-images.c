@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,32 @@
 #include "image.h"
 #include "log.h"
 #include "restore-images.h"
+
+/*
+ * The advice restore may apply: only ones that set a mapping's flags. Any
+ * other bit (MADV_DONTNEED, MADV_FREE...) would drop memory.
+ */
+#define MADV_RESTORABLE                                                                  \
+	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |        \
+	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE)
+
+static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
+{
+	if (e->has_madv && (e->madv & ~MADV_RESTORABLE)) {
+		pr_err("image mm-%d.img: mapping %lx-%lx has madvise bits %#llx snap does not "
+		       "restore",
+		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
+		       (unsigned long long)(e->madv & ~MADV_RESTORABLE));
+		return -1;
+	}
+	if (e->has_lock && e->lock != VMA_LOCK__VMA_LOCKED &&
+	    e->lock != VMA_LOCK__VMA_LOCKED_ONFAULT) {
+		pr_err("image mm-%d.img: mapping %lx-%lx has an unknown mlock state %d", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, e->lock);
+		return -1;
+	}
+	return 0;
+}
 
 static int check_mm(const struct restore_task *t)
 {
@@ -37,6 +64,8 @@ static int check_mm(const struct restore_task *t)
 			       (unsigned long)e->start, (unsigned long)e->end);
 			return -1;
 		}
+		if (check_vma_attrs(t, e))
+			return -1;
 		prev_end = e->end;
 	}
 	/* Pagemap entries are in address order, each inside one private VMA. */

@@ -112,11 +112,19 @@ enum rst_vma_kind {
 	RST_VMA_VVAR,
 };
 
+enum rst_vma_lock {
+	RST_VMA_UNLOCKED = 0,		/* values match VmaLock in vma-attrs.proto */
+	RST_VMA_LOCKED,
+	RST_VMA_LOCKED_ONFAULT,
+};
+
 struct rst_vma {
 	__u64 start, end, pgoff;
 	__u32 prot, flags;		/* final PROT_*, MAP_* */
 	__u32 kind;
 	__s32 fd;			/* backing file, or -1 */
+	__u64 madv;			/* bit n: madvise(n) once filled */
+	__u32 lock;			/* enum rst_vma_lock, applied last */
 };
 
 struct rst_pagemap {

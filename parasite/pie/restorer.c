@@ -365,6 +365,66 @@ static long final_prot(struct restorer_args *a, unsigned char *has_pages)
 	return 0;
 }
 
+static int vma_is_special(const struct rst_vma *v)
+{
+	return v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR;
+}
+
+/* The dumped madvise() flags (DONTFORK, WIPEONFORK, DONTDUMP, [NO]HUGEPAGE). */
+static long restore_madvise(struct restorer_args *a)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int i, adv;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+
+		for (adv = 0; adv < 64 && !vma_is_special(v); adv++) {
+			if (!(v->madv & (1ULL << adv)))
+				continue;
+			ret = sys_madvise(v->start, v->end - v->start, adv);
+			if (ret)
+				return fail(a, "madvise", v->start, ret), -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * mlock() faults in every page of the mapping, mlock2(MLOCK_ONFAULT) only
+ * locks those already there: as the dumped process had them.
+ */
+static long restore_mlock(struct restorer_args *a)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+
+		if (v->lock == RST_VMA_UNLOCKED || vma_is_special(v))
+			continue;
+		ret = sys_mlock2(v->start, v->end - v->start,
+				 v->lock == RST_VMA_LOCKED_ONFAULT ? MLOCK_ONFAULT : 0);
+		if (ret)
+			return fail(a, "mlock", v->start, ret), -1;
+	}
+	return 0;
+}
+
+/*
+ * Mapping attributes go on once the pages are in place: UFFDIO_MOVE needs
+ * source and destination in the same mlock state, and mlock() would fault
+ * in the whole mapping. It comes last, after the final protections, so
+ * that it populates the way the dumped process's mlock() did.
+ */
+static long restore_vma_attrs(struct restorer_args *a)
+{
+	return restore_madvise(a) || restore_mlock(a) ? -1 : 0;
+}
+
 static long restore_signals(struct restorer_args *a)
 {
 	unsigned char *si = (void *)a->siginfo;
@@ -507,7 +567,8 @@ unsigned long blob_main(struct restorer_args *a)
 			return 0;
 	}
 	memset(has_pages, 0, sizeof(has_pages));
-	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages))
+	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
+	    restore_vma_attrs(a))
 		return 0;
 	if (restore_misc(a) || restore_signals(a) || restore_creds(a))
 		return 0;
