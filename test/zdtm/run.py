@@ -126,6 +126,7 @@ TESTS = [
     static("mem_file_shared"),
     static("mem_mprotect_split"),
     static("mem_mremap"),
+    static("mem_madvise", ALL),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
