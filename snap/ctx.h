@@ -50,6 +50,8 @@ struct kfeat {
 	bool uffd_dev;			/* /dev/userfaultfd + USERFAULTFD_IOC_NEW */
 	uint64_t uffd_features;		/* UFFDIO_API features offered */
 	bool pagemap_scan;		/* PAGEMAP_SCAN ioctl */
+	bool pagemap_guard;		/* pagemap reports guard regions (PAGE_IS_GUARD, bit 58) */
+	bool guard_install;		/* madvise(MADV_GUARD_INSTALL) */
 	bool clone3_set_tid;
 	bool pidfd_getfd;
 	bool cap_sys_resource;		/* may raise rlimits past the hard limit */
@@ -78,6 +80,10 @@ struct restore_stats {
 	uint64_t mem_ns;		/* time the restorer spent filling memory */
 };
 
+struct vma_range {
+	uint64_t start, end;
+};
+
 /* One VMA as read from /proc/PID/smaps, before it becomes a VmaEntry. */
 struct vma {
 	uint64_t start, end, pgoff;
@@ -92,6 +98,8 @@ struct vma {
 	bool deleted;			/* backing file was unlinked */
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */
+	struct vma_range *guards;	/* MADV_GUARD_INSTALL ranges, found with the pages */
+	size_t nr_guards;
 };
 
 struct vma_list {
@@ -100,10 +108,6 @@ struct vma_list {
 };
 
 struct parasite_ctl;
-
-struct vma_range {
-	uint64_t start, end;
-};
 
 /* A process being dumped. Trees come later: this is already a list entry. */
 struct dump_task {

@@ -186,13 +186,16 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	/* What follows needs ptrace stops: the target must not run the parasite. */
 	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t))
 		return -1;
-	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t))
+	if (dump_core(ctx, t) || dump_task_files(ctx, t))
 		return -1;
 	if (ctx->st.live)
-		return live_protect(t, *ld);
+		return dump_mm(ctx, t) || live_protect(t, *ld) ? -1 : 0;
 
 	ctx->st.t_mem_start = now_ns();
+	/* The page scan also finds the guard regions that mm-PID.img lists. */
 	ret = page_collect(ctx, t, &pl);
+	if (!ret)
+		ret = dump_mm(ctx, t);
 	if (!ret)
 		ret = page_write(ctx, t, &pl);
 	page_list_free(&pl);

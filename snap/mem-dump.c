@@ -30,17 +30,38 @@ bool vma_dumps_pages(const struct vma *v)
 	return v->kind == VMA_KIND__VMA_ANON || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
 }
 
+/* VmaEntry.guards point into @rs, @rp: as many as the task has guard ranges. */
+static void set_guards(VmaEntry *ve, const struct vma *v, VmaRange **rp, VmaRange *rs)
+{
+	ve->guards = rp;
+	ve->n_guards = v->nr_guards;
+	for (size_t i = 0; i < v->nr_guards; i++) {
+		vma_range__init(&rs[i]);
+		rs[i].start = v->guards[i].start;
+		rs[i].end = v->guards[i].end;
+		rp[i] = &rs[i];
+	}
+}
+
 int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	VmaEntry *ve, **vp;
-	size_t i;
+	VmaRange *rs = NULL, **rp = NULL;
+	size_t i, nr_guards = 0;
 	int ret = -1;
 
+	for (i = 0; i < t->vmas.nr; i++)
+		nr_guards += t->vmas.v[i].nr_guards;
 	ve = calloc(t->vmas.nr, sizeof(*ve));
 	vp = calloc(t->vmas.nr, sizeof(*vp));
-	if (!ve || !vp)
+	if (nr_guards) {
+		rs = calloc(nr_guards, sizeof(*rs));
+		rp = calloc(nr_guards, sizeof(*rp));
+	}
+	if (!ve || !vp || (nr_guards && (!rs || !rp)))
 		goto out;
+	nr_guards = 0;
 	for (i = 0; i < t->vmas.nr; i++) {
 		const struct vma *v = &t->vmas.v[i];
 
@@ -63,6 +84,8 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 			ve[i].has_lock = true;
 			ve[i].lock = v->lock;
 		}
+		set_guards(&ve[i], v, rp + nr_guards, rs + nr_guards);
+		nr_guards += v->nr_guards;
 		vp[i] = &ve[i];
 	}
 	mm.vmas = vp;
@@ -71,6 +94,8 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 out:
 	free(ve);
 	free(vp);
+	free(rs);
+	free(rp);
 	return ret;
 }
 
@@ -96,9 +121,35 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 	return 0;
 }
 
-static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct vma *v,
+/* Guard ranges come in address order; adjacent ones are merged. */
+static int add_guard(struct vma *v, uint64_t start, uint64_t end)
+{
+	struct vma_range *last = v->nr_guards ? &v->guards[v->nr_guards - 1] : NULL;
+	struct vma_range *g;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	g = realloc(v->guards, (v->nr_guards + 1) * sizeof(*g));
+	if (!g)
+		return -1;
+	v->guards = g;
+	g[v->nr_guards++] = (struct vma_range){ start, end };
+	return 0;
+}
+
+/*
+ * Pages of @v into @pl, and its guard regions into v->guards. A guard reads
+ * as a swap entry (PAGE_IS_SWAPPED | PAGE_IS_GUARD): it must never be taken
+ * for a page, reading it faults. With @pl NULL, only the guards (mappings
+ * whose pages are not dumped).
+ */
+static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, struct vma *v,
 			     uint32_t idx, struct page_list *pl)
 {
+	uint64_t guard = ctx->kf->pagemap_guard ? PAGE_IS_GUARD : 0;
+	uint64_t pages = pl ? PAGE_IS_PRESENT | PAGE_IS_SWAPPED : 0;
 	struct page_region regs[SCAN_VEC];
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
@@ -106,13 +157,15 @@ static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const st
 		.end = v->end,
 		.vec = (uintptr_t)regs,
 		.vec_len = SCAN_VEC,
-		.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_inverted = pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_mask = pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_anyof_mask = pages | guard,
+		.return_mask = pages | guard,
 	};
 	long n, i;
 
+	if (!pl && !guard)
+		return 0;
 	for (;;) {
 		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
 		if (n < 0) {
@@ -123,6 +176,11 @@ static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const st
 		for (i = 0; i < n; i++) {
 			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
 
+			if (regs[i].categories & PAGE_IS_GUARD) {
+				if (add_guard(v, regs[i].start, regs[i].end))
+					return -1;
+				continue;
+			}
 			if (add_run(pl, regs[i].start, nr, idx))
 				return -1;
 			if (regs[i].categories & PAGE_IS_SWAPPED)
@@ -134,7 +192,7 @@ static int scan_pagemap_scan(struct dump_ctx *ctx, int pmfd, pid_t pid, const st
 	}
 }
 
-static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct vma *v,
+static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, struct vma *v,
 			uint32_t idx, struct page_list *pl)
 {
 	static const size_t chunk = 8192;
@@ -154,6 +212,11 @@ static int scan_pagemap(struct dump_ctx *ctx, int pmfd, pid_t pid, const struct 
 		for (i = 0; i < n; i++) {
 			bool swapped = ents[i] & PME_SWAP;
 
+			if (ents[i] & PME_GUARD) {
+				if (add_guard(v, addr + i * PAGE_SIZE, addr + (i + 1) * PAGE_SIZE))
+					return -1;
+				continue;
+			}
 			if (!(ents[i] & PME_PRESENT) && !swapped)
 				continue;
 			if (!swapped && (ents[i] & PME_FILE))
@@ -180,10 +243,15 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 		return -1;
 	}
 	for (i = 0; i < t->vmas.nr && !ret; i++) {
-		const struct vma *v = &t->vmas.v[i];
+		struct vma *v = &t->vmas.v[i];
 
-		if (!vma_dumps_pages(v))
+		if (!vma_dumps_pages(v)) {
+			/* No pages, but guards are possible in shared file mappings too. */
+			if (v->kind == VMA_KIND__VMA_FILE_SHARED && ctx->kf->pagemap_scan &&
+			    ctx->kf->pagemap_guard)
+				ret = scan_pagemap_scan(ctx, fd, t->pid, v, i, NULL);
 			continue;
+		}
 		ctx->st.pages_scanned += (v->end - v->start) / PAGE_SIZE;
 		if (ctx->kf->pagemap_scan)
 			ret = scan_pagemap_scan(ctx, fd, t->pid, v, i, pl);

@@ -22,9 +22,12 @@ struct page_list {
 	uint64_t pages;
 };
 
-/* mm-PID.img from t->vmas. */
+/* mm-PID.img from t->vmas; after page_collect(), which finds the guard regions. */
 int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
-/* Present and swapped private pages, zero-page and file-backed ones left out. */
+/*
+ * Present and swapped private pages, zero-page and file-backed ones left
+ * out; and, on the way, each mapping's guard regions (vma.guards).
+ */
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
 void page_list_free(struct page_list *pl);

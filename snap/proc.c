@@ -429,8 +429,10 @@ void vma_list_free(struct vma_list *vl)
 {
 	size_t i;
 
-	for (i = 0; i < vl->nr; i++)
+	for (i = 0; i < vl->nr; i++) {
 		free(vl->v[i].path);
+		free(vl->v[i].guards);
+	}
 	free(vl->v);
 	vl->v = NULL;
 	vl->nr = 0;

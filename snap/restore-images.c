@@ -26,6 +26,34 @@
 	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |        \
 	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE)
 
+/* Guards sorted, page-aligned, inside their mapping; and a kernel to install them. */
+static int check_guards(const struct restore_ctx *ctx, const struct restore_task *t,
+			const VmaEntry *e)
+{
+	uint64_t prev = e->start;
+
+	for (size_t i = 0; i < e->n_guards; i++) {
+		const VmaRange *g = e->guards[i];
+
+		if (g->start < prev || g->start >= g->end || g->end > e->end ||
+		    (g->start | g->end) % PAGE_SIZE || e->kind == VMA_KIND__VMA_VDSO ||
+		    e->kind == VMA_KIND__VMA_VVAR) {
+			pr_err("image mm-%d.img: bad guard region %lx-%lx in mapping %lx-%lx",
+			       t->pid, (unsigned long)g->start, (unsigned long)g->end,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		if (!ctx->kf->guard_install) {
+			pr_err("image mm-%d.img: guard region at %lx, but this kernel has no "
+			       "MADV_GUARD_INSTALL (Linux 6.13+)",
+			       t->pid, (unsigned long)g->start);
+			return -1;
+		}
+		prev = g->end;
+	}
+	return 0;
+}
+
 static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
 {
 	if (e->has_madv && (e->madv & ~MADV_RESTORABLE)) {
@@ -44,7 +72,7 @@ static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
 	return 0;
 }
 
-static int check_mm(const struct restore_task *t)
+static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 {
 	uint64_t prev_end = 0;
 	size_t i, v = 0;
@@ -64,7 +92,7 @@ static int check_mm(const struct restore_task *t)
 			       (unsigned long)e->start, (unsigned long)e->end);
 			return -1;
 		}
-		if (check_vma_attrs(t, e))
+		if (check_vma_attrs(t, e) || check_guards(ctx, t, e))
 			return -1;
 		prev_end = e->end;
 	}
@@ -150,7 +178,7 @@ static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 			 &t->nr_pagemap) ||
 	    img_load_all(ctx->dirfd, IMG_FDINFO, t->pid, false, (void ***)&t->fds, &t->nr_fds))
 		return -1;
-	return check_core(ctx, t) || check_mm(t) || check_pages_size(ctx, t);
+	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t);
 }
 
 int restore_load(struct restore_ctx *ctx)

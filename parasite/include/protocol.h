@@ -174,6 +174,8 @@ struct restorer_args {
 	__u32 nr_vmas;
 	__u64 pagemap;			/* struct rst_pagemap[nr_pagemap] */
 	__u32 nr_pagemap;
+	__u64 guards;			/* struct rst_range[nr_guards], address order */
+	__u32 nr_guards;
 	__s32 pages_fd;
 	__u64 staging_size;
 

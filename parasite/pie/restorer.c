@@ -391,6 +391,32 @@ static long restore_madvise(struct restorer_args *a)
 	return 0;
 }
 
+/* Installing a guard drops the page there: the image has none at guards. */
+static long restore_guards(struct restorer_args *a)
+{
+	struct rst_range *g = (void *)a->guards;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_guards; i++) {
+		ret = sys_madvise(g[i].start, g[i].end - g[i].start, MADV_GUARD_INSTALL);
+		if (ret)
+			return fail(a, "MADV_GUARD_INSTALL", g[i].start, ret), -1;
+	}
+	return 0;
+}
+
+static int vma_has_guards(struct restorer_args *a, struct rst_vma *v)
+{
+	struct rst_range *g = (void *)a->guards;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_guards; i++)
+		if (g[i].start >= v->start && g[i].start < v->end)
+			return 1;
+	return 0;
+}
+
 /*
  * mlock() faults in every page of the mapping, mlock2(MLOCK_ONFAULT) only
  * locks those already there: as the dumped process had them.
@@ -408,6 +434,13 @@ static long restore_mlock(struct restorer_args *a)
 			continue;
 		ret = sys_mlock2(v->start, v->end - v->start,
 				 v->lock == RST_VMA_LOCKED_ONFAULT ? MLOCK_ONFAULT : 0);
+		/*
+		 * A guard cannot be installed in a locked mapping, so the process
+		 * had mlock()ed it after: the mapping was locked, but faulting in
+		 * the guard pages failed with ENOMEM, as it does here.
+		 */
+		if (ret == -12 && v->lock == RST_VMA_LOCKED && vma_has_guards(a, v))
+			continue;
 		if (ret)
 			return fail(a, "mlock", v->start, ret), -1;
 	}
@@ -416,13 +449,14 @@ static long restore_mlock(struct restorer_args *a)
 
 /*
  * Mapping attributes go on once the pages are in place: UFFDIO_MOVE needs
- * source and destination in the same mlock state, and mlock() would fault
- * in the whole mapping. It comes last, after the final protections, so
- * that it populates the way the dumped process's mlock() did.
+ * source and destination in the same mlock state, mlock() would fault in
+ * the whole mapping, and a guard must not be where pages are read. mlock
+ * comes last, after the guards and the final protections, so that it
+ * populates the way the dumped process's mlock() did.
  */
 static long restore_vma_attrs(struct restorer_args *a)
 {
-	return restore_madvise(a) || restore_mlock(a) ? -1 : 0;
+	return restore_madvise(a) || restore_guards(a) || restore_mlock(a) ? -1 : 0;
 }
 
 static long restore_signals(struct restorer_args *a)
