@@ -127,6 +127,7 @@ TESTS = [
     static("mem_mprotect_split"),
     static("mem_mremap"),
     static("mem_madvise", ALL),
+    static("mem_guard", ALL),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
@@ -151,6 +152,8 @@ TESTS = [
     live("live_fork", retry_dump_on="child processes"),
     live("live_cow_limit", dump_args=["--cow-limit", "4M"],
          stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
+    live("live_madvise", "mem_madvise"),
+    live("live_guard", "mem_guard"),
 ]
 
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
