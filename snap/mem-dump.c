@@ -301,9 +301,15 @@ int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf
 		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
 	else
 		n = pread(memfd, buf, len, addr);
-	if (n != (ssize_t)len) {
+	if (n < 0) {
 		pr_perror("pid %d: cannot read memory at %lx (%zu bytes)", pid,
 			  (unsigned long)addr, len);
+		return -1;
+	}
+	/* A short read sets no errno: it stopped at a page it could not read. */
+	if (n != (ssize_t)len) {
+		pr_err("pid %d: cannot read memory at %lx: the page at %lx is unreadable", pid,
+		       (unsigned long)addr, (unsigned long)(addr + n));
 		return -1;
 	}
 	return 0;
