@@ -128,6 +128,7 @@ TESTS = [
     static("mem_mremap"),
     static("mem_madvise", ALL),
     static("mem_guard", ALL),
+    static("mem_mlock", ALL),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
@@ -154,6 +155,7 @@ TESTS = [
          stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
     live("live_madvise", "mem_madvise"),
     live("live_guard", "mem_guard"),
+    live("live_mlock", "mem_mlock"),
 ]
 
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
