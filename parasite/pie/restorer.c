@@ -25,6 +25,7 @@
 #include "protocol.h"
 
 #define PAGE 4096UL
+#define PMD_SIZE_ (2UL << 20)
 #define TASK_SIZE_MAX 0x7ffffffff000UL
 #define MAP_FIXED_ 0x10
 #define MAP_PRIVATE_ 0x02
@@ -220,19 +221,20 @@ struct filler {
 	struct restorer_args *a;
 	long uffd;
 	unsigned long staging;
+	unsigned long thp_map, thp;	/* THP staging: its mapping, the aligned PMD in it */
 };
 
-/* Read @len bytes of the page image into staging and move them to @dst. */
-static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
+/* Read @len bytes of the page image into @src and move them to @dst. */
+static long move_in(struct filler *f, unsigned long src, unsigned long dst, unsigned long len)
 {
 	struct uffdio_move mv;
 	long ret;
 
-	ret = read_full(f->a->pages_fd, (void *)f->staging, len);
+	ret = read_full(f->a->pages_fd, (void *)src, len);
 	if (ret)
 		return fail(f->a, "reading pages for", dst, ret), -1;
 	mv.dst = dst;
-	mv.src = f->staging;
+	mv.src = src;
 	mv.len = len;
 	mv.mode = 0;
 	mv.move = 0;
@@ -243,6 +245,65 @@ static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
 		       -1;
 	f->a->stats.pages_moved += len / PAGE;
 	return 0;
+}
+
+static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
+{
+	return move_in(f, f->staging, dst, len);
+}
+
+/*
+ * The THP staging area: one PMD, 2 MiB-aligned and MADV_HUGEPAGE, so that
+ * reading into it faults in a transparent huge page. Made on first use.
+ */
+static long thp_staging(struct filler *f)
+{
+	long ret = sys_mmap(0, 2 * PMD_SIZE_, PROT_RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1, 0);
+
+	if (is_err(ret))
+		return fail(f->a, "mmap THP staging", 0, ret), -1;
+	f->thp_map = ret;
+	f->thp = (ret + PMD_SIZE_ - 1) & ~(PMD_SIZE_ - 1);
+	/* Without THP the area still works, with small pages. */
+	sys_madvise(f->thp, PMD_SIZE_, MADV_HUGEPAGE);
+	return 0;
+}
+
+/*
+ * A whole PMD of a MADV_HUGEPAGE mapping, read into the THP staging area
+ * and moved in one piece: UFFDIO_MOVE moves an aligned PMD-mapped THP as
+ * it is, so the mapping is huge at once, not when khugepaged gets to it.
+ * Had the read no huge page, the move carries 512 small ones.
+ */
+static long fill_huge(struct filler *f, unsigned long dst)
+{
+	if (!f->thp && thp_staging(f))
+		return -1;
+	return move_in(f, f->thp, dst, PMD_SIZE_);
+}
+
+static int vma_wants_thp(const struct rst_vma *v)
+{
+	return v->madv & (1ULL << MADV_HUGEPAGE);
+}
+
+/* [@addr, @end) covers a whole aligned PMD of a MADV_HUGEPAGE mapping. */
+static int whole_pmd(const struct rst_vma *v, unsigned long addr, unsigned long end)
+{
+	return vma_wants_thp(v) && !(addr & (PMD_SIZE_ - 1)) && end - addr >= PMD_SIZE_;
+}
+
+/* The next piece moved with small pages; it stops where a whole PMD could start. */
+static unsigned long moved_len(struct restorer_args *a, const struct rst_vma *v,
+			       unsigned long addr, unsigned long end)
+{
+	unsigned long len = end - addr;
+
+	if (len > a->staging_size)
+		len = a->staging_size;
+	if (vma_wants_thp(v) && len > PMD_SIZE_ - (addr & (PMD_SIZE_ - 1)))
+		len = PMD_SIZE_ - (addr & (PMD_SIZE_ - 1));
+	return len;
 }
 
 static long fill_in_place(struct filler *f, unsigned long dst, unsigned long len)
@@ -326,9 +387,11 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 		while (addr < end) {
 			unsigned long len = end - addr;
 
-			if (v->kind == RST_VMA_ANON) {
-				if (len > a->staging_size)
-					len = a->staging_size;
+			if (v->kind == RST_VMA_ANON && whole_pmd(v, addr, end)) {
+				len = PMD_SIZE_;
+				ret = fill_huge(&f, addr);
+			} else if (v->kind == RST_VMA_ANON) {
+				len = moved_len(a, v, addr, end);
 				ret = fill_moved(&f, addr, len);
 			} else {
 				ret = fill_in_place(&f, addr, len);
@@ -341,6 +404,8 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 	/* Closing the uffd unregisters every range. */
 	sys_close(f.uffd);
 	sys_munmap(f.staging, a->staging_size);
+	if (f.thp_map)
+		sys_munmap(f.thp_map, 2 * PMD_SIZE_);
 	a->stats.mem_ns = ts_ns() - t0;
 	return 0;
 }
