@@ -129,6 +129,7 @@ TESTS = [
     static("mem_madvise", ALL),
     static("mem_guard", ALL),
     static("mem_mlock", ALL),
+    static("mem_thp", ALL),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
@@ -156,6 +157,7 @@ TESTS = [
     live("live_madvise", "mem_madvise"),
     live("live_guard", "mem_guard"),
     live("live_mlock", "mem_mlock"),
+    live("live_thp", "mem_thp"),
 ]
 
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.

@@ -140,6 +140,38 @@ static void redirect_stdio(void)
 		close(fd);
 }
 
+/* Field 22 of /proc/self/stat: when this process was created, in clock ticks. */
+static unsigned long long start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd, i;
+
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("/proc/self/stat: %m");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		fail("read /proc/self/stat: %m");
+	buf[n] = '\0';
+	/* comm may hold blanks: count fields from the last ')', which ends field 2. */
+	p = strrchr(buf, ')');
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &t) != 1)
+		fail("unparsable /proc/self/stat: %s", buf);
+	return t;
+}
+
+static unsigned long long setup_start_time;
+
+int test_restored(void)
+{
+	return setup_start_time && start_time() != setup_start_time;
+}
+
 void test_daemon(void)
 {
 	int p[2], status;
@@ -157,6 +189,7 @@ void test_daemon(void)
 	if (pid == 0) {
 		close(p[0]);
 		ready_fd = p[1];
+		setup_start_time = start_time();
 		if (!keep_stdio) {
 			if (setsid() < 0)
 				fail("setsid: %m");

@@ -51,6 +51,12 @@ void test_keep_stdio(void);
  */
 void test_daemon(void);
 
+/*
+ * 1 in a restored process, 0 in the one test_daemon() made: a restored
+ * process has the same pid and memory but a later creation time.
+ */
+int test_restored(void);
+
 /* Setup is complete: have the pidfile written. Idempotent. */
 void test_ready(void);
 
