@@ -188,6 +188,13 @@ static bool stale_parasite(pid_t pid, const struct vma *v)
 	return ret;
 }
 
+/* MAP_PRIVATE | MAP_HUGETLB anonymous memory: hugetlbfs' internal file. */
+static bool anon_hugetlb(const struct vma *v, bool shared)
+{
+	return !shared && (v->flags & MAP_HUGETLB) && v->deleted &&
+	       !strcmp(v->path, "/anon_hugepage");
+}
+
 /* Decide how a VMA is dumped; an error names what we cannot handle yet. */
 static int vma_classify(pid_t pid, struct vma *v)
 {
@@ -207,7 +214,7 @@ static int vma_classify(pid_t pid, struct vma *v)
 		v->kind = VMA_KIND__VMA_VVAR;
 		return 0;
 	}
-	if (v->ino == 0 && !shared) {
+	if ((v->ino == 0 && !shared) || anon_hugetlb(v, shared)) {
 		v->kind = VMA_KIND__VMA_ANON;
 		v->flags |= MAP_ANONYMOUS;
 		return 0;

@@ -7,6 +7,7 @@
  * says, state sizes this machine can take.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -54,6 +55,34 @@ static int check_guards(const struct restore_ctx *ctx, const struct restore_task
 	return 0;
 }
 
+/*
+ * A hugetlb mapping (MAP_HUGETLB, size in the MAP_HUGE_* bits) is aligned
+ * to its page size, and this machine has pages of that size.
+ */
+static int check_hugetlb(const struct restore_task *t, const VmaEntry *e)
+{
+	unsigned int shift = (e->flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+	char path[96];
+
+	if (!(e->flags & MAP_HUGETLB))
+		return 0;
+	if (shift < 21 || shift > 40 || (e->start | e->end) & ((1ULL << shift) - 1)) {
+		pr_err("image mm-%d.img: bad hugetlb mapping %lx-%lx (flags %#x)", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, e->flags);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB",
+		 (1ULL << shift) >> 10);
+	if (access(path, F_OK)) {
+		pr_err("image mm-%d.img: mapping %lx-%lx uses %llu kB huge pages, which this "
+		       "machine does not have",
+		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
+		       (1ULL << shift) >> 10);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
 {
 	if (e->has_madv && (e->madv & ~MADV_RESTORABLE)) {
@@ -92,7 +121,7 @@ static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 			       (unsigned long)e->start, (unsigned long)e->end);
 			return -1;
 		}
-		if (check_vma_attrs(t, e) || check_guards(ctx, t, e))
+		if (check_vma_attrs(t, e) || check_guards(ctx, t, e) || check_hugetlb(t, e))
 			return -1;
 		prev_end = e->end;
 	}

@@ -8,7 +8,9 @@
  *   3. create every dumped mapping;
  *   4. fill private anonymous memory by reading pages into a staging area
  *      and moving them into place with UFFDIO_MOVE (no second copy, no VMA
- *      splits); other mappings are read in place;
+ *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
+ *      mappings, hugetlb included, are read in place;
+ *   4b. apply madvise() flags, guard regions and mlock;
  *   5. set final protections, mm fields, signals, timers, limits, creds;
  *   6. tell snap it is ready, wait for "go", and rt_sigreturn into the
  *      dumped registers (entry.S). snap then unmaps the bootstrap area.
@@ -180,6 +182,12 @@ static unsigned int fill_prot(struct rst_vma *v, int has_pages)
 	return v->prot | PROT_RW;
 }
 
+/* Private anonymous memory is filled by UFFDIO_MOVE, which cannot do hugetlb. */
+static int moves_pages(const struct rst_vma *v)
+{
+	return v->kind == RST_VMA_ANON && !(v->flags & MAP_HUGETLB);
+}
+
 static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 {
 	struct rst_vma *vmas = (void *)a->vmas;
@@ -195,6 +203,10 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 		ret = sys_mmap(v->start, v->end - v->start, fill_prot(v, has_pages[i]),
 			       v->flags | MAP_FIXED_, v->kind == RST_VMA_ANON ? -1 : v->fd,
 			       v->pgoff * PAGE);
+		if (ret == -12 && (v->flags & MAP_HUGETLB))
+			return fail(a, "no free huge pages (see /proc/sys/vm/nr_hugepages) to map",
+				    v->start, ret),
+			       -1;
 		if (ret != (long)v->start)
 			return fail(a, "mmap", v->start, ret), -1;
 	}
@@ -342,7 +354,7 @@ static long register_anon(struct filler *f, unsigned char *has_pages)
 	long ret;
 
 	for (i = 0; i < f->a->nr_vmas; i++) {
-		if (vmas[i].kind != RST_VMA_ANON || !has_pages[i])
+		if (!moves_pages(&vmas[i]) || !has_pages[i])
 			continue;
 		reg.range.start = vmas[i].start;
 		reg.range.len = vmas[i].end - vmas[i].start;
@@ -387,10 +399,10 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 		while (addr < end) {
 			unsigned long len = end - addr;
 
-			if (v->kind == RST_VMA_ANON && whole_pmd(v, addr, end)) {
+			if (moves_pages(v) && whole_pmd(v, addr, end)) {
 				len = PMD_SIZE_;
 				ret = fill_huge(&f, addr);
-			} else if (v->kind == RST_VMA_ANON) {
+			} else if (moves_pages(v)) {
 				len = moved_len(a, v, addr, end);
 				ret = fill_moved(&f, addr, len);
 			} else {
