@@ -48,7 +48,7 @@ class Test:
 
     def __init__(self, name, cmd=None, modes=("default",), dump_args=(), restore_args=(),
                  tty=False, start_timeout=START_TIMEOUT, result_timeout=RESULT_TIMEOUT,
-                 max_image_pages=None, live=False, stats=(), retry_dump_on=None):
+                 max_image_pages=None, live=False, stats=(), retry_dump_on=None, hugepages=0):
         self.name = name
         self.cmd = cmd or [os.path.join(HERE, name)]
         self.modes = modes
@@ -66,6 +66,8 @@ class Test:
         self.stats = list(stats)
         # A dump that fails with a message matching this is tried again.
         self.retry_dump_on = retry_dump_on
+        # 2 MiB huge pages one instance of the test maps; reserved for it.
+        self.hugepages = hugepages
 
 
 def static(name, modes=("default",), **kw):
@@ -130,6 +132,7 @@ TESTS = [
     static("mem_guard", ALL),
     static("mem_mlock", ALL),
     static("mem_thp", ALL),
+    static("mem_hugetlb", ALL, hugepages=4),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
@@ -158,6 +161,7 @@ TESTS = [
     live("live_guard", "mem_guard"),
     live("live_mlock", "mem_mlock"),
     live("live_thp", "mem_thp"),
+    live("live_hugetlb", "mem_hugetlb", hugepages=4),
 ]
 
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
@@ -486,6 +490,57 @@ class Snap:
         return self.wait(self.start(args, workdir, name, env), workdir, name, timeout)
 
 
+# --- huge pages -----------------------------------------------------------
+
+NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+HUGEPAGES_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read())
+
+
+class HugePages:
+    """Enough free 2 MiB huge pages for a test, added to vm.nr_hugepages.
+
+    Pages already free and not reserved count; only the shortfall is
+    added. release() takes back exactly what was added, rather than writing
+    back the old total: another runner may have added its own meanwhile.
+    """
+
+    def __init__(self, need):
+        self.need, self.added = need, 0
+
+    def available(self):
+        return (read_int(HUGEPAGES_2M + "free_hugepages") -
+                read_int(HUGEPAGES_2M + "resv_hugepages"))
+
+    def reserve(self):
+        try:
+            short = self.need - self.available()
+            if short <= 0:
+                return
+            total = read_int(NR_HUGEPAGES)
+            with open(NR_HUGEPAGES, "w") as f:
+                f.write(str(total + short))
+            # The kernel may find fewer free 2 MiB blocks than asked for.
+            self.added = read_int(NR_HUGEPAGES) - total
+        except OSError as e:
+            raise Skip("cannot reserve %d 2 MiB huge pages: %s" % (self.need, e))
+        if self.available() < self.need:
+            self.release()
+            raise Skip("could reserve only %d of %d 2 MiB huge pages" % (
+                self.available(), self.need))
+
+    def release(self):
+        if not self.added:
+            return
+        with open(NR_HUGEPAGES, "w") as f:
+            f.write(str(max(read_int(NR_HUGEPAGES) - self.added, 0)))
+        self.added = 0
+
+
 # --- one test -------------------------------------------------------------
 
 def tail(path, lines=12):
@@ -516,6 +571,9 @@ class Run:
         self.outfile = os.path.join(self.dir, "test.out")
         self.terminals = []
         self.pid = None
+        # The original and the restored task live side by side in these modes.
+        both = mode in ("leave-running", "live", "no-live")
+        self.hugepages = HugePages(test.hugepages * (2 if both else 1))
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.img)
 
@@ -659,6 +717,8 @@ class Run:
     def run(self):
         if self.t.live and not self.opts.nodump and self.snap.live_missing():
             raise Skip(self.snap.live_missing())
+        if self.t.hugepages:
+            self.hugepages.reserve()
         self.start()
         if self.opts.nodump:
             self.finish("nodump")
@@ -688,6 +748,11 @@ class Run:
         for term in self.terminals:
             kill(term.holder, group=True)
             term.close()
+        if self.hugepages.added:
+            # Pages still mapped would stay as surplus until freed: wait first.
+            if self.pid:
+                wait_gone(self.pid, 5)
+            self.hugepages.release()
 
 
 def snap_failed(what, status, err):
