@@ -10,8 +10,9 @@
  *      and moving them into place with UFFDIO_MOVE (no second copy, no VMA
  *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
  *      mappings, hugetlb included, are read in place;
- *   4b. apply madvise() flags, guard regions and mlock;
- *   5. set final protections, mm fields, signals, timers, limits, creds;
+ *   5. set final protections, then the mapping attributes (madvise()
+ *      flags, guard regions, mlock), mm fields, signals, timers, limits,
+ *      creds;
  *   6. tell snap it is ready, wait for "go", and rt_sigreturn into the
  *      dumped registers (entry.S). snap then unmaps the bootstrap area.
  * Nothing here may use libc. On error the reason goes into args->err and
