@@ -399,6 +399,8 @@ static void add_missing(char *buf, size_t size, const char *what)
 
 int cmd_check(const struct snap_opts *opts)
 {
+	static const char guards_unseen[] =
+		"Linux 6.15+; processes with guard regions cannot be dumped";
 	char missing[256] = "";
 	char label[64];
 	bool have_uffd;
@@ -426,10 +428,9 @@ int cmd_check(const struct snap_opts *opts)
 	row("PAGEMAP_SCAN", kf.pagemap_scan, NULL);
 	row("MADV_GUARD_INSTALL", kf.guard_install,
 	    kf.guard_install ? NULL : "Linux 6.13+; images with guard regions cannot be restored");
+	/* Where guards exist but pagemap does not show them, they read as swapped pages. */
 	row("guard regions in pagemap", kf.pagemap_guard,
-	    kf.pagemap_guard || !kf.guard_install ? NULL
-						   : "Linux 6.15+; processes with guard regions "
-						     "cannot be dumped");
+	    kf.pagemap_guard || !kf.guard_install ? NULL : guards_unseen);
 	row("clone3 set_tid", kf.clone3_set_tid,
 	    kf.clone3_set_tid ? NULL : "needs CAP_CHECKPOINT_RESTORE");
 	row("pidfd_getfd", kf.pidfd_getfd, NULL);

@@ -23,8 +23,8 @@
  * The advice restore may apply: only ones that set a mapping's flags. Any
  * other bit (MADV_DONTNEED, MADV_FREE...) would drop memory.
  */
-#define MADV_RESTORABLE                                                                  \
-	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |        \
+#define MADV_RESTORABLE                                                                            \
+	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |                 \
 	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE)
 
 /* Guards sorted, page-aligned, inside their mapping; and a kernel to install them. */
