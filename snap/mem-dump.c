@@ -132,8 +132,11 @@ static int add_guard(struct vma *v, uint64_t start, uint64_t end)
 		return 0;
 	}
 	g = realloc(v->guards, (v->nr_guards + 1) * sizeof(*g));
-	if (!g)
+	if (!g) {
+		pr_err("out of memory listing the guard regions of mapping %lx-%lx",
+		       (unsigned long)v->start, (unsigned long)v->end);
 		return -1;
+	}
 	v->guards = g;
 	g[v->nr_guards++] = (struct vma_range){ start, end };
 	return 0;
@@ -245,6 +248,7 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 	for (i = 0; i < t->vmas.nr && !ret; i++) {
 		struct vma *v = &t->vmas.v[i];
 
+		v->nr_guards = 0;
 		if (!vma_dumps_pages(v)) {
 			/* No pages, but guards are possible in shared file mappings too. */
 			if (v->kind == VMA_KIND__VMA_FILE_SHARED && ctx->kf->pagemap_scan &&
