@@ -2,9 +2,11 @@
 /*
  * Restore reads and checks every image up front (design.md §4): a missing,
  * truncated or corrupted file is reported naming it, before any process is
- * created. Checks go beyond decoding: VMAs sorted and page aligned, pages
- * inside private mappings, the page file exactly as long as the pagemap
- * says, state sizes this machine can take.
+ * created. Checks go beyond decoding: VMAs sorted and page aligned, only
+ * attributes the restorer may apply (harmless madvise bits, guards inside
+ * their mapping, huge pages this machine has), pages inside private
+ * mappings, the page file exactly as long as the pagemap says, state sizes
+ * this machine can take.
  */
 #include <fcntl.h>
 #include <stdio.h>
