@@ -16,6 +16,12 @@ UFFD_FEATURE_WP; their dumps run with --display-stats, which must say
 `live: yes` and meet the test's stats (e.g. `cow peak memory` under its
 --cow-limit).
 
+Tests that map hugetlb memory (Test(hugepages=N)) get that many free 2 MiB
+huge pages (twice as many where the original and the restored task run side
+by side): the runner adds the shortfall to /proc/sys/vm/nr_hugepages before
+the test and takes it back after, and skips the test if the kernel cannot
+find them.
+
 The runner is a child subreaper and reaps at once: a dumped (killed) task and
 every orphan, restored tasks included, become its children, so a pid is free
 again as soon as its task is gone - not a few seconds later, when PID 1 would
