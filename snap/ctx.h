@@ -50,6 +50,8 @@ struct kfeat {
 	bool uffd_dev;			/* /dev/userfaultfd + USERFAULTFD_IOC_NEW */
 	uint64_t uffd_features;		/* UFFDIO_API features offered */
 	bool pagemap_scan;		/* PAGEMAP_SCAN ioctl */
+	bool pagemap_guard;		/* pagemap reports guard regions (PAGE_IS_GUARD, bit 58) */
+	bool guard_install;		/* madvise(MADV_GUARD_INSTALL) */
 	bool clone3_set_tid;
 	bool pidfd_getfd;
 	bool cap_sys_resource;		/* may raise rlimits past the hard limit */
@@ -83,12 +85,18 @@ struct restore_stats {
 	uint64_t mem_ns;		/* time the restorer spent filling memory */
 };
 
+struct vma_range {
+	uint64_t start, end;
+};
+
 /* One VMA as read from /proc/PID/smaps, before it becomes a VmaEntry. */
 struct vma {
 	uint64_t start, end, pgoff;
 	uint32_t prot, flags;		/* PROT_*, MAP_* */
 	VmaKind kind;
-	uint64_t madv;
+	uint64_t madv;			/* bit n: madvise(n) applies (VmFlags) */
+	uint32_t lock;			/* VmaLock, 0 if not mlocked */
+	uint64_t page_size;		/* smaps KernelPageSize: > 4 KiB for hugetlb */
 	dev_t dev;
 	ino_t ino;
 	char *path;			/* backing file or [name], malloc'd */
@@ -96,6 +104,8 @@ struct vma {
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */
 	uint32_t shmem_id;		/* VMA_SHMEM: its object in shmem.img */
+	struct vma_range *guards;	/* MADV_GUARD_INSTALL ranges, found with the pages */
+	size_t nr_guards;
 };
 
 struct vma_list {
@@ -104,10 +114,6 @@ struct vma_list {
 };
 
 struct parasite_ctl;
-
-struct vma_range {
-	uint64_t start, end;
-};
 
 struct range_list {
 	struct vma_range *r;

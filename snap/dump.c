@@ -202,13 +202,16 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	 * Shared memory is saved while frozen, live or not: no write to it, by
 	 * whatever process, can reach the image then.
 	 */
-	if (dump_core(ctx, t) || dump_task_files(ctx, t) || dump_mm(ctx, t) || shmem_write(ctx))
+	if (dump_core(ctx, t) || dump_task_files(ctx, t) || shmem_write(ctx))
 		return -1;
 	if (ctx->st.live)
-		return live_protect(t, *ld);
+		return dump_mm(ctx, t) || live_protect(t, *ld) ? -1 : 0;
 
 	ctx->st.t_mem_start = now_ns();
+	/* The page scan also finds the guard regions that mm-PID.img lists. */
 	ret = page_collect(ctx, t, &pl);
+	if (!ret)
+		ret = dump_mm(ctx, t);
 	if (!ret)
 		ret = page_write(ctx, t, &pl);
 	page_list_free(&pl);

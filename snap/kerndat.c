@@ -195,6 +195,59 @@ out:
 	munmap(p, len);
 }
 
+/* Does PAGEMAP_SCAN (or, without it, pagemap bit 58) show the guard at @g? */
+static bool sees_guard(const struct kfeat *kf, int fd, char *g)
+{
+	struct page_region vec[2];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (uintptr_t)g - PAGE_SIZE,
+		.end = (uintptr_t)g + PAGE_SIZE,
+		.vec = (uintptr_t)vec,
+		.vec_len = 2,
+		.category_anyof_mask = PAGE_IS_GUARD,
+		.return_mask = PAGE_IS_GUARD,
+	};
+	uint64_t ent = 0;
+
+	if (kf->pagemap_scan)
+		return ioctl(fd, PAGEMAP_SCAN, &arg) == 1 && vec[0].start == (uintptr_t)g &&
+		       vec[0].end == (uintptr_t)g + PAGE_SIZE;
+	return pread(fd, &ent, sizeof(ent), (uintptr_t)g / PAGE_SIZE * sizeof(ent)) ==
+		       sizeof(ent) &&
+	       (ent & PME_GUARD);
+}
+
+/*
+ * Guard regions: can we install one (restore), and does pagemap report it
+ * (dump: otherwise a guard reads as a swapped page that cannot be read).
+ */
+static void probe_guards(struct kfeat *kf)
+{
+	char *p;
+	int fd;
+
+	p = mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		pr_debug("kerndat: mmap: %s", strerror(errno));
+		return;
+	}
+	if (madvise(p + PAGE_SIZE, PAGE_SIZE, MADV_GUARD_INSTALL)) {
+		pr_debug("kerndat: MADV_GUARD_INSTALL: %s", strerror(errno));
+		goto out;
+	}
+	kf->guard_install = true;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_debug("kerndat: /proc/self/pagemap: %s", strerror(errno));
+		goto out;
+	}
+	kf->pagemap_guard = sees_guard(kf, fd, p + PAGE_SIZE);
+	close(fd);
+out:
+	munmap(p, 2 * PAGE_SIZE);
+}
+
 static pid_t read_pid_max(void)
 {
 	long v = 0;
@@ -297,14 +350,17 @@ int kerndat_probe(struct kfeat *kf)
 	probe_ptrace(kf);
 	probe_uffd(kf);
 	probe_pagemap_scan(kf);
+	probe_guards(kf);
 	probe_clone3_set_tid(kf);
 	probe_pidfd_getfd(kf);
 	probe_caps(kf);
 	pr_debug("kerndat: kernel %s seize %d syscall_info %d uffd %d dev %d features %#llx "
-		 "pagemap_scan %d clone3_set_tid %d pidfd_getfd %d cap_sys_resource %d xsave %u",
+		 "pagemap_scan %d guard_install %d pagemap_guard %d clone3_set_tid %d "
+		 "pidfd_getfd %d cap_sys_resource %d xsave %u",
 		 kf->kernel, kf->ptrace_seize, kf->ptrace_syscall_info, kf->uffd, kf->uffd_dev,
-		 (unsigned long long)kf->uffd_features, kf->pagemap_scan, kf->clone3_set_tid,
-		 kf->pidfd_getfd, kf->cap_sys_resource, kf->xsave_size);
+		 (unsigned long long)kf->uffd_features, kf->pagemap_scan, kf->guard_install,
+		 kf->pagemap_guard, kf->clone3_set_tid, kf->pidfd_getfd, kf->cap_sys_resource,
+		 kf->xsave_size);
 	return 0;
 }
 
@@ -343,6 +399,8 @@ static void add_missing(char *buf, size_t size, const char *what)
 
 int cmd_check(const struct snap_opts *opts)
 {
+	static const char guards_unseen[] =
+		"Linux 6.15+; processes with guard regions cannot be dumped";
 	char missing[256] = "";
 	char label[64];
 	bool have_uffd;
@@ -368,6 +426,11 @@ int cmd_check(const struct snap_opts *opts)
 	}
 	row("/dev/userfaultfd", kf.uffd_dev, NULL);
 	row("PAGEMAP_SCAN", kf.pagemap_scan, NULL);
+	row("MADV_GUARD_INSTALL", kf.guard_install,
+	    kf.guard_install ? NULL : "Linux 6.13+; images with guard regions cannot be restored");
+	/* Where guards exist but pagemap does not show them, they read as swapped pages. */
+	row("guard regions in pagemap", kf.pagemap_guard,
+	    kf.pagemap_guard || !kf.guard_install ? NULL : guards_unseen);
 	row("clone3 set_tid", kf.clone3_set_tid,
 	    kf.clone3_set_tid ? NULL : "needs CAP_CHECKPOINT_RESTORE");
 	row("pidfd_getfd", kf.pidfd_getfd, NULL);

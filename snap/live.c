@@ -33,8 +33,12 @@ static bool streamable(const struct dump_task *t, const struct page_run *r)
 {
 	const struct vma *v = &t->vmas.v[r->vma];
 
-	/* vmsplice needs readable pages; sync WP covers anonymous memory only. */
-	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_READ);
+	/*
+	 * vmsplice needs readable pages; sync WP covers anonymous memory only.
+	 * hugetlb would be write-protected and copied in huge pages, not the
+	 * 4 KiB ones the fault path handles: its (few) pages are saved frozen.
+	 */
+	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_READ) && !(v->flags & MAP_HUGETLB);
 }
 
 int live_pwrite(struct live_dump *ld, const void *buf, size_t len, uint64_t idx)

@@ -30,17 +30,38 @@ bool vma_dumps_pages(const struct vma *v)
 	return v->kind == VMA_KIND__VMA_ANON || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
 }
 
+/* VmaEntry.guards point into @rs, @rp: as many as the task has guard ranges. */
+static void set_guards(VmaEntry *ve, const struct vma *v, VmaRange **rp, VmaRange *rs)
+{
+	ve->guards = rp;
+	ve->n_guards = v->nr_guards;
+	for (size_t i = 0; i < v->nr_guards; i++) {
+		vma_range__init(&rs[i]);
+		rs[i].start = v->guards[i].start;
+		rs[i].end = v->guards[i].end;
+		rp[i] = &rs[i];
+	}
+}
+
 int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 {
 	MmEntry mm = MM_ENTRY__INIT;
 	VmaEntry *ve, **vp;
-	size_t i;
+	VmaRange *rs = NULL, **rp = NULL;
+	size_t i, nr_guards = 0;
 	int ret = -1;
 
+	for (i = 0; i < t->vmas.nr; i++)
+		nr_guards += t->vmas.v[i].nr_guards;
 	ve = calloc(t->vmas.nr, sizeof(*ve));
 	vp = calloc(t->vmas.nr, sizeof(*vp));
-	if (!ve || !vp)
+	if (nr_guards) {
+		rs = calloc(nr_guards, sizeof(*rs));
+		rp = calloc(nr_guards, sizeof(*rp));
+	}
+	if (!ve || !vp || (nr_guards && (!rs || !rp)))
 		goto out;
+	nr_guards = 0;
 	for (i = 0; i < t->vmas.nr; i++) {
 		const struct vma *v = &t->vmas.v[i];
 
@@ -63,6 +84,12 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 			ve[i].has_madv = true;
 			ve[i].madv = v->madv;
 		}
+		if (v->lock) {
+			ve[i].has_lock = true;
+			ve[i].lock = v->lock;
+		}
+		set_guards(&ve[i], v, rp + nr_guards, rs + nr_guards);
+		nr_guards += v->nr_guards;
 		vp[i] = &ve[i];
 	}
 	mm.vmas = vp;
@@ -71,6 +98,8 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 out:
 	free(ve);
 	free(vp);
+	free(rs);
+	free(rp);
 	return ret;
 }
 
@@ -100,7 +129,7 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 struct collect {
 	struct dump_ctx *ctx;
 	struct dump_task *t;
-	struct page_list *pl;
+	struct page_list *pl;		/* NULL: guards only */
 	int pmfd;			/* /proc/PID/pagemap */
 };
 
@@ -152,13 +181,39 @@ nomem:
 	return -1;
 }
 
-/*
- * return_mask keeps PRESENT and SWAPPED apart, so each region is wholly
- * one or the other: the kernel splits regions where the returned
- * categories change.
- */
-static int scan_pagemap_scan(struct collect *c, const struct vma *v, uint32_t idx)
+/* Guard ranges come in address order; adjacent ones are merged. */
+static int add_guard(struct vma *v, uint64_t start, uint64_t end)
 {
+	struct vma_range *last = v->nr_guards ? &v->guards[v->nr_guards - 1] : NULL;
+	struct vma_range *g;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	g = realloc(v->guards, (v->nr_guards + 1) * sizeof(*g));
+	if (!g) {
+		pr_err("out of memory listing the guard regions of mapping %lx-%lx",
+		       (unsigned long)v->start, (unsigned long)v->end);
+		return -1;
+	}
+	v->guards = g;
+	g[v->nr_guards++] = (struct vma_range){ start, end };
+	return 0;
+}
+
+/*
+ * Pages of @v into c->pl, and its guard regions into v->guards. A guard
+ * reads as a swap entry (PAGE_IS_SWAPPED | PAGE_IS_GUARD): it must never be
+ * taken for a page, reading it faults. With c->pl NULL, only the guards
+ * (mappings whose pages are not dumped). return_mask keeps PRESENT and
+ * SWAPPED apart, so each region is wholly one or the other: the kernel
+ * splits regions where the returned categories change.
+ */
+static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
+{
+	uint64_t guard = c->ctx->kf->pagemap_guard ? PAGE_IS_GUARD : 0;
+	uint64_t pages = c->pl ? PAGE_IS_PRESENT | PAGE_IS_SWAPPED : 0;
 	struct page_region regs[SCAN_VEC];
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
@@ -166,13 +221,15 @@ static int scan_pagemap_scan(struct collect *c, const struct vma *v, uint32_t id
 		.end = v->end,
 		.vec = (uintptr_t)regs,
 		.vec_len = SCAN_VEC,
-		.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_inverted = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_mask = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_anyof_mask = pages | guard,
+		.return_mask = pages | guard,
 	};
 	long n, i;
 
+	if (!c->pl && !guard)
+		return 0;
 	for (;;) {
 		n = ioctl(c->pmfd, PAGEMAP_SCAN, &a);
 		if (n < 0) {
@@ -180,17 +237,25 @@ static int scan_pagemap_scan(struct collect *c, const struct vma *v, uint32_t id
 				  (unsigned long)v->start, (unsigned long)v->end);
 			return -1;
 		}
-		for (i = 0; i < n; i++)
-			if (note_pages(c, regs[i].start, (regs[i].end - regs[i].start) / PAGE_SIZE,
-				       idx, regs[i].categories & PAGE_IS_SWAPPED))
+		for (i = 0; i < n; i++) {
+			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
+
+			if (regs[i].categories & PAGE_IS_GUARD) {
+				if (add_guard(v, regs[i].start, regs[i].end))
+					return -1;
+				continue;
+			}
+			if (note_pages(c, regs[i].start, nr, idx,
+				       regs[i].categories & PAGE_IS_SWAPPED))
 				return -1;
+		}
 		if (a.walk_end >= v->end)
 			return 0;
 		a.start = a.walk_end;
 	}
 }
 
-static int scan_pagemap(struct collect *c, const struct vma *v, uint32_t idx)
+static int scan_pagemap(struct collect *c, struct vma *v, uint32_t idx)
 {
 	static const size_t chunk = 8192;
 	uint64_t ents[8192], addr;
@@ -210,6 +275,11 @@ static int scan_pagemap(struct collect *c, const struct vma *v, uint32_t idx)
 		for (i = 0; i < n; i++) {
 			bool swapped = ents[i] & PME_SWAP;
 
+			if (ents[i] & PME_GUARD) {
+				if (add_guard(v, addr + i * PAGE_SIZE, addr + (i + 1) * PAGE_SIZE))
+					return -1;
+				continue;
+			}
 			if (!(ents[i] & PME_PRESENT) && !swapped)
 				continue;
 			if (!swapped && (ents[i] & PME_FILE))
@@ -224,6 +294,7 @@ static int scan_pagemap(struct collect *c, const struct vma *v, uint32_t idx)
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl)
 {
 	struct collect c = { .ctx = ctx, .t = t, .pl = pl };
+	struct collect guards_only = { .ctx = ctx, .t = t };
 	char path[64];
 	size_t i;
 	int ret = 0;
@@ -231,16 +302,22 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 	memset(pl, 0, sizeof(*pl));
 	t->swapped.nr = 0;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	c.pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	c.pmfd = guards_only.pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c.pmfd < 0) {
 		pr_perror("cannot open %s", path);
 		return -1;
 	}
 	for (i = 0; i < t->vmas.nr && !ret; i++) {
-		const struct vma *v = &t->vmas.v[i];
+		struct vma *v = &t->vmas.v[i];
 
-		if (!vma_dumps_pages(v))
+		v->nr_guards = 0;
+		if (!vma_dumps_pages(v)) {
+			/* No pages, but guards are possible in shared file mappings too. */
+			if (v->kind == VMA_KIND__VMA_FILE_SHARED && ctx->kf->pagemap_scan &&
+			    ctx->kf->pagemap_guard)
+				ret = scan_pagemap_scan(&guards_only, v, i);
 			continue;
+		}
 		ctx->st.pages_scanned += (v->end - v->start) / PAGE_SIZE;
 		if (ctx->kf->pagemap_scan)
 			ret = scan_pagemap_scan(&c, v, i);
@@ -290,9 +367,15 @@ int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf
 		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
 	else
 		n = pread(memfd, buf, len, addr);
-	if (n != (ssize_t)len) {
+	if (n < 0) {
 		pr_perror("pid %d: cannot read memory at %lx (%zu bytes)", pid,
 			  (unsigned long)addr, len);
+		return -1;
+	}
+	/* A short read sets no errno: it stopped at a page it could not read. */
+	if (n != (ssize_t)len) {
+		pr_err("pid %d: cannot read memory at %lx: the page at %lx is unreadable", pid,
+		       (unsigned long)addr, (unsigned long)(addr + n));
 		return -1;
 	}
 	return 0;

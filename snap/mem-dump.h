@@ -22,11 +22,12 @@ struct page_list {
 	uint64_t pages;
 };
 
-/* mm-PID.img from t->vmas. */
+/* mm-PID.img from t->vmas; after page_collect(), which finds the guard regions. */
 int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
 /*
  * Present and swapped private pages, zero-page and file-backed ones left
- * out. The swapped ones are also listed in t->swapped.
+ * out; and, on the way, each mapping's guard regions (vma.guards). The
+ * swapped pages are also listed in t->swapped.
  */
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);

@@ -188,9 +188,17 @@ static bool stale_parasite(pid_t pid, const struct vma *v)
 	return ret;
 }
 
-/* Decide how a VMA is dumped; an error names what we cannot handle yet. */
-static int vma_classify(pid_t pid, struct vma *v, bool shared)
+/* MAP_PRIVATE | MAP_HUGETLB anonymous memory: hugetlbfs' internal file. */
+static bool anon_hugetlb(const struct vma *v, bool shared)
 {
+	return !shared && (v->flags & MAP_HUGETLB) && v->deleted &&
+	       !strcmp(v->path, "/anon_hugepage");
+}
+
+/* Decide how a VMA is dumped; an error names what we cannot handle yet. */
+static int vma_classify(pid_t pid, struct vma *v)
+{
+	bool shared = v->flags & MAP_SHARED;
 	const char *p = v->path;
 
 	if (shared && stale_parasite(pid, v)) {
@@ -206,7 +214,7 @@ static int vma_classify(pid_t pid, struct vma *v, bool shared)
 		v->kind = VMA_KIND__VMA_VVAR;
 		return 0;
 	}
-	if (v->ino == 0 && !shared) {
+	if ((v->ino == 0 && !shared) || anon_hugetlb(v, shared)) {
 		v->kind = VMA_KIND__VMA_ANON;
 		v->flags |= MAP_ANONYMOUS;
 		return 0;
@@ -235,16 +243,74 @@ static int vma_classify(pid_t pid, struct vma *v, bool shared)
 	return 0;
 }
 
-/* The MAP_* flags smaps shows that are part of what a mapping is. */
-#define VMFLAGS_MAP (MAP_GROWSDOWN | MAP_NORESERVE)
+/* The mmap flags that only VmFlags shows: parse_vmas() takes them from the hint. */
+#define VMFLAGS_MAP (MAP_GROWSDOWN | MAP_NORESERVE | MAP_HUGETLB)
 
-static void parse_vmflags(struct vma *v, const char *flags)
+/*
+ * VmFlags mnemonics (fs/proc/task_mmu.c) that are state to restore: an mmap
+ * flag to create the mapping with, or a madvise() to apply to it.
+ */
+static const struct {
+	char name[3];
+	uint32_t map;	/* MAP_*, or 0 */
+	int madv;	/* MADV_*, or -1 */
+} vmflags[] = {
+	{ "gd", MAP_GROWSDOWN, -1 },
+	{ "nr", MAP_NORESERVE, -1 },
+	{ "ht", MAP_HUGETLB, -1 },
+	{ "dc", 0, MADV_DONTFORK },
+	{ "wf", 0, MADV_WIPEONFORK },
+	{ "dd", 0, MADV_DONTDUMP },
+	{ "hg", 0, MADV_HUGEPAGE },
+	{ "nh", 0, MADV_NOHUGEPAGE },
+};
+
+static void parse_vmflags(struct vma *v, char *flags)
 {
-	if (strstr(flags, " gd"))
-		v->flags |= MAP_GROWSDOWN;
-	/* Else a sparse mapping is charged in full at restore, and may not fit. */
-	if (strstr(flags, " nr"))
-		v->flags |= MAP_NORESERVE;
+	bool locked = false, onfault = false;
+	char *tok, *save;
+	size_t i;
+
+	for (tok = strtok_r(flags, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		/* VM_LOCKONFAULT is "lf" (since 4.4), always next to "lo". */
+		locked |= !strcmp(tok, "lo");
+		onfault |= !strcmp(tok, "lf");
+		for (i = 0; i < ARRAY_SIZE(vmflags); i++) {
+			if (strcmp(tok, vmflags[i].name))
+				continue;
+			v->flags |= vmflags[i].map;
+			if (vmflags[i].madv >= 0)
+				v->madv |= 1ULL << vmflags[i].madv;
+		}
+	}
+	if (locked)
+		v->lock = onfault ? VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
+}
+
+static int ilog2(uint64_t v)
+{
+	return 63 - __builtin_clzll(v);
+}
+
+/* Settle what needs all of a VMA's lines, then classify it. */
+static int vma_finish(pid_t pid, struct vma *v)
+{
+	if (!v->page_size)
+		v->page_size = PAGE_SIZE;
+	/* Restore must ask for the same huge page size: MAP_HUGE_2MB, MAP_HUGE_1GB. */
+	if (v->flags & MAP_HUGETLB)
+		v->flags |= ilog2(v->page_size) << MAP_HUGE_SHIFT;
+	return vma_classify(pid, v);
+}
+
+static int vma_finish_all(pid_t pid, struct vma_list *vl)
+{
+	for (size_t i = 0; i < vl->nr; i++)
+		if (vma_finish(pid, &vl->v[i])) {
+			vma_list_free(vl);
+			return -1;
+		}
+	return 0;
 }
 
 static int parse_vma_file(pid_t pid, const char *file, struct vma_list *vl)
@@ -298,7 +364,7 @@ static int parse_vma_file(pid_t pid, const char *file, struct vma_list *vl)
 				line[name_off + len - 10] = '\0';
 			}
 			cur->path = strdup(line + name_off);
-			if (!cur->path || vma_classify(pid, cur, shared))
+			if (!cur->path)
 				goto out;
 			continue;
 		}
@@ -306,6 +372,8 @@ static int parse_vma_file(pid_t pid, const char *file, struct vma_list *vl)
 			parse_vmflags(cur, line + 8);
 		else if (cur && !strncmp(line, "Anonymous:", 10))
 			cur->anon_kb = strtoull(line + 10, NULL, 10);
+		else if (cur && !strncmp(line, "KernelPageSize:", 15))
+			cur->page_size = strtoull(line + 15, NULL, 10) << 10;
 	}
 	ret = 0;
 out:
@@ -318,7 +386,9 @@ out:
 
 int parse_smaps(pid_t pid, struct vma_list *vl)
 {
-	return parse_vma_file(pid, "smaps", vl);
+	if (parse_vma_file(pid, "smaps", vl))
+		return -1;
+	return vma_finish_all(pid, vl);
 }
 
 /* The hint's VMA for @v if it is the same mapping, else NULL. */
@@ -360,16 +430,20 @@ int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl)
 		}
 		vl->v[i].flags |= h->flags & VMFLAGS_MAP;
 		vl->v[i].madv = h->madv;
+		vl->v[i].lock = h->lock;
+		vl->v[i].page_size = h->page_size;
 	}
-	return 0;
+	return vma_finish_all(pid, vl);
 }
 
 void vma_list_free(struct vma_list *vl)
 {
 	size_t i;
 
-	for (i = 0; i < vl->nr; i++)
+	for (i = 0; i < vl->nr; i++) {
 		free(vl->v[i].path);
+		free(vl->v[i].guards);
+	}
 	free(vl->v);
 	vl->v = NULL;
 	vl->nr = 0;

@@ -139,8 +139,27 @@ static void fill_creds(struct rst_creds *c, const CredsEntry *e)
 	c->last_cap = cap_max_bits() - 1;
 }
 
+static size_t count_guards(const MmEntry *mm)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		n += mm->vmas[i]->n_guards;
+	return n;
+}
+
+static void fill_guards(struct restorer_args *a, const MmEntry *mm, struct rst_range *g)
+{
+	a->guards = (uintptr_t)g;
+	a->nr_guards = 0;
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		for (size_t j = 0; j < mm->vmas[i]->n_guards; j++)
+			g[a->nr_guards++] = (struct rst_range){ mm->vmas[i]->guards[j]->start,
+								mm->vmas[i]->guards[j]->end };
+}
+
 static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_vma *vmas,
-		       struct rst_pagemap *pm, uint8_t *si)
+		       struct rst_pagemap *pm, struct rst_range *guards, uint8_t *si)
 {
 	struct restorer_args *a = b->args;
 	const CoreEntry *c = t->core;
@@ -155,13 +174,21 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 	for (i = 0; i < t->mm->n_vmas; i++) {
 		const VmaEntry *v = t->mm->vmas[i];
 
-		vmas[i] = (struct rst_vma){ v->start, v->end, v->pgoff, v->prot, v->flags, v->kind,
-					    -1 };
+		vmas[i] = (struct rst_vma){ .start = v->start,
+					    .end = v->end,
+					    .pgoff = v->pgoff,
+					    .prot = v->prot,
+					    .flags = v->flags,
+					    .kind = v->kind,
+					    .fd = -1,
+					    .madv = v->has_madv ? v->madv : 0,
+					    .lock = v->has_lock ? v->lock : RST_VMA_UNLOCKED };
 	}
 	a->pagemap = (uintptr_t)pm;
 	a->nr_pagemap = t->nr_pagemap;
 	for (i = 0; i < t->nr_pagemap; i++)
 		pm[i] = (struct rst_pagemap){ t->pagemap[i]->vaddr, t->pagemap[i]->nr_pages };
+	fill_guards(a, t->mm, guards);
 	a->staging_size = STAGING_SIZE;
 
 	a->siginfo = (uintptr_t)si;
@@ -208,7 +235,7 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b)
 {
 	size_t blob_len = restorer_blob_end - restorer_blob;
-	size_t args_off, vmas_off, pm_off, si_off, stack_off, park_len, nsig;
+	size_t args_off, vmas_off, pm_off, guards_off, si_off, stack_off, park_len, nsig;
 	struct rst_range cur[RST_MAX_SPECIAL];
 	char names[RST_MAX_SPECIAL][16];
 	unsigned int ncur;
@@ -222,7 +249,8 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	args_off = align(blob_len, 64);
 	vmas_off = align(args_off + sizeof(struct restorer_args), 64);
 	pm_off = vmas_off + t->mm->n_vmas * sizeof(struct rst_vma);
-	si_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
+	guards_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
+	si_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
 	stack_off = align(si_off + nsig * 128, PAGE_SIZE);
 	b->len = stack_off + BLOB_STACK_SIZE + align(park_len, PAGE_SIZE);
 
@@ -239,7 +267,8 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	memcpy(b->args->cur_special, cur, sizeof(cur));
 	b->args->nr_cur_special = ncur;
 	if (fill_static(t, b, (void *)((char *)b->addr + vmas_off),
-			(void *)((char *)b->addr + pm_off), (void *)((char *)b->addr + si_off))) {
+			(void *)((char *)b->addr + pm_off), (void *)((char *)b->addr + guards_off),
+			(void *)((char *)b->addr + si_off))) {
 		bootstrap_destroy(b);
 		return -1;
 	}

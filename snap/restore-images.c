@@ -2,14 +2,17 @@
 /*
  * Restore reads and checks every image up front (design.md §4): a missing,
  * truncated or corrupted file is reported naming it, before any process is
- * created. Checks go beyond decoding: VMAs sorted and page aligned, pages
- * inside private mappings, the page file exactly as long as the pagemap
- * says, state sizes this machine can take.
+ * created. Checks go beyond decoding: VMAs sorted and page aligned, only
+ * attributes the restorer may apply (harmless madvise bits, guards inside
+ * their mapping, huge pages this machine has), pages inside private
+ * mappings, the page file exactly as long as the pagemap says, state sizes
+ * this machine can take.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +21,88 @@
 #include "log.h"
 #include "restore-images.h"
 #include "shmem.h"
+
+/*
+ * The advice restore may apply: only ones that set a mapping's flags. Any
+ * other bit (MADV_DONTNEED, MADV_FREE...) would drop memory.
+ */
+#define MADV_RESTORABLE                                                                            \
+	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |                 \
+	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE)
+
+/* Guards sorted, page-aligned, inside their mapping; and a kernel to install them. */
+static int check_guards(const struct restore_ctx *ctx, const struct restore_task *t,
+			const VmaEntry *e)
+{
+	uint64_t prev = e->start;
+
+	for (size_t i = 0; i < e->n_guards; i++) {
+		const VmaRange *g = e->guards[i];
+
+		if (g->start < prev || g->start >= g->end || g->end > e->end ||
+		    (g->start | g->end) % PAGE_SIZE || e->kind == VMA_KIND__VMA_VDSO ||
+		    e->kind == VMA_KIND__VMA_VVAR) {
+			pr_err("image mm-%d.img: bad guard region %lx-%lx in mapping %lx-%lx",
+			       t->pid, (unsigned long)g->start, (unsigned long)g->end,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		if (!ctx->kf->guard_install) {
+			pr_err("image mm-%d.img: guard region at %lx, but this kernel has no "
+			       "MADV_GUARD_INSTALL (Linux 6.13+)",
+			       t->pid, (unsigned long)g->start);
+			return -1;
+		}
+		prev = g->end;
+	}
+	return 0;
+}
+
+/*
+ * A hugetlb mapping (MAP_HUGETLB, size in the MAP_HUGE_* bits) is aligned
+ * to its page size, and this machine has pages of that size.
+ */
+static int check_hugetlb(const struct restore_task *t, const VmaEntry *e)
+{
+	unsigned int shift = (e->flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+	char path[96];
+
+	if (!(e->flags & MAP_HUGETLB))
+		return 0;
+	if (shift < 21 || shift > 40 || (e->start | e->end) & ((1ULL << shift) - 1)) {
+		pr_err("image mm-%d.img: bad hugetlb mapping %lx-%lx (flags %#x)", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, e->flags);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB",
+		 (1ULL << shift) >> 10);
+	if (access(path, F_OK)) {
+		pr_err("image mm-%d.img: mapping %lx-%lx uses %llu kB huge pages, which this "
+		       "machine does not have",
+		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
+		       (1ULL << shift) >> 10);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
+{
+	if (e->has_madv && (e->madv & ~MADV_RESTORABLE)) {
+		pr_err("image mm-%d.img: mapping %lx-%lx has madvise bits %#llx snap does not "
+		       "restore",
+		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
+		       (unsigned long long)(e->madv & ~MADV_RESTORABLE));
+		return -1;
+	}
+	if (e->has_lock && e->lock != VMA_LOCK__VMA_LOCKED &&
+	    e->lock != VMA_LOCK__VMA_LOCKED_ONFAULT) {
+		pr_err("image mm-%d.img: mapping %lx-%lx has an unknown mlock state %d", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, e->lock);
+		return -1;
+	}
+	return 0;
+}
 
 static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 {
@@ -47,6 +132,8 @@ static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 			if (!e->has_shmem_id || shmem_index(ctx, e->shmem_id, what) < 0)
 				return -1;
 		}
+		if (check_vma_attrs(t, e) || check_guards(ctx, t, e) || check_hugetlb(t, e))
+			return -1;
 		prev_end = e->end;
 	}
 	/* Pagemap entries are in address order, each inside one private VMA. */

@@ -79,10 +79,16 @@ struct pm_scan_arg {
 #define PAGE_IS_GUARD (1 << 8)
 #endif
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PME_PRESENT (1ULL << 63)
 #define PME_SWAP (1ULL << 62)
 #define PME_FILE (1ULL << 61)
+#define PME_GUARD (1ULL << 58)
 #define PME_UFFD_WP (1ULL << 57)
 #define PME_EXCLUSIVE (1ULL << 56)
 #define PME_PFN_MASK ((1ULL << 55) - 1)

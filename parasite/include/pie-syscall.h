@@ -41,6 +41,7 @@ static inline long __sys6(long nr, long a1, long a2, long a3, long a4, long a5, 
 #define sys_mprotect(a, l, p) sys3(__NR_mprotect, a, l, p)
 #define sys_mremap(o, ol, nl, f, n) sys5(__NR_mremap, o, ol, nl, f, n)
 #define sys_madvise(a, l, adv) sys3(__NR_madvise, a, l, adv)
+#define sys_mlock2(a, l, f) sys3(__NR_mlock2, a, l, f)
 #define sys_ioctl(fd, cmd, arg) sys3(__NR_ioctl, fd, cmd, arg)
 #define sys_prctl(o, a, b, c, d) sys5(__NR_prctl, o, a, b, c, d)
 #define sys_exit_group(c) sys1(__NR_exit_group, c)

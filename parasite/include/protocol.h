@@ -114,11 +114,19 @@ enum rst_vma_kind {
 	RST_VMA_SYSV,			/* restorer only: shmat(fd = the shmid) */
 };
 
+enum rst_vma_lock {
+	RST_VMA_UNLOCKED = 0,		/* values match VmaLock in vma-attrs.proto */
+	RST_VMA_LOCKED,
+	RST_VMA_LOCKED_ONFAULT,
+};
+
 struct rst_vma {
 	__u64 start, end, pgoff;
 	__u32 prot, flags;		/* final PROT_*, MAP_* */
 	__u32 kind;
 	__s32 fd;			/* backing file, or -1 */
+	__u64 madv;			/* bit n: madvise(n) once filled */
+	__u32 lock;			/* enum rst_vma_lock, applied last */
 };
 
 struct rst_pagemap {
@@ -168,6 +176,8 @@ struct restorer_args {
 	__u32 nr_vmas;
 	__u64 pagemap;			/* struct rst_pagemap[nr_pagemap] */
 	__u32 nr_pagemap;
+	__u64 guards;			/* struct rst_range[nr_guards], address order */
+	__u32 nr_guards;
 	__s32 pages_fd;
 	__u64 staging_size;
 

@@ -8,8 +8,11 @@
  *   3. create every dumped mapping;
  *   4. fill private anonymous memory by reading pages into a staging area
  *      and moving them into place with UFFDIO_MOVE (no second copy, no VMA
- *      splits); other mappings are read in place;
- *   5. set final protections, mm fields, signals, timers, limits, creds;
+ *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
+ *      mappings, hugetlb included, are read in place;
+ *   5. set final protections, then the mapping attributes (madvise()
+ *      flags, guard regions, mlock), mm fields, signals, timers, limits,
+ *      creds;
  *   6. tell snap it is ready, wait for "go", and rt_sigreturn into the
  *      dumped registers (entry.S). snap then unmaps the bootstrap area.
  * Nothing here may use libc. On error the reason goes into args->err and
@@ -25,6 +28,7 @@
 #include "protocol.h"
 
 #define PAGE 4096UL
+#define PMD_SIZE_ (2UL << 20)
 #define TASK_SIZE_MAX 0x7ffffffff000UL
 #define MAP_FIXED_ 0x10
 #define MAP_PRIVATE_ 0x02
@@ -199,6 +203,12 @@ static long attach_sysv(struct restorer_args *a, struct rst_vma *v)
 	return 0;
 }
 
+/* Private anonymous memory is filled by UFFDIO_MOVE, which cannot do hugetlb. */
+static int moves_pages(const struct rst_vma *v)
+{
+	return v->kind == RST_VMA_ANON && !(v->flags & MAP_HUGETLB);
+}
+
 static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 {
 	struct rst_vma *vmas = (void *)a->vmas;
@@ -219,6 +229,10 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 		ret = sys_mmap(v->start, v->end - v->start, fill_prot(v, has_pages[i]),
 			       v->flags | MAP_FIXED_, v->kind == RST_VMA_ANON ? -1 : v->fd,
 			       v->pgoff * PAGE);
+		if (ret == -12 && (v->flags & MAP_HUGETLB))
+			return fail(a, "no free huge pages (see /proc/sys/vm/nr_hugepages) to map",
+				    v->start, ret),
+			       -1;
 		if (ret != (long)v->start)
 			return fail(a, "mmap", v->start, ret), -1;
 	}
@@ -245,19 +259,20 @@ struct filler {
 	struct restorer_args *a;
 	long uffd;
 	unsigned long staging;
+	unsigned long thp_map, thp;	/* THP staging: its mapping, the aligned PMD in it */
 };
 
-/* Read @len bytes of the page image into staging and move them to @dst. */
-static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
+/* Read @len bytes of the page image into @src and move them to @dst. */
+static long move_in(struct filler *f, unsigned long src, unsigned long dst, unsigned long len)
 {
 	struct uffdio_move mv;
 	long ret;
 
-	ret = read_full(f->a->pages_fd, (void *)f->staging, len);
+	ret = read_full(f->a->pages_fd, (void *)src, len);
 	if (ret)
 		return fail(f->a, "reading pages for", dst, ret), -1;
 	mv.dst = dst;
-	mv.src = f->staging;
+	mv.src = src;
 	mv.len = len;
 	mv.mode = 0;
 	mv.move = 0;
@@ -268,6 +283,65 @@ static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
 		       -1;
 	f->a->stats.pages_moved += len / PAGE;
 	return 0;
+}
+
+static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
+{
+	return move_in(f, f->staging, dst, len);
+}
+
+/*
+ * The THP staging area: one PMD, 2 MiB-aligned and MADV_HUGEPAGE, so that
+ * reading into it faults in a transparent huge page. Made on first use.
+ */
+static long thp_staging(struct filler *f)
+{
+	long ret = sys_mmap(0, 2 * PMD_SIZE_, PROT_RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1, 0);
+
+	if (is_err(ret))
+		return fail(f->a, "mmap THP staging", 0, ret), -1;
+	f->thp_map = ret;
+	f->thp = (ret + PMD_SIZE_ - 1) & ~(PMD_SIZE_ - 1);
+	/* Without THP the area still works, with small pages. */
+	sys_madvise(f->thp, PMD_SIZE_, MADV_HUGEPAGE);
+	return 0;
+}
+
+/*
+ * A whole PMD of a MADV_HUGEPAGE mapping, read into the THP staging area
+ * and moved in one piece: UFFDIO_MOVE moves an aligned PMD-mapped THP as
+ * it is, so the mapping is huge at once, not when khugepaged gets to it.
+ * Had the read no huge page, the move carries 512 small ones.
+ */
+static long fill_huge(struct filler *f, unsigned long dst)
+{
+	if (!f->thp && thp_staging(f))
+		return -1;
+	return move_in(f, f->thp, dst, PMD_SIZE_);
+}
+
+static int vma_wants_thp(const struct rst_vma *v)
+{
+	return v->madv & (1ULL << MADV_HUGEPAGE);
+}
+
+/* [@addr, @end) covers a whole aligned PMD of a MADV_HUGEPAGE mapping. */
+static int whole_pmd(const struct rst_vma *v, unsigned long addr, unsigned long end)
+{
+	return vma_wants_thp(v) && !(addr & (PMD_SIZE_ - 1)) && end - addr >= PMD_SIZE_;
+}
+
+/* The next piece moved with small pages; it stops where a whole PMD could start. */
+static unsigned long moved_len(struct restorer_args *a, const struct rst_vma *v,
+			       unsigned long addr, unsigned long end)
+{
+	unsigned long len = end - addr;
+
+	if (len > a->staging_size)
+		len = a->staging_size;
+	if (vma_wants_thp(v) && len > PMD_SIZE_ - (addr & (PMD_SIZE_ - 1)))
+		len = PMD_SIZE_ - (addr & (PMD_SIZE_ - 1));
+	return len;
 }
 
 static long fill_in_place(struct filler *f, unsigned long dst, unsigned long len)
@@ -306,7 +380,7 @@ static long register_anon(struct filler *f, unsigned char *has_pages)
 	long ret;
 
 	for (i = 0; i < f->a->nr_vmas; i++) {
-		if (vmas[i].kind != RST_VMA_ANON || !has_pages[i])
+		if (!moves_pages(&vmas[i]) || !has_pages[i])
 			continue;
 		reg.range.start = vmas[i].start;
 		reg.range.len = vmas[i].end - vmas[i].start;
@@ -351,9 +425,11 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 		while (addr < end) {
 			unsigned long len = end - addr;
 
-			if (v->kind == RST_VMA_ANON) {
-				if (len > a->staging_size)
-					len = a->staging_size;
+			if (moves_pages(v) && whole_pmd(v, addr, end)) {
+				len = PMD_SIZE_;
+				ret = fill_huge(&f, addr);
+			} else if (moves_pages(v)) {
+				len = moved_len(a, v, addr, end);
 				ret = fill_moved(&f, addr, len);
 			} else {
 				ret = fill_in_place(&f, addr, len);
@@ -366,6 +442,8 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 	/* Closing the uffd unregisters every range. */
 	sys_close(f.uffd);
 	sys_munmap(f.staging, a->staging_size);
+	if (f.thp_map)
+		sys_munmap(f.thp_map, 2 * PMD_SIZE_);
 	a->stats.mem_ns = ts_ns() - t0;
 	return 0;
 }
@@ -388,6 +466,100 @@ static long final_prot(struct restorer_args *a, unsigned char *has_pages)
 			return fail(a, "mprotect", v->start, ret), -1;
 	}
 	return 0;
+}
+
+static int vma_is_special(const struct rst_vma *v)
+{
+	return v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR;
+}
+
+/* The dumped madvise() flags (DONTFORK, WIPEONFORK, DONTDUMP, [NO]HUGEPAGE). */
+static long restore_madvise(struct restorer_args *a)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int i, adv;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+
+		for (adv = 0; adv < 64 && !vma_is_special(v); adv++) {
+			if (!(v->madv & (1ULL << adv)))
+				continue;
+			ret = sys_madvise(v->start, v->end - v->start, adv);
+			if (ret)
+				return fail(a, "madvise", v->start, ret), -1;
+		}
+	}
+	return 0;
+}
+
+/* Installing a guard drops the page there: the image has none at guards. */
+static long restore_guards(struct restorer_args *a)
+{
+	struct rst_range *g = (void *)a->guards;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_guards; i++) {
+		ret = sys_madvise(g[i].start, g[i].end - g[i].start, MADV_GUARD_INSTALL);
+		if (ret)
+			return fail(a, "MADV_GUARD_INSTALL", g[i].start, ret), -1;
+	}
+	return 0;
+}
+
+static int vma_has_guards(struct restorer_args *a, struct rst_vma *v)
+{
+	struct rst_range *g = (void *)a->guards;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_guards; i++)
+		if (g[i].start >= v->start && g[i].start < v->end)
+			return 1;
+	return 0;
+}
+
+/*
+ * mlock() faults in every page of the mapping, mlock2(MLOCK_ONFAULT) only
+ * locks those already there: as the dumped process had them.
+ */
+static long restore_mlock(struct restorer_args *a)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &vmas[i];
+
+		if (v->lock == RST_VMA_UNLOCKED || vma_is_special(v))
+			continue;
+		ret = sys_mlock2(v->start, v->end - v->start,
+				 v->lock == RST_VMA_LOCKED_ONFAULT ? MLOCK_ONFAULT : 0);
+		/*
+		 * A guard cannot be installed in a locked mapping, so the process
+		 * had mlock()ed it after: the mapping was locked, but faulting in
+		 * the guard pages failed with ENOMEM, as it does here.
+		 */
+		if (ret == -12 && v->lock == RST_VMA_LOCKED && vma_has_guards(a, v))
+			continue;
+		if (ret)
+			return fail(a, "mlock", v->start, ret), -1;
+	}
+	return 0;
+}
+
+/*
+ * Mapping attributes go on once the pages are in place: UFFDIO_MOVE needs
+ * source and destination in the same mlock state, mlock() would fault in
+ * the whole mapping, and a guard must not be where pages are read. mlock
+ * comes last, after the guards and the final protections, so that it
+ * populates the way the dumped process's mlock() did.
+ */
+static long restore_vma_attrs(struct restorer_args *a)
+{
+	return restore_madvise(a) || restore_guards(a) || restore_mlock(a) ? -1 : 0;
 }
 
 static long restore_signals(struct restorer_args *a)
@@ -532,7 +704,8 @@ unsigned long blob_main(struct restorer_args *a)
 			return 0;
 	}
 	memset(has_pages, 0, sizeof(has_pages));
-	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages))
+	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
+	    restore_vma_attrs(a))
 		return 0;
 	if (restore_misc(a) || restore_signals(a) || restore_creds(a))
 		return 0;

@@ -21,6 +21,12 @@ on; if there is none, the runner makes a zram swap device for them the first
 time one runs, and removes it at the end (see zram.py). When it cannot, those
 tests are skipped with the reason.
 
+Tests that map hugetlb memory (Test(hugepages=N)) get that many free 2 MiB
+huge pages (twice as many where the original and the restored task run side
+by side): the runner adds the shortfall to /proc/sys/vm/nr_hugepages before
+the test and takes it back after, and skips the test if the kernel cannot
+find them.
+
 The runner is a child subreaper and reaps at once: a dumped (killed) task and
 every orphan, restored tasks included, become its children, so a pid is free
 again as soon as its task is gone - not a few seconds later, when PID 1 would
@@ -57,7 +63,7 @@ class Test:
     def __init__(self, name, cmd=None, modes=("default",), dump_args=(), restore_args=(),
                  tty=False, start_timeout=START_TIMEOUT, result_timeout=RESULT_TIMEOUT,
                  max_image_pages=None, live=False, stats=(), retry_dump_on=None,
-                 needs_swap=False):
+                 needs_swap=False, hugepages=0):
         self.name = name
         self.cmd = cmd or [os.path.join(HERE, name)]
         self.modes = modes
@@ -79,6 +85,8 @@ class Test:
         self.retry_dump_on = retry_dump_on
         # Pushes pages out to swap: skipped when there is none and none can be made.
         self.needs_swap = needs_swap
+        # 2 MiB huge pages one instance of the test maps; reserved for it.
+        self.hugepages = hugepages
 
 
 def static(name, modes=("default",), prog=None, args=(), **kw):
@@ -156,6 +164,11 @@ TESTS = [
     # Half of two 8 MiB objects in swap; "leave-running" is a live dump.
     static("shm_swapped", ("default", "leave-running", "no-live"), needs_swap=True,
            stats=[("shmem swapped", ">=", 2048 - 2048 // 100)]),
+    static("mem_madvise", ALL),
+    static("mem_guard", ALL),
+    static("mem_mlock", ALL),
+    static("mem_thp", ALL),
+    static("mem_hugetlb", ALL, hugepages=4),
     static("vdso", TW),
     static("file_offset", LR),
     static("file_flags"),
@@ -181,6 +194,11 @@ TESTS = [
     live("live_cow_limit", dump_args=["--cow-limit", "4M"],
          stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
     live("mem_swap_live", "mem_swap", needs_swap=True, stats=[SWAPPED]),
+    live("live_madvise", "mem_madvise"),
+    live("live_guard", "mem_guard"),
+    live("live_mlock", "mem_mlock"),
+    live("live_thp", "mem_thp"),
+    live("live_hugetlb", "mem_hugetlb", hugepages=4),
 ]
 
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
@@ -509,6 +527,57 @@ class Snap:
         return self.wait(self.start(args, workdir, name, env), workdir, name, timeout)
 
 
+# --- huge pages -----------------------------------------------------------
+
+NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+HUGEPAGES_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read())
+
+
+class HugePages:
+    """Enough free 2 MiB huge pages for a test, added to vm.nr_hugepages.
+
+    Pages already free and not reserved count; only the shortfall is
+    added. release() takes back exactly what was added, rather than writing
+    back the old total: another runner may have added its own meanwhile.
+    """
+
+    def __init__(self, need):
+        self.need, self.added = need, 0
+
+    def available(self):
+        return (read_int(HUGEPAGES_2M + "free_hugepages") -
+                read_int(HUGEPAGES_2M + "resv_hugepages"))
+
+    def reserve(self):
+        try:
+            short = self.need - self.available()
+            if short <= 0:
+                return
+            total = read_int(NR_HUGEPAGES)
+            with open(NR_HUGEPAGES, "w") as f:
+                f.write(str(total + short))
+            # The kernel may find fewer free 2 MiB blocks than asked for.
+            self.added = read_int(NR_HUGEPAGES) - total
+        except OSError as e:
+            raise Skip("cannot reserve %d 2 MiB huge pages: %s" % (self.need, e))
+        if self.available() < self.need:
+            self.release()
+            raise Skip("could reserve only %d of %d 2 MiB huge pages" % (
+                self.available(), self.need))
+
+    def release(self):
+        if not self.added:
+            return
+        with open(NR_HUGEPAGES, "w") as f:
+            f.write(str(max(read_int(NR_HUGEPAGES) - self.added, 0)))
+        self.added = 0
+
+
 # --- one test -------------------------------------------------------------
 
 def tail(path, lines=12):
@@ -539,6 +608,9 @@ class Run:
         self.outfile = os.path.join(self.dir, "test.out")
         self.terminals = []
         self.pid = None
+        # The original and the restored task live side by side in these modes.
+        both = mode in ("leave-running", "live", "no-live")
+        self.hugepages = HugePages(test.hugepages * (2 if both else 1))
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.img)
 
@@ -691,6 +763,8 @@ class Run:
             raise Skip(self.snap.live_missing())
         if self.t.needs_swap and SWAP.ensure():
             raise Skip(SWAP.ensure())
+        if self.t.hugepages:
+            self.hugepages.reserve()
         self.start()
         if self.opts.nodump:
             self.finish("nodump")
@@ -720,6 +794,11 @@ class Run:
         for term in self.terminals:
             kill(term.holder, group=True)
             term.close()
+        if self.hugepages.added:
+            # Pages still mapped would stay as surplus until freed: wait first.
+            if self.pid:
+                wait_gone(self.pid, 5)
+            self.hugepages.release()
 
 
 def snap_failed(what, status, err):

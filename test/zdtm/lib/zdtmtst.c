@@ -140,6 +140,38 @@ static void redirect_stdio(void)
 		close(fd);
 }
 
+/* Field 22 of /proc/self/stat: when this process was created, in clock ticks. */
+static unsigned long long start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd, i;
+
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("/proc/self/stat: %m");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		fail("read /proc/self/stat: %m");
+	buf[n] = '\0';
+	/* comm may hold blanks: count fields from the last ')', which ends field 2. */
+	p = strrchr(buf, ')');
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &t) != 1)
+		fail("unparsable /proc/self/stat: %s", buf);
+	return t;
+}
+
+static unsigned long long setup_start_time;
+
+int test_restored(void)
+{
+	return setup_start_time && start_time() != setup_start_time;
+}
+
 void test_daemon(void)
 {
 	int p[2], status;
@@ -157,6 +189,7 @@ void test_daemon(void)
 	if (pid == 0) {
 		close(p[0]);
 		ready_fd = p[1];
+		setup_start_time = start_time();
 		if (!keep_stdio) {
 			if (setsid() < 0)
 				fail("setsid: %m");
@@ -444,6 +477,80 @@ int test_vma_at(unsigned long addr, struct test_vma *vma)
 int test_vma_named(const char *name, struct test_vma *vma)
 {
 	return find_vma(0, name, vma);
+}
+
+/* Whole /proc/self/smaps into a static buffer (no malloc); fail()s if it does not fit. */
+static char *read_smaps(void)
+{
+	static char buf[4 << 20];
+	ssize_t n, len = 0;
+	int fd;
+
+	fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("/proc/self/smaps: %m");
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	if (n < 0)
+		fail("read /proc/self/smaps: %m");
+	if (len == sizeof(buf) - 1)
+		fail("/proc/self/smaps is larger than %zu bytes", sizeof(buf) - 1);
+	buf[len] = '\0';
+	return buf;
+}
+
+int test_smaps_field(unsigned long addr, const char *field, char *val, size_t size)
+{
+	char *line, *end, *colon;
+	size_t flen = strlen(field);
+	int in = 0;
+
+	for (line = read_smaps(); *line; line = end + 1) {
+		unsigned long start, stop;
+
+		end = strchr(line, '\n');
+		if (!end)
+			break;
+		*end = '\0';
+		colon = strchr(line, ':');
+		/* A mapping's header has no "Field:" before its first blank. */
+		if (!colon || strchr(line, ' ') < colon) {
+			if (in)
+				return -1;
+			in = sscanf(line, "%lx-%lx", &start, &stop) == 2 && addr >= start &&
+			     addr < stop;
+			continue;
+		}
+		if (!in || colon - line != (long)flen || strncmp(line, field, flen))
+			continue;
+		for (colon++; *colon == ' '; colon++)
+			;
+		snprintf(val, size, "%s", colon);
+		return 0;
+	}
+	return -1;
+}
+
+long test_smaps_kb(unsigned long addr, const char *field)
+{
+	char val[64];
+
+	if (test_smaps_field(addr, field, val, sizeof(val)))
+		fail("smaps of the mapping at %#lx has no %s", addr, field);
+	return strtol(val, NULL, 10);
+}
+
+int test_vmflag(unsigned long addr, const char *flag)
+{
+	char val[256], *tok, *save;
+
+	if (test_smaps_field(addr, "VmFlags", val, sizeof(val)))
+		fail("no mapping with VmFlags at %#lx", addr);
+	for (tok = strtok_r(val, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		if (!strcmp(tok, flag))
+			return 1;
+	return 0;
 }
 
 static sigjmp_buf probe_env;

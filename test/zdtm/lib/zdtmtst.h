@@ -51,6 +51,12 @@ void test_keep_stdio(void);
  */
 void test_daemon(void);
 
+/*
+ * 1 in a restored process, 0 in the one test_daemon() made: a restored
+ * process has the same pid and memory but a later creation time.
+ */
+int test_restored(void);
+
 /* Setup is complete: have the pidfile written. Idempotent. */
 void test_ready(void);
 
@@ -119,6 +125,17 @@ struct test_vma {
  */
 int test_vma_at(unsigned long addr, struct test_vma *vma);
 int test_vma_named(const char *name, struct test_vma *vma);
+
+/*
+ * Field @field ("VmFlags", "Locked", ...) of the /proc/self/smaps entry of
+ * the mapping that contains @addr: its text after the colon and blanks, in
+ * @val. 0, or -1 if there is no such mapping or field. Does not malloc.
+ */
+int test_smaps_field(unsigned long addr, const char *field, char *val, size_t size);
+/* The number of a "NNN kB" smaps field of that mapping; fail()s if there is none. */
+long test_smaps_kb(unsigned long addr, const char *field);
+/* 1 if the VmFlags of that mapping hold the mnemonic @flag ("dc", "lo"...), else 0. */
+int test_vmflag(unsigned long addr, const char *flag);
 
 /* 1 if reading (@write == 0) or writing the byte at @p faults, else 0. */
 int test_faults(volatile void *p, int write);
