@@ -219,6 +219,11 @@ static int vma_classify(pid_t pid, struct vma *v)
 		v->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
+	if (shared && (v->flags & MAP_HUGETLB)) {
+		pr_err("pid %d mapping %lx-%lx (%s): shared hugetlb memory is not supported yet",
+		       pid, (unsigned long)v->start, (unsigned long)v->end, p);
+		return -1;
+	}
 	/*
 	 * Shared memory objects, dumped with their pages (shmem-dump.c): shared
 	 * anonymous memory shows as "/dev/zero (deleted)". /dev/shm files are
