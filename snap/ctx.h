@@ -181,5 +181,7 @@ struct restore_ctx {
 };
 
 uint64_t now_ns(void);
+/* write() all of @buf, through short writes and EINTR. -1 with errno, not logged. */
+int write_full(int fd, const void *buf, size_t len);
 
 #endif

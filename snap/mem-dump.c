@@ -334,25 +334,6 @@ void page_list_free(struct page_list *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
-static int write_all(int fd, const void *buf, size_t len, pid_t pid)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_perror("writing image pages-%d.img", pid);
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * Copy one run from the target. process_vm_readv is the fast path; memory
  * we may not read (PROT_NONE, write-only) goes through /proc/PID/mem, which
@@ -420,9 +401,12 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
 			len = r->nr * PAGE_SIZE - done;
 			if (len > COPY_BUF)
 				len = COPY_BUF;
-			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
-			    write_all(pfd, buf, len, t->pid))
+			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len))
 				goto out;
+			if (write_full(pfd, buf, len)) {
+				pr_perror("writing image pages-%d.img", t->pid);
+				goto out;
+			}
 		}
 		ctx->st.pages_written += r->nr;
 	}

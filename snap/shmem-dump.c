@@ -368,22 +368,6 @@ static int add_range(ShmemEntry *e, uint64_t off, uint64_t nr)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* Data ranges of @o into its entry and shmem-pages-ID.img. */
 static int write_pages(struct dump_ctx *ctx, struct shmem_obj *o, int pfd)
 {
@@ -421,7 +405,7 @@ static int write_pages(struct dump_ctx *ctx, struct shmem_obj *o, int pfd)
 			pr_err("%s: out of memory", o->what);
 			goto out;
 		}
-		if (write_all(pfd, map + first * PAGE_SIZE, (last - first) * PAGE_SIZE)) {
+		if (write_full(pfd, map + first * PAGE_SIZE, (last - first) * PAGE_SIZE)) {
 			pr_perror("writing image shmem-pages-%u.img", o->e.id);
 			goto out;
 		}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Small helpers with no better home; declared in ctx.h. */
+#include <errno.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctx.h"
 
@@ -11,4 +13,21 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
 }
