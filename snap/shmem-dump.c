@@ -249,9 +249,12 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 		/* Our own open file description: lseek must not move the task's offset. */
 		o->fd = files_reopen(fd, O_RDONLY | O_CLOEXEC);
 		o->e.name = strdup(path + strlen("/memfd:"));
-		if (o->fd < 0 || !o->e.name || obj_stat(o)) {
-			if (o->fd < 0 || !o->e.name)
-				pr_perror("%s: cannot keep it", o->what);
+		if (o->fd < 0 || !o->e.name) {
+			pr_perror("%s: cannot keep it", o->what);
+			drop_last(ctx->shmem);
+			return -1;
+		}
+		if (obj_stat(o)) {
 			drop_last(ctx->shmem);
 			return -1;
 		}

@@ -600,25 +600,3 @@ const char *test_recorded(void)
 {
 	return recorded[0] ? recorded : NULL;
 }
-
-unsigned long long test_start_time(void)
-{
-	char buf[1024], *p;
-	unsigned long long t = 0;
-	int fd = open("/proc/self/stat", O_RDONLY), i;
-	ssize_t n;
-
-	if (fd < 0)
-		fail("/proc/self/stat: %m");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		fail("reading /proc/self/stat: %m");
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (i = 2; p && i < 22; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", &t) != 1)
-		fail("no start time in /proc/self/stat");
-	return t;
-}

@@ -94,13 +94,6 @@ void test_msg(const char *fmt, ...) __printf(1, 2);
 void test_record(const char *fmt, ...) __printf(1, 2);
 const char *test_recorded(void);
 
-/*
- * Field 22 of /proc/self/stat. A restored task is a new task with a new
- * start time: comparing it with one taken before the dump tells the
- * original (after a --leave-running dump) from a restored copy.
- */
-unsigned long long test_start_time(void);
-
 /* "<outfile>.<name>": a per-test path for files the test creates. */
 void test_path(char *buf, size_t size, const char *name);
 
