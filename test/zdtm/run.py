@@ -175,6 +175,8 @@ TESTS = [
     static("file_highfd"),
     static("file_devices"),
     static("file_unlinked", ALL),
+    static("pstree", ALL),
+    static("pstree_states", ALL),
     static("pipe_data", ALL),
     static("pipe_closed_writer"),
     static("pipe_nonblock"),
@@ -352,6 +354,25 @@ def descendants():
                 found.add(pid)
                 break
     return found
+
+
+def kill_tree(pid):
+    """SIGKILL @pid and every process below it."""
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for d in os.listdir("/proc"):
+            if d.isdigit() and int(d) not in tree:
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if int(data[data.rindex(")") + 2:].split()[1]) in tree:
+                    tree.add(int(d))
+                    grew = True
+    for p in tree:
+        kill(p)
 
 
 def kill_descendants():
@@ -782,7 +803,7 @@ class Run:
         self.wait_gone("dump")
         self.restore()
         if self.mode == "twice":
-            kill(self.pid)
+            kill_tree(self.pid)
             self.wait_gone("SIGKILL")
             self.restore()
         self.finish("restore" if self.mode != "twice" else "the second restore")
