@@ -128,6 +128,8 @@ struct dump_task {
 	bool zombie;			/* only ids and exit_status are dumped */
 	bool stopped;			/* in a job-control stop: stays so, comes back so */
 	bool seized;
+	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
+	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
 	int exit_status;
 	pid_t *threads;
 	size_t nr_threads;

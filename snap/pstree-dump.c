@@ -6,6 +6,9 @@
  * parent cannot reap it) or gone (auto-reaped), and is taken as such.
  */
 #include <dirent.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,22 @@
 #include "proc.h"
 #include "pstree.h"
 #include "seize.h"
+
+/* /proc/PID/root, which may be longer than @size: then it is not "/". */
+static int readlink_root(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	n = readlink(path, buf, size - 1);
+	if (n < 0) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
+}
 
 static struct dump_task *find_task(struct dump_ctx *ctx, pid_t pid)
 {
@@ -133,6 +152,68 @@ static int check_ids(struct dump_ctx *ctx)
 	return 0;
 }
 
+/* 0: @a and @b share their @type (KCMP_FILES, KCMP_FS); 1: they do not; -1 logged. */
+static int shares(pid_t a, pid_t b, int type)
+{
+	long r = syscall(SYS_kcmp, a, b, type, 0, 0);
+
+	if (r < 0)
+		pr_perror("kcmp of pids %d and %d", a, b);
+	return r < 0 ? -1 : r != 0;
+}
+
+/*
+ * An fd table or fs context (cwd, root, umask) shared through CLONE_FILES or
+ * CLONE_FS is made again by the restore the same way, so only sharing with
+ * the parent can come back.
+ */
+static int find_shared(struct dump_ctx *ctx)
+{
+	static const struct {
+		int type;
+		const char *what;
+	} kinds[] = { { KCMP_FILES, "fd table" }, { KCMP_FS, "cwd and root" } };
+	char root[8];
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; k < ARRAY_SIZE(kinds) && !t->zombie; k++) {
+			for (size_t j = 0; j < i; j++) {
+				struct dump_task *o = &ctx->tasks[j];
+				int r;
+
+				if (o->zombie)
+					continue;
+				r = shares(o->pid, t->pid, kinds[k].type);
+				if (r < 0)
+					return -1;
+				if (r)
+					continue;
+				if (o->pid != t->ppid) {
+					pr_err("pid %d shares its %s with pid %d, which is not its "
+					       "parent; cannot dump it",
+					       t->pid, kinds[k].what, o->pid);
+					return -1;
+				}
+				if (kinds[k].type == KCMP_FILES)
+					t->shares_files = true;
+				else
+					t->shares_fs = true;
+			}
+		}
+		/* A child sharing them is made after its parent's chroot(): see restore.c. */
+		if ((t->shares_fs || t->shares_files) &&
+		    (readlink_root(t->pid, root, sizeof(root)) || strcmp(root, "/"))) {
+			pr_err("pid %d shares its fd table or cwd with its parent inside a chroot; "
+			       "cannot dump it",
+			       t->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int tree_seize(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -164,7 +245,7 @@ int tree_seize(struct dump_ctx *ctx)
 		if (add_children(ctx, i))
 			return -1;
 	}
-	return check_ids(ctx);
+	return check_ids(ctx) || find_shared(ctx) ? -1 : 0;
 }
 
 void tree_unseize(struct dump_ctx *ctx, bool kill_all)
@@ -202,6 +283,8 @@ int tree_write(struct dump_ctx *ctx)
 		pe.has_state = true;
 		pe.state = t->zombie ? TASK_STATE__TASK_ZOMBIE :
 			   t->stopped ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
+		pe.has_files_shared = pe.files_shared = t->shares_files;
+		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
 		pe.has_exit_status = t->zombie;
 		pe.exit_status = t->exit_status;
 		ret = img_write(img, &pe.base);

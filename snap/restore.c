@@ -76,9 +76,10 @@ static int wait_pid_free(pid_t pid, unsigned int ms)
 	return 0;
 }
 
-static pid_t clone_with_pid(pid_t pid)
+static pid_t clone_with_pid(pid_t pid, uint64_t flags)
 {
 	struct clone_args ca = {
+		.flags = flags,
 		.exit_signal = SIGCHLD,
 		.set_tid = (uintptr_t)&pid,
 		.set_tid_size = 1,
@@ -87,14 +88,14 @@ static pid_t clone_with_pid(pid_t pid)
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
-/* fork() into @pid: 0 in the child, -1 logged. */
-static pid_t make_task(struct restore_ctx *ctx, pid_t pid)
+/* fork() into @pid, sharing what @flags say: 0 in the child, -1 logged. */
+static pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags)
 {
 	pid_t ret;
 
 	fflush(NULL);
 	for (;;) {
-		ret = clone_with_pid(pid);
+		ret = clone_with_pid(pid, flags);
 		if (ret >= 0 || errno != EEXIST)
 			break;
 		/* Taken between our check and clone3: wait again. */
@@ -135,23 +136,57 @@ static int move_fd(int fd, int to)
 	return nfd;
 }
 
-/* Everything done in the child before the restorer: files, cwd, root. */
-static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct rst_proc *rp,
-			 int base)
+static size_t task_index(const struct restore_ctx *ctx, const struct restore_task *t)
 {
-	const CoreEntry *c = t->core;
-	int fd;
+	return t - ctx->tasks;
+}
 
-	unregister_rseq();
-	/* snap's own fds go above every fd the process had: the service fds. */
+/* The task whose fd table @t has: itself, or an ancestor it shares it with. */
+static size_t files_owner(const struct restore_ctx *ctx, size_t i)
+{
+	while (ctx->tasks[i].pe->files_shared)
+		i = task_index(ctx, restore_find_task(ctx, ctx->tasks[i].pe->ppid));
+	return i;
+}
+
+/* Does another task use the fd table of tasks[@i]? Then snap closes its service fds. */
+static bool files_shared(const struct restore_ctx *ctx, size_t i)
+{
+	for (size_t j = 0; j < ctx->nr_tasks; j++)
+		if (j != i && files_owner(ctx, j) == files_owner(ctx, i))
+			return true;
+	return false;
+}
+
+/*
+ * The fds of a process: its files at their numbers, snap's service fds above
+ * @base. The tasks that will share this fd table (made later, with
+ * CLONE_FILES) get their restore pipes moved up here too, out of the way.
+ */
+static int prepare_fds(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct rst_proc *rp = &tr->procs[idx];
+	int base = tr->service_base, fd;
+
 	if (dup2(rp->ready[1], base) < 0 || dup2(rp->go[0], base + 1) < 0) {
 		pr_perror("cannot set up the restore pipes");
 		return -1;
 	}
 	fcntl(base, F_SETFD, FD_CLOEXEC);
 	fcntl(base + 1, F_SETFD, FD_CLOEXEC);
-	rp->b.args->ready_fd = base;
-	rp->b.args->go_fd = base + 1;
+	rp->ready[1] = base;
+	rp->go[0] = base + 1;
+	for (size_t j = idx + 1; j < ctx->nr_tasks; j++) {
+		struct rst_proc *o = &tr->procs[j];
+
+		if (files_owner(ctx, j) != idx)
+			continue;
+		o->ready[1] = move_fd(o->ready[1], base + 2);
+		o->go[0] = move_fd(o->go[0], base + 2);
+		if (o->ready[1] < 0 || o->go[0] < 0)
+			return -1;
+	}
 	fd = move_fd(dup(STDERR_FILENO), base + 2);
 	if (fd >= 0)
 		log_set_err_fd(fd);
@@ -162,12 +197,31 @@ static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct
 		ctx->tty_fd = move_fd(ctx->tty_fd, base + 2);
 	if (ctx->dirfd < 0)
 		return -1;
-
 	/* Every other task's pipes are below base: they go here. */
-	if (shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, t, base))
+	return shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, &ctx->tasks[idx], base) ?
+		       -1 :
+		       0;
+}
+
+/*
+ * Everything done in the child before the restorer: files, cwd, root. A
+ * task made with CLONE_FILES or CLONE_FS finds them done by its parent.
+ */
+static int child_prepare(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct restore_task *t = &ctx->tasks[idx];
+	struct rst_proc *rp = &tr->procs[idx];
+	const CoreEntry *c = t->core;
+
+	unregister_rseq();
+	if (!t->pe->files_shared && prepare_fds(tr, idx))
 		return -1;
+	rp->b.args->ready_fd = rp->ready[1];
+	rp->b.args->go_fd = rp->go[0];
+	rp->b.args->keep_service_fds = files_shared(ctx, idx);
 	/* Paths in the images are as snap sees them: chroot comes last. */
-	if (chdir(c->cwd)) {
+	if (!t->pe->fs_shared && chdir(c->cwd)) {
 		pr_perror("pid %d: cwd %s", t->pid, c->cwd);
 		return -1;
 	}
@@ -175,9 +229,9 @@ static int child_prepare(struct restore_ctx *ctx, struct restore_task *t, struct
 		pr_perror("pid %d: personality %#x", t->pid, c->personality);
 		return -1;
 	}
-	if (bootstrap_fill_child(ctx, t, &rp->b, base))
+	if (bootstrap_fill_child(ctx, t, &rp->b, tr->service_base))
 		return -1;
-	if (strcmp(c->root, "/") && chroot(c->root)) {
+	if (!t->pe->fs_shared && strcmp(c->root, "/") && chroot(c->root)) {
 		pr_perror("pid %d: chroot %s", t->pid, c->root);
 		return -1;
 	}
@@ -250,8 +304,11 @@ static void __attribute__((noreturn)) be_zombie(const PstreeEntry *pe)
 
 static void task_main(struct restore_tree *tr, size_t idx) __attribute__((noreturn));
 
-/* Make the children of tasks[@idx], in pstree order; a zombie is left dead. */
-static int make_children(struct restore_tree *tr, size_t idx)
+/*
+ * Make the children of tasks[@idx] that share its fd table (@files_shared),
+ * or those that do not, in pstree order; a zombie is left dead.
+ */
+static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 {
 	struct restore_ctx *ctx = tr->ctx;
 	pid_t pid;
@@ -260,9 +317,10 @@ static int make_children(struct restore_tree *tr, size_t idx)
 		const PstreeEntry *pe = ctx->tasks[i].pe;
 		siginfo_t info;
 
-		if (pe->ppid != ctx->tasks[idx].pe->pid)
+		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared)
 			continue;
-		pid = make_task(ctx, pe->pid);
+		pid = make_task(ctx, pe->pid,
+				(pe->files_shared ? CLONE_FILES : 0) | (pe->fs_shared ? CLONE_FS : 0));
 		if (pid < 0)
 			return -1;
 		if (pid == 0)
@@ -293,11 +351,12 @@ static void task_main(struct restore_tree *tr, size_t idx)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (make_ids(ctx, t, !idx) || make_children(tr, idx) || join_group(ctx, t))
+	if (make_ids(ctx, t, !idx) || make_children(tr, idx, false) || join_group(ctx, t))
 		_exit(1);
 	if (task_state(t->pe) == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);
-	if (child_prepare(ctx, t, &tr->procs[idx], tr->service_base))
+	/* Children sharing our fd table are made once it is in place. */
+	if (child_prepare(tr, idx) || make_children(tr, idx, true))
 		_exit(1);
 	bootstrap_jump(&tr->procs[idx].b);
 }
@@ -363,15 +422,9 @@ static void syscall_site(const struct restore_task *t, struct syscall_site *site
 	}
 }
 
-/*
- * Trace the restorer through rt_sigreturn, then unmap it from outside. The
- * task stays stopped: every task is let go at once, by release_tree().
- */
-static int finish_task(struct restore_task *t, struct rst_proc *rp)
+/* Trace the restorer through rt_sigreturn; the task stays stopped there. */
+static int enter_task(struct restore_task *t, struct rst_proc *rp)
 {
-	struct parasite_ctl ctl = { .pid = t->pid };
-	struct syscall_site site;
-	long ret;
 	int status;
 
 	if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL) || ptrace_wait(t->pid, &status) ||
@@ -382,12 +435,34 @@ static int finish_task(struct restore_task *t, struct rst_proc *rp)
 			pr_perror("pid %d: cannot finish the restore", t->pid);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Once every task is through rt_sigreturn: unmap the restorer from outside,
+ * and close the service fds of an fd table several tasks share (none of
+ * their restorers could, while the others still needed theirs).
+ */
+static int finish_task(struct restore_tree *tr, size_t idx)
+{
+	struct restore_task *t = &tr->ctx->tasks[idx];
+	struct rst_proc *rp = &tr->procs[idx];
+	struct parasite_ctl ctl = { .pid = t->pid };
+	struct syscall_site site;
+	long ret;
+
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
 	if (infect_syscall(&ctl, &ret, __NR_munmap, (long)rp->b.addr, rp->b.len, 0, 0, 0, 0) ||
 	    ret) {
 		pr_err("pid %d: cannot unmap the restorer", t->pid);
+		return -1;
+	}
+	if (rp->b.args->keep_service_fds && !t->pe->files_shared &&
+	    (infect_syscall(&ctl, &ret, __NR_close_range, tr->service_base, ~0U, 0, 0, 0, 0) ||
+	     ret)) {
+		pr_err("pid %d: cannot close snap's fds", t->pid);
 		return -1;
 	}
 	return infect_unpoke(&ctl);
@@ -508,7 +583,10 @@ static int run_tree(struct restore_tree *tr)
 	if (shmem_finish(ctx))
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
-		if (alive_task(&ctx->tasks[i]) && finish_task(&ctx->tasks[i], &tr->procs[i]))
+		if (alive_task(&ctx->tasks[i]) && enter_task(&ctx->tasks[i], &tr->procs[i]))
+			return -1;
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
 			return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
@@ -571,7 +649,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid);
+	pid = make_task(&ctx, ctx.tasks[0].pid, 0);
 	if (pid < 0)
 		goto out;
 	if (pid == 0)

@@ -719,7 +719,8 @@ unsigned long blob_main(struct restorer_args *a)
 	/* A uid change clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	/* Every snap fd but ready/go: pages, mapped files, exe, log. */
-	sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
+	if (!a->keep_service_fds)
+		sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
 
 	/* snap traces us from here to the end of rt_sigreturn, then unmaps us. */
 	if (sys_write(a->ready_fd, "R", 1) != 1)

@@ -177,6 +177,7 @@ TESTS = [
     static("file_unlinked", ALL),
     static("pstree", ALL),
     static("pstree_states", ALL),
+    static("pstree_shared", ALL),
     static("pipe_data", ALL),
     static("pipe_closed_writer"),
     static("pipe_nonblock"),
