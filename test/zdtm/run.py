@@ -1001,6 +1001,19 @@ def bad_restore_trunc_pages(b):
     restore_damaged(b, r"pages-\d+\.img", truncate_half, ["pages", "pagemap"])
 
 
+def bad_restore_tree_child_fails(b):
+    """A grandchild of the tree cannot be restored (its cwd is gone) once the
+    root and others exist: the error names it, and nothing is left alive."""
+    r = b.image("static/pstree")
+    cwd = r.outfile + ".b1dir"
+    if not os.path.isdir(cwd):
+        raise Failure("setup: %s was not made" % cwd)
+    os.rmdir(cwd)
+    b.snap_fails(["restore", "-D", r.img, "-d"], [re.escape(cwd)], workdir=r.img)
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
+
+
 def bad_dump_enospc(b):
     mnt = os.path.join(b.dir, "small")
     os.mkdir(mnt)
@@ -1201,6 +1214,7 @@ BAD = [
     ("bad/restore_trunc_shmem", bad_restore_trunc_shmem),
     ("bad/restore_corrupt_shmem", bad_restore_corrupt_shmem),
     ("bad/restore_pid_busy", bad_restore_pid_busy),
+    ("bad/restore_tree_child_fails", bad_restore_tree_child_fails),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
     ("bad/stale_parasite", bad_stale_parasite),

@@ -7,17 +7,19 @@
  *	|  +- A1  in group A (inherited)
  *	|  +- A2  joins group B, led by its parent's sibling
  *	+- B  own group B; shares an open file description (offset) with R
- *	   +- B1  own session
+ *	   +- B1  own session, own cwd
  *
  * After SIGTERM, R signals the others; each checks its pid, parent, group and
  * session against what they were, and leaves a verdict on a shared page. R
  * checks the pipe data A read, the shared offset B moved, and reaps them all.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,7 +156,11 @@ static void body_a(void)
 
 static void body_b1(void)
 {
-	if (setsid() < 0)
+	char dir[4096];
+
+	/* A cwd of its own (bad/restore_tree_child_fails removes it). */
+	test_path(dir, sizeof(dir), "b1dir");
+	if (setsid() < 0 || (mkdir(dir, 0700) && errno != EEXIST) || chdir(dir))
 		_exit(1);
 	member(B1, NULL);
 }
