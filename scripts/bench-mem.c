@@ -4,14 +4,20 @@
  *   bench-mem hold MIB PIDFILE OUTFILE: touch MIB of anonymous memory with a
  *     pattern, daemonize (pidfile = ready), and on SIGTERM check every byte
  *     and write "PASS" or "FAIL" to OUTFILE.
+ *   bench-mem tree NPROC NTHREADS MIB PIDFILE OUTFILE: the same with MIB spread
+ *     over NPROC processes (the daemon and its children), each running
+ *     NTHREADS threads; the daemon checks its own bytes and its children's
+ *     verdicts.
  *   bench-mem memcpy MIB: print memcpy throughput over touched memory, MiB/s.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,10 +50,60 @@ static uint64_t *touch(size_t bytes)
 	return p;
 }
 
-static int hold(size_t bytes, const char *pidfile, const char *outfile)
+/* Offset of the first wrong byte, or -1. */
+static long check(const uint64_t *p, size_t bytes)
 {
-	uint64_t *p = touch(bytes);
+	for (size_t i = 0; i < bytes / 8; i++)
+		if (p[i] != i * 0x9e3779b97f4a7c15ULL)
+			return i * 8;
+	return -1;
+}
+
+static void *idle_thread(void *arg)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	(void)arg;
+	while (!stop)
+		nanosleep(&ts, NULL);
+	return NULL;
+}
+
+static void start_threads(int n)
+{
+	pthread_t t;
+
+	for (int i = 1; i < n; i++)
+		if (pthread_create(&t, NULL, idle_thread, NULL)) {
+			perror("pthread_create");
+			exit(1);
+		}
+}
+
+/* A child of the tree: its own memory and threads; exit 0 if intact on SIGTERM. */
+static pid_t tree_child(size_t bytes, int nthreads)
+{
+	pid_t pid = fork();
+	uint64_t *p;
+
+	if (pid)
+		return pid;
+	p = touch(bytes);
+	start_threads(nthreads);
+	while (!stop)
+		pause();
+	_exit(check(p, bytes) < 0 ? 0 : 1);
+}
+
+static int hold(int nproc, int nthreads, size_t bytes, const char *pidfile,
+		const char *outfile)
+{
+	size_t each = bytes / nproc & ~4095UL;
+	uint64_t *p = touch(each);
+	pid_t kids[nproc];
 	char tmp[4096];
+	int status, bad = 0;
+	long off;
 	FILE *f;
 	pid_t pid;
 
@@ -56,6 +112,9 @@ static int hold(size_t bytes, const char *pidfile, const char *outfile)
 	if (pid)
 		return pid < 0;
 	setsid();
+	for (int i = 1; i < nproc; i++)
+		kids[i] = tree_child(each, nthreads);
+	start_threads(nthreads);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
 	f = fopen(tmp, "w");
 	fprintf(f, "%d\n", getpid());
@@ -63,14 +122,21 @@ static int hold(size_t bytes, const char *pidfile, const char *outfile)
 	rename(tmp, pidfile);
 	while (!stop)
 		pause();
+	for (int i = 1; i < nproc; i++) {
+		kill(kids[i], SIGTERM);
+		if (waitpid(kids[i], &status, 0) != kids[i] || status)
+			bad = i;
+	}
 	f = fopen(outfile, "w");
-	for (size_t i = 0; i < bytes / 8; i++)
-		if (p[i] != i * 0x9e3779b97f4a7c15ULL) {
-			fprintf(f, "FAIL at byte %zu\n", i * 8);
-			return 1;
-		}
-	fprintf(f, "PASS\n");
-	return 0;
+	off = check(p, each);
+	if (off >= 0)
+		fprintf(f, "FAIL at byte %ld\n", off);
+	else if (bad)
+		fprintf(f, "FAIL in child %d\n", bad);
+	else
+		fprintf(f, "PASS\n");
+	fclose(f);
+	_exit(off >= 0 || bad);
 }
 
 static int bench_memcpy(size_t bytes)
@@ -95,9 +161,13 @@ int main(int argc, char **argv)
 	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
 
 	if (argc == 5 && !strcmp(argv[1], "hold"))
-		return hold(mib << 20, argv[3], argv[4]);
+		return hold(1, 1, mib << 20, argv[3], argv[4]);
+	if (argc == 7 && !strcmp(argv[1], "tree"))
+		return hold(atoi(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 10) << 20, argv[5],
+			    argv[6]);
 	if (argc == 3 && !strcmp(argv[1], "memcpy"))
 		return bench_memcpy(mib << 20);
-	fprintf(stderr, "usage: bench-mem hold MIB PIDFILE OUTFILE | memcpy MIB\n");
+	fprintf(stderr, "usage: bench-mem hold MIB PIDFILE OUTFILE | tree NPROC NTHREADS MIB "
+			"PIDFILE OUTFILE | memcpy MIB\n");
 	return 2;
 }

@@ -5,7 +5,7 @@ to memcpy throughput measured in the same run. Runs are interleaved across
 sizes and repeated; medians are reported (the machine is shared and noisy).
 Every restored process checks all of its bytes: a run that does not PASS
 fails the benchmark."""
-import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+import argparse, ctypes, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAP = os.path.join(ROOT, "snap", "snap")
@@ -22,27 +22,66 @@ def stat(out, name):
         return m.group(1)
 
 
+def become_subreaper():
+    """Dumped (killed) trees are reparented to us and reaped at once, so their
+    pids are free for the restore: PID 1 would take seconds."""
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap():
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def tree_pids(root):
+    """@root and every process below it."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        try:
+            data = open("/proc/%s/stat" % d).read() if d.isdigit() else ""
+        except OSError:
+            continue
+        if data:
+            parent[int(d)] = int(data[data.rindex(")") + 2:].split()[1])
+    pids, grew = {root}, True
+    while grew:
+        more = {p for p, pp in parent.items() if pp in pids} - pids
+        pids |= more
+        grew = bool(more)
+    return pids
+
+
 def wait_for(cond, timeout, what):
     end = time.time() + timeout
     while time.time() < end:
+        reap()
         if cond():
             return
         time.sleep(0.01)
     raise RuntimeError("timed out waiting for " + what)
 
 
-def one_run(helper, mib, work):
+def one_run(helper, mib, work, tree=None):
+    """Dump and restore a holder of @mib MiB: one process, or a tree of
+    @tree = (processes, threads each) sharing the memory out."""
     d = tempfile.mkdtemp(dir=work)
     pidf, outf, img = (os.path.join(d, x) for x in ("pid", "out", "img"))
-    subprocess.check_call([helper, "hold", str(mib), pidf, outf])
+    how = ["tree", str(tree[0]), str(tree[1])] if tree else ["hold"]
+    subprocess.check_call([helper] + how + [str(mib), pidf, outf])
     wait_for(lambda: os.path.exists(pidf), 60, "the memory holder")
     pid = int(open(pidf).read())
+    pids = tree_pids(pid)
     dump = subprocess.run([SNAP, "dump", "-t", str(pid), "-D", img, "--display-stats"],
                           capture_output=True, text=True)
     if dump.returncode:
         os.kill(pid, signal.SIGKILL)
         raise RuntimeError("dump failed: " + dump.stderr)
-    wait_for(lambda: not os.path.exists("/proc/%d" % pid), 30, "the dumped process to go")
+    wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 30,
+             "the dumped processes to go")
     rst = subprocess.run([SNAP, "restore", "-D", img, "-d", "--display-stats"],
                          capture_output=True, text=True)
     if rst.returncode:
@@ -67,18 +106,27 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="256,1024", help="MiB, comma separated")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tree", default="16x8",
+                    help="PROCSxTHREADS: also a tree of that shape holding the smallest size"
+                    " ('' for none)")
     args = ap.parse_args()
+    tree = tuple(int(x) for x in args.tree.split("x")) if args.tree else None
     sizes = [int(s) for s in args.sizes.split(",")]
+    become_subreaper()
     work = tempfile.mkdtemp(prefix="snap-bench-", dir="/var/tmp")
     helper = os.path.join(work, "bench-mem")
-    subprocess.check_call(["cc", "-O2", "-o", helper, os.path.join(ROOT, "scripts", "bench-mem.c")])
+    subprocess.check_call(["cc", "-O2", "-pthread", "-o", helper,
+                           os.path.join(ROOT, "scripts", "bench-mem.c")])
     res = {s: [] for s in sizes}
+    tree_res = []
     memcpy = []
     try:
         for r in range(args.runs):
             for s in sizes:
                 memcpy.append(int(subprocess.check_output([helper, "memcpy", "256"])))
                 res[s].append(one_run(helper, s, work))
+            if tree:
+                tree_res.append(one_run(helper, sizes[0], work, tree))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     mc = statistics.median(memcpy)
@@ -93,6 +141,11 @@ def main():
         print("%-8s %10.1f %10.1f %10.1f %10.1f %11.0f %11.0f %8.2f %8.2f" % (
             "%d MiB" % s, med["frozen"] / 1e3, med["memdump"] / 1e3, med["dump"] / 1e3,
             med["restore"] / 1e3, dthr, rthr, dthr / mc, rthr / mc))
+    if tree:
+        med = {k: statistics.median(x[k] for x in tree_res) for k in tree_res[0]}
+        print("tree of %d processes x %d threads holding %d MiB: frozen %.1f ms, dump %.1f ms,"
+              " restore %.1f ms" % (tree[0], tree[1], sizes[0], med["frozen"] / 1e3,
+                                   med["dump"] / 1e3, med["restore"] / 1e3))
     print("(medians of %d interleaved runs; every restored process verified all its bytes)"
           % args.runs)
 

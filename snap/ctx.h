@@ -131,6 +131,7 @@ struct dump_task {
 	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
 	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
 	int exit_status;
+	int detach_sig;			/* see ptrace_enter_syscall() */
 	pid_t *threads;
 	size_t nr_threads;
 	int pidfd;

@@ -145,6 +145,21 @@ static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
 }
 
 /*
+ * The last step on a task that goes on running; live, it comes before the
+ * rseq page is protected: the kernel writes it on the way into the syscall.
+ */
+static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
+{
+	if (!ctx->opts->leave_running)
+		return 0;
+	t->detach_sig = ptrace_enter_syscall(t->pid);
+	if (t->detach_sig >= 0)
+		return 0;
+	pr_perror("pid %d: cannot let it back into its syscall", t->pid);
+	return -1;
+}
+
+/*
  * Everything done while the task is frozen. Live, memory is only armed
  * here (t->ld) and streamed once the task runs; else it is written here.
  */
@@ -176,7 +191,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	    dump_task_files(ctx, t))
 		return -1;
 	if (ctx->st.live)
-		return dump_mm(ctx, t) || live_protect(t, t->ld) ? -1 : 0;
+		return dump_mm(ctx, t) || enter_syscall(ctx, t) || live_protect(t, t->ld) ? -1 : 0;
 
 	if (!ctx->st.t_mem_start)
 		ctx->st.t_mem_start = now_ns();
@@ -188,7 +203,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 		ret = page_write(ctx, t, &pl);
 	page_list_free(&pl);
 	ctx->st.t_mem_end = now_ns();
-	return ret;
+	return ret || enter_syscall(ctx, t) ? -1 : 0;
 }
 
 /*

@@ -591,10 +591,12 @@ static int run_tree(struct restore_tree *tr)
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
 		struct restorer_args *a = tr->procs[i].b.args;
+		int sig;
 
 		if (!alive_task(t))
 			continue;
-		if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL)) {
+		sig = ptrace_enter_syscall(t->pid);
+		if (sig < 0 || ptrace(PTRACE_DETACH, t->pid, NULL, sig)) {
 			pr_perror("pid %d: cannot detach", t->pid);
 			return -1;
 		}

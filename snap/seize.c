@@ -115,6 +115,7 @@ void unseize_task(struct dump_task *t, bool kill_it)
 	if (kill_it)
 		kill(t->pid, SIGKILL);
 	/* A task that died meanwhile was reported where that was noticed. */
-	if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) && !kill_it && errno != ESRCH)
+	if (ptrace(PTRACE_DETACH, t->pid, NULL, kill_it ? 0 : t->detach_sig) && !kill_it &&
+	    errno != ESRCH)
 		pr_perror("pid %d: cannot detach", t->pid);
 }

@@ -680,6 +680,28 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
 	}
 }
 
+int ptrace_enter_syscall(pid_t pid)
+{
+	struct user_regs_struct r;
+	int status;
+	long word;
+
+	errno = 0;
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &r))
+		return -1;
+	word = ptrace(PTRACE_PEEKTEXT, pid, r.rip, NULL);
+	if (errno)
+		return -1;
+	if ((word & 0xffff) != 0x050f)
+		return 0;
+	if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) || ptrace_wait(pid, &status))
+		return -1;
+	/* A signal came first: it goes on to the task with the detach. */
+	if (WIFSTOPPED(status) && WSTOPSIG(status) != (SIGTRAP | 0x80) && !(status >> 16))
+		return WSTOPSIG(status);
+	return 0;
+}
+
 static int send_fini(void *arg)
 {
 	struct parasite_ctl *ctl = arg;

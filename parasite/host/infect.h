@@ -81,6 +81,15 @@ void parasite_free(struct parasite_ctl *ctl);
  */
 int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg);
 /*
+ * A stopped task about to (re)enter a syscall - one restarted by rewinding
+ * its ip, say - is let into it, up to its syscall-entry stop: a signal that
+ * comes once it is detached interrupts the syscall, as it would have, and is
+ * not handled just before it (where a `while (!flag) pause();` would miss
+ * it). Returns the signal to pass with PTRACE_DETACH (one that came first),
+ * 0, or -1 with errno set, not logged.
+ */
+int ptrace_enter_syscall(pid_t pid);
+/*
  * Wait for a ptrace stop of @pid: 0 with *status set, or -1 — with errno
  * ESRCH and nothing logged when the task died (the caller says what it was
  * doing), logged otherwise.
