@@ -157,6 +157,8 @@ struct dump_ctx {
 	struct dump_stats st;
 	struct dump_task *tasks;	/* tasks[0] is the root, parents first */
 	size_t nr_tasks, cap_tasks;
+	struct dump_task *hints;	/* tree_prepare(): read before the freeze */
+	size_t nr_hints;
 	struct file_table *files;	/* files.img, built across the tree */
 	struct shmem_table *shmem;	/* shmem.img, built across the tree */
 };

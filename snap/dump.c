@@ -290,7 +290,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->leave_running && !opts->no_live && !ctx.st.live)
 		pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
 
-	if (ctx.st.live && live_prepare(root, &root->ld))
+	if ((ctx.st.live && live_prepare(root, &root->ld)) || tree_prepare(&ctx))
 		goto out;
 	frozen = true;
 	if (tree_seize(&ctx))
@@ -328,6 +328,7 @@ out:
 		file_table_free(ctx.files);
 	shmem_table_free(ctx.shmem);
 	free_tasks(&ctx);
+	tree_prepare_free(&ctx);
 	if (ctx.dirfd >= 0)
 		close(ctx.dirfd);
 	return ok ? 0 : -1;

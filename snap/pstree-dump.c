@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "live.h"
 #include "log.h"
 #include "proc.h"
 #include "pstree.h"
@@ -79,18 +80,27 @@ static int add_child(struct dump_ctx *ctx, pid_t pid, size_t parent)
 		.exit_status = st.exit_code,
 		.pidfd = -1,
 	};
+	for (size_t i = 0; i < ctx->nr_hints && !t->zombie; i++)
+		if (ctx->hints[i].pid == pid) {
+			t->vmas_hint = ctx->hints[i].vmas_hint;
+			t->ld = ctx->hints[i].ld;
+			ctx->hints[i].vmas_hint = (struct vma_list){ 0 };
+			ctx->hints[i].ld = NULL;
+		}
 	return 0;
 }
 
-/* Children of every thread of @pid, appended as tasks. */
-static int add_children(struct dump_ctx *ctx, size_t parent)
+/* Children of every thread of @pid, in *@out (malloc'd). */
+static int list_children(pid_t pid, pid_t **out, size_t *nr)
 {
-	pid_t pid = ctx->tasks[parent].pid;
 	char path[300], buf[4096];
+	size_t cap = 0;
 	struct dirent *de;
 	int ret = 0;
 	DIR *d;
 
+	*out = NULL;
+	*nr = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d) {
@@ -112,16 +122,88 @@ static int add_children(struct dump_ctx *ctx, size_t parent)
 			ret = -1;
 			break;
 		}
-		for (p = buf; !ret; p = end) {
+		for (p = buf;; p = end) {
 			long c = strtol(p, &end, 10);
+			pid_t *n;
 
 			if (end == p)
 				break;
-			ret = add_child(ctx, c, parent);
+			if (*nr == cap) {
+				cap = cap ? 2 * cap : 16;
+				n = realloc(*out, cap * sizeof(*n));
+				if (!n) {
+					pr_err("out of memory for the process tree");
+					ret = -1;
+					break;
+				}
+				*out = n;
+			}
+			(*out)[(*nr)++] = c;
 		}
 	}
 	closedir(d);
 	return ret;
+}
+
+static int add_children(struct dump_ctx *ctx, size_t parent)
+{
+	pid_t *kids;
+	size_t nr;
+	int ret;
+
+	ret = list_children(ctx->tasks[parent].pid, &kids, &nr);
+	for (size_t i = 0; !ret && i < nr; i++)
+		ret = add_child(ctx, kids[i], parent);
+	free(kids);
+	return ret;
+}
+
+/*
+ * Before the freeze, the slow part for every process below the root: its
+ * mappings read from smaps, its live pipes made. The tree may change until
+ * it is frozen; add_child() takes what matches by pid, and what is new is
+ * read frozen.
+ */
+int tree_prepare(struct dump_ctx *ctx)
+{
+	size_t i = 0, j, nr;
+	pid_t *kids;
+
+	for (pid_t pid = ctx->tasks[0].pid;; pid = ctx->hints[i++].pid) {
+		if (list_children(pid, &kids, &nr))
+			return -1;
+		for (j = 0; j < nr; j++) {
+			struct dump_task *h = realloc(ctx->hints, (ctx->nr_hints + 1) * sizeof(*h));
+			struct proc_stat st;
+
+			if (!h) {
+				free(kids);
+				return -1;
+			}
+			ctx->hints = h;
+			if (proc_read_stat(kids[j], &st) || st.state == 'Z' || st.state == 'X')
+				continue;
+			h = &ctx->hints[ctx->nr_hints++];
+			*h = (struct dump_task){ .pid = kids[j], .pidfd = -1 };
+			if (parse_smaps(h->pid, &h->vmas_hint) ||
+			    (ctx->st.live && live_prepare(h, &h->ld))) {
+				free(kids);
+				return -1;
+			}
+		}
+		free(kids);
+		if (i == ctx->nr_hints)
+			return 0;
+	}
+}
+
+void tree_prepare_free(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_hints; i++) {
+		vma_list_free(&ctx->hints[i].vmas_hint);
+		live_free(ctx->hints[i].ld);
+	}
+	free(ctx->hints);
 }
 
 /*

@@ -5,6 +5,9 @@
 
 #include "ctx.h"
 
+/* Before the freeze: read what can be read of the tree below the root (see .c). */
+int tree_prepare(struct dump_ctx *ctx);
+void tree_prepare_free(struct dump_ctx *ctx);
 /*
  * Freeze ctx->tasks[0] and everything below it, parents before children,
  * filling ctx->tasks. On failure, what was seized stays seized: the caller
