@@ -114,6 +114,7 @@ struct vma_list {
 };
 
 struct parasite_ctl;
+struct thread_state;
 
 struct range_list {
 	struct vma_range *r;
@@ -123,8 +124,9 @@ struct range_list {
 /* A process being dumped. Trees come later: this is already a list entry. */
 struct dump_task {
 	pid_t pid, ppid, pgid, sid;
-	pid_t *threads;
+	pid_t *threads;			/* threads[0] is the leader */
 	size_t nr_threads;
+	struct thread_state *thr;	/* per thread, as threads[]; thread-dump.c */
 	int pidfd;
 	struct vma_list vmas;
 	struct vma_list vmas_hint;	/* read before the freeze, see parse_vmas() */

@@ -30,6 +30,7 @@
 #include "seize.h"
 #include "shmem.h"
 #include "stats.h"
+#include "thread-dump.h"
 
 static int open_images_dir(struct dump_ctx *ctx)
 {
@@ -181,13 +182,15 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	if (seize_check_alone(t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
-	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, *ld)) ||
-	    note_shmem(ctx, t))
+	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
+	    (ctx->st.live && live_note_rseq(t, *ld)) || note_shmem(ctx, t))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
 		return -1;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
+	if (!ret)
+		ret = thread_collect_infected(t);
 	if (!ret && ctx->st.live) {
 		/* Pages are found before the protection goes on. */
 		ret = page_collect(ctx, t, &pl);
@@ -299,6 +302,7 @@ out:
 	vma_list_free(&task.vmas);
 	vma_list_free(&task.vmas_hint);
 	range_list_free(&task.swapped);
+	thread_state_free(&task);
 	free(task.threads);
 	if (task.pidfd >= 0)
 		close(task.pidfd);

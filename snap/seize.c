@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Freezing. A task is seized (PTRACE_SEIZE, no signal sent, nothing visible
- * to the task) and stopped with PTRACE_INTERRUPT. Threads and children come
- * with the process-tree work; until then they are refused up front, before
- * anything is touched.
+ * to the task) and stopped with PTRACE_INTERRUPT, every thread of it. Children
+ * come with the process-tree work; until then they are refused up front,
+ * before anything is touched.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,33 +18,44 @@
 #include "proc.h"
 #include "seize.h"
 
+/* Children of any thread: each thread's are listed under its own task entry. */
 static int count_children(pid_t pid)
 {
-	char buf[4096];
+	char buf[4096], path[64];
+	struct dirent *de;
 	int n = 0;
+	DIR *d;
 	char *p;
 
-	snprintf(buf, sizeof(buf), "task/%d/children", pid);
-	if (proc_read_file(pid, buf, buf, sizeof(buf)) < 0)
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("pid %d: cannot list its threads", pid);
 		return -1;
-	for (p = buf; *p; p++)
-		if (*p == ' ')
-			n++;
+	}
+	while ((de = readdir(d))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "task/%d/children", tid);
+		/* A thread that just exited has no children to count. */
+		if (proc_read_file(pid, path, buf, sizeof(buf)) < 0)
+			continue;
+		for (p = buf; *p; p++)
+			if (*p == ' ')
+				n++;
+	}
+	closedir(d);
 	return n;
 }
 
 int seize_check_alone(const struct dump_task *t)
 {
 	int children = count_children(t->pid);
-	struct proc_status status;
 
-	if (children < 0 || parse_status(t->pid, &status))
+	if (children < 0)
 		return -1;
-	if (status.threads > 1) {
-		pr_err("pid %d has %u threads; multi-threaded processes are not supported yet",
-		       t->pid, status.threads);
-		return -1;
-	}
 	if (children) {
 		pr_err("pid %d has %d child processes; process trees are not supported yet", t->pid,
 		       children);
@@ -85,40 +97,114 @@ int seize_check(struct dump_task *t)
 	return 0;
 }
 
-int seize_task(struct dump_task *t)
+/* PTRACE_SEIZE + PTRACE_INTERRUPT one thread. 1 if it is gone already, -1 on error. */
+static int seize_thread(pid_t pid, pid_t tid)
 {
 	int status;
 
-	if (ptrace(PTRACE_SEIZE, t->pid, NULL, PTRACE_O_TRACESYSGOOD)) {
-		pr_perror("pid %d: cannot seize", t->pid);
+	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
+		/* A thread that exited since the listing is simply not dumped. */
+		if (errno == ESRCH && tid != pid)
+			return 1;
+		pr_perror("pid %d: cannot seize thread %d", pid, tid);
 		return -1;
 	}
-	if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot stop", t->pid);
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		pr_perror("pid %d: cannot stop thread %d", pid, tid);
 		goto detach;
 	}
-	if (ptrace_wait(t->pid, &status)) {
+	if (ptrace_wait(tid, &status)) {
+		if (errno == ESRCH && tid != pid)
+			return 1;
 		if (errno == ESRCH)
-			pr_err("pid %d died while being frozen", t->pid);
+			pr_err("pid %d died while being frozen", pid);
 		goto detach;
 	}
 	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP) {
 		/* A signal got there first; it stays pending, we stop on the interrupt. */
-		if (ptrace(PTRACE_CONT, t->pid, NULL, WSTOPSIG(status)) ||
-		    ptrace_wait(t->pid, &status) || (status >> 16) != PTRACE_EVENT_STOP) {
-			pr_err("pid %d: cannot stop it (status %#x)", t->pid, status);
+		if (ptrace(PTRACE_CONT, tid, NULL, WSTOPSIG(status)) || ptrace_wait(tid, &status) ||
+		    (status >> 16) != PTRACE_EVENT_STOP) {
+			pr_err("pid %d: cannot stop thread %d (status %#x)", pid, tid, status);
 			goto detach;
 		}
 	}
-	t->threads = malloc(sizeof(pid_t));
-	if (!t->threads)
-		goto detach;
-	t->threads[0] = t->pid;
-	t->nr_threads = 1;
 	return 0;
 detach:
-	ptrace(PTRACE_DETACH, t->pid, NULL, NULL);
+	ptrace(PTRACE_DETACH, tid, NULL, NULL);
 	return -1;
+}
+
+static bool have_thread(const struct dump_task *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nr_threads; i++)
+		if (t->threads[i] == tid)
+			return true;
+	return false;
+}
+
+/* Seize the threads of /proc/PID/task not seized yet; *@added says how many. */
+static int seize_new_threads(struct dump_task *t, size_t *added)
+{
+	char path[32];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	*added = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("pid %d: cannot list its threads", t->pid);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		pid_t tid = atoi(de->d_name), *n;
+
+		if (tid <= 0 || have_thread(t, tid))
+			continue;
+		n = realloc(t->threads, (t->nr_threads + 1) * sizeof(*n));
+		if (!n) {
+			ret = -1;
+			break;
+		}
+		t->threads = n;
+		ret = seize_thread(t->pid, tid);
+		if (!ret) {
+			t->threads[t->nr_threads++] = tid;
+			(*added)++;
+		} else if (ret > 0) {
+			ret = 0;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * Every thread, the leader first: a thread not stopped yet may still make
+ * new ones, so the list is read again until a pass finds nobody new.
+ */
+int seize_task(struct dump_task *t)
+{
+	size_t added;
+
+	t->threads = malloc(sizeof(pid_t));
+	if (!t->threads)
+		return -1;
+	if (seize_thread(t->pid, t->pid)) {
+		free(t->threads);
+		t->threads = NULL;
+		return -1;
+	}
+	t->threads[0] = t->pid;
+	t->nr_threads = 1;
+	do {
+		if (seize_new_threads(t, &added)) {
+			unseize_task(t, false);
+			return -1;
+		}
+	} while (added);
+	return 0;
 }
 
 void unseize_task(struct dump_task *t, bool kill_it)
@@ -126,6 +212,7 @@ void unseize_task(struct dump_task *t, bool kill_it)
 	if (kill_it)
 		kill(t->pid, SIGKILL);
 	/* A task that died meanwhile was reported where that was noticed. */
-	if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) && !kill_it && errno != ESRCH)
-		pr_perror("pid %d: cannot detach", t->pid);
+	for (size_t i = 0; i < t->nr_threads; i++)
+		if (ptrace(PTRACE_DETACH, t->threads[i], NULL, NULL) && !kill_it && errno != ESRCH)
+			pr_perror("pid %d: cannot detach thread %d", t->pid, t->threads[i]);
 }

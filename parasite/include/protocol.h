@@ -86,6 +86,13 @@ struct parasite_misc {
 	__u32 secbits;
 	__u32 dumpable;
 	__u64 brk;			/* brk(0): the exact program break */
+	__u64 tid_address;		/* PR_GET_TID_ADDRESS: clear_child_tid */
+};
+
+/* Where syscalls snap injects into the other threads leave their results. */
+struct parasite_thread_out {
+	struct k_stack altstack;	/* sigaltstack(NULL, &altstack) */
+	__u64 tid_address;		/* prctl(PR_GET_TID_ADDRESS, &tid_address) */
 };
 
 struct parasite_args {
@@ -98,6 +105,7 @@ struct parasite_args {
 	__u64 sigframe;			/* &frame.uc, the %rsp for rt_sigreturn */
 	/* results */
 	struct parasite_misc misc;
+	struct parasite_thread_out thread;
 	struct parasite_live live;
 	struct sigframe_area frame;
 };
