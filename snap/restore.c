@@ -233,22 +233,49 @@ static void syscall_site(const struct restore_task *t, struct syscall_site *site
 	}
 }
 
-/* Trace the restorer through rt_sigreturn, then unmap it from outside. */
+static void finish_error(pid_t pid, pid_t tid)
+{
+	if (errno == ESRCH)
+		pr_err("pid %d died at the end of its restore", pid);
+	else
+		pr_perror("pid %d: cannot finish the restore of thread %d", pid, tid);
+}
+
+/*
+ * Trace every thread through rt_sigreturn, then unmap the restorer from
+ * outside. The restorer made the threads, so they are not traced yet: snap
+ * seizes them, and stops all, the leader too, before any is let through, so
+ * that each go byte reaches the one thread running. The leader goes last: it
+ * closes the pipes. Threads stay stopped after their rt_sigreturn until the
+ * restorer is gone.
+ */
 static int finish_task(struct restore_task *t, pid_t pid, struct bootstrap *b, int go_fd)
 {
+	const CoreEntry *c = t->core;
 	struct parasite_ctl ctl = { .pid = pid };
 	struct syscall_site site;
-	long ret;
+	size_t i, n = c->n_threads;
 	int status;
+	long ret;
 
-	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) || ptrace_wait(pid, &status) ||
-	    ptrace_run_to_sigreturn(pid, send_go, &go_fd)) {
-		if (errno == ESRCH)
-			pr_err("pid %d died at the end of its restore", pid);
-		else
-			pr_perror("pid %d: cannot finish the restore", pid);
-		return -1;
-	}
+	for (i = 1; i < n; i++)
+		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL,
+			   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+			pr_perror("pid %d: cannot seize its thread %d", pid, c->threads[i]->tid);
+			return -1;
+		}
+	for (i = 0; i < n; i++)
+		if (ptrace(PTRACE_INTERRUPT, c->threads[i]->tid, NULL, NULL) ||
+		    ptrace_wait(c->threads[i]->tid, &status)) {
+			finish_error(pid, c->threads[i]->tid);
+			return -1;
+		}
+	/* threads[n % n], after 1..n-1: the leader last. */
+	for (i = 1; i <= n; i++)
+		if (ptrace_run_to_sigreturn(c->threads[i % n]->tid, send_go, &go_fd)) {
+			finish_error(pid, c->threads[i % n]->tid);
+			return -1;
+		}
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
@@ -258,10 +285,20 @@ static int finish_task(struct restore_task *t, pid_t pid, struct bootstrap *b, i
 	}
 	if (infect_unpoke(&ctl))
 		return -1;
-	if (ptrace(PTRACE_DETACH, pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot detach", pid);
-		return -1;
-	}
+	for (i = 0; i < n; i++)
+		if (ptrace(PTRACE_DETACH, c->threads[i]->tid, NULL, NULL)) {
+			pr_perror("pid %d: cannot detach thread %d", pid, c->threads[i]->tid);
+			return -1;
+		}
+	return 0;
+}
+
+/* Every thread's id must be free, not only the process's. */
+static int wait_tids_free(const struct restore_task *t, unsigned int ms)
+{
+	for (size_t i = 0; i < t->core->n_threads; i++)
+		if (wait_pid_free(t->core->threads[i]->tid, ms))
+			return -1;
 	return 0;
 }
 
@@ -283,7 +320,7 @@ static int restore_task(struct restore_ctx *ctx, struct restore_task *t, pid_t *
 	pid_t pid;
 	int ret = -1;
 
-	if (wait_pid_free(t->pid, ctx->opts->pid_wait_ms) || bootstrap_create(ctx, t, &b))
+	if (wait_tids_free(t, ctx->opts->pid_wait_ms) || bootstrap_create(ctx, t, &b))
 		return -1;
 	if (pipe2(p.ready, O_CLOEXEC) || pipe2(p.go, O_CLOEXEC)) {
 		pr_perror("cannot create the restore pipes");

@@ -138,6 +138,7 @@ TESTS = [
     static("cwd"),
     static("personality"),
     static("comm"),
+    static("thread_arith", ALL),
     static("creds"),
     static("caps"),
     static("exe_link"),
