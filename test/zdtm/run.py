@@ -139,6 +139,7 @@ TESTS = [
     static("personality"),
     static("comm"),
     static("thread_arith", ALL),
+    static("thread_futex", ALL),
     static("creds"),
     static("caps"),
     static("exe_link"),

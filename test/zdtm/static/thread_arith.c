@@ -185,7 +185,7 @@ static void check(struct thread *t)
 		thread_fail(t, "robust list %p/%zu, was %p/%zu", head, len, t->robust_head,
 			    t->robust_len);
 	if (t->rseq_len && !rseq_busy(t->rseq_len))
-		thread_fail(t, "rseq is not registered: %m");
+		thread_fail(t, "rseq is not registered");
 }
 
 static void *worker(void *arg)
