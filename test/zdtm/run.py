@@ -186,6 +186,8 @@ TESTS = [
     Test("apps/pydict", cmd=[PYTHON, os.path.join(HERE, "apps/pydict.py")], modes=LR,
          start_timeout=120, result_timeout=120),
     live("live_ring", modes=("live", "no-live"), stats=[COW_FAULTS]),
+    live("live_ring_threads", "live_ring", ["256", "4"], modes=("live", "no-live"),
+         stats=[COW_FAULTS]),
     live("live_mutate"),
     live("live_munmap", "live_mutate", ["munmap"]),
     live("live_dontneed", "live_mutate", ["dontneed"]),
