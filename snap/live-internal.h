@@ -60,6 +60,8 @@ struct live_dump {
 	uint64_t *rseq_pages;
 	size_t nr_rseq_pages;
 	uint8_t *buf;		/* CHUNK_PAGES pages read from a pipe */
+	uint64_t *deferred;	/* faults read while serving another (live-stream.c) */
+	size_t nr_deferred, cap_deferred;
 };
 
 static inline bool test_saved(const struct live_dump *ld, uint64_t i)

@@ -528,6 +528,7 @@ void live_free(struct live_dump *ld)
 	free(ld->cow_idx);
 	free(ld->remaps);
 	free(ld->rseq_pages);
+	free(ld->deferred);
 	free(ld->buf);
 	free(ld);
 }

@@ -6,6 +6,8 @@
  * before anything is touched.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +20,35 @@
 #include "proc.h"
 #include "seize.h"
 
+/* Children of one thread; a thread that is gone has none. */
+static int thread_children(pid_t pid, pid_t tid)
+{
+	char path[64], buf[4096];
+	int fd, n = 0;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < len; i++)
+			n += buf[i] == ' ';
+	close(fd);
+	return n;
+}
+
 /* Children of any thread: each thread's are listed under its own task entry. */
 static int count_children(pid_t pid)
 {
-	char buf[4096], path[64];
+	char path[32];
 	struct dirent *de;
-	int n = 0;
+	int n = 0, c = 0;
 	DIR *d;
-	char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
@@ -33,21 +56,16 @@ static int count_children(pid_t pid)
 		pr_perror("pid %d: cannot list its threads", pid);
 		return -1;
 	}
-	while ((de = readdir(d))) {
+	while (c >= 0 && (de = readdir(d))) {
 		int tid = atoi(de->d_name);
 
-		if (tid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "task/%d/children", tid);
-		/* A thread that just exited has no children to count. */
-		if (proc_read_file(pid, path, buf, sizeof(buf)) < 0)
-			continue;
-		for (p = buf; *p; p++)
-			if (*p == ' ')
-				n++;
+		if (tid > 0) {
+			c = thread_children(pid, tid);
+			n += c;
+		}
 	}
 	closedir(d);
-	return n;
+	return c < 0 ? -1 : n;
 }
 
 int seize_check_alone(const struct dump_task *t)

@@ -140,6 +140,7 @@ TESTS = [
     static("comm"),
     static("thread_arith", ALL),
     static("thread_futex", ALL),
+    static("thread_churn", ALL),
     static("creds"),
     static("caps"),
     static("exe_link"),
