@@ -270,12 +270,15 @@ static int finish_task(struct restore_task *t, pid_t pid, struct bootstrap *b, i
 			finish_error(pid, c->threads[i]->tid);
 			return -1;
 		}
-	/* threads[n % n], after 1..n-1: the leader last. */
-	for (i = 1; i <= n; i++)
-		if (ptrace_run_to_sigreturn(c->threads[i % n]->tid, send_go, &go_fd)) {
-			finish_error(pid, c->threads[i % n]->tid);
+	for (i = 1; i <= n; i++) {
+		/* The leader last. */
+		pid_t tid = c->threads[i < n ? i : 0]->tid;
+
+		if (ptrace_run_to_sigreturn(tid, send_go, &go_fd)) {
+			finish_error(pid, tid);
 			return -1;
 		}
+	}
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;

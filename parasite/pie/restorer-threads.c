@@ -20,7 +20,7 @@
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
 
-#define THREAD_FLAGS                                                                     \
+#define THREAD_FLAGS                                                                               \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
 
 #define HIDDEN __attribute__((visibility("hidden")))

@@ -76,8 +76,7 @@ static char *put_hex(char *p, char *end, unsigned long v)
 	return p;
 }
 
-unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr,
-			  long err)
+unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err)
 {
 	char *p = a->err, *end = a->err + RST_ERR_LEN - 1;
 

@@ -1,4 +1,4 @@
-/* Threads: four threads computing across the dump, each with its own registers and per-thread state. */
+/* Threads: four threads computing across the dump, each with its own per-thread state. */
 /*
  * The leader and three threads each run a computation that checks itself
  * (two hash chains, one in registers and one through TLS memory, and a

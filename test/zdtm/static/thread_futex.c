@@ -1,4 +1,4 @@
-/* Threads: futex ping-pong across the dump, and threads blocked in futex, read and nanosleep come back. */
+/* Threads: futex ping-pong, and threads blocked in futex, read, nanosleep, across the dump. */
 /*
  * Two threads take turns on a futex word: each FUTEX_WAITs until the count
  * has its parity, increments it and FUTEX_WAKEs the other. A lost wakeup or a
@@ -82,8 +82,8 @@ static void *reader(void *arg)
 	blocked_tid[1] = gettid();
 	n = read(pipefd[0], &c, 1);
 	if (n != 1 || c != 'x')
-		snprintf(err[1], sizeof(err[1]), "read returned %zd (errno %d), byte %#x", n,
-			 errno, c);
+		snprintf(err[1], sizeof(err[1]), "read returned %zd (errno %d), byte %#x", n, errno,
+			 c);
 	return NULL;
 }
 
