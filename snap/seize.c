@@ -115,6 +115,14 @@ int seize_check(struct dump_task *t)
 	return 0;
 }
 
+/* Whether a thread has exited (a dead thread cannot be seized: EPERM). */
+static bool thread_gone(pid_t tid)
+{
+	struct proc_stat st;
+
+	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
+}
+
 /* PTRACE_SEIZE + PTRACE_INTERRUPT one thread. 1 if it is gone already, -1 on error. */
 static int seize_thread(pid_t pid, pid_t tid)
 {
@@ -122,7 +130,7 @@ static int seize_thread(pid_t pid, pid_t tid)
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
 		/* A thread that exited since the listing is simply not dumped. */
-		if (errno == ESRCH && tid != pid)
+		if ((errno == ESRCH || (errno == EPERM && thread_gone(tid))) && tid != pid)
 			return 1;
 		pr_perror("pid %d: cannot seize thread %d", pid, tid);
 		return -1;
