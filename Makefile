@@ -45,7 +45,7 @@ images/%.pb-c.o: images/%.pb-c.c $(PB_H)
 $(SNAP_SRC:.c=.o): %.o: %.c $(PB_H)
 	$(CC) $(SNAP_CFLAGS) -MMD -c -o $@ $<
 
-parasite/pie/%.o: parasite/pie/%.c $(wildcard parasite/include/*.h)
+parasite/pie/%.o: parasite/pie/%.c $(wildcard parasite/include/*.h parasite/pie/*.h)
 	$(CC) $(PIE_CFLAGS) -c -o $@ $<
 parasite/pie/%.o: parasite/pie/%.S
 	$(CC) $(PIE_CFLAGS) -c -o $@ $<
@@ -53,11 +53,14 @@ parasite/pie/%.o: parasite/pie/%.S
 # A blob is linked at address 0 into a flat binary. Only PC-relative
 # relocations are allowed: anything absolute would point into address 0.
 parasite/%.bin: parasite/pie/%.o $(PIE_COMMON) parasite/pie/blob.lds
-	@bad=$$(readelf -rW $< $(PIE_COMMON) | awk '/R_X86_64_/ {print $$3}' | \
+	@bad=$$(readelf -rW $(filter %.o,$^) | awk '/R_X86_64_/ {print $$3}' | \
 		grep -vE '^R_X86_64_(PC32|PLT32)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "$@: absolute relocations: $$bad" >&2; exit 1; fi
-	$(LD) -static -nostdlib --no-warn-rwx-segments -T parasite/pie/blob.lds -o parasite/$*.elf $(PIE_COMMON) $<
-	objcopy -O binary parasite/$*.elf $@
+	$(LD) -static -nostdlib --no-warn-rwx-segments -T parasite/pie/blob.lds -o $(@:.bin=.elf) $(filter %.o,$^)
+	objcopy -O binary $(@:.bin=.elf) $@
+
+# The restorer's other parts.
+parasite/restorer.bin: parasite/pie/restorer-threads.o
 
 parasite/blobs.o: parasite/blobs.S $(BLOBS)
 	$(CC) -c -o $@ $<

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Dump of a process's non-memory, non-file state into core-PID.img.
- * Registers and the FPU state were saved by infect before the parasite ran;
- * pending signals come from PTRACE_PEEKSIGINFO; sigactions, itimers, limits
- * and the altstack from the parasite; the rest from /proc.
+ * Per-thread state was collected by thread-dump.c; pending signals come
+ * from PTRACE_PEEKSIGINFO, per thread and shared; sigactions, itimers and
+ * limits from the parasite; the rest from /proc.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -18,16 +18,27 @@
 #include "infect.h"
 #include "log.h"
 #include "proc.h"
+#include "thread-dump.h"
 
 #define SIGINFO_SIZE 128
 #define MAX_PENDING 4096
 
+/* What one ThreadCoreEntry points to. */
+struct thread_buf {
+	ThreadCoreEntry th;
+	UserRegsEntry regs;
+	SigaltstackEntry alt;
+	RseqEntry rseq;
+	ProtobufCBinaryData *pending;
+	uint8_t *siginfo;
+};
+
 /* Everything one CoreEntry points to, so it is freed in one go. */
 struct core_buf {
 	CoreEntry core;
-	ThreadCoreEntry th, *thp[1];
-	UserRegsEntry regs;
-	SigaltstackEntry alt;
+	struct thread_buf *thb;
+	ThreadCoreEntry **thp;
+	size_t nr_threads;
 	SigactionEntry sa[K_NSIG], *sap[K_NSIG];
 	ItimerEntry it[3], *itp[3];
 	RlimitEntry rl[K_RLIM_NLIMITS], *rlp[K_RLIM_NLIMITS];
@@ -35,9 +46,9 @@ struct core_buf {
 	uint32_t groups[64];
 	MmInfoEntry mm;
 	uint8_t auxv[1024];
-	char cwd[PATH_MAX], root[PATH_MAX], exe[PATH_MAX], comm[32];
-	ProtobufCBinaryData *pending, *shared_pending;
-	uint8_t *siginfo;
+	char cwd[PATH_MAX], root[PATH_MAX], exe[PATH_MAX];
+	ProtobufCBinaryData *shared_pending;
+	uint8_t *siginfo;		/* MAX_PENDING, for reading one queue */
 };
 
 static void fill_regs(UserRegsEntry *r, const struct user_regs_struct *u)
@@ -72,9 +83,13 @@ static void fill_regs(UserRegsEntry *r, const struct user_regs_struct *u)
 	r->gs = u->gs;
 }
 
-/* Pending signals of one queue (thread or shared) via PTRACE_PEEKSIGINFO. */
-static int peek_pending(pid_t pid, bool shared, uint8_t *buf, ProtobufCBinaryData *out,
-			size_t *nr)
+/*
+ * Pending signals of one queue (a thread's, or the shared one) via
+ * PTRACE_PEEKSIGINFO, read into @buf (MAX_PENDING of them), kept in a copy
+ * of their own in *@store that @out points into.
+ */
+static int peek_pending(pid_t pid, pid_t tid, bool shared, uint8_t *buf, uint8_t **store,
+			ProtobufCBinaryData **out, size_t *nr)
 {
 	struct __ptrace_peeksiginfo_args a = {
 		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
@@ -89,18 +104,25 @@ static int peek_pending(pid_t pid, bool shared, uint8_t *buf, ProtobufCBinaryDat
 			pr_err("pid %d: more than %d pending signals", pid, MAX_PENDING);
 			return -1;
 		}
-		n = ptrace(PTRACE_PEEKSIGINFO, pid, &a, buf + *nr * SIGINFO_SIZE);
+		n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, buf + *nr * SIGINFO_SIZE);
 		if (n < 0) {
-			pr_perror("pid %d: cannot read pending signals", pid);
+			pr_perror("pid %d: cannot read pending signals of thread %d", pid, tid);
 			return -1;
 		}
 		if (n == 0)
 			break;
 		*nr += n;
 	}
+	if (!*nr)
+		return 0;
+	*store = malloc(*nr * SIGINFO_SIZE);
+	*out = calloc(*nr, sizeof(**out));
+	if (!*store || !*out)
+		return -1;
+	memcpy(*store, buf, *nr * SIGINFO_SIZE);
 	for (size_t i = 0; i < *nr; i++) {
-		out[i].data = buf + i * SIGINFO_SIZE;
-		out[i].len = SIGINFO_SIZE;
+		(*out)[i].data = *store + i * SIGINFO_SIZE;
+		(*out)[i].len = SIGINFO_SIZE;
 	}
 	return 0;
 }
@@ -208,15 +230,70 @@ static void fill_signals(struct core_buf *b, const struct parasite_misc *misc)
 		b->rl[i].max = misc->rlimits[i].max;
 		b->rlp[i] = &b->rl[i];
 	}
-	sigaltstack_entry__init(&b->alt);
-	b->alt.sp = misc->altstack.ss_sp;
-	b->alt.flags = misc->altstack.ss_flags;
-	b->alt.size = misc->altstack.ss_size;
+}
+
+static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state *ts,
+		       struct thread_buf *tb)
+{
+	ThreadCoreEntry *th = &tb->th;
+
+	thread_core_entry__init(th);
+	th->tid = ts->tid;
+	fill_regs(&tb->regs, &ts->regs);
+	th->regs = &tb->regs;
+	th->xsave.data = ts->xsave;
+	th->xsave.len = ts->xsave_len;
+	th->sigmask = ts->sigmask;
+	if (peek_pending(pid, ts->tid, false, b->siginfo, &tb->siginfo, &th->pending,
+			 &th->n_pending))
+		return -1;
+	tb->pending = th->pending;
+	sigaltstack_entry__init(&tb->alt);
+	tb->alt.sp = ts->altstack.ss_sp;
+	tb->alt.flags = ts->altstack.ss_flags;
+	tb->alt.size = ts->altstack.ss_size;
+	th->altstack = &tb->alt;
+	th->comm = (char *)ts->comm;
+	if (ts->rseq.rseq_abi_pointer) {
+		rseq_entry__init(&tb->rseq);
+		tb->rseq.ptr = ts->rseq.rseq_abi_pointer;
+		tb->rseq.len = ts->rseq.rseq_abi_size;
+		tb->rseq.sig = ts->rseq.signature;
+		th->rseq = &tb->rseq;
+	}
+	th->has_robust_list = th->has_robust_list_len = true;
+	th->robust_list = ts->robust_list;
+	th->robust_list_len = ts->robust_list_len;
+	th->has_clear_tid_addr = true;
+	th->clear_tid_addr = ts->clear_tid;
+	return 0;
+}
+
+static int fill_threads(struct core_buf *b, const struct dump_task *t)
+{
+	b->thb = calloc(t->nr_threads, sizeof(*b->thb));
+	b->thp = calloc(t->nr_threads, sizeof(*b->thp));
+	if (!b->thb || !b->thp)
+		return -1;
+	b->nr_threads = t->nr_threads;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		if (fill_thread(b, t->pid, &t->thr[i], &b->thb[i]))
+			return -1;
+		b->thp[i] = &b->thb[i].th;
+	}
+	b->core.threads = b->thp;
+	b->core.n_threads = t->nr_threads;
+	return 0;
 }
 
 static void core_buf_free(struct core_buf *b)
 {
-	free(b->pending);
+	for (size_t i = 0; b->thb && i < b->nr_threads; i++) {
+		free(b->thb[i].pending);
+		free(b->thb[i].siginfo);
+	}
+	free(b->thb);
+	free(b->thp);
 	free(b->shared_pending);
 	free(b->siginfo);
 	free(b);
@@ -227,46 +304,26 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	const struct parasite_misc *misc = &t->ctl->args->misc;
 	struct proc_stat st;
 	struct core_buf *b;
-	size_t n1, n2;
+	uint8_t *shared_si = NULL;
 	char pers[32];
 	int ret = -1;
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -1;
-	b->siginfo = malloc(2 * MAX_PENDING * SIGINFO_SIZE);
-	b->pending = calloc(MAX_PENDING, sizeof(*b->pending));
-	b->shared_pending = calloc(MAX_PENDING, sizeof(*b->shared_pending));
-	if (!b->siginfo || !b->pending || !b->shared_pending)
+	b->siginfo = malloc(MAX_PENDING * SIGINFO_SIZE);
+	if (!b->siginfo)
 		goto out;
 	if (parse_stat(t->pid, &st))
 		goto out;
 
 	core_entry__init(&b->core);
 	b->core.pid = t->pid;
-
-	thread_core_entry__init(&b->th);
-	b->th.tid = t->pid;
-	fill_regs(&b->regs, &t->ctl->regs);
-	b->th.regs = &b->regs;
-	b->th.xsave.data = t->ctl->xsave;
-	b->th.xsave.len = t->ctl->xsave_len;
-	b->th.sigmask = t->ctl->sigmask;
-	if (peek_pending(t->pid, false, b->siginfo, b->pending, &n1) ||
-	    peek_pending(t->pid, true, b->siginfo + MAX_PENDING * SIGINFO_SIZE, b->shared_pending,
-			 &n2))
+	if (fill_threads(b, t) || peek_pending(t->pid, t->pid, true, b->siginfo, &shared_si,
+					       &b->shared_pending, &b->core.n_shared_pending))
 		goto out;
-	b->th.pending = b->pending;
-	b->th.n_pending = n1;
 	b->core.shared_pending = b->shared_pending;
-	b->core.n_shared_pending = n2;
 	fill_signals(b, misc);
-	b->th.altstack = &b->alt;
-	snprintf(b->comm, sizeof(b->comm), "%s", st.comm);
-	b->th.comm = b->comm;
-	b->thp[0] = &b->th;
-	b->core.threads = b->thp;
-	b->core.n_threads = 1;
 
 	b->core.sigactions = b->sap;
 	b->core.n_sigactions = K_NSIG;
@@ -295,6 +352,7 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 
 	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
 out:
+	free(shared_si);
 	core_buf_free(b);
 	return ret;
 }

@@ -114,6 +114,7 @@ struct vma_list {
 };
 
 struct parasite_ctl;
+struct thread_state;
 
 struct range_list {
 	struct vma_range *r;
@@ -131,9 +132,9 @@ struct dump_task {
 	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
 	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
 	int exit_status;
-	int detach_sig;			/* see ptrace_enter_syscall() */
-	pid_t *threads;
+	pid_t *threads;			/* threads[0] is the leader */
 	size_t nr_threads;
+	struct thread_state *thr;	/* per thread, as threads[]; thread-dump.c */
 	int pidfd;
 	struct vma_list vmas;
 	struct vma_list vmas_hint;	/* read before the freeze, see parse_vmas() */

@@ -31,6 +31,7 @@
 #include "seize.h"
 #include "shmem.h"
 #include "stats.h"
+#include "thread-dump.h"
 
 static int open_images_dir(struct dump_ctx *ctx)
 {
@@ -152,11 +153,15 @@ static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
 {
 	if (!ctx->opts->leave_running)
 		return 0;
-	t->detach_sig = ptrace_enter_syscall(t->pid);
-	if (t->detach_sig >= 0)
-		return 0;
-	pr_perror("pid %d: cannot let it back into its syscall", t->pid);
-	return -1;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		t->thr[i].detach_sig = ptrace_enter_syscall(t->threads[i]);
+		if (t->thr[i].detach_sig < 0) {
+			pr_perror("pid %d: cannot let thread %d back into its syscall", t->pid,
+				  t->threads[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -169,16 +174,18 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	struct page_list pl = { 0 };
 	int ret;
 
-	if (seize_check_alone(t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
+	if (parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
-	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, t->ld)) ||
-	    note_shmem(ctx, t))
+	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
+	    (ctx->st.live && live_note_rseq(t, t->ld)) || note_shmem(ctx, t))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
 		return -1;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
+	if (!ret)
+		ret = thread_collect_infected(t);
 	if (!ret && ctx->st.live) {
 		/* Pages are found before the protection goes on. */
 		ret = page_collect(ctx, t, &pl);
@@ -248,6 +255,7 @@ static void free_tasks(struct dump_ctx *ctx)
 		vma_list_free(&t->vmas);
 		vma_list_free(&t->vmas_hint);
 		range_list_free(&t->swapped);
+		thread_state_free(t);
 		free(t->threads);
 		if (t->pidfd >= 0)
 			close(t->pidfd);

@@ -56,9 +56,13 @@ struct live_dump {
 	size_t cow_cap, cow_nr;
 	struct remap *remaps;
 	size_t nr_remaps;
-	uint64_t rseq_page;	/* the kernel writes it on our syscalls: protected last */
+	/* Each thread's rseq page, sorted: the kernel writes them on our syscalls, protected last. */
+	uint64_t *rseq_pages;
+	size_t nr_rseq_pages;
 	uint8_t *buf;		/* CHUNK_PAGES pages read from a pipe */
 	bool may_exit;		/* a child: its exit does not fail the dump */
+	uint64_t *deferred;	/* faults read while serving another (live-stream.c) */
+	size_t nr_deferred, cap_deferred;
 };
 
 static inline bool test_saved(const struct live_dump *ld, uint64_t i)

@@ -28,12 +28,14 @@
 #include "live-internal.h"
 #include "log.h"
 
+static int read_events(struct dump_ctx *ctx, struct live_dump *ld, bool defer);
 static int serve_events(struct dump_ctx *ctx, struct live_dump *ld);
 
 /*
  * Lift write protection. While a remove/unmap event is being reported the
  * kernel answers EAGAIN until that event is read and its thread goes on:
- * read pending events (unless we are already doing so) and retry.
+ * read pending events and retry. While serving a fault, other threads'
+ * faults read meanwhile are only noted, and served after this one.
  */
 static int unprotect(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr, uint64_t len,
 		     bool serving)
@@ -54,10 +56,10 @@ static int unprotect(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr, 
 				  (unsigned long)addr);
 			return -1;
 		}
+		if (serving ? read_events(ctx, ld, true) : serve_events(ctx, ld))
+			return -1;
 		if (serving)
 			sched_yield();
-		else if (serve_events(ctx, ld))
-			return -1;
 	}
 }
 
@@ -159,10 +161,32 @@ static int add_remap(struct live_dump *ld, const struct uffd_msg *m)
 	return 0;
 }
 
-/* Serve whatever the uffd has queued; returns when it has nothing more. */
-static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
+/* Note a fault to serve once the one being served is done. */
+static int defer_fault(struct live_dump *ld, uint64_t addr)
+{
+	if (ld->nr_deferred == ld->cap_deferred) {
+		size_t cap = ld->cap_deferred ? 2 * ld->cap_deferred : 16;
+		uint64_t *d = realloc(ld->deferred, cap * sizeof(*d));
+
+		if (!d) {
+			pr_err("out of memory for the live dump of pid %d", ld->pid);
+			return -1;
+		}
+		ld->deferred = d;
+		ld->cap_deferred = cap;
+	}
+	ld->deferred[ld->nr_deferred++] = addr;
+	return 0;
+}
+
+/*
+ * Handle whatever the uffd has queued; returns when it has nothing more.
+ * With @defer (a fault is being served), faults are only noted.
+ */
+static int read_events(struct dump_ctx *ctx, struct live_dump *ld, bool defer)
 {
 	struct uffd_msg m;
+	uint64_t addr;
 	ssize_t n;
 
 	for (;;) {
@@ -175,7 +199,8 @@ static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
 		}
 		switch (m.event) {
 		case UFFD_EVENT_PAGEFAULT:
-			if (serve_fault(ctx, ld, m.arg.pagefault.address & ~(PAGE_SIZE - 1)))
+			addr = m.arg.pagefault.address & ~(PAGE_SIZE - 1);
+			if (defer ? defer_fault(ld, addr) : serve_fault(ctx, ld, addr))
 				return -1;
 			break;
 		case UFFD_EVENT_REMAP:
@@ -187,6 +212,19 @@ static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
 			break;
 		}
 	}
+}
+
+/* Serve the queued faults and events, the noted faults too. */
+static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
+{
+	do {
+		while (ld->nr_deferred)
+			if (serve_fault(ctx, ld, ld->deferred[--ld->nr_deferred]))
+				return -1;
+		if (read_events(ctx, ld, false))
+			return -1;
+	} while (ld->nr_deferred);
+	return 0;
 }
 
 static int read_pipe(int fd, void *buf, size_t len)

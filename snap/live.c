@@ -23,6 +23,7 @@
 #include "kcompat.h"
 #include "live-internal.h"
 #include "log.h"
+#include "thread-dump.h"
 
 bool live_supported(const struct kfeat *kf)
 {
@@ -244,9 +245,10 @@ struct protect_job {
 };
 
 /*
- * Write-protect held segments, all but the rseq page: the parasite's own
- * syscalls make the kernel write there, and no one serves faults until the
- * parasite is gone. Only present pages need it: empty ones hold nothing.
+ * Write-protect held segments, all but the threads' rseq pages: the parasite's
+ * own syscalls and those snap injects make the kernel write there, and no one
+ * serves faults until the parasite is gone. Only present pages need it: empty
+ * ones hold nothing.
  */
 static int protect_segs(void *arg)
 {
@@ -255,14 +257,18 @@ static int protect_segs(void *arg)
 
 	for (size_t s = j->seg_first; s < j->seg_end; s++) {
 		uint64_t a = ld->segs[s].vaddr, e = a + ld->segs[s].nr * PAGE_SIZE;
-		uint64_t r = ld->rseq_page;
 
-		if (r >= a && r < e) {
-			if (protect(ld, a, r - a) || protect(ld, r + PAGE_SIZE, e - r - PAGE_SIZE))
+		for (size_t i = 0; i < ld->nr_rseq_pages; i++) {
+			uint64_t r = ld->rseq_pages[i];
+
+			if (r < a || r >= e)
+				continue;
+			if (protect(ld, a, r - a))
 				return -1;
-		} else if (protect(ld, a, e - a)) {
-			return -1;
+			a = r + PAGE_SIZE;
 		}
+		if (protect(ld, a, e - a))
+			return -1;
 	}
 	return 0;
 }
@@ -370,31 +376,53 @@ static int write_pagemap(struct dump_ctx *ctx, struct dump_task *t, struct live_
 	return img_close(pm);
 }
 
-int live_protect(struct dump_task *t, struct live_dump *ld)
+/* Whether the page at @addr is in a held segment. */
+static bool page_held(const struct live_dump *ld, uint64_t addr)
 {
-	int64_t idx;
+	int64_t idx = live_page_index(ld, addr);
 
-	(void)t;
-	if (!ld->rseq_page)
-		return 0;
-	/* The one page left open while the parasite ran, if it is held at all. */
-	idx = live_page_index(ld, ld->rseq_page);
 	for (size_t s = 0; idx >= 0 && s < ld->nr_segs; s++)
 		if ((uint64_t)idx >= ld->segs[s].idx && (uint64_t)idx < ld->segs[s].idx + ld->segs[s].nr)
-			return protect(ld, ld->rseq_page, PAGE_SIZE);
+			return true;
+	return false;
+}
+
+int live_protect(struct dump_task *t, struct live_dump *ld)
+{
+	(void)t;
+	/* The pages left open while the parasite ran, if they are held at all. */
+	for (size_t i = 0; i < ld->nr_rseq_pages; i++)
+		if (page_held(ld, ld->rseq_pages[i]) && protect(ld, ld->rseq_pages[i], PAGE_SIZE))
+			return -1;
 	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 int live_note_rseq(struct dump_task *t, struct live_dump *ld)
 {
-	struct __ptrace_rseq_configuration conf;
+	size_t n = 0;
 
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, t->pid, sizeof(conf), &conf) !=
-	    sizeof(conf)) {
-		pr_perror("pid %d: cannot read its rseq registration", t->pid);
+	ld->rseq_pages = calloc(t->nr_threads, sizeof(*ld->rseq_pages));
+	if (!ld->rseq_pages)
 		return -1;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		uint64_t p = t->thr[i].rseq.rseq_abi_pointer & ~(PAGE_SIZE - 1);
+
+		if (t->thr[i].rseq.rseq_abi_pointer)
+			ld->rseq_pages[n++] = p;
 	}
-	ld->rseq_page = conf.rseq_abi_pointer & ~(PAGE_SIZE - 1);
+	qsort(ld->rseq_pages, n, sizeof(*ld->rseq_pages), cmp_u64);
+	/* Threads' areas may share a page: keep each page once. */
+	ld->nr_rseq_pages = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!ld->nr_rseq_pages || ld->rseq_pages[ld->nr_rseq_pages - 1] != ld->rseq_pages[i])
+			ld->rseq_pages[ld->nr_rseq_pages++] = ld->rseq_pages[i];
 	return 0;
 }
 
@@ -502,6 +530,8 @@ void live_free(struct live_dump *ld)
 	free(ld->pipes);
 	free(ld->cow_idx);
 	free(ld->remaps);
+	free(ld->rseq_pages);
+	free(ld->deferred);
 	free(ld->buf);
 	free(ld);
 }

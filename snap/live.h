@@ -24,7 +24,7 @@ int live_prepare(struct dump_task *t, struct live_dump **out);
 /* Frozen, parasite running, @pl collected (ownership moves to @ld). */
 int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		struct live_dump *ld);
-/* Frozen, before the parasite: note the rseq area (protected last). */
+/* Frozen, before the parasite, after thread_collect(): note the threads' rseq areas (protected last). */
 int live_note_rseq(struct dump_task *t, struct live_dump *ld);
 /*
  * Parasite gone, task still stopped: protect what was left open while it

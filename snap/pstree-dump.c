@@ -6,6 +6,7 @@
  * parent cannot reap it) or gone (auto-reaped), and is taken as such.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -90,6 +91,30 @@ static int add_child(struct dump_ctx *ctx, pid_t pid, size_t parent)
 	return 0;
 }
 
+/* A thread's children file into @buf; a thread that exited meanwhile has none. */
+static int read_children(const char *path, char *buf, size_t size)
+{
+	ssize_t n = 0, off = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	buf[0] = '\0';
+	if (fd < 0 && (errno == ENOENT || errno == ESRCH))
+		return 0;
+	if (fd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while ((size_t)off < size - 1 && (n = read(fd, buf + off, size - 1 - off)) > 0)
+		off += n;
+	close(fd);
+	if (n < 0 && errno != ESRCH) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	buf[n < 0 ? 0 : off] = '\0';
+	return 0;
+}
+
 /* Children of every thread of @pid, in *@out (malloc'd). */
 static int list_children(pid_t pid, pid_t **out, size_t *nr)
 {
@@ -112,8 +137,8 @@ static int list_children(pid_t pid, pid_t **out, size_t *nr)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "task/%s/children", de->d_name);
-		if (proc_read_file(pid, path, buf, sizeof(buf)) < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", pid, de->d_name);
+		if (read_children(path, buf, sizeof(buf))) {
 			ret = -1;
 			break;
 		}

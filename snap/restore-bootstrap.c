@@ -158,15 +158,68 @@ static void fill_guards(struct restorer_args *a, const MmEntry *mm, struct rst_r
 								mm->vmas[i]->guards[j]->end };
 }
 
+/* One thread: its state, its pending signals (into @si) and its frame. */
+static int fill_thread(struct rst_thread *rt, const ThreadCoreEntry *th, uint8_t *si)
+{
+	struct user_regs_struct regs = { 0 };
+	struct k_stack alt;
+
+	rt->tid = th->tid;
+	rt->pending = (uintptr_t)si;
+	rt->nr_pending = th->n_pending;
+	for (size_t i = 0; i < th->n_pending; i++)
+		memcpy(si + i * 128, th->pending[i].data, 128);
+	snprintf(rt->comm, sizeof(rt->comm), "%s", th->comm);
+	if (th->rseq) {
+		rt->rseq = th->rseq->ptr;
+		rt->rseq_len = th->rseq->len;
+		rt->rseq_sig = th->rseq->sig;
+	}
+	if (th->has_robust_list && th->has_robust_list_len) {
+		rt->robust_list = th->robust_list;
+		rt->robust_list_len = th->robust_list_len;
+	}
+	rt->clear_tid = th->has_clear_tid_addr ? th->clear_tid_addr : 0;
+
+	regs_from_image(&regs, th->regs);
+	rt->fs_base = regs.fs_base;
+	rt->gs_base = regs.gs_base;
+	/*
+	 * A restored thread has no kernel restart block: such syscalls see
+	 * EINTR. The others (a futex wait, a read) are entered again.
+	 */
+	regs_restart_syscall(&regs, false);
+	alt = (struct k_stack){ .ss_sp = th->altstack->sp,
+				.ss_flags = th->altstack->flags,
+				.ss_size = th->altstack->size };
+	return sigframe_build(&rt->frame, (uintptr_t)&rt->frame, &regs, th->xsave.data,
+			      th->xsave.len, th->sigmask, &alt);
+}
+
+static int fill_threads(struct restore_task *t, struct restorer_args *a,
+			struct rst_thread *threads, uint8_t *si, uint8_t *stacks)
+{
+	const CoreEntry *c = t->core;
+
+	a->threads = (uintptr_t)threads;
+	a->nr_threads = c->n_threads;
+	for (size_t i = 0; i < c->n_threads; i++) {
+		if (fill_thread(&threads[i], c->threads[i], si))
+			return -1;
+		si += c->threads[i]->n_pending * 128;
+		/* The leader runs on the restorer's own stack. */
+		if (i)
+			threads[i].stack = (uintptr_t)stacks + (i - 1) * RST_THREAD_STACK;
+	}
+	return 0;
+}
+
 static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_vma *vmas,
 		       struct rst_pagemap *pm, struct rst_range *guards, uint8_t *si)
 {
 	struct restorer_args *a = b->args;
 	const CoreEntry *c = t->core;
-	const ThreadCoreEntry *th = c->threads[0];
 	const MmInfoEntry *mm = c->mm;
-	struct user_regs_struct regs = { 0 };
-	struct k_stack alt;
 	size_t i;
 
 	a->vmas = (uintptr_t)vmas;
@@ -193,11 +246,8 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 
 	a->siginfo = (uintptr_t)si;
 	a->nr_shared_pending = c->n_shared_pending;
-	a->nr_thread_pending = th->n_pending;
 	for (i = 0; i < c->n_shared_pending; i++)
 		memcpy(si + i * 128, c->shared_pending[i].data, 128);
-	for (i = 0; i < th->n_pending; i++)
-		memcpy(si + (c->n_shared_pending + i) * 128, th->pending[i].data, 128);
 	a->pid = t->pid;
 
 	a->mm = (struct rst_mm_map){ mm->start_code, mm->end_code, mm->start_data, mm->end_data,
@@ -218,40 +268,35 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 		a->rlimits[i] = (struct k_rlimit){ c->rlimits[i]->cur, c->rlimits[i]->max };
 	a->umask = c->umask;
 	a->dumpable = c->has_dumpable ? c->dumpable : 1;
-	snprintf(a->comm, sizeof(a->comm), "%s", th->comm);
-
-	regs_from_image(&regs, th->regs);
-	a->fs_base = regs.fs_base;
-	a->gs_base = regs.gs_base;
-	/* A restored process has no kernel restart block: such syscalls see EINTR. */
-	regs_restart_syscall(&regs, false);
-	alt = (struct k_stack){ .ss_sp = th->altstack->sp,
-				.ss_flags = th->altstack->flags,
-				.ss_size = th->altstack->size };
-	return sigframe_build(&a->frame, (uintptr_t)&a->frame, &regs, th->xsave.data,
-			      th->xsave.len, th->sigmask, &alt);
+	return 0;
 }
 
 int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b)
 {
+	const CoreEntry *c = t->core;
 	size_t blob_len = restorer_blob_end - restorer_blob;
-	size_t args_off, vmas_off, pm_off, guards_off, si_off, stack_off, park_len, nsig;
+	size_t args_off, vmas_off, pm_off, guards_off, thr_off, si_off, tstack_off, stack_off;
+	size_t park_len, nsig = c->n_shared_pending;
 	struct rst_range cur[RST_MAX_SPECIAL];
 	char names[RST_MAX_SPECIAL][16];
 	unsigned int ncur;
+	uint8_t *base;
 
 	(void)ctx;
 	if (self_specials(cur, names, &ncur))
 		return -1;
 	park_len = ncur ? cur[ncur - 1].end - cur[0].start : 0;
-	nsig = t->core->n_shared_pending + t->core->threads[0]->n_pending;
+	for (size_t i = 0; i < c->n_threads; i++)
+		nsig += c->threads[i]->n_pending;
 
 	args_off = align(blob_len, 64);
 	vmas_off = align(args_off + sizeof(struct restorer_args), 64);
 	pm_off = vmas_off + t->mm->n_vmas * sizeof(struct rst_vma);
 	guards_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
-	si_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
-	stack_off = align(si_off + nsig * 128, PAGE_SIZE);
+	thr_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
+	si_off = align(thr_off + c->n_threads * sizeof(struct rst_thread), 64);
+	tstack_off = align(si_off + nsig * 128, PAGE_SIZE);
+	stack_off = tstack_off + (c->n_threads - 1) * RST_THREAD_STACK;
 	b->len = stack_off + BLOB_STACK_SIZE + align(park_len, PAGE_SIZE);
 
 	b->addr = place(t->mm, b->len);
@@ -259,16 +304,18 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 		pr_err("pid %d: no room for the restorer in the restored address space", t->pid);
 		return -1;
 	}
-	memcpy(b->addr, restorer_blob, blob_len);
-	b->args = (struct restorer_args *)((char *)b->addr + args_off);
-	b->stack_top = (uintptr_t)b->addr + stack_off + BLOB_STACK_SIZE;
-	b->args->bootstrap_start = (uintptr_t)b->addr;
-	b->args->bootstrap_end = (uintptr_t)b->addr + b->len;
+	base = b->addr;
+	memcpy(base, restorer_blob, blob_len);
+	b->args = (struct restorer_args *)(base + args_off);
+	b->stack_top = (uintptr_t)base + stack_off + BLOB_STACK_SIZE;
+	b->args->bootstrap_start = (uintptr_t)base;
+	b->args->bootstrap_end = (uintptr_t)base + b->len;
 	memcpy(b->args->cur_special, cur, sizeof(cur));
 	b->args->nr_cur_special = ncur;
-	if (fill_static(t, b, (void *)((char *)b->addr + vmas_off),
-			(void *)((char *)b->addr + pm_off), (void *)((char *)b->addr + guards_off),
-			(void *)((char *)b->addr + si_off))) {
+	if (fill_static(t, b, (void *)(base + vmas_off), (void *)(base + pm_off),
+			(void *)(base + guards_off), base + si_off) ||
+	    fill_threads(t, b->args, (void *)(base + thr_off),
+			 base + si_off + c->n_shared_pending * 128, base + tstack_off)) {
 		bootstrap_destroy(b);
 		return -1;
 	}

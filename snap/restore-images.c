@@ -155,32 +155,84 @@ static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 	return 0;
 }
 
+#define ROBUST_LIST_HEAD_SIZE 24	/* struct robust_list_head */
+#define MAX_THREADS 32768
+
+/* The threads are those of pstree.img, leader first, each tid once. */
+static int check_tids(const struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+	const PstreeEntry *pe = t->pe;
+
+	if (!c->n_threads || c->n_threads > MAX_THREADS || c->threads[0]->tid != (uint32_t)t->pid) {
+		pr_err("image core-%d.img: %zu threads, the first not the leader", t->pid,
+		       c->n_threads);
+		return -1;
+	}
+	if (pe->n_threads != c->n_threads) {
+		pr_err("image core-%d.img: %zu threads, pstree.img lists %zu", t->pid, c->n_threads,
+		       pe->n_threads);
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_threads; i++) {
+		uint32_t tid = c->threads[i]->tid;
+
+		if (!tid || tid > INT32_MAX || pe->threads[i] != tid)
+			goto bad;
+		for (size_t j = 0; j < i; j++)
+			if (c->threads[j]->tid == tid)
+				goto bad;
+	}
+	return 0;
+bad:
+	pr_err("image core-%d.img: thread ids differ from pstree.img's or repeat", t->pid);
+	return -1;
+}
+
+static int check_thread(const struct restore_ctx *ctx, const struct restore_task *t,
+			const ThreadCoreEntry *th)
+{
+	if (th->xsave.len != ctx->kf->xsave_size) {
+		pr_err("image core-%d.img: FPU state of %zu bytes in thread %u, this CPU uses %u: "
+		       "dumped on a different CPU?",
+		       t->pid, th->xsave.len, th->tid, ctx->kf->xsave_size);
+		return -1;
+	}
+	for (size_t i = 0; i < th->n_pending; i++)
+		if (th->pending[i].len != 128) {
+			pr_err("image core-%d.img: bad pending signal in thread %u", t->pid, th->tid);
+			return -1;
+		}
+	if ((th->rseq && (th->rseq->len < 32 || th->rseq->len > 4096 || !th->rseq->ptr)) ||
+	    (th->has_robust_list_len && th->robust_list_len &&
+	     th->robust_list_len != ROBUST_LIST_HEAD_SIZE)) {
+		pr_err("image core-%d.img: bad rseq area or robust futex list in thread %u", t->pid,
+		       th->tid);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_core(const struct restore_ctx *ctx, const struct restore_task *t)
 {
 	const CoreEntry *c = t->core;
 
-	if (c->pid != (uint32_t)t->pid || c->n_threads != 1 || c->n_sigactions != 64 ||
-	    c->n_itimers != 3 || c->n_rlimits != 16 || c->mm->auxv.len > 512 ||
-	    c->creds->n_groups > 64) {
+	if (c->pid != (uint32_t)t->pid || c->n_sigactions != 64 || c->n_itimers != 3 ||
+	    c->n_rlimits != 16 || c->mm->auxv.len > 512 || c->creds->n_groups > 64) {
 		pr_err("image core-%d.img: inconsistent contents", t->pid);
 		return -1;
 	}
-	if (c->threads[0]->xsave.len != ctx->kf->xsave_size) {
-		pr_err("image core-%d.img: FPU state of %zu bytes, this CPU uses %u: dumped on a "
-		       "different CPU?",
-		       t->pid, c->threads[0]->xsave.len, ctx->kf->xsave_size);
+	if (check_tids(t))
 		return -1;
-	}
-	for (size_t i = 0; i < c->threads[0]->n_pending; i++)
-		if (c->threads[0]->pending[i].len != 128)
-			goto bad_siginfo;
+	for (size_t i = 0; i < c->n_threads; i++)
+		if (check_thread(ctx, t, c->threads[i]))
+			return -1;
 	for (size_t i = 0; i < c->n_shared_pending; i++)
-		if (c->shared_pending[i].len != 128)
-			goto bad_siginfo;
+		if (c->shared_pending[i].len != 128) {
+			pr_err("image core-%d.img: bad pending signal", t->pid);
+			return -1;
+		}
 	return 0;
-bad_siginfo:
-	pr_err("image core-%d.img: bad pending signal", t->pid);
-	return -1;
 }
 
 static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)

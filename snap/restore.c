@@ -422,19 +422,76 @@ static void syscall_site(const struct restore_task *t, struct syscall_site *site
 	}
 }
 
-/* Trace the restorer through rt_sigreturn; the task stays stopped there. */
+static void finish_error(pid_t pid, pid_t tid)
+{
+	if (errno == ESRCH)
+		pr_err("pid %d died at the end of its restore", pid);
+	else
+		pr_perror("pid %d: cannot finish the restore of thread %d", pid, tid);
+}
+
+/*
+ * Trace every thread through rt_sigreturn. The restorer made the threads, so
+ * they are not traced yet: snap seizes them, and stops all, the leader too,
+ * before any is let through, so that each go byte reaches the one thread
+ * running. The leader goes last: it closes the pipes. Threads stay stopped
+ * after their rt_sigreturn until every restorer is gone.
+ */
 static int enter_task(struct restore_task *t, struct rst_proc *rp)
 {
+	const CoreEntry *c = t->core;
+	size_t i, n = c->n_threads;
 	int status;
 
-	if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL) || ptrace_wait(t->pid, &status) ||
-	    ptrace_run_to_sigreturn(t->pid, send_go, &rp->go[1])) {
-		if (errno == ESRCH)
-			pr_err("pid %d died at the end of its restore", t->pid);
-		else
-			pr_perror("pid %d: cannot finish the restore", t->pid);
-		return -1;
+	for (i = 1; i < n; i++)
+		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL,
+			   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+			pr_perror("pid %d: cannot seize its thread %d", t->pid, c->threads[i]->tid);
+			return -1;
+		}
+	for (i = 0; i < n; i++)
+		if (ptrace(PTRACE_INTERRUPT, c->threads[i]->tid, NULL, NULL) ||
+		    ptrace_wait(c->threads[i]->tid, &status)) {
+			finish_error(t->pid, c->threads[i]->tid);
+			return -1;
+		}
+	for (i = 1; i <= n; i++) {
+		/* The leader last. */
+		pid_t tid = c->threads[i < n ? i : 0]->tid;
+
+		if (ptrace_run_to_sigreturn(tid, send_go, &rp->go[1])) {
+			finish_error(t->pid, tid);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+/* Let every thread into the syscall it restarts (see infect.h), and go. */
+static int release_task(struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+
+	for (size_t i = 0; i < c->n_threads; i++) {
+		pid_t tid = c->threads[i]->tid;
+		int sig = ptrace_enter_syscall(tid);
+
+		if (sig < 0 || ptrace(PTRACE_DETACH, tid, NULL, sig)) {
+			pr_perror("pid %d: cannot detach thread %d", t->pid, tid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every thread's id must be free, not only the process's. */
+static int wait_tids_free(const struct restore_task *t, unsigned int ms)
+{
+	if (wait_pid_free(t->pid, ms))
+		return -1;
+	for (size_t i = 0; t->core && i < t->core->n_threads; i++)
+		if (wait_pid_free(t->core->threads[i]->tid, ms))
+			return -1;
 	return 0;
 }
 
@@ -509,7 +566,7 @@ static int prepare_tree(struct restore_tree *tr)
 		struct rst_proc *rp = &tr->procs[i];
 
 		rp->ready[0] = rp->ready[1] = rp->go[0] = rp->go[1] = -1;
-		if (wait_pid_free(t->pid, ctx->opts->pid_wait_ms))
+		if (wait_tids_free(t, ctx->opts->pid_wait_ms))
 			return -1;
 		if (task_state(t->pe) == TASK_STATE__TASK_ZOMBIE)
 			continue;
@@ -591,15 +648,11 @@ static int run_tree(struct restore_tree *tr)
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
 		struct restorer_args *a = tr->procs[i].b.args;
-		int sig;
 
 		if (!alive_task(t))
 			continue;
-		sig = ptrace_enter_syscall(t->pid);
-		if (sig < 0 || ptrace(PTRACE_DETACH, t->pid, NULL, sig)) {
-			pr_perror("pid %d: cannot detach", t->pid);
+		if (release_task(t))
 			return -1;
-		}
 		tr->procs[i].seized = false;
 		if (task_state(t->pe) == TASK_STATE__TASK_STOPPED)
 			kill(t->pid, SIGSTOP);

@@ -70,5 +70,9 @@ static inline long __sys6(long nr, long a1, long a2, long a3, long a4, long a5, 
 #define sys_rt_tgsigqueueinfo(p, t, s, i) sys4(__NR_rt_tgsigqueueinfo, p, t, s, i)
 #define sys_umask(m) sys1(__NR_umask, m)
 #define sys_clock_gettime(c, t) sys2(__NR_clock_gettime, c, t)
+#define sys_futex(u, op, v) sys6(__NR_futex, u, op, v, 0, 0, 0)
+#define sys_rseq(p, len, fl, sig) sys4(__NR_rseq, p, len, fl, sig)
+#define sys_set_robust_list(h, len) sys2(__NR_set_robust_list, h, len)
+#define sys_set_tid_address(p) sys1(__NR_set_tid_address, p)
 
 #endif

@@ -86,6 +86,13 @@ struct parasite_misc {
 	__u32 secbits;
 	__u32 dumpable;
 	__u64 brk;			/* brk(0): the exact program break */
+	__u64 tid_address;		/* PR_GET_TID_ADDRESS: clear_child_tid */
+};
+
+/* Where syscalls snap injects into the other threads leave their results. */
+struct parasite_thread_out {
+	struct k_stack altstack;	/* sigaltstack(NULL, &altstack) */
+	__u64 tid_address;		/* prctl(PR_GET_TID_ADDRESS, &tid_address) */
 };
 
 struct parasite_args {
@@ -98,6 +105,7 @@ struct parasite_args {
 	__u64 sigframe;			/* &frame.uc, the %rsp for rt_sigreturn */
 	/* results */
 	struct parasite_misc misc;
+	struct parasite_thread_out thread;
 	struct parasite_live live;
 	struct sigframe_area frame;
 };
@@ -164,6 +172,23 @@ struct rst_stats {
 
 #define RST_MAX_SPECIAL 4
 #define RST_ERR_LEN 256
+#define RST_THREAD_STACK (32 * 1024)
+
+/* One thread of the restored process; threads[0] is the leader. */
+struct rst_thread {
+	__s32 tid;
+	__u32 nr_pending;
+	__u64 pending;			/* __u8[nr_pending][128], thread-directed */
+	__u64 fs_base, gs_base;
+	__u64 rseq;			/* rseq(2) area, or 0 */
+	__u32 rseq_len, rseq_sig;
+	__u64 robust_list, robust_list_len;	/* set_robust_list(), if len */
+	__u64 clear_tid;		/* set_tid_address() */
+	char comm[16];
+	__u64 stack;			/* not the leader: RST_THREAD_STACK bytes of stack */
+	__u64 args;			/* struct restorer_args *, for the thread */
+	struct sigframe_area frame;
+};
 
 struct restorer_args {
 	/* layout */
@@ -189,12 +214,13 @@ struct restorer_args {
 	struct k_rlimit rlimits[K_RLIM_NLIMITS];
 	__u32 umask;
 	__u32 dumpable;
-	char comm[16];
-	__u64 fs_base, gs_base;
 
-	__u64 siginfo;			/* __u8[nr][128] */
-	__u32 nr_shared_pending, nr_thread_pending;
+	__u64 siginfo;			/* __u8[nr_shared_pending][128] */
+	__u32 nr_shared_pending;
 	__s32 pid;
+	__u64 threads;			/* struct rst_thread[nr_threads] */
+	__u32 nr_threads;
+	__u32 threads_ready;		/* futex: threads other than the leader set up */
 
 	__s32 ready_fd;			/* restorer -> snap: "about to sigreturn" */
 	__s32 go_fd;			/* snap -> restorer: "go" */
@@ -205,8 +231,6 @@ struct restorer_args {
 	struct rst_stats stats;
 	__s32 failed;
 	char err[RST_ERR_LEN];
-
-	struct sigframe_area frame;
 };
 
 #endif

@@ -67,6 +67,9 @@ static int dump_misc(struct parasite_misc *m)
 	m->secbits = sys_prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
 	m->dumpable = sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	m->brk = sys1(__NR_brk, 0);
+	/* Needs CONFIG_CHECKPOINT_RESTORE; without it the address reads as none. */
+	if (sys_prctl(PR_GET_TID_ADDRESS, &m->tid_address, 0, 0, 0))
+		m->tid_address = 0;
 	return 0;
 }
 

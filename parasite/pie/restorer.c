@@ -11,10 +11,12 @@
  *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
  *      mappings, hugetlb included, are read in place;
  *   5. set final protections, then the mapping attributes (madvise()
- *      flags, guard regions, mlock), mm fields, signals, timers, limits,
- *      creds;
- *   6. tell snap it is ready, wait for "go", and rt_sigreturn into the
- *      dumped registers (entry.S). snap then unmaps the bootstrap area.
+ *      flags, guard regions, mlock), mm fields, signals, timers, limits;
+ *   6. create the other threads (restorer-threads.c), each setting its own
+ *      state and creds, and set the leader's, creds included;
+ *   7. once every thread is ready, tell snap, wait for "go", and
+ *      rt_sigreturn into the dumped registers (entry.S); every thread does
+ *      the same. snap then unmaps the bootstrap area.
  * Nothing here may use libc. On error the reason goes into args->err and
  * the process exits; snap reports it.
  */
@@ -26,6 +28,7 @@
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
+#include "restorer.h"
 
 #define PAGE 4096UL
 #define PMD_SIZE_ (2UL << 20)
@@ -38,8 +41,6 @@
 #define PROT_RW (PROT_READ | PROT_WRITE)
 #define O_CLOEXEC_ 02000000
 #define O_NONBLOCK_ 04000
-#define ARCH_SET_GS 0x1001
-#define ARCH_SET_FS 0x1002
 #define SHM_RDONLY_ 010000
 #define SHM_EXEC_ 0100000
 
@@ -75,9 +76,7 @@ static char *put_hex(char *p, char *end, unsigned long v)
 	return p;
 }
 
-/* "what at ADDR: errno N" into args->err; returns 0 so entry.S exits. */
-static unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr,
-			  long err)
+unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err)
 {
 	char *p = a->err, *end = a->err + RST_ERR_LEN - 1;
 
@@ -91,7 +90,7 @@ static unsigned long fail(struct restorer_args *a, const char *what, unsigned lo
 	return 0;
 }
 
-static int is_err(long ret)
+int is_err(long ret)
 {
 	return ret < 0 && ret > -4096;
 }
@@ -588,23 +587,24 @@ static long restore_signals(struct restorer_args *a)
 		if (ret)
 			return fail(a, "setitimer", i, ret), -1;
 	}
-	/* Queue pending signals with everything blocked; rt_sigreturn sets the mask. */
+	/*
+	 * Queue pending signals with everything blocked; rt_sigreturn sets the
+	 * mask. Threads made from here on start with all blocked too; each
+	 * queues its own signals (restore_thread).
+	 */
 	sys_rt_sigprocmask(0 /* SIG_BLOCK */, &all, 0, 8);
-	for (i = 0; i < a->nr_shared_pending + a->nr_thread_pending; i++) {
+	for (i = 0; i < a->nr_shared_pending; i++) {
 		unsigned char *info = si + i * 128;
 		int sig = *(int *)info;
 
-		if (i < a->nr_shared_pending)
-			ret = sys_rt_sigqueueinfo(a->pid, sig, info);
-		else
-			ret = sys_rt_tgsigqueueinfo(a->pid, a->pid, sig, info);
+		ret = sys_rt_sigqueueinfo(a->pid, sig, info);
 		if (ret)
 			return fail(a, "queueing pending signal", sig, ret), -1;
 	}
 	return 0;
 }
 
-static long restore_creds(struct restorer_args *a)
+long restore_creds(struct restorer_args *a)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
@@ -675,23 +675,16 @@ static long restore_misc(struct restorer_args *a)
 	sys_umask(a->umask);
 	/* snap set SIGKILL-on-parent-death for the restore only. */
 	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	sys_prctl(PR_SET_NAME, a->comm, 0, 0, 0);
-	ret = sys_arch_prctl(ARCH_SET_FS, a->fs_base);
-	if (ret)
-		return fail(a, "ARCH_SET_FS", a->fs_base, ret), -1;
-	ret = sys_arch_prctl(ARCH_SET_GS, a->gs_base);
-	if (ret)
-		return fail(a, "ARCH_SET_GS", a->gs_base, ret), -1;
 	return 0;
 }
 
 unsigned long blob_main(struct restorer_args *a)
 {
+	struct rst_thread *lead = (void *)a->threads;
 	unsigned char has_pages[a->nr_vmas ? a->nr_vmas : 1];
 	struct rst_range keep[RST_MAX_SPECIAL + 1];
 	unsigned long park;
 	unsigned int i, n = 0;
-	char go;
 	long ret;
 
 	keep[n].start = a->bootstrap_start;
@@ -714,22 +707,25 @@ unsigned long blob_main(struct restorer_args *a)
 	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
 	    restore_vma_attrs(a))
 		return 0;
-	if (restore_misc(a) || restore_signals(a) || restore_creds(a))
+	/* Threads are made before the creds change: clone3 with set_tid needs privileges. */
+	if (restore_misc(a) || restore_signals(a) || restore_threads_start(a) ||
+	    restore_thread(a, lead) || restore_creds(a) || restore_threads_wait(a))
 		return 0;
-	/* A uid change clears it; put back what the process had. */
+	/* A uid change, by any thread, clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
 	/* Every snap fd but ready/go: pages, mapped files, exe, log. */
 	if (!a->keep_service_fds)
 		sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
 
-	/* snap traces us from here to the end of rt_sigreturn, then unmaps us. */
+	/*
+	 * snap traces each thread from here to the end of its rt_sigreturn,
+	 * the leader last, then unmaps us.
+	 */
 	if (sys_write(a->ready_fd, "R", 1) != 1)
 		return fail(a, "signalling snap", 0, -5);
-	while ((ret = sys_read(a->go_fd, &go, 1)) == -4)
-		;
-	if (ret != 1)
-		return fail(a, "waiting for snap", 0, ret ? ret : -5);
+	if (restore_wait_go(a))
+		return 0;
 	sys_close(a->go_fd);
 	sys_close(a->ready_fd);
-	return (unsigned long)&a->frame.frame.uc;
+	return (unsigned long)&lead->frame.frame.uc;
 }

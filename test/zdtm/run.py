@@ -42,6 +42,7 @@ import signal
 import sys
 import tempfile
 import time
+import zlib
 
 import zram
 
@@ -138,6 +139,9 @@ TESTS = [
     static("cwd"),
     static("personality"),
     static("comm"),
+    static("thread_arith", ALL),
+    static("thread_futex", ALL),
+    static("thread_churn", ALL),
     static("creds"),
     static("caps"),
     static("exe_link"),
@@ -178,6 +182,7 @@ TESTS = [
     static("pstree", ALL),
     static("pstree_states", ALL),
     static("pstree_shared", ALL),
+    static("pstree_threads", ALL),
     static("pipe_data", ALL),
     static("pipe_closed_writer"),
     static("pipe_nonblock"),
@@ -187,6 +192,8 @@ TESTS = [
     Test("apps/pydict", cmd=[PYTHON, os.path.join(HERE, "apps/pydict.py")], modes=LR,
          start_timeout=120, result_timeout=120),
     live("live_ring", modes=("live", "no-live"), stats=[COW_FAULTS]),
+    live("live_ring_threads", "live_ring", ["256", "4"], modes=("live", "no-live"),
+         stats=[COW_FAULTS]),
     live("live_mutate"),
     live("live_munmap", "live_mutate", ["munmap"]),
     live("live_dontneed", "live_mutate", ["dontneed"]),
@@ -1014,6 +1021,55 @@ def bad_restore_tree_child_fails(b):
         raise Failure("pid %d is alive after a failed restore" % r.pid)
 
 
+def varint(v):
+    out = b""
+    while True:
+        out += bytes([(v & 0x7f) | (0x80 if v > 0x7f else 0)])
+        v >>= 7
+        if not v:
+            return out
+
+
+def reseal(data):
+    """An image with each record's CRC made right again (Documentation/images.md)."""
+    out, off = bytearray(data[:4]), 4
+    while off + 8 <= len(data):
+        n = int.from_bytes(data[off:off + 4], "little")
+        payload = data[off + 8:off + 8 + n]
+        out += data[off:off + 4] + zlib.crc32(payload).to_bytes(4, "little") + payload
+        off += 8 + n
+    return bytes(out)
+
+
+def bad_restore_thread_tid(b):
+    """A core image whose second thread has the leader's tid: restore refuses it."""
+    r = b.target("static/thread_futex")
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % r.pid))
+    try:
+        r.dump()
+        r.wait_gone("dump")
+    except Failure as f:
+        raise Failure("setup: " + f.reason, f.log)
+    other = next(t for t in tids if t != r.pid)
+    if len(varint(other)) != len(varint(r.pid)):
+        raise Skip("tids %d and %d differ in size" % (r.pid, other))
+    img = "core-%d.img" % r.pid
+    path = os.path.join(r.img, img)
+    with open(path, "rb") as f:
+        data = f.read()
+    # thread_core_entry.tid, field 1, is the first thing in each thread's entry.
+    old = b"\x08" + varint(other)
+    if old not in data:
+        raise Failure("setup: thread %d not found in %s" % (other, img))
+    with open(path, "wb") as f:
+        f.write(reseal(data.replace(old, b"\x08" + varint(r.pid), 1)))
+    err = b.snap_fails(["restore", "-D", r.img, "-d"], [re.escape(img)], workdir=r.img)
+    if "thread" not in err:
+        raise Failure("the error does not say what is wrong: %s" % last_line(err))
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
+
+
 def bad_dump_enospc(b):
     mnt = os.path.join(b.dir, "small")
     os.mkdir(mnt)
@@ -1209,6 +1265,7 @@ BAD = [
     ("bad/dump_enospc", bad_dump_enospc),
     ("bad/restore_nodir", bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore_trunc_core),
+    ("bad/restore_thread_tid", bad_restore_thread_tid),
     ("bad/restore_corrupt_mm", bad_restore_corrupt_mm),
     ("bad/restore_trunc_pages", bad_restore_trunc_pages),
     ("bad/restore_trunc_shmem", bad_restore_trunc_shmem),

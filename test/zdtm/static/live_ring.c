@@ -1,7 +1,9 @@
 /* Live dump: a ring writer racing the dump leaves one cut (v, then v-1), no later page. */
 /*
  * A ring of N pages (256 MiB by default, or the MiB given as the first
- * argument). The writer stores the sequence number s into page s mod N, as
+ * argument), or, with a second argument W, W threads each writing a ring of
+ * its own, N/W pages of the same mapping: the image must show one cut per
+ * writer, all of the same instant. Each writer stores the sequence number s into page s mod N, as
  * fast as it can, from before the dump until SIGTERM: s at the start of the
  * page and ~s at its end; the words in between hold a fixed pattern. Before it
  * writes s it checks that the page holds s - N and the page before holds s - 1:
@@ -11,10 +13,12 @@
  * ring must show exactly one cut: every page k holds the last s < next with
  * s = k mod N.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "zdtmtst.h"
 
@@ -22,31 +26,35 @@
 #define WORDS		(PAGE_SIZE / sizeof(uint64_t))
 #define LAST		(WORDS - 1)
 
-static volatile uint64_t *ring;
-static unsigned long npages;
+#define MAX_WRITERS	16
+
+struct ring {
+	volatile uint64_t *base;
+	unsigned long npages;
+	uint64_t next;			/* the writer's next sequence number, once stopped */
+	pthread_t th;
+	volatile int lapped;		/* a lap done: at full speed */
+};
+
+static struct ring rings[MAX_WRITERS];
+static int nr_writers = 1;
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
 	return ((uint64_t)k << 16 | i) * 0x9e3779b97f4a7c15ULL;
 }
 
-static volatile uint64_t *page(uint64_t s)
+static volatile uint64_t *page(const struct ring *r, uint64_t s)
 {
-	return ring + (s % npages) * WORDS;
+	return r->base + (s % r->npages) * WORDS;
 }
 
-static void setup(size_t mib)
+static void setup_ring(struct ring *r)
 {
 	unsigned long k, i;
-	size_t size = mib << 20;
 
-	npages = size / PAGE_SIZE;
-	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ring == MAP_FAILED)
-		fail("mmap %zu MiB: %m", mib);
-	madvise((void *)ring, size, MADV_POPULATE_WRITE);	/* only faster, not needed */
-	for (k = 0; k < npages; k++) {
-		volatile uint64_t *p = ring + k * WORDS;
+	for (k = 0; k < r->npages; k++) {
+		volatile uint64_t *p = r->base + k * WORDS;
 		/*
 		 * As if the writer had come halfway round: pages below N/2 hold
 		 * their first-lap value N + k, the others k. The writer starts at
@@ -54,7 +62,7 @@ static void setup(size_t mib)
 		 * it writes before the streamer gets there shows up in the image
 		 * if the dump lets it through.
 		 */
-		uint64_t s = k < npages / 2 ? npages + k : k;
+		uint64_t s = k < r->npages / 2 ? r->npages + k : k;
 
 		p[0] = s;
 		for (i = 1; i < LAST; i++)
@@ -63,80 +71,152 @@ static void setup(size_t mib)
 	}
 }
 
-/* Write until SIGTERM or a violation; returns the next sequence number. */
-static uint64_t write_ring(void)
+static void setup(size_t mib)
 {
-	uint64_t s = npages + npages / 2, ready_at = s + npages;
+	size_t size = mib << 20;
+	unsigned long npages = size / PAGE_SIZE / nr_writers;
+	volatile uint64_t *ring;
+
+	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ring == MAP_FAILED)
+		fail("mmap %zu MiB: %m", mib);
+	madvise((void *)ring, size, MADV_POPULATE_WRITE);	/* only faster, not needed */
+	for (int w = 0; w < nr_writers; w++) {
+		rings[w].base = ring + w * npages * WORDS;
+		rings[w].npages = npages;
+		setup_ring(&rings[w]);
+	}
+}
+
+static int all_lapped(void)
+{
+	for (int w = 0; w < nr_writers; w++)
+		if (!rings[w].lapped)
+			return 0;
+	return 1;
+}
+
+/* Write until SIGTERM or a violation; the next sequence number goes to r->next. */
+static void write_ring(struct ring *r)
+{
+	uint64_t n = r->npages, s = n + n / 2, ready_at = s + n;
+	int ready = 0;
 
 	while (!test_sigterm) {
-		/* Ready once a lap is done: the dump then meets the writer at full speed. */
+		/*
+		 * Ready once every writer has done a lap: the dump then meets
+		 * them at full speed. The main thread's writer says so.
+		 */
 		if (s == ready_at)
+			r->lapped = 1;
+		if (!ready && r == rings && r->lapped && all_lapped()) {
 			test_ready();
-		volatile uint64_t *p = page(s), *prev = page(s - 1);
+			ready = 1;
+		}
+		volatile uint64_t *p = page(r, s), *prev = page(r, s - 1);
 		uint64_t head = p[0], tail = p[LAST], before = prev[0];
 
-		if (head != s - npages || tail != ~(s - npages)) {
-			test_record("before seq %llu: page %lu holds %llu and ~%#llx, expected %llu",
-			       (unsigned long long)s, (unsigned long)(s % npages),
-			       (unsigned long long)head, (unsigned long long)~tail,
-			       (unsigned long long)(s - npages));
+		if (head != s - n || tail != ~(s - n)) {
+			test_record("ring %ld, before seq %llu: page %lu holds %llu and ~%#llx, "
+				    "expected %llu",
+				    (long)(r - rings), (unsigned long long)s, (unsigned long)(s % n),
+				    (unsigned long long)head, (unsigned long long)~tail,
+				    (unsigned long long)(s - n));
 			break;
 		}
 		if (before != s - 1) {
-			test_record("before seq %llu: the previous page %lu holds %llu",
-			       (unsigned long long)s, (unsigned long)((s - 1) % npages),
-			       (unsigned long long)before);
+			test_record("ring %ld, before seq %llu: the previous page %lu holds %llu",
+				    (long)(r - rings), (unsigned long long)s,
+				    (unsigned long)((s - 1) % n), (unsigned long long)before);
 			break;
 		}
 		p[0] = s;
 		p[LAST] = ~s;
 		s++;
 	}
-	return s;
+	r->next = s;
+}
+
+static void *writer(void *arg)
+{
+	write_ring(arg);
+	return NULL;
 }
 
 /* Every page k holds the last s < next with s = k mod N: one cut, at next. */
-static void check_ring(uint64_t next)
+static void check_ring(const struct ring *r)
 {
+	uint64_t next = r->next, n = r->npages;
 	unsigned long k, i;
 
-	for (k = 0; k < npages; k++) {
-		volatile uint64_t *p = ring + k * WORDS;
-		uint64_t want = next - 1 - (next - 1 - k) % npages;
+	for (k = 0; k < n; k++) {
+		volatile uint64_t *p = r->base + k * WORDS;
+		uint64_t want = next - 1 - (next - 1 - k) % n;
 
 		if (p[0] != want || p[LAST] != ~want)
-			fail("page %lu holds %llu and ~%#llx, expected %llu (next %llu, lap %llu)",
-			     k, (unsigned long long)p[0], (unsigned long long)~p[LAST],
-			     (unsigned long long)want, (unsigned long long)next,
-			     (unsigned long long)(next / npages));
+			fail("ring %ld: page %lu holds %llu and ~%#llx, expected %llu (next %llu, "
+			     "lap %llu)",
+			     (long)(r - rings), k, (unsigned long long)p[0],
+			     (unsigned long long)~p[LAST], (unsigned long long)want,
+			     (unsigned long long)next, (unsigned long long)(next / n));
 		for (i = 1; i < LAST; i++)
 			if (p[i] != fill(k, i))
-				fail("page %lu word %lu is %#llx, expected %#llx", k, i,
-				     (unsigned long long)p[i], (unsigned long long)fill(k, i));
+				fail("ring %ld: page %lu word %lu is %#llx, expected %#llx",
+				     (long)(r - rings), k, i, (unsigned long long)p[i],
+				     (unsigned long long)fill(k, i));
 	}
+}
+
+/* The other writers, threads that leave SIGTERM to the main thread. */
+static void start_writers(void)
+{
+	sigset_t m, old;
+
+	sigemptyset(&m);
+	sigaddset(&m, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &m, &old);
+	for (int w = 1; w < nr_writers; w++)
+		if (pthread_create(&rings[w].th, NULL, writer, &rings[w]))
+			fail("pthread_create");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	size_t mib = DEFAULT_MIB;
-	uint64_t next;
+	uint64_t writes = 0;
 
 	test_init(argc, argv);
 	if (test_argc > 1)
 		mib = strtoul(test_argv[1], NULL, 0);
+	if (test_argc > 2)
+		nr_writers = strtol(test_argv[2], NULL, 0);
 	if (!mib)
 		fail("bad ring size '%s' (MiB)", test_argv[1]);
+	if (nr_writers < 1 || nr_writers > MAX_WRITERS)
+		fail("bad number of writers '%s' (1..%d)", test_argv[2], MAX_WRITERS);
 	setup(mib);
 
 	test_daemon();
-	next = write_ring();
+	start_writers();
+	write_ring(&rings[0]);
 	test_waitsig();
+	for (int w = 1; w < nr_writers; w++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (pthread_timedjoin_np(rings[w].th, NULL, &ts))
+			fail("writer %d did not stop", w);
+	}
 
 	if (test_recorded())
 		fail("%s", test_recorded());
-	check_ring(next);
-	test_msg("%llu writes, %llu laps\n", (unsigned long long)(next - npages),
-		 (unsigned long long)(next / npages - 1));
+	for (int w = 0; w < nr_writers; w++) {
+		check_ring(&rings[w]);
+		writes += rings[w].next - rings[w].npages;
+	}
+	test_msg("%llu writes by %d writers\n", (unsigned long long)writes, nr_writers);
 	pass();
 	return 0;
 }
