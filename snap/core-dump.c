@@ -18,6 +18,7 @@
 #include "infect.h"
 #include "log.h"
 #include "proc.h"
+#include "procstate.h"
 
 #define SIGINFO_SIZE 128
 #define MAX_PENDING 4096
@@ -38,6 +39,7 @@ struct core_buf {
 	char cwd[PATH_MAX], root[PATH_MAX], exe[PATH_MAX], comm[32];
 	ProtobufCBinaryData *pending, *shared_pending;
 	uint8_t *siginfo;
+	struct procstate_dump ps;
 };
 
 static void fill_regs(UserRegsEntry *r, const struct user_regs_struct *u)
@@ -219,6 +221,7 @@ static void core_buf_free(struct core_buf *b)
 	free(b->pending);
 	free(b->shared_pending);
 	free(b->siginfo);
+	procstate_free(&b->ps);
 	free(b);
 }
 
@@ -292,6 +295,8 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 		goto out;
 	b->mm.brk = misc->brk;
 	b->core.mm = &b->mm;
+	if (procstate_fill(&b->ps, t->pid, misc, &b->core, &b->th))
+		goto out;
 
 	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
 out:

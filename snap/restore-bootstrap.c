@@ -13,6 +13,7 @@
 #include "files.h"
 #include "infect.h"
 #include "log.h"
+#include "procstate.h"
 #include "restore-bootstrap.h"
 #include "shmem.h"
 
@@ -235,7 +236,7 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b)
 {
 	size_t blob_len = restorer_blob_end - restorer_blob;
-	size_t args_off, vmas_off, pm_off, guards_off, si_off, stack_off, park_len, nsig;
+	size_t args_off, vmas_off, pm_off, guards_off, si_off, proc_off, stack_off, park_len, nsig;
 	struct rst_range cur[RST_MAX_SPECIAL];
 	char names[RST_MAX_SPECIAL][16];
 	unsigned int ncur;
@@ -251,7 +252,8 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	pm_off = vmas_off + t->mm->n_vmas * sizeof(struct rst_vma);
 	guards_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
 	si_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
-	stack_off = align(si_off + nsig * 128, PAGE_SIZE);
+	proc_off = si_off + nsig * 128;
+	stack_off = align(proc_off + restore_proc_size(t->core), PAGE_SIZE);
 	b->len = stack_off + BLOB_STACK_SIZE + align(park_len, PAGE_SIZE);
 
 	b->addr = place(t->mm, b->len);
@@ -272,6 +274,7 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 		bootstrap_destroy(b);
 		return -1;
 	}
+	restore_proc_fill(b->args, t->core, (char *)b->addr + proc_off);
 	return 0;
 }
 

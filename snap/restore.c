@@ -29,6 +29,7 @@
 #include "infect.h"
 #include "log.h"
 #include "proc.h"
+#include "procstate.h"
 #include "restore-bootstrap.h"
 #include "restore-images.h"
 #include "shmem.h"
@@ -306,7 +307,8 @@ static int restore_task(struct restore_ctx *ctx, struct restore_task *t, pid_t *
 		child_main(ctx, t, &b, &p);
 	ctx->st.t_forked = now_ns();
 	/* EXITKILL: if snap dies mid-restore, the half-built process dies too. */
-	if (ptrace(PTRACE_SEIZE, pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+	if (ptrace(PTRACE_SEIZE, pid, NULL,
+		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | restore_proc_seize_opts(t->core))) {
 		pr_perror("pid %d: cannot seize the restored process", pid);
 		goto kill;
 	}

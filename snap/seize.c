@@ -15,6 +15,7 @@
 #include "infect.h"
 #include "log.h"
 #include "proc.h"
+#include "procstate.h"
 #include "seize.h"
 
 static int count_children(pid_t pid)
@@ -87,10 +88,18 @@ int seize_check(struct dump_task *t)
 
 int seize_task(struct dump_task *t)
 {
+	long opts = PTRACE_O_TRACESYSGOOD;
 	int status;
 
-	if (ptrace(PTRACE_SEIZE, t->pid, NULL, PTRACE_O_TRACESYSGOOD)) {
-		pr_perror("pid %d: cannot seize", t->pid);
+	if (seccomp_seize_opts(t->pid, &opts))
+		return -1;
+	if (ptrace(PTRACE_SEIZE, t->pid, NULL, opts)) {
+		if (errno == EPERM && (opts & PTRACE_O_SUSPEND_SECCOMP))
+			pr_err("pid %d runs under seccomp: dumping it needs CAP_SYS_ADMIN "
+			       "(PTRACE_O_SUSPEND_SECCOMP)",
+			       t->pid);
+		else
+			pr_perror("pid %d: cannot seize", t->pid);
 		return -1;
 	}
 	if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL)) {

@@ -36,6 +36,99 @@ struct k_msghdr {
 	unsigned int msg_flags;
 };
 
+static long dump_prctl(struct parasite_misc *m)
+{
+	long ret;
+
+	m->no_new_privs = sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	m->thp_disable = sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	m->timerslack_ns = sys_prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	ret = sys_prctl(PR_GET_CHILD_SUBREAPER, &m->child_subreaper, 0, 0, 0);
+	if (!ret)
+		ret = sys_prctl(PR_GET_PDEATHSIG, &m->pdeath_signal, 0, 0, 0);
+	return ret;
+}
+
+#define SI_TIMER_ (-2)
+#define TIMER_ABSTIME_ 1
+#define NSEC 1000000000LL
+
+static __s64 ts_to_ns(const struct k_timespec *ts)
+{
+	return ts->sec * NSEC + ts->nsec;
+}
+
+/*
+ * The si_overrun of a queued timer signal is only worked out when the signal
+ * is dequeued, so dequeue it: the kernel then forwards the timer to its next
+ * expiry. Put it back as it was: expiring at the expiry that queued the
+ * signal, K intervals before the last one passed, so that the kernel queues
+ * the signal again and its dequeue reports K and more, as it would have.
+ */
+static long take_timer_signal(struct parasite_timer *t)
+{
+	__u64 set = 1ULL << (t->signo - 1);
+	struct k_timespec zero = { 0, 0 }, now;
+	struct k_itimerspec again = { 0 };
+	int info[32];
+	__s64 iv, at;
+	long ret;
+
+	ret = sys4(__NR_rt_sigtimedwait, &set, info, &zero, 8);
+	if (ret != (long)t->signo)
+		return ret < 0 ? ret : -22;
+	/* si_signo, si_errno, si_code, pad, si_timerid, si_overrun */
+	if (info[2] != SI_TIMER_ || info[4] != t->id) {
+		/* snap saw it first in the queue: it is no longer. Put it back. */
+		sys3(__NR_rt_sigqueueinfo, sys_getpid(), t->signo, info);
+		return -11; /* EAGAIN */
+	}
+	t->overrun = info[5];
+	ret = sys2(__NR_timer_gettime, t->id, &t->val);
+	if (ret)
+		return ret;
+	iv = ts_to_ns(&t->val.interval);
+	if (!iv) {
+		/* One-shot: it is disarmed now, fire it again at once. */
+		again.value.nsec = 1;
+		return sys4(__NR_timer_settime, t->id, 0, &again, 0);
+	}
+	ret = sys2(__NR_clock_gettime, t->clock, &now);
+	if (ret)
+		return ret;
+	at = ts_to_ns(&now) + ts_to_ns(&t->val.value) - (t->overrun + 1) * iv;
+	if (at <= 0)
+		at = 1;
+	again.interval = t->val.interval;
+	again.value.sec = at / NSEC;
+	again.value.nsec = at % NSEC;
+	return sys4(__NR_timer_settime, t->id, TIMER_ABSTIME_, &again, 0);
+}
+
+static long dump_timers(struct parasite_misc *m)
+{
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < m->timers.nr; i++) {
+		struct parasite_timer *t = &m->timers.t[i];
+
+		ret = sys2(__NR_timer_gettime, t->id, &t->val);
+		if (ret)
+			return ret;
+		ret = sys1(__NR_timer_getoverrun, t->id);
+		if (ret < 0)
+			return ret;
+		t->overrun = t->flags & TIMER_QUEUED ? 0 : ret;
+		if (t->flags & TIMER_DEQUEUE) {
+			ret = take_timer_signal(t);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int dump_misc(struct parasite_misc *m)
 {
 	long ret;
@@ -67,7 +160,7 @@ static int dump_misc(struct parasite_misc *m)
 	m->secbits = sys_prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
 	m->dumpable = sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	m->brk = sys1(__NR_brk, 0);
-	return 0;
+	return dump_prctl(m) ?: dump_timers(m);
 }
 
 #define SOL_SOCKET_ 1

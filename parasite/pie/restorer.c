@@ -11,10 +11,12 @@
  *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
  *      mappings, hugetlb included, are read in place;
  *   5. set final protections, then the mapping attributes (madvise()
- *      flags, guard regions, mlock), mm fields, signals, timers, limits,
- *      creds;
- *   6. tell snap it is ready, wait for "go", and rt_sigreturn into the
- *      dumped registers (entry.S). snap then unmaps the bootstrap area.
+ *      flags, guard regions, mlock), mm fields, signals, itimers, limits,
+ *      POSIX timers, seccomp filters, creds, prctl() settings
+ *      (restorer-proc.c);
+ *   6. tell snap it is ready, wait for "go", enter seccomp strict mode if
+ *      dumped so, and rt_sigreturn into the dumped registers (entry.S).
+ *      snap then unmaps the bootstrap area.
  * Nothing here may use libc. On error the reason goes into args->err and
  * the process exits; snap reports it.
  */
@@ -26,6 +28,7 @@
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
+#include "restorer-proc.h"
 
 #define PAGE 4096UL
 #define PMD_SIZE_ (2UL << 20)
@@ -76,7 +79,7 @@ static char *put_hex(char *p, char *end, unsigned long v)
 }
 
 /* "what at ADDR: errno N" into args->err; returns 0 so entry.S exits. */
-static unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr,
+unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr,
 			  long err)
 {
 	char *p = a->err, *end = a->err + RST_ERR_LEN - 1;
@@ -587,6 +590,8 @@ static long restore_signals(struct restorer_args *a)
 		unsigned char *info = si + i * 128;
 		int sig = *(int *)info;
 
+		if (timer_resends(a, info))
+			continue;
 		if (i < a->nr_shared_pending)
 			ret = sys_rt_sigqueueinfo(a->pid, sig, info);
 		else
@@ -707,10 +712,13 @@ unsigned long blob_main(struct restorer_args *a)
 	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
 	    restore_vma_attrs(a))
 		return 0;
-	if (restore_misc(a) || restore_signals(a) || restore_creds(a))
+	if (restore_misc(a) || restore_signals(a) || restore_timers(a) ||
+	    restore_seccomp_filters(a, &a->seccomp) || restore_creds(a))
 		return 0;
 	/* A uid change clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
+	if (restore_prctl(a))
+		return 0;
 	/* Every snap fd but ready/go: pages, mapped files, exe, log. */
 	sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
 
@@ -723,5 +731,7 @@ unsigned long blob_main(struct restorer_args *a)
 		return fail(a, "waiting for snap", 0, ret ? ret : -5);
 	sys_close(a->go_fd);
 	sys_close(a->ready_fd);
+	if (restore_seccomp_strict(a, &a->seccomp))
+		return 0;
 	return (unsigned long)&a->frame.frame.uc;
 }

@@ -139,6 +139,8 @@ TESTS = [
     static("personality"),
     static("comm"),
     static("creds"),
+    static("prctl_state", ALL),
+    static("posix_timer", ALL),
     static("caps"),
     static("exe_link"),
     static("proc_mm"),

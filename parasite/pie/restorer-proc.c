@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restorer steps for per-process state beyond memory, signals and creds:
+ * POSIX timers, prctl() settings, seccomp. Freestanding, like restorer.c.
+ */
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
+
+#include "kcompat.h"
+#include "pie-syscall.h"
+#include "restorer-proc.h"
+
+#define SIGEV_NONE_    1
+#define SI_TIMER_      (-2)
+#define TIMER_ABSTIME_ 1
+#define NSEC	       1000000000LL
+
+struct k_sigevent {
+	__u64 value;
+	__s32 signo, notify, tid;
+	__s32 pad[11];
+};
+
+struct k_sock_fprog {
+	unsigned short len;
+	__u64 filter;
+};
+
+static __s64 ts_ns(const struct k_timespec *ts)
+{
+	return ts->sec * NSEC + ts->nsec;
+}
+
+/* The kernel queues timer signals from its timer interrupt: wait for it. */
+static void wait_queued(const struct rst_timer *t)
+{
+	struct k_timespec pause = {0, 10000};
+	__u64 set;
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (!sys2(__NR_rt_sigpending, &set, 8) && (set & (1ULL << (t->signo - 1))))
+			return;
+		sys2(__NR_nanosleep, &pause, 0);
+	}
+}
+
+/*
+ * A timer whose signal was queued expires again at once, so that the kernel
+ * queues its own signal (a copy queued by rt_sigqueueinfo would not be tied
+ * to the timer). A periodic one expires overrun intervals in the past, as the
+ * parasite left it: the dequeue reports that overrun and the timer goes on
+ * at the dumped phase.
+ */
+static long arm_timer(struct restorer_args *a, const struct rst_timer *t)
+{
+	struct k_itimerspec v = t->val;
+	struct k_timespec now;
+	int flags = 0;
+	__s64 at, iv = ts_ns(&v.interval);
+	long ret;
+
+	if (t->pending && !iv) {
+		v.value = (struct k_timespec){0, 1};
+	} else if (t->pending) {
+		ret = sys2(__NR_clock_gettime, t->clock, &now);
+		if (ret)
+			return fail(a, "clock_gettime for timer", t->id, ret), -1;
+		at = ts_ns(&now) + ts_ns(&v.value) - (t->overrun + 1LL) * iv;
+		if (at <= 0)
+			at = 1;
+		v.value = (struct k_timespec){at / NSEC, at % NSEC};
+		flags = TIMER_ABSTIME_;
+	}
+	if (!v.value.sec && !v.value.nsec)
+		return 0; /* disarmed */
+	ret = sys4(__NR_timer_settime, t->id, flags, &v, 0);
+	if (ret)
+		return fail(a, "timer_settime", t->id, ret), -1;
+	if (t->pending && t->notify != SIGEV_NONE_)
+		wait_queued(t);
+	return 0;
+}
+
+/* Each timer gets its dumped id: timer_create() takes it from *id while this is on. */
+static long create_timers(struct restorer_args *a, const struct rst_timer *t)
+{
+	unsigned int i;
+	long ret;
+
+	ret = sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0, 0);
+	if (ret)
+		return fail(a, "PR_TIMER_CREATE_RESTORE_IDS (needs Linux 6.15 or later)", 0, ret),
+		       -1;
+	for (i = 0; i < a->nr_timers; i++) {
+		struct k_sigevent sev = {.value = t[i].sigval,
+					 .signo = t[i].signo,
+					 .notify = t[i].notify,
+					 .tid = t[i].notify_tid};
+		int id = t[i].id;
+
+		ret = sys3(__NR_timer_create, t[i].clock, &sev, &id);
+		if (ret)
+			return fail(a, "timer_create", t[i].id, ret), -1;
+	}
+	sys_prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0);
+	return 0;
+}
+
+long restore_timers(struct restorer_args *a)
+{
+	const struct rst_timer *t = (void *)a->timers;
+	unsigned int i;
+
+	if (!a->nr_timers)
+		return 0;
+	if (create_timers(a, t))
+		return -1;
+	for (i = 0; i < a->nr_timers; i++)
+		if (arm_timer(a, &t[i]))
+			return -1;
+	return 0;
+}
+
+int timer_resends(const struct restorer_args *a, const void *info)
+{
+	const struct rst_timer *t = (void *)a->timers;
+	const int *si = info; /* si_signo, si_errno, si_code, pad, si_timerid */
+	unsigned int i;
+
+	if (si[2] != SI_TIMER_)
+		return 0;
+	for (i = 0; i < a->nr_timers; i++)
+		if (t[i].id == si[4] && t[i].pending)
+			return 1;
+	return 0;
+}
+
+long restore_prctl(struct restorer_args *a)
+{
+	const struct rst_prctl *p = &a->prctl;
+	long ret;
+
+	if (!p->valid)
+		return 0;
+	ret = sys_prctl(PR_SET_CHILD_SUBREAPER, p->child_subreaper, 0, 0, 0);
+	if (ret)
+		return fail(a, "PR_SET_CHILD_SUBREAPER", p->child_subreaper, ret), -1;
+	/* Bit 0 disables THP, the bits above are the PR_THP_DISABLE_* flags. */
+	ret = sys_prctl(PR_SET_THP_DISABLE, p->thp_disable & 1, p->thp_disable & ~1U, 0, 0);
+	if (ret)
+		return fail(a, "PR_SET_THP_DISABLE", p->thp_disable, ret), -1;
+	ret = sys_prctl(PR_SET_PDEATHSIG, p->pdeath_signal, 0, 0, 0);
+	if (ret)
+		return fail(a, "PR_SET_PDEATHSIG", p->pdeath_signal, ret), -1;
+	ret = sys_prctl(PR_SET_TIMERSLACK, p->timerslack_ns, 0, 0, 0);
+	if (ret)
+		return fail(a, "PR_SET_TIMERSLACK", p->timerslack_ns, ret), -1;
+	/* Last: it is a one-way switch. */
+	if (p->no_new_privs) {
+		ret = sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (ret)
+			return fail(a, "PR_SET_NO_NEW_PRIVS", 1, ret), -1;
+	}
+	return 0;
+}
+
+long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *s)
+{
+	const struct rst_seccomp_filter *f = (void *)s->filters;
+	unsigned int i;
+	long ret;
+
+	if (s->mode != SECCOMP_MODE_FILTER)
+		return 0;
+	for (i = 0; i < s->nr_filters; i++) {
+		struct k_sock_fprog prog = {.len = f[i].len, .filter = f[i].insns};
+
+		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog);
+		if (ret)
+			return fail(a, "installing seccomp filter", i, ret), -1;
+	}
+	return 0;
+}
+
+long restore_seccomp_strict(struct restorer_args *a, const struct rst_seccomp *s)
+{
+	long ret;
+
+	if (s->mode != SECCOMP_MODE_STRICT)
+		return 0;
+	ret = sys_prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0);
+	if (ret)
+		return fail(a, "PR_SET_SECCOMP strict", 0, ret), -1;
+	return 0;
+}
