@@ -35,7 +35,9 @@ int procstate_fill(struct procstate_dump *d, pid_t pid, const struct parasite_mi
 		   CoreEntry *core, ThreadCoreEntry *th);
 void procstate_free(struct procstate_dump *d);
 
-/* Restore: the room restore_proc_fill() needs in the bootstrap area. */
+/* Restore: the new parts of core-PID.img are sane (-1 logged). */
+int restore_proc_check(const CoreEntry *core, pid_t pid);
+/* The room restore_proc_fill() needs in the bootstrap area. */
 size_t restore_proc_size(const CoreEntry *core);
 void restore_proc_fill(struct restorer_args *a, const CoreEntry *core, void *area);
 /* Extra PTRACE_SEIZE options for the restored process of @core. */

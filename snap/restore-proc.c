@@ -6,14 +6,61 @@
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
 
+#include "log.h"
 #include "procstate.h"
 
 static const SeccompEntry *main_seccomp(const CoreEntry *core)
 {
 	return core->n_threads ? core->threads[0]->seccomp : NULL;
+}
+
+static bool timer_ok(const PosixTimerEntry *e)
+{
+	bool signals = e->notify != SIGEV_NONE;
+
+	if (e->notify != SIGEV_NONE && e->notify != SIGEV_SIGNAL &&
+	    e->notify != (SIGEV_SIGNAL | SIGEV_THREAD_ID))
+		return false;
+	if (signals && (e->signo < 1 || e->signo > 64))
+		return false;
+	return e->id >= 0 && e->clock >= 0 && e->interval_nsec < 1000000000 &&
+	       e->value_nsec < 1000000000;
+}
+
+static bool seccomp_ok(const SeccompEntry *s)
+{
+	if (s->mode != SECCOMP_MODE_STRICT && s->mode != SECCOMP_MODE_FILTER)
+		return false;
+	if (s->mode == SECCOMP_MODE_STRICT && s->n_filters)
+		return false;
+	for (size_t i = 0; i < s->n_filters; i++) {
+		size_t len = s->filters[i]->insns.len;
+
+		if (!len || len % sizeof(struct sock_filter) ||
+		    len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+			return false;
+	}
+	return true;
+}
+
+int restore_proc_check(const CoreEntry *core, pid_t pid)
+{
+	for (size_t i = 0; i < core->n_posix_timers; i++)
+		if (!timer_ok(core->posix_timers[i]) ||
+		    (i && core->posix_timers[i]->id <= core->posix_timers[i - 1]->id)) {
+			pr_err("image core-%d.img: bad POSIX timer %zu", pid, i);
+			return -1;
+		}
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (core->threads[i]->seccomp && !seccomp_ok(core->threads[i]->seccomp)) {
+			pr_err("image core-%d.img: bad seccomp state of thread %zu", pid, i);
+			return -1;
+		}
+	return 0;
 }
 
 size_t restore_proc_size(const CoreEntry *core)
