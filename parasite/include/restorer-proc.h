@@ -14,7 +14,7 @@
 /* restorer.c: "what at ADDR: errno N" into a->err; returns 0. */
 unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err);
 
-/* With every signal blocked, after the pending signals are queued. */
+/* With every signal blocked, before the pending signals are queued. */
 long restore_timers(struct restorer_args *a);
 /* The queued siginfo @info is a timer's that restore_timers() makes the timer send again. */
 int timer_resends(const struct restorer_args *a, const void *info);

@@ -46,13 +46,24 @@ static void wait_queued(const struct rst_timer *t)
 }
 
 /*
+ * timer_getoverrun() tells the overrun of the last signal delivered: a
+ * periodic timer whose signal is not queued gets it back by sending one
+ * that carries it (see arm_timer()), which the restorer takes at once.
+ */
+static int replays_overrun(const struct rst_timer *t)
+{
+	return !t->pending && t->overrun && t->notify != SIGEV_NONE_ && ts_ns(&t->val.interval) &&
+	       ts_ns(&t->val.value);
+}
+
+/*
  * A timer whose signal was queued expires again at once, so that the kernel
  * queues its own signal (a copy queued by rt_sigqueueinfo would not be tied
- * to the timer). A periodic one expires overrun intervals in the past, as the
- * parasite left it: the dequeue reports that overrun and the timer goes on
- * at the dumped phase.
+ * to the timer). A periodic one expires overrun + 1 intervals before its
+ * next expiry, as the parasite left it: the dequeue reports that overrun and
+ * forwards the timer to the next expiry it had.
  */
-static long arm_timer(struct restorer_args *a, const struct rst_timer *t)
+static long arm_timer(struct restorer_args *a, const struct rst_timer *t, int refire)
 {
 	struct k_itimerspec v = t->val;
 	struct k_timespec now;
@@ -60,9 +71,9 @@ static long arm_timer(struct restorer_args *a, const struct rst_timer *t)
 	__s64 at, iv = ts_ns(&v.interval);
 	long ret;
 
-	if (t->pending && !iv) {
+	if (refire && !iv) {
 		v.value = (struct k_timespec){0, 1};
-	} else if (t->pending) {
+	} else if (refire) {
 		ret = sys2(__NR_clock_gettime, t->clock, &now);
 		if (ret)
 			return fail(a, "clock_gettime for timer", t->id, ret), -1;
@@ -77,8 +88,23 @@ static long arm_timer(struct restorer_args *a, const struct rst_timer *t)
 	ret = sys4(__NR_timer_settime, t->id, flags, &v, 0);
 	if (ret)
 		return fail(a, "timer_settime", t->id, ret), -1;
-	if (t->pending && t->notify != SIGEV_NONE_)
+	if (refire && t->notify != SIGEV_NONE_)
 		wait_queued(t);
+	return 0;
+}
+
+static long replay_overrun(struct restorer_args *a, const struct rst_timer *t)
+{
+	__u64 set = 1ULL << (t->signo - 1);
+	struct k_timespec zero = {0, 0};
+	int info[32]; /* si_signo, si_errno, si_code, pad, si_timerid */
+	long ret;
+
+	if (arm_timer(a, t, 1))
+		return -1;
+	ret = sys4(__NR_rt_sigtimedwait, &set, info, &zero, 8);
+	if (ret != (long)t->signo || info[2] != SI_TIMER_ || info[4] != t->id)
+		return fail(a, "taking the overrun signal of timer", t->id, ret < 0 ? ret : -5), -1;
 	return 0;
 }
 
@@ -116,8 +142,12 @@ long restore_timers(struct restorer_args *a)
 		return 0;
 	if (create_timers(a, t))
 		return -1;
+	/* Nothing else is queued yet that the replays could take instead. */
 	for (i = 0; i < a->nr_timers; i++)
-		if (arm_timer(a, &t[i]))
+		if (replays_overrun(&t[i]) && replay_overrun(a, &t[i]))
+			return -1;
+	for (i = 0; i < a->nr_timers; i++)
+		if (!replays_overrun(&t[i]) && arm_timer(a, &t[i], t[i].pending))
 			return -1;
 	return 0;
 }

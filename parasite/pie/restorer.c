@@ -586,6 +586,8 @@ static long restore_signals(struct restorer_args *a)
 	}
 	/* Queue pending signals with everything blocked; rt_sigreturn sets the mask. */
 	sys_rt_sigprocmask(0 /* SIG_BLOCK */, &all, 0, 8);
+	if (restore_timers(a))
+		return -1;
 	for (i = 0; i < a->nr_shared_pending + a->nr_thread_pending; i++) {
 		unsigned char *info = si + i * 128;
 		int sig = *(int *)info;
@@ -712,8 +714,8 @@ unsigned long blob_main(struct restorer_args *a)
 	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
 	    restore_vma_attrs(a))
 		return 0;
-	if (restore_misc(a) || restore_signals(a) || restore_timers(a) ||
-	    restore_seccomp_filters(a, &a->seccomp) || restore_creds(a))
+	if (restore_misc(a) || restore_signals(a) || restore_seccomp_filters(a, &a->seccomp) ||
+	    restore_creds(a))
 		return 0;
 	/* A uid change clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);

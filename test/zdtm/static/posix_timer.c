@@ -6,7 +6,10 @@
  *   far:     MONOTONIC, once in 1000 s: the time left is kept;
  *   off:     REALTIME, never armed;
  *   none:    MONOTONIC, SIGEV_NONE, every 1 s starting in 500 s;
- *   thread:  BOOTTIME, SIGEV_THREAD_ID to this thread, once in 2000 s.
+ *   thread:  BOOTTIME, SIGEV_THREAD_ID to this thread, once in 2000 s;
+ *   last:    REALTIME, every 100 s, started 350 s in the past: its one
+ *            signal, taken before the dump, had overrun 3, which
+ *            timer_getoverrun() must still say.
  * A timer deleted before the dump leaves a hole in the ids that must stay.
  * /proc/self/timers (ids, signals, values, notify, clocks) must read the same.
  */
@@ -22,8 +25,11 @@
 #define TICK_VAL       0x7157
 #define BLOCKED_SIG    (SIGRTMIN + 1)
 #define BEFORE_DUMP_MS 1000
+#define LAST_SIG       (SIGRTMIN + 2)
+#define LAST_IV_S      100
+#define LAST_OVERRUN   3
 
-enum { TICK, BLOCKED, HOLE, FAR, OFF, NONE, THREAD, NR };
+enum { TICK, BLOCKED, HOLE, FAR, OFF, NONE, THREAD, LAST, NR };
 
 static int ids[NR];
 static volatile sig_atomic_t ticks, tick_bad;
@@ -105,6 +111,28 @@ static void sleep_s(double s)
 	}
 }
 
+/* Start it 3.5 intervals ago and take its signal: overrun 3, next expiry in 50 s. */
+static void start_last(void)
+{
+	struct itimerspec it = {.it_interval = {LAST_IV_S, 0}};
+	struct timespec zero = {0, 0};
+	sigset_t set;
+	siginfo_t si;
+
+	clock_gettime(CLOCK_REALTIME, &it.it_value);
+	it.it_value.tv_sec -= LAST_IV_S * LAST_OVERRUN + LAST_IV_S / 2;
+	if (syscall(SYS_timer_settime, ids[LAST], TIMER_ABSTIME, &it, NULL))
+		fail("timer_settime: %m");
+	sigemptyset(&set);
+	sigaddset(&set, LAST_SIG);
+	if (sigtimedwait(&set, &si, NULL) != LAST_SIG)
+		fail("sigtimedwait: %m");
+	CHECK_EQ(si.si_overrun, LAST_OVERRUN);
+	CHECK_EQ(syscall(SYS_timer_getoverrun, ids[LAST]), LAST_OVERRUN);
+	if (sigtimedwait(&set, &si, &zero) != -1)
+		fail("a second signal of the last timer");
+}
+
 /* The one blocked signal: overrun = expiries since the first, dump time not counted. */
 static void check_blocked(double t_armed, double frozen_max)
 {
@@ -131,7 +159,12 @@ static void check_blocked(double t_armed, double frozen_max)
 		fail("blocked timer: overrun %d after %.3f s, expected at least %ld", si.si_overrun,
 		     elapsed, expected_min);
 	CHECK_EQ(syscall(SYS_timer_getoverrun, ids[BLOCKED]), si.si_overrun);
-	/* A single signal for all of those expiries. */
+	/*
+	 * A single signal for all of those expiries. Disarmed, the timer sends
+	 * no more, and drops any later one it had queued: what is left would be
+	 * a copy not tied to the timer.
+	 */
+	arm(BLOCKED, 0, 0);
 	got = sigtimedwait(&set, &si, &zero);
 	CHECK_EQ(got, -1);
 }
@@ -152,6 +185,7 @@ int main(int argc, char **argv)
 	sigaction(SIGRTMIN, &sa, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, BLOCKED_SIG);
+	sigaddset(&set, LAST_SIG);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	create(TICK, CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN, TICK_VAL);
@@ -161,6 +195,8 @@ int main(int argc, char **argv)
 	create(OFF, CLOCK_REALTIME, SIGEV_SIGNAL, SIGUSR2, 5);
 	create(NONE, CLOCK_MONOTONIC, SIGEV_NONE, 0, 0);
 	create(THREAD, CLOCK_BOOTTIME, SIGEV_SIGNAL | SIGEV_THREAD_ID, SIGUSR2, 7);
+	create(LAST, CLOCK_REALTIME, SIGEV_SIGNAL, LAST_SIG, 8);
+	start_last();
 	if (syscall(SYS_timer_delete, ids[HOLE]))
 		fail("timer_delete: %m");
 
@@ -206,6 +242,15 @@ int main(int argc, char **argv)
 	get(OFF, &it);
 	if (ts_s(&it.it_value) != 0 || ts_s(&it.it_interval) != 0)
 		fail("disarmed timer is armed: %.6f s", ts_s(&it.it_value));
+	CHECK_EQ(syscall(SYS_timer_getoverrun, ids[LAST]), LAST_OVERRUN);
+	get(LAST, &it);
+	if (ts_s(&it.it_interval) != LAST_IV_S || ts_s(&it.it_value) <= 0 ||
+	    ts_s(&it.it_value) > LAST_IV_S / 2)
+		fail("last timer: %.6f s left, interval %.6f", ts_s(&it.it_value),
+		     ts_s(&it.it_interval));
+	sigpending(&set);
+	if (sigismember(&set, LAST_SIG))
+		fail("the last timer's signal is pending");
 	if (syscall(SYS_timer_gettime, ids[HOLE], &it) != -1)
 		fail("deleted timer %d is back", ids[HOLE]);
 	pass();
