@@ -2,38 +2,14 @@
  * prctl() settings survive: no_new_privs, child subreaper, THP disable,
  * the parent-death signal and the timer slack; THP disable still acts.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
 
 #include "zdtmtst.h"
 
 #define SLACK_NS 123457
 
-/* A line of /proc/self/status, as "Name:\tvalue". */
-static int status_line(const char *name, char *val, size_t size)
-{
-	char line[256];
-	size_t n = strlen(name);
-	FILE *f = fopen("/proc/self/status", "r");
-	int ret = -1;
-
-	if (!f)
-		fail("/proc/self/status: %m");
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ':') {
-			snprintf(val, size, "%s", line + n + 1);
-			ret = 0;
-			break;
-		}
-	fclose(f);
-	return ret;
-}
-
 int main(int argc, char **argv)
 {
-	char val[64];
 	int sig = 0, reaper = 0;
 
 	test_init(argc, argv);
@@ -57,10 +33,8 @@ int main(int argc, char **argv)
 	CHECK_EQ(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 1);
 	CHECK_EQ(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), SLACK_NS);
 	/* What the kernel does with them, not only what it reports. */
-	if (status_line("THP_enabled", val, sizeof(val)) || strtol(val, NULL, 10) != 0)
-		fail("THP_enabled is %s, expected 0", val);
-	if (status_line("NoNewPrivs", val, sizeof(val)) || strtol(val, NULL, 10) != 1)
-		fail("NoNewPrivs is %s, expected 1", val);
+	CHECK_EQ(test_status_long("THP_enabled"), 0);
+	CHECK_EQ(test_status_long("NoNewPrivs"), 1);
 	pass();
 	return 0;
 }

@@ -9,9 +9,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -32,22 +29,6 @@ static void install(struct sock_filter *insns, unsigned short len, unsigned int 
 
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog))
 		fail("seccomp: %m");
-}
-
-static long status_field(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	FILE *f = fopen("/proc/self/status", "r");
-	long val = -1;
-
-	if (!f)
-		fail("/proc/self/status: %m");
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ':')
-			val = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return val;
 }
 
 int main(int argc, char **argv)
@@ -79,8 +60,8 @@ int main(int argc, char **argv)
 
 	test_waitsig();
 
-	CHECK_EQ(status_field("Seccomp"), SECCOMP_MODE_FILTER);
-	CHECK_EQ(status_field("Seccomp_filters"), 2);
+	CHECK_EQ(test_status_long("Seccomp"), SECCOMP_MODE_FILTER);
+	CHECK_EQ(test_status_long("Seccomp_filters"), 2);
 	errno = 0;
 	CHECK_EQ(syscall(SYS_getppid), -1);
 	CHECK_EQ(errno, GETPPID_ERRNO);
