@@ -136,8 +136,6 @@ int parse_status(pid_t pid, struct proc_status *st)
 			st->cap_amb = hex64(v);
 		else if (!strcmp(line, "Threads"))
 			st->threads = strtoul(v, NULL, 10);
-		else if (!strcmp(line, "NoNewPrivs"))
-			st->no_new_privs = strtoul(v, NULL, 10);
 		else if (!strcmp(line, "Seccomp"))
 			st->seccomp = strtoul(v, NULL, 10);
 		else if (!strcmp(line, "Seccomp_filters"))

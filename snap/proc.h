@@ -21,7 +21,6 @@ struct proc_status {
 	unsigned int ngroups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	unsigned int threads;
-	unsigned int no_new_privs;
 	unsigned int seccomp;		/* SECCOMP_MODE_* */
 	unsigned int seccomp_filters;
 };

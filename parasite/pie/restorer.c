@@ -79,8 +79,7 @@ static char *put_hex(char *p, char *end, unsigned long v)
 }
 
 /* "what at ADDR: errno N" into args->err; returns 0 so entry.S exits. */
-unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr,
-			  long err)
+unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err)
 {
 	char *p = a->err, *end = a->err + RST_ERR_LEN - 1;
 
