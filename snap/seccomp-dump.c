@@ -94,7 +94,8 @@ int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th)
 	if (n < 0)
 		return -1;
 	if ((unsigned int)n != st.seccomp_filters) {
-		pr_err("pid %d: %d seccomp filters read, /proc says %u", tid, n, st.seccomp_filters);
+		pr_err("pid %d: %d seccomp filters read, /proc says %u", tid, n,
+		       st.seccomp_filters);
 		return -1;
 	}
 	for (i = 0; i < n; i++)

@@ -16,16 +16,16 @@
 #include "zdtmtst.h"
 
 #define GETPPID_ERRNO 1234
-#define UNAME_ERRNO 2345
+#define UNAME_ERRNO   2345
 
 #define LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
-#define RET(val) BPF_STMT(BPF_RET | BPF_K, (val))
+#define RET(val)    BPF_STMT(BPF_RET | BPF_K, (val))
 /* if nr == @nr return @val, else go on */
 #define ON(nr, val) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), RET(val)
 
 static void install(struct sock_filter *insns, unsigned short len, unsigned int flags)
 {
-	struct sock_fprog prog = { .len = len, .filter = insns };
+	struct sock_fprog prog = {.len = len, .filter = insns};
 
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog))
 		fail("seccomp: %m");
