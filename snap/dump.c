@@ -173,9 +173,10 @@ static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
  * Everything done while the task is frozen. Live, memory is only armed
  * here (*@ld set) and streamed once the task runs; else it is written here.
  */
-static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_dump **ld,
-		       struct parasite_timers *timers)
+static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_dump **ld)
 {
+	/* Read while the task is ptrace-stopped, before the parasite runs. */
+	struct parasite_timers timers;
 	struct syscall_site site;
 	struct page_list pl = { 0 };
 	int ret;
@@ -184,12 +185,12 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	    syscall_site(t, &site))
 		return -1;
 	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, *ld)) ||
-	    note_shmem(ctx, t) || timers_prepare(t->pid, timers))
+	    note_shmem(ctx, t) || timers_prepare(t->pid, &timers))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
 		return -1;
-	t->ctl->args->misc.timers = *timers;
+	t->ctl->args->misc.timers = timers;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
 	if (!ret && ctx->st.live) {
 		/* Pages are found before the protection goes on. */
@@ -232,8 +233,6 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		.tasks = &task,
 		.nr_tasks = 1,
 	};
-	/* 16 KiB, to be read while the task is ptrace-stopped */
-	struct parasite_timers *timers = malloc(sizeof(*timers));
 	struct live_dump *ld = NULL;
 	bool frozen = false, ok = false;
 	int ret;
@@ -243,7 +242,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	 * The slow read of the mappings (and the refusal of ones we cannot
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
-	if (!timers || seize_check(&task) || parse_smaps(task.pid, &task.vmas_hint) ||
+	if (seize_check(&task) || parse_smaps(task.pid, &task.vmas_hint) ||
 	    open_images_dir(&ctx))
 		goto out;
 	task.pidfd = syscall(SYS_pidfd_open, task.pid, 0);
@@ -268,7 +267,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	frozen = true;
 	ctx.st.t_frozen = now_ns();
 
-	ret = dump_frozen(&ctx, &task, &ld, timers);
+	ret = dump_frozen(&ctx, &task, &ld);
 	if (task.ctl) {
 		parasite_free(task.ctl);
 		task.ctl = NULL;
@@ -305,7 +304,6 @@ out:
 	vma_list_free(&task.vmas_hint);
 	range_list_free(&task.swapped);
 	free(task.threads);
-	free(timers);
 	if (task.pidfd >= 0)
 		close(task.pidfd);
 	if (ctx.dirfd >= 0)
