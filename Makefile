@@ -14,7 +14,7 @@ PKGS	:= libprotobuf-c libcap libbsd
 
 SNAP_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Isnap -Iimages -Iparasite/include -Iparasite/host \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd)
+SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd) -pthread
 
 # Freestanding code run inside other processes: position independent, no libc,
 # no SSE (the target's FPU state must survive untouched until rt_sigreturn).

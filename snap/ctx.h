@@ -120,9 +120,17 @@ struct range_list {
 	size_t nr, cap;
 };
 
-/* A process being dumped. Trees come later: this is already a list entry. */
+struct live_dump;
+
+/* A process of the dumped tree: tasks[0] is the root, parents come first. */
 struct dump_task {
 	pid_t pid, ppid, pgid, sid;
+	bool zombie;			/* only ids and exit_status are dumped */
+	bool stopped;			/* in a job-control stop: stays so, comes back so */
+	bool seized;
+	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
+	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
+	int exit_status;
 	pid_t *threads;
 	size_t nr_threads;
 	int pidfd;
@@ -133,6 +141,7 @@ struct dump_task {
 	/* Private pages that were in swap at the freeze (see mem-pageout.c). */
 	struct range_list swapped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
+	struct live_dump *ld;		/* live dump: its held pages and uffd */
 };
 
 struct file_table;
@@ -145,8 +154,8 @@ struct dump_ctx {
 	const struct kfeat *kf;
 	int dirfd;			/* images directory */
 	struct dump_stats st;
-	struct dump_task *tasks;	/* tasks[0] is the root */
-	size_t nr_tasks;
+	struct dump_task *tasks;	/* tasks[0] is the root, parents first */
+	size_t nr_tasks, cap_tasks;
 	struct file_table *files;	/* files.img, built across the tree */
 	struct shmem_table *shmem;	/* shmem.img, built across the tree */
 };

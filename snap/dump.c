@@ -28,6 +28,7 @@
 #include "mem-pageout.h"
 #include "proc.h"
 #include "procstate.h"
+#include "pstree.h"
 #include "seize.h"
 #include "shmem.h"
 #include "stats.h"
@@ -71,31 +72,6 @@ static int syscall_site(const struct dump_task *t, struct syscall_site *site)
 		return 0;
 	pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
 	return -1;
-}
-
-static int write_pstree(struct dump_ctx *ctx)
-{
-	struct image *img = img_open_write(ctx->dirfd, IMG_PSTREE, 0);
-	size_t i;
-	int ret = 0;
-
-	if (!img)
-		return -1;
-	for (i = 0; i < ctx->nr_tasks && !ret; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-		PstreeEntry pe = PSTREE_ENTRY__INIT;
-
-		pe.pid = t->pid;
-		pe.ppid = t->ppid;
-		pe.pgid = t->pgid;
-		pe.sid = t->sid;
-		pe.threads = (uint32_t *)t->threads;
-		pe.n_threads = t->nr_threads;
-		ret = img_write(img, &pe.base);
-	}
-	if (img_close(img))
-		ret = -1;
-	return ret;
 }
 
 static int write_inventory(struct dump_ctx *ctx)
@@ -171,9 +147,9 @@ static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
 
 /*
  * Everything done while the task is frozen. Live, memory is only armed
- * here (*@ld set) and streamed once the task runs; else it is written here.
+ * here (t->ld) and streamed once the task runs; else it is written here.
  */
-static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_dump **ld)
+static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 {
 	/* Read while the task is ptrace-stopped, before the parasite runs. */
 	struct parasite_timers timers;
@@ -184,7 +160,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	if (seize_check_alone(t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
-	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, *ld)) ||
+	if (forget_stale_parasites(t) || (ctx->st.live && live_note_rseq(t, t->ld)) ||
 	    note_shmem(ctx, t) || timers_prepare(t->pid, &timers))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
@@ -196,22 +172,18 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 		/* Pages are found before the protection goes on. */
 		ret = page_collect(ctx, t, &pl);
 		if (!ret)
-			ret = live_freeze(ctx, t, &pl, *ld);
+			ret = live_freeze(ctx, t, &pl, t->ld);
 		page_list_free(&pl);
 	}
 	/* What follows needs ptrace stops: the target must not run the parasite. */
-	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t))
-		return -1;
-	/*
-	 * Shared memory is saved while frozen, live or not: no write to it, by
-	 * whatever process, can reach the image then.
-	 */
-	if (dump_core(ctx, t) || dump_task_files(ctx, t) || shmem_write(ctx))
+	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t) || dump_core(ctx, t) ||
+	    dump_task_files(ctx, t))
 		return -1;
 	if (ctx->st.live)
-		return dump_mm(ctx, t) || live_protect(t, *ld) ? -1 : 0;
+		return dump_mm(ctx, t) || live_protect(t, t->ld) ? -1 : 0;
 
-	ctx->st.t_mem_start = now_ns();
+	if (!ctx->st.t_mem_start)
+		ctx->st.t_mem_start = now_ns();
 	/* The page scan also finds the guard regions that mm-PID.img lists. */
 	ret = page_collect(ctx, t, &pl);
 	if (!ret)
@@ -223,33 +195,80 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	return ret;
 }
 
+/*
+ * The whole tree is frozen. Shared memory is saved once the last task has
+ * been through, live or not: no write to it, by whatever process, can reach
+ * the image then.
+ */
+static int dump_tree(struct dump_ctx *ctx)
+{
+	int ret;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		t->pidfd = syscall(SYS_pidfd_open, t->pid, 0);
+		if (t->pidfd < 0) {
+			pr_perror("pid %d: pidfd_open", t->pid);
+			return -1;
+		}
+		/* Found once frozen: its pipes are made now. */
+		if (ctx->st.live && !t->ld && live_prepare(t, &t->ld))
+			return -1;
+		ret = dump_frozen(ctx, t);
+		if (t->ctl)
+			parasite_free(t->ctl);
+		t->ctl = NULL;
+		if (ret)
+			return -1;
+	}
+	return shmem_write(ctx);
+}
+
+static void free_tasks(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		/* Closing the uffd lifts whatever protection a failed stream left. */
+		live_free(t->ld);
+		vma_list_free(&t->vmas);
+		vma_list_free(&t->vmas_hint);
+		range_list_free(&t->swapped);
+		free(t->threads);
+		if (t->pidfd >= 0)
+			close(t->pidfd);
+	}
+	free(ctx->tasks);
+}
+
 int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 {
-	struct dump_task task = { .pid = opts->pid, .pidfd = -1 };
 	struct dump_ctx ctx = {
 		.opts = opts,
 		.kf = kf,
 		.dirfd = -1,
-		.tasks = &task,
-		.nr_tasks = 1,
 	};
-	struct live_dump *ld = NULL;
+	struct dump_task *root;
 	bool frozen = false, ok = false;
-	int ret;
 
 	ctx.st.t_start = now_ns();
+	ctx.tasks = calloc(1, sizeof(*ctx.tasks));
+	if (!ctx.tasks)
+		return -1;
+	ctx.nr_tasks = ctx.cap_tasks = 1;
+	root = ctx.tasks;
+	root->pid = opts->pid;
+	root->pidfd = -1;
 	/*
 	 * The slow read of the mappings (and the refusal of ones we cannot
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
-	if (seize_check(&task) || parse_smaps(task.pid, &task.vmas_hint) ||
+	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
 	    open_images_dir(&ctx))
 		goto out;
-	task.pidfd = syscall(SYS_pidfd_open, task.pid, 0);
-	if (task.pidfd < 0) {
-		pr_perror("pid %d: pidfd_open", task.pid);
-		goto out;
-	}
 	ctx.files = file_table_new();
 	ctx.shmem = shmem_table_new();
 	if (!ctx.files || !ctx.shmem)
@@ -260,52 +279,44 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->leave_running && !opts->no_live && !ctx.st.live)
 		pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
 
-	if (ctx.st.live && live_prepare(&task, &ld))
-		goto out;
-	if (seize_task(&task))
+	if (ctx.st.live && live_prepare(root, &root->ld))
 		goto out;
 	frozen = true;
+	if (tree_seize(&ctx))
+		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	ret = dump_frozen(&ctx, &task, &ld);
-	if (task.ctl) {
-		parasite_free(task.ctl);
-		task.ctl = NULL;
-	}
-	if (!ret && ctx.st.live) {
-		unseize_task(&task, false);
+	if (dump_tree(&ctx))
+		goto out;
+	if (ctx.st.live) {
+		tree_unseize(&ctx, false);
 		frozen = false;
 		ctx.st.t_unfrozen = ctx.st.t_mem_start = now_ns();
-		ret = live_stream(&ctx, &task, ld);
+		if (live_stream_tree(&ctx))
+			goto out;
 		ctx.st.t_mem_end = now_ns();
 	}
-	if (ret || files_write(&ctx) || write_pstree(&ctx) || write_inventory(&ctx))
+	if (files_write(&ctx) || tree_write(&ctx) || write_inventory(&ctx))
 		goto out;
 	ok = true;
 out:
 	if (frozen) {
-		unseize_task(&task, ok && !opts->leave_running);
+		tree_unseize(&ctx, ok && !opts->leave_running);
 		ctx.st.t_unfrozen = now_ns();
 	}
-	/* Closing the uffd lifts whatever protection a failed stream left. */
-	live_free(ld);
 	/* The pages are in the image and no pipe holds them any more. */
-	if (ok && opts->leave_running)
-		mem_pageout_swapped(&ctx, &task);
+	for (size_t i = 0; ok && opts->leave_running && i < ctx.nr_tasks; i++)
+		if (!ctx.tasks[i].zombie)
+			mem_pageout_swapped(&ctx, &ctx.tasks[i]);
 	ctx.st.t_end = now_ns();
 	if (ok && opts->display_stats)
 		print_dump_stats(&ctx);
 	if (ok)
-		pr_info("dump of pid %d done", task.pid);
+		pr_info("dump of pid %d done (%zu processes)", opts->pid, ctx.nr_tasks);
 	if (ctx.files)
 		file_table_free(ctx.files);
 	shmem_table_free(ctx.shmem);
-	vma_list_free(&task.vmas);
-	vma_list_free(&task.vmas_hint);
-	range_list_free(&task.swapped);
-	free(task.threads);
-	if (task.pidfd >= 0)
-		close(task.pidfd);
+	free_tasks(&ctx);
 	if (ctx.dirfd >= 0)
 		close(ctx.dirfd);
 	return ok ? 0 : -1;

@@ -442,17 +442,25 @@ struct files_restore_state *files_rst(const struct restore_ctx *ctx)
 	return ctx->files_st;
 }
 
-static FileEntry *files_find(const struct restore_ctx *ctx, uint32_t id)
+/* Position of file @id in ctx->files, or -1. */
+static ssize_t files_index(const struct restore_ctx *ctx, uint32_t id)
 {
 	size_t i;
 
 	/* Dump numbers files 1..N in order; anything else is found the slow way. */
 	if (id >= 1 && id <= ctx->nr_files && ctx->files[id - 1]->id == id)
-		return ctx->files[id - 1];
+		return id - 1;
 	for (i = 0; i < ctx->nr_files; i++)
 		if (ctx->files[i]->id == id)
-			return ctx->files[i];
-	return NULL;
+			return i;
+	return -1;
+}
+
+static FileEntry *files_find(const struct restore_ctx *ctx, uint32_t id)
+{
+	ssize_t i = files_index(ctx, id);
+
+	return i < 0 ? NULL : ctx->files[i];
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -590,6 +598,7 @@ void restore_files_free(struct restore_ctx *ctx)
 	if (!st)
 		return;
 	restore_done_all(ctx);
+	files_close_all(ctx);
 	for (i = 0; i < st->nr_ghosts; i++)
 		ghost_file_entry__free_unpacked(st->ghosts[i], NULL);
 	free(st->ghosts);
@@ -609,22 +618,55 @@ int task_max_fd(const struct restore_task *t)
 	return max;
 }
 
-/* One open file description of the task, parked at a scratch number. */
-struct id_fd {
-	uint32_t id;
-	int fd;
-};
-
-static int cmp_id_fd(const void *a, const void *b)
+/*
+ * Every file of the tree is opened here, in snap, before the first process
+ * is made: the processes inherit them, so two fds of different processes
+ * that shared one open file description (an offset, a pipe) share it again.
+ */
+int files_open_all(struct restore_ctx *ctx, int base)
 {
-	return cmp_u32(&((const struct id_fd *)a)->id, &((const struct id_fd *)b)->id);
+	struct files_restore_state *st = files_rst(ctx);
+	size_t i;
+
+	st->open_fds = malloc((ctx->nr_files + 1) * sizeof(int));
+	if (!st->open_fds) {
+		pr_err("out of memory for the file table");
+		return -1;
+	}
+	for (i = 0; i < ctx->nr_files; i++)
+		st->open_fds[i] = -1;
+	for (i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *fe = ctx->files[i];
+		int fd = ops_by_type(fe->type)->open(ctx, fe);
+
+		if (fd < 0)
+			goto err;
+		st->open_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, base);
+		close(fd);
+		if (st->open_fds[i] < 0) {
+			pr_perror("files.img: file id %u: cannot move it above fd %d", fe->id, base);
+			goto err;
+		}
+	}
+	restore_done_all(ctx);
+	return 0;
+err:
+	restore_done_all(ctx);
+	files_close_all(ctx);
+	return -1;
 }
 
-static struct id_fd *id_fd_find(struct id_fd *v, size_t nr, uint32_t id)
+void files_close_all(struct restore_ctx *ctx)
 {
-	struct id_fd key = {.id = id};
+	struct files_restore_state *st = files_rst(ctx);
 
-	return bsearch(&key, v, nr, sizeof(*v), cmp_id_fd);
+	if (!st || !st->open_fds)
+		return;
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (st->open_fds[i] >= 0)
+			close(st->open_fds[i]);
+	free(st->open_fds);
+	st->open_fds = NULL;
 }
 
 /* Close everything below @end that is not one of the sorted target fds @fds. */
@@ -642,92 +684,39 @@ static void close_others(const int *fds, size_t nr, int end)
 		close_range(from, end - 1, 0);
 }
 
-/*
- * Open every id of the task first, each parked above the highest target fd:
- * nothing is placed while something may still be opened, so an fd an open()
- * returns (or keeps, like a pipe's ends) can never sit on a number a dup3()
- * then overwrites. Then each target fd is a dup3() of its id's scratch fd.
- */
+/* Each target fd is a dup3() of its file, which files_open_all() parked above. */
 int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int service_base)
 {
-	int max_fd = task_max_fd(t), scratch = max_fd + 1;
-	struct id_fd *ids = NULL;
-	size_t i, nr_ids = 0;
-	int *targets = NULL;
-	int ret = -1;
+	struct files_restore_state *st = files_rst(ctx);
+	int *targets;
+	size_t i;
 
-	if (!files_rst(ctx)) {
-		pr_err("pid %d: restoring fds before files.img was loaded", t->pid);
+	if (!st || !st->open_fds) {
+		pr_err("pid %d: restoring fds before the files were opened", t->pid);
 		return -1;
 	}
-	if (service_base <= scratch + (int)t->nr_fds) {
-		pr_err("pid %d: service fds start at %d, too close to fd %d", t->pid, service_base,
-		       max_fd);
-		return -1;
-	}
-	ids = calloc(t->nr_fds + 1, sizeof(*ids));
 	targets = calloc(t->nr_fds + 1, sizeof(*targets));
-	if (!ids || !targets) {
+	if (!targets) {
 		pr_err("pid %d: out of memory for the fd table", t->pid);
-		goto out;
+		return -1;
 	}
-	for (i = 0; i < t->nr_fds; i++) {
-		ids[i].id = t->fds[i]->id;
-		targets[i] = t->fds[i]->fd;
-	}
-	qsort(ids, t->nr_fds, sizeof(*ids), cmp_id_fd);
-	for (i = 0; i < t->nr_fds; i++)
-		if (!nr_ids || ids[nr_ids - 1].id != ids[i].id)
-			ids[nr_ids++].id = ids[i].id;
-	for (i = 0; i < nr_ids; i++)
-		ids[i].fd = -1;
-	qsort(targets, t->nr_fds, sizeof(*targets), cmp_int);
-
 	/* Nothing of snap's below service_base is needed; stderr stays for errors. */
 	close_range(0, 1, 0);
 	if (service_base > 3)
 		close_range(3, service_base - 1, 0);
-
-	for (i = 0; i < nr_ids; i++) {
-		const FileEntry *fe = files_find(ctx, ids[i].id);
-		int fd, nfd;
-
-		fd = ops_by_type(fe->type)->open(ctx, fe);
-		if (fd < 0)
-			goto out;
-		if (fd < scratch) {
-			nfd = fcntl(fd, F_DUPFD_CLOEXEC, scratch);
-			if (nfd < 0) {
-				pr_perror("pid %d: file id %u: cannot move fd %d above %d", t->pid,
-					  fe->id, fd, max_fd);
-				close(fd);
-				goto out;
-			}
-			close(fd);
-			fd = nfd;
-		}
-		ids[i].fd = fd;
-	}
-	restore_done_all(ctx);
-
 	for (i = 0; i < t->nr_fds; i++) {
 		const FdinfoEntry *fi = t->fds[i];
-		int src = id_fd_find(ids, nr_ids, fi->id)->fd;
+		int src = st->open_fds[files_index(ctx, fi->id)];
 
+		targets[i] = fi->fd;
 		if (dup3(src, fi->fd, (fi->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 			pr_perror("pid %d: cannot put file id %u at fd %u", t->pid, fi->id, fi->fd);
-			goto out;
+			free(targets);
+			return -1;
 		}
 	}
-	ret = 0;
-out:
-	restore_done_all(ctx);
-	for (i = 0; i < nr_ids; i++)
-		if (ids[i].fd >= 0)
-			close(ids[i].fd);
-	if (!ret)
-		close_others(targets, t->nr_fds, service_base);
-	free(ids);
+	qsort(targets, t->nr_fds, sizeof(*targets), cmp_int);
+	close_others(targets, t->nr_fds, service_base);
 	free(targets);
-	return ret;
+	return 0;
 }

@@ -64,6 +64,7 @@ struct files_restore_state {
 	size_t nr_ghosts_made;
 	struct pipe_ends *pipes;	/* files-pipe.c: pipes made by this process */
 	size_t nr_pipes;
+	int *open_fds;			/* files_open_all(): fd of ctx->files[i] */
 };
 
 struct files_restore_state *files_rst(const struct restore_ctx *ctx);
@@ -106,10 +107,18 @@ int restore_load_files(struct restore_ctx *ctx);
  */
 void restore_files_free(struct restore_ctx *ctx);
 /*
- * In the restored child: open every fd of @t at its number. All target fds
+ * In snap, before any process is made: open every file of files.img at or
+ * above @base, where the processes inherit them.
+ */
+int files_open_all(struct restore_ctx *ctx, int base);
+/* Close what files_open_all() opened (snap once the tree is made; any process). */
+void files_close_all(struct restore_ctx *ctx);
+/*
+ * In the restored child: put every fd of @t at its number. All target fds
  * are below @service_base; fds at or above it belong to snap and are kept
- * (so log_fd() and ctx->tty_fd must be up there). Every other fd is closed;
- * stderr stays open for error messages until the fds take their numbers.
+ * (so log_fd(), ctx->tty_fd and the files_open_all() fds must be up there).
+ * Every other fd is closed; stderr stays open for error messages until the
+ * fds take their numbers.
  */
 int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int service_base);
 /* Highest fd number @t uses, or -1. */

@@ -58,6 +58,7 @@ struct live_dump {
 	size_t nr_remaps;
 	uint64_t rseq_page;	/* the kernel writes it on our syscalls: protected last */
 	uint8_t *buf;		/* CHUNK_PAGES pages read from a pipe */
+	bool may_exit;		/* a child: its exit does not fail the dump */
 };
 
 static inline bool test_saved(const struct live_dump *ld, uint64_t i)

@@ -18,6 +18,8 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
+#include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -43,6 +45,9 @@ static int unprotect(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr, 
 			return 0;
 		/* Unmapped or no longer registered: nothing to lift. */
 		if (errno == ENOENT || errno == EINVAL)
+			return 0;
+		/* Its address space is gone: a child that exited (see live_stream_tree). */
+		if (errno == ESRCH && ld->may_exit)
 			return 0;
 		if (errno != EAGAIN && errno != EINTR) {
 			pr_perror("pid %d: cannot lift write protection at %lx", ld->pid,
@@ -274,10 +279,10 @@ int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 	if (serve_events(ctx, ld) || flush_cow(ctx, ld, ld->cow_nr))
 		return -1;
 	/*
-	 * A task that died meanwhile has left nothing to resume: the dump
+	 * A root that died meanwhile has left nothing to resume: the dump
 	 * promised a running process, so it fails.
 	 */
-	if (task_exited(ld)) {
+	if (!ld->may_exit && task_exited(ld)) {
 		pr_err("pid %d exited during the live dump", t->pid);
 		return -1;
 	}
@@ -288,4 +293,71 @@ int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 	}
 	ld->pfd = -1;
 	return 0;
+}
+
+struct stream_job {
+	struct dump_ctx ctx;		/* a copy with its own stats */
+	struct dump_task *t;
+	pthread_t thread;
+	int ret;
+};
+
+static void *stream_thread(void *arg)
+{
+	struct stream_job *j = arg;
+
+	j->ret = live_stream(&j->ctx, j->t, j->t->ld);
+	return NULL;
+}
+
+static void add_stats(struct dump_stats *to, const struct dump_stats *from)
+{
+	to->pages_written += from->pages_written;
+	to->cow_faults += from->cow_faults;
+	/* Peaks of separate buffers: their sum bounds what was held at once. */
+	to->cow_peak += from->cow_peak;
+	to->cow_wait_ns += from->cow_wait_ns;
+}
+
+/*
+ * Every address space has its uffd and is streamed by a thread of its own,
+ * so a writer in one process never waits for another's pages. Children may
+ * exit meanwhile: their pages are held in pipes, and the image is of the
+ * frozen instant.
+ */
+int live_stream_tree(struct dump_ctx *ctx)
+{
+	struct stream_job *jobs = calloc(ctx->nr_tasks, sizeof(*jobs));
+	size_t i, nr = 0;
+	int ret = 0;
+
+	if (!jobs) {
+		pr_err("out of memory for the live dump");
+		return -1;
+	}
+	for (i = 0; i < ctx->nr_tasks; i++) {
+		struct stream_job *j = &jobs[nr];
+
+		if (ctx->tasks[i].zombie)
+			continue;
+		j->ctx = *ctx;
+		memset(&j->ctx.st, 0, sizeof(j->ctx.st));
+		j->t = &ctx->tasks[i];
+		j->t->ld->may_exit = i > 0;
+		errno = pthread_create(&j->thread, NULL, stream_thread, j);
+		if (errno) {
+			pr_perror("pid %d: cannot start streaming its pages", j->t->pid);
+			ret = -1;
+			break;
+		}
+		nr++;
+	}
+	for (i = 0; i < nr; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		add_stats(&ctx->st, &jobs[i].ctx.st);
+		if (jobs[i].ret)
+			ret = -1;
+	}
+	free(jobs);
+	return ret;
 }

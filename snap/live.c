@@ -440,14 +440,17 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		struct live_dump *ld)
 {
 	uint64_t idx = 0;
-	size_t i;
+	size_t i, live = 0;
 
 	ld->pl = *pl;
 	memset(pl, 0, sizeof(*pl));
 
 	ld->run_idx = malloc((ld->pl.nr + 1) * sizeof(*ld->run_idx));
 	ld->saved = calloc(1, ld->pl.pages / 8 + 1);
-	ld->cow_cap = ctx->opts->cow_limit / PAGE_SIZE;
+	/* --cow-limit bounds the tree: each address space gets its share. */
+	for (i = 0; i < ctx->nr_tasks; i++)
+		live += !ctx->tasks[i].zombie;
+	ld->cow_cap = ctx->opts->cow_limit / PAGE_SIZE / live;
 	if (!ld->cow_cap)
 		ld->cow_cap = 1;
 	ld->cow_idx = malloc(ld->cow_cap * sizeof(*ld->cow_idx));

@@ -33,6 +33,8 @@ int live_note_rseq(struct dump_task *t, struct live_dump *ld);
 int live_protect(struct dump_task *t, struct live_dump *ld);
 /* The task runs again: write every held page; fails if the task dies. */
 int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld);
+/* Every task of the tree runs again: stream them all at once. */
+int live_stream_tree(struct dump_ctx *ctx);
 /* Drop everything; closing the uffd lifts any protection left. */
 void live_free(struct live_dump *ld);
 

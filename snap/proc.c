@@ -76,11 +76,11 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	if (sscanf(e + 2,
 		   "%c %d %d %d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
 		   "%*u %*u %*d %*u %lu %lu %lu %*u %*u %*u %*u %*u %*u %*u %*u %*u %*d %*d %*u "
-		   "%*u %*u %*u %*d %lu %lu %lu %lu %lu %lu %lu",
+		   "%*u %*u %*u %*d %lu %lu %lu %lu %lu %lu %lu %d",
 		   &st->state, &st->ppid, &st->pgid, &st->sid, &st->flags, &st->start_code,
 		   &st->end_code, &st->start_stack, &st->start_data, &st->end_data,
 		   &st->start_brk, &st->arg_start, &st->arg_end, &st->env_start,
-		   &st->env_end) != 15) {
+		   &st->env_end, &st->exit_code) != 16) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -12,6 +12,7 @@ struct proc_stat {
 	unsigned long start_code, end_code, start_stack;
 	unsigned long start_data, end_data, start_brk;
 	unsigned long arg_start, arg_end, env_start, env_end;
+	int exit_code;			/* a zombie's wait(2) status */
 	char comm[32];
 };
 

@@ -25,8 +25,12 @@ struct procstate_dump {
 int timers_prepare(pid_t pid, struct parasite_timers *pt);
 int timers_fill(struct procstate_dump *d, const struct parasite_misc *m, CoreEntry *core);
 
-/* Extra PTRACE_SEIZE options to dump @pid: seccomp must not filter the parasite. */
-int seccomp_seize_opts(pid_t pid, long *opts);
+/*
+ * Seized and stopped with ptrace options @opts: if thread @tid has seccomp
+ * state, add PTRACE_O_SUSPEND_SECCOMP, so that seccomp does not filter what
+ * snap and the parasite do in it.
+ */
+int seccomp_suspend(pid_t tid, long opts);
 /* Frozen: the seccomp mode and filter chain of thread @tid. */
 int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th);
 

@@ -222,6 +222,53 @@ static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t);
 }
 
+struct restore_task *restore_find_task(const struct restore_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+static const PstreeEntry *find_entry(PstreeEntry **pe, size_t nr, uint32_t pid)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (pe[i]->pid == pid)
+			return pe[i];
+	return NULL;
+}
+
+/* The root first, every other task after its parent, each pid once. */
+static int check_pstree(const struct restore_ctx *ctx, PstreeEntry **pe, size_t nr)
+{
+	if (!nr || pe[0]->pid != ctx->inv->root_pid) {
+		pr_err("image pstree.img: does not start with the root, pid %u", ctx->inv->root_pid);
+		return -1;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const PstreeEntry *parent = find_entry(pe, i, pe[i]->ppid);
+
+		if (!pe[i]->pid || find_entry(pe, i, pe[i]->pid)) {
+			pr_err("image pstree.img: pid %u is there twice", pe[i]->pid);
+			return -1;
+		}
+		if (i && (!parent || (parent->has_state &&
+				      parent->state == TASK_STATE__TASK_ZOMBIE))) {
+			pr_err("image pstree.img: pid %u comes before its parent %u or has none",
+			       pe[i]->pid, pe[i]->ppid);
+			return -1;
+		}
+		if (!pe[i]->has_state)
+			pe[i]->state = TASK_STATE__TASK_ALIVE;
+		if (pe[i]->state == TASK_STATE__TASK_ZOMBIE && (!i || !pe[i]->has_exit_status)) {
+			pr_err("image pstree.img: zombie %u is the root or has no exit status",
+			       pe[i]->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int restore_load(struct restore_ctx *ctx)
 {
 	PstreeEntry **pe = NULL;
@@ -249,10 +296,8 @@ int restore_load(struct restore_ctx *ctx)
 			ctx->kf->kernel);
 	if (shmem_load(ctx) || img_load_all(ctx->dirfd, IMG_PSTREE, 0, false, (void ***)&pe, &nr))
 		return -1;
-	if (nr != 1 || pe[0]->pid != ctx->inv->root_pid) {
-		pr_err("image pstree.img: expected one process, pid %u", ctx->inv->root_pid);
+	if (check_pstree(ctx, pe, nr))
 		goto err;
-	}
 	ctx->tasks = calloc(nr, sizeof(*ctx->tasks));
 	if (!ctx->tasks)
 		goto err;
@@ -260,9 +305,10 @@ int restore_load(struct restore_ctx *ctx)
 	for (i = 0; i < nr; i++) {
 		ctx->tasks[i].pid = pe[i]->pid;
 		ctx->tasks[i].pe = pe[i];
-		if (load_task(ctx, &ctx->tasks[i]))
-			goto err_tasks;
 	}
+	for (i = 0; i < nr; i++)
+		if (pe[i]->state != TASK_STATE__TASK_ZOMBIE && load_task(ctx, &ctx->tasks[i]))
+			goto err_tasks;
 	free(pe);
 	return restore_load_files(ctx);
 err:

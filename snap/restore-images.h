@@ -7,5 +7,7 @@
 
 int restore_load(struct restore_ctx *ctx);
 void restore_unload(struct restore_ctx *ctx);
+/* The task of @pid, or NULL. */
+struct restore_task *restore_find_task(const struct restore_ctx *ctx, pid_t pid);
 
 #endif

@@ -4,8 +4,8 @@
  * with PTRACE_SECCOMP_GET_FILTER (index 0 is the newest) and the flags each
  * was installed with from PTRACE_SECCOMP_GET_METADATA. The task must be
  * ptrace-stopped. The parasite's syscalls would be filtered too (a strict
- * mode task is killed by its first socket()), so such a task is seized with
- * PTRACE_O_SUSPEND_SECCOMP, which needs CAP_SYS_ADMIN.
+ * mode task is killed by the first syscall snap injects), so such a task
+ * gets PTRACE_O_SUSPEND_SECCOMP once stopped, which needs CAP_SYS_ADMIN.
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,15 +20,23 @@
 
 #define MAX_FILTERS 512 /* the kernel's bound is 32768 instructions in all */
 
-int seccomp_seize_opts(pid_t pid, long *opts)
+int seccomp_suspend(pid_t tid, long opts)
 {
 	struct proc_status st;
 
-	if (parse_status(pid, &st))
+	if (parse_status(tid, &st))
 		return -1;
-	if (st.seccomp != SECCOMP_MODE_DISABLED)
-		*opts |= PTRACE_O_SUSPEND_SECCOMP;
-	return 0;
+	if (st.seccomp == SECCOMP_MODE_DISABLED)
+		return 0;
+	if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, opts | PTRACE_O_SUSPEND_SECCOMP))
+		return 0;
+	if (errno == EPERM)
+		pr_err("pid %d runs under seccomp: dumping it needs CAP_SYS_ADMIN "
+		       "(PTRACE_O_SUSPEND_SECCOMP)",
+		       tid);
+	else
+		pr_perror("pid %d: cannot suspend its seccomp filters", tid);
+	return -1;
 }
 
 /* The instruction counts of the chain, newest first; the number of filters. */

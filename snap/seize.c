@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Freezing. A task is seized (PTRACE_SEIZE, no signal sent, nothing visible
- * to the task) and stopped with PTRACE_INTERRUPT. Threads and children come
- * with the process-tree work; until then they are refused up front, before
- * anything is touched.
+ * to the task) and stopped with PTRACE_INTERRUPT. A task in a job-control
+ * stop is seized the same way and is back in it once detached: the kernel
+ * keeps the group stop in effect until a SIGCONT.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,36 +18,15 @@
 #include "procstate.h"
 #include "seize.h"
 
-static int count_children(pid_t pid)
-{
-	char buf[4096];
-	int n = 0;
-	char *p;
-
-	snprintf(buf, sizeof(buf), "task/%d/children", pid);
-	if (proc_read_file(pid, buf, buf, sizeof(buf)) < 0)
-		return -1;
-	for (p = buf; *p; p++)
-		if (*p == ' ')
-			n++;
-	return n;
-}
-
 int seize_check_alone(const struct dump_task *t)
 {
-	int children = count_children(t->pid);
 	struct proc_status status;
 
-	if (children < 0 || parse_status(t->pid, &status))
+	if (parse_status(t->pid, &status))
 		return -1;
 	if (status.threads > 1) {
 		pr_err("pid %d has %u threads; multi-threaded processes are not supported yet",
 		       t->pid, status.threads);
-		return -1;
-	}
-	if (children) {
-		pr_err("pid %d has %d child processes; process trees are not supported yet", t->pid,
-		       children);
 		return -1;
 	}
 	return 0;
@@ -76,10 +55,11 @@ int seize_check(struct dump_task *t)
 	}
 	if (seize_check_alone(t))
 		return -1;
-	if (st.state == 'T' || st.state == 't') {
-		pr_err("pid %d (%s) is stopped or traced; cannot dump it", t->pid, st.comm);
+	if (st.state == 't') {
+		pr_err("pid %d (%s) is traced by another process; cannot dump it", t->pid, st.comm);
 		return -1;
 	}
+	t->stopped = st.state == 'T';
 	t->ppid = st.ppid;
 	t->pgid = st.pgid;
 	t->sid = st.sid;
@@ -88,18 +68,19 @@ int seize_check(struct dump_task *t)
 
 int seize_task(struct dump_task *t)
 {
-	long opts = PTRACE_O_TRACESYSGOOD;
 	int status;
 
-	if (seccomp_seize_opts(t->pid, &opts))
-		return -1;
-	if (ptrace(PTRACE_SEIZE, t->pid, NULL, opts)) {
-		if (errno == EPERM && (opts & PTRACE_O_SUSPEND_SECCOMP))
-			pr_err("pid %d runs under seccomp: dumping it needs CAP_SYS_ADMIN "
-			       "(PTRACE_O_SUSPEND_SECCOMP)",
-			       t->pid);
-		else
-			pr_perror("pid %d: cannot seize", t->pid);
+	if (ptrace(PTRACE_SEIZE, t->pid, NULL, PTRACE_O_TRACESYSGOOD)) {
+		struct proc_stat st;
+		int err = errno;
+
+		/* Exiting: the caller knows whether that is news. */
+		if (proc_read_stat(t->pid, &st) || st.state == 'Z' || st.state == 'X') {
+			errno = ESRCH;
+			return -1;
+		}
+		errno = err;
+		pr_perror("pid %d: cannot seize", t->pid);
 		return -1;
 	}
 	if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL)) {
@@ -119,6 +100,8 @@ int seize_task(struct dump_task *t)
 			goto detach;
 		}
 	}
+	if (seccomp_suspend(t->pid, PTRACE_O_TRACESYSGOOD))
+		goto detach;
 	t->threads = malloc(sizeof(pid_t));
 	if (!t->threads)
 		goto detach;

@@ -7,9 +7,12 @@
 
 /* Check the task can be dumped at all; fills ids. Logged. */
 int seize_check(struct dump_task *t);
-/* Refuse a task with threads or children (again once frozen: it may have made some). */
+/* Refuse a task with threads (again once frozen: it may have made some). */
 int seize_check_alone(const struct dump_task *t);
-/* PTRACE_SEIZE + PTRACE_INTERRUPT the task; on return it is stopped. */
+/*
+ * PTRACE_SEIZE + PTRACE_INTERRUPT the task; on return it is stopped. A task
+ * found exiting fails with errno ESRCH and nothing logged.
+ */
 int seize_task(struct dump_task *t);
 /* Detach, leaving it running; with @kill, SIGKILL it first. */
 void unseize_task(struct dump_task *t, bool kill);

@@ -259,7 +259,8 @@ struct restorer_args {
 
 	__s32 ready_fd;			/* restorer -> snap: "about to sigreturn" */
 	__s32 go_fd;			/* snap -> restorer: "go" */
-	__s32 service_fd_base;		/* close everything from here up */
+	__s32 service_fd_base;		/* close everything from here up... */
+	__s32 keep_service_fds;		/* ...unless another process shares the fd table: snap does */
 
 	/* results, read by snap through the shared mapping */
 	struct rst_stats stats;

@@ -567,6 +567,7 @@ static long restore_vma_attrs(struct restorer_args *a)
 static long restore_signals(struct restorer_args *a)
 {
 	unsigned char *si = (void *)a->siginfo;
+	struct k_sigaction ign = { .handler = 1 /* SIG_IGN */ };
 	unsigned long all = ~0UL;
 	unsigned int i;
 	long ret;
@@ -574,6 +575,12 @@ static long restore_signals(struct restorer_args *a)
 	for (i = 1; i <= K_NSIG; i++) {
 		if (i == 9 || i == 19)
 			continue;
+		/*
+		 * Ignoring a signal drops it if pending: what came during the
+		 * restore (a restored zombie child's SIGCHLD) is not the
+		 * process's; what it had pending is queued below.
+		 */
+		sys_rt_sigaction(i, &ign, 0, 8);
 		ret = sys_rt_sigaction(i, &a->sa[i - 1], 0, 8);
 		if (ret)
 			return fail(a, "rt_sigaction", i, ret), -1;
@@ -721,7 +728,8 @@ unsigned long blob_main(struct restorer_args *a)
 	if (restore_prctl(a))
 		return 0;
 	/* Every snap fd but ready/go: pages, mapped files, exe, log. */
-	sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
+	if (!a->keep_service_fds)
+		sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
 
 	/* snap traces us from here to the end of rt_sigreturn, then unmaps us. */
 	if (sys_write(a->ready_fd, "R", 1) != 1)

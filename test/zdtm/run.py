@@ -179,6 +179,9 @@ TESTS = [
     static("file_highfd"),
     static("file_devices"),
     static("file_unlinked", ALL),
+    static("pstree", ALL),
+    static("pstree_states", ALL),
+    static("pstree_shared", ALL),
     static("pipe_data", ALL),
     static("pipe_closed_writer"),
     static("pipe_nonblock"),
@@ -356,6 +359,25 @@ def descendants():
                 found.add(pid)
                 break
     return found
+
+
+def kill_tree(pid):
+    """SIGKILL @pid and every process below it."""
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for d in os.listdir("/proc"):
+            if d.isdigit() and int(d) not in tree:
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if int(data[data.rindex(")") + 2:].split()[1]) in tree:
+                    tree.add(int(d))
+                    grew = True
+    for p in tree:
+        kill(p)
 
 
 def kill_descendants():
@@ -786,7 +808,7 @@ class Run:
         self.wait_gone("dump")
         self.restore()
         if self.mode == "twice":
-            kill(self.pid)
+            kill_tree(self.pid)
             self.wait_gone("SIGKILL")
             self.restore()
         self.finish("restore" if self.mode != "twice" else "the second restore")
@@ -981,6 +1003,19 @@ def bad_restore_corrupt_shmem(b):
 
 def bad_restore_trunc_pages(b):
     restore_damaged(b, r"pages-\d+\.img", truncate_half, ["pages", "pagemap"])
+
+
+def bad_restore_tree_child_fails(b):
+    """A grandchild of the tree cannot be restored (its cwd is gone) once the
+    root and others exist: the error names it, and nothing is left alive."""
+    r = b.image("static/pstree")
+    cwd = r.outfile + ".b1dir"
+    if not os.path.isdir(cwd):
+        raise Failure("setup: %s was not made" % cwd)
+    os.rmdir(cwd)
+    b.snap_fails(["restore", "-D", r.img, "-d"], [re.escape(cwd)], workdir=r.img)
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
 
 
 def bad_dump_enospc(b):
@@ -1205,6 +1240,7 @@ BAD = [
     ("bad/restore_trunc_shmem", bad_restore_trunc_shmem),
     ("bad/restore_corrupt_shmem", bad_restore_corrupt_shmem),
     ("bad/restore_pid_busy", bad_restore_pid_busy),
+    ("bad/restore_tree_child_fails", bad_restore_tree_child_fails),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
     ("bad/stale_parasite", bad_stale_parasite),

@@ -1,72 +1,84 @@
 /*
  * Seccomp strict mode survives. In strict mode only read(), write(), exit()
- * and rt_sigreturn() are allowed, anything else is SIGKILL: the test opens
- * what it needs first (its outfile, its own /proc status), enters strict
- * mode right after it is ready, waits in read() on a pipe nobody writes, and
- * once SIGTERM (whose handler only sets a flag) breaks that read, reads
- * "Seccomp: 1" from its status and writes the verdict with write().
+ * and rt_sigreturn() are allowed, anything else is SIGKILL, so the process
+ * cannot look at itself: a helper child, forked before, does. The test
+ * enters strict mode once it is ready and waits in read() on a pipe; on
+ * SIGTERM (whose handler only sets a flag) it asks the helper, with
+ * write(), to check "Seccomp: 1" in its /proc status and write the verdict,
+ * waits for the helper's answer with read() and leaves with exit().
  */
-#include <fcntl.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zdtmtst.h"
 
 static volatile int strict;
 
-static void verdict(int fd, const char *msg)
+/* The helper: one request ('S' strict entered, 'N' not yet), one answer. */
+static void helper(int req, int ans)
 {
-	if (write(fd, msg, strlen(msg)) < 0)
-		syscall(SYS_exit, 2);
-	/* exit(), not exit_group(): the only way out strict mode allows. */
-	syscall(SYS_exit, 0);
+	char path[64], buf[4096], c;
+	pid_t parent = getppid();
+	FILE *f;
+
+	if (read(req, &c, 1) != 1)
+		fail("helper: no request: %m");
+	if (c != 'S')
+		fail("dumped before it entered strict mode");
+	snprintf(path, sizeof(path), "/proc/%d/status", parent);
+	f = fopen(path, "r");
+	if (!f)
+		fail("%s: %m", path);
+	while (fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "Seccomp:", 8))
+			break;
+	fclose(f);
+	if (strncmp(buf, "Seccomp:", 8) || strtol(buf + 8, NULL, 10) != SECCOMP_MODE_STRICT)
+		fail("pid %d is not in seccomp strict mode: %s", parent, buf);
+	pass();
+	if (write(ans, "A", 1) != 1)
+		fail("helper: cannot answer: %m");
+	exit(0);
 }
 
 int main(int argc, char **argv)
 {
-	const char *outfile = NULL;
-	char buf[4096], *p;
-	int pipefd[2], status_fd, out_fd, i;
-	ssize_t n;
+	int req[2], ans[2], idle[2];
+	char c = 'N';
+	pid_t pid;
 
-	for (i = 1; i < argc; i++)
-		if (!strncmp(argv[i], "--outfile=", 10))
-			outfile = argv[i] + 10;
 	test_init(argc, argv);
-	if (!outfile)
-		fail("this test needs --outfile=FILE");
 	test_daemon();
 
-	out_fd = open(outfile, O_WRONLY);
-	status_fd = open("/proc/self/status", O_RDONLY);
-	if (out_fd < 0 || status_fd < 0 || pipe(pipefd))
-		fail("setup: %m");
+	if (pipe(req) || pipe(ans) || pipe(idle))
+		fail("pipe: %m");
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %m");
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		helper(req[0], ans[1]);
+	}
 
 	test_ready();
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0))
 		fail("PR_SET_SECCOMP: %m");
 	strict = 1;
 
+	/* Nobody writes to idle: the read ends with SIGTERM (EINTR). */
 	while (!test_sigterm)
-		read(pipefd[0], buf, 1);
+		read(idle[0], &c, 1);
 
-	if (!strict)
-		verdict(out_fd, "FAIL: dumped before it entered strict mode\n");
-	n = read(status_fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		verdict(out_fd, "FAIL: cannot read /proc/self/status\n");
-	buf[n] = '\0';
-	p = strstr(buf, "\nSeccomp:");
-	if (!p)
-		verdict(out_fd, "FAIL: no Seccomp: in /proc/self/status\n");
-	p += strlen("\nSeccomp:");
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p != '0' + SECCOMP_MODE_STRICT)
-		verdict(out_fd, "FAIL: not in seccomp strict mode\n");
-	verdict(out_fd, "PASS\n");
+	c = strict ? 'S' : 'N';
+	if (write(req[1], &c, 1) != 1 || read(ans[0], &c, 1) != 1)
+		syscall(SYS_exit, 1);
+	/* exit(), not exit_group(): the only way out strict mode allows. */
+	syscall(SYS_exit, 0);
 	return 0;
 }

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The process tree: found and frozen at dump (pstree-dump.c), rebuilt at restore. */
+#ifndef SNAP_PSTREE_H
+#define SNAP_PSTREE_H
+
+#include "ctx.h"
+
+/*
+ * Freeze ctx->tasks[0] and everything below it, parents before children,
+ * filling ctx->tasks. On failure, what was seized stays seized: the caller
+ * lets it go with tree_unseize().
+ */
+int tree_seize(struct dump_ctx *ctx);
+/* Detach every seized task; with @kill_all, SIGKILL them all first. */
+void tree_unseize(struct dump_ctx *ctx, bool kill_all);
+/* pstree.img */
+int tree_write(struct dump_ctx *ctx);
+
+#endif
