@@ -42,7 +42,8 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
 	if (si->si_code != SI_TIMER || si->si_value.sival_int != TICK_VAL ||
 	    si->si_timerid != ids[TICK])
 		tick_bad = 1;
-	ticks++;
+	/* Expiries, not deliveries: on a busy machine signals merge into overruns. */
+	ticks += 1 + si->si_overrun;
 }
 
 static double now_s(void)
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
 	t_before = ticks;
 	sleep_s(0.2);
 	if (ticks - t_before < 10)
-		fail("the 10 ms timer fired %ld times in 200 ms", (long)(ticks - t_before));
+		fail("the 10 ms timer expired %ld times in 200 ms", (long)(ticks - t_before));
 	CHECK_EQ(tick_bad, 0);
 
 	get(FAR, &it);
