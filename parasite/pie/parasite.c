@@ -15,6 +15,7 @@
 #include "kcompat.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
+#include "pie-timer.h"
 #include "protocol.h"
 
 #define AF_UNIX_ 1
@@ -49,15 +50,6 @@ static long dump_prctl(struct parasite_misc *m)
 	return ret;
 }
 
-#define SI_TIMER_ (-2)
-#define TIMER_ABSTIME_ 1
-#define NSEC 1000000000LL
-
-static __s64 ts_to_ns(const struct k_timespec *ts)
-{
-	return ts->sec * NSEC + ts->nsec;
-}
-
 /*
  * The si_overrun of a queued timer signal is only worked out when the signal
  * is dequeued, so dequeue it: the kernel then forwards the timer to its next
@@ -68,41 +60,21 @@ static __s64 ts_to_ns(const struct k_timespec *ts)
 static long take_timer_signal(struct parasite_timer *t)
 {
 	__u64 set = 1ULL << (t->signo - 1);
-	struct k_timespec zero = { 0, 0 }, now;
-	struct k_itimerspec again = { 0 };
+	struct k_timespec zero = { 0, 0 };
 	int info[32];
-	__s64 iv, at;
 	long ret;
 
 	ret = sys4(__NR_rt_sigtimedwait, &set, info, &zero, 8);
 	if (ret != (long)t->signo)
 		return ret < 0 ? ret : -22;
-	/* si_signo, si_errno, si_code, pad, si_timerid, si_overrun */
-	if (info[2] != SI_TIMER_ || info[4] != t->id) {
+	if (info[SI_CODE] != SI_TIMER_ || info[SI_TIMERID] != t->id) {
 		/* snap saw it first in the queue: it is no longer. Put it back. */
 		sys3(__NR_rt_sigqueueinfo, sys_getpid(), t->signo, info);
 		return -11; /* EAGAIN */
 	}
-	t->overrun = info[5];
+	t->overrun = info[SI_OVERRUN];
 	ret = sys2(__NR_timer_gettime, t->id, &t->val);
-	if (ret)
-		return ret;
-	iv = ts_to_ns(&t->val.interval);
-	if (!iv) {
-		/* One-shot: it is disarmed now, fire it again at once. */
-		again.value.nsec = 1;
-		return sys4(__NR_timer_settime, t->id, 0, &again, 0);
-	}
-	ret = sys2(__NR_clock_gettime, t->clock, &now);
-	if (ret)
-		return ret;
-	at = ts_to_ns(&now) + ts_to_ns(&t->val.value) - (t->overrun + 1) * iv;
-	if (at <= 0)
-		at = 1;
-	again.interval = t->val.interval;
-	again.value.sec = at / NSEC;
-	again.value.nsec = at % NSEC;
-	return sys4(__NR_timer_settime, t->id, TIMER_ABSTIME_, &again, 0);
+	return ret ?: timer_refire(t->id, t->clock, &t->val, t->overrun);
 }
 
 static long dump_timers(struct parasite_misc *m)

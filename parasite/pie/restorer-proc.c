@@ -9,12 +9,10 @@
 #include "kcompat.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
+#include "pie-timer.h"
 #include "restorer-proc.h"
 
-#define SIGEV_NONE_    1
-#define SI_TIMER_      (-2)
-#define TIMER_ABSTIME_ 1
-#define NSEC	       1000000000LL
+#define SIGEV_NONE_ 1
 
 struct k_sigevent {
 	__u64 value;
@@ -26,11 +24,6 @@ struct k_sock_fprog {
 	unsigned short len;
 	__u64 filter;
 };
-
-static __s64 ts_ns(const struct k_timespec *ts)
-{
-	return ts->sec * NSEC + ts->nsec;
-}
 
 /* The kernel queues timer signals from its timer interrupt: wait for it. */
 static void wait_queued(const struct rst_timer *t)
@@ -60,33 +53,19 @@ static int replays_overrun(const struct rst_timer *t)
 /*
  * A timer whose signal was queued expires again at once, so that the kernel
  * queues its own signal (a copy queued by rt_sigqueueinfo would not be tied
- * to the timer). A periodic one expires overrun + 1 intervals before its
- * next expiry, as the parasite left it: the dequeue reports that overrun and
- * forwards the timer to the next expiry it had.
+ * to the timer), with the overrun it had (timer_refire()). Others get their
+ * remaining time, relative: the time between dump and restore does not count.
  */
 static long arm_timer(struct restorer_args *a, const struct rst_timer *t, int refire)
 {
-	struct k_itimerspec v = t->val;
-	struct k_timespec now;
-	int flags = 0;
-	__s64 at, iv = ts_ns(&v.interval);
 	long ret;
 
-	if (refire && !iv) {
-		v.value = (struct k_timespec){0, 1};
-	} else if (refire) {
-		ret = sys2(__NR_clock_gettime, t->clock, &now);
-		if (ret)
-			return fail(a, "clock_gettime for timer", t->id, ret), -1;
-		at = ts_ns(&now) + ts_ns(&v.value) - (t->overrun + 1LL) * iv;
-		if (at <= 0)
-			at = 1;
-		v.value = (struct k_timespec){at / NSEC, at % NSEC};
-		flags = TIMER_ABSTIME_;
-	}
-	if (!v.value.sec && !v.value.nsec)
+	if (refire)
+		ret = timer_refire(t->id, t->clock, &t->val, t->overrun);
+	else if (!ts_ns(&t->val.value))
 		return 0; /* disarmed */
-	ret = sys4(__NR_timer_settime, t->id, flags, &v, 0);
+	else
+		ret = sys4(__NR_timer_settime, t->id, 0, &t->val, 0);
 	if (ret)
 		return fail(a, "timer_settime", t->id, ret), -1;
 	if (refire && t->notify != SIGEV_NONE_)
@@ -98,13 +77,13 @@ static long replay_overrun(struct restorer_args *a, const struct rst_timer *t)
 {
 	__u64 set = 1ULL << (t->signo - 1);
 	struct k_timespec zero = {0, 0};
-	int info[32]; /* si_signo, si_errno, si_code, pad, si_timerid */
+	int info[32];
 	long ret;
 
 	if (arm_timer(a, t, 1))
 		return -1;
 	ret = sys4(__NR_rt_sigtimedwait, &set, info, &zero, 8);
-	if (ret != (long)t->signo || info[2] != SI_TIMER_ || info[4] != t->id)
+	if (ret != (long)t->signo || info[SI_CODE] != SI_TIMER_ || info[SI_TIMERID] != t->id)
 		return fail(a, "taking the overrun signal of timer", t->id, ret < 0 ? ret : -5), -1;
 	return 0;
 }
@@ -156,13 +135,13 @@ long restore_timers(struct restorer_args *a)
 int timer_resends(const struct restorer_args *a, const void *info)
 {
 	const struct rst_timer *t = (void *)a->timers;
-	const int *si = info; /* si_signo, si_errno, si_code, pad, si_timerid */
+	const int *si = info;
 	unsigned int i;
 
-	if (si[2] != SI_TIMER_)
+	if (si[SI_CODE] != SI_TIMER_)
 		return 0;
 	for (i = 0; i < a->nr_timers; i++)
-		if (t[i].id == si[4] && t[i].pending)
+		if (t[i].id == si[SI_TIMERID] && t[i].pending)
 			return 1;
 	return 0;
 }
