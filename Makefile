@@ -52,15 +52,15 @@ parasite/pie/%.o: parasite/pie/%.S
 
 # A blob is linked at address 0 into a flat binary. Only PC-relative
 # relocations are allowed: anything absolute would point into address 0.
+# Extra objects of a blob: parasite/NAME.bin: parasite/pie/NAME-*.o
+parasite/restorer.bin: parasite/pie/restorer-proc.o parasite/pie/restorer-threads.o
+
 parasite/%.bin: parasite/pie/%.o $(PIE_COMMON) parasite/pie/blob.lds
 	@bad=$$(readelf -rW $(filter %.o,$^) | awk '/R_X86_64_/ {print $$3}' | \
 		grep -vE '^R_X86_64_(PC32|PLT32)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "$@: absolute relocations: $$bad" >&2; exit 1; fi
 	$(LD) -static -nostdlib --no-warn-rwx-segments -T parasite/pie/blob.lds -o $(@:.bin=.elf) $(filter %.o,$^)
 	objcopy -O binary $(@:.bin=.elf) $@
-
-# The restorer's other parts.
-parasite/restorer.bin: parasite/pie/restorer-threads.o
 
 parasite/blobs.o: parasite/blobs.S $(BLOBS)
 	$(CC) -c -o $@ $<
@@ -91,5 +91,6 @@ clean:
 	-$(MAKE) -C test/zdtm clean
 
 .PHONY: all tests deps check demo install format clean
-.SECONDARY: $(PB_C) $(PB_H) $(PIE_COMMON) parasite/pie/parasite.o parasite/pie/restorer.o
+.SECONDARY: $(PB_C) $(PB_H) $(PIE_COMMON) parasite/pie/parasite.o parasite/pie/restorer.o \
+	parasite/pie/restorer-proc.o
 -include $(wildcard snap/*.d parasite/host/*.d)

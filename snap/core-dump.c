@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proc.h"
 #include "thread-dump.h"
+#include "procstate.h"
 
 #define SIGINFO_SIZE 128
 #define MAX_PENDING 4096
@@ -49,6 +50,7 @@ struct core_buf {
 	char cwd[PATH_MAX], root[PATH_MAX], exe[PATH_MAX];
 	ProtobufCBinaryData *shared_pending;
 	uint8_t *siginfo;		/* MAX_PENDING, for reading one queue */
+	struct procstate_dump ps;
 };
 
 static void fill_regs(UserRegsEntry *r, const struct user_regs_struct *u)
@@ -296,6 +298,7 @@ static void core_buf_free(struct core_buf *b)
 	free(b->thp);
 	free(b->shared_pending);
 	free(b->siginfo);
+	procstate_free(&b->ps);
 	free(b);
 }
 
@@ -349,7 +352,15 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 		goto out;
 	b->mm.brk = misc->brk;
 	b->core.mm = &b->mm;
-
+	if (procstate_fill(&b->ps, t->pid, misc, &b->core, &b->thb[0].th))
+		goto out;
+	/* Filters are restored on the leader only: refuse what would come back open. */
+	if (t->nr_threads > 1 && b->thb[0].th.seccomp && b->thb[0].th.seccomp->mode) {
+		pr_err("pid %d has %zu threads and runs under seccomp; seccomp in a "
+		       "multi-threaded process is not supported yet",
+		       t->pid, t->nr_threads);
+		goto out;
+	}
 	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
 out:
 	free(shared_si);

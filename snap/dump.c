@@ -27,6 +27,7 @@
 #include "mem-dump.h"
 #include "mem-pageout.h"
 #include "proc.h"
+#include "procstate.h"
 #include "pstree.h"
 #include "seize.h"
 #include "shmem.h"
@@ -170,6 +171,8 @@ static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
  */
 static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 {
+	/* Read while the task is ptrace-stopped, before the parasite runs. */
+	struct parasite_timers timers;
 	struct syscall_site site;
 	struct page_list pl = { 0 };
 	int ret;
@@ -178,11 +181,13 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	    syscall_site(t, &site))
 		return -1;
 	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
-	    (ctx->st.live && live_note_rseq(t, t->ld)) || note_shmem(ctx, t))
+	    (ctx->st.live && live_note_rseq(t, t->ld)) || note_shmem(ctx, t) ||
+	    timers_prepare(t->pid, &timers))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
 		return -1;
+	t->ctl->args->misc.timers = timers;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
 	if (!ret)
 		ret = thread_collect_infected(t);

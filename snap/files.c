@@ -623,6 +623,28 @@ int task_max_fd(const struct restore_task *t)
  * is made: the processes inherit them, so two fds of different processes
  * that shared one open file description (an offset, a pipe) share it again.
  */
+/*
+ * A file in the /proc directory of a process of the tree (its own status,
+ * say) only exists once that process does: it is opened by the process.
+ */
+static bool opened_late(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	const char *p;
+	char *end;
+	long pid;
+
+	if (fe->type != FD_TYPE__FD_REG || !fe->reg || strncmp(fe->reg->path, "/proc/", 6))
+		return false;
+	p = fe->reg->path + 6;
+	pid = strtol(p, &end, 10);
+	if (end == p || (*end && *end != '/'))
+		return false;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
 int files_open_all(struct restore_ctx *ctx, int base)
 {
 	struct files_restore_state *st = files_rst(ctx);
@@ -637,8 +659,11 @@ int files_open_all(struct restore_ctx *ctx, int base)
 		st->open_fds[i] = -1;
 	for (i = 0; i < ctx->nr_files; i++) {
 		const FileEntry *fe = ctx->files[i];
-		int fd = ops_by_type(fe->type)->open(ctx, fe);
+		int fd;
 
+		if (opened_late(ctx, fe))
+			continue;
+		fd = ops_by_type(fe->type)->open(ctx, fe);
 		if (fd < 0)
 			goto err;
 		st->open_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, base);
@@ -706,9 +731,26 @@ int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int servic
 		close_range(3, service_base - 1, 0);
 	for (i = 0; i < t->nr_fds; i++) {
 		const FdinfoEntry *fi = t->fds[i];
-		int src = st->open_fds[files_index(ctx, fi->id)];
+		ssize_t idx = files_index(ctx, fi->id);
+		int src = st->open_fds[idx];
 
 		targets[i] = fi->fd;
+		if (src < 0) {
+			/* See opened_late(): kept here for the next fd of this id. */
+			src = ops_by_type(ctx->files[idx]->type)->open(ctx, ctx->files[idx]);
+			if (src >= 0) {
+				st->open_fds[idx] = fcntl(src, F_DUPFD_CLOEXEC, service_base + 2);
+				if (st->open_fds[idx] < 0)
+					pr_perror("pid %d: file id %u: cannot move it up", t->pid,
+						  fi->id);
+				close(src);
+				src = st->open_fds[idx];
+			}
+			if (src < 0) {
+				free(targets);
+				return -1;
+			}
+		}
 		if (dup3(src, fi->fd, (fi->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 			pr_perror("pid %d: cannot put file id %u at fd %u", t->pid, fi->id, fi->fd);
 			free(targets);

@@ -136,6 +136,10 @@ int parse_status(pid_t pid, struct proc_status *st)
 			st->cap_amb = hex64(v);
 		else if (!strcmp(line, "Threads"))
 			st->threads = strtoul(v, NULL, 10);
+		else if (!strcmp(line, "Seccomp"))
+			st->seccomp = strtoul(v, NULL, 10);
+		else if (!strcmp(line, "Seccomp_filters"))
+			st->seccomp_filters = strtoul(v, NULL, 10);
 	}
 	return 0;
 }

@@ -22,6 +22,8 @@ struct proc_status {
 	unsigned int ngroups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	unsigned int threads;
+	unsigned int seccomp;		/* SECCOMP_MODE_* */
+	unsigned int seccomp_filters;
 };
 
 #define PF_KTHREAD 0x00200000UL

@@ -13,6 +13,7 @@
 #include "files.h"
 #include "infect.h"
 #include "log.h"
+#include "procstate.h"
 #include "restore-bootstrap.h"
 #include "shmem.h"
 
@@ -275,8 +276,8 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 {
 	const CoreEntry *c = t->core;
 	size_t blob_len = restorer_blob_end - restorer_blob;
-	size_t args_off, vmas_off, pm_off, guards_off, thr_off, si_off, tstack_off, stack_off;
-	size_t park_len, nsig = c->n_shared_pending;
+	size_t args_off, vmas_off, pm_off, guards_off, thr_off, si_off, proc_off, tstack_off;
+	size_t stack_off, park_len, nsig = c->n_shared_pending;
 	struct rst_range cur[RST_MAX_SPECIAL];
 	char names[RST_MAX_SPECIAL][16];
 	unsigned int ncur;
@@ -295,7 +296,8 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	guards_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
 	thr_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
 	si_off = align(thr_off + c->n_threads * sizeof(struct rst_thread), 64);
-	tstack_off = align(si_off + nsig * 128, PAGE_SIZE);
+	proc_off = si_off + nsig * 128;
+	tstack_off = align(proc_off + restore_proc_size(t->core), PAGE_SIZE);
 	stack_off = tstack_off + (c->n_threads - 1) * RST_THREAD_STACK;
 	b->len = stack_off + BLOB_STACK_SIZE + align(park_len, PAGE_SIZE);
 
@@ -319,6 +321,7 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 		bootstrap_destroy(b);
 		return -1;
 	}
+	restore_proc_fill(b->args, t->core, (char *)b->addr + proc_off);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "files.h"
 #include "image.h"
 #include "log.h"
+#include "procstate.h"
 #include "restore-images.h"
 #include "shmem.h"
 
@@ -228,11 +229,12 @@ static int check_core(const struct restore_ctx *ctx, const struct restore_task *
 		if (check_thread(ctx, t, c->threads[i]))
 			return -1;
 	for (size_t i = 0; i < c->n_shared_pending; i++)
-		if (c->shared_pending[i].len != 128) {
-			pr_err("image core-%d.img: bad pending signal", t->pid);
-			return -1;
-		}
-	return 0;
+		if (c->shared_pending[i].len != 128)
+			goto bad_siginfo;
+	return restore_proc_check(c, t->pid);
+bad_siginfo:
+	pr_err("image core-%d.img: bad pending signal", t->pid);
+	return -1;
 }
 
 static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)

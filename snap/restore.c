@@ -30,6 +30,7 @@
 #include "infect.h"
 #include "log.h"
 #include "proc.h"
+#include "procstate.h"
 #include "restore-bootstrap.h"
 #include "restore-images.h"
 #include "shmem.h"
@@ -590,7 +591,9 @@ static int seize_task(struct restore_tree *tr, size_t idx)
 
 	for (waited = 0; waited < READY_TIMEOUT_MS; waited++) {
 		/* EXITKILL: if snap dies mid-restore, the half-built process dies too. */
-		if (!ptrace(PTRACE_SEIZE, t->pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+		if (!ptrace(PTRACE_SEIZE, t->pid, NULL,
+			    PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
+				    restore_proc_seize_opts(t->core))) {
 			tr->procs[idx].seized = true;
 			return 0;
 		}
@@ -712,7 +715,9 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	ctx.st.t_forked = now_ns();
 	/* The processes have them now. */
 	files_close_all(&ctx);
-	if (ptrace(PTRACE_SEIZE, pid, NULL, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+	if (ptrace(PTRACE_SEIZE, pid, NULL,
+		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
+			   restore_proc_seize_opts(ctx.tasks[0].core))) {
 		pr_perror("pid %d: cannot seize the restored process", pid);
 		goto out;
 	}

@@ -18,6 +18,7 @@
 #include "infect.h"
 #include "log.h"
 #include "proc.h"
+#include "procstate.h"
 #include "seize.h"
 #include "thread-dump.h"
 
@@ -97,6 +98,8 @@ static int seize_thread(pid_t pid, pid_t tid)
 			goto detach;
 		}
 	}
+	if (seccomp_suspend(tid, PTRACE_O_TRACESYSGOOD))
+		goto detach;
 	return 0;
 detach:
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);

@@ -84,6 +84,13 @@ struct pm_scan_arg {
 #define MADV_GUARD_REMOVE 103
 #endif
 
+/* Linux 6.15: timer_create() takes the id to use from *created_timer_id. */
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON 1
+#endif
+
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PME_PRESENT (1ULL << 63)
 #define PME_SWAP (1ULL << 62)

@@ -34,6 +34,14 @@ struct k_rlimit {
 	__u64 cur, max;
 };
 
+struct k_timespec {
+	__s64 sec, nsec;
+};
+
+struct k_itimerspec {
+	struct k_timespec interval, value;
+};
+
 /* ---- parasite ---- */
 
 enum parasite_cmd {
@@ -55,6 +63,7 @@ enum parasite_cmd {
 };
 
 #define PARASITE_MAX_IOV 4096
+#define PARASITE_MAX_TIMERS 256
 #define PARASITE_MAX_PIPES 16
 
 struct parasite_iov {
@@ -76,6 +85,25 @@ struct parasite_msg {
 	__s32 ret;			/* reply: 0 or -errno */
 };
 
+#define TIMER_QUEUED 1			/* its signal is queued */
+#define TIMER_DEQUEUE 2			/* ... and first of its signo: dequeue to read si_overrun */
+
+/* A POSIX timer: snap fills it from /proc/PID/timers, the parasite reads the rest. */
+struct parasite_timer {
+	__s32 id, clock;
+	__u32 notify, signo, notify_tid;
+	__u32 flags;			/* TIMER_* */
+	__u64 sigval;
+	/* results */
+	__u32 overrun;			/* si_overrun if queued, else timer_getoverrun() */
+	struct k_itimerspec val;	/* timer_gettime(), after the dequeue if any */
+};
+
+struct parasite_timers {
+	__u32 nr;
+	struct parasite_timer t[PARASITE_MAX_TIMERS];
+};
+
 /* Process state only the process itself can read. */
 struct parasite_misc {
 	struct k_sigaction sa[K_NSIG];	/* index = signo - 1 */
@@ -87,6 +115,10 @@ struct parasite_misc {
 	__u32 dumpable;
 	__u64 brk;			/* brk(0): the exact program break */
 	__u64 tid_address;		/* PR_GET_TID_ADDRESS: clear_child_tid */
+	/* prctl() state */
+	__u32 no_new_privs, child_subreaper, thp_disable, pdeath_signal;
+	__u64 timerslack_ns;
+	struct parasite_timers timers;	/* snap fills in what /proc/PID/timers says */
 };
 
 /* Where syscalls snap injects into the other threads leave their results. */
@@ -170,6 +202,35 @@ struct rst_stats {
 	__u64 mem_ns;
 };
 
+/* prctl() state, applied after the creds (a uid change clears pdeath_signal). */
+struct rst_prctl {
+	__u32 valid;			/* 0: an image without it, keep the defaults */
+	__u32 no_new_privs, child_subreaper, thp_disable, pdeath_signal;
+	__u64 timerslack_ns;
+};
+
+struct rst_timer {
+	__s32 id, clock;
+	__u32 notify, signo, notify_tid;
+	__u32 pending;			/* re-fire it, so that its signal is queued */
+	__u64 sigval;
+	__u32 overrun;			/* the si_overrun its queued signal carries */
+	struct k_itimerspec val;
+};
+
+struct rst_seccomp_filter {
+	__u64 insns;			/* struct sock_filter[len] */
+	__u32 len;
+	__u32 flags;			/* SECCOMP_FILTER_FLAG_* */
+};
+
+/* One thread's seccomp state; each thread installs its own (seccomp is per thread). */
+struct rst_seccomp {
+	__u32 mode;			/* SECCOMP_MODE_* */
+	__u32 nr_filters;
+	__u64 filters;			/* struct rst_seccomp_filter[nr_filters], oldest first */
+};
+
 #define RST_MAX_SPECIAL 4
 #define RST_ERR_LEN 256
 #define RST_THREAD_STACK (32 * 1024)
@@ -231,6 +292,11 @@ struct restorer_args {
 	struct rst_stats stats;
 	__s32 failed;
 	char err[RST_ERR_LEN];
+
+	struct rst_prctl prctl;
+	__u64 timers;			/* struct rst_timer[nr_timers] */
+	__u32 nr_timers;
+	struct rst_seccomp seccomp;	/* the main thread's */
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include "kcompat.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
+#include "pie-timer.h"
 #include "protocol.h"
 
 #define AF_UNIX_ 1
@@ -35,6 +36,70 @@ struct k_msghdr {
 	__u64 msg_controllen;
 	unsigned int msg_flags;
 };
+
+static long dump_prctl(struct parasite_misc *m)
+{
+	long ret;
+
+	m->no_new_privs = sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	m->thp_disable = sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	m->timerslack_ns = sys_prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	ret = sys_prctl(PR_GET_CHILD_SUBREAPER, &m->child_subreaper, 0, 0, 0);
+	if (!ret)
+		ret = sys_prctl(PR_GET_PDEATHSIG, &m->pdeath_signal, 0, 0, 0);
+	return ret;
+}
+
+/*
+ * The si_overrun of a queued timer signal is only worked out when the signal
+ * is dequeued, so dequeue it: the kernel then forwards the timer to its next
+ * expiry. Put it back as it was: expiring at the expiry that queued the
+ * signal, K intervals before the last one passed, so that the kernel queues
+ * the signal again and its dequeue reports K and more, as it would have.
+ */
+static long take_timer_signal(struct parasite_timer *t)
+{
+	__u64 set = 1ULL << (t->signo - 1);
+	struct k_timespec zero = { 0, 0 };
+	int info[32];
+	long ret;
+
+	ret = sys4(__NR_rt_sigtimedwait, &set, info, &zero, 8);
+	if (ret != (long)t->signo)
+		return ret < 0 ? ret : -22;
+	if (info[SI_CODE] != SI_TIMER_ || info[SI_TIMERID] != t->id) {
+		/* snap saw it first in the queue: it is no longer. Put it back. */
+		sys3(__NR_rt_sigqueueinfo, sys_getpid(), t->signo, info);
+		return -11; /* EAGAIN */
+	}
+	t->overrun = info[SI_OVERRUN];
+	ret = sys2(__NR_timer_gettime, t->id, &t->val);
+	return ret ?: timer_refire(t->id, t->clock, &t->val, t->overrun);
+}
+
+static long dump_timers(struct parasite_misc *m)
+{
+	unsigned int i;
+	long ret;
+
+	for (i = 0; i < m->timers.nr; i++) {
+		struct parasite_timer *t = &m->timers.t[i];
+
+		ret = sys2(__NR_timer_gettime, t->id, &t->val);
+		if (ret)
+			return ret;
+		ret = sys1(__NR_timer_getoverrun, t->id);
+		if (ret < 0)
+			return ret;
+		t->overrun = t->flags & TIMER_QUEUED ? 0 : ret;
+		if (t->flags & TIMER_DEQUEUE) {
+			ret = take_timer_signal(t);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
 
 static int dump_misc(struct parasite_misc *m)
 {
@@ -70,7 +135,7 @@ static int dump_misc(struct parasite_misc *m)
 	/* Needs CONFIG_CHECKPOINT_RESTORE; without it the address reads as none. */
 	if (sys_prctl(PR_GET_TID_ADDRESS, &m->tid_address, 0, 0, 0))
 		m->tid_address = 0;
-	return 0;
+	return dump_prctl(m) ?: dump_timers(m);
 }
 
 #define SOL_SOCKET_ 1

@@ -15,6 +15,7 @@
 
 #include "pie-lib.h"
 #include "pie-syscall.h"
+#include "restorer-proc.h"
 #include "restorer.h"
 
 #define ARCH_SET_GS 0x1001
@@ -81,6 +82,8 @@ long restore_thread(struct restorer_args *a, struct rst_thread *th)
 		unsigned char *info = si + i * 128;
 		int sig = *(int *)info;
 
+		if (timer_resends(a, info))
+			continue;
 		ret = sys_rt_tgsigqueueinfo(a->pid, th->tid, sig, info);
 		if (ret)
 			return fail(a, "queueing a pending signal of thread", th->tid, ret), -1;

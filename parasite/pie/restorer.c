@@ -11,12 +11,15 @@
  *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
  *      mappings, hugetlb included, are read in place;
  *   5. set final protections, then the mapping attributes (madvise()
- *      flags, guard regions, mlock), mm fields, signals, timers, limits;
+ *      flags, guard regions, mlock), mm fields, signals, itimers, limits,
+ *      POSIX timers (restorer-proc.c);
  *   6. create the other threads (restorer-threads.c), each setting its own
- *      state and creds, and set the leader's, creds included;
- *   7. once every thread is ready, tell snap, wait for "go", and
- *      rt_sigreturn into the dumped registers (entry.S); every thread does
- *      the same. snap then unmaps the bootstrap area.
+ *      state and creds, and set the leader's: seccomp filters, creds,
+ *      prctl() settings (restorer-proc.c);
+ *   7. once every thread is ready, tell snap, wait for "go", enter seccomp
+ *      strict mode if dumped so, and rt_sigreturn into the dumped registers
+ *      (entry.S); every thread does the same. snap then unmaps the
+ *      bootstrap area.
  * Nothing here may use libc. On error the reason goes into args->err and
  * the process exits; snap reports it.
  */
@@ -29,6 +32,7 @@
 #include "pie-syscall.h"
 #include "protocol.h"
 #include "restorer.h"
+#include "restorer-proc.h"
 
 #define PAGE 4096UL
 #define PMD_SIZE_ (2UL << 20)
@@ -593,10 +597,14 @@ static long restore_signals(struct restorer_args *a)
 	 * queues its own signals (restore_thread).
 	 */
 	sys_rt_sigprocmask(0 /* SIG_BLOCK */, &all, 0, 8);
+	if (restore_timers(a))
+		return -1;
 	for (i = 0; i < a->nr_shared_pending; i++) {
 		unsigned char *info = si + i * 128;
 		int sig = *(int *)info;
 
+		if (timer_resends(a, info))
+			continue;
 		ret = sys_rt_sigqueueinfo(a->pid, sig, info);
 		if (ret)
 			return fail(a, "queueing pending signal", sig, ret), -1;
@@ -707,12 +715,20 @@ unsigned long blob_main(struct restorer_args *a)
 	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
 	    restore_vma_attrs(a))
 		return 0;
-	/* Threads are made before the creds change: clone3 with set_tid needs privileges. */
+	/*
+	 * Threads are made before the creds change: clone3 with set_tid needs
+	 * privileges. Seccomp filters go on before the creds too (see
+	 * restorer-proc.h), on the leader only: snap refuses filtered
+	 * multi-threaded processes.
+	 */
 	if (restore_misc(a) || restore_signals(a) || restore_threads_start(a) ||
-	    restore_thread(a, lead) || restore_creds(a) || restore_threads_wait(a))
+	    restore_thread(a, lead) || restore_seccomp_filters(a, &a->seccomp) ||
+	    restore_creds(a) || restore_threads_wait(a))
 		return 0;
 	/* A uid change, by any thread, clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);
+	if (restore_prctl(a))
+		return 0;
 	/* Every snap fd but ready/go: pages, mapped files, exe, log. */
 	if (!a->keep_service_fds)
 		sys3(__NR_close_range, a->service_fd_base + 2, ~0U, 0);
@@ -727,5 +743,7 @@ unsigned long blob_main(struct restorer_args *a)
 		return 0;
 	sys_close(a->go_fd);
 	sys_close(a->ready_fd);
+	if (restore_seccomp_strict(a, &a->seccomp))
+		return 0;
 	return (unsigned long)&lead->frame.frame.uc;
 }

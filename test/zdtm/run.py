@@ -143,6 +143,10 @@ TESTS = [
     static("thread_futex", ALL),
     static("thread_churn", ALL),
     static("creds"),
+    static("prctl_state", ALL),
+    static("posix_timer", ALL),
+    static("seccomp_filter", ALL),
+    static("seccomp_strict", ALL),
     static("caps"),
     static("exe_link"),
     static("proc_mm"),
@@ -1083,6 +1087,27 @@ def bad_dump_enospc(b):
     r.finish("a failed dump")
 
 
+def bad_dump_seccomp_nocap(b):
+    """A task under seccomp needs CAP_SYS_ADMIN to be dumped: without it, one clear error."""
+    capsh = shutil.which("capsh")
+    if not capsh:
+        raise Skip("no capsh")
+    r = b.target("static/seccomp_filter")
+    wrapper = os.path.join(b.dir, "snap-nocap")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec %s --drop=cap_sys_admin -- -c \'exec "$@"\' sh %s "$@"\n' %
+                (capsh, b.snap.path))
+    os.chmod(wrapper, 0o755)
+    nocap = Snap(wrapper)
+    status, err = nocap.run(["dump", "-t", str(r.pid), "-D", os.path.join(b.dir, "img")],
+                            b.dir, "snap")
+    if exit_code(status) != 1 or "CAP_SYS_ADMIN" not in err or len(err.strip().splitlines()) != 1:
+        raise Failure("dump without CAP_SYS_ADMIN: %s: %s" % (describe(status), last_line(err)),
+                      os.path.join(b.dir, "snap.err"))
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
 def bad_restore_pid_busy(b):
     r = b.target()
     try:
@@ -1263,6 +1288,7 @@ BAD = [
     ("bad/dump_nopid", bad_dump_nopid),
     ("bad/dump_kthread", bad_dump_kthread),
     ("bad/dump_enospc", bad_dump_enospc),
+    ("bad/dump_seccomp_nocap", bad_dump_seccomp_nocap),
     ("bad/restore_nodir", bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore_trunc_core),
     ("bad/restore_thread_tid", bad_restore_thread_tid),

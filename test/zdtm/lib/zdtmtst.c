@@ -541,6 +541,27 @@ long test_smaps_kb(unsigned long addr, const char *field)
 	return strtol(val, NULL, 10);
 }
 
+long test_status_long(const char *field)
+{
+	char buf[8192], *p;
+	size_t flen = strlen(field);
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("/proc/self/status: %m");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		fail("read /proc/self/status: %m");
+	buf[n] = '\0';
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, field, flen) && p[flen] == ':')
+			return strtol(p + flen + 1, NULL, 10);
+	fail("/proc/self/status has no %s", field);
+}
+
 int test_vmflag(unsigned long addr, const char *flag)
 {
 	char val[256], *tok, *save;

@@ -127,6 +127,9 @@ int test_vma_named(const char *name, struct test_vma *vma);
 int test_smaps_field(unsigned long addr, const char *field, char *val, size_t size);
 /* The number of a "NNN kB" smaps field of that mapping; fail()s if there is none. */
 long test_smaps_kb(unsigned long addr, const char *field);
+/* The number in field @field ("Seccomp", "NoNewPrivs"...) of /proc/self/status; fail()s if none. */
+long test_status_long(const char *field);
+
 /* 1 if the VmFlags of that mapping hold the mnemonic @flag ("dc", "lo"...), else 0. */
 int test_vmflag(unsigned long addr, const char *flag);
 

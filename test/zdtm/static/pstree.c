@@ -6,7 +6,8 @@
  *	+- A  own group A; holds the read end of a pipe R wrote into
  *	|  +- A1  in group A (inherited)
  *	|  +- A2  joins group B, led by its parent's sibling
- *	+- B  own group B; shares an open file description (offset) with R
+ *	+- B  own group B; shares an open file description (offset) with R;
+ *	   |  holds an fd on its own /proc/self/status
  *	   +- B1  own session, own cwd
  *
  * After SIGTERM, R signals the others; each checks its pid, parent, group and
@@ -90,8 +91,16 @@ static const char *a_checks(void)
 	return NULL;
 }
 
+static int status_fd;	/* B's /proc/self/status, opened before the dump */
+
 static const char *b_checks(void)
 {
+	char buf[4096], want[32];
+	ssize_t n = pread(status_fd, buf, sizeof(buf) - 1, 0);
+
+	snprintf(want, sizeof(want), "\nPid:\t%d\n", getpid());
+	if (n <= 0 || (buf[n] = 0, !strstr(buf, want)))
+		return "its fd on /proc/self/status does not show its own pid";
 	/* R wrote 100 bytes; the offset is shared: B goes on from there. */
 	if (lseek(file_fd, 0, SEEK_CUR) != 100)
 		return "the shared offset is not 100";
@@ -167,6 +176,9 @@ static void body_b1(void)
 
 static void body_b(void)
 {
+	status_fd = open("/proc/self/status", O_RDONLY);
+	if (status_fd < 0)
+		_exit(1);
 	if (setpgid(0, 0))
 		_exit(1);
 	spawn(B1, body_b1);

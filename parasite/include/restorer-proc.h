@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The restorer's steps for prctl() settings, POSIX timers and seccomp
+ * (parasite/pie/restorer-proc.c). Each returns 0, or -1 with args->err set.
+ */
+#ifndef SNAP_RESTORER_PROC_H
+#define SNAP_RESTORER_PROC_H
+
+#include "protocol.h"
+
+/* Resolved inside the blob: PC-relative, no GOT. */
+#pragma GCC visibility push(hidden)
+
+/* restorer.c: "what at ADDR: errno N" into a->err; returns 0. */
+unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err);
+
+/* With every signal blocked, before the pending signals are queued. */
+long restore_timers(struct restorer_args *a);
+/* The queued siginfo @info is a timer's that restore_timers() makes the timer send again. */
+int timer_resends(const struct restorer_args *a, const void *info);
+/* After the creds: a uid change resets some of them. */
+long restore_prctl(struct restorer_args *a);
+/*
+ * Seccomp is per thread: each thread calls these for itself. The filters go
+ * on before the creds, while installing them is still allowed (it needs
+ * CAP_SYS_ADMIN or no_new_privs); snap's PTRACE_O_SUSPEND_SECCOMP keeps them
+ * from acting on the rest of the restore. Strict mode comes last, right
+ * before rt_sigreturn, the one syscall it still lets through that we need.
+ */
+long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *s);
+long restore_seccomp_strict(struct restorer_args *a, const struct rst_seccomp *s);
+
+#pragma GCC visibility pop
+
+#endif
