@@ -169,6 +169,7 @@ TESTS = [
     static("shm_memfd", ALL),
     static("shm_posix", ALL),
     static("shm_sysv", ALL),
+    static("shm_tree", ALL),
     # Half of two 8 MiB objects in swap; "leave-running" is a live dump.
     static("shm_swapped", ("default", "leave-running", "no-live"), needs_swap=True,
            stats=[("shmem swapped", ">=", 2048 - 2048 // 100)]),
