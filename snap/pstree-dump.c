@@ -22,22 +22,6 @@
 #include "pstree.h"
 #include "seize.h"
 
-/* /proc/PID/root, which may be longer than @size: then it is not "/". */
-static int readlink_root(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	n = readlink(path, buf, size - 1);
-	if (n < 0) {
-		pr_perror("cannot read %s", path);
-		return -1;
-	}
-	buf[n] = '\0';
-	return 0;
-}
-
 static struct dump_task *find_task(struct dump_ctx *ctx, pid_t pid)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
@@ -280,7 +264,7 @@ static int find_shared(struct dump_ctx *ctx)
 		int type;
 		const char *what;
 	} kinds[] = { { KCMP_FILES, "fd table" }, { KCMP_FS, "cwd and root" } };
-	char root[8];
+	char root[8];	/* a longer root is not "/": cut short, it still differs */
 
 	for (size_t i = 1; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
@@ -311,7 +295,7 @@ static int find_shared(struct dump_ctx *ctx)
 		}
 		/* A child sharing them is made after its parent's chroot(): see restore.c. */
 		if ((t->shares_fs || t->shares_files) &&
-		    (readlink_root(t->pid, root, sizeof(root)) || strcmp(root, "/"))) {
+		    (proc_readlink(t->pid, "root", root, sizeof(root)) || strcmp(root, "/"))) {
 			pr_err("pid %d shares its fd table or cwd with its parent inside a chroot; "
 			       "cannot dump it",
 			       t->pid);
