@@ -112,6 +112,9 @@ static int list_children(pid_t pid, pid_t **out, size_t *nr)
 	*nr = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
+	/* Gone (before the freeze, a child may exit): no children. */
+	if (!d && errno == ENOENT)
+		return 0;
 	if (!d) {
 		pr_perror("cannot list %s", path);
 		return -1;
@@ -196,8 +199,15 @@ int tree_prepare(struct dump_ctx *ctx)
 			*h = (struct dump_task){ .pid = kids[j], .pidfd = -1 };
 			if (parse_smaps(h->pid, &h->vmas_hint) ||
 			    (ctx->st.live && live_prepare(h, &h->ld))) {
-				free(kids);
-				return -1;
+				/* Only a child still there is refused; one that exited is not. */
+				if (!proc_read_stat(kids[j], &st) && st.state != 'Z' &&
+				    st.state != 'X') {
+					free(kids);
+					return -1;
+				}
+				vma_list_free(&h->vmas_hint);
+				live_free(h->ld);
+				ctx->nr_hints--;
 			}
 		}
 		free(kids);

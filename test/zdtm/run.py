@@ -55,7 +55,6 @@ SNAP_TIMEOUT = 120     # s for one snap command
 RESULT_TIMEOUT = 10    # s from SIGTERM to PASS/FAIL in the outfile
 PID_WAIT_MS = 500      # how long restore waits for a busy pid in bad/restore_pid_busy
 ZRAM_SIZE = "1G"       # the zram swap made for the tests that need swap, if none is on
-DUMP_RETRIES = 3       # extra dumps of a test whose dump was refused for its retry_dump_on
 
 
 class Test:
@@ -63,7 +62,7 @@ class Test:
 
     def __init__(self, name, cmd=None, modes=("default",), dump_args=(), restore_args=(),
                  tty=False, start_timeout=START_TIMEOUT, result_timeout=RESULT_TIMEOUT,
-                 max_image_pages=None, live=False, stats=(), retry_dump_on=None,
+                 max_image_pages=None, live=False, stats=(),
                  needs_swap=False, hugepages=0):
         self.name = name
         self.cmd = cmd or [os.path.join(HERE, name)]
@@ -82,8 +81,6 @@ class Test:
         # for a live test, of its live dumps (a --no-live control copies
         # nothing before writes, say).
         self.stats = list(stats)
-        # A dump that fails with a message matching this is tried again.
-        self.retry_dump_on = retry_dump_on
         # Pushes pages out to swap: skipped when there is none and none can be made.
         self.needs_swap = needs_swap
         # 2 MiB huge pages one instance of the test maps; reserved for it.
@@ -205,7 +202,7 @@ TESTS = [
     live("live_mapfixed", "live_mutate", ["mapfixed"]),
     live("live_mremap", "live_mutate", ["mremap"]),
     live("live_pipe_read"),
-    live("live_fork", retry_dump_on="child processes"),
+    live("live_fork"),
     live("live_cow_limit", dump_args=["--cow-limit", "4M"],
          stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
     live("mem_swap_live", "mem_swap", needs_swap=True, stats=[SWAPPED]),
@@ -682,26 +679,12 @@ class Run:
         stats = self.t.live or self.t.stats
         if stats:
             args.append("--display-stats")
-        for attempt in range(DUMP_RETRIES + 1):
-            if not stats:
-                status, err = self.snap.run(args, self.img, "dump")
-            else:
-                status, err, out = self.snap.run_stats(args, self.img, "dump")
-            if status == 0:
-                break
-            if (self.t.retry_dump_on is None or not re.search(self.t.retry_dump_on, err) or
-                    attempt == DUMP_RETRIES):
-                raise Failure(snap_failed("dump", status, err), self.log("dump"))
-            # Refused: the task must be as it was. Keep the logs, try again a
-            # little later (the reason, a short-lived child say, may be gone).
-            self.check_running("a refused dump")
-            time.sleep(0.1)
-            for f in os.listdir(self.img):
-                path = os.path.join(self.img, f)
-                if re.fullmatch(r"dump\.(log|err|out)", f):
-                    os.rename(path, "%s.refused%d" % (path, attempt + 1))
-                elif os.path.isfile(path) and ".refused" not in f:
-                    os.unlink(path)
+        if not stats:
+            status, err = self.snap.run(args, self.img, "dump")
+        else:
+            status, err, out = self.snap.run_stats(args, self.img, "dump")
+        if status != 0:
+            raise Failure(snap_failed("dump", status, err), self.log("dump"))
         if stats:
             self.check_stats(out, "--leave-running" in args and "--no-live" not in args)
         if self.t.max_image_pages is not None:

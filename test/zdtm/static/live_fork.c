@@ -4,11 +4,11 @@
  * after each burst it forks a child that checks its copy of the ring around
  * the writer's position, overwrites those pages with junk and exits. The
  * parent waits for it and writes on: the junk must never show in the parent,
- * and the child must have seen a consistent copy. snap refuses a target that
- * has children at the freeze instant: children live for a few ms out of
- * every ~30, and the runner retries a dump refused for that reason. So forks
- * happen during the background phase of a live dump, with the parent's pages
- * write-protected or not yet saved.
+ * and the child must have seen a consistent copy. A child alive at the
+ * freeze instant is dumped with its parent (and restored checking its copy);
+ * children forked later run during the background phase of the live dump,
+ * with the parent's pages write-protected or not yet saved, and are not
+ * dumped.
  */
 #include <stdarg.h>
 #include <stdio.h>
