@@ -1058,6 +1058,48 @@ def bad_restore_thread_tid(b):
         raise Failure("pid %d is alive after a failed restore" % r.pid)
 
 
+# A tree a restore could not rebuild: the middle process left the session
+# after its child was born there, so the child's session is neither its own
+# nor its parent's. Prints the three pids, then sleeps.
+LOST_SESSION = """
+import os, sys, time
+if os.getsid(0) != os.getpid():
+    os.setsid()
+r, w = os.pipe()
+if os.fork() == 0:
+    c = os.fork()
+    if c == 0:
+        time.sleep(600)
+        os._exit(0)
+    os.setsid()
+    os.write(w, ("%d %d %d\\n" % (os.getppid(), os.getpid(), c)).encode())
+    time.sleep(600)
+    os._exit(0)
+print(os.read(r, 100).decode(), flush=True)
+time.sleep(600)
+"""
+
+
+def bad_dump_lost_session(b):
+    """snap refuses, by pid, a tree whose sessions a restore could not
+    rebuild, and leaves every process of it running."""
+    out = os.path.join(b.dir, "tree.out")
+    spawn([PYTHON, "-c", LOST_SESSION], stdout=out)
+    if not wait_until(lambda: os.path.exists(out) and open(out).read().strip(), 10):
+        raise Failure("setup: the tree did not start")
+    root, mid, child = (int(x) for x in open(out).read().split())
+    try:
+        img = os.path.join(b.dir, "img")
+        os.mkdir(img)
+        b.snap_fails(["dump", "-t", str(root), "-D", img], [r"\b%d\b.*session" % child])
+        for pid in (root, mid, child):
+            if proc_state(pid) not in ("S", "R"):
+                raise Failure("pid %d is in state %s after the refused dump" % (
+                    pid, proc_state(pid)))
+    finally:
+        kill_tree(root)
+
+
 def bad_dump_enospc(b):
     mnt = os.path.join(b.dir, "small")
     os.mkdir(mnt)
@@ -1282,6 +1324,7 @@ BAD = [
     ("bad/restore_corrupt_shmem", bad_restore_corrupt_shmem),
     ("bad/restore_pid_busy", bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore_tree_child_fails),
+    ("bad/dump_lost_session", bad_dump_lost_session),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
     ("bad/stale_parasite", bad_stale_parasite),
