@@ -8,12 +8,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "live.h"
@@ -189,6 +189,7 @@ int tree_prepare(struct dump_ctx *ctx)
 			struct proc_stat st;
 
 			if (!h) {
+				pr_err("out of memory for the process tree");
 				free(kids);
 				return -1;
 			}
