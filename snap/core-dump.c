@@ -354,13 +354,8 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	b->core.mm = &b->mm;
 	if (procstate_fill(&b->ps, t->pid, misc, &b->core, &b->thb[0].th))
 		goto out;
-	/* Filters are restored on the leader only: refuse what would come back open. */
-	if (t->nr_threads > 1 && b->thb[0].th.seccomp && b->thb[0].th.seccomp->mode) {
-		pr_err("pid %d has %zu threads and runs under seccomp; seccomp in a "
-		       "multi-threaded process is not supported yet",
-		       t->pid, t->nr_threads);
+	if (seccomp_check_threads(t, b->thb[0].th.seccomp))
 		goto out;
-	}
 	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
 out:
 	free(shared_si);

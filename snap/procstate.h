@@ -34,6 +34,13 @@ int seccomp_suspend(pid_t tid, long opts);
 /* Frozen: the seccomp mode and filter chain of thread @tid. */
 int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th);
 
+/*
+ * Every other thread of @t has the seccomp state @leader (the main
+ * thread's, NULL for none): the restore gives them all the main thread's.
+ * -1 logged if not.
+ */
+int seccomp_check_threads(const struct dump_task *t, const SeccompEntry *leader);
+
 /* All of the above into @core and its main thread @th. */
 int procstate_fill(struct procstate_dump *d, pid_t pid, const struct parasite_misc *m,
 		   CoreEntry *core, ThreadCoreEntry *th);

@@ -118,7 +118,7 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 
 	for (i = 1; i < n; i++)
 		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL,
-			   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+			   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | restore_proc_seize_opts(c))) {
 			pr_perror("pid %d: cannot seize its thread %d", t->pid, c->threads[i]->tid);
 			return -1;
 		}

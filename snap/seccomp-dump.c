@@ -127,3 +127,42 @@ int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th)
 	pr_debug("pid %d: %d seccomp filters, %ld instructions", tid, n, total);
 	return 0;
 }
+
+static bool seccomp_equal(const SeccompEntry *a, const SeccompEntry *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->mode != b->mode || a->n_filters != b->n_filters)
+		return false;
+	for (size_t i = 0; i < a->n_filters; i++) {
+		const SeccompFilterEntry *x = a->filters[i], *y = b->filters[i];
+
+		if (x->flags != y->flags || x->insns.len != y->insns.len ||
+		    memcmp(x->insns.data, y->insns.data, x->insns.len))
+			return false;
+	}
+	return true;
+}
+
+int seccomp_check_threads(const struct dump_task *t, const SeccompEntry *leader)
+{
+	for (size_t i = 1; i < t->nr_threads; i++) {
+		ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
+		struct procstate_dump d = { 0 };
+		bool same;
+
+		if (seccomp_dump(&d, t->threads[i], &th)) {
+			procstate_free(&d);
+			return -1;
+		}
+		same = seccomp_equal(th.seccomp, leader);
+		procstate_free(&d);
+		if (!same) {
+			pr_err("pid %d: thread %d has other seccomp filters than the main thread; "
+			       "threads with different seccomp state are not supported yet",
+			       t->pid, t->threads[i]);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -21,11 +21,14 @@ int timer_resends(const struct restorer_args *a, const void *info);
 /* After the creds: a uid change resets some of them. */
 long restore_prctl(struct restorer_args *a);
 /*
- * Seccomp is per thread: each thread calls these for itself. The filters go
- * on before the creds, while installing them is still allowed (it needs
- * CAP_SYS_ADMIN or no_new_privs); snap's PTRACE_O_SUSPEND_SECCOMP keeps them
- * from acting on the rest of the restore. Strict mode comes last, right
- * before rt_sigreturn, the one syscall it still lets through that we need.
+ * Every thread of a process has the same seccomp state (dump refuses
+ * others). The leader installs the filters once every other thread is set
+ * up, synced to all of them (TSYNC), and before its own creds change, while
+ * installing them is still allowed (it needs CAP_SYS_ADMIN or
+ * no_new_privs); snap's PTRACE_O_SUSPEND_SECCOMP keeps them from acting on
+ * the rest of the restore. Strict mode, which cannot be synced, each thread
+ * enters for itself last, right before rt_sigreturn, the one syscall it
+ * still lets through that we need.
  */
 long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *s);
 long restore_seccomp_strict(struct restorer_args *a, const struct rst_seccomp *s);

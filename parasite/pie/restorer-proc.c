@@ -226,8 +226,13 @@ long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *
 		return -1;
 	for (i = 0; i < s->nr_filters; i++) {
 		struct k_sock_fprog prog = {.len = f[i].len, .filter = f[i].insns};
+		/*
+		 * Every thread had this chain (dump checks it): the other threads,
+		 * all made and set up by now, get it too, as one shared chain.
+		 */
+		unsigned long flags = f[i].flags | (a->nr_threads > 1 ? SECCOMP_FILTER_FLAG_TSYNC : 0);
 
-		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, f[i].flags, &prog);
+		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 		if (ret)
 			return fail(a, "installing seccomp filter", i, ret), -1;
 	}

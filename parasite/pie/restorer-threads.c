@@ -111,7 +111,7 @@ unsigned long thread_main(struct rst_thread *th)
 		return 0;
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_ready, FUTEX_WAKE, 1);
-	if (restore_wait_go(a))
+	if (restore_wait_go(a) || restore_seccomp_strict(a, &a->seccomp))
 		return 0;
 	return (unsigned long)&th->frame.frame.uc;
 }

@@ -14,8 +14,9 @@
  *      flags, guard regions, mlock), mm fields, signals, itimers, limits,
  *      POSIX timers (restorer-proc.c);
  *   6. create the other threads (restorer-threads.c), each setting its own
- *      state and creds, and set the leader's: seccomp filters, creds,
- *      prctl() settings (restorer-proc.c);
+ *      state and creds, and set the leader's; once they are all set up,
+ *      seccomp filters (for every thread), the leader's creds, prctl()
+ *      settings (restorer-proc.c);
  *   7. once every thread is ready, tell snap, wait for "go", enter seccomp
  *      strict mode if dumped so, and rt_sigreturn into the dumped registers
  *      (entry.S); every thread does the same. snap then unmaps the
@@ -717,13 +718,12 @@ unsigned long blob_main(struct restorer_args *a)
 		return 0;
 	/*
 	 * Threads are made before the creds change: clone3 with set_tid needs
-	 * privileges. Seccomp filters go on before the creds too (see
-	 * restorer-proc.h), on the leader only: snap refuses filtered
-	 * multi-threaded processes.
+	 * privileges. Seccomp filters go on once the threads are set up and
+	 * before the leader's creds (see restorer-proc.h).
 	 */
 	if (restore_misc(a) || restore_signals(a) || restore_threads_start(a) ||
-	    restore_thread(a, lead) || restore_seccomp_filters(a, &a->seccomp) ||
-	    restore_creds(a) || restore_threads_wait(a))
+	    restore_thread(a, lead) || restore_threads_wait(a) ||
+	    restore_seccomp_filters(a, &a->seccomp) || restore_creds(a))
 		return 0;
 	/* A uid change, by any thread, clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);

@@ -143,6 +143,7 @@ TESTS = [
     static("prctl_state", ALL),
     static("posix_timer", ALL),
     static("seccomp_filter", ALL),
+    static("seccomp_threads", ALL, prog="seccomp_filter", args=["threads"]),
     static("seccomp_strict", ALL),
     static("caps"),
     static("exe_link"),

@@ -3,8 +3,12 @@
  * getppid() fail with errno 1234, the newer one (installed with the LOG flag)
  * makes uname() fail with 2345 and kills the process on socket(), which the
  * dump's parasite calls: snap must keep its own syscalls out of the filter.
+ * With the argument "threads", three more threads made after the filters
+ * (so they have the chain too) check the same in themselves.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <string.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -31,8 +35,39 @@ static void install(struct sock_filter *insns, unsigned short len, unsigned int 
 		fail("seccomp: %m");
 }
 
+#define NTHREADS 3
+
+static volatile int go;
+static int results[NTHREADS];
+
+/* 0 if both filters act in the calling thread, else the line that failed. */
+static int check_filters(void)
+{
+	struct utsname u;
+
+	errno = 0;
+	if (syscall(SYS_getppid) != -1 || errno != GETPPID_ERRNO)
+		return __LINE__;
+	errno = 0;
+	if (uname(&u) != -1 || errno != UNAME_ERRNO)
+		return __LINE__;
+	return syscall(SYS_getpid) == getpid() ? 0 : __LINE__;
+}
+
+static void *thread(void *arg)
+{
+	int *result = arg;
+
+	while (!go)
+		usleep(1000);
+	*result = check_filters();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	pthread_t th[NTHREADS];
+	int threads;
 	struct sock_filter older[] = {
 		LOAD(arch),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -50,25 +85,28 @@ int main(int argc, char **argv)
 		ON(__NR_socket, SECCOMP_RET_KILL_PROCESS),
 		RET(SECCOMP_RET_ALLOW),
 	};
-	struct utsname u;
-
 	test_init(argc, argv);
 	test_daemon();
 
 	install(older, ARRAY_SIZE(older), 0);
 	install(newer, ARRAY_SIZE(newer), SECCOMP_FILTER_FLAG_LOG);
+	threads = test_argc > 1 && !strcmp(test_argv[1], "threads") ? NTHREADS : 0;
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&th[i], NULL, thread, &results[i]))
+			fail("pthread_create: %m");
 
 	test_waitsig();
 
 	CHECK_EQ(test_status_long("Seccomp"), SECCOMP_MODE_FILTER);
 	CHECK_EQ(test_status_long("Seccomp_filters"), 2);
-	errno = 0;
-	CHECK_EQ(syscall(SYS_getppid), -1);
-	CHECK_EQ(errno, GETPPID_ERRNO);
-	errno = 0;
-	CHECK_EQ(uname(&u), -1);
-	CHECK_EQ(errno, UNAME_ERRNO);
-	CHECK_EQ(syscall(SYS_getpid), getpid());
+	CHECK_EQ(check_filters(), 0);
+	go = 1;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		if (results[i])
+			fail("thread %d: its filters do not act (check at line %d)", i + 1,
+			     results[i]);
+	}
 	pass();
 	return 0;
 }
