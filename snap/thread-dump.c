@@ -45,8 +45,43 @@ static int collect_outside(pid_t pid, struct thread_state *ts)
 	return 0;
 }
 
+static bool same_creds(const struct proc_status *a, const struct proc_status *b)
+{
+	return !memcmp(a->uid, b->uid, sizeof(a->uid)) && !memcmp(a->gid, b->gid, sizeof(a->gid)) &&
+	       a->ngroups == b->ngroups &&
+	       !memcmp(a->groups, b->groups, a->ngroups * sizeof(a->groups[0])) &&
+	       a->cap_inh == b->cap_inh && a->cap_prm == b->cap_prm && a->cap_eff == b->cap_eff &&
+	       a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb;
+}
+
+/*
+ * Credentials are per thread in the kernel, but core-PID.img has the main
+ * thread's, which restore gives every thread: refuse threads that differ
+ * (set with raw syscalls; glibc's set*id() change every thread).
+ */
+static int check_creds(const struct dump_task *t)
+{
+	struct proc_status lead, st;
+
+	if (t->nr_threads > 1 && parse_status(t->pid, &lead))
+		return -1;
+	for (size_t i = 1; i < t->nr_threads; i++) {
+		if (parse_status(t->threads[i], &st))
+			return -1;
+		if (!same_creds(&lead, &st)) {
+			pr_err("pid %d: thread %d has other credentials than the main thread; "
+			       "threads with different credentials are not supported yet",
+			       t->pid, t->threads[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int thread_collect(struct dump_task *t, unsigned int xsave_size)
 {
+	if (check_creds(t))
+		return -1;
 	t->thr = calloc(t->nr_threads, sizeof(*t->thr));
 	if (!t->thr)
 		return -1;

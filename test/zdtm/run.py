@@ -1101,6 +1101,17 @@ def bad_dump_lost_session(b):
         kill_tree(root)
 
 
+def bad_dump_thread_creds(b):
+    """A thread with credentials of its own is refused by thread id, and the
+    process runs on."""
+    r = b.target(Test("static/thread_creds"))
+    tids = [int(t) for t in os.listdir("/proc/%d/task" % r.pid) if int(t) != r.pid]
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"\b%d\b.*credentials" % t for t in tids])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
 def bad_dump_enospc(b):
     mnt = os.path.join(b.dir, "small")
     os.mkdir(mnt)
@@ -1326,6 +1337,7 @@ BAD = [
     ("bad/restore_pid_busy", bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump_lost_session),
+    ("bad/dump_thread_creds", bad_dump_thread_creds),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
     ("bad/stale_parasite", bad_stale_parasite),
