@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,43 @@
 #include "procstate.h"
 #include "seize.h"
 #include "thread-dump.h"
+
+int seize_check_ns(pid_t pid)
+{
+	static const char *const kinds[] = { "mnt", "pid", "net", "ipc", "uts", "user", "cgroup",
+					     "time" };
+	char path[64], ours[64], theirs[64];
+	struct proc_stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		ssize_t n1, n2;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", kinds[i]);
+		n1 = readlink(path, ours, sizeof(ours));
+		/* A namespace kind this kernel does not have. */
+		if (n1 < 0 && errno == ENOENT)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, kinds[i]);
+		n2 = readlink(path, theirs, sizeof(theirs));
+		if (n2 < 0 && (proc_read_stat(pid, &st) || st.state == 'Z' || st.state == 'X'))
+			return 0;	/* exited: the caller finds it a zombie, or gone */
+		if (n1 < 0 || n2 < 0) {
+			pr_perror("pid %d: cannot read its %s namespace", pid, kinds[i]);
+			return -1;
+		}
+		/*
+		 * Restore makes every process in snap's namespaces: one in
+		 * another would come back silently moved.
+		 */
+		if (n1 != n2 || memcmp(ours, theirs, n1)) {
+			pr_err("pid %d is in another %s namespace than snap; namespaces are not "
+			       "supported yet",
+			       pid, kinds[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int seize_check(struct dump_task *t)
 {
@@ -47,6 +85,8 @@ int seize_check(struct dump_task *t)
 		pr_err("pid %d (%s) is traced by another process; cannot dump it", t->pid, st.comm);
 		return -1;
 	}
+	if (seize_check_ns(t->pid))
+		return -1;
 	t->stopped = st.state == 'T';
 	t->ppid = st.ppid;
 	t->pgid = st.pgid;

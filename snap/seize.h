@@ -7,6 +7,8 @@
 
 /* Check the task can be dumped at all; fills ids. Logged. */
 int seize_check(struct dump_task *t);
+/* The process is in snap's namespaces, where restore will make it. Logged. */
+int seize_check_ns(pid_t pid);
 /*
  * PTRACE_SEIZE + PTRACE_INTERRUPT every thread (t->threads); on return all
  * are stopped. A process found exiting fails with errno ESRCH, not logged.

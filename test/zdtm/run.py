@@ -1112,6 +1112,26 @@ def bad_dump_thread_creds(b):
     r.finish("a refused dump")
 
 
+def bad_dump_other_ns(b):
+    """A process in another namespace (uts here) than snap is refused by pid:
+    restore would make it in snap's. It runs on."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise Failure("setup: no unshare(1) (util-linux)")
+    pid = spawn([unshare, "-u", "sleep", "60"])
+    try:
+        if not wait_until(lambda: os.readlink("/proc/%d/ns/uts" % pid) !=
+                          os.readlink("/proc/self/ns/uts"), 5):
+            raise Failure("setup: unshare -u did not make a uts namespace")
+        img = os.path.join(b.dir, "img")
+        os.mkdir(img)
+        b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b%d\b.*uts namespace" % pid])
+        if proc_state(pid) not in ("S", "R"):
+            raise Failure("pid %d is in state %s after the refused dump" % (pid, proc_state(pid)))
+    finally:
+        kill(pid)
+
+
 def bad_dump_enospc(b):
     mnt = os.path.join(b.dir, "small")
     os.mkdir(mnt)
@@ -1338,6 +1358,7 @@ BAD = [
     ("bad/restore_tree_child_fails", bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump_lost_session),
     ("bad/dump_thread_creds", bad_dump_thread_creds),
+    ("bad/dump_other_ns", bad_dump_other_ns),
     ("bad/live_target_exits", bad_live_target_exits),
     ("bad/live_kill_snap", bad_live_kill_snap),
     ("bad/stale_parasite", bad_stale_parasite),
