@@ -140,7 +140,7 @@ def main():
     helper = os.path.join(work, "bench-mem")
     writer = os.path.join(work, "bench-live-writer")
     for src, exe in (("bench-mem.c", helper), ("bench-live-writer.c", writer)):
-        subprocess.check_call(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", exe,
+        subprocess.check_call(["cc", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", "-o", exe,
                                os.path.join(ROOT, "scripts", src)])
     frz = {s: [] for s in sizes}
     wr = {s: [] for s in sizes}
