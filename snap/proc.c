@@ -11,27 +11,32 @@
 #include "log.h"
 #include "proc.h"
 
-ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size)
+ssize_t read_small_file(const char *path, char *buf, size_t size)
 {
-	char path[64];
 	ssize_t n = 0, off = 0;
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("cannot open %s", path);
+	if (fd < 0)
 		return -1;
-	}
 	while ((size_t)off < size - 1 && (n = read(fd, buf + off, size - 1 - off)) > 0)
 		off += n;
 	close(fd);
-	if (n < 0) {
-		pr_perror("cannot read %s", path);
+	if (n < 0)
 		return -1;
-	}
 	buf[off] = '\0';
 	return off;
+}
+
+ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	n = read_small_file(path, buf, size);
+	if (n < 0)
+		pr_perror("cannot read %s", path);
+	return n;
 }
 
 int proc_readlink(pid_t pid, const char *name, char *buf, size_t size)

@@ -42,6 +42,8 @@ int parse_smaps(pid_t pid, struct vma_list *vl);
  */
 int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl);
 void vma_list_free(struct vma_list *vl);
+/* Read a whole small file into @buf, 0-terminated: its length, or -1 with errno, not logged. */
+ssize_t read_small_file(const char *path, char *buf, size_t size);
 /* Read a whole small /proc file; returns length or -1 (logged). */
 ssize_t proc_read_file(pid_t pid, const char *name, char *buf, size_t size);
 /* readlink of /proc/PID/name into @buf; -1 logged. */

@@ -6,7 +6,6 @@
  * parent cannot reap it) or gone (auto-reaped), and is taken as such.
  */
 #include <dirent.h>
-#include <fcntl.h>
 #include <linux/kcmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,25 +79,13 @@ static int add_child(struct dump_ctx *ctx, pid_t pid, size_t parent)
 /* A thread's children file into @buf; a thread that exited meanwhile has none. */
 static int read_children(const char *path, char *buf, size_t size)
 {
-	ssize_t n = 0, off = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	buf[0] = '\0';
-	if (fd < 0 && (errno == ENOENT || errno == ESRCH))
+	if (read_small_file(path, buf, size) >= 0)
 		return 0;
-	if (fd < 0) {
-		pr_perror("cannot open %s", path);
-		return -1;
-	}
-	while ((size_t)off < size - 1 && (n = read(fd, buf + off, size - 1 - off)) > 0)
-		off += n;
-	close(fd);
-	if (n < 0 && errno != ESRCH) {
-		pr_perror("cannot read %s", path);
-		return -1;
-	}
-	buf[n < 0 ? 0 : off] = '\0';
-	return 0;
+	buf[0] = '\0';
+	if (errno == ENOENT || errno == ESRCH)
+		return 0;
+	pr_perror("cannot read %s", path);
+	return -1;
 }
 
 /* Children of every thread of @pid, in *@out (malloc'd). */
