@@ -27,7 +27,7 @@
  * MADV_PAGEOUT cannot free a page that a CPU's LRU batch still holds.
  */
 #define TOLERANCE(n)	((n) / 100)
-#define PAGEOUT_TRIES	5
+#define PAGEOUT_TRIES	20
 
 static unsigned long npages;
 
@@ -176,6 +176,8 @@ int main(int argc, char **argv)
 		if (out == nr_pushed)
 			break;
 		page_out(area, pm);
+		/* A page still in a CPU's LRU batch is skipped: give them time to drain. */
+		usleep(10000);
 	}
 
 	test_daemon();
