@@ -305,14 +305,11 @@ static int check_pstree(const struct restore_ctx *ctx, PstreeEntry **pe, size_t 
 			pr_err("image pstree.img: pid %u is there twice", pe[i]->pid);
 			return -1;
 		}
-		if (i && (!parent || (parent->has_state &&
-				      parent->state == TASK_STATE__TASK_ZOMBIE))) {
+		if (i && (!parent || parent->state == TASK_STATE__TASK_ZOMBIE)) {
 			pr_err("image pstree.img: pid %u comes before its parent %u or has none",
 			       pe[i]->pid, pe[i]->ppid);
 			return -1;
 		}
-		if (!pe[i]->has_state)
-			pe[i]->state = TASK_STATE__TASK_ALIVE;
 		if (pe[i]->state == TASK_STATE__TASK_ZOMBIE && (!i || !pe[i]->has_exit_status)) {
 			pr_err("image pstree.img: zombie %u is the root or has no exit status",
 			       pe[i]->pid);

@@ -83,11 +83,6 @@ pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags)
 	return ret;
 }
 
-TaskState task_state(const PstreeEntry *pe)
-{
-	return pe->has_state ? pe->state : TASK_STATE__TASK_ALIVE;
-}
-
 static void unregister_rseq(void)
 {
 	/*
@@ -303,7 +298,7 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 		 * Dead before our restorer starts: the SIGCHLD it sent us is
 		 * pending by then, and the restorer drops it with the rest.
 		 */
-		if (task_state(pe) == TASK_STATE__TASK_ZOMBIE &&
+		if (pe->state == TASK_STATE__TASK_ZOMBIE &&
 		    waitid(P_PID, pid, &info, WEXITED | WNOWAIT)) {
 			pr_perror("pid %d: waiting for zombie %d", ctx->tasks[idx].pid, pid);
 			return -1;
@@ -327,7 +322,7 @@ void task_main(struct restore_tree *tr, size_t idx)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (make_ids(ctx, t, !idx) || make_children(tr, idx, false) || join_group(ctx, t))
 		_exit(1);
-	if (task_state(t->pe) == TASK_STATE__TASK_ZOMBIE)
+	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);
 	/* Children sharing our fd table are made once it is in place. */
 	if (child_prepare(tr, idx) || make_children(tr, idx, true))

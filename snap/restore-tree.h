@@ -27,7 +27,6 @@ struct restore_tree {
 int wait_pid_free(pid_t pid, unsigned int ms);
 /* fork() into @pid, sharing what @flags (CLONE_*) say: 0 in the child, -1 logged. */
 pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags);
-TaskState task_state(const PstreeEntry *pe);
 /*
  * The new process tasks[@idx]: its session, group and children, its fds,
  * cwd and root, then its restorer. Never returns; exits 1 after logging.

@@ -95,6 +95,15 @@ static void syscall_site(const struct restore_task *t, struct syscall_site *site
 	}
 }
 
+/*
+ * How snap traces every thread it restores: EXITKILL, so that a half-built
+ * process dies with snap; seccomp suspended where the image has some.
+ */
+static long seize_opts(const CoreEntry *core)
+{
+	return PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | restore_proc_seize_opts(core);
+}
+
 static void finish_error(pid_t pid, pid_t tid)
 {
 	if (errno == ESRCH)
@@ -117,8 +126,7 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 	int status;
 
 	for (i = 1; i < n; i++)
-		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL,
-			   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | restore_proc_seize_opts(c))) {
+		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL, seize_opts(c))) {
 			pr_perror("pid %d: cannot seize its thread %d", t->pid, c->threads[i]->tid);
 			return -1;
 		}
@@ -241,7 +249,7 @@ static int prepare_tree(struct restore_tree *tr)
 		rp->ready[0] = rp->ready[1] = rp->go[0] = rp->go[1] = -1;
 		if (wait_tids_free(t, ctx->opts->pid_wait_ms))
 			return -1;
-		if (task_state(t->pe) == TASK_STATE__TASK_ZOMBIE)
+		if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 			continue;
 		if (bootstrap_create(ctx, t, &rp->b))
 			return -1;
@@ -262,10 +270,7 @@ static int seize_task(struct restore_tree *tr, size_t idx)
 	int waited, status;
 
 	for (waited = 0; waited < READY_TIMEOUT_MS; waited++) {
-		/* EXITKILL: if snap dies mid-restore, the half-built process dies too. */
-		if (!ptrace(PTRACE_SEIZE, t->pid, NULL,
-			    PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
-				    restore_proc_seize_opts(t->core))) {
+		if (!ptrace(PTRACE_SEIZE, t->pid, NULL, seize_opts(t->core))) {
 			tr->procs[idx].seized = true;
 			return 0;
 		}
@@ -289,7 +294,7 @@ static int seize_task(struct restore_tree *tr, size_t idx)
 
 static bool alive_task(const struct restore_task *t)
 {
-	return task_state(t->pe) != TASK_STATE__TASK_ZOMBIE;
+	return t->pe->state != TASK_STATE__TASK_ZOMBIE;
 }
 
 /* Every task is ready, traced through rt_sigreturn, and let go at once. */
@@ -298,7 +303,7 @@ static int run_tree(struct restore_tree *tr)
 	struct restore_ctx *ctx = tr->ctx;
 	size_t i;
 
-	for (i = 1; i < ctx->nr_tasks; i++)
+	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && seize_task(tr, i))
 			return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
@@ -329,7 +334,7 @@ static int run_tree(struct restore_tree *tr)
 		if (release_task(t))
 			return -1;
 		tr->procs[i].seized = false;
-		if (task_state(t->pe) == TASK_STATE__TASK_STOPPED)
+		if (t->pe->state == TASK_STATE__TASK_STOPPED)
 			kill(t->pid, SIGSTOP);
 		ctx->st.pages_moved += a->stats.pages_moved;
 		ctx->st.pages_in_place += a->stats.pages_in_place;
@@ -387,13 +392,6 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	ctx.st.t_forked = now_ns();
 	/* The processes have them now. */
 	files_close_all(&ctx);
-	if (ptrace(PTRACE_SEIZE, pid, NULL,
-		   PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD |
-			   restore_proc_seize_opts(ctx.tasks[0].core))) {
-		pr_perror("pid %d: cannot seize the restored process", pid);
-		goto out;
-	}
-	tr.procs[0].seized = true;
 	if (run_tree(&tr))
 		goto out;
 	ctx.st.t_end = now_ns();
