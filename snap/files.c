@@ -456,13 +456,6 @@ static ssize_t files_index(const struct restore_ctx *ctx, uint32_t id)
 	return -1;
 }
 
-static FileEntry *files_find(const struct restore_ctx *ctx, uint32_t id)
-{
-	ssize_t i = files_index(ctx, id);
-
-	return i < 0 ? NULL : ctx->files[i];
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -523,7 +516,7 @@ static int check_task_fds(struct restore_ctx *ctx, const struct restore_task *t)
 	for (i = 0; i < t->nr_fds; i++) {
 		const FdinfoEntry *fi = t->fds[i];
 
-		if (!files_find(ctx, fi->id)) {
+		if (files_index(ctx, fi->id) < 0) {
 			pr_err("fdinfo-%d.img: fd %u refers to file id %u, which files.img does "
 			       "not have",
 			       t->pid, fi->fd, fi->id);
@@ -645,6 +638,24 @@ static bool opened_late(const struct restore_ctx *ctx, const FileEntry *fe)
 	return false;
 }
 
+/* Open ctx->files[@i] into open_fds[i], at or above @base. -1 logged. */
+static int open_parked(struct restore_ctx *ctx, size_t i, int base)
+{
+	const FileEntry *fe = ctx->files[i];
+	int *fd = &files_rst(ctx)->open_fds[i];
+	int tmp = ops_by_type(fe->type)->open(ctx, fe);
+
+	if (tmp < 0)
+		return -1;
+	*fd = fcntl(tmp, F_DUPFD_CLOEXEC, base);
+	close(tmp);
+	if (*fd < 0) {
+		pr_perror("files.img: file id %u: cannot move it above fd %d", fe->id, base);
+		return -1;
+	}
+	return 0;
+}
+
 int files_open_all(struct restore_ctx *ctx, int base)
 {
 	struct files_restore_state *st = files_rst(ctx);
@@ -657,22 +668,9 @@ int files_open_all(struct restore_ctx *ctx, int base)
 	}
 	for (i = 0; i < ctx->nr_files; i++)
 		st->open_fds[i] = -1;
-	for (i = 0; i < ctx->nr_files; i++) {
-		const FileEntry *fe = ctx->files[i];
-		int fd;
-
-		if (opened_late(ctx, fe))
-			continue;
-		fd = ops_by_type(fe->type)->open(ctx, fe);
-		if (fd < 0)
+	for (i = 0; i < ctx->nr_files; i++)
+		if (!opened_late(ctx, ctx->files[i]) && open_parked(ctx, i, base))
 			goto err;
-		st->open_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, base);
-		close(fd);
-		if (st->open_fds[i] < 0) {
-			pr_perror("files.img: file id %u: cannot move it above fd %d", fe->id, base);
-			goto err;
-		}
-	}
 	restore_done_all(ctx);
 	return 0;
 err:
@@ -732,26 +730,14 @@ int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int servic
 	for (i = 0; i < t->nr_fds; i++) {
 		const FdinfoEntry *fi = t->fds[i];
 		ssize_t idx = files_index(ctx, fi->id);
-		int src = st->open_fds[idx];
 
 		targets[i] = fi->fd;
-		if (src < 0) {
-			/* See opened_late(): kept here for the next fd of this id. */
-			src = ops_by_type(ctx->files[idx]->type)->open(ctx, ctx->files[idx]);
-			if (src >= 0) {
-				st->open_fds[idx] = fcntl(src, F_DUPFD_CLOEXEC, service_base + 2);
-				if (st->open_fds[idx] < 0)
-					pr_perror("pid %d: file id %u: cannot move it up", t->pid,
-						  fi->id);
-				close(src);
-				src = st->open_fds[idx];
-			}
-			if (src < 0) {
-				free(targets);
-				return -1;
-			}
+		/* See opened_late(): kept up there for the next fd of this id. */
+		if (st->open_fds[idx] < 0 && open_parked(ctx, idx, service_base + 2)) {
+			free(targets);
+			return -1;
 		}
-		if (dup3(src, fi->fd, (fi->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		if (dup3(st->open_fds[idx], fi->fd, (fi->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 			pr_perror("pid %d: cannot put file id %u at fd %u", t->pid, fi->id, fi->fd);
 			free(targets);
 			return -1;

@@ -139,8 +139,6 @@ int parse_status(pid_t pid, struct proc_status *st)
 			st->cap_bnd = hex64(v);
 		else if (!strcmp(line, "CapAmb"))
 			st->cap_amb = hex64(v);
-		else if (!strcmp(line, "Threads"))
-			st->threads = strtoul(v, NULL, 10);
 		else if (!strcmp(line, "Seccomp"))
 			st->seccomp = strtoul(v, NULL, 10);
 		else if (!strcmp(line, "Seccomp_filters"))

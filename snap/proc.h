@@ -21,7 +21,6 @@ struct proc_status {
 	unsigned int groups[64];
 	unsigned int ngroups;
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
-	unsigned int threads;
 	unsigned int seccomp;		/* SECCOMP_MODE_* */
 	unsigned int seccomp_filters;
 };
