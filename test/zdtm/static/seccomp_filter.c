@@ -26,6 +26,10 @@
 #define RET(val)    BPF_STMT(BPF_RET | BPF_K, (val))
 /* if nr == @nr return @val, else go on */
 #define ON(nr, val) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), RET(val)
+/* Other architectures go through; for x86_64, load the syscall number. */
+#define SYSCALL_NR                                                                 \
+	LOAD(arch), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),  \
+		RET(SECCOMP_RET_ALLOW), LOAD(nr)
 
 static void install(struct sock_filter *insns, unsigned short len, unsigned int flags)
 {
@@ -69,22 +73,17 @@ int main(int argc, char **argv)
 	pthread_t th[NTHREADS];
 	int threads;
 	struct sock_filter older[] = {
-		LOAD(arch),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		RET(SECCOMP_RET_ALLOW),
-		LOAD(nr),
+		SYSCALL_NR,
 		ON(__NR_getppid, SECCOMP_RET_ERRNO | GETPPID_ERRNO),
 		RET(SECCOMP_RET_ALLOW),
 	};
 	struct sock_filter newer[] = {
-		LOAD(arch),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		RET(SECCOMP_RET_ALLOW),
-		LOAD(nr),
+		SYSCALL_NR,
 		ON(__NR_uname, SECCOMP_RET_ERRNO | UNAME_ERRNO),
 		ON(__NR_socket, SECCOMP_RET_KILL_PROCESS),
 		RET(SECCOMP_RET_ALLOW),
 	};
+
 	test_init(argc, argv);
 	test_daemon();
 
