@@ -72,6 +72,7 @@ struct dump_stats {
 	uint64_t shmem_objects;		/* shared memory objects in shmem.img */
 	uint64_t shmem_pages;		/* their pages in shmem-pages-*.img */
 	uint64_t shmem_swapped;		/* of which were in swap */
+	uint64_t shmem_streamed;	/* of which were streamed after the freeze */
 	bool live;			/* pages streamed after the freeze */
 	uint64_t cow_faults;		/* write faults served by copying first */
 	uint64_t cow_peak;		/* most bytes held in the copy buffer */
@@ -162,6 +163,8 @@ struct dump_ctx {
 	size_t nr_hints;
 	struct file_table *files;	/* files.img, built across the tree */
 	struct shmem_table *shmem;	/* shmem.img, built across the tree */
+	struct live_dump **live_objs;	/* live: shared memory objects streamed */
+	size_t nr_live_objs;
 };
 
 struct restore_task {

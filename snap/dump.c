@@ -266,6 +266,9 @@ static void free_tasks(struct dump_ctx *ctx)
 			close(t->pidfd);
 	}
 	free(ctx->tasks);
+	for (size_t i = 0; i < ctx->nr_live_objs; i++)
+		live_free(ctx->live_objs[i]);
+	free(ctx->live_objs);
 }
 
 int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)

@@ -12,6 +12,7 @@
 #ifndef SNAP_LIVE_INTERNAL_H
 #define SNAP_LIVE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,10 +40,50 @@ struct remap {
 	uint64_t from, to, len;
 };
 
+/*
+ * Where a process maps a streamed shared memory object: freeze addresses
+ * [start, end) show the object from byte @off on.
+ */
+struct shm_window {
+	uint64_t start, end, off;
+	struct live_dump *obj;
+};
+
+/* A page copied by the fault path, waiting to be written to its owner's image. */
+struct cow_page {
+	struct live_dump *owner;	/* the process itself, or a shared object */
+	uint64_t idx;
+};
+
+/* What the streaming threads of one tree share (live_stream_tree). */
+struct live_tree {
+	struct dump_ctx *ctx;
+	struct live_dump **objs;	/* streamed shared memory objects */
+	size_t nr_objs;
+	int objs_left;			/* atomic: objects not streamed yet */
+	int failed;			/* atomic: a thread failed, all stop */
+};
+
+/*
+ * The held pages of one process, or of one shared memory object (@obj): then
+ * the list's addresses are offsets in the object, there is no uffd, and the
+ * processes mapping it have windows on it. An object's pages are saved by
+ * its own streaming thread and by the fault path of every process mapping
+ * it: @lock guards its saved and removed bits.
+ */
 struct live_dump {
+	char name[112];		/* how errors name it: "pid N", or the object */
+	bool obj;
 	struct page_list pl;
 	uint64_t *run_idx;	/* first page index of each run */
 	uint8_t *saved;		/* bitmap over page indexes */
+	uint8_t *removed;	/* obj: pages a process punched out (MADV_REMOVE) */
+	pthread_mutex_t lock;	/* obj */
+	char *map;		/* obj: snap's own mapping of it, and its size */
+	uint64_t map_len;
+	uint8_t *resident;	/* obj: mincore() at the freeze */
+	struct live_dump **mappers;	/* obj: the processes with windows on it */
+	size_t nr_mappers;
 	struct seg *segs;
 	size_t nr_segs;
 	struct held_pipe *pipes;
@@ -52,7 +93,7 @@ struct live_dump {
 	int uffd, pfd, pidfd;
 	pid_t pid;
 	uint8_t *cow;		/* copy buffer: cow_cap pages */
-	uint64_t *cow_idx;
+	struct cow_page *cow_pages;
 	size_t cow_cap, cow_nr;
 	struct remap *remaps;
 	size_t nr_remaps;
@@ -63,21 +104,67 @@ struct live_dump {
 	bool may_exit;		/* a child: its exit does not fail the dump */
 	uint64_t *deferred;	/* faults read while serving another (live-stream.c) */
 	size_t nr_deferred, cap_deferred;
+	struct shm_window *windows;
+	size_t nr_windows;
+	uint64_t *parked;	/* faults on punched-out shared pages: wait for the streamer */
+	size_t nr_parked, cap_parked;
+	struct live_tree *tree;
 };
+
+static inline bool test_bit8(const uint8_t *map, uint64_t i)
+{
+	return map[i / 8] & (1 << (i % 8));
+}
+
+static inline void set_bit8(uint8_t *map, uint64_t i)
+{
+	map[i / 8] |= 1 << (i % 8);
+}
 
 static inline bool test_saved(const struct live_dump *ld, uint64_t i)
 {
-	return ld->saved[i / 8] & (1 << (i % 8));
+	return test_bit8(ld->saved, i);
 }
 
 static inline void set_saved(struct live_dump *ld, uint64_t i)
 {
-	ld->saved[i / 8] |= 1 << (i % 8);
+	set_bit8(ld->saved, i);
+}
+
+/* An object's bits are shared between threads; a process's are its thread's. */
+static inline void obj_lock(struct live_dump *ld)
+{
+	if (ld && ld->obj)
+		pthread_mutex_lock(&ld->lock);
+}
+
+static inline void obj_unlock(struct live_dump *ld)
+{
+	if (ld && ld->obj)
+		pthread_mutex_unlock(&ld->lock);
 }
 
 /* pwrite @len bytes of saved pages, first at page index @idx. Logged. */
 int live_pwrite(struct live_dump *ld, const void *buf, size_t len, uint64_t idx);
 /* Page index of @addr (its freeze address) in the list, or -1. */
 int64_t live_page_index(const struct live_dump *ld, uint64_t addr);
+/* A new live_dump named @name, nothing held yet. */
+struct live_dump *live_dump_new(const char *name);
+/* Page layout, bitmaps, buffers and the image for @ld->pl (set). */
+int live_layout(struct live_dump *ld, int dirfd, const char *image, uint32_t id);
+/* Split @ld's pages into pipes (@t: only its streamable runs; NULL: all). */
+int live_plan_pipes(const struct dump_task *t, struct live_dump *ld);
+/* A pipe to hold pages in: from the pool made before the freeze, else new. */
+int live_get_pipe(struct live_dump *ld, int fds[2]);
+/* Write-protect [start, start+len) in @ld's uffd. Logged. */
+int live_wp(struct live_dump *ld, uint64_t start, uint64_t len);
+/* Write every held page of @ld, lifting protection behind (live-stream.c). */
+int live_stream_held(struct dump_ctx *ctx, struct live_dump *ld);
+/* Streamed objects (live-shmem.c): after the pipes, the pages swapped in go back out. */
+int live_stream_objects(struct live_tree *tree, struct dump_ctx *ctx);
+/* Close @ld's image, checking the last writes. */
+int live_close_image(struct live_dump *ld);
+/* Lift protection on object pages [off, off+len) in every process mapping them. */
+int live_shm_unprotect(struct live_dump *obj, uint64_t off, uint64_t len);
 
 #endif

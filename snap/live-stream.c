@@ -74,10 +74,13 @@ static int flush_cow(struct dump_ctx *ctx, struct live_dump *ld, size_t n)
 {
 	if (n > ld->cow_nr)
 		n = ld->cow_nr;
-	for (size_t i = ld->cow_nr - n; i < ld->cow_nr; i++)
-		if (live_pwrite(ld, ld->cow + i * PAGE_SIZE, PAGE_SIZE, ld->cow_idx[i]))
+	for (size_t i = ld->cow_nr - n; i < ld->cow_nr; i++) {
+		if (live_pwrite(ld->cow_pages[i].owner, ld->cow + i * PAGE_SIZE, PAGE_SIZE,
+				ld->cow_pages[i].idx))
 			return -1;
-	ctx->st.pages_written += n;
+		/* Shared pages count as shmem pages. */
+		ctx->st.pages_written += !ld->cow_pages[i].owner->obj;
+	}
 	ld->cow_nr -= n;
 	return 0;
 }
@@ -113,24 +116,78 @@ int64_t live_page_index(const struct live_dump *ld, uint64_t addr)
 	return -1;
 }
 
-/* Copy-before-write: save the page at @addr as it still is, then let the writer go. */
+/* The window of a shared object at freeze address @addr, or NULL. */
+static const struct shm_window *find_window(const struct live_dump *ld, uint64_t addr)
+{
+	for (size_t i = 0; i < ld->nr_windows; i++)
+		if (addr >= ld->windows[i].start && addr < ld->windows[i].end)
+			return &ld->windows[i];
+	return NULL;
+}
+
+/* Whose page the one at @addr is (this process's or a shared object's), and its index. */
+static struct live_dump *page_owner(struct live_dump *ld, uint64_t addr, int64_t *idx)
+{
+	uint64_t fa = freeze_addr(ld, addr);
+	const struct shm_window *w;
+
+	*idx = live_page_index(ld, fa);
+	if (*idx >= 0)
+		return ld;
+	w = find_window(ld, fa);
+	if (!w)
+		return NULL;
+	*idx = live_page_index(w->obj, fa - w->start + w->off);
+	return *idx >= 0 ? w->obj : NULL;
+}
+
+static int add_u64(struct live_dump *ld, uint64_t **arr, size_t *nr, size_t *cap, uint64_t v)
+{
+	if (*nr == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		uint64_t *a = realloc(*arr, c * sizeof(*a));
+
+		if (!a) {
+			pr_err("out of memory for the live dump of %s", ld->name);
+			return -1;
+		}
+		*arr = a;
+		*cap = c;
+	}
+	(*arr)[(*nr)++] = v;
+	return 0;
+}
+
+/*
+ * Copy-before-write: save the page at @addr as it still is, then let the
+ * writer go. A shared page a process punched out (MADV_REMOVE) no longer
+ * holds what was frozen; its pipe does: the writer waits (parked) until the
+ * object's streamer has saved it from there.
+ */
 static int serve_fault(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr)
 {
-	int64_t idx = live_page_index(ld, freeze_addr(ld, addr));
+	int64_t idx;
+	struct live_dump *owner = page_owner(ld, addr, &idx);
 
-	if (idx >= 0 && !test_saved(ld, idx)) {
+	if (owner && ld->cow_nr == ld->cow_cap) {
+		uint64_t t0 = now_ns();
+
+		if (flush_cow(ctx, ld, COW_SLICE))
+			return -1;
+		ctx->st.cow_wait_ns += now_ns() - t0;
+	}
+	obj_lock(owner);
+	if (owner && !test_saved(owner, idx)) {
 		struct iovec l, r = { (void *)addr, PAGE_SIZE };
 
-		if (ld->cow_nr == ld->cow_cap) {
-			uint64_t t0 = now_ns();
-
-			if (flush_cow(ctx, ld, COW_SLICE))
-				return -1;
-			ctx->st.cow_wait_ns += now_ns() - t0;
+		if (owner->obj && test_bit8(owner->removed, idx)) {
+			obj_unlock(owner);
+			return add_u64(ld, &ld->parked, &ld->nr_parked, &ld->cap_parked, addr);
 		}
 		l.iov_base = ld->cow + ld->cow_nr * PAGE_SIZE;
 		l.iov_len = PAGE_SIZE;
 		if (process_vm_readv(ld->pid, &l, 1, &r, 1, 0) != PAGE_SIZE) {
+			obj_unlock(owner);
 			if (errno == ESRCH)
 				pr_err("pid %d exited during the live dump", ld->pid);
 			else
@@ -138,13 +195,66 @@ static int serve_fault(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr
 					  ld->pid, (unsigned long)addr);
 			return -1;
 		}
-		ld->cow_idx[ld->cow_nr++] = idx;
-		set_saved(ld, idx);
+		ld->cow_pages[ld->cow_nr++] = (struct cow_page){ owner, idx };
+		set_saved(owner, idx);
 		ctx->st.cow_faults++;
 		if (ld->cow_nr * PAGE_SIZE > ctx->st.cow_peak)
 			ctx->st.cow_peak = ld->cow_nr * PAGE_SIZE;
 	}
+	obj_unlock(owner);
 	return unprotect(ctx, ld, addr, PAGE_SIZE, true);
+}
+
+/* Parked writers whose page the streamer has saved since may go on. */
+static int unpark(struct dump_ctx *ctx, struct live_dump *ld)
+{
+	size_t i = 0;
+
+	while (i < ld->nr_parked) {
+		uint64_t addr = ld->parked[i];
+		int64_t idx;
+		struct live_dump *owner = page_owner(ld, addr, &idx);
+		bool saved;
+
+		obj_lock(owner);
+		saved = !owner || test_saved(owner, idx);
+		obj_unlock(owner);
+		if (!saved) {
+			i++;
+			continue;
+		}
+		ld->parked[i] = ld->parked[--ld->nr_parked];
+		if (unprotect(ctx, ld, addr, PAGE_SIZE, true))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Pages a process discarded from a shared object (MADV_DONTNEED or
+ * MADV_REMOVE, which look the same here): a write may no longer reach the
+ * frozen page, so it is not copied from the process but left to the pipe.
+ */
+static void note_removed(struct live_dump *ld, uint64_t start, uint64_t end)
+{
+	uint64_t len = end - start;
+
+	start = freeze_addr(ld, start);
+	end = start + len;
+	for (size_t i = 0; i < ld->nr_windows; i++) {
+		const struct shm_window *w = &ld->windows[i];
+		uint64_t a = start > w->start ? start : w->start;
+		uint64_t e = end < w->end ? end : w->end;
+
+		obj_lock(w->obj);
+		for (; a < e; a += PAGE_SIZE) {
+			int64_t idx = live_page_index(w->obj, a - w->start + w->off);
+
+			if (idx >= 0)
+				set_bit8(w->obj->removed, idx);
+		}
+		obj_unlock(w->obj);
+	}
 }
 
 static int add_remap(struct live_dump *ld, const struct uffd_msg *m)
@@ -156,26 +266,9 @@ static int add_remap(struct live_dump *ld, const struct uffd_msg *m)
 		return -1;
 	}
 	ld->remaps = r;
-	r[ld->nr_remaps++] = (struct remap){ m->arg.remap.from, m->arg.remap.to,
-					     m->arg.remap.len };
-	return 0;
-}
-
-/* Note a fault to serve once the one being served is done. */
-static int defer_fault(struct live_dump *ld, uint64_t addr)
-{
-	if (ld->nr_deferred == ld->cap_deferred) {
-		size_t cap = ld->cap_deferred ? 2 * ld->cap_deferred : 16;
-		uint64_t *d = realloc(ld->deferred, cap * sizeof(*d));
-
-		if (!d) {
-			pr_err("out of memory for the live dump of pid %d", ld->pid);
-			return -1;
-		}
-		ld->deferred = d;
-		ld->cap_deferred = cap;
-	}
-	ld->deferred[ld->nr_deferred++] = addr;
+	r[ld->nr_remaps] = (struct remap){ m->arg.remap.from, m->arg.remap.to, m->arg.remap.len };
+	/* The shared objects' thread reads it (live_shm_unprotect()). */
+	__atomic_store_n(&ld->nr_remaps, ld->nr_remaps + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -200,23 +293,33 @@ static int read_events(struct dump_ctx *ctx, struct live_dump *ld, bool defer)
 		switch (m.event) {
 		case UFFD_EVENT_PAGEFAULT:
 			addr = m.arg.pagefault.address & ~(PAGE_SIZE - 1);
-			if (defer ? defer_fault(ld, addr) : serve_fault(ctx, ld, addr))
+			if (defer ? add_u64(ld, &ld->deferred, &ld->nr_deferred,
+					    &ld->cap_deferred, addr)
+				  : serve_fault(ctx, ld, addr))
 				return -1;
 			break;
 		case UFFD_EVENT_REMAP:
 			if (add_remap(ld, &m))
 				return -1;
 			break;
+		case UFFD_EVENT_REMOVE:
+			/* The pages are held in the pipes already; shared ones are noted. */
+			note_removed(ld, m.arg.remove.start, m.arg.remove.end);
+			break;
 		default:
-			/* REMOVE, UNMAP: the pages are held in the pipes already. */
+			/* UNMAP: the pages are held in the pipes already. */
 			break;
 		}
 	}
 }
 
-/* Serve the queued faults and events, the noted faults too. */
+/* Serve the queued faults and events, the noted and parked faults too. */
 static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
 {
+	if (ld->obj)
+		return 0;
+	if (unpark(ctx, ld))
+		return -1;
 	do {
 		while (ld->nr_deferred)
 			if (serve_fault(ctx, ld, ld->deferred[--ld->nr_deferred]))
@@ -243,24 +346,38 @@ static int read_pipe(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Write the unsaved pages of @n held pages starting at page index @idx. */
+/*
+ * Write the unsaved pages of @n held pages starting at page index @idx. They
+ * are marked saved first: a writer let go after that no longer reaches the
+ * pages read from the pipe into ld->buf.
+ */
 static int write_held(struct dump_ctx *ctx, struct live_dump *ld, uint64_t idx, uint64_t n)
 {
+	bool todo[CHUNK_PAGES];
 	uint64_t i = 0, j;
 
-	while (i < n) {
-		if (test_saved(ld, idx + i)) {
-			i++;
+	obj_lock(ld);
+	for (i = 0; i < n; i++) {
+		todo[i] = !test_saved(ld, idx + i);
+		set_saved(ld, idx + i);
+	}
+	obj_unlock(ld);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && todo[j] == todo[i]; j++)
+			;
+		if (!todo[i])
 			continue;
-		}
-		for (j = i; j < n && !test_saved(ld, idx + j); j++)
-			set_saved(ld, idx + j);
 		if (live_pwrite(ld, ld->buf + i * PAGE_SIZE, (j - i) * PAGE_SIZE, idx + i))
 			return -1;
-		ctx->st.pages_written += j - i;
-		i = j;
+		if (!ld->obj)
+			ctx->st.pages_written += j - i;
 	}
 	return 0;
+}
+
+static bool tree_failed(const struct live_dump *ld)
+{
+	return ld->tree && __atomic_load_n(&ld->tree->failed, __ATOMIC_ACQUIRE);
 }
 
 static int stream_pipe(struct dump_ctx *ctx, struct live_dump *ld, struct held_pipe *hp)
@@ -270,26 +387,40 @@ static int stream_pipe(struct dump_ctx *ctx, struct live_dump *ld, struct held_p
 		uint64_t done, n;
 
 		for (done = 0; done < sg->nr; done += n) {
+			uint64_t addr = sg->vaddr + done * PAGE_SIZE;
+
 			n = sg->nr - done < CHUNK_PAGES ? sg->nr - done : CHUNK_PAGES;
-			if (serve_events(ctx, ld))
+			if (serve_events(ctx, ld) || tree_failed(ld))
 				return -1;
 			if (read_pipe(hp->fd, ld->buf, n * PAGE_SIZE)) {
-				pr_perror("pid %d: reading held pages", ld->pid);
+				pr_perror("%s: reading held pages", ld->name);
 				return -1;
 			}
 			if (write_held(ctx, ld, sg->idx + done, n))
 				return -1;
+			if (ld->obj) {
+				if (live_shm_unprotect(ld, addr, n * PAGE_SIZE))
+					return -1;
+				continue;
+			}
 			/*
 			 * After an mremap the old address may hold other pages now;
 			 * leave those to the fault path, which knows where they came from.
 			 */
-			if (!ld->nr_remaps &&
-			    unprotect(ctx, ld, sg->vaddr + done * PAGE_SIZE, n * PAGE_SIZE, false))
+			if (!ld->nr_remaps && unprotect(ctx, ld, addr, n * PAGE_SIZE, false))
 				return -1;
 		}
 	}
 	close(hp->fd);
 	hp->fd = -1;
+	return 0;
+}
+
+int live_stream_held(struct dump_ctx *ctx, struct live_dump *ld)
+{
+	for (size_t i = 0; i < ld->nr_pipes; i++)
+		if (stream_pipe(ctx, ld, &ld->pipes[i]))
+			return -1;
 	return 0;
 }
 
@@ -300,10 +431,75 @@ static bool task_exited(const struct live_dump *ld)
 	return poll(&p, 1, 0) > 0;
 }
 
-int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
+/*
+ * Lift protection on [@addr, +@len) of another thread's process: an event
+ * pending there is read by that process's own thread, so wait for it.
+ */
+static int lift_other(struct live_dump *obj, struct live_dump *ld, uint64_t addr, uint64_t len)
 {
-	size_t i;
+	struct uffdio_writeprotect wp = { .range = { addr, len }, .mode = 0 };
 
+	while (ioctl(ld->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		/* Unmapped, or the process is gone: nothing to lift. */
+		if (errno == ENOENT || errno == EINVAL || errno == ESRCH)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR) {
+			pr_perror("%s: cannot lift write protection in pid %d at %lx", obj->name,
+				  ld->pid, (unsigned long)addr);
+			return -1;
+		}
+		if (tree_failed(obj))
+			return -1;
+		sched_yield();
+	}
+	return 0;
+}
+
+int live_shm_unprotect(struct live_dump *obj, uint64_t off, uint64_t len)
+{
+	for (size_t m = 0; m < obj->nr_mappers; m++) {
+		struct live_dump *ld = obj->mappers[m];
+
+		/* Moved mappings are left to the fault path, as in stream_pipe(). */
+		if (__atomic_load_n(&ld->nr_remaps, __ATOMIC_ACQUIRE))
+			continue;
+		for (size_t i = 0; i < ld->nr_windows; i++) {
+			const struct shm_window *w = &ld->windows[i];
+			uint64_t a = off > w->off ? off : w->off;
+			uint64_t e = off + len < w->off + (w->end - w->start) ?
+					     off + len :
+					     w->off + (w->end - w->start);
+
+			if (w->obj == obj && a < e &&
+			    lift_other(obj, ld, w->start + (a - w->off), e - a))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Its own pages written, a process may still be about to write shared pages
+ * not saved yet: its faults are served until every object is streamed.
+ */
+static int serve_until_objects_done(struct dump_ctx *ctx, struct live_dump *ld)
+{
+	while (__atomic_load_n(&ld->tree->objs_left, __ATOMIC_ACQUIRE) > 0) {
+		struct pollfd p = { .fd = ld->uffd, .events = POLLIN };
+
+		if (tree_failed(ld))
+			return -1;
+		if (ld->may_exit && task_exited(ld))
+			return 0;
+		poll(&p, 1, 10);
+		if (serve_events(ctx, ld))
+			return -1;
+	}
+	return serve_events(ctx, ld);
+}
+
+static int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
+{
 	ld->cow = mmap(NULL, ld->cow_cap * PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ld->cow == MAP_FAILED) {
@@ -311,10 +507,8 @@ int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 		pr_perror("cannot allocate the copy buffer (--cow-limit)");
 		return -1;
 	}
-	for (i = 0; i < ld->nr_pipes; i++)
-		if (stream_pipe(ctx, ld, &ld->pipes[i]))
-			return -1;
-	if (serve_events(ctx, ld) || flush_cow(ctx, ld, ld->cow_nr))
+	if (live_stream_held(ctx, ld) || serve_until_objects_done(ctx, ld) ||
+	    flush_cow(ctx, ld, ld->cow_nr))
 		return -1;
 	/*
 	 * A root that died meanwhile has left nothing to resume: the dump
@@ -324,18 +518,25 @@ int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 		pr_err("pid %d exited during the live dump", t->pid);
 		return -1;
 	}
-	if (close(ld->pfd)) {
-		ld->pfd = -1;
-		pr_perror("writing image pages-%d.img", t->pid);
+	return live_close_image(ld);
+}
+
+int live_close_image(struct live_dump *ld)
+{
+	int fd = ld->pfd;
+
+	ld->pfd = -1;
+	if (close(fd)) {
+		pr_perror("%s: writing its pages to the image", ld->name);
 		return -1;
 	}
-	ld->pfd = -1;
 	return 0;
 }
 
 struct stream_job {
 	struct dump_ctx ctx;		/* a copy with its own stats */
-	struct dump_task *t;
+	struct dump_task *t;		/* NULL: the shared memory objects */
+	struct live_tree *tree;
 	pthread_t thread;
 	int ret;
 };
@@ -344,7 +545,12 @@ static void *stream_thread(void *arg)
 {
 	struct stream_job *j = arg;
 
-	j->ret = live_stream(&j->ctx, j->t, j->t->ld);
+	if (j->t)
+		j->ret = live_stream(&j->ctx, j->t, j->t->ld);
+	else
+		j->ret = live_stream_objects(j->tree, &j->ctx);
+	if (j->ret)
+		__atomic_store_n(&j->tree->failed, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -357,15 +563,36 @@ static void add_stats(struct dump_stats *to, const struct dump_stats *from)
 	to->cow_wait_ns += from->cow_wait_ns;
 }
 
+static int start_job(struct stream_job *j, struct dump_ctx *ctx, struct live_tree *tree,
+		     struct dump_task *t)
+{
+	j->ctx = *ctx;
+	memset(&j->ctx.st, 0, sizeof(j->ctx.st));
+	j->t = t;
+	j->tree = tree;
+	errno = pthread_create(&j->thread, NULL, stream_thread, j);
+	if (errno) {
+		pr_perror("cannot start a thread to stream pages");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Every address space has its uffd and is streamed by a thread of its own,
- * so a writer in one process never waits for another's pages. Children may
- * exit meanwhile: their pages are held in pipes, and the image is of the
- * frozen instant.
+ * so a writer in one process never waits for another's pages; one more
+ * thread streams the shared memory objects. Children may exit meanwhile:
+ * their pages are held in pipes, and the image is of the frozen instant.
  */
 int live_stream_tree(struct dump_ctx *ctx)
 {
-	struct stream_job *jobs = calloc(ctx->nr_tasks, sizeof(*jobs));
+	struct stream_job *jobs = calloc(ctx->nr_tasks + 1, sizeof(*jobs));
+	struct live_tree tree = {
+		.ctx = ctx,
+		.objs = ctx->live_objs,
+		.nr_objs = ctx->nr_live_objs,
+		.objs_left = ctx->nr_live_objs,
+	};
 	size_t i, nr = 0;
 	int ret = 0;
 
@@ -373,29 +600,37 @@ int live_stream_tree(struct dump_ctx *ctx)
 		pr_err("out of memory for the live dump");
 		return -1;
 	}
+	for (i = 0; i < tree.nr_objs; i++)
+		tree.objs[i]->tree = &tree;
 	for (i = 0; i < ctx->nr_tasks; i++) {
-		struct stream_job *j = &jobs[nr];
+		struct dump_task *t = &ctx->tasks[i];
 
-		if (ctx->tasks[i].zombie)
+		if (t->zombie)
 			continue;
-		j->ctx = *ctx;
-		memset(&j->ctx.st, 0, sizeof(j->ctx.st));
-		j->t = &ctx->tasks[i];
-		j->t->ld->may_exit = i > 0;
-		errno = pthread_create(&j->thread, NULL, stream_thread, j);
-		if (errno) {
-			pr_perror("pid %d: cannot start streaming its pages", j->t->pid);
+		t->ld->may_exit = i > 0;
+		t->ld->tree = &tree;
+		if (start_job(&jobs[nr], ctx, &tree, t)) {
 			ret = -1;
 			break;
 		}
 		nr++;
 	}
+	if (!ret && tree.nr_objs && !start_job(&jobs[nr], ctx, &tree, NULL))
+		nr++;
+	else if (!ret && tree.nr_objs)
+		ret = -1;
+	if (ret)
+		__atomic_store_n(&tree.failed, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nr; i++) {
 		pthread_join(jobs[i].thread, NULL);
 		add_stats(&ctx->st, &jobs[i].ctx.st);
 		if (jobs[i].ret)
 			ret = -1;
 	}
+	/* The processes' copies of shared pages are written too: the images are whole. */
+	for (i = 0; i < tree.nr_objs; i++)
+		if (live_close_image(tree.objs[i]))
+			ret = -1;
 	free(jobs);
 	return ret;
 }

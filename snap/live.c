@@ -23,11 +23,17 @@
 #include "kcompat.h"
 #include "live-internal.h"
 #include "log.h"
+#include "shmem.h"
 #include "thread-dump.h"
 
 bool live_supported(const struct kfeat *kf)
 {
 	return kf->uffd_dev && (kf->uffd_features & LIVE_UFFD_FEATURES) == LIVE_UFFD_FEATURES;
+}
+
+bool live_shmem_supported(const struct kfeat *kf)
+{
+	return live_supported(kf) && (kf->uffd_features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 }
 
 static bool streamable(const struct dump_task *t, const struct page_run *r)
@@ -53,7 +59,7 @@ int live_pwrite(struct live_dump *ld, const void *buf, size_t len, uint64_t idx)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			pr_perror("writing image pages-%d.img", ld->pid);
+			pr_perror("%s: writing its pages to the image", ld->name);
 			return -1;
 		}
 		p += n;
@@ -120,10 +126,11 @@ static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct li
 	return ret;
 }
 
-/* Split the streamable pages into pipe-sized segments. */
-static int plan_pipes(struct dump_task *t, struct live_dump *ld, uint64_t pipe_pages)
+static long pipe_max_size(void);
+
+int live_plan_pipes(const struct dump_task *t, struct live_dump *ld)
 {
-	uint64_t room = 0;
+	uint64_t room = 0, pipe_pages = pipe_max_size() / PAGE_SIZE;
 	size_t i, cap_segs = ld->pl.nr + 16, cap_pipes = 16;
 
 	ld->segs = malloc(cap_segs * sizeof(*ld->segs));
@@ -134,7 +141,7 @@ static int plan_pipes(struct dump_task *t, struct live_dump *ld, uint64_t pipe_p
 		const struct page_run *r = &ld->pl.runs[i];
 		uint64_t done = 0, n;
 
-		if (!streamable(t, r))
+		if (t && !streamable(t, r))
 			continue;
 		while (done < r->nr) {
 			if (!room) {
@@ -184,7 +191,7 @@ static long pipe_max_size(void)
 }
 
 /* One fd per held pipe: make room, up to the hard limit (no privilege needed). */
-static int reserve_fds(struct dump_task *t, size_t n)
+static int reserve_fds(const struct live_dump *ld, size_t n)
 {
 	struct rlimit rl;
 
@@ -193,17 +200,16 @@ static int reserve_fds(struct dump_task *t, size_t n)
 	if (rl.rlim_cur >= n + 256)
 		return 0;
 	if (rl.rlim_max < n + 256) {
-		pr_err("pid %d: a live dump of it needs %zu open files, the limit is %llu: raise "
+		pr_err("%s: a live dump of it needs %zu open files, the limit is %llu: raise "
 		       "ulimit -n or use --no-live",
-		       t->pid, n + 256, (unsigned long long)rl.rlim_max);
+		       ld->name, n + 256, (unsigned long long)rl.rlim_max);
 		return -1;
 	}
 	rl.rlim_cur = n + 256;
 	return setrlimit(RLIMIT_NOFILE, &rl) ? -1 : 0;
 }
 
-/* A pipe for held pages: from the pool made before the freeze, else a new one. */
-static int get_pipe(struct dump_task *t, struct live_dump *ld, int fds[2])
+int live_get_pipe(struct live_dump *ld, int fds[2])
 {
 	if (ld->pool_used < ld->nr_pool) {
 		fds[0] = ld->pool[2 * ld->pool_used];
@@ -212,12 +218,12 @@ static int get_pipe(struct dump_task *t, struct live_dump *ld, int fds[2])
 		ld->pool_used++;
 		return 0;
 	}
-	if (reserve_fds(t, 2 * ld->nr_pool + ld->nr_pipes) || pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
-		pr_perror("pid %d: cannot make a pipe to hold pages", t->pid);
+	if (reserve_fds(ld, 2 * ld->nr_pool + ld->nr_pipes) || pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
+		pr_perror("%s: cannot make a pipe to hold pages", ld->name);
 		return -1;
 	}
 	if (fcntl(fds[1], F_SETPIPE_SZ, pipe_max_size()) < 0) {
-		pr_perror("pid %d: cannot size a pipe to hold pages", t->pid);
+		pr_perror("%s: cannot size a pipe to hold pages", ld->name);
 		close(fds[0]);
 		close(fds[1]);
 		return -1;
@@ -225,7 +231,7 @@ static int get_pipe(struct dump_task *t, struct live_dump *ld, int fds[2])
 	return 0;
 }
 
-static int protect(struct live_dump *ld, uint64_t start, uint64_t len)
+int live_wp(struct live_dump *ld, uint64_t start, uint64_t len)
 {
 	struct uffdio_writeprotect wp = {
 		.range = { start, len },
@@ -234,7 +240,7 @@ static int protect(struct live_dump *ld, uint64_t start, uint64_t len)
 
 	if (!len || !ioctl(ld->uffd, UFFDIO_WRITEPROTECT, &wp))
 		return 0;
-	pr_perror("pid %d: cannot write-protect %lx-%lx", ld->pid, (unsigned long)start,
+	pr_perror("%s: cannot write-protect %lx-%lx", ld->name, (unsigned long)start,
 		  (unsigned long)(start + len));
 	return -1;
 }
@@ -263,11 +269,11 @@ static int protect_segs(void *arg)
 
 			if (r < a || r >= e)
 				continue;
-			if (protect(ld, a, r - a))
+			if (live_wp(ld, a, r - a))
 				return -1;
 			a = r + PAGE_SIZE;
 		}
-		if (protect(ld, a, e - a))
+		if (live_wp(ld, a, e - a))
 			return -1;
 	}
 	return 0;
@@ -290,7 +296,7 @@ static int hold_pages(struct dump_task *t, struct live_dump *ld)
 			struct held_pipe *hp = &ld->pipes[p];
 			int fds[2];
 
-			if (get_pipe(t, ld, fds))
+			if (live_get_pipe(ld, fds))
 				goto fail;
 			hp->fd = fds[0];
 			wfds[n] = fds[1];
@@ -323,8 +329,24 @@ fail:
 	return 0;
 }
 
-/* Register every anonymous VMA with pages to stream (protected later). */
-static int arm_uffd(struct dump_task *t, struct live_dump *ld)
+static int add_iov(struct dump_task *t, const struct vma *v)
+{
+	struct parasite_live *l = &t->ctl->args->live;
+
+	if (l->nr_iov == PARASITE_MAX_IOV) {
+		pr_err("pid %d: more than %d mappings to write-protect", t->pid, PARASITE_MAX_IOV);
+		return -1;
+	}
+	l->iov[l->nr_iov++] = (struct parasite_iov){ v->start, v->end - v->start };
+	return 0;
+}
+
+/*
+ * Register every anonymous VMA with pages to stream, and every mapping of a
+ * shared memory object that is streamed (live-shmem.c): all are protected
+ * later.
+ */
+static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 {
 	struct parasite_live *l = &t->ctl->args->live;
 	size_t i, last = (size_t)-1;
@@ -332,19 +354,23 @@ static int arm_uffd(struct dump_task *t, struct live_dump *ld)
 
 	l->nr_iov = 0;
 	l->uffd_features = LIVE_UFFD_FEATURES;
+	if (live_shmem_supported(ctx->kf))
+		l->uffd_features |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
 	for (i = 0; i < ld->pl.nr; i++) {
 		const struct page_run *r = &ld->pl.runs[i];
-		const struct vma *v = &t->vmas.v[r->vma];
 
 		if (!streamable(t, r) || r->vma == last)
 			continue;
-		if (l->nr_iov == PARASITE_MAX_IOV) {
-			pr_err("pid %d: more than %d mappings to write-protect", t->pid,
-			       PARASITE_MAX_IOV);
+		if (add_iov(t, &t->vmas.v[r->vma]))
 			return -1;
-		}
-		l->iov[l->nr_iov++] = (struct parasite_iov){ v->start, v->end - v->start };
 		last = r->vma;
+	}
+	for (i = 0; i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		if (v->kind == VMA_KIND__VMA_SHMEM && shmem_streamed(ctx, v->shmem_id) &&
+		    add_iov(t, v))
+			return -1;
 	}
 	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 	if (devfd < 0) {
@@ -392,7 +418,7 @@ int live_protect(struct dump_task *t, struct live_dump *ld)
 	(void)t;
 	/* The pages left open while the parasite ran, if they are held at all. */
 	for (size_t i = 0; i < ld->nr_rseq_pages; i++)
-		if (page_held(ld, ld->rseq_pages[i]) && protect(ld, ld->rseq_pages[i], PAGE_SIZE))
+		if (page_held(ld, ld->rseq_pages[i]) && live_wp(ld, ld->rseq_pages[i], PAGE_SIZE))
 			return -1;
 	return 0;
 }
@@ -426,23 +452,37 @@ int live_note_rseq(struct dump_task *t, struct live_dump *ld)
 	return 0;
 }
 
-int live_prepare(struct dump_task *t, struct live_dump **out)
+struct live_dump *live_dump_new(const char *name)
 {
 	struct live_dump *ld = calloc(1, sizeof(*ld));
+
+	if (!ld) {
+		pr_err("%s: out of memory for its live dump", name);
+		return NULL;
+	}
+	ld->uffd = ld->pfd = ld->pidfd = -1;
+	snprintf(ld->name, sizeof(ld->name), "%s", name);
+	return ld;
+}
+
+int live_prepare(struct dump_task *t, struct live_dump **out)
+{
 	uint64_t anon = 0, per_pipe = pipe_max_size();
+	struct live_dump *ld;
+	char name[32];
 	size_t i, n;
 
+	snprintf(name, sizeof(name), "pid %d", t->pid);
+	ld = *out = live_dump_new(name);
 	if (!ld)
 		return -1;
-	ld->uffd = ld->pfd = ld->pidfd = -1;
 	ld->pid = t->pid;
-	*out = ld;
 	/* Pipe creation costs ~4 ms per GiB: do it before the freeze, from smaps. */
 	for (i = 0; i < t->vmas_hint.nr; i++)
 		if (t->vmas_hint.v[i].kind == VMA_KIND__VMA_ANON)
 			anon += t->vmas_hint.v[i].anon_kb << 10;
 	n = (anon + per_pipe - 1) / per_pipe + 4;
-	if (reserve_fds(t, 2 * n))
+	if (reserve_fds(ld, 2 * n))
 		return -1;
 	ld->pool = malloc(2 * n * sizeof(int));
 	if (!ld->pool)
@@ -464,40 +504,48 @@ int live_prepare(struct dump_task *t, struct live_dump **out)
 	return 0;
 }
 
+int live_layout(struct live_dump *ld, int dirfd, const char *image, uint32_t id)
+{
+	uint64_t idx = 0;
+
+	ld->run_idx = malloc((ld->pl.nr + 1) * sizeof(*ld->run_idx));
+	ld->saved = calloc(1, ld->pl.pages / 8 + 1);
+	ld->buf = malloc(CHUNK_PAGES * PAGE_SIZE);
+	if (!ld->run_idx || !ld->saved || !ld->buf) {
+		pr_err("%s: out of memory for its live dump", ld->name);
+		return -1;
+	}
+	for (size_t i = 0; i < ld->pl.nr; i++) {
+		ld->run_idx[i] = idx;
+		idx += ld->pl.runs[i].nr;
+	}
+	ld->pfd = img_open_raw(dirfd, image, id, O_WRONLY | O_CREAT | O_TRUNC);
+	return ld->pfd < 0 ? -1 : 0;
+}
+
 int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		struct live_dump *ld)
 {
-	uint64_t idx = 0;
 	size_t i, live = 0;
 
 	ld->pl = *pl;
 	memset(pl, 0, sizeof(*pl));
-
-	ld->run_idx = malloc((ld->pl.nr + 1) * sizeof(*ld->run_idx));
-	ld->saved = calloc(1, ld->pl.pages / 8 + 1);
 	/* --cow-limit bounds the tree: each address space gets its share. */
 	for (i = 0; i < ctx->nr_tasks; i++)
 		live += !ctx->tasks[i].zombie;
 	ld->cow_cap = ctx->opts->cow_limit / PAGE_SIZE / live;
 	if (!ld->cow_cap)
 		ld->cow_cap = 1;
-	ld->cow_idx = malloc(ld->cow_cap * sizeof(*ld->cow_idx));
-	ld->buf = malloc(CHUNK_PAGES * PAGE_SIZE);
-	if (!ld->run_idx || !ld->saved || !ld->cow_idx || !ld->buf) {
+	ld->cow_pages = malloc(ld->cow_cap * sizeof(*ld->cow_pages));
+	if (!ld->cow_pages) {
 		pr_err("out of memory for the live dump of pid %d", t->pid);
 		return -1;
 	}
-	for (i = 0; i < ld->pl.nr; i++) {
-		ld->run_idx[i] = idx;
-		idx += ld->pl.runs[i].nr;
-	}
 	ld->pidfd = dup(t->pidfd);
-	ld->pfd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_WRONLY | O_CREAT | O_TRUNC);
-	if (ld->pidfd < 0 || ld->pfd < 0)
+	if (ld->pidfd < 0 || live_layout(ld, ctx->dirfd, "pages-%u.img", t->pid))
 		return -1;
 	if (write_pagemap(ctx, t, ld) || save_frozen_runs(ctx, t, ld) ||
-	    plan_pipes(t, ld, pipe_max_size() / PAGE_SIZE) || arm_uffd(t, ld) ||
-	    hold_pages(t, ld))
+	    live_plan_pipes(t, ld) || arm_uffd(ctx, t, ld) || hold_pages(t, ld))
 		return -1;
 	return 0;
 }
@@ -523,15 +571,24 @@ void live_free(struct live_dump *ld)
 	free(ld->pool);
 	if (ld->cow)
 		munmap(ld->cow, ld->cow_cap * PAGE_SIZE);
+	if (ld->map)
+		munmap(ld->map, ld->map_len);
+	if (ld->obj)
+		pthread_mutex_destroy(&ld->lock);
 	page_list_free(&ld->pl);
 	free(ld->run_idx);
 	free(ld->saved);
+	free(ld->removed);
+	free(ld->resident);
 	free(ld->segs);
 	free(ld->pipes);
-	free(ld->cow_idx);
+	free(ld->cow_pages);
 	free(ld->remaps);
 	free(ld->rseq_pages);
 	free(ld->deferred);
+	free(ld->windows);
+	free(ld->parked);
+	free(ld->mappers);
 	free(ld->buf);
 	free(ld);
 }

@@ -14,11 +14,14 @@
 
 #include "ctx.h"
 #include "mem-dump.h"
+#include "pagemap.pb-c.h"
 
 struct live_dump;
 
 /* Can this kernel do it (userfaultfd WP, the events we need, /dev/userfaultfd)? */
 bool live_supported(const struct kfeat *kf);
+/* And write-protect shared memory (UFFD_FEATURE_WP_HUGETLBFS_SHMEM)? */
+bool live_shmem_supported(const struct kfeat *kf);
 /* Before the freeze: make the pipes the pages will be held in (*@out set). */
 int live_prepare(struct dump_task *t, struct live_dump **out);
 /* Frozen, parasite running, @pl collected (ownership moves to @ld). */
@@ -31,8 +34,14 @@ int live_note_rseq(struct dump_task *t, struct live_dump *ld);
  * ran. From here until the uffd is served, the task must not run.
  */
 int live_protect(struct dump_task *t, struct live_dump *ld);
-/* The task runs again: write every held page; fails if the task dies. */
-int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld);
+/*
+ * The tree frozen, every task through live_freeze(): hold the @nr_pages
+ * pages of shared memory object @id (its @ranges, offsets in its fd @fd),
+ * write-protect them in every process mapping it; @resident is mincore()'s
+ * vector of the object (taken). @name names it in errors.
+ */
+int live_hold_shmem(struct dump_ctx *ctx, uint32_t id, const char *name, int fd,
+		    uint64_t size, PagemapEntry **ranges, size_t nr_ranges, uint8_t *resident);
 /* Every task of the tree runs again: stream them all at once. */
 int live_stream_tree(struct dump_ctx *ctx);
 /* Drop everything; closing the uffd lifts any protection left. */

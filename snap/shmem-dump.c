@@ -12,6 +12,7 @@
 
 #include "files.h"
 #include "image.h"
+#include "live.h"
 #include "log.h"
 #include "shmem.h"
 
@@ -27,6 +28,7 @@ struct shmem_obj {
 	dev_t dev;		/* identity: (sysv, dev, ino); SysV: ino = shmid */
 	ino_t ino;
 	bool sysv;
+	bool live;		/* streamed after the freeze (live-shmem.c) */
 	int fd;			/* the object, opened while the tree is frozen */
 	char what[96];		/* how errors name it */
 };
@@ -207,6 +209,22 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	return 0;
 }
 
+/*
+ * A live dump streams an object only the tree's processes can write, and
+ * only through mappings it write-protects: MAP_SHARED|MAP_ANONYMOUS memory.
+ * A memfd, a /dev/shm file or a SysV segment can also be written through an
+ * fd or a new attachment, which no protection sees: those are saved frozen.
+ */
+static bool streams_live(const struct dump_ctx *ctx, const struct shmem_obj *o)
+{
+	return ctx->st.live && o->e.kind == SHMEM_KIND__SHMEM_ANON && live_shmem_supported(ctx->kf);
+}
+
+bool shmem_streamed(const struct dump_ctx *ctx, uint32_t id)
+{
+	return id && id <= ctx->shmem->nr && ctx->shmem->o[id - 1].live;
+}
+
 int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
 {
 	bool sysv = !strncmp(v->path, "/SYSV", 5);
@@ -220,6 +238,7 @@ int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
 			drop_last(ctx->shmem);
 			return -1;
 		}
+		o->live = streams_live(ctx, o);
 	}
 	if (sysv && (v->pgoff || v->end - v->start < o->e.size)) {
 		pr_err("%s: a SysV segment mapped in part is not supported yet", o->what);
@@ -329,13 +348,8 @@ int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-/*
- * Pages a read brought back from swap go out again: the task must not end up
- * with more resident memory than it had. They are mapped only by us, so
- * MADV_PAGEOUT on our mapping reclaims them. Best effort: the image is right.
- */
-static void pageout_again(struct shmem_obj *o, char *map, const unsigned char *vec,
-			  uint64_t first, uint64_t last)
+void shmem_pageout(const char *what, char *map, const unsigned char *vec, uint64_t first,
+		   uint64_t last)
 {
 	uint64_t i = first, j;
 
@@ -347,7 +361,7 @@ static void pageout_again(struct shmem_obj *o, char *map, const unsigned char *v
 		for (j = i; j < last && !(vec[j] & 1); j++)
 			;
 		if (madvise(map + i * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_PAGEOUT))
-			pr_warn("%s: cannot push swapped pages out again: %s", o->what,
+			pr_warn("%s: cannot push swapped pages out again: %s", what,
 				strerror(errno));
 		i = j;
 	}
@@ -371,34 +385,22 @@ static int add_range(ShmemEntry *e, uint64_t off, uint64_t nr)
 	return 0;
 }
 
-/* Data ranges of @o into its entry and shmem-pages-ID.img. */
-static int write_pages(struct dump_ctx *ctx, struct shmem_obj *o, int pfd)
+/* The data ranges of @o into its entry, counted; @vec says what was resident. */
+static int find_ranges(struct dump_ctx *ctx, struct shmem_obj *o, const unsigned char *vec)
 {
-	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, len = npages * PAGE_SIZE;
-	unsigned char *vec = NULL;
-	char *map = MAP_FAILED;
+	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE;
 	off_t data = 0, hole;
-	int ret = -1;
 
-	if (!len)
-		return 0;
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, o->fd, 0);
-	vec = malloc(npages);
-	if (map == MAP_FAILED || !vec || mincore(map, len, vec)) {
-		pr_perror("%s: cannot map its %llu bytes to read them", o->what,
-			  (unsigned long long)o->e.size);
-		goto out;
-	}
 	for (;;) {
 		uint64_t first, last, i;
 
 		data = lseek(o->fd, data, SEEK_DATA);
 		if (data < 0 && errno == ENXIO)
-			break;
+			return 0;
 		hole = data < 0 ? -1 : lseek(o->fd, data, SEEK_HOLE);
 		if (hole < 0) {
 			pr_perror("%s: SEEK_DATA/SEEK_HOLE", o->what);
-			goto out;
+			return -1;
 		}
 		first = data / PAGE_SIZE;
 		last = (hole + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -406,21 +408,72 @@ static int write_pages(struct dump_ctx *ctx, struct shmem_obj *o, int pfd)
 			last = npages;
 		if (add_range(&o->e, first * PAGE_SIZE, last - first)) {
 			pr_err("%s: out of memory", o->what);
-			goto out;
-		}
-		if (write_full(pfd, map + first * PAGE_SIZE, (last - first) * PAGE_SIZE)) {
-			pr_perror("writing image shmem-pages-%u.img", o->e.id);
-			goto out;
+			return -1;
 		}
 		for (i = first; i < last; i++)
 			ctx->st.shmem_swapped += !(vec[i] & 1);
 		ctx->st.shmem_pages += last - first;
-		pageout_again(o, map, vec, first, last);
-		if ((uint64_t)hole >= len)
-			break;
+		if (last >= npages)
+			return 0;
 		data = hole;
 	}
-	ret = 0;
+}
+
+/* Write the ranges found into shmem-pages-ID.img (made even when empty). */
+static int write_ranges(struct dump_ctx *ctx, struct shmem_obj *o, char *map,
+			const unsigned char *vec)
+{
+	int pfd = img_open_raw(ctx->dirfd, "shmem-pages-%u.img", o->e.id,
+			       O_WRONLY | O_CREAT | O_TRUNC);
+
+	if (pfd < 0)
+		return -1;
+	for (size_t i = 0; i < o->e.n_pages; i++) {
+		uint64_t first = o->e.pages[i]->vaddr / PAGE_SIZE, nr = o->e.pages[i]->nr_pages;
+
+		if (write_full(pfd, map + first * PAGE_SIZE, nr * PAGE_SIZE)) {
+			pr_perror("writing image shmem-pages-%u.img", o->e.id);
+			close(pfd);
+			return -1;
+		}
+		shmem_pageout(o->what, map, vec, first, first + nr);
+	}
+	if (close(pfd)) {
+		pr_perror("writing image shmem-pages-%u.img", o->e.id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The pages of @o: written into shmem-pages-ID.img now, or, live, held to be
+ * streamed once the tree runs. Pages the read swaps in go out again after.
+ */
+static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o)
+{
+	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, len = npages * PAGE_SIZE;
+	unsigned char *vec = NULL;
+	char *map = MAP_FAILED;
+	int ret = -1;
+
+	if (!len)
+		return write_ranges(ctx, o, NULL, NULL);
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, o->fd, 0);
+	vec = malloc(npages);
+	if (map == MAP_FAILED || !vec || mincore(map, len, vec)) {
+		pr_perror("%s: cannot map its %llu bytes to read them", o->what,
+			  (unsigned long long)o->e.size);
+		goto out;
+	}
+	if (find_ranges(ctx, o, vec))
+		goto out;
+	if (o->live) {
+		ret = live_hold_shmem(ctx, o->e.id, o->what, o->fd, o->e.size, o->e.pages,
+				      o->e.n_pages, vec);
+		vec = NULL;
+	} else {
+		ret = write_ranges(ctx, o, map, vec);
+	}
 out:
 	if (map != MAP_FAILED)
 		munmap(map, len);
@@ -442,14 +495,8 @@ int shmem_write(struct dump_ctx *ctx)
 		return -1;
 	for (i = 0; i < st->nr && !ret; i++) {
 		struct shmem_obj *o = &st->o[i];
-		int pfd = img_open_raw(ctx->dirfd, "shmem-pages-%u.img", o->e.id,
-				       O_WRONLY | O_CREAT | O_TRUNC);
 
-		ret = pfd < 0 || write_pages(ctx, o, pfd) || img_write(img, &o->e.base);
-		if (pfd >= 0 && close(pfd) && !ret) {
-			pr_perror("writing image shmem-pages-%u.img", o->e.id);
-			ret = -1;
-		}
+		ret = save_pages(ctx, o) || img_write(img, &o->e.base);
 		for (size_t j = 0; j < o->e.n_pages; j++)
 			free(o->e.pages[j]);
 		free(o->e.pages);

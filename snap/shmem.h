@@ -40,8 +40,20 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 		     uint32_t *id);
 /* Note the SysV segments @pid created that no task maps right now. */
 int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
-/* shmem.img and every shmem-pages-ID.img. While the tree is frozen. */
+/* Whether object @id is streamed by a live dump rather than saved frozen. */
+bool shmem_streamed(const struct dump_ctx *ctx, uint32_t id);
+/*
+ * shmem.img and every shmem-pages-ID.img. While the tree is frozen; live,
+ * the pages of streamed objects are only held here (live_hold_shmem()).
+ */
 int shmem_write(struct dump_ctx *ctx);
+/*
+ * Push pages [@first, @last) of an object mapped by snap at @map out again
+ * where @vec (mincore) says they were not resident: the task must not end up
+ * with more resident memory. Best effort: the image is right either way.
+ */
+void shmem_pageout(const char *what, char *map, const unsigned char *vec, uint64_t first,
+		   uint64_t last);
 
 /* Restore side: the objects, recreated before any process. */
 struct shmem_restore {

@@ -28,6 +28,9 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  shmem objects:     %12llu\n", (unsigned long long)s->shmem_objects);
 	printf("  shmem pages:       %12llu\n", (unsigned long long)s->shmem_pages);
 	printf("  shmem swapped:     %12llu\n", (unsigned long long)s->shmem_swapped);
+	/* Live: of the shmem pages, those streamed rather than saved frozen. */
+	if (s->live)
+		printf("  shmem streamed:    %12llu\n", (unsigned long long)s->shmem_streamed);
 	printf("  live:              %12s\n", s->live ? "yes" : "no");
 	if (s->live) {
 		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);

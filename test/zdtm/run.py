@@ -197,7 +197,13 @@ TESTS = [
     live("live_ring", modes=("live", "no-live"), stats=[COW_FAULTS]),
     live("live_ring_threads", "live_ring", ["256", "4"], modes=("live", "no-live"),
          stats=[COW_FAULTS]),
+    # The ring in MAP_SHARED|MAP_ANONYMOUS memory, written by two child
+    # processes and the root: streamed after the freeze, not saved frozen.
+    live("live_ring_procs", "live_ring", ["128", "3", "procs"], modes=("live", "no-live"),
+         stats=[COW_FAULTS, ("shmem streamed", ">=", 128 << 20 >> 12)]),
     live("live_mutate"),
+    # Shared pages punched out or discarded, then written, while streamed.
+    live("live_shm_mutate", stats=[("shmem streamed", ">=", 64 << 20 >> 12)]),
     live("live_munmap", "live_mutate", ["munmap"]),
     live("live_dontneed", "live_mutate", ["dontneed"]),
     live("live_mapfixed", "live_mutate", ["mapfixed"]),

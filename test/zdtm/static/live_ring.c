@@ -12,12 +12,20 @@
  * page. A violation is recorded and reported at SIGTERM, after which the whole
  * ring must show exactly one cut: every page k holds the last s < next with
  * s = k mod N.
+ *
+ * With a third argument "procs", the ring is MAP_SHARED|MAP_ANONYMOUS memory
+ * and writers 1..W-1 are child processes: the dump must stream that memory
+ * too and keep each child's writes through its own mapping out of the image.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "zdtmtst.h"
@@ -34,10 +42,13 @@ struct ring {
 	uint64_t next;			/* the writer's next sequence number, once stopped */
 	pthread_t th;
 	volatile int lapped;		/* a lap done: at full speed */
+	char err[256];			/* procs: what the writer recorded */
 };
 
-static struct ring rings[MAX_WRITERS];
+static struct ring *rings;		/* procs: shared with the writers */
 static int nr_writers = 1;
+static int procs;
+static pid_t pids[MAX_WRITERS];		/* procs: the writers' processes */
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
@@ -77,8 +88,11 @@ static void setup(size_t mib)
 	unsigned long npages = size / PAGE_SIZE / nr_writers;
 	volatile uint64_t *ring;
 
-	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ring == MAP_FAILED)
+	int flags = (procs ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+
+	rings = mmap(NULL, MAX_WRITERS * sizeof(*rings), PROT_READ | PROT_WRITE, flags, -1, 0);
+	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (rings == MAP_FAILED || ring == MAP_FAILED)
 		fail("mmap %zu MiB: %m", mib);
 	madvise((void *)ring, size, MADV_POPULATE_WRITE);	/* only faster, not needed */
 	for (int w = 0; w < nr_writers; w++) {
@@ -181,6 +195,53 @@ static void start_writers(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Or child processes, which get SIGTERM from the main one. */
+static void start_procs(void)
+{
+	for (int w = 1; w < nr_writers; w++) {
+		pids[w] = fork();
+		if (pids[w] < 0)
+			fail("fork: %m");
+		if (pids[w])
+			continue;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		write_ring(&rings[w]);
+		if (test_recorded())
+			snprintf(rings[w].err, sizeof(rings[w].err), "%s", test_recorded());
+		_exit(0);
+	}
+}
+
+static void stop_procs(void)
+{
+	for (int w = 1; w < nr_writers; w++) {
+		int status, tries = 0;
+
+		kill(pids[w], SIGTERM);
+		while (waitpid(pids[w], &status, WNOHANG) != pids[w])
+			if (++tries > 5000)
+				fail("writer %d (pid %d) did not stop", w, pids[w]);
+			else
+				usleep(1000);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail("writer %d (pid %d) ended with status %#x", w, pids[w], status);
+		if (rings[w].err[0])
+			fail("writer %d: %s", w, rings[w].err);
+	}
+}
+
+static void stop_threads(void)
+{
+	for (int w = 1; w < nr_writers; w++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (pthread_timedjoin_np(rings[w].th, NULL, &ts))
+			fail("writer %d did not stop", w);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t mib = DEFAULT_MIB;
@@ -195,20 +256,22 @@ int main(int argc, char **argv)
 		fail("bad ring size '%s' (MiB)", test_argv[1]);
 	if (nr_writers < 1 || nr_writers > MAX_WRITERS)
 		fail("bad number of writers '%s' (1..%d)", test_argv[2], MAX_WRITERS);
+	if (test_argc > 3 && strcmp(test_argv[3], "procs"))
+		fail("bad writer kind '%s' (procs)", test_argv[3]);
+	procs = test_argc > 3;
 	setup(mib);
 
 	test_daemon();
-	start_writers();
+	if (procs)
+		start_procs();
+	else
+		start_writers();
 	write_ring(&rings[0]);
 	test_waitsig();
-	for (int w = 1; w < nr_writers; w++) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 5;
-		if (pthread_timedjoin_np(rings[w].th, NULL, &ts))
-			fail("writer %d did not stop", w);
-	}
+	if (procs)
+		stop_procs();
+	else
+		stop_threads();
 
 	if (test_recorded())
 		fail("%s", test_recorded());
