@@ -3,9 +3,9 @@
  * Helper for scripts/bench_live.py: a process that writes to random pages and
  * times every write.
  *
- *   bench-live-writer MIB PIDFILE STATSFILE
+ *   bench-live-writer MIB PIDFILE STATSFILE [shared]
  *
- * touches MIB of anonymous memory, daemonizes (the pidfile appearing means
+ * touches MIB of anonymous memory (MAP_SHARED|MAP_ANONYMOUS with "shared"), daemonizes (the pidfile appearing means
  * ready), then until SIGTERM stores 8 bytes at the start of a random page,
  * reading CLOCK_MONOTONIC around each store. On SIGUSR1 it appends a line for
  * the window since the previous SIGUSR1 (or since it was ready) to STATSFILE:
@@ -99,7 +99,7 @@ static void write_window(const char *path, uint64_t window, uint64_t writes, uin
 	fclose(f);
 }
 
-static int run(size_t bytes, const char *pidfile, const char *statsfile)
+static int run(size_t bytes, const char *pidfile, const char *statsfile, int type)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ULL, writes = 0, max = 0, start;
 	size_t npages = bytes / PAGE;
@@ -107,7 +107,7 @@ static int run(size_t bytes, const char *pidfile, const char *statsfile)
 	FILE *f;
 	pid_t pid;
 
-	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, type | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		perror("mmap");
 		return 1;
@@ -159,9 +159,10 @@ static int run(size_t bytes, const char *pidfile, const char *statsfile)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: bench-live-writer MIB PIDFILE STATSFILE\n");
+	if (argc != 4 && (argc != 5 || strcmp(argv[4], "shared"))) {
+		fprintf(stderr, "usage: bench-live-writer MIB PIDFILE STATSFILE [shared]\n");
 		return 2;
 	}
-	return run(strtoul(argv[1], NULL, 10) << 20, argv[2], argv[3]);
+	return run(strtoul(argv[1], NULL, 10) << 20, argv[2], argv[3],
+		   argc == 5 ? MAP_SHARED : MAP_PRIVATE);
 }

@@ -8,6 +8,8 @@
  *     over NPROC processes (the daemon and its children), each running
  *     NTHREADS threads; the daemon checks its own bytes and its children's
  *     verdicts.
+ *   bench-mem hold-shared MIB PIDFILE OUTFILE: hold, with the memory
+ *     MAP_SHARED|MAP_ANONYMOUS instead of private.
  *   bench-mem memcpy MIB: print memcpy throughput over touched memory, MiB/s.
  */
 #include <pthread.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+static int map_type = MAP_PRIVATE;
 
 static void on_term(int sig)
 {
@@ -39,7 +42,7 @@ static double now(void)
 
 static uint64_t *touch(size_t bytes)
 {
-	uint64_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, map_type | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		perror("mmap");
@@ -162,12 +165,16 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(argv[1], "hold"))
 		return hold(1, 1, mib << 20, argv[3], argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "hold-shared")) {
+		map_type = MAP_SHARED;
+		return hold(1, 1, mib << 20, argv[3], argv[4]);
+	}
 	if (argc == 7 && !strcmp(argv[1], "tree"))
 		return hold(atoi(argv[2]), atoi(argv[3]), strtoul(argv[4], NULL, 10) << 20, argv[5],
 			    argv[6]);
 	if (argc == 3 && !strcmp(argv[1], "memcpy"))
 		return bench_memcpy(mib << 20);
-	fprintf(stderr, "usage: bench-mem hold MIB PIDFILE OUTFILE | tree NPROC NTHREADS MIB "
-			"PIDFILE OUTFILE | memcpy MIB\n");
+	fprintf(stderr, "usage: bench-mem hold[-shared] MIB PIDFILE OUTFILE | tree NPROC NTHREADS "
+			"MIB PIDFILE OUTFILE | memcpy MIB\n");
 	return 2;
 }

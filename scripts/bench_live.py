@@ -11,6 +11,7 @@ For each size (MiB of touched anonymous memory):
     during a live dump, against a window of the same length without one right
     after, and the dump's copy-before-write figures (cow faults, cow peak
     memory, time writers waited).
+With --shared the memory is MAP_SHARED|MAP_ANONYMOUS instead of private.
 Runs are interleaved across sizes and repeated; medians are reported (the
 machine is shared and noisy). Every dump must succeed and say whether it was
 live as asked; a run that does not fails the benchmark."""
@@ -60,11 +61,11 @@ def dump(pid, d, live, extra=()):
     return res.stdout, wall
 
 
-def frozen_run(helper, mib, work, live_first):
+def frozen_run(helper, mib, work, live_first, shared):
     """Frozen and total time of a live and a stop-the-world dump of one holder."""
     d = tempfile.mkdtemp(dir=work)
     pidf, outf = os.path.join(d, "pid"), os.path.join(d, "out")
-    pid = start([helper, "hold", str(mib), pidf, outf], pidf)
+    pid = start([helper, "hold-shared" if shared else "hold", str(mib), pidf, outf], pidf)
     res = {}
     try:
         for live in (live_first, not live_first):
@@ -92,11 +93,11 @@ def window(pid, statsf, lines):
     return [int(x) for x in open(statsf).readlines()[lines].split()]
 
 
-def writer_run(writer, mib, work, cow_limit):
+def writer_run(writer, mib, work, cow_limit, shared):
     """The writer's latency and throughput during a live dump and during as long without."""
     d = tempfile.mkdtemp(dir=work)
     pidf, statsf = os.path.join(d, "pid"), os.path.join(d, "stats")
-    pid = start([writer, str(mib), pidf, statsf], pidf)
+    pid = start([writer, str(mib), pidf, statsf] + (["shared"] if shared else []), pidf)
     extra = ["--cow-limit", cow_limit] if cow_limit else []
     try:
         time.sleep(0.5)                      # warm up
@@ -129,6 +130,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="256,1024,4096", help="MiB, comma separated")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--shared", action="store_true",
+                    help="MAP_SHARED|MAP_ANONYMOUS memory instead of private")
     ap.add_argument("--cow-limit", default=None,
                     help="--cow-limit for the writer's live dumps (default: snap's)")
     args = ap.parse_args()
@@ -147,16 +150,17 @@ def main():
     try:
         for r in range(args.runs):
             for s in sizes:
-                frz[s].append(frozen_run(helper, s, work, live_first=r % 2 == 0))
-                wr[s].append(writer_run(writer, s, work, args.cow_limit))
+                frz[s].append(frozen_run(helper, s, work, r % 2 == 0, args.shared))
+                wr[s].append(writer_run(writer, s, work, args.cow_limit, args.shared))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     def med(rows):
         return {k: statistics.median(x[k] for x in rows) for k in rows[0]}
 
-    print("Frozen time and dump time of a process holding touched memory "
-          "(snap dump -R; medians of %d interleaved runs):" % args.runs)
+    print("Frozen time and dump time of a process holding touched %s memory "
+          "(snap dump -R; medians of %d interleaved runs):"
+          % ("shared" if args.shared else "private", args.runs))
     print("%-8s %11s %11s %9s %11s %11s %9s" % (
         "size", "STW frz ms", "live frz ms", "live/STW", "STW dump ms", "live dump ms",
         "live/STW"))

@@ -308,6 +308,9 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 
 	if ((ctx.st.live && live_prepare(root, &root->ld)) || tree_prepare(&ctx))
 		goto out;
+	shmem_prewarm(&ctx, root);
+	for (size_t i = 0; i < ctx.nr_hints; i++)
+		shmem_prewarm(&ctx, &ctx.hints[i]);
 	frozen = true;
 	if (tree_seize(&ctx))
 		goto out;

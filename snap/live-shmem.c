@@ -139,15 +139,21 @@ static int make_list(struct live_dump *obj, PagemapEntry **ranges, size_t nr)
 }
 
 int live_hold_shmem(struct dump_ctx *ctx, uint32_t id, const char *name, int fd,
-		    uint64_t size, PagemapEntry **ranges, size_t nr_ranges, uint8_t *resident)
+		    uint64_t size, PagemapEntry **ranges, size_t nr_ranges, uint8_t *resident,
+		    char *warm)
 {
+	uint64_t len = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	struct live_dump *obj = live_dump_new(name);
 
 	if (!obj) {
 		free(resident);
+		if (warm)
+			munmap(warm, len);
 		return -1;
 	}
 	obj->resident = resident;
+	obj->map = warm;
+	obj->map_len = len;
 	if (add_object(ctx, obj)) {
 		live_free(obj);
 		return -1;
@@ -162,8 +168,8 @@ int live_hold_shmem(struct dump_ctx *ctx, uint32_t id, const char *name, int fd,
 		pr_err("%s: out of memory for its live dump", name);
 		return -1;
 	}
-	obj->map_len = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	obj->map = mmap(NULL, obj->map_len, PROT_READ, MAP_SHARED, fd, 0);
+	if (!obj->map)
+		obj->map = mmap(NULL, obj->map_len, PROT_READ, MAP_SHARED, fd, 0);
 	if (obj->map == MAP_FAILED) {
 		obj->map = NULL;
 		pr_perror("%s: cannot map it to hold its pages", name);

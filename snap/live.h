@@ -38,10 +38,12 @@ int live_protect(struct dump_task *t, struct live_dump *ld);
  * The tree frozen, every task through live_freeze(): hold the @nr_pages
  * pages of shared memory object @id (its @ranges, offsets in its fd @fd),
  * write-protect them in every process mapping it; @resident is mincore()'s
- * vector of the object (taken). @name names it in errors.
+ * vector of the object, @warm snap's mapping of it made before the freeze,
+ * or NULL (both taken). @name names it in errors.
  */
 int live_hold_shmem(struct dump_ctx *ctx, uint32_t id, const char *name, int fd,
-		    uint64_t size, PagemapEntry **ranges, size_t nr_ranges, uint8_t *resident);
+		    uint64_t size, PagemapEntry **ranges, size_t nr_ranges, uint8_t *resident,
+		    char *warm);
 /* Every task of the tree runs again: stream them all at once. */
 int live_stream_tree(struct dump_ctx *ctx);
 /* Drop everything; closing the uffd lifts any protection left. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -33,9 +34,19 @@ struct shmem_obj {
 	char what[96];		/* how errors name it */
 };
 
+/* An object snap mapped and faulted in before the freeze (shmem_prewarm()). */
+struct shmem_warm {
+	dev_t dev;
+	ino_t ino;
+	char *map;
+	uint64_t len;
+};
+
 struct shmem_table {
 	struct shmem_obj *o;
 	size_t nr;
+	struct shmem_warm *warm;
+	size_t nr_warm;
 };
 
 struct shmem_table *shmem_table_new(void)
@@ -58,7 +69,11 @@ void shmem_table_free(struct shmem_table *st)
 			close(st->o[i].fd);
 		free(st->o[i].e.name);
 	}
+	for (i = 0; i < st->nr_warm; i++)
+		if (st->warm[i].map)
+			munmap(st->warm[i].map, st->warm[i].len);
 	free(st->o);
+	free(st->warm);
 	free(st);
 }
 
@@ -207,6 +222,88 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	if (o->e.kind == SHMEM_KIND__SHMEM_SYSV)
 		return obj_sysv(o, v->ino);
 	return 0;
+}
+
+/* The warm mapping of the object (@dev, @ino) if it is @len bytes long; it is the caller's now. */
+static char *take_warm(struct shmem_table *st, dev_t dev, ino_t ino, uint64_t len)
+{
+	for (size_t i = 0; i < st->nr_warm; i++) {
+		struct shmem_warm *w = &st->warm[i];
+		char *map = w->map;
+
+		if (w->dev != dev || w->ino != ino || !map || w->len != len)
+			continue;
+		w->map = NULL;
+		return map;
+	}
+	return NULL;
+}
+
+/*
+ * Fault in, in snap's own mapping, the resident data pages of anonymous
+ * shared object @v (of @pid): at the freeze, holding them is then a fast
+ * walk of page tables already there (about 35 ms per GiB instead of 120).
+ * Only what was resident is touched: nothing comes back from swap, and no
+ * hole is filled. Best effort: the freeze reads the object again anyway.
+ */
+static void warm_one(struct shmem_table *st, pid_t pid, const struct vma *v)
+{
+	struct shmem_warm w = { .dev = v->dev, .ino = v->ino, .map = MAP_FAILED };
+	unsigned char *vec = NULL;
+	char path[96];
+	struct stat sb;
+	off_t data = 0, hole;
+	void *p;
+	int fd;
+
+	for (size_t i = 0; i < st->nr_warm; i++)
+		if (st->warm[i].dev == v->dev && st->warm[i].ino == v->ino)
+			return;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+		 (unsigned long)v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) || !sb.st_size)
+		goto out;
+	w.len = (sb.st_size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	w.map = mmap(NULL, w.len, PROT_READ, MAP_SHARED, fd, 0);
+	vec = malloc(w.len / PAGE_SIZE);
+	if (w.map == MAP_FAILED || !vec || mincore(w.map, w.len, vec))
+		goto out;
+	while ((data = lseek(fd, data, SEEK_DATA)) >= 0 && (hole = lseek(fd, data, SEEK_HOLE)) > data) {
+		uint64_t i = data / PAGE_SIZE, end = ((uint64_t)hole + PAGE_SIZE - 1) / PAGE_SIZE, j;
+
+		for (end = end < w.len / PAGE_SIZE ? end : w.len / PAGE_SIZE; i < end; i = j) {
+			for (j = i + 1; j < end && (vec[j] & 1) == (vec[i] & 1); j++)
+				;
+			if (vec[i] & 1)
+				madvise(w.map + i * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_POPULATE_READ);
+		}
+		data = hole;
+	}
+	p = realloc(st->warm, (st->nr_warm + 1) * sizeof(w));
+	if (p) {
+		st->warm = p;
+		st->warm[st->nr_warm++] = w;
+		w.map = MAP_FAILED;
+	}
+out:
+	if (w.map != MAP_FAILED)
+		munmap(w.map, w.len);
+	free(vec);
+	if (fd >= 0)
+		close(fd);
+}
+
+void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t)
+{
+	if (!ctx->st.live || !live_shmem_supported(ctx->kf))
+		return;
+	for (size_t i = 0; i < t->vmas_hint.nr; i++) {
+		const struct vma *v = &t->vmas_hint.v[i];
+
+		if (v->kind == VMA_KIND__VMA_SHMEM && vma_shmem_kind(v) == SHMEM_KIND__SHMEM_ANON)
+			warm_one(ctx->shmem, t->pid, v);
+	}
 }
 
 /*
@@ -469,7 +566,7 @@ static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o)
 		goto out;
 	if (o->live) {
 		ret = live_hold_shmem(ctx, o->e.id, o->what, o->fd, o->e.size, o->e.pages,
-				      o->e.n_pages, vec);
+				      o->e.n_pages, vec, take_warm(ctx->shmem, o->dev, o->ino, len));
 		vec = NULL;
 	} else {
 		ret = write_ranges(ctx, o, map, vec);

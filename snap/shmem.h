@@ -40,6 +40,8 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 		     uint32_t *id);
 /* Note the SysV segments @pid created that no task maps right now. */
 int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
+/* Live, before the freeze: warm snap's mappings of @t's anonymous shared memory. */
+void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t);
 /* Whether object @id is streamed by a live dump rather than saved frozen. */
 bool shmem_streamed(const struct dump_ctx *ctx, uint32_t id);
 /*
