@@ -106,6 +106,15 @@ struct live_dump {
 	size_t nr_deferred, cap_deferred;
 	struct shm_window *windows;
 	size_t nr_windows;
+	bool fork_events;	/* its uffd reports forks (UFFD_FEATURE_EVENT_FORK) */
+	/*
+	 * Processes forked during the streaming, each with the uffd the fork
+	 * event gave: served by this process's thread. A follower has no pages
+	 * of its own and no pid; its windows are its parent's at the fork.
+	 */
+	struct live_dump **followers;
+	size_t nr_followers;
+	struct live_dump *leader;	/* a follower: whose thread serves it */
 	uint64_t *parked;	/* faults on punched-out shared pages: wait for the streamer */
 	size_t nr_parked, cap_parked;
 	struct live_tree *tree;

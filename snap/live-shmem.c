@@ -21,6 +21,25 @@
 #include "log.h"
 #include "shmem.h"
 
+bool live_shmem_followable(const struct dump_ctx *ctx, uint32_t id, const char *name)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *t = &ctx->tasks[i];
+
+		for (size_t j = 0; !t->zombie && j < t->vmas.nr; j++) {
+			const struct vma *v = &t->vmas.v[j];
+
+			if (v->kind != VMA_KIND__VMA_SHMEM || v->shmem_id != id || t->ld->fork_events)
+				continue;
+			pr_info("%s: saved while frozen: pid %d cannot have its forks followed "
+				"(it lacks CAP_SYS_PTRACE)",
+				name, t->pid);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int add_window(struct live_dump *ld, struct live_dump *obj, const struct vma *v)
 {
 	struct shm_window *w = realloc(ld->windows, (ld->nr_windows + 1) * sizeof(*w));

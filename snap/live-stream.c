@@ -125,8 +125,12 @@ static const struct shm_window *find_window(const struct live_dump *ld, uint64_t
 	return NULL;
 }
 
-/* Whose page the one at @addr is (this process's or a shared object's), and its index. */
-static struct live_dump *page_owner(struct live_dump *ld, uint64_t addr, int64_t *idx)
+/*
+ * Whose page the one at @addr is (this process's or a shared object's), its
+ * index, and (for an object) its offset in it.
+ */
+static struct live_dump *page_owner(struct live_dump *ld, uint64_t addr, int64_t *idx,
+				    uint64_t *off)
 {
 	uint64_t fa = freeze_addr(ld, addr);
 	const struct shm_window *w;
@@ -137,7 +141,8 @@ static struct live_dump *page_owner(struct live_dump *ld, uint64_t addr, int64_t
 	w = find_window(ld, fa);
 	if (!w)
 		return NULL;
-	*idx = live_page_index(w->obj, fa - w->start + w->off);
+	*off = fa - w->start + w->off;
+	*idx = live_page_index(w->obj, *off);
 	return *idx >= 0 ? w->obj : NULL;
 }
 
@@ -166,8 +171,9 @@ static int add_u64(struct live_dump *ld, uint64_t **arr, size_t *nr, size_t *cap
  */
 static int serve_fault(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr)
 {
+	uint64_t off = 0;
 	int64_t idx;
-	struct live_dump *owner = page_owner(ld, addr, &idx);
+	struct live_dump *owner = page_owner(ld, addr, &idx, &off);
 
 	if (owner && ld->cow_nr == ld->cow_cap) {
 		uint64_t t0 = now_ns();
@@ -178,15 +184,17 @@ static int serve_fault(struct dump_ctx *ctx, struct live_dump *ld, uint64_t addr
 	}
 	obj_lock(owner);
 	if (owner && !test_saved(owner, idx)) {
-		struct iovec l, r = { (void *)addr, PAGE_SIZE };
+		void *slot = ld->cow + ld->cow_nr * PAGE_SIZE;
+		struct iovec l = { slot, PAGE_SIZE }, r = { (void *)addr, PAGE_SIZE };
 
 		if (owner->obj && test_bit8(owner->removed, idx)) {
 			obj_unlock(owner);
 			return add_u64(ld, &ld->parked, &ld->nr_parked, &ld->cap_parked, addr);
 		}
-		l.iov_base = ld->cow + ld->cow_nr * PAGE_SIZE;
-		l.iov_len = PAGE_SIZE;
-		if (process_vm_readv(ld->pid, &l, 1, &r, 1, 0) != PAGE_SIZE) {
+		/* A shared page is read from snap's own mapping: a follower has no pid. */
+		if (owner->obj) {
+			memcpy(slot, owner->map + off, PAGE_SIZE);
+		} else if (process_vm_readv(ld->pid, &l, 1, &r, 1, 0) != PAGE_SIZE) {
 			obj_unlock(owner);
 			if (errno == ESRCH)
 				pr_err("pid %d exited during the live dump", ld->pid);
@@ -211,9 +219,9 @@ static int unpark(struct dump_ctx *ctx, struct live_dump *ld)
 	size_t i = 0;
 
 	while (i < ld->nr_parked) {
-		uint64_t addr = ld->parked[i];
+		uint64_t addr = ld->parked[i], off;
 		int64_t idx;
-		struct live_dump *owner = page_owner(ld, addr, &idx);
+		struct live_dump *owner = page_owner(ld, addr, &idx, &off);
 		bool saved;
 
 		obj_lock(owner);
@@ -272,6 +280,58 @@ static int add_remap(struct live_dump *ld, const struct uffd_msg *m)
 	return 0;
 }
 
+static void *dup_array(const void *a, size_t n, size_t size)
+{
+	void *p = malloc(n * size + 1);
+
+	if (p && n)
+		memcpy(p, a, n * size);
+	return p;
+}
+
+/*
+ * @ld forked: the child got @ld's registrations, protected page tables and
+ * the uffd @ufd. It sees the same shared pages at the same places; its
+ * private pages are copies, nothing of the image: faults there are only
+ * unprotected. Its writes wait on protection as @ld's own do.
+ */
+static int add_follower(struct live_dump *ld, int ufd)
+{
+	struct live_dump *leader = ld->leader ? ld->leader : ld, **fs, *f;
+	char name[64];
+
+	snprintf(name, sizeof(name), "a process pid %d forked", leader->pid);
+	f = live_dump_new(name);
+	if (!f) {
+		close(ufd);
+		return -1;
+	}
+	f->uffd = ufd;
+	f->leader = leader;
+	f->tree = ld->tree;
+	f->may_exit = true;
+	f->cow_cap = CHUNK_PAGES;
+	f->cow = mmap(NULL, f->cow_cap * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	f->cow_pages = malloc(f->cow_cap * sizeof(*f->cow_pages));
+	f->windows = dup_array(ld->windows, ld->nr_windows, sizeof(*ld->windows));
+	f->remaps = dup_array(ld->remaps, ld->nr_remaps, sizeof(*ld->remaps));
+	fs = realloc(leader->followers, (leader->nr_followers + 1) * sizeof(*fs));
+	if (fs)
+		leader->followers = fs;
+	if (f->cow == MAP_FAILED || !f->cow_pages || !f->windows || !f->remaps || !fs) {
+		if (f->cow == MAP_FAILED)
+			f->cow = NULL;
+		pr_err("out of memory for %s", name);
+		live_free(f);
+		return -1;
+	}
+	f->nr_windows = ld->nr_windows;
+	f->nr_remaps = ld->nr_remaps;
+	fs[leader->nr_followers++] = f;
+	return 0;
+}
+
 /*
  * Handle whatever the uffd has queued; returns when it has nothing more.
  * With @defer (a fault is being served), faults are only noted.
@@ -302,6 +362,10 @@ static int read_events(struct dump_ctx *ctx, struct live_dump *ld, bool defer)
 			if (add_remap(ld, &m))
 				return -1;
 			break;
+		case UFFD_EVENT_FORK:
+			if (add_follower(ld, m.arg.fork.ufd))
+				return -1;
+			break;
 		case UFFD_EVENT_REMOVE:
 			/* The pages are held in the pipes already; shared ones are noted. */
 			note_removed(ld, m.arg.remove.start, m.arg.remove.end);
@@ -327,6 +391,10 @@ static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
 		if (read_events(ctx, ld, false))
 			return -1;
 	} while (ld->nr_deferred);
+	/* Followers are served by their leader's thread; more may come meanwhile. */
+	for (size_t i = 0; i < ld->nr_followers; i++)
+		if (serve_events(ctx, ld->followers[i]))
+			return -1;
 	return 0;
 }
 
@@ -484,18 +552,32 @@ int live_shm_unprotect(struct live_dump *obj, uint64_t off, uint64_t len)
  */
 static int serve_until_objects_done(struct dump_ctx *ctx, struct live_dump *ld)
 {
-	while (__atomic_load_n(&ld->tree->objs_left, __ATOMIC_ACQUIRE) > 0) {
-		struct pollfd p = { .fd = ld->uffd, .events = POLLIN };
+	struct pollfd *p = NULL;
+	int ret = 0;
 
+	while (!ret && __atomic_load_n(&ld->tree->objs_left, __ATOMIC_ACQUIRE) > 0) {
+		struct pollfd *np = realloc(p, (ld->nr_followers + 1) * sizeof(*p));
+
+		if (!np) {
+			pr_err("out of memory for the live dump of %s", ld->name);
+			ret = -1;
+			break;
+		}
+		p = np;
+		p[0] = (struct pollfd){ .fd = ld->uffd, .events = POLLIN };
+		for (size_t i = 0; i < ld->nr_followers; i++)
+			p[i + 1] = (struct pollfd){ .fd = ld->followers[i]->uffd, .events = POLLIN };
 		if (tree_failed(ld))
-			return -1;
-		if (ld->may_exit && task_exited(ld))
-			return 0;
-		poll(&p, 1, 10);
-		if (serve_events(ctx, ld))
-			return -1;
+			ret = -1;
+		else if (ld->may_exit && task_exited(ld))
+			break;
+		else
+			poll(p, ld->nr_followers + 1, 10);
+		if (!ret)
+			ret = serve_events(ctx, ld);
 	}
-	return serve_events(ctx, ld);
+	free(p);
+	return ret ? -1 : serve_events(ctx, ld);
 }
 
 static int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
@@ -510,6 +592,9 @@ static int live_stream(struct dump_ctx *ctx, struct dump_task *t, struct live_du
 	if (live_stream_held(ctx, ld) || serve_until_objects_done(ctx, ld) ||
 	    flush_cow(ctx, ld, ld->cow_nr))
 		return -1;
+	for (size_t i = 0; i < ld->nr_followers; i++)
+		if (flush_cow(ctx, ld->followers[i], ld->followers[i]->cow_nr))
+			return -1;
 	/*
 	 * A root that died meanwhile has left nothing to resume: the dump
 	 * promised a running process, so it fails.

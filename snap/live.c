@@ -343,8 +343,12 @@ static int add_iov(struct dump_task *t, const struct vma *v)
 
 /*
  * Register every anonymous VMA with pages to stream, and every mapping of a
- * shared memory object that is streamed (live-shmem.c): all are protected
- * later.
+ * shared memory object that may be streamed (live-shmem.c): all are
+ * protected later. A process mapping such an object also asks for fork
+ * events: a child it forks during the streaming shares the object, and its
+ * writes must be caught too (it gets protected page tables and a uffd of its
+ * own, which the fork event hands to snap). Without CAP_SYS_PTRACE the
+ * process cannot have them, and its objects are saved frozen.
  */
 static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
 {
@@ -368,9 +372,11 @@ static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump 
 	for (i = 0; i < t->vmas.nr; i++) {
 		const struct vma *v = &t->vmas.v[i];
 
-		if (v->kind == VMA_KIND__VMA_SHMEM && shmem_streamed(ctx, v->shmem_id) &&
-		    add_iov(t, v))
+		if (v->kind != VMA_KIND__VMA_SHMEM || !shmem_streamed(ctx, v->shmem_id))
+			continue;
+		if (add_iov(t, v))
 			return -1;
+		l->uffd_features |= UFFD_FEATURE_EVENT_FORK;
 	}
 	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 	if (devfd < 0) {
@@ -379,6 +385,7 @@ static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump 
 	}
 	ret = parasite_cmd_fds(t->ctl, PARASITE_CMD_UFFD_ARM, &devfd, 1, &ld->uffd);
 	close(devfd);
+	ld->fork_events = l->uffd_features & UFFD_FEATURE_EVENT_FORK;
 	return ret;
 }
 
@@ -589,6 +596,9 @@ void live_free(struct live_dump *ld)
 	free(ld->windows);
 	free(ld->parked);
 	free(ld->mappers);
+	for (i = 0; i < ld->nr_followers; i++)
+		live_free(ld->followers[i]);
+	free(ld->followers);
 	free(ld->buf);
 	free(ld);
 }

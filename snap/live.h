@@ -35,6 +35,11 @@ int live_note_rseq(struct dump_task *t, struct live_dump *ld);
  */
 int live_protect(struct dump_task *t, struct live_dump *ld);
 /*
+ * Whether every process mapping object @id (@name) reports its forks, which
+ * streaming it needs; if not, says so (the object is then saved frozen).
+ */
+bool live_shmem_followable(const struct dump_ctx *ctx, uint32_t id, const char *name);
+/*
  * The tree frozen, every task through live_freeze(): hold the @nr_pages
  * pages of shared memory object @id (its @ranges, offsets in its fd @fd),
  * write-protect them in every process mapping it; @resident is mincore()'s

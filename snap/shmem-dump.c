@@ -564,6 +564,8 @@ static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o)
 	}
 	if (find_ranges(ctx, o, vec))
 		goto out;
+	if (o->live && !live_shmem_followable(ctx, o->e.id, o->what))
+		o->live = false;
 	if (o->live) {
 		ret = live_hold_shmem(ctx, o->e.id, o->what, o->fd, o->e.size, o->e.pages,
 				      o->e.n_pages, vec, take_warm(ctx->shmem, o->dev, o->ino, len));

@@ -203,6 +203,15 @@ static long uffd_arm(struct parasite_live *l, int devfd, int *uffd_out)
 	if (uffd < 0)
 		return uffd;
 	ret = sys_ioctl(uffd, UFFDIO_API, &api);
+	/*
+	 * EVENT_FORK needs CAP_SYS_PTRACE in this process: without it, go on
+	 * without, and tell snap (l->uffd_features is what was granted).
+	 */
+	if (ret == -1 /* EPERM */ && (l->uffd_features & UFFD_FEATURE_EVENT_FORK)) {
+		l->uffd_features &= ~(__u64)UFFD_FEATURE_EVENT_FORK;
+		api = (struct uffdio_api){ .api = UFFD_API, .features = l->uffd_features };
+		ret = sys_ioctl(uffd, UFFDIO_API, &api);
+	}
 	for (i = 0; !ret && i < l->nr_iov; i++) {
 		reg.range.start = l->iov[i].base;
 		reg.range.len = l->iov[i].len;

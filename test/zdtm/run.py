@@ -210,6 +210,9 @@ TESTS = [
     live("live_mremap", "live_mutate", ["mremap"]),
     live("live_pipe_read"),
     live("live_fork"),
+    # Children forked during the background phase write the shared ring.
+    live("live_fork_shared", "live_fork", ["shared"],
+         stats=[("shmem streamed", ">=", 128 << 20 >> 12)]),
     live("live_cow_limit", dump_args=["--cow-limit", "4M"],
          stats=[("cow peak memory", "<=", 4096), COW_FAULTS]),
     live("mem_swap_live", "mem_swap", needs_swap=True, stats=[SWAPPED]),

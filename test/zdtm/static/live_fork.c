@@ -9,9 +9,15 @@
  * children forked later run during the background phase of the live dump,
  * with the parent's pages write-protected or not yet saved, and are not
  * dumped.
+ *
+ * With the argument "shared" the ring is MAP_SHARED|MAP_ANONYMOUS memory and
+ * each child, instead of scribbling, writes the next CHILD_STEPS steps of
+ * the ring itself: the writes of children forked during the background phase
+ * reach the memory that is being saved, and must not reach the image.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,8 +33,10 @@
 #define NEAR		256	/* pages each side of the writer the child checks */
 #define JUNK		0xdeadbeefdeadbeefULL
 #define CHILD_BAD	3	/* exit code of a child whose copy is wrong */
+#define CHILD_STEPS	4096	/* shared: the steps each child writes */
 
 static volatile uint64_t *ring;
+static int shared;
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
@@ -52,7 +60,8 @@ static void setup(void)
 {
 	unsigned long k, i;
 
-	ring = mmap(NULL, RING_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ring = mmap(NULL, RING_SIZE, PROT_READ | PROT_WRITE,
+		    (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (ring == MAP_FAILED)
 		fail("mmap: %m");
 	madvise((void *)ring, RING_SIZE, MADV_POPULATE_WRITE);	/* only faster, not needed */
@@ -66,10 +75,11 @@ static void setup(void)
 	}
 }
 
-/* Write for about BURST_NS; returns 0 on a violation. Advances *next. */
-static int burst(uint64_t *next)
+/* Write for about BURST_NS, or @steps steps; returns 0 on a violation. Advances *next. */
+static int burst(uint64_t *next, uint64_t steps)
 {
 	long end = now_ns() + BURST_NS;
+	uint64_t stop = *next + steps;
 	uint64_t s = *next;
 	int ok = 1;
 
@@ -93,19 +103,26 @@ static int burst(uint64_t *next)
 		p[0] = s;
 		p[LAST] = ~s;
 		s++;
-		if (!(s & 255) && now_ns() > end)
+		if (steps ? s == stop : !(s & 255) && now_ns() > end)
 			break;
 	}
 	*next = s;
 	return ok;
 }
 
-/* In the child: check the pages around @next, junk them, exit. */
+/*
+ * In the child: check the pages around @next, junk them, exit. Shared: write
+ * the next CHILD_STEPS steps, checking them as the parent does.
+ */
 static void __noreturn child(uint64_t next)
 {
 	uint64_t s;
 	int bad = 0;
 
+	if (shared) {
+		test_sigterm = 0;	/* the parent's SIGTERM, not the child's: it writes on */
+		_exit(burst(&next, CHILD_STEPS) ? 0 : CHILD_BAD);
+	}
 	for (s = next - NEAR; s < next + NEAR; s++) {
 		uint64_t want = s < next ? s : s - NPAGES;
 
@@ -172,13 +189,21 @@ int main(int argc, char **argv)
 	uint64_t next = NPAGES;
 
 	test_init(argc, argv);
+	if (test_argc > 1 && strcmp(test_argv[1], "shared"))
+		fail("bad argument '%s' (shared)", test_argv[1]);
+	shared = test_argc > 1;
 	setup();
 
 	test_daemon();
 	test_ready();
-	while (!test_sigterm)
-		if (!burst(&next) || !fork_one(next, &forks))
+	while (!test_sigterm) {
+		int ok = burst(&next, 0) && fork_one(next, &forks);
+
+		if (!ok)
 			break;
+		if (shared)
+			next += CHILD_STEPS;	/* the child's steps */
+	}
 	test_waitsig();
 
 	if (test_recorded())
