@@ -5,7 +5,7 @@
 # tests that need swap make (test/zdtm/zram.py).
 set -e
 PKGS="gcc make pkg-config libnl-3-dev libnl-route-3-dev libprotobuf-c-dev \
-protobuf-c-compiler libcap-dev libbsd-dev python3 util-linux mount procps"
+protobuf-c-compiler libcap-dev libcap2-bin libbsd-dev python3 util-linux mount procps"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -201,6 +201,12 @@ TESTS = [
     # processes and the root: streamed after the freeze, not saved frozen.
     live("live_ring_procs", "live_ring", ["128", "3", "procs"], modes=("live", "no-live"),
          stats=[COW_FAULTS, ("shmem streamed", ">=", 128 << 20 >> 12)]),
+    # The same, the processes without CAP_SYS_PTRACE: no fork events, so the
+    # shared ring is saved while frozen, and still right.
+    Test("static/live_ring_procs_nocap", live=True, modes=("live",),
+         cmd=["/usr/sbin/capsh", "--drop=cap_sys_ptrace", "--", "-c", 'exec "$@"', "sh",
+              os.path.join(HERE, "static", "live_ring"), "64", "3", "procs"],
+         stats=[("shmem streamed", "==", 0), ("shmem pages", ">=", 64 << 20 >> 12)]),
     live("live_mutate"),
     # Shared pages punched out or discarded, then written, while streamed.
     live("live_shm_mutate", stats=[("shmem streamed", ">=", 64 << 20 >> 12)]),
