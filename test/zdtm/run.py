@@ -232,6 +232,7 @@ TESTS = [
 # The targets of the bad/live_* tests: a 256 MiB and a 512 MiB ring writer.
 LIVE_RING = next(t for t in TESTS if t.name == "static/live_ring")
 LIVE_RING_512 = live("live_ring", args=["512"])
+LIVE_RING_PROCS = next(t for t in TESTS if t.name == "static/live_ring_procs")
 
 # Printed when a tty test passed: the runner checks it reached the terminal.
 TTY_MARKER = b"zdtm-tty-marker"
@@ -1160,6 +1161,25 @@ def bad_dump_enospc(b):
     r.finish("a failed dump")
 
 
+def bad_live_shm_enospc(b):
+    """The disk fills while a live dump streams shared memory (the processes run
+    again by then): one error naming the object's image, and the tree runs on,
+    its writers unharmed, no write left waiting on protection."""
+    require_live(b.snap)
+    mnt = os.path.join(b.dir, "small")
+    os.mkdir(mnt)
+    if spawn_wait(["/bin/mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt]) != 0:
+        raise Skip("cannot mount a tmpfs")
+    b.mounts.append(mnt)
+    r = b.target(LIVE_RING_PROCS)
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", mnt, "--leave-running"],
+                 [r"shared memory .*writing its pages to the image: No space left on device"])
+    r.check_running("a live dump that ran out of disk")
+    time.sleep(0.2)  # the ring writers check every page they write
+    r.check_running("a live dump that ran out of disk")
+    r.finish("a live dump that ran out of disk")
+
+
 def bad_dump_seccomp_nocap(b):
     """A task under seccomp needs CAP_SYS_ADMIN to be dumped: without it, one clear error."""
     capsh = shutil.which("capsh")
@@ -1362,6 +1382,7 @@ BAD = [
     ("bad/dump_kthread", bad_dump_kthread),
     ("bad/dump_enospc", bad_dump_enospc),
     ("bad/dump_seccomp_nocap", bad_dump_seccomp_nocap),
+    ("bad/live_shm_enospc", bad_live_shm_enospc),
     ("bad/restore_nodir", bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore_trunc_core),
     ("bad/restore_thread_tid", bad_restore_thread_tid),
