@@ -29,7 +29,8 @@ bool live_shmem_followable(const struct dump_ctx *ctx, uint32_t id, const char *
 		for (size_t j = 0; !t->zombie && j < t->vmas.nr; j++) {
 			const struct vma *v = &t->vmas.v[j];
 
-			if (v->kind != VMA_KIND__VMA_SHMEM || v->shmem_id != id || t->ld->fork_events)
+			if (v->kind != VMA_KIND__VMA_SHMEM || v->shmem_id != id ||
+			    t->ld->fork_events)
 				continue;
 			pr_info("%s: saved while frozen: pid %d cannot have its forks followed "
 				"(it lacks CAP_SYS_PTRACE)",
@@ -71,7 +72,7 @@ static int protect_window(struct live_dump *ld, const struct shm_window *w)
 	for (size_t i = 0; i < w->obj->pl.nr; i++) {
 		const struct page_run *r = &w->obj->pl.runs[i];
 		uint64_t a = r->vaddr > w->off ? r->vaddr : w->off;
-		uint64_t e = r->vaddr + r->nr * PAGE_SIZE < wend ? r->vaddr + r->nr * PAGE_SIZE : wend;
+		uint64_t rend = r->vaddr + r->nr * PAGE_SIZE, e = rend < wend ? rend : wend;
 
 		if (a < e && live_wp(ld, w->start + (a - w->off), e - a))
 			return -1;

@@ -566,7 +566,7 @@ static int serve_until_objects_done(struct dump_ctx *ctx, struct live_dump *ld)
 		p = np;
 		p[0] = (struct pollfd){ .fd = ld->uffd, .events = POLLIN };
 		for (size_t i = 0; i < ld->nr_followers; i++)
-			p[i + 1] = (struct pollfd){ .fd = ld->followers[i]->uffd, .events = POLLIN };
+			p[i + 1] = (struct pollfd){ ld->followers[i]->uffd, POLLIN, 0 };
 		if (tree_failed(ld))
 			ret = -1;
 		else if (ld->may_exit && task_exited(ld))

@@ -224,6 +224,29 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	return 0;
 }
 
+/* madvise(@advice) the runs of pages in [@first, @last) whose residency in @vec is @resident. */
+static int advise_runs(char *map, const unsigned char *vec, uint64_t first, uint64_t last,
+		       bool resident, int advice)
+{
+	int ret = 0;
+
+	for (uint64_t i = first, j; i < last; i = j) {
+		for (j = i + 1; j < last && (vec[j] & 1) == (vec[i] & 1); j++)
+			;
+		if ((vec[i] & 1) == resident &&
+		    madvise(map + i * PAGE_SIZE, (j - i) * PAGE_SIZE, advice))
+			ret = -1;
+	}
+	return ret;
+}
+
+void shmem_pageout(const char *what, char *map, const unsigned char *vec, uint64_t first,
+		   uint64_t last)
+{
+	if (advise_runs(map, vec, first, last, false, MADV_PAGEOUT))
+		pr_warn("%s: cannot push swapped pages out again: %s", what, strerror(errno));
+}
+
 /* The warm mapping of the object (@dev, @ino) if it is @len bytes long; it is the caller's now. */
 static char *take_warm(struct shmem_table *st, dev_t dev, ino_t ino, uint64_t len)
 {
@@ -269,15 +292,17 @@ static void warm_one(struct shmem_table *st, pid_t pid, const struct vma *v)
 	vec = malloc(w.len / PAGE_SIZE);
 	if (w.map == MAP_FAILED || !vec || mincore(w.map, w.len, vec))
 		goto out;
-	while ((data = lseek(fd, data, SEEK_DATA)) >= 0 && (hole = lseek(fd, data, SEEK_HOLE)) > data) {
-		uint64_t i = data / PAGE_SIZE, end = ((uint64_t)hole + PAGE_SIZE - 1) / PAGE_SIZE, j;
+	for (;;) {
+		uint64_t last;
 
-		for (end = end < w.len / PAGE_SIZE ? end : w.len / PAGE_SIZE; i < end; i = j) {
-			for (j = i + 1; j < end && (vec[j] & 1) == (vec[i] & 1); j++)
-				;
-			if (vec[i] & 1)
-				madvise(w.map + i * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_POPULATE_READ);
-		}
+		data = lseek(fd, data, SEEK_DATA);
+		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+		if (hole <= data)
+			break;
+		last = (hole + PAGE_SIZE - 1) / PAGE_SIZE;
+		if (last > w.len / PAGE_SIZE)
+			last = w.len / PAGE_SIZE;
+		advise_runs(w.map, vec, data / PAGE_SIZE, last, true, MADV_POPULATE_READ);
 		data = hole;
 	}
 	p = realloc(st->warm, (st->nr_warm + 1) * sizeof(w));
@@ -445,25 +470,6 @@ int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-void shmem_pageout(const char *what, char *map, const unsigned char *vec, uint64_t first,
-		   uint64_t last)
-{
-	uint64_t i = first, j;
-
-	while (i < last) {
-		if (vec[i] & 1) {
-			i++;
-			continue;
-		}
-		for (j = i; j < last && !(vec[j] & 1); j++)
-			;
-		if (madvise(map + i * PAGE_SIZE, (j - i) * PAGE_SIZE, MADV_PAGEOUT))
-			pr_warn("%s: cannot push swapped pages out again: %s", what,
-				strerror(errno));
-		i = j;
-	}
-}
-
 static int add_range(ShmemEntry *e, uint64_t off, uint64_t nr)
 {
 	PagemapEntry **pp = realloc(e->pages, (e->n_pages + 1) * sizeof(*pp));
@@ -567,8 +573,10 @@ static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o)
 	if (o->live && !live_shmem_followable(ctx, o->e.id, o->what))
 		o->live = false;
 	if (o->live) {
+		char *warm = take_warm(ctx->shmem, o->dev, o->ino, len);
+
 		ret = live_hold_shmem(ctx, o->e.id, o->what, o->fd, o->e.size, o->e.pages,
-				      o->e.n_pages, vec, take_warm(ctx->shmem, o->dev, o->ino, len));
+				      o->e.n_pages, vec, warm);
 		vec = NULL;
 	} else {
 		ret = write_ranges(ctx, o, map, vec);
