@@ -231,7 +231,11 @@ int live_get_pipe(struct live_dump *ld, int fds[2])
 	return 0;
 }
 
-int live_wp(struct live_dump *ld, uint64_t start, uint64_t len)
+/*
+ * Write-protect [@start, +@len) in @ld's uffd. A death (ESRCH) is reported
+ * here unless @death_told: while the parasite runs, its caller reports it.
+ */
+static int protect_range(struct live_dump *ld, uint64_t start, uint64_t len, bool death_told)
 {
 	struct uffdio_writeprotect wp = {
 		.range = { start, len },
@@ -240,9 +244,17 @@ int live_wp(struct live_dump *ld, uint64_t start, uint64_t len)
 
 	if (!len || !ioctl(ld->uffd, UFFDIO_WRITEPROTECT, &wp))
 		return 0;
-	pr_perror("%s: cannot write-protect %lx-%lx", ld->name, (unsigned long)start,
-		  (unsigned long)(start + len));
+	if (errno != ESRCH)
+		pr_perror("%s: cannot write-protect %lx-%lx", ld->name, (unsigned long)start,
+			  (unsigned long)(start + len));
+	else if (!death_told)
+		pr_err("%s died during the dump", ld->name);
 	return -1;
+}
+
+int live_wp(struct live_dump *ld, uint64_t start, uint64_t len)
+{
+	return protect_range(ld, start, len, false);
 }
 
 struct protect_job {
@@ -269,11 +281,11 @@ static int protect_segs(void *arg)
 
 			if (r < a || r >= e)
 				continue;
-			if (live_wp(ld, a, r - a))
+			if (protect_range(ld, a, r - a, true))
 				return -1;
 			a = r + PAGE_SIZE;
 		}
-		if (live_wp(ld, a, e - a))
+		if (protect_range(ld, a, e - a, true))
 			return -1;
 	}
 	return 0;
