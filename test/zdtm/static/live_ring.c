@@ -16,6 +16,8 @@
  * With a third argument "procs", the ring is MAP_SHARED|MAP_ANONYMOUS memory
  * and writers 1..W-1 are child processes: the dump must stream that memory
  * too and keep each child's writes through its own mapping out of the image.
+ * Each process splits its mapping around its own slice, so that the object
+ * is mapped in pieces at different offsets.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -195,6 +197,16 @@ static void start_writers(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * Split the mapping around writer @w's slice (a flag change splits a VMA):
+ * each process then maps the object in pieces at different offsets.
+ */
+static void split_at(int w)
+{
+	if (madvise((void *)rings[w].base, rings[w].npages * PAGE_SIZE, MADV_NOHUGEPAGE))
+		fail("madvise(MADV_NOHUGEPAGE): %m");
+}
+
 /* Or child processes, which get SIGTERM from the main one. */
 static void start_procs(void)
 {
@@ -205,6 +217,7 @@ static void start_procs(void)
 		if (pids[w])
 			continue;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		split_at(w);
 		write_ring(&rings[w]);
 		if (test_recorded())
 			snprintf(rings[w].err, sizeof(rings[w].err), "%s", test_recorded());
@@ -262,10 +275,12 @@ int main(int argc, char **argv)
 	setup(mib);
 
 	test_daemon();
-	if (procs)
+	if (procs) {
 		start_procs();
-	else
+		split_at(0);
+	} else {
 		start_writers();
+	}
 	write_ring(&rings[0]);
 	test_waitsig();
 	if (procs)
