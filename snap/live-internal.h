@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the two halves of the live snapshot share: live.c arms and holds
- * while the task is frozen, live-stream.c writes the pages once it runs.
+ * What the two halves of the live snapshot share: live.c (and live-shmem.c
+ * for shared memory) arms and holds while the task is frozen, live-stream.c
+ * writes the pages once it runs.
  *
- * Page layout is fixed at the freeze: pages-PID.img holds the collected
+ * Page layout is fixed at the freeze: pages-PID.img (shmem-pages-ID.img for
+ * an object) holds the collected
  * pages in list order, so every page has a known file offset and can be
  * written whenever it is saved — by the streamer from the pipes, or by the
  * fault path from the copy buffer. A bitmap says which pages are saved; the
@@ -57,7 +59,6 @@ struct cow_page {
 
 /* What the streaming threads of one tree share (live_stream_tree). */
 struct live_tree {
-	struct dump_ctx *ctx;
 	struct live_dump **objs;	/* streamed shared memory objects */
 	size_t nr_objs;
 	int objs_left;			/* atomic: objects not streamed yet */
@@ -77,7 +78,7 @@ struct live_dump {
 	struct page_list pl;
 	uint64_t *run_idx;	/* first page index of each run */
 	uint8_t *saved;		/* bitmap over page indexes */
-	uint8_t *removed;	/* obj: pages a process punched out (MADV_REMOVE) */
+	uint8_t *removed;	/* obj: pages a process discarded (MADV_DONTNEED, _REMOVE) */
 	pthread_mutex_t lock;	/* obj */
 	char *map;		/* obj: snap's own mapping of it, and its size */
 	uint64_t map_len;

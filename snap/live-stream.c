@@ -3,9 +3,12 @@
  * Live snapshot, the running half (see live.h, live-internal.h): stream the
  * held pages to the image while serving the task's write faults.
  *
- * One thread does both jobs: between chunks of streaming it serves pending
- * write faults. A fault waits at most one chunk; when the copy buffer is full
- * a slice of it is written out before the fault is served: the throttle.
+ * One thread per process does both jobs: between chunks of streaming it
+ * serves pending write faults (its own, and those of the children it forked
+ * meanwhile that share memory with it). A fault waits at most one chunk; when
+ * the copy buffer is full a slice of it is written out before the fault is
+ * served: the throttle. Shared memory objects have one streaming thread of
+ * their own (live-shmem.c), and no faults: those reach the processes.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -673,7 +676,6 @@ int live_stream_tree(struct dump_ctx *ctx)
 {
 	struct stream_job *jobs = calloc(ctx->nr_tasks + 1, sizeof(*jobs));
 	struct live_tree tree = {
-		.ctx = ctx,
 		.objs = ctx->live_objs,
 		.nr_objs = ctx->nr_live_objs,
 		.objs_left = ctx->nr_live_objs,
