@@ -380,6 +380,23 @@ static int read_events(struct dump_ctx *ctx, struct live_dump *ld, bool defer)
 	}
 }
 
+/*
+ * Whether a follower's process is gone (a follower has no pid to ask):
+ * UFFDIO_WRITEPROTECT of a page below anything a program maps answers ESRCH
+ * for a dead address space, ENOENT for a live one, and protects nothing.
+ */
+#define PROBE_ADDR 0x10000UL
+
+static bool follower_gone(const struct live_dump *f)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { PROBE_ADDR, PAGE_SIZE },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	return ioctl(f->uffd, UFFDIO_WRITEPROTECT, &wp) && errno == ESRCH;
+}
+
 /* Serve the queued faults and events, the noted and parked faults too. */
 static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
 {
@@ -394,10 +411,24 @@ static int serve_events(struct dump_ctx *ctx, struct live_dump *ld)
 		if (read_events(ctx, ld, false))
 			return -1;
 	} while (ld->nr_deferred);
-	/* Followers are served by their leader's thread; more may come meanwhile. */
-	for (size_t i = 0; i < ld->nr_followers; i++)
-		if (serve_events(ctx, ld->followers[i]))
+	/*
+	 * Followers are served by their leader's thread; more may come
+	 * meanwhile. One whose process exited goes, its copies written (they
+	 * are of pages marked saved): a busy forker leaves no pile of uffds.
+	 */
+	for (size_t i = 0; i < ld->nr_followers; i++) {
+		struct live_dump *f = ld->followers[i];
+
+		if (serve_events(ctx, f))
 			return -1;
+		if (!follower_gone(f))
+			continue;
+		pr_debug("%s has exited", f->name);
+		if (flush_cow(ctx, f, f->cow_nr))
+			return -1;
+		live_free(f);
+		ld->followers[i--] = ld->followers[--ld->nr_followers];
+	}
 	return 0;
 }
 
@@ -680,12 +711,18 @@ int live_stream_tree(struct dump_ctx *ctx)
 		.nr_objs = ctx->nr_live_objs,
 		.objs_left = ctx->nr_live_objs,
 	};
+	struct rlimit rl;
 	size_t i, nr = 0;
 	int ret = 0;
 
 	if (!jobs) {
 		pr_err("out of memory for the live dump");
 		return -1;
+	}
+	/* Every fork a process sharing memory makes meanwhile brings a uffd: room for them. */
+	if (tree.nr_objs && !getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	for (i = 0; i < tree.nr_objs; i++)
 		tree.objs[i]->tree = &tree;
