@@ -384,7 +384,7 @@ static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump 
 	for (i = 0; i < t->vmas.nr; i++) {
 		const struct vma *v = &t->vmas.v[i];
 
-		if (v->kind != VMA_KIND__VMA_SHMEM || !shmem_streamed(ctx, v->shmem_id))
+		if (v->kind != VMA_KIND__VMA_SHMEM || !shmem_may_stream(ctx, v->shmem_id))
 			continue;
 		if (add_iov(t, v))
 			return -1;

@@ -224,6 +224,31 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	return 0;
 }
 
+/*
+ * The next data range of the object @fd (@npages pages) at or after byte
+ * *@pos, as pages [*@first, *@last): 1, or 0 past the last, or -1 (errno).
+ * Swapped-out pages are data; holes are not.
+ */
+static int next_data(int fd, uint64_t npages, off_t *pos, uint64_t *first, uint64_t *last)
+{
+	off_t data, hole;
+
+	if ((uint64_t)*pos >= npages * PAGE_SIZE)
+		return 0;
+	data = lseek(fd, *pos, SEEK_DATA);
+	if (data < 0)
+		return errno == ENXIO ? 0 : -1;
+	hole = lseek(fd, data, SEEK_HOLE);
+	if (hole < 0)
+		return -1;
+	*first = data / PAGE_SIZE;
+	*last = (hole + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (*last > npages)
+		*last = npages;
+	*pos = hole;
+	return *first < *last;
+}
+
 /* madvise(@advice) the runs of pages in [@first, @last) whose residency in @vec is @resident. */
 static int advise_runs(char *map, const unsigned char *vec, uint64_t first, uint64_t last,
 		       bool resident, int advice)
@@ -274,8 +299,9 @@ static void warm_one(struct shmem_table *st, pid_t pid, const struct vma *v)
 	struct shmem_warm w = { .dev = v->dev, .ino = v->ino, .map = MAP_FAILED };
 	unsigned char *vec = NULL;
 	char path[96];
+	uint64_t first, last;
 	struct stat sb;
-	off_t data = 0, hole;
+	off_t pos = 0;
 	void *p;
 	int fd;
 
@@ -292,19 +318,8 @@ static void warm_one(struct shmem_table *st, pid_t pid, const struct vma *v)
 	vec = malloc(w.len / PAGE_SIZE);
 	if (w.map == MAP_FAILED || !vec || mincore(w.map, w.len, vec))
 		goto out;
-	for (;;) {
-		uint64_t last;
-
-		data = lseek(fd, data, SEEK_DATA);
-		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
-		if (hole <= data)
-			break;
-		last = (hole + PAGE_SIZE - 1) / PAGE_SIZE;
-		if (last > w.len / PAGE_SIZE)
-			last = w.len / PAGE_SIZE;
-		advise_runs(w.map, vec, data / PAGE_SIZE, last, true, MADV_POPULATE_READ);
-		data = hole;
-	}
+	while (next_data(fd, w.len / PAGE_SIZE, &pos, &first, &last) > 0)
+		advise_runs(w.map, vec, first, last, true, MADV_POPULATE_READ);
 	p = realloc(st->warm, (st->nr_warm + 1) * sizeof(w));
 	if (p) {
 		st->warm = p;
@@ -342,7 +357,7 @@ static bool streams_live(const struct dump_ctx *ctx, const struct shmem_obj *o)
 	return ctx->st.live && o->e.kind == SHMEM_KIND__SHMEM_ANON && live_shmem_supported(ctx->kf);
 }
 
-bool shmem_streamed(const struct dump_ctx *ctx, uint32_t id)
+bool shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
 {
 	return id && id <= ctx->shmem->nr && ctx->shmem->o[id - 1].live;
 }
@@ -491,35 +506,22 @@ static int add_range(ShmemEntry *e, uint64_t off, uint64_t nr)
 /* The data ranges of @o into its entry, counted; @vec says what was resident. */
 static int find_ranges(struct dump_ctx *ctx, struct shmem_obj *o, const unsigned char *vec)
 {
-	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE;
-	off_t data = 0, hole;
+	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, first, last;
+	off_t pos = 0;
+	int ret;
 
-	for (;;) {
-		uint64_t first, last, i;
-
-		data = lseek(o->fd, data, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			return 0;
-		hole = data < 0 ? -1 : lseek(o->fd, data, SEEK_HOLE);
-		if (hole < 0) {
-			pr_perror("%s: SEEK_DATA/SEEK_HOLE", o->what);
-			return -1;
-		}
-		first = data / PAGE_SIZE;
-		last = (hole + PAGE_SIZE - 1) / PAGE_SIZE;
-		if (last > npages)
-			last = npages;
+	while ((ret = next_data(o->fd, npages, &pos, &first, &last)) > 0) {
 		if (add_range(&o->e, first * PAGE_SIZE, last - first)) {
 			pr_err("%s: out of memory", o->what);
 			return -1;
 		}
-		for (i = first; i < last; i++)
+		for (uint64_t i = first; i < last; i++)
 			ctx->st.shmem_swapped += !(vec[i] & 1);
 		ctx->st.shmem_pages += last - first;
-		if (last >= npages)
-			return 0;
-		data = hole;
 	}
+	if (ret < 0)
+		pr_perror("%s: SEEK_DATA/SEEK_HOLE", o->what);
+	return ret;
 }
 
 /* Write the ranges found into shmem-pages-ID.img (made even when empty). */

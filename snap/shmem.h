@@ -42,8 +42,11 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
 /* Live, before the freeze: warm snap's mappings of @t's anonymous shared memory. */
 void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t);
-/* Whether object @id is streamed by a live dump rather than saved frozen. */
-bool shmem_streamed(const struct dump_ctx *ctx, uint32_t id);
+/*
+ * Whether a live dump may stream object @id rather than save it frozen
+ * (whether it does is settled in shmem_write(): live_shmem_followable()).
+ */
+bool shmem_may_stream(const struct dump_ctx *ctx, uint32_t id);
 /*
  * shmem.img and every shmem-pages-ID.img. While the tree is frozen; live,
  * the pages of streamed objects are only held here (live_hold_shmem()).
