@@ -89,6 +89,7 @@ struct live_dump {
 	size_t nr_segs;
 	struct held_pipe *pipes;
 	size_t nr_pipes;
+	long pipe_size;		/* bytes a pipe holds: /proc/sys/fs/pipe-max-size */
 	int *pool;		/* pipes made before the freeze: read, write end */
 	size_t nr_pool, pool_used;
 	int uffd, pfd, pidfd;

@@ -126,11 +126,9 @@ static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct li
 	return ret;
 }
 
-static long pipe_max_size(void);
-
 int live_plan_pipes(const struct dump_task *t, struct live_dump *ld)
 {
-	uint64_t room = 0, pipe_pages = pipe_max_size() / PAGE_SIZE;
+	uint64_t room = 0, pipe_pages = ld->pipe_size / PAGE_SIZE;
 	size_t i, cap_segs = ld->pl.nr + 16, cap_pipes = 16;
 
 	ld->segs = malloc(cap_segs * sizeof(*ld->segs));
@@ -209,6 +207,22 @@ static int reserve_fds(const struct live_dump *ld, size_t n)
 	return setrlimit(RLIMIT_NOFILE, &rl) ? -1 : 0;
 }
 
+/* A non-blocking pipe of pipe-max-size bytes. */
+static int make_pipe(const struct live_dump *ld, int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
+		pr_perror("%s: cannot make a pipe to hold pages", ld->name);
+		return -1;
+	}
+	if (fcntl(fds[1], F_SETPIPE_SZ, ld->pipe_size) < 0) {
+		pr_perror("%s: cannot size a pipe to hold pages", ld->name);
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	return 0;
+}
+
 int live_get_pipe(struct live_dump *ld, int fds[2])
 {
 	if (ld->pool_used < ld->nr_pool) {
@@ -218,17 +232,7 @@ int live_get_pipe(struct live_dump *ld, int fds[2])
 		ld->pool_used++;
 		return 0;
 	}
-	if (reserve_fds(ld, 2 * ld->nr_pool + ld->nr_pipes) || pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
-		pr_perror("%s: cannot make a pipe to hold pages", ld->name);
-		return -1;
-	}
-	if (fcntl(fds[1], F_SETPIPE_SZ, pipe_max_size()) < 0) {
-		pr_perror("%s: cannot size a pipe to hold pages", ld->name);
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	return 0;
+	return reserve_fds(ld, 2 * ld->nr_pool + ld->nr_pipes) ? -1 : make_pipe(ld, fds);
 }
 
 /*
@@ -480,13 +484,14 @@ struct live_dump *live_dump_new(const char *name)
 		return NULL;
 	}
 	ld->uffd = ld->pfd = ld->pidfd = -1;
+	ld->pipe_size = pipe_max_size();
 	snprintf(ld->name, sizeof(ld->name), "%s", name);
 	return ld;
 }
 
 int live_prepare(struct dump_task *t, struct live_dump **out)
 {
-	uint64_t anon = 0, per_pipe = pipe_max_size();
+	uint64_t anon = 0;
 	struct live_dump *ld;
 	char name[32];
 	size_t i, n;
@@ -500,26 +505,15 @@ int live_prepare(struct dump_task *t, struct live_dump **out)
 	for (i = 0; i < t->vmas_hint.nr; i++)
 		if (t->vmas_hint.v[i].kind == VMA_KIND__VMA_ANON)
 			anon += t->vmas_hint.v[i].anon_kb << 10;
-	n = (anon + per_pipe - 1) / per_pipe + 4;
+	n = (anon + ld->pipe_size - 1) / ld->pipe_size + 4;
 	if (reserve_fds(ld, 2 * n))
 		return -1;
 	ld->pool = malloc(2 * n * sizeof(int));
 	if (!ld->pool)
 		return -1;
-	for (ld->nr_pool = 0; ld->nr_pool < n; ld->nr_pool++) {
-		int *fds = &ld->pool[2 * ld->nr_pool];
-
-		if (pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
-			pr_perror("pid %d: cannot make a pipe to hold pages", t->pid);
+	for (ld->nr_pool = 0; ld->nr_pool < n; ld->nr_pool++)
+		if (make_pipe(ld, &ld->pool[2 * ld->nr_pool]))
 			return -1;
-		}
-		if (fcntl(fds[1], F_SETPIPE_SZ, per_pipe) < 0) {
-			pr_perror("pid %d: cannot size a pipe to hold pages", t->pid);
-			close(fds[0]);
-			close(fds[1]);
-			return -1;
-		}
-	}
 	return 0;
 }
 
