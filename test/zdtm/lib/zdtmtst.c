@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -539,6 +540,39 @@ long test_smaps_kb(unsigned long addr, const char *field)
 	if (test_smaps_field(addr, field, val, sizeof(val)))
 		fail("smaps of the mapping at %#lx has no %s", addr, field);
 	return strtol(val, NULL, 10);
+}
+
+int test_zero_page(void)
+{
+	volatile char *p = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long anon;
+
+	if (p == MAP_FAILED)
+		fail("mmap: %m");
+	(void)*p;
+	/* The zero page is not counted as anonymous memory; an allocated page is. */
+	anon = test_smaps_kb((unsigned long)p, "Anonymous");
+	munmap((void *)p, PAGE_SIZE);
+	return anon == 0;
+}
+
+int test_untouched(const void *p, size_t len)
+{
+	size_t n = (len + PAGE_SIZE - 1) / PAGE_SIZE;
+	unsigned char vec[4096];
+
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < sizeof(vec) ? n - done : sizeof(vec);
+
+		if (mincore((char *)p + done * PAGE_SIZE, k * PAGE_SIZE, vec))
+			fail("mincore: %m");
+		for (size_t i = 0; i < k; i++)
+			if (vec[i] & 1)
+				return 0;
+		done += k;
+	}
+	return 1;
 }
 
 long test_status_long(const char *field)

@@ -133,6 +133,14 @@ long test_status_long(const char *field);
 /* 1 if the VmFlags of that mapping hold the mnemonic @flag ("dc", "lo"...), else 0. */
 int test_vmflag(unsigned long addr, const char *flag);
 
+/*
+ * 1 if a read fault on fresh private anonymous memory maps the shared zero
+ * page, 0 if it allocates a page (a kernel booted with pvm_no_zero_page, say).
+ */
+int test_zero_page(void);
+/* 1 if no page of [@p, @p + @len) is resident (mincore): never touched, so zero. */
+int test_untouched(const void *p, size_t len);
+
 /* 1 if reading (@write == 0) or writing the byte at @p faults, else 0. */
 int test_faults(volatile void *p, int write);
 

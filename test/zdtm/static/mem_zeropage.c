@@ -12,6 +12,8 @@ int main(int argc, char **argv)
 	size_t i;
 
 	test_init(argc, argv);
+	if (!test_zero_page())
+		skip("this kernel maps no shared zero page on read faults (pvm_no_zero_page?)");
 	area = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED)
 		fail("mmap: %m");
