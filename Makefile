@@ -25,7 +25,8 @@ PIE_CFLAGS := -O2 -g0 $(WARN) -D_GNU_SOURCE -Iparasite/include -fpie -fno-plt -f
 PROTOS	:= $(wildcard images/*.proto)
 PB_C	:= $(PROTOS:.proto=.pb-c.c)
 PB_H	:= $(PROTOS:.proto=.pb-c.h)
-SNAP_SRC := $(wildcard snap/*.c) $(wildcard parasite/host/*.c)
+SNAP_DIRS := cr proc mem live files ns
+SNAP_SRC := $(wildcard snap/*.c $(SNAP_DIRS:%=snap/%/*.c)) $(wildcard parasite/host/*.c)
 SNAP_OBJ := $(SNAP_SRC:.c=.o) $(PB_C:.c=.o) parasite/blobs.o
 PIE_COMMON := parasite/pie/entry.o parasite/pie/lib.o
 BLOBS	:= parasite/parasite.bin parasite/restorer.bin
@@ -83,14 +84,14 @@ install: snap/snap
 	install -D -m 755 snap/snap $(DESTDIR)$(PREFIX)/sbin/snap
 
 format:
-	clang-format -i snap/*.[ch] parasite/*/*.[ch]
+	clang-format -i $(wildcard snap/*.[ch] snap/*/*.[ch]) parasite/*/*.[ch]
 
 clean:
-	rm -f snap/snap snap/*.o snap/*.d parasite/*/*.o parasite/*/*.d parasite/*.o \
+	rm -f snap/snap snap/*.o snap/*.d snap/*/*.o snap/*/*.d parasite/*/*.o parasite/*/*.d parasite/*.o \
 		parasite/*.bin parasite/*.elf images/*.pb-c.[cho]
 	-$(MAKE) -C test/zdtm clean
 
 .PHONY: all tests deps check demo install format clean
 .SECONDARY: $(PB_C) $(PB_H) $(PIE_COMMON) parasite/pie/parasite.o parasite/pie/restorer.o \
 	parasite/pie/restorer-proc.o
--include $(wildcard snap/*.d parasite/host/*.d)
+-include $(wildcard snap/*.d snap/*/*.d parasite/host/*.d)

@@ -33,7 +33,7 @@
 
 #include "infect.h"
 #include "log.h"
-#include "proc.h"
+#include "proc/proc.h"
 
 #define ERESTARTSYS 512
 #define ERESTARTNOINTR 513

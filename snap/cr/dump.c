@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `snap dump`: the flow of design.md §3 — seize, collect, infect, dump
+ * state, files and memory, cure, write, then resume or kill. Any failure
+ * puts the target back running as it was: the parasite is cured (or rolled
+ * back), and the task is detached, never killed.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "proc/core-dump.h"
+#include "files/files.h"
+#include "image.h"
+#include "infect.h"
+#include "live/live.h"
+#include "log.h"
+#include "mem/mem-dump.h"
+#include "mem/mem-pageout.h"
+#include "proc/proc.h"
+#include "proc/procstate.h"
+#include "proc/pstree.h"
+#include "proc/seize.h"
+#include "mem/shmem.h"
+#include "cr/stats.h"
+#include "proc/thread-dump.h"
+
+static int open_images_dir(struct dump_ctx *ctx)
+{
+	const char *dir = ctx->opts->images_dir;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		pr_perror("images directory %s", dir);
+		return -1;
+	}
+	ctx->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->dirfd < 0) {
+		pr_perror("images directory %s", dir);
+		return -1;
+	}
+	/* inventory.img is written last: without it a set is incomplete. */
+	if (unlinkat(ctx->dirfd, "inventory.img", 0) && errno != ENOENT) {
+		pr_perror("images directory %s: cannot remove the old inventory.img", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Where injected syscalls can run: the vDSO, or any executable address. */
+static int syscall_site(const struct dump_task *t, struct syscall_site *site)
+{
+	memset(site, 0, sizeof(*site));
+	for (size_t i = 0; i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		if (v->kind == VMA_KIND__VMA_VDSO) {
+			site->vdso_start = v->start;
+			site->vdso_end = v->end;
+		} else if ((v->prot & PROT_EXEC) && !site->exec_addr) {
+			site->exec_addr = v->start;
+		}
+	}
+	if (site->vdso_start || site->exec_addr)
+		return 0;
+	pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
+	return -1;
+}
+
+static int write_inventory(struct dump_ctx *ctx)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	inv.version = IMG_VERSION;
+	inv.root_pid = ctx->tasks[0].pid;
+	inv.kernel = (char *)ctx->kf->kernel;
+	inv.has_live = true;
+	inv.live = ctx->st.live;
+	inv.has_dump_time_ns = true;
+	inv.dump_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return img_write_one(ctx->dirfd, IMG_INVENTORY, 0, &inv.base);
+}
+
+/*
+ * Parasite areas a snap killed mid-dump left in the task are not the task's
+ * memory: they leave the list before the dump, and the task once our own
+ * parasite is gone.
+ */
+static int forget_stale_parasites(struct dump_task *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->vmas.nr; i++) {
+		struct vma *v = &t->vmas.v[i];
+
+		if (!v->stale_parasite) {
+			t->vmas.v[n++] = *v;
+			continue;
+		}
+		if (t->nr_stale == ARRAY_SIZE(t->stale)) {
+			pr_err("pid %d holds more than %zu parasite areas of killed snaps", t->pid,
+			       ARRAY_SIZE(t->stale));
+			return -1;
+		}
+		t->stale[t->nr_stale++] = (struct vma_range){ v->start, v->end };
+		free(v->path);
+	}
+	t->vmas.nr = n;
+	return 0;
+}
+
+static int unmap_stale_parasites(struct dump_task *t)
+{
+	long ret;
+
+	for (size_t i = 0; i < t->nr_stale; i++) {
+		if (infect_syscall(t->ctl, &ret, __NR_munmap, t->stale[i].start,
+				   t->stale[i].end - t->stale[i].start, 0, 0, 0, 0) ||
+		    ret) {
+			pr_err("pid %d: cannot unmap an old parasite area at %lx", t->pid,
+			       (unsigned long)t->stale[i].start);
+			return -1;
+		}
+		pr_info("pid %d: removed the parasite area a killed snap left at %lx", t->pid,
+			(unsigned long)t->stale[i].start);
+	}
+	return 0;
+}
+
+static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
+{
+	for (size_t i = 0; i < t->vmas.nr; i++)
+		if (t->vmas.v[i].kind == VMA_KIND__VMA_SHMEM &&
+		    shmem_note_vma(ctx, t->pid, &t->vmas.v[i]))
+			return -1;
+	return shmem_note_sysv_created(ctx, t->pid);
+}
+
+/*
+ * The last step on a task that goes on running; live, it comes before the
+ * rseq page is protected: the kernel writes it on the way into the syscall.
+ */
+static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
+{
+	if (!ctx->opts->leave_running)
+		return 0;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		t->thr[i].detach_sig = ptrace_enter_syscall(t->threads[i]);
+		if (t->thr[i].detach_sig < 0) {
+			pr_perror("pid %d: cannot let thread %d back into its syscall", t->pid,
+				  t->threads[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Everything done while the task is frozen. Live, memory is only armed
+ * here (t->ld) and streamed once the task runs; else it is written here.
+ */
+static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
+{
+	/* Read while the task is ptrace-stopped, before the parasite runs. */
+	struct parasite_timers timers;
+	struct syscall_site site;
+	struct page_list pl = { 0 };
+	int ret;
+
+	if (parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
+	    syscall_site(t, &site))
+		return -1;
+	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
+	    (ctx->st.live && live_note_rseq(t, t->ld)) || note_shmem(ctx, t) ||
+	    timers_prepare(t->pid, &timers))
+		return -1;
+	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
+	if (!t->ctl)
+		return -1;
+	t->ctl->args->misc.timers = timers;
+	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
+	if (!ret)
+		ret = thread_collect_infected(t);
+	if (!ret && ctx->st.live) {
+		/* Pages are found before the protection goes on. */
+		ret = page_collect(ctx, t, &pl);
+		if (!ret)
+			ret = live_freeze(ctx, t, &pl, t->ld);
+		page_list_free(&pl);
+	}
+	/* What follows needs ptrace stops: the target must not run the parasite. */
+	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t) || dump_core(ctx, t) ||
+	    dump_task_files(ctx, t))
+		return -1;
+	if (ctx->st.live)
+		return dump_mm(ctx, t) || enter_syscall(ctx, t) || live_protect(t, t->ld) ? -1 : 0;
+
+	if (!ctx->st.t_mem_start)
+		ctx->st.t_mem_start = now_ns();
+	/* The page scan also finds the guard regions that mm-PID.img lists. */
+	ret = page_collect(ctx, t, &pl);
+	if (!ret)
+		ret = dump_mm(ctx, t);
+	if (!ret)
+		ret = page_write(ctx, t, &pl);
+	page_list_free(&pl);
+	ctx->st.t_mem_end = now_ns();
+	return ret || enter_syscall(ctx, t) ? -1 : 0;
+}
+
+/*
+ * The whole tree is frozen. Shared memory is saved once the last task has
+ * been through, live or not: no write to it, by whatever process, can reach
+ * the image then.
+ */
+static int dump_tree(struct dump_ctx *ctx)
+{
+	int ret;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		t->pidfd = syscall(SYS_pidfd_open, t->pid, 0);
+		if (t->pidfd < 0) {
+			pr_perror("pid %d: pidfd_open", t->pid);
+			return -1;
+		}
+		/* Found once frozen: its pipes are made now. */
+		if (ctx->st.live && !t->ld && live_prepare(t, &t->ld))
+			return -1;
+		ret = dump_frozen(ctx, t);
+		if (t->ctl)
+			parasite_free(t->ctl);
+		t->ctl = NULL;
+		if (ret)
+			return -1;
+	}
+	return shmem_write(ctx);
+}
+
+static void free_tasks(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		/* Closing the uffd lifts whatever protection a failed stream left. */
+		live_free(t->ld);
+		vma_list_free(&t->vmas);
+		vma_list_free(&t->vmas_hint);
+		range_list_free(&t->swapped);
+		thread_state_free(t);
+		free(t->threads);
+		if (t->pidfd >= 0)
+			close(t->pidfd);
+	}
+	free(ctx->tasks);
+	for (size_t i = 0; i < ctx->nr_live_objs; i++)
+		live_free(ctx->live_objs[i]);
+	free(ctx->live_objs);
+}
+
+int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
+{
+	struct dump_ctx ctx = {
+		.opts = opts,
+		.kf = kf,
+		.dirfd = -1,
+	};
+	struct dump_task *root;
+	bool frozen = false, ok = false;
+
+	ctx.st.t_start = now_ns();
+	ctx.tasks = calloc(1, sizeof(*ctx.tasks));
+	if (!ctx.tasks)
+		return -1;
+	ctx.nr_tasks = ctx.cap_tasks = 1;
+	root = ctx.tasks;
+	root->pid = opts->pid;
+	root->pidfd = -1;
+	/*
+	 * The slow read of the mappings (and the refusal of ones we cannot
+	 * handle) happens before the freeze; frozen, a fast re-read checks it.
+	 */
+	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
+	    open_images_dir(&ctx))
+		goto out;
+	ctx.files = file_table_new();
+	ctx.shmem = shmem_table_new();
+	if (!ctx.files || !ctx.shmem)
+		goto out;
+
+	/* Live only makes sense when the task goes on running. */
+	ctx.st.live = opts->leave_running && !opts->no_live && live_supported(kf);
+	if (opts->leave_running && !opts->no_live && !ctx.st.live)
+		pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
+
+	if ((ctx.st.live && live_prepare(root, &root->ld)) || tree_prepare(&ctx))
+		goto out;
+	shmem_prewarm(&ctx, root);
+	for (size_t i = 0; i < ctx.nr_hints; i++)
+		shmem_prewarm(&ctx, &ctx.hints[i]);
+	frozen = true;
+	if (tree_seize(&ctx))
+		goto out;
+	ctx.st.t_frozen = now_ns();
+
+	if (dump_tree(&ctx))
+		goto out;
+	if (ctx.st.live) {
+		tree_unseize(&ctx, false);
+		frozen = false;
+		ctx.st.t_unfrozen = ctx.st.t_mem_start = now_ns();
+		if (live_stream_tree(&ctx))
+			goto out;
+		ctx.st.t_mem_end = now_ns();
+	}
+	if (files_write(&ctx) || tree_write(&ctx) || write_inventory(&ctx))
+		goto out;
+	ok = true;
+out:
+	if (frozen) {
+		tree_unseize(&ctx, ok && !opts->leave_running);
+		ctx.st.t_unfrozen = now_ns();
+	}
+	/* The pages are in the image and no pipe holds them any more. */
+	for (size_t i = 0; ok && opts->leave_running && i < ctx.nr_tasks; i++)
+		if (!ctx.tasks[i].zombie)
+			mem_pageout_swapped(&ctx, &ctx.tasks[i]);
+	ctx.st.t_end = now_ns();
+	if (ok && opts->display_stats)
+		print_dump_stats(&ctx);
+	if (ok)
+		pr_info("dump of pid %d done (%zu processes)", opts->pid, ctx.nr_tasks);
+	if (ctx.files)
+		file_table_free(ctx.files);
+	shmem_table_free(ctx.shmem);
+	free_tasks(&ctx);
+	tree_prepare_free(&ctx);
+	if (ctx.dirfd >= 0)
+		close(ctx.dirfd);
+	return ok ? 0 : -1;
+}

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restore reads and checks every image up front (design.md §4): a missing,
+ * truncated or corrupted file is reported naming it, before any process is
+ * created. Checks go beyond decoding: VMAs sorted and page aligned, only
+ * attributes the restorer may apply (harmless madvise bits, guards inside
+ * their mapping, huge pages this machine has), pages inside private
+ * mappings, the page file exactly as long as the pagemap says, state sizes
+ * this machine can take.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "files/files.h"
+#include "image.h"
+#include "log.h"
+#include "proc/procstate.h"
+#include "cr/restore-images.h"
+#include "mem/shmem.h"
+
+/*
+ * The advice restore may apply: only ones that set a mapping's flags. Any
+ * other bit (MADV_DONTNEED, MADV_FREE...) would drop memory.
+ */
+#define MADV_RESTORABLE                                                                            \
+	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |                 \
+	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE)
+
+/* Guards sorted, page-aligned, inside their mapping; and a kernel to install them. */
+static int check_guards(const struct restore_ctx *ctx, const struct restore_task *t,
+			const VmaEntry *e)
+{
+	uint64_t prev = e->start;
+
+	for (size_t i = 0; i < e->n_guards; i++) {
+		const VmaRange *g = e->guards[i];
+
+		if (g->start < prev || g->start >= g->end || g->end > e->end ||
+		    (g->start | g->end) % PAGE_SIZE || e->kind == VMA_KIND__VMA_VDSO ||
+		    e->kind == VMA_KIND__VMA_VVAR) {
+			pr_err("image mm-%d.img: bad guard region %lx-%lx in mapping %lx-%lx",
+			       t->pid, (unsigned long)g->start, (unsigned long)g->end,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		if (!ctx->kf->guard_install) {
+			pr_err("image mm-%d.img: guard region at %lx, but this kernel has no "
+			       "MADV_GUARD_INSTALL (Linux 6.13+)",
+			       t->pid, (unsigned long)g->start);
+			return -1;
+		}
+		prev = g->end;
+	}
+	return 0;
+}
+
+/*
+ * A hugetlb mapping (MAP_HUGETLB, size in the MAP_HUGE_* bits) is aligned
+ * to its page size, and this machine has pages of that size.
+ */
+static int check_hugetlb(const struct restore_task *t, const VmaEntry *e)
+{
+	unsigned int shift = (e->flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+	char path[96];
+
+	if (!(e->flags & MAP_HUGETLB))
+		return 0;
+	if (shift < 21 || shift > 40 || (e->start | e->end) & ((1ULL << shift) - 1)) {
+		pr_err("image mm-%d.img: bad hugetlb mapping %lx-%lx (flags %#x)", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, e->flags);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB",
+		 (1ULL << shift) >> 10);
+	if (access(path, F_OK)) {
+		pr_err("image mm-%d.img: mapping %lx-%lx uses %llu kB huge pages, which this "
+		       "machine does not have",
+		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
+		       (1ULL << shift) >> 10);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
+{
+	if (e->has_madv && (e->madv & ~MADV_RESTORABLE)) {
+		pr_err("image mm-%d.img: mapping %lx-%lx has madvise bits %#llx snap does not "
+		       "restore",
+		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
+		       (unsigned long long)(e->madv & ~MADV_RESTORABLE));
+		return -1;
+	}
+	if (e->has_lock && e->lock != VMA_LOCK__VMA_LOCKED &&
+	    e->lock != VMA_LOCK__VMA_LOCKED_ONFAULT) {
+		pr_err("image mm-%d.img: mapping %lx-%lx has an unknown mlock state %d", t->pid,
+		       (unsigned long)e->start, (unsigned long)e->end, e->lock);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	uint64_t prev_end = 0;
+	size_t i, v = 0;
+
+	for (i = 0; i < t->mm->n_vmas; i++) {
+		const VmaEntry *e = t->mm->vmas[i];
+
+		if (e->start >= e->end || e->start < prev_end || (e->start | e->end) % PAGE_SIZE ||
+		    e->end > 0x7ffffffff000ULL) {
+			pr_err("image mm-%d.img: bad mapping %lx-%lx", t->pid,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		if ((e->kind == VMA_KIND__VMA_FILE_PRIVATE || e->kind == VMA_KIND__VMA_FILE_SHARED) &&
+		    !e->path) {
+			pr_err("image mm-%d.img: file mapping %lx-%lx without a path", t->pid,
+			       (unsigned long)e->start, (unsigned long)e->end);
+			return -1;
+		}
+		if (e->kind == VMA_KIND__VMA_SHMEM) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "image mm-%d.img: mapping %lx", t->pid,
+				 (unsigned long)e->start);
+			if (!e->has_shmem_id || shmem_index(ctx, e->shmem_id, what) < 0)
+				return -1;
+		}
+		if (check_vma_attrs(t, e) || check_guards(ctx, t, e) || check_hugetlb(t, e))
+			return -1;
+		prev_end = e->end;
+	}
+	/* Pagemap entries are in address order, each inside one private VMA. */
+	for (i = 0; i < t->nr_pagemap; i++) {
+		const PagemapEntry *p = t->pagemap[i];
+		uint64_t end = p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE;
+
+		while (v < t->mm->n_vmas && t->mm->vmas[v]->end <= p->vaddr)
+			v++;
+		if (!p->nr_pages || p->vaddr % PAGE_SIZE || v == t->mm->n_vmas ||
+		    t->mm->vmas[v]->start > p->vaddr || t->mm->vmas[v]->end < end ||
+		    (t->mm->vmas[v]->kind != VMA_KIND__VMA_ANON &&
+		     t->mm->vmas[v]->kind != VMA_KIND__VMA_FILE_PRIVATE)) {
+			pr_err("image pagemap-%d.img: pages at %lx are outside the dumped mappings",
+			       t->pid, (unsigned long)p->vaddr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define ROBUST_LIST_HEAD_SIZE 24	/* struct robust_list_head */
+#define MAX_THREADS 32768
+
+/* The threads are those of pstree.img, leader first, each tid once. */
+static int check_tids(const struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+	const PstreeEntry *pe = t->pe;
+
+	if (!c->n_threads || c->n_threads > MAX_THREADS || c->threads[0]->tid != (uint32_t)t->pid) {
+		pr_err("image core-%d.img: %zu threads, the first not the leader", t->pid,
+		       c->n_threads);
+		return -1;
+	}
+	if (pe->n_threads != c->n_threads) {
+		pr_err("image core-%d.img: %zu threads, pstree.img lists %zu", t->pid, c->n_threads,
+		       pe->n_threads);
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_threads; i++) {
+		uint32_t tid = c->threads[i]->tid;
+
+		if (!tid || tid > INT32_MAX || pe->threads[i] != tid)
+			goto bad;
+		for (size_t j = 0; j < i; j++)
+			if (c->threads[j]->tid == tid)
+				goto bad;
+	}
+	return 0;
+bad:
+	pr_err("image core-%d.img: thread ids differ from pstree.img's or repeat", t->pid);
+	return -1;
+}
+
+static int check_thread(const struct restore_ctx *ctx, const struct restore_task *t,
+			const ThreadCoreEntry *th)
+{
+	if (th->xsave.len != ctx->kf->xsave_size) {
+		pr_err("image core-%d.img: FPU state of %zu bytes in thread %u, this CPU uses %u: "
+		       "dumped on a different CPU?",
+		       t->pid, th->xsave.len, th->tid, ctx->kf->xsave_size);
+		return -1;
+	}
+	for (size_t i = 0; i < th->n_pending; i++)
+		if (th->pending[i].len != 128) {
+			pr_err("image core-%d.img: bad pending signal in thread %u", t->pid, th->tid);
+			return -1;
+		}
+	if ((th->rseq && (th->rseq->len < 32 || th->rseq->len > 4096 || !th->rseq->ptr)) ||
+	    (th->has_robust_list_len && th->robust_list_len &&
+	     th->robust_list_len != ROBUST_LIST_HEAD_SIZE)) {
+		pr_err("image core-%d.img: bad rseq area or robust futex list in thread %u", t->pid,
+		       th->tid);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_core(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+
+	if (c->pid != (uint32_t)t->pid || c->n_sigactions != 64 || c->n_itimers != 3 ||
+	    c->n_rlimits != 16 || c->mm->auxv.len > 512 || c->creds->n_groups > 64) {
+		pr_err("image core-%d.img: inconsistent contents", t->pid);
+		return -1;
+	}
+	if (check_tids(t))
+		return -1;
+	for (size_t i = 0; i < c->n_threads; i++)
+		if (check_thread(ctx, t, c->threads[i]))
+			return -1;
+	for (size_t i = 0; i < c->n_shared_pending; i++)
+		if (c->shared_pending[i].len != 128)
+			goto bad_siginfo;
+	return restore_proc_check(c, t->pid);
+bad_siginfo:
+	pr_err("image core-%d.img: bad pending signal", t->pid);
+	return -1;
+}
+
+static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
+{
+	struct stat st;
+	int fd;
+
+	t->nr_pages = 0;
+	for (size_t i = 0; i < t->nr_pagemap; i++)
+		t->nr_pages += t->pagemap[i]->nr_pages;
+	fd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st)) {
+		pr_perror("image pages-%d.img", t->pid);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if ((uint64_t)st.st_size != t->nr_pages * PAGE_SIZE) {
+		pr_err("image pages-%d.img: %s (%lld bytes, pagemap-%d.img describes %llu)", t->pid,
+		       (uint64_t)st.st_size < t->nr_pages * PAGE_SIZE ? "truncated" : "too long",
+		       (long long)st.st_size, t->pid,
+		       (unsigned long long)(t->nr_pages * PAGE_SIZE));
+		return -1;
+	}
+	return 0;
+}
+
+static int load_task(struct restore_ctx *ctx, struct restore_task *t)
+{
+	if (img_load_one(ctx->dirfd, IMG_CORE, t->pid, (ProtobufCMessage **)&t->core) ||
+	    img_load_one(ctx->dirfd, IMG_MM, t->pid, (ProtobufCMessage **)&t->mm) ||
+	    img_load_all(ctx->dirfd, IMG_PAGEMAP, t->pid, false, (void ***)&t->pagemap,
+			 &t->nr_pagemap) ||
+	    img_load_all(ctx->dirfd, IMG_FDINFO, t->pid, false, (void ***)&t->fds, &t->nr_fds))
+		return -1;
+	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t);
+}
+
+struct restore_task *restore_find_task(const struct restore_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+static const PstreeEntry *find_entry(PstreeEntry **pe, size_t nr, uint32_t pid)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (pe[i]->pid == pid)
+			return pe[i];
+	return NULL;
+}
+
+/* The root first, every other task after its parent, each pid once. */
+static int check_pstree(const struct restore_ctx *ctx, PstreeEntry **pe, size_t nr)
+{
+	if (!nr || pe[0]->pid != ctx->inv->root_pid) {
+		pr_err("image pstree.img: does not start with the root, pid %u", ctx->inv->root_pid);
+		return -1;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const PstreeEntry *parent = find_entry(pe, i, pe[i]->ppid);
+
+		if (!pe[i]->pid || find_entry(pe, i, pe[i]->pid)) {
+			pr_err("image pstree.img: pid %u is there twice", pe[i]->pid);
+			return -1;
+		}
+		if (i && (!parent || parent->state == TASK_STATE__TASK_ZOMBIE)) {
+			pr_err("image pstree.img: pid %u comes before its parent %u or has none",
+			       pe[i]->pid, pe[i]->ppid);
+			return -1;
+		}
+		if (pe[i]->state == TASK_STATE__TASK_ZOMBIE && (!i || !pe[i]->has_exit_status)) {
+			pr_err("image pstree.img: zombie %u is the root or has no exit status",
+			       pe[i]->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int restore_load(struct restore_ctx *ctx)
+{
+	PstreeEntry **pe = NULL;
+	size_t nr = 0, i;
+
+	ctx->dirfd = open(ctx->opts->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->dirfd < 0) {
+		pr_perror("images directory %s", ctx->opts->images_dir);
+		return -1;
+	}
+	if (faccessat(ctx->dirfd, "inventory.img", F_OK, 0)) {
+		pr_err("images directory %s has no inventory.img: not a complete snap dump",
+		       ctx->opts->images_dir);
+		return -1;
+	}
+	if (img_load_one(ctx->dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&ctx->inv))
+		return -1;
+	if (ctx->inv->version != IMG_VERSION) {
+		pr_err("image inventory.img: format version %u, this snap reads %u",
+		       ctx->inv->version, IMG_VERSION);
+		return -1;
+	}
+	if (strcmp(ctx->inv->kernel, ctx->kf->kernel))
+		pr_warn("images were dumped on kernel %s, this is %s", ctx->inv->kernel,
+			ctx->kf->kernel);
+	if (shmem_load(ctx) || img_load_all(ctx->dirfd, IMG_PSTREE, 0, false, (void ***)&pe, &nr))
+		return -1;
+	if (check_pstree(ctx, pe, nr))
+		goto err;
+	ctx->tasks = calloc(nr, sizeof(*ctx->tasks));
+	if (!ctx->tasks)
+		goto err;
+	ctx->nr_tasks = nr;
+	for (i = 0; i < nr; i++) {
+		ctx->tasks[i].pid = pe[i]->pid;
+		ctx->tasks[i].pe = pe[i];
+	}
+	for (i = 0; i < nr; i++)
+		if (pe[i]->state != TASK_STATE__TASK_ZOMBIE && load_task(ctx, &ctx->tasks[i]))
+			goto err_tasks;
+	free(pe);
+	return restore_load_files(ctx);
+err:
+	for (i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(&pe[i]->base, NULL);
+err_tasks:
+	free(pe);
+	return -1;
+}
+
+static void free_all(void **msgs, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(msgs[i], NULL);
+	free(msgs);
+}
+
+void restore_unload(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+
+		if (t->pe)
+			protobuf_c_message_free_unpacked(&t->pe->base, NULL);
+		if (t->core)
+			protobuf_c_message_free_unpacked(&t->core->base, NULL);
+		if (t->mm)
+			protobuf_c_message_free_unpacked(&t->mm->base, NULL);
+		free_all((void **)t->pagemap, t->nr_pagemap);
+		free_all((void **)t->fds, t->nr_fds);
+	}
+	free(ctx->tasks);
+	restore_files_free(ctx);
+	shmem_restore_free(ctx);
+	free_all((void **)ctx->files, ctx->nr_files);
+	free_all((void **)ctx->pipe_data, ctx->nr_pipe_data);
+	if (ctx->inv)
+		protobuf_c_message_free_unpacked(&ctx->inv->base, NULL);
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A restored process from its birth to its restorer, running snap's code
+ * (see process-trees.md): it makes its session or group, its children, joins
+ * its group, exits if it is a zombie, puts its fds, cwd and root in place and
+ * jumps into its restorer. Errors are logged here, where they are understood,
+ * and the process exits 1; snap sees the exit.
+ */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "files/files.h"
+#include "log.h"
+#include "proc/proc.h"
+#include "cr/restore-images.h"
+#include "cr/restore-tree.h"
+#include "mem/shmem.h"
+
+#define JOIN_TIMEOUT_MS 5000
+
+/* A just-killed process may linger as a zombie until its parent reaps it. */
+int wait_pid_free(pid_t pid, unsigned int ms)
+{
+	char path[32];
+	struct proc_stat st;
+	unsigned int waited = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	while (!access(path, F_OK)) {
+		if (waited >= ms) {
+			if (proc_read_stat(pid, &st))
+				continue;
+			pr_err("pid %d is still in use by %s (state %c) after %u ms; cannot restore "
+			       "it",
+			       pid, st.comm, st.state, ms);
+			return -1;
+		}
+		usleep(10000);
+		waited += 10;
+	}
+	return 0;
+}
+
+static pid_t clone_with_pid(pid_t pid, uint64_t flags)
+{
+	struct clone_args ca = {
+		.flags = flags,
+		.exit_signal = SIGCHLD,
+		.set_tid = (uintptr_t)&pid,
+		.set_tid_size = 1,
+	};
+
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* fork() into @pid, sharing what @flags say: 0 in the child, -1 logged. */
+pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags)
+{
+	pid_t ret;
+
+	fflush(NULL);
+	for (;;) {
+		ret = clone_with_pid(pid, flags);
+		if (ret >= 0 || errno != EEXIST)
+			break;
+		/* Taken between our check and clone3: wait again. */
+		if (wait_pid_free(pid, ctx->opts->pid_wait_ms))
+			return -1;
+	}
+	if (ret < 0)
+		pr_perror("pid %d: clone3 with set_tid", pid);
+	return ret;
+}
+
+static void unregister_rseq(void)
+{
+	/*
+	 * glibc registered rseq for our thread; the restorer replaces the
+	 * memory it points to, and the kernel would keep writing there.
+	 */
+	extern const ptrdiff_t __rseq_offset __attribute__((weak));
+	extern const unsigned int __rseq_size __attribute__((weak));
+
+	if (&__rseq_size && __rseq_size)
+		syscall(SYS_rseq, (char *)__builtin_thread_pointer() + __rseq_offset, 32,
+			1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053);
+}
+
+static int move_fd(int fd, int to)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, to);
+
+	if (nfd < 0)
+		pr_perror("cannot move fd %d", fd);
+	close(fd);
+	return nfd;
+}
+
+static size_t task_index(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	return t - ctx->tasks;
+}
+
+/* The task whose fd table @t has: itself, or an ancestor it shares it with. */
+static size_t files_owner(const struct restore_ctx *ctx, size_t i)
+{
+	while (ctx->tasks[i].pe->files_shared)
+		i = task_index(ctx, restore_find_task(ctx, ctx->tasks[i].pe->ppid));
+	return i;
+}
+
+/* Does another task use the fd table of tasks[@i]? Then snap closes its service fds. */
+static bool files_shared(const struct restore_ctx *ctx, size_t i)
+{
+	for (size_t j = 0; j < ctx->nr_tasks; j++)
+		if (j != i && files_owner(ctx, j) == files_owner(ctx, i))
+			return true;
+	return false;
+}
+
+/*
+ * The fds of a process: its files at their numbers, snap's service fds above
+ * @base. The tasks that will share this fd table (made later, with
+ * CLONE_FILES) get their restore pipes moved up here too, out of the way.
+ */
+static int prepare_fds(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct rst_proc *rp = &tr->procs[idx];
+	int base = tr->service_base, fd;
+
+	if (dup2(rp->ready[1], base) < 0 || dup2(rp->go[0], base + 1) < 0) {
+		pr_perror("cannot set up the restore pipes");
+		return -1;
+	}
+	fcntl(base, F_SETFD, FD_CLOEXEC);
+	fcntl(base + 1, F_SETFD, FD_CLOEXEC);
+	rp->ready[1] = base;
+	rp->go[0] = base + 1;
+	for (size_t j = idx + 1; j < ctx->nr_tasks; j++) {
+		struct rst_proc *o = &tr->procs[j];
+
+		if (files_owner(ctx, j) != idx)
+			continue;
+		o->ready[1] = move_fd(o->ready[1], base + 2);
+		o->go[0] = move_fd(o->go[0], base + 2);
+		if (o->ready[1] < 0 || o->go[0] < 0)
+			return -1;
+	}
+	fd = move_fd(dup(STDERR_FILENO), base + 2);
+	if (fd >= 0)
+		log_set_err_fd(fd);
+	if (log_fd() >= 0)
+		log_set_fd(move_fd(log_fd(), base + 2));
+	ctx->dirfd = move_fd(ctx->dirfd, base + 2);
+	if (ctx->tty_fd >= 0)
+		ctx->tty_fd = move_fd(ctx->tty_fd, base + 2);
+	if (ctx->dirfd < 0)
+		return -1;
+	/* Every other task's pipes are below base: they go here. */
+	return shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, &ctx->tasks[idx], base) ?
+		       -1 :
+		       0;
+}
+
+/*
+ * Everything done in the child before the restorer: files, cwd, root. A
+ * task made with CLONE_FILES or CLONE_FS finds them done by its parent.
+ */
+static int child_prepare(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct restore_task *t = &ctx->tasks[idx];
+	struct rst_proc *rp = &tr->procs[idx];
+	const CoreEntry *c = t->core;
+
+	unregister_rseq();
+	if (!t->pe->files_shared && prepare_fds(tr, idx))
+		return -1;
+	rp->b.args->ready_fd = rp->ready[1];
+	rp->b.args->go_fd = rp->go[0];
+	rp->b.args->keep_service_fds = files_shared(ctx, idx);
+	/* Paths in the images are as snap sees them: chroot comes last. */
+	if (!t->pe->fs_shared && chdir(c->cwd)) {
+		pr_perror("pid %d: cwd %s", t->pid, c->cwd);
+		return -1;
+	}
+	if (personality(c->personality) < 0) {
+		pr_perror("pid %d: personality %#x", t->pid, c->personality);
+		return -1;
+	}
+	if (bootstrap_fill_child(ctx, t, &rp->b, tr->service_base))
+		return -1;
+	if (!t->pe->fs_shared && strcmp(c->root, "/") && chroot(c->root)) {
+		pr_perror("pid %d: chroot %s", t->pid, c->root);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A session is made by its leader before it makes children, and so is a
+ * group: children are born into them. The root without --shell-job joins
+ * no one's group but its own.
+ */
+static int make_ids(struct restore_ctx *ctx, struct restore_task *t, bool root)
+{
+	const PstreeEntry *pe = t->pe;
+
+	if (root && ctx->opts->shell_job) {
+		if (pe->pgid == pe->pid)
+			setpgid(0, 0);
+		return 0;
+	}
+	if (pe->sid == pe->pid) {
+		if (setsid() < 0) {
+			pr_perror("pid %d: setsid", t->pid);
+			return -1;
+		}
+		return 0;
+	}
+	if (pe->pgid == pe->pid && setpgid(0, 0)) {
+		pr_perror("pid %d: setpgid", t->pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* A group led by another task of the tree: wait for its leader to make it. */
+static int join_group(struct restore_ctx *ctx, struct restore_task *t)
+{
+	pid_t pgid = t->pe->pgid;
+	int waited;
+
+	if (getpgid(0) == pgid || !restore_find_task(ctx, pgid))
+		return 0;
+	for (waited = 0; setpgid(0, pgid); waited++) {
+		if (errno != EPERM || waited == JOIN_TIMEOUT_MS) {
+			pr_perror("pid %d: cannot join process group %d", t->pid, pgid);
+			return -1;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* Exit as the dumped zombie did: by its signal or with its code. */
+static void __attribute__((noreturn)) be_zombie(const PstreeEntry *pe)
+{
+	int status = pe->exit_status;
+	struct rlimit no_core = { 0, 0 };
+	sigset_t set;
+
+	if (WIFSIGNALED(status)) {
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(WTERMSIG(status), SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, WTERMSIG(status));
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		kill(getpid(), WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/*
+ * Make the children of tasks[@idx] that share its fd table (@files_shared),
+ * or those that do not, in pstree order; a zombie is left dead.
+ */
+static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	pid_t pid;
+
+	for (size_t i = idx + 1; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+		siginfo_t info;
+
+		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared)
+			continue;
+		pid = make_task(ctx, pe->pid,
+				(pe->files_shared ? CLONE_FILES : 0) | (pe->fs_shared ? CLONE_FS : 0));
+		if (pid < 0)
+			return -1;
+		if (pid == 0)
+			task_main(tr, i);
+		/*
+		 * Dead before our restorer starts: the SIGCHLD it sent us is
+		 * pending by then, and the restorer drops it with the rest.
+		 */
+		if (pe->state == TASK_STATE__TASK_ZOMBIE &&
+		    waitid(P_PID, pid, &info, WEXITED | WNOWAIT)) {
+			pr_perror("pid %d: waiting for zombie %d", ctx->tasks[idx].pid, pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A new process of the tree, running snap's code until the restorer. Signals
+ * stay blocked until its rt_sigreturn; a parent that dies takes it along.
+ */
+void task_main(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct restore_task *t = &ctx->tasks[idx];
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (make_ids(ctx, t, !idx) || make_children(tr, idx, false) || join_group(ctx, t))
+		_exit(1);
+	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
+		be_zombie(t->pe);
+	/* Children sharing our fd table are made once it is in place. */
+	if (child_prepare(tr, idx) || make_children(tr, idx, true))
+		_exit(1);
+	bootstrap_jump(&tr->procs[idx].b);
+}

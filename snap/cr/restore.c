@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `snap restore`, snap's side (design.md §4, process-trees.md): read and
+ * check every image; wait for the PIDs to be free; make each process's
+ * restorer area and pipes and open every file; clone3() the root with its
+ * PID (each process makes its children: restore-task.c); seize each process
+ * as it appears, wait for every restorer to be ready, trace every thread
+ * through rt_sigreturn, unmap the restorers and let the tree go at once.
+ * A restore that fails kills what it created: nothing is left half-alive.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "files/files.h"
+#include "infect.h"
+#include "log.h"
+#include "proc/proc.h"
+#include "proc/procstate.h"
+#include "proc/restore-bootstrap.h"
+#include "cr/restore-images.h"
+#include "cr/restore-tree.h"
+#include "mem/shmem.h"
+#include "cr/stats.h"
+
+#define READY_TIMEOUT_MS (10 * 60 * 1000)
+
+/* Wait for the restorer's "ready"; a crash shows up as a ptrace stop. */
+static int wait_ready(pid_t pid, struct bootstrap *b, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int waited, status;
+	bool eof = false;
+	char c;
+
+	for (waited = 0; waited < READY_TIMEOUT_MS; waited += 100) {
+		if (!eof && poll(&pfd, 1, 100) > 0) {
+			ssize_t n = read(fd, &c, 1);
+
+			if (n == 1)
+				return 0;
+			/* The child closed the pipe: it is exiting, wait for it. */
+			eof = n == 0;
+		}
+		if (wait4(pid, &status, __WALL | (eof ? 0 : WNOHANG), NULL) != pid)
+			continue;
+		if (b->args->failed)
+			pr_err("restore of pid %d failed: %s", pid, b->args->err);
+		else if (WIFSTOPPED(status) && (status >> 16) == 0)
+			pr_err("pid %d crashed during restore (signal %d)", pid, WSTOPSIG(status));
+		else if (WIFSIGNALED(status))
+			pr_err("pid %d was killed during restore (signal %d)", pid, WTERMSIG(status));
+		else if (WIFEXITED(status))
+			; /* the child logged why */
+		else
+			continue;
+		return -1;
+	}
+	pr_err("pid %d: restore timed out", pid);
+	return -1;
+}
+
+static int send_go(void *arg)
+{
+	int fd = *(int *)arg;
+
+	if (write(fd, "G", 1) != 1) {
+		pr_perror("cannot resume the restorer");
+		return -1;
+	}
+	return 0;
+}
+
+static void syscall_site(const struct restore_task *t, struct syscall_site *site)
+{
+	memset(site, 0, sizeof(*site));
+	for (size_t i = 0; i < t->mm->n_vmas; i++) {
+		const VmaEntry *v = t->mm->vmas[i];
+
+		if (v->kind == VMA_KIND__VMA_VDSO) {
+			site->vdso_start = v->start;
+			site->vdso_end = v->end;
+		} else if ((v->prot & PROT_EXEC) && !site->exec_addr) {
+			site->exec_addr = v->start;
+		}
+	}
+}
+
+/*
+ * How snap traces every thread it restores: EXITKILL, so that a half-built
+ * process dies with snap; seccomp suspended where the image has some.
+ */
+static long seize_opts(const CoreEntry *core)
+{
+	return PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | restore_proc_seize_opts(core);
+}
+
+static void finish_error(pid_t pid, pid_t tid)
+{
+	if (errno == ESRCH)
+		pr_err("pid %d died at the end of its restore", pid);
+	else
+		pr_perror("pid %d: cannot finish the restore of thread %d", pid, tid);
+}
+
+/*
+ * Trace every thread through rt_sigreturn. The restorer made the threads, so
+ * they are not traced yet: snap seizes them, and stops all, the leader too,
+ * before any is let through, so that each go byte reaches the one thread
+ * running. The leader goes last: it closes the pipes. Threads stay stopped
+ * after their rt_sigreturn until every restorer is gone.
+ */
+static int enter_task(struct restore_task *t, struct rst_proc *rp)
+{
+	const CoreEntry *c = t->core;
+	size_t i, n = c->n_threads;
+	int status;
+
+	for (i = 1; i < n; i++)
+		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL, seize_opts(c))) {
+			pr_perror("pid %d: cannot seize its thread %d", t->pid, c->threads[i]->tid);
+			return -1;
+		}
+	for (i = 0; i < n; i++)
+		if (ptrace(PTRACE_INTERRUPT, c->threads[i]->tid, NULL, NULL) ||
+		    ptrace_wait(c->threads[i]->tid, &status)) {
+			finish_error(t->pid, c->threads[i]->tid);
+			return -1;
+		}
+	for (i = 1; i <= n; i++) {
+		/* The leader last. */
+		pid_t tid = c->threads[i < n ? i : 0]->tid;
+
+		if (ptrace_run_to_sigreturn(tid, send_go, &rp->go[1])) {
+			finish_error(t->pid, tid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Let every thread into the syscall it restarts (see infect.h), and go. */
+static int release_task(struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+
+	for (size_t i = 0; i < c->n_threads; i++) {
+		pid_t tid = c->threads[i]->tid;
+		int sig = ptrace_enter_syscall(tid);
+
+		if (sig < 0 || ptrace(PTRACE_DETACH, tid, NULL, sig)) {
+			pr_perror("pid %d: cannot detach thread %d", t->pid, tid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every thread's id must be free, not only the process's. */
+static int wait_tids_free(const struct restore_task *t, unsigned int ms)
+{
+	if (wait_pid_free(t->pid, ms))
+		return -1;
+	for (size_t i = 0; t->core && i < t->core->n_threads; i++)
+		if (wait_pid_free(t->core->threads[i]->tid, ms))
+			return -1;
+	return 0;
+}
+
+/*
+ * Once every task is through rt_sigreturn: unmap the restorer from outside,
+ * and close the service fds of an fd table several tasks share (none of
+ * their restorers could, while the others still needed theirs).
+ */
+static int finish_task(struct restore_tree *tr, size_t idx)
+{
+	struct restore_task *t = &tr->ctx->tasks[idx];
+	struct rst_proc *rp = &tr->procs[idx];
+	struct parasite_ctl ctl = { .pid = t->pid };
+	struct syscall_site site;
+	long ret;
+
+	syscall_site(t, &site);
+	if (infect_prepare_syscall(&ctl, &site))
+		return -1;
+	if (infect_syscall(&ctl, &ret, __NR_munmap, (long)rp->b.addr, rp->b.len, 0, 0, 0, 0) ||
+	    ret) {
+		pr_err("pid %d: cannot unmap the restorer", t->pid);
+		return -1;
+	}
+	if (rp->b.args->keep_service_fds && !t->pe->files_shared &&
+	    (infect_syscall(&ctl, &ret, __NR_close_range, tr->service_base, ~0U, 0, 0, 0, 0) ||
+	     ret)) {
+		pr_err("pid %d: cannot close snap's fds", t->pid);
+		return -1;
+	}
+	return infect_unpoke(&ctl);
+}
+
+static int write_pidfile(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f)) {
+		pr_perror("cannot write pidfile %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Above every fd of every task: where snap keeps what the processes need. */
+static int service_base(const struct restore_ctx *ctx)
+{
+	int base = 64;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct restore_task *t = &ctx->tasks[i];
+		int b = task_max_fd(t) + t->nr_fds + 32;
+
+		if (b > base)
+			base = b;
+	}
+	return base;
+}
+
+/* In snap, before the first fork: each live task's restorer area and pipes. */
+static int prepare_tree(struct restore_tree *tr)
+{
+	struct restore_ctx *ctx = tr->ctx;
+
+	tr->procs = calloc(ctx->nr_tasks, sizeof(*tr->procs));
+	if (!tr->procs) {
+		pr_err("out of memory for the process tree");
+		return -1;
+	}
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+		struct rst_proc *rp = &tr->procs[i];
+
+		rp->ready[0] = rp->ready[1] = rp->go[0] = rp->go[1] = -1;
+		if (wait_tids_free(t, ctx->opts->pid_wait_ms))
+			return -1;
+		if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
+			continue;
+		if (bootstrap_create(ctx, t, &rp->b))
+			return -1;
+		if (pipe2(rp->ready, O_CLOEXEC) || pipe2(rp->go, O_CLOEXEC)) {
+			pr_perror("cannot create the restore pipes");
+			return -1;
+		}
+	}
+	tr->service_base = service_base(ctx);
+	return files_open_all(ctx, tr->service_base + 2);
+}
+
+/* The process @pid exists once its parent made it: trace it from then on. */
+static int seize_task(struct restore_tree *tr, size_t idx)
+{
+	struct restore_task *t = &tr->ctx->tasks[idx];
+	pid_t parent = t->pe->ppid;
+	int waited, status;
+
+	for (waited = 0; waited < READY_TIMEOUT_MS; waited++) {
+		if (!ptrace(PTRACE_SEIZE, t->pid, NULL, seize_opts(t->core))) {
+			tr->procs[idx].seized = true;
+			return 0;
+		}
+		if (errno != ESRCH) {
+			pr_perror("pid %d: cannot seize the restored process", t->pid);
+			return -1;
+		}
+		/* Its parent failed before making it, and said why. */
+		if (idx && wait4(parent, &status, WNOHANG | __WALL, NULL) == parent &&
+		    !WIFSTOPPED(status)) {
+			if (WIFSIGNALED(status))
+				pr_err("pid %d was killed during restore (signal %d)", parent,
+				       WTERMSIG(status));
+			return -1;
+		}
+		usleep(1000);
+	}
+	pr_err("pid %d: its parent %d did not make it", t->pid, parent);
+	return -1;
+}
+
+static bool alive_task(const struct restore_task *t)
+{
+	return t->pe->state != TASK_STATE__TASK_ZOMBIE;
+}
+
+/* Every task is ready, traced through rt_sigreturn, and let go at once. */
+static int run_tree(struct restore_tree *tr)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	size_t i;
+
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (alive_task(&ctx->tasks[i]) && seize_task(tr, i))
+			return -1;
+	for (i = 0; i < ctx->nr_tasks; i++) {
+		struct rst_proc *rp = &tr->procs[i];
+
+		if (!alive_task(&ctx->tasks[i]))
+			continue;
+		close(rp->ready[1]);
+		close(rp->go[0]);
+		rp->ready[1] = rp->go[0] = -1;
+		if (wait_ready(ctx->tasks[i].pid, &rp->b, rp->ready[0]))
+			return -1;
+	}
+	if (shmem_finish(ctx))
+		return -1;
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (alive_task(&ctx->tasks[i]) && enter_task(&ctx->tasks[i], &tr->procs[i]))
+			return -1;
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
+			return -1;
+	for (i = 0; i < ctx->nr_tasks; i++) {
+		struct restore_task *t = &ctx->tasks[i];
+		struct restorer_args *a = tr->procs[i].b.args;
+
+		if (!alive_task(t))
+			continue;
+		if (release_task(t))
+			return -1;
+		tr->procs[i].seized = false;
+		if (t->pe->state == TASK_STATE__TASK_STOPPED)
+			kill(t->pid, SIGSTOP);
+		ctx->st.pages_moved += a->stats.pages_moved;
+		ctx->st.pages_in_place += a->stats.pages_in_place;
+		ctx->st.mem_ns += a->stats.mem_ns;
+	}
+	return 0;
+}
+
+static void free_tree(struct restore_tree *tr, pid_t root, bool failed)
+{
+	struct restore_ctx *ctx = tr->ctx;
+
+	for (size_t i = 0; tr->procs && i < ctx->nr_tasks; i++) {
+		struct rst_proc *rp = &tr->procs[i];
+
+		if (failed && rp->seized)
+			kill(ctx->tasks[i].pid, SIGKILL);
+		for (int j = 0; j < 2; j++) {
+			if (rp->ready[j] >= 0)
+				close(rp->ready[j]);
+			if (rp->go[j] >= 0)
+				close(rp->go[j]);
+		}
+		bootstrap_destroy(&rp->b);
+	}
+	/* The rest die with their parents (PR_SET_PDEATHSIG), the root first. */
+	if (failed && root > 0) {
+		kill(root, SIGKILL);
+		while (waitpid(root, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	free(tr->procs);
+}
+
+int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
+{
+	struct restore_ctx ctx = { .opts = opts, .kf = kf, .dirfd = -1, .tty_fd = -1 };
+	struct restore_tree tr = { .ctx = &ctx };
+	pid_t pid = -1;
+	int ret = -1, status;
+
+	ctx.st.t_start = now_ns();
+	if (restore_load(&ctx))
+		goto out;
+	if (opts->shell_job) {
+		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
+	}
+	if (shmem_create(&ctx) || prepare_tree(&tr))
+		goto out;
+	pid = make_task(&ctx, ctx.tasks[0].pid, 0);
+	if (pid < 0)
+		goto out;
+	if (pid == 0)
+		task_main(&tr, 0);
+	ctx.st.t_forked = now_ns();
+	/* The processes have them now. */
+	files_close_all(&ctx);
+	if (run_tree(&tr))
+		goto out;
+	ctx.st.t_end = now_ns();
+	if (opts->pidfile && write_pidfile(opts->pidfile, pid))
+		goto out;
+	if (opts->display_stats)
+		print_restore_stats(&ctx);
+	pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
+	ret = 0;
+out:
+	free_tree(&tr, pid, ret);
+	if (ctx.tty_fd >= 0)
+		close(ctx.tty_fd);
+	if (ret && ctx.shmem)
+		shmem_undo(&ctx);
+	restore_unload(&ctx);
+	if (ret || opts->detach)
+		return ret;
+	/* Like criu restore without -d: stay the parent and pass on its exit. */
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	log_fini();
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}

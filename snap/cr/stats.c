@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+/* --display-stats: what a dump or restore cost, on stdout. */
+#include <stdio.h>
+
+#include "cr/stats.h"
+
+static double us(uint64_t from, uint64_t to)
+{
+	return to > from ? (to - from) / 1000.0 : 0;
+}
+
+void print_dump_stats(const struct dump_ctx *ctx)
+{
+	const struct dump_stats *s = &ctx->st;
+
+	printf("Dump stats:\n");
+	printf("  freezing time:     %12.0f us\n", us(s->t_start, s->t_frozen));
+	printf("  frozen time:       %12.0f us\n", us(s->t_frozen, s->t_unfrozen));
+	/* Live: the pages streamed while the task ran; else all while frozen. */
+	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));
+	/* -R: handing swapped pages back to swap, the target running. */
+	printf("  pageout time:      %12.0f us\n", s->pageout_ns / 1000.0);
+	printf("  total time:        %12.0f us\n", us(s->t_start, s->t_end));
+	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
+	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
+	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);
+	printf("  pages paged out:   %12llu\n", (unsigned long long)s->pages_paged_out);
+	printf("  shmem objects:     %12llu\n", (unsigned long long)s->shmem_objects);
+	printf("  shmem pages:       %12llu\n", (unsigned long long)s->shmem_pages);
+	printf("  shmem swapped:     %12llu\n", (unsigned long long)s->shmem_swapped);
+	/* Live: of the shmem pages, those streamed rather than saved frozen. */
+	if (s->live)
+		printf("  shmem streamed:    %12llu\n", (unsigned long long)s->shmem_streamed);
+	printf("  live:              %12s\n", s->live ? "yes" : "no");
+	if (s->live) {
+		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);
+		printf("  cow peak memory:   %12llu KiB\n", (unsigned long long)s->cow_peak / 1024);
+		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);
+	}
+	fflush(stdout);
+}
+
+void print_restore_stats(const struct restore_ctx *ctx)
+{
+	const struct restore_stats *s = &ctx->st;
+
+	printf("Restore stats:\n");
+	printf("  restore time:      %12.0f us\n", us(s->t_start, s->t_end));
+	printf("  forking time:      %12.0f us\n", us(s->t_start, s->t_forked));
+	printf("  memory fill time:  %12.0f us\n", s->mem_ns / 1000.0);
+	printf("  pages moved:       %12llu\n", (unsigned long long)s->pages_moved);
+	printf("  pages in place:    %12llu\n", (unsigned long long)s->pages_in_place);
+	fflush(stdout);
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Character devices that are not terminals (/dev/null, /dev/zero,
+ * /dev/urandom, ...): reopened by path with the same flags. Restore checks
+ * the path is still the same device. Device state beyond the open itself
+ * (ioctls, a position) is not saved. Terminals are files-tty.c.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "files/files.h"
+#include "log.h"
+
+static bool chr_match(const struct fd_desc *d, const struct dump_ctx *ctx)
+{
+	(void)ctx;
+	return S_ISCHR(d->st.st_mode) && d->path[0] == '/' && !fd_is_terminal(d);
+}
+
+int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
+{
+	ChrEntry *ce;
+
+	ce = malloc(sizeof(*ce));
+	if (!ce)
+		goto oom;
+	chr_entry__init(ce);
+	fe->chr = ce;
+	ce->path = strdup(d->path);
+	if (!ce->path)
+		goto oom;
+	ce->flags = d->flags;
+	ce->rdev = files_encode_dev(d->st.st_rdev);
+	return 0;
+oom:
+	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
+	return -1;
+}
+
+static int chr_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+{
+	(void)ctx;
+	return chr_entry_fill(d, fe);
+}
+
+static int chr_prepare(struct restore_ctx *ctx, const FileEntry *fe)
+{
+	(void)ctx;
+	if (!fe->chr) {
+		pr_err("files.img: file id %u: a device without its chr part", fe->id);
+		return -1;
+	}
+	return 0;
+}
+
+static int chr_open(struct restore_ctx *ctx, const FileEntry *fe)
+{
+	const ChrEntry *ce = fe->chr;
+	struct stat st;
+	int fd;
+
+	(void)ctx;
+	fd = open(ce->path, files_reopen_flags(ce->flags));
+	if (fd < 0) {
+		pr_err("files.img: file id %u: cannot open %s: %s", fe->id, ce->path,
+		       strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		pr_perror("files.img: file id %u: fstat %s", fe->id, ce->path);
+		goto err;
+	}
+	if (!S_ISCHR(st.st_mode) || files_encode_dev(st.st_rdev) != ce->rdev) {
+		/* rdev is new_encode_dev(): major in bits 8..19, minor around it. */
+		pr_err("files.img: file id %u: %s is now a different device (%u:%u, was %u:%u)",
+		       fe->id, ce->path, major(st.st_rdev), minor(st.st_rdev),
+		       (ce->rdev & 0xfff00) >> 8, (ce->rdev & 0xff) | ((ce->rdev >> 12) & 0xfff00));
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+const struct fd_ops chr_fd_ops = {
+	.type = FD_TYPE__FD_CHR,
+	.name = "character device",
+	.match = chr_match,
+	.dump = chr_dump,
+	.open = chr_open,
+	.prepare = chr_prepare,
+};

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory dump: the VMA list, page discovery and page copy (see mem-dump.h).
+ *
+ * Only pages that exist are saved: PAGEMAP_SCAN returns present or swapped
+ * pages in ranges, leaving out the shared zero page and page-cache pages of
+ * private file mappings (the file still has them); untouched memory costs
+ * nothing. Kernels without PAGEMAP_SCAN get the same answer, more slowly,
+ * from /proc/PID/pagemap.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "kcompat.h"
+#include "log.h"
+#include "mem/mem-dump.h"
+
+#define SCAN_VEC 512
+#define COPY_BUF (4UL << 20)
+
+bool vma_dumps_pages(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/* VmaEntry.guards point into @rs, @rp: as many as the task has guard ranges. */
+static void set_guards(VmaEntry *ve, const struct vma *v, VmaRange **rp, VmaRange *rs)
+{
+	ve->guards = rp;
+	ve->n_guards = v->nr_guards;
+	for (size_t i = 0; i < v->nr_guards; i++) {
+		vma_range__init(&rs[i]);
+		rs[i].start = v->guards[i].start;
+		rs[i].end = v->guards[i].end;
+		rp[i] = &rs[i];
+	}
+}
+
+int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
+{
+	MmEntry mm = MM_ENTRY__INIT;
+	VmaEntry *ve, **vp;
+	VmaRange *rs = NULL, **rp = NULL;
+	size_t i, nr_guards = 0;
+	int ret = -1;
+
+	for (i = 0; i < t->vmas.nr; i++)
+		nr_guards += t->vmas.v[i].nr_guards;
+	ve = calloc(t->vmas.nr, sizeof(*ve));
+	vp = calloc(t->vmas.nr, sizeof(*vp));
+	if (nr_guards) {
+		rs = calloc(nr_guards, sizeof(*rs));
+		rp = calloc(nr_guards, sizeof(*rp));
+	}
+	if (!ve || !vp || (nr_guards && (!rs || !rp)))
+		goto out;
+	nr_guards = 0;
+	for (i = 0; i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		vma_entry__init(&ve[i]);
+		ve[i].start = v->start;
+		ve[i].end = v->end;
+		ve[i].pgoff = v->pgoff;
+		ve[i].prot = v->prot;
+		ve[i].flags = v->flags;
+		ve[i].kind = v->kind;
+		if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
+			ve[i].path = v->path;
+		else if (v->path[0])
+			ve[i].name = v->path;
+		if (v->kind == VMA_KIND__VMA_SHMEM) {
+			ve[i].has_shmem_id = true;
+			ve[i].shmem_id = v->shmem_id;
+		}
+		if (v->madv) {
+			ve[i].has_madv = true;
+			ve[i].madv = v->madv;
+		}
+		if (v->lock) {
+			ve[i].has_lock = true;
+			ve[i].lock = v->lock;
+		}
+		set_guards(&ve[i], v, rp + nr_guards, rs + nr_guards);
+		nr_guards += v->nr_guards;
+		vp[i] = &ve[i];
+	}
+	mm.vmas = vp;
+	mm.n_vmas = t->vmas.nr;
+	ret = img_write_one(ctx->dirfd, IMG_MM, t->pid, &mm.base);
+out:
+	free(ve);
+	free(vp);
+	free(rs);
+	free(rp);
+	return ret;
+}
+
+static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma)
+{
+	struct page_run *last = pl->nr ? &pl->runs[pl->nr - 1] : NULL;
+
+	pl->pages += nr;
+	if (last && last->vma == vma && last->vaddr + last->nr * PAGE_SIZE == vaddr) {
+		last->nr += nr;
+		return 0;
+	}
+	if (pl->nr == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 256;
+		struct page_run *r = realloc(pl->runs, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		pl->runs = r;
+		pl->cap = cap;
+	}
+	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma };
+	return 0;
+}
+
+/* What one page_collect() call fills in. */
+struct collect {
+	struct dump_ctx *ctx;
+	struct dump_task *t;
+	struct page_list *pl;		/* NULL: guards only */
+	int pmfd;			/* /proc/PID/pagemap */
+};
+
+/* Append [start, end) to @rl, merged with the last range if they touch. */
+static int range_add(struct range_list *rl, uint64_t start, uint64_t end)
+{
+	struct vma_range *last = rl->nr ? &rl->r[rl->nr - 1] : NULL;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	if (rl->nr == rl->cap) {
+		size_t cap = rl->cap ? rl->cap * 2 : 64;
+		struct vma_range *r = realloc(rl->r, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		rl->r = r;
+		rl->cap = cap;
+	}
+	rl->r[rl->nr++] = (struct vma_range){ start, end };
+	return 0;
+}
+
+void range_list_free(struct range_list *rl)
+{
+	free(rl->r);
+	memset(rl, 0, sizeof(*rl));
+}
+
+/*
+ * @nr pages at @vaddr (in VMA @idx) go into the image. Swapped ones are
+ * also remembered: reading them brings them back into memory, and a target
+ * that runs on gets them pushed out again (mem_pageout_swapped()).
+ */
+static int note_pages(struct collect *c, uint64_t vaddr, uint64_t nr, uint32_t idx, bool swapped)
+{
+	if (add_run(c->pl, vaddr, nr, idx))
+		goto nomem;
+	if (!swapped)
+		return 0;
+	c->ctx->st.pages_swapped += nr;
+	if (range_add(&c->t->swapped, vaddr, vaddr + nr * PAGE_SIZE))
+		goto nomem;
+	return 0;
+nomem:
+	pr_err("pid %d: out of memory for the list of pages to dump", c->t->pid);
+	return -1;
+}
+
+/* Guard ranges come in address order; adjacent ones are merged. */
+static int add_guard(struct vma *v, uint64_t start, uint64_t end)
+{
+	struct vma_range *last = v->nr_guards ? &v->guards[v->nr_guards - 1] : NULL;
+	struct vma_range *g;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	g = realloc(v->guards, (v->nr_guards + 1) * sizeof(*g));
+	if (!g) {
+		pr_err("out of memory listing the guard regions of mapping %lx-%lx",
+		       (unsigned long)v->start, (unsigned long)v->end);
+		return -1;
+	}
+	v->guards = g;
+	g[v->nr_guards++] = (struct vma_range){ start, end };
+	return 0;
+}
+
+/*
+ * Pages of @v into c->pl, and its guard regions into v->guards. A guard
+ * reads as a swap entry (PAGE_IS_SWAPPED | PAGE_IS_GUARD): it must never be
+ * taken for a page, reading it faults. With c->pl NULL, only the guards
+ * (mappings whose pages are not dumped). return_mask keeps PRESENT and
+ * SWAPPED apart, so each region is wholly one or the other: the kernel
+ * splits regions where the returned categories change.
+ */
+static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
+{
+	uint64_t guard = c->ctx->kf->pagemap_guard ? PAGE_IS_GUARD : 0;
+	uint64_t pages = c->pl ? PAGE_IS_PRESENT | PAGE_IS_SWAPPED : 0;
+	struct page_region regs[SCAN_VEC];
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uintptr_t)regs,
+		.vec_len = SCAN_VEC,
+		.category_inverted = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_mask = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_anyof_mask = pages | guard,
+		.return_mask = pages | guard,
+	};
+	long n, i;
+
+	if (!c->pl && !guard)
+		return 0;
+	for (;;) {
+		n = ioctl(c->pmfd, PAGEMAP_SCAN, &a);
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", c->t->pid,
+				  (unsigned long)v->start, (unsigned long)v->end);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
+
+			if (regs[i].categories & PAGE_IS_GUARD) {
+				if (add_guard(v, regs[i].start, regs[i].end))
+					return -1;
+				continue;
+			}
+			if (note_pages(c, regs[i].start, nr, idx,
+				       regs[i].categories & PAGE_IS_SWAPPED))
+				return -1;
+		}
+		if (a.walk_end >= v->end)
+			return 0;
+		a.start = a.walk_end;
+	}
+}
+
+static int scan_pagemap(struct collect *c, struct vma *v, uint32_t idx)
+{
+	static const size_t chunk = 8192;
+	uint64_t ents[8192], addr;
+	size_t i, n;
+	ssize_t got;
+
+	for (addr = v->start; addr < v->end; addr += n * PAGE_SIZE) {
+		n = (v->end - addr) / PAGE_SIZE;
+		if (n > chunk)
+			n = chunk;
+		got = pread(c->pmfd, ents, n * 8, addr / PAGE_SIZE * 8);
+		if (got != (ssize_t)(n * 8)) {
+			pr_perror("pid %d: cannot read pagemap at %lx", c->t->pid,
+				  (unsigned long)addr);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			bool swapped = ents[i] & PME_SWAP;
+
+			if (ents[i] & PME_GUARD) {
+				if (add_guard(v, addr + i * PAGE_SIZE, addr + (i + 1) * PAGE_SIZE))
+					return -1;
+				continue;
+			}
+			if (!(ents[i] & PME_PRESENT) && !swapped)
+				continue;
+			if (!swapped && (ents[i] & PME_FILE))
+				continue;
+			if (note_pages(c, addr + i * PAGE_SIZE, 1, idx, swapped))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl)
+{
+	struct collect c = { .ctx = ctx, .t = t, .pl = pl };
+	struct collect guards_only = { .ctx = ctx, .t = t };
+	char path[64];
+	size_t i;
+	int ret = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	t->swapped.nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	c.pmfd = guards_only.pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c.pmfd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	for (i = 0; i < t->vmas.nr && !ret; i++) {
+		struct vma *v = &t->vmas.v[i];
+
+		v->nr_guards = 0;
+		if (!vma_dumps_pages(v)) {
+			/* No pages, but guards are possible in shared file mappings too. */
+			if (v->kind == VMA_KIND__VMA_FILE_SHARED && ctx->kf->pagemap_scan &&
+			    ctx->kf->pagemap_guard)
+				ret = scan_pagemap_scan(&guards_only, v, i);
+			continue;
+		}
+		ctx->st.pages_scanned += (v->end - v->start) / PAGE_SIZE;
+		if (ctx->kf->pagemap_scan)
+			ret = scan_pagemap_scan(&c, v, i);
+		else
+			ret = scan_pagemap(&c, v, i);
+	}
+	close(c.pmfd);
+	return ret;
+}
+
+void page_list_free(struct page_list *pl)
+{
+	free(pl->runs);
+	memset(pl, 0, sizeof(*pl));
+}
+
+/*
+ * Copy one run from the target. process_vm_readv is the fast path; memory
+ * we may not read (PROT_NONE, write-only) goes through /proc/PID/mem, which
+ * reads with FOLL_FORCE like a debugger.
+ */
+int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec l = { buf, len }, r = { (void *)addr, len };
+	ssize_t n;
+
+	if (v->prot & PROT_READ)
+		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+	else
+		n = pread(memfd, buf, len, addr);
+	if (n < 0) {
+		pr_perror("pid %d: cannot read memory at %lx (%zu bytes)", pid,
+			  (unsigned long)addr, len);
+		return -1;
+	}
+	/* A short read sets no errno: it stopped at a page it could not read. */
+	if (n != (ssize_t)len) {
+		pr_err("pid %d: cannot read memory at %lx: the page at %lx is unreadable", pid,
+		       (unsigned long)addr, (unsigned long)(addr + n));
+		return -1;
+	}
+	return 0;
+}
+
+int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
+{
+	struct image *pm = NULL;
+	int pfd = -1, memfd = -1, ret = -1;
+	char path[64];
+	size_t i;
+	void *buf;
+
+	buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		pr_perror("cannot allocate the page copy buffer");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	pfd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_WRONLY | O_CREAT | O_TRUNC);
+	if (pfd < 0)
+		goto out;
+	pm = img_open_write(ctx->dirfd, IMG_PAGEMAP, t->pid);
+	if (!pm)
+		goto out;
+
+	for (i = 0; i < pl->nr; i++) {
+		const struct page_run *r = &pl->runs[i];
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+		uint64_t done, len;
+
+		pe.vaddr = r->vaddr;
+		pe.nr_pages = r->nr;
+		if (img_write(pm, &pe.base))
+			goto out;
+		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
+			len = r->nr * PAGE_SIZE - done;
+			if (len > COPY_BUF)
+				len = COPY_BUF;
+			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len))
+				goto out;
+			if (write_full(pfd, buf, len)) {
+				pr_perror("writing image pages-%d.img", t->pid);
+				goto out;
+			}
+		}
+		ctx->st.pages_written += r->nr;
+	}
+	ret = 0;
+out:
+	if (ret)
+		img_abort(pm);
+	else if (img_close(pm))
+		ret = -1;
+	if (pfd >= 0 && close(pfd) && !ret) {
+		pr_perror("writing image pages-%d.img", t->pid);
+		ret = -1;
+	}
+	if (memfd >= 0)
+		close(memfd);
+	munmap(buf, COPY_BUF);
+	return ret;
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dumped tree, found from the root down while it freezes. A task's
+ * children are listed only once the task is stopped, so it cannot add any
+ * behind our back; a child that exits meanwhile is a zombie (its frozen
+ * parent cannot reap it) or gone (auto-reaped), and is taken as such.
+ */
+#include <dirent.h>
+#include <linux/kcmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "live/live.h"
+#include "log.h"
+#include "proc/proc.h"
+#include "proc/pstree.h"
+#include "proc/seize.h"
+
+static struct dump_task *find_task(struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return &ctx->tasks[i];
+	return NULL;
+}
+
+/* A child of tasks[@parent]: appended, unless it is gone already. */
+static int add_child(struct dump_ctx *ctx, pid_t pid, size_t parent)
+{
+	struct dump_task *t;
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, &st))
+		return 0;
+	if (st.state == 't') {
+		pr_err("pid %d (%s), a child of %d, is traced by another process; cannot dump it",
+		       pid, st.comm, ctx->tasks[parent].pid);
+		return -1;
+	}
+	if (st.state != 'Z' && seize_check_ns(pid))
+		return -1;
+	if (ctx->nr_tasks == ctx->cap_tasks) {
+		size_t cap = ctx->cap_tasks ? 2 * ctx->cap_tasks : 16;
+
+		t = realloc(ctx->tasks, cap * sizeof(*t));
+		if (!t) {
+			pr_err("out of memory for the process tree");
+			return -1;
+		}
+		ctx->tasks = t;
+		ctx->cap_tasks = cap;
+	}
+	t = &ctx->tasks[ctx->nr_tasks++];
+	*t = (struct dump_task){
+		.pid = pid,
+		.ppid = ctx->tasks[parent].pid,
+		.pgid = st.pgid,
+		.sid = st.sid,
+		.zombie = st.state == 'Z',
+		.stopped = st.state == 'T',
+		.exit_status = st.exit_code,
+		.pidfd = -1,
+	};
+	for (size_t i = 0; i < ctx->nr_hints && !t->zombie; i++)
+		if (ctx->hints[i].pid == pid) {
+			t->vmas_hint = ctx->hints[i].vmas_hint;
+			t->ld = ctx->hints[i].ld;
+			ctx->hints[i].vmas_hint = (struct vma_list){ 0 };
+			ctx->hints[i].ld = NULL;
+		}
+	return 0;
+}
+
+/* A thread's children file into @buf; a thread that exited meanwhile has none. */
+static int read_children(const char *path, char *buf, size_t size)
+{
+	if (read_small_file(path, buf, size) >= 0)
+		return 0;
+	buf[0] = '\0';
+	if (errno == ENOENT || errno == ESRCH)
+		return 0;
+	pr_perror("cannot read %s", path);
+	return -1;
+}
+
+/* Children of every thread of @pid, in *@out (malloc'd). */
+static int list_children(pid_t pid, pid_t **out, size_t *nr)
+{
+	char path[300], buf[4096];
+	size_t cap = 0;
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	*out = NULL;
+	*nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	/* Gone (before the freeze, a child may exit): no children. */
+	if (!d && errno == ENOENT)
+		return 0;
+	if (!d) {
+		pr_perror("cannot list %s", path);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		char *p, *end;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", pid, de->d_name);
+		if (read_children(path, buf, sizeof(buf))) {
+			ret = -1;
+			break;
+		}
+		if (strlen(buf) == sizeof(buf) - 1) {
+			pr_err("pid %d has too many children", pid);
+			ret = -1;
+			break;
+		}
+		for (p = buf;; p = end) {
+			long c = strtol(p, &end, 10);
+			pid_t *n;
+
+			if (end == p)
+				break;
+			if (*nr == cap) {
+				cap = cap ? 2 * cap : 16;
+				n = realloc(*out, cap * sizeof(*n));
+				if (!n) {
+					pr_err("out of memory for the process tree");
+					ret = -1;
+					break;
+				}
+				*out = n;
+			}
+			(*out)[(*nr)++] = c;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+static int add_children(struct dump_ctx *ctx, size_t parent)
+{
+	pid_t *kids;
+	size_t nr;
+	int ret;
+
+	ret = list_children(ctx->tasks[parent].pid, &kids, &nr);
+	for (size_t i = 0; !ret && i < nr; i++)
+		ret = add_child(ctx, kids[i], parent);
+	free(kids);
+	return ret;
+}
+
+/*
+ * Before the freeze, the slow part for every process below the root: its
+ * mappings read from smaps, its live pipes made. The tree may change until
+ * it is frozen; add_child() takes what matches by pid, and what is new is
+ * read frozen.
+ */
+int tree_prepare(struct dump_ctx *ctx)
+{
+	size_t i = 0, j, nr;
+	pid_t *kids;
+
+	for (pid_t pid = ctx->tasks[0].pid;; pid = ctx->hints[i++].pid) {
+		if (list_children(pid, &kids, &nr))
+			return -1;
+		for (j = 0; j < nr; j++) {
+			struct dump_task *h = realloc(ctx->hints, (ctx->nr_hints + 1) * sizeof(*h));
+			struct proc_stat st;
+
+			if (!h) {
+				pr_err("out of memory for the process tree");
+				free(kids);
+				return -1;
+			}
+			ctx->hints = h;
+			if (proc_read_stat(kids[j], &st) || st.state == 'Z' || st.state == 'X')
+				continue;
+			h = &ctx->hints[ctx->nr_hints++];
+			*h = (struct dump_task){ .pid = kids[j], .pidfd = -1 };
+			if (parse_smaps(h->pid, &h->vmas_hint) ||
+			    (ctx->st.live && live_prepare(h, &h->ld))) {
+				/* Only a child still there is refused; one that exited is not. */
+				if (!proc_read_stat(kids[j], &st) && st.state != 'Z' &&
+				    st.state != 'X') {
+					free(kids);
+					return -1;
+				}
+				vma_list_free(&h->vmas_hint);
+				live_free(h->ld);
+				ctx->nr_hints--;
+			}
+		}
+		free(kids);
+		if (i == ctx->nr_hints)
+			return 0;
+	}
+}
+
+void tree_prepare_free(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_hints; i++) {
+		vma_list_free(&ctx->hints[i].vmas_hint);
+		live_free(ctx->hints[i].ld);
+	}
+	free(ctx->hints);
+}
+
+/*
+ * A process can only be made in the session it is born in or in one of its
+ * own (setsid), and can only join a group of its session that exists: refuse
+ * what a restore could not build.
+ */
+static int check_ids(struct dump_ctx *ctx)
+{
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i], *parent = find_task(ctx, t->ppid);
+		struct dump_task *leader = find_task(ctx, t->pgid);
+
+		if (t->sid != t->pid && t->sid != parent->sid) {
+			pr_err("pid %d: its session %d is neither its own nor its parent's; cannot "
+			       "dump it",
+			       t->pid, t->sid);
+			return -1;
+		}
+		if (t->pgid != t->pid && t->pgid != parent->pgid &&
+		    (!leader || leader->sid != t->sid)) {
+			pr_err("pid %d: its process group %d has no leader in the dumped tree; "
+			       "cannot dump it",
+			       t->pid, t->pgid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* 0: @a and @b share their @type (KCMP_FILES, KCMP_FS); 1: they do not; -1 logged. */
+static int shares(pid_t a, pid_t b, int type)
+{
+	long r = syscall(SYS_kcmp, a, b, type, 0, 0);
+
+	if (r < 0)
+		pr_perror("kcmp of pids %d and %d", a, b);
+	return r < 0 ? -1 : r != 0;
+}
+
+/*
+ * An fd table or fs context (cwd, root, umask) shared through CLONE_FILES or
+ * CLONE_FS is made again by the restore the same way, so only sharing with
+ * the parent can come back.
+ */
+static int find_shared(struct dump_ctx *ctx)
+{
+	static const struct {
+		int type;
+		const char *what;
+	} kinds[] = { { KCMP_FILES, "fd table" }, { KCMP_FS, "cwd and root" } };
+	char root[8];	/* a longer root is not "/": cut short, it still differs */
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; k < ARRAY_SIZE(kinds) && !t->zombie; k++) {
+			for (size_t j = 0; j < i; j++) {
+				struct dump_task *o = &ctx->tasks[j];
+				int r;
+
+				if (o->zombie)
+					continue;
+				r = shares(o->pid, t->pid, kinds[k].type);
+				if (r < 0)
+					return -1;
+				if (r)
+					continue;
+				if (o->pid != t->ppid) {
+					pr_err("pid %d shares its %s with pid %d, which is not its "
+					       "parent; cannot dump it",
+					       t->pid, kinds[k].what, o->pid);
+					return -1;
+				}
+				if (kinds[k].type == KCMP_FILES)
+					t->shares_files = true;
+				else
+					t->shares_fs = true;
+			}
+		}
+		/* A child sharing them is made after its parent's chroot(): see restore.c. */
+		if ((t->shares_fs || t->shares_files) &&
+		    (proc_readlink(t->pid, "root", root, sizeof(root)) || strcmp(root, "/"))) {
+			pr_err("pid %d shares its fd table or cwd with its parent inside a chroot; "
+			       "cannot dump it",
+			       t->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int tree_seize(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		if (t->zombie)
+			continue;
+		if (seize_task(t)) {
+			struct proc_stat st;
+
+			if (errno != ESRCH)
+				return -1;
+			if (!i) {
+				pr_err("pid %d exited while being frozen", t->pid);
+				return -1;
+			}
+			/* Exited since its parent froze: a zombie now, or reaped. */
+			if (!proc_read_stat(t->pid, &st) && st.state == 'Z') {
+				t->zombie = true;
+				t->exit_status = st.exit_code;
+			} else {
+				memmove(t, t + 1, (ctx->nr_tasks - i - 1) * sizeof(*t));
+				ctx->nr_tasks--;
+				i--;
+			}
+			continue;
+		}
+		t->seized = true;
+		if (add_children(ctx, i))
+			return -1;
+	}
+	return check_ids(ctx) || find_shared(ctx) ? -1 : 0;
+}
+
+void tree_unseize(struct dump_ctx *ctx, bool kill_all)
+{
+	size_t i;
+
+	/* Killed first, all of them: no task runs on while others die. */
+	for (i = 0; kill_all && i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].seized)
+			kill(ctx->tasks[i].pid, SIGKILL);
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].seized) {
+			unseize_task(&ctx->tasks[i], false);
+			ctx->tasks[i].seized = false;
+		}
+}
+
+int tree_write(struct dump_ctx *ctx)
+{
+	struct image *img = img_open_write(ctx->dirfd, IMG_PSTREE, 0);
+	int ret = 0;
+
+	if (!img)
+		return -1;
+	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+		PstreeEntry pe = PSTREE_ENTRY__INIT;
+
+		pe.pid = t->pid;
+		pe.ppid = t->ppid;
+		pe.pgid = t->pgid;
+		pe.sid = t->sid;
+		pe.threads = (uint32_t *)t->threads;
+		pe.n_threads = t->nr_threads;
+		pe.has_state = true;
+		pe.state = t->zombie ? TASK_STATE__TASK_ZOMBIE :
+			   t->stopped ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
+		pe.has_files_shared = pe.files_shared = t->shares_files;
+		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
+		pe.has_exit_status = t->zombie;
+		pe.exit_status = t->exit_status;
+		ret = img_write(img, &pe.base);
+	}
+	if (img_close(img))
+		ret = -1;
+	return ret;
+}

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Freezing. A task is seized (PTRACE_SEIZE, no signal sent, nothing visible
+ * to the task) and stopped with PTRACE_INTERRUPT, every thread of it. A task
+ * in a job-control stop is seized the same way and is back in it once
+ * detached: the kernel keeps the group stop in effect until a SIGCONT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "infect.h"
+#include "log.h"
+#include "proc/proc.h"
+#include "proc/procstate.h"
+#include "proc/seize.h"
+#include "proc/thread-dump.h"
+
+int seize_check_ns(pid_t pid)
+{
+	static const char *const kinds[] = { "mnt", "pid", "net", "ipc", "uts", "user", "cgroup",
+					     "time" };
+	char path[64], ours[64], theirs[64];
+	struct proc_stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		ssize_t n1, n2;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", kinds[i]);
+		n1 = readlink(path, ours, sizeof(ours));
+		/* A namespace kind this kernel does not have. */
+		if (n1 < 0 && errno == ENOENT)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, kinds[i]);
+		n2 = readlink(path, theirs, sizeof(theirs));
+		if (n2 < 0 && (proc_read_stat(pid, &st) || st.state == 'Z' || st.state == 'X'))
+			return 0;	/* exited: the caller finds it a zombie, or gone */
+		if (n1 < 0 || n2 < 0) {
+			pr_perror("pid %d: cannot read its %s namespace", pid, kinds[i]);
+			return -1;
+		}
+		/*
+		 * Restore makes every process in snap's namespaces: one in
+		 * another would come back silently moved.
+		 */
+		if (n1 != n2 || memcmp(ours, theirs, n1)) {
+			pr_err("pid %d is in another %s namespace than snap; namespaces are not "
+			       "supported yet",
+			       pid, kinds[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int seize_check(struct dump_task *t)
+{
+	struct proc_stat st;
+
+	if (t->pid <= 0 || proc_read_stat(t->pid, &st)) {
+		pr_err("no such process: pid %d", t->pid);
+		return -1;
+	}
+	if (st.flags & PF_KTHREAD) {
+		pr_err("pid %d (%s) is a kernel thread; only user processes can be dumped",
+		       t->pid, st.comm);
+		return -1;
+	}
+	if (st.state == 'Z' || st.state == 'X') {
+		pr_err("pid %d (%s) is a zombie; nothing to dump", t->pid, st.comm);
+		return -1;
+	}
+	if (t->pid == getpid() || t->pid == getppid()) {
+		pr_err("pid %d is snap itself or its parent; cannot dump it", t->pid);
+		return -1;
+	}
+	if (st.state == 't') {
+		pr_err("pid %d (%s) is traced by another process; cannot dump it", t->pid, st.comm);
+		return -1;
+	}
+	if (seize_check_ns(t->pid))
+		return -1;
+	t->stopped = st.state == 'T';
+	t->ppid = st.ppid;
+	t->pgid = st.pgid;
+	t->sid = st.sid;
+	return 0;
+}
+
+/* Whether a thread has exited (a dead thread cannot be seized: EPERM). */
+static bool thread_gone(pid_t tid)
+{
+	struct proc_stat st;
+
+	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
+}
+
+/* PTRACE_SEIZE + PTRACE_INTERRUPT one thread. 1 if it is gone already, -1 on error. */
+static int seize_thread(pid_t pid, pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
+		/* A thread that exited since the listing is simply not dumped. */
+		if ((errno == ESRCH || (errno == EPERM && thread_gone(tid))) && tid != pid)
+			return 1;
+		/* An exiting process: the caller knows whether that is news. */
+		if (tid == pid && thread_gone(tid)) {
+			errno = ESRCH;
+			return -1;
+		}
+		pr_perror("pid %d: cannot seize thread %d", pid, tid);
+		return -1;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		pr_perror("pid %d: cannot stop thread %d", pid, tid);
+		goto detach;
+	}
+	if (ptrace_wait(tid, &status)) {
+		if (errno == ESRCH && tid != pid)
+			return 1;
+		if (errno == ESRCH)
+			pr_err("pid %d died while being frozen", pid);
+		goto detach;
+	}
+	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP) {
+		/* A signal got there first; it stays pending, we stop on the interrupt. */
+		if (ptrace(PTRACE_CONT, tid, NULL, WSTOPSIG(status)) || ptrace_wait(tid, &status) ||
+		    (status >> 16) != PTRACE_EVENT_STOP) {
+			pr_err("pid %d: cannot stop thread %d (status %#x)", pid, tid, status);
+			goto detach;
+		}
+	}
+	if (seccomp_suspend(tid, PTRACE_O_TRACESYSGOOD))
+		goto detach;
+	return 0;
+detach:
+	ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return -1;
+}
+
+static bool have_thread(const struct dump_task *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nr_threads; i++)
+		if (t->threads[i] == tid)
+			return true;
+	return false;
+}
+
+/* Seize the threads of /proc/PID/task not seized yet; *@added says how many. */
+static int seize_new_threads(struct dump_task *t, size_t *added)
+{
+	char path[32];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	*added = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("pid %d: cannot list its threads", t->pid);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		pid_t tid = atoi(de->d_name), *n;
+
+		if (tid <= 0 || have_thread(t, tid))
+			continue;
+		n = realloc(t->threads, (t->nr_threads + 1) * sizeof(*n));
+		if (!n) {
+			ret = -1;
+			break;
+		}
+		t->threads = n;
+		ret = seize_thread(t->pid, tid);
+		if (!ret) {
+			t->threads[t->nr_threads++] = tid;
+			(*added)++;
+		} else if (ret > 0) {
+			ret = 0;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * Every thread, the leader first: a thread not stopped yet may still make
+ * new ones, so the list is read again until a pass finds nobody new.
+ */
+int seize_task(struct dump_task *t)
+{
+	size_t added;
+
+	t->threads = malloc(sizeof(pid_t));
+	if (!t->threads)
+		return -1;
+	if (seize_thread(t->pid, t->pid)) {
+		free(t->threads);
+		t->threads = NULL;
+		return -1;
+	}
+	t->threads[0] = t->pid;
+	t->nr_threads = 1;
+	do {
+		if (seize_new_threads(t, &added)) {
+			unseize_task(t, false);
+			return -1;
+		}
+	} while (added);
+	return 0;
+}
+
+void unseize_task(struct dump_task *t, bool kill_it)
+{
+	if (kill_it)
+		kill(t->pid, SIGKILL);
+	/* A task that died meanwhile was reported where that was noticed. */
+	for (size_t i = 0; i < t->nr_threads; i++)
+		if (ptrace(PTRACE_DETACH, t->threads[i], NULL,
+			   kill_it || !t->thr ? 0 : t->thr[i].detach_sig) &&
+		    !kill_it && errno != ESRCH)
+			pr_perror("pid %d: cannot detach thread %d", t->pid, t->threads[i]);
+}
