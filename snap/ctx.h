@@ -199,5 +199,10 @@ struct restore_ctx {
 uint64_t now_ns(void);
 /* write() all of @buf, through short writes and EINTR. -1 with errno, not logged. */
 int write_full(int fd, const void *buf, size_t len);
+/*
+ * A new open file description of what our @fd refers to, through
+ * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.
+ */
+int reopen_fd(int fd, int flags);
 
 #endif

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Small helpers with no better home; declared in ctx.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,4 +32,12 @@ int write_full(int fd, const void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+int reopen_fd(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags);
 }

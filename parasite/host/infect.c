@@ -33,7 +33,6 @@
 
 #include "infect.h"
 #include "log.h"
-#include "proc/proc.h"
 
 #define ERESTARTSYS 512
 #define ERESTARTNOINTR 513
@@ -68,12 +67,24 @@ int ptrace_wait(pid_t pid, int *status)
  */
 static bool task_gone(struct parasite_ctl *ctl)
 {
-	struct proc_stat st;
+	char path[32], buf[512], *p;
+	int fd;
+	ssize_t n;
 
 	if (ctl->dead)
 		return true;
-	if (!proc_read_stat(ctl->pid, &st) && st.state != 'Z' && st.state != 'X')
-		return false;
+	/* The state letter of /proc/PID/stat follows the ")" that ends the comm. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", ctl->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X')
+			return false;
+	}
 	ctl->dead = true;
 	pr_err("pid %d died during the dump", ctl->pid);
 	return true;

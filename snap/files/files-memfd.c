@@ -73,7 +73,7 @@ static int memfd_open(struct restore_ctx *ctx, const FileEntry *fe)
 
 	if (i < 0)
 		return -1;
-	fd = files_reopen(ctx->shmem->fds[i], files_reopen_flags(me->flags));
+	fd = reopen_fd(ctx->shmem->fds[i], files_reopen_flags(me->flags));
 	if (fd < 0) {
 		pr_perror("files.img: file id %u: cannot reopen memfd %s", fe->id,
 			  ctx->shmem->objs[i]->name);

@@ -71,7 +71,7 @@ static int dump_pipe_data(struct dump_ctx *ctx, const struct fd_desc *d, uint64_
 	}
 	pde->size = size;
 	/* tee() needs a read end, and the target may hold only the write end. */
-	rfd = files_reopen(d->local, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	rfd = reopen_fd(d->local, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (rfd < 0) {
 		pr_perror("pid %d fd %d: pipe %llu: cannot open its read end", d->pid, d->fd,
 			  (unsigned long long)pipe_id);
@@ -280,7 +280,7 @@ static int pipe_open(struct restore_ctx *ctx, const FileEntry *fe)
 	e = get_pipe(ctx, fe);
 	if (!e)
 		return -1;
-	fd = files_reopen(e->rfd, (pe->flags & O_ACCMODE) | O_CLOEXEC);
+	fd = reopen_fd(e->rfd, (pe->flags & O_ACCMODE) | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("files.img: file id %u: cannot open an end of pipe %llu", fe->id,
 			  (unsigned long long)pe->pipe_id);

@@ -47,7 +47,7 @@ static int dump_ghost(struct dump_ctx *ctx, const struct fd_desc *d, const char 
 		return -1;
 	}
 	/* The target may hold it write-only or O_PATH: read through a fresh open. */
-	fd = files_reopen(d->local, O_RDONLY | O_CLOEXEC);
+	fd = reopen_fd(d->local, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("pid %d fd %d: cannot reopen deleted file %s to save it", d->pid, d->fd,
 			  path);

@@ -94,7 +94,7 @@ static int tty_open(struct restore_ctx *ctx, const FileEntry *fe)
 	 * and setting O_NONBLOCK on it would leave the user's shell with a
 	 * non-blocking terminal.
 	 */
-	fd = files_reopen(ctx->tty_fd, (ce->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
+	fd = reopen_fd(ctx->tty_fd, (ce->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("files.img: file id %u: cannot open our terminal for %s", fe->id,
 			  ce->path);

@@ -83,14 +83,6 @@ int files_reopen_flags(unsigned int flags)
 	return flags | O_NOCTTY;
 }
 
-int files_reopen(int fd, int flags)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, flags);
-}
-
 /* Dump side */
 
 struct ft_entry {

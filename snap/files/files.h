@@ -78,11 +78,6 @@ int chr_entry_fill(const struct fd_desc *d, FileEntry *fe);
 uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
 int files_reopen_flags(unsigned int flags);
-/*
- * A new open file description of what our @fd refers to, through
- * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.
- */
-int files_reopen(int fd, int flags);
 /* Any terminal end, pty masters included (files-tty.c). */
 bool fd_is_terminal(const struct fd_desc *d);
 

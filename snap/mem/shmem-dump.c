@@ -403,7 +403,7 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 		o->e.kind = SHMEM_KIND__SHMEM_MEMFD;
 		snprintf(o->what, sizeof(o->what), "pid %d fd %d (%s)", pid, tfd, path);
 		/* Our own open file description: lseek must not move the task's offset. */
-		o->fd = files_reopen(fd, O_RDONLY | O_CLOEXEC);
+		o->fd = reopen_fd(fd, O_RDONLY | O_CLOEXEC);
 		o->e.name = strdup(path + strlen("/memfd:"));
 		if (o->fd < 0 || !o->e.name) {
 			pr_perror("%s: cannot keep it", o->what);

@@ -387,7 +387,7 @@ static int shmem_vma_fd(struct restore_ctx *ctx, const VmaEntry *v, struct rst_v
 		return 0;
 	}
 	if (e->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) && !(v->prot & PROT_WRITE)) {
-		fd = to_service(files_reopen(fd, O_RDONLY | O_CLOEXEC), base, "a sealed memfd");
+		fd = to_service(reopen_fd(fd, O_RDONLY | O_CLOEXEC), base, "a sealed memfd");
 		if (fd < 0)
 			return -1;
 	}
