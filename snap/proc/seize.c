@@ -19,7 +19,7 @@
 #include "infect.h"
 #include "log.h"
 #include "proc/proc.h"
-#include "proc/procstate.h"
+#include "proc/seccomp.h"
 #include "proc/seize.h"
 #include "proc/thread-dump.h"
 
