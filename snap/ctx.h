@@ -145,12 +145,15 @@ struct dump_task {
 	struct range_list swapped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 	struct live_dump *ld;		/* live dump: its held pages and uffd */
+	NsIds *ns_ids;			/* ns/ns-ids.c, owned by dump_ctx.ns; NULL for a zombie */
 };
 
 struct file_table;
 struct files_restore_state;
 struct shmem_table;
 struct shmem_restore;
+struct ns_table;
+struct ns_restore;
 
 struct dump_ctx {
 	const struct snap_opts *opts;
@@ -165,6 +168,7 @@ struct dump_ctx {
 	struct shmem_table *shmem;	/* shmem.img, built across the tree */
 	struct live_dump **live_objs;	/* live: shared memory objects streamed */
 	size_t nr_live_objs;
+	struct ns_table *ns;		/* ns.img, built across the tree */
 };
 
 struct restore_task {
@@ -194,6 +198,7 @@ struct restore_ctx {
 	int tty_fd;			/* --shell-job: our terminal, or -1 */
 	struct files_restore_state *files_st;	/* files.c */
 	struct shmem_restore *shmem;	/* shmem-restore.c */
+	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
 };
 
 uint64_t now_ns(void);

@@ -20,6 +20,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mm.pb-c.h"
+#include "ns.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
@@ -38,6 +39,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_PIPES_DATA] = {"pipes-data.img", IMG_MAGIC('p'), &pipe_data_entry__descriptor},
 	[IMG_GHOST] = {"ghost-%u.img", IMG_MAGIC('G'), &ghost_file_entry__descriptor},
 	[IMG_SHMEM] = {"shmem.img", IMG_MAGIC('S'), &shmem_entry__descriptor},
+	[IMG_NS] = {"ns.img", IMG_MAGIC('N'), &ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -30,6 +30,7 @@ enum img_type {
 	IMG_PIPES_DATA,		/* pipes-data.img */
 	IMG_GHOST,		/* ghost-%u.img */
 	IMG_SHMEM,		/* shmem.img */
+	IMG_NS,			/* ns.img */
 	IMG_NR,
 };
 

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
+#include "ns/ns.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/pstree.h"
@@ -177,7 +178,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	struct page_list pl = { 0 };
 	int ret;
 
-	if (parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
+	if (ns_collect(ctx, t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
 	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
@@ -326,7 +327,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 			goto out;
 		ctx.st.t_mem_end = now_ns();
 	}
-	if (files_write(&ctx) || tree_write(&ctx) || write_inventory(&ctx))
+	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || write_inventory(&ctx))
 		goto out;
 	ok = true;
 out:
@@ -346,6 +347,7 @@ out:
 	if (ctx.files)
 		file_table_free(ctx.files);
 	shmem_table_free(ctx.shmem);
+	ns_table_free(ctx.ns);
 	free_tasks(&ctx);
 	tree_prepare_free(&ctx);
 	if (ctx.dirfd >= 0)

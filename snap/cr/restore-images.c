@@ -19,6 +19,7 @@
 #include "files/files.h"
 #include "image.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "proc/procstate.h"
 #include "cr/restore-images.h"
 #include "mem/shmem.h"
@@ -346,7 +347,7 @@ int restore_load(struct restore_ctx *ctx)
 			ctx->kf->kernel);
 	if (shmem_load(ctx) || img_load_all(ctx->dirfd, IMG_PSTREE, 0, false, (void ***)&pe, &nr))
 		return -1;
-	if (check_pstree(ctx, pe, nr))
+	if (check_pstree(ctx, pe, nr) || ns_load(ctx, pe, nr))
 		goto err;
 	ctx->tasks = calloc(nr, sizeof(*ctx->tasks));
 	if (!ctx->tasks)
@@ -393,6 +394,7 @@ void restore_unload(struct restore_ctx *ctx)
 	free(ctx->tasks);
 	restore_files_free(ctx);
 	shmem_restore_free(ctx);
+	ns_restore_free(ctx);
 	free_all((void **)ctx->files, ctx->nr_files);
 	free_all((void **)ctx->pipe_data, ctx->nr_pipe_data);
 	if (ctx->inv)

@@ -20,6 +20,7 @@
 #include "proc/proc.h"
 #include "proc/thread-dump.h"
 #include "proc/procstate.h"
+#include "proc/seccomp.h"
 
 #define SIGINFO_SIZE 128
 #define MAX_PENDING 4096

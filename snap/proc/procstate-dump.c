@@ -19,14 +19,12 @@ int procstate_fill(struct procstate_dump *d, pid_t pid, const struct parasite_mi
 {
 	prctl_fill(&d->prctl, m);
 	core->prctl = &d->prctl;
-	return timers_fill(d, m, core) || seccomp_dump(d, pid, th) ? -1 : 0;
+	return timers_fill(d, m, core) || seccomp_dump(&d->seccomp, pid, th) ? -1 : 0;
 }
 
 void procstate_free(struct procstate_dump *d)
 {
 	free(d->timers);
 	free(d->timerp);
-	free(d->filters);
-	free(d->filterp);
-	free(d->insns);
+	seccomp_buf_free(&d->seccomp);
 }

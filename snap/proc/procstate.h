@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Per-process state beyond registers, signals and creds: POSIX timers
- * (timers-dump.c), prctl() settings and seccomp (seccomp-dump.c). Dumped
+ * (timers-dump.c), prctl() settings and seccomp (seccomp.h). Dumped
  * into core-PID.img by dump_core(), applied by the restorer
  * (parasite/pie/restorer-proc.c) from what restore-proc.c puts in its
  * arguments.
@@ -10,36 +10,19 @@
 #define SNAP_PROCSTATE_H
 
 #include "ctx.h"
+#include "proc/seccomp.h"
 #include "protocol.h"
 
 /* What the image entries point to, freed in one go by procstate_free(). */
 struct procstate_dump {
 	PrctlEntry prctl;
 	PosixTimerEntry *timers, **timerp;
-	SeccompEntry seccomp;
-	SeccompFilterEntry *filters, **filterp;
-	uint8_t *insns;
+	struct seccomp_buf seccomp;	/* the main thread's */
 };
 
 /* Frozen, before the parasite runs: the timers it is to read (misc.timers). */
 int timers_prepare(pid_t pid, struct parasite_timers *pt);
 int timers_fill(struct procstate_dump *d, const struct parasite_misc *m, CoreEntry *core);
-
-/*
- * Seized and stopped with ptrace options @opts: if thread @tid has seccomp
- * state, add PTRACE_O_SUSPEND_SECCOMP, so that seccomp does not filter what
- * snap and the parasite do in it.
- */
-int seccomp_suspend(pid_t tid, long opts);
-/* Frozen: the seccomp mode and filter chain of thread @tid. */
-int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th);
-
-/*
- * Every other thread of @t has the seccomp state @leader (the main
- * thread's, NULL for none): the restore gives them all the main thread's.
- * -1 logged if not.
- */
-int seccomp_check_threads(const struct dump_task *t, const SeccompEntry *leader);
 
 /* All of the above into @core and its main thread @th. */
 int procstate_fill(struct procstate_dump *d, pid_t pid, const struct parasite_misc *m,

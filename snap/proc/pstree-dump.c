@@ -378,6 +378,7 @@ int tree_write(struct dump_ctx *ctx)
 		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
 		pe.has_exit_status = t->zombie;
 		pe.exit_status = t->exit_status;
+		pe.ns = t->ns_ids;
 		ret = img_write(img, &pe.base);
 	}
 	if (img_close(img))

@@ -16,7 +16,7 @@
 
 #include "log.h"
 #include "proc/proc.h"
-#include "proc/procstate.h"
+#include "proc/seccomp.h"
 
 #define MAX_FILTERS 512 /* the kernel's bound is 32768 instructions in all */
 
@@ -81,7 +81,7 @@ static int read_filter(pid_t tid, int idx, long len, uint8_t *insns, SeccompFilt
 	return 0;
 }
 
-int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th)
+int seccomp_dump(struct seccomp_buf *b, pid_t tid, ThreadCoreEntry *th)
 {
 	long lens[MAX_FILTERS], total = 0;
 	struct proc_status st;
@@ -92,9 +92,9 @@ int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th)
 		return -1;
 	if (st.seccomp == SECCOMP_MODE_DISABLED)
 		return 0;
-	seccomp_entry__init(&d->seccomp);
-	d->seccomp.mode = st.seccomp;
-	th->seccomp = &d->seccomp;
+	seccomp_entry__init(&b->seccomp);
+	b->seccomp.mode = st.seccomp;
+	th->seccomp = &b->seccomp;
 	if (st.seccomp != SECCOMP_MODE_FILTER)
 		return 0;
 
@@ -108,24 +108,31 @@ int seccomp_dump(struct procstate_dump *d, pid_t tid, ThreadCoreEntry *th)
 	}
 	for (i = 0; i < n; i++)
 		total += lens[i];
-	d->filters = calloc(n, sizeof(*d->filters));
-	d->filterp = calloc(n, sizeof(*d->filterp));
-	d->insns = malloc(total * sizeof(struct sock_filter));
-	if (!d->filters || !d->filterp || !d->insns)
+	b->filters = calloc(n, sizeof(*b->filters));
+	b->filterp = calloc(n, sizeof(*b->filterp));
+	b->insns = malloc(total * sizeof(struct sock_filter));
+	if (!b->filters || !b->filterp || !b->insns)
 		return -1;
 	/* Oldest first: the order to install them in. */
-	for (i = 0, p = d->insns; i < n; i++) {
+	for (i = 0, p = b->insns; i < n; i++) {
 		int idx = n - 1 - i;
 
-		if (read_filter(tid, idx, lens[idx], p, &d->filters[i]))
+		if (read_filter(tid, idx, lens[idx], p, &b->filters[i]))
 			return -1;
 		p += lens[idx] * sizeof(struct sock_filter);
-		d->filterp[i] = &d->filters[i];
+		b->filterp[i] = &b->filters[i];
 	}
-	d->seccomp.filters = d->filterp;
-	d->seccomp.n_filters = n;
+	b->seccomp.filters = b->filterp;
+	b->seccomp.n_filters = n;
 	pr_debug("pid %d: %d seccomp filters, %ld instructions", tid, n, total);
 	return 0;
+}
+
+void seccomp_buf_free(struct seccomp_buf *b)
+{
+	free(b->filters);
+	free(b->filterp);
+	free(b->insns);
 }
 
 static bool seccomp_equal(const SeccompEntry *a, const SeccompEntry *b)
@@ -148,15 +155,15 @@ int seccomp_check_threads(const struct dump_task *t, const SeccompEntry *leader)
 {
 	for (size_t i = 1; i < t->nr_threads; i++) {
 		ThreadCoreEntry th = THREAD_CORE_ENTRY__INIT;
-		struct procstate_dump d = { 0 };
+		struct seccomp_buf buf = { 0 };
 		bool same;
 
-		if (seccomp_dump(&d, t->threads[i], &th)) {
-			procstate_free(&d);
+		if (seccomp_dump(&buf, t->threads[i], &th)) {
+			seccomp_buf_free(&buf);
 			return -1;
 		}
 		same = seccomp_equal(th.seccomp, leader);
-		procstate_free(&d);
+		seccomp_buf_free(&buf);
 		if (!same) {
 			pr_err("pid %d: thread %d has other seccomp filters than the main thread; "
 			       "threads with different seccomp state are not supported yet",

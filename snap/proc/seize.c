@@ -18,42 +18,55 @@
 
 #include "infect.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "proc/proc.h"
-#include "proc/procstate.h"
+#include "proc/seccomp.h"
 #include "proc/seize.h"
 #include "proc/thread-dump.h"
 
-int seize_check_ns(pid_t pid)
+/* Whether a thread has exited (a dead thread cannot be seized: EPERM). */
+static bool thread_gone(pid_t tid)
 {
-	static const char *const kinds[] = { "mnt", "pid", "net", "ipc", "uts", "user", "cgroup",
-					     "time" };
-	char path[64], ours[64], theirs[64];
 	struct proc_stat st;
 
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-		ssize_t n1, n2;
+	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
+}
 
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", kinds[i]);
-		n1 = readlink(path, ours, sizeof(ours));
+int seize_check_ns(pid_t pid)
+{
+	struct ns_set ours, theirs;
+
+	if (ns_read(0, &ours)) {
+		pr_perror("cannot read snap's own %s namespace", ns_slot_name(ours.failed));
+		return -1;
+	}
+	/* One that exited meanwhile is not refused: the caller finds it a zombie, or gone. */
+	if (ns_read(pid, &theirs)) {
+		if (thread_gone(pid))
+			return 0;
+		pr_perror("pid %d: cannot read its %s namespace", pid, ns_slot_name(theirs.failed));
+		return -1;
+	}
+	/* Where it lives only: where its children go is recorded (ns_collect), not refused. */
+	for (int s = 0; s < NS_SLOT_LIVES_NR; s++) {
 		/* A namespace kind this kernel does not have. */
-		if (n1 < 0 && errno == ENOENT)
+		if (!ours.ns[s].ino)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, kinds[i]);
-		n2 = readlink(path, theirs, sizeof(theirs));
-		if (n2 < 0 && (proc_read_stat(pid, &st) || st.state == 'Z' || st.state == 'X'))
-			return 0;	/* exited: the caller finds it a zombie, or gone */
-		if (n1 < 0 || n2 < 0) {
-			pr_perror("pid %d: cannot read its %s namespace", pid, kinds[i]);
+		if (!theirs.ns[s].ino) {
+			if (thread_gone(pid))
+				return 0;
+			pr_err("pid %d: cannot read its %s namespace: no /proc/%d/ns/%s", pid,
+			       ns_slot_name(s), pid, ns_slot_name(s));
 			return -1;
 		}
 		/*
 		 * Restore makes every process in snap's namespaces: one in
 		 * another would come back silently moved.
 		 */
-		if (n1 != n2 || memcmp(ours, theirs, n1)) {
+		if (!ns_ref_equal(&ours.ns[s], &theirs.ns[s])) {
 			pr_err("pid %d is in another %s namespace than snap; namespaces are not "
 			       "supported yet",
-			       pid, kinds[i]);
+			       pid, ns_slot_name(s));
 			return -1;
 		}
 	}
@@ -92,14 +105,6 @@ int seize_check(struct dump_task *t)
 	t->pgid = st.pgid;
 	t->sid = st.sid;
 	return 0;
-}
-
-/* Whether a thread has exited (a dead thread cannot be seized: EPERM). */
-static bool thread_gone(pid_t tid)
-{
-	struct proc_stat st;
-
-	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
 }
 
 /* PTRACE_SEIZE + PTRACE_INTERRUPT one thread. 1 if it is gone already, -1 on error. */
