@@ -123,7 +123,8 @@ int files_reopen_flags(unsigned int flags);
 const FileEntry *files_entry(const struct restore_ctx *ctx, uint32_t id);
 /*
  * The fd file @id has in this process once opened (in snap, or in this
- * task), else -1. Valid until the fds take their numbers.
+ * task), else -1: parked above the target fds, open in snap until the
+ * processes are made and in a task until its restorer runs.
  */
 int files_fd_of(const struct restore_ctx *ctx, uint32_t id);
 /*

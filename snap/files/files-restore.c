@@ -266,8 +266,8 @@ static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
 				return -1;
 		}
 		if (left == nr) {
-			pr_err("files.img: file id %u (%s) cannot be opened: it waits for a file "
-			       "that waits for it (%zu files left in the cycle)",
+			pr_err("files.img: file id %u (%s) cannot be opened: it waits for files "
+			       "that wait for it (%zu files left unopened)",
 			       ctx->files[todo[0]]->id, kind_ops(ctx, todo[0])->name, left);
 			return -1;
 		}
