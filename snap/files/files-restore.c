@@ -50,6 +50,25 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort @v and drop repeats: the new count. */
+static size_t sort_unique(size_t *v, size_t nr)
+{
+	size_t i, n = 0;
+
+	qsort(v, nr, sizeof(*v), cmp_size);
+	for (i = 0; i < nr; i++)
+		if (!n || v[i] != v[n - 1])
+			v[n++] = v[i];
+	return n;
+}
+
 static int check_ids(const struct restore_ctx *ctx)
 {
 	uint32_t *ids;
@@ -242,9 +261,9 @@ int task_max_fd(const struct restore_task *t)
 }
 
 /*
- * Open ctx->files[@todo[]] (positions; repeats allowed) in passes, parked at
- * park_base and up. Each pass asks every file not yet open; one its kind
- * answers FD_AGAIN for waits for the next pass. -1 logged.
+ * Open ctx->files[@todo[]] (distinct positions) in passes, parked at
+ * park_base and up. Each pass asks every file not yet open; a file whose
+ * kind answers FD_AGAIN is asked again in the next pass. -1 logged.
  */
 static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
 {
@@ -256,7 +275,7 @@ static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
 		for (k = left = 0; k < nr; k++) {
 			size_t i = todo[k];
 
-			/* Opened earlier in this pass, or given by a peer's open(). */
+			/* Given by a peer's open(). */
 			if (st->fds[i] >= 0)
 				continue;
 			fd = kind_ops(ctx, i)->open(ctx, kind_st(ctx, i), ctx->files[i]);
@@ -374,6 +393,8 @@ static int open_task_files(struct restore_ctx *ctx, const struct restore_task *t
 		if (st->where[idx] == FD_IN_TASK)
 			todo[nr++] = idx;
 	}
+	/* Once each, however many fds share it. */
+	nr = sort_unique(todo, nr);
 	ret = open_staged(ctx, todo, nr);
 	free(todo);
 	if (nr)
