@@ -193,10 +193,8 @@ struct restore_ctx {
 	size_t nr_tasks;
 	FileEntry **files;		/* files.img, by position */
 	size_t nr_files;
-	PipeDataEntry **pipe_data;
-	size_t nr_pipe_data;
 	int tty_fd;			/* --shell-job: our terminal, or -1 */
-	struct files_restore_state *files_st;	/* files.c */
+	struct files_restore_state *files_st;	/* files-restore.c: fds, kinds' state */
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
 };

@@ -317,7 +317,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	if (dump_tree(&ctx))
+	if (files_collect(&ctx) || dump_tree(&ctx))
 		goto out;
 	if (ctx.st.live) {
 		tree_unseize(&ctx, false);

@@ -396,7 +396,6 @@ void restore_unload(struct restore_ctx *ctx)
 	shmem_restore_free(ctx);
 	ns_restore_free(ctx);
 	free_all((void **)ctx->files, ctx->nr_files);
-	free_all((void **)ctx->pipe_data, ctx->nr_pipe_data);
 	if (ctx->inv)
 		protobuf_c_message_free_unpacked(&ctx->inv->base, NULL);
 	if (ctx->dirfd >= 0)

@@ -169,9 +169,9 @@ static int prepare_fds(struct restore_tree *tr, size_t idx)
 	if (ctx->dirfd < 0)
 		return -1;
 	/* Every other task's pipes are below base: they go here. */
-	return shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, &ctx->tasks[idx], base) ?
-		       -1 :
-		       0;
+	if (shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, &ctx->tasks[idx], base))
+		return -1;
+	return files_task_installed(ctx, &ctx->tasks[idx]);
 }
 
 /*

@@ -6,48 +6,28 @@
  * (ioctls, a position) is not saved. Terminals are files-tty.c.
  */
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files/files.h"
+#include "files/files-chrdev.h"
 #include "log.h"
 
-static bool chr_match(const struct fd_desc *d, const struct dump_ctx *ctx)
+static bool chr_match(const struct fd_desc *d)
 {
-	(void)ctx;
-	return S_ISCHR(d->st.st_mode) && d->path[0] == '/' && !fd_is_terminal(d);
+	return d->path[0] == '/' && !fd_is_terminal(d);
 }
 
-int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
-{
-	ChrEntry *ce;
-
-	ce = malloc(sizeof(*ce));
-	if (!ce)
-		goto oom;
-	chr_entry__init(ce);
-	fe->chr = ce;
-	ce->path = strdup(d->path);
-	if (!ce->path)
-		goto oom;
-	ce->flags = d->flags;
-	ce->rdev = files_encode_dev(d->st.st_rdev);
-	return 0;
-oom:
-	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
-	return -1;
-}
-
-static int chr_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+static int chr_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	(void)ctx;
+	(void)st;
 	return chr_entry_fill(d, fe);
 }
 
-static int chr_prepare(struct restore_ctx *ctx, const FileEntry *fe)
+static int chr_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	(void)ctx;
+	(void)st;
 	if (!fe->chr) {
 		pr_err("files.img: file id %u: a device without its chr part", fe->id);
 		return -1;
@@ -55,13 +35,14 @@ static int chr_prepare(struct restore_ctx *ctx, const FileEntry *fe)
 	return 0;
 }
 
-static int chr_open(struct restore_ctx *ctx, const FileEntry *fe)
+static int chr_open(struct restore_ctx *ctx, void *kst, const FileEntry *fe)
 {
 	const ChrEntry *ce = fe->chr;
 	struct stat st;
 	int fd;
 
 	(void)ctx;
+	(void)kst;
 	fd = open(ce->path, files_reopen_flags(ce->flags));
 	if (fd < 0) {
 		pr_err("files.img: file id %u: cannot open %s: %s", fe->id, ce->path,
@@ -88,6 +69,7 @@ err:
 const struct fd_ops chr_fd_ops = {
 	.type = FD_TYPE__FD_CHR,
 	.name = "character device",
+	.fmts = FD_FMT(S_IFCHR),
 	.match = chr_match,
 	.dump = chr_dump,
 	.open = chr_open,

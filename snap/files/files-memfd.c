@@ -12,24 +12,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "files/files.h"
+#include "files/files-kind.h"
 #include "log.h"
 #include "mem/shmem.h"
 
 #define DELETED_SUFFIX " (deleted)"
 
-static bool memfd_match(const struct fd_desc *d, const struct dump_ctx *ctx)
+static bool memfd_match(const struct fd_desc *d)
 {
-	(void)ctx;
-	return S_ISREG(d->st.st_mode) && !strncmp(d->path, "/memfd:", 7);
+	return !strncmp(d->path, "/memfd:", 7);
 }
 
-static int memfd_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+static int memfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	size_t len = strlen(d->path), sl = strlen(DELETED_SUFFIX);
 	char path[sizeof(d->path)];
 	MemfdEntry *me;
 
+	(void)st;
 	/* A memfd has no link: its name always ends in " (deleted)". */
 	memcpy(path, d->path, len + 1);
 	if (len > sl && !strcmp(path + len - sl, DELETED_SUFFIX))
@@ -46,11 +46,12 @@ static int memfd_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *
 	return shmem_note_memfd(ctx, d->pid, d->fd, d->local, path, &me->shmem_id);
 }
 
-static int memfd_prepare(struct restore_ctx *ctx, const FileEntry *fe)
+static int memfd_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	char what[64];
 	int i;
 
+	(void)st;
 	if (!fe->memfd) {
 		pr_err("files.img: file id %u: a memfd without its memfd part", fe->id);
 		return -1;
@@ -66,11 +67,12 @@ static int memfd_prepare(struct restore_ctx *ctx, const FileEntry *fe)
 	return 0;
 }
 
-static int memfd_open(struct restore_ctx *ctx, const FileEntry *fe)
+static int memfd_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const MemfdEntry *me = fe->memfd;
 	int i = shmem_index(ctx, me->shmem_id, "files.img"), fd;
 
+	(void)st;
 	if (i < 0)
 		return -1;
 	fd = reopen_fd(ctx->shmem->fds[i], files_reopen_flags(me->flags));
@@ -91,6 +93,7 @@ static int memfd_open(struct restore_ctx *ctx, const FileEntry *fe)
 const struct fd_ops memfd_fd_ops = {
 	.type = FD_TYPE__FD_MEMFD,
 	.name = "memfd",
+	.fmts = FD_FMT(S_IFREG),
 	.match = memfd_match,
 	.dump = memfd_dump,
 	.open = memfd_open,

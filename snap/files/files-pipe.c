@@ -9,7 +9,10 @@
  * Restore makes one pipe per pipe_id in the process, refills it, and hands
  * out each end as a fresh open of /proc/self/fd/N, so every id is its own
  * open file description with its own flags, as it was. Named FIFOs are not
- * handled yet (they fail as unsupported in files.c).
+ * handled yet (they fail as unsupported).
+ *
+ * pipes-data.img belongs to this kind: built in its dump state, written by
+ * its write() hook, read back by its load() hook into its restore state.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,8 +20,15 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "files/files.h"
+#include "files/files-kind.h"
+#include "image.h"
 #include "log.h"
+
+/* Dump: one pipes-data.img entry per pipe met so far. */
+struct pipe_dump_state {
+	PipeDataEntry **data;
+	size_t nr, cap;
+};
 
 /* Our two ends of a pipe being restored, kept until every id is open. */
 struct pipe_ends {
@@ -26,10 +36,45 @@ struct pipe_ends {
 	int rfd, wfd;
 };
 
-static bool pipe_match(const struct fd_desc *d, const struct dump_ctx *ctx)
+struct pipe_restore_state {
+	PipeDataEntry **data;	/* pipes-data.img */
+	size_t nr_data;
+	struct pipe_ends *ends;	/* pipes made by this process */
+	size_t nr_ends;
+};
+
+static bool pipe_match(const struct fd_desc *d)
 {
-	(void)ctx;
-	return S_ISFIFO(d->st.st_mode) && !strncmp(d->path, "pipe:[", 6);
+	return !strncmp(d->path, "pipe:[", 6);
+}
+
+static PipeDataEntry *find_dumped(const struct pipe_dump_state *ps, uint64_t pipe_id)
+{
+	for (size_t i = 0; i < ps->nr; i++)
+		if (ps->data[i]->pipe_id == pipe_id)
+			return ps->data[i];
+	return NULL;
+}
+
+/* Takes @pde. */
+static int add_dumped(struct pipe_dump_state *ps, const struct fd_desc *d, PipeDataEntry *pde)
+{
+	PipeDataEntry **n;
+
+	if (ps->nr == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 16;
+
+		n = realloc(ps->data, cap * sizeof(*n));
+		if (!n) {
+			pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
+			pipe_data_entry__free_unpacked(pde, NULL);
+			return -1;
+		}
+		ps->data = n;
+		ps->cap = cap;
+	}
+	ps->data[ps->nr++] = pde;
+	return 0;
 }
 
 static int read_all(int fd, uint8_t *buf, size_t len)
@@ -49,7 +94,7 @@ static int read_all(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int dump_pipe_data(struct dump_ctx *ctx, const struct fd_desc *d, uint64_t pipe_id)
+static int dump_pipe_data(struct pipe_dump_state *ps, const struct fd_desc *d, uint64_t pipe_id)
 {
 	int rfd = -1, p[2] = {-1, -1}, size, queued = 0, ret = -1;
 	PipeDataEntry *pde;
@@ -123,7 +168,7 @@ static int dump_pipe_data(struct dump_ctx *ctx, const struct fd_desc *d, uint64_
 		goto out;
 	}
 add:
-	ret = file_table_add_pipe(ctx->files, pde);
+	ret = add_dumped(ps, d, pde);
 	pde = NULL;
 out:
 	if (pde)
@@ -137,10 +182,11 @@ out:
 	return ret;
 }
 
-static int pipe_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+static int pipe_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	PipeEntry *pe;
 
+	(void)ctx;
 	pe = malloc(sizeof(*pe));
 	if (!pe) {
 		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
@@ -150,37 +196,75 @@ static int pipe_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *f
 	fe->pipe = pe;
 	pe->pipe_id = d->st.st_ino;
 	pe->flags = d->flags;
-	if (file_table_find_pipe(ctx->files, pe->pipe_id))
+	if (find_dumped(st, pe->pipe_id))
 		return 0;
-	return dump_pipe_data(ctx, d, pe->pipe_id);
+	return dump_pipe_data(st, d, pe->pipe_id);
 }
 
-static const PipeDataEntry *find_data(const struct restore_ctx *ctx, uint64_t pipe_id,
+/* pipes-data.img: every pipe's entry, empty if there are none. */
+static int pipe_write(struct dump_ctx *ctx, void *st)
+{
+	struct pipe_dump_state *ps = st;
+	struct image *img;
+	int ret = 0;
+
+	img = img_open_write(ctx->dirfd, IMG_PIPES_DATA, 0);
+	if (!img)
+		return -1;
+	for (size_t i = 0; i < ps->nr && !ret; i++)
+		ret = img_write(img, &ps->data[i]->base);
+	if (img_close(img))
+		ret = -1;
+	return ret;
+}
+
+static void pipe_dump_free(void *st)
+{
+	struct pipe_dump_state *ps = st;
+
+	for (size_t i = 0; i < ps->nr; i++)
+		pipe_data_entry__free_unpacked(ps->data[i], NULL);
+	free(ps->data);
+}
+
+static int pipe_load(struct restore_ctx *ctx, void *st)
+{
+	struct pipe_restore_state *ps = st;
+	void **msgs;
+
+	if (img_load_all(ctx->dirfd, IMG_PIPES_DATA, 0, false, &msgs, &ps->nr_data))
+		return -1;
+	ps->data = (PipeDataEntry **)msgs;
+	return 0;
+}
+
+static const PipeDataEntry *find_data(const struct pipe_restore_state *ps, uint64_t pipe_id,
 				      size_t *count)
 {
 	const PipeDataEntry *pde = NULL;
 	size_t i;
 
 	*count = 0;
-	for (i = 0; i < ctx->nr_pipe_data; i++) {
-		if (ctx->pipe_data[i]->pipe_id == pipe_id) {
-			pde = ctx->pipe_data[i];
+	for (i = 0; i < ps->nr_data; i++) {
+		if (ps->data[i]->pipe_id == pipe_id) {
+			pde = ps->data[i];
 			(*count)++;
 		}
 	}
 	return pde;
 }
 
-static int pipe_prepare(struct restore_ctx *ctx, const FileEntry *fe)
+static int pipe_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const PipeDataEntry *pde;
 	size_t count;
 
+	(void)ctx;
 	if (!fe->pipe) {
 		pr_err("files.img: file id %u: a pipe without its pipe part", fe->id);
 		return -1;
 	}
-	pde = find_data(ctx, fe->pipe->pipe_id, &count);
+	pde = find_data(st, fe->pipe->pipe_id, &count);
 	if (count != 1) {
 		pr_err("pipes-data.img: %s entry for pipe %llu (files.img file id %u)",
 		       count ? "more than one" : "no", (unsigned long long)fe->pipe->pipe_id,
@@ -233,51 +317,51 @@ static int pipe_fill(const PipeDataEntry *pde, int wfd)
 	return 0;
 }
 
-static struct pipe_ends *get_pipe(struct restore_ctx *ctx, const FileEntry *fe)
+static struct pipe_ends *get_pipe(struct pipe_restore_state *ps, const FileEntry *fe)
 {
-	struct files_restore_state *st = files_rst(ctx);
 	uint64_t pipe_id = fe->pipe->pipe_id;
 	const PipeDataEntry *pde;
 	struct pipe_ends *e;
 	size_t i, count;
 	int p[2];
 
-	for (i = 0; i < st->nr_pipes; i++)
-		if (st->pipes[i].pipe_id == pipe_id)
-			return &st->pipes[i];
+	for (i = 0; i < ps->nr_ends; i++)
+		if (ps->ends[i].pipe_id == pipe_id)
+			return &ps->ends[i];
 
-	e = realloc(st->pipes, (st->nr_pipes + 1) * sizeof(*e));
+	e = realloc(ps->ends, (ps->nr_ends + 1) * sizeof(*e));
 	if (!e) {
 		pr_err("files.img: file id %u: out of memory", fe->id);
 		return NULL;
 	}
-	st->pipes = e;
+	ps->ends = e;
 	/* Non-blocking: data that does not fit fails instead of hanging us. */
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
 		pr_perror("files.img: file id %u: cannot make pipe %llu", fe->id,
 			  (unsigned long long)pipe_id);
 		return NULL;
 	}
-	pde = find_data(ctx, pipe_id, &count);
+	pde = find_data(ps, pipe_id, &count);
 	if (pipe_fill(pde, p[1])) {
 		close(p[0]);
 		close(p[1]);
 		return NULL;
 	}
-	e = &st->pipes[st->nr_pipes++];
+	e = &ps->ends[ps->nr_ends++];
 	e->pipe_id = pipe_id;
 	e->rfd = p[0];
 	e->wfd = p[1];
 	return e;
 }
 
-static int pipe_open(struct restore_ctx *ctx, const FileEntry *fe)
+static int pipe_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const PipeEntry *pe = fe->pipe;
 	struct pipe_ends *e;
 	int fd;
 
-	e = get_pipe(ctx, fe);
+	(void)ctx;
+	e = get_pipe(st, fe);
 	if (!e)
 		return -1;
 	fd = reopen_fd(e->rfd, (pe->flags & O_ACCMODE) | O_CLOEXEC);
@@ -300,28 +384,43 @@ static int pipe_open(struct restore_ctx *ctx, const FileEntry *fe)
  * Our ends go once every id is open: a pipe whose write end the process did
  * not hold then reads its data and EOF, as it would have.
  */
-static void pipe_restore_done(struct restore_ctx *ctx)
+static void pipe_opened(struct restore_ctx *ctx, void *st)
 {
-	struct files_restore_state *st = files_rst(ctx);
+	struct pipe_restore_state *ps = st;
 	size_t i;
 
-	if (!st)
-		return;
-	for (i = 0; i < st->nr_pipes; i++) {
-		close(st->pipes[i].rfd);
-		close(st->pipes[i].wfd);
+	(void)ctx;
+	for (i = 0; i < ps->nr_ends; i++) {
+		close(ps->ends[i].rfd);
+		close(ps->ends[i].wfd);
 	}
-	free(st->pipes);
-	st->pipes = NULL;
-	st->nr_pipes = 0;
+	free(ps->ends);
+	ps->ends = NULL;
+	ps->nr_ends = 0;
+}
+
+static void pipe_restore_free(void *st)
+{
+	struct pipe_restore_state *ps = st;
+
+	for (size_t i = 0; i < ps->nr_data; i++)
+		pipe_data_entry__free_unpacked(ps->data[i], NULL);
+	free(ps->data);
 }
 
 const struct fd_ops pipe_fd_ops = {
 	.type = FD_TYPE__FD_PIPE,
 	.name = "pipe",
+	.fmts = FD_FMT(S_IFIFO),
 	.match = pipe_match,
+	.dump_state = sizeof(struct pipe_dump_state),
 	.dump = pipe_dump,
-	.open = pipe_open,
+	.write = pipe_write,
+	.dump_free = pipe_dump_free,
+	.restore_state = sizeof(struct pipe_restore_state),
+	.load = pipe_load,
 	.prepare = pipe_prepare,
-	.restore_done = pipe_restore_done,
+	.open = pipe_open,
+	.opened = pipe_opened,
+	.restore_free = pipe_restore_free,
 };

@@ -9,6 +9,11 @@
  * Restore recreates it once next to where it was, opens it for each file
  * description, and unlinks it when all are open: the process sees one
  * unlinked file with the same data and mode, each fd at its own offset.
+ * The ghosts met (dump) and loaded and recreated (restore) are this kind's
+ * state.
+ *
+ * A file under /proc/PID of a process of the tree (its own status, say)
+ * only exists once that process does: it is opened in the task.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -16,7 +21,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "files/files.h"
+#include "files/files-kind.h"
 #include "image.h"
 #include "log.h"
 
@@ -24,12 +29,34 @@
 #define GHOST_MAX      (64ULL << 20)
 #define DELETED_SUFFIX " (deleted)"
 
-static bool reg_match(const struct fd_desc *d, const struct dump_ctx *ctx)
+/* Dump: each deleted inode met, saved once as ghost-ID.img. */
+struct ghost_seen {
+	dev_t dev;
+	ino_t ino;
+	uint32_t id;
+};
+
+struct reg_dump_state {
+	struct ghost_seen *seen;
+	size_t nr_seen;
+};
+
+/* A recreated ghost, unlinked once every fd is open. */
+struct ghost_made {
+	uint32_t id;
+	char name[4096 + 32];
+};
+
+struct reg_restore_state {
+	GhostFileEntry **ghosts;	/* ghost-ID.img of deleted files */
+	size_t nr_ghosts;
+	struct ghost_made *made;	/* recreated, to unlink when done */
+	size_t nr_made;
+};
+
+static bool reg_match(const struct fd_desc *d)
 {
-	(void)ctx;
-	if (!S_ISREG(d->st.st_mode) && !S_ISDIR(d->st.st_mode))
-		return false;
-	/* Anonymous files (memfd, pidfd, anon inodes) have no path to reopen. */
+	/* Anonymous files (memfd) have no path to reopen. */
 	return d->path[0] == '/' && strncmp(d->path, "/memfd:", 7);
 }
 
@@ -115,7 +142,28 @@ static int check_deleted(const struct fd_desc *d, char *path, bool *deleted)
 	return 0;
 }
 
-static int reg_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+static uint32_t find_seen(const struct reg_dump_state *rs, const struct fd_desc *d)
+{
+	for (size_t i = 0; i < rs->nr_seen; i++)
+		if (rs->seen[i].dev == d->st.st_dev && rs->seen[i].ino == d->st.st_ino)
+			return rs->seen[i].id;
+	return 0;
+}
+
+static int add_seen(struct reg_dump_state *rs, const struct fd_desc *d, uint32_t id)
+{
+	struct ghost_seen *n = realloc(rs->seen, (rs->nr_seen + 1) * sizeof(*n));
+
+	if (!n) {
+		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
+		return -1;
+	}
+	rs->seen = n;
+	rs->seen[rs->nr_seen++] = (struct ghost_seen){ d->st.st_dev, d->st.st_ino, id };
+	return 0;
+}
+
+static int reg_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	char path[sizeof(d->path)];
 	RegFileEntry *re;
@@ -149,38 +197,37 @@ static int reg_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe
 	re->has_deleted = true;
 	re->deleted = true;
 	re->has_ghost_id = true;
-	re->ghost_id = file_table_find_ghost(ctx->files, d->st.st_dev, d->st.st_ino);
+	re->ghost_id = find_seen(st, d);
 	if (re->ghost_id)
 		return 0;
 	re->ghost_id = fe->id;
-	return dump_ghost(ctx, d, path, fe->id);
+	return dump_ghost(ctx, d, path, fe->id) || add_seen(st, d, fe->id) ? -1 : 0;
 oom:
 	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
 	return -1;
 }
 
-/* A recreated ghost, unlinked once every fd of the task is open. */
-struct ghost_made {
-	uint32_t id;
-	char name[4096 + 32];
-};
+static void reg_dump_free(void *st)
+{
+	free(((struct reg_dump_state *)st)->seen);
+}
 
 static uint32_t ghost_id(const FileEntry *fe)
 {
 	return fe->reg->has_ghost_id ? fe->reg->ghost_id : fe->id;
 }
 
-static GhostFileEntry *find_ghost(const struct files_restore_state *st, uint32_t id)
+static GhostFileEntry *find_ghost(const struct reg_restore_state *rs, uint32_t id)
 {
-	for (size_t i = 0; i < st->nr_ghosts; i++)
-		if (st->ghosts[i]->id == id)
-			return st->ghosts[i];
+	for (size_t i = 0; i < rs->nr_ghosts; i++)
+		if (rs->ghosts[i]->id == id)
+			return rs->ghosts[i];
 	return NULL;
 }
 
-static int reg_prepare(struct restore_ctx *ctx, const FileEntry *fe)
+static int reg_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
-	struct files_restore_state *st = files_rst(ctx);
+	struct reg_restore_state *rs = st;
 	const RegFileEntry *re = fe->reg;
 	ProtobufCMessage *msg;
 	GhostFileEntry *g, **n;
@@ -195,7 +242,7 @@ static int reg_prepare(struct restore_ctx *ctx, const FileEntry *fe)
 	}
 	if (!re->deleted)
 		return 0;
-	if (find_ghost(st, ghost_id(fe)))
+	if (find_ghost(rs, ghost_id(fe)))
 		return 0;
 
 	if (img_load_one(ctx->dirfd, IMG_GHOST, ghost_id(fe), &msg))
@@ -209,14 +256,14 @@ static int reg_prepare(struct restore_ctx *ctx, const FileEntry *fe)
 		ghost_file_entry__free_unpacked(g, NULL);
 		return -1;
 	}
-	n = realloc(st->ghosts, (st->nr_ghosts + 1) * sizeof(*n));
+	n = realloc(rs->ghosts, (rs->nr_ghosts + 1) * sizeof(*n));
 	if (!n) {
 		pr_err("ghost-%u.img: out of memory", fe->id);
 		ghost_file_entry__free_unpacked(g, NULL);
 		return -1;
 	}
-	st->ghosts = n;
-	st->ghosts[st->nr_ghosts++] = g;
+	rs->ghosts = n;
+	rs->ghosts[rs->nr_ghosts++] = g;
 	return 0;
 }
 
@@ -290,7 +337,7 @@ err:
 }
 
 /* Recreate ghost @g under its own name if free, so the fd reads "PATH (deleted)". */
-static struct ghost_made *ghost_make(struct files_restore_state *st, const FileEntry *fe,
+static struct ghost_made *ghost_make(struct reg_restore_state *rs, const FileEntry *fe,
 				     const GhostFileEntry *g)
 {
 	const RegFileEntry *re = fe->reg;
@@ -298,13 +345,13 @@ static struct ghost_made *ghost_make(struct files_restore_state *st, const FileE
 	char dir[4096];
 	int wfd;
 
-	m = realloc(st->ghosts_made, (st->nr_ghosts_made + 1) * sizeof(*m));
+	m = realloc(rs->made, (rs->nr_made + 1) * sizeof(*m));
 	if (!m) {
 		pr_err("files.img: file id %u: out of memory", fe->id);
 		return NULL;
 	}
-	st->ghosts_made = m;
-	m = &st->ghosts_made[st->nr_ghosts_made];
+	rs->made = m;
+	m = &rs->made[rs->nr_made];
 	m->id = g->id;
 	snprintf(m->name, sizeof(m->name), "%s", re->path);
 	wfd = open(m->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -318,7 +365,7 @@ static struct ghost_made *ghost_make(struct files_restore_state *st, const FileE
 			  re->path, m->name);
 		return NULL;
 	}
-	st->nr_ghosts_made++;
+	rs->nr_made++;
 	if (ghost_fill(fe, g, wfd, m->name)) {
 		close(wfd);
 		return NULL;
@@ -327,10 +374,9 @@ static struct ghost_made *ghost_make(struct files_restore_state *st, const FileE
 	return m;
 }
 
-static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
+static int ghost_open(struct reg_restore_state *rs, const FileEntry *fe)
 {
-	struct files_restore_state *st = files_rst(ctx);
-	const GhostFileEntry *g = find_ghost(st, ghost_id(fe));
+	const GhostFileEntry *g = find_ghost(rs, ghost_id(fe));
 	struct ghost_made *m = NULL;
 	size_t i;
 	int fd;
@@ -339,11 +385,11 @@ static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
 		pr_err("files.img: file id %u: ghost-%u.img was not loaded", fe->id, ghost_id(fe));
 		return -1;
 	}
-	for (i = 0; i < st->nr_ghosts_made && !m; i++)
-		if (st->ghosts_made[i].id == g->id)
-			m = &st->ghosts_made[i];
+	for (i = 0; i < rs->nr_made && !m; i++)
+		if (rs->made[i].id == g->id)
+			m = &rs->made[i];
 	if (!m)
-		m = ghost_make(st, fe, g);
+		m = ghost_make(rs, fe, g);
 	if (!m)
 		return -1;
 	fd = open(m->name, files_reopen_flags(fe->reg->flags));
@@ -356,24 +402,55 @@ static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
 }
 
 /* Every fd is open: the recreated ghosts lose their names again. */
-static void reg_restore_done(struct restore_ctx *ctx)
+static void reg_opened(struct restore_ctx *ctx, void *st)
 {
-	struct files_restore_state *st = files_rst(ctx);
+	struct reg_restore_state *rs = st;
 
-	for (size_t i = 0; i < st->nr_ghosts_made; i++)
-		if (unlink(st->ghosts_made[i].name))
-			pr_warn("cannot remove recreated deleted file %s: %s",
-				st->ghosts_made[i].name, strerror(errno));
-	st->nr_ghosts_made = 0;
+	(void)ctx;
+	for (size_t i = 0; i < rs->nr_made; i++)
+		if (unlink(rs->made[i].name))
+			pr_warn("cannot remove recreated deleted file %s: %s", rs->made[i].name,
+				strerror(errno));
+	rs->nr_made = 0;
 }
 
-static int reg_open(struct restore_ctx *ctx, const FileEntry *fe)
+static void reg_restore_free(void *st)
+{
+	struct reg_restore_state *rs = st;
+
+	for (size_t i = 0; i < rs->nr_ghosts; i++)
+		ghost_file_entry__free_unpacked(rs->ghosts[i], NULL);
+	free(rs->ghosts);
+	free(rs->made);
+}
+
+/* Its own /proc/PID, or another's of the tree: opened once that process exists. */
+static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	const char *p;
+	char *end;
+	long pid;
+
+	if (!fe->reg || strncmp(fe->reg->path, "/proc/", 6))
+		return FD_IN_SNAP;
+	p = fe->reg->path + 6;
+	pid = strtol(p, &end, 10);
+	if (end == p || (*end && *end != '/'))
+		return FD_IN_SNAP;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return FD_IN_TASK;
+	return FD_IN_SNAP;
+}
+
+static int reg_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const RegFileEntry *re = fe->reg;
 	int fd;
 
+	(void)ctx;
 	if (re->deleted)
-		return ghost_open(ctx, fe);
+		return ghost_open(st, fe);
 	fd = open(re->path, files_reopen_flags(re->flags));
 	if (fd < 0) {
 		pr_err("files.img: file id %u: cannot open %s: %s", fe->id, re->path,
@@ -386,9 +463,15 @@ static int reg_open(struct restore_ctx *ctx, const FileEntry *fe)
 const struct fd_ops reg_fd_ops = {
 	.type = FD_TYPE__FD_REG,
 	.name = "regular file",
+	.fmts = FD_FMT(S_IFREG) | FD_FMT(S_IFDIR),
 	.match = reg_match,
+	.dump_state = sizeof(struct reg_dump_state),
 	.dump = reg_dump,
-	.open = reg_open,
+	.dump_free = reg_dump_free,
+	.restore_state = sizeof(struct reg_restore_state),
 	.prepare = reg_prepare,
-	.restore_done = reg_restore_done,
+	.where = reg_where,
+	.open = reg_open,
+	.opened = reg_opened,
+	.restore_free = reg_restore_free,
 };

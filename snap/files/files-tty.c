@@ -8,35 +8,12 @@
  * as unsupported.
  */
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
-#include <termios.h>
 #include <unistd.h>
 
-#include "files/files.h"
+#include "files/files-chrdev.h"
 #include "log.h"
-
-#define TTY_MAJOR		4   /* virtual consoles, ttyS */
-#define TTYAUX_MAJOR		5   /* /dev/tty, /dev/console, /dev/ptmx */
-#define UNIX98_PTY_MASTER_MAJOR 128 /* 128..135 */
-#define UNIX98_PTY_SLAVE_MAJOR	136 /* 136..143 */
-#define PTMX_MINOR		2
-
-static bool tty_major(unsigned int ma)
-{
-	return ma == TTY_MAJOR || ma == TTYAUX_MAJOR ||
-	       (ma >= UNIX98_PTY_MASTER_MAJOR && ma < UNIX98_PTY_SLAVE_MAJOR + 8);
-}
-
-bool fd_is_terminal(const struct fd_desc *d)
-{
-	struct termios t;
-
-	if (!S_ISCHR(d->st.st_mode))
-		return false;
-	return tty_major(major(d->st.st_rdev)) || !ioctl(d->local, TCGETS, &t);
-}
 
 static bool pty_master(const struct fd_desc *d)
 {
@@ -50,14 +27,14 @@ static bool pty_master(const struct fd_desc *d)
 	return !ioctl(d->local, TIOCGPTN, &n);
 }
 
-static bool tty_match(const struct fd_desc *d, const struct dump_ctx *ctx)
+static bool tty_match(const struct fd_desc *d)
 {
-	(void)ctx;
 	return fd_is_terminal(d) && !pty_master(d);
 }
 
-static int tty_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+static int tty_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
+	(void)st;
 	if (!ctx->opts->shell_job) {
 		pr_err("pid %d fd %d: a terminal (%s) needs --shell-job", d->pid, d->fd, d->path);
 		return -1;
@@ -65,8 +42,9 @@ static int tty_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe
 	return chr_entry_fill(d, fe);
 }
 
-static int tty_prepare(struct restore_ctx *ctx, const FileEntry *fe)
+static int tty_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
+	(void)st;
 	if (!fe->chr) {
 		pr_err("files.img: file id %u: a terminal without its chr part", fe->id);
 		return -1;
@@ -80,11 +58,12 @@ static int tty_prepare(struct restore_ctx *ctx, const FileEntry *fe)
 	return 0;
 }
 
-static int tty_open(struct restore_ctx *ctx, const FileEntry *fe)
+static int tty_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const ChrEntry *ce = fe->chr;
 	int fd;
 
+	(void)st;
 	if (ctx->tty_fd < 0) {
 		pr_err("--shell-job: snap restore has no terminal on stdin");
 		return -1;
@@ -112,6 +91,7 @@ static int tty_open(struct restore_ctx *ctx, const FileEntry *fe)
 const struct fd_ops tty_fd_ops = {
 	.type = FD_TYPE__FD_TTY,
 	.name = "terminal",
+	.fmts = FD_FMT(S_IFCHR),
 	.match = tty_match,
 	.dump = tty_dump,
 	.open = tty_open,

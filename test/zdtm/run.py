@@ -183,6 +183,7 @@ TESTS = [
     static("file_highfd"),
     static("file_devices"),
     static("file_unlinked", ALL),
+    static("file_many_fds", ALL),
     static("pstree", ALL),
     static("pstree_states", ALL),
     static("pstree_shared", ALL),

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the character-device kinds share: the chr_entry both save, and
+ * telling a terminal from another device (chr takes what tty does not).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+
+#include "files/files-chrdev.h"
+#include "log.h"
+
+int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
+{
+	ChrEntry *ce;
+
+	ce = malloc(sizeof(*ce));
+	if (!ce)
+		goto oom;
+	chr_entry__init(ce);
+	fe->chr = ce;
+	ce->path = strdup(d->path);
+	if (!ce->path)
+		goto oom;
+	ce->flags = d->flags;
+	ce->rdev = files_encode_dev(d->st.st_rdev);
+	return 0;
+oom:
+	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
+	return -1;
+}
+
+static bool tty_major(unsigned int ma)
+{
+	return ma == TTY_MAJOR || ma == TTYAUX_MAJOR ||
+	       (ma >= UNIX98_PTY_MASTER_MAJOR && ma < UNIX98_PTY_SLAVE_MAJOR + 8);
+}
+
+bool fd_is_terminal(const struct fd_desc *d)
+{
+	struct termios t;
+
+	if (!S_ISCHR(d->st.st_mode))
+		return false;
+	return tty_major(major(d->st.st_rdev)) || !ioctl(d->local, TCGETS, &t);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the character-device kinds (files-chr.c, files-tty.c) share. */
+#ifndef SNAP_FILES_CHRDEV_H
+#define SNAP_FILES_CHRDEV_H
+
+#include "files/files-kind.h"
+
+#define TTY_MAJOR		4   /* virtual consoles, ttyS */
+#define TTYAUX_MAJOR		5   /* /dev/tty, /dev/console, /dev/ptmx */
+#define UNIX98_PTY_MASTER_MAJOR 128 /* 128..135 */
+#define UNIX98_PTY_SLAVE_MAJOR	136 /* 136..143 */
+#define PTMX_MINOR		2
+
+/* chr_entry of @fe from @d: path, flags, device. */
+int chr_entry_fill(const struct fd_desc *d, FileEntry *fe);
+/* Any terminal end, pty masters included. */
+bool fd_is_terminal(const struct fd_desc *d);
+
+#endif

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fd table, dump side: each process's fds become fdinfo-PID.img entries
+ * pointing at files.img ids, one id per open file description of the tree
+ * (files-dedup.c tells which fds share one). Each new file goes to its kind
+ * (files-registry.c), which fills its part of the entry and keeps whatever
+ * it needs across the tree in its own state, written by its write() hook.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "files/files.h"
+#include "files/files-dedup.h"
+#include "files/files-table.h"
+#include "image.h"
+#include "log.h"
+
+#define ANON_PREFIX "anon_inode:"
+
+struct file_table {
+	FileEntry **fe;		/* fe[i]->id == i + 1 */
+	size_t nr, cap;
+	struct file_dedup *dedup;
+	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
+};
+
+struct file_table *file_table_new(void)
+{
+	struct file_table *ft = calloc(1, sizeof(*ft));
+
+	if (!ft)
+		goto oom;
+	ft->dedup = file_dedup_new();
+	ft->kind_st = calloc(nr_fd_kinds, sizeof(*ft->kind_st));
+	if (!ft->dedup || !ft->kind_st)
+		goto oom;
+	for (size_t k = 0; k < nr_fd_kinds; k++) {
+		if (!fd_kinds[k]->dump_state)
+			continue;
+		ft->kind_st[k] = calloc(1, fd_kinds[k]->dump_state);
+		if (!ft->kind_st[k])
+			goto oom;
+	}
+	return ft;
+oom:
+	pr_err("out of memory for the file table");
+	file_table_free(ft);
+	return NULL;
+}
+
+void file_table_free(struct file_table *ft)
+{
+	if (!ft)
+		return;
+	for (size_t k = 0; ft->kind_st && k < nr_fd_kinds; k++) {
+		if (ft->kind_st[k] && fd_kinds[k]->dump_free)
+			fd_kinds[k]->dump_free(ft->kind_st[k]);
+		free(ft->kind_st[k]);
+	}
+	for (size_t i = 0; i < ft->nr; i++)
+		file_entry__free_unpacked(ft->fe[i], NULL);
+	free(ft->kind_st);
+	file_dedup_free(ft->dedup);
+	free(ft->fe);
+	free(ft);
+}
+
+int files_collect(struct dump_ctx *ctx)
+{
+	struct file_table *ft = ctx->files;
+
+	for (size_t k = 0; k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->collect && fd_kinds[k]->collect(ctx, ft->kind_st[k]))
+			return -1;
+	return 0;
+}
+
+/* A new open file description: its kind dumps it as file id N + 1. */
+static int add_file(struct dump_ctx *ctx, const struct fd_desc *d, uint32_t *id)
+{
+	struct file_table *ft = ctx->files;
+	const struct fd_ops *ops;
+	FileEntry *fe, **n;
+	int k;
+
+	k = fd_kind_of(d);
+	if (k < 0) {
+		pr_err("pid %d fd %d: %s is not supported yet", d->pid, d->fd, d->path);
+		return -1;
+	}
+	ops = fd_kinds[k];
+	if (ft->nr == ft->cap) {
+		size_t cap = ft->cap ? ft->cap * 2 : 16;
+
+		n = realloc(ft->fe, cap * sizeof(*n));
+		if (!n) {
+			pr_err("out of memory for the file table");
+			return -1;
+		}
+		ft->fe = n;
+		ft->cap = cap;
+	}
+	fe = malloc(sizeof(*fe));
+	if (!fe) {
+		pr_err("out of memory for the file table");
+		return -1;
+	}
+	file_entry__init(fe);
+	fe->id = ft->nr + 1;
+	fe->type = ops->type;
+	/* Everything ops->dump() hangs off @fe is malloc'd: free_unpacked frees it. */
+	if (ops->dump(ctx, ft->kind_st[k], d, fe)) {
+		file_entry__free_unpacked(fe, NULL);
+		return -1;
+	}
+	pr_debug("pid %d fd %d: file id %u, %s %s", d->pid, d->fd, fe->id, ops->name, d->path);
+	ft->fe[ft->nr++] = fe;
+	*id = fe->id;
+	return 0;
+}
+
+static int read_fdinfo(struct fd_desc *d, bool *cloexec)
+{
+	bool have_pos = false, have_flags = false;
+	char path[64], buf[4096], *line, *next;
+	ssize_t n, len = 0;
+	unsigned int flags;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", d->pid, d->fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("pid %d fd %d: cannot open %s", d->pid, d->fd, path);
+		return -1;
+	}
+	/* pos and flags are the first lines; the rest (epoll, inotify) can be long. */
+	while (len < (ssize_t)sizeof(buf) - 1) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0) {
+			pr_perror("pid %d fd %d: cannot read %s", d->pid, d->fd, path);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+
+	for (line = buf; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (sscanf(line, "pos: %llu", &d->pos) == 1)
+			have_pos = true;
+		else if (sscanf(line, "flags: %o", &flags) == 1)
+			have_flags = true;
+	}
+	if (!have_pos || !have_flags) {
+		pr_err("pid %d fd %d: %s has no pos: or flags: line", d->pid, d->fd, path);
+		return -1;
+	}
+	/* fdinfo shows the per-fd close-on-exec bit as O_CLOEXEC; it is not a file flag. */
+	*cloexec = flags & O_CLOEXEC;
+	d->flags = flags & ~O_CLOEXEC;
+	return 0;
+}
+
+/* Link, fdinfo, our own duplicate and its stat: all a kind is given. */
+static int describe_fd(struct dump_task *t, int fd, struct fd_desc *d, bool *cloexec)
+{
+	char link[64];
+	ssize_t n;
+
+	d->fd = fd;
+	d->pid = t->pid;
+	d->local = -1;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, fd);
+	n = readlink(link, d->path, sizeof(d->path) - 1);
+	if (n < 0) {
+		pr_perror("pid %d fd %d: cannot read link %s", t->pid, fd, link);
+		return -1;
+	}
+	d->path[n] = '\0';
+	/* pidfds (pidfs) and the anon inodes proper both read so. */
+	if (!strncmp(d->path, ANON_PREFIX, strlen(ANON_PREFIX)))
+		d->anon = d->path + strlen(ANON_PREFIX);
+	if (read_fdinfo(d, cloexec))
+		return -1;
+	d->local = syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
+	if (d->local < 0) {
+		pr_perror("pid %d fd %d: pidfd_getfd", t->pid, fd);
+		return -1;
+	}
+	if (fstat(d->local, &d->st)) {
+		pr_perror("pid %d fd %d: fstat %s", t->pid, fd, d->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *img, int fd)
+{
+	FdinfoEntry fi = FDINFO_ENTRY__INIT;
+	struct dedup_pos pos;
+	struct fd_desc *d;
+	bool cloexec;
+	uint32_t id;
+	int ret = -1;
+
+	/* fd_desc carries a PATH_MAX buffer: keep it off the stack. */
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		pr_err("pid %d fd %d: out of memory", t->pid, fd);
+		return -1;
+	}
+	if (describe_fd(t, fd, d, &cloexec))
+		goto out;
+	if (file_dedup_find(ctx->files->dedup, d, &id, &pos))
+		goto out;
+	if (!id && (add_file(ctx, d, &id) || file_dedup_add(ctx->files->dedup, d, id, &pos)))
+		goto out;
+
+	fi.fd = fd;
+	fi.id = id;
+	fi.flags = cloexec ? FD_CLOEXEC : 0;
+	ret = img_write(img, &fi.base);
+out:
+	if (d->local >= 0)
+		close(d->local);
+	free(d);
+	return ret;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The target's fd numbers, sorted, so images and ids come out in fd order. */
+static int list_fds(pid_t pid, int **fds, size_t *nr)
+{
+	size_t cap = 0;
+	struct dirent *de;
+	char path[64];
+	DIR *dir;
+	char *end;
+	long fd;
+	int *n;
+
+	*fds = NULL;
+	*nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	if (!dir) {
+		pr_perror("pid %d: cannot open %s", pid, path);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		fd = strtol(de->d_name, &end, 10);
+		if (*end || fd < 0 || fd > INT32_MAX)
+			continue;
+		if (*nr == cap) {
+			cap = cap ? cap * 2 : 16;
+			n = realloc(*fds, cap * sizeof(*n));
+			if (!n) {
+				pr_err("pid %d: out of memory for its fd table", pid);
+				goto err;
+			}
+			*fds = n;
+		}
+		(*fds)[(*nr)++] = fd;
+	}
+	if (errno) {
+		pr_perror("pid %d: cannot read %s", pid, path);
+		goto err;
+	}
+	closedir(dir);
+	if (*nr)
+		qsort(*fds, *nr, sizeof(**fds), cmp_int);
+	return 0;
+err:
+	closedir(dir);
+	free(*fds);
+	*fds = NULL;
+	return -1;
+}
+
+int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct image *img;
+	size_t i, nr;
+	int *fds;
+	int ret = -1;
+
+	if (list_fds(t->pid, &fds, &nr))
+		return -1;
+	img = img_open_write(ctx->dirfd, IMG_FDINFO, t->pid);
+	if (!img)
+		goto out;
+	for (i = 0; i < nr; i++)
+		if (dump_one_fd(ctx, t, img, fds[i]))
+			goto out;
+	ret = 0;
+out:
+	if (img && img_close(img))
+		ret = -1;
+	free(fds);
+	return ret;
+}
+
+int files_write(struct dump_ctx *ctx)
+{
+	struct file_table *ft = ctx->files;
+	struct image *img;
+	size_t i;
+	int ret = 0;
+
+	img = img_open_write(ctx->dirfd, IMG_FILES, 0);
+	if (!img)
+		return -1;
+	for (i = 0; i < ft->nr && !ret; i++)
+		ret = img_write(img, &ft->fe[i]->base);
+	if (img_close(img))
+		ret = -1;
+	for (size_t k = 0; k < nr_fd_kinds && !ret; k++)
+		if (fd_kinds[k]->write)
+			ret = fd_kinds[k]->write(ctx, ft->kind_st[k]);
+	return ret;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What an fd kind implements, and the helpers it may call. A kind (eventfd,
+ * pipe, unix socket...) is one file, files-<kind>.c, that defines one const
+ * struct fd_ops, plus a line in files-registry.c. Nothing else names it: the
+ * fd table (files-dump.c, files-restore.c) reaches it through the registry,
+ * and hands each hook the kind's own state.
+ *
+ * Reading goes one way: the table calls the registry, the registry names
+ * the kinds, the kinds call the helpers declared here (files-util.c,
+ * files-opened.c). A kind never calls the table or another kind.
+ */
+#ifndef SNAP_FILES_KIND_H
+#define SNAP_FILES_KIND_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "ctx.h"
+
+/* What the dump side knows about one target fd. */
+struct fd_desc {
+	int fd;			/* number in the target */
+	int local;		/* our duplicate of it (pidfd_getfd) */
+	struct stat st;
+	char path[4096];	/* readlink /proc/PID/fd/N */
+	const char *anon;	/* what follows "anon_inode:" in path ("[eventfd]"), or NULL */
+	unsigned int flags;	/* fdinfo flags (open(2) flags) */
+	unsigned long long pos;	/* fdinfo pos */
+	pid_t pid;
+};
+
+/* A set of file types, for fd_ops.fmts: FD_FMT(S_IFREG) | FD_FMT(S_IFDIR). */
+#define FD_FMT(ifmt) (1u << (((ifmt) & S_IFMT) >> 12))
+
+/* fd_ops.open(): not yet, a file this one needs is not open; ask again later. */
+#define FD_AGAIN (-2)
+
+/* Where fd_ops.open() runs. */
+enum fd_where {
+	/*
+	 * In snap, before any process exists: every process that holds the
+	 * file inherits the one open file description.
+	 */
+	FD_IN_SNAP,
+	/*
+	 * In the restored task, before its fds take their numbers: a file
+	 * only that task can open (its own /proc/PID, its network namespace).
+	 */
+	FD_IN_TASK,
+};
+
+/*
+ * One fd kind. Every hook but dump and open is optional. A hook's @st is
+ * the kind's own state: dump_state (or restore_state) zeroed bytes that the
+ * table allocates once per dump (restore) and frees after dump_free()
+ * (restore_free()); NULL when the size is 0.
+ */
+struct fd_ops {
+	FdType type;		/* files.img type: one kind per type */
+	const char *name;	/* for messages: "pipe", "eventfd" */
+
+	/*
+	 * Dump: which fds are this kind's. An fd whose link reads
+	 * "anon_inode:NAME" goes to the kind that lists NAME in @anon; any
+	 * other to the first kind in registry order whose @fmts holds its file
+	 * type (st_mode & S_IFMT) and whose match() (if any) says yes.
+	 */
+	unsigned int fmts;
+	const char *const *anon;	/* NULL-terminated: "[eventfd]", "inotify" */
+	bool (*match)(const struct fd_desc *d);
+
+	/* Dump side. */
+	size_t dump_state;
+	/* Once, the tree frozen, before any fd is dumped (one sock_diag dump, say). */
+	int (*collect)(struct dump_ctx *ctx, void *st);
+	/* A new open file description: fill @fe (its part of it, not id/type). */
+	int (*dump)(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe);
+	/* Once, after every task: the kind's side images (pipes-data.img). */
+	int (*write)(struct dump_ctx *ctx, void *st);
+	/* Free what @st points to (not @st). */
+	void (*dump_free)(void *st);
+
+	/* Restore side. */
+	size_t restore_state;
+	/* Once at load, before any prepare(): read the kind's side images. */
+	int (*load)(struct restore_ctx *ctx, void *st);
+	/* At load, for each file of the kind: check @fe, load what open() will need. */
+	int (*prepare)(struct restore_ctx *ctx, void *st, const FileEntry *fe);
+	/* FD_IN_SNAP when absent. Decided once, at load. */
+	enum fd_where (*where)(const struct restore_ctx *ctx, const FileEntry *fe);
+	/*
+	 * A new fd in this process for @fe, opened as it was, or FD_AGAIN
+	 * (asked again once other files are open), or -1 logged. An
+	 * FD_IN_SNAP file may only wait for FD_IN_SNAP files.
+	 */
+	int (*open)(struct restore_ctx *ctx, void *st, const FileEntry *fe);
+	/*
+	 * After a round of open()s (snap's, then each task's FD_IN_TASK ones),
+	 * before the fds take their numbers: drop what open() kept to share
+	 * between ids (our ends of a pipe). Must not fail; may run again.
+	 */
+	void (*opened)(struct restore_ctx *ctx, void *st);
+	/*
+	 * In the restored task, every fd at its number, for each of its fds:
+	 * state that names other fds or the task (epoll targets, F_SETOWN,
+	 * locks). Runs before the restorer.
+	 */
+	int (*installed)(struct restore_ctx *ctx, void *st, const struct restore_task *t, int fd,
+			 const FileEntry *fe);
+	/* Free what @st points to (not @st). */
+	void (*restore_free)(void *st);
+};
+
+/* Helpers for the kinds (files-util.c). */
+/* st_rdev as the kernel's 32-bit new_encode_dev() (chr_entry.rdev). */
+uint32_t files_encode_dev(dev_t dev);
+/* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
+int files_reopen_flags(unsigned int flags);
+
+/* The files being restored, by id (files-opened.c). */
+/* File @id of files.img, or NULL. */
+const FileEntry *files_entry(const struct restore_ctx *ctx, uint32_t id);
+/*
+ * The fd file @id has in this process once opened (in snap, or in this
+ * task), else -1: parked above the target fds, open in snap until the
+ * processes are made and in a task until its restorer runs.
+ */
+int files_fd_of(const struct restore_ctx *ctx, uint32_t id);
+/*
+ * From an open(): file @id was opened along with this one (the other end
+ * of a socketpair): @fd is its, and open() will not be asked for it.
+ * Takes @fd, even on error. 0 or -1 logged.
+ */
+int files_give_fd(struct restore_ctx *ctx, uint32_t id, int fd);
+
+#endif

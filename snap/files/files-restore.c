@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fd table, restore side, in stages:
+ *
+ *  1. load (restore_load_files): files.img, each kind's side images, every
+ *     entry checked by its kind, which also says where it is opened;
+ *  2. in snap, before any process (files_open_all): every FD_IN_SNAP file
+ *     opened and parked above the target fds, so that the processes inherit
+ *     them and fds of different processes that shared an open file
+ *     description share it again;
+ *  3. in each restored process that owns its fd table (restore_task_fds):
+ *     its FD_IN_TASK files opened, then every fd dup3()'d to its number;
+ *  4. still there, before the restorer (files_task_installed): each kind's
+ *     per-fd step that needs the fds at their numbers.
+ *
+ * Stages 2 and 3 open in passes: a kind may answer FD_AGAIN until a file it
+ * needs (a peer) is open; a pass that opens nothing is a cycle.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "files/files.h"
+#include "files/files-table.h"
+#include "image.h"
+#include "log.h"
+
+static void *kind_st(const struct restore_ctx *ctx, size_t i)
+{
+	return ctx->files_st->kind_st[ctx->files_st->kind[i]];
+}
+
+static const struct fd_ops *kind_ops(const struct restore_ctx *ctx, size_t i)
+{
+	return fd_kinds[ctx->files_st->kind[i]];
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort @v and drop repeats: the new count. */
+static size_t sort_unique(size_t *v, size_t nr)
+{
+	size_t i, n = 0;
+
+	qsort(v, nr, sizeof(*v), cmp_size);
+	for (i = 0; i < nr; i++)
+		if (!n || v[i] != v[n - 1])
+			v[n++] = v[i];
+	return n;
+}
+
+static int check_ids(const struct restore_ctx *ctx)
+{
+	uint32_t *ids;
+	size_t i;
+	int ret = 0;
+
+	ids = malloc((ctx->nr_files + 1) * sizeof(*ids));
+	if (!ids) {
+		pr_err("files.img: out of memory");
+		return -1;
+	}
+	for (i = 0; i < ctx->nr_files; i++)
+		ids[i] = ctx->files[i]->id;
+	qsort(ids, ctx->nr_files, sizeof(*ids), cmp_u32);
+	for (i = 1; i < ctx->nr_files && !ret; i++) {
+		if (ids[i] == ids[i - 1]) {
+			pr_err("files.img: file id %u appears twice", ids[i]);
+			ret = -1;
+		}
+	}
+	free(ids);
+	return ret;
+}
+
+/* Each entry to its kind: checked, its side images loaded, where it opens. */
+static int check_files(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+
+	if (check_ids(ctx))
+		return -1;
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *fe = ctx->files[i];
+		const struct fd_ops *ops;
+		int k = fd_kind_by_type(fe->type);
+
+		if (k < 0) {
+			pr_err("files.img: file id %u: unknown fd type %d", fe->id, fe->type);
+			return -1;
+		}
+		ops = fd_kinds[k];
+		st->kind[i] = k;
+		if (ops->prepare && ops->prepare(ctx, st->kind_st[k], fe))
+			return -1;
+		st->where[i] = ops->where ? ops->where(ctx, fe) : FD_IN_SNAP;
+	}
+	return 0;
+}
+
+static int check_task_fds(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	uint32_t *fds;
+	size_t i;
+	int ret = -1;
+
+	fds = malloc((t->nr_fds + 1) * sizeof(*fds));
+	if (!fds) {
+		pr_err("fdinfo-%d.img: out of memory", t->pid);
+		return -1;
+	}
+	for (i = 0; i < t->nr_fds; i++) {
+		const FdinfoEntry *fi = t->fds[i];
+
+		if (files_index(ctx, fi->id) < 0) {
+			pr_err("fdinfo-%d.img: fd %u refers to file id %u, which files.img does "
+			       "not have",
+			       t->pid, fi->fd, fi->id);
+			goto out;
+		}
+		if (fi->flags & ~FD_CLOEXEC) {
+			pr_err("fdinfo-%d.img: fd %u: unknown fd flags %#x", t->pid, fi->fd,
+			       fi->flags);
+			goto out;
+		}
+		if (fi->fd > INT32_MAX) {
+			pr_err("fdinfo-%d.img: fd %u is out of range", t->pid, fi->fd);
+			goto out;
+		}
+		fds[i] = fi->fd;
+	}
+	qsort(fds, t->nr_fds, sizeof(*fds), cmp_u32);
+	for (i = 1; i < t->nr_fds; i++) {
+		if (fds[i] == fds[i - 1]) {
+			pr_err("fdinfo-%d.img: fd %u appears twice", t->pid, fds[i]);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(fds);
+	return ret;
+}
+
+static struct files_restore_state *state_new(size_t nr_files)
+{
+	struct files_restore_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		goto oom;
+	st->fds = malloc((nr_files + 1) * sizeof(*st->fds));
+	st->kind = calloc(nr_files + 1, sizeof(*st->kind));
+	st->where = calloc(nr_files + 1, sizeof(*st->where));
+	st->kind_st = calloc(nr_fd_kinds, sizeof(*st->kind_st));
+	if (!st->fds || !st->kind || !st->where || !st->kind_st)
+		goto oom;
+	for (size_t i = 0; i < nr_files; i++)
+		st->fds[i] = -1;
+	for (size_t k = 0; k < nr_fd_kinds; k++) {
+		if (!fd_kinds[k]->restore_state)
+			continue;
+		st->kind_st[k] = calloc(1, fd_kinds[k]->restore_state);
+		if (!st->kind_st[k])
+			goto oom;
+	}
+	return st;
+oom:
+	pr_err("out of memory for the file table");
+	if (st) {
+		for (size_t k = 0; st->kind_st && k < nr_fd_kinds; k++)
+			free(st->kind_st[k]);
+		free(st->kind_st);
+		free(st->where);
+		free(st->kind);
+		free(st->fds);
+		free(st);
+	}
+	return NULL;
+}
+
+int restore_load_files(struct restore_ctx *ctx)
+{
+	void **msgs;
+	size_t i, nr;
+
+	if (img_load_all(ctx->dirfd, IMG_FILES, 0, false, &msgs, &nr))
+		return -1;
+	ctx->files = (FileEntry **)msgs;
+	ctx->nr_files = nr;
+	ctx->files_st = state_new(nr);
+	if (!ctx->files_st)
+		return -1;
+	for (size_t k = 0; k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->load && fd_kinds[k]->load(ctx, ctx->files_st->kind_st[k]))
+			return -1;
+	if (check_files(ctx))
+		return -1;
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (check_task_fds(ctx, &ctx->tasks[i]))
+			return -1;
+	return 0;
+}
+
+static void opened_all(struct restore_ctx *ctx)
+{
+	for (size_t k = 0; k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->opened)
+			fd_kinds[k]->opened(ctx, ctx->files_st->kind_st[k]);
+}
+
+void restore_files_free(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+
+	if (!st)
+		return;
+	opened_all(ctx);
+	files_close_all(ctx);
+	for (size_t k = 0; k < nr_fd_kinds; k++) {
+		if (st->kind_st[k] && fd_kinds[k]->restore_free)
+			fd_kinds[k]->restore_free(st->kind_st[k]);
+		free(st->kind_st[k]);
+	}
+	free(st->kind_st);
+	free(st->where);
+	free(st->kind);
+	free(st->fds);
+	free(st);
+	ctx->files_st = NULL;
+}
+
+int task_max_fd(const struct restore_task *t)
+{
+	int max = -1;
+	size_t i;
+
+	for (i = 0; i < t->nr_fds; i++)
+		if ((int)t->fds[i]->fd > max)
+			max = t->fds[i]->fd;
+	return max;
+}
+
+/*
+ * Open ctx->files[@todo[]] (distinct positions) in passes, parked at
+ * park_base and up. Each pass asks every file not yet open; a file whose
+ * kind answers FD_AGAIN is asked again in the next pass. -1 logged.
+ */
+static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
+{
+	struct files_restore_state *st = ctx->files_st;
+	size_t k, left;
+	int fd;
+
+	while (nr) {
+		for (k = left = 0; k < nr; k++) {
+			size_t i = todo[k];
+
+			/* Given by a peer's open(). */
+			if (st->fds[i] >= 0)
+				continue;
+			fd = kind_ops(ctx, i)->open(ctx, kind_st(ctx, i), ctx->files[i]);
+			if (fd == FD_AGAIN)
+				todo[left++] = i;
+			else if (fd < 0 || files_park(ctx, i, fd))
+				return -1;
+		}
+		if (left == nr) {
+			pr_err("files.img: file id %u (%s) cannot be opened: it waits for files "
+			       "that wait for it (%zu files left unopened)",
+			       ctx->files[todo[0]]->id, kind_ops(ctx, todo[0])->name, left);
+			return -1;
+		}
+		nr = left;
+	}
+	return 0;
+}
+
+/*
+ * Each restored process gets its fds from snap's parked ones: room for the
+ * target fds, snap's service fds above them, and the parked files above
+ * those. Raise our limit if that does not fit (the restorer sets the
+ * process's own limits later).
+ */
+static int reserve_fds(int base, size_t nr_files)
+{
+	rlim_t need = (rlim_t)base + nr_files + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+		return 0;
+	rl.rlim_cur = need;
+	if (rl.rlim_max < need)
+		rl.rlim_max = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		pr_perror("restoring these fds needs %llu open files in snap; raise ulimit -n",
+			  (unsigned long long)need);
+		return -1;
+	}
+	return 0;
+}
+
+int files_open_all(struct restore_ctx *ctx, int base)
+{
+	struct files_restore_state *st = ctx->files_st;
+	size_t *todo, nr = 0;
+	int ret = -1;
+
+	if (reserve_fds(base, ctx->nr_files))
+		return -1;
+	todo = malloc((ctx->nr_files + 1) * sizeof(*todo));
+	if (!todo) {
+		pr_err("out of memory for the file table");
+		return -1;
+	}
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (st->where[i] == FD_IN_SNAP)
+			todo[nr++] = i;
+	st->park_base = base;
+	ret = open_staged(ctx, todo, nr);
+	free(todo);
+	opened_all(ctx);
+	if (ret) {
+		files_close_all(ctx);
+		return -1;
+	}
+	st->opened = true;
+	return 0;
+}
+
+void files_close_all(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		if (st->fds[i] >= 0)
+			close(st->fds[i]);
+		st->fds[i] = -1;
+	}
+}
+
+/* Close everything below @end that is not one of the sorted target fds @fds. */
+static void close_others(const int *fds, size_t nr, int end)
+{
+	int from = 0;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		if (fds[i] > from)
+			close_range(from, fds[i] - 1, 0);
+		from = fds[i] + 1;
+	}
+	if (end > from)
+		close_range(from, end - 1, 0);
+}
+
+/* In the task: its own FD_IN_TASK files, parked with snap's. */
+static int open_task_files(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	struct files_restore_state *st = ctx->files_st;
+	size_t *todo, nr = 0;
+	int ret;
+
+	todo = malloc((t->nr_fds + 1) * sizeof(*todo));
+	if (!todo) {
+		pr_err("pid %d: out of memory for the fd table", t->pid);
+		return -1;
+	}
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		size_t idx = files_index(ctx, t->fds[i]->id);
+
+		if (st->where[idx] == FD_IN_TASK)
+			todo[nr++] = idx;
+	}
+	/* Once each, however many fds share it. */
+	nr = sort_unique(todo, nr);
+	ret = open_staged(ctx, todo, nr);
+	free(todo);
+	if (nr)
+		opened_all(ctx);
+	return ret;
+}
+
+/* Each target fd is a dup3() of its file, which was parked above. */
+int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int service_base)
+{
+	struct files_restore_state *st = ctx->files_st;
+	int *targets;
+	size_t i;
+
+	if (!st || !st->opened) {
+		pr_err("pid %d: restoring fds before the files were opened", t->pid);
+		return -1;
+	}
+	targets = calloc(t->nr_fds + 1, sizeof(*targets));
+	if (!targets) {
+		pr_err("pid %d: out of memory for the fd table", t->pid);
+		return -1;
+	}
+	/* Nothing of snap's below service_base is needed; stderr stays for errors. */
+	close_range(0, 1, 0);
+	if (service_base > 3)
+		close_range(3, service_base - 1, 0);
+	st->park_base = service_base + 2;
+	if (open_task_files(ctx, t))
+		goto err;
+	for (i = 0; i < t->nr_fds; i++) {
+		const FdinfoEntry *fi = t->fds[i];
+		ssize_t idx = files_index(ctx, fi->id);
+
+		targets[i] = fi->fd;
+		if (dup3(st->fds[idx], fi->fd, (fi->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			pr_perror("pid %d: cannot put file id %u at fd %u", t->pid, fi->id, fi->fd);
+			goto err;
+		}
+	}
+	qsort(targets, t->nr_fds, sizeof(*targets), cmp_int);
+	close_others(targets, t->nr_fds, service_base);
+	free(targets);
+	return 0;
+err:
+	free(targets);
+	return -1;
+}
+
+int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		const FdinfoEntry *fi = t->fds[i];
+		ssize_t idx = files_index(ctx, fi->id);
+		const struct fd_ops *ops = kind_ops(ctx, idx);
+
+		if (ops->installed &&
+		    ops->installed(ctx, kind_st(ctx, idx), t, fi->fd, ctx->files[idx]))
+			return -1;
+	}
+	return 0;
+}

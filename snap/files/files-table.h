@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside the fd table (files-dump.c, files-restore.c): the registry of kinds
+ * and the restore-side state. Kinds do not include this: they see
+ * files-kind.h only.
+ */
+#ifndef SNAP_FILES_TABLE_H
+#define SNAP_FILES_TABLE_H
+
+#include "files/files-kind.h"
+
+/* files-registry.c: every kind, in the order dump asks their match(). */
+extern const struct fd_ops *const fd_kinds[];
+extern const size_t nr_fd_kinds;
+/* Index in fd_kinds[] of the kind that dumps @d, or -1 (not supported). */
+int fd_kind_of(const struct fd_desc *d);
+/* Index in fd_kinds[] of the kind of files.img type @type, or -1. */
+int fd_kind_by_type(FdType type);
+
+/*
+ * Restore side, from restore_load_files() to restore_files_free(), in
+ * restore_ctx.files_st. The arrays are by position in ctx->files.
+ */
+struct files_restore_state {
+	int *fds;		/* the file's fd once open (parked at park_base and up), or -1 */
+	unsigned char *kind;	/* its index in fd_kinds[] */
+	unsigned char *where;	/* its enum fd_where */
+	int park_base;		/* where files_park() puts fds: snap's, or the task's */
+	bool opened;		/* files_open_all() is done */
+	void **kind_st;		/* fd_ops.restore_state of fd_kinds[k] */
+};
+
+/* files-opened.c */
+/* Position of file @id in ctx->files, or -1. */
+ssize_t files_index(const struct restore_ctx *ctx, uint32_t id);
+/* @fd is ctx->files[@i]'s: move it to park_base and up. Takes @fd. 0 or -1 logged. */
+int files_park(struct restore_ctx *ctx, size_t i, int fd);
+
+#endif
