@@ -15,7 +15,8 @@ def objects():
     for top in ("snap", "parasite/host"):
         for d, _, fs in os.walk(os.path.join(ROOT, top)):
             for f in fs:
-                if f.endswith(".o"):
+                # An object whose source is gone is stale, not part of snap.
+                if f.endswith(".o") and os.path.exists(os.path.join(d, f[:-2] + ".c")):
                     yield os.path.relpath(os.path.join(d, f), ROOT)
 
 
