@@ -4,8 +4,11 @@ memory; print frozen time, dump time, restore time and their throughput next
 to memcpy throughput measured in the same run. Runs are interleaved across
 sizes and repeated; medians are reported (the machine is shared and noisy).
 Every restored process checks all of its bytes: a run that does not PASS
-fails the benchmark."""
+fails the benchmark. With --compare OLD_SNAP, every run is made with that
+binary and with this tree's in turn, and both medians are shown with new/old."""
 import argparse, ctypes, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+import bench_compare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAP = os.path.join(ROOT, "snap", "snap")
@@ -65,9 +68,10 @@ def wait_for(cond, timeout, what):
     raise RuntimeError("timed out waiting for " + what)
 
 
-def one_run(helper, mib, work, tree=None):
-    """Dump and restore a holder of @mib MiB: one process, or a tree of
-    @tree = (processes, threads each) sharing the memory out."""
+def one_run(helper, mib, work, tree=None, snap=SNAP):
+    """Dump and restore a holder of @mib MiB with the binary @snap: one
+    process, or a tree of @tree = (processes, threads each) sharing the memory
+    out."""
     d = tempfile.mkdtemp(dir=work)
     pidf, outf, img = (os.path.join(d, x) for x in ("pid", "out", "img"))
     how = ["tree", str(tree[0]), str(tree[1])] if tree else ["hold"]
@@ -78,7 +82,7 @@ def one_run(helper, mib, work, tree=None):
     live = None
     if tree:
         # A live -R dump first: the tree runs on, and is then dumped for real.
-        ld = subprocess.run([SNAP, "dump", "-R", "-t", str(pid), "-D", img + "-live",
+        ld = subprocess.run([snap, "dump", "-R", "-t", str(pid), "-D", img + "-live",
                              "--display-stats"], capture_output=True, text=True)
         if ld.returncode:
             os.kill(pid, signal.SIGKILL)
@@ -87,14 +91,14 @@ def one_run(helper, mib, work, tree=None):
         # Its image out of the way: dirty page cache would throttle the next dump.
         shutil.rmtree(img + "-live")
         os.sync()
-    dump = subprocess.run([SNAP, "dump", "-t", str(pid), "-D", img, "--display-stats"],
+    dump = subprocess.run([snap, "dump", "-t", str(pid), "-D", img, "--display-stats"],
                           capture_output=True, text=True)
     if dump.returncode:
         os.kill(pid, signal.SIGKILL)
         raise RuntimeError("dump failed: " + dump.stderr)
     wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 30,
              "the dumped processes to go")
-    rst = subprocess.run([SNAP, "restore", "-D", img, "-d", "--display-stats"],
+    rst = subprocess.run([snap, "restore", "-D", img, "-d", "--display-stats"],
                          capture_output=True, text=True)
     if rst.returncode:
         raise RuntimeError("restore failed: " + rst.stderr)
@@ -122,34 +126,51 @@ def main():
     ap.add_argument("--tree", default="16x8",
                     help="PROCSxTHREADS: also a tree of that shape holding the smallest size"
                     " ('' for none)")
+    bench_compare.add_option(ap)
     args = ap.parse_args()
     tree = tuple(int(x) for x in args.tree.split("x")) if args.tree else None
     sizes = [int(s) for s in args.sizes.split(",")]
+    snaps = bench_compare.snaps(args, SNAP)
     become_subreaper()
     work = tempfile.mkdtemp(prefix="snap-bench-", dir="/var/tmp")
     helper = os.path.join(work, "bench-mem")
     subprocess.check_call(["cc", "-O2", "-pthread", "-o", helper,
                            os.path.join(ROOT, "scripts", "bench-mem.c")])
-    res = {s: [] for s in sizes}
-    tree_res = []
+    # Per binary, in the order of snaps: indexed, as --compare may name the same file.
+    res = [{s: [] for s in sizes} for _ in snaps]
+    tree_res = [[] for _ in snaps]
     memcpy = []
     try:
         for r in range(args.runs):
             for s in sizes:
                 memcpy.append(int(subprocess.check_output([helper, "memcpy", "256"])))
-                res[s].append(one_run(helper, s, work))
+                for i, b in enumerate(snaps):
+                    res[i][s].append(one_run(helper, s, work, snap=b))
             if tree:
-                tree_res.append(one_run(helper, sizes[0], work, tree))
+                for i, b in enumerate(snaps):
+                    tree_res[i].append(one_run(helper, sizes[0], work, tree, snap=b))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     mc = statistics.median(memcpy)
     print("memcpy (touched memory, median of %d): %.0f MiB/s" % (len(memcpy), mc))
+    if len(snaps) == 1:
+        report(sizes, res[0], tree, tree_res[0], mc)
+    else:
+        compare(sizes, res, tree, tree_res, snaps)
+    print("(medians of %d interleaved runs; every restored process verified all its bytes)"
+          % args.runs)
+
+
+def medians(rows):
+    return {k: statistics.median(x[k] for x in rows) for k in rows[0] if rows[0][k] is not None}
+
+
+def report(sizes, res, tree, tree_res, mc):
     print("%-8s %10s %10s %10s %10s %11s %11s %8s %8s" % (
         "size", "frozen ms", "memdump ms", "dump ms", "restore ms", "dump MiB/s",
         "rest. MiB/s", "dump/mc", "rest/mc"))
     for s in sizes:
-        med = {k: statistics.median(x[k] for x in res[s]) for k in res[s][0]
-               if res[s][0][k] is not None}
+        med = medians(res[s])
         dthr = s / (med["memdump"] / 1e6)
         rthr = s / (med["fill"] / 1e6)
         print("%-8s %10.1f %10.1f %10.1f %10.1f %11.0f %11.0f %8.2f %8.2f" % (
@@ -161,8 +182,28 @@ def main():
               " %.1f ms), dump %.1f ms, restore %.1f ms" % (
                   tree[0], tree[1], sizes[0], med["frozen"] / 1e3, med["live_frozen"] / 1e3,
                   med["dump"] / 1e3, med["restore"] / 1e3))
-    print("(medians of %d interleaved runs; every restored process verified all its bytes)"
-          % args.runs)
+
+
+def compare(sizes, res, tree, tree_res, snaps):
+    """The medians of the old (res[0]) and the new binary (res[1]) side by side."""
+    bench_compare.header(snaps)
+    for s in sizes:
+        old, new = (medians(r[s]) for r in res)
+        rows = [(label, f(old), f(new)) for label, f in (
+            ("frozen ms", lambda m: m["frozen"] / 1e3),
+            ("memdump ms", lambda m: m["memdump"] / 1e3),
+            ("dump ms", lambda m: m["dump"] / 1e3),
+            ("restore ms", lambda m: m["restore"] / 1e3),
+            ("dump MiB/s", lambda m: s / (m["memdump"] / 1e6)),
+            ("restore MiB/s", lambda m: s / (m["fill"] / 1e6)))]
+        bench_compare.side_by_side("%d MiB:" % s, rows)
+    if tree:
+        old, new = (medians(r) for r in tree_res)
+        rows = [(label, old[k] / 1e3, new[k] / 1e3) for label, k in (
+            ("frozen ms", "frozen"), ("live -R frozen ms", "live_frozen"),
+            ("dump ms", "dump"), ("restore ms", "restore"))]
+        bench_compare.side_by_side("tree of %d processes x %d threads holding %d MiB:" % (
+            tree[0], tree[1], sizes[0]), rows)
 
 
 if __name__ == "__main__":

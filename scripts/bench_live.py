@@ -14,9 +14,13 @@ For each size (MiB of touched anonymous memory):
 With --shared the memory is MAP_SHARED|MAP_ANONYMOUS instead of private.
 Runs are interleaved across sizes and repeated; medians are reported (the
 machine is shared and noisy). Every dump must succeed and say whether it was
-live as asked; a run that does not fails the benchmark."""
-import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+live as asked; a run that does not fails the benchmark.
 
+With --compare OLD_SNAP, every measurement is made with that binary and with
+this tree's in turn, and both medians are shown with new/old."""
+import argparse, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+import bench_compare
 from bench_dump import ROOT, SNAP, stat, wait_for  # the same helpers as the dump bench
 
 
@@ -42,10 +46,10 @@ def stop(pid):
     wait_for(lambda: gone(pid), 30, "pid %d to go" % pid)
 
 
-def dump(pid, d, live, extra=()):
+def dump(pid, d, live, extra=(), snap=SNAP):
     """snap dump -R of @pid into a fresh directory under @d; its --display-stats."""
     img = tempfile.mkdtemp(dir=d)
-    args = [SNAP, "dump", "-t", str(pid), "-D", img, "-R", "--display-stats"] + list(extra)
+    args = [snap, "dump", "-t", str(pid), "-D", img, "-R", "--display-stats"] + list(extra)
     if not live:
         args.append("--no-live")
     t0 = time.monotonic()
@@ -61,7 +65,7 @@ def dump(pid, d, live, extra=()):
     return res.stdout, wall
 
 
-def frozen_run(helper, mib, work, live_first, shared):
+def frozen_run(helper, mib, work, live_first, shared, snap=SNAP):
     """Frozen and total time of a live and a stop-the-world dump of one holder."""
     d = tempfile.mkdtemp(dir=work)
     pidf, outf = os.path.join(d, "pid"), os.path.join(d, "out")
@@ -69,7 +73,7 @@ def frozen_run(helper, mib, work, live_first, shared):
     res = {}
     try:
         for live in (live_first, not live_first):
-            out, _ = dump(pid, d, live)
+            out, _ = dump(pid, d, live, snap=snap)
             key = "live" if live else "stw"
             res[key + "_frozen"] = stat(out, "frozen time")
             res[key + "_total"] = stat(out, "total time")
@@ -93,7 +97,7 @@ def window(pid, statsf, lines):
     return [int(x) for x in open(statsf).readlines()[lines].split()]
 
 
-def writer_run(writer, mib, work, cow_limit, shared):
+def writer_run(writer, mib, work, cow_limit, shared, snap=SNAP):
     """The writer's latency and throughput during a live dump and during as long without."""
     d = tempfile.mkdtemp(dir=work)
     pidf, statsf = os.path.join(d, "pid"), os.path.join(d, "stats")
@@ -102,7 +106,7 @@ def writer_run(writer, mib, work, cow_limit, shared):
     try:
         time.sleep(0.5)                      # warm up
         window(pid, statsf, 0)               # the window now starting is the dump's
-        out, wall = dump(pid, d, True, extra)
+        out, wall = dump(pid, d, True, extra, snap)
         during = window(pid, statsf, 1)
         time.sleep(wall)                     # as long again, without a dump
         idle = window(pid, statsf, 2)
@@ -120,8 +124,8 @@ def writer_run(writer, mib, work, cow_limit, shared):
     return res
 
 
-def live_available():
-    res = subprocess.run([SNAP, "--help"], capture_output=True, text=True)
+def live_available(snap=SNAP):
+    res = subprocess.run([snap, "--help"], capture_output=True, text=True)
     return "--no-live" in res.stdout + res.stderr
 
 
@@ -134,30 +138,46 @@ def main():
                     help="MAP_SHARED|MAP_ANONYMOUS memory instead of private")
     ap.add_argument("--cow-limit", default=None,
                     help="--cow-limit for the writer's live dumps (default: snap's)")
+    bench_compare.add_option(ap)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    if not live_available():
-        print("live mode not available (snap --help has no --no-live)")
-        return 0
+    snaps = bench_compare.snaps(args, SNAP)
+    for b in snaps:
+        if not live_available(b):
+            print("live mode not available (%s --help has no --no-live)" %
+                  ("snap" if b == SNAP else b))
+            return 0
     work = tempfile.mkdtemp(prefix="snap-bench-live-", dir="/var/tmp")
     helper = os.path.join(work, "bench-mem")
     writer = os.path.join(work, "bench-live-writer")
     for src, exe in (("bench-mem.c", helper), ("bench-live-writer.c", writer)):
         subprocess.check_call(["cc", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", "-o", exe,
                                os.path.join(ROOT, "scripts", src)])
-    frz = {s: [] for s in sizes}
-    wr = {s: [] for s in sizes}
+    # Per binary, in the order of snaps: indexed, as --compare may name the same file.
+    frz = [{s: [] for s in sizes} for _ in snaps]
+    wr = [{s: [] for s in sizes} for _ in snaps]
     try:
         for r in range(args.runs):
             for s in sizes:
-                frz[s].append(frozen_run(helper, s, work, r % 2 == 0, args.shared))
-                wr[s].append(writer_run(writer, s, work, args.cow_limit, args.shared))
+                for i, b in enumerate(snaps):
+                    frz[i][s].append(frozen_run(helper, s, work, r % 2 == 0, args.shared, b))
+                for i, b in enumerate(snaps):
+                    wr[i][s].append(writer_run(writer, s, work, args.cow_limit, args.shared, b))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if len(snaps) == 1:
+        report(args, sizes, frz[0], wr[0])
+    else:
+        compare(args, sizes, frz, wr, snaps)
+    return 0
 
-    def med(rows):
-        return {k: statistics.median(x[k] for x in rows) for k in rows[0]}
 
+def med(rows):
+    return {k: statistics.median(x[k] for x in rows) for k in rows[0]}
+
+
+def report(args, sizes, frz, wr):
+    """The medians of the one binary."""
     print("Frozen time and dump time of a process holding touched %s memory "
           "(snap dump -R; medians of %d interleaved runs):"
           % ("shared" if args.shared else "private", args.runs))
@@ -185,7 +205,39 @@ def main():
             m["waited"] / 1e3))
     print("(ratio = writes/s during the dump / without; every dump succeeded, the holders "
           "checked all their bytes)")
-    return 0
+
+
+# The rows of the --compare report: (label, key, divisor) of the holder's
+# dumps and of the writer's.
+FROZEN_ROWS = (("STW frozen ms", "stw_frozen", 1e3), ("live frozen ms", "live_frozen", 1e3),
+               ("STW dump ms", "stw_total", 1e3), ("live dump ms", "live_total", 1e3))
+WRITER_ROWS = (("writer p50 ns", "dump_p50", 1), ("idle p50 ns", "idle_p50", 1),
+               ("writer p99 ns", "dump_p99", 1), ("idle p99 ns", "idle_p99", 1),
+               ("writer max ms", "dump_max", 1e6), ("idle max ms", "idle_max", 1e6),
+               ("writes/s", "dump_wps", 1), ("writes/s idle", "idle_wps", 1),
+               ("cow faults", "cow_faults", 1),
+               ("cow peak KiB", "cow_peak", 1), ("writers waited ms", "waited", 1e3),
+               ("writer's dump ms", "total", 1e3))
+
+
+def scaled(m, key, div):
+    return m[key] if div == 1 else m[key] / div
+
+
+def compare(args, sizes, frz, wr, snaps):
+    """The medians of the old (index 0) and the new binary (1) side by side."""
+    bench_compare.header(snaps)
+    print("snap dump -R of a process holding touched %s memory, and of one storing to random "
+          "pages during a live dump (medians of %d interleaved runs):"
+          % ("shared" if args.shared else "private", args.runs))
+    for s in sizes:
+        rows = []
+        for res, table in ((frz, FROZEN_ROWS), (wr, WRITER_ROWS)):
+            old, new = (med(x[s]) for x in res)
+            rows += [(label, scaled(old, k, div), scaled(new, k, div))
+                     for label, k, div in table]
+        bench_compare.side_by_side("%d MiB:" % s, rows)
+    print("(every dump succeeded, the holders checked all their bytes)")
 
 
 if __name__ == "__main__":

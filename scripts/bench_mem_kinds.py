@@ -18,9 +18,13 @@ interleaved and repeated; medians are reported (the machine is shared and
 noisy).
 
 Swap: whatever is on, else a zram device made for the run and removed at the
-end (test/zdtm/zram.py, as the test runner does)."""
+end (test/zdtm/zram.py, as the test runner does).
+
+With --compare OLD_SNAP, every run is made with that binary and with this
+tree's in turn, and both medians are shown with new/old."""
 import argparse, ctypes, os, shutil, signal, statistics, subprocess, sys, tempfile
 
+import bench_compare
 from bench_dump import ROOT, SNAP, stat, wait_for  # the same helpers as the dump bench
 
 sys.path.insert(0, os.path.join(ROOT, "test", "zdtm"))
@@ -68,8 +72,8 @@ def dir_size(d):
     return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
 
 
-def snap(args):
-    res = subprocess.run([SNAP] + args + ["--display-stats"], capture_output=True, text=True)
+def snap(args, binary=SNAP):
+    res = subprocess.run([binary] + args + ["--display-stats"], capture_output=True, text=True)
     if res.returncode:
         raise RuntimeError("`snap %s` failed: %s" % (" ".join(args), res.stderr.strip()))
     return res.stdout
@@ -87,12 +91,12 @@ def check(pid, outf, what):
     os.unlink(outf)
 
 
-def dump(pid, d, mode):
+def dump(pid, d, mode, binary=SNAP):
     img = os.path.join(d, mode)
     os.mkdir(img)
     before = mem_kb(pid)
     args = ["dump", "-t", str(pid), "-D", img, "-R"] + (["--no-live"] if mode == "no-live" else [])
-    out = snap(args)
+    out = snap(args, binary)
     after = mem_kb(pid)
     if stat(out, "live") != ("yes" if mode == "live" else "no"):
         raise RuntimeError("`snap %s` says live: %s" % (" ".join(args), stat(out, "live")))
@@ -110,7 +114,7 @@ def dump(pid, d, mode):
     }
 
 
-def one_run(kind, modes, work):
+def one_run(kind, modes, work, binary=SNAP):
     d = tempfile.mkdtemp(dir=work)
     pidf, outf = os.path.join(d, "pid"), os.path.join(d, "out")
     subprocess.check_call(KINDS[kind] + ["--pidfile=" + pidf, "--outfile=" + outf])
@@ -118,9 +122,9 @@ def one_run(kind, modes, work):
     res = {}
     try:
         for mode in modes:
-            img, res[mode] = dump(pid, d, mode)
+            img, res[mode] = dump(pid, d, mode, binary)
         check(pid, outf, "%s after %s" % (kind, " and ".join(modes)))
-        out = snap(["restore", "-D", img, "-d"])
+        out = snap(["restore", "-D", img, "-d"], binary)
         res["restore"] = {"restore ms": stat(out, "restore time") / 1e3,
                           "fill ms": stat(out, "memory fill time") / 1e3,
                           "RSS": mem_kb(pid)["VmRSS"] / 1024,
@@ -155,23 +159,36 @@ def report(kind, runs):
           "RssAnon %.1f MiB" % (med["restore ms"], med["fill ms"], med["RSS"], med["anon"]))
 
 
+def compare(kind, runs):
+    """The medians of the old (runs[0]) and the new binary (runs[1]) side by side."""
+    print("%s (%s):" % (kind, " ".join(os.path.basename(a) for a in KINDS[kind])))
+    for key in MODES + ("restore",):
+        old, new = (median_row(r, key) for r in runs)
+        title = "  restore of the last image:" if key == "restore" else "  -R dump, %s:" % key
+        bench_compare.side_by_side(title, [(c, old[c], new[c]) for c in old], "    ")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
+    bench_compare.add_option(ap)
     args = ap.parse_args()
+    snaps = bench_compare.snaps(args, SNAP)
     become_subreaper()
     swap = zram.ZramSwap(run_cmd, "2G")
     reason = swap.ensure()
     if reason:
         sys.exit("bench: %s" % reason)
     work = tempfile.mkdtemp(prefix="snap-bench-", dir="/var/tmp")
-    res = {k: [] for k in KINDS}
+    # Per binary, in the order of snaps: indexed, as --compare may name the same file.
+    res = [{k: [] for k in KINDS} for _ in snaps]
     try:
         for r in range(args.runs):
             modes = MODES if r % 2 == 0 else MODES[::-1]
             for kind in KINDS:
-                res[kind].append(one_run(kind, modes, work))
+                for i, b in enumerate(snaps):
+                    res[i][kind].append(one_run(kind, modes, work, b))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         err = swap.teardown()
@@ -179,8 +196,13 @@ def main():
             print("bench: could not remove the swap it made: %s" % err, file=sys.stderr)
     print("Image size, and VmRSS and RssAnon right before and right after each -R dump, in MiB;")
     print("medians of %d runs, live and no-live in alternating order.\n" % args.runs)
+    if len(snaps) > 1:
+        bench_compare.header(snaps)
     for kind in KINDS:
-        report(kind, res[kind])
+        if len(snaps) == 1:
+            report(kind, res[0][kind])
+        else:
+            compare(kind, [r[kind] for r in res])
         print()
     print("Every process checked all its bytes after the dumps and after the restore.")
 

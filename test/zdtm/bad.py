@@ -1,0 +1,112 @@
+"""The bad-input tests: snap fed wrong pids, damaged images, full disks, or
+killed halfway must fail with one clear line (naming the object) and leave
+nothing behind. BadRun is what each test gets; BAD lists them, in the order
+they run, after the zdtm tests. The tests themselves are in bad_dump.py,
+bad_restore.py, bad_live.py and bad_ns.py; adding one is a function there and a line
+here (README.md)."""
+
+import os
+import re
+import shutil
+
+import bad_dump
+import bad_live
+import bad_ns
+import bad_restore
+from outcome import Failure
+from proc import describe, descendants, exit_code, spawn_wait
+from snap import last_line
+from testrun import Run
+import tests
+
+
+class BadRun:
+    """Helpers for the tests that feed snap bad input."""
+
+    def __init__(self, ctx, name, root):
+        self.ctx, self.name, self.snap = ctx, name, ctx.snap
+        self.dir = os.path.join(root, re.sub(r"[/:]", "_", name))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.runs = []
+        self.mounts = []
+
+    def target(self, test="static/mem_heap", label="target"):
+        """A running zdtm test to dump: a test's name, or a tests.Test."""
+        t = tests.find(test) if isinstance(test, str) else test
+        r = Run(self.ctx, t, self.dir, label=label)
+        self.runs.append(r)
+        r.start()
+        return r
+
+    def image(self, test="static/mem_heap"):
+        """Images of a dumped (and so killed) test."""
+        r = self.target(test)
+        try:
+            r.dump()
+            r.wait_gone("dump")
+        except Failure as f:
+            raise Failure("setup: " + f.reason, f.log)
+        return r
+
+    def snap_fails(self, args, mention, workdir=None, env=None):
+        """Run snap, expect exit 1 and a short stderr that names @mention."""
+        before = descendants()
+        workdir = workdir or self.dir
+        status, err = self.snap.run(args, workdir, "snap", timeout=30, env=env)
+        errfile = os.path.join(workdir, "snap.err")
+        cmd = "`snap %s`" % " ".join(args)
+        if exit_code(status) != 1:
+            raise Failure("%s %s, expected exit 1" % (cmd, describe(status)), errfile)
+        lines = err.strip().splitlines()
+        if not lines:
+            raise Failure("%s failed without a message" % cmd)
+        if len(lines) > 2:
+            raise Failure("%s printed %d lines on stderr, expected 1-2" % (cmd, len(lines)),
+                          errfile)
+        if not any(re.search(m, err) for m in mention):
+            raise Failure("the error does not name %s: %s" % (" or ".join(mention),
+                                                              last_line(err)), errfile)
+        left = descendants() - before
+        if left:
+            raise Failure("processes left behind: %s" % sorted(left), errfile)
+        return err
+
+    def cleanup(self):
+        for r in self.runs:
+            r.cleanup()
+        for m in self.mounts:
+            spawn_wait(["/bin/umount", "-l", m])
+
+
+BAD = [
+    ("bad/dump_nopid", bad_dump.bad_dump_nopid),
+    ("bad/dump_kthread", bad_dump.bad_dump_kthread),
+    ("bad/dump_enospc", bad_dump.bad_dump_enospc),
+    ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),
+    ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
+    ("bad/restore_nodir", bad_restore.bad_restore_nodir),
+    ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),
+    ("bad/restore_thread_tid", bad_restore.bad_restore_thread_tid),
+    ("bad/restore_corrupt_mm", bad_restore.bad_restore_corrupt_mm),
+    ("bad/restore_trunc_pages", bad_restore.bad_restore_trunc_pages),
+    ("bad/restore_trunc_shmem", bad_restore.bad_restore_trunc_shmem),
+    ("bad/restore_corrupt_shmem", bad_restore.bad_restore_corrupt_shmem),
+    ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
+    ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
+    ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),
+    ("bad/dump_thread_creds", bad_dump.bad_dump_thread_creds),
+    ("bad/dump_other_ns", bad_dump.bad_dump_other_ns),
+    ("bad/live_target_exits", bad_live.bad_live_target_exits),
+    ("bad/live_kill_snap", bad_live.bad_live_kill_snap),
+    ("bad/stale_parasite", bad_live.bad_stale_parasite),
+    ("bad/live_fd_limit", bad_live.bad_live_fd_limit),
+    ("bad/restore_ns_trunc", bad_ns.bad_restore_ns_trunc),
+    ("bad/restore_ns_corrupt", bad_ns.bad_restore_ns_corrupt),
+    ("bad/restore_ns_dup_id", bad_ns.bad_restore_ns_dup_id),
+    ("bad/restore_ns_kind", bad_ns.bad_restore_ns_kind),
+    ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
+    ("img/ns_ids", bad_ns.img_ns_ids),
+    ("img/ns_old_images", bad_ns.img_ns_old_images),
+]
+

@@ -1,0 +1,145 @@
+"""Bad-input tests on the dump side: targets snap must refuse, and dumps that
+cannot finish. Each one takes a bad.BadRun and raises outcome.Failure or
+outcome.Skip; bad.BAD lists them."""
+
+import os
+import re
+import shutil
+
+from outcome import Failure, Skip
+from proc import (PYTHON, describe, exit_code, kill, kill_tree, proc_state, spawn, spawn_wait,
+                  wait_exit, wait_until)
+from snap import Snap, last_line
+
+
+def bad_dump_nopid(b):
+    pid = spawn(["/bin/true"])
+    wait_exit(pid, 5)
+    if proc_state(pid) is not None:
+        raise Skip("pid %d was reused at once" % pid)
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b%d\b" % pid])
+
+
+def bad_dump_kthread(b):
+    pid = 2
+    try:
+        with open("/proc/2/comm") as f:
+            if f.read().strip() != "kthreadd":
+                raise Skip("pid 2 is not kthreadd")
+    except FileNotFoundError:
+        raise Skip("no pid 2 (in a pid namespace?)")
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b2\b", "kthread", "kernel"])
+    if proc_state(pid) in ("T", "t"):
+        raise Failure("kthreadd left stopped")
+
+
+def bad_dump_enospc(b):
+    mnt = os.path.join(b.dir, "small")
+    os.mkdir(mnt)
+    if spawn_wait(["/bin/mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", mnt]) != 0:
+        raise Skip("cannot mount a tmpfs")
+    b.mounts.append(mnt)
+    r = b.target()
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", mnt], [r"(?i)no space", "ENOSPC",
+                                                         re.escape(mnt)])
+    r.check_running("a failed dump")
+    r.finish("a failed dump")
+
+
+def bad_dump_seccomp_nocap(b):
+    """A task under seccomp needs CAP_SYS_ADMIN to be dumped: without it, one clear error."""
+    capsh = shutil.which("capsh")
+    if not capsh:
+        raise Skip("no capsh")
+    r = b.target("static/seccomp_filter")
+    wrapper = os.path.join(b.dir, "snap-nocap")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec %s --drop=cap_sys_admin -- -c \'exec "$@"\' sh %s "$@"\n' %
+                (capsh, b.snap.path))
+    os.chmod(wrapper, 0o755)
+    nocap = Snap(wrapper)
+    status, err = nocap.run(["dump", "-t", str(r.pid), "-D", os.path.join(b.dir, "img")],
+                            b.dir, "snap")
+    if exit_code(status) != 1 or "CAP_SYS_ADMIN" not in err or len(err.strip().splitlines()) != 1:
+        raise Failure("dump without CAP_SYS_ADMIN: %s: %s" % (describe(status), last_line(err)),
+                      os.path.join(b.dir, "snap.err"))
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
+# A tree a restore could not rebuild: the middle process left the session
+# after its child was born there, so the child's session is neither its own
+# nor its parent's. Prints the three pids, then sleeps.
+LOST_SESSION = """
+import os, sys, time
+if os.getsid(0) != os.getpid():
+    os.setsid()
+r, w = os.pipe()
+if os.fork() == 0:
+    c = os.fork()
+    if c == 0:
+        time.sleep(600)
+        os._exit(0)
+    os.setsid()
+    os.write(w, ("%d %d %d\\n" % (os.getppid(), os.getpid(), c)).encode())
+    time.sleep(600)
+    os._exit(0)
+print(os.read(r, 100).decode(), flush=True)
+time.sleep(600)
+"""
+
+
+def bad_dump_lost_session(b):
+    """snap refuses, by pid, a tree whose sessions a restore could not
+    rebuild, and leaves every process of it running."""
+    out = os.path.join(b.dir, "tree.out")
+    spawn([PYTHON, "-c", LOST_SESSION], stdout=out)
+    if not wait_until(lambda: os.path.exists(out) and open(out).read().strip(), 10):
+        raise Failure("setup: the tree did not start")
+    root, mid, child = (int(x) for x in open(out).read().split())
+    try:
+        img = os.path.join(b.dir, "img")
+        os.mkdir(img)
+        b.snap_fails(["dump", "-t", str(root), "-D", img], [r"\b%d\b.*session" % child])
+        for pid in (root, mid, child):
+            if proc_state(pid) not in ("S", "R"):
+                raise Failure("pid %d is in state %s after the refused dump" % (
+                    pid, proc_state(pid)))
+    finally:
+        kill_tree(root)
+
+
+def bad_dump_thread_creds(b):
+    """A thread with credentials of its own is refused by thread id, and the
+    process runs on."""
+    r = b.target("static/thread_creds")
+    tids = [int(t) for t in os.listdir("/proc/%d/task" % r.pid) if int(t) != r.pid]
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"\b%d\b.*credentials" % t for t in tids])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
+def bad_dump_other_ns(b):
+    """A process in another namespace (uts here) than snap is refused by pid:
+    restore would make it in snap's. It runs on."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise Failure("setup: no unshare(1) (util-linux)")
+    pid = spawn([unshare, "-u", "sleep", "60"])
+    try:
+        if not wait_until(lambda: os.readlink("/proc/%d/ns/uts" % pid) !=
+                          os.readlink("/proc/self/ns/uts"), 5):
+            raise Failure("setup: unshare -u did not make a uts namespace")
+        img = os.path.join(b.dir, "img")
+        os.mkdir(img)
+        b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b%d\b.*uts namespace" % pid])
+        if proc_state(pid) not in ("S", "R"):
+            raise Failure("pid %d is in state %s after the refused dump" % (pid, proc_state(pid)))
+    finally:
+        kill(pid)
+

@@ -1,0 +1,237 @@
+"""One test in one mode and flavour, in its own directory: start the program
+under the zdtm contract (lib/zdtmtst.h), dump it with snap, restore it, and
+check what it says after SIGTERM - as the mode's entry in modes.py says."""
+
+import os
+import re
+import shutil
+import signal
+from collections import namedtuple
+
+from hugepages import HugePages
+from modes import FLAVOURS, MODES
+from outcome import Failure, Skip
+from proc import (GONE_TIMEOUT, STATUS, alive, describe, kill, proc_state, spawn, wait_gone,
+                  wait_until)
+from snap import snap_failed
+from terminal import Terminal
+
+# What every run shares: the command line (opts), the snap.Snap under test,
+# and the zram.ZramSwap of the tests that need swap.
+Ctx = namedtuple("Ctx", "opts snap swap")
+
+# Printed when a tty test passed: the runner checks it reached the terminal.
+TTY_MARKER = b"zdtm-tty-marker"
+
+
+def tail(path, lines=12):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()[-lines:]
+    except OSError:
+        return []
+
+
+def read_result(outfile):
+    try:
+        with open(outfile, errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    return text.strip() if text.endswith("\n") else None
+
+
+class Run:
+    """One test (tests.Test) in one mode (modes.Mode) and flavour, in its own
+    directory under @root. The bad-input tests use it for their targets, with
+    a @label of their own for its directory."""
+
+    def __init__(self, ctx, test, root, mode=MODES["default"], flavour=FLAVOURS["h"],
+                 label=None):
+        self.ctx, self.t, self.mode, self.flavour = ctx, test, mode, flavour
+        self.opts, self.snap = ctx.opts, ctx.snap
+        label = label or mode.name + flavour.suffix
+        self.dir = os.path.join(root, re.sub(r"[/:]", "_", test.name + ":" + label))
+        self.img = os.path.join(self.dir, "img")
+        self.pidfile = os.path.join(self.dir, "test.pid")
+        self.outfile = os.path.join(self.dir, "test.out")
+        self.terminals = []
+        self.pid = None
+        self.hugepages = HugePages(test.hugepages * (2 if mode.side_by_side else 1))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.img)
+
+    def run(self):
+        """The mode's entry, step by step."""
+        t, m = self.t, self.mode
+        if t.live and not self.opts.nodump and self.snap.live_missing():
+            raise Skip(self.snap.live_missing())
+        if t.needs_swap and self.ctx.swap.ensure():
+            raise Skip(self.ctx.swap.ensure())
+        if t.hugepages:
+            self.hugepages.reserve()
+        self.start()
+        if self.opts.nodump:
+            self.finish("nodump")
+            return
+        self.dump()
+        if m.leave_running:
+            how = " ".join(("dump",) + m.dump_cmd_args())
+            self.check_running(how)
+            self.finish("%s (the original task)" % how)
+            self.clear_result()
+        else:
+            self.wait_gone("dump")
+        for i in range(m.restores):
+            if i:
+                m.between(self)
+            self.restore()
+        self.finish(m.restore_what())
+
+    def start(self):
+        argv = list(self.flavour.wrap) + self.t.cmd
+        argv += ["--pidfile=" + self.pidfile, "--outfile=" + self.outfile]
+        for path in (argv[0],) + self.t.program:
+            if not os.path.exists(path):
+                raise Failure("%s is not built (make -C test/zdtm)" % path)
+        stdio = os.path.join(self.dir, "test.stdio")
+        if self.t.tty:
+            term = Terminal(argv, os.path.join(self.dir, "test.status"), cwd=self.dir)
+            self.terminals.append(term)
+            status = lambda: term.exit_status()
+        else:
+            launcher = spawn(argv, stdout=stdio, cwd=self.dir)
+            status = lambda: STATUS.get(launcher)
+
+        wait_until(lambda: status() is not None, self.t.start_timeout)
+        st = status()
+        if st is None:
+            raise Failure("not ready after %d s" % self.t.start_timeout, stdio)
+        result = read_result(self.outfile) or ""
+        if result.startswith("SKIP"):
+            raise Skip(result[5:].strip())
+        if st != 0:
+            raise Failure("did not start (%s): %s" % (describe(st), result or "no result"),
+                          stdio)
+        with open(self.pidfile) as f:
+            self.pid = int(f.read())
+        if not alive(self.pid):
+            raise Failure("pid %d from the pidfile is not running" % self.pid, stdio)
+
+    def dump(self, mode=None):
+        """Dump the task as @mode (default: this run's) says."""
+        mode = mode or self.mode
+        args = ["dump", "-t", str(self.pid), "-D", self.img, "-o", "dump.log", "-v", "4"]
+        args += list(self.t.dump_args) + list(mode.dump_cmd_args())
+        stats = self.t.live or self.t.stats
+        if stats:
+            args.append("--display-stats")
+        if not stats:
+            status, err = self.snap.run(args, self.img, "dump")
+        else:
+            status, err, out = self.snap.run_stats(args, self.img, "dump")
+        if status != 0:
+            raise Failure(snap_failed("dump", status, err), self.log("dump"))
+        if stats:
+            self.check_stats(out, mode.live)
+        if self.t.max_image_pages is not None:
+            size = sum(os.path.getsize(os.path.join(self.img, f))
+                       for f in os.listdir(self.img)
+                       if f.startswith("pages-") or f.startswith("shmem-pages-"))
+            if size // 4096 > self.t.max_image_pages:
+                raise Failure("the image holds %d pages, expected at most %d" % (
+                    size // 4096, self.t.max_image_pages), self.log("dump"))
+
+    def restore(self):
+        restored = os.path.join(self.dir, "restored.pid")
+        if os.path.exists(restored):
+            os.unlink(restored)
+        args = ["restore", "-D", self.img, "-d", "-o", "restore.log", "-v", "4",
+                "--pidfile", restored]
+        status, err = self.snap.run(args + list(self.t.restore_args), self.img, "restore",
+                                    terminal=self.terminals if self.t.tty else None)
+        if status != 0:
+            raise Failure(snap_failed("restore", status, err), self.log("restore"))
+        if os.path.exists(restored):
+            with open(restored) as f:
+                got = f.read().strip()
+            if got != str(self.pid):
+                raise Failure("restored pid is %s, expected %d" % (got, self.pid),
+                              self.log("restore"))
+        if not alive(self.pid):
+            raise Failure("pid %d is not running after restore" % self.pid,
+                          self.log("restore"))
+
+    def check_stats(self, out, live):
+        """The dump's --display-stats meet the test's stats; a live test's say
+        whether the dump was live, as asked."""
+        stats = dict(re.findall(r"^\s*([A-Za-z][\w ]*?):\s+(\S+)", out, re.M))
+        if not self.t.live:
+            want = self.t.stats
+        else:
+            want = [("live", "==", "yes" if live else "no")] + list(self.t.stats if live else ())
+        outfile = os.path.join(self.img, "dump.out")
+        for name, op, value in want:
+            got = stats.get(name)
+            if got is None:
+                raise Failure("the dump's --display-stats have no '%s'" % name, outfile)
+            if isinstance(value, int):
+                try:
+                    got = int(got)
+                except ValueError:
+                    raise Failure("the dump's %s is '%s', not a number" % (name, got), outfile)
+            ok = {"==": got == value, "<=": got <= value, ">": got > value,
+                  ">=": got >= value}[op]
+            if not ok:
+                raise Failure("the dump's %s is %s, expected %s %s" % (name, got, op, value),
+                              outfile)
+
+    def log(self, name):
+        log = os.path.join(self.img, name + ".log")
+        return log if os.path.exists(log) else os.path.join(self.img, name + ".err")
+
+    def wait_gone(self, why):
+        if not wait_gone(self.pid):
+            raise Failure("pid %d still exists %d s after %s" % (self.pid, GONE_TIMEOUT, why))
+
+    def check_running(self, after):
+        state = proc_state(self.pid)
+        if state is None or state in "ZX":
+            raise Failure("task gone after %s" % after, self.log("dump"))
+        if state in "Tt":
+            raise Failure("task left stopped (state %s) after %s" % (state, after),
+                          self.log("dump"))
+
+    def finish(self, what="restore"):
+        """SIGTERM the task and expect PASS in the outfile."""
+        kill(self.pid, signal.SIGTERM)
+        wait_until(lambda: read_result(self.outfile), self.t.result_timeout)
+        result = read_result(self.outfile)
+        if not result:
+            state = proc_state(self.pid)
+            raise Failure("no result %d s after SIGTERM (%s)" % (
+                self.t.result_timeout, "task gone" if state in (None, "Z") else
+                "state " + state), self.outfile + ".log")
+        if result != "PASS":
+            raise Failure("%s after %s" % (result, what), self.outfile + ".log")
+        if not wait_gone(self.pid, 5):
+            raise Failure("task still exists after it passed")
+        if self.t.tty and TTY_MARKER not in self.terminals[-1].read():
+            raise Failure("the tty marker did not reach the terminal")
+
+    def clear_result(self):
+        open(self.outfile, "w").close()
+
+    def cleanup(self):
+        if self.pid:
+            kill(self.pid)
+            kill(self.pid, group=True)
+        for term in self.terminals:
+            kill(term.holder, group=True)
+            term.close()
+        if self.hugepages.added:
+            # Pages still mapped would stay as surplus until freed: wait first.
+            if self.pid:
+                wait_gone(self.pid, 5)
+            self.hugepages.release()
+
