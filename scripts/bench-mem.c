@@ -72,15 +72,24 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The idle threads block SIGTERM (they inherit the mask): it must reach the
+ * main thread, whose pause() it ends.
+ */
 static void start_threads(int n)
 {
+	sigset_t term, old;
 	pthread_t t;
 
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, &old);
 	for (int i = 1; i < n; i++)
 		if (pthread_create(&t, NULL, idle_thread, NULL)) {
 			perror("pthread_create");
 			exit(1);
 		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* A child of the tree: its own memory and threads; exit 0 if intact on SIGTERM. */
