@@ -192,13 +192,19 @@ static int fanotify_prepare(struct restore_ctx *ctx, void *st, const FileEntry *
 	for (size_t i = 0; i < fa->n_marks; i++) {
 		const FanotifyMarkEntry *me = fa->marks[i];
 
+		const char *bad = NULL;
+
 		if (me->kind < FANOTIFY_MARK_KIND__FAN_KIND_INODE ||
-		    me->kind > FANOTIFY_MARK_KIND__FAN_KIND_FILESYSTEM || me->path[0] != '/' ||
-		    (me->mflags & ~MARK_FLAGS)) {
-			pr_err("files.img: file id %u: fanotify mark %zu: bad kind %d, path '%s' "
-			       "or "
-			       "flags %#x",
-			       fe->id, i + 1, me->kind, me->path, me->mflags);
+		    me->kind > FANOTIFY_MARK_KIND__FAN_KIND_FILESYSTEM)
+			bad = "kind";
+		else if (me->path[0] != '/')
+			bad = "path (not absolute)";
+		else if (me->mflags & ~MARK_FLAGS)
+			bad = "mark flags";
+		if (bad) {
+			pr_err("files.img: file id %u: fanotify mark %zu: bad %s (kind %d, path "
+			       "'%s', flags %#x)",
+			       fe->id, i + 1, bad, me->kind, me->path, me->mflags);
 			return -1;
 		}
 	}

@@ -162,8 +162,8 @@ static int inotify_prepare(struct restore_ctx *ctx, void *st, const FileEntry *f
 		const InotifyWdEntry *we = ie->wds[i];
 
 		if (we->wd == 0 || we->wd > INT32_MAX || (i && we->wd <= ie->wds[i - 1]->wd)) {
-			pr_err("files.img: file id %u: inotify watch %zu has wd %u, not above the "
-			       "one before it",
+			pr_err("files.img: file id %u: inotify watch %zu has wd %u; wds are "
+			       "positive and increasing",
 			       fe->id, i, we->wd);
 			return -1;
 		}
