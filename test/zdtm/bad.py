@@ -110,6 +110,7 @@ BAD = [
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
+    ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
     ("bad/restore_locks_trunc", bad_notify.bad_restore_locks_trunc),
     ("bad/restore_locks_corrupt", bad_notify.bad_restore_locks_corrupt),

@@ -107,6 +107,16 @@ def bad_dump_inotify_deleted(b):
     r.finish("a refused dump")
 
 
+def bad_dump_fanotify_mntns(b):
+    """A fanotify mark on a mount namespace is refused by pid, fd and mark,
+    and the process runs on with it."""
+    r = b.target("static/fanotify_mntns")
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"\b%d\b fd \d+: fanotify mark 1: a mark on a mount namespace" % r.pid])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
 def bad_dump_file_locks(b):
     """Without --file-locks a process holding locks is refused by pid and fd,
     saying what to do; its locks (the test checks them all) are untouched."""
