@@ -34,17 +34,21 @@ struct lock_line {
 	uint64_t start, end; /* end inclusive, or LOCK_EOF */
 };
 
-/* A POSIX lock /proc/locks shows, to check each one of the tree's was saved. */
+/*
+ * A POSIX or flock lock /proc/locks shows as taken by a process of the tree,
+ * to check that each was saved. (OFD locks show no pid.)
+ */
 struct sys_lock {
 	pid_t pid;
+	bool flock;
 	uint64_t ino, start, end;
 };
 
 struct file_locks {
 	uint64_t *inos; /* inodes with a lock, from /proc/locks */
 	size_t nr_inos;
-	struct sys_lock *posix;
-	size_t nr_posix;
+	struct sys_lock *sys;
+	size_t nr_sys;
 	FileLockEntry **e; /* file-locks.img */
 	uint64_t *e_ino;   /* the inode of each */
 	size_t nr, cap;
@@ -106,7 +110,7 @@ void file_locks_free(struct file_locks *fl)
 	free(fl->e);
 	free(fl->e_ino);
 	free(fl->inos);
-	free(fl->posix);
+	free(fl->sys);
 	free(fl);
 }
 
@@ -146,13 +150,14 @@ static int note_line(struct dump_ctx *ctx, struct file_locks *fl, const struct l
 		return -1;
 	fl->inos = ni;
 	fl->inos[fl->nr_inos++] = l->ino;
-	if (strcmp(l->kind, "POSIX") || !t || t->zombie)
+	if ((strcmp(l->kind, "POSIX") && strcmp(l->kind, "FLOCK")) || !t || t->zombie)
 		return 0;
-	n = realloc(fl->posix, (fl->nr_posix + 1) * sizeof(*n));
+	n = realloc(fl->sys, (fl->nr_sys + 1) * sizeof(*n));
 	if (!n)
 		return -1;
-	fl->posix = n;
-	fl->posix[fl->nr_posix++] = (struct sys_lock){l->pid, l->ino, l->start, l->end};
+	fl->sys = n;
+	fl->sys[fl->nr_sys++] =
+		(struct sys_lock){l->pid, !strcmp(l->kind, "FLOCK"), l->ino, l->start, l->end};
 	return 0;
 }
 
@@ -322,7 +327,11 @@ static bool saved(const struct file_locks *fl, const struct sys_lock *s)
 	for (size_t i = 0; i < fl->nr; i++) {
 		const FileLockEntry *e = fl->e[i];
 
-		if (e->kind == FILE_LOCK_KIND__LOCK_KIND_POSIX && fl->e_ino[i] == s->ino &&
+		if (fl->e_ino[i] != s->ino)
+			continue;
+		if (s->flock && e->kind == FILE_LOCK_KIND__LOCK_KIND_FLOCK)
+			return true;
+		if (!s->flock && e->kind == FILE_LOCK_KIND__LOCK_KIND_POSIX &&
 		    e->start == s->start &&
 		    (e->len ? e->start + e->len - 1 == s->end : s->end == LOCK_EOF))
 			return true;
@@ -335,18 +344,25 @@ int file_locks_write(struct dump_ctx *ctx, struct file_locks *fl)
 	struct image *img;
 	int ret = 0;
 
-	/* A POSIX lock no fd shows would be lost without a word. */
-	for (size_t i = 0; i < fl->nr_posix; i++) {
-		const struct sys_lock *s = &fl->posix[i];
+	/*
+	 * A lock no fd shows would be lost without a word: a flock on a file
+	 * the process only maps, say.
+	 */
+	for (size_t i = 0; i < fl->nr_sys; i++) {
+		const struct sys_lock *s = &fl->sys[i];
 
-		if (!saved(fl, s)) {
+		if (saved(fl, s))
+			continue;
+		if (s->flock)
+			pr_err("pid %d holds a flock lock on inode %llu that none of the tree's "
+			       "fds shows (a file only mapped?); not supported",
+			       s->pid, (unsigned long long)s->ino);
+		else
 			pr_err("pid %d holds a POSIX lock on inode %llu (bytes %llu-%lld) that "
-			       "none "
-			       "of its fds shows; not supported",
+			       "none of its fds shows; not supported",
 			       s->pid, (unsigned long long)s->ino, (unsigned long long)s->start,
 			       s->end == LOCK_EOF ? -1LL : (long long)s->end);
-			return -1;
-		}
+		return -1;
 	}
 	img = img_open_write(ctx->dirfd, IMG_FILE_LOCKS, 0);
 	if (!img)
