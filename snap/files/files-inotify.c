@@ -204,13 +204,15 @@ static int add_watches(const FileEntry *fe, int fd)
 	const InotifyEntry *ie = fe->inotify;
 	uint64_t skipped = 0;
 	size_t spare = 0;
-	int next = 1, wd;
+	/* wds go up to INT_MAX: the one after it does not fit an int. */
+	long long next = 1;
+	int wd;
 
 	for (size_t i = 0; i < ie->n_wds; i++) {
 		const InotifyWdEntry *we = ie->wds[i];
 		uint32_t mask = we->mask | IN_MASK_CREATE | (we->symlink ? IN_DONT_FOLLOW : 0);
 
-		for (; next < (int)we->wd; next = wd + 1, skipped++) {
+		for (; next < we->wd; next = wd + 1LL, skipped++) {
 			wd = spare_watch(fe, fd, &spare);
 			if (wd < 0)
 				return -1;
@@ -228,7 +230,7 @@ static int add_watches(const FileEntry *fe, int fd)
 			       fe->id, we->path, wd, we->wd);
 			return -1;
 		}
-		next = wd + 1;
+		next = wd + 1LL;
 	}
 	if (skipped)
 		pr_info("files.img: file id %u: inotify: %llu wds used up to give watches theirs",
