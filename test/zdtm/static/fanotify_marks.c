@@ -134,7 +134,9 @@ int main(int argc, char **argv)
 	write_close(quiet);
 	write_close(outside);
 
-	fd = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE);
+	/* O_NONBLOCK: another process's event on a FIFO must not block our read(). */
+	fd = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_CLOEXEC,
+			   O_RDONLY | O_LARGEFILE | O_NONBLOCK);
 	if (fd < 0)
 		skip("fanotify_init: %m");
 	mark(fd, 0, FAN_OPEN | FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD, dir);
