@@ -39,6 +39,7 @@ struct snap_opts {
 	unsigned int pid_wait_ms;	/* --pid-wait-ms: how long restore waits for a busy PID */
 	bool no_live;			/* --no-live: stop-the-world even with -R */
 	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
+	bool file_locks;		/* --file-locks: dump file locks (else refuse them) */
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core.pb-c.h"
+#include "fd-notify.pb-c.h"
 #include "files.pb-c.h"
 #include "image.h"
 #include "inventory.pb-c.h"
@@ -40,6 +41,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_GHOST] = {"ghost-%u.img", IMG_MAGIC('G'), &ghost_file_entry__descriptor},
 	[IMG_SHMEM] = {"shmem.img", IMG_MAGIC('S'), &shmem_entry__descriptor},
 	[IMG_NS] = {"ns.img", IMG_MAGIC('N'), &ns_entry__descriptor},
+	[IMG_FILE_LOCKS] = {"file-locks.img", IMG_MAGIC('L'), &file_lock_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -45,6 +45,9 @@ static void usage(FILE *f)
 		"  --no-live               dump: with -R, keep the process frozen for the whole dump\n"
 		"  --cow-limit SIZE        dump: memory for pages copied before the process wrote\n"
 		"                          them (K/M/G suffix; default 64M); writers wait when full\n"
+		"  -l, --file-locks        dump: save the file locks (flock, POSIX, OFD) the processes\n"
+		"                          hold; without it a process holding one is refused\n"
+		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
 		"  --pidfile FILE          restore: write the restored PID to FILE\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
@@ -94,6 +97,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
 		{ "no-live", no_argument, NULL, OPT_NO_LIVE },
 		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
+		{ "file-locks", no_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -101,7 +105,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:D:o:v::jRdVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:D:o:v::jRdlVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->pid = strtol(optarg, &end, 10);
@@ -127,6 +131,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case 'd':
 			o->detach = true;
+			break;
+		case 'l':
+			o->file_locks = true;
 			break;
 		case OPT_PIDFILE:
 			o->pidfile = optarg;

@@ -176,31 +176,54 @@ static int wait_tids_free(const struct restore_task *t, unsigned int ms)
 	return 0;
 }
 
+/* files_task_finish() runs its syscalls in the task as finish_task() does. */
+struct finish_call {
+	struct task_syscall ts;	/* first: the callback gets it back */
+	struct parasite_ctl *ctl;
+};
+
+static int finish_syscall(struct task_syscall *ts, long *ret, long nr, long a1, long a2, long a3)
+{
+	struct finish_call *fc = (struct finish_call *)ts;
+
+	return infect_syscall(fc->ctl, ret, nr, a1, a2, a3, 0, 0, 0);
+}
+
 /*
- * Once every task is through rt_sigreturn: unmap the restorer from outside,
- * and close the service fds of an fd table several tasks share (none of
- * their restorers could, while the others still needed theirs).
+ * Once every task is through rt_sigreturn: close the service fds of an fd
+ * table several tasks share (none of their restorers could, while the others
+ * still needed theirs); then, no fd of snap's left, what a close would undo
+ * (POSIX locks, files_task_finish()); last, unmap the restorer from outside.
  */
 static int finish_task(struct restore_tree *tr, size_t idx)
 {
 	struct restore_task *t = &tr->ctx->tasks[idx];
 	struct rst_proc *rp = &tr->procs[idx];
 	struct parasite_ctl ctl = { .pid = t->pid };
+	/* The restorer's stack is free now, and snap maps it too. */
+	struct finish_call fc = {
+		.ts = { .call = finish_syscall,
+			.mem = (void *)(uintptr_t)(rp->b.stack_top - PAGE_SIZE),
+			.mem_len = PAGE_SIZE },
+		.ctl = &ctl,
+	};
 	struct syscall_site site;
 	long ret;
 
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
-	if (infect_syscall(&ctl, &ret, __NR_munmap, (long)rp->b.addr, rp->b.len, 0, 0, 0, 0) ||
-	    ret) {
-		pr_err("pid %d: cannot unmap the restorer", t->pid);
-		return -1;
-	}
 	if (rp->b.args->keep_service_fds && !t->pe->files_shared &&
 	    (infect_syscall(&ctl, &ret, __NR_close_range, tr->service_base, ~0U, 0, 0, 0, 0) ||
 	     ret)) {
 		pr_err("pid %d: cannot close snap's fds", t->pid);
+		return -1;
+	}
+	if (files_task_finish(tr->ctx, t, &fc.ts))
+		return -1;
+	if (infect_syscall(&ctl, &ret, __NR_munmap, (long)rp->b.addr, rp->b.len, 0, 0, 0, 0) ||
+	    ret) {
+		pr_err("pid %d: cannot unmap the restorer", t->pid);
 		return -1;
 	}
 	return infect_unpoke(&ctl);

@@ -15,6 +15,7 @@
 
 #include "files/files.h"
 #include "files/files-dedup.h"
+#include "files/files-locks.h"
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
@@ -26,6 +27,7 @@ struct file_table {
 	size_t nr, cap;
 	struct file_dedup *dedup;
 	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
+	struct file_locks *locks;	/* file-locks.img: not a kind, a state of any fd */
 };
 
 struct file_table *file_table_new(void)
@@ -36,7 +38,8 @@ struct file_table *file_table_new(void)
 		goto oom;
 	ft->dedup = file_dedup_new();
 	ft->kind_st = calloc(nr_fd_kinds, sizeof(*ft->kind_st));
-	if (!ft->dedup || !ft->kind_st)
+	ft->locks = file_locks_new();
+	if (!ft->dedup || !ft->kind_st || !ft->locks)
 		goto oom;
 	for (size_t k = 0; k < nr_fd_kinds; k++) {
 		if (!fd_kinds[k]->dump_state)
@@ -64,6 +67,7 @@ void file_table_free(struct file_table *ft)
 	for (size_t i = 0; i < ft->nr; i++)
 		file_entry__free_unpacked(ft->fe[i], NULL);
 	free(ft->kind_st);
+	file_locks_free(ft->locks);
 	file_dedup_free(ft->dedup);
 	free(ft->fe);
 	free(ft);
@@ -76,7 +80,7 @@ int files_collect(struct dump_ctx *ctx)
 	for (size_t k = 0; k < nr_fd_kinds; k++)
 		if (fd_kinds[k]->collect && fd_kinds[k]->collect(ctx, ft->kind_st[k]))
 			return -1;
-	return 0;
+	return file_locks_collect(ctx, ft->locks);
 }
 
 /* A new open file description: its kind dumps it as file id N + 1. */
@@ -225,6 +229,9 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *
 		goto out;
 	if (!id && (add_file(ctx, d, &id) || file_dedup_add(ctx->files->dedup, d, id, &pos)))
 		goto out;
+	/* Every fd, not every file: a process's POSIX locks show on its own fds only. */
+	if (file_locks_dump_fd(ctx, ctx->files->locks, t, d, id))
+		goto out;
 
 	fi.fd = fd;
 	fi.id = id;
@@ -335,5 +342,5 @@ int files_write(struct dump_ctx *ctx)
 	for (size_t k = 0; k < nr_fd_kinds && !ret; k++)
 		if (fd_kinds[k]->write)
 			ret = fd_kinds[k]->write(ctx, ft->kind_st[k]);
-	return ret;
+	return ret ? ret : file_locks_write(ctx, ft->locks);
 }

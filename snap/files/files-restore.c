@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "files/files.h"
+#include "files/files-locks.h"
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
@@ -218,7 +219,7 @@ int restore_load_files(struct restore_ctx *ctx)
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (check_task_fds(ctx, &ctx->tasks[i]))
 			return -1;
-	return 0;
+	return file_locks_load(ctx, &ctx->files_st->locks);
 }
 
 static void opened_all(struct restore_ctx *ctx)
@@ -242,6 +243,7 @@ void restore_files_free(struct restore_ctx *ctx)
 		free(st->kind_st[k]);
 	}
 	free(st->kind_st);
+	file_locks_rst_free(st->locks);
 	free(st->where);
 	free(st->kind);
 	free(st->fds);
@@ -455,5 +457,11 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 		    ops->installed(ctx, kind_st(ctx, idx), t, fi->fd, ctx->files[idx]))
 			return -1;
 	}
-	return 0;
+	return file_locks_installed(ctx, ctx->files_st->locks, t);
+}
+
+int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
+		      struct task_syscall *ts)
+{
+	return file_locks_finish(ctx, ctx->files_st->locks, t, ts);
 }

@@ -28,6 +28,7 @@ struct files_restore_state {
 	int park_base;		/* where files_park() puts fds: snap's, or the task's */
 	bool opened;		/* files_open_all() is done */
 	void **kind_st;		/* fd_ops.restore_state of fd_kinds[k] */
+	struct file_locks_rst *locks;	/* file-locks.img (files-locks.h) */
 };
 
 /* files-opened.c */

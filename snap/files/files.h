@@ -53,6 +53,24 @@ void files_close_all(struct restore_ctx *ctx);
 int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int service_base);
 /* Then, still in the child: each fd's kind finishes it at its number (epoll, locks...). */
 int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t);
+/*
+ * How snap runs a syscall in a restored task it holds stopped (restore.c).
+ * @mem is @mem_len bytes mapped at the same address in snap and in the task,
+ * for arguments passed by pointer.
+ */
+struct task_syscall {
+	/* The raw result in *@ret (-errno on failure); -1 if it could not run (logged). */
+	int (*call)(struct task_syscall *ts, long *ret, long nr, long a1, long a2, long a3);
+	void *mem;
+	size_t mem_len;
+};
+/*
+ * In snap, last, @t stopped after its restorer, every fd of snap's closed in
+ * its fd table: what any close of a file would have undone (POSIX locks),
+ * done in the task through @ts.
+ */
+int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
+		      struct task_syscall *ts);
 /* Highest fd number @t uses, or -1. */
 int task_max_fd(const struct restore_task *t);
 

@@ -11,6 +11,7 @@ import shutil
 
 import bad_dump
 import bad_live
+import bad_notify
 import bad_ns
 import bad_restore
 from outcome import Failure
@@ -108,5 +109,14 @@ BAD = [
     ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
+    ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
+    ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
+    ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
+    ("bad/restore_locks_trunc", bad_notify.bad_restore_locks_trunc),
+    ("bad/restore_locks_corrupt", bad_notify.bad_restore_locks_corrupt),
+    ("bad/restore_locks_fd", bad_notify.bad_restore_locks_fd),
+    ("bad/restore_inotify_wd", bad_notify.bad_restore_inotify_wd),
+    ("bad/restore_inotify_gone", bad_notify.bad_restore_inotify_gone),
+    ("bad/restore_fanotify_kind", bad_notify.bad_restore_fanotify_kind),
 ]
 
