@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the parts of the live snapshot share. Each calls only those above it
+ * What the parts of the live snapshot share. Each calls only those below it
  * in this list:
  *
  *   live-mode.c    the live dump mode: the steps cr/dump.c calls

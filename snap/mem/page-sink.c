@@ -188,11 +188,6 @@ int page_sink_layout_done(struct page_sink *ps)
 	return ps->ops->layout_done(ps);
 }
 
-uint64_t page_sink_pages(const struct page_sink *ps)
-{
-	return ps->nr_pages;
-}
-
 int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
 {
 	if (!ps->laid_out || idx + nr_pages > ps->nr_pages || idx + nr_pages < idx) {

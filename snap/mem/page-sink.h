@@ -56,8 +56,6 @@ int page_sink_layout_done(struct page_sink *ps);
  * indexes. 0 or -1: the first failure is logged, naming the image.
  */
 int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
-/* The pages declared. */
-uint64_t page_sink_pages(const struct page_sink *ps);
 /*
  * Finish and free: the last writes are checked (a failed flush or close is
  * an error naming the image). -1 also when a write failed before (logged
