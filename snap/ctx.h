@@ -74,7 +74,6 @@ struct dump_stats {
 	uint64_t shmem_pages;		/* their pages in shmem-pages-*.img */
 	uint64_t shmem_swapped;		/* of which were in swap */
 	uint64_t shmem_streamed;	/* of which were streamed after the freeze */
-	bool live;			/* pages streamed after the freeze */
 	uint64_t cow_faults;		/* write faults served by copying first */
 	uint64_t cow_peak;		/* most bytes held in the copy buffer */
 	uint64_t cow_wait_ns;		/* writers held while the buffer drained */
@@ -155,10 +154,12 @@ struct shmem_table;
 struct shmem_restore;
 struct ns_table;
 struct ns_restore;
+struct dump_mode;
 
 struct dump_ctx {
 	const struct snap_opts *opts;
 	const struct kfeat *kf;
+	const struct dump_mode *mode;	/* how memory is saved: mem/dump-mode.h */
 	int dirfd;			/* images directory */
 	struct dump_stats st;
 	struct dump_task *tasks;	/* tasks[0] is the root, parents first */

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `snap dump`: the flow of design.md §3 — seize, collect, infect, dump
- * state, files and memory, cure, write, then resume or kill. Any failure
- * puts the target back running as it was: the parasite is cured (or rolled
- * back), and the task is detached, never killed.
+ * state, files and memory, cure, write, then resume or kill. How memory is
+ * saved is the dump mode's (mem/dump-mode.h), chosen once here: its steps
+ * are called at their places in the flow. Any failure puts the target back
+ * running as it was: the parasite is cured (or rolled back), and the task
+ * is detached, never killed.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include "infect.h"
 #include "live/live.h"
 #include "log.h"
+#include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
 #include "ns/ns.h"
@@ -86,7 +89,7 @@ static int write_inventory(struct dump_ctx *ctx)
 	inv.root_pid = ctx->tasks[0].pid;
 	inv.kernel = (char *)ctx->kf->kernel;
 	inv.has_live = true;
-	inv.live = ctx->st.live;
+	inv.live = ctx->mode->live;
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	return img_write_one(ctx->dirfd, IMG_INVENTORY, 0, &inv.base);
@@ -167,23 +170,21 @@ static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
 }
 
 /*
- * Everything done while the task is frozen. Live, memory is only armed
- * here (t->ld) and streamed once the task runs; else it is written here.
+ * Everything done while the task is frozen: the mode's memory steps come
+ * with the parasite in (live: pages held and armed) and after it is gone.
  */
 static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 {
 	/* Read while the task is ptrace-stopped, before the parasite runs. */
 	struct parasite_timers timers;
 	struct syscall_site site;
-	struct page_list pl = { 0 };
 	int ret;
 
 	if (ns_collect(ctx, t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
 	    syscall_site(t, &site))
 		return -1;
 	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
-	    (ctx->st.live && live_note_rseq(t, t->ld)) || note_shmem(ctx, t) ||
-	    timers_prepare(t->pid, &timers))
+	    note_shmem(ctx, t) || timers_prepare(t->pid, &timers))
 		return -1;
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
@@ -192,37 +193,19 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
 	if (!ret)
 		ret = thread_collect_infected(t);
-	if (!ret && ctx->st.live) {
-		/* Pages are found before the protection goes on. */
-		ret = page_collect(ctx, t, &pl);
-		if (!ret)
-			ret = live_freeze(ctx, t, &pl, t->ld);
-		page_list_free(&pl);
-	}
+	if (!ret && ctx->mode->task_infected)
+		ret = ctx->mode->task_infected(ctx, t);
 	/* What follows needs ptrace stops: the target must not run the parasite. */
 	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t) || dump_core(ctx, t) ||
 	    dump_task_files(ctx, t))
 		return -1;
-	if (ctx->st.live)
-		return dump_mm(ctx, t) || enter_syscall(ctx, t) || live_protect(t, t->ld) ? -1 : 0;
-
-	if (!ctx->st.t_mem_start)
-		ctx->st.t_mem_start = now_ns();
-	/* The page scan also finds the guard regions that mm-PID.img lists. */
-	ret = page_collect(ctx, t, &pl);
-	if (!ret)
-		ret = dump_mm(ctx, t);
-	if (!ret)
-		ret = page_write(ctx, t, &pl);
-	page_list_free(&pl);
-	ctx->st.t_mem_end = now_ns();
-	return ret || enter_syscall(ctx, t) ? -1 : 0;
+	return ctx->mode->task_memory(ctx, t) || enter_syscall(ctx, t) ? -1 : 0;
 }
 
 /*
- * The whole tree is frozen. Shared memory is saved once the last task has
- * been through, live or not: no write to it, by whatever process, can reach
- * the image then.
+ * The whole tree is frozen. Shared memory is dealt with once the last task
+ * has been through: no write to it, by whatever process, can reach the
+ * image then.
  */
 static int dump_tree(struct dump_ctx *ctx)
 {
@@ -238,8 +221,8 @@ static int dump_tree(struct dump_ctx *ctx)
 			pr_perror("pid %d: pidfd_open", t->pid);
 			return -1;
 		}
-		/* Found once frozen: its pipes are made now. */
-		if (ctx->st.live && !t->ld && live_prepare(t, &t->ld))
+		/* A task found only once frozen is prepared now. */
+		if (dump_mode_prepare_task(ctx, t))
 			return -1;
 		ret = dump_frozen(ctx, t);
 		if (t->ctl)
@@ -248,7 +231,7 @@ static int dump_tree(struct dump_ctx *ctx)
 		if (ret)
 			return -1;
 	}
-	return shmem_write(ctx);
+	return ctx->mode->tree_frozen(ctx);
 }
 
 static void free_tasks(struct dump_ctx *ctx)
@@ -256,8 +239,7 @@ static void free_tasks(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
-		/* Closing the uffd lifts whatever protection a failed stream left. */
-		live_free(t->ld);
+		dump_mode_free_task(ctx, t);
 		vma_list_free(&t->vmas);
 		vma_list_free(&t->vmas_hint);
 		range_list_free(&t->swapped);
@@ -267,9 +249,19 @@ static void free_tasks(struct dump_ctx *ctx)
 			close(t->pidfd);
 	}
 	free(ctx->tasks);
-	for (size_t i = 0; i < ctx->nr_live_objs; i++)
-		live_free(ctx->live_objs[i]);
-	free(ctx->live_objs);
+	if (ctx->mode && ctx->mode->free_tree)
+		ctx->mode->free_tree(ctx);
+}
+
+/* Live only makes sense when the task goes on running. */
+static const struct dump_mode *choose_mode(const struct snap_opts *opts, const struct kfeat *kf)
+{
+	if (!opts->leave_running || opts->no_live)
+		return &stw_dump_mode;
+	if (live_supported(kf))
+		return &live_dump_mode;
+	pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
+	return &stw_dump_mode;
 }
 
 int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
@@ -302,16 +294,11 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (!ctx.files || !ctx.shmem)
 		goto out;
 
-	/* Live only makes sense when the task goes on running. */
-	ctx.st.live = opts->leave_running && !opts->no_live && live_supported(kf);
-	if (opts->leave_running && !opts->no_live && !ctx.st.live)
-		pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
-
-	if ((ctx.st.live && live_prepare(root, &root->ld)) || tree_prepare(&ctx))
+	ctx.mode = choose_mode(opts, kf);
+	if (dump_mode_prepare_task(&ctx, root) || tree_prepare(&ctx))
 		goto out;
-	shmem_prewarm(&ctx, root);
-	for (size_t i = 0; i < ctx.nr_hints; i++)
-		shmem_prewarm(&ctx, &ctx.hints[i]);
+	if (ctx.mode->prepare_tree)
+		ctx.mode->prepare_tree(&ctx);
 	frozen = true;
 	if (tree_seize(&ctx))
 		goto out;
@@ -319,13 +306,13 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 
 	if (files_collect(&ctx) || dump_tree(&ctx))
 		goto out;
-	if (ctx.st.live) {
+	/* A mode that saves pages while the tree runs lets it go first. */
+	if (ctx.mode->tree_running) {
 		tree_unseize(&ctx, false);
 		frozen = false;
-		ctx.st.t_unfrozen = ctx.st.t_mem_start = now_ns();
-		if (live_stream_tree(&ctx))
+		ctx.st.t_unfrozen = now_ns();
+		if (ctx.mode->tree_running(&ctx))
 			goto out;
-		ctx.st.t_mem_end = now_ns();
 	}
 	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || write_inventory(&ctx))
 		goto out;

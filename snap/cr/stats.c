@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cr/stats.h"
+#include "mem/dump-mode.h"
 
 static double us(uint64_t from, uint64_t to)
 {
@@ -12,6 +13,7 @@ static double us(uint64_t from, uint64_t to)
 void print_dump_stats(const struct dump_ctx *ctx)
 {
 	const struct dump_stats *s = &ctx->st;
+	bool live = ctx->mode->live;
 
 	printf("Dump stats:\n");
 	printf("  freezing time:     %12.0f us\n", us(s->t_start, s->t_frozen));
@@ -29,10 +31,10 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  shmem pages:       %12llu\n", (unsigned long long)s->shmem_pages);
 	printf("  shmem swapped:     %12llu\n", (unsigned long long)s->shmem_swapped);
 	/* Live: of the shmem pages, those streamed rather than saved frozen. */
-	if (s->live)
+	if (live)
 		printf("  shmem streamed:    %12llu\n", (unsigned long long)s->shmem_streamed);
-	printf("  live:              %12s\n", s->live ? "yes" : "no");
-	if (s->live) {
+	printf("  live:              %12s\n", live ? "yes" : "no");
+	if (live) {
 		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);
 		printf("  cow peak memory:   %12llu KiB\n", (unsigned long long)s->cow_peak / 1024);
 		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the two halves of the live snapshot share: live.c (and live-shmem.c
- * for shared memory) arms and holds while the task is frozen, live-stream.c
- * writes the pages once it runs.
+ * What the parts of the live snapshot share. Each calls only those below it
+ * in this list:
  *
- * Page layout is fixed at the freeze: pages-PID.img (shmem-pages-ID.img for
- * an object) holds the collected
- * pages in list order, so every page has a known file offset and can be
- * written whenever it is saved — by the streamer from the pipes, or by the
- * fault path from the copy buffer. A bitmap says which pages are saved; the
- * first copy wins.
+ *   live-mode.c    the live dump mode: the steps cr/dump.c calls
+ *   live-stream.c  the running half: stream the held pages
+ *   live-fault.c   the running half: write faults, events, forks
+ *   live-shmem.c   shared memory objects: held and protected in every mapper
+ *   live-freeze.c  the frozen half: arm the uffd, hold and protect a task's pages
+ *   live.c         the base: struct live_dump, layout, page index, pipes,
+ *                  protection, the page sink
+ *
+ * Page layout is fixed at the freeze: the page sink of a process
+ * (pages-PID.img) or an object (shmem-pages-ID.img) gets the collected runs
+ * in list order, so every page has an index and can be written whenever it
+ * is saved - by the streamer from the pipes, or by the fault path from the
+ * copy buffer. A bitmap says which pages are saved; the first copy wins.
  */
 #ifndef SNAP_LIVE_INTERNAL_H
 #define SNAP_LIVE_INTERNAL_H
@@ -19,6 +25,9 @@
 #include <stdint.h>
 
 #include "live/live.h"
+#include "mem/mem-dump.h"
+#include "mem/page-sink.h"
+#include "mem/shmem.h"
 
 /* A fault waits at most one chunk; bigger chunks stream faster. */
 #define CHUNK_PAGES 256
@@ -57,6 +66,14 @@ struct cow_page {
 	uint64_t idx;
 };
 
+/* What one streaming thread counts; summed into dump_stats after the join. */
+struct live_stats {
+	uint64_t pages_written;		/* a process's pages (not shared ones) */
+	uint64_t cow_faults;
+	uint64_t cow_peak;		/* bytes, this thread's copy buffers */
+	uint64_t cow_wait_ns;
+};
+
 /* What the streaming threads of one tree share (live_stream_tree). */
 struct live_tree {
 	struct live_dump **objs;	/* streamed shared memory objects */
@@ -92,7 +109,8 @@ struct live_dump {
 	long pipe_size;		/* bytes a pipe holds: /proc/sys/fs/pipe-max-size */
 	int *pool;		/* pipes made before the freeze: read, write end */
 	size_t nr_pool, pool_used;
-	int uffd, pfd, pidfd;
+	struct page_sink *sink;	/* pages-PID.img, shmem-pages-ID.img */
+	int uffd, pidfd;
 	pid_t pid;
 	uint8_t *cow;		/* copy buffer: cow_cap pages */
 	struct cow_page *cow_pages;
@@ -104,7 +122,7 @@ struct live_dump {
 	size_t nr_rseq_pages;
 	uint8_t *buf;		/* CHUNK_PAGES pages read from a pipe */
 	bool may_exit;		/* a child: its exit does not fail the dump */
-	uint64_t *deferred;	/* faults read while serving another (live-stream.c) */
+	uint64_t *deferred;	/* faults read while serving another (live-fault.c) */
 	size_t nr_deferred, cap_deferred;
 	struct shm_window *windows;
 	size_t nr_windows;
@@ -155,27 +173,83 @@ static inline void obj_unlock(struct live_dump *ld)
 		pthread_mutex_unlock(&ld->lock);
 }
 
-/* pwrite @len bytes of saved pages, first at page index @idx. Logged. */
-int live_pwrite(struct live_dump *ld, const void *buf, size_t len, uint64_t idx);
-/* Page index of @addr (its freeze address) in the list, or -1. */
-int64_t live_page_index(const struct live_dump *ld, uint64_t addr);
+static inline bool tree_failed(const struct live_dump *ld)
+{
+	return ld->tree && __atomic_load_n(&ld->tree->failed, __ATOMIC_ACQUIRE);
+}
+
+/* live.c, the base. */
+
+/* Can this kernel write-protect shared memory (UFFD_FEATURE_WP_HUGETLBFS_SHMEM)? */
+bool live_shmem_supported(const struct kfeat *kf);
+/* Whether run @r of @t's pages can be held in a pipe and streamed; else it is saved frozen. */
+bool live_streamable(const struct dump_task *t, const struct page_run *r);
+/*
+ * Whether object @id may be streamed rather than saved frozen: only the
+ * tree's processes can write it, and only through mappings snap protects
+ * (whether it is, is settled when it is held: live_shmem_hold()).
+ */
+bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id);
 /* A new live_dump named @name, nothing held yet. */
 struct live_dump *live_dump_new(const char *name);
-/* Page layout, bitmaps, buffers and the image for @ld->pl (set). */
-int live_layout(struct live_dump *ld, int dirfd, const char *image, uint32_t id);
+/* Before the freeze: make the pipes the pages will be held in (*@out set). */
+int live_prepare(struct dump_task *t, struct live_dump **out);
+/* Drop everything; closing the uffd lifts any protection left. */
+void live_free(struct live_dump *ld);
+/*
+ * Page layout, bitmaps and buffers for @ld->pl (set), and its page sink
+ * (@kind, @id) with the runs declared.
+ */
+int live_layout(struct live_dump *ld, const struct dump_ctx *ctx, enum page_sink_kind kind,
+		uint32_t id);
+/* Write @nr saved pages from @buf, the first at page index @idx. Logged. */
+int live_write_pages(struct live_dump *ld, const void *buf, uint64_t nr, uint64_t idx);
+/* Close @ld's page sink, checking the last writes. */
+int live_close_image(struct live_dump *ld);
+/* Page index of @addr (its freeze address) in the list, or -1. */
+int64_t live_page_index(const struct live_dump *ld, uint64_t addr);
 /* Split @ld's pages into pipes (@t: only its streamable runs; NULL: all). */
 int live_plan_pipes(const struct dump_task *t, struct live_dump *ld);
 /* A pipe to hold pages in: from the pool made before the freeze, else new. */
 int live_get_pipe(struct live_dump *ld, int fds[2]);
-/* Write-protect [start, start+len) in @ld's uffd. Logged. */
+/*
+ * Write-protect [start, start+len) in @ld's uffd. Logged; a death (ESRCH)
+ * only unless @death_told: while the parasite runs, its caller reports it.
+ */
+int live_protect_range(struct live_dump *ld, uint64_t start, uint64_t len, bool death_told);
+/* The same, a death logged too. */
 int live_wp(struct live_dump *ld, uint64_t start, uint64_t len);
-/* Write every held page of @ld, lifting protection behind (live-stream.c). */
-int live_stream_held(struct dump_ctx *ctx, struct live_dump *ld);
-/* Streamed objects (live-shmem.c): after the pipes, the pages swapped in go back out. */
-int live_stream_objects(struct live_tree *tree, struct dump_ctx *ctx);
-/* Close @ld's image, checking the last writes. */
-int live_close_image(struct live_dump *ld);
-/* Lift protection on object pages [off, off+len) in every process mapping them. */
-int live_shm_unprotect(struct live_dump *obj, uint64_t off, uint64_t len);
+
+/* live-freeze.c, a task frozen. */
+
+/* Frozen, parasite running: note the threads' rseq areas (protected last, live_protect()). */
+int live_note_rseq(struct dump_task *t, struct live_dump *ld);
+/* Frozen, parasite running, @pl collected (ownership moves to @ld). */
+int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
+		struct live_dump *ld);
+/*
+ * Parasite gone, task still stopped: protect what was left open while it
+ * ran. From here until the uffd is served, the task must not run.
+ */
+int live_protect(struct live_dump *ld);
+
+/* live-shmem.c, the tree frozen. */
+
+/* shmem_write()'s hold: hold object @d's pages to stream them, if it may be. */
+int live_shmem_hold(struct dump_ctx *ctx, struct shmem_data *d);
+
+/* live-fault.c, running. */
+
+/* Serve the queued faults and events, the noted and parked faults too. */
+int live_serve_events(struct live_stats *st, struct live_dump *ld);
+/* Lift write protection on [@addr, +@len), serving events while it must wait. */
+int live_unprotect(struct live_stats *st, struct live_dump *ld, uint64_t addr, uint64_t len);
+/* Write the last @n pages of @ld's copy buffer to their owners' images. */
+int live_flush_cow(struct live_stats *st, struct live_dump *ld, size_t n);
+
+/* live-stream.c, running. */
+
+/* Every task of the tree runs again: stream them all at once. */
+int live_stream_tree(struct dump_ctx *ctx);
 
 #endif

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Live snapshot of shared memory (see live.h, live-internal.h). An object
- * that only the tree's processes can write, and only through their mappings,
- * is streamed like private memory instead of being saved while the tree is
- * frozen: frozen, its pages are held in pipes - vmsplice()d from snap's own
- * mapping of it - and write-protected in every process that maps it; once the
- * tree runs, one thread writes them to shmem-pages-ID.img and lifts the
- * protection in every process behind itself, while each process's own thread
- * copies a shared page before the process writes it (live-stream.c).
+ * Live snapshot of shared memory, the frozen half (see live-internal.h). An
+ * object that only the tree's processes can write, and only through their
+ * mappings, is streamed like private memory instead of being saved while the
+ * tree is frozen: shmem_write() offers each object's data to
+ * live_shmem_hold(), which holds the pages of those it may stream in pipes -
+ * vmsplice()d from snap's own mapping of it - and write-protects them in
+ * every process that maps it. Once the tree runs, one thread writes them to
+ * shmem-pages-ID.img and lifts the protection in every process behind
+ * itself, while each process's own thread copies a shared page before the
+ * process writes it (live-stream.c, live-fault.c).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,7 +23,11 @@
 #include "log.h"
 #include "mem/shmem.h"
 
-bool live_shmem_followable(const struct dump_ctx *ctx, uint32_t id, const char *name)
+/*
+ * Whether every process mapping object @id (@name) reports its forks, which
+ * streaming it needs; if not, says so (the object is then saved frozen).
+ */
+static bool followable(const struct dump_ctx *ctx, uint32_t id, const char *name)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *t = &ctx->tasks[i];
@@ -158,20 +164,23 @@ static int make_list(struct live_dump *obj, PagemapEntry **ranges, size_t nr)
 	return 0;
 }
 
-int live_hold_shmem(struct dump_ctx *ctx, uint32_t id, const char *name, int fd,
-		    uint64_t size, PagemapEntry **ranges, size_t nr_ranges, uint8_t *resident,
-		    char *warm)
+/*
+ * Hold the pages of object @d (its data ranges, offsets in its fd), and
+ * write-protect them in every process mapping it; @warm is snap's mapping
+ * of it made before the freeze, or NULL. @d->resident is taken.
+ */
+static int hold_shmem(struct dump_ctx *ctx, struct shmem_data *d, char *warm)
 {
-	uint64_t len = (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	struct live_dump *obj = live_dump_new(name);
+	uint64_t len = (d->size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	struct live_dump *obj = live_dump_new(d->what);
 
 	if (!obj) {
-		free(resident);
 		if (warm)
 			munmap(warm, len);
 		return -1;
 	}
-	obj->resident = resident;
+	obj->resident = d->resident;
+	d->resident = NULL;
 	obj->map = warm;
 	obj->map_len = len;
 	if (add_object(ctx, obj)) {
@@ -180,42 +189,30 @@ int live_hold_shmem(struct dump_ctx *ctx, uint32_t id, const char *name, int fd,
 	}
 	obj->obj = true;
 	pthread_mutex_init(&obj->lock, NULL);
-	if (make_list(obj, ranges, nr_ranges) ||
-	    live_layout(obj, ctx->dirfd, "shmem-pages-%u.img", id))
+	if (make_list(obj, d->ranges, d->nr_ranges) ||
+	    live_layout(obj, ctx, PAGE_SINK_SHMEM, d->id))
 		return -1;
 	obj->removed = calloc(1, obj->pl.pages / 8 + 1);
 	if (!obj->removed) {
-		pr_err("%s: out of memory for its live dump", name);
+		pr_err("%s: out of memory for its live dump", d->what);
 		return -1;
 	}
 	if (!obj->map)
-		obj->map = mmap(NULL, obj->map_len, PROT_READ, MAP_SHARED, fd, 0);
+		obj->map = mmap(NULL, obj->map_len, PROT_READ, MAP_SHARED, d->fd, 0);
 	if (obj->map == MAP_FAILED) {
 		obj->map = NULL;
-		pr_perror("%s: cannot map it to hold its pages", name);
+		pr_perror("%s: cannot map it to hold its pages", d->what);
 		return -1;
 	}
-	if (live_plan_pipes(NULL, obj) || hold_object(obj) || protect_mappings(ctx, obj, id))
+	if (live_plan_pipes(NULL, obj) || hold_object(obj) || protect_mappings(ctx, obj, d->id))
 		return -1;
 	ctx->st.shmem_streamed += obj->pl.pages;
 	return 0;
 }
 
-int live_stream_objects(struct live_tree *tree, struct dump_ctx *ctx)
+int live_shmem_hold(struct dump_ctx *ctx, struct shmem_data *d)
 {
-	for (size_t i = 0; i < tree->nr_objs; i++) {
-		struct live_dump *obj = tree->objs[i];
-
-		if (live_stream_held(ctx, obj))
-			return -1;
-		/* No pipe holds them now: what the holding swapped in goes out again. */
-		for (size_t r = 0; r < obj->pl.nr; r++) {
-			uint64_t first = obj->pl.runs[r].vaddr / PAGE_SIZE;
-
-			shmem_pageout(obj->name, obj->map, obj->resident, first,
-				      first + obj->pl.runs[r].nr);
-		}
-		__atomic_sub_fetch(&tree->objs_left, 1, __ATOMIC_RELEASE);
-	}
-	return 0;
+	if (!live_shmem_may_stream(ctx, d->id) || !followable(ctx, d->id, d->what))
+		return 0;
+	return hold_shmem(ctx, d, shmem_take_warm(ctx, d)) ? -1 : 1;
 }

@@ -1,30 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Live snapshot, the frozen half (see live.h, live-internal.h): pipes made
- * before the freeze, then with the task frozen: pages that cannot be
- * streamed written, the uffd made and registered by the parasite, pages
- * held in pipes by vmsplice while snap write-protects them.
+ * Live snapshot, the base the other parts build on (see live-internal.h):
+ * what can be streamed, a live_dump and its page layout, writing through
+ * its page sink, page indexes, the pipes pages are held in (made before the
+ * freeze where possible), and write protection.
  */
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/ptrace.h>
 #include <sys/resource.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "infect.h"
 #include "kcompat.h"
 #include "live/live-internal.h"
 #include "log.h"
-#include "mem/shmem.h"
-#include "proc/thread-dump.h"
 
 bool live_supported(const struct kfeat *kf)
 {
@@ -36,7 +28,7 @@ bool live_shmem_supported(const struct kfeat *kf)
 	return live_supported(kf) && (kf->uffd_features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 }
 
-static bool streamable(const struct dump_task *t, const struct page_run *r)
+bool live_streamable(const struct dump_task *t, const struct page_run *r)
 {
 	const struct vma *v = &t->vmas.v[r->vma];
 
@@ -48,82 +40,46 @@ static bool streamable(const struct dump_task *t, const struct page_run *r)
 	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_READ) && !(v->flags & MAP_HUGETLB);
 }
 
-int live_pwrite(struct live_dump *ld, const void *buf, size_t len, uint64_t idx)
+bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
 {
-	const char *p = buf;
-	off_t off = idx * PAGE_SIZE;
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(ld->pfd, p, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_perror("%s: writing its pages to the image", ld->name);
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	/*
+	 * MAP_SHARED|MAP_ANONYMOUS memory only. A memfd, a /dev/shm file or a
+	 * SysV segment can also be written through an fd or a new attachment,
+	 * which no protection sees: those are saved frozen.
+	 */
+	return shmem_kind(ctx, id) == SHMEM_KIND__SHMEM_ANON && live_shmem_supported(ctx->kf);
 }
 
-/*
- * Without a vDSO the parasite runs its syscalls from a word poked into the
- * task's code, and these pages are read before it is put back: save the
- * original word.
- */
-static void unpoke_copy(const struct dump_task *t, uint64_t addr, uint8_t *buf, size_t len)
+int live_write_pages(struct live_dump *ld, const void *buf, uint64_t nr, uint64_t idx)
 {
-	const struct parasite_ctl *ctl = t->ctl;
-
-	if (!ctl->code_poked || ctl->syscall_ip + sizeof(long) <= addr ||
-	    ctl->syscall_ip >= addr + len)
-		return;
-	for (size_t i = 0; i < sizeof(long); i++) {
-		uint64_t a = ctl->syscall_ip + i;
-
-		if (a >= addr && a < addr + len)
-			buf[a - addr] = ((const uint8_t *)&ctl->orig_code)[i];
-	}
+	return page_sink_write(ld->sink, idx, buf, nr);
 }
 
-/* Pages of runs that cannot be streamed are saved now, while frozen. */
-static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
+int live_close_image(struct live_dump *ld)
 {
-	char path[64];
-	int memfd, ret = 0;
-	size_t i;
+	struct page_sink *ps = ld->sink;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
-	memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (memfd < 0) {
-		pr_perror("cannot open %s", path);
-		return -1;
-	}
-	for (i = 0; i < ld->pl.nr && !ret; i++) {
-		const struct page_run *r = &ld->pl.runs[i];
-		uint64_t done, n;
+	ld->sink = NULL;
+	return page_sink_close(ps);
+}
 
-		if (streamable(t, r))
-			continue;
-		for (done = 0; done < r->nr && !ret; done += n) {
-			n = r->nr - done < CHUNK_PAGES ? r->nr - done : CHUNK_PAGES;
-			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done * PAGE_SIZE,
-				     ld->buf, n * PAGE_SIZE)) {
-				ret = -1;
-				break;
-			}
-			unpoke_copy(t, r->vaddr + done * PAGE_SIZE, ld->buf, n * PAGE_SIZE);
-			ret = live_pwrite(ld, ld->buf, n * PAGE_SIZE, ld->run_idx[i] + done);
-			for (uint64_t k = 0; k < n; k++)
-				set_saved(ld, ld->run_idx[i] + done + k);
-		}
-		ctx->st.pages_written += r->nr;
+/* Page index of @addr in the list, or -1 when the image does not hold it. */
+int64_t live_page_index(const struct live_dump *ld, uint64_t addr)
+{
+	size_t lo = 0, hi = ld->pl.nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct page_run *r = &ld->pl.runs[mid];
+
+		if (addr < r->vaddr)
+			hi = mid;
+		else if (addr >= r->vaddr + r->nr * PAGE_SIZE)
+			lo = mid + 1;
+		else
+			return ld->run_idx[mid] + (addr - r->vaddr) / PAGE_SIZE;
 	}
-	close(memfd);
-	return ret;
+	return -1;
 }
 
 int live_plan_pipes(const struct dump_task *t, struct live_dump *ld)
@@ -139,7 +95,7 @@ int live_plan_pipes(const struct dump_task *t, struct live_dump *ld)
 		const struct page_run *r = &ld->pl.runs[i];
 		uint64_t done = 0, n;
 
-		if (t && !streamable(t, r))
+		if (t && !live_streamable(t, r))
 			continue;
 		while (done < r->nr) {
 			if (!room) {
@@ -235,11 +191,7 @@ int live_get_pipe(struct live_dump *ld, int fds[2])
 	return reserve_fds(ld, 2 * ld->nr_pool + ld->nr_pipes) ? -1 : make_pipe(ld, fds);
 }
 
-/*
- * Write-protect [@start, +@len) in @ld's uffd. A death (ESRCH) is reported
- * here unless @death_told: while the parasite runs, its caller reports it.
- */
-static int protect_range(struct live_dump *ld, uint64_t start, uint64_t len, bool death_told)
+int live_protect_range(struct live_dump *ld, uint64_t start, uint64_t len, bool death_told)
 {
 	struct uffdio_writeprotect wp = {
 		.range = { start, len },
@@ -258,221 +210,7 @@ static int protect_range(struct live_dump *ld, uint64_t start, uint64_t len, boo
 
 int live_wp(struct live_dump *ld, uint64_t start, uint64_t len)
 {
-	return protect_range(ld, start, len, false);
-}
-
-struct protect_job {
-	struct live_dump *ld;
-	size_t seg_first, seg_end;
-};
-
-/*
- * Write-protect held segments, all but the threads' rseq pages: the parasite's
- * own syscalls and those snap injects make the kernel write there, and no one
- * serves faults until the parasite is gone. Only present pages need it: empty
- * ones hold nothing.
- */
-static int protect_segs(void *arg)
-{
-	const struct protect_job *j = arg;
-	struct live_dump *ld = j->ld;
-
-	for (size_t s = j->seg_first; s < j->seg_end; s++) {
-		uint64_t a = ld->segs[s].vaddr, e = a + ld->segs[s].nr * PAGE_SIZE;
-
-		for (size_t i = 0; i < ld->nr_rseq_pages; i++) {
-			uint64_t r = ld->rseq_pages[i];
-
-			if (r < a || r >= e)
-				continue;
-			if (protect_range(ld, a, r - a, true))
-				return -1;
-			a = r + PAGE_SIZE;
-		}
-		if (protect_range(ld, a, e - a, true))
-			return -1;
-	}
-	return 0;
-}
-
-/* Make the pipes and have the parasite vmsplice the pages into them. */
-static int hold_pages(struct dump_task *t, struct live_dump *ld)
-{
-	struct parasite_live *l = &t->ctl->args->live;
-	struct protect_job job = { .ld = ld };
-	size_t p = 0;
-
-	while (p < ld->nr_pipes) {
-		int wfds[PARASITE_MAX_PIPES], n = 0, ret;
-
-		l->nr_iov = 0;
-		while (p < ld->nr_pipes && n < PARASITE_MAX_PIPES &&
-		       l->nr_iov + (ld->pipes[p].seg_end - ld->pipes[p].seg_first) <=
-			       PARASITE_MAX_IOV) {
-			struct held_pipe *hp = &ld->pipes[p];
-			int fds[2];
-
-			if (live_get_pipe(ld, fds))
-				goto fail;
-			hp->fd = fds[0];
-			wfds[n] = fds[1];
-			for (size_t s = hp->seg_first; s < hp->seg_end; s++)
-				l->iov[l->nr_iov++] = (struct parasite_iov){
-					ld->segs[s].vaddr, ld->segs[s].nr * PAGE_SIZE };
-			l->pipe_end[n++] = l->nr_iov;
-			p++;
-		}
-		if (!n) {
-			pr_err("pid %d: a pipe's worth of pages spans more than %d ranges", t->pid,
-			       PARASITE_MAX_IOV);
-			return -1;
-		}
-		l->nr_pipes = n;
-		job.seg_first = ld->pipes[p - n].seg_first;
-		job.seg_end = ld->pipes[p - 1].seg_end;
-		ret = parasite_cmd_during(t->ctl, PARASITE_CMD_VMSPLICE, wfds, n, NULL, protect_segs,
-					  &job);
-		while (n)
-			close(wfds[--n]);
-		if (ret)
-			return -1;
-		continue;
-fail:
-		while (n)
-			close(wfds[--n]);
-		return -1;
-	}
-	return 0;
-}
-
-static int add_iov(struct dump_task *t, const struct vma *v)
-{
-	struct parasite_live *l = &t->ctl->args->live;
-
-	if (l->nr_iov == PARASITE_MAX_IOV) {
-		pr_err("pid %d: more than %d mappings to write-protect", t->pid, PARASITE_MAX_IOV);
-		return -1;
-	}
-	l->iov[l->nr_iov++] = (struct parasite_iov){ v->start, v->end - v->start };
-	return 0;
-}
-
-/*
- * Register every anonymous VMA with pages to stream, and every mapping of a
- * shared memory object that may be streamed (live-shmem.c): all are
- * protected later. A process mapping such an object also asks for fork
- * events: a child it forks during the streaming shares the object, and its
- * writes must be caught too (it gets protected page tables and a uffd of its
- * own, which the fork event hands to snap). Without CAP_SYS_PTRACE the
- * process cannot have them, and its objects are saved frozen.
- */
-static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
-{
-	struct parasite_live *l = &t->ctl->args->live;
-	size_t i, last = (size_t)-1;
-	int devfd, ret;
-
-	l->nr_iov = 0;
-	l->uffd_features = LIVE_UFFD_FEATURES;
-	if (live_shmem_supported(ctx->kf))
-		l->uffd_features |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
-	for (i = 0; i < ld->pl.nr; i++) {
-		const struct page_run *r = &ld->pl.runs[i];
-
-		if (!streamable(t, r) || r->vma == last)
-			continue;
-		if (add_iov(t, &t->vmas.v[r->vma]))
-			return -1;
-		last = r->vma;
-	}
-	for (i = 0; i < t->vmas.nr; i++) {
-		const struct vma *v = &t->vmas.v[i];
-
-		if (v->kind != VMA_KIND__VMA_SHMEM || !shmem_may_stream(ctx, v->shmem_id))
-			continue;
-		if (add_iov(t, v))
-			return -1;
-		l->uffd_features |= UFFD_FEATURE_EVENT_FORK;
-	}
-	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	if (devfd < 0) {
-		pr_perror("cannot open /dev/userfaultfd");
-		return -1;
-	}
-	ret = parasite_cmd_fds(t->ctl, PARASITE_CMD_UFFD_ARM, &devfd, 1, &ld->uffd);
-	close(devfd);
-	ld->fork_events = l->uffd_features & UFFD_FEATURE_EVENT_FORK;
-	return ret;
-}
-
-static int write_pagemap(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld)
-{
-	struct image *pm = img_open_write(ctx->dirfd, IMG_PAGEMAP, t->pid);
-	size_t i;
-
-	if (!pm)
-		return -1;
-	for (i = 0; i < ld->pl.nr; i++) {
-		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
-
-		pe.vaddr = ld->pl.runs[i].vaddr;
-		pe.nr_pages = ld->pl.runs[i].nr;
-		if (img_write(pm, &pe.base)) {
-			img_abort(pm);
-			return -1;
-		}
-	}
-	return img_close(pm);
-}
-
-/* Whether the page at @addr is in a held segment. */
-static bool page_held(const struct live_dump *ld, uint64_t addr)
-{
-	int64_t idx = live_page_index(ld, addr);
-
-	for (size_t s = 0; idx >= 0 && s < ld->nr_segs; s++)
-		if ((uint64_t)idx >= ld->segs[s].idx && (uint64_t)idx < ld->segs[s].idx + ld->segs[s].nr)
-			return true;
-	return false;
-}
-
-int live_protect(struct dump_task *t, struct live_dump *ld)
-{
-	(void)t;
-	/* The pages left open while the parasite ran, if they are held at all. */
-	for (size_t i = 0; i < ld->nr_rseq_pages; i++)
-		if (page_held(ld, ld->rseq_pages[i]) && live_wp(ld, ld->rseq_pages[i], PAGE_SIZE))
-			return -1;
-	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-int live_note_rseq(struct dump_task *t, struct live_dump *ld)
-{
-	size_t n = 0;
-
-	ld->rseq_pages = calloc(t->nr_threads, sizeof(*ld->rseq_pages));
-	if (!ld->rseq_pages)
-		return -1;
-	for (size_t i = 0; i < t->nr_threads; i++) {
-		uint64_t p = t->thr[i].rseq.rseq_abi_pointer & ~(PAGE_SIZE - 1);
-
-		if (t->thr[i].rseq.rseq_abi_pointer)
-			ld->rseq_pages[n++] = p;
-	}
-	qsort(ld->rseq_pages, n, sizeof(*ld->rseq_pages), cmp_u64);
-	/* Threads' areas may share a page: keep each page once. */
-	ld->nr_rseq_pages = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!ld->nr_rseq_pages || ld->rseq_pages[ld->nr_rseq_pages - 1] != ld->rseq_pages[i])
-			ld->rseq_pages[ld->nr_rseq_pages++] = ld->rseq_pages[i];
-	return 0;
+	return live_protect_range(ld, start, len, false);
 }
 
 struct live_dump *live_dump_new(const char *name)
@@ -483,7 +221,7 @@ struct live_dump *live_dump_new(const char *name)
 		pr_err("%s: out of memory for its live dump", name);
 		return NULL;
 	}
-	ld->uffd = ld->pfd = ld->pidfd = -1;
+	ld->uffd = ld->pidfd = -1;
 	ld->pipe_size = pipe_max_size();
 	snprintf(ld->name, sizeof(ld->name), "%s", name);
 	return ld;
@@ -517,9 +255,11 @@ int live_prepare(struct dump_task *t, struct live_dump **out)
 	return 0;
 }
 
-int live_layout(struct live_dump *ld, int dirfd, const char *image, uint32_t id)
+int live_layout(struct live_dump *ld, const struct dump_ctx *ctx, enum page_sink_kind kind,
+		uint32_t id)
 {
 	uint64_t idx = 0;
+	size_t i;
 
 	ld->run_idx = malloc((ld->pl.nr + 1) * sizeof(*ld->run_idx));
 	ld->saved = calloc(1, ld->pl.pages / 8 + 1);
@@ -528,39 +268,17 @@ int live_layout(struct live_dump *ld, int dirfd, const char *image, uint32_t id)
 		pr_err("%s: out of memory for its live dump", ld->name);
 		return -1;
 	}
-	for (size_t i = 0; i < ld->pl.nr; i++) {
+	for (i = 0; i < ld->pl.nr; i++) {
 		ld->run_idx[i] = idx;
 		idx += ld->pl.runs[i].nr;
 	}
-	ld->pfd = img_open_raw(dirfd, image, id, O_WRONLY | O_CREAT | O_TRUNC);
-	return ld->pfd < 0 ? -1 : 0;
-}
-
-int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
-		struct live_dump *ld)
-{
-	size_t i, live = 0;
-
-	ld->pl = *pl;
-	memset(pl, 0, sizeof(*pl));
-	/* --cow-limit bounds the tree: each address space gets its share. */
-	for (i = 0; i < ctx->nr_tasks; i++)
-		live += !ctx->tasks[i].zombie;
-	ld->cow_cap = ctx->opts->cow_limit / PAGE_SIZE / live;
-	if (!ld->cow_cap)
-		ld->cow_cap = 1;
-	ld->cow_pages = malloc(ld->cow_cap * sizeof(*ld->cow_pages));
-	if (!ld->cow_pages) {
-		pr_err("out of memory for the live dump of pid %d", t->pid);
+	ld->sink = page_sink_open(ctx, kind, id, ld->name);
+	if (!ld->sink)
 		return -1;
-	}
-	ld->pidfd = dup(t->pidfd);
-	if (ld->pidfd < 0 || live_layout(ld, ctx->dirfd, "pages-%u.img", t->pid))
-		return -1;
-	if (write_pagemap(ctx, t, ld) || save_frozen_runs(ctx, t, ld) ||
-	    live_plan_pipes(t, ld) || arm_uffd(ctx, t, ld) || hold_pages(t, ld))
-		return -1;
-	return 0;
+	for (i = 0; i < ld->pl.nr; i++)
+		if (page_sink_add_run(ld->sink, ld->pl.runs[i].vaddr, ld->pl.runs[i].nr))
+			return -1;
+	return page_sink_layout_done(ld->sink);
 }
 
 void live_free(struct live_dump *ld)
@@ -574,8 +292,7 @@ void live_free(struct live_dump *ld)
 			close(ld->pipes[i].fd);
 	if (ld->uffd >= 0)
 		close(ld->uffd);
-	if (ld->pfd >= 0)
-		close(ld->pfd);
+	page_sink_abort(ld->sink);
 	if (ld->pidfd >= 0)
 		close(ld->pidfd);
 	for (i = 2 * ld->pool_used; i < 2 * ld->nr_pool; i++)

@@ -21,6 +21,7 @@
 #include "kcompat.h"
 #include "log.h"
 #include "mem/mem-dump.h"
+#include "mem/page-sink.h"
 
 #define SCAN_VEC 512
 #define COPY_BUF (4UL << 20)
@@ -364,8 +365,9 @@ int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf
 
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
 {
-	struct image *pm = NULL;
-	int pfd = -1, memfd = -1, ret = -1;
+	struct page_sink *ps = NULL;
+	int memfd = -1, ret = -1;
+	uint64_t idx = 0;
 	char path[64];
 	size_t i;
 	void *buf;
@@ -381,45 +383,35 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
 		pr_perror("cannot open %s", path);
 		goto out;
 	}
-	pfd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_WRONLY | O_CREAT | O_TRUNC);
-	if (pfd < 0)
+	snprintf(path, sizeof(path), "pid %d", t->pid);
+	ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
+	if (!ps)
 		goto out;
-	pm = img_open_write(ctx->dirfd, IMG_PAGEMAP, t->pid);
-	if (!pm)
+	for (i = 0; i < pl->nr; i++)
+		if (page_sink_add_run(ps, pl->runs[i].vaddr, pl->runs[i].nr))
+			goto out;
+	if (page_sink_layout_done(ps))
 		goto out;
 
 	for (i = 0; i < pl->nr; i++) {
 		const struct page_run *r = &pl->runs[i];
-		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 		uint64_t done, len;
 
-		pe.vaddr = r->vaddr;
-		pe.nr_pages = r->nr;
-		if (img_write(pm, &pe.base))
-			goto out;
 		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
 			len = r->nr * PAGE_SIZE - done;
 			if (len > COPY_BUF)
 				len = COPY_BUF;
-			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len))
+			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
+			    page_sink_write(ps, idx + done / PAGE_SIZE, buf, len / PAGE_SIZE))
 				goto out;
-			if (write_full(pfd, buf, len)) {
-				pr_perror("writing image pages-%d.img", t->pid);
-				goto out;
-			}
 		}
+		idx += r->nr;
 		ctx->st.pages_written += r->nr;
 	}
-	ret = 0;
+	ret = page_sink_close(ps);
+	ps = NULL;
 out:
-	if (ret)
-		img_abort(pm);
-	else if (img_close(pm))
-		ret = -1;
-	if (pfd >= 0 && close(pfd) && !ret) {
-		pr_perror("writing image pages-%d.img", t->pid);
-		ret = -1;
-	}
+	page_sink_abort(ps);
 	if (memfd >= 0)
 		close(memfd);
 	munmap(buf, COPY_BUF);

@@ -2,8 +2,9 @@
 /*
  * Memory dump, in two steps that the live mode separates in time:
  * page_collect() finds the pages to save while the task is frozen;
- * page_write() copies them into pages-PID.img and describes them in
- * pagemap-PID.img.
+ * page_write() copies them, stop-the-world, through a page sink
+ * (page-sink.h) into pages-PID.img and pagemap-PID.img. The live mode
+ * (live/) hands the same list to a page sink of its own.
  */
 #ifndef SNAP_MEM_DUMP_H
 #define SNAP_MEM_DUMP_H

@@ -13,8 +13,8 @@
 
 #include "files/files.h"
 #include "image.h"
-#include "live/live.h"
 #include "log.h"
+#include "mem/page-sink.h"
 #include "mem/shmem.h"
 
 #ifndef MADV_PAGEOUT
@@ -29,7 +29,6 @@ struct shmem_obj {
 	dev_t dev;		/* identity: (sysv, dev, ino); SysV: ino = shmid */
 	ino_t ino;
 	bool sysv;
-	bool live;		/* streamed after the freeze (live-shmem.c) */
 	int fd;			/* the object, opened while the tree is frozen */
 	char what[96];		/* how errors name it */
 };
@@ -272,9 +271,14 @@ void shmem_pageout(const char *what, char *map, const unsigned char *vec, uint64
 		pr_warn("%s: cannot push swapped pages out again: %s", what, strerror(errno));
 }
 
-/* The warm mapping of the object (@dev, @ino) if it is @len bytes long; it is the caller's now. */
-static char *take_warm(struct shmem_table *st, dev_t dev, ino_t ino, uint64_t len)
+char *shmem_take_warm(struct dump_ctx *ctx, const struct shmem_data *d)
 {
+	const struct shmem_obj *o = &ctx->shmem->o[d->id - 1];
+	struct shmem_table *st = ctx->shmem;
+	uint64_t len = (d->size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	dev_t dev = o->dev;
+	ino_t ino = o->ino;
+
 	for (size_t i = 0; i < st->nr_warm; i++) {
 		struct shmem_warm *w = &st->warm[i];
 		char *map = w->map;
@@ -336,8 +340,6 @@ out:
 
 void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t)
 {
-	if (!ctx->st.live || !live_shmem_supported(ctx->kf))
-		return;
 	for (size_t i = 0; i < t->vmas_hint.nr; i++) {
 		const struct vma *v = &t->vmas_hint.v[i];
 
@@ -346,20 +348,9 @@ void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t)
 	}
 }
 
-/*
- * A live dump streams an object only the tree's processes can write, and
- * only through mappings it write-protects: MAP_SHARED|MAP_ANONYMOUS memory.
- * A memfd, a /dev/shm file or a SysV segment can also be written through an
- * fd or a new attachment, which no protection sees: those are saved frozen.
- */
-static bool streams_live(const struct dump_ctx *ctx, const struct shmem_obj *o)
+int shmem_kind(const struct dump_ctx *ctx, uint32_t id)
 {
-	return ctx->st.live && o->e.kind == SHMEM_KIND__SHMEM_ANON && live_shmem_supported(ctx->kf);
-}
-
-bool shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
-{
-	return id && id <= ctx->shmem->nr && ctx->shmem->o[id - 1].live;
+	return id && id <= ctx->shmem->nr ? (int)ctx->shmem->o[id - 1].e.kind : -1;
 }
 
 int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
@@ -375,7 +366,6 @@ int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
 			drop_last(ctx->shmem);
 			return -1;
 		}
-		o->live = streams_live(ctx, o);
 	}
 	if (sysv && (v->pgoff || v->end - v->start < o->e.size)) {
 		pr_err("%s: a SysV segment mapped in part is not supported yet", o->what);
@@ -528,69 +518,70 @@ static int find_ranges(struct dump_ctx *ctx, struct shmem_obj *o, const unsigned
 static int write_ranges(struct dump_ctx *ctx, struct shmem_obj *o, char *map,
 			const unsigned char *vec)
 {
-	int pfd = img_open_raw(ctx->dirfd, "shmem-pages-%u.img", o->e.id,
-			       O_WRONLY | O_CREAT | O_TRUNC);
+	struct page_sink *ps = page_sink_open(ctx, PAGE_SINK_SHMEM, o->e.id, o->what);
+	uint64_t idx = 0;
+	size_t i;
 
-	if (pfd < 0)
+	if (!ps)
 		return -1;
-	for (size_t i = 0; i < o->e.n_pages; i++) {
+	for (i = 0; i < o->e.n_pages; i++)
+		if (page_sink_add_run(ps, o->e.pages[i]->vaddr, o->e.pages[i]->nr_pages))
+			goto fail;
+	if (page_sink_layout_done(ps))
+		goto fail;
+	for (i = 0; i < o->e.n_pages; i++) {
 		uint64_t first = o->e.pages[i]->vaddr / PAGE_SIZE, nr = o->e.pages[i]->nr_pages;
 
-		if (write_full(pfd, map + first * PAGE_SIZE, nr * PAGE_SIZE)) {
-			pr_perror("writing image shmem-pages-%u.img", o->e.id);
-			close(pfd);
-			return -1;
-		}
+		if (page_sink_write(ps, idx, map + first * PAGE_SIZE, nr))
+			goto fail;
+		idx += nr;
 		shmem_pageout(o->what, map, vec, first, first + nr);
 	}
-	if (close(pfd)) {
-		pr_perror("writing image shmem-pages-%u.img", o->e.id);
-		return -1;
-	}
-	return 0;
+	return page_sink_close(ps);
+fail:
+	page_sink_abort(ps);
+	return -1;
 }
 
 /*
- * The pages of @o: written into shmem-pages-ID.img now, or, live, held to be
- * streamed once the tree runs. Pages the read swaps in go out again after.
+ * The pages of @o: offered to @hold, which may keep them (a live dump holds
+ * them, to stream once the tree runs); else written into shmem-pages-ID.img
+ * now. Pages the read swaps in go out again after.
  */
-static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o)
+static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o, shmem_hold_fn *hold)
 {
 	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, len = npages * PAGE_SIZE;
-	unsigned char *vec = NULL;
+	struct shmem_data d = { .id = o->e.id, .kind = o->e.kind, .what = o->what, .fd = o->fd,
+				.size = o->e.size };
 	char *map = MAP_FAILED;
 	int ret = -1;
 
 	if (!len)
 		return write_ranges(ctx, o, NULL, NULL);
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, o->fd, 0);
-	vec = malloc(npages);
-	if (map == MAP_FAILED || !vec || mincore(map, len, vec)) {
+	d.resident = malloc(npages);
+	if (map == MAP_FAILED || !d.resident || mincore(map, len, d.resident)) {
 		pr_perror("%s: cannot map its %llu bytes to read them", o->what,
 			  (unsigned long long)o->e.size);
 		goto out;
 	}
-	if (find_ranges(ctx, o, vec))
+	if (find_ranges(ctx, o, d.resident))
 		goto out;
-	if (o->live && !live_shmem_followable(ctx, o->e.id, o->what))
-		o->live = false;
-	if (o->live) {
-		char *warm = take_warm(ctx->shmem, o->dev, o->ino, len);
-
-		ret = live_hold_shmem(ctx, o->e.id, o->what, o->fd, o->e.size, o->e.pages,
-				      o->e.n_pages, vec, warm);
-		vec = NULL;
-	} else {
-		ret = write_ranges(ctx, o, map, vec);
-	}
+	d.ranges = o->e.pages;
+	d.nr_ranges = o->e.n_pages;
+	ret = hold ? hold(ctx, &d) : 0;
+	if (!ret)
+		ret = write_ranges(ctx, o, map, d.resident);
+	else if (ret > 0)
+		ret = 0;
 out:
 	if (map != MAP_FAILED)
 		munmap(map, len);
-	free(vec);
+	free(d.resident);
 	return ret;
 }
 
-int shmem_write(struct dump_ctx *ctx)
+int shmem_write(struct dump_ctx *ctx, shmem_hold_fn *hold)
 {
 	struct shmem_table *st = ctx->shmem;
 	struct image *img;
@@ -605,7 +596,7 @@ int shmem_write(struct dump_ctx *ctx)
 	for (i = 0; i < st->nr && !ret; i++) {
 		struct shmem_obj *o = &st->o[i];
 
-		ret = save_pages(ctx, o) || img_write(img, &o->e.base);
+		ret = save_pages(ctx, o, hold) || img_write(img, &o->e.base);
 		for (size_t j = 0; j < o->e.n_pages; j++)
 			free(o->e.pages[j]);
 		free(o->e.pages);

@@ -10,7 +10,10 @@
  * created; shmem_write() then saves every object's data, found by walking the
  * object itself with lseek(SEEK_DATA/SEEK_HOLE) - swapped pages are data,
  * holes are not - and with mincore() for what was resident, so that pages
- * the read swapped in are pushed out again.
+ * the read swapped in are pushed out again. The pages go through a page sink
+ * (page-sink.h), unless the dump mode holds them to save later: this file
+ * only offers each object's data (shmem_hold_fn); what to hold is the mode's
+ * choice (live/live-shmem.c).
  *
  * Restore (shmem-restore.c): snap recreates and fills every object before the
  * first process exists, keeps an fd of each, and hands the fds to the
@@ -40,18 +43,39 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 		     uint32_t *id);
 /* Note the SysV segments @pid created that no task maps right now. */
 int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
-/* Live, before the freeze: warm snap's mappings of @t's anonymous shared memory. */
+/*
+ * Before the freeze: map @t's anonymous shared memory objects in snap and
+ * fault in their resident data pages, for a mode that holds them frozen
+ * (shmem_take_warm()).
+ */
 void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t);
+/* The ShmemKind of object @id, or -1 when there is no such object. */
+int shmem_kind(const struct dump_ctx *ctx, uint32_t id);
+
+/* An object's data as shmem_write() found it, offered to a shmem_hold_fn. */
+struct shmem_data {
+	uint32_t id;
+	ShmemKind kind;
+	const char *what;	/* how errors name it */
+	int fd;			/* the object, read-only; stays shmem_write()'s */
+	uint64_t size;		/* bytes */
+	PagemapEntry **ranges;	/* data ranges (vaddr: offset in it), in order */
+	size_t nr_ranges;
+	uint8_t *resident;	/* mincore(): a byte per page; a hold that keeps it sets NULL */
+};
+
 /*
- * Whether a live dump may stream object @id rather than save it frozen
- * (whether it does is settled in shmem_write(): live_shmem_followable()).
+ * Whether the dump mode holds object @d's pages to save them itself: 1 it
+ * took them, 0 shmem_write() writes them now, -1 error (logged).
  */
-bool shmem_may_stream(const struct dump_ctx *ctx, uint32_t id);
+typedef int shmem_hold_fn(struct dump_ctx *ctx, struct shmem_data *d);
 /*
- * shmem.img and every shmem-pages-ID.img. While the tree is frozen; live,
- * the pages of streamed objects are only held here (live_hold_shmem()).
+ * shmem.img and every shmem-pages-ID.img, while the tree is frozen; each
+ * object's pages offered first to @hold (NULL: every object is written).
  */
-int shmem_write(struct dump_ctx *ctx);
+int shmem_write(struct dump_ctx *ctx, shmem_hold_fn *hold);
+/* snap's mapping of @d made by shmem_prewarm(), or NULL; the caller's now (to munmap). */
+char *shmem_take_warm(struct dump_ctx *ctx, const struct shmem_data *d);
 /*
  * Push pages [@first, @last) of an object mapped by snap at @map out again
  * where @vec (mincore) says they were not resident: the task must not end up

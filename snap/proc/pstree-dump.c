@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "live/live.h"
 #include "log.h"
+#include "mem/dump-mode.h"
 #include "proc/proc.h"
 #include "proc/pstree.h"
 #include "proc/seize.h"
@@ -187,8 +187,7 @@ int tree_prepare(struct dump_ctx *ctx)
 				continue;
 			h = &ctx->hints[ctx->nr_hints++];
 			*h = (struct dump_task){ .pid = kids[j], .pidfd = -1 };
-			if (parse_smaps(h->pid, &h->vmas_hint) ||
-			    (ctx->st.live && live_prepare(h, &h->ld))) {
+			if (parse_smaps(h->pid, &h->vmas_hint) || dump_mode_prepare_task(ctx, h)) {
 				/* Only a child still there is refused; one that exited is not. */
 				if (!proc_read_stat(kids[j], &st) && st.state != 'Z' &&
 				    st.state != 'X') {
@@ -196,7 +195,7 @@ int tree_prepare(struct dump_ctx *ctx)
 					return -1;
 				}
 				vma_list_free(&h->vmas_hint);
-				live_free(h->ld);
+				dump_mode_free_task(ctx, h);
 				ctx->nr_hints--;
 			}
 		}
@@ -210,7 +209,7 @@ void tree_prepare_free(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_hints; i++) {
 		vma_list_free(&ctx->hints[i].vmas_hint);
-		live_free(ctx->hints[i].ld);
+		dump_mode_free_task(ctx, &ctx->hints[i]);
 	}
 	free(ctx->hints);
 }

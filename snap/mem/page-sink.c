@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The page sink (see page-sink.h): the checks every backend shares - layout
+ * before writes, indexes inside the layout, one message per failure - and
+ * the backend that writes local image files.
+ *
+ * A backend is an ops table, picked in page_sink_open(). Two more are meant
+ * to plug in there, neither written yet:
+ *  - parent image (incremental dumps): a run the previous dump holds
+ *    unchanged is declared "in the parent"; the backend marks it so in the
+ *    pagemap and writes none of its pages, so the file offset of a page is no
+ *    longer its index: the backend maps one to the other from the layout;
+ *  - page server: the layout, then each (index, pages) record, framed and
+ *    sent over a TCP socket; the server writes the same local images.
+ * Callers do not change: they declare runs and write records by index.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "log.h"
+#include "mem/page-sink.h"
+
+struct page_sink_ops {
+	int (*open)(struct page_sink *ps, const struct dump_ctx *ctx);
+	int (*add_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
+	int (*layout_done)(struct page_sink *ps);
+	/* Errors are returned with errno set; the caller logs them. */
+	int (*write)(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
+	/* Logs its own errors, the last writes' included. */
+	int (*close)(struct page_sink *ps);
+	void (*abort)(struct page_sink *ps);
+};
+
+struct page_sink {
+	const struct page_sink_ops *ops;
+	enum page_sink_kind kind;
+	unsigned int id;
+	char owner[128];	/* "pid 42", or the shared memory object */
+	char image[48];		/* the pages' image: how errors name it */
+	uint64_t nr_pages;	/* declared so far */
+	bool laid_out;
+	int failed;		/* atomic: a write failed, and said so */
+	/* Local images. */
+	int fd;			/* pages-PID.img, shmem-pages-ID.img */
+	struct image *pagemap;	/* a process's, until the layout is done */
+};
+
+/*
+ * Local images: pages at 4096 * index, written with pwrite() so that
+ * records need no order and threads no lock.
+ */
+static int local_open(struct page_sink *ps, const struct dump_ctx *ctx)
+{
+	const char *fmt = ps->kind == PAGE_SINK_TASK ? "pages-%u.img" : "shmem-pages-%u.img";
+
+	ps->fd = img_open_raw(ctx->dirfd, fmt, ps->id, O_WRONLY | O_CREAT | O_TRUNC);
+	if (ps->fd < 0)
+		return -1;
+	if (ps->kind != PAGE_SINK_TASK)
+		return 0;
+	ps->pagemap = img_open_write(ctx->dirfd, IMG_PAGEMAP, ps->id);
+	return ps->pagemap ? 0 : -1;
+}
+
+static int local_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	/* An object's runs are in its shmem.img entry, which its owner writes. */
+	if (!ps->pagemap)
+		return 0;
+	pe.vaddr = addr;
+	pe.nr_pages = nr_pages;
+	return img_write(ps->pagemap, &pe.base);
+}
+
+static int local_layout_done(struct page_sink *ps)
+{
+	struct image *pm = ps->pagemap;
+
+	ps->pagemap = NULL;
+	return img_close(pm);
+}
+
+static int local_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+{
+	const char *p = data;
+	size_t len = nr_pages * PAGE_SIZE;
+	off_t off = idx * PAGE_SIZE;
+	ssize_t n;
+
+	while (len) {
+		n = pwrite(ps->fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int local_close(struct page_sink *ps)
+{
+	int ret = 0;
+
+	if (ps->pagemap && img_close(ps->pagemap))
+		ret = -1;
+	ps->pagemap = NULL;
+	/* Some filesystems (NFS) report a failed write only at close. */
+	if (close(ps->fd) && !ret) {
+		pr_err("%s: writing its pages to the image: %s (%s)", ps->owner,
+		       strerror(errno), ps->image);
+		ret = -1;
+	}
+	ps->fd = -1;
+	return ret;
+}
+
+static void local_abort(struct page_sink *ps)
+{
+	img_abort(ps->pagemap);
+	ps->pagemap = NULL;
+	if (ps->fd >= 0)
+		close(ps->fd);
+	ps->fd = -1;
+}
+
+static const struct page_sink_ops local_ops = {
+	.open = local_open,
+	.add_run = local_add_run,
+	.layout_done = local_layout_done,
+	.write = local_write,
+	.close = local_close,
+	.abort = local_abort,
+};
+
+struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind kind,
+				 unsigned int id, const char *owner)
+{
+	struct page_sink *ps = calloc(1, sizeof(*ps));
+
+	if (!ps) {
+		pr_err("%s: out of memory for its page sink", owner);
+		return NULL;
+	}
+	/* The backend: a page server or a parent image would be chosen here, from ctx->opts. */
+	ps->ops = &local_ops;
+	ps->kind = kind;
+	ps->id = id;
+	ps->fd = -1;
+	snprintf(ps->owner, sizeof(ps->owner), "%s", owner);
+	snprintf(ps->image, sizeof(ps->image),
+		 kind == PAGE_SINK_TASK ? "pages-%u.img" : "shmem-pages-%u.img", id);
+	if (ps->ops->open(ps, ctx)) {
+		ps->ops->abort(ps);
+		free(ps);
+		return NULL;
+	}
+	return ps;
+}
+
+int page_sink_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	if (ps->laid_out) {
+		pr_err("%s: a run at %lx declared after the layout of %s was done", ps->owner,
+		       (unsigned long)addr, ps->image);
+		return -1;
+	}
+	if (ps->ops->add_run(ps, addr, nr_pages))
+		return -1;
+	ps->nr_pages += nr_pages;
+	return 0;
+}
+
+int page_sink_layout_done(struct page_sink *ps)
+{
+	ps->laid_out = true;
+	return ps->ops->layout_done(ps);
+}
+
+int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+{
+	if (!ps->laid_out || idx + nr_pages > ps->nr_pages || idx + nr_pages < idx) {
+		pr_err("%s: pages %llu-%llu are outside the layout of %s", ps->owner,
+		       (unsigned long long)idx, (unsigned long long)(idx + nr_pages),
+		       ps->image);
+		return -1;
+	}
+	if (!ps->ops->write(ps, idx, data, nr_pages))
+		return 0;
+	/* Threads that fail together say it once. */
+	if (!__atomic_exchange_n(&ps->failed, 1, __ATOMIC_ACQ_REL))
+		pr_err("%s: writing its pages to the image: %s (%s)", ps->owner,
+		       strerror(errno), ps->image);
+	return -1;
+}
+
+int page_sink_close(struct page_sink *ps)
+{
+	int ret;
+
+	if (__atomic_load_n(&ps->failed, __ATOMIC_ACQUIRE)) {
+		page_sink_abort(ps);
+		return -1;
+	}
+	ret = ps->ops->close(ps);
+	free(ps);
+	return ret;
+}
+
+void page_sink_abort(struct page_sink *ps)
+{
+	if (!ps)
+		return;
+	ps->ops->abort(ps);
+	free(ps);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The page sink: where every dumped page goes, whoever copies it. The
+ * stop-the-world copy (mem-dump.c), the live streamer and its fault path
+ * (live/), and the shared memory writer (shmem-dump.c) all do the same:
+ *
+ *   ps = page_sink_open(ctx, PAGE_SINK_TASK, pid, "pid 42");
+ *   page_sink_add_run(ps, vaddr, nr) ...      the layout, runs in order
+ *   page_sink_layout_done(ps);
+ *   page_sink_write(ps, idx, data, nr) ...    any order, any thread
+ *   page_sink_close(ps);                      or page_sink_abort(ps)
+ *
+ * Page index i is the i-th page of the layout: the first page of a run has
+ * the index of the pages declared before it. Records may come in any order
+ * and from several threads at once, each index written once; the live path
+ * writes a page whenever it is saved, from the pipes or the copy buffer.
+ *
+ * The sink hides where the pages end up: a backend, chosen when the sink is
+ * opened. Only local images exist now (Documentation/images.md, unchanged):
+ * a process's pages go to pages-PID.img, page i at byte 4096 * i, and its
+ * runs to pagemap-PID.img; an object's pages to shmem-pages-ID.img, its runs
+ * being in its shmem.img entry, which the caller writes.
+ */
+#ifndef SNAP_PAGE_SINK_H
+#define SNAP_PAGE_SINK_H
+
+#include <stdint.h>
+
+#include "ctx.h"
+
+enum page_sink_kind {
+	PAGE_SINK_TASK,		/* pages-PID.img + pagemap-PID.img */
+	PAGE_SINK_SHMEM,	/* shmem-pages-ID.img */
+};
+
+struct page_sink;
+
+/*
+ * A sink for the pages of process @id or shared memory object @id; @owner
+ * names it in errors ("pid 42"). The layout comes next. NULL on error,
+ * logged.
+ */
+struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind kind,
+				 unsigned int id, const char *owner);
+/*
+ * Append a run of @nr_pages pages at @addr (a process's address, an offset
+ * in an object) to the layout. Runs come in the order their pages are
+ * indexed. 0 or -1 (logged).
+ */
+int page_sink_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
+/* No more runs: the layout is complete (a process's pagemap is written). 0 or -1 (logged). */
+int page_sink_layout_done(struct page_sink *ps);
+/*
+ * @nr_pages pages from @data, the first being page @idx of the layout.
+ * After page_sink_layout_done(); safe from several threads for distinct
+ * indexes. 0 or -1: the first failure is logged, naming the image.
+ */
+int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
+/*
+ * Finish and free: the last writes are checked (a failed flush or close is
+ * an error naming the image). -1 also when a write failed before (logged
+ * then, not again).
+ */
+int page_sink_close(struct page_sink *ps);
+/* Free without checking: the dump failed already and said why. NULL is fine. */
+void page_sink_abort(struct page_sink *ps);
+
+#endif
