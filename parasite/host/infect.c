@@ -68,11 +68,17 @@ int ptrace_wait(pid_t pid, int *status)
 static bool task_gone(struct parasite_ctl *ctl)
 {
 	char path[32], buf[512], *p;
-	int fd;
+	int fd, err = errno;
 	ssize_t n;
 
 	if (ctl->dead)
 		return true;
+	/*
+	 * ptrace says ESRCH once a SIGKILL has hit our stopped tracee, while
+	 * /proc still shows it alive for a moment: it is gone all the same.
+	 */
+	if (err == ESRCH)
+		goto gone;
 	/* The state letter of /proc/PID/stat follows the ")" that ends the comm. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", ctl->pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -82,9 +88,12 @@ static bool task_gone(struct parasite_ctl *ctl)
 	if (n > 0) {
 		buf[n] = '\0';
 		p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X')
+		if (p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X') {
+			errno = err;
 			return false;
+		}
 	}
+gone:
 	ctl->dead = true;
 	pr_err("pid %d died during the dump", ctl->pid);
 	return true;

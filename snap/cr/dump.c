@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `snap dump`: the flow of design.md §3 — seize, collect, infect, dump
+ * `snap dump`: the flow of Documentation/architecture.md "Dump" — seize, collect, infect, dump
  * state, files and memory, cure, write, then resume or kill. How memory is
  * saved is the dump mode's (mem/dump-mode.h), chosen once here: its steps
  * are called at their places in the flow. Any failure puts the target back

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Restore reads and checks every image up front (design.md §4): a missing,
+ * Restore reads and checks every image up front (Documentation/architecture.md, "Restore"): a missing,
  * truncated or corrupted file is reported naming it, before any process is
  * created. Checks go beyond decoding: VMAs sorted and page aligned, only
  * attributes the restorer may apply (harmless madvise bits, guards inside

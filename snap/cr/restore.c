@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `snap restore`, snap's side (design.md §4, process-trees.md): read and
+ * `snap restore`, snap's side (Documentation/architecture.md "Restore", process-trees.md): read and
  * check every image; wait for the PIDs to be free; make each process's
  * restorer area and pipes and open every file; clone3() the root with its
  * PID (each process makes its children: restore-task.c); seize each process

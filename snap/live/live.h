@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The live snapshot (design.md §1, §3 step 4), as a dump mode (see
- * mem/dump-mode.h). While the task is frozen, its private anonymous memory
+ * The live snapshot (Documentation/architecture.md, "Live snapshot"), as a
+ * dump mode (see mem/dump-mode.h). While the task is frozen, its private anonymous memory
  * is write-protected through a userfaultfd the parasite creates in the
  * task's mm, and the pages to save are held in pipes (vmsplice), so that
  * pages the task later unmaps or discards are still there. Once the task
