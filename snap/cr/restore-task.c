@@ -22,6 +22,7 @@
 
 #include "files/files.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "proc/proc.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
@@ -169,7 +170,8 @@ static int prepare_fds(struct restore_tree *tr, size_t idx)
 	if (ctx->dirfd < 0)
 		return -1;
 	/* Every other task's pipes are below base: they go here. */
-	if (shmem_move_fds(ctx, base + 2) || restore_task_fds(ctx, &ctx->tasks[idx], base))
+	if (shmem_move_fds(ctx, base + 2) || ns_move_fds(ctx, base + 2) ||
+	    restore_task_fds(ctx, &ctx->tasks[idx], base))
 		return -1;
 	return files_task_installed(ctx, &ctx->tasks[idx]);
 }
@@ -320,7 +322,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (make_ids(ctx, t, !idx) || make_children(tr, idx, false) || join_group(ctx, t))
+	if (ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || make_children(tr, idx, false) ||
+	    join_group(ctx, t))
 		_exit(1);
 	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);

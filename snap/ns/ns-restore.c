@@ -229,3 +229,40 @@ int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id)
 	}
 	return 0;
 }
+
+int ns_enter_task(struct restore_ctx *ctx, const PstreeEntry *pe)
+{
+	/*
+	 * A process cannot change its own pid or time namespace: setns() of
+	 * those sets where its children go, which is what *_for_children say.
+	 */
+	static const enum ns_slot slots[] = {
+		NS_SLOT_NET,  NS_SLOT_MNT,    NS_SLOT_IPC,	    NS_SLOT_UTS,
+		NS_SLOT_USER, NS_SLOT_CGROUP, NS_SLOT_PID_CHILDREN, NS_SLOT_TIME_CHILDREN};
+	uint32_t id;
+
+	for (size_t i = 0; pe->ns && i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (ns_ids_get(pe->ns, slots[i], &id) && ns_enter(ctx, ns_slot_kind(slots[i]), id))
+			return -1;
+	return 0;
+}
+
+int ns_move_fds(struct restore_ctx *ctx, int base)
+{
+	struct ns_restore *nr = ctx->ns;
+
+	for (int k = 0; nr && k < NS_KIND_NR; k++) {
+		int fd;
+
+		if (nr->own_fd[k] < 0)
+			continue;
+		fd = fcntl(nr->own_fd[k], F_DUPFD_CLOEXEC, base);
+		if (fd < 0) {
+			pr_perror("cannot move the fd of snap's own %s namespace", ns_kind_name(k));
+			return -1;
+		}
+		close(nr->own_fd[k]);
+		nr->own_fd[k] = fd;
+	}
+	return 0;
+}

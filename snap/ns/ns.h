@@ -91,5 +91,12 @@ void ns_restore_free(struct restore_ctx *ctx);
  * namespaces can be entered; another is an error naming it. Logged.
  */
 int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id);
+/*
+ * In a restored process, before it makes children: join every namespace its
+ * pstree.img entry @pe names (none for an image without them). -1 logged.
+ */
+int ns_enter_task(struct restore_ctx *ctx, const PstreeEntry *pe);
+/* In the restored child: move the namespace fds to @base and up, out of the fds' way. */
+int ns_move_fds(struct restore_ctx *ctx, int base);
 
 #endif
