@@ -39,6 +39,14 @@ struct snap_opts {
 	unsigned int pid_wait_ms;	/* --pid-wait-ms: how long restore waits for a busy PID */
 	bool no_live;			/* --no-live: stop-the-world even with -R */
 	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
+	/*
+	 * --ext-unix-sk[=INO,...]: unix sockets may be connected to sockets
+	 * outside the tree (only to these inodes, if listed); restore
+	 * connects them again by name.
+	 */
+	bool ext_unix_sk;
+	uint32_t *ext_unix_inos;
+	size_t nr_ext_unix_inos;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

@@ -19,6 +19,8 @@ extern const struct fd_ops chr_fd_ops;
 extern const struct fd_ops pipe_fd_ops;
 extern const struct fd_ops memfd_fd_ops;
 extern const struct fd_ops reg_fd_ops;
+extern const struct fd_ops unix_fd_ops;
+extern const struct fd_ops netlink_fd_ops;
 
 /* Within one file type, a narrower kind comes before a wider one. */
 const struct fd_ops *const fd_kinds[] = {
@@ -27,6 +29,8 @@ const struct fd_ops *const fd_kinds[] = {
 	&pipe_fd_ops,	/* S_IFIFO: pipe:[N] */
 	&memfd_fd_ops,	/* S_IFREG: /memfd: */
 	&reg_fd_ops,	/* S_IFREG, S_IFDIR with a path */
+	&unix_fd_ops,	/* S_IFSOCK: AF_UNIX */
+	&netlink_fd_ops, /* S_IFSOCK: AF_NETLINK */
 };
 
 const size_t nr_fd_kinds = ARRAY_SIZE(fd_kinds);
