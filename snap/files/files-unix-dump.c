@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "files/files-unix.h"
@@ -77,8 +78,9 @@ static int dump_path(struct dump_ctx *ctx, const struct fd_desc *d, const struct
 	}
 	snprintf(path, sizeof(path), "/proc/%d/%s/%.*s", pid, u->name[0] == '/' ? "root" : "cwd",
 		 len, u->name);
+	/* sock_diag gives the kernel's own dev_t: major << 20 | minor. */
 	if (!u->has_vfs || stat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != u->vfs_ino ||
-	    files_encode_dev(st.st_dev) != u->vfs_dev) {
+	    (major(st.st_dev) << 20 | minor(st.st_dev)) != u->vfs_dev) {
 		ue->has_name_gone = ue->name_gone = true;
 		return 0;
 	}
@@ -206,8 +208,12 @@ static int dump_queue(struct dump_ctx *ctx, struct unix_dump_state *us, const st
 		return 0;
 	if (unix_peek_queue(d->local, u->type, u->shutdown & UNIX_RCV_SHUTDOWN, who, &msgs, &nr))
 		return -1;
-	for (size_t i = 0; i < nr && !ret; i++)
+	for (size_t i = 0; i < nr && !ret; i++) {
+		/* Only a dgram's sender varies: a connection's is its peer. */
+		if (u->type != SOCK_DGRAM)
+			msgs[i].sender_len = 0;
 		ret = unix_queue_msg(ctx, us, u->ino, false, &msgs[i]);
+	}
 	unix_msgs_free(msgs, nr);
 	/* Data collect took out of its connection, which no listener accepted yet. */
 	for (size_t p = 0; p < us->nr_pending && !ret; p++) {

@@ -25,7 +25,7 @@ struct unix_diag {
 	uint8_t name_len;		/* 0: unnamed; name[0] == 0: abstract */
 	char name[UNIX_NAME_MAX];
 	bool has_vfs;			/* bound to a path: its inode then */
-	uint32_t vfs_dev, vfs_ino;	/* dev as the kernel's new_encode_dev() */
+	uint32_t vfs_dev, vfs_ino;	/* dev as the kernel keeps it: major << 20 | minor */
 	uint32_t peer;			/* peer's inode, 0 for none (or a pending one) */
 	/*
 	 * A listener's connections not yet accepted, oldest first: the inodes
