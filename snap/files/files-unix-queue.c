@@ -12,9 +12,10 @@
  * Message boundaries: a dgram or seqpacket peek returns one message (or the
  * next piece of it when the buffer was short). A stream peek glues the
  * segments of one writer together up to and including the first that
- * carries fds; the fds belong to that last segment, whose start is found by
- * peeking single bytes (a byte of it comes with the fds, a byte before does
- * not), so that a reader gets them at the same byte after restore.
+ * carries fds, and nothing tells where that one began: even a 1-byte peek
+ * walks on to it and hands out its fds. So the glued bytes go back as one
+ * segment with the fds: a reader gets them with the first of those bytes,
+ * maybe earlier than it would have, never later.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -208,39 +209,11 @@ static int peek_datagrams(struct peek *p, bool shut, size_t queued)
 	}
 }
 
-/*
- * The segment that carries fds ends a stream peek of @len bytes at @start:
- * where does it begin? Offsets in it peek fds, offsets before it do not.
- */
-static int fds_start(struct peek *p, size_t start, size_t len, size_t *at)
-{
-	size_t lo = start, hi = start + len - 1, mid;
-	struct piece pc;
-	uint8_t byte;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (set_peek_off(p->fd, mid)) {
-			pr_perror("%s: SO_PEEK_OFF", p->who);
-			return -1;
-		}
-		if (peek_piece(p, &byte, 1, &pc))
-			return -1;
-		if (pc.fds)
-			hi = mid;
-		else
-			lo = mid + 1;
-		piece_free(&pc);
-	}
-	*at = lo;
-	return set_peek_off(p->fd, start + len) ? -1 : 0;
-}
-
 static int peek_stream(struct peek *p, size_t queued)
 {
-	size_t off = 0, at;
 	struct unix_msg *m;
 	struct piece pc;
+	size_t off = 0;
 	int ret;
 
 	while (off < queued) {
@@ -254,29 +227,12 @@ static int peek_stream(struct peek *p, size_t queued)
 			piece_free(&pc);
 			return ret < 0 ? -1 : 0;
 		}
-		at = off;
-		if (pc.fds && pc.len > 1 && fds_start(p, off, pc.len, &at)) {
-			piece_free(&pc);
-			return -1;
-		}
-		if (at > off) {
-			struct piece plain = pc;
-
-			/* The bytes before the segment with fds: same writer, no fds. */
-			plain.fds = NULL;
-			plain.nfds = 0;
-			m = add_msg(p, &plain);
-			if (!m || append(m, p->buf, at - off, p->who)) {
-				piece_free(&pc);
-				return -1;
-			}
-		}
 		m = add_msg(p, &pc);
 		if (!m) {
 			piece_free(&pc);
 			return -1;
 		}
-		if (append(m, p->buf + (at - off), pc.len - (at - off), p->who))
+		if (append(m, p->buf, pc.len, p->who))
 			return -1;
 		off += pc.len;
 	}
