@@ -304,7 +304,7 @@ static int finish(struct fill *f, struct unix_rsk *r)
 			return -1;
 		}
 	}
-	if (ue->type == SOCK_DGRAM && ue->has_peer && r->peer != r->mate) {
+	if (ue->type == SOCK_DGRAM && ue->has_peer && (!r->peer || r->peer != r->mate)) {
 		const ProtobufCBinaryData *to = r->peer ? &r->peer->ue->name : &ue->peer_name;
 		const char *dir = r->peer ? r->peer->ue->name_dir : NULL;
 
