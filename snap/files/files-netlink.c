@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "files/files-kind.h"
@@ -79,22 +82,60 @@ static int dump_nl_opts(const struct fd_desc *d, NetlinkSkEntry *ne)
 	return 0;
 }
 
+/*
+ * sock_diag lists the sockets of the port table only: one never bound is
+ * not there. It is if it lives in our network namespace; else it is one
+ * of another, which snap does not handle yet.
+ */
+static int unbound_here(const struct fd_desc *d, struct netlink_diag *n, const char *who)
+{
+	socklen_t len = sizeof(int);
+	struct stat ours, its;
+	int ns, type, proto;
+
+	ns = ioctl(d->local, SIOCGSKNS);
+	if (ns < 0 || fstat(ns, &its) || stat("/proc/self/ns/net", &ours)) {
+		pr_perror("%s: cannot tell the network namespace of netlink socket inode %lu", who,
+			  (unsigned long)d->st.st_ino);
+		if (ns >= 0)
+			close(ns);
+		return -1;
+	}
+	close(ns);
+	if (its.st_ino != ours.st_ino || its.st_dev != ours.st_dev) {
+		pr_err("%s: netlink socket inode %lu lives in another network namespace, which "
+		       "snap does not dump yet",
+		       who, (unsigned long)d->st.st_ino);
+		return -1;
+	}
+	if (getsockopt(d->local, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    getsockopt(d->local, SOL_SOCKET, SO_PROTOCOL, &proto, &len)) {
+		pr_perror("%s: cannot read the type of netlink socket inode %lu", who,
+			  (unsigned long)d->st.st_ino);
+		return -1;
+	}
+	memset(n, 0, sizeof(*n));
+	n->ino = d->st.st_ino;
+	n->type = type;
+	n->protocol = proto;
+	return 0;
+}
+
 static int netlink_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	struct netlink_dump_state *ns = st;
 	const struct netlink_diag *n = netlink_diag_find(&ns->diag, d->st.st_ino);
+	struct netlink_diag unbound;
 	NetlinkSkEntry *ne;
 	uint32_t words;
 	char who[64];
 
 	(void)ctx;
 	snprintf(who, sizeof(who), "pid %d fd %d", d->pid, d->fd);
-	if (!n) {
-		pr_err("%s: sock_diag does not list netlink socket inode %lu: it lives in another "
-		       "network namespace, which snap does not dump yet",
-		       who, (unsigned long)d->st.st_ino);
+	if (!n && unbound_here(d, &unbound, who))
 		return -1;
-	}
+	if (!n)
+		n = &unbound;
 	ne = malloc(sizeof(*ne));
 	if (!ne) {
 		pr_err("%s: out of memory", who);
