@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Netlink sockets: the fd kind. collect takes one NETLINK_DIAG dump (the
- * family, the bound port id, the group bitmap, what it is connected to);
- * each fd adds its SOL_NETLINK options and socket options. Restore opens a
+ * Netlink sockets: the fd kind. The first one dumped takes one NETLINK_DIAG
+ * dump for all (the family, the bound port id, the group bitmap, what it is
+ * connected to), so that a tree without netlink sockets needs none; each
+ * fd adds its SOL_NETLINK options and socket options. Restore opens a
  * socket of the same family, sets the options, bind()s to the same port id
  * and groups (a port id taken by now: the kernel picks another, with a
  * warning), joins the groups past the first 32, and connect()s.
@@ -41,6 +42,7 @@ static const int nl_flag_opts[] = {
 
 struct netlink_dump_state {
 	struct netlink_diag_table diag;
+	bool collected;
 };
 
 static bool netlink_match(const struct fd_desc *d)
@@ -50,14 +52,6 @@ static bool netlink_match(const struct fd_desc *d)
 
 	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
 	       domain == AF_NETLINK;
-}
-
-static int netlink_collect(struct dump_ctx *ctx, void *st)
-{
-	struct netlink_dump_state *ns = st;
-
-	(void)ctx;
-	return netlink_diag_collect(&ns->diag);
 }
 
 static int dump_nl_opts(const struct fd_desc *d, NetlinkSkEntry *ne)
@@ -124,7 +118,7 @@ static int unbound_here(const struct fd_desc *d, struct netlink_diag *n, const c
 static int netlink_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	struct netlink_dump_state *ns = st;
-	const struct netlink_diag *n = netlink_diag_find(&ns->diag, d->st.st_ino);
+	const struct netlink_diag *n;
 	struct netlink_diag unbound;
 	NetlinkSkEntry *ne;
 	uint32_t words;
@@ -132,6 +126,13 @@ static int netlink_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d,
 
 	(void)ctx;
 	snprintf(who, sizeof(who), "pid %d fd %d", d->pid, d->fd);
+	/* At the first netlink socket (the tree is frozen throughout the fds' dump). */
+	if (!ns->collected) {
+		if (netlink_diag_collect(&ns->diag))
+			return -1;
+		ns->collected = true;
+	}
+	n = netlink_diag_find(&ns->diag, d->st.st_ino);
 	if (!n && unbound_here(d, &unbound, who))
 		return -1;
 	if (!n)
@@ -304,7 +305,6 @@ const struct fd_ops netlink_fd_ops = {
 	.fmts = FD_FMT(S_IFSOCK),
 	.match = netlink_match,
 	.dump_state = sizeof(struct netlink_dump_state),
-	.collect = netlink_collect,
 	.dump = netlink_dump,
 	.dump_free = netlink_dump_free,
 	.prepare = netlink_prepare,

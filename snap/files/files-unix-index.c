@@ -49,7 +49,7 @@ static int add_holder(struct unix_dump_state *us, size_t *cap, uint32_t ino, pid
 	return 0;
 }
 
-/* The sockets among @pid's fds (any family: the inode says if it is a unix one). */
+/* The sockets among @pid's fds, of any family for now. */
 static int walk_fds(struct unix_dump_state *us, size_t *cap, pid_t pid)
 {
 	char path[64], link[64 + 256];
@@ -68,9 +68,7 @@ static int walk_fds(struct unix_dump_state *us, size_t *cap, pid_t pid)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
-		if (stat(link, &st) || !S_ISSOCK(st.st_mode))
-			continue;
-		if (unix_diag_find(&us->diag, st.st_ino))
+		if (!stat(link, &st) && S_ISSOCK(st.st_mode))
 			ret = add_holder(us, cap, st.st_ino, pid, atoi(de->d_name));
 	}
 	if (!ret && errno) {
@@ -106,15 +104,22 @@ static int index_icons(struct unix_dump_state *us)
 
 int unix_index_build(struct dump_ctx *ctx, struct unix_dump_state *us)
 {
-	size_t cap = 0;
+	size_t cap = 0, n = 0;
 
-	if (unix_diag_collect(&us->diag) || index_icons(us))
-		return -1;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (!ctx->tasks[i].zombie && walk_fds(us, &cap, ctx->tasks[i].pid))
 			return -1;
-	if (us->nr_holders)
-		qsort(us->holders, us->nr_holders, sizeof(*us->holders), cmp_holder);
+	/* A tree without sockets needs no sock_diag (nor a kernel that has it). */
+	if (!us->nr_holders)
+		return 0;
+	if (unix_diag_collect(&us->diag) || index_icons(us))
+		return -1;
+	for (size_t i = 0; i < us->nr_holders; i++)
+		if (unix_diag_find(&us->diag, us->holders[i].ino))
+			us->holders[n++] = us->holders[i];
+	us->nr_holders = n;
+	if (n)
+		qsort(us->holders, n, sizeof(*us->holders), cmp_holder);
 	return 0;
 }
 
