@@ -201,10 +201,15 @@ static int open_accepted(struct restore_ctx *ctx, struct unix_rsk *r)
 		pr_perror("%s: cannot accept its connection again", who);
 		goto err;
 	}
-	if (l)
+	if (l) {
 		l->accepted_left--;
-	else
+	} else {
 		close(lfd);
+		/* The listener's path was gone: it goes again (else it stays, stale, as it was). */
+		if (s->ue->name_gone && s->ue->name.data[0] &&
+		    unix_name_unlink(s->ue->name.data, s->ue->name.len, s->ue->name_dir))
+			pr_warn("%s: cannot remove its path again: %s", who, strerror(errno));
+	}
 	/* The client's name is bound already; the accepted side's came with accept(). */
 	if (r == s) {
 		ret = hand_out(ctx, r, c, cfd, false);

@@ -5,7 +5,8 @@
  * connection with data queued both ways. After restore the listener accepts
  * the three in the order they came, each with its data; each child's socket
  * is still the other end of its connection (a reply reaches it, its answer
- * comes back).
+ * comes back). A second listener has two empty connections waiting, made by
+ * the test itself: they come back in their order too.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -50,7 +51,7 @@ static void child(struct sockaddr_un *a, socklen_t alen, int i, int ready)
 
 int main(int argc, char **argv)
 {
-	int l, a0, c0, ready[2], conn[NR], status;
+	int l, l2, a0, c0, ready[2], conn[NR], e[2], status;
 	pid_t kids[NR];
 	struct sockaddr_un a;
 	socklen_t alen;
@@ -82,7 +83,29 @@ int main(int argc, char **argv)
 			fail("child %d did not connect", i);
 	}
 
+	snprintf(name, sizeof(name), "zdtm-unix-listen2-%d", getpid());
+	alen = sk_addr(&a, name, 1);
+	l2 = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (l2 < 0 || bind(l2, (struct sockaddr *)&a, alen) || listen(l2, 8))
+		fail("listen: %m");
+	for (int i = 0; i < 2; i++) {
+		e[i] = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		if (e[i] < 0 || connect(e[i], (struct sockaddr *)&a, alen))
+			fail("connect: %m");
+	}
+
 	test_waitsig();
+
+	for (int i = 0; i < 2; i++) {
+		int c = accept(l2, NULL, NULL);
+
+		if (c < 0 || send(c, "which", 5, 0) != 5)
+			fail("accept on the second listener: %m");
+		if (recv(e[i], buf, sizeof(buf), MSG_DONTWAIT) != 5 ||
+		    recv(e[!i], buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+			fail("the second listener's connection %d is not the %s made", i,
+			     i ? "second" : "first");
+	}
 
 	sk_expect_bytes(a0, 777, 1);
 	sk_expect_bytes(c0, 555, 2);

@@ -1,9 +1,11 @@
 /*
  * Unix socket names: bound to a path (mode 0600), to a relative path, to an
- * abstract name, autobound, unbound, bound to a path since removed, and a
- * listener with an accepted connection (which shares its name). Each reads
- * the same name after restore; paths exist as they did (the removed one
- * does not); the names still reach their sockets.
+ * abstract name, autobound, unbound, bound to a path since removed, a
+ * listener with an accepted connection (which shares its name), an accepted
+ * connection whose listener was closed, and a listener whose path was
+ * removed with a connection waiting. Each reads the same name after
+ * restore; paths exist as they did (the removed ones do not); the names
+ * still reach their sockets.
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -51,8 +53,10 @@ static int bound(int type, const char *name, int abstract)
 
 int main(int argc, char **argv)
 {
-	char p_path[256], p_rm[256], p_lis[256], abs_name[64], rel[64], dir[256];
-	struct named path, rm, absn, rel_n, unb, autob, lis, acc, cli;
+	char p_path[256], p_rm[256], p_lis[256], p_old[256], p_gone[256], abs_name[64], rel[64];
+	char dir[256];
+	struct named path, rm, absn, rel_n, unb, autob, lis, acc, cli, old_acc, old_cli, gone,
+		gone_cli;
 	int fd, one = 1, c, a;
 	struct sockaddr_un sa;
 	socklen_t salen;
@@ -61,6 +65,10 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	test_path(p_path, sizeof(p_path), "path.sock");
 	test_path(p_lis, sizeof(p_lis), "listen.sock");
+	test_path(p_old, sizeof(p_old), "closed-listener.sock");
+	test_path(p_gone, sizeof(p_gone), "gone-listener.sock");
+	unlink(p_old);
+	unlink(p_gone);
 	snprintf(p_rm, sizeof(p_rm), "%s", p_path);
 	snprintf(dir, sizeof(dir), "%s", dirname(p_rm));
 	test_path(p_rm, sizeof(p_rm), "removed.sock");
@@ -106,6 +114,27 @@ int main(int argc, char **argv)
 		fail("accept: %m");
 	name_of(a, &acc);
 	name_of(c, &cli);
+	/* Accepted, then its listener closed: the name lives on in the connection. */
+	fd = bound(SOCK_STREAM, p_old, 0);
+	if (listen(fd, 4))
+		fail("listen: %m");
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	name_of(fd, &old_acc);
+	if (connect(c, (struct sockaddr *)&old_acc.a, old_acc.len) ||
+	    (a = accept(fd, NULL, NULL)) < 0)
+		fail("accept: %m");
+	close(fd);
+	name_of(a, &old_acc);
+	name_of(c, &old_cli);
+	/* A listener whose path was removed, with a connection waiting in it. */
+	fd = bound(SOCK_STREAM, p_gone, 0);
+	if (listen(fd, 4))
+		fail("listen: %m");
+	name_of(fd, &gone);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&gone.a, gone.len) || unlink(p_gone))
+		fail("connect: %m");
+	name_of(c, &gone_cli);
 
 	test_daemon();
 	test_waitsig();
@@ -119,6 +148,19 @@ int main(int argc, char **argv)
 	same_name(&lis, "the listener");
 	same_name(&acc, "the accepted socket");
 	same_name(&cli, "the connected client");
+	same_name(&old_acc, "the connection of a closed listener");
+	same_name(&old_cli, "the client of a closed listener");
+	same_name(&gone, "the listener whose path was removed");
+	same_name(&gone_cli, "the client waiting on it");
+	if (!stat(p_gone, &st) || errno != ENOENT)
+		fail("%s exists again", p_gone);
+	if (stat(p_old, &st) || !S_ISSOCK(st.st_mode))
+		fail("%s: the closed listener's socket file is gone (%m)", p_old);
+	sk_check_pair(old_acc.fd, old_cli.fd);
+	a = accept(gone.fd, NULL, NULL);
+	if (a < 0)
+		fail("the connection waiting on the listener whose path was removed is gone: %m");
+	sk_check_pair(a, gone_cli.fd);
 	if (stat(p_path, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0600)
 		fail("%s: not a socket file of mode 0600 (%m)", p_path);
 	if (!stat(p_rm, &st) || errno != ENOENT)
