@@ -232,8 +232,8 @@ static int bind_groups(int fd, const NetlinkSkEntry *ne, const char *who)
 	a.nl_groups = ne->n_groups ? ne->groups[0] : 0;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a))) {
 		if (errno != EADDRINUSE || !a.nl_pid) {
-			pr_perror("%s: cannot bind the netlink socket (port id %u, groups %#x)", who,
-				  a.nl_pid, a.nl_groups);
+			pr_perror("%s: cannot bind the netlink socket (port id %u, groups %#x)",
+				  who, a.nl_pid, a.nl_groups);
 			return -1;
 		}
 		pr_warn("%s: netlink port id %u is taken now: the kernel picks another", who,

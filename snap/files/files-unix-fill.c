@@ -183,63 +183,74 @@ static int tmp_sender(const ProtobufCBinaryData *name, bool *bound, const char *
 	return fd;
 }
 
+/* Through the connection to @r: its mate's, or its stand-in's. */
+static int send_connected(struct fill *f, struct unix_rsk *r, const UnixQueueEntry *q,
+			  const struct unix_rsk *s, const char *who)
+{
+	int wfd = r->mate ? fd_of(f, r->mate) : r->tmp_peer;
+
+	if (wfd < 0) {
+		pr_err("%s: unnamed and connected to no one: no socket can queue its messages "
+		       "again",
+		       who);
+		return -1;
+	}
+	if (r->mate && s != r->mate)
+		pr_warn("%s: a queued message reads as coming from its peer, not from the socket "
+			"that sent it",
+			who);
+	return send_logged(f, wfd, NULL, 0, q, who);
+}
+
 /*
  * Dgram: each message from its sender's name. A socket connected to
  * another takes messages from it only; an unnamed one can only be reached
  * through the socket connected to it.
  */
+static int fill_dgram_one(struct fill *f, struct unix_rsk *r, const UnixQueueEntry *q,
+			  const struct sockaddr_un *to, socklen_t tolen, const char *who)
+{
+	const ProtobufCBinaryData *sender = q->has_sender ? &q->sender : NULL;
+	struct unix_rsk *mate = r->mate, *s;
+	bool bound = false;
+	int wfd, tmp = -1, ret;
+
+	if (sender)
+		s = owner_of(f, sender);
+	else
+		s = mate && !mate->ue->has_name ? mate : NULL;
+	if (!to || (s && s == mate))
+		return send_connected(f, r, q, s, who);
+	wfd = s ? fd_of(f, s) : (tmp = tmp_sender(sender, &bound, who));
+	if (wfd < 0)
+		return -1;
+	ret = send_one(f, wfd, to, tolen, q, who);
+	if (ret && errno == EPERM && mate) {
+		pr_warn("%s: a queued message reads as coming from its peer, which is the only "
+			"socket it takes messages from now",
+			who);
+		ret = send_one(f, fd_of(f, mate), NULL, 0, q, who);
+	}
+	if (ret && errno)
+		pr_perror("%s: cannot queue a %zu-byte message again", who, q->data.len);
+	if (tmp >= 0)
+		close(tmp);
+	/* The message keeps the name; the path made for it goes. */
+	if (bound && sender->data[0] && unix_name_unlink(sender->data, sender->len, NULL))
+		pr_warn("%s: cannot remove %.*s again: %s", who, (int)sender->len, sender->data,
+			strerror(errno));
+	return ret;
+}
+
 static int fill_dgram(struct fill *f, struct unix_rsk *r, const char *who)
 {
-	struct unix_rsk *mate = r->mate;
 	struct sockaddr_un to;
 	socklen_t tolen;
 	bool named = rsk_addr(r, &to, &tolen);
 
-	for (size_t i = 0; i < r->nr_q; i++) {
-		const UnixQueueEntry *q = r->q[i];
-		const ProtobufCBinaryData *sender = q->has_sender ? &q->sender : NULL;
-		struct unix_rsk *s = sender ? owner_of(f, sender) : (mate && !mate->ue->has_name ? mate : NULL);
-		bool bound = false;
-		int wfd, tmp = -1, ret;
-
-		if (!named || (s && s == mate)) {
-			/* Only its peer reaches it, through the connection (or a stand-in's). */
-			wfd = mate ? fd_of(f, mate) : r->tmp_peer;
-			if (wfd < 0) {
-				pr_err("%s: unnamed and connected to no one: no socket can queue its "
-				       "messages again",
-				       who);
-				return -1;
-			}
-			if (mate && s != mate)
-				pr_warn("%s: a queued message reads as coming from its peer, not from "
-					"the socket that sent it",
-					who);
-			if (send_logged(f, wfd, NULL, 0, q, who))
-				return -1;
-			continue;
-		}
-		wfd = s ? fd_of(f, s) : (tmp = tmp_sender(sender, &bound, who));
-		if (wfd < 0)
+	for (size_t i = 0; i < r->nr_q; i++)
+		if (fill_dgram_one(f, r, r->q[i], named ? &to : NULL, tolen, who))
 			return -1;
-		ret = send_one(f, wfd, &to, tolen, q, who);
-		if (ret && errno == EPERM && mate) {
-			pr_warn("%s: a queued message reads as coming from its peer, which is the "
-				"only socket it takes messages from now",
-				who);
-			ret = send_one(f, fd_of(f, mate), NULL, 0, q, who);
-		}
-		if (ret && errno)
-			pr_perror("%s: cannot queue a %zu-byte message again", who, q->data.len);
-		if (tmp >= 0)
-			close(tmp);
-		/* The message keeps the name; the path made for it goes. */
-		if (bound && sender->data[0] && unix_name_unlink(sender->data, sender->len, NULL))
-			pr_warn("%s: cannot remove %.*s again: %s", who, (int)sender->len,
-				sender->data, strerror(errno));
-		if (ret)
-			return -1;
-	}
 	return 0;
 }
 
