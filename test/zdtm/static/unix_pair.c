@@ -54,9 +54,6 @@ int main(int argc, char **argv)
 	}
 	/* Each side reads what the other sent, in order. */
 	for (int side = 1; side >= 0; side--) {
-		size_t total = 0;
-		uint64_t seed = 0;
-
 		for (i = 0; i < ARRAY_SIZE(msgs); i++) {
 			if (msgs[i].from == side)
 				continue;
@@ -64,10 +61,7 @@ int main(int argc, char **argv)
 				sk_expect_msg(p[side], msgs[i].len, 100 + i);
 			else if (msgs[i].len)
 				sk_expect_bytes(p[side], msgs[i].len, 100 + i);
-			total += msgs[i].len;
-			seed = total;
 		}
-		(void)seed;
 		sk_expect_empty(p[side]);
 	}
 	sk_check_pair(p[0], p[1]);
