@@ -10,11 +10,11 @@ LD	?= ld
 PREFIX	?= /usr/local
 WARN	:= -Wall -Wextra -Werror
 CFLAGS	?= -O2 -g
-PKGS	:= libprotobuf-c libcap libbsd
+PKGS	:= libprotobuf-c libcap libbsd libnl-3.0
 
 SNAP_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Isnap -Iimages -Iparasite/include -Iparasite/host \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd) -pthread
+SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd -lnl-3) -pthread
 
 # Freestanding code run inside other processes: position independent, no libc,
 # no SSE (the target's FPU state must survive untouched until rt_sigreturn).
@@ -25,7 +25,7 @@ PIE_CFLAGS := -O2 -g0 $(WARN) -D_GNU_SOURCE -Iparasite/include -fpie -fno-plt -f
 PROTOS	:= $(wildcard images/*.proto)
 PB_C	:= $(PROTOS:.proto=.pb-c.c)
 PB_H	:= $(PROTOS:.proto=.pb-c.h)
-SNAP_DIRS := cr proc mem live files ns
+SNAP_DIRS := cr proc mem live files ns net
 SNAP_SRC := $(wildcard snap/*.c $(SNAP_DIRS:%=snap/%/*.c)) $(wildcard parasite/host/*.c)
 SNAP_OBJ := $(SNAP_SRC:.c=.o) $(PB_C:.c=.o) parasite/blobs.o
 PIE_COMMON := parasite/pie/entry.o parasite/pie/lib.o

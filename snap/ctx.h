@@ -40,6 +40,14 @@ struct snap_opts {
 	bool no_live;			/* --no-live: stop-the-world even with -R */
 	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
 	bool file_locks;		/* --file-locks: dump file locks (else refuse them) */
+	/*
+	 * --ext-unix-sk[=INO,...]: unix sockets may be connected to sockets
+	 * outside the tree (only to these inodes, if listed); restore
+	 * connects them again by name.
+	 */
+	bool ext_unix_sk;
+	uint32_t *ext_unix_inos;
+	size_t nr_ext_unix_inos;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

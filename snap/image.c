@@ -25,6 +25,7 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
+#include "sk-unix.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
 #define IMG_MAGIC(c) (0x00504e53U | ((uint32_t)(c) << 24))
@@ -42,6 +43,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_SHMEM] = {"shmem.img", IMG_MAGIC('S'), &shmem_entry__descriptor},
 	[IMG_NS] = {"ns.img", IMG_MAGIC('N'), &ns_entry__descriptor},
 	[IMG_FILE_LOCKS] = {"file-locks.img", IMG_MAGIC('L'), &file_lock_entry__descriptor},
+	[IMG_UNIX_QUEUES] = {"unix-queues.img", IMG_MAGIC('U'), &unix_queue_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

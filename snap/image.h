@@ -32,6 +32,7 @@ enum img_type {
 	IMG_SHMEM,		/* shmem.img */
 	IMG_NS,			/* ns.img */
 	IMG_FILE_LOCKS,		/* file-locks.img */
+	IMG_UNIX_QUEUES,	/* unix-queues.img */
 	IMG_NR,
 };
 

@@ -23,6 +23,7 @@ enum {
 	OPT_PID_WAIT_MS,
 	OPT_NO_LIVE,
 	OPT_COW_LIMIT,
+	OPT_EXT_UNIX_SK,
 };
 
 static void usage(FILE *f)
@@ -51,6 +52,9 @@ static void usage(FILE *f)
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
 		"  --pidfile FILE          restore: write the restored PID to FILE\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
+		"  --ext-unix-sk[=INO,...] unix sockets may be connected to sockets outside the\n"
+		"                          tree (only these peer inodes, if listed); restore\n"
+		"                          connects them again by name (give it to both)\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -83,6 +87,32 @@ static int parse_size(const char *arg, uint64_t *out)
 	return 0;
 }
 
+/* --ext-unix-sk=INO[,INO...]: the external peers allowed. */
+static int parse_inodes(const char *arg, struct snap_opts *o)
+{
+	const char *p = arg;
+	uint32_t *n;
+	char *end;
+
+	while (*p) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p || v == 0 || v > UINT32_MAX || (*end && *end != ',')) {
+			fprintf(stderr, "snap: --ext-unix-sk takes socket inodes, not '%s'\n", arg);
+			return -1;
+		}
+		n = realloc(o->ext_unix_inos, (o->nr_ext_unix_inos + 1) * sizeof(*n));
+		if (!n) {
+			fprintf(stderr, "snap: out of memory\n");
+			return -1;
+		}
+		o->ext_unix_inos = n;
+		o->ext_unix_inos[o->nr_ext_unix_inos++] = v;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct snap_opts *o)
 {
 	static const struct option longopts[] = {
@@ -98,6 +128,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "no-live", no_argument, NULL, OPT_NO_LIVE },
 		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
 		{ "file-locks", no_argument, NULL, 'l' },
+		{ "ext-unix-sk", optional_argument, NULL, OPT_EXT_UNIX_SK },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -149,6 +180,11 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_COW_LIMIT:
 			if (parse_size(optarg, &o->cow_limit))
+				return -1;
+			break;
+		case OPT_EXT_UNIX_SK:
+			o->ext_unix_sk = true;
+			if (optarg && parse_inodes(optarg, o))
 				return -1;
 			break;
 		case 'V':
@@ -228,5 +264,6 @@ int main(int argc, char **argv)
 	ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
 out:
 	log_fini();
+	free(opts.ext_unix_inos);
 	return ret ? 1 : 0;
 }

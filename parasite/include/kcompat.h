@@ -100,4 +100,9 @@ struct pm_scan_arg {
 #define PME_EXCLUSIVE (1ULL << 56)
 #define PME_PFN_MASK ((1ULL << 55) - 1)
 
+/* Sockets: SO_PASSPIDFD came in 6.5. */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+
 #endif

@@ -60,6 +60,13 @@ enum parasite_cmd {
 	 * pipe i taking iov[pipe_end[i-1], pipe_end[i]), and close them.
 	 */
 	PARASITE_CMD_VMSPLICE,
+	/*
+	 * Comes with one fd: dup3() it onto replace.fd[0, nr), close-on-exec
+	 * where replace.cloexec[i], then close it. snap swaps a file of the
+	 * task for an equivalent it made (a unix socket whose connection,
+	 * not yet accepted, it had to make again to read what was queued).
+	 */
+	PARASITE_CMD_REPLACE_FD,
 };
 
 #define PARASITE_MAX_IOV 4096
@@ -77,6 +84,15 @@ struct parasite_live {
 	__u32 nr_pipes;
 	__u32 pipe_end[PARASITE_MAX_PIPES];
 	struct parasite_iov iov[PARASITE_MAX_IOV];
+};
+
+#define PARASITE_MAX_REPLACE 64
+
+/* Arguments of PARASITE_CMD_REPLACE_FD. */
+struct parasite_replace {
+	__u32 nr;
+	__s32 fd[PARASITE_MAX_REPLACE];
+	__u8 cloexec[PARASITE_MAX_REPLACE];
 };
 
 /* One message each way on the seqpacket socket. */
@@ -139,6 +155,7 @@ struct parasite_args {
 	struct parasite_misc misc;
 	struct parasite_thread_out thread;
 	struct parasite_live live;
+	struct parasite_replace replace;
 	struct sigframe_area frame;
 };
 

@@ -256,6 +256,22 @@ static long do_vmsplice(struct parasite_live *l, int *fds, int nfds)
 	return ret;
 }
 
+/* Put the fd snap sent at each fd number it named; the old files there are closed so. */
+static long replace_fd(const struct parasite_replace *r, const int *fds, int nfds)
+{
+	unsigned int i;
+	long ret;
+
+	if (nfds != 1 || r->nr > PARASITE_MAX_REPLACE)
+		return -22; /* EINVAL */
+	for (i = 0; i < r->nr; i++) {
+		ret = sys3(__NR_dup3, fds[0], r->fd[i], r->cloexec[i] ? O_CLOEXEC_ : 0);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* Returns the rt_sigreturn stack pointer; 0 makes entry.S exit (never on purpose). */
 unsigned long blob_main(struct parasite_args *args)
 {
@@ -289,6 +305,9 @@ unsigned long blob_main(struct parasite_args *args)
 		case PARASITE_CMD_VMSPLICE:
 			msg.ret = do_vmsplice(&args->live, fds, nfds);
 			nfds = 0;
+			break;
+		case PARASITE_CMD_REPLACE_FD:
+			msg.ret = replace_fd(&args->replace, fds, nfds);
 			break;
 		default:
 			msg.ret = -22; /* EINVAL */

@@ -7,9 +7,11 @@
  * it needs across the tree in its own state, written by its write() hook.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,14 +23,6 @@
 #include "log.h"
 
 #define ANON_PREFIX "anon_inode:"
-
-struct file_table {
-	FileEntry **fe;		/* fe[i]->id == i + 1 */
-	size_t nr, cap;
-	struct file_dedup *dedup;
-	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
-	struct file_locks *locks;	/* file-locks.img: not a kind, a state of any fd */
-};
 
 struct file_table *file_table_new(void)
 {
@@ -68,6 +62,8 @@ void file_table_free(struct file_table *ft)
 		file_entry__free_unpacked(ft->fe[i], NULL);
 	free(ft->kind_st);
 	file_locks_free(ft->locks);
+	/* After the kinds and before the dedup: both name the in-flight fds. */
+	files_inflight_free(ft);
 	file_dedup_free(ft->dedup);
 	free(ft->fe);
 	free(ft);
@@ -208,6 +204,76 @@ static int describe_fd(struct dump_task *t, int fd, struct fd_desc *d, bool *clo
 	return 0;
 }
 
+/* Our own fd @fd, met in flight: described as a target fd is. */
+static int describe_own_fd(int fd, struct fd_desc *d)
+{
+	char link[64];
+	bool cloexec;
+	ssize_t n;
+
+	d->fd = fd;
+	d->pid = getpid();
+	d->inflight = true;
+	d->local = -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, d->path, sizeof(d->path) - 1);
+	if (n < 0) {
+		pr_perror("a file in flight (our fd %d): cannot read link %s", fd, link);
+		return -1;
+	}
+	d->path[n] = '\0';
+	if (!strncmp(d->path, ANON_PREFIX, strlen(ANON_PREFIX)))
+		d->anon = d->path + strlen(ANON_PREFIX);
+	/* Its close-on-exec bit is ours, not the receiver's: the receiver picks its own. */
+	if (read_fdinfo(d, &cloexec))
+		return -1;
+	d->local = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d->local < 0 || fstat(d->local, &d->st)) {
+		pr_perror("a file in flight (our fd %d, %s)", fd, d->path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The files the kinds met in flight since the last call, and the ones
+ * those meet in turn: each gets the id of the file it is, new or not.
+ */
+static int dump_inflight(struct dump_ctx *ctx)
+{
+	struct file_table *ft = ctx->files;
+	struct dedup_pos pos;
+	struct fd_desc *d;
+	int ret = 0;
+
+	d = malloc(sizeof(*d));
+	if (!d) {
+		pr_err("out of memory for the files in flight");
+		return -1;
+	}
+	while (!ret && ft->next_inflight < ft->nr_inflight) {
+		struct inflight_file *f = &ft->inflight[ft->next_inflight++];
+		uint32_t id;
+
+		memset(d, 0, sizeof(*d));
+		ret = describe_own_fd(f->fd, d);
+		if (!ret)
+			ret = file_dedup_find(ft->dedup, d, &id, &pos);
+		if (!ret && !id)
+			ret = add_file(ctx, d, &id) || file_dedup_add(ft->dedup, d, id, &pos);
+		if (d->local >= 0)
+			close(d->local);
+		/* add_file() may have grown the list: find the entry again. */
+		f = &ft->inflight[ft->next_inflight - 1];
+		if (!ret) {
+			*f->id = id;
+			f->id = NULL;
+		}
+	}
+	free(d);
+	return ret;
+}
+
 static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *img, int fd)
 {
 	FdinfoEntry fi = FDINFO_ENTRY__INIT;
@@ -227,7 +293,9 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *
 		goto out;
 	if (file_dedup_find(ctx->files->dedup, d, &id, &pos))
 		goto out;
-	if (!id && (add_file(ctx, d, &id) || file_dedup_add(ctx->files->dedup, d, id, &pos)))
+	/* Added before its in-flight files: a socket whose queue holds itself finds itself. */
+	if (!id && (add_file(ctx, d, &id) || file_dedup_add(ctx->files->dedup, d, id, &pos) ||
+		    dump_inflight(ctx)))
 		goto out;
 	/* Every fd, not every file: a process's POSIX locks show on its own fds only. */
 	if (file_locks_dump_fd(ctx, ctx->files->locks, t, d, id))

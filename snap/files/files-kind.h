@@ -28,6 +28,12 @@ struct fd_desc {
 	unsigned int flags;	/* fdinfo flags (open(2) flags) */
 	unsigned long long pos;	/* fdinfo pos */
 	pid_t pid;
+	/*
+	 * In flight: a file no fd of the tree holds, met inside a message
+	 * queued in a socket (files_inflight_add()); @pid is then snap's and
+	 * @fd snap's own fd on it.
+	 */
+	bool inflight;
 };
 
 /* A set of file types, for fd_ops.fmts: FD_FMT(S_IFREG) | FD_FMT(S_IFDIR). */
@@ -96,6 +102,13 @@ struct fd_ops {
 	 */
 	int (*open)(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 	/*
+	 * Once every FD_IN_SNAP file is open, before the first opened() and
+	 * before any process exists: state that refers to other files of the
+	 * image, whichever opened first (messages queued in a socket carry
+	 * files, maybe the socket itself). 0 or -1 logged.
+	 */
+	int (*all_opened)(struct restore_ctx *ctx, void *st);
+	/*
 	 * After a round of open()s (snap's, then each task's FD_IN_TASK ones),
 	 * before the fds take their numbers: drop what open() kept to share
 	 * between ids (our ends of a pipe). Must not fail; may run again.
@@ -117,6 +130,15 @@ struct fd_ops {
 uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
 int files_reopen_flags(unsigned int flags);
+
+/*
+ * Dump (files-inflight.c): @fd, snap's own, is a file met in flight (an
+ * SCM_RIGHTS fd inside a queued message): the table dumps it as a file of
+ * its own, or finds the file it already has, and sets *@id to its files.img
+ * id once the current dump() returns, before any write(). @id must stay
+ * valid until then. Takes @fd, even on error. 0 or -1 logged.
+ */
+int files_inflight_add(struct dump_ctx *ctx, int fd, uint32_t *id);
 
 /* The files being restored, by id (files-opened.c). */
 /* File @id of files.img, or NULL. */

@@ -21,6 +21,8 @@ extern const struct fd_ops memfd_fd_ops;
 extern const struct fd_ops reg_fd_ops;
 extern const struct fd_ops inotify_fd_ops;
 extern const struct fd_ops fanotify_fd_ops;
+extern const struct fd_ops unix_fd_ops;
+extern const struct fd_ops netlink_fd_ops;
 
 /* Within one file type, a narrower kind comes before a wider one. */
 const struct fd_ops *const fd_kinds[] = {
@@ -31,6 +33,8 @@ const struct fd_ops *const fd_kinds[] = {
 	&reg_fd_ops,	/* S_IFREG, S_IFDIR with a path */
 	&inotify_fd_ops,	/* anon_inode:inotify */
 	&fanotify_fd_ops,	/* anon_inode:[fanotify] */
+	&unix_fd_ops,	/* S_IFSOCK: AF_UNIX */
+	&netlink_fd_ops, /* S_IFSOCK: AF_NETLINK */
 };
 
 const size_t nr_fd_kinds = ARRAY_SIZE(fd_kinds);

@@ -7,7 +7,9 @@
  *  2. in snap, before any process (files_open_all): every FD_IN_SNAP file
  *     opened and parked above the target fds, so that the processes inherit
  *     them and fds of different processes that shared an open file
- *     description share it again;
+ *     description share it again; then each kind's all_opened() (queued
+ *     messages that carry files: files in flight have ids but no fd of
+ *     any task, and are opened here all the same);
  *  3. in each restored process that owns its fd table (restore_task_fds):
  *     its FD_IN_TASK files opened, then every fd dup3()'d to its number;
  *  4. still there, before the restorer (files_task_installed): each kind's
@@ -340,6 +342,9 @@ int files_open_all(struct restore_ctx *ctx, int base)
 	st->park_base = base;
 	ret = open_staged(ctx, todo, nr);
 	free(todo);
+	for (size_t k = 0; k < nr_fd_kinds && !ret; k++)
+		if (fd_kinds[k]->all_opened)
+			ret = fd_kinds[k]->all_opened(ctx, st->kind_st[k]);
 	opened_all(ctx);
 	if (ret) {
 		files_close_all(ctx);

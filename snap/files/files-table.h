@@ -17,6 +17,27 @@ int fd_kind_of(const struct fd_desc *d);
 /* Index in fd_kinds[] of the kind of files.img type @type, or -1. */
 int fd_kind_by_type(FdType type);
 
+/* A file met in flight, waiting for its id (files-inflight.c). */
+struct inflight_file {
+	int fd;			/* snap's own, open until file_table_free() */
+	uint32_t *id;		/* where its id goes; NULL once set */
+};
+
+/* Dump side: the files of the tree (files-dump.c), in ctx->files. */
+struct file_table {
+	FileEntry **fe;		/* fe[i]->id == i + 1 */
+	size_t nr, cap;
+	struct file_dedup *dedup;
+	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
+	struct inflight_file *inflight;	/* every file met in flight, in order */
+	size_t nr_inflight, cap_inflight;
+	size_t next_inflight;	/* inflight[next_inflight..] wait for their id */
+	struct file_locks *locks;	/* file-locks.img: not a kind, a state of any fd */
+};
+
+/* files-inflight.c: close the in-flight files' fds and free the list. */
+void files_inflight_free(struct file_table *ft);
+
 /*
  * Restore side, from restore_load_files() to restore_files_free(), in
  * restore_ctx.files_st. The arrays are by position in ctx->files.

@@ -2,8 +2,8 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in bad_dump.py,
-bad_restore.py, bad_live.py and bad_ns.py; adding one is a function there and a line
-here (README.md)."""
+bad_restore.py, bad_live.py, bad_ns.py and bad_unix.py; adding one is a
+function there and a line here (README.md)."""
 
 import os
 import re
@@ -14,6 +14,7 @@ import bad_live
 import bad_notify
 import bad_ns
 import bad_restore
+import bad_unix
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -118,5 +119,15 @@ BAD = [
     ("bad/restore_inotify_wd", bad_notify.bad_restore_inotify_wd),
     ("bad/restore_inotify_gone", bad_notify.bad_restore_inotify_gone),
     ("bad/restore_fanotify_kind", bad_notify.bad_restore_fanotify_kind),
+    ("bad/restore_unix_queues_trunc", bad_unix.bad_restore_unix_queues_trunc),
+    ("bad/restore_unix_queues_corrupt", bad_unix.bad_restore_unix_queues_corrupt),
+    ("bad/restore_unix_queue_ino", bad_unix.bad_restore_unix_queue_ino),
+    ("bad/restore_unix_queue_fd", bad_unix.bad_restore_unix_queue_fd),
+    ("bad/restore_unix_type", bad_unix.bad_restore_unix_type),
+    ("bad/restore_unix_peer", bad_unix.bad_restore_unix_peer),
+    ("bad/restore_netlink_proto", bad_unix.bad_restore_netlink_proto),
+    ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
+    ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
+    ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
 ]
 

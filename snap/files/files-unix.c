@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unix sockets (stream, dgram, seqpacket): the fd kind. What it does, and
+ * where (files-unix.h lists the files):
+ *
+ * Dump. collect takes one sock_diag dump of every unix socket (peers,
+ * names, the connections waiting in listeners' queues, queue lengths), and
+ * rebuilds the waiting connections that hold data so that it can be read.
+ * Each socket fd then saves its type, state, name, peer, backlog, shutdown
+ * state, options and file flags, and peeks at its queue: bytes, dgram
+ * sender names, SCM_RIGHTS fds (dumped as files in flight) and, with
+ * SO_PASSCRED, SCM_CREDENTIALS. write() refuses peers outside the tree by
+ * name (unless --ext-unix-sk) and writes unix-queues.img.
+ *
+ * Restore. Sockets are opened in snap, before any process, in an order
+ * that rebuilds each connection as it was: a socketpair for two connected
+ * sockets, connect() + accept() through the restored listener for an
+ * accept()ed one (it shares the listener's name), connect() in queue order
+ * for the connections not yet accepted, connect() by name for an external
+ * peer. Once every file is open, all_opened() refills the queues from the
+ * peer side (dgrams from a socket bound to the sender's name), then
+ * connects dgram sockets, shuts down, and sets options and file flags.
+ */
+#include "files/files-unix.h"
+
+static bool unix_match(const struct fd_desc *d)
+{
+	socklen_t len = sizeof(int);
+	int domain;
+
+	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_UNIX;
+}
+
+const struct fd_ops unix_fd_ops = {
+	.type = FD_TYPE__FD_UNIX,
+	.name = "unix socket",
+	.fmts = FD_FMT(S_IFSOCK),
+	.match = unix_match,
+	.dump_state = sizeof(struct unix_dump_state),
+	.collect = unix_collect,
+	.dump = unix_dump,
+	.write = unix_write,
+	.dump_free = unix_dump_free,
+	.restore_state = sizeof(struct unix_restore_state),
+	.load = unix_load,
+	.open = unix_open,
+	.all_opened = unix_all_opened,
+	.restore_free = unix_restore_free,
+};

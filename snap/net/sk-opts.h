@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * SOL_SOCKET options a program sets on a socket (SO_PASSCRED, buffer sizes,
+ * SO_PEEK_OFF, timeouts, a classic BPF filter...), saved as an sk_opts
+ * message and set again on the restored socket. Any socket kind uses them.
+ */
+#ifndef SNAP_NET_SK_OPTS_H
+#define SNAP_NET_SK_OPTS_H
+
+#include <stddef.h>
+
+#include "sk-unix.pb-c.h"
+
+/*
+ * The options of @fd that differ from those of a fresh socket(@family,
+ * @type, @protocol): *@out, or NULL when there are none. @who names the
+ * socket in messages ("pid 5 fd 3"). An eBPF filter is refused. 0 or -1
+ * logged.
+ */
+int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, SkOpts **out);
+void sk_opts_free(SkOpts *o);
+/* Set @o (may be NULL) on @fd. 0 or -1 logged. */
+int sk_opts_restore(int fd, const SkOpts *o, const char *who);
+/* Check @o as read from an image: 0, or -1 logged naming @who. */
+int sk_opts_check(const SkOpts *o, const char *who);
+/*
+ * Let @fd have @bytes more in flight, in @nr messages, than it has, however
+ * small its SO_SNDBUF (queues are refilled through it); *@prev is what to
+ * put back with sk_sndbuf_put_back() once done. 0 or -1 logged.
+ */
+int sk_sndbuf_reserve(int fd, size_t bytes, size_t nr, int *prev, const char *who);
+int sk_sndbuf_put_back(int fd, int prev, const char *who);
+
+#endif
