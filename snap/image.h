@@ -31,6 +31,7 @@ enum img_type {
 	IMG_GHOST,		/* ghost-%u.img */
 	IMG_SHMEM,		/* shmem.img */
 	IMG_NS,			/* ns.img */
+	IMG_EPOLL_TFDS,		/* epoll-tfds.img */
 	IMG_NR,
 };
 

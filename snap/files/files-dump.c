@@ -21,11 +21,21 @@
 
 #define ANON_PREFIX "anon_inode:"
 
+/* A dumped task's fds and the file id of each, for files_dumped_id(). */
+struct task_ids {
+	pid_t pid;
+	int *fds;		/* sorted */
+	uint32_t *ids;
+	size_t nr;
+};
+
 struct file_table {
 	FileEntry **fe;		/* fe[i]->id == i + 1 */
 	size_t nr, cap;
 	struct file_dedup *dedup;
 	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
+	struct task_ids *tids;	/* per task dumped, in dump order */
+	size_t nr_tids;
 };
 
 struct file_table *file_table_new(void)
@@ -63,6 +73,11 @@ void file_table_free(struct file_table *ft)
 	}
 	for (size_t i = 0; i < ft->nr; i++)
 		file_entry__free_unpacked(ft->fe[i], NULL);
+	for (size_t i = 0; i < ft->nr_tids; i++) {
+		free(ft->tids[i].fds);
+		free(ft->tids[i].ids);
+	}
+	free(ft->tids);
 	free(ft->kind_st);
 	file_dedup_free(ft->dedup);
 	free(ft->fe);
@@ -204,7 +219,8 @@ static int describe_fd(struct dump_task *t, int fd, struct fd_desc *d, bool *clo
 	return 0;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *img, int fd)
+static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *img, int fd,
+		       uint32_t *idp)
 {
 	FdinfoEntry fi = FDINFO_ENTRY__INIT;
 	struct dedup_pos pos;
@@ -227,7 +243,7 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *
 		goto out;
 
 	fi.fd = fd;
-	fi.id = id;
+	fi.id = *idp = id;
 	fi.flags = cloexec ? FD_CLOEXEC : 0;
 	ret = img_write(img, &fi.base);
 out:
@@ -295,27 +311,69 @@ err:
 	return -1;
 }
 
+/* Keep @t's fds (sorted) and their ids for files_dumped_id(); takes both. */
+static int keep_ids(struct file_table *ft, pid_t pid, int *fds, uint32_t *ids, size_t nr)
+{
+	struct task_ids *n = realloc(ft->tids, (ft->nr_tids + 1) * sizeof(*n));
+
+	if (!n) {
+		pr_err("pid %d: out of memory for its fd table", pid);
+		free(fds);
+		free(ids);
+		return -1;
+	}
+	ft->tids = n;
+	ft->tids[ft->nr_tids++] = (struct task_ids){ pid, fds, ids, nr };
+	return 0;
+}
+
 int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct image *img;
+	uint32_t *ids;
 	size_t i, nr;
 	int *fds;
 	int ret = -1;
 
 	if (list_fds(t->pid, &fds, &nr))
 		return -1;
+	ids = malloc((nr + 1) * sizeof(*ids));
+	if (!ids) {
+		pr_err("pid %d: out of memory for its fd table", t->pid);
+		free(fds);
+		return -1;
+	}
 	img = img_open_write(ctx->dirfd, IMG_FDINFO, t->pid);
 	if (!img)
 		goto out;
 	for (i = 0; i < nr; i++)
-		if (dump_one_fd(ctx, t, img, fds[i]))
+		if (dump_one_fd(ctx, t, img, fds[i], &ids[i]))
 			goto out;
 	ret = 0;
 out:
 	if (img && img_close(img))
 		ret = -1;
+	if (!ret)
+		return keep_ids(ctx->files, t->pid, fds, ids, nr);
 	free(fds);
+	free(ids);
 	return ret;
+}
+
+uint32_t files_dumped_id(const struct dump_ctx *ctx, pid_t pid, int fd)
+{
+	const struct file_table *ft = ctx->files;
+
+	for (size_t i = 0; i < ft->nr_tids; i++) {
+		const struct task_ids *ti = &ft->tids[i];
+		const int *at;
+
+		if (ti->pid != pid)
+			continue;
+		at = bsearch(&fd, ti->fds, ti->nr, sizeof(fd), cmp_int);
+		return at ? ti->ids[at - ti->fds] : 0;
+	}
+	return 0;
 }
 
 int files_write(struct dump_ctx *ctx)

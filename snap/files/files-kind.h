@@ -67,7 +67,8 @@ struct fd_ops {
 	 * type (st_mode & S_IFMT) and whose match() (if any) says yes.
 	 */
 	unsigned int fmts;
-	const char *const *anon;	/* NULL-terminated: "[eventfd]", "inotify" */
+	/* NULL-terminated: "[eventfd]", "inotify"; "kvm*": every name that begins so. */
+	const char *const *anon;
 	bool (*match)(const struct fd_desc *d);
 
 	/* Dump side. */
@@ -117,6 +118,14 @@ struct fd_ops {
 uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
 int files_reopen_flags(unsigned int flags);
+
+/* The fd table, dump side (files-dump.c). */
+/*
+ * The file id that fd @fd of process @pid got in this dump, or 0 if it has
+ * not been dumped (yet): for write() hooks, once every fd has been (an
+ * epoll's targets, found while frozen as fds of the tree).
+ */
+uint32_t files_dumped_id(const struct dump_ctx *ctx, pid_t pid, int fd);
 
 /* The files being restored, by id (files-opened.c). */
 /* File @id of files.img, or NULL. */
