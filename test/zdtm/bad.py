@@ -2,13 +2,14 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in bad_dump.py,
-bad_restore.py, bad_live.py and bad_ns.py; adding one is a function there and a line
+bad_restore.py, bad_live.py, bad_ns.py and bad_anon.py; adding one is a function there and a line
 here (README.md)."""
 
 import os
 import re
 import shutil
 
+import bad_anon
 import bad_dump
 import bad_live
 import bad_ns
@@ -108,5 +109,20 @@ BAD = [
     ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
+    ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
+    ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),
+    ("bad/dump_perf_event", bad_anon.bad_dump_perf_event),
+    ("bad/dump_userfaultfd", bad_anon.bad_dump_userfaultfd),
+    ("bad/dump_epoll_outside", bad_anon.bad_dump_epoll_outside),
+    ("bad/dump_pidfd_outside", bad_anon.bad_dump_pidfd_outside),
+    ("bad/restore_epoll_tfds_trunc", bad_anon.bad_restore_epoll_tfds_trunc),
+    ("bad/restore_epoll_tfds_corrupt", bad_anon.bad_restore_epoll_tfds_corrupt),
+    ("bad/restore_epoll_tfds_missing", bad_anon.bad_restore_epoll_tfds_missing),
+    ("bad/restore_epoll_tfds_target", bad_anon.bad_restore_epoll_tfds_target),
+    ("bad/restore_epoll_count", bad_anon.bad_restore_epoll_count),
+    ("bad/restore_eventfd_count", bad_anon.bad_restore_eventfd_count),
+    ("bad/restore_timerfd_flags", bad_anon.bad_restore_timerfd_flags),
+    ("bad/restore_pidfd_pid", bad_anon.bad_restore_pidfd_pid),
+    ("img/timerfd_abs_gap", bad_anon.img_timerfd_abs_gap),
 ]
 
