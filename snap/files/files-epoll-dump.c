@@ -26,7 +26,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files/files-anon.h"
 #include "files/files-epoll.h"
 #include "image.h"
 #include "log.h"
@@ -40,23 +39,20 @@ struct tfd_line {
 	size_t line;
 };
 
-static int parse_lines(const struct fd_desc *d, char *info, struct tfd_line **out, size_t *nr)
+static int parse_lines(const struct fd_desc *d, struct tfd_line **out, size_t *nr)
 {
 	struct tfd_line *v = NULL, *n, l;
 	size_t cap = 0;
-	char *line, *next;
 
 	*nr = 0;
-	for (line = info; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
+	for (const char *line = d->fdinfo; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		if (strncmp(line, "tfd:", 4))
 			continue;
 		if (sscanf(line, "tfd: %u events: %x data: %lx pos:%*i ino:%lx sdev:%x", &l.tfd,
 			   &l.events, &l.data, &l.ino, &l.sdev) != 5) {
-			pr_err("pid %d fd %d: epoll fdinfo line '%s' is not one snap can read",
-			       d->pid, d->fd, line);
+			pr_err("pid %d fd %d: epoll fdinfo line '%.*s' is not one snap can read",
+			       d->pid, d->fd, (int)strcspn(line, "\n"), line);
 			goto err;
 		}
 		if (*nr == cap) {
@@ -306,11 +302,9 @@ int epoll_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntr
 	struct tfd_line *lines = NULL;
 	EpollEntry *ee;
 	size_t nr = 0;
-	char *info;
 	int ret = -1;
 
-	info = anon_fdinfo(d);
-	if (!info || parse_lines(d, info, &lines, &nr))
+	if (parse_lines(d, &lines, &nr))
 		goto out;
 	number_toff(lines, nr);
 	for (size_t i = 0; i < nr; i++) {
@@ -332,7 +326,6 @@ int epoll_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntr
 	ret = 0;
 out:
 	free(lines);
-	free(info);
 	return ret;
 }
 

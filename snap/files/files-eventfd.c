@@ -20,24 +20,20 @@ static int eventfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d,
 {
 	unsigned long long count, sem = 0;
 	EventfdEntry *ee;
-	char *info;
-	int ret = -1;
 
 	(void)ctx;
 	(void)st;
-	info = anon_fdinfo(d);
-	if (!info)
+	/* In hex. */
+	if (anon_field_u64(d, d->fdinfo, "eventfd-count:", 16, &count))
 		return -1;
-	if (anon_field_u64(d, info, "eventfd-count:", 16, &count))
-		goto out;
 	/* Older kernels do not say; only a semaphore read would tell. */
-	if (anon_has_field(info, "eventfd-semaphore:") &&
-	    anon_field_u64(d, info, "eventfd-semaphore:", 10, &sem))
-		goto out;
+	if (anon_has_field(d->fdinfo, "eventfd-semaphore:") &&
+	    anon_field_u64(d, d->fdinfo, "eventfd-semaphore:", 10, &sem))
+		return -1;
 	ee = malloc(sizeof(*ee));
 	if (!ee) {
 		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
-		goto out;
+		return -1;
 	}
 	eventfd_entry__init(ee);
 	fe->eventfd = ee;
@@ -45,10 +41,7 @@ static int eventfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d,
 	ee->count = count;
 	ee->has_semaphore = true;
 	ee->semaphore = sem;
-	ret = 0;
-out:
-	free(info);
-	return ret;
+	return 0;
 }
 
 static int eventfd_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)

@@ -27,6 +27,7 @@ struct fd_desc {
 	const char *anon;	/* what follows "anon_inode:" in path ("[eventfd]"), or NULL */
 	unsigned int flags;	/* fdinfo flags (open(2) flags) */
 	unsigned long long pos;	/* fdinfo pos */
+	char *fdinfo;		/* the whole of /proc/PID/fdinfo/FD (eventfd-count:, tfd:...) */
 	pid_t pid;
 };
 

@@ -84,16 +84,9 @@ static int pidfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, F
 	struct pidfd_info info = { .mask = PIDFD_INFO_EXIT };
 	unsigned long long v;
 	PidfdEntry *pe;
-	char *text;
-	int ret;
 
 	(void)st;
-	text = anon_fdinfo(d);
-	if (!text)
-		return -1;
-	ret = anon_field_u64(d, text, "Pid:", 10, &v);
-	free(text);
-	if (ret)
+	if (anon_field_u64(d, d->fdinfo, "Pid:", 10, &v))
 		return -1;
 	if ((long long)v != -1 && check_target(ctx, d, (long long)v))
 		return -1;

@@ -20,17 +20,10 @@ static int signalfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d
 {
 	unsigned long long mask;
 	SignalfdEntry *se;
-	char *info;
-	int ret;
 
 	(void)ctx;
 	(void)st;
-	info = anon_fdinfo(d);
-	if (!info)
-		return -1;
-	ret = anon_field_u64(d, info, "sigmask:", 16, &mask);
-	free(info);
-	if (ret)
+	if (anon_field_u64(d, d->fdinfo, "sigmask:", 16, &mask))
 		return -1;
 	se = malloc(sizeof(*se));
 	if (!se) {
