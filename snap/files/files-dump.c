@@ -21,23 +21,6 @@
 
 #define ANON_PREFIX "anon_inode:"
 
-/* A dumped task's fds and the file id of each, for files_dumped_id(). */
-struct task_ids {
-	pid_t pid;
-	int *fds;		/* sorted */
-	uint32_t *ids;
-	size_t nr;
-};
-
-struct file_table {
-	FileEntry **fe;		/* fe[i]->id == i + 1 */
-	size_t nr, cap;
-	struct file_dedup *dedup;
-	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
-	struct task_ids *tids;	/* per task dumped, in dump order */
-	size_t nr_tids;
-};
-
 struct file_table *file_table_new(void)
 {
 	struct file_table *ft = calloc(1, sizeof(*ft));
@@ -331,22 +314,6 @@ err:
 	return -1;
 }
 
-/* Keep @t's fds (sorted) and their ids for files_dumped_id(); takes both. */
-static int keep_ids(struct file_table *ft, pid_t pid, int *fds, uint32_t *ids, size_t nr)
-{
-	struct task_ids *n = realloc(ft->tids, (ft->nr_tids + 1) * sizeof(*n));
-
-	if (!n) {
-		pr_err("pid %d: out of memory for its fd table", pid);
-		free(fds);
-		free(ids);
-		return -1;
-	}
-	ft->tids = n;
-	ft->tids[ft->nr_tids++] = (struct task_ids){ pid, fds, ids, nr };
-	return 0;
-}
-
 int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct image *img;
@@ -374,26 +341,10 @@ out:
 	if (img && img_close(img))
 		ret = -1;
 	if (!ret)
-		return keep_ids(ctx->files, t->pid, fds, ids, nr);
+		return files_keep_ids(ctx->files, t->pid, fds, ids, nr);
 	free(fds);
 	free(ids);
 	return ret;
-}
-
-uint32_t files_dumped_id(const struct dump_ctx *ctx, pid_t pid, int fd)
-{
-	const struct file_table *ft = ctx->files;
-
-	for (size_t i = 0; i < ft->nr_tids; i++) {
-		const struct task_ids *ti = &ft->tids[i];
-		const int *at;
-
-		if (ti->pid != pid)
-			continue;
-		at = bsearch(&fd, ti->fds, ti->nr, sizeof(fd), cmp_int);
-		return at ? ti->ids[at - ti->fds] : 0;
-	}
-	return 0;
 }
 
 int files_write(struct dump_ctx *ctx)

@@ -114,8 +114,9 @@ static int check_tfds(const struct restore_ctx *ctx, const struct epoll_restore_
 			return -1;
 		}
 		if (!files_entry(ctx, e->target) || e->target == e->id) {
-			pr_err("epoll-tfds.img: epoll file id %u watches file id %u, which %s", e->id,
-			       e->target, e->target == e->id ? "is itself" : "files.img lacks");
+			pr_err("epoll-tfds.img: epoll file id %u watches file id %u, which %s",
+			       e->id, e->target,
+			       e->target == e->id ? "is itself" : "files.img lacks");
 			return -1;
 		}
 		if (i && e->id < es->tfds[i - 1]->id) {

@@ -8,7 +8,7 @@
  *
  * Reading goes one way: the table calls the registry, the registry names
  * the kinds, the kinds call the helpers declared here (files-util.c,
- * files-opened.c). A kind never calls the table or another kind.
+ * files-opened.c, files-dumped.c). A kind never calls the table or another kind.
  */
 #ifndef SNAP_FILES_KIND_H
 #define SNAP_FILES_KIND_H
@@ -120,7 +120,7 @@ uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
 int files_reopen_flags(unsigned int flags);
 
-/* The fd table, dump side (files-dump.c). */
+/* The fd table, dump side (files-dumped.c). */
 /*
  * The file id that fd @fd of process @pid got in this dump, or 0 if it has
  * not been dumped (yet): for write() hooks, once every fd has been (an

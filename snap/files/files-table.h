@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Inside the fd table (files-dump.c, files-restore.c): the registry of kinds
- * and the restore-side state. Kinds do not include this: they see
- * files-kind.h only.
+ * Inside the fd table (files-dump.c, files-restore.c): the registry of kinds,
+ * the dump-side table and the restore-side state. Kinds do not include
+ * this: they see files-kind.h only.
  */
 #ifndef SNAP_FILES_TABLE_H
 #define SNAP_FILES_TABLE_H
@@ -16,6 +16,27 @@ extern const size_t nr_fd_kinds;
 int fd_kind_of(const struct fd_desc *d);
 /* Index in fd_kinds[] of the kind of files.img type @type, or -1. */
 int fd_kind_by_type(FdType type);
+
+/* Dump side: a dumped task's fds and the file id of each (files-dumped.c). */
+struct task_ids {
+	pid_t pid;
+	int *fds;		/* sorted */
+	uint32_t *ids;
+	size_t nr;
+};
+
+/* The dump's table, dump_ctx.files (files-dump.c). */
+struct file_table {
+	FileEntry **fe;		/* fe[i]->id == i + 1 */
+	size_t nr, cap;
+	struct file_dedup *dedup;
+	void **kind_st;		/* fd_ops.dump_state of fd_kinds[k] */
+	struct task_ids *tids;	/* per task dumped, in dump order */
+	size_t nr_tids;
+};
+
+/* files-dumped.c: keep @pid's sorted @fds and their @ids for files_dumped_id(); takes both. */
+int files_keep_ids(struct file_table *ft, pid_t pid, int *fds, uint32_t *ids, size_t nr);
 
 /*
  * Restore side, from restore_load_files() to restore_files_free(), in

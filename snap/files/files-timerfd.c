@@ -47,7 +47,8 @@ static int read_time(const struct fd_desc *d, const char *info, const char *name
 	const char *v = field_of(info, name);
 	unsigned long long s, n;
 
-	if (!v || sscanf(v, " (%llu, %llu)", &s, &n) != 2 || n >= NSEC || s > UINT64_MAX / NSEC - 1) {
+	if (!v || sscanf(v, " (%llu, %llu)", &s, &n) != 2 || n >= NSEC ||
+	    s > UINT64_MAX / NSEC - 1) {
 		pr_err("pid %d fd %d: its fdinfo has no %s line this snap can read", d->pid, d->fd,
 		       name);
 		return -1;
