@@ -206,50 +206,54 @@ static bool same_file(int n, int file)
 	return syscall(SYS_kcmp, me, me, KCMP_FILE, n, file) == 0;
 }
 
+static int add_failed(const struct restore_task *t, const EpollTfdEntry *e, uint32_t events)
+{
+	pr_perror("pid %d: epoll file id %u: cannot watch file id %u as fd %u (events %#x)",
+		  t->pid, e->id, e->target, e->tfd, events);
+	return -1;
+}
+
 /*
- * EPOLL_CTL_ADD of @file to @efd as fd number e->tfd, with @events: fd
- * e->tfd is @file for the call, and what it was afterwards.
+ * EPOLL_CTL_ADD of @file to @efd as fd number e->tfd, with @events. If fd
+ * e->tfd is not @file, @file is put there for the call, and whatever was
+ * there (one of the task's fds, one of snap's above them, or nothing) is
+ * put back after it.
  */
 static int add_as(const struct restore_task *t, int efd, const EpollTfdEntry *e, int file,
 		  uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = e->data };
-	int n = e->tfd, saved = -1, fdfl = 0, tmp = -1, ret = -1;
-	bool moved = !same_file(n, file);
+	int n = e->tfd, saved, fdfl = 0, tmp = -1, ret = -1;
 
-	if (moved) {
-		/* What sits at n now: one of ours, or one of snap's (a high tfd). */
-		saved = fcntl(n, F_DUPFD_CLOEXEC, 0);
-		if (saved < 0 && errno != EBADF)
-			goto err;
-		fdfl = saved >= 0 ? fcntl(n, F_GETFD) : 0;
-		if (n == efd) {
-			tmp = efd = fcntl(efd, F_DUPFD_CLOEXEC, n + 1);
-			if (tmp < 0)
-				goto err;
+	if (same_file(n, file))
+		return epoll_ctl(efd, EPOLL_CTL_ADD, n, &ev) ? add_failed(t, e, events) : 0;
+	saved = fcntl(n, F_DUPFD_CLOEXEC, 0);
+	if (saved < 0 && errno != EBADF)
+		return add_failed(t, e, events);
+	if (saved >= 0)
+		fdfl = fcntl(n, F_GETFD);
+	/* The epoll itself sits at n: call it by another number. */
+	if (n == efd) {
+		tmp = efd = fcntl(efd, F_DUPFD_CLOEXEC, n + 1);
+		if (tmp < 0) {
+			add_failed(t, e, events);
+			goto out;
 		}
-		if (dup2(file, n) < 0)
-			goto err;
 	}
-	ret = epoll_ctl(efd, EPOLL_CTL_ADD, n, &ev);
-	if (ret)
-		goto err;
-	goto out;
-err:
-	pr_perror("pid %d: epoll file id %u: cannot watch file id %u as fd %u (events %#x)",
-		  t->pid, e->id, e->target, n, events);
+	if (dup2(file, n) < 0 || epoll_ctl(efd, EPOLL_CTL_ADD, n, &ev))
+		add_failed(t, e, events);
+	else
+		ret = 0;
+	if (saved >= 0)
+		dup3(saved, n, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	else
+		close(n);
 out:
-	if (moved) {
-		if (saved >= 0) {
-			dup3(saved, n, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
-			close(saved);
-		} else {
-			close(n);
-		}
-	}
+	if (saved >= 0)
+		close(saved);
 	if (tmp >= 0)
 		close(tmp);
-	return ret ? -1 : 0;
+	return ret;
 }
 
 /* A file no longer watched for anything (EPOLLONESHOT, reported): see the top. */
