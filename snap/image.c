@@ -44,6 +44,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NS] = {"ns.img", IMG_MAGIC('N'), &ns_entry__descriptor},
 	[IMG_FILE_LOCKS] = {"file-locks.img", IMG_MAGIC('L'), &file_lock_entry__descriptor},
 	[IMG_UNIX_QUEUES] = {"unix-queues.img", IMG_MAGIC('U'), &unix_queue_entry__descriptor},
+	[IMG_EPOLL_TFDS] = {"epoll-tfds.img", IMG_MAGIC('E'), &epoll_tfd_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -33,6 +33,7 @@ enum img_type {
 	IMG_NS,			/* ns.img */
 	IMG_FILE_LOCKS,		/* file-locks.img */
 	IMG_UNIX_QUEUES,	/* unix-queues.img */
+	IMG_EPOLL_TFDS,		/* epoll-tfds.img */
 	IMG_NR,
 };
 

@@ -91,6 +91,32 @@ struct pm_scan_arg {
 #define PR_TIMER_CREATE_RESTORE_IDS_ON 1
 #endif
 
+/* Linux 6.9: a pidfd of a thread, not of its thread group (fdinfo flags show O_EXCL). */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD 0200 /* O_EXCL */
+#endif
+
+/* Linux 6.13 (PIDFD_INFO_EXIT 6.15): what a pidfd knows of its process. */
+#ifndef PIDFD_GET_INFO
+struct pidfd_info {
+	__u64 mask;
+	__u64 cgroupid;
+	__u32 pid, tgid, ppid;
+	__u32 ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	__s32 exit_code;
+	__u32 coredump_mask;
+	__u32 __spare1;
+};
+#define PIDFD_INFO_PID (1UL << 0)
+#define PIDFD_INFO_EXIT (1UL << 3)
+#define PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidfd_info)
+#endif
+
+/* timerfd (CONFIG_CHECKPOINT_RESTORE): set the expirations not read yet. */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, __u64)
+#endif
+
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PME_PRESENT (1ULL << 63)
 #define PME_SWAP (1ULL << 62)

@@ -60,6 +60,11 @@ void file_table_free(struct file_table *ft)
 	}
 	for (size_t i = 0; i < ft->nr; i++)
 		file_entry__free_unpacked(ft->fe[i], NULL);
+	for (size_t i = 0; i < ft->nr_tids; i++) {
+		free(ft->tids[i].fds);
+		free(ft->tids[i].ids);
+	}
+	free(ft->tids);
 	free(ft->kind_st);
 	file_locks_free(ft->locks);
 	/* After the kinds and before the dedup: both name the in-flight fds. */
@@ -123,12 +128,12 @@ static int add_file(struct dump_ctx *ctx, const struct fd_desc *d, uint32_t *id)
 	return 0;
 }
 
-static int read_fdinfo(struct fd_desc *d, bool *cloexec)
+/* The whole of @d's fdinfo into d->fdinfo (an epoll's or inotify's can be long). */
+static int load_fdinfo(struct fd_desc *d)
 {
-	bool have_pos = false, have_flags = false;
-	char path[64], buf[4096], *line, *next;
-	ssize_t n, len = 0;
-	unsigned int flags;
+	size_t len = 0, cap = 1024;
+	char path[64], *n;
+	ssize_t r = 0;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", d->pid, d->fd);
@@ -137,32 +142,51 @@ static int read_fdinfo(struct fd_desc *d, bool *cloexec)
 		pr_perror("pid %d fd %d: cannot open %s", d->pid, d->fd, path);
 		return -1;
 	}
-	/* pos and flags are the first lines; the rest (epoll, inotify) can be long. */
-	while (len < (ssize_t)sizeof(buf) - 1) {
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n < 0) {
-			pr_perror("pid %d fd %d: cannot read %s", d->pid, d->fd, path);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
+	d->fdinfo = malloc(cap);
+	for (;;) {
+		if (!d->fdinfo) {
+			pr_err("pid %d fd %d: out of memory for %s", d->pid, d->fd, path);
 			break;
-		len += n;
+		}
+		r = read(fd, d->fdinfo + len, cap - 1 - len);
+		if (r <= 0) {
+			if (r < 0)
+				pr_perror("pid %d fd %d: cannot read %s", d->pid, d->fd, path);
+			break;
+		}
+		len += r;
+		if (len == cap - 1) {
+			cap *= 2;
+			n = realloc(d->fdinfo, cap);
+			if (!n)
+				free(d->fdinfo);
+			d->fdinfo = n;
+		}
 	}
 	close(fd);
-	buf[len] = '\0';
+	if (!d->fdinfo || r < 0)
+		return -1;
+	d->fdinfo[len] = '\0';
+	return 0;
+}
 
-	for (line = buf; line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
+static int read_fdinfo(struct fd_desc *d, bool *cloexec)
+{
+	bool have_pos = false, have_flags = false;
+	unsigned int flags;
+	const char *line;
+
+	if (load_fdinfo(d))
+		return -1;
+	for (line = d->fdinfo; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		if (sscanf(line, "pos: %llu", &d->pos) == 1)
 			have_pos = true;
 		else if (sscanf(line, "flags: %o", &flags) == 1)
 			have_flags = true;
 	}
 	if (!have_pos || !have_flags) {
-		pr_err("pid %d fd %d: %s has no pos: or flags: line", d->pid, d->fd, path);
+		pr_err("pid %d fd %d: /proc/%d/fdinfo/%d has no pos: or flags: line", d->pid,
+		       d->fd, d->pid, d->fd);
 		return -1;
 	}
 	/* fdinfo shows the per-fd close-on-exec bit as O_CLOEXEC; it is not a file flag. */
@@ -274,7 +298,8 @@ static int dump_inflight(struct dump_ctx *ctx)
 	return ret;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *img, int fd)
+static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *img, int fd,
+		       uint32_t *idp)
 {
 	FdinfoEntry fi = FDINFO_ENTRY__INIT;
 	struct dedup_pos pos;
@@ -302,12 +327,13 @@ static int dump_one_fd(struct dump_ctx *ctx, struct dump_task *t, struct image *
 		goto out;
 
 	fi.fd = fd;
-	fi.id = id;
+	fi.id = *idp = id;
 	fi.flags = cloexec ? FD_CLOEXEC : 0;
 	ret = img_write(img, &fi.base);
 out:
 	if (d->local >= 0)
 		close(d->local);
+	free(d->fdinfo);
 	free(d);
 	return ret;
 }
@@ -373,23 +399,33 @@ err:
 int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct image *img;
+	uint32_t *ids;
 	size_t i, nr;
 	int *fds;
 	int ret = -1;
 
 	if (list_fds(t->pid, &fds, &nr))
 		return -1;
+	ids = malloc((nr + 1) * sizeof(*ids));
+	if (!ids) {
+		pr_err("pid %d: out of memory for its fd table", t->pid);
+		free(fds);
+		return -1;
+	}
 	img = img_open_write(ctx->dirfd, IMG_FDINFO, t->pid);
 	if (!img)
 		goto out;
 	for (i = 0; i < nr; i++)
-		if (dump_one_fd(ctx, t, img, fds[i]))
+		if (dump_one_fd(ctx, t, img, fds[i], &ids[i]))
 			goto out;
 	ret = 0;
 out:
 	if (img && img_close(img))
 		ret = -1;
+	if (!ret)
+		return files_keep_ids(ctx->files, t->pid, fds, ids, nr);
 	free(fds);
+	free(ids);
 	return ret;
 }
 

@@ -8,7 +8,7 @@
  *
  * Reading goes one way: the table calls the registry, the registry names
  * the kinds, the kinds call the helpers declared here (files-util.c,
- * files-opened.c). A kind never calls the table or another kind.
+ * files-opened.c, files-dumped.c). A kind never calls the table or another kind.
  */
 #ifndef SNAP_FILES_KIND_H
 #define SNAP_FILES_KIND_H
@@ -27,6 +27,7 @@ struct fd_desc {
 	const char *anon;	/* what follows "anon_inode:" in path ("[eventfd]"), or NULL */
 	unsigned int flags;	/* fdinfo flags (open(2) flags) */
 	unsigned long long pos;	/* fdinfo pos */
+	char *fdinfo;		/* the whole of /proc/PID/fdinfo/FD (eventfd-count:, tfd:...) */
 	pid_t pid;
 	/*
 	 * In flight: a file no fd of the tree holds, met inside a message
@@ -73,7 +74,8 @@ struct fd_ops {
 	 * type (st_mode & S_IFMT) and whose match() (if any) says yes.
 	 */
 	unsigned int fmts;
-	const char *const *anon;	/* NULL-terminated: "[eventfd]", "inotify" */
+	/* NULL-terminated: "[eventfd]", "inotify"; "kvm*": every name that begins so. */
+	const char *const *anon;
 	bool (*match)(const struct fd_desc *d);
 
 	/* Dump side. */
@@ -139,6 +141,13 @@ int files_reopen_flags(unsigned int flags);
  * valid until then. Takes @fd, even on error. 0 or -1 logged.
  */
 int files_inflight_add(struct dump_ctx *ctx, int fd, uint32_t *id);
+/* The fd table, dump side (files-dumped.c). */
+/*
+ * The file id that fd @fd of process @pid got in this dump, or 0 if it has
+ * not been dumped (yet): for write() hooks, once every fd has been (an
+ * epoll's targets, found while frozen as fds of the tree).
+ */
+uint32_t files_dumped_id(const struct dump_ctx *ctx, pid_t pid, int fd);
 
 /* The files being restored, by id (files-opened.c). */
 /* File @id of files.img, or NULL. */

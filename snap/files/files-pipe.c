@@ -15,6 +15,7 @@
  * its write() hook, read back by its load() hook into its restore state.
  */
 #include <fcntl.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -28,20 +29,32 @@
 struct pipe_dump_state {
 	PipeDataEntry **data;
 	size_t nr, cap;
+	void *by_id;		/* tsearch() tree of data[], by pipe_id */
 };
 
 /* Our two ends of a pipe being restored, kept until every id is open. */
 struct pipe_ends {
-	uint64_t pipe_id;
-	int rfd, wfd;
+	int rfd, wfd;		/* -1 until made */
 };
 
 struct pipe_restore_state {
-	PipeDataEntry **data;	/* pipes-data.img */
+	PipeDataEntry **data;	/* pipes-data.img, sorted by pipe_id */
 	size_t nr_data;
-	struct pipe_ends *ends;	/* pipes made by this process */
-	size_t nr_ends;
+	struct pipe_ends *ends;	/* by position in data[]: pipes made by this process */
 };
+
+/* Thousands of pipes: every lookup by pipe_id is a tree or a binary search. */
+static int cmp_entry(const void *a, const void *b)
+{
+	uint64_t x = ((const PipeDataEntry *)a)->pipe_id, y = ((const PipeDataEntry *)b)->pipe_id;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_pipe_id(const void *a, const void *b)
+{
+	return cmp_entry(*(PipeDataEntry *const *)a, *(PipeDataEntry *const *)b);
+}
 
 static bool pipe_match(const struct fd_desc *d)
 {
@@ -50,10 +63,10 @@ static bool pipe_match(const struct fd_desc *d)
 
 static PipeDataEntry *find_dumped(const struct pipe_dump_state *ps, uint64_t pipe_id)
 {
-	for (size_t i = 0; i < ps->nr; i++)
-		if (ps->data[i]->pipe_id == pipe_id)
-			return ps->data[i];
-	return NULL;
+	PipeDataEntry key = { .pipe_id = pipe_id };
+	PipeDataEntry **found = tfind(&key, &ps->by_id, cmp_entry);
+
+	return found ? *found : NULL;
 }
 
 /* Takes @pde. */
@@ -72,6 +85,11 @@ static int add_dumped(struct pipe_dump_state *ps, const struct fd_desc *d, PipeD
 		}
 		ps->data = n;
 		ps->cap = cap;
+	}
+	if (!tsearch(pde, &ps->by_id, cmp_entry)) {
+		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
+		pipe_data_entry__free_unpacked(pde, NULL);
+		return -1;
 	}
 	ps->data[ps->nr++] = pde;
 	return 0;
@@ -218,10 +236,16 @@ static int pipe_write(struct dump_ctx *ctx, void *st)
 	return ret;
 }
 
+static void no_free(void *node)
+{
+	(void)node;
+}
+
 static void pipe_dump_free(void *st)
 {
 	struct pipe_dump_state *ps = st;
 
+	tdestroy(ps->by_id, no_free);
 	for (size_t i = 0; i < ps->nr; i++)
 		pipe_data_entry__free_unpacked(ps->data[i], NULL);
 	free(ps->data);
@@ -235,36 +259,49 @@ static int pipe_load(struct restore_ctx *ctx, void *st)
 	if (img_load_all(ctx->dirfd, IMG_PIPES_DATA, 0, false, &msgs, &ps->nr_data))
 		return -1;
 	ps->data = (PipeDataEntry **)msgs;
+	qsort(ps->data, ps->nr_data, sizeof(*ps->data), cmp_pipe_id);
+	ps->ends = malloc((ps->nr_data + 1) * sizeof(*ps->ends));
+	if (!ps->ends) {
+		pr_err("pipes-data.img: out of memory for %zu pipes", ps->nr_data);
+		return -1;
+	}
+	for (size_t i = 0; i < ps->nr_data; i++)
+		ps->ends[i].rfd = ps->ends[i].wfd = -1;
 	return 0;
 }
 
+/* Pipe @pipe_id's entry (the first if several: *@count says), its position in *@at. */
 static const PipeDataEntry *find_data(const struct pipe_restore_state *ps, uint64_t pipe_id,
-				      size_t *count)
+				      size_t *count, size_t *at)
 {
-	const PipeDataEntry *pde = NULL;
-	size_t i;
+	size_t lo = 0, hi = ps->nr_data, end;
 
-	*count = 0;
-	for (i = 0; i < ps->nr_data; i++) {
-		if (ps->data[i]->pipe_id == pipe_id) {
-			pde = ps->data[i];
-			(*count)++;
-		}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ps->data[mid]->pipe_id < pipe_id)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return pde;
+	for (end = lo; end < ps->nr_data && ps->data[end]->pipe_id == pipe_id; end++)
+		;
+	*count = end - lo;
+	*at = lo;
+	return *count ? ps->data[lo] : NULL;
 }
 
 static int pipe_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const PipeDataEntry *pde;
-	size_t count;
+	size_t count, at;
 
 	(void)ctx;
 	if (!fe->pipe) {
 		pr_err("files.img: file id %u: a pipe without its pipe part", fe->id);
 		return -1;
 	}
-	pde = find_data(st, fe->pipe->pipe_id, &count);
+	pde = find_data(st, fe->pipe->pipe_id, &count, &at);
 	if (count != 1) {
 		pr_err("pipes-data.img: %s entry for pipe %llu (files.img file id %u)",
 		       count ? "more than one" : "no", (unsigned long long)fe->pipe->pipe_id,
@@ -322,33 +359,25 @@ static struct pipe_ends *get_pipe(struct pipe_restore_state *ps, const FileEntry
 	uint64_t pipe_id = fe->pipe->pipe_id;
 	const PipeDataEntry *pde;
 	struct pipe_ends *e;
-	size_t i, count;
+	size_t count, at;
 	int p[2];
 
-	for (i = 0; i < ps->nr_ends; i++)
-		if (ps->ends[i].pipe_id == pipe_id)
-			return &ps->ends[i];
-
-	e = realloc(ps->ends, (ps->nr_ends + 1) * sizeof(*e));
-	if (!e) {
-		pr_err("files.img: file id %u: out of memory", fe->id);
-		return NULL;
-	}
-	ps->ends = e;
+	/* prepare() saw exactly one entry. */
+	pde = find_data(ps, pipe_id, &count, &at);
+	e = &ps->ends[at];
+	if (e->rfd >= 0)
+		return e;
 	/* Non-blocking: data that does not fit fails instead of hanging us. */
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
 		pr_perror("files.img: file id %u: cannot make pipe %llu", fe->id,
 			  (unsigned long long)pipe_id);
 		return NULL;
 	}
-	pde = find_data(ps, pipe_id, &count);
 	if (pipe_fill(pde, p[1])) {
 		close(p[0]);
 		close(p[1]);
 		return NULL;
 	}
-	e = &ps->ends[ps->nr_ends++];
-	e->pipe_id = pipe_id;
 	e->rfd = p[0];
 	e->wfd = p[1];
 	return e;
@@ -390,13 +419,13 @@ static void pipe_opened(struct restore_ctx *ctx, void *st)
 	size_t i;
 
 	(void)ctx;
-	for (i = 0; i < ps->nr_ends; i++) {
+	for (i = 0; ps->ends && i < ps->nr_data; i++) {
+		if (ps->ends[i].rfd < 0)
+			continue;
 		close(ps->ends[i].rfd);
 		close(ps->ends[i].wfd);
+		ps->ends[i].rfd = ps->ends[i].wfd = -1;
 	}
-	free(ps->ends);
-	ps->ends = NULL;
-	ps->nr_ends = 0;
 }
 
 static void pipe_restore_free(void *st)
@@ -406,6 +435,7 @@ static void pipe_restore_free(void *st)
 	for (size_t i = 0; i < ps->nr_data; i++)
 		pipe_data_entry__free_unpacked(ps->data[i], NULL);
 	free(ps->data);
+	free(ps->ends);
 }
 
 const struct fd_ops pipe_fd_ops = {

@@ -23,6 +23,12 @@ extern const struct fd_ops inotify_fd_ops;
 extern const struct fd_ops fanotify_fd_ops;
 extern const struct fd_ops unix_fd_ops;
 extern const struct fd_ops netlink_fd_ops;
+extern const struct fd_ops eventfd_fd_ops;
+extern const struct fd_ops epoll_fd_ops;
+extern const struct fd_ops timerfd_fd_ops;
+extern const struct fd_ops signalfd_fd_ops;
+extern const struct fd_ops pidfd_fd_ops;
+extern const struct fd_ops anon_refused_fd_ops;
 
 /* Within one file type, a narrower kind comes before a wider one. */
 const struct fd_ops *const fd_kinds[] = {
@@ -35,15 +41,26 @@ const struct fd_ops *const fd_kinds[] = {
 	&fanotify_fd_ops,	/* anon_inode:[fanotify] */
 	&unix_fd_ops,	/* S_IFSOCK: AF_UNIX */
 	&netlink_fd_ops, /* S_IFSOCK: AF_NETLINK */
+	&eventfd_fd_ops,	/* anon_inode:[eventfd] */
+	&epoll_fd_ops,		/* anon_inode:[eventpoll] */
+	&timerfd_fd_ops,	/* anon_inode:[timerfd] */
+	&signalfd_fd_ops,	/* anon_inode:[signalfd] */
+	&pidfd_fd_ops,		/* anon_inode:[pidfd] */
+	&anon_refused_fd_ops,	/* io_uring, bpf, perf, userfaultfd, kvm: refused by name */
 };
 
 const size_t nr_fd_kinds = ARRAY_SIZE(fd_kinds);
 
+/* A name in @names ending in '*' stands for every name it begins ("kvm-vcpu:3"). */
 static bool lists(const char *const *names, const char *name)
 {
-	for (; names && *names; names++)
-		if (!strcmp(*names, name))
+	for (; names && *names; names++) {
+		size_t len = strlen(*names);
+
+		if (len && (*names)[len - 1] == '*' ? !strncmp(*names, name, len - 1)
+						    : !strcmp(*names, name))
 			return true;
+	}
 	return false;
 }
 

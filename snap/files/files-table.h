@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Inside the fd table (files-dump.c, files-restore.c): the registry of kinds
- * and the restore-side state. Kinds do not include this: they see
- * files-kind.h only.
+ * Inside the fd table (files-dump.c, files-restore.c): the registry of kinds,
+ * the dump-side table and the restore-side state. Kinds do not include
+ * this: they see files-kind.h only.
  */
 #ifndef SNAP_FILES_TABLE_H
 #define SNAP_FILES_TABLE_H
@@ -23,7 +23,15 @@ struct inflight_file {
 	uint32_t *id;		/* where its id goes; NULL once set */
 };
 
-/* Dump side: the files of the tree (files-dump.c), in ctx->files. */
+/* Dump side: a dumped task's fds and the file id of each (files-dumped.c). */
+struct task_ids {
+	pid_t pid;
+	int *fds;		/* sorted */
+	uint32_t *ids;
+	size_t nr;
+};
+
+/* The dump's table, dump_ctx.files (files-dump.c). */
 struct file_table {
 	FileEntry **fe;		/* fe[i]->id == i + 1 */
 	size_t nr, cap;
@@ -33,10 +41,15 @@ struct file_table {
 	size_t nr_inflight, cap_inflight;
 	size_t next_inflight;	/* inflight[next_inflight..] wait for their id */
 	struct file_locks *locks;	/* file-locks.img: not a kind, a state of any fd */
+	struct task_ids *tids;	/* per task dumped, in dump order */
+	size_t nr_tids;
 };
 
 /* files-inflight.c: close the in-flight files' fds and free the list. */
 void files_inflight_free(struct file_table *ft);
+
+/* files-dumped.c: keep @pid's sorted @fds and their @ids for files_dumped_id(); takes both. */
+int files_keep_ids(struct file_table *ft, pid_t pid, int *fds, uint32_t *ids, size_t nr);
 
 /*
  * Restore side, from restore_load_files() to restore_files_free(), in

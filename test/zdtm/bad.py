@@ -1,14 +1,15 @@
 """The bad-input tests: snap fed wrong pids, damaged images, full disks, or
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
-they run, after the zdtm tests. The tests themselves are in bad_dump.py,
-bad_restore.py, bad_live.py, bad_ns.py and bad_unix.py; adding one is a
-function there and a line here (README.md)."""
+they run, after the zdtm tests. The tests themselves are in the bad_*.py
+modules, one per area (dump, restore, live, ns, notify, unix, anon); adding
+one is a function there and a line here (README.md)."""
 
 import os
 import re
 import shutil
 
+import bad_anon
 import bad_dump
 import bad_live
 import bad_notify
@@ -129,5 +130,20 @@ BAD = [
     ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
     ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
+    ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
+    ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),
+    ("bad/dump_perf_event", bad_anon.bad_dump_perf_event),
+    ("bad/dump_userfaultfd", bad_anon.bad_dump_userfaultfd),
+    ("bad/dump_epoll_outside", bad_anon.bad_dump_epoll_outside),
+    ("bad/dump_pidfd_outside", bad_anon.bad_dump_pidfd_outside),
+    ("bad/restore_epoll_tfds_trunc", bad_anon.bad_restore_epoll_tfds_trunc),
+    ("bad/restore_epoll_tfds_corrupt", bad_anon.bad_restore_epoll_tfds_corrupt),
+    ("bad/restore_epoll_tfds_missing", bad_anon.bad_restore_epoll_tfds_missing),
+    ("bad/restore_epoll_tfds_target", bad_anon.bad_restore_epoll_tfds_target),
+    ("bad/restore_epoll_count", bad_anon.bad_restore_epoll_count),
+    ("bad/restore_eventfd_count", bad_anon.bad_restore_eventfd_count),
+    ("bad/restore_timerfd_flags", bad_anon.bad_restore_timerfd_flags),
+    ("bad/restore_pidfd_pid", bad_anon.bad_restore_pidfd_pid),
+    ("img/timerfd_abs_gap", bad_anon.img_timerfd_abs_gap),
 ]
 
