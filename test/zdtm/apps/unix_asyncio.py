@@ -12,9 +12,9 @@ client has made 50 more exchanges (the conversation goes on after restore),
 then tells them to stop; each answers with its count and the first error it
 saw, and the server writes PASS or FAIL.
 
-The loop runs on selectors.PollSelector (poll(2)), not asyncio's default
-epoll: epoll is another fd kind, added apart from unix sockets. Once snap
-restores epoll, a variant with the default loop should join this one.
+With --loop=poll the loop runs on selectors.PollSelector (poll(2)); the
+default, --loop=epoll, is asyncio's own loop, on an epoll fd that snap
+restores with every registered socket.
 """
 import argparse
 import asyncio
@@ -121,6 +121,7 @@ def main():
     ap.add_argument("--pidfile", required=True)
     ap.add_argument("--outfile", required=True)
     ap.add_argument("--clients", type=int, default=3)
+    ap.add_argument("--loop", choices=("epoll", "poll"), default="epoll")
     args = ap.parse_args()
     pidfile = os.path.abspath(args.pidfile)
     outfile = os.path.abspath(args.outfile)
@@ -156,7 +157,10 @@ def main():
             client(addr, i)
         kids.append(kid)
 
-    loop = asyncio.SelectorEventLoop(selectors.PollSelector())
+    if args.loop == "poll":
+        loop = asyncio.SelectorEventLoop(selectors.PollSelector())
+    else:
+        loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     srv = loop.run_until_complete(serve(lsock, args.clients, w))
 
