@@ -40,6 +40,8 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_GHOST] = {"ghost-%u.img", IMG_MAGIC('G'), &ghost_file_entry__descriptor},
 	[IMG_SHMEM] = {"shmem.img", IMG_MAGIC('S'), &shmem_entry__descriptor},
 	[IMG_NS] = {"ns.img", IMG_MAGIC('N'), &ns_entry__descriptor},
+	[IMG_FIFO_DATA] = {"fifo-data.img", IMG_MAGIC('Q'), &pipe_data_entry__descriptor},
+	[IMG_TTY_DATA] = {"tty-data.img", IMG_MAGIC('Y'), &tty_data_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

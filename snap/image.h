@@ -31,6 +31,8 @@ enum img_type {
 	IMG_GHOST,		/* ghost-%u.img */
 	IMG_SHMEM,		/* shmem.img */
 	IMG_NS,			/* ns.img */
+	IMG_FIFO_DATA,		/* fifo-data.img */
+	IMG_TTY_DATA,		/* tty-data.img */
 	IMG_NR,
 };
 
