@@ -17,6 +17,7 @@
 extern const struct fd_ops tty_fd_ops;
 extern const struct fd_ops chr_fd_ops;
 extern const struct fd_ops pipe_fd_ops;
+extern const struct fd_ops fifo_fd_ops;
 extern const struct fd_ops memfd_fd_ops;
 extern const struct fd_ops reg_fd_ops;
 
@@ -25,6 +26,7 @@ const struct fd_ops *const fd_kinds[] = {
 	&tty_fd_ops,	/* S_IFCHR: terminals, not pty masters */
 	&chr_fd_ops,	/* S_IFCHR: other devices */
 	&pipe_fd_ops,	/* S_IFIFO: pipe:[N] */
+	&fifo_fd_ops,	/* S_IFIFO: a path */
 	&memfd_fd_ops,	/* S_IFREG: /memfd: */
 	&reg_fd_ops,	/* S_IFREG, S_IFDIR with a path */
 };
