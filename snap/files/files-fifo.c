@@ -184,11 +184,15 @@ static int fifo_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	}
 	/* The first open of a FIFO names it: every other agrees on where it is. */
 	first = files_entry(ctx, fe->fifo->fifo_id);
-	if (!first || !first->fifo || first->fifo->fifo_id != fe->fifo->fifo_id ||
-	    strcmp(first->fifo->path, fe->fifo->path) ||
+	if (!first || !first->fifo || first->fifo->fifo_id != fe->fifo->fifo_id) {
+		pr_err("files.img: file id %u: names fifo %u, which no fifo entry describes",
+		       fe->id, fe->fifo->fifo_id);
+		return -1;
+	}
+	if (strcmp(first->fifo->path, fe->fifo->path) ||
 	    first->fifo->deleted != fe->fifo->deleted) {
-		pr_err("files.img: file id %u: fifo %u is not the fifo file id %u describes",
-		       fe->id, fe->fifo->fifo_id, fe->fifo->fifo_id);
+		pr_err("files.img: file ids %u and %u: fifo %u at %s and %s", first->id, fe->id,
+		       fe->fifo->fifo_id, first->fifo->path, fe->fifo->path);
 		return -1;
 	}
 	return pipe_data_check(&fs->data, fe->fifo->fifo_id, fe->id);

@@ -2,7 +2,7 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in bad_dump.py,
-bad_restore.py, bad_live.py and bad_ns.py; adding one is a function there and a line
+bad_restore.py, bad_live.py, bad_ns.py and bad_tty.py; adding one is a function there and a line
 here (README.md)."""
 
 import os
@@ -13,6 +13,7 @@ import bad_dump
 import bad_live
 import bad_ns
 import bad_restore
+import bad_tty
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -108,5 +109,17 @@ BAD = [
     ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
+    ("bad/dump_tty_external", bad_tty.bad_dump_tty_external),
+    ("bad/dump_pty_outside_slave", bad_tty.bad_dump_pty_outside_slave),
+    ("bad/dump_pty_outside_ctty", bad_tty.bad_dump_pty_outside_ctty),
+    ("bad/restore_trunc_tty_data", bad_tty.bad_restore_trunc_tty_data),
+    ("bad/restore_corrupt_tty_data", bad_tty.bad_restore_corrupt_tty_data),
+    ("bad/restore_trunc_fifo_data", bad_tty.bad_restore_trunc_fifo_data),
+    ("bad/restore_corrupt_fifo_data", bad_tty.bad_restore_corrupt_fifo_data),
+    ("bad/restore_tty_data_index", bad_tty.bad_restore_tty_data_index),
+    ("bad/restore_pty_no_master", bad_tty.bad_restore_pty_no_master),
+    ("bad/restore_pty_no_state", bad_tty.bad_restore_pty_no_state),
+    ("bad/restore_pty_termios", bad_tty.bad_restore_pty_termios),
+    ("bad/restore_fifo_id", bad_tty.bad_restore_fifo_id),
 ]
 
