@@ -53,7 +53,7 @@ struct bytes {
 	size_t len;
 };
 
-void pty_termios_save(const struct termios *t, TtyTermios *ti)
+int pty_termios_save(const struct termios *t, TtyTermios *ti, const char *who)
 {
 	ti->iflag = t->c_iflag;
 	ti->oflag = t->c_oflag;
@@ -61,9 +61,13 @@ void pty_termios_save(const struct termios *t, TtyTermios *ti)
 	ti->lflag = t->c_lflag;
 	ti->line = t->c_line;
 	ti->cc.data = malloc(NCCS);
-	ti->cc.len = ti->cc.data ? NCCS : 0;
-	if (ti->cc.data)
-		memcpy(ti->cc.data, t->c_cc, NCCS);
+	if (!ti->cc.data) {
+		pr_err("%s: out of memory", who);
+		return -1;
+	}
+	ti->cc.len = NCCS;
+	memcpy(ti->cc.data, t->c_cc, NCCS);
+	return 0;
 }
 
 int pty_termios_load(const TtyTermios *ti, struct termios *t, const char *who)
@@ -190,9 +194,13 @@ static int take_input(int slave, const struct termios *t, TtyDataEntry *td, cons
 		n = read(slave, buf, sizeof(buf));
 		if (n < 0 && errno == EAGAIN)
 			break;
-		/* A line has at least its terminator: there cannot be more of them. */
-		if (n < 0 || lines > LDISC_BUF) {
+		if (n < 0) {
 			pr_perror("%s: cannot read its input lines", who);
+			return -1;
+		}
+		/* A line has at least its terminator: there cannot be more of them. */
+		if (lines > LDISC_BUF) {
+			pr_err("%s: its input does not end (more than %d lines)", who, LDISC_BUF);
 			return -1;
 		}
 		if (add_line(td, buf, n, !ends_line(t, buf, n), who))

@@ -270,8 +270,8 @@ static int scan_outside(const struct dump_ctx *ctx, struct pty_dump_state *ps)
 		idx = pty_slave_index(ps, &st);
 		p = idx < 0 ? NULL : find_pty(ps, idx);
 		if (p) {
-			pr_err("pid %d fd %d: pty /dev/pts/%u is the controlling terminal of pid %d "
-			       "outside the dumped tree; dump that process with it",
+			pr_err("pid %d fd %d: pty /dev/pts/%u is the controlling terminal of pid "
+			       "%d outside the dumped tree; dump that process with it",
 			       p->pid, p->fd, p->index, pid);
 			ret = -1;
 			break;
@@ -445,9 +445,8 @@ static int save_pty(const struct dump_ctx *ctx, const struct tree_scan *sc, stru
 		pr_perror("%s: cannot read its termios", who);
 		goto out;
 	}
-	pty_termios_save(&t, p->info->termios);
 	p->info->slave = slave_state(sc, p);
-	if (save_ctty(ctx, sc, p, who))
+	if (pty_termios_save(&t, p->info->termios, who) || save_ctty(ctx, sc, p, who))
 		goto out;
 	if (p->info->slave == PTY_SLAVE_STATE__PTY_SLAVE_OPEN) {
 		peer = open_peer(p, who);

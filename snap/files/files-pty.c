@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pty pairs the dumped tree holds the master of (FD_PTY): masters
- * (/dev/ptmx) and slaves (/dev/pts/N). A slave whose master is outside the
- * tree is an external terminal, the user's own say: it is saved as FD_TTY,
- * as files-tty.c saves every other terminal, and so needs --shell-job.
+ * (/dev/ptmx) and slaves (/dev/pts/N), and /dev/tty opened on such a slave
+ * (restored as an open of the slave itself). A slave whose master is
+ * outside the tree is an external terminal, the user's own say: it is saved
+ * as FD_TTY, as files-tty.c saves every other terminal, and so needs
+ * --shell-job.
  *
  * Dump: collect() finds the tree's ptys and saves their state and queued
  * bytes (files-pty-tree.c); each master's file_entry carries its pty's
@@ -50,11 +52,14 @@ struct pty_restore_state {
 	size_t nr_made;
 };
 
+#define DEV_TTY makedev(TTYAUX_MAJOR, 0) /* /dev/tty: the caller's controlling terminal */
+
+/* pty ends, and /dev/tty, which may be one. */
 static bool pty_match(const struct fd_desc *d)
 {
 	unsigned int ma = major(d->st.st_rdev);
 
-	return d->st.st_rdev == makedev(TTYAUX_MAJOR, PTMX_MINOR) ||
+	return d->st.st_rdev == makedev(TTYAUX_MAJOR, PTMX_MINOR) || d->st.st_rdev == DEV_TTY ||
 	       (ma >= UNIX98_PTY_MASTER_MAJOR && ma <= PTY_SLAVE_MAJOR_LAST);
 }
 
@@ -71,28 +76,47 @@ static struct pty_seen *find_seen(struct pty_dump_state *ps, uint32_t index)
 	return NULL;
 }
 
+/*
+ * The pty of the tree that @d is an end of (*@master says which), or NULL.
+ * An fd opened as /dev/tty is the slave that was its controlling terminal
+ * then (TIOCGDEV): it comes back as an open of that slave.
+ */
+static struct pty_seen *pty_of(struct pty_dump_state *ps, const struct fd_desc *d, bool *master)
+{
+	struct stat st = d->st;
+	unsigned int n;
+	int idx;
+
+	*master = d->st.st_rdev != DEV_TTY && major(d->st.st_rdev) < UNIX98_PTY_SLAVE_MAJOR;
+	if (*master)
+		return ioctl(d->local, TIOCGPTN, &n) ? NULL : find_seen(ps, n);
+	if (d->st.st_rdev == DEV_TTY) {
+		if (ioctl(d->local, TIOCGDEV, &n))
+			return NULL;
+		/* new_encode_dev(); the slave is of the devpts instance we know. */
+		st.st_rdev = makedev((n >> 8) & 0xfff, (n & 0xff) | ((n >> 12) & 0xfff00));
+		st.st_dev = ps->devpts;
+	}
+	idx = pty_slave_index(ps, &st);
+	return idx < 0 ? NULL : find_seen(ps, idx);
+}
+
 static int pty_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	struct pty_dump_state *ps = st;
-	bool master = major(d->st.st_rdev) < UNIX98_PTY_SLAVE_MAJOR;
-	struct pty_seen *p = NULL;
-	unsigned int index;
+	struct pty_seen *p;
 	PtyEntry *pe;
-	int idx;
+	bool master;
 
-	if (master && !ioctl(d->local, TIOCGPTN, &index))
-		p = find_seen(ps, index);
-	idx = master ? -1 : pty_slave_index(ps, &d->st);
-	if (!master && idx >= 0)
-		p = find_seen(ps, idx);
+	p = pty_of(ps, d, &master);
 	if (!p && !master) {
 		/* Its master is not the tree's: a terminal of the outside world. */
 		fe->type = FD_TYPE__FD_TTY;
 		return tty_external_dump(ctx, d, fe);
 	}
 	if (!p || (master && !p->info)) {
-		pr_err("pid %d fd %d: pty master %s was not found in the tree's fds", d->pid,
-		       d->fd, d->path);
+		pr_err("pid %d fd %d: pty master %s was not found in the tree's fds", d->pid, d->fd,
+		       d->path);
 		return -1;
 	}
 	pe = malloc(sizeof(*pe));
@@ -290,7 +314,8 @@ static int pty_setup(struct pty_restore_state *ps, struct pty_made *m, const cha
 		return -1;
 	}
 	if (info->slave != PTY_SLAVE_STATE__PTY_SLAVE_UNUSED) {
-		m->keeper = ioctl(m->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		m->keeper = ioctl(m->master, TIOCGPTPEER,
+				  O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (m->keeper < 0) {
 			pr_perror("%s: cannot open its slave", who);
 			return -1;

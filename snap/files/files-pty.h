@@ -43,8 +43,9 @@ int pty_slave_index(const struct pty_dump_state *ps, const struct stat *st);
 void pty_dump_state_free(struct pty_dump_state *ps);
 
 /* files-pty-io.c */
-void pty_termios_save(const struct termios *t, TtyTermios *ti);
-/* -1 logged, naming @who ("pty 3"), when @ti does not fit a struct termios. */
+/* 0, or -1 logged naming @who ("pid 5 fd 3: pty /dev/pts/2"). */
+int pty_termios_save(const struct termios *t, TtyTermios *ti, const char *who);
+/* 0, or -1 logged naming @who when @ti does not fit a struct termios. */
 int pty_termios_load(const TtyTermios *ti, struct termios *t, const char *who);
 /*
  * Read what is queued in the pty of @master into @td: its input (to the

@@ -121,5 +121,6 @@ BAD = [
     ("bad/restore_pty_no_state", bad_tty.bad_restore_pty_no_state),
     ("bad/restore_pty_termios", bad_tty.bad_restore_pty_termios),
     ("bad/restore_fifo_id", bad_tty.bad_restore_fifo_id),
+    ("img/pty_index_taken", bad_tty.img_pty_index_taken),
 ]
 

@@ -1,16 +1,22 @@
 """FIFOs and ptys: dumps snap must refuse (a terminal of the outside world
 without --shell-job, a pty a process outside the tree uses), and damaged
 fifo-data.img, tty-data.img and FIFO/pty entries of files.img, which restore
-must refuse before it creates anything. Each one takes a bad.BadRun and
-raises outcome.Failure or outcome.Skip; bad.BAD lists them."""
+must refuse before it creates anything; and a restore that must work when
+the pty's index is taken. Each one takes a bad.BadRun and raises
+outcome.Failure or outcome.Skip; bad.BAD lists them."""
 
+import fcntl
 import os
 import re
+import struct
 
-from bad_ns import edit_records
+from bad_ns import edit_records, snap_show
 from bad_restore import flip_middle, restore_damaged, truncate_half, varint
 from outcome import Failure
 from proc import alive, proc_state
+
+
+TIOCGPTN = 0x80045430   # python's termios lacks it
 
 
 # A minimal protobuf codec: enough to rewrite fields of one record.
@@ -189,3 +195,31 @@ def bad_restore_fifo_id(b):
             if f[0] == 1:
                 f[2] = 999
     edited_files_img(b, "static/fifo", 14, other_fifo, [r"fifo 999, which no fifo entry"])
+
+
+# Restores that must work.
+
+def img_pty_index_taken(b):
+    """The pty's index is taken when the images are restored: restore gives
+    it another one, says so, and every end of it agrees (pty_pair checks)."""
+    r = b.image("static/pty_pair")
+    index = next(e["pty"]["index"] for e in snap_show(b, os.path.join(r.img, "files.img"))
+                 if "pty" in e)
+    held = []
+    try:
+        # /dev/ptmx hands out the lowest free index: take them up to the pty's.
+        for _ in range(index + 1):
+            fd = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
+            held.append(fd)
+            n = struct.unpack("I", fcntl.ioctl(fd, TIOCGPTN, b"\0" * 4))[0]
+            if n >= index:
+                break
+        r.restore()
+        with open(os.path.join(r.img, "restore.log")) as f:
+            log = f.read()
+        if not re.search(r"pty /dev/pts/%d is in use: restored as /dev/pts/\d+" % index, log):
+            raise Failure("restore did not say the pty got another index", r.log("restore"))
+        r.finish()
+    finally:
+        for fd in held:
+            os.close(fd)

@@ -64,7 +64,8 @@ static void check(struct fifo *f, mode_t mode, int same_name)
 	target[n] = '\0';
 	snprintf(want, sizeof(want), "%s (deleted)", f->path);
 	if (same_name ? strcmp(target, want) : !strstr(target, " (deleted)"))
-		fail("fd %d reads %s, expected %s", f->r, target, same_name ? want : "a deleted file");
+		fail("fd %d reads %s, expected %s", f->r, target,
+		     same_name ? want : "a deleted file");
 	n = read(f->r, data, LEN + 1);
 	if (n != LEN)
 		fail("%s: read %zd bytes, expected %d", f->path, n, LEN);

@@ -3,9 +3,10 @@
  * master; its child S leads a session whose controlling terminal is the
  * slave, on S's stdio; S's child C, in a process group of its own, is the
  * terminal's foreground. R typed "hello\n" (echoed, ECHO and ONLCR on, not
- * read yet). After restore: S's session has the pty as controlling
- * terminal again, C's group is its foreground, C reads the typed line and
- * /dev/tty, and what C writes reaches R after the echo, all on one pty.
+ * read yet); C opened /dev/tty. After restore: S's session has the pty as
+ * controlling terminal again, C's group is its foreground, C reads the
+ * typed line, and what C writes to the /dev/tty it held reaches R after
+ * the echo, all on one pty.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -79,9 +80,11 @@ static int check_ctty(const char *who)
 static void c_main(int ready)
 {
 	char buf[64];
+	int devtty;
 	ssize_t n;
 
-	if (write(ready, "C", 1) != 1)
+		devtty = open("/dev/tty", O_RDWR);
+	if (devtty < 0 || write(ready, "C", 1) != 1)
 		_exit(2);
 	close(ready);
 	wait_term();
@@ -96,7 +99,8 @@ static void c_main(int ready)
 		test_msg("C: read %zd bytes \"%.*s\"\n", n, n > 0 ? (int)n : 0, buf);
 		_exit(5);
 	}
-	if (write(1, REPLY, strlen(REPLY)) != (ssize_t)strlen(REPLY))
+	if (tcgetsid(devtty) != getsid(0) ||
+	    write(devtty, REPLY, strlen(REPLY)) != (ssize_t)strlen(REPLY))
 		_exit(6);
 	_exit(0);
 }
