@@ -147,17 +147,16 @@ oom:
 	return -1;
 }
 
-/* Everything @fd gives without waiting (@fd is non-blocking, or polled first). */
-static int read_rest(int fd, bool poll_first, struct bytes *b, const char *who, const char *what)
+/*
+ * Everything non-blocking @fd gives. A read() that finds nothing first
+ * waits for the flip buffers to reach the line discipline.
+ */
+static int read_rest(int fd, struct bytes *b, const char *who, const char *what)
 {
 	uint8_t buf[LDISC_BUF + 1];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
 	for (;;) {
-		/* poll() also waits for the flip buffers to reach the line discipline. */
-		if (poll_first && (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)))
-			return 0;
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && (errno == EAGAIN || errno == EIO))
 			return 0;
@@ -216,7 +215,7 @@ static int take_input(int slave, const struct termios *t, TtyDataEntry *td, cons
 	if (set_termios(slave, &raw, who))
 		return -1;
 read:
-	ret = read_rest(slave, false, &rest, who, "input");
+	ret = read_rest(slave, &rest, who, "input");
 	if (canonical(t) && set_termios(slave, t, who))
 		ret = -1;
 	td->has_input = rest.len;
@@ -235,7 +234,10 @@ static int take_output(int master, bool packet, TtyDataEntry *td, uint32_t *pkts
 	ssize_t n;
 	int ret = -1;
 
-	/* The master fd is the process's own: poll, then read what is there. */
+	/*
+	 * The master fd is the process's own, maybe blocking: poll first (which
+	 * also waits for the flip buffers), then read what is there.
+	 */
 	for (;;) {
 		if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))
 			break;
