@@ -5,6 +5,8 @@
  *           mapped to NL, an empty VEOF line) and a partial line, to the
  *           slave; ONLCR-processed output to the master;
  *   raw     raw mode: 3000 bytes of every value each way;
+ *   big     raw mode, 9000 bytes each way: more than the line discipline
+ *           holds (4095), the rest waits in the pty's 8 KiB flip buffers;
  *   packet  raw, the master in packet mode with status pending (FLUSHREAD
  *           and DOSTOP), locked, the slave exclusive.
  * After restore: same termios, window size, modes, one pty index everywhere
@@ -27,9 +29,11 @@
 #include "zdtmtst.h"
 
 #define RAW_LEN 3000
+#define BIG_LEN 9000
 #define EOL	'@'
 
 static const char *mode;
+static size_t raw_len = RAW_LEN;
 static int master, slave, slave_ro;
 static struct termios tio;
 static const struct winsize ws = { .ws_row = 33, .ws_col = 111, .ws_xpixel = 7, .ws_ypixel = 9 };
@@ -66,7 +70,7 @@ static size_t drain(int fd, unsigned char *buf, size_t size)
 
 static void setup(void)
 {
-	static unsigned char data[RAW_LEN];
+	static unsigned char data[BIG_LEN];
 	int one = 1;
 
 	master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -97,10 +101,10 @@ static void setup(void)
 		write_all(slave, canon_out, strlen(canon_out));
 		return;
 	}
-	datagen(data, RAW_LEN, 1);
-	write_all(master, data, RAW_LEN);
-	datagen(data, RAW_LEN, 2);
-	write_all(slave, data, RAW_LEN);
+	datagen(data, raw_len, 1);
+	write_all(master, data, raw_len);
+	datagen(data, raw_len, 2);
+	write_all(slave, data, raw_len);
 	if (strcmp(mode, "packet"))
 		return;
 	if (ioctl(master, TIOCPKT, &one) || tcflush(slave, TCIFLUSH))
@@ -186,7 +190,7 @@ static void check_canon(void)
 
 static void check_raw(void)
 {
-	static unsigned char buf[RAW_LEN * 2];
+	static unsigned char buf[BIG_LEN * 2];
 	bool packet = !strcmp(mode, "packet");
 	unsigned char *p = buf;
 	size_t n = 0;
@@ -195,9 +199,9 @@ static void check_raw(void)
 	r = read(slave_ro, buf, sizeof(buf));
 	while (r > 0 && (n += r) < sizeof(buf))
 		r = read(slave_ro, buf + n, sizeof(buf) - n);
-	if (n != RAW_LEN)
-		fail("read %zu bytes of input, expected %d", n, RAW_LEN);
-	CHECK_DATA(buf, RAW_LEN, 1);
+	if (n != raw_len)
+		fail("read %zu bytes of input, expected %zu", n, raw_len);
+	CHECK_DATA(buf, raw_len, 1);
 	if (packet) {
 		/* The status first, alone; then each read starts with TIOCPKT_DATA. */
 		if (read(master, buf, sizeof(buf)) != 1)
@@ -220,9 +224,9 @@ static void check_raw(void)
 		p += r;
 		n += r;
 	}
-	if (n != RAW_LEN)
-		fail("the master read %zu bytes, expected %d", n, RAW_LEN);
-	CHECK_DATA(buf, RAW_LEN, 2);
+	if (n != raw_len)
+		fail("the master read %zu bytes, expected %zu", n, raw_len);
+	CHECK_DATA(buf, raw_len, 2);
 }
 
 int main(int argc, char **argv)
@@ -231,6 +235,8 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	mode = test_argc > 1 ? test_argv[1] : "canon";
+	if (!strcmp(mode, "big"))
+		raw_len = BIG_LEN;
 	test_daemon();
 	setup();
 	test_waitsig();
