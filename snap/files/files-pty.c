@@ -3,7 +3,7 @@
  * pty pairs the dumped tree holds the master of (FD_PTY): masters
  * (/dev/ptmx) and slaves (/dev/pts/N), and /dev/tty opened on such a slave
  * (restored as an open of the slave itself). A slave whose master is
- * outside the tree is an external terminal, the user's own say: it is saved
+ * outside the tree is an external terminal (the user's own, say): it is saved
  * as FD_TTY, as files-tty.c saves every other terminal, and so needs
  * --shell-job.
  *
