@@ -45,6 +45,8 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_FILE_LOCKS] = {"file-locks.img", IMG_MAGIC('L'), &file_lock_entry__descriptor},
 	[IMG_UNIX_QUEUES] = {"unix-queues.img", IMG_MAGIC('U'), &unix_queue_entry__descriptor},
 	[IMG_EPOLL_TFDS] = {"epoll-tfds.img", IMG_MAGIC('E'), &epoll_tfd_entry__descriptor},
+	[IMG_FIFO_DATA] = {"fifo-data.img", IMG_MAGIC('Q'), &pipe_data_entry__descriptor},
+	[IMG_TTY_DATA] = {"tty-data.img", IMG_MAGIC('Y'), &tty_data_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

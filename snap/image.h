@@ -34,6 +34,8 @@ enum img_type {
 	IMG_FILE_LOCKS,		/* file-locks.img */
 	IMG_UNIX_QUEUES,	/* unix-queues.img */
 	IMG_EPOLL_TFDS,		/* epoll-tfds.img */
+	IMG_FIFO_DATA,		/* fifo-data.img */
+	IMG_TTY_DATA,		/* tty-data.img */
 	IMG_NR,
 };
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "files/files.h"
+#include "files/files-ctty.h"
 #include "log.h"
 #include "ns/ns.h"
 #include "proc/proc.h"
@@ -214,7 +215,8 @@ static int child_prepare(struct restore_tree *tr, size_t idx)
 /*
  * A session is made by its leader before it makes children, and so is a
  * group: children are born into them. The root without --shell-job joins
- * no one's group but its own.
+ * no one's group but its own. A leader takes its controlling terminal back
+ * before its children are born, so that they inherit it too.
  */
 static int make_ids(struct restore_ctx *ctx, struct restore_task *t, bool root)
 {
@@ -230,7 +232,7 @@ static int make_ids(struct restore_ctx *ctx, struct restore_task *t, bool root)
 			pr_perror("pid %d: setsid", t->pid);
 			return -1;
 		}
-		return 0;
+		return files_session_ctty(ctx, t);
 	}
 	if (pe->pgid == pe->pid && setpgid(0, 0)) {
 		pr_perror("pid %d: setpgid", t->pid);
@@ -322,8 +324,9 @@ void task_main(struct restore_tree *tr, size_t idx)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* In its group, the task can be its terminal's foreground again. */
 	if (ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || make_children(tr, idx, false) ||
-	    join_group(ctx, t))
+	    join_group(ctx, t) || files_task_tty(ctx, t))
 		_exit(1);
 	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What the character-device kinds share: the chr_entry both save, and
- * telling a terminal from another device (chr takes what tty does not).
+ * What the character-device kinds share: the chr_entry they save, a
+ * terminal of the outside world (files-tty.c, and files-pty.c for a pty
+ * slave whose master is not the tree's), and telling a terminal from
+ * another device (chr takes what tty and pty do not).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,15 @@ int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
 oom:
 	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
 	return -1;
+}
+
+int tty_external_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
+{
+	if (!ctx->opts->shell_job) {
+		pr_err("pid %d fd %d: a terminal (%s) needs --shell-job", d->pid, d->fd, d->path);
+		return -1;
+	}
+	return chr_entry_fill(d, fe);
 }
 
 static bool tty_major(unsigned int ma)

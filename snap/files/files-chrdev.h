@@ -13,6 +13,11 @@
 
 /* chr_entry of @fe from @d: path, flags, device. */
 int chr_entry_fill(const struct fd_desc *d, FileEntry *fe);
+/*
+ * A terminal whose other side is outside the dumped tree (the user's own):
+ * only with --shell-job, saved as its chr_entry for files-tty.c to restore.
+ */
+int tty_external_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe);
 /* Any terminal end, pty masters included. */
 bool fd_is_terminal(const struct fd_desc *d);
 

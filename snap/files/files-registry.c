@@ -14,9 +14,11 @@
 
 #include "files/files-table.h"
 
+extern const struct fd_ops pty_fd_ops;
 extern const struct fd_ops tty_fd_ops;
 extern const struct fd_ops chr_fd_ops;
 extern const struct fd_ops pipe_fd_ops;
+extern const struct fd_ops fifo_fd_ops;
 extern const struct fd_ops memfd_fd_ops;
 extern const struct fd_ops reg_fd_ops;
 extern const struct fd_ops inotify_fd_ops;
@@ -32,9 +34,11 @@ extern const struct fd_ops anon_refused_fd_ops;
 
 /* Within one file type, a narrower kind comes before a wider one. */
 const struct fd_ops *const fd_kinds[] = {
-	&tty_fd_ops,	/* S_IFCHR: terminals, not pty masters */
+	&pty_fd_ops,	/* S_IFCHR: pty masters and slaves */
+	&tty_fd_ops,	/* S_IFCHR: other terminals */
 	&chr_fd_ops,	/* S_IFCHR: other devices */
 	&pipe_fd_ops,	/* S_IFIFO: pipe:[N] */
+	&fifo_fd_ops,	/* S_IFIFO: a path */
 	&memfd_fd_ops,	/* S_IFREG: /memfd: */
 	&reg_fd_ops,	/* S_IFREG, S_IFDIR with a path */
 	&inotify_fd_ops,	/* anon_inode:inotify */

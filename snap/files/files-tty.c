@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Terminals (pty slaves, virtual consoles, /dev/tty, /dev/console, serial
- * lines). Only --shell-job is supported, as in CRIU: the process was started
- * from a shell and is restored onto snap's own terminal (ctx->tty_fd), so a
- * terminal fd is a new open of that terminal with the dumped flags. pty
- * masters (/dev/ptmx) are neither terminals here nor plain devices: they fail
- * as unsupported.
+ * Terminals of the outside world (virtual consoles, /dev/tty, /dev/console,
+ * serial lines, and pty slaves whose master is not the tree's, which
+ * files-pty.c hands over as FD_TTY). Only --shell-job is supported, as in
+ * CRIU: the process was started from a shell and is restored onto snap's
+ * own terminal (ctx->tty_fd), so a terminal fd is a new open of that
+ * terminal with the dumped flags. The ptys whose master the tree holds are
+ * files-pty.c's.
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -35,11 +36,7 @@ static bool tty_match(const struct fd_desc *d)
 static int tty_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	(void)st;
-	if (!ctx->opts->shell_job) {
-		pr_err("pid %d fd %d: a terminal (%s) needs --shell-job", d->pid, d->fd, d->path);
-		return -1;
-	}
-	return chr_entry_fill(d, fe);
+	return tty_external_dump(ctx, d, fe);
 }
 
 static int tty_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)

@@ -2,8 +2,8 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
-modules, one per area (dump, restore, live, ns, notify, unix, anon); adding
-one is a function there and a line here (README.md)."""
+modules, one per area (dump, restore, live, ns, notify, unix, anon, tty);
+adding one is a function there and a line here (README.md)."""
 
 import os
 import re
@@ -15,6 +15,7 @@ import bad_live
 import bad_notify
 import bad_ns
 import bad_restore
+import bad_tty
 import bad_unix
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
@@ -145,5 +146,18 @@ BAD = [
     ("bad/restore_timerfd_flags", bad_anon.bad_restore_timerfd_flags),
     ("bad/restore_pidfd_pid", bad_anon.bad_restore_pidfd_pid),
     ("img/timerfd_abs_gap", bad_anon.img_timerfd_abs_gap),
+    ("bad/dump_tty_external", bad_tty.bad_dump_tty_external),
+    ("bad/dump_pty_outside_slave", bad_tty.bad_dump_pty_outside_slave),
+    ("bad/dump_pty_outside_ctty", bad_tty.bad_dump_pty_outside_ctty),
+    ("bad/restore_trunc_tty_data", bad_tty.bad_restore_trunc_tty_data),
+    ("bad/restore_corrupt_tty_data", bad_tty.bad_restore_corrupt_tty_data),
+    ("bad/restore_trunc_fifo_data", bad_tty.bad_restore_trunc_fifo_data),
+    ("bad/restore_corrupt_fifo_data", bad_tty.bad_restore_corrupt_fifo_data),
+    ("bad/restore_tty_data_index", bad_tty.bad_restore_tty_data_index),
+    ("bad/restore_pty_no_master", bad_tty.bad_restore_pty_no_master),
+    ("bad/restore_pty_no_state", bad_tty.bad_restore_pty_no_state),
+    ("bad/restore_pty_termios", bad_tty.bad_restore_pty_termios),
+    ("bad/restore_fifo_id", bad_tty.bad_restore_fifo_id),
+    ("img/pty_index_taken", bad_tty.img_pty_index_taken),
 ]
 
