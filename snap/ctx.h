@@ -164,6 +164,19 @@ struct ns_table;
 struct ns_restore;
 struct dump_mode;
 
+/*
+ * A TCP connection the network lock must hide while its process is down
+ * (between a dump that kills it and the restore): packets of this 4-tuple
+ * are dropped instead of answered with a reset. Filled by the TCP socket
+ * kind, taken by the network lock (snap/net/). Addresses in network order,
+ * ports in host order; IPv4 in the first 4 bytes.
+ */
+struct netlock_conn {
+	int family;			/* AF_INET, AF_INET6 */
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+};
+
 struct dump_ctx {
 	const struct snap_opts *opts;
 	const struct kfeat *kf;
@@ -179,6 +192,8 @@ struct dump_ctx {
 	struct live_dump **live_objs;	/* live: shared memory objects streamed */
 	size_t nr_live_objs;
 	struct ns_table *ns;		/* ns.img, built across the tree */
+	struct netlock_conn *lock_conns;	/* connections the network lock hides */
+	size_t nr_lock_conns, cap_lock_conns;
 };
 
 struct restore_task {
