@@ -17,7 +17,7 @@
 enum action_hook {
 	ACT_PRE_DUMP,		/* before the tree is frozen */
 	ACT_NETWORK_LOCK,	/* dump that kills: the lock is in place, netlock.img written */
-	ACT_POST_DUMP,		/* every image written, the tree still frozen */
+	ACT_POST_DUMP,		/* every image written; frozen unless the dump is live */
 	ACT_PRE_RESTORE,	/* before anything is read or made */
 	ACT_SETUP_NS,		/* the root process exists */
 	ACT_POST_SETUP_NS,
