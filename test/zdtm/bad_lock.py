@@ -24,7 +24,7 @@ from snap import last_line, snap_failed
 TCP_REPAIR = 19
 TCP_ESTABLISHED, TCP_CLOSE = 1, 7
 LOCKED_S = 1.2      # how long a locked peer is watched retransmitting
-RESET_S = 15        # the unlocked peer's next retransmission gets the reset by then
+RESET_S = 30        # the unlocked peer's next retransmission (backing off) gets the reset by then
 
 DUMP_HOOKS = ("pre-dump", "network-lock", "post-dump")
 RESTORE_HOOKS = ("pre-restore", "setup-namespaces", "post-setup-namespaces", "post-restore",
