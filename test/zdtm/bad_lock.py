@@ -463,8 +463,8 @@ def lock_unlock_all(b):
     ok, out = run_cmd(["/usr/sbin/ip", "netns", "add", ns])
     if not ok:
         raise Skip("cannot make a network namespace: %s" % last_line(out))
-    host_before = lock_list(b, b.dir)
     try:
+        host_before = lock_list(b, b.dir)
         dirs = [os.path.join(b.dir, d) for d in ("a", "b")]
         for i, d in enumerate(dirs):
             ok, out = run_cmd(["/usr/sbin/ip", "netns", "exec", ns, b.snap.path, "netlock",
