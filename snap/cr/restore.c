@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "cr/action-script.h"
 #include "files/files.h"
 #include "infect.h"
 #include "log.h"
+#include "net/netlock.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
@@ -320,6 +322,23 @@ static bool alive_task(const struct restore_task *t)
 	return t->pe->state != TASK_STATE__TASK_ZOMBIE;
 }
 
+/*
+ * The tree is restored and stopped: the hooks that may still fail the
+ * restore, then the dump's network lock goes. A failure up to here kills the
+ * tree and leaves the lock for another restore, as CRIU does; after it, the
+ * connections are live.
+ */
+static int unlock_network(struct restore_ctx *ctx)
+{
+	const struct snap_opts *o = ctx->opts;
+	pid_t root = ctx->tasks[0].pid;
+
+	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||
+	    action_run(o, ACT_NETWORK_UNLOCK, root))
+		return -1;
+	return netlock_release(ctx->netlock);
+}
+
 /* Every task is ready, traced through rt_sigreturn, and let go at once. */
 static int run_tree(struct restore_tree *tr)
 {
@@ -348,6 +367,8 @@ static int run_tree(struct restore_tree *tr)
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
 			return -1;
+	if (unlock_network(ctx))
+		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
 		struct restorer_args *a = tr->procs[i].b.args;
@@ -400,7 +421,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	int ret = -1, status;
 
 	ctx.st.t_start = now_ns();
-	if (restore_load(&ctx))
+	if (action_run(opts, ACT_PRE_RESTORE, 0) || restore_load(&ctx) ||
+	    netlock_load(ctx.dirfd, &ctx.netlock))
 		goto out;
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
@@ -415,7 +437,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	ctx.st.t_forked = now_ns();
 	/* The processes have them now. */
 	files_close_all(&ctx);
-	if (run_tree(&tr))
+	if (action_run(opts, ACT_SETUP_NS, pid) || action_run(opts, ACT_POST_SETUP_NS, pid) ||
+	    run_tree(&tr))
 		goto out;
 	ctx.st.t_end = now_ns();
 	if (opts->pidfile && write_pidfile(opts->pidfile, pid))
@@ -431,6 +454,10 @@ out:
 	if (ret && ctx.shmem)
 		shmem_undo(&ctx);
 	restore_unload(&ctx);
+	netlock_free(ctx.netlock);
+	/* The tree runs: a failing hook now is reported, and the tree runs on. */
+	if (!ret && action_run(opts, ACT_POST_RESUME, pid))
+		return -1;
 	if (ret || opts->detach)
 		return ret;
 	/* Like criu restore without -d: stay the parent and pass on its exit. */

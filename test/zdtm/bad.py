@@ -2,7 +2,8 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
-modules, one per area (dump, restore, live, ns, notify, unix, anon, tty);
+modules, one per area (dump, restore, live, ns, notify, unix, anon, tty,
+lock);
 adding one is a function there and a line here (README.md)."""
 
 import os
@@ -12,6 +13,7 @@ import shutil
 import bad_anon
 import bad_dump
 import bad_live
+import bad_lock
 import bad_notify
 import bad_ns
 import bad_restore
@@ -160,5 +162,17 @@ BAD = [
     ("bad/restore_pty_termios", bad_tty.bad_restore_pty_termios),
     ("bad/restore_fifo_id", bad_tty.bad_restore_fifo_id),
     ("img/pty_index_taken", bad_tty.img_pty_index_taken),
+    ("lock/tcp_ipv4", bad_lock.lock_tcp_ipv4),
+    ("lock/tcp_ipv6", bad_lock.lock_tcp_ipv6),
+    ("lock/tcp_v4mapped", bad_lock.lock_tcp_v4mapped),
+    ("lock/dump_restore", bad_lock.lock_dump_restore),
+    ("lock/unlock_all", bad_lock.lock_unlock_all),
+    ("bad/lock_hook_dump", bad_lock.bad_lock_hook_dump),
+    ("bad/lock_hook_restore", bad_lock.bad_lock_hook_restore),
+    ("bad/lock_skip", bad_lock.bad_lock_skip),
+    ("bad/lock_leave_running", bad_lock.bad_lock_leave_running),
+    ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
+    ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
+    ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
 ]
 
