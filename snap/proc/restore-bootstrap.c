@@ -418,6 +418,26 @@ static int open_ghost(struct restore_ctx *ctx, const VmaEntry *v, int flags)
 }
 
 /*
+ * A mapped file, with the access it had. One this machine only lets us read
+ * (a read-only mount, say) is still mapped when the mapping does not need
+ * write access now, as images without may_write were: it just cannot be
+ * made writable.
+ */
+static int open_mapped(pid_t pid, const VmaEntry *v, int flags)
+{
+	int fd = open(v->path, flags);
+
+	if (fd < 0 && flags == O_RDWR && !(v->prot & PROT_WRITE) &&
+	    (errno == EROFS || errno == EACCES || errno == EPERM || errno == ETXTBSY)) {
+		pr_warn("pid %d mapping %lx: %s cannot be opened for writing (%s); mapped from a "
+			"read-only open, mprotect(PROT_WRITE) on it will fail",
+			pid, (unsigned long)v->start, v->path, strerror(errno));
+		fd = open(v->path, O_RDONLY);
+	}
+	return fd;
+}
+
+/*
  * The exe link: its file, or when it was deleted (a binary replaced under a
  * running process), the ghost its mappings have.
  */
@@ -479,7 +499,7 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 		vmas[i].fd = same_file(t, vmas, i, flags);
 		if (vmas[i].fd >= 0)
 			continue;
-		fd = v->has_ghost_id ? open_ghost(ctx, v, flags) : open(v->path, flags);
+		fd = v->has_ghost_id ? open_ghost(ctx, v, flags) : open_mapped(t->pid, v, flags);
 		vmas[i].fd = to_service(fd, service_base + 2, v->path);
 		if (vmas[i].fd < 0)
 			return -1;
