@@ -121,6 +121,7 @@ struct vma {
 	ino_t ino;
 	char *path;			/* backing file or [name], malloc'd */
 	bool deleted;			/* backing file was unlinked */
+	bool may_write;			/* VmFlags "mw": MAP_SHARED and the file open for writing */
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */
 	uint32_t shmem_id;		/* VMA_SHMEM: its object in shmem.img */

@@ -3,7 +3,7 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, anon, tty,
-lock);
+lock, mem);
 adding one is a function there and a line here (README.md)."""
 
 import os
@@ -14,6 +14,7 @@ import bad_anon
 import bad_dump
 import bad_live
 import bad_lock
+import bad_mem
 import bad_notify
 import bad_ns
 import bad_restore
@@ -98,6 +99,8 @@ BAD = [
     ("bad/restore_trunc_pages", bad_restore.bad_restore_trunc_pages),
     ("bad/restore_trunc_shmem", bad_restore.bad_restore_trunc_shmem),
     ("bad/restore_corrupt_shmem", bad_restore.bad_restore_corrupt_shmem),
+    ("bad/restore_ghost_extents", bad_mem.bad_restore_ghost_extents),
+    ("bad/restore_droppable_pages", bad_mem.bad_restore_droppable_pages),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),
