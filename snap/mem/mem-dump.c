@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -395,38 +394,10 @@ void page_list_free(struct page_list *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
-/*
- * Copy one run from the target. process_vm_readv is the fast path; memory
- * we may not read (PROT_NONE, write-only) goes through /proc/PID/mem, which
- * reads with FOLL_FORCE like a debugger.
- */
-int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec l = { buf, len }, r = { (void *)addr, len };
-	ssize_t n;
-
-	if (v->prot & PROT_READ)
-		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
-	else
-		n = pread(memfd, buf, len, addr);
-	if (n < 0) {
-		pr_perror("pid %d: cannot read memory at %lx (%zu bytes)", pid,
-			  (unsigned long)addr, len);
-		return -1;
-	}
-	/* A short read sets no errno: it stopped at a page it could not read. */
-	if (n != (ssize_t)len) {
-		pr_err("pid %d: cannot read memory at %lx: the page at %lx is unreadable", pid,
-		       (unsigned long)addr, (unsigned long)(addr + n));
-		return -1;
-	}
-	return 0;
-}
-
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
 {
 	struct page_sink *ps = NULL;
-	int memfd = -1, ret = -1;
+	int memfd = -1, pmfd = -1, ret = -1;
 	uint64_t idx = 0;
 	char path[64];
 	size_t i;
@@ -440,6 +411,12 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
 	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (memfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0) {
 		pr_perror("cannot open %s", path);
 		goto out;
 	}
@@ -461,7 +438,9 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
 			len = r->nr * PAGE_SIZE - done;
 			if (len > COPY_BUF)
 				len = COPY_BUF;
-			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
+			/* Its children's pages, or its parent's, stay theirs too (mem-read.c). */
+			if (mem_read_cow(t->pid, memfd, pmfd, &t->vmas.v[r->vma], r->vaddr + done,
+					 buf, len) ||
 			    page_sink_write(ps, idx + done / PAGE_SIZE, buf, len / PAGE_SIZE))
 				goto out;
 		}
@@ -474,6 +453,8 @@ out:
 	page_sink_abort(ps);
 	if (memfd >= 0)
 		close(memfd);
+	if (pmfd >= 0)
+		close(pmfd);
 	munmap(buf, COPY_BUF);
 	return ret;
 }
