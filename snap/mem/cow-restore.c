@@ -529,6 +529,9 @@ int cow_premap(const struct restore_ctx *ctx, const struct restore_task *t,
 		goto out;
 	qsort(pre, a->nr_premaps, sizeof(*pre), cmp_range);
 	ret = fill_own(ctx, t, vmas);
+	if (!ret)
+		pr_info("pid %d: %u mappings premapped, shared with its parent or children",
+			t->pid, a->nr_premaps);
 out:
 	free(k.t);
 	free(b.r);
