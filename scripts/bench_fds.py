@@ -162,8 +162,9 @@ def one_run(count, work, snap=SNAP):
         rst = subprocess.run([snap, "restore", "-D", img, "-d", "--display-stats"],
                              capture_output=True, text=True)
         if rst.returncode and "raise ulimit -n" in rst.stderr:
-            # The restored process's fds and snap's copies of them at once:
-            # more than the hard limit here, which snap may not raise.
+            # More fd numbers than the hard limit here, which snap may not
+            # raise: snaps before the restore of fds at their numbers
+            # (files-install.c) needed about three times the highest fd.
             return {"live_frozen": stat(live, "frozen time"), "dump": stat(dump, "total time"),
                     "restore": None, "restore_error": rst.stderr.strip()}
         if rst.returncode:
@@ -231,6 +232,11 @@ def report(counts, res):
 
 def compare(counts, res, snaps):
     bench_compare.header(snaps)
+    # Each binary's curve, per-fd cost and growth, then both side by side.
+    for name, r in zip(("old", "new"), res):
+        print("\n%s:" % name)
+        report(counts, r)
+    print()
     for c in counts:
         old, new = (med(r[c]) for r in res)
         bench_compare.side_by_side("%d fds:" % c, [
