@@ -119,7 +119,8 @@ struct fd_ops {
 	/*
 	 * In the restored task, every fd at its number, for each of its fds:
 	 * state that names other fds or the task (epoll targets, F_SETOWN,
-	 * locks). Runs before the restorer.
+	 * locks). Runs before the restorer. files_fd_of() gives the task's
+	 * own files and those named with files_task_uses() only.
 	 */
 	int (*installed)(struct restore_ctx *ctx, void *st, const struct restore_task *t, int fd,
 			 const FileEntry *fe);
@@ -154,10 +155,18 @@ uint32_t files_dumped_id(const struct dump_ctx *ctx, pid_t pid, int fd);
 const FileEntry *files_entry(const struct restore_ctx *ctx, uint32_t id);
 /*
  * The fd file @id has in this process once opened (in snap, or in this
- * task), else -1: parked above the target fds, open in snap until the
- * processes are made and in a task until its restorer runs.
+ * task), else -1. In snap, until the processes are made, every file opened
+ * in snap; in a task, the same until its fds take their numbers, then only
+ * the task's own files (at one of their numbers) and those it was told to
+ * keep with files_task_uses(), until its restorer runs.
  */
 int files_fd_of(const struct restore_ctx *ctx, uint32_t id);
+/*
+ * At load (load() or prepare()): installed() in task @pid will look up file
+ * @id with files_fd_of(), though @pid may hold no fd of it (a file an epoll
+ * watches that only another process holds). 0 or -1 logged.
+ */
+int files_task_uses(struct restore_ctx *ctx, pid_t pid, uint32_t id);
 /*
  * From an open(): file @id was opened along with this one (the other end
  * of a socketpair): @fd is its, and open() will not be asked for it.
