@@ -18,6 +18,7 @@
 #include "files/files.h"
 #include "files/files-dedup.h"
 #include "files/files-locks.h"
+#include "files/files-fown.h"
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
@@ -118,7 +119,7 @@ static int add_file(struct dump_ctx *ctx, const struct fd_desc *d, uint32_t *id)
 	fe->id = ft->nr + 1;
 	fe->type = ops->type;
 	/* Everything ops->dump() hangs off @fe is malloc'd: free_unpacked frees it. */
-	if (ops->dump(ctx, ft->kind_st[k], d, fe)) {
+	if (ops->dump(ctx, ft->kind_st[k], d, fe) || files_fown_dump(ctx, d, fe)) {
 		file_entry__free_unpacked(fe, NULL);
 		return -1;
 	}

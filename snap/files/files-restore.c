@@ -27,6 +27,7 @@
 
 #include "files/files.h"
 #include "files/files-locks.h"
+#include "files/files-fown.h"
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
@@ -109,7 +110,7 @@ static int check_files(struct restore_ctx *ctx)
 		}
 		ops = fd_kinds[k];
 		st->kind[i] = k;
-		if (ops->prepare && ops->prepare(ctx, st->kind_st[k], fe))
+		if ((ops->prepare && ops->prepare(ctx, st->kind_st[k], fe)) || files_fown_check(fe))
 			return -1;
 		st->where[i] = ops->where ? ops->where(ctx, fe) : FD_IN_SNAP;
 	}
@@ -168,6 +169,7 @@ static void state_free(struct files_restore_state *st)
 	free(st->uses);
 	free(st->where);
 	free(st->kind);
+	free(st->fown_done);
 	free(st->first_fd);
 	free(st->fds);
 	free(st);
@@ -183,8 +185,10 @@ static struct files_restore_state *state_new(size_t nr_files)
 	st->first_fd = malloc((nr_files + 1) * sizeof(*st->first_fd));
 	st->kind = calloc(nr_files + 1, sizeof(*st->kind));
 	st->where = calloc(nr_files + 1, sizeof(*st->where));
+	st->fown_done = calloc(nr_files + 1, sizeof(*st->fown_done));
 	st->kind_st = calloc(nr_fd_kinds, sizeof(*st->kind_st));
-	if (!st->fds || !st->first_fd || !st->kind || !st->where || !st->kind_st)
+	if (!st->fds || !st->first_fd || !st->kind || !st->where || !st->fown_done ||
+	    !st->kind_st)
 		goto oom;
 	for (size_t i = 0; i < nr_files; i++)
 		st->fds[i] = st->first_fd[i] = -1;
@@ -499,5 +503,21 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
 		      struct task_syscall *ts)
 {
-	return file_locks_finish(ctx, ctx->files_st->locks, t, ts);
+	struct files_restore_state *st = ctx->files_st;
+
+	if (file_locks_finish(ctx, st->locks, t, ts))
+		return -1;
+	/* A file's SIGIO owner is set once, through the first task holding it. */
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		const FdinfoEntry *fi = t->fds[i];
+		ssize_t idx = files_index(ctx, fi->id);
+		const FownEntry *fo = ctx->files[idx]->fown;
+
+		if (!fo || st->fown_done[idx])
+			continue;
+		st->fown_done[idx] = 1;
+		if (files_fown_restore(t, fi->fd, fo, ts))
+			return -1;
+	}
+	return 0;
 }

@@ -66,6 +66,7 @@ struct files_restore_state {
 	int *first_fd;		/* the first fd number a task gives it, or -1 (in flight) */
 	unsigned char *kind;	/* its index in fd_kinds[] */
 	unsigned char *where;	/* its enum fd_where */
+	unsigned char *fown_done;	/* its SIGIO owner is set (files_task_finish()) */
 	int park_base;		/* where files_park() puts fds no target number takes */
 	bool park_at_target;	/* snap's: files_park() tries first_fd first */
 	int max_target;		/* the highest fd number of any task, or -1 */
