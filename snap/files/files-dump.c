@@ -286,6 +286,12 @@ static int dump_inflight(struct dump_ctx *ctx)
 			ret = file_dedup_find(ft->dedup, d, &id, &pos);
 		if (!ret && !id)
 			ret = add_file(ctx, d, &id) || file_dedup_add(ft->dedup, d, id, &pos);
+		if (!ret) {
+			const struct fd_ops *ops = fd_kinds[fd_kind_by_type(ft->fe[id - 1]->type)];
+
+			if (ops->inflight && ops->inflight(ctx, ft->fe[id - 1]))
+				ret = -1;
+		}
 		if (d->local >= 0)
 			close(d->local);
 		/* add_file() may have grown the list: find the entry again. */

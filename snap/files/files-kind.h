@@ -86,6 +86,13 @@ struct fd_ops {
 	int (*dump)(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe);
 	/* Once, after every task: the kind's side images (pipes-data.img). */
 	int (*write)(struct dump_ctx *ctx, void *st);
+	/*
+	 * Optional. @fe, of this kind, travels inside a queued SCM_RIGHTS
+	 * message: restore opens such files in snap to send them again, so
+	 * one that can only be opened in its task (where() says FD_IN_TASK)
+	 * is refused here, -1 logged.
+	 */
+	int (*inflight)(const struct dump_ctx *ctx, const FileEntry *fe);
 	/* Free what @st points to (not @st). */
 	void (*dump_free)(void *st);
 

@@ -137,6 +137,8 @@ BAD = [
     ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
     ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
+    ("bad/dump_unix_inflight_pidfd", bad_unix.bad_dump_unix_inflight_pidfd),
+    ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
     ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),
     ("bad/dump_perf_event", bad_anon.bad_dump_perf_event),
