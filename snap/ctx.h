@@ -48,6 +48,14 @@ struct snap_opts {
 	bool ext_unix_sk;
 	uint32_t *ext_unix_inos;
 	size_t nr_ext_unix_inos;
+	/*
+	 * --tcp-established: dump saves established TCP connections (through
+	 * TCP_REPAIR). --tcp-close: dump saves them without their state, and
+	 * restore gives every saved one back closed. Without either, a dump
+	 * of an established connection is refused.
+	 */
+	bool tcp_established;
+	bool tcp_close;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

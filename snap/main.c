@@ -24,6 +24,8 @@ enum {
 	OPT_NO_LIVE,
 	OPT_COW_LIMIT,
 	OPT_EXT_UNIX_SK,
+	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 };
 
 static void usage(FILE *f)
@@ -55,6 +57,12 @@ static void usage(FILE *f)
 		"  --ext-unix-sk[=INO,...] unix sockets may be connected to sockets outside the\n"
 		"                          tree (only these peer inodes, if listed); restore\n"
 		"                          connects them again by name (give it to both)\n"
+		"  --tcp-established       dump: save established TCP connections (TCP_REPAIR);\n"
+		"                          without it (or --tcp-close) a process that has one is\n"
+		"                          refused; restore: needed to restore them\n"
+		"  --tcp-close             dump: save established TCP connections without their\n"
+		"                          state; restore: give every saved connection back closed\n"
+		"                          (reads end of stream, writes fail with EPIPE)\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -129,6 +137,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
 		{ "file-locks", no_argument, NULL, 'l' },
 		{ "ext-unix-sk", optional_argument, NULL, OPT_EXT_UNIX_SK },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -186,6 +196,12 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			o->ext_unix_sk = true;
 			if (optarg && parse_inodes(optarg, o))
 				return -1;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			o->tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			o->tcp_close = true;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
