@@ -34,6 +34,11 @@ enum opt_msg { IN_IP, IN_TCP, IN_ENTRY };
 
 #define F_BIND 1	/* bind() heeds it: set before */
 #define F_UNCONN 2	/* saved for a listener or an unconnected socket only */
+/*
+ * Multicast: not for TCP (setting it fails; an accepted socket reads the
+ * TTL its SYN came with).
+ */
+#define F_DGRAM 4
 
 struct int_opt {
 	int level, opt;
@@ -55,9 +60,9 @@ static const struct int_opt int_opts[] = {
 	IP_OPT(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, bind_address_no_port, F_BIND),
 	IP_OPT(IPPROTO_IP, IP_TOS, tos, 0),
 	IP_OPT(IPPROTO_IP, IP_TTL, ttl, 0),
-	IP_OPT(IPPROTO_IP, IP_MULTICAST_TTL, mc_ttl, 0),
-	IP_OPT(IPPROTO_IP, IP_MULTICAST_LOOP, mc_loop, 0),
-	IP_OPT(IPPROTO_IP, IP_MULTICAST_ALL, mc_all, 0),
+	IP_OPT(IPPROTO_IP, IP_MULTICAST_TTL, mc_ttl, F_DGRAM),
+	IP_OPT(IPPROTO_IP, IP_MULTICAST_LOOP, mc_loop, F_DGRAM),
+	IP_OPT(IPPROTO_IP, IP_MULTICAST_ALL, mc_all, F_DGRAM),
 	IP_OPT(IPPROTO_IP, IP_RECVERR, recverr, 0),
 	IP_OPT(IPPROTO_IP, IP_PKTINFO, pktinfo, 0),
 	IP_OPT(IPPROTO_IP, IP_RECVTTL, recvttl, 0),
@@ -71,10 +76,10 @@ static const struct int_opt int_opts[] = {
 	IP_OPT(IPPROTO_IPV6, IPV6_TRANSPARENT, transparent6, F_BIND),
 	IP_OPT(IPPROTO_IPV6, IPV6_TCLASS, tclass, 0),
 	IP_OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS, unicast_hops, 0),
-	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, mc6_hops, 0),
-	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, mc6_loop, 0),
-	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_IF, mc6_ifindex, 0),
-	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_ALL, mc6_all, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, mc6_hops, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, mc6_loop, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_IF, mc6_ifindex, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_ALL, mc6_all, F_DGRAM),
 	IP_OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO, recvpktinfo6, 0),
 	IP_OPT(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, recvhoplimit, 0),
 	IP_OPT(IPPROTO_IPV6, IPV6_RECVTCLASS, recvtclass, 0),
@@ -166,7 +171,8 @@ static int dump_ints(int fd, int fresh, InetSkEntry *ie, const char *who)
 		int v, def;
 		void *msg;
 
-		if (o->flags & F_UNCONN && !unconnected(ie))
+		if ((o->flags & F_UNCONN && !unconnected(ie)) ||
+		    (o->flags & F_DGRAM && ie->type == SOCK_STREAM))
 			continue;
 		if (get_int(fresh, o->level, o->opt, &def))
 			continue;
@@ -278,7 +284,7 @@ int inet_opts_dump(int fd, InetSkEntry *ie, const char *who)
 		return -1;
 	}
 	ret = dump_ints(fd, fresh, ie, who);
-	if (!ret)
+	if (!ret && ie->type != SOCK_STREAM)
 		ret = dump_mc_if(fd, fresh, ie, who);
 	if (!ret && ie->type == SOCK_STREAM)
 		ret = dump_congestion(fd, fresh, ie, who);
