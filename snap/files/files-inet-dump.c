@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <linux/sockios.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -179,6 +180,23 @@ static void warn_queued(const struct inet_diag *diag, int fd, const char *who)
 		pr_warn("%s: the packets queued to it (%d bytes or more) are not saved", who, inq);
 }
 
+/*
+ * A socket sock_diag does not list (unbound, or closed) tells its shutdown
+ * state through poll(): POLLRDHUP for RCV_SHUTDOWN, POLLHUP once shut both
+ * ways (which a closed TCP socket always says: its state then tells).
+ */
+static void poll_shutdown(int fd, InetSkEntry *ie)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	if (poll(&p, 1, 0) < 0 || !(p.revents & POLLRDHUP))
+		return;
+	ie->has_shutdown = true;
+	ie->shutdown = INET_RCV_SHUTDOWN;
+	if (ie->type == SOCK_STREAM || p.revents & POLLHUP)
+		ie->shutdown |= INET_SEND_SHUTDOWN;
+}
+
 /* TCP, UDP, UDP-lite, ping and raw: not SCTP, MPTCP, DCCP... */
 static bool known(const InetSkEntry *ie)
 {
@@ -221,6 +239,8 @@ static int dump_common(struct inet_dump_state *is, const struct fd_desc *d,
 	if (diag && diag->shutdown) {
 		ie->has_shutdown = true;
 		ie->shutdown = diag->shutdown;
+	} else if (!diag) {
+		poll_shutdown(d->local, ie);
 	}
 	inet_who(d, ie, who, INET_WHO_MAX);
 	if (sk_opts_dump(d->local, family, type, protocol, who, &ie->opts) ||

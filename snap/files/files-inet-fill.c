@@ -64,9 +64,14 @@ static int finish_conn(struct restore_ctx *ctx, const struct inet_rsk *r)
 
 	inet_rwho(fe, who, sizeof(who));
 	ends_of(ie, &e);
-	/* Options after repair mode: leaving it resets SO_REUSEADDR. */
-	if (sk_opts_restore(fd, ie->opts, who) || inet_opts_restore(fd, ie, who) ||
-	    tcp_conn_finish(fd, ie->state, ie->conn, r->snd, &e, who))
+	/*
+	 * Options after repair mode (leaving it resets SO_REUSEADDR); the
+	 * socket filter after the peer's FIN, which it might drop, and before
+	 * anything leaves, whose answer it might drop.
+	 */
+	if (inet_opts_restore(fd, ie, who) || tcp_conn_fin_in(fd, ie->conn, &e, who) ||
+	    sk_opts_restore(fd, ie->opts, who) ||
+	    tcp_conn_send(fd, ie->state, ie->conn, r->snd, who))
 		return -1;
 	return inet_finish_fd(fd, ie, who);
 }

@@ -310,8 +310,13 @@ int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	r->closed = ie->closed || (ie->conn && ctx->opts->tcp_close);
 	if (take_queues(rs, r, who))
 		return -1;
-	/* Raw sockets read the protocol as their port: nothing to take. */
-	if (ie->type == SOCK_RAW || r->closed || !ie->has_src_port || !ie->src_port)
+	/*
+	 * Raw sockets read the protocol as their port: nothing to take. A
+	 * connection binds in repair mode, where the kernel lets it share its
+	 * port with anything (a listener, a TIME_WAIT of the connection that
+	 * was): only the same four addresses can be taken, which connect says.
+	 */
+	if (ie->type == SOCK_RAW || r->closed || ie->conn || !ie->has_src_port || !ie->src_port)
 		return 0;
 	return try_port(rs, ie, who);
 }

@@ -66,8 +66,13 @@ static int do_connect(int fd, const InetSkEntry *ie, const char *who)
 	len = inet_sockaddr(ie->family, ie->dst_addr.data, ie->dst_port, 0, &ss);
 	if (!connect(fd, (struct sockaddr *)&ss, len))
 		return 0;
-	pr_perror("%s: cannot connect to %s", who,
-		  inet_addr_str(ie->family, ie->dst_addr.data, ie->dst_port, a, sizeof(a)));
+	inet_addr_str(ie->family, ie->dst_addr.data, ie->dst_port, a, sizeof(a));
+	if (errno == EADDRNOTAVAIL && ie->conn)
+		pr_err("%s: another socket has this connection's addresses now (to %s): free them "
+		       "and restore again",
+		       who, a);
+	else
+		pr_perror("%s: cannot connect to %s", who, a);
 	return -1;
 }
 

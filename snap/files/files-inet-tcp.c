@@ -20,10 +20,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "files/files-inet.h"
@@ -227,8 +229,23 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 			return -1;
 		}
 		return 0;
-	case TCPS_CLOSE:
+	case TCPS_CLOSE: {
+		int inq = 0;
+
+		if (!ioctl(d->local, SIOCINQ, &inq) && inq > 0) {
+			pr_err("%s: a closed TCP connection with %d bytes not read yet: snap cannot "
+			       "queue bytes to a closed socket",
+			       who, inq);
+			return -1;
+		}
+		/*
+		 * getsockname() still reads the port of a connection that is over;
+		 * sock_diag lists a closed socket only while it holds its port.
+		 */
+		if (!diag && !is->diag.no_tcp)
+			ie->has_src_addr = ie->has_src_port = false;
 		return 0;
+	}
 	case TCPS_SYN_SENT:
 		pr_err("%s: a connect() in progress (SYN_SENT), which snap cannot save", who);
 		return -1;

@@ -29,6 +29,10 @@
 #define IPPROTO_UDPLITE 136
 #endif
 
+/* include/net/tcp_states.h */
+#define TCP_STATE_ESTABLISHED 1
+#define TCP_STATE_CLOSE_WAIT 8
+
 struct diag_run {
 	int (*one)(struct nlmsghdr *h, void *arg);
 	void *arg;
@@ -132,8 +136,12 @@ static int inet_one(struct nlmsghdr *h, void *arg)
 			return -1;
 		d = &ic->t->sk[ic->t->nr++];
 	} else {
-		/* Only a connection waiting in a listener's queue matters without an inode. */
-		if (ic->protocol != IPPROTO_TCP)
+		/*
+		 * Only a connection waiting in a listener's queue matters without an
+		 * inode: not TIME_WAIT, nor an orphan the program closed.
+		 */
+		if (ic->protocol != IPPROTO_TCP ||
+		    (m->idiag_state != TCP_STATE_ESTABLISHED && m->idiag_state != TCP_STATE_CLOSE_WAIT))
 			return 0;
 		if (grow(&ic->t->waiting, &ic->cap_waiting, ic->t->nr_waiting))
 			return -1;
@@ -214,8 +222,7 @@ int inet_diag_collect(struct inet_diag_table *t)
 		if (ret > 0 && dumps[i].protocol == IPPROTO_RAW)
 			t->no_raw = true;
 		else if (ret > 0 && dumps[i].protocol == IPPROTO_TCP)
-			pr_warn("sock_diag: the kernel has no tcp_diag: TCP listeners' waiting "
-				"connections cannot be seen");
+			t->no_tcp = true;
 	}
 	if (t->nr)
 		qsort(t->sk, t->nr, sizeof(*t->sk), cmp_inet);

@@ -38,9 +38,11 @@ struct inet_diag {
 struct inet_diag_table {
 	struct inet_diag *sk;		/* with an inode, sorted by ino */
 	size_t nr;
-	struct inet_diag *waiting;	/* TCP, no inode: not accepted yet */
+	/* TCP, no inode, ESTABLISHED or CLOSE_WAIT: not accepted yet */
+	struct inet_diag *waiting;
 	size_t nr_waiting;
 	bool no_raw;			/* the kernel has no raw_diag: raw sockets not listed */
+	bool no_tcp;			/* ... no tcp_diag */
 };
 
 /* Every TCP, UDP, UDP-lite and raw socket of snap's network namespace. 0 or -1 logged. */

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "net/inet-repair.h"
@@ -433,8 +434,41 @@ int tcp_conn_restore(int fd, unsigned int state, const TcpConn *c, const uint8_t
 	return 0;
 }
 
-int tcp_conn_finish(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd,
-		    const struct tcp_ends *e, const char *who)
+/* The FIN we made up moved the socket on (it is taken in by the time sendto() returns). */
+static int fin_taken(int fd, const char *who)
+{
+	struct tcp_info ti;
+
+	for (int i = 0; i < 100; i++) {
+		socklen_t len = sizeof(ti);
+
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len)) {
+			pr_perror("%s: TCP_INFO", who);
+			return -1;
+		}
+		if (ti.tcpi_state != TCPS_ESTABLISHED && ti.tcpi_state != TCPS_FIN_WAIT1 &&
+		    ti.tcpi_state != TCPS_FIN_WAIT2)
+			return 0;
+		usleep(1000);
+	}
+	pr_err("%s: the FIN it had received, made up again, did not get in (state %s)", who,
+	       tcp_state_name(ti.tcpi_state));
+	return -1;
+}
+
+int tcp_conn_fin_in(int fd, const TcpConn *c, const struct tcp_ends *e, const char *who)
+{
+	uint32_t wnd = c->snd_wnd >> (c->has_snd_wscale ? c->snd_wscale : 0);
+
+	if (!c->fin_rcvd)
+		return 0;
+	if (inet_inject_fin(e, c->rcv_seq + c->inq, c->snd_seq, wnd > 65535 ? 65535 : wnd, who))
+		return -1;
+	return fin_taken(fd, who);
+}
+
+int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd,
+		  const char *who)
 {
 	uint32_t done = 0;
 
@@ -448,13 +482,6 @@ int tcp_conn_finish(int fd, unsigned int state, const TcpConn *c, const uint8_t 
 			return -1;
 		}
 		done += n;
-	}
-	if (c->fin_rcvd) {
-		uint32_t wnd = c->snd_wnd >> (c->has_snd_wscale ? c->snd_wscale : 0);
-
-		if (inet_inject_fin(e, c->rcv_seq + c->inq, c->snd_seq, wnd > 65535 ? 65535 : wnd,
-				    who))
-			return -1;
 	}
 	if ((c->fin_queued || (c->fin_sent && state == TCPS_LAST_ACK)) && shutdown(fd, SHUT_WR)) {
 		pr_perror("%s: cannot shut it down for writing again", who);

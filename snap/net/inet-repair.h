@@ -10,8 +10,8 @@
  * Restore, in order: tcp_repair_on() and tcp_conn_restore_seqs() on a new
  * socket, bind() and connect() (no SYN in repair mode), then
  * tcp_conn_restore() (options, queues, window, our FIN); later, once every
- * socket of the tree exists, tcp_repair_off() and tcp_conn_finish() (bytes
- * not sent yet, the peer's FIN, shutdown).
+ * socket of the tree exists, tcp_repair_off(), tcp_conn_fin_in() (the
+ * peer's FIN) and tcp_conn_send() (bytes not sent yet, shutdown).
  */
 #ifndef SNAP_NET_INET_REPAIR_H
 #define SNAP_NET_INET_REPAIR_H
@@ -84,11 +84,17 @@ struct tcp_ends {
 };
 
 /*
- * Out of repair mode: send the bytes that had not been sent, feed the
- * peer's FIN in, and shut down our side if it was. 0 or -1 logged.
+ * Out of repair mode: the peer's FIN, if it had come, made up and fed in
+ * (a socket filter of the program's would drop it: set it after). 0 or -1
+ * logged.
  */
-int tcp_conn_finish(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd,
-		    const struct tcp_ends *e, const char *who);
+int tcp_conn_fin_in(int fd, const TcpConn *c, const struct tcp_ends *e, const char *who);
+/*
+ * Then send the bytes that had not been sent, and shut down our side if it
+ * was and our FIN had not gone out (or, in LAST_ACK, comes after theirs).
+ */
+int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd,
+		  const char *who);
 
 /*
  * A packet from the peer, made up and delivered through a raw socket
