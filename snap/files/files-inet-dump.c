@@ -146,6 +146,34 @@ static int dump_name(int fd, InetSkEntry *ie, bool peer, const char *who)
 	return 0;
 }
 
+/* A raw or ping socket has no peer port: getpeername() says ENOTCONN when connected. */
+static int proc_peer(const struct fd_desc *d, InetSkEntry *ie, const char *who)
+{
+	bool ping = ie->type == SOCK_DGRAM &&
+		    (ie->protocol == IPPROTO_ICMP || ie->protocol == IPPROTO_ICMPV6);
+	struct inet_proc_sk p;
+	int ret;
+
+	if (ie->has_dst_addr || (ie->type != SOCK_RAW && !ping))
+		return 0;
+	ret = inet_proc_find(ie->family, ping, d->st.st_ino, &p);
+	if (ret <= 0) {
+		if (!ret)
+			pr_err("%s: socket inode %lu is not in /proc/net", who,
+			       (unsigned long)d->st.st_ino);
+		return -1;
+	}
+	if (p.state != TCPS_ESTABLISHED)
+		return 0;
+	ie->has_dst_addr = ie->has_dst_port = true;
+	ie->dst_port = 0;
+	if (bytes_set(&ie->dst_addr, p.dst, ie->family == AF_INET ? 4 : 16)) {
+		pr_err("%s: out of memory", who);
+		return -1;
+	}
+	return 0;
+}
+
 /* Corked bytes (UDP_CORK, MSG_MORE) sit in the socket where no syscall reads them. */
 static int check_corked(int fd, const char *who)
 {
@@ -231,7 +259,8 @@ static int dump_common(struct inet_dump_state *is, const struct fd_desc *d,
 		       inet_proto_str(family, type, protocol, proto, sizeof(proto)));
 		return -1;
 	}
-	if (dump_name(d->local, ie, false, who) || dump_name(d->local, ie, true, who))
+	if (dump_name(d->local, ie, false, who) || dump_name(d->local, ie, true, who) ||
+	    proc_peer(d, ie, who))
 		return -1;
 	ie->state = ie->has_dst_addr ? TCPS_ESTABLISHED : TCPS_CLOSE;
 	if (diag)

@@ -15,6 +15,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <linux/sockios.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -261,4 +262,46 @@ int sk_in_our_netns(int fd)
 	}
 	close(ns);
 	return its.st_ino == ours.st_ino && its.st_dev == ours.st_dev;
+}
+
+/* "0100007F" or four such words: the address as the kernel holds it. */
+static void proc_addr(const char *hex, int family, uint8_t *addr)
+{
+	for (int w = 0; w < (family == AF_INET ? 1 : 4); w++) {
+		unsigned int v = 0;
+
+		sscanf(hex + 8 * w, "%8x", &v);
+		memcpy(addr + 4 * w, &v, 4);
+	}
+}
+
+int inet_proc_find(int family, bool ping, uint32_t ino, struct inet_proc_sk *out)
+{
+	const char *path = ping ? (family == AF_INET ? "/proc/net/icmp" : "/proc/net/icmp6") :
+				  (family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6");
+	char line[512], src[40], dst[40];
+	unsigned int state;
+	unsigned long i;
+	FILE *f;
+	int found = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x "
+				 "%*u %*u %lu",
+			   src, dst, &state, &i) != 4 ||
+		    i != ino)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->state = state;
+		proc_addr(src, family, out->src);
+		proc_addr(dst, family, out->dst);
+		found = 1;
+	}
+	fclose(f);
+	return found;
 }

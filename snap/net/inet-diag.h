@@ -65,6 +65,19 @@ int inet_diag_run(const char *what, void *req, size_t len,
  */
 int sk_in_our_netns(int fd);
 
+/*
+ * A raw or ping socket as /proc/net/{raw,raw6,icmp,icmp6} shows it: the
+ * kernel has no diag module for ping sockets, and getpeername() cannot
+ * tell a connected one (its peer port is 0).
+ */
+struct inet_proc_sk {
+	uint8_t state;
+	uint8_t src[16], dst[16];	/* network order */
+};
+
+/* Socket @ino of that file: 1 found, 0 not, -1 logged. */
+int inet_proc_find(int family, bool ping, uint32_t ino, struct inet_proc_sk *out);
+
 /* One packet socket as sock_diag shows it. */
 struct packet_diag_mc {
 	uint32_t ifindex, count;
