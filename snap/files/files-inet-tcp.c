@@ -269,6 +269,7 @@ int inet_write(struct dump_ctx *ctx, void *st)
 		if (tcp_repair_on(is->held[i].fd, is->held[i].who))
 			return -1;
 		is->held[i].repair = true;
+		pr_debug("%s: in repair mode until the tree is killed", is->held[i].who);
 	}
 	if (!is->nr_dumped)
 		return 0;
@@ -302,8 +303,10 @@ void inet_dump_free(void *st)
 		struct inet_held *h = &is->held[i];
 
 		/* Killed: our close is the last or comes before it, both in repair mode. */
-		if (h->repair && !killed)
+		if (h->repair && !killed) {
+			pr_debug("%s: out of repair mode: the dump failed, the tree runs on", h->who);
 			leave_repair(h->fd, h->reuseaddr, h->who);
+		}
 		close(h->fd);
 	}
 	free(is->held);
