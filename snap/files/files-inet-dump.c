@@ -189,8 +189,8 @@ static int check_corked(int fd, const char *who)
 		/* Or datagrams on their way out, freed in a moment. */
 		usleep(5000);
 	}
-	pr_err("%s: %d bytes are corked in it (UDP_CORK or MSG_MORE) and no syscall can read "
-	       "them back: snap cannot save them",
+	pr_err("%s: data is corked in it (UDP_CORK or MSG_MORE, %d bytes of socket memory) and "
+	       "no syscall can read it back: snap cannot save it",
 	       who, outq);
 	return -1;
 }

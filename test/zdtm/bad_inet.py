@@ -41,6 +41,39 @@ def bad_dump_tcp_waiting(b):
                   r"accepted yet \(from 127\.0\.0\.1:\d+\)"])
 
 
+def bad_dump_udp_corked(b):
+    """Bytes corked in a UDP socket (UDP_CORK): no syscall reads them back."""
+    refused_dump(b, "static/inet_udp_corked",
+                 [r"pid \d+ fd \d+: UDP .*: data is corked in it"])
+
+
+def bad_dump_packet_ring(b):
+    refused_dump(b, "static/packet_ring", [r"pid \d+ fd \d+: packet socket with an mmap'ed "
+                                          r"receive ring \(PACKET_RX_RING\)"])
+
+
+def bad_dump_packet_fanout(b):
+    refused_dump(b, "static/packet_fanout", [r"pid \d+ fd \d+: packet socket in fanout "
+                                            r"group 42 \(PACKET_FANOUT\)"])
+
+
+def bad_dump_other_netns(b):
+    refused_dump(b, "static/inet_other_netns", [r"pid \d+ fd \d+: inet socket inode \d+ lives "
+                                               r"in another network namespace"])
+
+
+def bad_dump_inet_fails_late(b):
+    """A dump of established connections that fails after the sockets went
+    into repair mode for the kill (pstree.img cannot be written): the process
+    runs on, its connections out of repair mode and whole (it checks)."""
+    r = b.target("static/inet_tcp_conn")
+    os.mkdir(os.path.join(r.img, "pstree.img"))
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--tcp-established"],
+                 [r"pstree\.img"])
+    r.check_running("a failed dump")
+    r.finish("a failed dump")
+
+
 def bad_restore_inet_queues_trunc(b):
     restore_damaged(b, r"inet-queues\.img", truncate_half, ["truncated"],
                     test="static/inet_tcp_conn")
