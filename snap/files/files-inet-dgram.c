@@ -129,7 +129,7 @@ static int keep_one(void *arg, uint8_t *data, size_t len, const struct sockaddr_
 
 int inet_dgram_dump(struct inet_dump_state *is, int fd, const InetSkEntry *ie, const char *who)
 {
-	struct dgram_dump dd = { is, ie, who };
+	struct dgram_dump dd = {is, ie, who};
 	size_t count;
 
 	if (peek_all(fd, keep_one, &dd, &count, who))
@@ -152,7 +152,7 @@ static int drop_one(void *arg, uint8_t *data, size_t len, const struct sockaddr_
 static void dest_of(const InetSkEntry *ie, const uint8_t *sender, uint8_t *dst)
 {
 	static const uint8_t zero[16];
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	memset(dst, 0, 16);
 	if (ie->has_src_addr && memcmp(ie->src_addr.data, zero, ie->src_addr.len)) {

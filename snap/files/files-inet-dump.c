@@ -41,41 +41,6 @@ static int bytes_set(ProtobufCBinaryData *b, const void *p, size_t len)
 	return 0;
 }
 
-int inet_queue_add(struct inet_dump_state *is, uint32_t ino, InetQueue queue, uint8_t *data,
-		   size_t len, const uint8_t *addr, size_t alen, uint32_t port)
-{
-	InetQueueEntry *q, **n;
-
-	if (is->nr_q == is->cap_q) {
-		size_t cap = is->cap_q ? is->cap_q * 2 : 64;
-
-		n = realloc(is->q, cap * sizeof(*n));
-		if (!n)
-			goto oom;
-		is->q = n;
-		is->cap_q = cap;
-	}
-	q = malloc(sizeof(*q));
-	if (!q)
-		goto oom;
-	inet_queue_entry__init(q);
-	is->q[is->nr_q++] = q;
-	q->ino = ino;
-	q->queue = queue;
-	q->data.data = data;
-	q->data.len = len;
-	if (addr) {
-		q->has_addr = q->has_port = true;
-		q->port = port;
-		if (bytes_set(&q->addr, addr, alen))
-			goto oom;
-	}
-	return 0;
-oom:
-	pr_err("inet socket %u: out of memory for its queue", ino);
-	return -1;
-}
-
 /* Not in the sock_diag tables: ours, or of another network namespace? */
 static int check_netns(const struct fd_desc *d, const char *who)
 {
@@ -215,7 +180,7 @@ static void warn_queued(const struct inet_diag *diag, int fd, const char *who)
  */
 static void poll_shutdown(int fd, InetSkEntry *ie)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
 
 	if (poll(&p, 1, 0) < 0 || !(p.revents & POLLRDHUP))
 		return;

@@ -84,9 +84,9 @@ int inet_all_opened(struct restore_ctx *ctx, void *st)
 	for (size_t i = 0; i < rs->nr_sk; i++) {
 		const struct inet_rsk *r = &rs->sk[i];
 
-		if (r->repair && tcp_repair_off(files_fd_of(ctx, r->id),
-						inet_rwho(files_entry(ctx, r->id), who,
-							  sizeof(who))))
+		if (r->repair &&
+		    tcp_repair_off(files_fd_of(ctx, r->id),
+				   inet_rwho(files_entry(ctx, r->id), who, sizeof(who))))
 			return -1;
 	}
 	for (size_t i = 0; i < rs->nr_sk; i++)

@@ -56,7 +56,7 @@ int inet_load(struct restore_ctx *ctx, void *st)
 		return -1;
 	}
 	for (size_t i = 0; i < nr; i++)
-		qp[i] = (struct queue_pos){ rs->queue[i], i };
+		qp[i] = (struct queue_pos){rs->queue[i], i};
 	qsort(qp, nr, sizeof(*qp), cmp_queue);
 	for (size_t i = 0; i < nr; i++)
 		rs->queue[i] = qp[i].e;
@@ -132,8 +132,8 @@ static int check_entry(const InetSkEntry *ie, const char *who)
 	}
 	if ((ie->has_backlog && (!tcp || ie->state != TCPS_LISTEN)) ||
 	    (tcp && ie->state != TCPS_LISTEN && ie->state != TCPS_CLOSE &&
-	     (!tcp_state_repairable(ie->state) || !ie->has_dst_addr ||
-	      !ie->has_src_addr || (!ie->conn == !ie->closed))) ||
+	     (!tcp_state_repairable(ie->state) || !ie->has_dst_addr || !ie->has_src_addr ||
+	      (!ie->conn == !ie->closed))) ||
 	    ((ie->conn || ie->closed) && (!tcp || !tcp_state_repairable(ie->state)))) {
 		pr_err("%s: a TCP socket in state %s that is not saved as one", who,
 		       tcp_state_name(ie->state));
@@ -206,7 +206,7 @@ static int take_queues(struct inet_restore_state *rs, struct inet_rsk *r, const 
 /* The port @ie binds, tried on a fresh socket: taken since the dump? */
 static int try_port(struct inet_restore_state *rs, const InetSkEntry *ie, const char *who)
 {
-	struct inet_port p = { ie->family, ie->type, ie->protocol, ie->src_port, { 0 } };
+	struct inet_port p = {ie->family, ie->type, ie->protocol, ie->src_port, {0}};
 	struct sockaddr_storage ss;
 	char a[INET_ADDR_STR];
 	int fd, one = 1, ret;

@@ -42,8 +42,8 @@ static int do_bind(int fd, const InetSkEntry *ie, const char *who)
 
 	if (!ie->has_src_addr)
 		return 0;
-	len = inet_sockaddr(ie->family, ie->src_addr.data,
-			    ie->type == SOCK_RAW ? 0 : ie->src_port, ie->scope_id, &ss);
+	len = inet_sockaddr(ie->family, ie->src_addr.data, ie->type == SOCK_RAW ? 0 : ie->src_port,
+			    ie->scope_id, &ss);
 	if (!bind(fd, (struct sockaddr *)&ss, len))
 		return 0;
 	inet_addr_str(ie->family, ie->src_addr.data, ie->src_port, a, sizeof(a));

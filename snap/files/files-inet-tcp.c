@@ -47,8 +47,8 @@ static bool any_addr(const InetSkEntry *ie)
 }
 
 /* The connections waiting in the listener's queue, by their peers. */
-static void refuse_waiting(const struct inet_dump_state *is, const InetSkEntry *ie,
-			   uint32_t nr, const char *who)
+static void refuse_waiting(const struct inet_dump_state *is, const InetSkEntry *ie, uint32_t nr,
+			   const char *who)
 {
 	char peers[256] = "", a[INET_ADDR_STR];
 	size_t n = 0, named = 0;
@@ -72,7 +72,7 @@ static void refuse_waiting(const struct inet_dump_state *is, const InetSkEntry *
 
 static int add_lock_conn(struct dump_ctx *ctx, const InetSkEntry *ie, const char *who)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	struct netlock_conn *c;
 
 	if (ctx->nr_lock_conns == ctx->cap_lock_conns) {
@@ -233,7 +233,8 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 		int inq = 0;
 
 		if (!ioctl(d->local, SIOCINQ, &inq) && inq > 0) {
-			pr_err("%s: a closed TCP connection with %d bytes not read yet: snap cannot "
+			pr_err("%s: a closed TCP connection with %d bytes not read yet: snap "
+			       "cannot "
 			       "queue bytes to a closed socket",
 			       who, inq);
 			return -1;
@@ -304,7 +305,8 @@ void inet_dump_free(void *st)
 
 		/* Killed: our close is the last or comes before it, both in repair mode. */
 		if (h->repair && !killed) {
-			pr_debug("%s: out of repair mode: the dump failed, the tree runs on", h->who);
+			pr_debug("%s: out of repair mode: the dump failed, the tree runs on",
+				 h->who);
 			leave_repair(h->fd, h->reuseaddr, h->who);
 		}
 		close(h->fd);

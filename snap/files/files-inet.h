@@ -4,8 +4,10 @@
  * ICMP ("ping") sockets, IPv4 and IPv6. Its dump and restore state and the
  * jobs its files share. Nothing outside the kind includes this.
  *
- *   files-inet.c        the fd_ops table; collect; names and addresses for messages
+ *   files-inet.c        the fd_ops table and collect
+ *   files-inet-name.c   names and addresses, for messages and for bind()
  *   files-inet-dump.c   dump: a socket's entry, what every kind of inet socket has
+ *   files-inet-queue.c  dump: what is queued, kept for inet-queues.img
  *   files-inet-tcp.c    dump: TCP states, connections through TCP_REPAIR, the
  *                       sockets a killing dump holds in repair mode; write
  *   files-inet-dgram.c  UDP datagrams: read at dump, delivered again at restore
@@ -93,7 +95,7 @@ struct inet_restore_state {
 	size_t nr_ports, cap_ports;
 };
 
-/* files-inet.c */
+/* files-inet-name.c */
 /* "TCP", "UDPv6", "ping", "raw (proto 17)"... */
 const char *inet_proto_str(uint32_t family, uint32_t type, uint32_t protocol, char *buf,
 			   size_t size);
@@ -110,6 +112,8 @@ socklen_t inet_sockaddr(uint32_t family, const uint8_t *addr, uint32_t port, uin
 
 /* files-inet-dump.c */
 int inet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe);
+
+/* files-inet-queue.c */
 /* Keep @data (taken) as queue @queue of @ino in inet-queues.img. 0 or -1 logged. */
 int inet_queue_add(struct inet_dump_state *is, uint32_t ino, InetQueue queue, uint8_t *data,
 		   size_t len, const uint8_t *addr, size_t alen, uint32_t port);

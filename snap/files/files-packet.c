@@ -45,8 +45,7 @@ static bool packet_match(const struct fd_desc *d)
 	socklen_t len = sizeof(int);
 	int domain;
 
-	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
-	       domain == AF_PACKET;
+	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_PACKET;
 }
 
 static int packet_collect(struct dump_ctx *ctx, void *st)
@@ -137,8 +136,9 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 			       "which snap does not dump yet",
 			       who, (unsigned long)d->st.st_ino);
 		else
-			pr_perror("%s: cannot tell the network namespace of packet socket inode %lu",
-				  who, (unsigned long)d->st.st_ino);
+			pr_perror(
+				"%s: cannot tell the network namespace of packet socket inode %lu",
+				who, (unsigned long)d->st.st_ino);
 		return -1;
 	}
 	if (p->rx_ring || p->tx_ring) {
@@ -237,21 +237,24 @@ static int restore_opts(int fd, const PacketSkEntry *pe, const char *who)
 		int opt;
 		const char *name;
 	} names[] = {
-		{ PACKET_VERSION, "PACKET_VERSION" },	{ PACKET_RESERVE, "PACKET_RESERVE" },
-		{ PACKET_AUXDATA, "PACKET_AUXDATA" },	{ PACKET_ORIGDEV, "PACKET_ORIGDEV" },
-		{ PACKET_VNET_HDR, "PACKET_VNET_HDR" }, { PACKET_LOSS, "PACKET_LOSS" },
-		{ PACKET_TIMESTAMP, "PACKET_TIMESTAMP" }, { PACKET_COPY_THRESH, "PACKET_COPY_THRESH" },
-		{ PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS" },
-		{ PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING" },
+		{PACKET_VERSION, "PACKET_VERSION"},
+		{PACKET_RESERVE, "PACKET_RESERVE"},
+		{PACKET_AUXDATA, "PACKET_AUXDATA"},
+		{PACKET_ORIGDEV, "PACKET_ORIGDEV"},
+		{PACKET_VNET_HDR, "PACKET_VNET_HDR"},
+		{PACKET_LOSS, "PACKET_LOSS"},
+		{PACKET_TIMESTAMP, "PACKET_TIMESTAMP"},
+		{PACKET_COPY_THRESH, "PACKET_COPY_THRESH"},
+		{PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS"},
+		{PACKET_IGNORE_OUTGOING, "PACKET_IGNORE_OUTGOING"},
 	};
-	const bool has[] = { pe->has_version,  pe->has_reserve,	  pe->has_auxdata,
-			     pe->has_origdev,  pe->has_vnet_hdr,  pe->has_loss,
-			     pe->has_timestamp, pe->has_copy_thresh, pe->has_qdisc_bypass,
-			     pe->has_ignore_outgoing };
-	const int val[] = { pe->version,   pe->reserve,	    pe->auxdata,
-			    pe->origdev,   pe->vnet_hdr,    pe->loss,
-			    pe->timestamp, pe->copy_thresh, pe->qdisc_bypass,
-			    pe->ignore_outgoing };
+	const bool has[] = {pe->has_version,	    pe->has_reserve,	 pe->has_auxdata,
+			    pe->has_origdev,	    pe->has_vnet_hdr,	 pe->has_loss,
+			    pe->has_timestamp,	    pe->has_copy_thresh, pe->has_qdisc_bypass,
+			    pe->has_ignore_outgoing};
+	const int val[] = {pe->version,	     pe->reserve,	 pe->auxdata,	pe->origdev,
+			   pe->vnet_hdr,     pe->loss,		 pe->timestamp, pe->copy_thresh,
+			   pe->qdisc_bypass, pe->ignore_outgoing};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (has[i] && set_int(fd, names[i].opt, val[i])) {
@@ -288,7 +291,7 @@ static int restore_mclist(int fd, const PacketSkEntry *pe, const char *who)
 static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const PacketSkEntry *pe = fe->packet_sk;
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET};
 	char who[64], ifname[IF_NAMESIZE];
 	int fd;
 
@@ -304,8 +307,8 @@ static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		goto err;
 	if (pe->has_ifindex) {
 		if (!if_indextoname(pe->ifindex, ifname)) {
-			pr_err("%s: the packet socket was bound to interface %u, which is gone", who,
-			       pe->ifindex);
+			pr_err("%s: the packet socket was bound to interface %u, which is gone",
+			       who, pe->ifindex);
 			goto err;
 		}
 		sll.sll_protocol = htons(pe->protocol);

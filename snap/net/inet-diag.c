@@ -32,12 +32,12 @@
 
 /* include/net/tcp_states.h */
 #define TCP_STATE_ESTABLISHED 1
-#define TCP_STATE_CLOSE_WAIT 8
+#define TCP_STATE_CLOSE_WAIT  8
 
 struct diag_run {
 	int (*one)(struct nlmsghdr *h, void *arg);
 	void *arg;
-	bool failed;			/* one() failed and said why */
+	bool failed; /* one() failed and said why */
 };
 
 static int valid_cb(struct nl_msg *msg, void *arg)
@@ -54,7 +54,7 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 int inet_diag_run(const char *what, void *req, size_t len,
 		  int (*one)(struct nlmsghdr *h, void *arg), void *arg)
 {
-	struct diag_run dr = { .one = one, .arg = arg };
+	struct diag_run dr = {.one = one, .arg = arg};
 	struct nl_sock *sk;
 	int ret;
 
@@ -91,7 +91,7 @@ out:
 struct inet_collect {
 	struct inet_diag_table *t;
 	size_t cap, cap_waiting;
-	uint8_t protocol;		/* the request's: raw replies carry their own */
+	uint8_t protocol; /* the request's: raw replies carry their own */
 };
 
 static int grow(struct inet_diag **v, size_t *cap, size_t nr)
@@ -141,8 +141,8 @@ static int inet_one(struct nlmsghdr *h, void *arg)
 		 * Only a connection waiting in a listener's queue matters without an
 		 * inode: not TIME_WAIT, nor an orphan the program closed.
 		 */
-		if (ic->protocol != IPPROTO_TCP ||
-		    (m->idiag_state != TCP_STATE_ESTABLISHED && m->idiag_state != TCP_STATE_CLOSE_WAIT))
+		if (ic->protocol != IPPROTO_TCP || (m->idiag_state != TCP_STATE_ESTABLISHED &&
+						    m->idiag_state != TCP_STATE_CLOSE_WAIT))
 			return 0;
 		if (grow(&ic->t->waiting, &ic->cap_waiting, ic->t->nr_waiting))
 			return -1;
@@ -204,12 +204,12 @@ int inet_diag_collect(struct inet_diag_table *t)
 		uint8_t protocol;
 		const char *what;
 	} dumps[] = {
-		{ AF_INET, IPPROTO_TCP, "TCP" },	  { AF_INET6, IPPROTO_TCP, "TCPv6" },
-		{ AF_INET, IPPROTO_UDP, "UDP" },	  { AF_INET6, IPPROTO_UDP, "UDPv6" },
-		{ AF_INET, IPPROTO_UDPLITE, "UDP-lite" }, { AF_INET6, IPPROTO_UDPLITE, "UDP-litev6" },
-		{ AF_INET, IPPROTO_RAW, "raw" },	  { AF_INET6, IPPROTO_RAW, "rawv6" },
+		{AF_INET, IPPROTO_TCP, "TCP"},		{AF_INET6, IPPROTO_TCP, "TCPv6"},
+		{AF_INET, IPPROTO_UDP, "UDP"},		{AF_INET6, IPPROTO_UDP, "UDPv6"},
+		{AF_INET, IPPROTO_UDPLITE, "UDP-lite"}, {AF_INET6, IPPROTO_UDPLITE, "UDP-litev6"},
+		{AF_INET, IPPROTO_RAW, "raw"},		{AF_INET6, IPPROTO_RAW, "rawv6"},
 	};
-	struct inet_collect ic = { .t = t };
+	struct inet_collect ic = {.t = t};
 
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
@@ -232,7 +232,7 @@ int inet_diag_collect(struct inet_diag_table *t)
 
 const struct inet_diag *inet_diag_find(const struct inet_diag_table *t, uint32_t ino)
 {
-	struct inet_diag key = { .ino = ino };
+	struct inet_diag key = {.ino = ino};
 
 	if (!t->nr)
 		return NULL;
@@ -277,8 +277,8 @@ static void proc_addr(const char *hex, int family, uint8_t *addr)
 
 int inet_proc_find(int family, bool ping, uint32_t ino, struct inet_proc_sk *out)
 {
-	const char *path = ping ? (family == AF_INET ? "/proc/net/icmp" : "/proc/net/icmp6") :
-				  (family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6");
+	const char *path = ping ? (family == AF_INET ? "/proc/net/icmp" : "/proc/net/icmp6")
+				: (family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6");
 	char line[512], src[40], dst[40];
 	unsigned int state;
 	unsigned long i;
@@ -291,8 +291,9 @@ int inet_proc_find(int family, bool ping, uint32_t ino, struct inet_proc_sk *out
 		return -1;
 	}
 	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x "
-				 "%*u %*u %lu",
+		if (sscanf(line,
+			   " %*u: %39[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x "
+			   "%*u %*u %lu",
 			   src, dst, &state, &i) != 4 ||
 		    i != ino)
 			continue;

@@ -66,16 +66,16 @@ static uint16_t l4_csum(int family, const uint8_t *src, const uint8_t *dst, int 
  */
 static int real_family(int family, const uint8_t *a)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	return family == AF_INET6 && !memcmp(a, mapped, 12) ? AF_INET : family;
 }
 
 /* Send @l4 (@len bytes of protocol @proto) from @src to @dst, with an IP header of our own. */
-static int send_raw(int family, int proto, const uint8_t *src, const uint8_t *dst,
-		    const void *l4, size_t len, const char *who)
+static int send_raw(int family, int proto, const uint8_t *src, const uint8_t *dst, const void *l4,
+		    size_t len, const char *who)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	size_t hlen = family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
 	uint8_t *pkt = malloc(hlen + len);
 	socklen_t slen;
@@ -168,8 +168,8 @@ int inet_inject_dgram(int family, int protocol, const uint8_t *src, uint16_t spo
 	int ret;
 
 	if (len + sizeof(*uh) > max) {
-		pr_err("%s: a queued datagram of %zu bytes, more than one packet can carry back", who,
-		       len);
+		pr_err("%s: a queued datagram of %zu bytes, more than one packet can carry back",
+		       who, len);
 		return -1;
 	}
 	pkt = malloc(sizeof(*uh) + len);

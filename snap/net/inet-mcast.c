@@ -219,7 +219,7 @@ int inet_mc_dump(int fd, InetSkEntry *ie, const struct inet_mc_cands *c, const c
 static int join_one(int fd, int family, const McGroup *g, const char *who)
 {
 	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
-	struct group_req gr = { .gr_interface = g->ifindex };
+	struct group_req gr = {.gr_interface = g->ifindex};
 	struct group_filter *gf;
 	socklen_t size;
 	int ret;

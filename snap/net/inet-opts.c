@@ -32,8 +32,8 @@
 /* The part of an inet_sk_entry an option lives in. */
 enum opt_msg { IN_IP, IN_TCP, IN_ENTRY };
 
-#define F_BIND 1	/* bind() heeds it: set before */
-#define F_UNCONN 2	/* saved for a listener or an unconnected socket only */
+#define F_BIND	 1 /* bind() heeds it: set before */
+#define F_UNCONN 2 /* saved for a listener or an unconnected socket only */
 /*
  * Multicast: not for TCP (setting it fails; an accepted socket reads the
  * TTL its SYN came with).
@@ -44,15 +44,22 @@ struct int_opt {
 	int level, opt;
 	const char *name;
 	enum opt_msg msg;
-	size_t has, val;	/* offsets of has_<f> and <f>, both 32 bits wide */
+	size_t has, val; /* offsets of has_<f> and <f>, both 32 bits wide */
 	unsigned int flags;
 };
 
-#define IP_OPT(l, o, f, fl) { l, o, #o, IN_IP, offsetof(IpOpts, has_##f), offsetof(IpOpts, f), fl }
-#define TCP_OPT(o, f, fl)                                                                    \
-	{ IPPROTO_TCP, o, #o, IN_TCP, offsetof(TcpOpts, has_##f), offsetof(TcpOpts, f), fl }
-#define SK_OPT(l, o, f)                                                                      \
-	{ l, o, #o, IN_ENTRY, offsetof(InetSkEntry, has_##f), offsetof(InetSkEntry, f), 0 }
+#define IP_OPT(l, o, f, fl)                                                                        \
+	{                                                                                          \
+		l, o, #o, IN_IP, offsetof(IpOpts, has_##f), offsetof(IpOpts, f), fl                \
+	}
+#define TCP_OPT(o, f, fl)                                                                          \
+	{                                                                                          \
+		IPPROTO_TCP, o, #o, IN_TCP, offsetof(TcpOpts, has_##f), offsetof(TcpOpts, f), fl   \
+	}
+#define SK_OPT(l, o, f)                                                                            \
+	{                                                                                          \
+		l, o, #o, IN_ENTRY, offsetof(InetSkEntry, has_##f), offsetof(InetSkEntry, f), 0    \
+	}
 
 static const struct int_opt int_opts[] = {
 	IP_OPT(IPPROTO_IP, IP_FREEBIND, freebind, F_BIND),
@@ -110,7 +117,7 @@ static const struct int_opt int_opts[] = {
 };
 
 #define TCP_LISTEN_STATE 10
-#define TCP_CLOSE_STATE 7
+#define TCP_CLOSE_STATE	 7
 
 static void *part(InetSkEntry *ie, enum opt_msg m)
 {
@@ -119,8 +126,9 @@ static void *part(InetSkEntry *ie, enum opt_msg m)
 
 static const void *cpart(const InetSkEntry *ie, enum opt_msg m)
 {
-	return m == IN_IP ? (const void *)ie->ip : m == IN_TCP ? (const void *)ie->tcp :
-							       (const void *)ie;
+	return m == IN_IP    ? (const void *)ie->ip
+	       : m == IN_TCP ? (const void *)ie->tcp
+			     : (const void *)ie;
 }
 
 static uint32_t get_field(const void *msg, size_t off)
@@ -195,7 +203,7 @@ static int dump_ints(int fd, int fresh, InetSkEntry *ie, const char *who)
 
 static int dump_mc_if(int fd, int fresh, InetSkEntry *ie, const char *who)
 {
-	struct in_addr a = { 0 }, def = { 0 };
+	struct in_addr a = {0}, def = {0};
 	socklen_t len = sizeof(def);
 
 	if (getsockopt(fresh, IPPROTO_IP, IP_MULTICAST_IF, &def, &len))
@@ -333,10 +341,9 @@ int inet_opts_restore(int fd, const InetSkEntry *ie, const char *who)
 		pr_perror("%s: cannot set TCP_CONGESTION to %s", who, ie->tcp->congestion);
 		return -1;
 	}
-	if (ie->has_icmp_filter &&
-	    setsockopt(fd, ie->family == AF_INET ? SOL_RAW : IPPROTO_ICMPV6,
-		       ie->family == AF_INET ? ICMP_FILTER : ICMP6_FILTER, ie->icmp_filter.data,
-		       ie->icmp_filter.len)) {
+	if (ie->has_icmp_filter && setsockopt(fd, ie->family == AF_INET ? SOL_RAW : IPPROTO_ICMPV6,
+					      ie->family == AF_INET ? ICMP_FILTER : ICMP6_FILTER,
+					      ie->icmp_filter.data, ie->icmp_filter.len)) {
 		pr_perror("%s: cannot set its ICMP filter", who);
 		return -1;
 	}
@@ -345,8 +352,8 @@ int inet_opts_restore(int fd, const InetSkEntry *ie, const char *who)
 
 int inet_opts_check(const InetSkEntry *ie, const char *who)
 {
-	size_t want = ie->family == AF_INET ? sizeof(struct icmp_filter) :
-					      sizeof(struct icmp6_filter);
+	size_t want =
+		ie->family == AF_INET ? sizeof(struct icmp_filter) : sizeof(struct icmp6_filter);
 
 	if (ie->ip && ie->ip->has_mc_addr && ie->ip->mc_addr.len != 4) {
 		pr_err("%s: an IP_MULTICAST_IF address of %zu bytes", who, ie->ip->mc_addr.len);

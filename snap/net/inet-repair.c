@@ -40,20 +40,26 @@
 #include "net/inet-repair.h"
 
 /* TCP option kinds for TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
-#define TCPOPT_MSS_KIND 2
-#define TCPOPT_WINDOW_KIND 3
+#define TCPOPT_MSS_KIND	      2
+#define TCPOPT_WINDOW_KIND    3
 #define TCPOPT_SACK_PERM_KIND 4
 #define TCPOPT_TIMESTAMP_KIND 8
 
 #define SEQ_AFTER(a, b) ((int32_t)((a) - (b)) > 0)
 
 static const char *const state_names[] = {
-	[TCPS_ESTABLISHED] = "ESTABLISHED", [TCPS_SYN_SENT] = "SYN_SENT",
-	[TCPS_SYN_RECV] = "SYN_RECV",	    [TCPS_FIN_WAIT1] = "FIN_WAIT1",
-	[TCPS_FIN_WAIT2] = "FIN_WAIT2",	    [TCPS_TIME_WAIT] = "TIME_WAIT",
-	[TCPS_CLOSE] = "CLOSE",		    [TCPS_CLOSE_WAIT] = "CLOSE_WAIT",
-	[TCPS_LAST_ACK] = "LAST_ACK",	    [TCPS_LISTEN] = "LISTEN",
-	[TCPS_CLOSING] = "CLOSING",	    [TCPS_NEW_SYN_RECV] = "NEW_SYN_RECV",
+	[TCPS_ESTABLISHED] = "ESTABLISHED",
+	[TCPS_SYN_SENT] = "SYN_SENT",
+	[TCPS_SYN_RECV] = "SYN_RECV",
+	[TCPS_FIN_WAIT1] = "FIN_WAIT1",
+	[TCPS_FIN_WAIT2] = "FIN_WAIT2",
+	[TCPS_TIME_WAIT] = "TIME_WAIT",
+	[TCPS_CLOSE] = "CLOSE",
+	[TCPS_CLOSE_WAIT] = "CLOSE_WAIT",
+	[TCPS_LAST_ACK] = "LAST_ACK",
+	[TCPS_LISTEN] = "LISTEN",
+	[TCPS_CLOSING] = "CLOSING",
+	[TCPS_NEW_SYN_RECV] = "NEW_SYN_RECV",
 };
 
 const char *tcp_state_name(unsigned int state)
@@ -115,8 +121,8 @@ int tcp_repair_off(int fd, const char *who)
 }
 
 /* Read queue @queue (TCP_SEND_QUEUE, TCP_RECV_QUEUE): its seq, and up to @max bytes of it. */
-static int peek_queue(int fd, int queue, uint32_t *seq, uint8_t **buf, uint32_t max,
-		      uint32_t *len, const char *who)
+static int peek_queue(int fd, int queue, uint32_t *seq, uint8_t **buf, uint32_t max, uint32_t *len,
+		      const char *who)
 {
 	ssize_t n;
 	int v;
@@ -261,8 +267,7 @@ static int dump_window(int fd, TcpConn *c, const char *who)
 	return 0;
 }
 
-int tcp_conn_dump(int fd, unsigned int state, TcpConn *c, struct tcp_queues *q,
-		  const char *who)
+int tcp_conn_dump(int fd, unsigned int state, TcpConn *c, struct tcp_queues *q, const char *who)
 {
 	int v;
 
@@ -302,8 +307,9 @@ int tcp_conn_check(const TcpConn *c, unsigned int state, uint32_t snd_len, uint3
 		       who, c->unacked, c->unsent, c->inq, snd_len, rcv_len);
 		return -1;
 	}
-	if ((c->has_snd_wscale && c->snd_wscale > 14) || (c->has_rcv_wscale && c->rcv_wscale > 14) ||
-	    c->mss > 65535 || (c->fin_sent && c->fin_queued) ||
+	if ((c->has_snd_wscale && c->snd_wscale > 14) ||
+	    (c->has_rcv_wscale && c->rcv_wscale > 14) || c->mss > 65535 ||
+	    (c->fin_sent && c->fin_queued) ||
 	    ((c->fin_sent || c->fin_queued) != fin_in_seq(state)) ||
 	    c->fin_rcvd != fin_received(state)) {
 		pr_err("%s: its connection's options or FINs do not fit TCP state %s", who,
@@ -368,8 +374,8 @@ static int make_room(int fd, int opt, int force, uint32_t bytes, uint32_t was, c
 		pr_perror("%s: cannot make room for %u queued bytes", who, bytes);
 		return -1;
 	}
-	pr_debug("%s: %s raised to %d to hold %u queued bytes (no longer tuned by the kernel)",
-		 who, opt == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF", want * 2, bytes);
+	pr_debug("%s: %s raised to %d to hold %u queued bytes (no longer tuned by the kernel)", who,
+		 opt == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF", want * 2, bytes);
 	return 0;
 }
 
@@ -467,8 +473,7 @@ int tcp_conn_fin_in(int fd, const TcpConn *c, const struct tcp_ends *e, const ch
 	return fin_taken(fd, who);
 }
 
-int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd,
-		  const char *who)
+int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd, const char *who)
 {
 	uint32_t done = 0;
 

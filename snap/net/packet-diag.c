@@ -105,7 +105,7 @@ int packet_diag_collect(struct packet_diag_table *t)
 		.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG |
 			      PACKET_SHOW_FANOUT | PACKET_SHOW_FILTER,
 	};
-	struct packet_collect pc = { .t = t };
+	struct packet_collect pc = {.t = t};
 	int ret;
 
 	memset(t, 0, sizeof(*t));
@@ -113,7 +113,8 @@ int packet_diag_collect(struct packet_diag_table *t)
 	if (ret) {
 		packet_diag_free(t);
 		if (ret > 0)
-			pr_err("sock_diag: the kernel has no packet_diag (CONFIG_PACKET_DIAG): snap "
+			pr_err("sock_diag: the kernel has no packet_diag (CONFIG_PACKET_DIAG): "
+			       "snap "
 			       "cannot dump packet sockets");
 		return -1;
 	}
@@ -124,7 +125,7 @@ int packet_diag_collect(struct packet_diag_table *t)
 
 const struct packet_diag *packet_diag_find(const struct packet_diag_table *t, uint32_t ino)
 {
-	struct packet_diag key = { .ino = ino };
+	struct packet_diag key = {.ino = ino};
 
 	if (!t->nr)
 		return NULL;
