@@ -90,10 +90,11 @@ static int bind_reusing(int fd, const InetSkEntry *ie, const char *who)
 	return 0;
 }
 
+/* SOL_SOCKET last: IP_TOS sets SO_PRIORITY as it goes. */
 static int all_opts(int fd, const InetSkEntry *ie, const char *who)
 {
-	return sk_opts_restore(fd, ie->opts, who) || inet_opts_restore(fd, ie, who) ||
-	       inet_mc_restore(fd, ie, who);
+	return inet_opts_restore(fd, ie, who) || inet_mc_restore(fd, ie, who) ||
+	       sk_opts_restore(fd, ie->opts, who);
 }
 
 static int open_listener(int fd, const InetSkEntry *ie, const char *who)

@@ -25,6 +25,7 @@
  */
 #include "files/files-inet.h"
 #include "log.h"
+#include "log.h"
 
 static bool inet_match(const struct fd_desc *d)
 {
@@ -40,9 +41,12 @@ static int inet_collect(struct dump_ctx *ctx, void *st)
 	struct inet_dump_state *is = st;
 
 	is->ctx = ctx;
-	if (inet_diag_collect(&is->diag))
+	if (inet_diag_collect(&is->diag) || inet_mc_cands_read(&is->mc))
 		return -1;
-	return inet_mc_cands_read(&is->mc);
+	pr_debug("inet: sock_diag lists %zu sockets (%zu waiting to be accepted), %zu multicast "
+		 "groups joined",
+		 is->diag.nr, is->diag.nr_waiting, is->mc.nr);
+	return 0;
 }
 
 const struct fd_ops inet_fd_ops = {

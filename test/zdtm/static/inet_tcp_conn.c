@@ -12,7 +12,8 @@
  * it answers, so that both ends hold bytes sent and not acked, until it
  * lifts the filter after restore; "opts": options on both ends
  * (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT, TCP_NODELAY, SO_LINGER,
- * TCP_USER_TIMEOUT, IP_TOS, SO_PRIORITY, TCP_CONGESTION) read the same after.
+ * TCP_USER_TIMEOUT, IP_TOS, SO_PRIORITY, TCP_CONGESTION, TCP_CORK on the
+ * server) read the same after.
  */
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -82,7 +83,7 @@ static int has_arg(const char *a)
 }
 
 struct opts {
-	int keepalive, keepidle, keepintvl, keepcnt, nodelay, user_timeout, tos, prio;
+	int keepalive, keepidle, keepintvl, keepcnt, nodelay, user_timeout, tos, prio, cork;
 	struct linger lg;
 	char cc[16];
 };
@@ -116,6 +117,7 @@ static void get_opts(int fd, int family, struct opts *o)
 	o->keepintvl = in_getopt(fd, IPPROTO_TCP, TCP_KEEPINTVL);
 	o->keepcnt = in_getopt(fd, IPPROTO_TCP, TCP_KEEPCNT);
 	o->nodelay = in_getopt(fd, IPPROTO_TCP, TCP_NODELAY);
+	o->cork = in_getopt(fd, IPPROTO_TCP, TCP_CORK);
 	o->user_timeout = in_getopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
 	o->prio = in_getopt(fd, SOL_SOCKET, SO_PRIORITY);
 	o->tos = in_getopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
@@ -135,6 +137,7 @@ static void check_opts(const struct opts *a, const struct opts *b)
 	CHECK_EQ(a->keepintvl, b->keepintvl);
 	CHECK_EQ(a->keepcnt, b->keepcnt);
 	CHECK_EQ(a->nodelay, b->nodelay);
+	CHECK_EQ(a->cork, b->cork);
 	CHECK_EQ(a->user_timeout, b->user_timeout);
 	CHECK_EQ(a->prio, b->prio);
 	CHECK_EQ(a->tos, b->tos);
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
 		set_opts(c, family);
 		set_opts(s, family);
 		in_setopt(s, IPPROTO_TCP, TCP_KEEPIDLE, 99);
+		in_setopt(s, IPPROTO_TCP, TCP_CORK, 1);
 		get_opts(c, family, &co);
 		get_opts(s, family, &so);
 	}

@@ -97,7 +97,7 @@ static int member(int fd, const char *group, const char *source)
 
 int main(int argc, char **argv)
 {
-	int a, b, s1, s2, s3, lite, lsend, d6, u, conn, peer, shut, opt;
+	int a, b, s1, s2, s3, lite, lsend, d6, u, conn, peer, shut, opt, fb;
 	struct ip_mreqn mr = { .imr_ifindex = 1 };
 	struct ip_mreq_source ms = { 0 };
 	int ttl, rcvbuf, peek;
@@ -170,6 +170,21 @@ int main(int argc, char **argv)
 		fail("IP_ADD_SOURCE_MEMBERSHIP: %m");
 	if (member(opt, "239.1.2.3", NULL) != 1 || member(opt, "232.1.1.1", "10.1.1.1") != 2)
 		fail("the memberships do not read back");
+	fb = socket(AF_INET, SOCK_DGRAM, 0);
+	in_setopt(fb, IPPROTO_IP, IP_FREEBIND, 1);
+	in_setopt(fb, IPPROTO_IP, IP_TRANSPARENT, 1);
+	in_setopt(fb, IPPROTO_IP, IP_TOS, 0x10);
+	in_setopt(fb, SOL_SOCKET, SO_MARK, 7);
+	in_setopt(fb, SOL_SOCKET, SO_PRIORITY, 5);
+	if (setsockopt(fb, SOL_SOCKET, SO_BINDTODEVICE, "lo", 2))
+		fail("SO_BINDTODEVICE: %m");
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+
+		inet_pton(AF_INET, "10.255.255.1", &sin.sin_addr);
+		if (bind(fb, (struct sockaddr *)&sin, sizeof(sin)))
+			fail("bind to a non-local address with IP_FREEBIND: %m");
+	}
 	ttl = in_getopt(opt, IPPROTO_IP, IP_TTL);
 	rcvbuf = in_getopt(opt, SOL_SOCKET, SO_RCVBUF);
 	peek = in_getopt(a, SOL_SOCKET, SO_PEEK_OFF);
@@ -213,6 +228,23 @@ int main(int argc, char **argv)
 		fail("no longer in group 239.1.2.3");
 	if (member(opt, "232.1.1.1", "10.1.1.1") != 2)
 		fail("no longer in group 232.1.1.1 with source 10.1.1.1");
+	{
+		struct sockaddr_in sin;
+		socklen_t sl = sizeof(sin);
+		char dev[16] = "";
+
+		if (getsockname(fb, (struct sockaddr *)&sin, &sl) ||
+		    sin.sin_addr.s_addr != inet_addr("10.255.255.1"))
+			fail("the IP_FREEBIND socket is not bound to 10.255.255.1");
+		sl = sizeof(dev);
+		if (getsockopt(fb, SOL_SOCKET, SO_BINDTODEVICE, dev, &sl) || strcmp(dev, "lo"))
+			fail("SO_BINDTODEVICE is '%s', not lo", dev);
+	}
+	CHECK_EQ(in_getopt(fb, IPPROTO_IP, IP_FREEBIND), 1);
+	CHECK_EQ(in_getopt(fb, IPPROTO_IP, IP_TRANSPARENT), 1);
+	CHECK_EQ(in_getopt(fb, IPPROTO_IP, IP_TOS), 0x10);
+	CHECK_EQ(in_getopt(fb, SOL_SOCKET, SO_MARK), 7);
+	CHECK_EQ(in_getopt(fb, SOL_SOCKET, SO_PRIORITY), 5);
 	/* And it still works: a datagram to the port. */
 	{
 		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(in_port(opt)) };
