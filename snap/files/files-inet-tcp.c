@@ -13,9 +13,9 @@
  * the time it takes to read it, the tree frozen, and left without a window
  * probe, so that a dump that leaves the tree running leaves the connection
  * as it was. A dump that kills the tree keeps its own fd on each saved
- * connection, names it in dump_ctx.lock_conns for the network lock, and at
- * write() puts it back in repair mode: the kill then closes it without a
- * FIN or a reset to the peer. If that dump fails after write(), the tree
+ * connection (named in dump_ctx.lock_conns for the network lock:
+ * files-inet-lock.c), and at write() puts it back in repair mode: the kill
+ * then closes it without a FIN or a reset to the peer. If that dump fails after write(), the tree
  * runs on and dump_free() takes them out of repair mode again.
  */
 #include <errno.h>
@@ -68,40 +68,6 @@ static void refuse_waiting(const struct inet_dump_state *is, const InetSkEntry *
 	pr_err("%s: listening, with %u connection%s not accepted yet%s: snap cannot put a "
 	       "connection back in a listener's queue; dump once the program has accepted them",
 	       who, nr, nr == 1 ? "" : "s", peers);
-}
-
-static int add_lock_conn(struct dump_ctx *ctx, const InetSkEntry *ie, const char *who)
-{
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	struct netlock_conn *c;
-
-	if (ctx->nr_lock_conns == ctx->cap_lock_conns) {
-		size_t cap = ctx->cap_lock_conns ? ctx->cap_lock_conns * 2 : 16;
-
-		c = realloc(ctx->lock_conns, cap * sizeof(*c));
-		if (!c) {
-			pr_err("%s: out of memory", who);
-			return -1;
-		}
-		ctx->lock_conns = c;
-		ctx->cap_lock_conns = cap;
-	}
-	c = &ctx->lock_conns[ctx->nr_lock_conns++];
-	memset(c, 0, sizeof(*c));
-	c->family = ie->family;
-	c->lport = ie->src_port;
-	c->rport = ie->dst_port;
-	/* An IPv4-mapped connection is IPv4 on the wire, where the lock acts. */
-	if (ie->family == AF_INET6 && !memcmp(ie->src_addr.data, mapped, 12) &&
-	    !memcmp(ie->dst_addr.data, mapped, 12)) {
-		c->family = AF_INET;
-		memcpy(c->laddr, ie->src_addr.data + 12, 4);
-		memcpy(c->raddr, ie->dst_addr.data + 12, 4);
-	} else {
-		memcpy(c->laddr, ie->src_addr.data, ie->src_addr.len);
-		memcpy(c->raddr, ie->dst_addr.data, ie->dst_addr.len);
-	}
-	return 0;
 }
 
 /* A killing dump: keep our own fd on the connection, for write() and dump_free(). */
@@ -195,7 +161,7 @@ static int dump_conn(struct dump_ctx *ctx, struct inet_dump_state *is, const str
 	tcp_queues_free(&q);
 	if (ret || o->leave_running)
 		return ret;
-	return add_lock_conn(ctx, ie, who) || hold(is, d->local, reuseaddr, who) ? -1 : 0;
+	return inet_lock_add(ctx, is, ie) || hold(is, d->local, reuseaddr, who) ? -1 : 0;
 }
 
 int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct fd_desc *d,
@@ -317,4 +283,6 @@ void inet_dump_free(void *st)
 	free(is->q);
 	inet_diag_free(&is->diag);
 	inet_mc_cands_free(&is->mc);
+	if (is->ctx)
+		inet_lock_free(is->ctx, is);
 }

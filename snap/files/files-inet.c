@@ -41,11 +41,12 @@ static int inet_collect(struct dump_ctx *ctx, void *st)
 	struct inet_dump_state *is = st;
 
 	is->ctx = ctx;
-	if (inet_diag_collect(&is->diag) || inet_mc_cands_read(&is->mc))
+	if (inet_diag_collect(&is->diag) || inet_mc_cands_read(&is->mc) ||
+	    inet_lock_collect(ctx, is))
 		return -1;
 	pr_debug("inet: sock_diag lists %zu sockets (%zu waiting to be accepted), %zu multicast "
-		 "groups joined",
-		 is->diag.nr, is->diag.nr_waiting, is->mc.nr);
+		 "groups joined; %zu connections of the tree to lock",
+		 is->diag.nr, is->diag.nr_waiting, is->mc.nr, ctx->nr_lock_conns);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  *   files-inet-queue.c  dump: what is queued, kept for inet-queues.img
  *   files-inet-tcp.c    dump: TCP states, connections through TCP_REPAIR, the
  *                       sockets a killing dump holds in repair mode; write
+ *   files-inet-lock.c   dump: the connections the network lock hides
  *   files-inet-dgram.c  UDP datagrams: read at dump, delivered again at restore
  *   files-inet-load.c   restore: the images checked, ports checked free
  *   files-inet-open.c   restore: the sockets made, bound, connected (in repair mode)
@@ -63,6 +64,8 @@ struct inet_dump_state {
 	size_t nr_q, cap_q;
 	struct inet_held *held;
 	size_t nr_held, cap_held;
+	uint32_t *lock_inos;		/* the connections collect listed to lock, sorted */
+	size_t nr_lock_inos;
 };
 
 /* A socket being restored. */
@@ -124,6 +127,16 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 		  const struct inet_diag *diag, InetSkEntry *ie, const char *who);
 int inet_write(struct dump_ctx *ctx, void *st);
 void inet_dump_free(void *st);
+
+/* files-inet-lock.c */
+/* A dump that kills, with --tcp-established: it fills dump_ctx.lock_conns. */
+bool inet_lock_wanted(const struct dump_ctx *ctx);
+/* collect: every connection an fd of the tree holds. 0 or -1 logged. */
+int inet_lock_collect(struct dump_ctx *ctx, struct inet_dump_state *is);
+/* dump: connection @ie, if collect did not list it. 0 or -1 logged. */
+int inet_lock_add(struct dump_ctx *ctx, struct inet_dump_state *is, const InetSkEntry *ie);
+/* dump_free: the list and what collect kept. */
+void inet_lock_free(struct dump_ctx *ctx, struct inet_dump_state *is);
 
 /* files-inet-dgram.c */
 /* The datagrams queued in a UDP socket, left where they are. 0 or -1 logged. */
