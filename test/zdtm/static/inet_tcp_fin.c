@@ -13,9 +13,10 @@
  *          CLOSING (the server's FIN in, its own not acked), the server
  *          FIN_WAIT1 (the client's FIN lost).
  *
- * After restore each end is in the state it was (or the one the peer's
- * answer moves it to), reads what it had not read then the end of the
- * stream, and the server's filter is lifted so that the ends finish.
+ * IPv4, or IPv6 with "v6". After restore each end is in the state it was
+ * (or the one the peer's answer moves it to), reads what it had not read
+ * then the end of the stream, and the server's filter is lifted so that the
+ * ends finish.
  */
 #include <linux/filter.h>
 #include <stdio.h>
@@ -82,14 +83,15 @@ static void expect_state(int fd, int state, const char *what)
 
 int main(int argc, char **argv)
 {
-	int l, c[4], s[4];
+	int l, c[4], s[4], fam;
 	size_t fw1_sent = 0;
 
 	test_init(argc, argv);
-	l = in_listener(AF_INET, 8);
+	fam = test_argc > 1 && !strcmp(test_argv[1], "v6") ? AF_INET6 : AF_INET;
+	l = in_listener(fam, 8);
 
 	/* fw2 */
-	c[0] = in_connect(AF_INET, l, &s[0]);
+	c[0] = in_connect(fam, l, &s[0]);
 	in_send(c[0], 1000, 1);
 	shutdown(c[0], SHUT_WR);
 	wait_state(c[0], TCP_FIN_WAIT2, "fw2 client");
@@ -97,7 +99,7 @@ int main(int argc, char **argv)
 
 	/* fw1: the server's window full, then the FIN behind more bytes. */
 	in_setopt(l, SOL_SOCKET, SO_RCVBUF, 16384);
-	c[1] = in_connect(AF_INET, l, &s[1]);
+	c[1] = in_connect(fam, l, &s[1]);
 	in_setopt(c[1], SOL_SOCKET, SO_SNDBUF, 1 << 20);
 	for (;;) {
 		uint8_t buf[4096];
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
 	expect_state(c[1], TCP_FIN_WAIT1, "fw1 client");
 
 	/* lastack */
-	c[2] = in_connect(AF_INET, l, &s[2]);
+	c[2] = in_connect(fam, l, &s[2]);
 	shutdown(c[2], SHUT_WR);
 	wait_state(s[2], TCP_CLOSE_WAIT, "lastack server");
 	drop_all(s[2], 1);
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
 	expect_state(s[2], TCP_LAST_ACK, "lastack server");
 
 	/* closing */
-	c[3] = in_connect(AF_INET, l, &s[3]);
+	c[3] = in_connect(fam, l, &s[3]);
 	drop_all(s[3], 1);
 	shutdown(c[3], SHUT_WR);
 	shutdown(s[3], SHUT_WR);
