@@ -18,13 +18,13 @@
 #include "files/files-inet.h"
 #include "log.h"
 
-static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* Add one. 0 or -1 logged. */
 static int add(struct dump_ctx *ctx, int family, const uint8_t *src, uint16_t sport,
 	       const uint8_t *dst, uint16_t dport)
 {
-	struct netlock_conn c = { .family = family, .lport = sport, .rport = dport };
+	struct netlock_conn c = {.family = family, .lport = sport, .rport = dport};
 	struct netlock_conn *n;
 
 	/* An IPv4-mapped connection is IPv4 on the wire, where the lock acts. */

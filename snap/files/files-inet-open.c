@@ -63,7 +63,7 @@ static int do_connect(int fd, const InetSkEntry *ie, const char *who)
 
 	if (!ie->has_dst_addr)
 		return 0;
-	len = inet_sockaddr(ie->family, ie->dst_addr.data, ie->dst_port, 0, &ss);
+	len = inet_sockaddr(ie->family, ie->dst_addr.data, ie->dst_port, ie->scope_id, &ss);
 	if (!connect(fd, (struct sockaddr *)&ss, len))
 		return 0;
 	inet_addr_str(ie->family, ie->dst_addr.data, ie->dst_port, a, sizeof(a));

@@ -15,8 +15,9 @@
  * as it was. A dump that kills the tree keeps its own fd on each saved
  * connection (named in dump_ctx.lock_conns for the network lock:
  * files-inet-lock.c), and at write() puts it back in repair mode: the kill
- * then closes it without a FIN or a reset to the peer. If that dump fails after write(), the tree
- * runs on and dump_free() takes them out of repair mode again.
+ * then closes it without a FIN or a reset to the peer. If that dump fails
+ * after write(), the tree runs on and dump_free() takes them out of repair
+ * mode again.
  */
 #include <errno.h>
 #include <fcntl.h>
