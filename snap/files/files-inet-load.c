@@ -64,12 +64,20 @@ int inet_load(struct restore_ctx *ctx, void *st)
 	return 0;
 }
 
+static int cmp_rsk(const void *a, const void *b)
+{
+	const struct inet_rsk *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
 struct inet_rsk *inet_rsk_find(const struct inet_restore_state *rs, uint32_t id)
 {
-	for (size_t i = 0; i < rs->nr_sk; i++)
-		if (rs->sk[i].id == id)
-			return &rs->sk[i];
-	return NULL;
+	struct inet_rsk key = { .id = id };
+
+	if (!rs->nr_sk)
+		return NULL;
+	return bsearch(&key, rs->sk, rs->nr_sk, sizeof(key), cmp_rsk);
 }
 
 static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a)
@@ -321,8 +329,10 @@ int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	return try_port(rs, ie, who);
 }
 
-int inet_check_claimed(const struct inet_restore_state *rs)
+int inet_loaded(struct inet_restore_state *rs)
 {
+	if (rs->nr_sk)
+		qsort(rs->sk, rs->nr_sk, sizeof(*rs->sk), cmp_rsk);
 	for (size_t i = 0; i < rs->nr_queue; i++) {
 		if (rs->claimed[i])
 			continue;

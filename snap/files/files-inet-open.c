@@ -182,18 +182,23 @@ static int open_dgram(int fd, struct inet_rsk *r, const char *who)
 int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	struct inet_restore_state *rs = st;
-	struct inet_rsk *r = inet_rsk_find(rs, fe->id);
 	const InetSkEntry *ie = fe->inet_sk;
 	char who[INET_WHO_MAX];
+	struct inet_rsk *r;
 	int fd, ret;
 
 	(void)ctx;
 	if (!rs->checked) {
-		if (inet_check_claimed(rs))
+		if (inet_loaded(rs))
 			return -1;
 		rs->checked = true;
 	}
+	r = inet_rsk_find(rs, fe->id);
 	inet_rwho(fe, who, sizeof(who));
+	if (!r) {
+		pr_err("%s: not prepared", who);
+		return -1;
+	}
 	fd = socket(ie->family, ie->type | SOCK_CLOEXEC, ie->protocol);
 	if (fd < 0) {
 		char proto[48];

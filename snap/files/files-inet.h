@@ -91,8 +91,8 @@ struct inet_restore_state {
 	size_t nr_queue;
 	bool have_queues;		/* inet-queues.img was there */
 	bool *claimed;			/* queue[i] belongs to a socket of files.img */
-	bool checked;			/* the first open() checked the unclaimed ones */
-	struct inet_rsk *sk;		/* in files.img order */
+	bool checked;			/* the first open() called inet_loaded() */
+	struct inet_rsk *sk;		/* by id, once inet_loaded() sorted them */
 	size_t nr_sk, cap_sk;
 	struct inet_port *ports;	/* checked free so far */
 	size_t nr_ports, cap_ports;
@@ -149,9 +149,14 @@ int inet_dgram_restore(int fd, const struct inet_rsk *r, const char *who);
 int inet_load(struct restore_ctx *ctx, void *st);
 int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 void inet_restore_free(void *st);
+/*
+ * Once every entry is prepared (the first open()): the sockets sorted for
+ * inet_rsk_find(), and an error, logged, for a queue entry no socket of
+ * files.img claimed.
+ */
+int inet_loaded(struct inet_restore_state *rs);
+/* The socket of files.img id @id, or NULL; after inet_loaded(). */
 struct inet_rsk *inet_rsk_find(const struct inet_restore_state *rs, uint32_t id);
-/* The queue entries no socket of files.img claimed: an error, logged. */
-int inet_check_claimed(const struct inet_restore_state *rs);
 
 /* files-inet-open.c */
 int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe);
