@@ -86,6 +86,11 @@ struct inet_port {
 	uint8_t addr[16];
 };
 
+/* A TCP listener of the image, by port: connections on its port wait for it. */
+struct inet_listener {
+	uint32_t port, id;
+};
+
 struct inet_restore_state {
 	InetQueueEntry **queue;		/* inet-queues.img, sorted by ino (stable) */
 	size_t nr_queue;
@@ -96,6 +101,8 @@ struct inet_restore_state {
 	size_t nr_sk, cap_sk;
 	struct inet_port *ports;	/* checked free so far */
 	size_t nr_ports, cap_ports;
+	struct inet_listener *listeners;	/* sorted by port, once inet_loaded() ran */
+	size_t nr_listeners, cap_listeners;
 };
 
 /* files-inet-name.c */
@@ -151,12 +158,19 @@ int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 void inet_restore_free(void *st);
 /*
  * Once every entry is prepared (the first open()): the sockets sorted for
- * inet_rsk_find(), and an error, logged, for a queue entry no socket of
- * files.img claimed.
+ * inet_rsk_find(), the listeners for inet_listener_missing(), and an error,
+ * logged, for a queue entry no socket of files.img claimed.
  */
 int inet_loaded(struct inet_restore_state *rs);
 /* The socket of files.img id @id, or NULL; after inet_loaded(). */
 struct inet_rsk *inet_rsk_find(const struct inet_restore_state *rs, uint32_t id);
+/*
+ * Whether a listener of the image on local port @port is not open yet
+ * (files_fd_of()): a connection on that port (one accepted from it) must
+ * wait for it, since listen() refuses a port a connection holds already.
+ */
+bool inet_listener_missing(const struct restore_ctx *ctx, const struct inet_restore_state *rs,
+			   uint32_t port);
 
 /* files-inet-open.c */
 int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe);
