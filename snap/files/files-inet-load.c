@@ -282,6 +282,7 @@ static struct inet_rsk *add_rsk(struct inet_restore_state *rs, const char *who)
 	}
 	n = &rs->sk[rs->nr_sk++];
 	memset(n, 0, sizeof(*n));
+	n->own_fd = -1;
 	return n;
 }
 
@@ -395,6 +396,7 @@ void inet_restore_free(void *st)
 {
 	struct inet_restore_state *rs = st;
 
+	inet_conns_drop(rs);
 	for (size_t i = 0; i < rs->nr_sk; i++) {
 		free(rs->sk[i].snd);
 		free(rs->sk[i].rcv);

@@ -14,7 +14,8 @@
  *   files-inet-dgram.c  UDP datagrams: read at dump, delivered again at restore
  *   files-inet-load.c   restore: the images checked, ports checked free
  *   files-inet-open.c   restore: the sockets made, bound, connected (in repair mode)
- *   files-inet-fill.c   restore, all_opened: connections out of repair mode
+ *   files-inet-fill.c   restore, all_opened and tree_restored: connections out
+ *                       of repair mode once the tree is restored
  *
  * The kernel's side is in snap/net/: inet-diag.c (sock_diag), inet-opts.c and
  * inet-mcast.c (options, groups), inet-repair.c and inet-inject.c (TCP_REPAIR,
@@ -77,7 +78,8 @@ struct inet_rsk {
 	uint8_t *snd, *rcv;		/* TCP: its send and receive queues, joined */
 	uint32_t snd_len, rcv_len;
 	bool closed;			/* a connection that comes back closed */
-	bool repair;			/* opened in repair mode: all_opened finishes it */
+	bool repair;			/* in repair mode: opened so, until tree_restored */
+	int own_fd;			/* a connection: snap's own fd on it, or -1 */
 };
 
 /* A port restore checks free before it makes anything. */
@@ -133,6 +135,7 @@ int inet_queue_add(struct inet_dump_state *is, uint32_t ino, InetQueue queue, ui
 int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct fd_desc *d,
 		  const struct inet_diag *diag, InetSkEntry *ie, const char *who);
 int inet_write(struct dump_ctx *ctx, void *st);
+void inet_unfreeze(struct dump_ctx *ctx, void *st, bool killed);
 void inet_dump_free(void *st);
 
 /* files-inet-lock.c */
@@ -177,6 +180,9 @@ int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 
 /* files-inet-fill.c */
 int inet_all_opened(struct restore_ctx *ctx, void *st);
+int inet_tree_restored(struct restore_ctx *ctx, void *st);
+/* restore_free: the fds all_opened() kept, closed in repair mode. */
+void inet_conns_drop(struct inet_restore_state *rs);
 /* Shut down as @ie was, set its file flags. 0 or -1 logged. */
 int inet_finish_fd(int fd, const InetSkEntry *ie, const char *who);
 
