@@ -394,6 +394,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
+		files_unfreeze(&ctx, false);
 		tree_unseize(&ctx, false);
 		frozen = false;
 		ctx.st.t_unfrozen = now_ns();
@@ -411,6 +412,8 @@ out:
 	page_sinks_cancel(&ctx);
 	netlock_free(ctx.netlock);
 	if (frozen) {
+		/* The kinds learn first whether the tree dies (repair mode of its connections). */
+		files_unfreeze(&ctx, ok && !opts->leave_running);
 		tree_unseize(&ctx, ok && !opts->leave_running);
 		ctx.st.t_unfrozen = now_ns();
 	}

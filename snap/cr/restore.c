@@ -450,7 +450,13 @@ static int run_tree(struct restore_tree *tr)
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
 			return -1;
-	if (unlock_network(ctx))
+	/*
+	 * The lock first, then what the files do as the tree goes live (TCP
+	 * connections out of repair mode): what they send then is not
+	 * dropped, and a failure up to here closes them in repair mode,
+	 * silently.
+	 */
+	if (unlock_network(ctx) || files_tree_restored(ctx))
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];

@@ -85,6 +85,15 @@ int files_collect(struct dump_ctx *ctx)
 	return file_locks_collect(ctx, ft->locks);
 }
 
+void files_unfreeze(struct dump_ctx *ctx, bool killed)
+{
+	struct file_table *ft = ctx->files;
+
+	for (size_t k = 0; ft && k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->unfreeze)
+			fd_kinds[k]->unfreeze(ctx, ft->kind_st[k], killed);
+}
+
 /* A new open file description: its kind dumps it as file id N + 1. */
 static int add_file(struct dump_ctx *ctx, const struct fd_desc *d, uint32_t *id)
 {

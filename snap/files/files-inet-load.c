@@ -282,7 +282,52 @@ static struct inet_rsk *add_rsk(struct inet_restore_state *rs, const char *who)
 	}
 	n = &rs->sk[rs->nr_sk++];
 	memset(n, 0, sizeof(*n));
+	n->own_fd = -1;
 	return n;
+}
+
+static int add_listener(struct inet_restore_state *rs, const FileEntry *fe, const char *who)
+{
+	if (rs->nr_listeners == rs->cap_listeners) {
+		size_t cap = rs->cap_listeners ? rs->cap_listeners * 2 : 16;
+		struct inet_listener *n = realloc(rs->listeners, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("%s: out of memory", who);
+			return -1;
+		}
+		rs->listeners = n;
+		rs->cap_listeners = cap;
+	}
+	rs->listeners[rs->nr_listeners++] = (struct inet_listener){ fe->inet_sk->src_port, fe->id };
+	return 0;
+}
+
+static int cmp_listener(const void *a, const void *b)
+{
+	const struct inet_listener *x = a, *y = b;
+
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+bool inet_listener_missing(const struct restore_ctx *ctx, const struct inet_restore_state *rs,
+			   uint32_t port)
+{
+	size_t lo = 0, hi = rs->nr_listeners;
+
+	/* The first of its port. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rs->listeners[mid].port < port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rs->nr_listeners && rs->listeners[lo].port == port; lo++)
+		if (files_fd_of(ctx, rs->listeners[lo].id) < 0)
+			return true;
+	return false;
 }
 
 int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
@@ -318,6 +363,8 @@ int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	r->closed = ie->closed || (ie->conn && ctx->opts->tcp_close);
 	if (take_queues(rs, r, who))
 		return -1;
+	if (ie->type == SOCK_STREAM && ie->state == TCPS_LISTEN && add_listener(rs, fe, who))
+		return -1;
 	/*
 	 * Raw sockets read the protocol as their port: nothing to take. A
 	 * connection binds in repair mode, where the kernel lets it share its
@@ -333,6 +380,8 @@ int inet_loaded(struct inet_restore_state *rs)
 {
 	if (rs->nr_sk)
 		qsort(rs->sk, rs->nr_sk, sizeof(*rs->sk), cmp_rsk);
+	if (rs->nr_listeners)
+		qsort(rs->listeners, rs->nr_listeners, sizeof(*rs->listeners), cmp_listener);
 	for (size_t i = 0; i < rs->nr_queue; i++) {
 		if (rs->claimed[i])
 			continue;
@@ -347,6 +396,7 @@ void inet_restore_free(void *st)
 {
 	struct inet_restore_state *rs = st;
 
+	inet_conns_drop(rs);
 	for (size_t i = 0; i < rs->nr_sk; i++) {
 		free(rs->sk[i].snd);
 		free(rs->sk[i].rcv);
@@ -357,4 +407,5 @@ void inet_restore_free(void *st)
 	free(rs->queue);
 	free(rs->claimed);
 	free(rs->ports);
+	free(rs->listeners);
 }

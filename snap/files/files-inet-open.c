@@ -187,7 +187,6 @@ int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	struct inet_rsk *r;
 	int fd, ret;
 
-	(void)ctx;
 	if (!rs->checked) {
 		if (inet_loaded(rs))
 			return -1;
@@ -199,6 +198,14 @@ int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		pr_err("%s: not prepared", who);
 		return -1;
 	}
+	/*
+	 * Files open in the fd table's order, not the kernel's: a connection
+	 * accepted from a listener shares its port, and once it holds the
+	 * port the listener's listen() fails with EADDRINUSE. The other way
+	 * round, repair mode lets the connection bind next to the listener.
+	 */
+	if (ie->conn && !r->closed && inet_listener_missing(ctx, rs, ie->src_port))
+		return FD_AGAIN;
 	fd = socket(ie->family, ie->type | SOCK_CLOEXEC, ie->protocol);
 	if (fd < 0) {
 		char proto[48];

@@ -16,8 +16,8 @@
  * connection (named in dump_ctx.lock_conns for the network lock:
  * files-inet-lock.c), and at write() puts it back in repair mode: the kill
  * then closes it without a FIN or a reset to the peer. If that dump fails
- * after write(), the tree runs on and dump_free() takes them out of repair
- * mode again.
+ * after write(), unfreeze(), just before the tree runs on, takes them out
+ * of repair mode again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -251,33 +251,31 @@ int inet_write(struct dump_ctx *ctx, void *st)
 	return ret;
 }
 
-/*
- * Whether the dump succeeded, and so (without --leave-running) killed the
- * tree: dump writes inventory.img last, only then. The fd hooks have no
- * other way to know (see the report on wt-inet: a hook before the tree is
- * let go would do it before the tree runs).
- */
-static bool dump_done(const struct dump_ctx *ctx)
+void inet_unfreeze(struct dump_ctx *ctx, void *st, bool killed)
 {
-	return ctx && ctx->dirfd >= 0 && !faccessat(ctx->dirfd, "inventory.img", F_OK, 0);
+	struct inet_dump_state *is = st;
+
+	(void)ctx;
+	/* Killed: our close is the last or comes before it, both in repair mode. */
+	if (killed)
+		return;
+	for (size_t i = 0; i < is->nr_held; i++) {
+		struct inet_held *h = &is->held[i];
+
+		if (!h->repair)
+			continue;
+		pr_debug("%s: out of repair mode: the dump failed, the tree runs on", h->who);
+		if (!leave_repair(h->fd, h->reuseaddr, h->who))
+			h->repair = false;
+	}
 }
 
 void inet_dump_free(void *st)
 {
 	struct inet_dump_state *is = st;
-	bool killed = dump_done(is->ctx);
 
-	for (size_t i = 0; i < is->nr_held; i++) {
-		struct inet_held *h = &is->held[i];
-
-		/* Killed: our close is the last or comes before it, both in repair mode. */
-		if (h->repair && !killed) {
-			pr_debug("%s: out of repair mode: the dump failed, the tree runs on",
-				 h->who);
-			leave_repair(h->fd, h->reuseaddr, h->who);
-		}
-		close(h->fd);
-	}
+	for (size_t i = 0; i < is->nr_held; i++)
+		close(is->held[i].fd);
 	free(is->held);
 	for (size_t i = 0; i < is->nr_q; i++)
 		inet_queue_entry__free_unpacked(is->q[i], NULL);

@@ -20,11 +20,11 @@
  * namespace: bound, connected, listening as they were; UDP datagrams are
  * delivered again from their senders' addresses; a connection is made in
  * repair mode (no packet leaves) with its sequence numbers, options, queues
- * and windows, and once every socket exists all_opened() takes them out of
- * repair mode, sends what had not been sent and feeds in the FINs.
+ * and windows, and stays so until the whole tree is restored: then, the
+ * network lock gone, tree_restored() takes them out of repair mode, sends
+ * what had not been sent and feeds in the FINs (files-inet-fill.c).
  */
 #include "files/files-inet.h"
-#include "log.h"
 #include "log.h"
 
 static bool inet_match(const struct fd_desc *d)
@@ -59,11 +59,13 @@ const struct fd_ops inet_fd_ops = {
 	.collect = inet_collect,
 	.dump = inet_dump,
 	.write = inet_write,
+	.unfreeze = inet_unfreeze,
 	.dump_free = inet_dump_free,
 	.restore_state = sizeof(struct inet_restore_state),
 	.load = inet_load,
 	.prepare = inet_prepare,
 	.open = inet_open,
 	.all_opened = inet_all_opened,
+	.tree_restored = inet_tree_restored,
 	.restore_free = inet_restore_free,
 };

@@ -14,7 +14,8 @@
  *   files-inet-dgram.c  UDP datagrams: read at dump, delivered again at restore
  *   files-inet-load.c   restore: the images checked, ports checked free
  *   files-inet-open.c   restore: the sockets made, bound, connected (in repair mode)
- *   files-inet-fill.c   restore, all_opened: connections out of repair mode
+ *   files-inet-fill.c   restore, all_opened and tree_restored: connections out
+ *                       of repair mode once the tree is restored
  *
  * The kernel's side is in snap/net/: inet-diag.c (sock_diag), inet-opts.c and
  * inet-mcast.c (options, groups), inet-repair.c and inet-inject.c (TCP_REPAIR,
@@ -77,13 +78,19 @@ struct inet_rsk {
 	uint8_t *snd, *rcv;		/* TCP: its send and receive queues, joined */
 	uint32_t snd_len, rcv_len;
 	bool closed;			/* a connection that comes back closed */
-	bool repair;			/* opened in repair mode: all_opened finishes it */
+	bool repair;			/* in repair mode: opened so, until tree_restored */
+	int own_fd;			/* a connection: snap's own fd on it, or -1 */
 };
 
 /* A port restore checks free before it makes anything. */
 struct inet_port {
 	uint32_t family, type, protocol, port;
 	uint8_t addr[16];
+};
+
+/* A TCP listener of the image, by port: connections on its port wait for it. */
+struct inet_listener {
+	uint32_t port, id;
 };
 
 struct inet_restore_state {
@@ -96,6 +103,8 @@ struct inet_restore_state {
 	size_t nr_sk, cap_sk;
 	struct inet_port *ports;	/* checked free so far */
 	size_t nr_ports, cap_ports;
+	struct inet_listener *listeners;	/* sorted by port, once inet_loaded() ran */
+	size_t nr_listeners, cap_listeners;
 };
 
 /* files-inet-name.c */
@@ -126,6 +135,7 @@ int inet_queue_add(struct inet_dump_state *is, uint32_t ino, InetQueue queue, ui
 int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct fd_desc *d,
 		  const struct inet_diag *diag, InetSkEntry *ie, const char *who);
 int inet_write(struct dump_ctx *ctx, void *st);
+void inet_unfreeze(struct dump_ctx *ctx, void *st, bool killed);
 void inet_dump_free(void *st);
 
 /* files-inet-lock.c */
@@ -151,18 +161,28 @@ int inet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 void inet_restore_free(void *st);
 /*
  * Once every entry is prepared (the first open()): the sockets sorted for
- * inet_rsk_find(), and an error, logged, for a queue entry no socket of
- * files.img claimed.
+ * inet_rsk_find(), the listeners for inet_listener_missing(), and an error,
+ * logged, for a queue entry no socket of files.img claimed.
  */
 int inet_loaded(struct inet_restore_state *rs);
 /* The socket of files.img id @id, or NULL; after inet_loaded(). */
 struct inet_rsk *inet_rsk_find(const struct inet_restore_state *rs, uint32_t id);
+/*
+ * Whether a listener of the image on local port @port is not open yet
+ * (files_fd_of()): a connection on that port (one accepted from it) must
+ * wait for it, since listen() refuses a port a connection holds already.
+ */
+bool inet_listener_missing(const struct restore_ctx *ctx, const struct inet_restore_state *rs,
+			   uint32_t port);
 
 /* files-inet-open.c */
 int inet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 
 /* files-inet-fill.c */
 int inet_all_opened(struct restore_ctx *ctx, void *st);
+int inet_tree_restored(struct restore_ctx *ctx, void *st);
+/* restore_free: the fds all_opened() kept, closed in repair mode. */
+void inet_conns_drop(struct inet_restore_state *rs);
 /* Shut down as @ie was, set its file flags. 0 or -1 logged. */
 int inet_finish_fd(int fd, const InetSkEntry *ie, const char *who);
 

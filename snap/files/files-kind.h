@@ -93,6 +93,14 @@ struct fd_ops {
 	 * is refused here, -1 logged.
 	 */
 	int (*inflight)(const struct dump_ctx *ctx, const FileEntry *fe);
+	/*
+	 * Optional. Just before the tree is let go, whatever step the dump
+	 * reached: @killed, the dump succeeded and the tree dies now
+	 * (its fds close with the kill); else it runs on as it was, the dump
+	 * having failed or left it running (so undo what was done for a kill:
+	 * TCP connections out of repair mode). Must not fail.
+	 */
+	void (*unfreeze)(struct dump_ctx *ctx, void *st, bool killed);
 	/* Free what @st points to (not @st). */
 	void (*dump_free)(void *st);
 
@@ -131,6 +139,18 @@ struct fd_ops {
 	 */
 	int (*installed)(struct restore_ctx *ctx, void *st, const struct restore_task *t, int fd,
 			 const FileEntry *fe);
+	/*
+	 * Optional. In snap, once every process is through its restorer and
+	 * stopped, the dump's network lock removed, right before the tree is
+	 * let go: what must wait until the restore can no longer fail, as it
+	 * would show outside the tree (TCP connections leave repair mode: a
+	 * connection closed in repair mode tells its peer nothing). The kind
+	 * reaches its files through fds of its own, kept since all_opened()
+	 * (snap closed its files once the processes were made). Not called if
+	 * the restore failed before; if it fails, the kind's restore_free()
+	 * undoes what it can. 0 or -1 logged.
+	 */
+	int (*tree_restored)(struct restore_ctx *ctx, void *st);
 	/* Free what @st points to (not @st). */
 	void (*restore_free)(void *st);
 };

@@ -500,6 +500,16 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 	return file_locks_installed(ctx, ctx->files_st->locks, t);
 }
 
+int files_tree_restored(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+
+	for (size_t k = 0; st && k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->tree_restored && fd_kinds[k]->tree_restored(ctx, st->kind_st[k]))
+			return -1;
+	return 0;
+}
+
 int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
 		      struct task_syscall *ts)
 {

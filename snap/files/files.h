@@ -17,6 +17,8 @@
 #ifndef SNAP_FILES_H
 #define SNAP_FILES_H
 
+#include <stdbool.h>
+
 #include "ctx.h"
 
 /* Dump side. */
@@ -28,6 +30,12 @@ int files_collect(struct dump_ctx *ctx);
 int dump_task_files(struct dump_ctx *ctx, struct dump_task *t);
 /* Once, after every task: files.img and the kinds' side images (pipes-data.img). */
 int files_write(struct dump_ctx *ctx);
+/*
+ * Just before the tree is let go, whatever step the dump reached: @killed,
+ * the dump succeeded and kills it now; else it runs on. The kinds'
+ * unfreeze(). Cannot fail.
+ */
+void files_unfreeze(struct dump_ctx *ctx, bool killed);
 
 /* Restore side. */
 /* Load and validate files.img and the kinds' images (before anything is created). */
@@ -79,6 +87,12 @@ struct task_syscall {
  */
 int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
 		      struct task_syscall *ts);
+/*
+ * In snap, every task through its restorer and stopped, the network lock
+ * gone, right before the tree is let go: the kinds' tree_restored() (TCP
+ * connections out of repair mode). 0 or -1 logged.
+ */
+int files_tree_restored(struct restore_ctx *ctx);
 /* Highest fd number @t uses, or -1. */
 int task_max_fd(const struct restore_task *t);
 

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * INET_DIAG dumps through libnl3 (see inet-diag.h): one per family and
- * protocol, each reply turned into a table row. The runner is the same
- * shape as sock-diag.c's, kept here so that the inet side can tell "the
- * kernel has no diag module for this protocol" (raw_diag is often not
- * built) from a failure.
+ * protocol, each reply turned into a table row. sock-diag.c runs them, and
+ * tells "the kernel has no diag module for this protocol" (raw_diag is
+ * often not built) from a failure.
  */
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -25,6 +24,7 @@
 
 #include "log.h"
 #include "net/inet-diag.h"
+#include "net/sock-diag.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE 136
@@ -33,60 +33,6 @@
 /* include/net/tcp_states.h */
 #define TCP_STATE_ESTABLISHED 1
 #define TCP_STATE_CLOSE_WAIT  8
-
-struct diag_run {
-	int (*one)(struct nlmsghdr *h, void *arg);
-	void *arg;
-	bool failed; /* one() failed and said why */
-};
-
-static int valid_cb(struct nl_msg *msg, void *arg)
-{
-	struct diag_run *dr = arg;
-
-	if (dr->one(nlmsg_hdr(msg), dr->arg)) {
-		dr->failed = true;
-		return NL_STOP;
-	}
-	return NL_OK;
-}
-
-int inet_diag_run(const char *what, void *req, size_t len,
-		  int (*one)(struct nlmsghdr *h, void *arg), void *arg)
-{
-	struct diag_run dr = {.one = one, .arg = arg};
-	struct nl_sock *sk;
-	int ret;
-
-	sk = nl_socket_alloc();
-	if (!sk) {
-		pr_err("sock_diag: out of memory for a netlink socket");
-		return -1;
-	}
-	ret = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (ret < 0) {
-		pr_err("sock_diag: cannot open a NETLINK_SOCK_DIAG socket: %s", nl_geterror(ret));
-		goto out;
-	}
-	nl_socket_set_msg_buf_size(sk, 32768);
-	ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &dr);
-	if (ret >= 0)
-		ret = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, len);
-	if (ret >= 0)
-		ret = nl_recvmsgs_default(sk);
-	if (dr.failed) {
-		ret = -1;
-	} else if (ret == -NLE_OBJ_NOTFOUND) {
-		/* ENOENT: no diag handler is registered for it. */
-		nl_socket_free(sk);
-		return 1;
-	} else if (ret < 0) {
-		pr_err("sock_diag: the dump of %s sockets failed: %s", what, nl_geterror(ret));
-	}
-out:
-	nl_socket_free(sk);
-	return ret < 0 ? -1 : 0;
-}
 
 struct inet_collect {
 	struct inet_diag_table *t;
@@ -194,7 +140,7 @@ static int collect_one(struct inet_collect *ic, int family, uint8_t protocol, co
 	if (protocol == IPPROTO_RAW)
 		req.pad = IPPROTO_RAW;
 	ic->protocol = protocol;
-	return inet_diag_run(what, &req, sizeof(req), inet_one, ic);
+	return sock_diag_run(what, &req, sizeof(req), inet_one, ic);
 }
 
 int inet_diag_collect(struct inet_diag_table *t)

@@ -18,8 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct nlmsghdr;
-
 /* One inet socket as sock_diag shows it. */
 struct inet_diag {
 	uint32_t ino;			/* 0: a connection not accepted yet */
@@ -49,14 +47,6 @@ struct inet_diag_table {
 int inet_diag_collect(struct inet_diag_table *t);
 const struct inet_diag *inet_diag_find(const struct inet_diag_table *t, uint32_t ino);
 void inet_diag_free(struct inet_diag_table *t);
-
-/*
- * One SOCK_DIAG_BY_FAMILY dump of @what sockets (for messages): @one gets
- * each reply. 0, -1 logged, or 1 (not logged) if the kernel has no diag
- * module for this family or protocol.
- */
-int inet_diag_run(const char *what, void *req, size_t len,
-		  int (*one)(struct nlmsghdr *h, void *arg), void *arg);
 
 /*
  * Whether socket @fd lives in snap's network namespace (SIOCGSKNS): 1 or

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "net/inet-diag.h"
+#include "net/sock-diag.h"
 
 struct packet_collect {
 	struct packet_diag_table *t;
@@ -109,7 +110,7 @@ int packet_diag_collect(struct packet_diag_table *t)
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	ret = inet_diag_run("packet", &req, sizeof(req), packet_one, &pc);
+	ret = sock_diag_run("packet", &req, sizeof(req), packet_one, &pc);
 	if (ret) {
 		packet_diag_free(t);
 		if (ret > 0)

@@ -4,6 +4,11 @@
  * own data. After restore (with --tcp-established) epoll_wait reports the
  * connection and the UDP socket ready, not the listener, until a client
  * connects to it.
+ *
+ * The connection accepted from the listener shares its port: restore must
+ * make the listener first whatever order the fd table opens files in. The
+ * listener comes before its connection in fd numbers, or after it with
+ * the argument "listener-high" (moved to fd 100).
  */
 #include <sys/epoll.h>
 
@@ -39,6 +44,14 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	l = in_listener(AF_INET, 2);
 	c = in_connect(AF_INET, l, &s);
+	if (test_argc > 1 && !strcmp(test_argv[1], "listener-high")) {
+		if (dup2(l, 100) != 100)
+			fail("dup2: %m");
+		close(l);
+		l = 100;
+	}
+	if ((l > s) != (test_argc > 1))
+		fail("setup: listener at fd %d, its connection at %d", l, s);
 	in_send(c, 100, 1);
 	u = socket(AF_INET, SOCK_DGRAM, 0);
 	v = socket(AF_INET, SOCK_DGRAM, 0);

@@ -9,7 +9,8 @@
  *
  * Ping sockets need the caller's group in net.ipv4.ping_group_range: the
  * test puts root's group in if it is not (as ping setups do) and leaves it
- * so, since the restore needs it too.
+ * so, since the restore needs it too; run.py puts the machine's range back
+ * when the suite ends (SYSCTLS there).
  */
 #include <fcntl.h>
 #include <linux/icmp.h>
