@@ -205,6 +205,7 @@ int cmd_page_server(const struct snap_opts *opts)
 	dirfd = open_dir(opts->images_dir);
 	if (dirfd < 0)
 		return -1;
+	page_xfer_remove_stale(dirfd);
 	raise_fd_limit();
 	lsk = listen_on(opts, name, sizeof(name));
 	if (lsk < 0)

@@ -13,6 +13,8 @@
  * index: the backend maps one to the other from the layout.
  * Callers do not change: they declare runs and write records by index.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,10 +210,51 @@ void page_sink_abort(struct page_sink *ps)
 	free(ps);
 }
 
+/*
+ * --page-server: pages of an earlier dump into this directory would pass for
+ * this one's once inventory.img is written; they go before the server (which
+ * may write into this very directory) sends any.
+ */
+static int remove_local_pages(const struct dump_ctx *ctx)
+{
+	static const char *const prefixes[] = { "pages-", "pagemap-", "shmem-pages-" };
+	int fd = openat(ctx->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		pr_perror("images directory %s", ctx->opts->images_dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len < 4 || strcmp(de->d_name + len - 4, ".img"))
+			continue;
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			if (strncmp(de->d_name, prefixes[i], strlen(prefixes[i])))
+				continue;
+			if (unlinkat(ctx->dirfd, de->d_name, 0) && errno != ENOENT) {
+				pr_perror("images directory %s: cannot remove the old %s",
+					  ctx->opts->images_dir, de->d_name);
+				ret = -1;
+			}
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
 int page_sinks_begin(struct dump_ctx *ctx, enum page_set set)
 {
 	if (!ctx->opts->page_server)
 		return 0;
+	if (remove_local_pages(ctx))
+		return -1;
 	ctx->xfer = page_xfer_connect(ctx->opts, set, ctx->opts->pid);
 	return ctx->xfer ? 0 : -1;
 }

@@ -82,9 +82,12 @@ static int read_reply(struct page_xfer *x, struct ps_hdr *h, uint16_t type, cons
 	x->broken = true;
 	if (ret > 0)
 		pr_err("page server %s closed the connection before it answered %s", x->peer, what);
-	else if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	else if (ret == -2 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		pr_err("page server %s did not answer %s within %d s", x->peer, what,
 		       PS_TIMEOUT_S);
+	else if (ret == -2)
+		pr_err("page server %s: connection lost waiting for its answer to %s: %s", x->peer,
+		       what, strerror(errno));
 	else if (ret < 0)
 		pr_err("page server %s: its answer to %s: %s", x->peer, what, err);
 	else
@@ -115,6 +118,9 @@ static int server_gave_up(struct page_xfer *x, const char *what)
 	x->broken = true;
 	if (ret > 0)
 		pr_err("page server %s closed the connection while %s", x->peer, what);
+	else if (ret == -2)
+		pr_err("page server %s: connection lost while %s: %s", x->peer, what,
+		       strerror(errno));
 	else if (ret < 0)
 		pr_err("page server %s: connection lost while %s: %s", x->peer, what, err);
 	else
@@ -413,7 +419,7 @@ static int hello(struct page_xfer *x, enum page_set set, pid_t root)
 	if (h.len != sizeof(version) || version != PS_VERSION) {
 		pr_err("page server %s welcomed protocol version %u; this dump speaks version %u",
 		       x->peer, h.len == sizeof(version) ? version : 0, PS_VERSION);
-		x->broken = true;
+		/* Not broken: the server hears ABORT and says why it ends. */
 		return -1;
 	}
 	return 0;

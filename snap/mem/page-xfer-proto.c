@@ -177,5 +177,5 @@ int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max
 read_error:
 	snprintf(err, err_size, "reading at byte %llu: %s", (unsigned long long)*off,
 		 strerror(errno));
-	return -1;
+	return -2;
 }

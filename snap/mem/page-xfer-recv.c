@@ -3,10 +3,11 @@
  * The page server's end of the protocol (page-xfer.h): one session, one
  * dump. Each sink the dump opens is written through a local page sink - the
  * very code a local dump runs, so the files are the same to the byte - into
- * a staging directory inside the images directory; its files move to their
- * names in the images directory only once its CLOSE checked out: every
- * page of the layout arrived exactly once, and the frames counted and summed
- * as the dump counted and summed them. The ACK says so. Anything wrong ends
+ * a staging directory inside the images directory. A CLOSE is acknowledged
+ * once it checks out: every page of the layout arrived exactly once, and the
+ * frames counted and summed as the dump counted and summed them. The files
+ * move to their names in the images directory only at the END, when every
+ * sink is closed, just before the last ACK. Anything wrong ends
  * the session: the dump is told why (ERROR), the unfinished files are
  * removed, and nothing half-written ever carries an image's name.
  */
@@ -154,7 +155,7 @@ static void remove_stage(int dirfd, const char *name)
 }
 
 /* Staging directories of page servers that were killed: nothing in them was ever finished. */
-static void remove_stale_stages(int dirfd)
+void page_xfer_remove_stale(int dirfd)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
@@ -373,13 +374,11 @@ static int on_close(struct rx *rx, const struct ps_hdr *h, struct rx_sink *s)
 	s->ps = NULL;
 	if (ret)
 		return failed_here(rx, s, "cannot finish it");
-	if (put_in_place(rx, s))
-		return -1;
 	s->closed = true;
 	rx->nr_closed++;
 	free(s->written);
 	s->written = NULL;
-	pr_debug("dump from %s: %s, %llu pages, in place", rx->peer, s->image,
+	pr_debug("dump from %s: %s, %llu pages, complete", rx->peer, s->image,
 		 (unsigned long long)s->nr_pages);
 	if (answer(rx, PS_ACK, h->sink, &s->sum, sizeof(s->sum), 0))
 		return fail(rx, "%s: sending its ACK: %s", s->image, strerror(errno));
@@ -398,6 +397,10 @@ static int on_end(struct rx *rx, const struct ps_hdr *h)
 	if (e->nr_sinks != rx->nr_closed)
 		return fail(rx, "END counts %llu images, %zu arrived",
 			    (unsigned long long)e->nr_sinks, rx->nr_closed);
+	/* The whole set arrived: only now do its files take their names. */
+	for (size_t i = 0; i < rx->nr; i++)
+		if (put_in_place(rx, &rx->sinks[i]))
+			return -1;
 	if (answer(rx, PS_ACK, 0, e, sizeof(*e), 0))
 		return fail(rx, "sending the last ACK: %s", strerror(errno));
 	pr_info("dump from %s: the pages of pid %u are in place: %zu images, %llu pages (%llu "
@@ -509,7 +512,6 @@ int page_xfer_serve(int sk, int dirfd, const struct snap_opts *opts, const char 
 	};
 	int ret = -1;
 
-	remove_stale_stages(dirfd);
 	rx.buf = malloc(PS_MAX_PAYLOAD);
 	if (!rx.buf) {
 		pr_err("out of memory for the page server's buffer");

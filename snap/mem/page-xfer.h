@@ -117,8 +117,9 @@ const char *ps_type_name(unsigned int type);
  * Read the next frame at @fd, its payload into @buf (at most @max bytes);
  * *@off counts the bytes read, for messages. 0: a frame; 1: the peer closed
  * the connection between frames; -1: @err (of @err_size bytes) says what was
- * wrong - the stream ends inside a frame, a frame too long or with a bad crc,
- * a read error (errno set). Nothing logged: each end says it its own way.
+ * wrong - the stream ends inside a frame, a frame too long or with a bad crc;
+ * -2: a read error, errno set (and @err says it too). Nothing logged: each
+ * end says it its own way.
  */
 int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max, char *err,
 		  size_t err_size);
@@ -143,5 +144,7 @@ void page_xfer_cancel(struct page_xfer *x);
  * unfinished image is left under an image's name.
  */
 int page_xfer_serve(int sk, int dirfd, const struct snap_opts *opts, const char *peer);
+/* Remove the staging directories in @dirfd of page servers that are gone (killed). */
+void page_xfer_remove_stale(int dirfd);
 
 #endif
