@@ -373,6 +373,10 @@ static int check_page_server(const char *cmd, const struct snap_opts *o)
 		fprintf(stderr, "snap: --page-server needs --address and --port (not 0)\n");
 		return -1;
 	}
+	if (o->daemon || o->status_fd >= 0) {
+		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server\n");
+		return -1;
+	}
 	if (!o->page_server && (o->address || o->port >= 0)) {
 		fprintf(stderr, "snap: --address and --port go with --page-server (or snap "
 				"page-server)\n");

@@ -225,6 +225,7 @@ int cmd_page_server(const struct snap_opts *opts)
 	close(lsk);
 	lsk = -1;
 	setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ps_keepalive(sk);
 	name_addr((struct sockaddr *)&ss, len, peer, sizeof(peer));
 	pr_info("page server: a dump connected from %s", peer);
 	ret = page_xfer_serve(sk, dirfd, opts, peer);

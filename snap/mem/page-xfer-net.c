@@ -390,6 +390,7 @@ static int dial(struct page_xfer *x, const struct snap_opts *opts)
 		setsockopt(x->sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		/* A CLOSE waits for its answer: no Nagle delay on the last frames. */
 		setsockopt(x->sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		ps_keepalive(x->sk);
 		if (!connect(x->sk, a->ai_addr, a->ai_addrlen))
 			break;
 		err = errno;

@@ -8,9 +8,12 @@
  * CPUs without the instruction.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mem/page-xfer.h"
@@ -178,4 +181,14 @@ read_error:
 	snprintf(err, err_size, "reading at byte %llu: %s", (unsigned long long)*off,
 		 strerror(errno));
 	return -2;
+}
+
+void ps_keepalive(int sk)
+{
+	int one = 1, idle = 30, intvl = 10, cnt = 3;
+
+	setsockopt(sk, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(sk, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(sk, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(sk, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }

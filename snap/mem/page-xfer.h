@@ -112,6 +112,12 @@ uint32_t ps_crc32c(uint32_t crc, const void *buf, size_t len);
 void ps_frame_seal(struct ps_hdr *h, uint16_t type, uint32_t sink, const void *p1, size_t l1,
 		   const void *p2, size_t l2);
 const char *ps_type_name(unsigned int type);
+/*
+ * A peer that vanished without a word (a host down, a cable out) is found
+ * within about a minute, however long the other end legitimately stays
+ * silent (a dump freezing a big tree, a server writing).
+ */
+void ps_keepalive(int sk);
 
 /*
  * Read the next frame at @fd, its payload into @buf (at most @max bytes);
