@@ -195,6 +195,21 @@ def bad_pageserver_corrupt(b):
         s.nothing_passes("a dump whose stream was corrupted (%s)" % label)
 
 
+def bad_pageserver_frames(b):
+    """A sound PAGES frame left out, then one sent twice: no crc catches
+    these, the server's accounting does (the frame count at CLOSE, the
+    bitmap of pages written)."""
+    for label, opt, what in (
+            ("drop", "--drop", r"pages-\d+\.img: the dump sent \d+ frames \(crc sum \w+\), "
+                               r"\d+ arrived"),
+            ("dup", "--dup", r"pages-\d+\.img: page \d+ sent twice")):
+        s = Setup(b, label=label)
+        s.via_proxy(opt, "PAGES:1")
+        s.dump_fails([r"page server 127\.0\.0\.1:\d+: " + what])
+        s.server_ends([what])
+        s.nothing_passes("a dump whose stream lost or repeated a frame (%s)" % label)
+
+
 def bad_pageserver_trunc(b):
     """The stream cut in the middle of a PAGES frame: the server says the
     stream ends inside it, the dump that the connection is gone."""

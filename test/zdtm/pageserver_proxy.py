@@ -9,6 +9,8 @@ that it hits the frame it is told to, whatever the sizes before it:
   --flip-hdr TYPE:N    flip one bit of the Nth TYPE frame's length field
   --cut TYPE:N         pass the stream up to the middle of the Nth TYPE
                        frame, then close both connections
+  --drop TYPE:N        leave out the Nth TYPE frame (each frame sound, one missing)
+  --dup TYPE:N         send the Nth TYPE frame twice
   --hello-version V    rewrite the HELLO's version (and its crcs) to V
   --welcome-version V  rewrite the server's WELCOME version to V
   --drop-last-ack      close both connections instead of passing on the
@@ -89,6 +91,8 @@ def main():
     ap.add_argument("--flip")
     ap.add_argument("--flip-hdr")
     ap.add_argument("--cut")
+    ap.add_argument("--drop")
+    ap.add_argument("--dup")
     ap.add_argument("--hello-version", type=int)
     ap.add_argument("--welcome-version", type=int)
     ap.add_argument("--drop-last-ack", action="store_true")
@@ -140,6 +144,10 @@ def main():
                     if a.cut and k == nth(a.cut):
                         d.dst.sendall(hdr + payload[:len(payload) // 2])
                         shut()
+                    if a.drop and k == nth(a.drop):
+                        continue
+                    if a.dup and k == nth(a.dup):
+                        d.dst.sendall(hdr + payload)
                     if a.hello_version is not None and typ == TYPES["HELLO"]:
                         payload = payload[:8] + struct.pack("<I", a.hello_version) + payload[12:]
                         hdr = reseal(hdr, payload)
