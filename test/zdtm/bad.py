@@ -3,7 +3,7 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
-tty, lock, mem);
+tty, lock, mem, pageserver);
 adding one is a function there and a line here (README.md)."""
 
 import os
@@ -18,6 +18,7 @@ import bad_lock
 import bad_mem
 import bad_notify
 import bad_ns
+import bad_pageserver
 import bad_restore
 import bad_tty
 import bad_unix
@@ -38,6 +39,7 @@ class BadRun:
         os.makedirs(self.dir)
         self.runs = []
         self.mounts = []
+        self.cleanups = []   # functions run at cleanup
 
     def target(self, test="static/mem_heap", label="target"):
         """A running zdtm test to dump: a test's name, or a tests.Test."""
@@ -85,6 +87,8 @@ class BadRun:
             r.cleanup()
         for m in self.mounts:
             spawn_wait(["/bin/umount", "-l", m])
+        for f in self.cleanups:
+            f()
 
 
 BAD = [
@@ -197,5 +201,15 @@ BAD = [
     ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
     ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
     ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
+    ("bad/pageserver_killed", bad_pageserver.bad_pageserver_killed),
+    ("bad/pageserver_killed_live", bad_pageserver.bad_pageserver_killed_live),
+    ("bad/pageserver_corrupt", bad_pageserver.bad_pageserver_corrupt),
+    ("bad/pageserver_frames", bad_pageserver.bad_pageserver_frames),
+    ("bad/pageserver_trunc", bad_pageserver.bad_pageserver_trunc),
+    ("bad/pageserver_version", bad_pageserver.bad_pageserver_version),
+    ("bad/pageserver_noport", bad_pageserver.bad_pageserver_noport),
+    ("bad/pageserver_no_last_ack", bad_pageserver.bad_pageserver_no_last_ack),
+    ("pageserver/merge", bad_pageserver.pageserver_merge),
+    ("pageserver/netns", bad_pageserver.pageserver_netns),
 ]
 

@@ -42,6 +42,10 @@ class Mode:
     # The original and the restored task exist at once: the test's huge
     # pages are reserved twice over.
     side_by_side: bool = False
+    # The pages go to a `snap page-server` (pageserver.py) on a local port,
+    # which writes them into the same image directory as the dump's other
+    # images; it must exit 0 after the dump.
+    page_server: bool = False
     flavours: tuple = ("h",)  # the flavours (FLAVOURS) this mode applies to
 
     def __post_init__(self):
@@ -98,6 +102,15 @@ MODES = table(
          "dump --leave-running --no-live, the stop-the-world dump, then as leave-running",
          leave_running=True, dump_args=("--no-live",), side_by_side=True),
 
+    Mode("page-server", ":page-server",
+         "dump --page-server to `snap page-server` on 127.0.0.1 writing into the same "
+         "image directory (which kills the task), then restore once",
+         page_server=True),
+    Mode("page-server-live", ":page-server-live",
+         "dump --leave-running --page-server (a live dump: the pages stream over TCP "
+         "while the task runs), then as leave-running",
+         leave_running=True, live=True, side_by_side=True, page_server=True),
+
     # To come, one entry each; the fields they need go in Mode, the steps in
     # testrun.Run.run(), run when the field is set:
     #
@@ -112,12 +125,6 @@ MODES = table(
     #      restore_args=("--lazy-pages",), lazy_server=True),
     #   restore_args: added to `snap restore`; lazy_server: a lazy-pages server
     #   started on the images before each restore, stopped after the check.
-    #
-    # Mode("page-server", ":page-server",
-    #      "dump through `snap page-server` on a local port, then restore",
-    #      page_server=True),
-    #   page_server: a page server writing into the image dir before the dump,
-    #   which then gets --page-server --address 127.0.0.1 --port P.
 )
 
 
