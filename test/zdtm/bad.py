@@ -4,7 +4,10 @@ nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
 tty, lock, mem);
-adding one is a function there and a line here (README.md)."""
+adding one is a function there and a line here (README.md). The same
+harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
+servers.py): redis, nginx and python's http.server started on a free port,
+dumped under load."""
 
 import os
 import re
@@ -21,6 +24,8 @@ import bad_ns
 import bad_restore
 import bad_tty
 import bad_unix
+import srv_http
+import srv_redis
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -195,5 +200,12 @@ BAD = [
     ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
     ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
     ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
+    ("srv/redis_live", srv_redis.srv_redis_live),
+    ("srv/redis_tcp", srv_redis.srv_redis_tcp),
+    ("srv/redis_peer_reset", srv_redis.srv_redis_peer_reset),
+    ("srv/nginx_live", srv_http.srv_nginx_live),
+    ("srv/nginx_restore", srv_http.srv_nginx_restore),
+    ("srv/httpserver_live", srv_http.srv_httpserver_live),
+    ("srv/httpserver_restore", srv_http.srv_httpserver_restore),
 ]
 
