@@ -203,6 +203,7 @@ BAD = [
     ("srv/redis_live", srv_redis.srv_redis_live),
     ("srv/redis_tcp", srv_redis.srv_redis_tcp),
     ("srv/redis_peer_reset", srv_redis.srv_redis_peer_reset),
+    ("srv/redis_conn_destroyed", srv_redis.srv_redis_conn_destroyed),
     ("srv/nginx_live", srv_http.srv_nginx_live),
     ("srv/nginx_restore", srv_http.srv_nginx_restore),
     ("srv/httpserver_live", srv_http.srv_httpserver_live),

@@ -20,7 +20,12 @@ while the tree is frozen and locked, from the network-lock action hook: the
 dump succeeds, the restore too; the RST was dropped by the lock, so the
 restored end learns of it from its next keepalive probe (redis
 --tcp-keepalive 1, restored with the socket) and drops that client, and the
-server serves the others on."""
+server serves the others on.
+
+srv/redis_conn_destroyed: one of the server's connections aborted by the
+kernel (ss -K, SOCK_DESTROY) while the tree is frozen, after snap listed its
+sockets: the dump saves it as it is then (closed), the restore gives it back
+closed, the server drops that client and serves the others."""
 
 import hashlib
 import os
@@ -268,14 +273,57 @@ def srv_redis_peer_reset(b):
     t.join(5)
     if not os.path.exists(done):
         raise Failure("the hook never made the client reset its connection")
+    with open(os.path.join(b.dir, "ss.out")) as f:
+        if ":%d " % port not in f.read():
+            raise Failure("setup: ss -K found no connection to abort", os.path.join(b.dir, "ss.out"))
     snap_restore(b, img, ["--tcp-established"])
     c.cmd("SET", "k", "v")
     if c.cmd("GET", "k") != b"v":
         raise Failure("the restored server does not serve the other client")
+    if not wait_until(lambda: b"name=victim" not in c.cmd("CLIENT", "LIST"), IO_TIMEOUT,
+                      step=0.2):
+        raise Failure("the restored server still lists the aborted connection's client")
+    c.close()
 
     def victim_gone():
         return b"name=victim" not in c.cmd("CLIENT", "LIST")
     if not wait_until(victim_gone, IO_TIMEOUT, step=0.2):
         raise Failure("the restored server still lists the client that reset: %s" %
                       c.cmd("CLIENT", "LIST"))
+    c.close()
+
+
+DESTROY_HOOK = """#!/bin/sh
+# The network-lock hook: the tree is frozen and its sockets were listed;
+# the kernel aborts one of its connections now (SOCK_DESTROY).
+[ "$CRTOOLS_SCRIPT_ACTION" = network-lock ] || exit 0
+exec /usr/bin/ss -K -t src 127.0.0.1:%(port)d dst 127.0.0.1:%(peer)d >%(out)s 2>&1
+"""
+
+
+@talks
+def srv_redis_conn_destroyed(b):
+    port = free_port()
+    pid = start_redis(b, port)
+    c = Resp(port)
+    victim = Resp(port)
+    victim.cmd("CLIENT", "SETNAME", "victim")
+    script = os.path.join(b.dir, "hook.sh")
+    with open(script, "w") as f:
+        f.write(DESTROY_HOOK % {"port": port, "peer": victim.sock.getsockname()[1],
+                                "out": os.path.join(b.dir, "ss.out")})
+    os.chmod(script, 0o755)
+    img = os.path.join(b.dir, "img")
+    snap_dump(b, pid, img, ["--tcp-established", "--action-script", script])
+    wait_dumped(pid, "redis-server")
+    with open(os.path.join(b.dir, "ss.out")) as f:
+        if ":%d " % port not in f.read():
+            raise Failure("setup: ss -K found no connection to abort", os.path.join(b.dir, "ss.out"))
+    snap_restore(b, img, ["--tcp-established"])
+    c.cmd("SET", "k", "v")
+    if c.cmd("GET", "k") != b"v":
+        raise Failure("the restored server does not serve the other client")
+    if not wait_until(lambda: b"name=victim" not in c.cmd("CLIENT", "LIST"), IO_TIMEOUT,
+                      step=0.2):
+        raise Failure("the restored server still lists the aborted connection's client")
     c.close()
