@@ -7,10 +7,11 @@ that speaks over one raw socket (no reconnect behind the test's back)."""
 
 import os
 import re
+import signal
 import socket
 
 from outcome import Failure
-from proc import alive, kill_tree, spawn, wait_exit, wait_gone, wait_until
+from proc import alive, kill, kill_tree, spawn, wait_exit, wait_gone, wait_until
 from snap import snap_failed
 
 START_TIMEOUT = 60     # s for a server to answer after start or restore (a loaded machine)
@@ -89,11 +90,15 @@ def port_free(port):
 
 def kill_dumped(pid, what, port):
     """The original of a live dump goes, its whole tree (nginx's workers
-    hold the listener too), so that its images can be restored."""
+    hold the listener too), so that its images can be restored. Stopped
+    first: nginx's master would fork a new worker for each one killed."""
+    kill(pid, signal.SIGSTOP)
     kill_tree(pid)
-    if not wait_gone(pid) or not wait_until(lambda: port_free(port), START_TIMEOUT):
-        raise Failure("%s (pid %d) or its port %d is still there after SIGKILL" %
-                      (what, pid, port))
+    if not wait_gone(pid):
+        raise Failure("%s (pid %d) is still there after SIGKILL" % (what, pid))
+    if not wait_until(lambda: port_free(port), START_TIMEOUT):
+        raise Failure("port %d is still taken after %s (pid %d) was killed" %
+                      (port, what, pid))
 
 
 def wait_dumped(pid, what):

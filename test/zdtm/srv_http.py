@@ -170,6 +170,7 @@ def across_live(b, starter, what):
         g.wait_for(g.n + ROUNDS, "after the live dump")
     for g in clients:
         g.finish("across the live dump")
+        g.conn.close()      # not carried over: the restore gives them back closed
     kill_dumped(pid, what, port)
     snap_restore(b, img, ["--tcp-close"])
     wait_serving(port, "the restored " + what)

@@ -273,17 +273,10 @@ def srv_redis_peer_reset(b):
     t.join(5)
     if not os.path.exists(done):
         raise Failure("the hook never made the client reset its connection")
-    with open(os.path.join(b.dir, "ss.out")) as f:
-        if ":%d " % port not in f.read():
-            raise Failure("setup: ss -K found no connection to abort", os.path.join(b.dir, "ss.out"))
     snap_restore(b, img, ["--tcp-established"])
     c.cmd("SET", "k", "v")
     if c.cmd("GET", "k") != b"v":
         raise Failure("the restored server does not serve the other client")
-    if not wait_until(lambda: b"name=victim" not in c.cmd("CLIENT", "LIST"), IO_TIMEOUT,
-                      step=0.2):
-        raise Failure("the restored server still lists the aborted connection's client")
-    c.close()
 
     def victim_gone():
         return b"name=victim" not in c.cmd("CLIENT", "LIST")
@@ -318,7 +311,8 @@ def srv_redis_conn_destroyed(b):
     wait_dumped(pid, "redis-server")
     with open(os.path.join(b.dir, "ss.out")) as f:
         if ":%d " % port not in f.read():
-            raise Failure("setup: ss -K found no connection to abort", os.path.join(b.dir, "ss.out"))
+            raise Failure("setup: ss -K found no connection to abort",
+                          os.path.join(b.dir, "ss.out"))
     snap_restore(b, img, ["--tcp-established"])
     c.cmd("SET", "k", "v")
     if c.cmd("GET", "k") != b"v":
