@@ -279,7 +279,7 @@ def measure(srv, method):
     q1 = q0 + span
     dur, quiet = latencies(srv.probe_files, t0, t1), latencies(srv.probe_files, q0, q1)
     res.update({
-        "complete_s": span / 1e9,
+        "complete_s": (t1 - t0) / 1e9,
         "p50": pct(dur, 0.5), "p99": pct(dur, 0.99), "max": dur[-1] if dur else float("nan"),
         "q_p50": pct(quiet, 0.5), "q_p99": pct(quiet, 0.99),
         "q_max": quiet[-1] if quiet else float("nan"),

@@ -149,6 +149,7 @@ BAD = [
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
     ("bad/dump_inet_waiting", bad_inet.bad_dump_tcp_waiting),
+    ("img/inet_waiting_live", bad_inet.img_inet_waiting_live),
     ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
     ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
     ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
