@@ -4,7 +4,10 @@ nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
 tty, lock, mem, pageserver);
-adding one is a function there and a line here (README.md)."""
+adding one is a function there and a line here (README.md). The same
+harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
+servers.py): redis, nginx and python's http.server started on a free port,
+dumped under load."""
 
 import os
 import re
@@ -22,6 +25,8 @@ import bad_pageserver
 import bad_restore
 import bad_tty
 import bad_unix
+import srv_http
+import srv_redis
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -148,6 +153,7 @@ BAD = [
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
     ("bad/dump_inet_waiting", bad_inet.bad_dump_tcp_waiting),
+    ("img/inet_waiting_live", bad_inet.img_inet_waiting_live),
     ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
     ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
     ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
@@ -211,5 +217,13 @@ BAD = [
     ("bad/pageserver_no_last_ack", bad_pageserver.bad_pageserver_no_last_ack),
     ("pageserver/merge", bad_pageserver.pageserver_merge),
     ("pageserver/netns", bad_pageserver.pageserver_netns),
+    ("srv/redis_live", srv_redis.srv_redis_live),
+    ("srv/redis_tcp", srv_redis.srv_redis_tcp),
+    ("srv/redis_peer_reset", srv_redis.srv_redis_peer_reset),
+    ("srv/redis_conn_destroyed", srv_redis.srv_redis_conn_destroyed),
+    ("srv/nginx_live", srv_http.srv_nginx_live),
+    ("srv/nginx_restore", srv_http.srv_nginx_restore),
+    ("srv/httpserver_live", srv_http.srv_httpserver_live),
+    ("srv/httpserver_restore", srv_http.srv_httpserver_restore),
 ]
 
