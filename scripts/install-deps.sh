@@ -3,7 +3,7 @@
 # calls apt-get when a package is missing, so `make check` stays fast.
 # util-linux has mkswap and mount has swapon/swapoff, for the zram swap the
 # tests that need swap make (test/zdtm/zram.py). redis-server, redis-tools and
-# nginx-light are the real servers the app tests (test/zdtm/apps/) and
+# nginx-light are the real servers the srv/* tests (test/zdtm/srv_*.py) and
 # scripts/bench-redis.sh run; their own services must not start at install
 # time (a redis left on port 6379 would outlive the install and hold memory).
 set -e
