@@ -59,6 +59,14 @@ struct snap_opts {
 	bool netlock_all;
 	struct netlock_conn *lock_conns;	/* --lock-conn: netlock --lock, and dump */
 	size_t nr_lock_conns;
+	/*
+	 * --tcp-established: dump saves established TCP connections (through
+	 * TCP_REPAIR). --tcp-close: dump saves them without their state, and
+	 * restore gives every saved one back closed. Without either, a dump
+	 * of an established connection is refused.
+	 */
+	bool tcp_established;
+	bool tcp_close;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -207,6 +215,7 @@ struct dump_ctx {
 	struct ns_table *ns;		/* ns.img, built across the tree */
 	struct netlock_conn *lock_conns;	/* connections the network lock hides */
 	size_t nr_lock_conns, cap_lock_conns;
+	size_t nr_locked;		/* of those, in the lock taken (cr/dump.c) */
 	struct netlock *netlock;	/* the lock this dump took (net/netlock.h), or NULL */
 	bool network_locked;		/* the network-lock hook ran: network-unlock undoes it */
 };

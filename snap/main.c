@@ -32,6 +32,8 @@ enum {
 	OPT_LOCK,
 	OPT_ALL,
 	OPT_LOCK_CONN,
+	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 };
 
 static void usage(FILE *f)
@@ -75,6 +77,12 @@ static void usage(FILE *f)
 		"                          (CRTOOLS_SCRIPT_ACTION...); repeatable\n"
 		"  --lock-conn L-R         a TCP connection to lock, local end first:\n"
 		"                          ADDR:PORT-ADDR:PORT, IPv6 as [ADDR]:PORT; repeatable\n"
+		"  --tcp-established       dump: save established TCP connections (TCP_REPAIR);\n"
+		"                          without it (or --tcp-close) a process that has one is\n"
+		"                          refused; restore: needed to restore them\n"
+		"  --tcp-close             dump: save established TCP connections without their\n"
+		"                          state; restore: give every saved connection back closed\n"
+		"                          (reads end of stream, writes fail with EPIPE)\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -205,6 +213,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "lock", no_argument, NULL, OPT_LOCK },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "lock-conn", required_argument, NULL, OPT_LOCK_CONN },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -283,6 +293,12 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_LOCK_CONN:
 			if (parse_lock_conn(optarg, o))
 				return -1;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			o->tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			o->tcp_close = true;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);

@@ -243,20 +243,13 @@ static int dump_tree(struct dump_ctx *ctx)
  * restore, then the network-lock hook runs. A dump with -R kills nothing,
  * so nothing is locked: no socket kind may list a connection then.
  */
-static int lock_network(struct dump_ctx *ctx)
+static int take_lock(struct dump_ctx *ctx)
 {
 	const struct snap_opts *o = ctx->opts;
 	size_t nr = ctx->nr_lock_conns + o->nr_lock_conns;
 	struct netlock_conn *all = NULL;
 	int ret;
 
-	if (o->leave_running) {
-		if (!ctx->nr_lock_conns)
-			return 0;
-		pr_err("%zu TCP connections to lock in a dump that leaves the tree running",
-		       ctx->nr_lock_conns);
-		return -1;
-	}
 	if (nr) {
 		all = malloc(nr * sizeof(*all));
 		if (!all) {
@@ -270,10 +263,40 @@ static int lock_network(struct dump_ctx *ctx)
 	ret = netlock_take(ctx->dirfd, o->images_dir, o->network_lock, ctx->tasks[0].pid, all, nr,
 			   &ctx->netlock);
 	free(all);
-	if (ret || action_run(o, ACT_NETWORK_LOCK, ctx->tasks[0].pid))
+	ctx->nr_locked = ctx->nr_lock_conns;
+	return ret;
+}
+
+/*
+ * Right after the fd kinds' collect, before any socket is read: a peer's
+ * data that came in after its connection's queues were read would be acked
+ * by the kernel and missing from the image.
+ */
+static int lock_network(struct dump_ctx *ctx)
+{
+	const struct snap_opts *o = ctx->opts;
+
+	if (o->leave_running) {
+		if (!ctx->nr_lock_conns)
+			return 0;
+		pr_err("%zu TCP connections to lock in a dump that leaves the tree running",
+		       ctx->nr_lock_conns);
+		return -1;
+	}
+	if (take_lock(ctx) || action_run(o, ACT_NETWORK_LOCK, ctx->tasks[0].pid))
 		return -1;
 	ctx->network_locked = true;
 	return 0;
+}
+
+/* Connections the kinds met only while dumping (in flight, say): locked again with them. */
+static int lock_late_conns(struct dump_ctx *ctx)
+{
+	if (ctx->opts->leave_running || ctx->nr_lock_conns == ctx->nr_locked)
+		return 0;
+	netlock_undo(ctx->dirfd, ctx->netlock);
+	ctx->netlock = NULL;
+	return take_lock(ctx);
 }
 
 /* A failed dump: the tree runs on, so nothing stays locked. */
@@ -365,17 +388,18 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	if (files_collect(&ctx) || dump_tree(&ctx))
+	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
+		files_unfreeze(&ctx, false);
 		tree_unseize(&ctx, false);
 		frozen = false;
 		ctx.st.t_unfrozen = now_ns();
 		if (ctx.mode->tree_running(&ctx))
 			goto out;
 	}
-	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_network(&ctx) ||
+	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx) ||
 	    write_inventory(&ctx) || post_dump(&ctx))
 		goto out;
 	ok = true;
@@ -384,6 +408,8 @@ out:
 		unlock_network(&ctx);
 	netlock_free(ctx.netlock);
 	if (frozen) {
+		/* The kinds learn first whether the tree dies (repair mode of its connections). */
+		files_unfreeze(&ctx, ok && !opts->leave_running);
 		tree_unseize(&ctx, ok && !opts->leave_running);
 		ctx.st.t_unfrozen = now_ns();
 	}

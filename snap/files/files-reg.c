@@ -206,20 +206,40 @@ static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
 	return reg_finish(fe, fd);
 }
 
-/* Its own /proc/PID, or another's of the tree: opened once that process exists. */
-static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
+/* The pid of a /proc/PID path of @fe, or 0. */
+static long proc_pid(const FileEntry *fe)
 {
 	const char *p;
 	char *end;
 	long pid;
 
 	if (!fe->reg || strncmp(fe->reg->path, "/proc/", 6))
-		return FD_IN_SNAP;
+		return 0;
 	p = fe->reg->path + 6;
 	pid = strtol(p, &end, 10);
-	if (end == p || (*end && *end != '/'))
-		return FD_IN_SNAP;
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
+	return end == p || (*end && *end != '/') ? 0 : pid;
+}
+
+static int reg_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
+{
+	long pid = proc_pid(fe);
+
+	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid) {
+			pr_err("a message queued in a unix socket carries %s, which restore can "
+			       "only open once pid %ld exists, not send again; not supported",
+			       fe->reg->path, pid);
+			return -1;
+		}
+	return 0;
+}
+
+/* Its own /proc/PID, or another's of the tree: opened once that process exists. */
+static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	long pid = proc_pid(fe);
+
+	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].pid == pid)
 			return FD_IN_TASK;
 	return FD_IN_SNAP;
@@ -250,5 +270,6 @@ const struct fd_ops reg_fd_ops = {
 	.dump = reg_dump,
 	.prepare = reg_prepare,
 	.where = reg_where,
+	.inflight = reg_inflight,
 	.open = reg_open,
 };

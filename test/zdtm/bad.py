@@ -2,8 +2,8 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
-modules, one per area (dump, restore, live, ns, notify, unix, anon, tty,
-lock, mem);
+modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
+tty, lock, mem);
 adding one is a function there and a line here (README.md)."""
 
 import os
@@ -12,6 +12,7 @@ import shutil
 
 import bad_anon
 import bad_dump
+import bad_inet
 import bad_live
 import bad_lock
 import bad_mem
@@ -137,6 +138,23 @@ BAD = [
     ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
     ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
+    ("bad/dump_unix_inflight_pidfd", bad_unix.bad_dump_unix_inflight_pidfd),
+    ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
+    ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
+    ("bad/dump_inet_waiting", bad_inet.bad_dump_tcp_waiting),
+    ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
+    ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
+    ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
+    ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
+    ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
+    ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
+    ("bad/restore_inet_queues_corrupt", bad_inet.bad_restore_inet_queues_corrupt),
+    ("bad/restore_inet_family", bad_inet.bad_restore_inet_family),
+    ("bad/restore_inet_state", bad_inet.bad_restore_inet_state),
+    ("bad/restore_inet_queue_ino", bad_inet.bad_restore_inet_queue_ino),
+    ("bad/restore_inet_no_option", bad_inet.bad_restore_tcp_no_option),
+    ("bad/restore_inet_port_taken", bad_inet.bad_restore_port_taken),
+    ("img/inet_tcp_ext_peer", bad_inet.img_inet_tcp_ext_peer),
     ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
     ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),
     ("bad/dump_perf_event", bad_anon.bad_dump_perf_event),
