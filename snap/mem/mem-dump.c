@@ -9,7 +9,6 @@
  * from /proc/PID/pagemap.
  */
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,145 +423,57 @@ int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf
 	return 0;
 }
 
-/*
- * The stop-the-world copy, by COPY_WORKERS threads when the task holds at
- * least COPY_SPLIT: each takes the next COPY_BUF piece of the list, reads it
- * out of the task (into its own buffer) and writes it into the image. One
- * thread's read of the task overlaps the other's write: a write into a
- * tmpfs image allocates every page it fills, which is most of the cost on a
- * big task (Documentation/architecture.md, "Where the time goes").
- */
-#define COPY_WORKERS 2
-#define COPY_SPLIT (64UL << 20)
-
-struct copy_piece {
-	uint32_t run;
-	uint64_t off;		/* bytes into the run */
-	uint64_t idx;		/* page index in the image */
-	uint64_t len;
-};
-
-struct page_copy {
-	struct dump_task *t;
-	const struct page_list *pl;
-	struct page_sink *ps;
-	int memfd;
-	struct copy_piece *pieces;
-	size_t nr_pieces;
-	size_t next;		/* atomic: the next piece to take */
-	int failed;		/* atomic: a worker failed and said why */
-};
-
-static int copy_pieces(struct page_copy *pc)
+int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
 {
-	const struct page_list *pl = pc->pl;
-	uint64_t idx = 0, off, len;
-	size_t n = 0, i;
-
-	for (i = 0; i < pl->nr; i++)
-		n += (pl->runs[i].nr * PAGE_SIZE + COPY_BUF - 1) / COPY_BUF;
-	pc->pieces = calloc(n ? n : 1, sizeof(*pc->pieces));
-	if (!pc->pieces) {
-		pr_err("pid %d: out of memory for the page copy list", pc->t->pid);
-		return -1;
-	}
-	for (i = 0; i < pl->nr; i++) {
-		for (off = 0; off < pl->runs[i].nr * PAGE_SIZE; off += len) {
-			len = pl->runs[i].nr * PAGE_SIZE - off;
-			if (len > COPY_BUF)
-				len = COPY_BUF;
-			pc->pieces[pc->nr_pieces++] = (struct copy_piece){
-				.run = i, .off = off, .idx = idx + off / PAGE_SIZE, .len = len
-			};
-		}
-		idx += pl->runs[i].nr;
-	}
-	return 0;
-}
-
-static void *copy_worker(void *arg)
-{
-	struct page_copy *pc = arg;
-	const struct copy_piece *p;
-	const struct page_run *r;
-	long ret = 0;
+	struct page_sink *ps = NULL;
+	int memfd = -1, ret = -1;
+	uint64_t idx = 0;
+	char path[64];
 	size_t i;
 	void *buf;
 
 	buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED) {
-		pr_perror("pid %d: cannot allocate a page copy buffer", pc->t->pid);
-		__atomic_store_n(&pc->failed, 1, __ATOMIC_RELEASE);
-		return (void *)-1L;
-	}
-	while (!__atomic_load_n(&pc->failed, __ATOMIC_ACQUIRE)) {
-		i = __atomic_fetch_add(&pc->next, 1, __ATOMIC_RELAXED);
-		if (i >= pc->nr_pieces)
-			break;
-		p = &pc->pieces[i];
-		r = &pc->pl->runs[p->run];
-		if (mem_read(pc->t->pid, pc->memfd, &pc->t->vmas.v[r->vma], r->vaddr + p->off, buf,
-			     p->len) ||
-		    page_sink_write(pc->ps, p->idx, buf, p->len / PAGE_SIZE)) {
-			__atomic_store_n(&pc->failed, 1, __ATOMIC_RELEASE);
-			ret = -1;
-		}
-	}
-	munmap(buf, COPY_BUF);
-	return (void *)ret;
-}
-
-/* The pieces by the calling thread and, for a big task, helpers. */
-static int copy_all(struct page_copy *pc)
-{
-	pthread_t th[COPY_WORKERS - 1];
-	size_t n = 0, i;
-	void *ret;
-
-	if (pc->pl->pages * PAGE_SIZE >= COPY_SPLIT)
-		for (; n < COPY_WORKERS - 1; n++)
-			if (pthread_create(&th[n], NULL, copy_worker, pc))
-				break; /* fewer helpers: slower, not wrong */
-	ret = copy_worker(pc);
-	for (i = 0; i < n; i++) {
-		void *r;
-
-		pthread_join(th[i], &r);
-		if (r)
-			ret = r;
-	}
-	return ret ? -1 : 0;
-}
-
-int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
-{
-	struct page_copy pc = { .t = t, .pl = pl, .memfd = -1 };
-	char path[64];
-	size_t i;
-	int ret = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
-	pc.memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pc.memfd < 0) {
-		pr_perror("cannot open %s", path);
+		pr_perror("cannot allocate the page copy buffer");
 		return -1;
 	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (memfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
 	snprintf(path, sizeof(path), "pid %d", t->pid);
-	pc.ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
-	if (!pc.ps)
+	ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
+	if (!ps)
 		goto out;
 	for (i = 0; i < pl->nr; i++)
-		if (page_sink_add_run(pc.ps, pl->runs[i].vaddr, pl->runs[i].nr))
+		if (page_sink_add_run(ps, pl->runs[i].vaddr, pl->runs[i].nr))
 			goto out;
-	if (page_sink_layout_done(pc.ps) || copy_pieces(&pc) || copy_all(&pc))
+	if (page_sink_layout_done(ps))
 		goto out;
-	for (i = 0; i < pl->nr; i++)
-		ctx->st.pages_written += pl->runs[i].nr;
-	ret = page_sink_close(pc.ps);
-	pc.ps = NULL;
+
+	for (i = 0; i < pl->nr; i++) {
+		const struct page_run *r = &pl->runs[i];
+		uint64_t done, len;
+
+		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
+			len = r->nr * PAGE_SIZE - done;
+			if (len > COPY_BUF)
+				len = COPY_BUF;
+			if (mem_read(t->pid, memfd, &t->vmas.v[r->vma], r->vaddr + done, buf, len) ||
+			    page_sink_write(ps, idx + done / PAGE_SIZE, buf, len / PAGE_SIZE))
+				goto out;
+		}
+		idx += r->nr;
+		ctx->st.pages_written += r->nr;
+	}
+	ret = page_sink_close(ps);
+	ps = NULL;
 out:
-	page_sink_abort(pc.ps);
-	free(pc.pieces);
-	close(pc.memfd);
+	page_sink_abort(ps);
+	if (memfd >= 0)
+		close(memfd);
+	munmap(buf, COPY_BUF);
 	return ret;
 }
