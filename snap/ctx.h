@@ -135,6 +135,8 @@ struct vma {
 	uint32_t shmem_id;		/* VMA_SHMEM: its object in shmem.img */
 	struct vma_range *guards;	/* MADV_GUARD_INSTALL ranges, found with the pages */
 	size_t nr_guards;
+	struct vma_range *inherited;	/* pages shared with the parent's: mem/cow.h */
+	size_t nr_inherited;
 };
 
 struct vma_list {

@@ -185,6 +185,11 @@ struct rst_vma {
 	__u64 madv;			/* bit n: madvise(n) once filled */
 	__u32 lock;			/* enum rst_vma_lock, applied last */
 	__u32 shm_rw;			/* RST_VMA_SYSV: attach read-write (mprotect may write) */
+	/*
+	 * Premapped (snap/mem/cow.h): where snap mapped and filled it before
+	 * the fork, to be moved to start; its pages are in place. 0: not.
+	 */
+	__u64 premap;
 };
 
 struct rst_pagemap {
@@ -331,6 +336,10 @@ struct restorer_args {
 	__u64 timers;			/* struct rst_timer[nr_timers] */
 	__u32 nr_timers;
 	struct rst_seccomp seccomp;	/* the main thread's */
+
+	/* The premapped areas (rst_vma.premap) where they are now, in address order. */
+	__u64 premaps;			/* struct rst_range[nr_premaps] */
+	__u32 nr_premaps;
 
 	/*
 	 * Threads that help the leader fill memory, made with these tids: snap

@@ -214,11 +214,20 @@ static int next_piece(struct fill *f, struct piece *p)
 	int ret = 1;
 
 	lock(&f->lock);
-	while (f->pm < f->a->nr_pagemap && f->addr == pm[f->pm].vaddr + pm[f->pm].nr_pages * PAGE)
+	while (f->pm < f->a->nr_pagemap) {
+		end = pm[f->pm].vaddr + pm[f->pm].nr_pages * PAGE;
+		/* A premapped area's pages are in place already (snap/mem/cow.h). */
+		if (f->vma->premap) {
+			f->off += end - f->addr;
+			f->addr = end;
+		}
+		if (f->addr != end)
+			break;
 		if (cursor_enter(f, f->pm + 1)) {
 			ret = -1;
 			goto out;
 		}
+	}
 	if (f->pm == f->a->nr_pagemap || __atomic_load_n(&f->failed, __ATOMIC_ACQUIRE)) {
 		ret = 0;
 		goto out;
@@ -526,7 +535,7 @@ static long register_anon(struct fill *f, unsigned char *has_pages)
 	long ret;
 
 	for (i = 0; i < f->a->nr_vmas; i++) {
-		if (!moves_pages(&vmas[i]) || !has_pages[i])
+		if (!moves_pages(&vmas[i]) || !has_pages[i] || vmas[i].premap)
 			continue;
 		reg.range.start = vmas[i].start;
 		reg.range.len = vmas[i].end - vmas[i].start;

@@ -3,9 +3,12 @@
  * The restorer: runs inside the process being restored, from a bootstrap
  * area snap placed where neither the old (snap's) nor the final layout has
  * anything. In order:
- *   1. unmap everything but the bootstrap area and the vDSO/vvar block;
+ *   1. unmap everything but the bootstrap area, the vDSO/vvar block and
+ *      the areas premapped before the fork (snap/mem/cow.h);
  *   2. move the vDSO/vvar block to its dumped address;
- *   3. create every dumped mapping;
+ *   3. create every dumped mapping; a premapped one is moved into place
+ *      with mremap(), its pages (shared with the parent's or the
+ *      children's) in it already;
  *   4. fill them (restorer-fill.c): pages are read into a staging area
  *      and copied into place by the kernel (UFFDIO_COPY for private
  *      anonymous memory, whole PMDs of MADV_HUGEPAGE mappings moved in as
@@ -85,25 +88,35 @@ int is_err(long ret)
 	return ret < 0 && ret > -4096;
 }
 
-/* Unmap [0, TASK_SIZE) except the sorted, disjoint @keep ranges. */
-static long unmap_all_but(struct rst_range *keep, int n)
+/*
+ * Unmap [0, TASK_SIZE) except the sorted, disjoint @keep ranges and the
+ * premapped areas (sorted too, apart from those).
+ */
+static long unmap_all_but(struct restorer_args *a, struct rst_range *keep, unsigned int n)
 {
+	struct rst_range *pre = (void *)a->premaps;
 	unsigned long from = 0;
+	unsigned int i = 0, j = 0;
 	long ret;
-	int i;
 
-	for (i = 0; i <= n; i++) {
-		unsigned long to = i < n ? keep[i].start : TASK_SIZE_MAX;
+	for (;;) {
+		struct rst_range *next = 0;
+		unsigned long to;
 
+		if (i < n && (j == a->nr_premaps || keep[i].start < pre[j].start))
+			next = &keep[i++];
+		else if (j < a->nr_premaps)
+			next = &pre[j++];
+		to = next ? next->start : TASK_SIZE_MAX;
 		if (to > from) {
 			ret = sys_munmap(from, to - from);
 			if (ret)
 				return ret;
 		}
-		if (i < n)
-			from = keep[i].end;
+		if (!next)
+			return 0;
+		from = next->end;
 	}
-	return 0;
 }
 
 static void sort_ranges(struct rst_range *r, int n)
@@ -193,6 +206,22 @@ static long attach_sysv(struct restorer_args *a, struct rst_vma *v)
 	return 0;
 }
 
+/*
+ * A premapped area, filled and shared with the parent or the children
+ * before the fork, moves in whole: its pages stay shared. It was made
+ * read-write, as a filled anonymous mapping is.
+ */
+static long move_premapped(struct restorer_args *a, struct rst_vma *v, unsigned char *has_pages)
+{
+	long ret = sys_mremap(v->premap, v->end - v->start, v->end - v->start,
+			      MREMAP_MAYMOVE_ | MREMAP_FIXED_, v->start);
+
+	if (ret != (long)v->start)
+		return fail(a, "moving the premapped area to", v->start, ret), -1;
+	*has_pages = 1;
+	return 0;
+}
+
 static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 {
 	struct rst_vma *vmas = (void *)a->vmas;
@@ -204,6 +233,11 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 
 		if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
 			continue;
+		if (v->premap) {
+			if (move_premapped(a, v, &has_pages[i]))
+				return -1;
+			continue;
+		}
 		if (v->kind == RST_VMA_SYSV) {
 			if (attach_sysv(a, v))
 				return -1;
@@ -476,7 +510,7 @@ unsigned long blob_main(struct restorer_args *a)
 	for (i = 0; i < a->nr_cur_special; i++)
 		keep[n++] = a->cur_special[i];
 	sort_ranges(keep, n);
-	ret = unmap_all_but(keep, n);
+	ret = unmap_all_but(a, keep, n);
 	if (ret)
 		return fail(a, "unmapping the old address space", 0, ret);
 

@@ -27,6 +27,7 @@
 #include "proc/proc.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
+#include "mem/cow.h"
 #include "mem/shmem.h"
 
 #define JOIN_TIMEOUT_MS 5000
@@ -312,6 +313,22 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 }
 
 /*
+ * Memory its children inherit through fork, pages shared (mem/cow.h): in
+ * place before they are made.
+ */
+static int premap(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	const struct restore_task *t = &ctx->tasks[idx], *p;
+
+	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
+		return 0;
+	p = idx ? restore_find_task(ctx, t->pe->ppid) : NULL;
+	return cow_premap(ctx, t, tr->procs[idx].b.args,
+			  p ? tr->procs[task_index(ctx, p)].b.args : NULL);
+}
+
+/*
  * A new process of the tree, running snap's code until the restorer. Signals
  * stay blocked until its rt_sigreturn; a parent that dies takes it along.
  */
@@ -325,8 +342,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* In its group, the task can be its terminal's foreground again. */
-	if (ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || make_children(tr, idx, false) ||
-	    join_group(ctx, t) || files_task_tty(ctx, t))
+	if (ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || premap(tr, idx) ||
+	    make_children(tr, idx, false) || join_group(ctx, t) || files_task_tty(ctx, t))
 		_exit(1);
 	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);

@@ -488,6 +488,7 @@ void vma_list_free(struct vma_list *vl)
 	for (i = 0; i < vl->nr; i++) {
 		free(vl->v[i].path);
 		free(vl->v[i].guards);
+		free(vl->v[i].inherited);
 	}
 	free(vl->v);
 	vl->v = NULL;

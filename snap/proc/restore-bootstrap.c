@@ -17,6 +17,7 @@
 #include "log.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
+#include "mem/cow.h"
 #include "mem/ghost.h"
 #include "mem/shmem.h"
 
@@ -335,14 +336,16 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 {
 	const CoreEntry *c = t->core;
 	size_t blob_len = restorer_blob_end - restorer_blob;
-	size_t args_off, vmas_off, pm_off, guards_off, thr_off, si_off, proc_off, tstack_off;
-	size_t stack_off, park_len, nsig = c->n_shared_pending;
+	size_t args_off, vmas_off, pm_off, guards_off, pre_off, thr_off, si_off, proc_off;
+	size_t tstack_off, stack_off, park_len, nsig = c->n_shared_pending;
+	ssize_t nr_premapped;
 	struct rst_range cur[RST_MAX_SPECIAL];
 	char names[RST_MAX_SPECIAL][16];
 	unsigned int ncur;
 	uint8_t *base;
 
-	if (self_specials(cur, names, &ncur))
+	nr_premapped = cow_nr_premapped(ctx, t);
+	if (nr_premapped < 0 || cow_check(ctx, t) || self_specials(cur, names, &ncur))
 		return -1;
 	park_len = ncur ? cur[ncur - 1].end - cur[0].start : 0;
 	for (size_t i = 0; i < c->n_threads; i++)
@@ -352,7 +355,9 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	vmas_off = align(args_off + sizeof(struct restorer_args), 64);
 	pm_off = vmas_off + t->mm->n_vmas * sizeof(struct rst_vma);
 	guards_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
-	thr_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
+	pre_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
+	/* Filled by the process itself, before it makes its children (cow.h). */
+	thr_off = align(pre_off + nr_premapped * sizeof(struct rst_range), 64);
 	si_off = align(thr_off + c->n_threads * sizeof(struct rst_thread), 64);
 	proc_off = si_off + nsig * 128;
 	tstack_off = align(proc_off + restore_proc_size(t->core), PAGE_SIZE);
@@ -370,6 +375,7 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	b->stack_top = (uintptr_t)base + stack_off + BLOB_STACK_SIZE;
 	b->args->bootstrap_start = (uintptr_t)base;
 	b->args->bootstrap_end = (uintptr_t)base + b->len;
+	b->args->premaps = (uintptr_t)base + pre_off;
 	memcpy(b->args->cur_special, cur, sizeof(cur));
 	b->args->nr_cur_special = ncur;
 	if (fill_static(t, b, (void *)(base + vmas_off), (void *)(base + pm_off),

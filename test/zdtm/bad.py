@@ -102,6 +102,8 @@ BAD = [
     ("bad/restore_corrupt_shmem", bad_restore.bad_restore_corrupt_shmem),
     ("bad/restore_ghost_extents", bad_mem.bad_restore_ghost_extents),
     ("bad/restore_droppable_pages", bad_mem.bad_restore_droppable_pages),
+    ("bad/restore_cow_uncovered", bad_mem.bad_restore_cow_uncovered),
+    ("bad/restore_cow_orphan", bad_mem.bad_restore_cow_orphan),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),
