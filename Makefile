@@ -54,7 +54,8 @@ parasite/pie/%.o: parasite/pie/%.S
 # A blob is linked at address 0 into a flat binary. Only PC-relative
 # relocations are allowed: anything absolute would point into address 0.
 # Extra objects of a blob: parasite/NAME.bin: parasite/pie/NAME-*.o
-parasite/restorer.bin: parasite/pie/restorer-proc.o parasite/pie/restorer-threads.o
+parasite/restorer.bin: parasite/pie/restorer-proc.o parasite/pie/restorer-threads.o \
+	parasite/pie/restorer-fill.o
 
 parasite/%.bin: parasite/pie/%.o $(PIE_COMMON) parasite/pie/blob.lds
 	@bad=$$(readelf -rW $(filter %.o,$^) | awk '/R_X86_64_/ {print $$3}' | \
