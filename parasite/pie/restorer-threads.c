@@ -7,11 +7,13 @@
  * and nothing here broadcasts them as glibc's setuid() does — counts itself
  * ready and waits for snap's "go", one byte on the go pipe. snap stops every
  * thread and lets them through rt_sigreturn one at a time, the leader last,
- * so a byte only ever goes to the thread snap is letting run.
+ * so a byte only ever goes to the thread snap is letting run. A thread's own
+ * seccomp filters go on after "go" (see thread_main()), its strict mode last.
  */
 #include <linux/futex.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 
 #include "pie-lib.h"
 #include "pie-syscall.h"
@@ -103,15 +105,26 @@ long restore_wait_go(struct restorer_args *a)
 	return 0;
 }
 
+/*
+ * A thread with seccomp filters of its own installs them once snap traces
+ * it, after "go" (before, they would act on what it still does), and before
+ * its creds (they may take away the right to): its creds come after "go"
+ * too.
+ */
 unsigned long thread_main(struct rst_thread *th)
 {
 	struct restorer_args *a = (void *)th->args;
+	int own = th->seccomp.mode == SECCOMP_MODE_FILTER && th->seccomp.nr_filters;
 
-	if (restore_thread(a, th) || restore_creds(a))
+	if (restore_thread(a, th) || (!own && restore_creds(a)))
 		return 0;
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_ready, FUTEX_WAKE, 1);
-	if (restore_wait_go(a) || restore_seccomp_strict(a, &a->seccomp))
+	if (restore_wait_go(a))
+		return 0;
+	if (own && (restore_seccomp_thread(a, &th->seccomp) || restore_creds(a)))
+		return 0;
+	if (restore_seccomp_strict(a, &th->seccomp))
 		return 0;
 	return (unsigned long)&th->frame.frame.uc;
 }

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image.h"
+#include "infect.h"
 #include "log.h"
 #include "mem/dump-mode.h"
 #include "proc/proc.h"
@@ -304,6 +306,39 @@ static int find_shared(struct dump_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Whether @parent (frozen, its parasite gone) has collected the stop of each
+ * stopped child with waitpid(WUNTRACED). Only the parent can ask, and asking
+ * must not collect it: waitid(WSTOPPED | WNOWAIT | WNOHANG) with no siginfo
+ * and, for rusage, an address the kernel refuses to write (non-canonical).
+ * The rusage is written only when there is a stop to report: -EFAULT says
+ * there is one, 0 that there is none; nothing of the task is touched.
+ */
+int tree_check_stops(struct dump_ctx *ctx, struct dump_task *parent)
+{
+	const long no_rusage = 1L << 62;
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct dump_task *c = &ctx->tasks[i];
+		long ret;
+
+		if (c->ppid != parent->pid || !c->stopped)
+			continue;
+		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->pid, 0,
+				   WSTOPPED | WNOWAIT | WNOHANG, no_rusage, 0))
+			return -1;
+		if (ret != 0 && ret != -EFAULT) {
+			pr_err("pid %d: cannot ask whether its stopped child %d was waited for: %s",
+			       parent->pid, c->pid, strerror(-ret));
+			return -1;
+		}
+		c->stop_waited = !ret;
+		pr_debug("pid %d: stopped by signal %d, %s by its parent", c->pid, c->stop_signo,
+			 ret ? "not yet waited for" : "waited for");
+	}
+	return 0;
+}
+
 int tree_seize(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -375,6 +410,9 @@ int tree_write(struct dump_ctx *ctx)
 			   t->stopped ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
 		pe.has_files_shared = pe.files_shared = t->shares_files;
 		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
+		pe.has_stop_signo = pe.has_stop_waited = t->stopped;
+		pe.stop_signo = t->stop_signo;
+		pe.stop_waited = t->stop_waited;
 		pe.has_exit_status = t->zombie;
 		pe.exit_status = t->exit_status;
 		pe.ns = t->ns_ids;
