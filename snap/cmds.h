@@ -13,6 +13,9 @@ int cmd_show(const char *path);
 /* snap check: probe the kernel, print what snap can use, fail if the core is missing. */
 int cmd_check(const struct snap_opts *opts);
 
+/* snap netlock: list, remove or take the network locks of dumps (net/netlock.h). */
+int cmd_netlock(const struct snap_opts *opts);
+
 /* snap dump -t PID -D DIR: checkpoint a process. */
 int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf);
 /* snap restore -D DIR: bring it back with the same PID. */

@@ -16,6 +16,7 @@
 #include "files.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
+#include "netlock.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 
@@ -25,6 +26,9 @@
 #define PAGE_SIZE 4096UL
 #endif
 #define IMG_VERSION 1
+
+/* snap netlock --list, --unlock (-D DIR or --all), --lock -D DIR. */
+enum netlock_op { NETLOCK_OP_NONE, NETLOCK_OP_LIST, NETLOCK_OP_UNLOCK, NETLOCK_OP_LOCK };
 
 struct snap_opts {
 	const char *images_dir;		/* -D */
@@ -48,6 +52,21 @@ struct snap_opts {
 	bool ext_unix_sk;
 	uint32_t *ext_unix_inos;
 	size_t nr_ext_unix_inos;
+	NetlockMethod network_lock;	/* --network-lock: nft (default) or skip */
+	const char **action_scripts;	/* --action-script, in the order given */
+	size_t nr_action_scripts;
+	enum netlock_op netlock_op;	/* snap netlock: what it does */
+	bool netlock_all;
+	struct netlock_conn *lock_conns;	/* --lock-conn: netlock --lock, and dump */
+	size_t nr_lock_conns;
+	/*
+	 * --tcp-established: dump saves established TCP connections (through
+	 * TCP_REPAIR). --tcp-close: dump saves them without their state, and
+	 * restore gives every saved one back closed. Without either, a dump
+	 * of an established connection is refused.
+	 */
+	bool tcp_established;
+	bool tcp_close;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -110,6 +129,7 @@ struct vma {
 	ino_t ino;
 	char *path;			/* backing file or [name], malloc'd */
 	bool deleted;			/* backing file was unlinked */
+	bool may_write;			/* VmFlags "mw": MAP_SHARED and the file open for writing */
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */
 	uint32_t shmem_id;		/* VMA_SHMEM: its object in shmem.img */
@@ -165,6 +185,7 @@ struct shmem_restore;
 struct ns_table;
 struct ns_restore;
 struct dump_mode;
+struct netlock;
 
 /*
  * A TCP connection the network lock must hide while its process is down
@@ -196,6 +217,9 @@ struct dump_ctx {
 	struct ns_table *ns;		/* ns.img, built across the tree */
 	struct netlock_conn *lock_conns;	/* connections the network lock hides */
 	size_t nr_lock_conns, cap_lock_conns;
+	size_t nr_locked;		/* of those, in the lock taken (cr/dump.c) */
+	struct netlock *netlock;	/* the lock this dump took (net/netlock.h), or NULL */
+	bool network_locked;		/* the network-lock hook ran: network-unlock undoes it */
 };
 
 struct restore_task {
@@ -224,6 +248,7 @@ struct restore_ctx {
 	struct files_restore_state *files_st;	/* files-restore.c: fds, kinds' state */
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
+	struct netlock *netlock;	/* netlock.img: the dump's lock, removed at release */
 };
 
 uint64_t now_ns(void);

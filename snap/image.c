@@ -21,10 +21,12 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mm.pb-c.h"
+#include "netlock.pb-c.h"
 #include "ns.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
+#include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
@@ -47,6 +49,8 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_EPOLL_TFDS] = {"epoll-tfds.img", IMG_MAGIC('E'), &epoll_tfd_entry__descriptor},
 	[IMG_FIFO_DATA] = {"fifo-data.img", IMG_MAGIC('Q'), &pipe_data_entry__descriptor},
 	[IMG_TTY_DATA] = {"tty-data.img", IMG_MAGIC('Y'), &tty_data_entry__descriptor},
+	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
+	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -36,6 +36,8 @@ enum img_type {
 	IMG_EPOLL_TFDS,		/* epoll-tfds.img */
 	IMG_FIFO_DATA,		/* fifo-data.img */
 	IMG_TTY_DATA,		/* tty-data.img */
+	IMG_NETLOCK,		/* netlock.img */
+	IMG_INET_QUEUES,	/* inet-queues.img */
 	IMG_NR,
 };
 

@@ -12,6 +12,7 @@
 #include "cmds.h"
 #include "kerndat.h"
 #include "log.h"
+#include "net/netlock.h"
 
 #define SNAP_VERSION "0.1"
 
@@ -24,6 +25,15 @@ enum {
 	OPT_NO_LIVE,
 	OPT_COW_LIMIT,
 	OPT_EXT_UNIX_SK,
+	OPT_NETWORK_LOCK,
+	OPT_ACTION_SCRIPT,
+	OPT_LIST,
+	OPT_UNLOCK,
+	OPT_LOCK,
+	OPT_ALL,
+	OPT_LOCK_CONN,
+	OPT_TCP_ESTABLISHED,
+	OPT_TCP_CLOSE,
 };
 
 static void usage(FILE *f)
@@ -34,6 +44,10 @@ static void usage(FILE *f)
 		"  snap restore -D DIR [options]       restore the process checkpointed in DIR\n"
 		"  snap show DIR|FILE                  print images as JSON\n"
 		"  snap check                          show which kernel features snap can use\n"
+		"  snap netlock --list                 show the network locks dumps left\n"
+		"  snap netlock --unlock -D DIR|--all  remove the lock of the dump in DIR, or all\n"
+		"  snap netlock --lock -D DIR --lock-conn L-R...\n"
+		"                                      lock connections until DIR is restored\n"
 		"\n"
 		"Options:\n"
 		"  -t, --tree PID          process to dump\n"
@@ -55,6 +69,20 @@ static void usage(FILE *f)
 		"  --ext-unix-sk[=INO,...] unix sockets may be connected to sockets outside the\n"
 		"                          tree (only these peer inodes, if listed); restore\n"
 		"                          connects them again by name (give it to both)\n"
+		"  --network-lock nft|skip dump: how the TCP connections of a tree the dump\n"
+		"                          kills are hidden until its restore: by an nf_tables\n"
+		"                          table of snap's own (nft, or nftables; the default),\n"
+		"                          or not by snap (skip: an action script does it)\n"
+		"  --action-script FILE    run FILE at each hook of dump and restore, as CRIU does\n"
+		"                          (CRTOOLS_SCRIPT_ACTION...); repeatable\n"
+		"  --lock-conn L-R         a TCP connection to lock, local end first:\n"
+		"                          ADDR:PORT-ADDR:PORT, IPv6 as [ADDR]:PORT; repeatable\n"
+		"  --tcp-established       dump: save established TCP connections (TCP_REPAIR);\n"
+		"                          without it (or --tcp-close) a process that has one is\n"
+		"                          refused; restore: needed to restore them\n"
+		"  --tcp-close             dump: save established TCP connections without their\n"
+		"                          state; restore: give every saved connection back closed\n"
+		"                          (reads end of stream, writes fail with EPIPE)\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -84,6 +112,55 @@ static int parse_size(const char *arg, uint64_t *out)
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+static int parse_network_lock(const char *arg, struct snap_opts *o)
+{
+	if (!strcmp(arg, "nft") || !strcmp(arg, "nftables")) {
+		o->network_lock = NETLOCK_METHOD__NETLOCK_NFT;
+	} else if (!strcmp(arg, "skip")) {
+		o->network_lock = NETLOCK_METHOD__NETLOCK_SKIP;
+	} else if (!strcmp(arg, "iptables")) {
+		fprintf(stderr, "snap: --network-lock iptables: snap does not use iptables; "
+				"its lock (nft) talks to nf_tables itself and needs no firewall "
+				"tool\n");
+		return -1;
+	} else {
+		fprintf(stderr, "snap: --network-lock takes nft or skip, not '%s'\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_script(const char *path, struct snap_opts *o)
+{
+	const char **p = realloc(o->action_scripts, (o->nr_action_scripts + 1) * sizeof(*p));
+
+	if (!p) {
+		fprintf(stderr, "snap: out of memory\n");
+		return -1;
+	}
+	o->action_scripts = p;
+	p[o->nr_action_scripts++] = path;
+	return 0;
+}
+
+static int parse_lock_conn(const char *arg, struct snap_opts *o)
+{
+	struct netlock_conn *c = realloc(o->lock_conns, (o->nr_lock_conns + 1) * sizeof(*c));
+
+	if (!c) {
+		fprintf(stderr, "snap: out of memory\n");
+		return -1;
+	}
+	o->lock_conns = c;
+	if (netlock_parse_conn(arg, &c[o->nr_lock_conns])) {
+		fprintf(stderr, "snap: --lock-conn takes LOCAL-REMOTE, each ADDR:PORT or "
+				"[IPV6]:PORT, not '%s'\n", arg);
+		return -1;
+	}
+	o->nr_lock_conns++;
 	return 0;
 }
 
@@ -129,6 +206,15 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
 		{ "file-locks", no_argument, NULL, 'l' },
 		{ "ext-unix-sk", optional_argument, NULL, OPT_EXT_UNIX_SK },
+		{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
+		{ "action-script", required_argument, NULL, OPT_ACTION_SCRIPT },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "unlock", no_argument, NULL, OPT_UNLOCK },
+		{ "lock", no_argument, NULL, OPT_LOCK },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "lock-conn", required_argument, NULL, OPT_LOCK_CONN },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -187,6 +273,33 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			if (optarg && parse_inodes(optarg, o))
 				return -1;
 			break;
+		case OPT_NETWORK_LOCK:
+			if (parse_network_lock(optarg, o))
+				return -1;
+			break;
+		case OPT_ACTION_SCRIPT:
+			if (add_script(optarg, o))
+				return -1;
+			break;
+		case OPT_LIST:
+		case OPT_UNLOCK:
+		case OPT_LOCK:
+			o->netlock_op = c == OPT_LIST ? NETLOCK_OP_LIST :
+					c == OPT_UNLOCK ? NETLOCK_OP_UNLOCK : NETLOCK_OP_LOCK;
+			break;
+		case OPT_ALL:
+			o->netlock_all = true;
+			break;
+		case OPT_LOCK_CONN:
+			if (parse_lock_conn(optarg, o))
+				return -1;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			o->tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			o->tcp_close = true;
+			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
 			exit(0);
@@ -207,6 +320,7 @@ int main(int argc, char **argv)
 		.verbosity = LOG_WARN,
 		.pid_wait_ms = 10000,
 		.cow_limit = 64 << 20,
+		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
 	};
 	struct kfeat kf;
 	const char *cmd;
@@ -247,6 +361,10 @@ int main(int argc, char **argv)
 		ret = cmd_check(&opts);
 		goto out;
 	}
+	if (!strcmp(cmd, "netlock")) {
+		ret = cmd_netlock(&opts);
+		goto out;
+	}
 	if (strcmp(cmd, "dump") && strcmp(cmd, "restore")) {
 		fprintf(stderr, "snap: unknown command '%s' (try snap --help)\n", cmd);
 		goto out;
@@ -265,5 +383,7 @@ int main(int argc, char **argv)
 out:
 	log_fini();
 	free(opts.ext_unix_inos);
+	free(opts.action_scripts);
+	free(opts.lock_conns);
 	return ret ? 1 : 0;
 }

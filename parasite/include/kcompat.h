@@ -79,6 +79,14 @@ struct pm_scan_arg {
 #define PAGE_IS_GUARD (1 << 8)
 #endif
 
+#ifndef MAP_DROPPABLE
+/* A mapping type (Linux 6.11+): private anonymous memory the kernel may drop. */
+#define MAP_DROPPABLE 0x08
+#endif
+#ifndef MAP_TYPE
+#define MAP_TYPE 0x0f
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #define MADV_GUARD_REMOVE 103

@@ -184,6 +184,7 @@ struct rst_vma {
 	__s32 fd;			/* backing file, or -1 */
 	__u64 madv;			/* bit n: madvise(n) once filled */
 	__u32 lock;			/* enum rst_vma_lock, applied last */
+	__u32 shm_rw;			/* RST_VMA_SYSV: attach read-write (mprotect may write) */
 };
 
 struct rst_pagemap {

@@ -191,12 +191,13 @@ static unsigned int fill_prot(struct rst_vma *v, int has_pages)
 
 /*
  * shmat, not mmap: the kernel counts attaches and shmdt() only knows its own
- * mappings. Attached read-only or read-write, then the dumped protection.
+ * mappings. Attached read-only or read-write as it was (which decides
+ * whether mprotect() may make it writable), then the dumped protection.
  */
 static long attach_sysv(struct restorer_args *a, struct rst_vma *v)
 {
 	long ret = sys_shmat(v->fd, v->start,
-			     (v->prot & PROT_WRITE ? 0 : SHM_RDONLY_) |
+			     (v->shm_rw || (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY_) |
 				     (v->prot & PROT_EXEC ? SHM_EXEC_ : 0));
 
 	if (ret != (long)v->start)
@@ -235,6 +236,10 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 			       v->pgoff * PAGE);
 		if (ret == -12 && (v->flags & MAP_HUGETLB))
 			return fail(a, "no free huge pages (see /proc/sys/vm/nr_hugepages) to map",
+				    v->start, ret),
+			       -1;
+		if (ret == -22 && (v->flags & MAP_TYPE) == MAP_DROPPABLE)
+			return fail(a, "no MAP_DROPPABLE in this kernel (Linux 6.11+) to map",
 				    v->start, ret),
 			       -1;
 		if (ret != (long)v->start)
@@ -477,7 +482,7 @@ static int vma_is_special(const struct rst_vma *v)
 	return v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR;
 }
 
-/* The dumped madvise() flags (DONTFORK, WIPEONFORK, DONTDUMP, [NO]HUGEPAGE). */
+/* The dumped madvise() flags: DONTFORK, WIPEONFORK, DONTDUMP, [NO]HUGEPAGE, read-ahead. */
 static long restore_madvise(struct restorer_args *a)
 {
 	struct rst_vma *vmas = (void *)a->vmas;

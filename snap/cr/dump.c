@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `snap dump`: the flow of Documentation/architecture.md "Dump" — seize, collect, infect, dump
- * state, files and memory, cure, write, then resume or kill. How memory is
+ * state, files and memory, cure, write, then resume or kill (a tree to be
+ * killed first has its TCP connections locked: net/netlock.h). How memory is
  * saved is the dump mode's (mem/dump-mode.h), chosen once here: its steps
  * are called at their places in the flow. Any failure puts the target back
  * running as it was: the parasite is cured (or rolled back), and the task
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "cr/action-script.h"
 #include "proc/core-dump.h"
 #include "files/files.h"
 #include "image.h"
@@ -29,6 +31,7 @@
 #include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
+#include "net/netlock.h"
 #include "ns/ns.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
@@ -235,6 +238,86 @@ static int dump_tree(struct dump_ctx *ctx)
 	return ctx->mode->tree_frozen(ctx);
 }
 
+/*
+ * The tree is about to be killed: its TCP connections (listed by their
+ * sockets' kind, and --lock-conn) are hidden from their peers until the
+ * restore, then the network-lock hook runs. A dump with -R kills nothing,
+ * so nothing is locked: no socket kind may list a connection then.
+ */
+static int take_lock(struct dump_ctx *ctx)
+{
+	const struct snap_opts *o = ctx->opts;
+	size_t nr = ctx->nr_lock_conns + o->nr_lock_conns;
+	struct netlock_conn *all = NULL;
+	int ret;
+
+	if (nr) {
+		all = malloc(nr * sizeof(*all));
+		if (!all) {
+			pr_err("out of memory for %zu connections to lock", nr);
+			return -1;
+		}
+		if (ctx->nr_lock_conns)
+			memcpy(all, ctx->lock_conns, ctx->nr_lock_conns * sizeof(*all));
+		memcpy(all + ctx->nr_lock_conns, o->lock_conns, o->nr_lock_conns * sizeof(*all));
+	}
+	ret = netlock_take(ctx->dirfd, o->images_dir, o->network_lock, ctx->tasks[0].pid, all, nr,
+			   &ctx->netlock);
+	free(all);
+	ctx->nr_locked = ctx->nr_lock_conns;
+	return ret;
+}
+
+/*
+ * Right after the fd kinds' collect, before any socket is read: a peer's
+ * data that came in after its connection's queues were read would be acked
+ * by the kernel and missing from the image.
+ */
+static int lock_network(struct dump_ctx *ctx)
+{
+	const struct snap_opts *o = ctx->opts;
+
+	if (o->leave_running) {
+		if (!ctx->nr_lock_conns)
+			return 0;
+		pr_err("%zu TCP connections to lock in a dump that leaves the tree running",
+		       ctx->nr_lock_conns);
+		return -1;
+	}
+	if (take_lock(ctx) || action_run(o, ACT_NETWORK_LOCK, ctx->tasks[0].pid))
+		return -1;
+	ctx->network_locked = true;
+	return 0;
+}
+
+/* Connections the kinds met only while dumping (in flight, say): locked again with them. */
+static int lock_late_conns(struct dump_ctx *ctx)
+{
+	if (ctx->opts->leave_running || ctx->nr_lock_conns == ctx->nr_locked)
+		return 0;
+	netlock_undo(ctx->dirfd, ctx->netlock);
+	ctx->netlock = NULL;
+	return take_lock(ctx);
+}
+
+/* A failed dump: the tree runs on, so nothing stays locked. */
+static void unlock_network(struct dump_ctx *ctx)
+{
+	if (ctx->network_locked)
+		action_run(ctx->opts, ACT_NETWORK_UNLOCK, ctx->tasks[0].pid);
+	netlock_undo(ctx->dirfd, ctx->netlock);
+	ctx->netlock = NULL;
+}
+
+/* Every image is written; a failing hook fails the dump, whose set must not look complete. */
+static int post_dump(struct dump_ctx *ctx)
+{
+	if (!action_run(ctx->opts, ACT_POST_DUMP, ctx->tasks[0].pid))
+		return 0;
+	unlinkat(ctx->dirfd, "inventory.img", 0);
+	return -1;
+}
+
 static void free_tasks(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -288,8 +371,9 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
 	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
-	    open_images_dir(&ctx))
+	    open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid))
 		goto out;
+	netlock_forget_old(ctx.dirfd, opts->images_dir);
 	ctx.files = file_table_new();
 	ctx.shmem = shmem_table_new();
 	if (!ctx.files || !ctx.shmem)
@@ -305,21 +389,28 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	if (files_collect(&ctx) || dump_tree(&ctx))
+	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
+		files_unfreeze(&ctx, false);
 		tree_unseize(&ctx, false);
 		frozen = false;
 		ctx.st.t_unfrozen = now_ns();
 		if (ctx.mode->tree_running(&ctx))
 			goto out;
 	}
-	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || write_inventory(&ctx))
+	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx) ||
+	    write_inventory(&ctx) || post_dump(&ctx))
 		goto out;
 	ok = true;
 out:
+	if (!ok)
+		unlock_network(&ctx);
+	netlock_free(ctx.netlock);
 	if (frozen) {
+		/* The kinds learn first whether the tree dies (repair mode of its connections). */
+		files_unfreeze(&ctx, ok && !opts->leave_running);
 		tree_unseize(&ctx, ok && !opts->leave_running);
 		ctx.st.t_unfrozen = now_ns();
 	}

@@ -22,6 +22,8 @@
 #include "ns/ns.h"
 #include "proc/procstate.h"
 #include "cr/restore-images.h"
+#include "kcompat.h"
+#include "mem/ghost.h"
 #include "mem/shmem.h"
 
 /*
@@ -30,7 +32,8 @@
  */
 #define MADV_RESTORABLE                                                                            \
 	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |                 \
-	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE)
+	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE | 1ULL << MADV_SEQUENTIAL |               \
+	 1ULL << MADV_RANDOM)
 
 /* Guards sorted, page-aligned, inside their mapping; and a kernel to install them. */
 static int check_guards(const struct restore_ctx *ctx, const struct restore_task *t,
@@ -106,7 +109,45 @@ static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)
 	return 0;
 }
 
-static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
+/*
+ * The mapping type: shared or private, or MAP_DROPPABLE for anonymous memory
+ * only. A mapping of a deleted file names its ghost, loaded now.
+ */
+static int check_backing(struct restore_ctx *ctx, const struct restore_task *t, const VmaEntry *e)
+{
+	uint32_t type = e->flags & MAP_TYPE;
+	char what[64];
+
+	snprintf(what, sizeof(what), "image mm-%d.img: mapping %lx", t->pid,
+		 (unsigned long)e->start);
+	if ((type != MAP_SHARED && type != MAP_PRIVATE &&
+	     (type != MAP_DROPPABLE || e->kind != VMA_KIND__VMA_ANON)) ||
+	    (e->has_ghost_id && e->kind != VMA_KIND__VMA_FILE_PRIVATE &&
+	     e->kind != VMA_KIND__VMA_FILE_SHARED)) {
+		pr_err("%s: bad mapping type %#x or deleted file for kind %d", what, e->flags,
+		       e->kind);
+		return -1;
+	}
+	if (e->kind == VMA_KIND__VMA_SHMEM &&
+	    (!e->has_shmem_id || shmem_index(ctx, e->shmem_id, what) < 0))
+		return -1;
+	if (e->has_ghost_id)
+		return ghost_use(ctx, e->ghost_id, e->path, what, NULL);
+	return 0;
+}
+
+/* Pages go to private mappings, and never to droppable memory. */
+static bool vma_takes_pages(const VmaEntry *e)
+{
+	uint32_t type = e->flags & MAP_TYPE;
+
+	if (e->kind == VMA_KIND__VMA_ANON)
+		return type != MAP_DROPPABLE;
+	return type == MAP_PRIVATE &&
+	       (e->kind == VMA_KIND__VMA_FILE_PRIVATE || e->kind == VMA_KIND__VMA_SHMEM);
+}
+
+static int check_mm(struct restore_ctx *ctx, const struct restore_task *t)
 {
 	uint64_t prev_end = 0;
 	size_t i, v = 0;
@@ -126,15 +167,8 @@ static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 			       (unsigned long)e->start, (unsigned long)e->end);
 			return -1;
 		}
-		if (e->kind == VMA_KIND__VMA_SHMEM) {
-			char what[64];
-
-			snprintf(what, sizeof(what), "image mm-%d.img: mapping %lx", t->pid,
-				 (unsigned long)e->start);
-			if (!e->has_shmem_id || shmem_index(ctx, e->shmem_id, what) < 0)
-				return -1;
-		}
-		if (check_vma_attrs(t, e) || check_guards(ctx, t, e) || check_hugetlb(t, e))
+		if (check_backing(ctx, t, e) || check_vma_attrs(t, e) || check_guards(ctx, t, e) ||
+		    check_hugetlb(t, e))
 			return -1;
 		prev_end = e->end;
 	}
@@ -147,8 +181,7 @@ static int check_mm(const struct restore_ctx *ctx, const struct restore_task *t)
 			v++;
 		if (!p->nr_pages || p->vaddr % PAGE_SIZE || v == t->mm->n_vmas ||
 		    t->mm->vmas[v]->start > p->vaddr || t->mm->vmas[v]->end < end ||
-		    (t->mm->vmas[v]->kind != VMA_KIND__VMA_ANON &&
-		     t->mm->vmas[v]->kind != VMA_KIND__VMA_FILE_PRIVATE)) {
+		    !vma_takes_pages(t->mm->vmas[v])) {
 			pr_err("image pagemap-%d.img: pages at %lx are outside the dumped mappings",
 			       t->pid, (unsigned long)p->vaddr);
 			return -1;

@@ -16,14 +16,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmds.h"
+#include "cr/action-script.h"
 #include "files/files.h"
 #include "infect.h"
 #include "log.h"
+#include "net/netlock.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
@@ -247,25 +250,89 @@ static int write_pidfile(const char *path, pid_t pid)
 	return 0;
 }
 
-/* Above every fd of every task: where snap keeps what the processes need. */
-static int service_base(const struct restore_ctx *ctx)
+/* Room above service_base in each process: its pipes, log, images, mapped files... */
+#define SERVICE_FDS 256
+/* Between the fds snap holds for the tree and service_base: what a task opens before a fork. */
+#define SERVICE_GAP 16
+
+/*
+ * Let snap (and the processes until their restorer sets their own limits)
+ * use fd numbers below @want if the limits allow, and below @need at least,
+ * or say why not. The hard limit is raised only with CAP_SYS_RESOURCE.
+ */
+static int reserve_fds(rlim_t want, rlim_t need)
 {
-	int base = 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		pr_perror("getrlimit RLIMIT_NOFILE");
+		return -1;
+	}
+	if (want < need)
+		want = need;
+	if (rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit up = { want, want };
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return 0;
+		if (rl.rlim_max < need) {
+			pr_err("restoring these fds needs %llu open files, above the hard limit "
+			       "(%llu); raise ulimit -n",
+			       (unsigned long long)need, (unsigned long long)rl.rlim_max);
+			return -1;
+		}
+		want = rl.rlim_max;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		pr_perror("restoring these fds needs %llu open files in snap; raise ulimit -n",
+			  (unsigned long long)need);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Where snap's own fds go in every process: above every fd of every task
+ * and every fd snap holds for them (the files, the restore pipes), free in
+ * snap (the pipes are dup2()'d to service_base and service_base + 1).
+ */
+static int service_base(struct restore_tree *tr)
+{
+	const struct restore_ctx *ctx = tr->ctx;
+	int base = files_fd_ceiling(ctx) + SERVICE_GAP;
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		const struct restore_task *t = &ctx->tasks[i];
-		int b = task_max_fd(t) + t->nr_fds + 32;
+		const struct rst_proc *rp = &tr->procs[i];
+		int top = rp->ready[0] > rp->go[0] ? rp->ready[0] : rp->go[0];
 
-		if (b > base)
-			base = b;
+		if (rp->ready[1] > top)
+			top = rp->ready[1];
+		if (rp->go[1] > top)
+			top = rp->go[1];
+		if (top + SERVICE_GAP > base)
+			base = top + SERVICE_GAP;
 	}
+	if (base < 64)
+		base = 64;
+	while (fcntl(base, F_GETFD) >= 0 || fcntl(base + 1, F_GETFD) >= 0)
+		base++;
+	/* Room for more if the limit allows: mapped files, files installed() looks up. */
+	if (reserve_fds((rlim_t)base + SERVICE_FDS + ctx->nr_files, (rlim_t)base + SERVICE_FDS))
+		return -1;
 	return base;
 }
 
-/* In snap, before the first fork: each live task's restorer area and pipes. */
+/*
+ * In snap, before the first fork: every file, each live task's restorer
+ * area and pipes. The files first, while the low numbers they want are free.
+ */
 static int prepare_tree(struct restore_tree *tr)
 {
 	struct restore_ctx *ctx = tr->ctx;
+	int max_fd = 0;
 
 	tr->procs = calloc(ctx->nr_tasks, sizeof(*tr->procs));
 	if (!tr->procs) {
@@ -273,12 +340,27 @@ static int prepare_tree(struct restore_tree *tr)
 		return -1;
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct rst_proc *rp = &tr->procs[i];
+		int m = task_max_fd(&ctx->tasks[i]);
+
+		rp->ready[0] = rp->ready[1] = rp->go[0] = rp->go[1] = -1;
+		if (wait_tids_free(&ctx->tasks[i], ctx->opts->pid_wait_ms))
+			return -1;
+		if (m > max_fd)
+			max_fd = m;
+	}
+	/*
+	 * The files at the tasks' numbers, or above them all if those are
+	 * taken, and what the kinds hold while they open them.
+	 */
+	if (reserve_fds((rlim_t)max_fd + ctx->nr_files + 4 * ctx->nr_tasks + SERVICE_FDS,
+			(rlim_t)max_fd + 1 + SERVICE_FDS) ||
+	    files_open_all(ctx))
+		return -1;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
 		struct rst_proc *rp = &tr->procs[i];
 
-		rp->ready[0] = rp->ready[1] = rp->go[0] = rp->go[1] = -1;
-		if (wait_tids_free(t, ctx->opts->pid_wait_ms))
-			return -1;
 		if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 			continue;
 		if (bootstrap_create(ctx, t, &rp->b))
@@ -288,8 +370,11 @@ static int prepare_tree(struct restore_tree *tr)
 			return -1;
 		}
 	}
-	tr->service_base = service_base(ctx);
-	return files_open_all(ctx, tr->service_base + 2);
+	tr->service_base = service_base(tr);
+	if (tr->service_base < 0)
+		return -1;
+	pr_debug("snap's fds in each process at %d and up", tr->service_base);
+	return 0;
 }
 
 /* The process @pid exists once its parent made it: trace it from then on. */
@@ -349,6 +434,23 @@ static bool alive_task(const struct restore_task *t)
 	return t->pe->state != TASK_STATE__TASK_ZOMBIE;
 }
 
+/*
+ * The tree is restored and stopped: the hooks that may still fail the
+ * restore, then the dump's network lock goes. A failure up to here kills the
+ * tree and leaves the lock for another restore, as CRIU does; after it, the
+ * connections are live.
+ */
+static int unlock_network(struct restore_ctx *ctx)
+{
+	const struct snap_opts *o = ctx->opts;
+	pid_t root = ctx->tasks[0].pid;
+
+	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||
+	    action_run(o, ACT_NETWORK_UNLOCK, root))
+		return -1;
+	return netlock_release(ctx->netlock);
+}
+
 /* Every task is ready, traced through rt_sigreturn, and let go at once. */
 static int run_tree(struct restore_tree *tr)
 {
@@ -380,6 +482,14 @@ static int run_tree(struct restore_tree *tr)
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
 			return -1;
+	/*
+	 * The lock first, then what the files do as the tree goes live (TCP
+	 * connections out of repair mode): what they send then is not
+	 * dropped, and a failure up to here closes them in repair mode,
+	 * silently.
+	 */
+	if (unlock_network(ctx) || files_tree_restored(ctx))
+		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
 		struct restorer_args *a = tr->procs[i].b.args;
@@ -430,7 +540,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	int ret = -1, status;
 
 	ctx.st.t_start = now_ns();
-	if (restore_load(&ctx))
+	if (action_run(opts, ACT_PRE_RESTORE, 0) || restore_load(&ctx) ||
+	    netlock_load(ctx.dirfd, &ctx.netlock))
 		goto out;
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
@@ -445,7 +556,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	ctx.st.t_forked = now_ns();
 	/* The processes have them now. */
 	files_close_all(&ctx);
-	if (run_tree(&tr))
+	if (action_run(opts, ACT_SETUP_NS, pid) || action_run(opts, ACT_POST_SETUP_NS, pid) ||
+	    run_tree(&tr))
 		goto out;
 	ctx.st.t_end = now_ns();
 	if (opts->pidfile && write_pidfile(opts->pidfile, pid))
@@ -461,6 +573,10 @@ out:
 	if (ret && ctx.shmem)
 		shmem_undo(&ctx);
 	restore_unload(&ctx);
+	netlock_free(ctx.netlock);
+	/* The tree runs: a failing hook now is reported, and the tree runs on. */
+	if (!ret && action_run(opts, ACT_POST_RESUME, pid))
+		return -1;
 	if (ret || opts->detach)
 		return ret;
 	/* Like criu restore without -d: stay the parent and pass on its exit. */

@@ -18,6 +18,7 @@
 #include "files/files.h"
 #include "files/files-dedup.h"
 #include "files/files-locks.h"
+#include "files/files-fown.h"
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
@@ -84,6 +85,15 @@ int files_collect(struct dump_ctx *ctx)
 	return file_locks_collect(ctx, ft->locks);
 }
 
+void files_unfreeze(struct dump_ctx *ctx, bool killed)
+{
+	struct file_table *ft = ctx->files;
+
+	for (size_t k = 0; ft && k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->unfreeze)
+			fd_kinds[k]->unfreeze(ctx, ft->kind_st[k], killed);
+}
+
 /* A new open file description: its kind dumps it as file id N + 1. */
 static int add_file(struct dump_ctx *ctx, const struct fd_desc *d, uint32_t *id)
 {
@@ -118,7 +128,7 @@ static int add_file(struct dump_ctx *ctx, const struct fd_desc *d, uint32_t *id)
 	fe->id = ft->nr + 1;
 	fe->type = ops->type;
 	/* Everything ops->dump() hangs off @fe is malloc'd: free_unpacked frees it. */
-	if (ops->dump(ctx, ft->kind_st[k], d, fe)) {
+	if (ops->dump(ctx, ft->kind_st[k], d, fe) || files_fown_dump(ctx, d, fe)) {
 		file_entry__free_unpacked(fe, NULL);
 		return -1;
 	}
@@ -285,6 +295,12 @@ static int dump_inflight(struct dump_ctx *ctx)
 			ret = file_dedup_find(ft->dedup, d, &id, &pos);
 		if (!ret && !id)
 			ret = add_file(ctx, d, &id) || file_dedup_add(ft->dedup, d, id, &pos);
+		if (!ret) {
+			const struct fd_ops *ops = fd_kinds[fd_kind_by_type(ft->fe[id - 1]->type)];
+
+			if (ops->inflight && ops->inflight(ctx, ft->fe[id - 1]))
+				ret = -1;
+		}
 		if (d->local >= 0)
 			close(d->local);
 		/* add_file() may have grown the list: find the entry again. */

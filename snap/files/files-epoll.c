@@ -67,8 +67,11 @@ static struct epoll_holder *holder_of(const struct epoll_restore_state *es, uint
 	return bsearch(&key, es->holders, es->nr_holders, sizeof(key), cmp_holder);
 }
 
-/* The first fd of the first task (that owns its fd table) holding each epoll. */
-static int find_holders(const struct restore_ctx *ctx, struct epoll_restore_state *es)
+/*
+ * The first fd of the first task (that owns its fd table) holding each
+ * epoll; that task will look up every file the epoll watches.
+ */
+static int find_holders(struct restore_ctx *ctx, struct epoll_restore_state *es)
 {
 	for (size_t i = 0; i < ctx->nr_files; i++)
 		if (ctx->files[i]->type == FD_TYPE__FD_EPOLL)
@@ -96,6 +99,12 @@ static int find_holders(const struct restore_ctx *ctx, struct epoll_restore_stat
 				h->fd = t->fds[j]->fd;
 			}
 		}
+	}
+	for (size_t i = 0; i < es->nr_tfds; i++) {
+		const struct epoll_holder *h = holder_of(es, es->tfds[i]->id);
+
+		if (h && h->pid && files_task_uses(ctx, h->pid, es->tfds[i]->target))
+			return -1;
 	}
 	return 0;
 }
@@ -323,7 +332,7 @@ static int epoll_installed(struct restore_ctx *ctx, void *st, const struct resto
 
 	if (!h || h->pid != t->pid || h->fd != fd)
 		return 0;
-	/* Our own fd of it, which no fd number of the task can be. */
+	/* One fd of it here (add_as() copes with its being a number it adds as). */
 	efd = files_fd_of(ctx, fe->id);
 	if (efd < 0)
 		efd = fd;

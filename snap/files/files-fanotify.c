@@ -122,12 +122,6 @@ static int fanotify_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d
 	int queued = 0, ret = -1;
 
 	(void)ctx;
-	if (d->flags & O_ASYNC) {
-		pr_err("pid %d fd %d: fanotify with O_ASYNC (signal-driven I/O) is not supported "
-		       "yet",
-		       d->pid, d->fd);
-		return -1;
-	}
 	fa = malloc(sizeof(*fa));
 	if (!fa) {
 		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);

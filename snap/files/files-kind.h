@@ -86,6 +86,21 @@ struct fd_ops {
 	int (*dump)(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe);
 	/* Once, after every task: the kind's side images (pipes-data.img). */
 	int (*write)(struct dump_ctx *ctx, void *st);
+	/*
+	 * Optional. @fe, of this kind, travels inside a queued SCM_RIGHTS
+	 * message: restore opens such files in snap to send them again, so
+	 * one that can only be opened in its task (where() says FD_IN_TASK)
+	 * is refused here, -1 logged.
+	 */
+	int (*inflight)(const struct dump_ctx *ctx, const FileEntry *fe);
+	/*
+	 * Optional. Just before the tree is let go, whatever step the dump
+	 * reached: @killed, the dump succeeded and the tree dies now
+	 * (its fds close with the kill); else it runs on as it was, the dump
+	 * having failed or left it running (so undo what was done for a kill:
+	 * TCP connections out of repair mode). Must not fail.
+	 */
+	void (*unfreeze)(struct dump_ctx *ctx, void *st, bool killed);
 	/* Free what @st points to (not @st). */
 	void (*dump_free)(void *st);
 
@@ -119,10 +134,23 @@ struct fd_ops {
 	/*
 	 * In the restored task, every fd at its number, for each of its fds:
 	 * state that names other fds or the task (epoll targets, F_SETOWN,
-	 * locks). Runs before the restorer.
+	 * locks). Runs before the restorer. files_fd_of() gives the task's
+	 * own files and those named with files_task_uses() only.
 	 */
 	int (*installed)(struct restore_ctx *ctx, void *st, const struct restore_task *t, int fd,
 			 const FileEntry *fe);
+	/*
+	 * Optional. In snap, once every process is through its restorer and
+	 * stopped, the dump's network lock removed, right before the tree is
+	 * let go: what must wait until the restore can no longer fail, as it
+	 * would show outside the tree (TCP connections leave repair mode: a
+	 * connection closed in repair mode tells its peer nothing). The kind
+	 * reaches its files through fds of its own, kept since all_opened()
+	 * (snap closed its files once the processes were made). Not called if
+	 * the restore failed before; if it fails, the kind's restore_free()
+	 * undoes what it can. 0 or -1 logged.
+	 */
+	int (*tree_restored)(struct restore_ctx *ctx, void *st);
 	/* Free what @st points to (not @st). */
 	void (*restore_free)(void *st);
 };
@@ -154,10 +182,18 @@ uint32_t files_dumped_id(const struct dump_ctx *ctx, pid_t pid, int fd);
 const FileEntry *files_entry(const struct restore_ctx *ctx, uint32_t id);
 /*
  * The fd file @id has in this process once opened (in snap, or in this
- * task), else -1: parked above the target fds, open in snap until the
- * processes are made and in a task until its restorer runs.
+ * task), else -1. In snap, until the processes are made, every file opened
+ * in snap; in a task, the same until its fds take their numbers, then only
+ * the task's own files (at one of their numbers) and those it was told to
+ * keep with files_task_uses(), until its restorer runs.
  */
 int files_fd_of(const struct restore_ctx *ctx, uint32_t id);
+/*
+ * At load (load() or prepare()): installed() in task @pid will look up file
+ * @id with files_fd_of(), though @pid may hold no fd of it (a file an epoll
+ * watches that only another process holds). 0 or -1 logged.
+ */
+int files_task_uses(struct restore_ctx *ctx, pid_t pid, uint32_t id);
 /*
  * From an open(): file @id was opened along with this one (the other end
  * of a socketpair): @fd is its, and open() will not be asked for it.

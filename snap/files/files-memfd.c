@@ -5,6 +5,15 @@
  * use it; an fd is its open file description on that object (flags, offset).
  * Restore reopens snap's fd of the recreated memfd through /proc/self/fd, so
  * that every fd and mapping is one memfd again, with its own offset.
+ *
+ * One open file description is not a reopen: the one memfd_create() made.
+ * It does not count as a writer of the inode, a reopen for writing does, and
+ * exec (fexecve) of a memfd fails with ETXTBSY while the inode has writers.
+ * So the first read-write file of each memfd (memfd_create()'s are always
+ * read-write) is the recreated memfd's own description, snap's fd duplicated:
+ * a process that could execute its memfd still can. Which read-write file
+ * was the original one cannot be seen from outside; with two of them the
+ * original could not execute it either.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +26,18 @@
 #include "mem/shmem.h"
 
 #define DELETED_SUFFIX " (deleted)"
+/* What F_SETFL sets and open() would have. */
+#define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT)
+
+/* Per memfd (shmem id), the file that gets its own open file description. */
+struct memfd_own {
+	uint32_t shmem_id, file_id;
+};
+
+struct memfd_restore_state {
+	struct memfd_own *own;
+	size_t nr;
+};
 
 static bool memfd_match(const struct fd_desc *d)
 {
@@ -46,12 +67,36 @@ static int memfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, F
 	return shmem_note_memfd(ctx, d->pid, d->fd, d->local, path, &me->shmem_id);
 }
 
+static const struct memfd_own *find_own(const struct memfd_restore_state *ms, uint32_t shmem_id)
+{
+	for (size_t i = 0; i < ms->nr; i++)
+		if (ms->own[i].shmem_id == shmem_id)
+			return &ms->own[i];
+	return NULL;
+}
+
+/* The first read-write file of memfd @fe->memfd->shmem_id is its own. */
+static int claim_own(struct memfd_restore_state *ms, const FileEntry *fe)
+{
+	struct memfd_own *o;
+
+	if ((fe->memfd->flags & O_ACCMODE) != O_RDWR || find_own(ms, fe->memfd->shmem_id))
+		return 0;
+	o = realloc(ms->own, (ms->nr + 1) * sizeof(*o));
+	if (!o) {
+		pr_err("files.img: file id %u: out of memory", fe->id);
+		return -1;
+	}
+	ms->own = o;
+	ms->own[ms->nr++] = (struct memfd_own){ fe->memfd->shmem_id, fe->id };
+	return 0;
+}
+
 static int memfd_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	char what[64];
 	int i;
 
-	(void)st;
 	if (!fe->memfd) {
 		pr_err("files.img: file id %u: a memfd without its memfd part", fe->id);
 		return -1;
@@ -64,18 +109,33 @@ static int memfd_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		pr_err("%s: shared memory object %u is not a memfd", what, fe->memfd->shmem_id);
 		return -1;
 	}
-	return 0;
+	return claim_own(st, fe);
+}
+
+/* The memfd's own open file description, with @me's status flags. */
+static int own_fd(int objfd, const MemfdEntry *me)
+{
+	int fd = fcntl(objfd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd >= 0 && fcntl(fd, F_SETFL, me->flags & SETFL_FLAGS)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int memfd_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const MemfdEntry *me = fe->memfd;
+	const struct memfd_own *own = find_own(st, me->shmem_id);
 	int i = shmem_index(ctx, me->shmem_id, "files.img"), fd;
 
-	(void)st;
 	if (i < 0)
 		return -1;
-	fd = reopen_fd(ctx->shmem->fds[i], files_reopen_flags(me->flags));
+	if (own && own->file_id == fe->id)
+		fd = own_fd(ctx->shmem->fds[i], me);
+	else
+		fd = reopen_fd(ctx->shmem->fds[i], files_reopen_flags(me->flags));
 	if (fd < 0) {
 		pr_perror("files.img: file id %u: cannot reopen memfd %s", fe->id,
 			  ctx->shmem->objs[i]->name);
@@ -90,12 +150,19 @@ static int memfd_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	return fd;
 }
 
+static void memfd_restore_free(void *st)
+{
+	free(((struct memfd_restore_state *)st)->own);
+}
+
 const struct fd_ops memfd_fd_ops = {
 	.type = FD_TYPE__FD_MEMFD,
 	.name = "memfd",
 	.fmts = FD_FMT(S_IFREG),
 	.match = memfd_match,
 	.dump = memfd_dump,
+	.restore_state = sizeof(struct memfd_restore_state),
 	.open = memfd_open,
 	.prepare = memfd_prepare,
+	.restore_free = memfd_restore_free,
 };

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The fds opened for the files of files.img while restoring, by id: parked
- * above every target fd until restore_task_fds() dup3()s them to their
- * numbers. The table fills it (files-restore.c); kinds look up a peer's fd
- * here, or hand over a peer they opened along with their own file.
+ * in snap, where they can, at the number the first task that holds them
+ * gives them, until files_install() puts each at its numbers in each task.
+ * The table fills it (files-restore.c, files-install.c); kinds look up a
+ * peer's fd here, hand over a peer they opened along with their own file,
+ * or say which files their installed() step looks up.
  */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "files/files-table.h"
@@ -27,15 +30,56 @@ ssize_t files_index(const struct restore_ctx *ctx, uint32_t id)
 int files_park(struct restore_ctx *ctx, size_t i, int fd)
 {
 	struct files_restore_state *st = ctx->files_st;
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, st->park_base);
+	int want = st->park_at_target ? st->first_fd[i] : -1, nfd;
 
+	if (fd == want) {
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		st->fds[i] = fd;
+		return 0;
+	}
+	if (want >= 0) {
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, want);
+		if (nfd == want) {
+			close(fd);
+			st->fds[i] = nfd;
+			return 0;
+		}
+		/* Taken (by another file, or by snap's own): out of the way, then. */
+		if (nfd >= 0)
+			close(nfd);
+	}
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, st->park_base);
 	close(fd);
 	if (nfd < 0) {
-		pr_perror("files.img: file id %u: cannot move it above fd %d", ctx->files[i]->id,
-			  st->park_base);
+		pr_perror("files.img: file id %u: cannot move it to fd %d or above",
+			  ctx->files[i]->id, st->park_base);
 		return -1;
 	}
 	st->fds[i] = nfd;
+	return 0;
+}
+
+int files_task_uses(struct restore_ctx *ctx, pid_t pid, uint32_t id)
+{
+	struct files_restore_state *st = ctx->files_st;
+	ssize_t i = files_index(ctx, id);
+
+	if (i < 0) {
+		pr_err("files.img: pid %d needs file id %u, which it does not have", pid, id);
+		return -1;
+	}
+	if (st->nr_uses == st->cap_uses) {
+		size_t cap = st->cap_uses ? 2 * st->cap_uses : 64;
+		struct file_use *u = realloc(st->uses, cap * sizeof(*u));
+
+		if (!u) {
+			pr_err("out of memory for the file table");
+			return -1;
+		}
+		st->uses = u;
+		st->cap_uses = cap;
+	}
+	st->uses[st->nr_uses++] = (struct file_use){ .pid = pid, .file = i };
 	return 0;
 }
 

@@ -76,6 +76,13 @@ static int check_target(const struct dump_ctx *ctx, const struct fd_desc *d, lon
 		       d->fd, pid, ctx->tasks[i].pid);
 		return -1;
 	}
+	/* Restore puts a shared fd table's fds in place before it makes such a child. */
+	if (ctx->tasks[i].shares_files) {
+		pr_err("pid %d fd %d: pidfd of pid %lld, which shares its parent's fd table "
+		       "(CLONE_FILES), is not supported",
+		       d->pid, d->fd, pid);
+		return -1;
+	}
 	return 0;
 }
 
@@ -131,6 +138,17 @@ static int pidfd_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		return -1;
 	}
 	return 0;
+}
+
+static int pidfd_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
+{
+	(void)ctx;
+	if (fe->pidfd->pid <= 0)
+		return 0;
+	pr_err("a message queued in a unix socket carries a pidfd of pid %d: restore can only "
+	       "open it in a process, not send it again; not supported",
+	       fe->pidfd->pid);
+	return -1;
 }
 
 static enum fd_where pidfd_where(const struct restore_ctx *ctx, const FileEntry *fe)
@@ -231,5 +249,6 @@ const struct fd_ops pidfd_fd_ops = {
 	.dump = pidfd_dump,
 	.prepare = pidfd_prepare,
 	.where = pidfd_where,
+	.inflight = pidfd_inflight,
 	.open = pidfd_open_file,
 };

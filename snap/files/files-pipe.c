@@ -19,10 +19,11 @@
 #include "files/files-pipe-data.h"
 #include "log.h"
 
-/* Our two ends of a pipe being restored, kept until every id is open. */
+/* Our two ends of a pipe being restored, kept until every id of it is open. */
 struct pipe_ends {
 	uint64_t pipe_id;
 	int rfd, wfd;
+	unsigned int ids_left;	/* ids of the pipe in files.img not open yet */
 };
 
 struct pipe_restore_state {
@@ -84,21 +85,28 @@ static int pipe_load(struct restore_ctx *ctx, void *st)
 		pr_err("pipes-data.img: out of memory for %zu pipes", ps->data.nr);
 		return -1;
 	}
-	for (size_t i = 0; i < ps->data.nr; i++)
+	for (size_t i = 0; i < ps->data.nr; i++) {
 		ps->ends[i].rfd = ps->ends[i].wfd = -1;
+		ps->ends[i].ids_left = 0;
+	}
 	return 0;
 }
 
 static int pipe_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	struct pipe_restore_state *ps = st;
+	size_t at;
 
 	(void)ctx;
 	if (!fe->pipe) {
 		pr_err("files.img: file id %u: a pipe without its pipe part", fe->id);
 		return -1;
 	}
-	return pipe_data_check(&ps->data, fe->pipe->pipe_id, fe->id);
+	if (pipe_data_check(&ps->data, fe->pipe->pipe_id, fe->id))
+		return -1;
+	pipe_data_find(&ps->data, fe->pipe->pipe_id, NULL, &at);
+	ps->ends[at].ids_left++;
+	return 0;
 }
 
 static struct pipe_ends *get_pipe(struct pipe_restore_state *ps, const FileEntry *fe)
@@ -152,6 +160,12 @@ static int pipe_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 			  (unsigned long long)pe->pipe_id, pe->flags);
 		close(fd);
 		return -1;
+	}
+	/* Not kept past the last id: a process with thousands of pipes would need twice the fds. */
+	if (!--e->ids_left) {
+		close(e->rfd);
+		close(e->wfd);
+		e->rfd = e->wfd = -1;
 	}
 	return fd;
 }

@@ -4,13 +4,11 @@
  * same flags at the same offset.
  *
  * A file deleted while open (a "ghost": its link reads "PATH (deleted)", no
- * links left) cannot be reopened by path, so its contents go to ghost-ID.img,
- * once per inode: every open file description of it names the same ghost.
- * Restore recreates it once next to where it was, opens it for each file
- * description, and unlinks it when all are open: the process sees one
- * unlinked file with the same data and mode, each fd at its own offset.
- * The ghosts met (dump) and loaded and recreated (restore) are this kind's
- * state.
+ * links left) cannot be reopened by path: its contents are saved once per
+ * inode, shared with the mappings of the same file (mem/ghost.h), and every
+ * open file description of it names the ghost. Restore reopens the
+ * recreated, unlinked ghost for each: the process sees one unlinked file
+ * with the same data, size, holes, owner and mode, each fd at its own offset.
  *
  * A file under /proc/PID of a process of the tree (its own status, say)
  * only exists once that process does: it is opened in the task.
@@ -22,37 +20,10 @@
 #include <unistd.h>
 
 #include "files/files-kind.h"
-#include "image.h"
 #include "log.h"
+#include "mem/ghost.h"
 
-/* Ghost contents live in the image and in snap's memory while restoring. */
-#define GHOST_MAX      (64ULL << 20)
 #define DELETED_SUFFIX " (deleted)"
-
-/* Dump: each deleted inode met, saved once as ghost-ID.img. */
-struct ghost_seen {
-	dev_t dev;
-	ino_t ino;
-	uint32_t id;
-};
-
-struct reg_dump_state {
-	struct ghost_seen *seen;
-	size_t nr_seen;
-};
-
-/* A recreated ghost, unlinked once every fd is open. */
-struct ghost_made {
-	uint32_t id;
-	char name[4096 + 32];
-};
-
-struct reg_restore_state {
-	GhostFileEntry **ghosts;	/* ghost-ID.img of deleted files */
-	size_t nr_ghosts;
-	struct ghost_made *made;	/* recreated, to unlink when done */
-	size_t nr_made;
-};
 
 static bool reg_match(const struct fd_desc *d)
 {
@@ -60,48 +31,19 @@ static bool reg_match(const struct fd_desc *d)
 	return d->path[0] == '/' && strncmp(d->path, "/memfd:", 7);
 }
 
-static int dump_ghost(struct dump_ctx *ctx, const struct fd_desc *d, const char *path, uint32_t id)
+/* The target may hold it write-only or O_PATH: the ghost is read through a fresh open. */
+static int dump_ghost(struct dump_ctx *ctx, const struct fd_desc *d, const char *path, uint32_t *id)
 {
-	GhostFileEntry g = GHOST_FILE_ENTRY__INIT;
-	size_t size = d->st.st_size, len = 0;
-	int fd = -1, ret = -1;
-	ssize_t n;
+	char what[4096 + 64];
+	int fd, ret;
 
-	if ((unsigned long long)d->st.st_size > GHOST_MAX) {
-		pr_err("pid %d fd %d: deleted file %s holds %lld bytes; snap saves at most %llu "
-		       "MiB of a deleted file (link it back or truncate it before dumping)",
-		       d->pid, d->fd, path, (long long)d->st.st_size, GHOST_MAX >> 20);
-		return -1;
-	}
-	/* The target may hold it write-only or O_PATH: read through a fresh open. */
+	snprintf(what, sizeof(what), "pid %d fd %d (%s)", d->pid, d->fd, path);
 	fd = reopen_fd(d->local, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		pr_perror("pid %d fd %d: cannot reopen deleted file %s to save it", d->pid, d->fd,
-			  path);
+		pr_perror("%s: cannot reopen the deleted file to save it", what);
 		return -1;
 	}
-	g.data.data = malloc(size ? size : 1);
-	if (!g.data.data) {
-		pr_err("pid %d fd %d: no memory for the %zu bytes of deleted file %s", d->pid,
-		       d->fd, size, path);
-		goto out;
-	}
-	while (len < size) {
-		n = pread(fd, g.data.data + len, size - len, len);
-		if (n < 0) {
-			pr_perror("pid %d fd %d: cannot read deleted file %s", d->pid, d->fd, path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	g.id = id;
-	g.mode = d->st.st_mode & 07777;
-	g.data.len = len;
-	ret = img_write_one(ctx->dirfd, IMG_GHOST, id, &g.base);
-out:
-	free(g.data.data);
+	ret = ghost_note(ctx, fd, what, id);
 	close(fd);
 	return ret;
 }
@@ -142,33 +84,13 @@ static int check_deleted(const struct fd_desc *d, char *path, bool *deleted)
 	return 0;
 }
 
-static uint32_t find_seen(const struct reg_dump_state *rs, const struct fd_desc *d)
-{
-	for (size_t i = 0; i < rs->nr_seen; i++)
-		if (rs->seen[i].dev == d->st.st_dev && rs->seen[i].ino == d->st.st_ino)
-			return rs->seen[i].id;
-	return 0;
-}
-
-static int add_seen(struct reg_dump_state *rs, const struct fd_desc *d, uint32_t id)
-{
-	struct ghost_seen *n = realloc(rs->seen, (rs->nr_seen + 1) * sizeof(*n));
-
-	if (!n) {
-		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
-		return -1;
-	}
-	rs->seen = n;
-	rs->seen[rs->nr_seen++] = (struct ghost_seen){ d->st.st_dev, d->st.st_ino, id };
-	return 0;
-}
-
 static int reg_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	char path[sizeof(d->path)];
 	RegFileEntry *re;
 	bool deleted;
 
+	(void)st;
 	strcpy(path, d->path);
 	if (check_deleted(d, path, &deleted))
 		return -1;
@@ -197,19 +119,10 @@ static int reg_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, Fil
 	re->has_deleted = true;
 	re->deleted = true;
 	re->has_ghost_id = true;
-	re->ghost_id = find_seen(st, d);
-	if (re->ghost_id)
-		return 0;
-	re->ghost_id = fe->id;
-	return dump_ghost(ctx, d, path, fe->id) || add_seen(st, d, fe->id) ? -1 : 0;
+	return dump_ghost(ctx, d, path, &re->ghost_id);
 oom:
 	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
 	return -1;
-}
-
-static void reg_dump_free(void *st)
-{
-	free(((struct reg_dump_state *)st)->seen);
 }
 
 static uint32_t ghost_id(const FileEntry *fe)
@@ -217,21 +130,13 @@ static uint32_t ghost_id(const FileEntry *fe)
 	return fe->reg->has_ghost_id ? fe->reg->ghost_id : fe->id;
 }
 
-static GhostFileEntry *find_ghost(const struct reg_restore_state *rs, uint32_t id)
-{
-	for (size_t i = 0; i < rs->nr_ghosts; i++)
-		if (rs->ghosts[i]->id == id)
-			return rs->ghosts[i];
-	return NULL;
-}
-
 static int reg_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
-	struct reg_restore_state *rs = st;
 	const RegFileEntry *re = fe->reg;
-	ProtobufCMessage *msg;
-	GhostFileEntry *g, **n;
+	char what[64];
+	uint64_t size;
 
+	(void)st;
 	if (!re) {
 		pr_err("files.img: file id %u: a regular file without its reg part", fe->id);
 		return -1;
@@ -242,28 +147,14 @@ static int reg_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	}
 	if (!re->deleted)
 		return 0;
-	if (find_ghost(rs, ghost_id(fe)))
-		return 0;
-
-	if (img_load_one(ctx->dirfd, IMG_GHOST, ghost_id(fe), &msg))
+	snprintf(what, sizeof(what), "files.img: file id %u", fe->id);
+	if (ghost_use(ctx, ghost_id(fe), re->path, what, &size))
 		return -1;
-	g = (GhostFileEntry *)msg;
-	if (g->id != ghost_id(fe) || (re->has_size && g->data.len != re->size)) {
-		pr_err("ghost-%u.img: holds ghost %u with %zu bytes; files.img says ghost %u, "
-		       "%llu bytes",
-		       ghost_id(fe), g->id, g->data.len, ghost_id(fe),
-		       (unsigned long long)re->size);
-		ghost_file_entry__free_unpacked(g, NULL);
+	if (re->has_size && size != re->size) {
+		pr_err("%s: ghost-%u.img holds a file of %llu bytes, files.img says %llu", what,
+		       ghost_id(fe), (unsigned long long)size, (unsigned long long)re->size);
 		return -1;
 	}
-	n = realloc(rs->ghosts, (rs->nr_ghosts + 1) * sizeof(*n));
-	if (!n) {
-		pr_err("ghost-%u.img: out of memory", fe->id);
-		ghost_file_entry__free_unpacked(g, NULL);
-		return -1;
-	}
-	rs->ghosts = n;
-	rs->ghosts[rs->nr_ghosts++] = g;
 	return 0;
 }
 
@@ -297,147 +188,58 @@ err:
 	return -1;
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
+static int ghost_open(struct restore_ctx *ctx, const FileEntry *fe)
 {
-	while (len && !*p) {
-		p++;
-		len--;
-	}
-	return !len;
-}
+	int gfd = ghost_fd(ctx, ghost_id(fe)), fd;
 
-static int ghost_fill(const FileEntry *fe, const GhostFileEntry *g, int fd, const char *name)
-{
-	size_t off, chunk;
-	ssize_t n;
-
-	/* Zero pages are left as holes, as they most likely were. */
-	if (ftruncate(fd, g->data.len))
-		goto err;
-	for (off = 0; off < g->data.len; off += chunk) {
-		chunk = g->data.len - off < 65536 ? g->data.len - off : 65536;
-		if (all_zero(g->data.data + off, chunk))
-			continue;
-		n = pwrite(fd, g->data.data + off, chunk, off);
-		if (n <= 0) {
-			if (!n)
-				errno = EIO;
-			goto err;
-		}
-		/* A short write: go on from where it stopped. */
-		chunk = n;
-	}
-	/* The create mode went through our umask. */
-	if (fchmod(fd, g->mode))
-		goto err;
-	return 0;
-err:
-	pr_perror("files.img: file id %u: cannot write the saved contents to %s", fe->id, name);
-	return -1;
-}
-
-/* Recreate ghost @g under its own name if free, so the fd reads "PATH (deleted)". */
-static struct ghost_made *ghost_make(struct reg_restore_state *rs, const FileEntry *fe,
-				     const GhostFileEntry *g)
-{
-	const RegFileEntry *re = fe->reg;
-	struct ghost_made *m;
-	char dir[4096];
-	int wfd;
-
-	m = realloc(rs->made, (rs->nr_made + 1) * sizeof(*m));
-	if (!m) {
-		pr_err("files.img: file id %u: out of memory", fe->id);
-		return NULL;
-	}
-	rs->made = m;
-	m = &rs->made[rs->nr_made];
-	m->id = g->id;
-	snprintf(m->name, sizeof(m->name), "%s", re->path);
-	wfd = open(m->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (wfd < 0 && errno == EEXIST) {
-		snprintf(dir, sizeof(dir), "%s", re->path);
-		snprintf(m->name, sizeof(m->name), "%s/.snap-ghost-XXXXXX", dirname(dir));
-		wfd = mkostemp(m->name, O_CLOEXEC);
-	}
-	if (wfd < 0) {
-		pr_perror("files.img: file id %u: cannot recreate deleted file %s as %s", fe->id,
-			  re->path, m->name);
-		return NULL;
-	}
-	rs->nr_made++;
-	if (ghost_fill(fe, g, wfd, m->name)) {
-		close(wfd);
-		return NULL;
-	}
-	close(wfd);
-	return m;
-}
-
-static int ghost_open(struct reg_restore_state *rs, const FileEntry *fe)
-{
-	const GhostFileEntry *g = find_ghost(rs, ghost_id(fe));
-	struct ghost_made *m = NULL;
-	size_t i;
-	int fd;
-
-	if (!g) {
-		pr_err("files.img: file id %u: ghost-%u.img was not loaded", fe->id, ghost_id(fe));
+	if (gfd < 0) {
+		pr_err("files.img: file id %u: ghost-%u.img was not recreated", fe->id,
+		       ghost_id(fe));
 		return -1;
 	}
-	for (i = 0; i < rs->nr_made && !m; i++)
-		if (rs->made[i].id == g->id)
-			m = &rs->made[i];
-	if (!m)
-		m = ghost_make(rs, fe, g);
-	if (!m)
-		return -1;
-	fd = open(m->name, files_reopen_flags(fe->reg->flags));
+	fd = reopen_fd(gfd, files_reopen_flags(fe->reg->flags));
 	if (fd < 0) {
 		pr_perror("files.img: file id %u: cannot open recreated deleted file %s", fe->id,
-			  m->name);
+			  fe->reg->path);
 		return -1;
 	}
 	return reg_finish(fe, fd);
 }
 
-/* Every fd is open: the recreated ghosts lose their names again. */
-static void reg_opened(struct restore_ctx *ctx, void *st)
-{
-	struct reg_restore_state *rs = st;
-
-	(void)ctx;
-	for (size_t i = 0; i < rs->nr_made; i++)
-		if (unlink(rs->made[i].name))
-			pr_warn("cannot remove recreated deleted file %s: %s", rs->made[i].name,
-				strerror(errno));
-	rs->nr_made = 0;
-}
-
-static void reg_restore_free(void *st)
-{
-	struct reg_restore_state *rs = st;
-
-	for (size_t i = 0; i < rs->nr_ghosts; i++)
-		ghost_file_entry__free_unpacked(rs->ghosts[i], NULL);
-	free(rs->ghosts);
-	free(rs->made);
-}
-
-/* Its own /proc/PID, or another's of the tree: opened once that process exists. */
-static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
+/* The pid of a /proc/PID path of @fe, or 0. */
+static long proc_pid(const FileEntry *fe)
 {
 	const char *p;
 	char *end;
 	long pid;
 
 	if (!fe->reg || strncmp(fe->reg->path, "/proc/", 6))
-		return FD_IN_SNAP;
+		return 0;
 	p = fe->reg->path + 6;
 	pid = strtol(p, &end, 10);
-	if (end == p || (*end && *end != '/'))
-		return FD_IN_SNAP;
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
+	return end == p || (*end && *end != '/') ? 0 : pid;
+}
+
+static int reg_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
+{
+	long pid = proc_pid(fe);
+
+	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid) {
+			pr_err("a message queued in a unix socket carries %s, which restore can "
+			       "only open once pid %ld exists, not send again; not supported",
+			       fe->reg->path, pid);
+			return -1;
+		}
+	return 0;
+}
+
+/* Its own /proc/PID, or another's of the tree: opened once that process exists. */
+static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	long pid = proc_pid(fe);
+
+	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].pid == pid)
 			return FD_IN_TASK;
 	return FD_IN_SNAP;
@@ -448,9 +250,9 @@ static int reg_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	const RegFileEntry *re = fe->reg;
 	int fd;
 
-	(void)ctx;
+	(void)st;
 	if (re->deleted)
-		return ghost_open(st, fe);
+		return ghost_open(ctx, fe);
 	fd = open(re->path, files_reopen_flags(re->flags));
 	if (fd < 0) {
 		pr_err("files.img: file id %u: cannot open %s: %s", fe->id, re->path,
@@ -465,13 +267,9 @@ const struct fd_ops reg_fd_ops = {
 	.name = "regular file",
 	.fmts = FD_FMT(S_IFREG) | FD_FMT(S_IFDIR),
 	.match = reg_match,
-	.dump_state = sizeof(struct reg_dump_state),
 	.dump = reg_dump,
-	.dump_free = reg_dump_free,
-	.restore_state = sizeof(struct reg_restore_state),
 	.prepare = reg_prepare,
 	.where = reg_where,
+	.inflight = reg_inflight,
 	.open = reg_open,
-	.opened = reg_opened,
-	.restore_free = reg_restore_free,
 };

@@ -25,6 +25,8 @@ extern const struct fd_ops inotify_fd_ops;
 extern const struct fd_ops fanotify_fd_ops;
 extern const struct fd_ops unix_fd_ops;
 extern const struct fd_ops netlink_fd_ops;
+extern const struct fd_ops inet_fd_ops;
+extern const struct fd_ops packet_fd_ops;
 extern const struct fd_ops eventfd_fd_ops;
 extern const struct fd_ops epoll_fd_ops;
 extern const struct fd_ops timerfd_fd_ops;
@@ -45,6 +47,8 @@ const struct fd_ops *const fd_kinds[] = {
 	&fanotify_fd_ops,	/* anon_inode:[fanotify] */
 	&unix_fd_ops,	/* S_IFSOCK: AF_UNIX */
 	&netlink_fd_ops, /* S_IFSOCK: AF_NETLINK */
+	&inet_fd_ops,	/* S_IFSOCK: AF_INET, AF_INET6 */
+	&packet_fd_ops,	/* S_IFSOCK: AF_PACKET */
 	&eventfd_fd_ops,	/* anon_inode:[eventfd] */
 	&epoll_fd_ops,		/* anon_inode:[eventpoll] */
 	&timerfd_fd_ops,	/* anon_inode:[timerfd] */

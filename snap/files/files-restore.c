@@ -5,13 +5,16 @@
  *  1. load (restore_load_files): files.img, each kind's side images, every
  *     entry checked by its kind, which also says where it is opened;
  *  2. in snap, before any process (files_open_all): every FD_IN_SNAP file
- *     opened and parked above the target fds, so that the processes inherit
- *     them and fds of different processes that shared an open file
- *     description share it again; then each kind's all_opened() (queued
- *     messages that carry files: files in flight have ids but no fd of
- *     any task, and are opened here all the same);
+ *     opened and parked (files_park()) at the number the first task that
+ *     holds it gives it where that is free, so that the processes inherit
+ *     them, mostly in place, and fds of different processes that shared an
+ *     open file description share it again; then each kind's all_opened()
+ *     (queued messages that carry files: files in flight have ids but no
+ *     fd of any task, and are opened here all the same);
  *  3. in each restored process that owns its fd table (restore_task_fds):
- *     its FD_IN_TASK files opened, then every fd dup3()'d to its number;
+ *     its FD_IN_TASK files opened, then every fd put at its number by a
+ *     parallel move (files-install.c), in no more fd numbers than the
+ *     task's highest fd and a few;
  *  4. still there, before the restorer (files_task_installed): each kind's
  *     per-fd step that needs the fds at their numbers.
  *
@@ -20,11 +23,11 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "files/files.h"
 #include "files/files-locks.h"
+#include "files/files-fown.h"
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
@@ -42,13 +45,6 @@ static const struct fd_ops *kind_ops(const struct restore_ctx *ctx, size_t i)
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
 
 	return (x > y) - (x < y);
 }
@@ -114,7 +110,7 @@ static int check_files(struct restore_ctx *ctx)
 		}
 		ops = fd_kinds[k];
 		st->kind[i] = k;
-		if (ops->prepare && ops->prepare(ctx, st->kind_st[k], fe))
+		if ((ops->prepare && ops->prepare(ctx, st->kind_st[k], fe)) || files_fown_check(fe))
 			return -1;
 		st->where[i] = ops->where ? ops->where(ctx, fe) : FD_IN_SNAP;
 	}
@@ -165,6 +161,20 @@ out:
 	return ret;
 }
 
+static void state_free(struct files_restore_state *st)
+{
+	for (size_t k = 0; st->kind_st && k < nr_fd_kinds; k++)
+		free(st->kind_st[k]);
+	free(st->kind_st);
+	free(st->uses);
+	free(st->where);
+	free(st->kind);
+	free(st->fown_done);
+	free(st->first_fd);
+	free(st->fds);
+	free(st);
+}
+
 static struct files_restore_state *state_new(size_t nr_files)
 {
 	struct files_restore_state *st = calloc(1, sizeof(*st));
@@ -172,13 +182,17 @@ static struct files_restore_state *state_new(size_t nr_files)
 	if (!st)
 		goto oom;
 	st->fds = malloc((nr_files + 1) * sizeof(*st->fds));
+	st->first_fd = malloc((nr_files + 1) * sizeof(*st->first_fd));
 	st->kind = calloc(nr_files + 1, sizeof(*st->kind));
 	st->where = calloc(nr_files + 1, sizeof(*st->where));
+	st->fown_done = calloc(nr_files + 1, sizeof(*st->fown_done));
 	st->kind_st = calloc(nr_fd_kinds, sizeof(*st->kind_st));
-	if (!st->fds || !st->kind || !st->where || !st->kind_st)
+	if (!st->fds || !st->first_fd || !st->kind || !st->where || !st->fown_done ||
+	    !st->kind_st)
 		goto oom;
 	for (size_t i = 0; i < nr_files; i++)
-		st->fds[i] = -1;
+		st->fds[i] = st->first_fd[i] = -1;
+	st->max_target = st->top_fd = -1;
 	for (size_t k = 0; k < nr_fd_kinds; k++) {
 		if (!fd_kinds[k]->restore_state)
 			continue;
@@ -189,16 +203,33 @@ static struct files_restore_state *state_new(size_t nr_files)
 	return st;
 oom:
 	pr_err("out of memory for the file table");
-	if (st) {
-		for (size_t k = 0; st->kind_st && k < nr_fd_kinds; k++)
-			free(st->kind_st[k]);
-		free(st->kind_st);
-		free(st->where);
-		free(st->kind);
-		free(st->fds);
-		free(st);
-	}
+	if (st)
+		state_free(st);
 	return NULL;
+}
+
+/*
+ * Where snap parks each file: the first number the first task holding it
+ * gives it (a task that shares its parent's fd table, CLONE_FILES, gives
+ * none: its parent does). What no number takes goes above them all.
+ */
+static void plan_numbers(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct restore_task *t = &ctx->tasks[i];
+
+		for (size_t j = 0; j < t->nr_fds; j++) {
+			const FdinfoEntry *fi = t->fds[j];
+			ssize_t idx = files_index(ctx, fi->id);
+
+			if ((int)fi->fd > st->max_target)
+				st->max_target = fi->fd;
+			if (!t->pe->files_shared && st->first_fd[idx] < 0)
+				st->first_fd[idx] = fi->fd;
+		}
+	}
 }
 
 int restore_load_files(struct restore_ctx *ctx)
@@ -221,6 +252,7 @@ int restore_load_files(struct restore_ctx *ctx)
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (check_task_fds(ctx, &ctx->tasks[i]))
 			return -1;
+	plan_numbers(ctx);
 	return file_locks_load(ctx, &ctx->files_st->locks);
 }
 
@@ -239,34 +271,17 @@ void restore_files_free(struct restore_ctx *ctx)
 		return;
 	opened_all(ctx);
 	files_close_all(ctx);
-	for (size_t k = 0; k < nr_fd_kinds; k++) {
+	for (size_t k = 0; k < nr_fd_kinds; k++)
 		if (st->kind_st[k] && fd_kinds[k]->restore_free)
 			fd_kinds[k]->restore_free(st->kind_st[k]);
-		free(st->kind_st[k]);
-	}
-	free(st->kind_st);
 	file_locks_rst_free(st->locks);
-	free(st->where);
-	free(st->kind);
-	free(st->fds);
-	free(st);
+	state_free(st);
 	ctx->files_st = NULL;
 }
 
-int task_max_fd(const struct restore_task *t)
-{
-	int max = -1;
-	size_t i;
-
-	for (i = 0; i < t->nr_fds; i++)
-		if ((int)t->fds[i]->fd > max)
-			max = t->fds[i]->fd;
-	return max;
-}
-
 /*
- * Open ctx->files[@todo[]] (distinct positions) in passes, parked at
- * park_base and up. Each pass asks every file not yet open; a file whose
+ * Open ctx->files[@todo[]] (distinct positions) in passes, parked
+ * (files_park()). Each pass asks every file not yet open; a file whose
  * kind answers FD_AGAIN is asked again in the next pass. -1 logged.
  */
 static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
@@ -300,46 +315,91 @@ static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
 }
 
 /*
- * Each restored process gets its fds from snap's parked ones: room for the
- * target fds, snap's service fds above them, and the parked files above
- * those. Raise our limit if that does not fit (the restorer sets the
- * process's own limits later).
+ * The order snap opens its files in: highest first number first, what no
+ * task holds last, else as in files.img. Whatever a kind opens for a moment
+ * (or keeps until opened()) takes the lowest free numbers, which the files
+ * opened last want: few files find theirs taken.
  */
-static int reserve_fds(int base, size_t nr_files)
-{
-	rlim_t need = (rlim_t)base + nr_files + 256;
-	struct rlimit rl;
+struct open_order {
+	int first_fd;
+	size_t pos;
+};
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
-		return 0;
-	rl.rlim_cur = need;
-	if (rl.rlim_max < need)
-		rl.rlim_max = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl)) {
-		pr_perror("restoring these fds needs %llu open files in snap; raise ulimit -n",
-			  (unsigned long long)need);
-		return -1;
-	}
-	return 0;
+static int cmp_order(const void *a, const void *b)
+{
+	const struct open_order *x = a, *y = b;
+
+	if (x->first_fd != y->first_fd)
+		return x->first_fd < y->first_fd ? 1 : -1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-int files_open_all(struct restore_ctx *ctx, int base)
+static size_t *snap_files_in_order(const struct restore_ctx *ctx, size_t *nr)
 {
-	struct files_restore_state *st = ctx->files_st;
-	size_t *todo, nr = 0;
-	int ret = -1;
+	const struct files_restore_state *st = ctx->files_st;
+	struct open_order *o = malloc((ctx->nr_files + 1) * sizeof(*o));
+	size_t *todo = malloc((ctx->nr_files + 1) * sizeof(*todo));
 
-	if (reserve_fds(base, ctx->nr_files))
-		return -1;
-	todo = malloc((ctx->nr_files + 1) * sizeof(*todo));
-	if (!todo) {
+	*nr = 0;
+	if (!o || !todo) {
 		pr_err("out of memory for the file table");
-		return -1;
+		free(todo);
+		todo = NULL;
+		goto out;
 	}
 	for (size_t i = 0; i < ctx->nr_files; i++)
 		if (st->where[i] == FD_IN_SNAP)
-			todo[nr++] = i;
-	st->park_base = base;
+			o[(*nr)++] = (struct open_order){ st->first_fd[i], i };
+	qsort(o, *nr, sizeof(*o), cmp_order);
+	for (size_t k = 0; k < *nr; k++)
+		todo[k] = o[k].pos;
+out:
+	free(o);
+	return todo;
+}
+
+/*
+ * Once the kinds dropped what they kept (opened()), the numbers they held
+ * are free: files parked out of the way because of them go to theirs.
+ */
+static void park_again(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+	unsigned char *taken = calloc(st->max_target + 2, 1);
+
+	if (!taken)
+		return;
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (st->fds[i] >= 0 && st->fds[i] <= st->max_target)
+			taken[st->fds[i]] = 1;
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		int want = st->first_fd[i], fd;
+
+		if (st->fds[i] < 0 || want < 0 || st->fds[i] == want || taken[want])
+			continue;
+		fd = fcntl(st->fds[i], F_DUPFD_CLOEXEC, want);
+		if (fd == want) {
+			close(st->fds[i]);
+			st->fds[i] = fd;
+			taken[want] = 1;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+	free(taken);
+}
+
+int files_open_all(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+	size_t *todo, nr, nr_away = 0;
+	int ret;
+
+	todo = snap_files_in_order(ctx, &nr);
+	if (!todo)
+		return -1;
+	st->park_base = st->max_target + 1;
+	st->park_at_target = true;
 	ret = open_staged(ctx, todo, nr);
 	free(todo);
 	for (size_t k = 0; k < nr_fd_kinds && !ret; k++)
@@ -350,8 +410,24 @@ int files_open_all(struct restore_ctx *ctx, int base)
 		files_close_all(ctx);
 		return -1;
 	}
+	park_again(ctx);
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		if (st->fds[i] > st->top_fd)
+			st->top_fd = st->fds[i];
+		if (st->fds[i] >= 0 && st->fds[i] != st->first_fd[i])
+			nr_away++;
+	}
+	pr_debug("files: %zu opened in snap, %zu away from their first number, highest fd %d",
+		 nr, nr_away, st->top_fd);
 	st->opened = true;
 	return 0;
+}
+
+int files_fd_ceiling(const struct restore_ctx *ctx)
+{
+	const struct files_restore_state *st = ctx->files_st;
+
+	return (st->top_fd > st->max_target ? st->top_fd : st->max_target) + 1;
 }
 
 void files_close_all(struct restore_ctx *ctx)
@@ -367,22 +443,7 @@ void files_close_all(struct restore_ctx *ctx)
 	}
 }
 
-/* Close everything below @end that is not one of the sorted target fds @fds. */
-static void close_others(const int *fds, size_t nr, int end)
-{
-	int from = 0;
-	size_t i;
-
-	for (i = 0; i < nr; i++) {
-		if (fds[i] > from)
-			close_range(from, fds[i] - 1, 0);
-		from = fds[i] + 1;
-	}
-	if (end > from)
-		close_range(from, end - 1, 0);
-}
-
-/* In the task: its own FD_IN_TASK files, parked with snap's. */
+/* In the task: its own FD_IN_TASK files, parked above service_base. */
 static int open_task_files(struct restore_ctx *ctx, const struct restore_task *t)
 {
 	struct files_restore_state *st = ctx->files_st;
@@ -409,46 +470,20 @@ static int open_task_files(struct restore_ctx *ctx, const struct restore_task *t
 	return ret;
 }
 
-/* Each target fd is a dup3() of its file, which was parked above. */
 int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int service_base)
 {
 	struct files_restore_state *st = ctx->files_st;
-	int *targets;
-	size_t i;
 
 	if (!st || !st->opened) {
 		pr_err("pid %d: restoring fds before the files were opened", t->pid);
 		return -1;
 	}
-	targets = calloc(t->nr_fds + 1, sizeof(*targets));
-	if (!targets) {
-		pr_err("pid %d: out of memory for the fd table", t->pid);
-		return -1;
-	}
-	/* Nothing of snap's below service_base is needed; stderr stays for errors. */
-	close_range(0, 1, 0);
-	if (service_base > 3)
-		close_range(3, service_base - 1, 0);
+	/* Below service_base, every number may be one of the task's. */
 	st->park_base = service_base + 2;
+	st->park_at_target = false;
 	if (open_task_files(ctx, t))
-		goto err;
-	for (i = 0; i < t->nr_fds; i++) {
-		const FdinfoEntry *fi = t->fds[i];
-		ssize_t idx = files_index(ctx, fi->id);
-
-		targets[i] = fi->fd;
-		if (dup3(st->fds[idx], fi->fd, (fi->flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			pr_perror("pid %d: cannot put file id %u at fd %u", t->pid, fi->id, fi->fd);
-			goto err;
-		}
-	}
-	qsort(targets, t->nr_fds, sizeof(*targets), cmp_int);
-	close_others(targets, t->nr_fds, service_base);
-	free(targets);
-	return 0;
-err:
-	free(targets);
-	return -1;
+		return -1;
+	return files_install(ctx, t, service_base);
 }
 
 int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
@@ -465,8 +500,34 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 	return file_locks_installed(ctx, ctx->files_st->locks, t);
 }
 
+int files_tree_restored(struct restore_ctx *ctx)
+{
+	struct files_restore_state *st = ctx->files_st;
+
+	for (size_t k = 0; st && k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->tree_restored && fd_kinds[k]->tree_restored(ctx, st->kind_st[k]))
+			return -1;
+	return 0;
+}
+
 int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
 		      struct task_syscall *ts)
 {
-	return file_locks_finish(ctx, ctx->files_st->locks, t, ts);
+	struct files_restore_state *st = ctx->files_st;
+
+	if (file_locks_finish(ctx, st->locks, t, ts))
+		return -1;
+	/* A file's SIGIO owner is set once, through the first task holding it. */
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		const FdinfoEntry *fi = t->fds[i];
+		ssize_t idx = files_index(ctx, fi->id);
+		const FownEntry *fo = ctx->files[idx]->fown;
+
+		if (!fo || st->fown_done[idx])
+			continue;
+		st->fown_done[idx] = 1;
+		if (files_fown_restore(t, fi->fd, fo, ts))
+			return -1;
+	}
+	return 0;
 }

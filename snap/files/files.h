@@ -10,11 +10,14 @@
  * is needed; fds sharing one open file description (dup, kcmp KCMP_FILE) get
  * one id in files.img.
  * Restore: files are opened in snap before any process exists (or, for some
- * kinds, in the task), and every target fd ends at its number in the forked
- * child that becomes the restored process, before the restorer blob runs.
+ * kinds, in the task), mostly at their numbers already, and every target fd
+ * ends at its number in the forked child that becomes the restored process,
+ * before the restorer blob runs.
  */
 #ifndef SNAP_FILES_H
 #define SNAP_FILES_H
+
+#include <stdbool.h>
 
 #include "ctx.h"
 
@@ -27,6 +30,12 @@ int files_collect(struct dump_ctx *ctx);
 int dump_task_files(struct dump_ctx *ctx, struct dump_task *t);
 /* Once, after every task: files.img and the kinds' side images (pipes-data.img). */
 int files_write(struct dump_ctx *ctx);
+/*
+ * Just before the tree is let go, whatever step the dump reached: @killed,
+ * the dump succeeded and kills it now; else it runs on. The kinds'
+ * unfreeze(). Cannot fail.
+ */
+void files_unfreeze(struct dump_ctx *ctx, bool killed);
 
 /* Restore side. */
 /* Load and validate files.img and the kinds' images (before anything is created). */
@@ -38,17 +47,24 @@ int restore_load_files(struct restore_ctx *ctx);
 void restore_files_free(struct restore_ctx *ctx);
 /*
  * In snap, before any process is made: open every file that is opened in
- * snap, at or above @base, where the processes inherit them.
+ * snap, where the processes inherit them: each at the first number a task
+ * gives it where that is free, else above every task's numbers. Needs
+ * RLIMIT_NOFILE above the highest fd of any task.
  */
-int files_open_all(struct restore_ctx *ctx, int base);
+int files_open_all(struct restore_ctx *ctx);
+/*
+ * After files_open_all(): one above the highest fd number of any task and
+ * of any file snap holds for them. snap's service fds go at or above it.
+ */
+int files_fd_ceiling(const struct restore_ctx *ctx);
 /* Close what files_open_all() opened (snap once the tree is made; any process). */
 void files_close_all(struct restore_ctx *ctx);
 /*
  * In the restored child: open the files @t opens itself, then put every fd
  * of @t at its number. All target fds are below @service_base; fds at or
- * above it belong to snap and are kept (so log_fd(), ctx->tty_fd and the
- * files_open_all() fds must be up there). Every other fd is closed; stderr
- * stays open for error messages until the fds take their numbers.
+ * above it belong to snap and are kept (so log_fd() and ctx->tty_fd must be
+ * up there). Below it, the files_open_all() fds inherited from snap are
+ * moved to their numbers or closed, and so is every other fd.
  */
 int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int service_base);
 /* Then, still in the child: each fd's kind finishes it at its number (epoll, locks...). */
@@ -71,6 +87,12 @@ struct task_syscall {
  */
 int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
 		      struct task_syscall *ts);
+/*
+ * In snap, every task through its restorer and stopped, the network lock
+ * gone, right before the tree is let go: the kinds' tree_restored() (TCP
+ * connections out of repair mode). 0 or -1 logged.
+ */
+int files_tree_restored(struct restore_ctx *ctx);
 /* Highest fd number @t uses, or -1. */
 int task_max_fd(const struct restore_task *t);
 

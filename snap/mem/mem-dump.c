@@ -20,15 +20,96 @@
 #include "image.h"
 #include "kcompat.h"
 #include "log.h"
+#include "mem/ghost.h"
 #include "mem/mem-dump.h"
 #include "mem/page-sink.h"
 
 #define SCAN_VEC 512
 #define COPY_BUF (4UL << 20)
 
+/*
+ * Private memory: anonymous, and the COWed pages of private mappings of
+ * files and of shared memory objects. Not MAP_DROPPABLE memory: the kernel
+ * may drop it any time and a fork does not copy it (see Documentation/images.md).
+ */
 bool vma_dumps_pages(const struct vma *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	uint32_t type = v->flags & MAP_TYPE;
+
+	if (v->kind == VMA_KIND__VMA_ANON)
+		return type != MAP_DROPPABLE;
+	return type == MAP_PRIVATE &&
+	       (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM);
+}
+
+/* Mappings whose pages are not saved may have guard regions all the same. */
+static bool vma_may_have_guards(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_FILE_SHARED || v->kind == VMA_KIND__VMA_ANON;
+}
+
+/*
+ * The ghost of a mapping's deleted file: saved once per inode, shared with
+ * the fds of the same file (ghost.h).
+ */
+static int note_ghost(struct dump_ctx *ctx, pid_t pid, const struct vma *v, uint32_t *id)
+{
+	char path[96], what[4096 + 96];
+	int fd, ret;
+
+	snprintf(what, sizeof(what), "pid %d mapping %lx-%lx (%s)", pid, (unsigned long)v->start,
+		 (unsigned long)v->end, v->path);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+		 (unsigned long)v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("%s: cannot open its deleted file through %s", what, path);
+		return -1;
+	}
+	ret = ghost_note(ctx, fd, what, id);
+	close(fd);
+	return ret;
+}
+
+static bool vma_is_file(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED;
+}
+
+static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, const struct vma *v)
+{
+	ve->start = v->start;
+	ve->end = v->end;
+	ve->pgoff = v->pgoff;
+	ve->prot = v->prot;
+	ve->flags = v->flags;
+	ve->kind = v->kind;
+	if (vma_is_file(v))
+		ve->path = v->path;
+	else if (v->path[0])
+		ve->name = v->path;
+	if (v->kind == VMA_KIND__VMA_SHMEM) {
+		ve->has_shmem_id = true;
+		ve->shmem_id = v->shmem_id;
+	}
+	/* Whether mprotect(PROT_WRITE) may work: the file's access, not the protection. */
+	if (v->flags & MAP_SHARED) {
+		ve->has_may_write = true;
+		ve->may_write = v->may_write;
+	}
+	if (v->madv) {
+		ve->has_madv = true;
+		ve->madv = v->madv;
+	}
+	if (v->lock) {
+		ve->has_lock = true;
+		ve->lock = v->lock;
+	}
+	if (vma_is_file(v) && v->deleted) {
+		ve->has_ghost_id = true;
+		return note_ghost(ctx, pid, v, &ve->ghost_id);
+	}
+	return 0;
 }
 
 /* VmaEntry.guards point into @rs, @rp: as many as the task has guard ranges. */
@@ -67,28 +148,8 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 		const struct vma *v = &t->vmas.v[i];
 
 		vma_entry__init(&ve[i]);
-		ve[i].start = v->start;
-		ve[i].end = v->end;
-		ve[i].pgoff = v->pgoff;
-		ve[i].prot = v->prot;
-		ve[i].flags = v->flags;
-		ve[i].kind = v->kind;
-		if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED)
-			ve[i].path = v->path;
-		else if (v->path[0])
-			ve[i].name = v->path;
-		if (v->kind == VMA_KIND__VMA_SHMEM) {
-			ve[i].has_shmem_id = true;
-			ve[i].shmem_id = v->shmem_id;
-		}
-		if (v->madv) {
-			ve[i].has_madv = true;
-			ve[i].madv = v->madv;
-		}
-		if (v->lock) {
-			ve[i].has_lock = true;
-			ve[i].lock = v->lock;
-		}
+		if (fill_entry(ctx, t->pid, &ve[i], v))
+			goto out;
 		set_guards(&ve[i], v, rp + nr_guards, rs + nr_guards);
 		nr_guards += v->nr_guards;
 		vp[i] = &ve[i];
@@ -313,8 +374,7 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 
 		v->nr_guards = 0;
 		if (!vma_dumps_pages(v)) {
-			/* No pages, but guards are possible in shared file mappings too. */
-			if (v->kind == VMA_KIND__VMA_FILE_SHARED && ctx->kf->pagemap_scan &&
+			if (vma_may_have_guards(v) && ctx->kf->pagemap_scan &&
 			    ctx->kf->pagemap_guard)
 				ret = scan_pagemap_scan(&guards_only, v, i);
 			continue;

@@ -41,11 +41,19 @@ struct shmem_warm {
 	uint64_t len;
 };
 
+/* A deleted file's inode: ghost id = index + 1. */
+struct ghost_seen {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct shmem_table {
 	struct shmem_obj *o;
 	size_t nr;
 	struct shmem_warm *warm;
 	size_t nr_warm;
+	struct ghost_seen *ghosts;
+	size_t nr_ghosts;
 };
 
 struct shmem_table *shmem_table_new(void)
@@ -73,6 +81,7 @@ void shmem_table_free(struct shmem_table *st)
 			munmap(st->warm[i].map, st->warm[i].len);
 	free(st->o);
 	free(st->warm);
+	free(st->ghosts);
 	free(st);
 }
 
@@ -204,10 +213,9 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	o->e.kind = vma_shmem_kind(v);
 	snprintf(o->what, sizeof(o->what), "pid %d shared memory %lx-%lx (%s)", pid,
 		 (unsigned long)v->start, (unsigned long)v->end, v->path);
-	if (o->e.kind == SHMEM_KIND__SHMEM_FILE && v->deleted) {
-		pr_err("%s: the file was removed from /dev/shm; not supported yet", o->what);
-		return -1;
-	}
+	/* Unlinked from /dev/shm: recreated, then unlinked again (shmem-restore.c). */
+	if (o->e.kind == SHMEM_KIND__SHMEM_FILE && v->deleted)
+		o->e.has_deleted = o->e.deleted = true;
 	if (o->e.kind == SHMEM_KIND__SHMEM_MEMFD || o->e.kind == SHMEM_KIND__SHMEM_FILE) {
 		/* memfd: "/memfd:NAME"; a /dev/shm file: its path. */
 		o->e.name = strdup(o->e.kind == SHMEM_KIND__SHMEM_MEMFD ? v->path + 7 : v->path);
@@ -407,6 +415,27 @@ int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const cha
 	}
 	*id = o->e.id;
 	return 0;
+}
+
+int shmem_note_ghost(struct dump_ctx *ctx, dev_t dev, ino_t ino, uint32_t *id)
+{
+	struct shmem_table *st = ctx->shmem;
+	struct ghost_seen *g;
+
+	for (size_t i = 0; i < st->nr_ghosts; i++)
+		if (st->ghosts[i].dev == dev && st->ghosts[i].ino == ino) {
+			*id = i + 1;
+			return 0;
+		}
+	g = realloc(st->ghosts, (st->nr_ghosts + 1) * sizeof(*g));
+	if (!g) {
+		pr_err("out of memory for the list of deleted files");
+		return -1;
+	}
+	st->ghosts = g;
+	st->ghosts[st->nr_ghosts++] = (struct ghost_seen){ dev, ino };
+	*id = st->nr_ghosts;
+	return 1;
 }
 
 /* Attach @shmid to open it like a mapping; the attachment goes at once. */

@@ -11,6 +11,7 @@
 
 #include "image.h"
 #include "log.h"
+#include "mem/ghost.h"
 #include "mem/shmem.h"
 
 #ifndef F_ADD_SEALS
@@ -193,11 +194,37 @@ static int create_memfd(const ShmemEntry *e)
 	return fd;
 }
 
+/*
+ * An unlinked /dev/shm file: made under its name if free (its mappings then
+ * read "NAME (deleted)"), else under a temporary one, and unlinked at once:
+ * snap's fd keeps it.
+ */
+static int create_deleted_file(const ShmemEntry *e)
+{
+	char name[4096] = "/dev/shm/.snap-shm-XXXXXX";
+	int fd = open(e->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode);
+
+	if (fd >= 0)
+		snprintf(name, sizeof(name), "%s", e->name);
+	else if (errno == EEXIST)
+		fd = mkostemp(name, O_CLOEXEC);
+	if (fd < 0 || unlink(name)) {
+		pr_perror("shared memory file %s (deleted): cannot recreate it", e->name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* /dev/shm/NAME gets the dumped contents, whether it still exists or not. */
 static int create_file(const ShmemEntry *e, bool *made)
 {
-	int fd = open(e->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode);
+	int fd;
 
+	if (e->deleted)
+		return create_deleted_file(e);
+	fd = open(e->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode);
 	*made = fd >= 0;
 	if (fd < 0 && errno == EEXIST)
 		fd = open(e->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -335,7 +362,7 @@ int shmem_create(struct restore_ctx *ctx)
 	for (size_t i = 0; i < sr->nr; i++)
 		if (create_one(ctx, sr->objs[i], &sr->fds[i], &sr->made[i]))
 			return -1;
-	return 0;
+	return ghost_create_all(ctx);
 }
 
 int shmem_move_fds(struct restore_ctx *ctx, int base)
@@ -355,7 +382,7 @@ int shmem_move_fds(struct restore_ctx *ctx, int base)
 		close(sr->fds[i]);
 		sr->fds[i] = fd;
 	}
-	return 0;
+	return ghost_move_fds(ctx, base);
 }
 
 int shmem_finish(struct restore_ctx *ctx)
@@ -402,6 +429,7 @@ void shmem_restore_free(struct restore_ctx *ctx)
 
 	if (!sr)
 		return;
+	ghost_restore_free(ctx);
 	for (size_t i = 0; i < sr->nr; i++) {
 		if (sr->fds && sr->fds[i] >= 0)
 			close(sr->fds[i]);

@@ -18,7 +18,13 @@
  * Restore (shmem-restore.c): snap recreates and fills every object before the
  * first process exists, keeps an fd of each, and hands the fds to the
  * restored processes, which map them (or shmat the segment) again: one object,
- * shared as it was.
+ * shared as it was. A private mapping of an object no name reaches any more
+ * (shared anonymous memory, a memfd, an unlinked /dev/shm file) is mapped
+ * privately from the same fd, its COWed pages on top.
+ *
+ * The deleted files the tree uses (ghost.h) are objects of the same sort:
+ * noted once per inode here (shmem_note_ghost()), recreated with the shared
+ * memory objects, their fds handed on with theirs.
  */
 #ifndef SNAP_SHMEM_H
 #define SNAP_SHMEM_H
@@ -29,6 +35,7 @@
 #include "shmem.pb-c.h"
 
 struct shmem_table;
+struct ghost_restore;
 
 struct shmem_table *shmem_table_new(void);
 void shmem_table_free(struct shmem_table *st);
@@ -41,6 +48,12 @@ int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v);
  */
 int shmem_note_memfd(struct dump_ctx *ctx, pid_t pid, int tfd, int fd, const char *path,
 		     uint32_t *id);
+/*
+ * The ghost (ghost.h) of deleted file (@dev, @ino), one per inode for the
+ * tree's fds and mappings: its id in *@id. 1 when it is new (the caller
+ * saves it), 0 when already noted, -1 logged.
+ */
+int shmem_note_ghost(struct dump_ctx *ctx, dev_t dev, ino_t ino, uint32_t *id);
 /* Note the SysV segments @pid created that no task maps right now. */
 int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
 /*
@@ -90,15 +103,16 @@ struct shmem_restore {
 	size_t nr;
 	int *fds;		/* per object: an fd of it (SysV: -1, shmat by id) */
 	bool *made;		/* per object: a SysV segment or file snap created */
+	struct ghost_restore *ghosts;	/* ghost-restore.c: deleted files */
 };
 
 /* Load and check shmem.img (before anything is created). */
 int shmem_load(struct restore_ctx *ctx);
-/* Recreate and fill every object; snap keeps an fd of each. */
+/* Recreate and fill every object, and every ghost; snap keeps an fd of each. */
 int shmem_create(struct restore_ctx *ctx);
 /* The index of object @id, or -1 (with an error naming @what). */
 int shmem_index(const struct restore_ctx *ctx, uint32_t id, const char *what);
-/* In the restored child: move the object fds to @base and up. 0 or -1. */
+/* In the restored child: move the object (and ghost) fds to @base and up. 0 or -1. */
 int shmem_move_fds(struct restore_ctx *ctx, int base);
 /* After the processes mapped them: seals, IPC_RMID. */
 int shmem_finish(struct restore_ctx *ctx);

@@ -7,9 +7,15 @@
  * Buffer sizes read back doubled (the kernel keeps twice what is set, for
  * its overhead) and are set as half. Past net.core.[rw]mem_max only the
  * *BUFFORCE options, which need CAP_NET_ADMIN, get there.
+ *
+ * The plain int options (SO_REUSEADDR, SO_KEEPALIVE, SO_PRIORITY...) are
+ * one table, compared with the fresh socket one by one: a family that lacks
+ * one fails the same on both sockets, and it is left out.
  */
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <linux/filter.h>
 #include <stdlib.h>
@@ -22,9 +28,41 @@
 #include "log.h"
 #include "net/sk-opts.h"
 
+/* An int option saved in SkOpts as has_<field> and <field> (both 32 bits wide). */
+struct int_opt {
+	int opt;
+	const char *name;
+	size_t has, val;
+};
+
+#define INT_OPT(o, f) { o, #o, offsetof(SkOpts, has_##f), offsetof(SkOpts, f) }
+
+static const struct int_opt int_opts[] = {
+	INT_OPT(SO_REUSEADDR, reuseaddr),
+	INT_OPT(SO_REUSEPORT, reuseport),
+	INT_OPT(SO_KEEPALIVE, keepalive),
+	INT_OPT(SO_BROADCAST, broadcast),
+	INT_OPT(SO_PRIORITY, priority),
+	INT_OPT(SO_MARK, mark),
+	INT_OPT(SO_OOBINLINE, oobinline),
+	INT_OPT(SO_DONTROUTE, dontroute),
+	INT_OPT(SO_NO_CHECK, no_check),
+	INT_OPT(SO_TIMESTAMP_OLD, timestamp),
+	INT_OPT(SO_TIMESTAMPNS_OLD, timestampns),
+	INT_OPT(SO_TIMESTAMPING_OLD, timestamping),
+	INT_OPT(SO_RCVMARK, rcvmark),
+	INT_OPT(SO_SELECT_ERR_QUEUE, select_err_queue),
+	INT_OPT(SO_BUSY_POLL, busy_poll),
+};
+
+#define NR_INT_OPTS (sizeof(int_opts) / sizeof(int_opts[0]))
+
 /* Fresh-socket values the options are compared with. */
 struct sk_defaults {
 	int rcvbuf, sndbuf;
+	int ints[NR_INT_OPTS];
+	bool has_int[NR_INT_OPTS];	/* the family has the option */
+	uint64_t pacing;
 };
 
 static int get_int(int fd, int opt, int *v)
@@ -45,6 +83,14 @@ static int get_timeo(int fd, int opt, uint64_t *us)
 	return 0;
 }
 
+static int get_pacing(int fd, uint64_t *v)
+{
+	socklen_t len = sizeof(*v);
+
+	*v = 0;
+	return getsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, v, &len);
+}
+
 static int read_defaults(int family, int type, int protocol, struct sk_defaults *def,
 			 const char *who)
 {
@@ -59,6 +105,10 @@ static int read_defaults(int family, int type, int protocol, struct sk_defaults 
 		close(fd);
 		return -1;
 	}
+	for (size_t i = 0; i < NR_INT_OPTS; i++)
+		def->has_int[i] = !get_int(fd, int_opts[i].opt, &def->ints[i]);
+	if (get_pacing(fd, &def->pacing))
+		def->pacing = 0;
 	close(fd);
 	return 0;
 }
@@ -104,11 +154,72 @@ static int dump_filter(int fd, SkOpts *o, const char *who)
 	return 0;
 }
 
+static void set_field(SkOpts *o, size_t off, uint32_t v)
+{
+	memcpy((char *)o + off, &v, sizeof(v));
+}
+
+static uint32_t field(const SkOpts *o, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)o + off, sizeof(v));
+	return v;
+}
+
+/* The table's options, SO_LINGER, SO_BINDTODEVICE, SO_MAX_PACING_RATE. */
+static int dump_more(int fd, const struct sk_defaults *def, SkOpts *o, const char *who)
+{
+	char dev[IFNAMSIZ + 1] = "";
+	struct linger lg;
+	socklen_t len;
+	uint64_t rate;
+	int v;
+
+	for (size_t i = 0; i < NR_INT_OPTS; i++) {
+		if (!def->has_int[i])
+			continue;
+		if (get_int(fd, int_opts[i].opt, &v)) {
+			pr_perror("%s: cannot read %s", who, int_opts[i].name);
+			return -1;
+		}
+		if (v == def->ints[i])
+			continue;
+		set_field(o, int_opts[i].has, 1);
+		set_field(o, int_opts[i].val, v);
+	}
+	len = sizeof(lg);
+	if (!getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) && lg.l_onoff) {
+		o->has_linger_s = true;
+		o->linger_s = lg.l_linger;
+	}
+	len = sizeof(dev) - 1;
+	if (!getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) && len && dev[0]) {
+		dev[len < sizeof(dev) ? len : sizeof(dev) - 1] = '\0';
+		o->bindtodevice = strdup(dev);
+		if (!o->bindtodevice) {
+			pr_err("%s: out of memory", who);
+			return -1;
+		}
+	}
+	if (!get_pacing(fd, &rate) && rate != def->pacing) {
+		o->has_max_pacing_rate = true;
+		o->max_pacing_rate = rate;
+	}
+	return 0;
+}
+
 static bool any_set(const SkOpts *o)
 {
-	return o->has_passcred || o->has_passsec || o->has_passpidfd || o->has_rcvbuf ||
-	       o->has_sndbuf || o->has_peek_off || o->has_rcvtimeo_us || o->has_sndtimeo_us ||
-	       o->has_rcvlowat || o->n_filter;
+	if (o->has_passcred || o->has_passsec || o->has_passpidfd || o->has_rcvbuf ||
+	    o->has_sndbuf || o->has_peek_off || o->has_rcvtimeo_us || o->has_sndtimeo_us ||
+	    o->has_rcvlowat || o->n_filter || o->has_linger_s || o->bindtodevice ||
+	    o->has_max_pacing_rate)
+		return true;
+	for (size_t i = 0; i < NR_INT_OPTS; i++)
+		if (field(o, int_opts[i].has))
+			return true;
+	return false;
 }
 
 int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, SkOpts **out)
@@ -126,12 +237,15 @@ int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, Sk
 		return -1;
 	}
 	sk_opts__init(o);
-	if (get_int(fd, SO_PASSCRED, &v))
+	/* Newer kernels have them on unix and netlink sockets only: elsewhere off. */
+	if (!get_int(fd, SO_PASSCRED, &v))
+		o->has_passcred = o->passcred = v;
+	else if (errno != EOPNOTSUPP)
 		goto err;
-	o->has_passcred = o->passcred = v;
-	if (get_int(fd, SO_PASSSEC, &v))
+	if (!get_int(fd, SO_PASSSEC, &v))
+		o->has_passsec = o->passsec = v;
+	else if (errno != EOPNOTSUPP)
 		goto err;
-	o->has_passsec = o->passsec = v;
 	/* Older kernels lack it: then it is off. */
 	if (!get_int(fd, SO_PASSPIDFD, &v))
 		o->has_passpidfd = o->passpidfd = v;
@@ -165,7 +279,7 @@ int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, Sk
 		o->has_rcvlowat = true;
 		o->rcvlowat = v;
 	}
-	if (dump_filter(fd, o, who))
+	if (dump_filter(fd, o, who) || dump_more(fd, &def, o, who))
 		goto free;
 	if (any_set(o)) {
 		*out = o;
@@ -255,10 +369,54 @@ static int restore_filter(int fd, const SkOpts *o, const char *who)
 	return 0;
 }
 
+int sk_opts_restore_bind(int fd, const SkOpts *o, const char *who)
+{
+	if (!o)
+		return 0;
+	if ((o->has_reuseaddr && set_int(fd, SO_REUSEADDR, o->reuseaddr)) ||
+	    (o->has_reuseport && set_int(fd, SO_REUSEPORT, o->reuseport))) {
+		pr_perror("%s: cannot set SO_REUSEADDR/SO_REUSEPORT", who);
+		return -1;
+	}
+	if (o->bindtodevice && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->bindtodevice,
+					  strlen(o->bindtodevice))) {
+		pr_perror("%s: cannot bind to device %s (SO_BINDTODEVICE)", who, o->bindtodevice);
+		return -1;
+	}
+	return 0;
+}
+
+static int restore_more(int fd, const SkOpts *o, const char *who)
+{
+	struct linger lg = { 1, o->linger_s };
+
+	for (size_t i = 0; i < NR_INT_OPTS; i++) {
+		if (!field(o, int_opts[i].has))
+			continue;
+		if (set_int(fd, int_opts[i].opt, field(o, int_opts[i].val))) {
+			pr_perror("%s: cannot set %s to %u", who, int_opts[i].name,
+				  field(o, int_opts[i].val));
+			return -1;
+		}
+	}
+	if (o->has_linger_s && setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
+		pr_perror("%s: cannot set SO_LINGER", who);
+		return -1;
+	}
+	if (o->has_max_pacing_rate && setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE,
+						 &o->max_pacing_rate, sizeof(uint64_t))) {
+		pr_perror("%s: cannot set SO_MAX_PACING_RATE", who);
+		return -1;
+	}
+	return sk_opts_restore_bind(fd, o, who);
+}
+
 int sk_opts_restore(int fd, const SkOpts *o, const char *who)
 {
 	if (!o)
 		return 0;
+	if (restore_more(fd, o, who))
+		return -1;
 	if ((o->has_passcred && set_int(fd, SO_PASSCRED, o->passcred)) ||
 	    (o->has_passsec && set_int(fd, SO_PASSSEC, o->passsec)) ||
 	    (o->has_passpidfd && o->passpidfd && set_int(fd, SO_PASSPIDFD, 1)) ||
@@ -289,7 +447,9 @@ int sk_opts_check(const SkOpts *o, const char *who)
 	}
 	if ((o->has_rcvbuf && o->rcvbuf > INT_MAX) || (o->has_sndbuf && o->sndbuf > INT_MAX) ||
 	    (o->has_rcvlowat && o->rcvlowat > INT_MAX) ||
-	    (o->has_peek_off && o->peek_off < -1)) {
+	    (o->has_peek_off && o->peek_off < -1) ||
+	    (o->has_linger_s && o->linger_s > INT_MAX) ||
+	    (o->bindtodevice && strlen(o->bindtodevice) >= IFNAMSIZ)) {
 		pr_err("%s: socket options out of range", who);
 		return -1;
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * SOL_SOCKET options a program sets on a socket (SO_PASSCRED, buffer sizes,
- * SO_PEEK_OFF, timeouts, a classic BPF filter...), saved as an sk_opts
+ * SO_PEEK_OFF, timeouts, a classic BPF filter, SO_REUSEADDR, SO_KEEPALIVE,
+ * SO_LINGER, SO_BINDTODEVICE, SO_PRIORITY, SO_MARK...), saved as an sk_opts
  * message and set again on the restored socket. Any socket kind uses them.
  */
 #ifndef SNAP_NET_SK_OPTS_H
@@ -21,6 +22,11 @@ int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, Sk
 void sk_opts_free(SkOpts *o);
 /* Set @o (may be NULL) on @fd. 0 or -1 logged. */
 int sk_opts_restore(int fd, const SkOpts *o, const char *who);
+/*
+ * Only the options bind() and connect() heed (SO_REUSEADDR, SO_REUSEPORT,
+ * SO_BINDTODEVICE): set before them; sk_opts_restore() sets them again.
+ */
+int sk_opts_restore_bind(int fd, const SkOpts *o, const char *who);
 /* Check @o as read from an image: 0, or -1 logged naming @who. */
 int sk_opts_check(const SkOpts *o, const char *who);
 /*

@@ -24,8 +24,7 @@
 #define SK_MEMINFO_RMEM_ALLOC 0
 #endif
 
-struct diag_dump {
-	const char *what;		/* "unix", for messages */
+struct diag_run {
 	int (*one)(struct nlmsghdr *h, void *arg);
 	void *arg;
 	bool failed;			/* one() failed and said why */
@@ -33,20 +32,19 @@ struct diag_dump {
 
 static int valid_cb(struct nl_msg *msg, void *arg)
 {
-	struct diag_dump *dd = arg;
+	struct diag_run *dr = arg;
 
-	if (dd->one(nlmsg_hdr(msg), dd->arg)) {
-		dd->failed = true;
+	if (dr->one(nlmsg_hdr(msg), dr->arg)) {
+		dr->failed = true;
 		return NL_STOP;
 	}
 	return NL_OK;
 }
 
-/* One SOCK_DIAG_BY_FAMILY dump: @one gets each reply message. 0 or -1 logged. */
-static int diag_dump(const char *what, void *req, size_t len,
-		     int (*one)(struct nlmsghdr *h, void *arg), void *arg)
+int sock_diag_run(const char *what, void *req, size_t len,
+		  int (*one)(struct nlmsghdr *h, void *arg), void *arg)
 {
-	struct diag_dump dd = { .what = what, .one = one, .arg = arg };
+	struct diag_run dr = { .one = one, .arg = arg };
 	struct nl_sock *sk;
 	int ret;
 
@@ -62,19 +60,34 @@ static int diag_dump(const char *what, void *req, size_t len,
 	}
 	/* A tree may hold thousands of sockets: let a dump part be large. */
 	nl_socket_set_msg_buf_size(sk, 32768);
-	ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &dd);
+	ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &dr);
 	if (ret >= 0)
 		ret = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, len);
 	if (ret >= 0)
 		ret = nl_recvmsgs_default(sk);
-	if (dd.failed)
+	if (dr.failed) {
 		ret = -1;
-	else if (ret < 0)
-		pr_err("sock_diag: the dump of %s sockets failed: %s%s", what, nl_geterror(ret),
-		       ret == -NLE_OBJ_NOTFOUND ? " (is the kernel's *_diag module loaded?)" : "");
+	} else if (ret == -NLE_OBJ_NOTFOUND) {
+		/* ENOENT: no diag handler is registered for this family or protocol. */
+		ret = 1;
+	} else if (ret < 0) {
+		pr_err("sock_diag: the dump of %s sockets failed: %s", what, nl_geterror(ret));
+	}
 out:
 	nl_socket_free(sk);
-	return ret < 0 ? -1 : 0;
+	return ret < 0 ? -1 : ret;
+}
+
+/* A dump the unix and netlink kinds cannot do without. 0 or -1 logged. */
+static int diag_dump(const char *what, void *req, size_t len,
+		     int (*one)(struct nlmsghdr *h, void *arg), void *arg)
+{
+	int ret = sock_diag_run(what, req, len, one, arg);
+
+	if (ret > 0)
+		pr_err("sock_diag: the kernel has no %s_diag module: snap cannot dump %s sockets",
+		       what, what);
+	return ret ? -1 : 0;
 }
 
 /* Grow @*v (of @*cap elements of @size) to hold @nr + 1. 0 or -1 logged. */

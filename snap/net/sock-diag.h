@@ -14,6 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct nlmsghdr;
+
+/*
+ * One SOCK_DIAG_BY_FAMILY dump of @what sockets ("unix", for messages),
+ * request @req of @len bytes: @one gets each reply message, and returns 0,
+ * or -1 having said why. 0, -1 logged, or 1 (not logged) when the kernel has
+ * no diag module for that family or protocol (raw_diag is often not built).
+ * The sock_diag users of snap/net/ share it.
+ */
+int sock_diag_run(const char *what, void *req, size_t len,
+		  int (*one)(struct nlmsghdr *h, void *arg), void *arg);
+
 #define UNIX_NAME_MAX 108	/* sizeof(sun_path) */
 
 /* One unix socket as sock_diag shows it. */

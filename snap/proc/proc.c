@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "kcompat.h"
 #include "log.h"
 #include "proc/proc.h"
 
@@ -218,6 +219,26 @@ static bool anon_hugetlb(const struct vma *v, bool shared)
 	       !strcmp(v->path, "/anon_hugepage");
 }
 
+/*
+ * A mapping of a shared memory object (shmem.h), dumped with its pages: shared
+ * anonymous memory shows as "/dev/zero (deleted)"; memfds, SysV segments and
+ * /dev/shm files by name. /dev/shm files are saved too, as their data is as
+ * volatile as the task's own memory. A private mapping of one (its COWed
+ * pages are the task's) is backed by the object only when the object has no
+ * name left to map it by: shared anonymous memory, a memfd, an unlinked
+ * /dev/shm file; SysV segments are always shared.
+ */
+static bool vma_is_shmem(const struct vma *v, bool shared)
+{
+	const char *p = v->path;
+
+	if ((!strcmp(p, "/dev/zero") && v->deleted) || !strncmp(p, "/memfd:", 7))
+		return true;
+	if (!strncmp(p, "/dev/shm/", 9))
+		return shared || v->deleted;
+	return shared && !strncmp(p, "/SYSV", 5);
+}
+
 /* Decide how a VMA is dumped; an error names what we cannot handle yet. */
 static int vma_classify(pid_t pid, struct vma *v)
 {
@@ -242,18 +263,13 @@ static int vma_classify(pid_t pid, struct vma *v)
 		v->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
-	if (shared && (v->flags & MAP_HUGETLB)) {
-		pr_err("pid %d mapping %lx-%lx (%s): shared hugetlb memory is not supported yet",
-		       pid, (unsigned long)v->start, (unsigned long)v->end, p);
+	if ((v->flags & MAP_HUGETLB) && (shared || v->deleted)) {
+		pr_err("pid %d mapping %lx-%lx (%s): %s hugetlb memory is not supported yet", pid,
+		       (unsigned long)v->start, (unsigned long)v->end, p,
+		       shared ? "shared" : "deleted");
 		return -1;
 	}
-	/*
-	 * Shared memory objects, dumped with their pages (shmem-dump.c): shared
-	 * anonymous memory shows as "/dev/zero (deleted)". /dev/shm files are
-	 * saved too, as their data is as volatile as the task's own memory.
-	 */
-	if (shared && ((!strcmp(p, "/dev/zero") && v->deleted) || !strncmp(p, "/SYSV", 5) ||
-		       !strncmp(p, "/memfd:", 7) || !strncmp(p, "/dev/shm/", 9))) {
+	if (vma_is_shmem(v, shared)) {
 		v->kind = VMA_KIND__VMA_SHMEM;
 		return 0;
 	}
@@ -262,11 +278,7 @@ static int vma_classify(pid_t pid, struct vma *v)
 		       (unsigned long)v->start, (unsigned long)v->end, p);
 		return -1;
 	}
-	if (v->deleted) {
-		pr_err("pid %d mapping %lx-%lx: its file %s was deleted; cannot map it back", pid,
-		       (unsigned long)v->start, (unsigned long)v->end, p);
-		return -1;
-	}
+	/* A deleted file is saved as a ghost (mem-dump.c), once for all its users. */
 	v->kind = shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
 	return 0;
 }
@@ -291,11 +303,23 @@ static const struct {
 	{ "dd", 0, MADV_DONTDUMP },
 	{ "hg", 0, MADV_HUGEPAGE },
 	{ "nh", 0, MADV_NOHUGEPAGE },
+	{ "sr", 0, MADV_SEQUENTIAL },
+	{ "rr", 0, MADV_RANDOM },
 };
+
+/*
+ * MAP_DROPPABLE ("dp") is a mapping type of its own; it implies wipe on fork,
+ * no core dump and no reservation, which restore need not ask for again.
+ */
+static void set_droppable(struct vma *v)
+{
+	v->flags = (v->flags & ~(MAP_TYPE | MAP_NORESERVE)) | MAP_DROPPABLE;
+	v->madv &= ~(1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP);
+}
 
 static void parse_vmflags(struct vma *v, char *flags)
 {
-	bool locked = false, onfault = false;
+	bool locked = false, onfault = false, droppable = false;
 	char *tok, *save;
 	size_t i;
 
@@ -303,6 +327,10 @@ static void parse_vmflags(struct vma *v, char *flags)
 		/* VM_LOCKONFAULT is "lf" (since 4.4), always next to "lo". */
 		locked |= !strcmp(tok, "lo");
 		onfault |= !strcmp(tok, "lf");
+		droppable |= !strcmp(tok, "dp");
+		/* VM_MAYWRITE: of a shared mapping, whether its file was open for writing. */
+		if (!strcmp(tok, "mw"))
+			v->may_write = v->flags & MAP_SHARED;
 		for (i = 0; i < ARRAY_SIZE(vmflags); i++) {
 			if (strcmp(tok, vmflags[i].name))
 				continue;
@@ -313,6 +341,8 @@ static void parse_vmflags(struct vma *v, char *flags)
 	}
 	if (locked)
 		v->lock = onfault ? VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
+	if (droppable)
+		set_droppable(v);
 }
 
 static int ilog2(uint64_t v)
@@ -457,6 +487,9 @@ int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl)
 			return parse_smaps(pid, vl);
 		}
 		vl->v[i].flags |= h->flags & VMFLAGS_MAP;
+		if ((h->flags & MAP_TYPE) == MAP_DROPPABLE)
+			vl->v[i].flags = (vl->v[i].flags & ~MAP_TYPE) | MAP_DROPPABLE;
+		vl->v[i].may_write = h->may_write;
 		vl->v[i].madv = h->madv;
 		vl->v[i].lock = h->lock;
 		vl->v[i].page_size = h->page_size;

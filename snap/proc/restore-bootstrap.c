@@ -15,6 +15,7 @@
 #include "log.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
+#include "mem/ghost.h"
 #include "mem/shmem.h"
 
 #define TASK_SIZE_MAX 0x7ffffffff000ULL
@@ -371,10 +372,24 @@ static int match_specials(struct restore_task *t, struct restorer_args *a)
 }
 
 /*
+ * Whether the mapping's file must be open for writing: a shared mapping's
+ * VM_MAYWRITE follows the file's access, and mprotect(PROT_WRITE) depends on
+ * it (images without may_write: what the protection needs). A private
+ * mapping may be made writable from a read-only file.
+ */
+static bool vma_wants_rw(const VmaEntry *v)
+{
+	if (!(v->flags & MAP_SHARED))
+		return false;
+	return v->has_may_write ? v->may_write : (v->prot & PROT_WRITE) != 0;
+}
+
+/*
  * How the restorer maps a shared memory VMA: a SysV segment is attached by its
- * id; any other object is mapped from snap's fd of it. A write-sealed memfd is
- * mapped read-only through a read-only fd, as the kernel only lets such
- * mappings be (they could not be made writable by mprotect either).
+ * id, read-write if it was; any other object is mapped from snap's fd of it,
+ * or from a read-only reopen when the mapping's file was read-only. A
+ * write-sealed memfd's shared mappings always are: the kernel lets them be
+ * read-only only, and never made writable.
  */
 static int shmem_vma_fd(struct restore_ctx *ctx, const VmaEntry *v, struct rst_vma *rv, int base)
 {
@@ -384,15 +399,79 @@ static int shmem_vma_fd(struct restore_ctx *ctx, const VmaEntry *v, struct rst_v
 	if (e->kind == SHMEM_KIND__SHMEM_SYSV) {
 		rv->kind = RST_VMA_SYSV;
 		rv->fd = e->sysv_id;
+		rv->shm_rw = vma_wants_rw(v);
 		return 0;
 	}
-	if (e->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) && !(v->prot & PROT_WRITE)) {
-		fd = to_service(reopen_fd(fd, O_RDONLY | O_CLOEXEC), base, "a sealed memfd");
+	if ((v->flags & MAP_SHARED) && !vma_wants_rw(v)) {
+		fd = to_service(reopen_fd(fd, O_RDONLY | O_CLOEXEC), base, "a read-only object");
 		if (fd < 0)
 			return -1;
 	}
 	rv->fd = fd;
 	return 0;
+}
+
+/* A deleted file's mapping: a reopen of the recreated ghost (the caller logs a failure). */
+static int open_ghost(struct restore_ctx *ctx, const VmaEntry *v, int flags)
+{
+	return reopen_fd(ghost_fd(ctx, v->ghost_id), flags | O_CLOEXEC);
+}
+
+/*
+ * A mapped file, with the access it had. One this machine only lets us read
+ * (a read-only mount, say) is still mapped when the mapping does not need
+ * write access now, as images without may_write were: it just cannot be
+ * made writable.
+ */
+static int open_mapped(pid_t pid, const VmaEntry *v, int flags)
+{
+	int fd = open(v->path, flags);
+
+	if (fd < 0 && flags == O_RDWR && !(v->prot & PROT_WRITE) &&
+	    (errno == EROFS || errno == EACCES || errno == EPERM || errno == ETXTBSY)) {
+		pr_warn("pid %d mapping %lx: %s cannot be opened for writing (%s); mapped from a "
+			"read-only open, mprotect(PROT_WRITE) on it will fail",
+			pid, (unsigned long)v->start, v->path, strerror(errno));
+		fd = open(v->path, O_RDONLY);
+	}
+	return fd;
+}
+
+/*
+ * The exe link: its file, or when it was deleted (a binary replaced under a
+ * running process), the ghost its mappings have.
+ */
+static int open_exe(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const char *exe = t->core->mm->exe, *sfx = " (deleted)";
+	size_t len = strlen(exe), sl = strlen(sfx);
+
+	if (len > sl && !strcmp(exe + len - sl, sfx))
+		for (size_t i = 0; i < t->mm->n_vmas; i++) {
+			const VmaEntry *v = t->mm->vmas[i];
+
+			if (v->has_ghost_id && v->path && strlen(v->path) == len - sl &&
+			    !strncmp(v->path, exe, len - sl))
+				return open_ghost(ctx, v, O_RDONLY);
+		}
+	return open(exe, O_RDONLY);
+}
+
+/* One open file per file and access is enough: the one of an earlier mapping, if any. */
+static int same_file(const struct restore_task *t, const struct rst_vma *vmas, size_t i, int flags)
+{
+	const VmaEntry *v = t->mm->vmas[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const VmaEntry *w = t->mm->vmas[j];
+
+		if (vmas[j].fd < 0 || !w->path || w->has_ghost_id != v->has_ghost_id ||
+		    (w->has_ghost_id ? w->ghost_id != v->ghost_id : strcmp(w->path, v->path)) ||
+		    (vma_wants_rw(w) ? O_RDWR : O_RDONLY) != flags)
+			continue;
+		return vmas[j].fd;
+	}
+	return -1;
 }
 
 int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b,
@@ -401,14 +480,14 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 	struct restorer_args *a = b->args;
 	struct rst_vma *vmas = (void *)a->vmas;
 	char name[64];
-	size_t i, j;
+	size_t i;
 
 	a->service_fd_base = service_base;
 	if (match_specials(t, a))
 		return -1;
 	for (i = 0; i < t->mm->n_vmas; i++) {
 		const VmaEntry *v = t->mm->vmas[i];
-		int flags = O_RDONLY;
+		int flags = vma_wants_rw(v) ? O_RDWR : O_RDONLY, fd;
 
 		if (v->kind == VMA_KIND__VMA_SHMEM) {
 			if (shmem_vma_fd(ctx, v, &vmas[i], service_base + 2))
@@ -417,25 +496,15 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 		}
 		if (!v->path)
 			continue;
-		/* One open file per path and mode is enough. */
-		for (j = 0; j < i; j++)
-			if (vmas[j].fd >= 0 && t->mm->vmas[j]->path &&
-			    !strcmp(t->mm->vmas[j]->path, v->path) &&
-			    (vmas[j].kind == RST_VMA_FILE_SHARED) == (v->kind == VMA_KIND__VMA_FILE_SHARED) &&
-			    (vmas[j].prot & PROT_WRITE) == (v->prot & PROT_WRITE))
-				break;
-		if (j < i) {
-			vmas[i].fd = vmas[j].fd;
+		vmas[i].fd = same_file(t, vmas, i, flags);
+		if (vmas[i].fd >= 0)
 			continue;
-		}
-		if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
-			flags = O_RDWR;
-		vmas[i].fd = to_service(open(v->path, flags), service_base + 2, v->path);
+		fd = v->has_ghost_id ? open_ghost(ctx, v, flags) : open_mapped(t->pid, v, flags);
+		vmas[i].fd = to_service(fd, service_base + 2, v->path);
 		if (vmas[i].fd < 0)
 			return -1;
 	}
-	a->mm.exe_fd = to_service(open(t->core->mm->exe, O_RDONLY), service_base + 2,
-				  t->core->mm->exe);
+	a->mm.exe_fd = to_service(open_exe(ctx, t), service_base + 2, t->core->mm->exe);
 	if ((int)a->mm.exe_fd < 0)
 		return -1;
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);

@@ -48,12 +48,14 @@ int seize_check_ns(pid_t pid)
 		pr_perror("pid %d: cannot read its %s namespace", pid, ns_slot_name(theirs.failed));
 		return -1;
 	}
-	/* Where it lives only: where its children go is recorded (ns_collect), not refused. */
-	for (int s = 0; s < NS_SLOT_LIVES_NR; s++) {
+	for (int s = 0; s < NS_SLOT_NR; s++) {
+		bool children = s >= NS_SLOT_LIVES_NR;
+
 		/* A namespace kind this kernel does not have. */
 		if (!ours.ns[s].ino)
 			continue;
-		if (!theirs.ns[s].ino) {
+		/* An empty pid namespace made by unshare() shows no inode until its init exists. */
+		if (!theirs.ns[s].ino && !children) {
 			if (thread_gone(pid))
 				return 0;
 			pr_err("pid %d: cannot read its %s namespace: no /proc/%d/ns/%s", pid,
@@ -61,13 +63,20 @@ int seize_check_ns(pid_t pid)
 			return -1;
 		}
 		/*
-		 * Restore makes every process in snap's namespaces: one in
-		 * another would come back silently moved.
+		 * Restore makes every process, and its children, in snap's
+		 * namespaces: one in another, or one whose children would go
+		 * to another (unshare() without a fork yet), would come back
+		 * silently moved.
 		 */
 		if (!ns_ref_equal(&ours.ns[s], &theirs.ns[s])) {
-			pr_err("pid %d is in another %s namespace than snap; namespaces are not "
-			       "supported yet",
-			       pid, ns_slot_name(s));
+			if (children)
+				pr_err("pid %d made a new %s namespace for its children (unshare); "
+				       "namespaces are not supported yet",
+				       pid, ns_kind_name(ns_slot_kind(s)));
+			else
+				pr_err("pid %d is in another %s namespace than snap; namespaces are "
+				       "not supported yet",
+				       pid, ns_slot_name(s));
 			return -1;
 		}
 	}

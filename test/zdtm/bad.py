@@ -2,7 +2,8 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
-modules, one per area (dump, restore, live, ns, notify, unix, anon, tty);
+modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
+tty, lock, mem);
 adding one is a function there and a line here (README.md)."""
 
 import os
@@ -11,7 +12,10 @@ import shutil
 
 import bad_anon
 import bad_dump
+import bad_inet
 import bad_live
+import bad_lock
+import bad_mem
 import bad_notify
 import bad_ns
 import bad_restore
@@ -96,11 +100,14 @@ BAD = [
     ("bad/restore_trunc_pages", bad_restore.bad_restore_trunc_pages),
     ("bad/restore_trunc_shmem", bad_restore.bad_restore_trunc_shmem),
     ("bad/restore_corrupt_shmem", bad_restore.bad_restore_corrupt_shmem),
+    ("bad/restore_ghost_extents", bad_mem.bad_restore_ghost_extents),
+    ("bad/restore_droppable_pages", bad_mem.bad_restore_droppable_pages),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),
     ("bad/dump_thread_creds", bad_dump.bad_dump_thread_creds),
     ("bad/dump_other_ns", bad_dump.bad_dump_other_ns),
+    ("bad/dump_pending_pidns", bad_dump.bad_dump_pending_pidns),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),
     ("bad/stale_parasite", bad_live.bad_stale_parasite),
@@ -131,6 +138,23 @@ BAD = [
     ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
     ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
+    ("bad/dump_unix_inflight_pidfd", bad_unix.bad_dump_unix_inflight_pidfd),
+    ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
+    ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
+    ("bad/dump_inet_waiting", bad_inet.bad_dump_tcp_waiting),
+    ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
+    ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
+    ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
+    ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
+    ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
+    ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
+    ("bad/restore_inet_queues_corrupt", bad_inet.bad_restore_inet_queues_corrupt),
+    ("bad/restore_inet_family", bad_inet.bad_restore_inet_family),
+    ("bad/restore_inet_state", bad_inet.bad_restore_inet_state),
+    ("bad/restore_inet_queue_ino", bad_inet.bad_restore_inet_queue_ino),
+    ("bad/restore_inet_no_option", bad_inet.bad_restore_tcp_no_option),
+    ("bad/restore_inet_port_taken", bad_inet.bad_restore_port_taken),
+    ("img/inet_tcp_ext_peer", bad_inet.img_inet_tcp_ext_peer),
     ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
     ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),
     ("bad/dump_perf_event", bad_anon.bad_dump_perf_event),
@@ -159,5 +183,17 @@ BAD = [
     ("bad/restore_pty_termios", bad_tty.bad_restore_pty_termios),
     ("bad/restore_fifo_id", bad_tty.bad_restore_fifo_id),
     ("img/pty_index_taken", bad_tty.img_pty_index_taken),
+    ("lock/tcp_ipv4", bad_lock.lock_tcp_ipv4),
+    ("lock/tcp_ipv6", bad_lock.lock_tcp_ipv6),
+    ("lock/tcp_v4mapped", bad_lock.lock_tcp_v4mapped),
+    ("lock/dump_restore", bad_lock.lock_dump_restore),
+    ("lock/unlock_all", bad_lock.lock_unlock_all),
+    ("bad/lock_hook_dump", bad_lock.bad_lock_hook_dump),
+    ("bad/lock_hook_restore", bad_lock.bad_lock_hook_restore),
+    ("bad/lock_skip", bad_lock.bad_lock_skip),
+    ("bad/lock_leave_running", bad_lock.bad_lock_leave_running),
+    ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
+    ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
+    ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
 ]
 

@@ -124,22 +124,43 @@ def bad_dump_thread_creds(b):
     r.finish("a refused dump")
 
 
-def bad_dump_other_ns(b):
-    """A process in another namespace (uts here) than snap is refused by pid:
-    restore would make it in snap's. It runs on."""
+def refused_ns(b, args, ready, mention):
+    """`unshare ARGS sleep 60` once ready(pid) holds is refused by pid, naming
+    @mention; it runs on."""
     unshare = shutil.which("unshare")
     if not unshare:
         raise Failure("setup: no unshare(1) (util-linux)")
-    pid = spawn([unshare, "-u", "sleep", "60"])
+    pid = spawn([unshare] + args + ["sleep", "60"])
     try:
-        if not wait_until(lambda: os.readlink("/proc/%d/ns/uts" % pid) !=
-                          os.readlink("/proc/self/ns/uts"), 5):
-            raise Failure("setup: unshare -u did not make a uts namespace")
+        if not wait_until(lambda: ready(pid), 5):
+            raise Failure("setup: unshare %s did not make its namespace" % " ".join(args))
         img = os.path.join(b.dir, "img")
         os.mkdir(img)
-        b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b%d\b.*uts namespace" % pid])
+        b.snap_fails(["dump", "-t", str(pid), "-D", img], [r"\b%d\b.*%s" % (pid, mention)])
         if proc_state(pid) not in ("S", "R"):
             raise Failure("pid %d is in state %s after the refused dump" % (pid, proc_state(pid)))
     finally:
         kill(pid)
+
+
+def bad_dump_other_ns(b):
+    """A process in another namespace (uts here) than snap is refused by pid:
+    restore would make it in snap's. It runs on."""
+    refused_ns(b, ["-u"], lambda pid: os.readlink("/proc/%d/ns/uts" % pid) !=
+               os.readlink("/proc/self/ns/uts"), "uts namespace")
+
+
+def bad_dump_pending_pidns(b):
+    """A process that made a pid namespace for its children (unshare -p, no
+    fork yet: /proc/PID/ns/pid_for_children shows nothing) is refused by pid:
+    its next child would come back in snap's pid namespace. It runs on."""
+    def pending(pid):
+        try:
+            return os.readlink("/proc/%d/exe" % pid).endswith("sleep") and \
+                not os.path.exists("/proc/%d/ns/pid_for_children" % pid) or \
+                os.readlink("/proc/%d/ns/pid_for_children" % pid) != \
+                os.readlink("/proc/self/ns/pid_for_children")
+        except OSError:
+            return False
+    refused_ns(b, ["-p"], pending, "new pid namespace for its children")
 

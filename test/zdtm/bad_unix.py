@@ -199,3 +199,21 @@ def bad_dump_unix_ebpf(b):
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img], [r"pid \d+ fd \d+: .*eBPF"])
     r.check_running("a refused dump")
     r.finish("a refused dump")
+
+
+def refused_inflight(b, test, mention):
+    """A message queued in a socketpair carries a file restore could only open
+    inside a process (a pidfd of a live child, /proc/PID/status): refused, and
+    the message is still intact after the refused dump."""
+    r = b.target(test)
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img], [mention])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
+def bad_dump_unix_inflight_pidfd(b):
+    refused_inflight(b, "static/unix_inflight_task", r"pidfd of pid \d+")
+
+
+def bad_dump_unix_inflight_proc(b):
+    refused_inflight(b, "static/unix_inflight_proc", r"/proc/\d+/status")

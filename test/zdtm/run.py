@@ -89,6 +89,32 @@ def report(verdict, name, reason="", log=None):
         sys.stdout.flush()
 
 
+# Settings of the machine that tests change and the suite puts back at the
+# end (static/inet_raw allows ping sockets for its group: its restore needs
+# that too, so it cannot put it back itself).
+SYSCTLS = ("/proc/sys/net/ipv4/ping_group_range",)
+
+
+def saved_sysctls():
+    saved = {}
+    for path in SYSCTLS:
+        try:
+            with open(path) as f:
+                saved[path] = f.read()
+        except OSError:
+            pass
+    return saved
+
+
+def put_back(saved):
+    for path, value in saved.items():
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as e:
+            print("run.py: could not put %s back: %s" % (path, e), file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description="Run the zdtm tests against snap.")
     ap.add_argument("--snap", default=os.path.join(HERE, "../../snap/snap"),
@@ -115,6 +141,7 @@ def main():
     os.chmod(root, 0o755)  # tests that drop to other uids still reach their outfile
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     failed_dirs = []
+    sysctls = saved_sysctls()
     try:
         for name, what, first in todo:
             if opts.nodump and not first:
@@ -136,6 +163,7 @@ def main():
                 shutil.rmtree(run.dir, ignore_errors=True)
     finally:
         kill_descendants()
+        put_back(sysctls)
         err = ctx.swap.teardown()
         if err:
             print("run.py: could not remove the test swap: %s" % err, file=sys.stderr)
@@ -168,6 +196,8 @@ def attempt(run, fn=None):
     finally:
         run.cleanup()
         kill_descendants()
+        if not run.ctx.opts.nodump:
+            run.ctx.snap.release_locks(run.dir)
 
 
 if __name__ == "__main__":

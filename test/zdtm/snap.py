@@ -50,6 +50,24 @@ class Snap:
                                         "write-protection, see `snap check`)")
         return self.live_reason
 
+    def release_locks(self, under):
+        """Remove the network locks whose images are under @under: a failed
+        restore leaves its lock, as it should, and a later test whose port
+        matches one of its connections would find its packets dropped."""
+        out = os.path.join(tempfile.gettempdir(), "snap-locks.%d" % os.getpid())
+        pid = spawn([self.path, "netlock", "--list"], stdout=out)
+        if wait_exit(pid, 10) is None:
+            kill(pid)
+        with open(out, errors="replace") as f:
+            listed = f.read()
+        os.unlink(out)
+        real = os.path.realpath(under) + "/"
+        for img in re.findall(r"^snap-\S+  locked \S+ \S+  images (.*)$", listed, re.M):
+            if img.startswith(real):
+                pid = spawn([self.path, "netlock", "--unlock", "-D", img])
+                if wait_exit(pid, 10) is None:
+                    kill(pid)
+
     def run(self, args, workdir, name, timeout=None, env=None, terminal=None):
         """Run `snap ARGS` in @workdir; stderr goes to NAME.err. Returns (status, stderr)."""
         timeout = timeout or SNAP_TIMEOUT

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * INET_DIAG dumps through libnl3 (see inet-diag.h): one per family and
+ * protocol, each reply turned into a table row. sock-diag.c runs them, and
+ * tells "the kernel has no diag module for this protocol" (raw_diag is
+ * often not built) from a failure.
+ */
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <linux/sockios.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net/inet-diag.h"
+#include "net/sock-diag.h"
+
+#ifndef IPPROTO_UDPLITE
+#define IPPROTO_UDPLITE 136
+#endif
+
+/* include/net/tcp_states.h */
+#define TCP_STATE_ESTABLISHED 1
+#define TCP_STATE_CLOSE_WAIT  8
+
+struct inet_collect {
+	struct inet_diag_table *t;
+	size_t cap, cap_waiting;
+	uint8_t protocol; /* the request's: raw replies carry their own */
+};
+
+static int grow(struct inet_diag **v, size_t *cap, size_t nr)
+{
+	struct inet_diag *n;
+
+	if (nr < *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 64;
+	n = realloc(*v, *cap * sizeof(*n));
+	if (!n) {
+		pr_err("sock_diag: out of memory for the inet sockets");
+		return -1;
+	}
+	*v = n;
+	return 0;
+}
+
+static void parse_ulp(struct nlattr *a, struct inet_diag *d)
+{
+	struct nlattr *tb[INET_ULP_INFO_MAX + 1];
+
+	if (nla_parse_nested(tb, INET_ULP_INFO_MAX, a, NULL) < 0 || !tb[INET_ULP_INFO_NAME]) {
+		strcpy(d->ulp, "?");
+		return;
+	}
+	nla_strlcpy(d->ulp, tb[INET_ULP_INFO_NAME], sizeof(d->ulp));
+}
+
+static int inet_one(struct nlmsghdr *h, void *arg)
+{
+	struct inet_collect *ic = arg;
+	struct nlattr *tb[INET_DIAG_MAX + 1];
+	struct inet_diag_msg *m = nlmsg_data(h);
+	struct inet_diag *d;
+
+	if (nlmsg_parse(h, sizeof(*m), tb, INET_DIAG_MAX, NULL) < 0) {
+		pr_err("sock_diag: an inet socket record does not parse");
+		return -1;
+	}
+	if (m->idiag_inode) {
+		if (grow(&ic->t->sk, &ic->cap, ic->t->nr))
+			return -1;
+		d = &ic->t->sk[ic->t->nr++];
+	} else {
+		/*
+		 * Only a connection waiting in a listener's queue matters without an
+		 * inode: not TIME_WAIT, nor an orphan the program closed.
+		 */
+		if (ic->protocol != IPPROTO_TCP || (m->idiag_state != TCP_STATE_ESTABLISHED &&
+						    m->idiag_state != TCP_STATE_CLOSE_WAIT))
+			return 0;
+		if (grow(&ic->t->waiting, &ic->cap_waiting, ic->t->nr_waiting))
+			return -1;
+		d = &ic->t->waiting[ic->t->nr_waiting++];
+	}
+	memset(d, 0, sizeof(*d));
+	d->ino = m->idiag_inode;
+	d->family = m->idiag_family;
+	d->protocol = ic->protocol;
+	if (tb[INET_DIAG_PROTOCOL])
+		d->protocol = nla_get_u8(tb[INET_DIAG_PROTOCOL]);
+	d->state = m->idiag_state;
+	memcpy(d->src, m->id.idiag_src, 16);
+	memcpy(d->dst, m->id.idiag_dst, 16);
+	d->sport = ntohs(m->id.idiag_sport);
+	d->dport = ntohs(m->id.idiag_dport);
+	d->ifindex = m->id.idiag_if;
+	d->rqueue = m->idiag_rqueue;
+	d->wqueue = m->idiag_wqueue;
+	if (tb[INET_DIAG_SHUTDOWN])
+		d->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
+	if (tb[INET_DIAG_MD5SIG])
+		d->md5 = nla_len(tb[INET_DIAG_MD5SIG]) > 0;
+	if (tb[INET_DIAG_ULP_INFO])
+		parse_ulp(tb[INET_DIAG_ULP_INFO], d);
+	return 0;
+}
+
+static int cmp_inet(const void *a, const void *b)
+{
+	const struct inet_diag *x = a, *y = b;
+
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* One family and protocol into @ic. 0, -1 logged, or 1: the kernel cannot list them. */
+static int collect_one(struct inet_collect *ic, int family, uint8_t protocol, const char *what)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = protocol,
+		.idiag_states = ~0u,
+	};
+
+	/* TCP: INET_DIAG_INFO brings the MD5 keys and the upper layer protocol along. */
+	if (protocol == IPPROTO_TCP)
+		req.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	/* raw_diag reads the raw protocol from the pad byte: IPPROTO_RAW for all. */
+	if (protocol == IPPROTO_RAW)
+		req.pad = IPPROTO_RAW;
+	ic->protocol = protocol;
+	return sock_diag_run(what, &req, sizeof(req), inet_one, ic);
+}
+
+int inet_diag_collect(struct inet_diag_table *t)
+{
+	static const struct {
+		int family;
+		uint8_t protocol;
+		const char *what;
+	} dumps[] = {
+		{AF_INET, IPPROTO_TCP, "TCP"},		{AF_INET6, IPPROTO_TCP, "TCPv6"},
+		{AF_INET, IPPROTO_UDP, "UDP"},		{AF_INET6, IPPROTO_UDP, "UDPv6"},
+		{AF_INET, IPPROTO_UDPLITE, "UDP-lite"}, {AF_INET6, IPPROTO_UDPLITE, "UDP-litev6"},
+		{AF_INET, IPPROTO_RAW, "raw"},		{AF_INET6, IPPROTO_RAW, "rawv6"},
+	};
+	struct inet_collect ic = {.t = t};
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+		int ret = collect_one(&ic, dumps[i].family, dumps[i].protocol, dumps[i].what);
+
+		if (ret < 0) {
+			inet_diag_free(t);
+			return -1;
+		}
+		/* Without udp_diag or raw_diag their sockets are found by syscalls alone. */
+		if (ret > 0 && dumps[i].protocol == IPPROTO_RAW)
+			t->no_raw = true;
+		else if (ret > 0 && dumps[i].protocol == IPPROTO_TCP)
+			t->no_tcp = true;
+	}
+	if (t->nr)
+		qsort(t->sk, t->nr, sizeof(*t->sk), cmp_inet);
+	return 0;
+}
+
+const struct inet_diag *inet_diag_find(const struct inet_diag_table *t, uint32_t ino)
+{
+	struct inet_diag key = {.ino = ino};
+
+	if (!t->nr)
+		return NULL;
+	return bsearch(&key, t->sk, t->nr, sizeof(key), cmp_inet);
+}
+
+void inet_diag_free(struct inet_diag_table *t)
+{
+	free(t->sk);
+	free(t->waiting);
+	memset(t, 0, sizeof(*t));
+}
+
+int sk_in_our_netns(int fd)
+{
+	struct stat ours, its;
+	int ns, err;
+
+	ns = ioctl(fd, SIOCGSKNS);
+	if (ns < 0)
+		return -1;
+	if (fstat(ns, &its) || stat("/proc/self/ns/net", &ours)) {
+		err = errno;
+		close(ns);
+		errno = err;
+		return -1;
+	}
+	close(ns);
+	return its.st_ino == ours.st_ino && its.st_dev == ours.st_dev;
+}
+
+/* "0100007F" or four such words: the address as the kernel holds it. */
+static void proc_addr(const char *hex, int family, uint8_t *addr)
+{
+	for (int w = 0; w < (family == AF_INET ? 1 : 4); w++) {
+		unsigned int v = 0;
+
+		sscanf(hex + 8 * w, "%8x", &v);
+		memcpy(addr + 4 * w, &v, 4);
+	}
+}
+
+int inet_proc_find(int family, bool ping, uint32_t ino, struct inet_proc_sk *out)
+{
+	const char *path = ping ? (family == AF_INET ? "/proc/net/icmp" : "/proc/net/icmp6")
+				: (family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6");
+	char line[512], src[40], dst[40];
+	unsigned int state;
+	unsigned long i;
+	FILE *f;
+	int found = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line,
+			   " %*u: %39[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x "
+			   "%*u %*u %lu",
+			   src, dst, &state, &i) != 4 ||
+		    i != ino)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->state = state;
+		proc_addr(src, family, out->src);
+		proc_addr(dst, family, out->dst);
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}

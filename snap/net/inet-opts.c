@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Inet socket options below SOL_SOCKET (see inet-opts.h). The int options
+ * are one table: each is read on the socket and on a fresh socket of the
+ * same family, type and protocol, and saved only when they differ; an
+ * option the kind of socket lacks fails on both and is left out. The few
+ * that are not ints (IP_MULTICAST_IF, TCP_CONGESTION, the ICMP filters)
+ * have their own code.
+ *
+ * Order at restore: what bind() heeds comes before it (restore_bind); the
+ * rest after, for a TCP connection once it is out of repair mode.
+ */
+#include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/icmp.h>
+
+#include "log.h"
+#include "net/inet-opts.h"
+
+#ifndef SOL_RAW
+#define SOL_RAW 255
+#endif
+
+/* The part of an inet_sk_entry an option lives in. */
+enum opt_msg { IN_IP, IN_TCP, IN_ENTRY };
+
+#define F_BIND	 1 /* bind() heeds it: set before */
+#define F_UNCONN 2 /* saved for a listener or an unconnected socket only */
+/*
+ * Multicast: not for TCP (setting it fails; an accepted socket reads the
+ * TTL its SYN came with).
+ */
+#define F_DGRAM 4
+
+struct int_opt {
+	int level, opt;
+	const char *name;
+	enum opt_msg msg;
+	size_t has, val; /* offsets of has_<f> and <f>, both 32 bits wide */
+	unsigned int flags;
+};
+
+#define IP_OPT(l, o, f, fl)                                                                        \
+	{                                                                                          \
+		l, o, #o, IN_IP, offsetof(IpOpts, has_##f), offsetof(IpOpts, f), fl                \
+	}
+#define TCP_OPT(o, f, fl)                                                                          \
+	{                                                                                          \
+		IPPROTO_TCP, o, #o, IN_TCP, offsetof(TcpOpts, has_##f), offsetof(TcpOpts, f), fl   \
+	}
+#define SK_OPT(l, o, f)                                                                            \
+	{                                                                                          \
+		l, o, #o, IN_ENTRY, offsetof(InetSkEntry, has_##f), offsetof(InetSkEntry, f), 0    \
+	}
+
+static const struct int_opt int_opts[] = {
+	IP_OPT(IPPROTO_IP, IP_FREEBIND, freebind, F_BIND),
+	IP_OPT(IPPROTO_IP, IP_TRANSPARENT, transparent, F_BIND),
+	IP_OPT(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, bind_address_no_port, F_BIND),
+	IP_OPT(IPPROTO_IP, IP_TOS, tos, 0),
+	IP_OPT(IPPROTO_IP, IP_TTL, ttl, 0),
+	IP_OPT(IPPROTO_IP, IP_MULTICAST_TTL, mc_ttl, F_DGRAM),
+	IP_OPT(IPPROTO_IP, IP_MULTICAST_LOOP, mc_loop, F_DGRAM),
+	IP_OPT(IPPROTO_IP, IP_MULTICAST_ALL, mc_all, F_DGRAM),
+	IP_OPT(IPPROTO_IP, IP_RECVERR, recverr, 0),
+	IP_OPT(IPPROTO_IP, IP_PKTINFO, pktinfo, 0),
+	IP_OPT(IPPROTO_IP, IP_RECVTTL, recvttl, 0),
+	IP_OPT(IPPROTO_IP, IP_RECVTOS, recvtos, 0),
+	IP_OPT(IPPROTO_IP, IP_MTU_DISCOVER, mtu_discover, 0),
+	IP_OPT(IPPROTO_IP, IP_NODEFRAG, nodefrag, 0),
+	IP_OPT(IPPROTO_IP, IP_HDRINCL, hdrincl, 0),
+	IP_OPT(IPPROTO_IP, IP_RECVORIGDSTADDR, recvorigdstaddr, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_V6ONLY, v6only, F_BIND),
+	IP_OPT(IPPROTO_IPV6, IPV6_FREEBIND, freebind6, F_BIND),
+	IP_OPT(IPPROTO_IPV6, IPV6_TRANSPARENT, transparent6, F_BIND),
+	IP_OPT(IPPROTO_IPV6, IPV6_TCLASS, tclass, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_UNICAST_HOPS, unicast_hops, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, mc6_hops, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, mc6_loop, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_IF, mc6_ifindex, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_MULTICAST_ALL, mc6_all, F_DGRAM),
+	IP_OPT(IPPROTO_IPV6, IPV6_RECVPKTINFO, recvpktinfo6, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, recvhoplimit, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_RECVTCLASS, recvtclass, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_RECVERR, recverr6, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_MTU_DISCOVER, mtu_discover6, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, autoflowlabel, 0),
+	IP_OPT(IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, recvorigdstaddr6, 0),
+	TCP_OPT(TCP_NODELAY, nodelay, 0),
+	TCP_OPT(TCP_CORK, cork, 0),
+	TCP_OPT(TCP_KEEPIDLE, keepidle, 0),
+	TCP_OPT(TCP_KEEPINTVL, keepintvl, 0),
+	TCP_OPT(TCP_KEEPCNT, keepcnt, 0),
+	TCP_OPT(TCP_DEFER_ACCEPT, defer_accept, 0),
+	TCP_OPT(TCP_FASTOPEN, fastopen, 0),
+	TCP_OPT(TCP_FASTOPEN_CONNECT, fastopen_connect, 0),
+	/* Once connected these read what the connection agreed, not what was set. */
+	TCP_OPT(TCP_MAXSEG, maxseg, F_UNCONN),
+	TCP_OPT(TCP_WINDOW_CLAMP, window_clamp, F_UNCONN),
+	TCP_OPT(TCP_USER_TIMEOUT, user_timeout, 0),
+	TCP_OPT(TCP_NOTSENT_LOWAT, notsent_lowat, 0),
+	TCP_OPT(TCP_SYNCNT, syncnt, 0),
+	TCP_OPT(TCP_LINGER2, linger2, 0),
+	TCP_OPT(TCP_THIN_LINEAR_TIMEOUTS, thin_linear_timeouts, 0),
+	SK_OPT(IPPROTO_UDP, UDP_CORK, udp_cork),
+	SK_OPT(IPPROTO_UDP, UDP_SEGMENT, udp_segment),
+	SK_OPT(IPPROTO_UDP, UDP_GRO, udp_gro),
+	SK_OPT(IPPROTO_IPV6, IPV6_CHECKSUM, ipv6_checksum),
+};
+
+#define TCP_LISTEN_STATE 10
+#define TCP_CLOSE_STATE	 7
+
+static void *part(InetSkEntry *ie, enum opt_msg m)
+{
+	return m == IN_IP ? (void *)ie->ip : m == IN_TCP ? (void *)ie->tcp : (void *)ie;
+}
+
+static const void *cpart(const InetSkEntry *ie, enum opt_msg m)
+{
+	return m == IN_IP    ? (const void *)ie->ip
+	       : m == IN_TCP ? (const void *)ie->tcp
+			     : (const void *)ie;
+}
+
+static uint32_t get_field(const void *msg, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)msg + off, sizeof(v));
+	return v;
+}
+
+static void set_field(void *msg, size_t off, uint32_t v)
+{
+	memcpy((char *)msg + off, &v, sizeof(v));
+}
+
+/* The part @m of @ie, made if it is not there yet. */
+static void *need_part(InetSkEntry *ie, enum opt_msg m)
+{
+	if (m == IN_IP && !ie->ip) {
+		ie->ip = malloc(sizeof(*ie->ip));
+		if (ie->ip)
+			ip_opts__init(ie->ip);
+	} else if (m == IN_TCP && !ie->tcp) {
+		ie->tcp = malloc(sizeof(*ie->tcp));
+		if (ie->tcp)
+			tcp_opts__init(ie->tcp);
+	}
+	return part(ie, m);
+}
+
+static int get_int(int fd, int level, int opt, int *v)
+{
+	socklen_t len = sizeof(*v);
+
+	*v = 0;
+	return getsockopt(fd, level, opt, v, &len);
+}
+
+static bool unconnected(const InetSkEntry *ie)
+{
+	return ie->state == TCP_LISTEN_STATE || ie->state == TCP_CLOSE_STATE;
+}
+
+static int dump_ints(int fd, int fresh, InetSkEntry *ie, const char *who)
+{
+	for (size_t i = 0; i < sizeof(int_opts) / sizeof(int_opts[0]); i++) {
+		const struct int_opt *o = &int_opts[i];
+		int v, def;
+		void *msg;
+
+		if ((o->flags & F_UNCONN && !unconnected(ie)) ||
+		    (o->flags & F_DGRAM && ie->type == SOCK_STREAM))
+			continue;
+		if (get_int(fresh, o->level, o->opt, &def))
+			continue;
+		if (get_int(fd, o->level, o->opt, &v)) {
+			pr_perror("%s: cannot read %s", who, o->name);
+			return -1;
+		}
+		if (v == def)
+			continue;
+		msg = need_part(ie, o->msg);
+		if (!msg) {
+			pr_err("%s: out of memory", who);
+			return -1;
+		}
+		set_field(msg, o->has, 1);
+		set_field(msg, o->val, v);
+	}
+	return 0;
+}
+
+static int dump_mc_if(int fd, int fresh, InetSkEntry *ie, const char *who)
+{
+	struct in_addr a = {0}, def = {0};
+	socklen_t len = sizeof(def);
+
+	if (getsockopt(fresh, IPPROTO_IP, IP_MULTICAST_IF, &def, &len))
+		return 0;
+	len = sizeof(a);
+	if (getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len)) {
+		pr_perror("%s: cannot read IP_MULTICAST_IF", who);
+		return -1;
+	}
+	if (a.s_addr == def.s_addr)
+		return 0;
+	if (!need_part(ie, IN_IP))
+		goto oom;
+	ie->ip->has_mc_addr = true;
+	ie->ip->mc_addr.data = malloc(4);
+	if (!ie->ip->mc_addr.data)
+		goto oom;
+	memcpy(ie->ip->mc_addr.data, &a, 4);
+	ie->ip->mc_addr.len = 4;
+	return 0;
+oom:
+	pr_err("%s: out of memory", who);
+	return -1;
+}
+
+static int dump_congestion(int fd, int fresh, InetSkEntry *ie, const char *who)
+{
+	char cc[32] = "", def[32] = "";
+	socklen_t len = sizeof(def) - 1;
+
+	if (getsockopt(fresh, IPPROTO_TCP, TCP_CONGESTION, def, &len))
+		return 0;
+	len = sizeof(cc) - 1;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &len)) {
+		pr_perror("%s: cannot read TCP_CONGESTION", who);
+		return -1;
+	}
+	if (!strcmp(cc, def))
+		return 0;
+	if (!need_part(ie, IN_TCP) || !(ie->tcp->congestion = strdup(cc))) {
+		pr_err("%s: out of memory", who);
+		return -1;
+	}
+	return 0;
+}
+
+/* A raw ICMP socket's ICMP_FILTER, a raw ICMPv6 one's ICMP6_FILTER. */
+static int dump_icmp_filter(int fd, int fresh, InetSkEntry *ie, const char *who)
+{
+	int level = ie->family == AF_INET ? SOL_RAW : IPPROTO_ICMPV6;
+	int opt = ie->family == AF_INET ? ICMP_FILTER : ICMP6_FILTER;
+	uint8_t f[sizeof(struct icmp6_filter)], def[sizeof(struct icmp6_filter)];
+	socklen_t len = sizeof(def), flen;
+
+	if (ie->type != SOCK_RAW)
+		return 0;
+	memset(def, 0, sizeof(def));
+	if (getsockopt(fresh, level, opt, def, &len))
+		return 0;
+	flen = sizeof(f);
+	memset(f, 0, sizeof(f));
+	if (getsockopt(fd, level, opt, f, &flen) || flen != len) {
+		pr_perror("%s: cannot read its ICMP filter", who);
+		return -1;
+	}
+	if (!memcmp(f, def, len))
+		return 0;
+	ie->has_icmp_filter = true;
+	ie->icmp_filter.data = malloc(len);
+	if (!ie->icmp_filter.data) {
+		pr_err("%s: out of memory", who);
+		return -1;
+	}
+	memcpy(ie->icmp_filter.data, f, len);
+	ie->icmp_filter.len = len;
+	return 0;
+}
+
+int inet_opts_dump(int fd, InetSkEntry *ie, const char *who)
+{
+	int fresh, ret;
+
+	fresh = socket(ie->family, ie->type | SOCK_CLOEXEC, ie->protocol);
+	if (fresh < 0) {
+		pr_perror("%s: cannot make a fresh socket to compare its options with", who);
+		return -1;
+	}
+	ret = dump_ints(fd, fresh, ie, who);
+	if (!ret && ie->type != SOCK_STREAM)
+		ret = dump_mc_if(fd, fresh, ie, who);
+	if (!ret && ie->type == SOCK_STREAM)
+		ret = dump_congestion(fd, fresh, ie, who);
+	if (!ret)
+		ret = dump_icmp_filter(fd, fresh, ie, who);
+	close(fresh);
+	return ret;
+}
+
+/* The options whose F_BIND flag is @bind. */
+static int restore_ints(int fd, const InetSkEntry *ie, bool bind, const char *who)
+{
+	for (size_t i = 0; i < sizeof(int_opts) / sizeof(int_opts[0]); i++) {
+		const struct int_opt *o = &int_opts[i];
+		const void *msg = cpart(ie, o->msg);
+		int v;
+
+		if (!msg || !get_field(msg, o->has) || bind != !!(o->flags & F_BIND))
+			continue;
+		v = get_field(msg, o->val);
+		if (setsockopt(fd, o->level, o->opt, &v, sizeof(v))) {
+			pr_perror("%s: cannot set %s to %d", who, o->name, v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int inet_opts_restore_bind(int fd, const InetSkEntry *ie, const char *who)
+{
+	return restore_ints(fd, ie, true, who);
+}
+
+int inet_opts_restore(int fd, const InetSkEntry *ie, const char *who)
+{
+	if (restore_ints(fd, ie, false, who))
+		return -1;
+	if (ie->ip && ie->ip->has_mc_addr &&
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, ie->ip->mc_addr.data, 4)) {
+		pr_perror("%s: cannot set IP_MULTICAST_IF", who);
+		return -1;
+	}
+	if (ie->tcp && ie->tcp->congestion &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, ie->tcp->congestion,
+		       strlen(ie->tcp->congestion))) {
+		pr_perror("%s: cannot set TCP_CONGESTION to %s", who, ie->tcp->congestion);
+		return -1;
+	}
+	if (ie->has_icmp_filter && setsockopt(fd, ie->family == AF_INET ? SOL_RAW : IPPROTO_ICMPV6,
+					      ie->family == AF_INET ? ICMP_FILTER : ICMP6_FILTER,
+					      ie->icmp_filter.data, ie->icmp_filter.len)) {
+		pr_perror("%s: cannot set its ICMP filter", who);
+		return -1;
+	}
+	return 0;
+}
+
+int inet_opts_check(const InetSkEntry *ie, const char *who)
+{
+	size_t want =
+		ie->family == AF_INET ? sizeof(struct icmp_filter) : sizeof(struct icmp6_filter);
+
+	if (ie->ip && ie->ip->has_mc_addr && ie->ip->mc_addr.len != 4) {
+		pr_err("%s: an IP_MULTICAST_IF address of %zu bytes", who, ie->ip->mc_addr.len);
+		return -1;
+	}
+	if (ie->tcp && ie->tcp->congestion && strlen(ie->tcp->congestion) >= 16) {
+		pr_err("%s: a TCP_CONGESTION name longer than the kernel's", who);
+		return -1;
+	}
+	if (ie->has_icmp_filter && ie->icmp_filter.len != want) {
+		pr_err("%s: an ICMP filter of %zu bytes, not %zu", who, ie->icmp_filter.len, want);
+		return -1;
+	}
+	return 0;
+}

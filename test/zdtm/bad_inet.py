@@ -1,0 +1,283 @@
+"""Inet and packet sockets fed bad input: connections snap must refuse at
+dump (established without --tcp-established, not accepted yet) while the
+process runs on untouched; damaged inet-queues.img and inet entries of
+files.img; a port taken before restore; a restore of connections without
+--tcp-established. Each refusal is one line naming the socket, and nothing
+is left behind. Plus img/inet_tcp_ext_peer: a peer outside the tree that
+keeps sending across the dump and restore (see its comment)."""
+
+import ctypes
+import errno
+import os
+import re
+import socket
+import struct
+import threading
+import time
+
+from bad_ns import snap_show
+from bad_restore import flip_middle, restore_damaged, truncate_half
+from bad_unix import edit_socket_entry, pb_set, refused_dump, restore_refused
+from outcome import Failure
+from proc import alive, run_cmd
+import tests
+
+INET_SK = 18        # file_entry.inet_sk
+
+
+def bad_dump_tcp_established(b):
+    """An established connection without --tcp-established (or --tcp-close):
+    refused naming pid, fd and the four addresses; the process runs on."""
+    t = tests.find("static/inet_tcp_conn").but(dump_args=(), restore_args=())
+    refused_dump(b, t, [r"pid \d+ fd \d+: TCP 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: an "
+                        r"established TCP connection .*--tcp-established"])
+
+
+def bad_dump_tcp_waiting(b):
+    """A listener with a connection not accepted yet: refused naming the
+    listener and the peer; the process then accepts it."""
+    refused_dump(b, "static/inet_tcp_waiting",
+                 [r"pid \d+ fd \d+: TCP 127\.0\.0\.1:\d+: listening, with 1 connection not "
+                  r"accepted yet \(from 127\.0\.0\.1:\d+\)"])
+
+
+def bad_dump_udp_corked(b):
+    """Bytes corked in a UDP socket (UDP_CORK): no syscall reads them back."""
+    refused_dump(b, "static/inet_udp_corked",
+                 [r"pid \d+ fd \d+: UDP .*: data is corked in it"])
+
+
+def bad_dump_packet_ring(b):
+    refused_dump(b, "static/packet_ring", [r"pid \d+ fd \d+: packet socket with an mmap'ed "
+                                          r"receive ring \(PACKET_RX_RING\)"])
+
+
+def bad_dump_packet_fanout(b):
+    refused_dump(b, "static/packet_fanout", [r"pid \d+ fd \d+: packet socket in fanout "
+                                            r"group 42 \(PACKET_FANOUT\)"])
+
+
+def bad_dump_other_netns(b):
+    refused_dump(b, "static/inet_other_netns", [r"pid \d+ fd \d+: inet socket inode \d+ lives "
+                                               r"in another network namespace"])
+
+
+def bad_dump_inet_fails_late(b):
+    """A dump of established connections that fails after the sockets went
+    into repair mode for the kill (pstree.img cannot be written): the process
+    runs on, its connections out of repair mode and whole (it checks)."""
+    r = b.target("static/inet_tcp_conn")
+    os.mkdir(os.path.join(r.img, "pstree.img"))
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--tcp-established"],
+                 [r"pstree\.img"])
+    r.check_running("a failed dump")
+    r.finish("a failed dump")
+
+
+def bad_restore_inet_queues_trunc(b):
+    restore_damaged(b, r"inet-queues\.img", truncate_half, ["truncated"],
+                    test="static/inet_tcp_conn")
+
+
+def bad_restore_inet_queues_corrupt(b):
+    restore_damaged(b, r"inet-queues\.img", flip_middle, ["corrupted", "crc"],
+                    test="static/inet_udp")
+
+
+def bad_restore_inet_family(b):
+    """An inet socket of family 99 (inet_sk_entry.family, field 2)."""
+    edit_socket_entry(b, "static/inet_listen", INET_SK, 2, 99, r"family 99")
+
+
+def bad_restore_inet_state(b):
+    """A TCP socket in state 3 (SYN_RECV, field 5), which no entry can be."""
+    edit_socket_entry(b, "static/inet_listen", INET_SK, 5, 3, r"state SYN_RECV")
+
+
+def bad_restore_inet_queue_ino(b):
+    """A queued datagram for a socket files.img does not have (its ino made 1)."""
+    r = b.image("static/inet_udp")
+    restore_refused(b, r, "inet-queues.img", lambda i, p: pb_set(p, 1, 1) if i == 0 else p,
+                    r"socket inode 1\b.*files\.img does not have")
+
+
+def bad_restore_tcp_no_option(b):
+    """Images with established connections, restored without --tcp-established."""
+    r = b.image("static/inet_tcp_conn")
+    b.snap_fails(["restore", "-D", r.img, "-d"],
+                 [r"files\.img file id \d+ \(TCP .*\): an established TCP connection: "
+                  r"restore it with --tcp-established"], workdir=r.img)
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
+
+
+def free(family, port, addr):
+    """Whether @addr:@port can be bound and listened on now."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((addr, port))
+        s.listen(1)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def bad_restore_port_taken(b):
+    """A listener's port taken by another socket before restore: one error
+    naming the address, and none of the image's sockets left bound."""
+    r = b.image("static/inet_listen")
+    socks = [e["inet_sk"] for e in snap_show(b, os.path.join(r.img, "files.img"))
+             if "inet_sk" in e]
+    v4 = [s["src_port"] for s in socks if s["family"] == socket.AF_INET]
+    v6 = [s["src_port"] for s in socks if s["family"] == socket.AF_INET6]
+    if not v4 or len(v6) < 2:
+        raise Failure("setup: static/inet_listen has no IPv4 and two IPv6 listeners")
+    taker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        taker.bind(("127.0.0.1", v4[0]))
+        taker.listen(1)
+        b.snap_fails(["restore", "-D", r.img, "-d"],
+                     [r"address 127\.0\.0\.1:%d is in use by another socket now" % v4[0]],
+                     workdir=r.img)
+    finally:
+        taker.close()
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
+    for port in v6:
+        if not free(socket.AF_INET6, port, "::"):
+            raise Failure("port %d is still bound after the failed restore" % port)
+
+
+SO_ATTACH_FILTER, SO_DETACH_FILTER = 26, 27
+TCP_ESTABLISHED = 1
+
+
+class Peer(threading.Thread):
+    """The far end of static/inet_tcp_ext: listens on loopback, sends a
+    numbered byte stream every few ms (unless paused), reads the test's
+    stream back."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(1)
+        self.port = self.ls.getsockname()[1]
+        self.stop = self.paused = False
+        self.error, self.conn = None, None
+        self.sent = self.got = 0
+        self.filter = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))
+
+    @staticmethod
+    def pat(i):
+        return (i * 7 + (i >> 8)) & 0xff
+
+    def state(self):
+        return self.conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+
+    def deaf(self, on):
+        """Drop every packet that reaches the peer (BPF "ret 0"), or no longer:
+        what the network lock does on the way, done at this end."""
+        if on:
+            prog = struct.pack("H6xQ", 1, ctypes.addressof(self.filter))
+            self.conn.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+        else:
+            self.conn.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+
+    def run(self):
+        self.ls.settimeout(10)
+        try:
+            self.conn, _ = self.ls.accept()
+        except OSError as e:
+            self.error = "no connection from the test: %s" % e
+            return
+        c = self.conn
+        c.setblocking(False)
+        while not self.stop:
+            time.sleep(0.005)
+            if self.paused:
+                continue
+            try:
+                data = bytes(self.pat(self.sent + i) for i in range(64))
+                self.sent += c.send(data)
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                self.error = "send: %s" % errno.errorcode.get(e.errno, e)
+                break
+            try:
+                got = c.recv(4096)
+                if not got:
+                    self.error = "the test closed the connection"
+                    break
+                for x in got:
+                    if x != self.pat(self.got):
+                        self.error = "byte %d from the test differs" % self.got
+                        break
+                    self.got += 1
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                self.error = "recv: %s" % errno.errorcode.get(e.errno, e)
+                break
+
+
+def has_network_lock(b):
+    ok, out = run_cmd([b.snap.path, "--help"])
+    return "network lock" in out
+
+
+def img_inet_tcp_ext_peer(b):
+    """A connection to a peer outside the dumped tree that keeps sending while
+    the process is dumped (killed) and restored, and must survive both ways,
+    in order.
+
+    Once `snap --help` mentions a network lock, snap keeps the peer's packets
+    from the restored port itself: the peer just goes on. Until then the
+    kernel would answer the peer with a reset while the process is down, so
+    the peer stops talking for the dump, checks that the killed process's
+    socket said nothing (no FIN, no reset: it was in repair mode), then drops
+    all it gets until the restore is done, as the lock would."""
+    lock = has_network_lock(b)
+    error = None
+    peer = Peer()
+    peer.start()
+    t = tests.find("static/inet_tcp_ext").but(args=(str(peer.port),))
+    try:
+        r = b.target(t)
+        time.sleep(0.3)
+        if peer.error or not peer.conn:
+            raise Failure("setup: %s" % (peer.error or "no connection"))
+        if not lock:
+            # Long enough for every delayed ack to have gone both ways.
+            peer.paused = True
+            time.sleep(0.5)
+        r.dump()
+        r.wait_gone("dump")
+        if not lock:
+            if peer.state() != TCP_ESTABLISHED:
+                raise Failure("the killed process's socket told the peer (its state is %d)"
+                              % peer.state())
+            peer.deaf(True)
+            peer.paused = False
+        time.sleep(0.5)
+        r.restore()
+        if not lock:
+            peer.deaf(False)
+        time.sleep(1.5)
+        # Quiet from now on: the test's end closes the connection.
+        peer.paused = True
+        time.sleep(0.05)
+        error = peer.error
+        r.finish()
+    finally:
+        peer.stop = True
+        peer.join(5)
+        peer.ls.close()
+    if error:
+        raise Failure("the peer saw: %s" % error)
+    if not peer.got or not peer.sent:
+        raise Failure("nothing went through (%d bytes in, %d out)" % (peer.got, peer.sent))
