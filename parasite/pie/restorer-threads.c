@@ -129,10 +129,19 @@ unsigned long thread_main(struct rst_thread *th)
 	return (unsigned long)&th->frame.frame.uc;
 }
 
+/*
+ * EEXIST: the tid is still taken. A thread of the dumped process killed just
+ * before is gone from /proc (snap waited for that) a little before its tid
+ * is free, and a SCHED_IDLE one can be held up in between for long on a busy
+ * machine: wait up to 2 s for it.
+ */
+#define TID_WAIT_MS 2000
+
 long restore_threads_start(struct restorer_args *a)
 {
 	struct rst_thread *threads = (void *)a->threads;
-	unsigned int i;
+	struct k_timespec pause = {0, 1000000};
+	unsigned int i, waited = 0;
 	long ret;
 
 	for (i = 1; i < a->nr_threads; i++) {
@@ -149,6 +158,10 @@ long restore_threads_start(struct restorer_args *a)
 		th->args = (unsigned long)a;
 		*(__u64 *)top = (unsigned long)th;
 		ret = rst_clone_thread(&ca, sizeof(ca));
+		while (ret == -17 /* EEXIST */ && waited++ < TID_WAIT_MS) {
+			sys2(__NR_nanosleep, &pause, 0);
+			ret = rst_clone_thread(&ca, sizeof(ca));
+		}
 		if (ret != th->tid)
 			return fail(a, "clone3 of thread", th->tid, ret < 0 ? ret : -17), -1;
 	}

@@ -31,6 +31,7 @@
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
 #include "proc/restore-stop.h"
+#include "proc/sched.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
 #include "mem/shmem.h"
@@ -154,7 +155,9 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 
 /*
  * Let every thread into the syscall it restarts (see infect.h), and go. A
- * stopped task's threads stay where they are: in their group stop.
+ * stopped task's threads stay where they are: in their group stop. Their
+ * scheduling comes last, that neither an RT thread can hold up the restore
+ * nor a SCHED_IDLE one be held up on its way into its syscall.
  */
 static int release_task(struct restore_task *t)
 {
@@ -163,8 +166,11 @@ static int release_task(struct restore_task *t)
 
 	for (size_t i = 0; i < c->n_threads; i++) {
 		pid_t tid = c->threads[i]->tid;
-		int sig = stopped ? 0 : ptrace_enter_syscall(tid);
+		int sig;
 
+		sig = stopped ? 0 : ptrace_enter_syscall(tid);
+		if (sig >= 0 && sched_restore(t->pid, c->threads[i]))
+			return -1;
 		if (sig < 0 || ptrace(PTRACE_DETACH, tid, NULL, sig)) {
 			pr_perror("pid %d: cannot detach thread %d", t->pid, tid);
 			return -1;

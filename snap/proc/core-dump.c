@@ -21,6 +21,7 @@
 #include "proc/thread-dump.h"
 #include "proc/procstate.h"
 #include "proc/pstree.h"
+#include "proc/sched.h"
 #include "proc/seccomp.h"
 
 #define SIGINFO_SIZE 128
@@ -35,6 +36,7 @@ struct thread_buf {
 	ProtobufCBinaryData *pending;
 	uint8_t *siginfo;
 	struct seccomp_buf seccomp;
+	struct sched_buf sched;
 };
 
 /* Everything one CoreEntry points to, so it is freed in one go. */
@@ -271,7 +273,9 @@ static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state 
 	th->robust_list_len = ts->robust_list_len;
 	th->has_clear_tid_addr = true;
 	th->clear_tid_addr = ts->clear_tid;
-	/* Each its own: the kernel keeps seccomp per thread. */
+	/* Each its own: the kernel keeps seccomp and scheduling per thread. */
+	if (sched_dump(&tb->sched, pid, ts->tid, th))
+		return -1;
 	return seccomp_dump(&tb->seccomp, ts->tid, th);
 }
 
