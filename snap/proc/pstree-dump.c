@@ -216,30 +216,96 @@ void tree_prepare_free(struct dump_ctx *ctx)
 	free(ctx->hints);
 }
 
+/* Some thread of the tree has id @id. */
+static bool tid_taken(const struct dump_ctx *ctx, pid_t id)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		for (size_t k = 0; k < ctx->tasks[i].nr_threads; k++)
+			if (ctx->tasks[i].threads[k] == id)
+				return true;
+	return false;
+}
+
+/*
+ * @t is a top of the session (@session) or group @id its parent is not in,
+ * whose leader is gone or is a zombie. The restore makes it, with
+ * CLONE_PARENT, from a process in that session or group: the leader if it
+ * is a sibling of @t (alive or a zombie), else a short-lived helper with the
+ * leader's pid, made by @t's parent (restore-task.c). So every such top must
+ * have the same parent, and the helper's pid must be free in the tree.
+ */
+static int check_top(struct dump_ctx *ctx, const struct dump_task *t, pid_t id, bool session)
+{
+	const char *what = session ? "session" : "process group";
+	const struct dump_task *leader = find_task(ctx, id);
+
+	if (leader && leader->ppid != t->ppid) {
+		pr_err("pid %d: its %s %d is not its parent's, and its leader is not its sibling; "
+		       "cannot dump it",
+		       t->pid, what, id);
+		return -1;
+	}
+	if (!leader && tid_taken(ctx, id)) {
+		pr_err("pid %d: its %s %d has no leader, and a thread of the tree has that id; "
+		       "cannot dump it",
+		       t->pid, what, id);
+		return -1;
+	}
+	if (t->shares_files || t->shares_fs) {
+		pr_err("pid %d: its %s %d is not its parent's, and it shares its fd table or cwd "
+		       "with its parent; cannot dump it",
+		       t->pid, what, id);
+		return -1;
+	}
+	for (size_t j = 1; j < ctx->nr_tasks; j++) {
+		const struct dump_task *o = &ctx->tasks[j], *op = find_task(ctx, o->ppid);
+		bool top = session ? o->sid == id && op->sid != id :
+				     o->pgid == id && op->pgid != id && o->pid != id;
+
+		if (top && o->ppid != t->ppid) {
+			pr_err("pid %d: its %s %d has members under another parent, pid %d, and no "
+			       "leader to make them; cannot dump it",
+			       t->pid, what, id, o->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * A process can only be made in the session it is born in or in one of its
  * own (setsid), and can only join a group of its session that exists: refuse
- * what a restore could not build.
+ * what a restore could not build. A session or group not its parent's whose
+ * leader has exited the restore rebuilds (check_top()).
  */
 static int check_ids(struct dump_ctx *ctx)
 {
 	for (size_t i = 1; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i], *parent = find_task(ctx, t->ppid);
 		struct dump_task *leader = find_task(ctx, t->pgid);
+		bool new_session = t->sid != t->pid && t->sid != parent->sid;
 
-		if (t->sid != t->pid && t->sid != parent->sid) {
-			pr_err("pid %d: its session %d is neither its own nor its parent's; cannot "
-			       "dump it",
-			       t->pid, t->sid);
+		if (new_session && check_top(ctx, t, t->sid, true))
 			return -1;
-		}
-		if (t->pgid != t->pid && t->pgid != parent->pgid &&
-		    (!leader || leader->sid != t->sid)) {
-			pr_err("pid %d: its process group %d has no leader in the dumped tree; "
+		if (t->pgid == t->pid || t->pgid == parent->pgid || (new_session && t->pgid == t->sid))
+			continue;
+		if (leader && leader->sid != t->sid) {
+			pr_err("pid %d: its process group %d is led by pid %d of another session; "
 			       "cannot dump it",
-			       t->pid, t->pgid);
+			       t->pid, t->pgid, leader->pid);
 			return -1;
 		}
+		/* A leader in the tree makes the group: the others join it (join_group()). */
+		if (leader)
+			continue;
+		if (new_session) {
+			pr_err("pid %d: its process group %d has no leader, in a session %d that is "
+			       "not its parent's; cannot dump it",
+			       t->pid, t->pgid, t->sid);
+			return -1;
+		}
+		if (check_top(ctx, t, t->pgid, false))
+			return -1;
 	}
 	return 0;
 }
@@ -370,7 +436,8 @@ int tree_seize(struct dump_ctx *ctx)
 		if (add_children(ctx, i))
 			return -1;
 	}
-	return check_ids(ctx) || find_shared(ctx) ? -1 : 0;
+	/* check_ids() needs to know who shares what. */
+	return find_shared(ctx) || check_ids(ctx) ? -1 : 0;
 }
 
 void tree_unseize(struct dump_ctx *ctx, bool kill_all)
