@@ -161,6 +161,7 @@ struct dump_task {
 	bool stop_waited;		/* stopped: its parent has collected the stop (core-dump.c) */
 	bool seized;
 	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
+	pid_t files_owner;		/* shares_files: 0, or the sibling whose table it is */
 	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
 	int exit_status;
 	pid_t *threads;			/* threads[0] is the leader */

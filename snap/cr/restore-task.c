@@ -115,11 +115,15 @@ static size_t task_index(const struct restore_ctx *ctx, const struct restore_tas
 	return t - ctx->tasks;
 }
 
-/* The task whose fd table @t has: itself, or an ancestor it shares it with. */
+/* The task whose fd table @t has: itself, or an ancestor or sibling it shares it with. */
 static size_t files_owner(const struct restore_ctx *ctx, size_t i)
 {
-	while (ctx->tasks[i].pe->files_shared)
-		i = task_index(ctx, restore_find_task(ctx, ctx->tasks[i].pe->ppid));
+	while (ctx->tasks[i].pe->files_shared) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+
+		i = task_index(ctx, restore_find_task(ctx, pe->has_files_owner ? pe->files_owner :
+										pe->ppid));
+	}
 	return i;
 }
 
@@ -381,7 +385,8 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 		const PstreeEntry *pe = ctx->tasks[i].pe;
 		pid_t maker = maker_of(ctx, i);
 
-		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared)
+		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared ||
+		    pe->has_files_owner)
 			continue;
 		if (maker) {
 			if (!restore_find_task(ctx, maker) && first_for(ctx, idx, i, maker) &&
@@ -416,6 +421,30 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 }
 
 /*
+ * The siblings that share the fd table of tasks[@idx] (not their parent's),
+ * made as its parent's children (CLONE_PARENT) once the table is in place.
+ */
+static int make_files_siblings(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+
+	for (size_t i = idx + 1; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+		pid_t pid;
+
+		if (!pe->files_shared || !pe->has_files_owner ||
+		    (pid_t)pe->files_owner != ctx->tasks[idx].pid)
+			continue;
+		pid = make_task(ctx, pe->pid, CLONE_FILES | CLONE_PARENT);
+		if (pid < 0)
+			return -1;
+		if (pid == 0)
+			task_main(tr, i);
+	}
+	return 0;
+}
+
+/*
  * A new process of the tree, running snap's code until the restorer. Signals
  * stay blocked until its rt_sigreturn; a parent that dies takes it along.
  */
@@ -435,8 +464,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 		_exit(1);
 	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);
-	/* Children sharing our fd table are made once it is in place. */
-	if (child_prepare(tr, idx) || make_children(tr, idx, true))
+	/* Children and siblings sharing our fd table are made once it is in place. */
+	if (child_prepare(tr, idx) || make_children(tr, idx, true) || make_files_siblings(tr, idx))
 		_exit(1);
 	bootstrap_jump(&tr->procs[idx].b);
 }

@@ -321,9 +321,32 @@ static int shares(pid_t a, pid_t b, int type)
 }
 
 /*
+ * @t shares its fd table with @o, its sibling made before it, and not with
+ * their parent: the restore has the table's first user among the siblings
+ * make the others with CLONE_FILES | CLONE_PARENT (restore-task.c), so they
+ * are born in its session and group.
+ */
+static int share_sibling_files(struct dump_task *t, const struct dump_task *o)
+{
+	pid_t owner = o->files_owner ? o->files_owner : o->pid;
+
+	if (t->files_owner && t->files_owner != owner)
+		return 0;
+	if (t->sid != o->sid || (t->pgid != o->pgid && t->pgid != t->pid)) {
+		pr_err("pid %d shares its fd table with its sibling %d, in another session or "
+		       "process group; cannot dump it",
+		       t->pid, o->pid);
+		return -1;
+	}
+	t->shares_files = true;
+	t->files_owner = owner;
+	return 0;
+}
+
+/*
  * An fd table or fs context (cwd, root, umask) shared through CLONE_FILES or
  * CLONE_FS is made again by the restore the same way, so only sharing with
- * the parent can come back.
+ * the parent can come back, and an fd table shared between siblings only.
  */
 static int find_shared(struct dump_ctx *ctx)
 {
@@ -337,6 +360,8 @@ static int find_shared(struct dump_ctx *ctx)
 		struct dump_task *t = &ctx->tasks[i];
 
 		for (size_t k = 0; k < ARRAY_SIZE(kinds) && !t->zombie; k++) {
+			bool files = kinds[k].type == KCMP_FILES;
+
 			for (size_t j = 0; j < i; j++) {
 				struct dump_task *o = &ctx->tasks[j];
 				int r;
@@ -348,17 +373,34 @@ static int find_shared(struct dump_ctx *ctx)
 					return -1;
 				if (r)
 					continue;
+				if (files && o->ppid == t->ppid) {
+					if (!o->shares_files || o->files_owner) {
+						if (share_sibling_files(t, o))
+							return -1;
+						continue;
+					}
+					/* Its parent's table, which @t has too: see below. */
+					continue;
+				}
 				if (o->pid != t->ppid) {
 					pr_err("pid %d shares its %s with pid %d, which is not its "
 					       "parent; cannot dump it",
 					       t->pid, kinds[k].what, o->pid);
 					return -1;
 				}
-				if (kinds[k].type == KCMP_FILES)
+				if (files) {
 					t->shares_files = true;
-				else
+					t->files_owner = 0;
+				} else {
 					t->shares_fs = true;
+				}
 			}
+		}
+		if (t->files_owner && t->shares_fs) {
+			pr_err("pid %d shares its fd table with its sibling %d and its cwd with its "
+			       "parent; cannot dump it",
+			       t->pid, t->files_owner);
+			return -1;
 		}
 		/* A child sharing them is made after its parent's chroot(): see restore.c. */
 		if ((t->shares_fs || t->shares_files) &&
@@ -476,6 +518,8 @@ int tree_write(struct dump_ctx *ctx)
 		pe.state = t->zombie ? TASK_STATE__TASK_ZOMBIE :
 			   t->stopped ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
 		pe.has_files_shared = pe.files_shared = t->shares_files;
+		pe.has_files_owner = t->files_owner != 0;
+		pe.files_owner = t->files_owner;
 		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
 		pe.has_stop_signo = pe.has_stop_waited = t->stopped;
 		pe.stop_signo = t->stop_signo;
