@@ -6,7 +6,8 @@
  *      the stop already: waitpid(WUNTRACED) has nothing to report. Then
  *      a SIGUSR1 (B handles it) and a byte to read come while it is stopped;
  *   C  two threads spinning, in a process group of its own, stopped by
- *      SIGTSTP (the parent has not collected that stop).
+ *      SIGTSTP (the parent has not collected that stop); with the argument
+ *      "ttin" or "ttou", by SIGTTIN or SIGTTOU.
  * The parent counts the SIGCHLDs it gets. After SIGTERM it checks that every
  * thread of each child is stopped and does not run, that no SIGCHLD came since
  * the dump, that waitpid(WUNTRACED) reports A's and C's stops once, with their
@@ -220,9 +221,12 @@ int main(int argc, char **argv)
 	int to_b[2], from_b[2], status, stopped_before;
 	unsigned long where[3];
 	pid_t a, b, c;
+	int csig = SIGTSTP;
 	char ch = 'x';
 
 	test_init(argc, argv);
+	if (test_argc > 1)
+		csig = !strcmp(test_argv[1], "ttin") ? SIGTTIN : SIGTTOU;
 	test_daemon();
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED || pipe(to_b) || pipe(from_b) || sigaction(SIGCHLD, &sa, NULL))
@@ -236,7 +240,7 @@ int main(int argc, char **argv)
 	/* One at a time: SIGCHLDs pending at once would be one. */
 	stop(a, SIGSTOP, 1);
 	stop(b, SIGSTOP, 1);
-	stop(c, SIGTSTP, 2);
+	stop(c, csig, 2);
 	if (waitpid(b, &status, WUNTRACED) != b || !WIFSTOPPED(status))
 		fail("waitpid of B: status %#x", status);
 	/* Pending: its handler runs once B is continued, not before; so is its read. */
@@ -265,7 +269,7 @@ int main(int argc, char **argv)
 		     sigchld_stopped - stopped_before, sigchld_other);
 	check_report(a, SIGSTOP);
 	check_report(b, 0);
-	check_report(c, SIGTSTP);
+	check_report(c, csig);
 
 	kill(a, SIGCONT);
 	kill(c, SIGCONT);
