@@ -120,9 +120,9 @@ static size_t files_owner(const struct restore_ctx *ctx, size_t i)
 {
 	while (ctx->tasks[i].pe->files_shared) {
 		const PstreeEntry *pe = ctx->tasks[i].pe;
+		pid_t owner = pe->has_files_owner ? (pid_t)pe->files_owner : (pid_t)pe->ppid;
 
-		i = task_index(ctx, restore_find_task(ctx, pe->has_files_owner ? pe->files_owner :
-										pe->ppid));
+		i = task_index(ctx, restore_find_task(ctx, owner));
 	}
 	return i;
 }

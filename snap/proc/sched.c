@@ -17,12 +17,12 @@
 #include "log.h"
 #include "proc/sched.h"
 
-#define K_SCHED_OTHER 0
-#define K_SCHED_FIFO 1
-#define K_SCHED_RR 2
-#define K_SCHED_BATCH 3
-#define K_SCHED_IDLE 5
-#define K_SCHED_DEADLINE 6
+#define K_SCHED_OTHER		0
+#define K_SCHED_FIFO		1
+#define K_SCHED_RR		2
+#define K_SCHED_BATCH		3
+#define K_SCHED_IDLE		5
+#define K_SCHED_DEADLINE	6
 
 static bool policy_rt(uint32_t p)
 {
