@@ -171,8 +171,11 @@ struct dump_task {
 	pid_t pid, ppid, pgid, sid;
 	bool zombie;			/* only ids and exit_status are dumped */
 	bool stopped;			/* in a job-control stop: stays so, comes back so */
+	int stop_signo;			/* stopped: the signal of its group stop (seize) */
+	bool stop_waited;		/* stopped: its parent has collected the stop (core-dump.c) */
 	bool seized;
 	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
+	pid_t files_owner;		/* shares_files: 0, or the sibling whose table it is */
 	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
 	int exit_status;
 	pid_t *threads;			/* threads[0] is the leader */

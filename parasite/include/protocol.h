@@ -268,6 +268,7 @@ struct rst_seccomp {
 	__u32 mode;			/* SECCOMP_MODE_* */
 	__u32 nr_filters;
 	__u64 filters;			/* struct rst_seccomp_filter[nr_filters], oldest first */
+	__u32 nr_tsync;			/* the leader's: its first ones go to every thread (TSYNC) */
 };
 
 #define RST_MAX_SPECIAL 4
@@ -288,6 +289,8 @@ struct rst_thread {
 	__u64 stack;			/* not the leader: RST_THREAD_STACK bytes of stack */
 	__u64 args;			/* struct restorer_args *, for the thread */
 	struct sigframe_area frame;
+	/* Not the leader: its filters after the leader's nr_tsync, or its strict mode. */
+	struct rst_seccomp seccomp;
 };
 
 struct restorer_args {

@@ -157,10 +157,11 @@ static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
 /*
  * The last step on a task that goes on running; live, it comes before the
  * rseq page is protected: the kernel writes it on the way into the syscall.
+ * A stopped task is not let in: it stays in its stop (unseize_task()).
  */
 static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
 {
-	if (!ctx->opts->leave_running)
+	if (!ctx->opts->leave_running || t->stopped)
 		return 0;
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		t->thr[i].detach_sig = ptrace_enter_syscall(t->threads[i]);

@@ -30,6 +30,8 @@
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
+#include "proc/restore-stop.h"
+#include "proc/sched.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
 #include "mem/shmem.h"
@@ -151,20 +153,31 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 	return 0;
 }
 
-/* Let every thread into the syscall it restarts (see infect.h), and go. */
+/*
+ * Let every thread into the syscall it restarts (see infect.h), and go. A
+ * stopped task's threads stay where they are: in their group stop. Their
+ * scheduling comes last, that neither an RT thread can hold up the restore
+ * nor a SCHED_IDLE one be held up on its way into its syscall.
+ */
 static int release_task(struct restore_task *t)
 {
 	const CoreEntry *c = t->core;
+	bool stopped = t->pe->state == TASK_STATE__TASK_STOPPED;
 
 	for (size_t i = 0; i < c->n_threads; i++) {
 		pid_t tid = c->threads[i]->tid;
-		int sig = ptrace_enter_syscall(tid);
+		int sig;
 
+		sig = stopped ? 0 : ptrace_enter_syscall(tid);
+		if (sig >= 0 && sched_restore(t->pid, c->threads[i]))
+			return -1;
 		if (sig < 0 || ptrace(PTRACE_DETACH, tid, NULL, sig)) {
 			pr_perror("pid %d: cannot detach thread %d", t->pid, tid);
 			return -1;
 		}
 	}
+	for (size_t i = 0; stopped && i < c->n_threads; i++)
+		proc_wait_stopped(t->pid, c->threads[i]->tid);
 	return 0;
 }
 
@@ -400,6 +413,28 @@ static int seize_task(struct restore_tree *tr, size_t idx)
 	return -1;
 }
 
+/* A task dumped stopped stops now, and its parent sees it as it did (restore-stop.h). */
+static int stop_task(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct restore_task *t = &ctx->tasks[idx];
+	struct restore_task *p = idx ? restore_find_task(ctx, t->pe->ppid) : NULL;
+	struct parasite_ctl ctl;
+	struct syscall_site site;
+	int ret;
+
+	if (restore_stop_enter(t))
+		return -1;
+	if (!p)
+		return 0;
+	ctl = (struct parasite_ctl){ .pid = p->pid };
+	syscall_site(p, &site);
+	if (infect_prepare_syscall(&ctl, &site))
+		return -1;
+	ret = restore_stop_parent(t, p, &ctl, tr->procs[p - ctx->tasks].b.stack_top - PAGE_SIZE);
+	return infect_unpoke(&ctl) || ret ? -1 : 0;
+}
+
 static bool alive_task(const struct restore_task *t)
 {
 	return t->pe->state != TASK_STATE__TASK_ZOMBIE;
@@ -448,6 +483,9 @@ static int run_tree(struct restore_tree *tr)
 		if (alive_task(&ctx->tasks[i]) && enter_task(&ctx->tasks[i], &tr->procs[i]))
 			return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pe->state == TASK_STATE__TASK_STOPPED && stop_task(tr, i))
+			return -1;
+	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
 			return -1;
 	/*
@@ -467,8 +505,6 @@ static int run_tree(struct restore_tree *tr)
 		if (release_task(t))
 			return -1;
 		tr->procs[i].seized = false;
-		if (t->pe->state == TASK_STATE__TASK_STOPPED)
-			kill(t->pid, SIGSTOP);
 		bootstrap_log_fill(&tr->procs[i].b, t->pid);
 		ctx->st.pages_moved += a->stats.pages_moved;
 		ctx->st.pages_in_place += a->stats.pages_in_place;

@@ -32,13 +32,37 @@
 /* Pages compared per pagemap read. */
 #define COW_CHUNK 4096
 
+static bool in_tree(const struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the restore makes @t by a fork of its parent @p, the only way it
+ * inherits @p's memory: not a task that shares a sibling's fd table, nor
+ * one born in a session or group its parent is not in and whose leader is
+ * gone (restore-task.c, maker_of(): a sibling or a helper makes those).
+ */
+static bool forked_by_parent(const struct dump_ctx *ctx, const struct dump_task *t,
+			     const struct dump_task *p)
+{
+	if (t->files_owner)
+		return false;
+	if (t->sid != t->pid && t->sid != p->sid)
+		return false;
+	return t->pgid == t->pid || t->pgid == p->pgid || in_tree(ctx, t->pgid);
+}
+
 static const struct dump_task *find_parent(const struct dump_ctx *ctx, const struct dump_task *t)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct dump_task *p = &ctx->tasks[i];
 
 		if (p != t && p->pid == t->ppid)
-			return p->zombie ? NULL : p;
+			return p->zombie || !forked_by_parent(ctx, t, p) ? NULL : p;
 	}
 	return NULL;
 }
