@@ -59,7 +59,8 @@ static pid_t clone_with_pid(pid_t pid, uint64_t flags)
 {
 	struct clone_args ca = {
 		.flags = flags,
-		.exit_signal = SIGCHLD,
+		/* With CLONE_PARENT the kernel takes snap's own exit signal, and wants 0. */
+		.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD,
 		.set_tid = (uintptr_t)&pid,
 		.set_tid_size = 1,
 	};

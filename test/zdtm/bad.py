@@ -19,6 +19,7 @@ import bad_mem
 import bad_notify
 import bad_ns
 import bad_restore
+import bad_rpc
 import bad_tty
 import bad_unix
 from outcome import Failure
@@ -197,5 +198,15 @@ BAD = [
     ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
     ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
     ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
+    ("rpc/version", bad_rpc.rpc_version),
+    ("rpc/features", bad_rpc.rpc_features),
+    ("rpc/dump_restore", bad_rpc.rpc_dump_restore),
+    ("rpc/dump_restore_live", bad_rpc.rpc_dump_restore_live),
+    ("bad/rpc_dump_nopid", bad_rpc.bad_rpc_dump_nopid),
+    ("bad/rpc_restore_empty", bad_rpc.bad_rpc_restore_empty),
+    ("bad/rpc_images_fd", bad_rpc.bad_rpc_images_fd),
+    ("bad/rpc_malformed", bad_rpc.bad_rpc_malformed),
+    ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
+    ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
 ]
 
