@@ -115,18 +115,29 @@ static const struct opt_rule *rule_of(const char *name)
 	return NULL;
 }
 
-/* Whether the caller set field @f of @co: a has_ flag, a pointer or a count. */
+/*
+ * Whether the caller set field @f of @co to something: a has_ flag, a
+ * pointer or a count. runc sends many options as false or "" (lazy_pages,
+ * lsm_profile...): those ask for nothing, and are not refused.
+ */
 static bool field_set(const CriuOpts *co, const ProtobufCFieldDescriptor *f)
 {
 	const char *base = (const char *)co;
+	const char *str;
 
 	if (f->label == PROTOBUF_C_LABEL_REQUIRED)
 		return true;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return *(const size_t *)(base + f->quantifier_offset) != 0;
-	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
 		return *(void *const *)(base + f->offset) != NULL;
-	return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+	if (f->type == PROTOBUF_C_TYPE_STRING) {
+		str = *(const char *const *)(base + f->offset);
+		return str && str[0];
+	}
+	if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+		return false;
+	return f->type != PROTOBUF_C_TYPE_BOOL || *(const protobuf_c_boolean *)(base + f->offset);
 }
 
 static int check_rules(const CriuOpts *co)
@@ -253,12 +264,12 @@ int rpc_opts_check(const CriuOpts *co, bool restore)
 {
 	if (check_rules(co))
 		return -1;
-	if (co->root && strcmp(co->root, "/")) {
+	if (co->root && co->root[0] && strcmp(co->root, "/")) {
 		pr_err("swrk: root '%s' is not supported: snap restores only into its own root "
 		       "(/) for now", co->root);
 		return -1;
 	}
-	if (co->config_file && check_config(co->config_file))
+	if (co->config_file && co->config_file[0] && check_config(co->config_file))
 		return -1;
 	if (!restore && (!co->has_pid || co->pid <= 0)) {
 		pr_err("swrk: dump needs opts.pid: snap does not dump the process that asks");

@@ -149,7 +149,8 @@ static int reply_error(struct swrk *s, CriuReqType type)
 	r.type = type;
 	r.success = false;
 	r.cr_errmsg = (char *)(msg ? msg : "failed (no error line was logged)");
-	if (err) {
+	/* Only an errno the line itself names: a stale one would mislead (runc prints it). */
+	if (err && msg && strstr(msg, strerror(err))) {
 		r.has_cr_errno = true;
 		r.cr_errno = err;
 	}

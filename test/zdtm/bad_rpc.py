@@ -87,7 +87,8 @@ def dump_restore(b, leave_running):
         resp, status, notified = call(b, rpc.request(rpc.DUMP, opts_for(
             r, img, pid=r.pid, leave_running=leave_running, work_dir_fd=work,
             log_file="dump.log", manage_cgroups=True, empty_ns=0x40000000,
-            config_file="/nonexistent/runc.conf")),
+            config_file="/nonexistent/runc.conf", root="/", lazy_pages=False,
+            freeze_cgroup="")),
             lambda name, pid: seen.append(name) or True)
         if not resp.success or exit_code(status) != 0:
             raise Failure("RPC dump failed: %s" % resp.errmsg, os.path.join(b.dir, "dump.log"))
