@@ -208,5 +208,6 @@ BAD = [
     ("bad/rpc_malformed", bad_rpc.bad_rpc_malformed),
     ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
     ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
+    ("bad/rpc_restore_hangup", bad_rpc.bad_rpc_restore_hangup),
 ]
 

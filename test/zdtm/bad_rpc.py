@@ -5,10 +5,11 @@ with success=false and the line the command line prints, and snap exits
 cleanly (status 1, no signal) with nothing left behind."""
 
 import os
+import re
 
 import rpc
 from outcome import Failure
-from proc import describe, descendants, exit_code
+from proc import describe, descendants, exit_code, run_cmd
 from snap import last_line
 
 DUMP_KILL_HOOKS = ["pre-dump", "network-lock", "post-dump"]
@@ -66,6 +67,19 @@ def rpc_version(b):
         raise Failure("VERSION does not name snap: %r" % v)
     if exit_code(status) != 0:
         raise Failure("snap swrk %s after VERSION" % describe(status))
+    # Installed as criu (runc >= 1.2 runs `criu` from PATH): the same answers.
+    link = os.path.join(b.dir, "criu")
+    os.symlink(b.snap.path, link)
+    resp, status, _ = rpc.Swrk(link, b.dir).call(rpc.request(rpc.VERSION))
+    if resp is None or not resp.success or exit_code(status) != 0:
+        raise Failure("`criu swrk 3` through a symlink answered %r (%s)" % (
+            resp, describe(status)), os.path.join(b.dir, "swrk.err"))
+    ok, out = run_cmd([link, "--version"])
+    if not ok:
+        raise Failure("`criu --version` through a symlink failed: %r" % out)
+    first = out.splitlines()[0] if out else ""
+    if not re.match(r"Version: (\d+)\.(\d+)$", first.strip()):
+        raise Failure("`criu --version` says %r, not CRIU's 'Version: X.Y'" % first, out)
 
 
 def rpc_features(b):
@@ -218,3 +232,29 @@ def bad_rpc_notify_fails(b):
         raise Failure("snap swrk %s, expected exit 1" % describe(status))
     r.check_running("a dump whose post-dump notification failed")
     r.finish("a dump whose post-dump notification failed")
+
+
+def bad_rpc_restore_hangup(b):
+    """The caller hangs up at post-restore (runc's handler failed): snap gives
+    up, the restored tree (the caller's child, rst_sibling) is killed, and the
+    pid is free for another restore."""
+    r = b.image("static/mem_heap")
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        s = rpc.Swrk(b.snap.path, b.dir)
+        resp, status, notified = s.call(rpc.request(rpc.RESTORE, dict(
+            images_dir_fd=img, notify_scripts=True, rst_sibling=True)),
+            lambda name, pid: None if name == "post-restore" else True)
+    finally:
+        os.close(img)
+    err = os.path.join(b.dir, "swrk.err")
+    if [n for n, _ in notified][-1:] != ["post-restore"]:
+        raise Failure("notified %s, expected to end at post-restore" % notified, err)
+    if exit_code(status) != 1:
+        raise Failure("snap swrk %s after the caller hung up, expected exit 1" %
+                      describe(status), err)
+    if "post-restore" not in s.err():
+        raise Failure("snap's error does not name post-restore: %r" % last_line(s.err()), err)
+    r.wait_gone("a restore whose caller hung up")
+    r.restore()
+    r.finish("a restore after one whose caller hung up")
