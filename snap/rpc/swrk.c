@@ -30,6 +30,7 @@ struct swrk {
 	pid_t peer;
 	bool notify_scripts;
 	pid_t root_pid;		/* the tree's root, as the hooks saw it */
+	bool hung_up;		/* the caller closed the socket: no one to answer */
 };
 
 static int send_resp(struct swrk *s, const CriuResp *r)
@@ -123,9 +124,11 @@ static int swrk_notify(void *arg, enum action_hook hook, pid_t init_pid)
 		return -1;
 	ack = recv_req(s, &eof);
 	if (!ack) {
-		if (eof)
+		if (eof) {
+			s->hung_up = true;
 			pr_err("swrk: the caller closed the connection at the %s notification",
 			       n.script);
+		}
 		return -1;
 	}
 	if (ack->type != CRIU_REQ_TYPE__NOTIFY)
@@ -299,7 +302,7 @@ int cmd_swrk(const char *fd_arg)
 		return -1;
 	}
 	ret = serve(&s, req);
-	if (ret)
+	if (ret && !s.hung_up)
 		reply_error(&s, req->type);
 	criu_req__free_unpacked(req, NULL);
 	close(s.sk);

@@ -253,8 +253,9 @@ def bad_rpc_restore_hangup(b):
     if exit_code(status) != 1:
         raise Failure("snap swrk %s after the caller hung up, expected exit 1" %
                       describe(status), err)
-    if "post-restore" not in s.err():
-        raise Failure("snap's error does not name post-restore: %r" % last_line(s.err()), err)
+    lines = s.err().strip().splitlines()
+    if len(lines) != 1 or "post-restore" not in lines[0]:
+        raise Failure("snap's stderr is not one line naming post-restore: %r" % lines, err)
     r.wait_gone("a restore whose caller hung up")
     r.restore()
     r.finish("a restore after one whose caller hung up")
