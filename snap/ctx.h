@@ -30,6 +30,8 @@
 /* snap netlock --list, --unlock (-D DIR or --all), --lock -D DIR. */
 enum netlock_op { NETLOCK_OP_NONE, NETLOCK_OP_LIST, NETLOCK_OP_UNLOCK, NETLOCK_OP_LOCK };
 
+struct action_notifier;
+
 struct snap_opts {
 	const char *images_dir;		/* -D */
 	const char *log_file;		/* -o */
@@ -79,6 +81,16 @@ struct snap_opts {
 	int port;			/* -1: not given */
 	bool daemon;
 	int status_fd;			/* -1: none */
+	/*
+	 * Set when a runtime drives snap over RPC (snap swrk): every hook is
+	 * also told to it, and it may fail the command (cr/action-script.h).
+	 */
+	const struct action_notifier *notifier;
+	/*
+	 * restore: the root process is made a child of snap's parent (RPC
+	 * rst_sibling), which then waits for it, as runc does; implies -d.
+	 */
+	bool rst_sibling;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

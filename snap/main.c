@@ -5,6 +5,7 @@
  * hands an explicit snap_opts/kfeat pair to the subcommand.
  */
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,7 @@
 #include "kerndat.h"
 #include "log.h"
 #include "net/netlock.h"
-
-#define SNAP_VERSION "0.1"
+#include "rpc/rpc.h"
 
 enum {
 	OPT_SHELL_JOB = 256,
@@ -49,6 +49,8 @@ static void usage(FILE *f)
 		"  snap restore -D DIR [options]       restore the process checkpointed in DIR\n"
 		"  snap show DIR|FILE                  print images as JSON\n"
 		"  snap check                          show which kernel features snap can use\n"
+		"  snap swrk FD                        serve one CRIU RPC request on socket FD\n"
+		"                                      (how runc drives criu; Documentation/rpc.md)\n"
 		"  snap netlock --list                 show the network locks dumps left\n"
 		"  snap netlock --unlock -D DIR|--all  remove the lock of the dump in DIR, or all\n"
 		"  snap netlock --lock -D DIR --lock-conn L-R...\n"
@@ -409,8 +411,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		/* Installed as criu: answer as CRIU does, for tools that parse it. */
+		if (!strcmp(basename(argv[0]), "criu"))
+			printf("Version: %d.%d\n", RPC_CRIU_MAJOR, RPC_CRIU_MINOR);
 		printf("snap %s\n", SNAP_VERSION);
 		return 0;
+	}
+	if (!strcmp(cmd, "swrk")) {
+		if (argc != 3) {
+			fprintf(stderr, "snap: swrk takes one argument, the fd of its socket\n");
+			return 1;
+		}
+		ret = cmd_swrk(argv[2]);
+		log_fini();
+		return ret ? 1 : 0;
 	}
 	optind = 2;
 	if (parse_args(argc, argv, &opts))

@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -555,7 +556,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid, 0);
+	pid = make_task(&ctx, ctx.tasks[0].pid, opts->rst_sibling ? CLONE_PARENT : 0);
 	if (pid < 0)
 		goto out;
 	if (pid == 0)
@@ -584,7 +585,7 @@ out:
 	/* The tree runs: a failing hook now is reported, and the tree runs on. */
 	if (!ret && action_run(opts, ACT_POST_RESUME, pid))
 		return -1;
-	if (ret || opts->detach)
+	if (ret || opts->detach || opts->rst_sibling)
 		return ret;
 	/* Like criu restore without -d: stay the parent and pass on its exit. */
 	while (waitpid(pid, &status, 0) < 0)

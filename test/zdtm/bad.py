@@ -23,6 +23,7 @@ import bad_notify
 import bad_ns
 import bad_pageserver
 import bad_restore
+import bad_rpc
 import bad_tty
 import bad_unix
 import srv_http
@@ -226,5 +227,16 @@ BAD = [
     ("srv/nginx_restore", srv_http.srv_nginx_restore),
     ("srv/httpserver_live", srv_http.srv_httpserver_live),
     ("srv/httpserver_restore", srv_http.srv_httpserver_restore),
+    ("rpc/version", bad_rpc.rpc_version),
+    ("rpc/features", bad_rpc.rpc_features),
+    ("rpc/dump_restore", bad_rpc.rpc_dump_restore),
+    ("rpc/dump_restore_live", bad_rpc.rpc_dump_restore_live),
+    ("bad/rpc_dump_nopid", bad_rpc.bad_rpc_dump_nopid),
+    ("bad/rpc_restore_empty", bad_rpc.bad_rpc_restore_empty),
+    ("bad/rpc_images_fd", bad_rpc.bad_rpc_images_fd),
+    ("bad/rpc_malformed", bad_rpc.bad_rpc_malformed),
+    ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
+    ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
+    ("bad/rpc_restore_hangup", bad_rpc.bad_rpc_restore_hangup),
 ]
 
