@@ -67,6 +67,7 @@ struct snap_opts {
 	 */
 	bool tcp_established;
 	bool tcp_close;
+	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
 #include "net/netlock.h"
@@ -34,6 +35,7 @@ enum {
 	OPT_LOCK_CONN,
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
+	OPT_LAZY_PAGES,
 };
 
 static void usage(FILE *f)
@@ -42,6 +44,7 @@ static void usage(FILE *f)
 		"Usage:\n"
 		"  snap dump -t PID -D DIR [options]   checkpoint process PID into DIR\n"
 		"  snap restore -D DIR [options]       restore the process checkpointed in DIR\n"
+		"  snap lazy-pages -D DIR              serve the pages of a restore --lazy-pages\n"
 		"  snap show DIR|FILE                  print images as JSON\n"
 		"  snap check                          show which kernel features snap can use\n"
 		"  snap netlock --list                 show the network locks dumps left\n"
@@ -64,7 +67,9 @@ static void usage(FILE *f)
 		"                          hold; without it a process holding one is refused\n"
 		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
-		"  --pidfile FILE          restore: write the restored PID to FILE\n"
+		"  --pidfile FILE          restore: write the restored PID to FILE (lazy-pages: its own)\n"
+		"  --lazy-pages            restore: run the processes before their private anonymous\n"
+		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
 		"  --ext-unix-sk[=INO,...] unix sockets may be connected to sockets outside the\n"
 		"                          tree (only these peer inodes, if listed); restore\n"
@@ -215,6 +220,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "lock-conn", required_argument, NULL, OPT_LOCK_CONN },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -300,6 +306,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_TCP_CLOSE:
 			o->tcp_close = true;
 			break;
+		case OPT_LAZY_PAGES:
+			o->lazy_pages = true;
+			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
 			exit(0);
@@ -365,7 +374,7 @@ int main(int argc, char **argv)
 		ret = cmd_netlock(&opts);
 		goto out;
 	}
-	if (strcmp(cmd, "dump") && strcmp(cmd, "restore")) {
+	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "lazy-pages")) {
 		fprintf(stderr, "snap: unknown command '%s' (try snap --help)\n", cmd);
 		goto out;
 	}
@@ -379,7 +388,10 @@ int main(int argc, char **argv)
 	}
 	if (kerndat_probe(&kf))
 		goto out;
-	ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
+	if (!strcmp(cmd, "lazy-pages"))
+		ret = cmd_lazy_pages(&opts, &kf);
+	else
+		ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
 out:
 	log_fini();
 	free(opts.ext_unix_inos);

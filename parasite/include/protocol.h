@@ -324,6 +324,14 @@ struct restorer_args {
 	/* The premapped areas (rst_vma.premap) where they are now, in address order. */
 	__u64 premaps;			/* struct rst_range[nr_premaps] */
 	__u32 nr_premaps;
+
+	/*
+	 * Lazy restore (lazy-vma.h): the lazy mappings are not filled but
+	 * registered with a uffd left open at lazy_uffd, for the lazy-pages
+	 * server.
+	 */
+	__u32 lazy;			/* set by snap: restore --lazy-pages */
+	__s32 lazy_uffd;		/* result: the uffd's fd number, or -1 */
 };
 
 #endif

@@ -32,6 +32,7 @@
 #include <linux/capability.h>
 
 #include "kcompat.h"
+#include "lazy-vma.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
@@ -423,7 +424,8 @@ static long register_anon(struct filler *f, unsigned char *has_pages)
 	long ret;
 
 	for (i = 0; i < f->a->nr_vmas; i++) {
-		if (!moves_pages(&vmas[i]) || !has_pages[i] || vmas[i].premap)
+		if (!moves_pages(&vmas[i]) || !has_pages[i] || vmas[i].premap ||
+		    lazy_vma(f->a, &vmas[i]))
 			continue;
 		reg.range.start = vmas[i].start;
 		reg.range.len = vmas[i].end - vmas[i].start;
@@ -465,8 +467,8 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 
 		if (!v || end > v->end)
 			return fail(a, "pages outside any mapping", addr, -22), -1;
-		/* A premapped area's pages are in place already. */
-		if (v->premap) {
+		/* A premapped area's pages are in place already; a lazy one's come later. */
+		if (v->premap || lazy_vma(a, v)) {
 			ret = sys3(__NR_lseek, a->pages_fd, end - addr, 1 /* SEEK_CUR */);
 			if (is_err(ret))
 				return fail(a, "skipping the premapped pages of", addr, ret), -1;
@@ -759,7 +761,8 @@ unsigned long blob_main(struct restorer_args *a)
 			return 0;
 	}
 	memset(has_pages, 0, sizeof(has_pages));
-	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
+	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || lazy_setup(a) ||
+	    final_prot(a, has_pages) ||
 	    restore_vma_attrs(a))
 		return 0;
 	/*
