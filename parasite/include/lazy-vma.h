@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Which mappings a lazy restore leaves to the lazy-pages server: private
- * anonymous memory, read-write, unlocked, without guards, with pages in the
- * image (the restorer places pages in them with UFFDIO_MOVE, which wants a
+ * anonymous memory, read-write, unlocked, without guards, not MADV_HUGEPAGE
+ * (the eager restore moves whole huge pages in; the server places small
+ * ones), with pages in the image (the restorer places pages in them with UFFDIO_MOVE, which wants a
  * writable, unlocked destination); the others are filled by the restorer
  * as in an eager restore. The restorer and snap both decide with this, on
  * the same struct restorer_args. Freestanding.
@@ -48,7 +49,8 @@ static inline int lazy_vma(const struct restorer_args *a, const struct rst_vma *
 {
 	return a->lazy && v->kind == RST_VMA_ANON && !(v->flags & MAP_HUGETLB) && !v->premap &&
 	       v->prot == (PROT_READ | PROT_WRITE) && v->lock == RST_VMA_UNLOCKED &&
-	       !lazy_vma_has_guards(a, v) && lazy_vma_has_pages(a, v);
+	       !(v->madv & (1ULL << MADV_HUGEPAGE)) && !lazy_vma_has_guards(a, v) &&
+	       lazy_vma_has_pages(a, v);
 }
 
 #endif
