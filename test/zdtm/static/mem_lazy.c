@@ -85,8 +85,9 @@ int main(int argc, char **argv)
 	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 1024, i, k;
 	size_t *order;
 
-	test_init(argc, argv);
+	/* Before test_init(), which takes its own options out of argv. */
 	events = argc > 2 && !strcmp(argv[2], "events");
+	test_init(argc, argv);
 	npages = mib * 256;
 	mem = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
