@@ -29,12 +29,12 @@ struct uffdio_move {
 #define UFFDIO_MOVE _IOWR(UFFDIO, 0x05, struct uffdio_move)
 #endif
 
-#define PG 4096UL
+#define PG    4096UL
 #define BATCH 256
 
 static int new_uffd(void)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MOVE };
+	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_MOVE};
 	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
 
 	if (fd < 0 || ioctl(fd, UFFDIO_API, &api)) {
@@ -47,8 +47,8 @@ static int new_uffd(void)
 static char *registered(int uffd, size_t len)
 {
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct uffdio_register r = { .range = { (unsigned long)p, len },
-				     .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_register r = {.range = {(unsigned long)p, len},
+				    .mode = UFFDIO_REGISTER_MODE_MISSING};
 
 	madvise(p, len, MADV_NOHUGEPAGE);
 	if (p == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &r)) {
@@ -71,10 +71,10 @@ int main(int argc, char **argv)
 {
 	size_t len = (argc > 1 ? strtoul(argv[1], NULL, 0) : 256) << 20;
 	int uffd = new_uffd(), status;
-	char *dst = registered(uffd, PG), *src = mmap(NULL, len, PROT_READ | PROT_WRITE,
-						      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *staging = mmap(NULL, BATCH * PG, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *dst = registered(uffd, PG),
+	     *src = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *staging =
+		mmap(NULL, BATCH * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct uffdio_move mv;
 	double c0;
 	pid_t pid;
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	memset(staging, 1, PG);
 	pid = fork();
 	if (!pid) {
-		mv = (struct uffdio_move){ (unsigned long)dst, (unsigned long)staging, PG, 0, 0 };
+		mv = (struct uffdio_move){(unsigned long)dst, (unsigned long)staging, PG, 0, 0};
 		if (ioctl(uffd, UFFDIO_MOVE, &mv))
 			printf("UFFDIO_MOVE from another process: %s\n", strerror(errno));
 		else
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	waitpid(pid, &status, 0);
 	/* A page of our own: the first one is shared with the child since the fork. */
 	memset(staging + PG, 1, PG);
-	mv = (struct uffdio_move){ (unsigned long)dst, (unsigned long)staging + PG, PG, 0, 0 };
+	mv = (struct uffdio_move){(unsigned long)dst, (unsigned long)staging + PG, PG, 0, 0};
 	printf("UFFDIO_MOVE from the uffd's own process: %s\n",
 	       ioctl(uffd, UFFDIO_MOVE, &mv) ? strerror(errno) : "works");
 
@@ -105,8 +105,8 @@ int main(int argc, char **argv)
 	c0 = cpu_ms();
 	for (size_t off = 0; off < len; off += BATCH * PG) {
 		memcpy(staging, src + off, BATCH * PG);
-		mv = (struct uffdio_move){ (unsigned long)dst + off, (unsigned long)staging,
-					   BATCH * PG, 0, 0 };
+		mv = (struct uffdio_move){(unsigned long)dst + off, (unsigned long)staging,
+					  BATCH * PG, 0, 0};
 		if (ioctl(uffd, UFFDIO_MOVE, &mv)) {
 			perror("UFFDIO_MOVE");
 			return 1;
@@ -117,8 +117,8 @@ int main(int argc, char **argv)
 	dst = registered(uffd, len);
 	c0 = cpu_ms();
 	for (size_t off = 0; off < len; off += BATCH * PG) {
-		struct uffdio_copy c = { (unsigned long)dst + off, (unsigned long)src + off,
-					 BATCH * PG, 0, 0 };
+		struct uffdio_copy c = {(unsigned long)dst + off, (unsigned long)src + off,
+					BATCH * PG, 0, 0};
 
 		if (ioctl(uffd, UFFDIO_COPY, &c)) {
 			perror("UFFDIO_COPY");

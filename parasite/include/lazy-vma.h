@@ -16,8 +16,8 @@
 #include "protocol.h"
 
 /* The uffd features a lazy restore asks for. */
-#define LAZY_UFFD_FEATURES                                                                   \
-	(UFFD_FEATURE_MOVE | UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |             \
+#define LAZY_UFFD_FEATURES                                                                         \
+	(UFFD_FEATURE_MOVE | UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |                  \
 	 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_THREAD_ID)
 
 /* The largest batch of pages the server places at once. */

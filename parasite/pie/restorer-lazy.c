@@ -15,8 +15,8 @@
 #include "pie-syscall.h"
 #include "restorer.h"
 
-#define PAGE 4096UL
-#define MAP_PRIVATE_ 0x02
+#define PAGE	       4096UL
+#define MAP_PRIVATE_   0x02
 #define MAP_ANONYMOUS_ 0x20
 
 static int in_lazy_vma(struct restorer_args *a, unsigned long addr)
@@ -51,16 +51,16 @@ static long image_offset(struct restorer_args *a, unsigned long addr)
  * rseq areas) would otherwise fault with no one to serve it. The server
  * finds it there (EEXIST) and counts it done.
  */
-static long place_now(struct restorer_args *a, long uffd, unsigned long staging,
-		      unsigned long addr)
+static long place_now(struct restorer_args *a, long uffd, unsigned long staging, unsigned long addr)
 {
 	long off = image_offset(a, addr &= ~(PAGE - 1)), ret;
-	struct uffdio_zeropage z = { .range = { addr, PAGE } };
-	struct uffdio_move mv = { .dst = addr, .src = staging, .len = PAGE };
+	struct uffdio_zeropage z = {.range = {addr, PAGE}};
+	struct uffdio_move mv = {.dst = addr, .src = staging, .len = PAGE};
 
 	if (off < 0) {
 		ret = sys_ioctl(uffd, UFFDIO_ZEROPAGE, &z);
-		return ret && ret != -17 /* EEXIST */ ? fail(a, "lazy zero page", addr, ret), -1 : 0;
+		return ret && ret != -17 /* EEXIST */ ? fail(a, "lazy zero page", addr, ret),
+		       -1			      : 0;
 	}
 	ret = sys_pread(a->pages_fd, staging, PAGE, off);
 	if (ret != PAGE)
@@ -76,8 +76,8 @@ static long place_touched(struct restorer_args *a, long uffd)
 	struct rst_thread *th = (void *)a->threads;
 	unsigned long ends[2];
 	unsigned int i, j;
-	long staging = sys_mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1,
-				0);
+	long staging =
+		sys_mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1, 0);
 
 	if (is_err(staging))
 		return fail(a, "mmap lazy staging", 0, staging), -1;
@@ -96,7 +96,7 @@ static long place_touched(struct restorer_args *a, long uffd)
 
 long lazy_setup(struct restorer_args *a)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_UFFD_FEATURES };
+	struct uffdio_api api = {.api = UFFD_API, .features = LAZY_UFFD_FEATURES};
 	struct rst_vma *vmas = (void *)a->vmas;
 	struct uffdio_register reg;
 	unsigned int i;
@@ -111,8 +111,11 @@ long lazy_setup(struct restorer_args *a)
 		return fail(a, "lazy userfaultfd", 0, uffd), -1;
 	ret = sys_ioctl(uffd, UFFDIO_API, &api);
 	if (ret)
-		return fail(a, "lazy UFFDIO_API (features needed: move, fork/remap/remove/unmap "
-			       "events, thread id)", LAZY_UFFD_FEATURES, ret), -1;
+		return fail(a,
+			    "lazy UFFDIO_API (features needed: move, fork/remap/remove/unmap "
+			    "events, thread id)",
+			    LAZY_UFFD_FEATURES, ret),
+		       -1;
 	for (i = 0; i < a->nr_vmas; i++) {
 		if (!lazy_vma(a, &vmas[i]))
 			continue;

@@ -58,11 +58,13 @@ static void __attribute__((noreturn)) guard_main(int sock, pid_t server)
 	signal(SIGHUP, SIG_IGN);
 	setpgid(0, 0);
 	for (;;) {
-		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-		struct guard_msg m = { 0 };
-		struct iovec iov = { &m, sizeof(m) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
+		char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+		struct guard_msg m = {0};
+		struct iovec iov = {&m, sizeof(m)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
 		ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 		struct held *nh;
@@ -119,10 +121,10 @@ int lz_guard_start(void)
 
 static int guard_send(int g, int op, pid_t pid, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct guard_msg m = { op, pid };
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct guard_msg m = {op, pid};
+	struct iovec iov = {&m, sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (fd >= 0) {
 		struct cmsghdr *cm;

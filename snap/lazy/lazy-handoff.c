@@ -24,7 +24,7 @@
 
 int lazy_connect(int dirfd, const char *dir)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char path[64];
 	int fd;
 
@@ -47,12 +47,14 @@ int lazy_connect(int dirfd, const char *dir)
 
 static int send_hello(int sock, struct lazy_hello *h, size_t len, int uffd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { h, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {h, len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
 	char ack = 0;
 
 	cm->cmsg_level = SOL_SOCKET;
@@ -83,11 +85,10 @@ int lazy_handoff(int sock, pid_t pid, const struct restorer_args *a)
 		pr_err("out of memory for the lazy ranges of pid %d", pid);
 		return -1;
 	}
-	*h = (struct lazy_hello){ .magic = LAZY_MAGIC, .pid = pid };
+	*h = (struct lazy_hello){.magic = LAZY_MAGIC, .pid = pid};
 	for (i = 0; i < a->nr_vmas; i++)
 		if (lazy_vma(a, &vmas[i]))
-			h->ranges[h->nr_ranges++] = (struct lazy_range){ vmas[i].start,
-									 vmas[i].end };
+			h->ranges[h->nr_ranges++] = (struct lazy_range){vmas[i].start, vmas[i].end};
 	if (h->nr_ranges > LAZY_MAX_RANGES) {
 		pr_err("pid %d: %u lazy mappings, more than the %u a lazy restore serves", pid,
 		       h->nr_ranges, LAZY_MAX_RANGES);

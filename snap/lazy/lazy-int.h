@@ -15,26 +15,26 @@
 /* Pages of one run of the image still to place, at [start, end) in the process now. */
 struct lazy_ext {
 	uint64_t start, end;
-	const uint8_t *src;	/* the page image of start, in the server's mapping */
-	uint8_t *done;		/* per page: placed, or dropped (munmap, MADV_DONTNEED) */
-	size_t first;		/* every page below this index is done */
+	const uint8_t *src; /* the page image of start, in the server's mapping */
+	uint8_t *done;	    /* per page: placed, or dropped (munmap, MADV_DONTNEED) */
+	size_t first;	    /* every page below this index is done */
 };
 
 /* One uffd served: a restored process, or a child it forked during the lazy phase. */
 struct lazy_task {
-	pid_t pid;		/* 0: a child forked since (the fork event has no pid) */
+	pid_t pid; /* 0: a child forked since (the fork event has no pid) */
 	int uffd;
-	struct lazy_ext *ext;	/* address order */
+	struct lazy_ext *ext; /* address order */
 	size_t nr_ext;
-	uint64_t left;		/* pages not done */
-	uint64_t cursor;	/* the last fault, or where the prefetch got to */
-	bool gone;		/* its mm went away */
+	uint64_t left;	 /* pages not done */
+	uint64_t cursor; /* the last fault, or where the prefetch got to */
+	bool gone;	 /* its mm went away */
 };
 
 struct lazy_stats {
 	uint64_t faults, zero_faults, fault_pages, prefetch_pages, copied, dropped;
-	uint64_t place_ns;	/* wall time in UFFDIO_COPY */
-	uint64_t t_first, t_done;	/* first hello, last page in */
+	uint64_t place_ns;	  /* wall time in UFFDIO_COPY */
+	uint64_t t_first, t_done; /* first hello, last page in */
 };
 
 /* lazy-state.c */
@@ -61,8 +61,7 @@ size_t lz_run(const struct lazy_ext *e, size_t idx, size_t max);
  * -EAGAIN (events to read first), or -1 (the task is gone, or the range:
  * logged at debug level).
  */
-int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n,
-	     struct lazy_stats *st);
+int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st);
 /* A fault where no page of the image is due: a zero page, or just a wake-up. */
 int lz_zero(struct lazy_task *t, uint64_t addr);
 

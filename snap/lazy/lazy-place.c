@@ -39,16 +39,15 @@ static int placed_error(struct lazy_task *t, const char *how, uint64_t addr, int
 	return -1;
 }
 
-int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n,
-	     struct lazy_stats *st)
+int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st)
 {
 	uint64_t t0 = now_ns();
 	int ret = 0;
 
 	while (n) {
-		struct uffdio_copy c = { .dst = e->start + idx * LZ_PAGE,
-					 .src = (uintptr_t)e->src + idx * LZ_PAGE,
-					 .len = n * LZ_PAGE };
+		struct uffdio_copy c = {.dst = e->start + idx * LZ_PAGE,
+					.src = (uintptr_t)e->src + idx * LZ_PAGE,
+					.len = n * LZ_PAGE};
 		int r = ioctl(t->uffd, UFFDIO_COPY, &c), err = errno;
 		size_t did = c.copy > 0 ? c.copy / LZ_PAGE : 0;
 
@@ -71,15 +70,16 @@ int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n,
 int lz_zero(struct lazy_task *t, uint64_t addr)
 {
 	static const uint8_t zeros[LZ_PAGE] __attribute__((aligned(4096)));
-	struct uffdio_zeropage z = { .range = { addr & ~(LZ_PAGE - 1), LZ_PAGE } };
-	struct uffdio_copy c = { .dst = z.range.start, .src = (uintptr_t)zeros, .len = LZ_PAGE };
+	struct uffdio_zeropage z = {.range = {addr & ~(LZ_PAGE - 1), LZ_PAGE}};
+	struct uffdio_copy c = {.dst = z.range.start, .src = (uintptr_t)zeros, .len = LZ_PAGE};
 	struct uffdio_range wake = z.range;
 
 	if (!ioctl(t->uffd, UFFDIO_ZEROPAGE, &z))
 		return 0;
 	if (errno == EEXIST)
-		return ioctl(t->uffd, UFFDIO_WAKE, &wake) ? placed_error(t, "UFFDIO_WAKE", addr,
-									 errno) : 0;
+		return ioctl(t->uffd, UFFDIO_WAKE, &wake)
+			       ? placed_error(t, "UFFDIO_WAKE", addr, errno)
+			       : 0;
 	if (errno == EAGAIN)
 		return -EAGAIN;
 	/* Some kernels have no zero page to map here. */

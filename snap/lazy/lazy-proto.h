@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#define LAZY_SOCK "lazy-pages.sock"
-#define LAZY_MAGIC 0x5a59414cU	/* "LAYZ" */
+#define LAZY_SOCK	"lazy-pages.sock"
+#define LAZY_MAGIC	0x5a59414cU /* "LAYZ" */
 #define LAZY_MAX_RANGES 4096
 
 struct lazy_range {
@@ -24,7 +24,7 @@ struct lazy_hello {
 	int32_t pid;
 	uint32_t nr_ranges;
 	uint32_t pad;
-	struct lazy_range ranges[];	/* the registered mappings, address order */
+	struct lazy_range ranges[]; /* the registered mappings, address order */
 };
 
 #endif

@@ -6,11 +6,11 @@
  * prefetch places the pages nearest after the last fault (then after what
  * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
  * every page is in. Pages are placed with UFFDIO_COPY from our mapping of
- * the page image (one copy); lazy-place.c says why not UFFDIO_MOVE. Events: fork (the child's uffd is served too), mremap (pages follow), munmap and MADV_DONTNEED (their
- * pages are dropped; a fault there later gets a zero page). A uffd whose
- * pages are all in is closed, here and in the guard (lazy-guard.c): the
- * process is then free of userfaultfd. Exits once the restore has gone
- * and every uffd is closed.
+ * the page image (one copy); lazy-place.c says why not UFFDIO_MOVE. Events: fork (the child's uffd
+ * is served too), mremap (pages follow), munmap and MADV_DONTNEED (their pages are dropped; a fault
+ * there later gets a zero page). A uffd whose pages are all in is closed, here and in the guard
+ * (lazy-guard.c): the process is then free of userfaultfd. Exits once the restore has gone and
+ * every uffd is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,27 +31,27 @@
 #include "lazy/lazy.h"
 #include "log.h"
 
-#define FAULT_AHEAD 16	/* pages placed at a fault: the page and those after it */
-#define MAX_TASKS 256
-#define MSGS 16
+#define FAULT_AHEAD 16 /* pages placed at a fault: the page and those after it */
+#define MAX_TASKS   256
+#define MSGS	    16
 
 struct lazy_server {
 	const struct snap_opts *opts;
 	int dirfd;
-	int lsock, conn;	/* listening; the restore's, -1 before and after */
-	bool restore_gone;	/* it connected and went */
+	int lsock, conn;   /* listening; the restore's, -1 before and after */
+	bool restore_gone; /* it connected and went */
 	int guard;
 	struct lazy_task *tasks[MAX_TASKS];
 	size_t nr_tasks;
-	const uint8_t *imgs[MAX_TASKS];	/* mappings of the page images, kept to the end */
+	const uint8_t *imgs[MAX_TASKS]; /* mappings of the page images, kept to the end */
 	size_t img_lens[MAX_TASKS], nr_imgs;
-	size_t rr;		/* the task the prefetch serves next */
+	size_t rr; /* the task the prefetch serves next */
 	struct lazy_stats st;
 };
 
 static int listen_on(int dirfd, const char *dir)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	unlinkat(dirfd, LAZY_SOCK, 0);
@@ -82,11 +82,13 @@ static int add_task(struct lazy_server *s, struct lazy_task *t)
 static int take_hello(struct lazy_server *s)
 {
 	size_t max = sizeof(struct lazy_hello) + LAZY_MAX_RANGES * sizeof(struct lazy_range);
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct lazy_hello *h = malloc(max);
-	struct iovec iov = { h, max };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct iovec iov = {h, max};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm;
 	struct lazy_task *t = NULL;
 	ssize_t r;
@@ -121,7 +123,7 @@ static int take_hello(struct lazy_server *s)
 		pr_err("pid %d: no room to serve it", h->pid);
 		goto out;
 	}
-	*t = (struct lazy_task){ .pid = h->pid, .uffd = uffd };
+	*t = (struct lazy_task){.pid = h->pid, .uffd = uffd};
 	if (lz_build(t, h, s->dirfd, &s->imgs[s->nr_imgs], &s->img_lens[s->nr_imgs]))
 		goto out;
 	s->nr_imgs++;
@@ -304,13 +306,14 @@ static int serve(struct lazy_server *s)
 					s->st.t_done = now_ns();
 				continue;
 			}
-			pfd[n++] = (struct pollfd){ .fd = s->tasks[i]->uffd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){.fd = s->tasks[i]->uffd, .events = POLLIN};
 		}
 		if (s->restore_gone && !s->nr_tasks)
 			break;
-		pfd[n] = (struct pollfd){ .fd = s->conn >= 0 ? s->conn : s->restore_gone ? -1 :
-										      s->lsock,
-					  .events = POLLIN };
+		pfd[n] = (struct pollfd){.fd = s->conn >= 0	 ? s->conn
+					       : s->restore_gone ? -1
+								 : s->lsock,
+					 .events = POLLIN};
 		for (i = 0; i < s->nr_tasks; i++)
 			busy |= s->tasks[i]->left > 0;
 		r = poll(pfd, n + 1, busy ? 0 : -1);
@@ -338,7 +341,7 @@ static int serve(struct lazy_server *s)
 
 int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf)
 {
-	struct lazy_server s = { .opts = opts, .conn = -1, .guard = -1 };
+	struct lazy_server s = {.opts = opts, .conn = -1, .guard = -1};
 	int ret = -1;
 
 	if (!(kf->uffd_features & UFFD_FEATURE_MOVE)) {

@@ -26,7 +26,7 @@ static int add_ext(struct lazy_task *t, uint64_t start, uint64_t end, const uint
 	if (!n)
 		goto oom;
 	t->ext = n;
-	n[t->nr_ext] = (struct lazy_ext){ .start = start, .end = end, .src = src };
+	n[t->nr_ext] = (struct lazy_ext){.start = start, .end = end, .src = src};
 	n[t->nr_ext].done = calloc(pages, 1);
 	if (!n[t->nr_ext].done)
 		goto oom;
@@ -45,8 +45,7 @@ static int cmp_ext(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static int map_pages(int dirfd, pid_t pid, uint64_t nr_pages, const uint8_t **img,
-		     size_t *img_len)
+static int map_pages(int dirfd, pid_t pid, uint64_t nr_pages, const uint8_t **img, size_t *img_len)
 {
 	struct stat stt;
 	int fd = img_open_raw(dirfd, "pages-%u.img", pid, O_RDONLY);
@@ -115,7 +114,7 @@ struct lazy_task *lz_fork(const struct lazy_task *parent, int uffd)
 
 	if (!t)
 		goto oom;
-	*t = (struct lazy_task){ .uffd = uffd, .cursor = parent->cursor };
+	*t = (struct lazy_task){.uffd = uffd, .cursor = parent->cursor};
 	for (i = 0; i < parent->nr_ext; i++) {
 		const struct lazy_ext *p = &parent->ext[i];
 		size_t pages = (p->end - p->start) / LZ_PAGE;
@@ -198,7 +197,7 @@ static int split(struct lazy_task *t, size_t i, uint64_t addr)
 	k = (addr - e->start) / LZ_PAGE;
 	memmove(&n[i + 2], &n[i + 1], (t->nr_ext - i - 1) * sizeof(*n));
 	f = &n[i + 1];
-	*f = (struct lazy_ext){ .start = addr, .end = e->end, .src = e->src + k * LZ_PAGE };
+	*f = (struct lazy_ext){.start = addr, .end = e->end, .src = e->src + k * LZ_PAGE};
 	f->done = malloc((f->end - f->start) / LZ_PAGE);
 	if (!f->done) {
 		memmove(&n[i + 1], &n[i + 2], (t->nr_ext - i - 1) * sizeof(*n));

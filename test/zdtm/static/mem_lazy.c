@@ -14,7 +14,7 @@
 
 #include "zdtmtst.h"
 
-#define PG 4096UL
+#define PG   4096UL
 #define SEED 7700
 
 static size_t npages;
