@@ -273,6 +273,23 @@ static bool prefetch(struct lazy_server *s)
 	return false;
 }
 
+/*
+ * Pages counted due that no run holds: an account gone wrong. Said once,
+ * and let go, rather than spin on them.
+ */
+static void settle(struct lazy_server *s)
+{
+	for (size_t i = 0; i < s->nr_tasks; i++) {
+		struct lazy_task *t = s->tasks[i];
+
+		if (t->left && !t->gone) {
+			pr_warn("pid %d: %llu pages due but none found; letting them go", t->pid,
+				(unsigned long long)t->left);
+			t->left = 0;
+		}
+	}
+}
+
 static void print_stats(const struct lazy_server *s)
 {
 	struct rusage ru;
@@ -333,8 +350,8 @@ static int serve(struct lazy_server *s)
 				return -1;
 			}
 		}
-		if (r <= 0)
-			prefetch(s);
+		if (r <= 0 && !prefetch(s))
+			settle(s);
 	}
 	return 0;
 }
