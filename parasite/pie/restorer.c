@@ -471,7 +471,7 @@ static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
 		if (v->premap || lazy_vma(a, v)) {
 			ret = sys3(__NR_lseek, a->pages_fd, end - addr, 1 /* SEEK_CUR */);
 			if (is_err(ret))
-				return fail(a, "skipping the premapped pages of", addr, ret), -1;
+				return fail(a, "skipping the pages of", addr, ret), -1;
 			continue;
 		}
 		while (addr < end) {
@@ -762,8 +762,7 @@ unsigned long blob_main(struct restorer_args *a)
 	}
 	memset(has_pages, 0, sizeof(has_pages));
 	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || lazy_setup(a) ||
-	    final_prot(a, has_pages) ||
-	    restore_vma_attrs(a))
+	    final_prot(a, has_pages) || restore_vma_attrs(a))
 		return 0;
 	/*
 	 * Threads are made before the creds change: clone3 with set_tid needs
