@@ -55,7 +55,7 @@ parasite/pie/%.o: parasite/pie/%.S
 # relocations are allowed: anything absolute would point into address 0.
 # Extra objects of a blob: parasite/NAME.bin: parasite/pie/NAME-*.o
 parasite/restorer.bin: parasite/pie/restorer-proc.o parasite/pie/restorer-threads.o \
-	parasite/pie/restorer-lazy.o
+	parasite/pie/restorer-lazy.o parasite/pie/restorer-fill.o
 
 parasite/%.bin: parasite/pie/%.o $(PIE_COMMON) parasite/pie/blob.lds
 	@bad=$$(readelf -rW $(filter %.o,$^) | awk '/R_X86_64_/ {print $$3}' | \

@@ -20,5 +20,7 @@ int cmd_netlock(const struct snap_opts *opts);
 int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf);
 /* snap restore -D DIR: bring it back with the same PID. */
 int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf);
+/* snap page-server -D DIR: receive the pages of one `snap dump --page-server`. */
+int cmd_page_server(const struct snap_opts *opts);
 
 #endif

@@ -67,6 +67,18 @@ struct snap_opts {
 	 */
 	bool tcp_established;
 	bool tcp_close;
+	/*
+	 * --page-server (dump): the pages go over TCP to `snap page-server`
+	 * at --address, --port; the other images are written in -D. snap
+	 * page-server listens at --address (default: any), --port (0: any
+	 * free port, logged); --daemon: in the background once it listens;
+	 * --status-fd: "\0" written there once it listens.
+	 */
+	bool page_server;
+	const char *address;
+	int port;			/* -1: not given */
+	bool daemon;
+	int status_fd;			/* -1: none */
 	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
 };
 
@@ -187,6 +199,7 @@ struct ns_table;
 struct ns_restore;
 struct dump_mode;
 struct netlock;
+struct page_xfer;
 
 /*
  * A TCP connection the network lock must hide while its process is down
@@ -221,6 +234,7 @@ struct dump_ctx {
 	size_t nr_locked;		/* of those, in the lock taken (cr/dump.c) */
 	struct netlock *netlock;	/* the lock this dump took (net/netlock.h), or NULL */
 	bool network_locked;		/* the network-lock hook ran: network-unlock undoes it */
+	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 };
 
 struct restore_task {

@@ -36,6 +36,11 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
 	OPT_LAZY_PAGES,
+	OPT_PAGE_SERVER,
+	OPT_ADDRESS,
+	OPT_PORT,
+	OPT_DAEMON,
+	OPT_STATUS_FD,
 };
 
 static void usage(FILE *f)
@@ -51,6 +56,9 @@ static void usage(FILE *f)
 		"  snap netlock --unlock -D DIR|--all  remove the lock of the dump in DIR, or all\n"
 		"  snap netlock --lock -D DIR --lock-conn L-R...\n"
 		"                                      lock connections until DIR is restored\n"
+		"  snap page-server -D DIR [--address A] [--port P]\n"
+		"                                      receive the pages of one dump --page-server\n"
+		"                                      into DIR, then exit\n"
 		"\n"
 		"Options:\n"
 		"  -t, --tree PID          process to dump\n"
@@ -67,7 +75,8 @@ static void usage(FILE *f)
 		"                          hold; without it a process holding one is refused\n"
 		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
-		"  --pidfile FILE          restore: write the restored PID to FILE (lazy-pages: its own)\n"
+		"  --pidfile FILE          restore: write the restored PID to FILE; page-server,\n"
+		"                          lazy-pages: its own pid\n"
 		"  --lazy-pages            restore: run the processes before their private anonymous\n"
 		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
@@ -88,6 +97,15 @@ static void usage(FILE *f)
 		"  --tcp-close             dump: save established TCP connections without their\n"
 		"                          state; restore: give every saved connection back closed\n"
 		"                          (reads end of stream, writes fail with EPIPE)\n"
+		"  --page-server           dump: send the pages to `snap page-server` at --address,\n"
+		"                          --port; the other images are written in -D\n"
+		"  --address ADDR          dump: the page server's address (name, IPv4 or IPv6);\n"
+		"                          page-server: listen on ADDR only (default: all)\n"
+		"  --port PORT             the page server's port (page-server: 0 or none, any\n"
+		"                          free port, logged at -v 3)\n"
+		"  --daemon                page-server: go to the background once listening\n"
+		"                          (--pidfile: its pid); errors go to -o only\n"
+		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -221,6 +239,11 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
+		{ "page-server", no_argument, NULL, OPT_PAGE_SERVER },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "daemon", no_argument, NULL, OPT_DAEMON },
+		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -309,6 +332,31 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_LAZY_PAGES:
 			o->lazy_pages = true;
 			break;
+		case OPT_PAGE_SERVER:
+			o->page_server = true;
+			break;
+		case OPT_ADDRESS:
+			o->address = optarg;
+			break;
+		case OPT_PORT:
+			o->port = strtol(optarg, &end, 10);
+			if (*end || !*optarg || o->port < 0 || o->port > 65535) {
+				fprintf(stderr, "snap: --port takes a port number, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_DAEMON:
+			o->daemon = true;
+			break;
+		case OPT_STATUS_FD:
+			o->status_fd = strtol(optarg, &end, 10);
+			if (*end || !*optarg || o->status_fd < 0) {
+				fprintf(stderr, "snap: --status-fd takes an fd number, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
 			exit(0);
@@ -323,6 +371,29 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 	return 0;
 }
 
+/* --page-server and its address go together, and only with dump. */
+static int check_page_server(const char *cmd, const struct snap_opts *o)
+{
+	if (o->page_server && strcmp(cmd, "dump")) {
+		fprintf(stderr, "snap: --page-server is an option of dump\n");
+		return -1;
+	}
+	if (o->page_server && (!o->address || o->port <= 0)) {
+		fprintf(stderr, "snap: --page-server needs --address and --port (not 0)\n");
+		return -1;
+	}
+	if (o->daemon || o->status_fd >= 0) {
+		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server\n");
+		return -1;
+	}
+	if (!o->page_server && (o->address || o->port >= 0)) {
+		fprintf(stderr, "snap: --address and --port go with --page-server (or snap "
+				"page-server)\n");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct snap_opts opts = {
@@ -330,6 +401,8 @@ int main(int argc, char **argv)
 		.pid_wait_ms = 10000,
 		.cow_limit = 64 << 20,
 		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
+		.port = -1,
+		.status_fd = -1,
 	};
 	struct kfeat kf;
 	const char *cmd;
@@ -374,7 +447,8 @@ int main(int argc, char **argv)
 		ret = cmd_netlock(&opts);
 		goto out;
 	}
-	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "lazy-pages")) {
+	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "page-server") &&
+	    strcmp(cmd, "lazy-pages")) {
 		fprintf(stderr, "snap: unknown command '%s' (try snap --help)\n", cmd);
 		goto out;
 	}
@@ -382,10 +456,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snap: %s needs -D DIR\n", cmd);
 		goto out;
 	}
+	if (!strcmp(cmd, "page-server")) {
+		ret = cmd_page_server(&opts);
+		goto out;
+	}
 	if (!strcmp(cmd, "dump") && !opts.pid) {
 		fprintf(stderr, "snap: dump needs -t PID\n");
 		goto out;
 	}
+	if (check_page_server(cmd, &opts))
+		goto out;
 	if (kerndat_probe(&kf))
 		goto out;
 	if (!strcmp(cmd, "lazy-pages"))

@@ -225,6 +225,22 @@ struct rst_stats {
 	__u64 mem_ns;
 };
 
+/*
+ * How the pages went in (restorer-fill.c). Times are summed over the
+ * threads that filled, so they may add up to more than mem_ns.
+ */
+struct rst_fill_stats {
+	__u32 workers;			/* threads that filled: the leader and its helpers */
+	__u32 pad;
+	__u64 pages_copied;		/* UFFDIO_COPY: 4 KiB pages */
+	__u64 pages_huge;		/* moved in as whole huge pages */
+	__u64 setup_ns;			/* uffd, registration, staging, helpers */
+	__u64 read_ns;			/* reading the pages file into the staging area */
+	__u64 place_ns;			/* copying or moving from there into place */
+};
+
+#define RST_MAX_FILL_HELPERS 7
+
 /* prctl() state, applied after the creds (a uid change clears pdeath_signal). */
 struct rst_prctl {
 	__u32 valid;			/* 0: an image without it, keep the defaults */
@@ -324,6 +340,16 @@ struct restorer_args {
 	/* The premapped areas (rst_vma.premap) where they are now, in address order. */
 	__u64 premaps;			/* struct rst_range[nr_premaps] */
 	__u32 nr_premaps;
+
+	/*
+	 * Threads that help the leader fill memory, made with these tids: snap
+	 * picks free ones that no process or thread of the tree has, so that
+	 * none is taken while they run. They are gone before the process's own
+	 * threads are made. 0: the leader fills alone.
+	 */
+	__u32 nr_fill_helpers;
+	__s32 fill_tids[RST_MAX_FILL_HELPERS];
+	struct rst_fill_stats fill;	/* result */
 
 	/*
 	 * Lazy restore (lazy-vma.h): the lazy mappings are not filled but

@@ -13,6 +13,12 @@ int is_err(long ret);
 /* The dumped creds, for the calling thread only: raw syscalls do not broadcast. */
 long restore_creds(struct restorer_args *a);
 
+/*
+ * Fill the mappings create_vmas() made (has_pages[i]: mapping i gets pages)
+ * with the pages of the image (restorer-fill.c).
+ */
+long fill_pages(struct restorer_args *a, unsigned char *has_pages);
+
 /* Create threads[1..]; each sets itself up, then waits for snap's go. */
 long restore_threads_start(struct restorer_args *a);
 /* The calling thread's own state: TLS, rseq, robust list, clear_child_tid, comm, signals. */

@@ -31,6 +31,7 @@
 #include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
+#include "mem/page-sink.h"
 #include "net/netlock.h"
 #include "ns/ns.h"
 #include "proc/proc.h"
@@ -370,7 +371,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
 	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
-	    open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid))
+	    open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid) ||
+	    page_sinks_begin(&ctx, PAGE_SET_DUMP))
 		goto out;
 	netlock_forget_old(ctx.dirfd, opts->images_dir);
 	ctx.files = file_table_new();
@@ -399,13 +401,15 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		if (ctx.mode->tree_running(&ctx))
 			goto out;
 	}
+	/* The pages are acknowledged (a page server's included) before inventory.img. */
 	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx) ||
-	    write_inventory(&ctx) || post_dump(&ctx))
+	    page_sinks_end(&ctx) || write_inventory(&ctx) || post_dump(&ctx))
 		goto out;
 	ok = true;
 out:
 	if (!ok)
 		unlock_network(&ctx);
+	page_sinks_cancel(&ctx);
 	netlock_free(ctx.netlock);
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */

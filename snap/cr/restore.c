@@ -485,6 +485,7 @@ static int run_tree(struct restore_tree *tr)
 		tr->procs[i].seized = false;
 		if (t->pe->state == TASK_STATE__TASK_STOPPED)
 			kill(t->pid, SIGSTOP);
+		bootstrap_log_fill(&tr->procs[i].b, t->pid);
 		ctx->st.pages_moved += a->stats.pages_moved;
 		ctx->st.pages_in_place += a->stats.pages_in_place;
 		ctx->st.mem_ns += a->stats.mem_ns;

@@ -3,8 +3,11 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
-tty, lock, mem);
-adding one is a function there and a line here (README.md)."""
+tty, lock, mem, pageserver);
+adding one is a function there and a line here (README.md). The same
+harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
+servers.py): redis, nginx and python's http.server started on a free port,
+dumped under load."""
 
 import os
 import re
@@ -19,9 +22,12 @@ import bad_lock
 import bad_mem
 import bad_notify
 import bad_ns
+import bad_pageserver
 import bad_restore
 import bad_tty
 import bad_unix
+import srv_http
+import srv_redis
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -39,6 +45,7 @@ class BadRun:
         os.makedirs(self.dir)
         self.runs = []
         self.mounts = []
+        self.cleanups = []   # functions run at cleanup
 
     def target(self, test="static/mem_heap", label="target"):
         """A running zdtm test to dump: a test's name, or a tests.Test."""
@@ -86,6 +93,8 @@ class BadRun:
             r.cleanup()
         for m in self.mounts:
             spawn_wait(["/bin/umount", "-l", m])
+        for f in self.cleanups:
+            f()
 
 
 BAD = [
@@ -146,6 +155,7 @@ BAD = [
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
     ("bad/dump_inet_waiting", bad_inet.bad_dump_tcp_waiting),
+    ("img/inet_waiting_live", bad_inet.img_inet_waiting_live),
     ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
     ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
     ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
@@ -199,5 +209,23 @@ BAD = [
     ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
     ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
     ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
+    ("bad/pageserver_killed", bad_pageserver.bad_pageserver_killed),
+    ("bad/pageserver_killed_live", bad_pageserver.bad_pageserver_killed_live),
+    ("bad/pageserver_corrupt", bad_pageserver.bad_pageserver_corrupt),
+    ("bad/pageserver_frames", bad_pageserver.bad_pageserver_frames),
+    ("bad/pageserver_trunc", bad_pageserver.bad_pageserver_trunc),
+    ("bad/pageserver_version", bad_pageserver.bad_pageserver_version),
+    ("bad/pageserver_noport", bad_pageserver.bad_pageserver_noport),
+    ("bad/pageserver_no_last_ack", bad_pageserver.bad_pageserver_no_last_ack),
+    ("pageserver/merge", bad_pageserver.pageserver_merge),
+    ("pageserver/netns", bad_pageserver.pageserver_netns),
+    ("srv/redis_live", srv_redis.srv_redis_live),
+    ("srv/redis_tcp", srv_redis.srv_redis_tcp),
+    ("srv/redis_peer_reset", srv_redis.srv_redis_peer_reset),
+    ("srv/redis_conn_destroyed", srv_redis.srv_redis_conn_destroyed),
+    ("srv/nginx_live", srv_http.srv_nginx_live),
+    ("srv/nginx_restore", srv_http.srv_nginx_restore),
+    ("srv/httpserver_live", srv_http.srv_httpserver_live),
+    ("srv/httpserver_restore", srv_http.srv_httpserver_restore),
 ]
 

@@ -42,6 +42,10 @@ class Mode:
     # The original and the restored task exist at once: the test's huge
     # pages are reserved twice over.
     side_by_side: bool = False
+    # The pages go to a `snap page-server` (pageserver.py) on a local port,
+    # which writes them into the same image directory as the dump's other
+    # images; it must exit 0 after the dump.
+    page_server: bool = False
     flavours: tuple = ("h",)  # the flavours (FLAVOURS) this mode applies to
     restore_args: tuple = ()  # more arguments of `snap restore`
     # A `snap lazy-pages` server is started on the images before each restore;
@@ -105,6 +109,15 @@ MODES = table(
          "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
          restore_args=("--lazy-pages",), lazy_server=True),
 
+    Mode("page-server", ":page-server",
+         "dump --page-server to `snap page-server` on 127.0.0.1 writing into the same "
+         "image directory (which kills the task), then restore once",
+         page_server=True),
+    Mode("page-server-live", ":page-server-live",
+         "dump --leave-running --page-server (a live dump: the pages stream over TCP "
+         "while the task runs), then as leave-running",
+         leave_running=True, live=True, side_by_side=True, page_server=True),
+
     # To come, one entry each; the fields they need go in Mode, the steps in
     # testrun.Run.run(), run when the field is set:
     #
@@ -114,11 +127,6 @@ MODES = table(
     #   pre_dumps: `snap pre-dump -D img/preN` that many times before the dump,
     #   which then adds --prev-images-dir ../preN (the last one) to its args.
     #
-    # Mode("page-server", ":page-server",
-    #      "dump through `snap page-server` on a local port, then restore",
-    #      page_server=True),
-    #   page_server: a page server writing into the image dir before the dump,
-    #   which then gets --page-server --address 127.0.0.1 --port P.
 )
 
 

@@ -11,6 +11,7 @@ from collections import namedtuple
 from hugepages import HugePages
 from modes import FLAVOURS, MODES
 from outcome import Failure, Skip
+from pageserver import PageServer
 from proc import (GONE_TIMEOUT, STATUS, alive, describe, kill, proc_state, spawn, wait_gone,
                   wait_until)
 from snap import snap_failed
@@ -128,12 +129,23 @@ class Run:
         stats = self.t.live or self.t.stats
         if stats:
             args.append("--display-stats")
+        server = None
+        if mode.page_server:
+            server = PageServer(self.snap, self.img, self.dir)
+            if not server.ready():
+                server.wait(5)
+                raise Failure("the page server did not start", server.log())
+            args += server.dump_args()
         if not stats:
             status, err = self.snap.run(args, self.img, "dump")
         else:
             status, err, out = self.snap.run_stats(args, self.img, "dump")
+        if server:
+            sstatus, serr = server.wait(10 if status == 0 else 1)
         if status != 0:
             raise Failure(snap_failed("dump", status, err), self.log("dump"))
+        if server and sstatus != 0:
+            raise Failure(snap_failed("page-server", sstatus, serr), server.log())
         if stats:
             self.check_stats(out, mode.live)
         if self.t.max_image_pages is not None:
