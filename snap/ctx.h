@@ -91,6 +91,7 @@ struct snap_opts {
 	 * rst_sibling), which then waits for it, as runc does; implies -d.
 	 */
 	bool rst_sibling;
+	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

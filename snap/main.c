@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
 #include "net/netlock.h"
@@ -34,6 +35,7 @@ enum {
 	OPT_LOCK_CONN,
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
+	OPT_LAZY_PAGES,
 	OPT_PAGE_SERVER,
 	OPT_ADDRESS,
 	OPT_PORT,
@@ -47,6 +49,7 @@ static void usage(FILE *f)
 		"Usage:\n"
 		"  snap dump -t PID -D DIR [options]   checkpoint process PID into DIR\n"
 		"  snap restore -D DIR [options]       restore the process checkpointed in DIR\n"
+		"  snap lazy-pages -D DIR              serve the pages of a restore --lazy-pages\n"
 		"  snap show DIR|FILE                  print images as JSON\n"
 		"  snap check                          show which kernel features snap can use\n"
 		"  snap swrk FD                        serve one CRIU RPC request on socket FD\n"
@@ -74,8 +77,10 @@ static void usage(FILE *f)
 		"                          hold; without it a process holding one is refused\n"
 		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
-		"  --pidfile FILE          restore: write the restored PID to FILE; page-server:\n"
-		"                          its own pid\n"
+		"  --pidfile FILE          restore: write the restored PID to FILE; page-server,\n"
+		"                          lazy-pages: its own pid\n"
+		"  --lazy-pages            restore: run the processes before their private anonymous\n"
+		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
 		"  --ext-unix-sk[=INO,...] unix sockets may be connected to sockets outside the\n"
 		"                          tree (only these peer inodes, if listed); restore\n"
@@ -235,6 +240,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "lock-conn", required_argument, NULL, OPT_LOCK_CONN },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
 		{ "page-server", no_argument, NULL, OPT_PAGE_SERVER },
 		{ "address", required_argument, NULL, OPT_ADDRESS },
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -324,6 +330,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_TCP_CLOSE:
 			o->tcp_close = true;
+			break;
+		case OPT_LAZY_PAGES:
+			o->lazy_pages = true;
 			break;
 		case OPT_PAGE_SERVER:
 			o->page_server = true;
@@ -452,7 +461,8 @@ int main(int argc, char **argv)
 		ret = cmd_netlock(&opts);
 		goto out;
 	}
-	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "page-server")) {
+	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "page-server") &&
+	    strcmp(cmd, "lazy-pages")) {
 		fprintf(stderr, "snap: unknown command '%s' (try snap --help)\n", cmd);
 		goto out;
 	}
@@ -472,7 +482,10 @@ int main(int argc, char **argv)
 		goto out;
 	if (kerndat_probe(&kf))
 		goto out;
-	ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
+	if (!strcmp(cmd, "lazy-pages"))
+		ret = cmd_lazy_pages(&opts, &kf);
+	else
+		ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
 out:
 	log_fini();
 	free(opts.ext_unix_inos);

@@ -353,6 +353,14 @@ struct restorer_args {
 	__u32 nr_fill_helpers;
 	__s32 fill_tids[RST_MAX_FILL_HELPERS];
 	struct rst_fill_stats fill;	/* result */
+
+	/*
+	 * Lazy restore (lazy-vma.h): the lazy mappings are not filled but
+	 * registered with a uffd left open at lazy_uffd, for the lazy-pages
+	 * server.
+	 */
+	__u32 lazy;			/* set by snap: restore --lazy-pages */
+	__s32 lazy_uffd;		/* result: the uffd's fd number, or -1 */
 };
 
 #endif

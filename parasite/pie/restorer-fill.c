@@ -28,6 +28,7 @@
 #include <linux/sched.h>
 
 #include "kcompat.h"
+#include "lazy-vma.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
@@ -216,8 +217,11 @@ static int next_piece(struct fill *f, struct piece *p)
 	lock(&f->lock);
 	while (f->pm < f->a->nr_pagemap) {
 		end = pm[f->pm].vaddr + pm[f->pm].nr_pages * PAGE;
-		/* A premapped area's pages are in place already (snap/mem/cow.h). */
-		if (f->vma->premap) {
+		/*
+		 * A premapped area's pages are in place already (snap/mem/cow.h);
+		 * a lazy one's come from the lazy-pages server.
+		 */
+		if (f->vma->premap || lazy_vma(f->a, f->vma)) {
 			f->off += end - f->addr;
 			f->addr = end;
 		}
@@ -535,7 +539,8 @@ static long register_anon(struct fill *f, unsigned char *has_pages)
 	long ret;
 
 	for (i = 0; i < f->a->nr_vmas; i++) {
-		if (!moves_pages(&vmas[i]) || !has_pages[i] || vmas[i].premap)
+		if (!moves_pages(&vmas[i]) || !has_pages[i] || vmas[i].premap ||
+		    lazy_vma(f->a, &vmas[i]))
 			continue;
 		reg.range.start = vmas[i].start;
 		reg.range.len = vmas[i].end - vmas[i].start;

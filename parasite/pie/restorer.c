@@ -32,6 +32,7 @@
 #include <linux/capability.h>
 
 #include "kcompat.h"
+#include "lazy-vma.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
@@ -522,8 +523,8 @@ unsigned long blob_main(struct restorer_args *a)
 			return 0;
 	}
 	memset(has_pages, 0, sizeof(has_pages));
-	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
-	    restore_vma_attrs(a))
+	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || lazy_setup(a) ||
+	    final_prot(a, has_pages) || restore_vma_attrs(a))
 		return 0;
 	/*
 	 * Threads are made before the creds change: clone3 with set_tid needs

@@ -27,6 +27,8 @@ long restore_thread(struct restorer_args *a, struct rst_thread *th);
 long restore_threads_wait(struct restorer_args *a);
 /* Read snap's one-byte "go" from go_fd. */
 long restore_wait_go(struct restorer_args *a);
+/* restore --lazy-pages: register the lazy mappings with a uffd left for snap (restorer-lazy.c). */
+long lazy_setup(struct restorer_args *a);
 
 #pragma GCC visibility pop
 

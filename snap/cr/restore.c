@@ -26,6 +26,7 @@
 #include "cr/action-script.h"
 #include "files/files.h"
 #include "infect.h"
+#include "lazy/lazy.h"
 #include "log.h"
 #include "net/netlock.h"
 #include "proc/proc.h"
@@ -230,6 +231,12 @@ static int finish_task(struct restore_tree *tr, size_t idx)
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
+	/* Lazy restore: the server holds the uffd now; the process must not. */
+	if (rp->b.args->lazy_uffd >= 0 &&
+	    (infect_syscall(&ctl, &ret, __NR_close, rp->b.args->lazy_uffd, 0, 0, 0, 0, 0) || ret)) {
+		pr_err("pid %d: cannot close its uffd", t->pid);
+		return -1;
+	}
 	if (rp->b.args->keep_service_fds && !t->pe->files_shared &&
 	    (infect_syscall(&ctl, &ret, __NR_close_range, tr->service_base, ~0U, 0, 0, 0, 0) ||
 	     ret)) {
@@ -346,6 +353,11 @@ static int prepare_tree(struct restore_tree *tr)
 		pr_err("out of memory for the process tree");
 		return -1;
 	}
+	if (ctx->opts->lazy_pages) {
+		tr->lazy_sock = lazy_connect(ctx->dirfd, ctx->opts->images_dir);
+		if (tr->lazy_sock < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_proc *rp = &tr->procs[i];
 		int m = task_max_fd(&ctx->tasks[i]);
@@ -372,6 +384,7 @@ static int prepare_tree(struct restore_tree *tr)
 			continue;
 		if (bootstrap_create(ctx, t, &rp->b))
 			return -1;
+		rp->b.args->lazy = ctx->opts->lazy_pages;
 		if (pipe2(rp->ready, O_CLOEXEC) || pipe2(rp->go, O_CLOEXEC)) {
 			pr_perror("cannot create the restore pipes");
 			return -1;
@@ -477,6 +490,9 @@ static int run_tree(struct restore_tree *tr)
 		rp->ready[1] = rp->go[0] = -1;
 		if (wait_ready(ctx->tasks[i].pid, &rp->b, rp->ready[0]))
 			return -1;
+		if (tr->lazy_sock >= 0 &&
+		    lazy_handoff(tr->lazy_sock, ctx->tasks[i].pid, rp->b.args))
+			return -1;
 	}
 	if (shmem_finish(ctx))
 		return -1;
@@ -538,12 +554,15 @@ static void free_tree(struct restore_tree *tr, pid_t root, bool failed)
 			;
 	}
 	free(tr->procs);
+	/* The lazy-pages server serves what it holds, and exits when done. */
+	if (tr->lazy_sock >= 0)
+		close(tr->lazy_sock);
 }
 
 int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 {
 	struct restore_ctx ctx = { .opts = opts, .kf = kf, .dirfd = -1, .tty_fd = -1 };
-	struct restore_tree tr = { .ctx = &ctx };
+	struct restore_tree tr = { .ctx = &ctx, .lazy_sock = -1 };
 	pid_t pid = -1;
 	int ret = -1, status;
 

@@ -16,6 +16,7 @@ import shutil
 import bad_anon
 import bad_dump
 import bad_inet
+import bad_lazy
 import bad_live
 import bad_lock
 import bad_mem
@@ -103,6 +104,7 @@ BAD = [
     ("bad/dump_enospc", bad_dump.bad_dump_enospc),
     ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),
     ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
+    ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),
     ("bad/restore_nodir", bad_restore.bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),
     ("bad/restore_thread_tid", bad_restore.bad_restore_thread_tid),

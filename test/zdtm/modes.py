@@ -47,6 +47,10 @@ class Mode:
     # images; it must exit 0 after the dump.
     page_server: bool = False
     flavours: tuple = ("h",)  # the flavours (FLAVOURS) this mode applies to
+    restore_args: tuple = ()  # more arguments of `snap restore`
+    # A `snap lazy-pages` server is started on the images before each restore;
+    # once the test passed it must exit by itself, with status 0.
+    lazy_server: bool = False
 
     def __post_init__(self):
         if self.restores > 1 and self.between is None:
@@ -101,6 +105,9 @@ MODES = table(
     Mode("no-live", ":no-live",
          "dump --leave-running --no-live, the stop-the-world dump, then as leave-running",
          leave_running=True, dump_args=("--no-live",), side_by_side=True),
+    Mode("lazy", ":lazy",
+         "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
+         restore_args=("--lazy-pages",), lazy_server=True),
 
     Mode("page-server", ":page-server",
          "dump --page-server to `snap page-server` on 127.0.0.1 writing into the same "
@@ -120,11 +127,6 @@ MODES = table(
     #   pre_dumps: `snap pre-dump -D img/preN` that many times before the dump,
     #   which then adds --prev-images-dir ../preN (the last one) to its args.
     #
-    # Mode("lazy", ":lazy",
-    #      "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
-    #      restore_args=("--lazy-pages",), lazy_server=True),
-    #   restore_args: added to `snap restore`; lazy_server: a lazy-pages server
-    #   started on the images before each restore, stopped after the check.
 )
 
 

@@ -86,8 +86,10 @@ class Run:
         for i in range(m.restores):
             if i:
                 m.between(self)
+                self.wait_lazy_server()
             self.restore()
         self.finish(m.restore_what())
+        self.wait_lazy_server()
 
     def start(self):
         argv = list(self.flavour.wrap) + self.t.cmd
@@ -154,12 +156,35 @@ class Run:
                 raise Failure("the image holds %d pages, expected at most %d" % (
                     size // 4096, self.t.max_image_pages), self.log("dump"))
 
+    def start_lazy_server(self):
+        """`snap lazy-pages` on the images, listening once its socket exists."""
+        sock = os.path.join(self.img, "lazy-pages.sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        self.lazy_pid = self.snap.start(["lazy-pages", "-D", self.img, "-o", "lazy-pages.log",
+                                         "-v", "4", "--display-stats"], self.img, "lazy-pages")
+        if not wait_until(lambda: os.path.exists(sock), 10):
+            raise Failure("snap lazy-pages did not listen within 10 s",
+                          self.log("lazy-pages"))
+
+    def wait_lazy_server(self, timeout=60):
+        """The lazy-pages server of the last restore exits by itself, with 0."""
+        pid, self.lazy_pid = getattr(self, "lazy_pid", None), None
+        if pid is None:
+            return
+        status, err, _ = self.snap.wait(pid, self.img, "lazy-pages", timeout)
+        if status != 0:
+            raise Failure(snap_failed("lazy-pages", status, err), self.log("lazy-pages"))
+
     def restore(self):
         restored = os.path.join(self.dir, "restored.pid")
         if os.path.exists(restored):
             os.unlink(restored)
+        if self.mode.lazy_server:
+            self.start_lazy_server()
         args = ["restore", "-D", self.img, "-d", "-o", "restore.log", "-v", "4",
                 "--pidfile", restored]
+        args += list(self.mode.restore_args)
         status, err = self.snap.run(args + list(self.t.restore_args), self.img, "restore",
                                     terminal=self.terminals if self.t.tty else None)
         if status != 0:
@@ -235,6 +260,8 @@ class Run:
         open(self.outfile, "w").close()
 
     def cleanup(self):
+        if getattr(self, "lazy_pid", None):
+            kill(self.lazy_pid, group=True)
         if self.pid:
             kill(self.pid)
             kill(self.pid, group=True)
