@@ -94,7 +94,7 @@ static const struct opt_rule rules[] = {
 	{ "external", OPT_REFUSED, "snap has no external resources yet" },
 	{ "join_ns", OPT_REFUSED, "snap joins no namespaces on restore yet" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
-	{ "lazy_pages", OPT_REFUSED, "snap has no lazy pages" },
+	{ "lazy_pages", OPT_REFUSED, "lazy pages are not driven over RPC yet (snap lazy-pages)" },
 	{ "lsm_profile", OPT_REFUSED, "snap sets no LSM profile" },
 	{ "lsm_mount_context", OPT_REFUSED, "snap sets no LSM mount context" },
 	{ "tls", OPT_REFUSED, "snap has no page server" },

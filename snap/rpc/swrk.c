@@ -180,7 +180,7 @@ static int do_features(struct swrk *s)
 	CriuResp r = CRIU_RESP__INIT;
 	CriuFeatures f = CRIU_FEATURES__INIT;
 
-	/* No pre-dump memory tracking, no lazy pages, no pidfd store in snap yet. */
+	/* No pre-dump memory tracking, lazy pages or pidfd store through RPC yet. */
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
 	r.type = CRIU_REQ_TYPE__FEATURE_CHECK;
 	r.success = true;
