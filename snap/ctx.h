@@ -289,5 +289,7 @@ int write_full(int fd, const void *buf, size_t len);
  * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.
  */
 int reopen_fd(int fd, int flags);
+/* --pidfile: @pid written to @path. 0, or -1 logged. */
+int write_pidfile(const char *path, pid_t pid);
 
 #endif

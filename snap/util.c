@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "log.h"
 
 /* Stats and timeouts measure intervals, so a clock that never jumps. */
 uint64_t now_ns(void)
@@ -40,4 +41,15 @@ int reopen_fd(int fd, int flags)
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	return open(path, flags);
+}
+
+int write_pidfile(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f)) {
+		pr_perror("cannot write pidfile %s", path);
+		return -1;
+	}
+	return 0;
 }

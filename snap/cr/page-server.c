@@ -112,17 +112,6 @@ static int listen_on(const struct snap_opts *opts, char *name, size_t size)
 	return sk;
 }
 
-static int write_pidfile(const char *path, pid_t pid)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f)) {
-		pr_perror("cannot write pidfile %s", path);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * --daemon: the parent returns 1 once the child serves in the background
  * (its pid in --pidfile); the child returns 0, its stdio on /dev/null.

@@ -253,17 +253,6 @@ static int finish_task(struct restore_tree *tr, size_t idx)
 	return infect_unpoke(&ctl);
 }
 
-static int write_pidfile(const char *path, pid_t pid)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f)) {
-		pr_perror("cannot write pidfile %s", path);
-		return -1;
-	}
-	return 0;
-}
-
 /* Room above service_base in each process: its pipes, log, images, mapped files... */
 #define SERVICE_FDS 256
 /* Between the fds snap holds for the tree and service_base: what a task opens before a fork. */

@@ -376,14 +376,8 @@ int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf)
 	s.lsock = listen_on(s.dirfd, opts->images_dir);
 	if (s.lsock < 0)
 		goto out;
-	if (opts->pidfile) {
-		FILE *f = fopen(opts->pidfile, "we");
-
-		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f)) {
-			pr_perror("cannot write pidfile %s", opts->pidfile);
-			goto out;
-		}
-	}
+	if (opts->pidfile && write_pidfile(opts->pidfile, getpid()))
+		goto out;
 	ret = serve(&s);
 	if (!ret && opts->display_stats)
 		print_stats(&s);
