@@ -34,6 +34,8 @@ enum {
 	OPT_LOCK_CONN,
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
+	OPT_PREV_IMAGES_DIR,
+	OPT_TRACK_MEM,
 };
 
 static void usage(FILE *f)
@@ -42,6 +44,9 @@ static void usage(FILE *f)
 		"Usage:\n"
 		"  snap dump -t PID -D DIR [options]   checkpoint process PID into DIR\n"
 		"  snap restore -D DIR [options]       restore the process checkpointed in DIR\n"
+		"  snap pre-dump -t PID -D DIR [opts]  save the memory of PID while it runs, for a\n"
+		"                                      later dump --prev-images-dir to build on\n"
+		"  snap dedup -D DIR                   fold the parent sets of DIR into it\n"
 		"  snap show DIR|FILE                  print images as JSON\n"
 		"  snap check                          show which kernel features snap can use\n"
 		"  snap netlock --list                 show the network locks dumps left\n"
@@ -82,6 +87,10 @@ static void usage(FILE *f)
 		"                          refused; restore: needed to restore them\n"
 		"  --tcp-close             dump: save established TCP connections without their\n"
 		"                          state; restore: give every saved connection back closed\n"
+		"  --prev-images-dir DIR   dump, pre-dump: save only the pages written since the\n"
+		"                          pre-dump in DIR (relative to -D, e.g. ../pre1)\n"
+		"  --track-mem             dump, pre-dump: accepted as CRIU does (pre-dumps always\n"
+		"                          track writes; a dump ends the tracking)\n"
 		"                          (reads end of stream, writes fail with EPIPE)\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
@@ -215,6 +224,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "lock-conn", required_argument, NULL, OPT_LOCK_CONN },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "prev-images-dir", required_argument, NULL, OPT_PREV_IMAGES_DIR },
+		{ "track-mem", no_argument, NULL, OPT_TRACK_MEM },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -300,6 +311,12 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_TCP_CLOSE:
 			o->tcp_close = true;
 			break;
+		case OPT_PREV_IMAGES_DIR:
+			o->prev_images_dir = optarg;
+			break;
+		case OPT_TRACK_MEM:
+			o->track_mem = true;
+			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
 			exit(0);
@@ -365,7 +382,8 @@ int main(int argc, char **argv)
 		ret = cmd_netlock(&opts);
 		goto out;
 	}
-	if (strcmp(cmd, "dump") && strcmp(cmd, "restore")) {
+	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "pre-dump") &&
+	    strcmp(cmd, "dedup")) {
 		fprintf(stderr, "snap: unknown command '%s' (try snap --help)\n", cmd);
 		goto out;
 	}
@@ -373,13 +391,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snap: %s needs -D DIR\n", cmd);
 		goto out;
 	}
-	if (!strcmp(cmd, "dump") && !opts.pid) {
-		fprintf(stderr, "snap: dump needs -t PID\n");
+	if (!strcmp(cmd, "dedup")) {
+		ret = cmd_dedup(&opts);
+		goto out;
+	}
+	if ((!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump")) && !opts.pid) {
+		fprintf(stderr, "snap: %s needs -t PID\n", cmd);
 		goto out;
 	}
 	if (kerndat_probe(&kf))
 		goto out;
-	ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
+	if (!strcmp(cmd, "pre-dump"))
+		ret = cmd_predump(&opts, &kf);
+	else
+		ret = !strcmp(cmd, "dump") ? cmd_dump(&opts, &kf) : cmd_restore(&opts, &kf);
 out:
 	log_fini();
 	free(opts.ext_unix_inos);

@@ -4,12 +4,13 @@
  * before writes, indexes inside the layout, one message per failure - and
  * the backend that writes local image files.
  *
- * A backend is an ops table, picked in page_sink_open(). Two more are meant
- * to plug in there, neither written yet:
- *  - parent image (incremental dumps): a run the previous dump holds
- *    unchanged is declared "in the parent"; the backend marks it so in the
- *    pagemap and writes none of its pages, so the file offset of a page is no
- *    longer its index: the backend maps one to the other from the layout;
+ * A backend is an ops table, picked in page_sink_open():
+ *  - local images;
+ *  - parent (incremental dumps, track.h): local images where a run the
+ *    parent set holds unchanged is declared "in the parent"; its pagemap
+ *    entry says so and none of its pages is written. Such runs take no page
+ *    index, so the file offset of a page is still 4096 * its index.
+ * One more is meant to plug in, not written yet:
  *  - page server: the layout, then each (index, pages) record, framed and
  *    sent over a TCP socket; the server writes the same local images.
  * Callers do not change: they declare runs and write records by index.
@@ -27,6 +28,8 @@
 struct page_sink_ops {
 	int (*open)(struct page_sink *ps, const struct dump_ctx *ctx);
 	int (*add_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
+	/* NULL: the backend has no parent set. */
+	int (*add_parent_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
 	int (*layout_done)(struct page_sink *ps);
 	/* Errors are returned with errno set; the caller logs them. */
 	int (*write)(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
@@ -144,6 +147,28 @@ static const struct page_sink_ops local_ops = {
 	.abort = local_abort,
 };
 
+/* The parent backend: a pagemap entry that has no pages here. */
+static int parent_add_parent_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	pe.vaddr = addr;
+	pe.nr_pages = nr_pages;
+	pe.has_in_parent = true;
+	pe.in_parent = true;
+	return img_write(ps->pagemap, &pe.base);
+}
+
+static const struct page_sink_ops parent_ops = {
+	.open = local_open,
+	.add_run = local_add_run,
+	.add_parent_run = parent_add_parent_run,
+	.layout_done = local_layout_done,
+	.write = local_write,
+	.close = local_close,
+	.abort = local_abort,
+};
+
 struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind kind,
 				 unsigned int id, const char *owner)
 {
@@ -153,8 +178,8 @@ struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind
 		pr_err("%s: out of memory for its page sink", owner);
 		return NULL;
 	}
-	/* The backend: a page server or a parent image would be chosen here, from ctx->opts. */
-	ps->ops = &local_ops;
+	/* The backend; a page server would be chosen here too, from ctx->opts. */
+	ps->ops = ctx->parent && kind == PAGE_SINK_TASK ? &parent_ops : &local_ops;
 	ps->kind = kind;
 	ps->id = id;
 	ps->fd = -1;
@@ -180,6 +205,17 @@ int page_sink_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
 		return -1;
 	ps->nr_pages += nr_pages;
 	return 0;
+}
+
+int page_sink_add_parent_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	if (ps->laid_out || !ps->ops->add_parent_run) {
+		pr_err("%s: a run at %lx declared in the parent of %s, which %s", ps->owner,
+		       (unsigned long)addr, ps->image,
+		       ps->laid_out ? "is laid out already" : "has no parent set");
+		return -1;
+	}
+	return ps->ops->add_parent_run(ps, addr, nr_pages);
 }
 
 int page_sink_layout_done(struct page_sink *ps)
