@@ -241,7 +241,7 @@ struct restore_task {
 	PagemapEntry **pagemap;
 	size_t nr_pagemap;
 	uint64_t nr_pages;		/* sum of pagemap nr_pages */
-	int pages_fd;			/* > 0: the pages, the parent chain's resolved in (page-chain.h) */
+	int pages_fd;			/* > 0: all its pages, the parents' too (page-chain.h) */
 	FdinfoEntry **fds;
 	size_t nr_fds;
 };

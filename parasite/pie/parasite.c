@@ -296,7 +296,9 @@ static long track_arm(struct parasite_track *t, int devfd, int *uffd_out)
 		sys_close(uffd);
 		return ret;
 	}
-	base = rl.cur > 128 ? (long)(rl.cur > (1 << 20) ? (1 << 20) : rl.cur) - 64 : (long)rl.cur / 2;
+	if (rl.cur > (1 << 20))
+		rl.cur = 1 << 20;
+	base = rl.cur > 128 ? (long)rl.cur - 64 : (long)rl.cur / 2;
 	fd = sys3(__NR_fcntl, uffd, F_DUPFD_CLOEXEC_, base);
 	if (fd < 0) {
 		sys_close(uffd);

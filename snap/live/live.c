@@ -315,7 +315,7 @@ int live_parent_runs(struct live_dump *ld, struct page_list *pl)
 
 			p = realloc(ld->parent.runs, cap * sizeof(*p));
 			if (!p) {
-				pr_err("%s: out of memory for its runs in the parent set", ld->name);
+				pr_err("%s: out of memory for its parent runs", ld->name);
 				return -1;
 			}
 			ld->parent.runs = p;

@@ -74,9 +74,10 @@ static int level_index(struct chain *c, struct level *l, int depth)
 		l->first[i] = own;
 		if (!l->pm[i]->in_parent)
 			own += l->pm[i]->nr_pages;
-		if (i && l->pm[i]->vaddr < l->pm[i - 1]->vaddr + l->pm[i - 1]->nr_pages * PAGE_SIZE) {
-			pr_err("%s: parent %d: pagemap-%d.img is not in address order", c->dir, depth,
-			       c->pid);
+		if (i && l->pm[i]->vaddr <
+				 l->pm[i - 1]->vaddr + l->pm[i - 1]->nr_pages * PAGE_SIZE) {
+			pr_err("%s: parent %d: pagemap-%d.img is not in address order", c->dir,
+			       depth, c->pid);
 			return -1;
 		}
 	}
@@ -84,8 +85,9 @@ static int level_index(struct chain *c, struct level *l, int depth)
 	if (l->pages_fd < 0)
 		return -1;
 	if (fstat(l->pages_fd, &st) || (uint64_t)st.st_size != own * PAGE_SIZE) {
-		pr_err("%s: parent %d: pages-%d.img is %lld bytes, its pagemap describes %llu", c->dir,
-		       depth, c->pid, (long long)st.st_size, (unsigned long long)(own * PAGE_SIZE));
+		pr_err("%s: parent %d: pages-%d.img is %lld bytes, its pagemap describes %llu",
+		       c->dir, depth, c->pid, (long long)st.st_size,
+		       (unsigned long long)(own * PAGE_SIZE));
 		return -1;
 	}
 	return 0;
@@ -232,7 +234,8 @@ int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid
 		PagemapEntry *p = pm[i];
 
 		if (p->in_parent ? fetch(c, 0, p->vaddr, p->nr_pages, out) :
-				   copy_out(c, c->lv[0].pages_fd, c->lv[0].first[i], out, p->nr_pages))
+				   copy_out(c, c->lv[0].pages_fd, c->lv[0].first[i], out,
+					    p->nr_pages))
 			goto out;
 		out += p->nr_pages;
 	}
