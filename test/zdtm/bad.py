@@ -109,6 +109,7 @@ BAD = [
     ("bad/incr_parent_other_pid", bad_incr.bad_incr_parent_other_pid),
     ("bad/incr_parent_full_dump", bad_incr.bad_incr_parent_full_dump),
     ("bad/incr_restore_predump", bad_incr.bad_incr_restore_predump),
+    ("img/incr_dedup", bad_incr.img_incr_dedup),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),

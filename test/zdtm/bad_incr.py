@@ -89,3 +89,25 @@ def bad_incr_restore_predump(b):
     r.pre_dump(1)
     pre = os.path.join(r.dir, "pre1")
     b.snap_fails(["restore", "-D", pre, "-d"], [r"is a pre-dump"], workdir=pre)
+
+
+def img_incr_dedup(b):
+    """A chain of three pre-dumps and a dump, folded by `snap dedup`: the set then
+    restores alone (the pre-dumps removed) and the writer checks every byte."""
+    r = b.target(WRITER)
+    try:
+        for i in (1, 2, 3):
+            r.pre_dump(i)
+        r.dump(MODES["predump3"])
+        r.wait_gone("dump")
+    except Failure as f:
+        raise Failure("setup: " + f.reason, f.log)
+    status, err = b.snap.run(["dedup", "-D", r.img], r.dir, "dedup")
+    if status != 0:
+        raise Failure("snap dedup failed: %s" % err.strip(), os.path.join(r.dir, "dedup.err"))
+    if os.path.lexists(os.path.join(r.img, "parent")):
+        raise Failure("the parent link is still there after dedup")
+    for i in (1, 2, 3):
+        shutil.rmtree(os.path.join(r.dir, "pre%d" % i))
+    r.restore()
+    r.finish("dedup and restore")
