@@ -433,8 +433,3 @@ int page_sink_declare(struct page_sink *ps, const struct page_list *pl)
 	}
 	return page_sink_layout_done(ps);
 }
-
-int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
-{
-	return page_copy(ctx, t, pl, false);
-}

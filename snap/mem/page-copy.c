@@ -159,3 +159,8 @@ out:
 	free(c);
 	return ret;
 }
+
+int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
+{
+	return page_copy(ctx, t, pl, false);
+}
