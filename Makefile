@@ -25,7 +25,7 @@ PIE_CFLAGS := -O2 -g0 $(WARN) -D_GNU_SOURCE -Iparasite/include -fpie -fno-plt -f
 PROTOS	:= $(wildcard images/*.proto)
 PB_C	:= $(PROTOS:.proto=.pb-c.c)
 PB_H	:= $(PROTOS:.proto=.pb-c.h)
-SNAP_DIRS := cr proc mem live files ns net
+SNAP_DIRS := cr proc mem live files ns net rpc lazy
 SNAP_SRC := $(wildcard snap/*.c $(SNAP_DIRS:%=snap/%/*.c)) $(wildcard parasite/host/*.c)
 SNAP_OBJ := $(SNAP_SRC:.c=.o) $(PB_C:.c=.o) parasite/blobs.o
 PIE_COMMON := parasite/pie/entry.o parasite/pie/lib.o
@@ -54,7 +54,8 @@ parasite/pie/%.o: parasite/pie/%.S
 # A blob is linked at address 0 into a flat binary. Only PC-relative
 # relocations are allowed: anything absolute would point into address 0.
 # Extra objects of a blob: parasite/NAME.bin: parasite/pie/NAME-*.o
-parasite/restorer.bin: parasite/pie/restorer-proc.o parasite/pie/restorer-threads.o
+parasite/restorer.bin: parasite/pie/restorer-proc.o parasite/pie/restorer-threads.o \
+	parasite/pie/restorer-lazy.o parasite/pie/restorer-fill.o
 
 parasite/%.bin: parasite/pie/%.o $(PIE_COMMON) parasite/pie/blob.lds
 	@bad=$$(readelf -rW $(filter %.o,$^) | awk '/R_X86_64_/ {print $$3}' | \

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Dump/restore benchmark: see scripts/bench_dump.py.
+# Dump/restore benchmark against the physical floor: see scripts/bench_dump.py.
+# --sizes MIB,... (default 256,1024,4096), --runs N (3), --tree PxT ('' for none),
 # --compare OLD_SNAP: every measurement also with that snap binary, side by side.
 set -e
 cd "$(dirname "$0")/.."

@@ -8,6 +8,8 @@
 
 #include "ctx.h"
 
+#define SNAP_VERSION "0.1"
+
 /* snap show DIR|FILE: every image decoded to JSON on stdout. */
 int cmd_show(const char *path);
 /* snap check: probe the kernel, print what snap can use, fail if the core is missing. */
@@ -24,5 +26,13 @@ int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf);
 int cmd_dedup(const struct snap_opts *opts);
 /* snap restore -D DIR: bring it back with the same PID. */
 int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf);
+/* snap page-server -D DIR: receive the pages of one `snap dump --page-server`. */
+int cmd_page_server(const struct snap_opts *opts);
+
+/*
+ * snap swrk FD: serve one CRIU RPC request (images/rpc.proto) on the
+ * SOCK_SEQPACKET socket FD, as runc drives criu (rpc/swrk.c).
+ */
+int cmd_swrk(const char *fd_arg);
 
 #endif

@@ -30,6 +30,8 @@
 /* snap netlock --list, --unlock (-D DIR or --all), --lock -D DIR. */
 enum netlock_op { NETLOCK_OP_NONE, NETLOCK_OP_LIST, NETLOCK_OP_UNLOCK, NETLOCK_OP_LOCK };
 
+struct action_notifier;
+
 struct snap_opts {
 	const char *images_dir;		/* -D */
 	const char *log_file;		/* -o */
@@ -74,6 +76,29 @@ struct snap_opts {
 	 */
 	const char *prev_images_dir;
 	bool track_mem;
+	/*
+	 * --page-server (dump): the pages go over TCP to `snap page-server`
+	 * at --address, --port; the other images are written in -D. snap
+	 * page-server listens at --address (default: any), --port (0: any
+	 * free port, logged); --daemon: in the background once it listens;
+	 * --status-fd: "\0" written there once it listens.
+	 */
+	bool page_server;
+	const char *address;
+	int port;			/* -1: not given */
+	bool daemon;
+	int status_fd;			/* -1: none */
+	/*
+	 * Set when a runtime drives snap over RPC (snap swrk): every hook is
+	 * also told to it, and it may fail the command (cr/action-script.h).
+	 */
+	const struct action_notifier *notifier;
+	/*
+	 * restore: the root process is made a child of snap's parent (RPC
+	 * rst_sibling), which then waits for it, as runc does; implies -d.
+	 */
+	bool rst_sibling;
+	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -143,6 +168,8 @@ struct vma {
 	uint32_t shmem_id;		/* VMA_SHMEM: its object in shmem.img */
 	struct vma_range *guards;	/* MADV_GUARD_INSTALL ranges, found with the pages */
 	size_t nr_guards;
+	struct vma_range *inherited;	/* pages shared with the parent's: mem/cow.h */
+	size_t nr_inherited;
 };
 
 struct vma_list {
@@ -167,8 +194,11 @@ struct dump_task {
 	pid_t pid, ppid, pgid, sid;
 	bool zombie;			/* only ids and exit_status are dumped */
 	bool stopped;			/* in a job-control stop: stays so, comes back so */
+	int stop_signo;			/* stopped: the signal of its group stop (seize) */
+	bool stop_waited;		/* stopped: its parent has collected the stop (core-dump.c) */
 	bool seized;
 	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
+	pid_t files_owner;		/* shares_files: 0, or the sibling whose table it is */
 	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
 	int exit_status;
 	pid_t *threads;			/* threads[0] is the leader */
@@ -195,6 +225,7 @@ struct ns_table;
 struct ns_restore;
 struct dump_mode;
 struct netlock;
+struct page_xfer;
 
 /*
  * A TCP connection the network lock must hide while its process is down
@@ -231,6 +262,7 @@ struct dump_ctx {
 	bool network_locked;		/* the network-lock hook ran: network-unlock undoes it */
 	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
 	bool pre_dump;			/* snap pre-dump: memory only */
+	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 };
 
 struct restore_task {

@@ -12,6 +12,9 @@ static int log_file_fd = -1;
 static int log_verbosity = LOG_WARN;
 static int log_err_fd = STDERR_FILENO;
 static struct timespec log_start;
+/* The last error line, without "snap: ": what an RPC reply carries (rpc/swrk.c). */
+static char log_last[1024];
+static int log_last_errno;
 
 /* Logging must not fail the caller; a lost log line is all we can do. */
 static void write_all(int fd, const char *p, size_t len)
@@ -63,6 +66,13 @@ void log_set_err_fd(int fd)
 	log_err_fd = fd;
 }
 
+const char *log_last_err(int *err)
+{
+	if (err)
+		*err = log_last_errno;
+	return log_last[0] ? log_last : NULL;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	int saved_errno = errno;
@@ -94,6 +104,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		/* The user-facing line carries no timestamp. */
 		write_all(log_err_fd, "snap: ", 6);
 		write_all(log_err_fd, buf + off, n - off);
+		snprintf(log_last, sizeof(log_last), "%.*s", n - off - 1, buf + off);
+		log_last_errno = saved_errno;
 	}
 	if ((int)lvl > log_verbosity)
 		goto out;

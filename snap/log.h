@@ -20,6 +20,11 @@ int log_fd(void);
 void log_set_fd(int fd);
 /* Where error lines go (stderr); a restore child moves it off the target's fd 2. */
 void log_set_err_fd(int fd);
+/*
+ * The last error line logged (the one the CLI shows last), or NULL; @err, if
+ * not NULL, gets errno as it was then.
+ */
+const char *log_last_err(int *err);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define pr_err(fmt, ...) log_msg(LOG_ERR, fmt "\n", ##__VA_ARGS__)

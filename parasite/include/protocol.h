@@ -207,6 +207,11 @@ struct rst_vma {
 	__u64 madv;			/* bit n: madvise(n) once filled */
 	__u32 lock;			/* enum rst_vma_lock, applied last */
 	__u32 shm_rw;			/* RST_VMA_SYSV: attach read-write (mprotect may write) */
+	/*
+	 * Premapped (snap/mem/cow.h): where snap mapped and filled it before
+	 * the fork, to be moved to start; its pages are in place. 0: not.
+	 */
+	__u64 premap;
 };
 
 struct rst_pagemap {
@@ -242,6 +247,22 @@ struct rst_stats {
 	__u64 mem_ns;
 };
 
+/*
+ * How the pages went in (restorer-fill.c). Times are summed over the
+ * threads that filled, so they may add up to more than mem_ns.
+ */
+struct rst_fill_stats {
+	__u32 workers;			/* threads that filled: the leader and its helpers */
+	__u32 pad;
+	__u64 pages_copied;		/* UFFDIO_COPY: 4 KiB pages */
+	__u64 pages_huge;		/* moved in as whole huge pages */
+	__u64 setup_ns;			/* uffd, registration, staging, helpers */
+	__u64 read_ns;			/* reading the pages file into the staging area */
+	__u64 place_ns;			/* copying or moving from there into place */
+};
+
+#define RST_MAX_FILL_HELPERS 7
+
 /* prctl() state, applied after the creds (a uid change clears pdeath_signal). */
 struct rst_prctl {
 	__u32 valid;			/* 0: an image without it, keep the defaults */
@@ -269,6 +290,7 @@ struct rst_seccomp {
 	__u32 mode;			/* SECCOMP_MODE_* */
 	__u32 nr_filters;
 	__u64 filters;			/* struct rst_seccomp_filter[nr_filters], oldest first */
+	__u32 nr_tsync;			/* the leader's: its first ones go to every thread (TSYNC) */
 };
 
 #define RST_MAX_SPECIAL 4
@@ -289,6 +311,8 @@ struct rst_thread {
 	__u64 stack;			/* not the leader: RST_THREAD_STACK bytes of stack */
 	__u64 args;			/* struct restorer_args *, for the thread */
 	struct sigframe_area frame;
+	/* Not the leader: its filters after the leader's nr_tsync, or its strict mode. */
+	struct rst_seccomp seccomp;
 };
 
 struct restorer_args {
@@ -337,6 +361,28 @@ struct restorer_args {
 	__u64 timers;			/* struct rst_timer[nr_timers] */
 	__u32 nr_timers;
 	struct rst_seccomp seccomp;	/* the main thread's */
+
+	/* The premapped areas (rst_vma.premap) where they are now, in address order. */
+	__u64 premaps;			/* struct rst_range[nr_premaps] */
+	__u32 nr_premaps;
+
+	/*
+	 * Threads that help the leader fill memory, made with these tids: snap
+	 * picks free ones that no process or thread of the tree has, so that
+	 * none is taken while they run. They are gone before the process's own
+	 * threads are made. 0: the leader fills alone.
+	 */
+	__u32 nr_fill_helpers;
+	__s32 fill_tids[RST_MAX_FILL_HELPERS];
+	struct rst_fill_stats fill;	/* result */
+
+	/*
+	 * Lazy restore (lazy-vma.h): the lazy mappings are not filled but
+	 * registered with a uffd left open at lazy_uffd, for the lazy-pages
+	 * server.
+	 */
+	__u32 lazy;			/* set by snap: restore --lazy-pages */
+	__s32 lazy_uffd;		/* result: the uffd's fd number, or -1 */
 };
 
 #endif

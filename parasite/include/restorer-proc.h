@@ -21,16 +21,19 @@ int timer_resends(const struct restorer_args *a, const void *info);
 /* After the creds: a uid change resets some of them. */
 long restore_prctl(struct restorer_args *a);
 /*
- * Every thread of a process has the same seccomp state (dump refuses
- * others). The leader installs the filters once every other thread is set
- * up, synced to all of them (TSYNC), and before its own creds change, while
+ * seccomp is per thread. The leader installs its chain once every other
+ * thread is set up, the filters every thread has alike (rst_seccomp.nr_tsync
+ * of them) synced to all (TSYNC), and before its own creds change, while
  * installing them is still allowed (it needs CAP_SYS_ADMIN or
  * no_new_privs); snap's PTRACE_O_SUSPEND_SECCOMP keeps them from acting on
- * the rest of the restore. Strict mode, which cannot be synced, each thread
+ * the rest of the restore. Another thread installs the rest of its own
+ * chain (restore_seccomp_thread) once snap's "go" came, traced then, and
+ * before its creds. Strict mode, which cannot be synced, each thread
  * enters for itself last, right before rt_sigreturn, the one syscall it
  * still lets through that we need.
  */
 long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *s);
+long restore_seccomp_thread(struct restorer_args *a, const struct rst_seccomp *s);
 long restore_seccomp_strict(struct restorer_args *a, const struct rst_seccomp *s);
 
 #pragma GCC visibility pop

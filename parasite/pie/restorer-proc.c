@@ -214,29 +214,43 @@ static long wait_traced(struct restorer_args *a)
 	       -1;
 }
 
-long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *s)
+/* The filters of @s, oldest first, the first @tsync of them synced to every thread. */
+static long install_filters(struct restorer_args *a, const struct rst_seccomp *s,
+			    unsigned int tsync)
 {
 	const struct rst_seccomp_filter *f = (void *)s->filters;
 	unsigned int i;
 	long ret;
 
-	if (s->mode != SECCOMP_MODE_FILTER)
-		return 0;
-	if (wait_traced(a))
-		return -1;
 	for (i = 0; i < s->nr_filters; i++) {
 		struct k_sock_fprog prog = {.len = f[i].len, .filter = f[i].insns};
-		/*
-		 * Every thread had this chain (dump checks it): the other threads,
-		 * all made and set up by now, get it too, as one shared chain.
-		 */
-		unsigned long flags = f[i].flags | (a->nr_threads > 1 ? SECCOMP_FILTER_FLAG_TSYNC : 0);
+		unsigned long flags = f[i].flags | (i < tsync ? SECCOMP_FILTER_FLAG_TSYNC : 0);
 
 		ret = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 		if (ret)
 			return fail(a, "installing seccomp filter", i, ret), -1;
 	}
 	return 0;
+}
+
+long restore_seccomp_filters(struct restorer_args *a, const struct rst_seccomp *s)
+{
+	if (s->mode != SECCOMP_MODE_FILTER)
+		return 0;
+	if (wait_traced(a))
+		return -1;
+	/*
+	 * The filters every thread has alike go to the other threads too, all
+	 * made and set up by now, as the one chain they shared.
+	 */
+	return install_filters(a, s, a->nr_threads > 1 ? s->nr_tsync : 0);
+}
+
+long restore_seccomp_thread(struct restorer_args *a, const struct rst_seccomp *s)
+{
+	if (s->mode != SECCOMP_MODE_FILTER)
+		return 0;
+	return install_filters(a, s, 0);
 }
 
 long restore_seccomp_strict(struct restorer_args *a, const struct rst_seccomp *s)

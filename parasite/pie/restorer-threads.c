@@ -7,11 +7,13 @@
  * and nothing here broadcasts them as glibc's setuid() does — counts itself
  * ready and waits for snap's "go", one byte on the go pipe. snap stops every
  * thread and lets them through rt_sigreturn one at a time, the leader last,
- * so a byte only ever goes to the thread snap is letting run.
+ * so a byte only ever goes to the thread snap is letting run. A thread's own
+ * seccomp filters go on after "go" (see thread_main()), its strict mode last.
  */
 #include <linux/futex.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 
 #include "pie-lib.h"
 #include "pie-syscall.h"
@@ -103,23 +105,43 @@ long restore_wait_go(struct restorer_args *a)
 	return 0;
 }
 
+/*
+ * A thread with seccomp filters of its own installs them once snap traces
+ * it, after "go" (before, they would act on what it still does), and before
+ * its creds (they may take away the right to): its creds come after "go"
+ * too.
+ */
 unsigned long thread_main(struct rst_thread *th)
 {
 	struct restorer_args *a = (void *)th->args;
+	int own = th->seccomp.mode == SECCOMP_MODE_FILTER && th->seccomp.nr_filters;
 
-	if (restore_thread(a, th) || restore_creds(a))
+	if (restore_thread(a, th) || (!own && restore_creds(a)))
 		return 0;
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_ready, FUTEX_WAKE, 1);
-	if (restore_wait_go(a) || restore_seccomp_strict(a, &a->seccomp))
+	if (restore_wait_go(a))
+		return 0;
+	if (own && (restore_seccomp_thread(a, &th->seccomp) || restore_creds(a)))
+		return 0;
+	if (restore_seccomp_strict(a, &th->seccomp))
 		return 0;
 	return (unsigned long)&th->frame.frame.uc;
 }
 
+/*
+ * EEXIST: the tid is still taken. A thread of the dumped process killed just
+ * before is gone from /proc (snap waited for that) a little before its tid
+ * is free, and a SCHED_IDLE one can be held up in between for long on a busy
+ * machine: wait up to 2 s for it.
+ */
+#define TID_WAIT_MS 2000
+
 long restore_threads_start(struct restorer_args *a)
 {
 	struct rst_thread *threads = (void *)a->threads;
-	unsigned int i;
+	struct k_timespec pause = {0, 1000000};
+	unsigned int i, waited = 0;
 	long ret;
 
 	for (i = 1; i < a->nr_threads; i++) {
@@ -136,6 +158,10 @@ long restore_threads_start(struct restorer_args *a)
 		th->args = (unsigned long)a;
 		*(__u64 *)top = (unsigned long)th;
 		ret = rst_clone_thread(&ca, sizeof(ca));
+		while (ret == -17 /* EEXIST */ && waited++ < TID_WAIT_MS) {
+			sys2(__NR_nanosleep, &pause, 0);
+			ret = rst_clone_thread(&ca, sizeof(ca));
+		}
 		if (ret != th->tid)
 			return fail(a, "clone3 of thread", th->tid, ret < 0 ? ret : -17), -1;
 	}

@@ -3,13 +3,16 @@
  * The restorer: runs inside the process being restored, from a bootstrap
  * area snap placed where neither the old (snap's) nor the final layout has
  * anything. In order:
- *   1. unmap everything but the bootstrap area and the vDSO/vvar block;
+ *   1. unmap everything but the bootstrap area, the vDSO/vvar block and
+ *      the areas premapped before the fork (snap/mem/cow.h);
  *   2. move the vDSO/vvar block to its dumped address;
- *   3. create every dumped mapping;
- *   4. fill private anonymous memory by reading pages into a staging area
- *      and moving them into place with UFFDIO_MOVE (no second copy, no VMA
- *      splits; whole PMDs of MADV_HUGEPAGE mappings as huge pages); other
- *      mappings, hugetlb included, are read in place;
+ *   3. create every dumped mapping; a premapped one is moved into place
+ *      with mremap(), its pages (shared with the parent's or the
+ *      children's) in it already;
+ *   4. fill them (restorer-fill.c): pages are read into a staging area
+ *      and copied into place by the kernel (UFFDIO_COPY for private
+ *      anonymous memory, whole PMDs of MADV_HUGEPAGE mappings moved in as
+ *      huge pages), by helper threads too in a big address space;
  *   5. set final protections, then the mapping attributes (madvise()
  *      flags, guard regions, mlock), mm fields, signals, itimers, limits,
  *      POSIX timers (restorer-proc.c);
@@ -29,6 +32,7 @@
 #include <linux/capability.h>
 
 #include "kcompat.h"
+#include "lazy-vma.h"
 #include "pie-lib.h"
 #include "pie-syscall.h"
 #include "protocol.h"
@@ -36,28 +40,13 @@
 #include "restorer-proc.h"
 
 #define PAGE 4096UL
-#define PMD_SIZE_ (2UL << 20)
 #define TASK_SIZE_MAX 0x7ffffffff000UL
 #define MAP_FIXED_ 0x10
-#define MAP_PRIVATE_ 0x02
-#define MAP_ANONYMOUS_ 0x20
 #define MREMAP_MAYMOVE_ 1
 #define MREMAP_FIXED_ 2
 #define PROT_RW (PROT_READ | PROT_WRITE)
-#define O_CLOEXEC_ 02000000
-#define O_NONBLOCK_ 04000
 #define SHM_RDONLY_ 010000
 #define SHM_EXEC_ 0100000
-
-static unsigned long ts_ns(void)
-{
-	struct {
-		long sec, nsec;
-	} ts;
-
-	sys_clock_gettime(1 /* CLOCK_MONOTONIC */, &ts);
-	return ts.sec * 1000000000UL + ts.nsec;
-}
 
 static char *put_str(char *p, char *end, const char *s)
 {
@@ -100,25 +89,35 @@ int is_err(long ret)
 	return ret < 0 && ret > -4096;
 }
 
-/* Unmap [0, TASK_SIZE) except the sorted, disjoint @keep ranges. */
-static long unmap_all_but(struct rst_range *keep, int n)
+/*
+ * Unmap [0, TASK_SIZE) except the sorted, disjoint @keep ranges and the
+ * premapped areas (sorted too, apart from those).
+ */
+static long unmap_all_but(struct restorer_args *a, struct rst_range *keep, unsigned int n)
 {
+	struct rst_range *pre = (void *)a->premaps;
 	unsigned long from = 0;
+	unsigned int i = 0, j = 0;
 	long ret;
-	int i;
 
-	for (i = 0; i <= n; i++) {
-		unsigned long to = i < n ? keep[i].start : TASK_SIZE_MAX;
+	for (;;) {
+		struct rst_range *next = 0;
+		unsigned long to;
 
+		if (i < n && (j == a->nr_premaps || keep[i].start < pre[j].start))
+			next = &keep[i++];
+		else if (j < a->nr_premaps)
+			next = &pre[j++];
+		to = next ? next->start : TASK_SIZE_MAX;
 		if (to > from) {
 			ret = sys_munmap(from, to - from);
 			if (ret)
 				return ret;
 		}
-		if (i < n)
-			from = keep[i].end;
+		if (!next)
+			return 0;
+		from = next->end;
 	}
-	return 0;
 }
 
 static void sort_ranges(struct rst_range *r, int n)
@@ -208,10 +207,20 @@ static long attach_sysv(struct restorer_args *a, struct rst_vma *v)
 	return 0;
 }
 
-/* Private anonymous memory is filled by UFFDIO_MOVE, which cannot do hugetlb. */
-static int moves_pages(const struct rst_vma *v)
+/*
+ * A premapped area, filled and shared with the parent or the children
+ * before the fork, moves in whole: its pages stay shared. It was made
+ * read-write, as a filled anonymous mapping is.
+ */
+static long move_premapped(struct restorer_args *a, struct rst_vma *v, unsigned char *has_pages)
 {
-	return v->kind == RST_VMA_ANON && !(v->flags & MAP_HUGETLB);
+	long ret = sys_mremap(v->premap, v->end - v->start, v->end - v->start,
+			      MREMAP_MAYMOVE_ | MREMAP_FIXED_, v->start);
+
+	if (ret != (long)v->start)
+		return fail(a, "moving the premapped area to", v->start, ret), -1;
+	*has_pages = 1;
+	return 0;
 }
 
 static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
@@ -225,6 +234,11 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 
 		if (v->kind == RST_VMA_VDSO || v->kind == RST_VMA_VVAR)
 			continue;
+		if (v->premap) {
+			if (move_premapped(a, v, &has_pages[i]))
+				return -1;
+			continue;
+		}
 		if (v->kind == RST_VMA_SYSV) {
 			if (attach_sysv(a, v))
 				return -1;
@@ -245,215 +259,6 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 		if (ret != (long)v->start)
 			return fail(a, "mmap", v->start, ret), -1;
 	}
-	return 0;
-}
-
-static long read_full(int fd, void *buf, unsigned long len)
-{
-	unsigned long done = 0;
-	long n;
-
-	while (done < len) {
-		n = sys_read(fd, (char *)buf + done, len - done);
-		if (n == -4) /* EINTR */
-			continue;
-		if (n <= 0)
-			return n ? n : -5; /* EIO: the image ended early */
-		done += n;
-	}
-	return 0;
-}
-
-struct filler {
-	struct restorer_args *a;
-	long uffd;
-	unsigned long staging;
-	unsigned long thp_map, thp;	/* THP staging: its mapping, the aligned PMD in it */
-};
-
-/* Read @len bytes of the page image into @src and move them to @dst. */
-static long move_in(struct filler *f, unsigned long src, unsigned long dst, unsigned long len)
-{
-	struct uffdio_move mv;
-	long ret;
-
-	ret = read_full(f->a->pages_fd, (void *)src, len);
-	if (ret)
-		return fail(f->a, "reading pages for", dst, ret), -1;
-	mv.dst = dst;
-	mv.src = src;
-	mv.len = len;
-	mv.mode = 0;
-	mv.move = 0;
-	ret = sys_ioctl(f->uffd, UFFDIO_MOVE, &mv);
-	if (ret || mv.move != (long)len)
-		return fail(f->a, "UFFDIO_MOVE", dst + (mv.move > 0 ? mv.move : 0),
-			    ret ? ret : -5),
-		       -1;
-	f->a->stats.pages_moved += len / PAGE;
-	return 0;
-}
-
-static long fill_moved(struct filler *f, unsigned long dst, unsigned long len)
-{
-	return move_in(f, f->staging, dst, len);
-}
-
-/*
- * The THP staging area: one PMD, 2 MiB-aligned and MADV_HUGEPAGE, so that
- * reading into it faults in a transparent huge page. Made on first use.
- */
-static long thp_staging(struct filler *f)
-{
-	long ret = sys_mmap(0, 2 * PMD_SIZE_, PROT_RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1, 0);
-
-	if (is_err(ret))
-		return fail(f->a, "mmap THP staging", 0, ret), -1;
-	f->thp_map = ret;
-	f->thp = (ret + PMD_SIZE_ - 1) & ~(PMD_SIZE_ - 1);
-	/* Without THP the area still works, with small pages. */
-	sys_madvise(f->thp, PMD_SIZE_, MADV_HUGEPAGE);
-	return 0;
-}
-
-/*
- * A whole PMD of a MADV_HUGEPAGE mapping, read into the THP staging area
- * and moved in one piece: UFFDIO_MOVE moves an aligned PMD-mapped THP as
- * it is, so the mapping is huge at once, not when khugepaged gets to it.
- * Had the read no huge page, the move carries 512 small ones.
- */
-static long fill_huge(struct filler *f, unsigned long dst)
-{
-	if (!f->thp && thp_staging(f))
-		return -1;
-	return move_in(f, f->thp, dst, PMD_SIZE_);
-}
-
-static int vma_wants_thp(const struct rst_vma *v)
-{
-	return v->madv & (1ULL << MADV_HUGEPAGE);
-}
-
-/* [@addr, @end) covers a whole aligned PMD of a MADV_HUGEPAGE mapping. */
-static int whole_pmd(const struct rst_vma *v, unsigned long addr, unsigned long end)
-{
-	return vma_wants_thp(v) && !(addr & (PMD_SIZE_ - 1)) && end - addr >= PMD_SIZE_;
-}
-
-/* The next piece moved with small pages; it stops where a whole PMD could start. */
-static unsigned long moved_len(struct restorer_args *a, const struct rst_vma *v,
-			       unsigned long addr, unsigned long end)
-{
-	unsigned long len = end - addr;
-
-	if (len > a->staging_size)
-		len = a->staging_size;
-	if (vma_wants_thp(v) && len > PMD_SIZE_ - (addr & (PMD_SIZE_ - 1)))
-		len = PMD_SIZE_ - (addr & (PMD_SIZE_ - 1));
-	return len;
-}
-
-static long fill_in_place(struct filler *f, unsigned long dst, unsigned long len)
-{
-	long ret = read_full(f->a->pages_fd, (void *)dst, len);
-
-	if (ret)
-		return fail(f->a, "reading pages for", dst, ret), -1;
-	f->a->stats.pages_in_place += len / PAGE;
-	return 0;
-}
-
-static struct rst_vma *find_vma(struct restorer_args *a, unsigned long addr)
-{
-	struct rst_vma *vmas = (void *)a->vmas;
-	unsigned int lo = 0, hi = a->nr_vmas;
-
-	while (lo < hi) {
-		unsigned int mid = (lo + hi) / 2;
-
-		if (addr < vmas[mid].start)
-			hi = mid;
-		else if (addr >= vmas[mid].end)
-			lo = mid + 1;
-		else
-			return &vmas[mid];
-	}
-	return 0;
-}
-
-static long register_anon(struct filler *f, unsigned char *has_pages)
-{
-	struct rst_vma *vmas = (void *)f->a->vmas;
-	struct uffdio_register reg;
-	unsigned int i;
-	long ret;
-
-	for (i = 0; i < f->a->nr_vmas; i++) {
-		if (!moves_pages(&vmas[i]) || !has_pages[i])
-			continue;
-		reg.range.start = vmas[i].start;
-		reg.range.len = vmas[i].end - vmas[i].start;
-		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-		ret = sys_ioctl(f->uffd, UFFDIO_REGISTER, &reg);
-		if (ret)
-			return fail(f->a, "UFFDIO_REGISTER", vmas[i].start, ret), -1;
-	}
-	return 0;
-}
-
-static long fill_pages(struct restorer_args *a, unsigned char *has_pages)
-{
-	struct rst_pagemap *pm = (void *)a->pagemap;
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MOVE };
-	struct filler f = { .a = a };
-	unsigned long t0 = ts_ns();
-	unsigned int i;
-	long ret;
-
-	f.uffd = sys_userfaultfd(O_CLOEXEC_ | O_NONBLOCK_);
-	if (is_err(f.uffd))
-		return fail(a, "userfaultfd", 0, f.uffd), -1;
-	ret = sys_ioctl(f.uffd, UFFDIO_API, &api);
-	if (ret)
-		return fail(a, "UFFDIO_API", 0, ret), -1;
-	ret = sys_mmap(0, a->staging_size, PROT_RW, MAP_PRIVATE_ | MAP_ANONYMOUS_, -1, 0);
-	if (is_err(ret))
-		return fail(a, "mmap staging", 0, ret), -1;
-	f.staging = ret;
-	/* Huge pages would have to be split to move 4 KiB pieces out of them. */
-	sys_madvise(f.staging, a->staging_size, MADV_NOHUGEPAGE);
-	if (register_anon(&f, has_pages))
-		return -1;
-
-	for (i = 0; i < a->nr_pagemap; i++) {
-		unsigned long addr = pm[i].vaddr, end = addr + pm[i].nr_pages * PAGE;
-		struct rst_vma *v = find_vma(a, addr);
-
-		if (!v || end > v->end)
-			return fail(a, "pages outside any mapping", addr, -22), -1;
-		while (addr < end) {
-			unsigned long len = end - addr;
-
-			if (moves_pages(v) && whole_pmd(v, addr, end)) {
-				len = PMD_SIZE_;
-				ret = fill_huge(&f, addr);
-			} else if (moves_pages(v)) {
-				len = moved_len(a, v, addr, end);
-				ret = fill_moved(&f, addr, len);
-			} else {
-				ret = fill_in_place(&f, addr, len);
-			}
-			if (ret)
-				return -1;
-			addr += len;
-		}
-	}
-	/* Closing the uffd unregisters every range. */
-	sys_close(f.uffd);
-	sys_munmap(f.staging, a->staging_size);
-	if (f.thp_map)
-		sys_munmap(f.thp_map, 2 * PMD_SIZE_);
-	a->stats.mem_ns = ts_ns() - t0;
 	return 0;
 }
 
@@ -706,7 +511,7 @@ unsigned long blob_main(struct restorer_args *a)
 	for (i = 0; i < a->nr_cur_special; i++)
 		keep[n++] = a->cur_special[i];
 	sort_ranges(keep, n);
-	ret = unmap_all_but(keep, n);
+	ret = unmap_all_but(a, keep, n);
 	if (ret)
 		return fail(a, "unmapping the old address space", 0, ret);
 
@@ -718,8 +523,8 @@ unsigned long blob_main(struct restorer_args *a)
 			return 0;
 	}
 	memset(has_pages, 0, sizeof(has_pages));
-	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || final_prot(a, has_pages) ||
-	    restore_vma_attrs(a))
+	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || lazy_setup(a) ||
+	    final_prot(a, has_pages) || restore_vma_attrs(a))
 		return 0;
 	/*
 	 * Threads are made before the creds change: clone3 with set_tid needs

@@ -13,6 +13,12 @@ int is_err(long ret);
 /* The dumped creds, for the calling thread only: raw syscalls do not broadcast. */
 long restore_creds(struct restorer_args *a);
 
+/*
+ * Fill the mappings create_vmas() made (has_pages[i]: mapping i gets pages)
+ * with the pages of the image (restorer-fill.c).
+ */
+long fill_pages(struct restorer_args *a, unsigned char *has_pages);
+
 /* Create threads[1..]; each sets itself up, then waits for snap's go. */
 long restore_threads_start(struct restorer_args *a);
 /* The calling thread's own state: TLS, rseq, robust list, clear_child_tid, comm, signals. */
@@ -21,6 +27,8 @@ long restore_thread(struct restorer_args *a, struct rst_thread *th);
 long restore_threads_wait(struct restorer_args *a);
 /* Read snap's one-byte "go" from go_fd. */
 long restore_wait_go(struct restorer_args *a);
+/* restore --lazy-pages: register the lazy mappings with a uffd left for snap (restorer-lazy.c). */
+long lazy_setup(struct restorer_args *a);
 
 #pragma GCC visibility pop
 

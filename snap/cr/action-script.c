@@ -146,6 +146,8 @@ int action_run(const struct snap_opts *opts, enum action_hook hook, pid_t init_p
 	char **env;
 	int ret = 0;
 
+	if (opts->notifier && opts->notifier->notify(opts->notifier->arg, hook, init_pid))
+		return -1;
 	if (!opts->nr_action_scripts)
 		return 0;
 	env = hook_env(opts, hook, init_pid, vars);

@@ -28,10 +28,21 @@ enum action_hook {
 	ACT_NR,
 };
 
+/*
+ * Who drives snap over RPC (rpc/swrk.c): told of each hook before the
+ * scripts run, with the root's pid (or 0 before it exists). 0 to go on, or
+ * -1 after one error line, which fails the command at that hook.
+ */
+struct action_notifier {
+	int (*notify)(void *arg, enum action_hook hook, pid_t init_pid);
+	void *arg;
+};
+
 /* CRIU's name of @hook: CRTOOLS_SCRIPT_ACTION. */
 const char *action_name(enum action_hook hook);
 /*
- * Run every --action-script for @hook, in the order given, each to its end:
+ * Tell the notifier of @hook, if there is one, then run every
+ * --action-script for @hook, in the order given, each to its end:
  * CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR (the images directory, absolute)
  * and, when @init_pid > 0, CRTOOLS_INIT_PID in its environment; stdin
  * /dev/null, stdout and stderr to the log (-o) or snap's stderr. 0, or -1

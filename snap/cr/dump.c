@@ -33,6 +33,7 @@
 #include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
+#include "mem/page-sink.h"
 #include "mem/track.h"
 #include "net/netlock.h"
 #include "ns/ns.h"
@@ -166,10 +167,11 @@ static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
 /*
  * The last step on a task that goes on running; live, it comes before the
  * rseq page is protected: the kernel writes it on the way into the syscall.
+ * A stopped task is not let in: it stays in its stop (unseize_task()).
  */
 static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
 {
-	if (!ctx->opts->leave_running)
+	if (!ctx->opts->leave_running || t->stopped)
 		return 0;
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		t->thr[i].detach_sig = ptrace_enter_syscall(t->threads[i]);
@@ -384,7 +386,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
 	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
-	    dump_open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid))
+	    dump_open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid) ||
+	    page_sinks_begin(&ctx, PAGE_SET_DUMP))
 		goto out;
 	if (opts->prev_images_dir &&
 	    (track_check_kernel(kf, "dump --prev-images-dir") || track_parent_load(&ctx)))
@@ -416,13 +419,15 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		if (ctx.mode->tree_running(&ctx))
 			goto out;
 	}
+	/* The pages are acknowledged (a page server's included) before inventory.img. */
 	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx) ||
-	    dump_write_inventory(&ctx) || post_dump(&ctx))
+	    page_sinks_end(&ctx) || dump_write_inventory(&ctx) || post_dump(&ctx))
 		goto out;
 	ok = true;
 out:
 	if (!ok)
 		unlock_network(&ctx);
+	page_sinks_cancel(&ctx);
 	netlock_free(ctx.netlock);
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */

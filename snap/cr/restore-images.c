@@ -311,6 +311,12 @@ static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
 
 	if (!page_chain_needed(t->pagemap, t->nr_pagemap))
 		return 0;
+	/* snap lazy-pages serves pages-PID.img only, not the parent sets. */
+	if (ctx->opts->lazy_pages) {
+		pr_err("image pagemap-%d.img: restore --lazy-pages of an incremental dump is not "
+		       "supported yet (snap dedup -D first)", t->pid);
+		return -1;
+	}
 	if (page_chain_resolve(ctx->dirfd, ctx->opts->images_dir,
 			       ctx->inv->has_parent_id ? ctx->inv->parent_id : 0, t->pid,
 			       t->pagemap, t->nr_pagemap, &fd))

@@ -27,6 +27,7 @@
 #include "proc/proc.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
+#include "mem/cow.h"
 #include "mem/shmem.h"
 
 #define JOIN_TIMEOUT_MS 5000
@@ -58,7 +59,8 @@ static pid_t clone_with_pid(pid_t pid, uint64_t flags)
 {
 	struct clone_args ca = {
 		.flags = flags,
-		.exit_signal = SIGCHLD,
+		/* CLONE_PARENT: the caller's own, which clone3() wants left 0. */
+		.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD,
 		.set_tid = (uintptr_t)&pid,
 		.set_tid_size = 1,
 	};
@@ -114,11 +116,15 @@ static size_t task_index(const struct restore_ctx *ctx, const struct restore_tas
 	return t - ctx->tasks;
 }
 
-/* The task whose fd table @t has: itself, or an ancestor it shares it with. */
+/* The task whose fd table @t has: itself, or an ancestor or sibling it shares it with. */
 static size_t files_owner(const struct restore_ctx *ctx, size_t i)
 {
-	while (ctx->tasks[i].pe->files_shared)
-		i = task_index(ctx, restore_find_task(ctx, ctx->tasks[i].pe->ppid));
+	while (ctx->tasks[i].pe->files_shared) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+		pid_t owner = pe->has_files_owner ? (pid_t)pe->files_owner : (pid_t)pe->ppid;
+
+		i = task_index(ctx, restore_find_task(ctx, owner));
+	}
 	return i;
 }
 
@@ -284,35 +290,179 @@ static void __attribute__((noreturn)) be_zombie(const PstreeEntry *pe)
 }
 
 /*
+ * Who makes tasks[@i]: 0 for its parent; else the id of the session or group
+ * it must be born in and its parent is not in, whose leader is gone or is a
+ * zombie (check_top() in pstree-dump.c): that leader, its sibling, makes it
+ * with CLONE_PARENT, or a helper with the leader's pid does.
+ */
+static pid_t maker_of(const struct restore_ctx *ctx, size_t i)
+{
+	const PstreeEntry *pe = ctx->tasks[i].pe;
+	const struct restore_task *p = i ? restore_find_task(ctx, pe->ppid) : NULL;
+
+	if (!p)
+		return 0;
+	if (pe->sid != pe->pid && pe->sid != p->pe->sid)
+		return pe->sid;
+	if (pe->pgid != pe->pid && pe->pgid != p->pe->pgid && !restore_find_task(ctx, pe->pgid))
+		return pe->pgid;
+	return 0;
+}
+
+/* The tasks @maker makes (maker_of()), as its parent's children: CLONE_PARENT. */
+static int make_adopted(struct restore_tree *tr, pid_t maker)
+{
+	struct restore_ctx *ctx = tr->ctx;
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		pid_t pid;
+
+		if (maker_of(ctx, i) != maker)
+			continue;
+		pid = make_task(ctx, ctx->tasks[i].pid, CLONE_PARENT);
+		if (pid < 0)
+			return -1;
+		if (pid == 0)
+			task_main(tr, i);
+	}
+	return 0;
+}
+
+/*
+ * A session or group whose leader has exited exists again for as long as
+ * it takes to make its members in it: a helper with the leader's pid makes
+ * it (setsid() or setpgid()), makes them as its parent's children and
+ * exits; its parent, the members' parent, reaps it. Its SIGCHLD stays
+ * pending with signals blocked, and the restorer drops it.
+ */
+static int make_helper(struct restore_tree *tr, size_t parent, pid_t id)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	bool session = false;
+	int status;
+	pid_t pid;
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++)
+		if (maker_of(ctx, i) == id && (pid_t)ctx->tasks[i].pe->sid == id)
+			session = true;
+	pid = make_task(ctx, id, 0);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (session ? setsid() < 0 : setpgid(0, 0) < 0) {
+			pr_perror("helper %d: cannot make its %s", id,
+				  session ? "session" : "process group");
+			_exit(1);
+		}
+		_exit(make_adopted(tr, id) ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		pr_err("pid %d: its helper %d for %s %d failed (status %#x)",
+		       ctx->tasks[parent].pid, id, session ? "session" : "process group", id,
+		       status);
+		return -1;
+	}
+	pr_debug("pid %d: helper %d made %s %d", ctx->tasks[parent].pid, id,
+		 session ? "session" : "process group", id);
+	return 0;
+}
+
+/* A helper for @id is made by tasks[@idx] once: for the first of its children that needs it. */
+static bool first_for(const struct restore_ctx *ctx, size_t idx, size_t i, pid_t id)
+{
+	for (size_t j = idx + 1; j < i; j++)
+		if (ctx->tasks[j].pe->ppid == ctx->tasks[idx].pe->pid && maker_of(ctx, j) == id)
+			return false;
+	return true;
+}
+
+/*
  * Make the children of tasks[@idx] that share its fd table (@files_shared),
- * or those that do not, in pstree order; a zombie is left dead.
+ * or those that do not, in pstree order; a zombie is left dead. Those born
+ * in a session or group their parent is not in are made by its leader or
+ * a helper (maker_of()).
  */
 static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 {
 	struct restore_ctx *ctx = tr->ctx;
 	pid_t pid;
+	size_t i;
 
-	for (size_t i = idx + 1; i < ctx->nr_tasks; i++) {
+	for (i = idx + 1; i < ctx->nr_tasks; i++) {
 		const PstreeEntry *pe = ctx->tasks[i].pe;
-		siginfo_t info;
+		pid_t maker = maker_of(ctx, i);
 
-		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared)
+		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared ||
+		    pe->has_files_owner)
 			continue;
+		if (maker) {
+			if (!restore_find_task(ctx, maker) && first_for(ctx, idx, i, maker) &&
+			    make_helper(tr, idx, maker))
+				return -1;
+			continue;
+		}
 		pid = make_task(ctx, pe->pid,
 				(pe->files_shared ? CLONE_FILES : 0) | (pe->fs_shared ? CLONE_FS : 0));
 		if (pid < 0)
 			return -1;
 		if (pid == 0)
 			task_main(tr, i);
-		/*
-		 * Dead before our restorer starts: the SIGCHLD it sent us is
-		 * pending by then, and the restorer drops it with the rest.
-		 */
-		if (pe->state == TASK_STATE__TASK_ZOMBIE &&
-		    waitid(P_PID, pid, &info, WEXITED | WNOWAIT)) {
-			pr_perror("pid %d: waiting for zombie %d", ctx->tasks[idx].pid, pid);
+	}
+	/*
+	 * Dead before our restorer starts: the SIGCHLD they sent us is
+	 * pending by then, and the restorer drops it with the rest.
+	 */
+	for (i = idx + 1; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+		siginfo_t info;
+
+		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared ||
+		    pe->state != TASK_STATE__TASK_ZOMBIE)
+			continue;
+		if (waitid(P_PID, pe->pid, &info, WEXITED | WNOWAIT)) {
+			pr_perror("pid %d: waiting for zombie %d", ctx->tasks[idx].pid, pe->pid);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * Memory its children inherit through fork, pages shared (mem/cow.h): in
+ * place before they are made.
+ */
+static int premap(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	const struct restore_task *t = &ctx->tasks[idx], *p;
+
+	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
+		return 0;
+	p = idx ? restore_find_task(ctx, t->pe->ppid) : NULL;
+	return cow_premap(ctx, t, tr->procs[idx].b.args,
+			  p ? tr->procs[task_index(ctx, p)].b.args : NULL);
+}
+
+/*
+ * The siblings that share the fd table of tasks[@idx] (not their parent's),
+ * made as its parent's children (CLONE_PARENT) once the table is in place.
+ */
+static int make_files_siblings(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+
+	for (size_t i = idx + 1; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+		pid_t pid;
+
+		if (!pe->files_shared || !pe->has_files_owner ||
+		    (pid_t)pe->files_owner != ctx->tasks[idx].pid)
+			continue;
+		pid = make_task(ctx, pe->pid, CLONE_FILES | CLONE_PARENT);
+		if (pid < 0)
+			return -1;
+		if (pid == 0)
+			task_main(tr, i);
 	}
 	return 0;
 }
@@ -330,14 +480,19 @@ void task_main(struct restore_tree *tr, size_t idx)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* In its group, the task can be its terminal's foreground again. */
-	if (ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || make_children(tr, idx, false) ||
-	    join_group(ctx, t) || files_task_tty(ctx, t))
+	/*
+	 * A leader makes first the members its parent has and it does not
+	 * (maker_of()), before its premap: they share none of its memory. In
+	 * its group, the task can be its terminal's foreground again.
+	 */
+	if (ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
+	    premap(tr, idx) || make_children(tr, idx, false) || join_group(ctx, t) ||
+	    files_task_tty(ctx, t))
 		_exit(1);
 	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);
-	/* Children sharing our fd table are made once it is in place. */
-	if (child_prepare(tr, idx) || make_children(tr, idx, true))
+	/* Children and siblings sharing our fd table are made once it is in place. */
+	if (child_prepare(tr, idx) || make_children(tr, idx, true) || make_files_siblings(tr, idx))
 		_exit(1);
 	bootstrap_jump(&tr->procs[idx].b);
 }

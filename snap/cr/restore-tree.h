@@ -21,6 +21,7 @@ struct restore_tree {
 	struct restore_ctx *ctx;
 	struct rst_proc *procs;	/* one per ctx->tasks[i] */
 	int service_base;	/* the same in every process */
+	int lazy_sock;		/* --lazy-pages: to the lazy-pages server, or -1 */
 };
 
 /* Wait up to @ms for @pid to be free (a zombie of the dump, say); -1 logged. */

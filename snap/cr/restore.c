@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +26,14 @@
 #include "cr/action-script.h"
 #include "files/files.h"
 #include "infect.h"
+#include "lazy/lazy.h"
 #include "log.h"
 #include "net/netlock.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
+#include "proc/restore-stop.h"
+#include "proc/sched.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
 #include "mem/shmem.h"
@@ -151,20 +155,31 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 	return 0;
 }
 
-/* Let every thread into the syscall it restarts (see infect.h), and go. */
+/*
+ * Let every thread into the syscall it restarts (see infect.h), and go. A
+ * stopped task's threads stay where they are: in their group stop. Their
+ * scheduling comes last, that neither an RT thread can hold up the restore
+ * nor a SCHED_IDLE one be held up on its way into its syscall.
+ */
 static int release_task(struct restore_task *t)
 {
 	const CoreEntry *c = t->core;
+	bool stopped = t->pe->state == TASK_STATE__TASK_STOPPED;
 
 	for (size_t i = 0; i < c->n_threads; i++) {
 		pid_t tid = c->threads[i]->tid;
-		int sig = ptrace_enter_syscall(tid);
+		int sig;
 
+		sig = stopped ? 0 : ptrace_enter_syscall(tid);
+		if (sig >= 0 && sched_restore(t->pid, c->threads[i]))
+			return -1;
 		if (sig < 0 || ptrace(PTRACE_DETACH, tid, NULL, sig)) {
 			pr_perror("pid %d: cannot detach thread %d", t->pid, tid);
 			return -1;
 		}
 	}
+	for (size_t i = 0; stopped && i < c->n_threads; i++)
+		proc_wait_stopped(t->pid, c->threads[i]->tid);
 	return 0;
 }
 
@@ -216,6 +231,12 @@ static int finish_task(struct restore_tree *tr, size_t idx)
 	syscall_site(t, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
+	/* Lazy restore: the server holds the uffd now; the process must not. */
+	if (rp->b.args->lazy_uffd >= 0 &&
+	    (infect_syscall(&ctl, &ret, __NR_close, rp->b.args->lazy_uffd, 0, 0, 0, 0, 0) || ret)) {
+		pr_err("pid %d: cannot close its uffd", t->pid);
+		return -1;
+	}
 	if (rp->b.args->keep_service_fds && !t->pe->files_shared &&
 	    (infect_syscall(&ctl, &ret, __NR_close_range, tr->service_base, ~0U, 0, 0, 0, 0) ||
 	     ret)) {
@@ -332,6 +353,11 @@ static int prepare_tree(struct restore_tree *tr)
 		pr_err("out of memory for the process tree");
 		return -1;
 	}
+	if (ctx->opts->lazy_pages) {
+		tr->lazy_sock = lazy_connect(ctx->dirfd, ctx->opts->images_dir);
+		if (tr->lazy_sock < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct rst_proc *rp = &tr->procs[i];
 		int m = task_max_fd(&ctx->tasks[i]);
@@ -358,6 +384,7 @@ static int prepare_tree(struct restore_tree *tr)
 			continue;
 		if (bootstrap_create(ctx, t, &rp->b))
 			return -1;
+		rp->b.args->lazy = ctx->opts->lazy_pages;
 		if (pipe2(rp->ready, O_CLOEXEC) || pipe2(rp->go, O_CLOEXEC)) {
 			pr_perror("cannot create the restore pipes");
 			return -1;
@@ -398,6 +425,28 @@ static int seize_task(struct restore_tree *tr, size_t idx)
 	}
 	pr_err("pid %d: its parent %d did not make it", t->pid, parent);
 	return -1;
+}
+
+/* A task dumped stopped stops now, and its parent sees it as it did (restore-stop.h). */
+static int stop_task(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct restore_task *t = &ctx->tasks[idx];
+	struct restore_task *p = idx ? restore_find_task(ctx, t->pe->ppid) : NULL;
+	struct parasite_ctl ctl;
+	struct syscall_site site;
+	int ret;
+
+	if (restore_stop_enter(t))
+		return -1;
+	if (!p)
+		return 0;
+	ctl = (struct parasite_ctl){ .pid = p->pid };
+	syscall_site(p, &site);
+	if (infect_prepare_syscall(&ctl, &site))
+		return -1;
+	ret = restore_stop_parent(t, p, &ctl, tr->procs[p - ctx->tasks].b.stack_top - PAGE_SIZE);
+	return infect_unpoke(&ctl) || ret ? -1 : 0;
 }
 
 static bool alive_task(const struct restore_task *t)
@@ -441,11 +490,17 @@ static int run_tree(struct restore_tree *tr)
 		rp->ready[1] = rp->go[0] = -1;
 		if (wait_ready(ctx->tasks[i].pid, &rp->b, rp->ready[0]))
 			return -1;
+		if (tr->lazy_sock >= 0 &&
+		    lazy_handoff(tr->lazy_sock, ctx->tasks[i].pid, rp->b.args))
+			return -1;
 	}
 	if (shmem_finish(ctx))
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && enter_task(&ctx->tasks[i], &tr->procs[i]))
+			return -1;
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].pe->state == TASK_STATE__TASK_STOPPED && stop_task(tr, i))
 			return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
@@ -467,8 +522,7 @@ static int run_tree(struct restore_tree *tr)
 		if (release_task(t))
 			return -1;
 		tr->procs[i].seized = false;
-		if (t->pe->state == TASK_STATE__TASK_STOPPED)
-			kill(t->pid, SIGSTOP);
+		bootstrap_log_fill(&tr->procs[i].b, t->pid);
 		ctx->st.pages_moved += a->stats.pages_moved;
 		ctx->st.pages_in_place += a->stats.pages_in_place;
 		ctx->st.mem_ns += a->stats.mem_ns;
@@ -500,12 +554,15 @@ static void free_tree(struct restore_tree *tr, pid_t root, bool failed)
 			;
 	}
 	free(tr->procs);
+	/* The lazy-pages server serves what it holds, and exits when done. */
+	if (tr->lazy_sock >= 0)
+		close(tr->lazy_sock);
 }
 
 int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 {
 	struct restore_ctx ctx = { .opts = opts, .kf = kf, .dirfd = -1, .tty_fd = -1 };
-	struct restore_tree tr = { .ctx = &ctx };
+	struct restore_tree tr = { .ctx = &ctx, .lazy_sock = -1 };
 	pid_t pid = -1;
 	int ret = -1, status;
 
@@ -518,7 +575,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid, 0);
+	pid = make_task(&ctx, ctx.tasks[0].pid, opts->rst_sibling ? CLONE_PARENT : 0);
 	if (pid < 0)
 		goto out;
 	if (pid == 0)
@@ -547,7 +604,7 @@ out:
 	/* The tree runs: a failing hook now is reported, and the tree runs on. */
 	if (!ret && action_run(opts, ACT_POST_RESUME, pid))
 		return -1;
-	if (ret || opts->detach)
+	if (ret || opts->detach || opts->rst_sibling)
 		return ret;
 	/* Like criu restore without -d: stay the parent and pass on its exit. */
 	while (waitpid(pid, &status, 0) < 0)

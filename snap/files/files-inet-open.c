@@ -109,13 +109,19 @@ static int open_listener(int fd, const InetSkEntry *ie, const char *who)
 	return inet_finish_fd(fd, ie, who);
 }
 
-/* A connection, in repair mode: all_opened() takes it out. */
+/*
+ * A connection, in repair mode: all_opened() takes it out. Its bind options
+ * go first: repair mode lets it bind next to its listener (the kernel's
+ * forced reuse), and setting SO_REUSEADDR after would take that back, so a
+ * connection accepted from a SO_REUSEADDR listener (any server's) would
+ * find its own listener in the way. finish_conn() sets it as it was.
+ */
 static int open_conn(int fd, struct inet_rsk *r, const char *who)
 {
 	const InetSkEntry *ie = r->ie;
 
-	if (tcp_repair_on(fd, who) || tcp_conn_restore_seqs(fd, ie->conn, who) ||
-	    inet_opts_restore_bind(fd, ie, who) || sk_opts_restore_bind(fd, ie->opts, who) ||
+	if (inet_opts_restore_bind(fd, ie, who) || sk_opts_restore_bind(fd, ie->opts, who) ||
+	    tcp_repair_on(fd, who) || tcp_conn_restore_seqs(fd, ie->conn, who) ||
 	    do_bind(fd, ie, who) || do_connect(fd, ie, who) ||
 	    tcp_conn_restore(fd, ie->state, ie->conn, r->snd, r->rcv, who))
 		return -1;

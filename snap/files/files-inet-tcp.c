@@ -5,7 +5,11 @@
  * A listener saves its backlog. Connections waiting in its queue, not
  * accepted yet, are refused by name: the kernel has no way to put a
  * connection back into a listener's queue, and accepting it in snap would
- * hand the program a connection it never accepted.
+ * hand the program a connection it never accepted. A dump that leaves the
+ * tree running leaves them out with a warning instead: the program accepts
+ * them as if nothing happened, and a server whose clients connect for each
+ * request nearly always has one waiting, so refusing would make it
+ * impossible to snapshot live.
  *
  * A connection (ESTABLISHED up to CLOSE) is refused by name unless the
  * dump has --tcp-established (saved through TCP_REPAIR) or --tcp-close
@@ -191,6 +195,13 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 		/* For a listener TCP_INFO counts the queue (unacked) and its length (sacked). */
 		ie->has_backlog = true;
 		ie->backlog = ti.tcpi_sacked;
+		if (ti.tcpi_unacked && ctx->opts->leave_running) {
+			pr_warn("%s: %u connection%s waiting to be accepted left out: the program "
+				"running on accepts %s, a restore of this image has none",
+				who, ti.tcpi_unacked, ti.tcpi_unacked == 1 ? "" : "s",
+				ti.tcpi_unacked == 1 ? "it" : "them");
+			return 0;
+		}
 		if (ti.tcpi_unacked) {
 			refuse_waiting(is, ie, ti.tcpi_unacked, who);
 			return -1;

@@ -129,12 +129,13 @@ static const struct dump_task *dump_task_of(const struct dump_ctx *ctx, pid_t pi
 	return NULL;
 }
 
-/* The process whose fd table @t uses: itself, or the ancestor it shares it with. */
+/* The process whose fd table @t uses: itself, or the ancestor or sibling it shares it with. */
 static const struct dump_task *table_owner(const struct dump_ctx *ctx, const struct dump_task *t)
 {
 	const struct dump_task *p;
 
-	while (t->shares_files && (p = dump_task_of(ctx, t->ppid)))
+	while (t->shares_files &&
+	       (p = dump_task_of(ctx, t->files_owner ? t->files_owner : t->ppid)))
 		t = p;
 	return t;
 }

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "kcompat.h"
 #include "log.h"
+#include "mem/cow.h"
 #include "mem/ghost.h"
 #include "mem/mem-dump.h"
 #include "mem/page-sink.h"
@@ -111,15 +111,13 @@ static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, const struc
 	return 0;
 }
 
-/* VmaEntry.guards point into @rs, @rp: as many as the task has guard ranges. */
-static void set_guards(VmaEntry *ve, const struct vma *v, VmaRange **rp, VmaRange *rs)
+/* @n ranges of @r as VmaRanges in @rs, pointed to by @rp. */
+static void set_ranges(VmaRange **rp, VmaRange *rs, const struct vma_range *r, size_t n)
 {
-	ve->guards = rp;
-	ve->n_guards = v->nr_guards;
-	for (size_t i = 0; i < v->nr_guards; i++) {
+	for (size_t i = 0; i < n; i++) {
 		vma_range__init(&rs[i]);
-		rs[i].start = v->guards[i].start;
-		rs[i].end = v->guards[i].end;
+		rs[i].start = r[i].start;
+		rs[i].end = r[i].end;
 		rp[i] = &rs[i];
 	}
 }
@@ -129,28 +127,35 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	MmEntry mm = MM_ENTRY__INIT;
 	VmaEntry *ve, **vp;
 	VmaRange *rs = NULL, **rp = NULL;
-	size_t i, nr_guards = 0;
+	size_t i, nr_ranges = 0;
 	int ret = -1;
 
+	/* Guard and inherited ranges, all in one array. */
 	for (i = 0; i < t->vmas.nr; i++)
-		nr_guards += t->vmas.v[i].nr_guards;
+		nr_ranges += t->vmas.v[i].nr_guards + t->vmas.v[i].nr_inherited;
 	ve = calloc(t->vmas.nr, sizeof(*ve));
 	vp = calloc(t->vmas.nr, sizeof(*vp));
-	if (nr_guards) {
-		rs = calloc(nr_guards, sizeof(*rs));
-		rp = calloc(nr_guards, sizeof(*rp));
+	if (nr_ranges) {
+		rs = calloc(nr_ranges, sizeof(*rs));
+		rp = calloc(nr_ranges, sizeof(*rp));
 	}
-	if (!ve || !vp || (nr_guards && (!rs || !rp)))
+	if (!ve || !vp || (nr_ranges && (!rs || !rp)))
 		goto out;
-	nr_guards = 0;
+	nr_ranges = 0;
 	for (i = 0; i < t->vmas.nr; i++) {
 		const struct vma *v = &t->vmas.v[i];
 
 		vma_entry__init(&ve[i]);
 		if (fill_entry(ctx, t->pid, &ve[i], v))
 			goto out;
-		set_guards(&ve[i], v, rp + nr_guards, rs + nr_guards);
-		nr_guards += v->nr_guards;
+		ve[i].guards = rp + nr_ranges;
+		ve[i].n_guards = v->nr_guards;
+		set_ranges(rp + nr_ranges, rs + nr_ranges, v->guards, v->nr_guards);
+		nr_ranges += v->nr_guards;
+		ve[i].inherited = rp + nr_ranges;
+		ve[i].n_inherited = v->nr_inherited;
+		set_ranges(rp + nr_ranges, rs + nr_ranges, v->inherited, v->nr_inherited);
+		nr_ranges += v->nr_inherited;
 		vp[i] = &ve[i];
 	}
 	mm.vmas = vp;
@@ -192,6 +197,8 @@ struct collect {
 	struct dump_task *t;
 	struct page_list *pl;		/* NULL: guards only */
 	int pmfd;			/* /proc/PID/pagemap */
+	struct cow_parent *cow;		/* the parent's pages, for a mapping cow_match()ed */
+	uint32_t idx;			/* the VMA being scanned */
 };
 
 /* Append [start, end) to @rl, merged with the last range if they touch. */
@@ -227,7 +234,7 @@ void range_list_free(struct range_list *rl)
  * also remembered: reading them brings them back into memory, and a target
  * that runs on gets them pushed out again (mem_pageout_swapped()).
  */
-static int note_pages(struct collect *c, uint64_t vaddr, uint64_t nr, uint32_t idx, bool swapped)
+static int add_pages(struct collect *c, uint64_t vaddr, uint64_t nr, uint32_t idx, bool swapped)
 {
 	if (add_run(c->pl, vaddr, nr, idx))
 		goto nomem;
@@ -240,6 +247,22 @@ static int note_pages(struct collect *c, uint64_t vaddr, uint64_t nr, uint32_t i
 nomem:
 	pr_err("pid %d: out of memory for the list of pages to dump", c->t->pid);
 	return -1;
+}
+
+static int own_pages(void *arg, uint64_t vaddr, uint64_t nr)
+{
+	struct collect *c = arg;
+
+	return add_pages(c, vaddr, nr, c->idx, false);
+}
+
+/* Present pages still the parent's are left to its image (cow.h). */
+static int note_pages(struct collect *c, uint64_t vaddr, uint64_t nr, uint32_t idx, bool swapped)
+{
+	if (!c->cow || swapped)
+		return add_pages(c, vaddr, nr, idx, swapped);
+	c->idx = idx;
+	return cow_split(c->cow, c->pmfd, &c->t->vmas.v[idx], vaddr, nr, own_pages, c);
 }
 
 /* Guard ranges come in address order; adjacent ones are merged. */
@@ -352,26 +375,45 @@ static int scan_pagemap(struct collect *c, struct vma *v, uint32_t idx)
 	return 0;
 }
 
+static void log_inherited(const struct dump_task *t, pid_t parent)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < t->vmas.nr; i++)
+		for (size_t j = 0; j < t->vmas.v[i].nr_inherited; j++)
+			n += (t->vmas.v[i].inherited[j].end - t->vmas.v[i].inherited[j].start) /
+			     PAGE_SIZE;
+	if (n)
+		pr_info("pid %d: %llu pages shared with parent %d, saved in its image only", t->pid,
+			(unsigned long long)n, parent);
+}
+
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl)
 {
 	struct collect c = { .ctx = ctx, .t = t, .pl = pl };
 	struct collect guards_only = { .ctx = ctx, .t = t };
+	struct cow_parent cow;
 	char path[64];
 	size_t i;
 	int ret = 0;
 
 	memset(pl, 0, sizeof(*pl));
 	t->swapped.nr = 0;
+	if (cow_open(ctx, t, &cow))
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
 	c.pmfd = guards_only.pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c.pmfd < 0) {
 		pr_perror("cannot open %s", path);
+		cow_close(&cow);
 		return -1;
 	}
 	for (i = 0; i < t->vmas.nr && !ret; i++) {
 		struct vma *v = &t->vmas.v[i];
 
 		v->nr_guards = 0;
+		v->nr_inherited = 0;
+		c.cow = cow_match(&cow, v) ? &cow : NULL;
 		if (!vma_dumps_pages(v)) {
 			if (vma_may_have_guards(v) && ctx->kf->pagemap_scan &&
 			    ctx->kf->pagemap_guard)
@@ -385,6 +427,9 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 			ret = scan_pagemap(&c, v, i);
 	}
 	close(c.pmfd);
+	if (!ret && cow.p)
+		log_inherited(t, cow.p->pid);
+	cow_close(&cow);
 	return ret;
 }
 
@@ -392,34 +437,6 @@ void page_list_free(struct page_list *pl)
 {
 	free(pl->runs);
 	memset(pl, 0, sizeof(*pl));
-}
-
-/*
- * Copy one run from the target. process_vm_readv is the fast path; memory
- * we may not read (PROT_NONE, write-only) goes through /proc/PID/mem, which
- * reads with FOLL_FORCE like a debugger.
- */
-int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec l = { buf, len }, r = { (void *)addr, len };
-	ssize_t n;
-
-	if (v->prot & PROT_READ)
-		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
-	else
-		n = pread(memfd, buf, len, addr);
-	if (n < 0) {
-		pr_perror("pid %d: cannot read memory at %lx (%zu bytes)", pid,
-			  (unsigned long)addr, len);
-		return -1;
-	}
-	/* A short read sets no errno: it stopped at a page it could not read. */
-	if (n != (ssize_t)len) {
-		pr_err("pid %d: cannot read memory at %lx: the page at %lx is unreadable", pid,
-		       (unsigned long)addr, (unsigned long)(addr + n));
-		return -1;
-	}
-	return 0;
 }
 
 int page_sink_declare(struct page_sink *ps, const struct page_list *pl)

@@ -48,8 +48,16 @@ void range_list_free(struct range_list *rl);
 /*
  * Copy @len bytes at @addr (inside @v) out of the task: process_vm_readv,
  * or /proc/PID/mem (@memfd) for memory the task may not read. Logged.
+ * (mem-read.c)
  */
 int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf, size_t len);
+/*
+ * The same, leaving copy-on-write sharing as it is: the pages the task
+ * does not map alone (@pmfd: its /proc/PID/pagemap says) are read through
+ * /proc/PID/mem, which does not give it a copy of its own.
+ */
+int mem_read_cow(pid_t pid, int memfd, int pmfd, const struct vma *v, uint64_t addr, void *buf,
+		 size_t len);
 /* Whether the pages of this VMA belong in the image at all. */
 bool vma_dumps_pages(const struct vma *v);
 

@@ -2,15 +2,16 @@
 /*
  * Copying a process's pages into its page sink (page_copy(), mem-dump.h):
  * the stop-the-world copy of a dump, and a pre-dump's copy once the tree
- * runs again. Runs are gathered into one process_vm_readv() of up to
- * COPY_BUF bytes and written as one record: the own runs of a layout have
+ * runs again. Runs are gathered into one buffer of up to COPY_BUF bytes and
+ * written as one record: the own runs of a layout have
  * consecutive indexes, and an incremental dump's runs are often a page or
  * two, where a syscall each would cost more than the copy.
  *
- * A range process_vm_readv() cannot read is read again on its own from
- * /proc/PID/mem, which reads memory the process may not (PROT_NONE) like a
- * debugger. Frozen, a range that still cannot be read fails the dump.
- * Running (pre-dump), it is saved as zeros: the pages were protected again
+ * The gathered ranges are read without pinning what is shared copy-on-write
+ * (mem-read.c: process_vm_readv() would give the task its own copy of each
+ * such page): frozen, mem_read_cow() per range, and a range that cannot be
+ * read fails the dump. Running (pre-dump), through /proc/PID/mem, and a page
+ * that cannot be read is saved as zeros: the pages were protected again
  * at the freeze, so a page the process writes, unmaps or discards before it
  * is read is saved again by the next round, which alone counts; and a page
  * not written since reads as it was at the freeze, whenever it is read.
@@ -34,6 +35,7 @@ struct copy {
 	struct dump_task *t;
 	bool running;
 	int memfd;
+	int pmfd;		/* /proc/PID/pagemap: which pages are the task's alone */
 	struct page_sink *ps;
 	char *buf;
 	struct iovec iov[COPY_IOV];
@@ -65,22 +67,19 @@ static void read_running(struct copy *c, uint64_t addr, char *buf, size_t len)
 
 static int flush(struct copy *c)
 {
-	struct iovec local = { c->buf, c->bytes };
 	size_t off = 0;
 
 	if (!c->nr)
 		return 0;
-	if (process_vm_readv(c->t->pid, &local, 1, c->iov, c->nr, 0) != (ssize_t)c->bytes) {
-		for (size_t i = 0; i < c->nr; i++) {
-			uint64_t a = (uintptr_t)c->iov[i].iov_base;
+	for (size_t i = 0; i < c->nr; i++) {
+		uint64_t a = (uintptr_t)c->iov[i].iov_base;
 
-			if (c->running)
-				read_running(c, a, c->buf + off, c->iov[i].iov_len);
-			else if (mem_read(c->t->pid, c->memfd, c->vma[i], a, c->buf + off,
-					  c->iov[i].iov_len))
-				return -1;
-			off += c->iov[i].iov_len;
-		}
+		if (c->running)
+			read_running(c, a, c->buf + off, c->iov[i].iov_len);
+		else if (mem_read_cow(c->t->pid, c->memfd, c->pmfd, c->vma[i], a, c->buf + off,
+				      c->iov[i].iov_len))
+			return -1;
+		off += c->iov[i].iov_len;
 	}
 	if (page_sink_write(c->ps, c->idx, c->buf, c->bytes / PAGE_SIZE))
 		return -1;
@@ -133,6 +132,7 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 	}
 	c->t = t;
 	c->running = running;
+	c->memfd = c->pmfd = -1;
 	c->buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (c->buf == MAP_FAILED) {
 		pr_perror("cannot allocate the page copy buffer");
@@ -142,6 +142,12 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
 	c->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c->memfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	c->pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->pmfd < 0) {
 		pr_perror("cannot open %s", path);
 		goto out;
 	}
@@ -155,6 +161,8 @@ out:
 	page_sink_abort(c->ps);
 	if (c->memfd >= 0)
 		close(c->memfd);
+	if (c->pmfd >= 0)
+		close(c->pmfd);
 	munmap(c->buf, COPY_BUF);
 	free(c);
 	return ret;

@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The page sink (see page-sink.h): the checks every backend shares - layout
- * before writes, indexes inside the layout, one message per failure - and
- * the backend that writes local image files.
+ * before writes, indexes inside the layout, one message per failure - the
+ * choice of backend, and the backend that writes local image files.
  *
- * A backend is an ops table, picked in page_sink_open():
- *  - local images;
- *  - parent (incremental dumps, track.h): local images where a run the
- *    parent set holds unchanged is declared "in the parent"; its pagemap
- *    entry says so and none of its pages is written. Such runs take no page
- *    index, so the file offset of a page is still 4096 * its index.
- * One more is meant to plug in, not written yet:
- *  - page server: the layout, then each (index, pages) record, framed and
- *    sent over a TCP socket; the server writes the same local images.
+ * A backend is an ops table (page-sink-backend.h), picked in
+ * page_sink_open(): local images; parent (incremental dumps, track.h): local
+ * images where a run the parent set holds unchanged is declared "in the
+ * parent", its pagemap entry says so and none of its pages is written (such
+ * runs take no page index, so the file offset of a page is still 4096 * its
+ * index); or a page server (page-xfer-net.c) when the dump has a connection
+ * to one (which has no record for parent runs yet: main.c refuses the two
+ * together).
  * Callers do not change: they declare runs and write records by index.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,34 +24,8 @@
 
 #include "image.h"
 #include "log.h"
-#include "mem/page-sink.h"
-
-struct page_sink_ops {
-	int (*open)(struct page_sink *ps, const struct dump_ctx *ctx);
-	int (*add_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
-	/* NULL: the backend has no parent set. */
-	int (*add_parent_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
-	int (*layout_done)(struct page_sink *ps);
-	/* Errors are returned with errno set; the caller logs them. */
-	int (*write)(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
-	/* Logs its own errors, the last writes' included. */
-	int (*close)(struct page_sink *ps);
-	void (*abort)(struct page_sink *ps);
-};
-
-struct page_sink {
-	const struct page_sink_ops *ops;
-	enum page_sink_kind kind;
-	unsigned int id;
-	char owner[128];	/* "pid 42", or the shared memory object */
-	char image[48];		/* the pages' image: how errors name it */
-	uint64_t nr_pages;	/* declared so far */
-	bool laid_out;
-	int failed;		/* atomic: a write failed, and said so */
-	/* Local images. */
-	int fd;			/* pages-PID.img, shmem-pages-ID.img */
-	struct image *pagemap;	/* a process's, until the layout is done */
-};
+#include "mem/page-sink-backend.h"
+#include "mem/page-xfer.h"
 
 /*
  * Local images: pages at 4096 * index, written with pwrite() so that
@@ -169,6 +144,17 @@ static const struct page_sink_ops parent_ops = {
 	.abort = local_abort,
 };
 
+/* Where the sinks of @ctx write: one case per backend. */
+static const struct page_sink_ops *choose_backend(const struct dump_ctx *ctx,
+						       enum page_sink_kind kind)
+{
+	if (ctx->xfer)
+		return &xfer_sink_ops;
+	if (ctx->parent && kind == PAGE_SINK_TASK)
+		return &parent_ops;
+	return &local_ops;
+}
+
 struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind kind,
 				 unsigned int id, const char *owner)
 {
@@ -178,8 +164,7 @@ struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind
 		pr_err("%s: out of memory for its page sink", owner);
 		return NULL;
 	}
-	/* The backend; a page server would be chosen here too, from ctx->opts. */
-	ps->ops = ctx->parent && kind == PAGE_SINK_TASK ? &parent_ops : &local_ops;
+	ps->ops = choose_backend(ctx, kind);
 	ps->kind = kind;
 	ps->id = id;
 	ps->fd = -1;
@@ -234,8 +219,8 @@ int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64
 	}
 	if (!ps->ops->write(ps, idx, data, nr_pages))
 		return 0;
-	/* Threads that fail together say it once. */
-	if (!__atomic_exchange_n(&ps->failed, 1, __ATOMIC_ACQ_REL))
+	/* Threads that fail together say it once; errno 0: the backend said it. */
+	if (!__atomic_exchange_n(&ps->failed, 1, __ATOMIC_ACQ_REL) && errno)
 		pr_err("%s: writing its pages to the image: %s (%s)", ps->owner,
 		       strerror(errno), ps->image);
 	return -1;
@@ -260,4 +245,67 @@ void page_sink_abort(struct page_sink *ps)
 		return;
 	ps->ops->abort(ps);
 	free(ps);
+}
+
+/*
+ * --page-server: pages of an earlier dump into this directory would pass for
+ * this one's once inventory.img is written; they go before the server (which
+ * may write into this very directory) sends any.
+ */
+static int remove_local_pages(const struct dump_ctx *ctx)
+{
+	static const char *const prefixes[] = { "pages-", "pagemap-", "shmem-pages-" };
+	int fd = openat(ctx->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		pr_perror("images directory %s", ctx->opts->images_dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len < 4 || strcmp(de->d_name + len - 4, ".img"))
+			continue;
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			if (strncmp(de->d_name, prefixes[i], strlen(prefixes[i])))
+				continue;
+			if (unlinkat(ctx->dirfd, de->d_name, 0) && errno != ENOENT) {
+				pr_perror("images directory %s: cannot remove the old %s",
+					  ctx->opts->images_dir, de->d_name);
+				ret = -1;
+			}
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+int page_sinks_begin(struct dump_ctx *ctx, enum page_set set)
+{
+	if (!ctx->opts->page_server)
+		return 0;
+	if (remove_local_pages(ctx))
+		return -1;
+	ctx->xfer = page_xfer_connect(ctx->opts, set, ctx->opts->pid);
+	return ctx->xfer ? 0 : -1;
+}
+
+int page_sinks_end(struct dump_ctx *ctx)
+{
+	struct page_xfer *x = ctx->xfer;
+
+	ctx->xfer = NULL;
+	return x ? page_xfer_end(x) : 0;
+}
+
+void page_sinks_cancel(struct dump_ctx *ctx)
+{
+	page_xfer_cancel(ctx->xfer);
+	ctx->xfer = NULL;
 }

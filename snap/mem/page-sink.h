@@ -20,11 +20,19 @@
  * take no page index and no record is written for them.
  *
  * The sink hides where the pages end up: a backend, chosen when the sink is
- * opened: local images (Documentation/images.md), or local images on top of
- * a parent set, whose pagemap marks the parent's runs in_parent:
- * a process's pages go to pages-PID.img, page i at byte 4096 * i, and its
- * runs to pagemap-PID.img; an object's pages to shmem-pages-ID.img, its runs
- * being in its shmem.img entry, which the caller writes.
+ * opened (page-sink-backend.h). Local images (Documentation/images.md): a
+ * process's pages go to pages-PID.img, page i at byte 4096 * i, and its runs
+ * to pagemap-PID.img; an object's pages to shmem-pages-ID.img, its runs
+ * being in its shmem.img entry, which the caller writes. With --page-server
+ * the same records go over TCP to `snap page-server`, which writes the same
+ * files (Documentation/page-server.md).
+ *
+ * Around all the sinks of a dump:
+ *
+ *   page_sinks_begin(ctx, PAGE_SET_DUMP);     before the first open
+ *   ... the sinks ...
+ *   page_sinks_end(ctx);                      every sink closed: before inventory.img
+ *   page_sinks_cancel(ctx);                   or this, when the dump failed
  */
 #ifndef SNAP_PAGE_SINK_H
 #define SNAP_PAGE_SINK_H
@@ -38,7 +46,27 @@ enum page_sink_kind {
 	PAGE_SINK_SHMEM,	/* shmem-pages-ID.img */
 };
 
+/* Which image set the sinks of a dump make (the page server is told). */
+enum page_set {
+	PAGE_SET_DUMP = 1,
+	PAGE_SET_PRE_DUMP = 2,
+};
+
 struct page_sink;
+
+/*
+ * Set up what every sink of this dump shares, before the tree is frozen
+ * (--page-server: connect, and the server accepts the set of @set). 0 or -1
+ * (logged).
+ */
+int page_sinks_begin(struct dump_ctx *ctx, enum page_set set);
+/*
+ * Every sink is closed: the backend vouches for the whole set (the page
+ * server acknowledges it), so inventory.img may follow. 0 or -1 (logged).
+ */
+int page_sinks_end(struct dump_ctx *ctx);
+/* The dump failed and said why: drop the set (the page server discards what is unfinished). */
+void page_sinks_cancel(struct dump_ctx *ctx);
 
 /*
  * A sink for the pages of process @id or shared memory object @id; @owner

@@ -20,6 +20,8 @@
 #include "proc/proc.h"
 #include "proc/thread-dump.h"
 #include "proc/procstate.h"
+#include "proc/pstree.h"
+#include "proc/sched.h"
 #include "proc/seccomp.h"
 
 #define SIGINFO_SIZE 128
@@ -33,6 +35,8 @@ struct thread_buf {
 	RseqEntry rseq;
 	ProtobufCBinaryData *pending;
 	uint8_t *siginfo;
+	struct seccomp_buf seccomp;
+	struct sched_buf sched;
 };
 
 /* Everything one CoreEntry points to, so it is freed in one go. */
@@ -269,7 +273,10 @@ static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state 
 	th->robust_list_len = ts->robust_list_len;
 	th->has_clear_tid_addr = true;
 	th->clear_tid_addr = ts->clear_tid;
-	return 0;
+	/* Each its own: the kernel keeps seccomp and scheduling per thread. */
+	if (sched_dump(&tb->sched, pid, ts->tid, th))
+		return -1;
+	return seccomp_dump(&tb->seccomp, ts->tid, th);
 }
 
 static int fill_threads(struct core_buf *b, const struct dump_task *t)
@@ -294,6 +301,7 @@ static void core_buf_free(struct core_buf *b)
 	for (size_t i = 0; b->thb && i < b->nr_threads; i++) {
 		free(b->thb[i].pending);
 		free(b->thb[i].siginfo);
+		seccomp_buf_free(&b->thb[i].seccomp);
 	}
 	free(b->thb);
 	free(b->thp);
@@ -353,9 +361,8 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 		goto out;
 	b->mm.brk = misc->brk;
 	b->core.mm = &b->mm;
-	if (procstate_fill(&b->ps, t->pid, misc, &b->core, &b->thb[0].th))
-		goto out;
-	if (seccomp_check_threads(t, b->thb[0].th.seccomp))
+	b->core.has_seccomp_per_thread = b->core.seccomp_per_thread = true;
+	if (procstate_fill(&b->ps, misc, &b->core) || tree_check_stops(ctx, t))
 		goto out;
 	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
 out:

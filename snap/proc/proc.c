@@ -12,6 +12,8 @@
 #include "log.h"
 #include "proc/proc.h"
 
+#define STOP_WAIT_MS 10000
+
 ssize_t read_small_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n = 0, off = 0;
@@ -91,6 +93,20 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 		return -1;
 	}
 	return 0;
+}
+
+void proc_wait_stopped(pid_t pid, pid_t tid)
+{
+	struct proc_stat st;
+
+	for (int waited = 0; !proc_read_stat(tid, &st) && st.state != 'T'; waited++) {
+		if (waited == STOP_WAIT_MS) {
+			pr_warn("pid %d: thread %d is not in its stop after %d ms (state %c)", pid,
+				tid, STOP_WAIT_MS, st.state);
+			return;
+		}
+		usleep(1000);
+	}
 }
 
 int parse_stat(pid_t pid, struct proc_stat *st)
@@ -488,6 +504,7 @@ void vma_list_free(struct vma_list *vl)
 	for (i = 0; i < vl->nr; i++) {
 		free(vl->v[i].path);
 		free(vl->v[i].guards);
+		free(vl->v[i].inherited);
 	}
 	free(vl->v);
 	vl->v = NULL;

@@ -31,6 +31,12 @@ struct proc_status {
 int proc_read_stat(pid_t pid, struct proc_stat *st);
 int parse_stat(pid_t pid, struct proc_stat *st);
 int parse_status(pid_t pid, struct proc_status *st);
+/*
+ * Thread @tid of @pid, just detached in a group stop, runs into it when it
+ * next gets a CPU: wait until it is there (state T), that what comes next
+ * finds it stopped. A thread still running after a while is only warned of.
+ */
+void proc_wait_stopped(pid_t pid, pid_t tid);
 /* All VMAs of @pid with kinds decided; unsupported ones are an error naming them. */
 int parse_smaps(pid_t pid, struct vma_list *vl);
 /*

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* prctl() settings, and the glue that puts timers and seccomp into core-PID.img. */
+/* prctl() settings, and the glue that puts them and the timers into core-PID.img. */
 #include <stdlib.h>
 
 #include "proc/procstate.h"
@@ -14,17 +14,15 @@ static void prctl_fill(PrctlEntry *e, const struct parasite_misc *m)
 	e->timerslack_ns = m->timerslack_ns;
 }
 
-int procstate_fill(struct procstate_dump *d, pid_t pid, const struct parasite_misc *m,
-		   CoreEntry *core, ThreadCoreEntry *th)
+int procstate_fill(struct procstate_dump *d, const struct parasite_misc *m, CoreEntry *core)
 {
 	prctl_fill(&d->prctl, m);
 	core->prctl = &d->prctl;
-	return timers_fill(d, m, core) || seccomp_dump(&d->seccomp, pid, th) ? -1 : 0;
+	return timers_fill(d, m, core);
 }
 
 void procstate_free(struct procstate_dump *d)
 {
 	free(d->timers);
 	free(d->timerp);
-	seccomp_buf_free(&d->seccomp);
 }

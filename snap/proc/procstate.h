@@ -17,16 +17,14 @@
 struct procstate_dump {
 	PrctlEntry prctl;
 	PosixTimerEntry *timers, **timerp;
-	struct seccomp_buf seccomp;	/* the main thread's */
 };
 
 /* Frozen, before the parasite runs: the timers it is to read (misc.timers). */
 int timers_prepare(pid_t pid, struct parasite_timers *pt);
 int timers_fill(struct procstate_dump *d, const struct parasite_misc *m, CoreEntry *core);
 
-/* All of the above into @core and its main thread @th. */
-int procstate_fill(struct procstate_dump *d, pid_t pid, const struct parasite_misc *m,
-		   CoreEntry *core, ThreadCoreEntry *th);
+/* prctl settings and timers into @core (seccomp is per thread: core-dump.c). */
+int procstate_fill(struct procstate_dump *d, const struct parasite_misc *m, CoreEntry *core);
 void procstate_free(struct procstate_dump *d);
 
 /* Restore: the new parts of core-PID.img are sane (-1 logged). */

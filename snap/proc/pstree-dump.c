@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image.h"
+#include "infect.h"
 #include "log.h"
 #include "mem/dump-mode.h"
 #include "proc/proc.h"
@@ -214,30 +216,96 @@ void tree_prepare_free(struct dump_ctx *ctx)
 	free(ctx->hints);
 }
 
+/* Some thread of the tree has id @id. */
+static bool tid_taken(const struct dump_ctx *ctx, pid_t id)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		for (size_t k = 0; k < ctx->tasks[i].nr_threads; k++)
+			if (ctx->tasks[i].threads[k] == id)
+				return true;
+	return false;
+}
+
+/*
+ * @t is a top of the session (@session) or group @id its parent is not in,
+ * whose leader is gone or is a zombie. The restore makes it, with
+ * CLONE_PARENT, from a process in that session or group: the leader if it
+ * is a sibling of @t (alive or a zombie), else a short-lived helper with the
+ * leader's pid, made by @t's parent (restore-task.c). So every such top must
+ * have the same parent, and the helper's pid must be free in the tree.
+ */
+static int check_top(struct dump_ctx *ctx, const struct dump_task *t, pid_t id, bool session)
+{
+	const char *what = session ? "session" : "process group";
+	const struct dump_task *leader = find_task(ctx, id);
+
+	if (leader && leader->ppid != t->ppid) {
+		pr_err("pid %d: its %s %d is not its parent's, and its leader is not its sibling; "
+		       "cannot dump it",
+		       t->pid, what, id);
+		return -1;
+	}
+	if (!leader && tid_taken(ctx, id)) {
+		pr_err("pid %d: its %s %d has no leader, and a thread of the tree has that id; "
+		       "cannot dump it",
+		       t->pid, what, id);
+		return -1;
+	}
+	if (t->shares_files || t->shares_fs) {
+		pr_err("pid %d: its %s %d is not its parent's, and it shares its fd table or cwd "
+		       "with its parent; cannot dump it",
+		       t->pid, what, id);
+		return -1;
+	}
+	for (size_t j = 1; j < ctx->nr_tasks; j++) {
+		const struct dump_task *o = &ctx->tasks[j], *op = find_task(ctx, o->ppid);
+		bool top = session ? o->sid == id && op->sid != id :
+				     o->pgid == id && op->pgid != id && o->pid != id;
+
+		if (top && o->ppid != t->ppid) {
+			pr_err("pid %d: its %s %d has members under another parent, pid %d, and no "
+			       "leader to make them; cannot dump it",
+			       t->pid, what, id, o->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * A process can only be made in the session it is born in or in one of its
  * own (setsid), and can only join a group of its session that exists: refuse
- * what a restore could not build.
+ * what a restore could not build. A session or group not its parent's whose
+ * leader has exited the restore rebuilds (check_top()).
  */
 static int check_ids(struct dump_ctx *ctx)
 {
 	for (size_t i = 1; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i], *parent = find_task(ctx, t->ppid);
 		struct dump_task *leader = find_task(ctx, t->pgid);
+		bool new_session = t->sid != t->pid && t->sid != parent->sid;
 
-		if (t->sid != t->pid && t->sid != parent->sid) {
-			pr_err("pid %d: its session %d is neither its own nor its parent's; cannot "
-			       "dump it",
-			       t->pid, t->sid);
+		if (new_session && check_top(ctx, t, t->sid, true))
 			return -1;
-		}
-		if (t->pgid != t->pid && t->pgid != parent->pgid &&
-		    (!leader || leader->sid != t->sid)) {
-			pr_err("pid %d: its process group %d has no leader in the dumped tree; "
+		if (t->pgid == t->pid || t->pgid == parent->pgid || (new_session && t->pgid == t->sid))
+			continue;
+		if (leader && leader->sid != t->sid) {
+			pr_err("pid %d: its process group %d is led by pid %d of another session; "
 			       "cannot dump it",
-			       t->pid, t->pgid);
+			       t->pid, t->pgid, leader->pid);
 			return -1;
 		}
+		/* A leader in the tree makes the group: the others join it (join_group()). */
+		if (leader)
+			continue;
+		if (new_session) {
+			pr_err("pid %d: its process group %d has no leader, in a session %d that is "
+			       "not its parent's; cannot dump it",
+			       t->pid, t->pgid, t->sid);
+			return -1;
+		}
+		if (check_top(ctx, t, t->pgid, false))
+			return -1;
 	}
 	return 0;
 }
@@ -253,9 +321,32 @@ static int shares(pid_t a, pid_t b, int type)
 }
 
 /*
+ * @t shares its fd table with @o, its sibling made before it, and not with
+ * their parent: the restore has the table's first user among the siblings
+ * make the others with CLONE_FILES | CLONE_PARENT (restore-task.c), so they
+ * are born in its session and group.
+ */
+static int share_sibling_files(struct dump_task *t, const struct dump_task *o)
+{
+	pid_t owner = o->files_owner ? o->files_owner : o->pid;
+
+	if (t->files_owner && t->files_owner != owner)
+		return 0;
+	if (t->sid != o->sid || (t->pgid != o->pgid && t->pgid != t->pid)) {
+		pr_err("pid %d shares its fd table with its sibling %d, in another session or "
+		       "process group; cannot dump it",
+		       t->pid, o->pid);
+		return -1;
+	}
+	t->shares_files = true;
+	t->files_owner = owner;
+	return 0;
+}
+
+/*
  * An fd table or fs context (cwd, root, umask) shared through CLONE_FILES or
  * CLONE_FS is made again by the restore the same way, so only sharing with
- * the parent can come back.
+ * the parent can come back, and an fd table shared between siblings only.
  */
 static int find_shared(struct dump_ctx *ctx)
 {
@@ -269,6 +360,8 @@ static int find_shared(struct dump_ctx *ctx)
 		struct dump_task *t = &ctx->tasks[i];
 
 		for (size_t k = 0; k < ARRAY_SIZE(kinds) && !t->zombie; k++) {
+			bool files = kinds[k].type == KCMP_FILES;
+
 			for (size_t j = 0; j < i; j++) {
 				struct dump_task *o = &ctx->tasks[j];
 				int r;
@@ -280,17 +373,34 @@ static int find_shared(struct dump_ctx *ctx)
 					return -1;
 				if (r)
 					continue;
+				if (files && o->ppid == t->ppid) {
+					if (!o->shares_files || o->files_owner) {
+						if (share_sibling_files(t, o))
+							return -1;
+						continue;
+					}
+					/* Its parent's table, which @t has too: see below. */
+					continue;
+				}
 				if (o->pid != t->ppid) {
 					pr_err("pid %d shares its %s with pid %d, which is not its "
 					       "parent; cannot dump it",
 					       t->pid, kinds[k].what, o->pid);
 					return -1;
 				}
-				if (kinds[k].type == KCMP_FILES)
+				if (files) {
 					t->shares_files = true;
-				else
+					t->files_owner = 0;
+				} else {
 					t->shares_fs = true;
+				}
 			}
+		}
+		if (t->files_owner && t->shares_fs) {
+			pr_err("pid %d shares its fd table with its sibling %d and its cwd with its "
+			       "parent; cannot dump it",
+			       t->pid, t->files_owner);
+			return -1;
 		}
 		/* A child sharing them is made after its parent's chroot(): see restore.c. */
 		if ((t->shares_fs || t->shares_files) &&
@@ -300,6 +410,39 @@ static int find_shared(struct dump_ctx *ctx)
 			       t->pid);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * Whether @parent (frozen, its parasite gone) has collected the stop of each
+ * stopped child with waitpid(WUNTRACED). Only the parent can ask, and asking
+ * must not collect it: waitid(WSTOPPED | WNOWAIT | WNOHANG) with no siginfo
+ * and, for rusage, an address the kernel refuses to write (non-canonical).
+ * The rusage is written only when there is a stop to report: -EFAULT says
+ * there is one, 0 that there is none; nothing of the task is touched.
+ */
+int tree_check_stops(struct dump_ctx *ctx, struct dump_task *parent)
+{
+	const long no_rusage = 1L << 62;
+
+	for (size_t i = 1; i < ctx->nr_tasks; i++) {
+		struct dump_task *c = &ctx->tasks[i];
+		long ret;
+
+		if (c->ppid != parent->pid || !c->stopped)
+			continue;
+		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->pid, 0,
+				   WSTOPPED | WNOWAIT | WNOHANG, no_rusage, 0))
+			return -1;
+		if (ret != 0 && ret != -EFAULT) {
+			pr_err("pid %d: cannot ask whether its stopped child %d was waited for: %s",
+			       parent->pid, c->pid, strerror(-ret));
+			return -1;
+		}
+		c->stop_waited = !ret;
+		pr_debug("pid %d: stopped by signal %d, %s by its parent", c->pid, c->stop_signo,
+			 ret ? "not yet waited for" : "waited for");
 	}
 	return 0;
 }
@@ -335,7 +478,8 @@ int tree_seize(struct dump_ctx *ctx)
 		if (add_children(ctx, i))
 			return -1;
 	}
-	return check_ids(ctx) || find_shared(ctx) ? -1 : 0;
+	/* check_ids() needs to know who shares what. */
+	return find_shared(ctx) || check_ids(ctx) ? -1 : 0;
 }
 
 void tree_unseize(struct dump_ctx *ctx, bool kill_all)
@@ -374,7 +518,12 @@ int tree_write(struct dump_ctx *ctx)
 		pe.state = t->zombie ? TASK_STATE__TASK_ZOMBIE :
 			   t->stopped ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
 		pe.has_files_shared = pe.files_shared = t->shares_files;
+		pe.has_files_owner = t->files_owner != 0;
+		pe.files_owner = t->files_owner;
 		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
+		pe.has_stop_signo = pe.has_stop_waited = t->stopped;
+		pe.stop_signo = t->stop_signo;
+		pe.stop_waited = t->stop_waited;
 		pe.has_exit_status = t->zombie;
 		pe.exit_status = t->exit_status;
 		pe.ns = t->ns_ids;

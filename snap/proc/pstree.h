@@ -16,6 +16,11 @@ void tree_prepare_free(struct dump_ctx *ctx);
 int tree_seize(struct dump_ctx *ctx);
 /* Detach every seized task; with @kill_all, SIGKILL them all first. */
 void tree_unseize(struct dump_ctx *ctx, bool kill_all);
+/*
+ * With @parent's parasite gone: whether it has waited for the stop of each
+ * of its stopped children (dump_task.stop_waited). -1 logged.
+ */
+int tree_check_stops(struct dump_ctx *ctx, struct dump_task *parent);
 /* pstree.img */
 int tree_write(struct dump_ctx *ctx);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The restorer's bootstrap area and arguments (see restore-bootstrap.h). */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +17,16 @@
 #include "log.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
+#include "mem/cow.h"
 #include "mem/ghost.h"
 #include "mem/shmem.h"
 
 #define TASK_SIZE_MAX 0x7ffffffff000ULL
+/* A multiple of 2 MiB: the restorer backs it with huge pages (restorer-fill.c). */
 #define STAGING_SIZE (4UL << 20)
 #define PLACE_STEP (64UL << 20)
+/* Tids tried for a task's fill helpers: a window each, from the top of the pid range. */
+#define FILL_TID_WINDOW 16
 
 extern const char restorer_blob[], restorer_blob_end[];
 
@@ -273,19 +279,73 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 	return 0;
 }
 
+static bool tree_has_tid(const struct restore_ctx *ctx, pid_t tid)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct restore_task *t = &ctx->tasks[i];
+
+		if (t->pid == tid)
+			return true;
+		for (size_t j = 0; t->core && j < t->core->n_threads; j++)
+			if ((pid_t)t->core->threads[j]->tid == tid)
+				return true;
+	}
+	return false;
+}
+
+static long read_pid_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Tids for the threads that help the restorer fill memory, one per other
+ * CPU: free now and no process's or thread's of the tree, so that while the
+ * helpers run no clone3(set_tid) of the restore can find its tid taken.
+ * From the top of the pid range down, where the pids restores ask for are
+ * unlikely to be, in a window per task so that tasks filling at the same
+ * time get different ones. The restorer decides whether its memory is big
+ * enough to use them; a clone that fails just means one helper less.
+ */
+static void pick_fill_tids(const struct restore_ctx *ctx, const struct restore_task *t,
+			   struct restorer_args *a)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), pid_max = read_pid_max();
+	long want = cpus - 1 < RST_MAX_FILL_HELPERS ? cpus - 1 : RST_MAX_FILL_HELPERS;
+	long top = pid_max - 1 - (long)(t - ctx->tasks) * FILL_TID_WINDOW;
+
+	a->nr_fill_helpers = 0;
+	for (long tid = top; tid > top - FILL_TID_WINDOW && tid > 300; tid--) {
+		if ((long)a->nr_fill_helpers >= want)
+			break;
+		if (tree_has_tid(ctx, tid) || !(kill(tid, 0) && errno == ESRCH))
+			continue;
+		a->fill_tids[a->nr_fill_helpers++] = tid;
+	}
+}
+
 int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b)
 {
 	const CoreEntry *c = t->core;
 	size_t blob_len = restorer_blob_end - restorer_blob;
-	size_t args_off, vmas_off, pm_off, guards_off, thr_off, si_off, proc_off, tstack_off;
-	size_t stack_off, park_len, nsig = c->n_shared_pending;
+	size_t args_off, vmas_off, pm_off, guards_off, pre_off, thr_off, si_off, proc_off;
+	size_t tstack_off, stack_off, park_len, nsig = c->n_shared_pending;
+	ssize_t nr_premapped;
 	struct rst_range cur[RST_MAX_SPECIAL];
 	char names[RST_MAX_SPECIAL][16];
 	unsigned int ncur;
 	uint8_t *base;
 
-	(void)ctx;
-	if (self_specials(cur, names, &ncur))
+	nr_premapped = cow_nr_premapped(ctx, t);
+	if (nr_premapped < 0 || cow_check(ctx, t) || self_specials(cur, names, &ncur))
 		return -1;
 	park_len = ncur ? cur[ncur - 1].end - cur[0].start : 0;
 	for (size_t i = 0; i < c->n_threads; i++)
@@ -295,7 +355,9 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	vmas_off = align(args_off + sizeof(struct restorer_args), 64);
 	pm_off = vmas_off + t->mm->n_vmas * sizeof(struct rst_vma);
 	guards_off = align(pm_off + t->nr_pagemap * sizeof(struct rst_pagemap), 64);
-	thr_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
+	pre_off = align(guards_off + count_guards(t->mm) * sizeof(struct rst_range), 64);
+	/* Filled by the process itself, before it makes its children (cow.h). */
+	thr_off = align(pre_off + nr_premapped * sizeof(struct rst_range), 64);
 	si_off = align(thr_off + c->n_threads * sizeof(struct rst_thread), 64);
 	proc_off = si_off + nsig * 128;
 	tstack_off = align(proc_off + restore_proc_size(t->core), PAGE_SIZE);
@@ -313,6 +375,7 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 	b->stack_top = (uintptr_t)base + stack_off + BLOB_STACK_SIZE;
 	b->args->bootstrap_start = (uintptr_t)base;
 	b->args->bootstrap_end = (uintptr_t)base + b->len;
+	b->args->premaps = (uintptr_t)base + pre_off;
 	memcpy(b->args->cur_special, cur, sizeof(cur));
 	b->args->nr_cur_special = ncur;
 	if (fill_static(t, b, (void *)(base + vmas_off), (void *)(base + pm_off),
@@ -323,6 +386,7 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 		return -1;
 	}
 	restore_proc_fill(b->args, t->core, (char *)b->addr + proc_off);
+	pick_fill_tids(ctx, t, b->args);
 	return 0;
 }
 
@@ -520,6 +584,19 @@ void bootstrap_destroy(struct bootstrap *b)
 	if (b->addr)
 		munmap(b->addr, b->len);
 	b->addr = NULL;
+}
+
+void bootstrap_log_fill(const struct bootstrap *b, pid_t pid)
+{
+	const struct restorer_args *a = b->args;
+	const struct rst_fill_stats *f = &a->fill;
+
+	pr_debug("pid %d: memory filled in %.1f ms by %u thread(s): %llu pages copied, %llu in "
+		 "huge pages, %llu in place; setup %.1f ms, reading %.1f ms, placing %.1f ms "
+		 "(summed over threads)",
+		 pid, a->stats.mem_ns / 1e6, f->workers, (unsigned long long)f->pages_copied,
+		 (unsigned long long)f->pages_huge, (unsigned long long)a->stats.pages_in_place,
+		 f->setup_ns / 1e6, f->read_ns / 1e6, f->place_ns / 1e6);
 }
 
 void bootstrap_jump(struct bootstrap *b)

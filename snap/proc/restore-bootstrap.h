@@ -26,6 +26,8 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct bootstrap *b,
 			 int service_base);
 void bootstrap_destroy(struct bootstrap *b);
+/* Once the restorer is done: how its memory fill went, into the log (-v4). */
+void bootstrap_log_fill(const struct bootstrap *b, pid_t pid);
 /* Never returns: switch to the bootstrap stack and run the restorer. */
 void bootstrap_jump(struct bootstrap *b) __attribute__((noreturn));
 

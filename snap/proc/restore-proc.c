@@ -2,7 +2,8 @@
 /*
  * The restorer's arguments for prctl() settings, POSIX timers and seccomp
  * (parasite/pie/restorer-proc.c applies them). Timers and filters go into
- * an area of the bootstrap mapping: [rst_timer...][rst_seccomp_filter...][insns].
+ * an area of the bootstrap mapping: [rst_timer...], then per thread, the
+ * leader first, [rst_seccomp_filter...][insns].
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -13,9 +14,49 @@
 #include "log.h"
 #include "proc/procstate.h"
 
-static const SeccompEntry *main_seccomp(const CoreEntry *core)
+/* The seccomp state of thread @i: its own, or in older images the main thread's. */
+static const SeccompEntry *thread_seccomp(const CoreEntry *core, size_t i)
 {
-	return core->n_threads ? core->threads[0]->seccomp : NULL;
+	if (!core->n_threads)
+		return NULL;
+	return core->threads[core->seccomp_per_thread ? i : 0]->seccomp;
+}
+
+static bool filter_equal(const SeccompFilterEntry *x, const SeccompFilterEntry *y)
+{
+	return x->flags == y->flags && x->insns.len == y->insns.len &&
+	       !memcmp(x->insns.data, y->insns.data, x->insns.len);
+}
+
+/*
+ * How many of the oldest filters every thread has alike. The leader installs
+ * them once, synced to every thread (TSYNC), so that they are one chain the
+ * threads share as they did (a chain is shared by the threads made after it
+ * was installed, or that it was synced to): a later TSYNC by any thread
+ * needs the others' filters to be part of its own chain. What follows in a
+ * thread's chain it installs itself, as a copy of its own even where other
+ * threads have the same filters next: the kernel can share a filter between
+ * threads only through TSYNC, which gives it to every thread, or clone().
+ */
+static size_t shared_filters(const CoreEntry *core)
+{
+	const SeccompEntry *l = thread_seccomp(core, 0);
+	size_t n;
+
+	if (!l || l->mode != SECCOMP_MODE_FILTER)
+		return 0;
+	n = l->n_filters;
+	for (size_t i = 1; i < core->n_threads && n; i++) {
+		const SeccompEntry *e = thread_seccomp(core, i);
+		size_t k = 0;
+
+		if (!e || e->mode != SECCOMP_MODE_FILTER)
+			return 0;
+		while (k < n && k < e->n_filters && filter_equal(l->filters[k], e->filters[k]))
+			k++;
+		n = k;
+	}
+	return n;
 }
 
 static bool timer_ok(const PosixTimerEntry *e)
@@ -65,11 +106,14 @@ int restore_proc_check(const CoreEntry *core, pid_t pid)
 
 size_t restore_proc_size(const CoreEntry *core)
 {
-	const SeccompEntry *s = main_seccomp(core);
-	size_t len = core->n_posix_timers * sizeof(struct rst_timer);
+	size_t len = core->n_posix_timers * sizeof(struct rst_timer), shared = shared_filters(core);
 
-	for (size_t i = 0; s && i < s->n_filters; i++)
-		len += sizeof(struct rst_seccomp_filter) + s->filters[i]->insns.len;
+	for (size_t t = 0; t < core->n_threads; t++) {
+		const SeccompEntry *s = thread_seccomp(core, t);
+
+		for (size_t i = t ? shared : 0; s && i < s->n_filters; i++)
+			len += sizeof(struct rst_seccomp_filter) + s->filters[i]->insns.len;
+	}
 	return len;
 }
 
@@ -100,19 +144,20 @@ static void fill_timer(struct rst_timer *t, const PosixTimerEntry *e)
 	};
 }
 
-/* Filters are per thread: this fills @s from one thread's entry. */
-static void *fill_seccomp(struct rst_seccomp *s, const SeccompEntry *e, void *area)
+/* One thread's state from @e, its filters from @from on, into @area; returns where they end. */
+static void *fill_seccomp(struct rst_seccomp *s, const SeccompEntry *e, size_t from, void *area)
 {
 	struct rst_seccomp_filter *f = area;
-	uint8_t *insns = (uint8_t *)(f + (e ? e->n_filters : 0));
+	size_t n = e && e->n_filters > from ? e->n_filters - from : 0;
+	uint8_t *insns = (uint8_t *)(f + n);
 
 	if (!e)
 		return area;
 	s->mode = e->mode;
-	s->nr_filters = e->n_filters;
+	s->nr_filters = n;
 	s->filters = (uintptr_t)f;
-	for (size_t i = 0; i < e->n_filters; i++) {
-		const SeccompFilterEntry *fe = e->filters[i];
+	for (size_t i = 0; i < n; i++) {
+		const SeccompFilterEntry *fe = e->filters[from + i];
 
 		memcpy(insns, fe->insns.data, fe->insns.len);
 		f[i] = (struct rst_seccomp_filter){.insns = (uintptr_t)insns,
@@ -126,6 +171,8 @@ static void *fill_seccomp(struct rst_seccomp *s, const SeccompEntry *e, void *ar
 
 void restore_proc_fill(struct restorer_args *a, const CoreEntry *core, void *area)
 {
+	struct rst_thread *th = (void *)(uintptr_t)a->threads;
+	size_t shared = shared_filters(core);
 	struct rst_timer *t = area;
 
 	fill_prctl(&a->prctl, core->prctl);
@@ -133,7 +180,11 @@ void restore_proc_fill(struct restorer_args *a, const CoreEntry *core, void *are
 	a->nr_timers = core->n_posix_timers;
 	for (size_t i = 0; i < core->n_posix_timers; i++)
 		fill_timer(&t[i], core->posix_timers[i]);
-	fill_seccomp(&a->seccomp, main_seccomp(core), t + core->n_posix_timers);
+	/* The leader's whole chain, its first @shared filters synced to every thread. */
+	area = fill_seccomp(&a->seccomp, thread_seccomp(core, 0), 0, t + core->n_posix_timers);
+	a->seccomp.nr_tsync = shared;
+	for (size_t i = 1; i < core->n_threads; i++)
+		area = fill_seccomp(&th[i].seccomp, thread_seccomp(core, i), shared, area);
 }
 
 /*

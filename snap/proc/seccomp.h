@@ -27,11 +27,4 @@ int seccomp_suspend(pid_t tid, long opts);
 int seccomp_dump(struct seccomp_buf *b, pid_t tid, ThreadCoreEntry *th);
 void seccomp_buf_free(struct seccomp_buf *b);
 
-/*
- * Every other thread of @t has the seccomp state @leader (the main
- * thread's, NULL for none): the restore gives them all the main thread's.
- * -1 logged if not.
- */
-int seccomp_check_threads(const struct dump_task *t, const SeccompEntry *leader);
-
 #endif

@@ -22,6 +22,7 @@
 #include "proc/proc.h"
 #include "proc/seccomp.h"
 #include "proc/seize.h"
+#include "proc/syscall-restart.h"
 #include "proc/thread-dump.h"
 
 /* Whether a thread has exited (a dead thread cannot be seized: EPERM). */
@@ -116,8 +117,12 @@ int seize_check(struct dump_task *t)
 	return 0;
 }
 
-/* PTRACE_SEIZE + PTRACE_INTERRUPT one thread. 1 if it is gone already, -1 on error. */
-static int seize_thread(pid_t pid, pid_t tid)
+/*
+ * PTRACE_SEIZE + PTRACE_INTERRUPT one thread. 1 if it is gone already, -1 on
+ * error. *@stop_sig: the signal of the trap it stopped in, SIGTRAP unless its
+ * process is in a group stop, whose signal it then is.
+ */
+static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 {
 	int status;
 
@@ -154,6 +159,7 @@ static int seize_thread(pid_t pid, pid_t tid)
 	}
 	if (seccomp_suspend(tid, PTRACE_O_TRACESYSGOOD))
 		goto detach;
+	*stop_sig = WSTOPSIG(status);
 	return 0;
 detach:
 	ptrace(PTRACE_DETACH, tid, NULL, NULL);
@@ -185,6 +191,7 @@ static int seize_new_threads(struct dump_task *t, size_t *added)
 	}
 	while (!ret && (de = readdir(d))) {
 		pid_t tid = atoi(de->d_name), *n;
+		int sig;
 
 		if (tid <= 0 || have_thread(t, tid))
 			continue;
@@ -194,7 +201,7 @@ static int seize_new_threads(struct dump_task *t, size_t *added)
 			break;
 		}
 		t->threads = n;
-		ret = seize_thread(t->pid, tid);
+		ret = seize_thread(t->pid, tid, &sig);
 		if (!ret) {
 			t->threads[t->nr_threads++] = tid;
 			(*added)++;
@@ -208,20 +215,25 @@ static int seize_new_threads(struct dump_task *t, size_t *added)
 
 /*
  * Every thread, the leader first: a thread not stopped yet may still make
- * new ones, so the list is read again until a pass finds nobody new.
+ * new ones, so the list is read again until a pass finds nobody new. Whether
+ * the task is in a job-control stop is what its trap says, not /proc read
+ * before: a stop or a SIGCONT may have come in between.
  */
 int seize_task(struct dump_task *t)
 {
 	size_t added;
+	int sig;
 
 	t->threads = malloc(sizeof(pid_t));
 	if (!t->threads)
 		return -1;
-	if (seize_thread(t->pid, t->pid)) {
+	if (seize_thread(t->pid, t->pid, &sig)) {
 		free(t->threads);
 		t->threads = NULL;
 		return -1;
 	}
+	t->stop_signo = sig == SIGTRAP ? 0 : sig;
+	t->stopped = sig != SIGTRAP;
 	t->threads[0] = t->pid;
 	t->nr_threads = 1;
 	do {
@@ -233,14 +245,36 @@ int seize_task(struct dump_task *t)
 	return 0;
 }
 
+/*
+ * A thread of a stopped task goes back into its group stop as it was: in
+ * the signal path of the syscall it was in, whose restart the kernel does
+ * once the task is continued (dumped registers: -ERESTART*, not rewound).
+ * Entered again instead, the syscall could complete (read what came in
+ * meanwhile) before the thread stops.
+ */
+static void put_back_syscall(const struct dump_task *t, size_t i)
+{
+	const struct user_regs_struct *r = &t->thr[i].regs;
+
+	if (!regs_in_restart(r))
+		return;
+	if (ptrace(PTRACE_SETREGS, t->threads[i], NULL, r) && errno != ESRCH)
+		pr_perror("pid %d: cannot put thread %d back in its syscall", t->pid,
+			  t->threads[i]);
+}
+
 void unseize_task(struct dump_task *t, bool kill_it)
 {
 	if (kill_it)
 		kill(t->pid, SIGKILL);
+	for (size_t i = 0; t->stopped && !kill_it && t->thr && i < t->nr_threads; i++)
+		put_back_syscall(t, i);
 	/* A task that died meanwhile was reported where that was noticed. */
 	for (size_t i = 0; i < t->nr_threads; i++)
 		if (ptrace(PTRACE_DETACH, t->threads[i], NULL,
 			   kill_it || !t->thr ? 0 : t->thr[i].detach_sig) &&
 		    !kill_it && errno != ESRCH)
 			pr_perror("pid %d: cannot detach thread %d", t->pid, t->threads[i]);
+	for (size_t i = 0; t->stopped && !kill_it && i < t->nr_threads; i++)
+		proc_wait_stopped(t->pid, t->threads[i]);
 }

@@ -3,8 +3,11 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
-tty, lock, mem, incr);
-adding one is a function there and a line here (README.md)."""
+tty, lock, mem, pageserver, incr);
+adding one is a function there and a line here (README.md). The same
+harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
+servers.py): redis, nginx and python's http.server started on a free port,
+dumped under load."""
 
 import os
 import re
@@ -14,14 +17,19 @@ import bad_anon
 import bad_dump
 import bad_incr
 import bad_inet
+import bad_lazy
 import bad_live
 import bad_lock
 import bad_mem
 import bad_notify
 import bad_ns
+import bad_pageserver
 import bad_restore
+import bad_rpc
 import bad_tty
 import bad_unix
+import srv_http
+import srv_redis
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -39,6 +47,7 @@ class BadRun:
         os.makedirs(self.dir)
         self.runs = []
         self.mounts = []
+        self.cleanups = []   # functions run at cleanup
 
     def target(self, test="static/mem_heap", label="target"):
         """A running zdtm test to dump: a test's name, or a tests.Test."""
@@ -86,6 +95,8 @@ class BadRun:
             r.cleanup()
         for m in self.mounts:
             spawn_wait(["/bin/umount", "-l", m])
+        for f in self.cleanups:
+            f()
 
 
 BAD = [
@@ -94,6 +105,7 @@ BAD = [
     ("bad/dump_enospc", bad_dump.bad_dump_enospc),
     ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),
     ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
+    ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),
     ("bad/restore_nodir", bad_restore.bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),
     ("bad/restore_thread_tid", bad_restore.bad_restore_thread_tid),
@@ -110,9 +122,12 @@ BAD = [
     ("bad/incr_parent_full_dump", bad_incr.bad_incr_parent_full_dump),
     ("bad/incr_restore_predump", bad_incr.bad_incr_restore_predump),
     ("img/incr_dedup", bad_incr.img_incr_dedup),
+    ("bad/restore_cow_uncovered", bad_mem.bad_restore_cow_uncovered),
+    ("bad/restore_cow_orphan", bad_mem.bad_restore_cow_orphan),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
     ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),
+    ("bad/dump_sched_deadline", bad_dump.bad_dump_sched_deadline),
     ("bad/dump_thread_creds", bad_dump.bad_dump_thread_creds),
     ("bad/dump_other_ns", bad_dump.bad_dump_other_ns),
     ("bad/dump_pending_pidns", bad_dump.bad_dump_pending_pidns),
@@ -150,6 +165,7 @@ BAD = [
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
     ("bad/dump_inet_waiting", bad_inet.bad_dump_tcp_waiting),
+    ("img/inet_waiting_live", bad_inet.img_inet_waiting_live),
     ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
     ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
     ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
@@ -203,5 +219,34 @@ BAD = [
     ("bad/restore_netlock_trunc", bad_lock.bad_restore_netlock_trunc),
     ("bad/restore_netlock_corrupt", bad_lock.bad_restore_netlock_corrupt),
     ("bad/restore_netlock_table", bad_lock.bad_restore_netlock_table),
+    ("bad/pageserver_killed", bad_pageserver.bad_pageserver_killed),
+    ("bad/pageserver_killed_live", bad_pageserver.bad_pageserver_killed_live),
+    ("bad/pageserver_corrupt", bad_pageserver.bad_pageserver_corrupt),
+    ("bad/pageserver_frames", bad_pageserver.bad_pageserver_frames),
+    ("bad/pageserver_trunc", bad_pageserver.bad_pageserver_trunc),
+    ("bad/pageserver_version", bad_pageserver.bad_pageserver_version),
+    ("bad/pageserver_noport", bad_pageserver.bad_pageserver_noport),
+    ("bad/pageserver_no_last_ack", bad_pageserver.bad_pageserver_no_last_ack),
+    ("pageserver/merge", bad_pageserver.pageserver_merge),
+    ("pageserver/netns", bad_pageserver.pageserver_netns),
+    ("srv/redis_live", srv_redis.srv_redis_live),
+    ("srv/redis_tcp", srv_redis.srv_redis_tcp),
+    ("srv/redis_peer_reset", srv_redis.srv_redis_peer_reset),
+    ("srv/redis_conn_destroyed", srv_redis.srv_redis_conn_destroyed),
+    ("srv/nginx_live", srv_http.srv_nginx_live),
+    ("srv/nginx_restore", srv_http.srv_nginx_restore),
+    ("srv/httpserver_live", srv_http.srv_httpserver_live),
+    ("srv/httpserver_restore", srv_http.srv_httpserver_restore),
+    ("rpc/version", bad_rpc.rpc_version),
+    ("rpc/features", bad_rpc.rpc_features),
+    ("rpc/dump_restore", bad_rpc.rpc_dump_restore),
+    ("rpc/dump_restore_live", bad_rpc.rpc_dump_restore_live),
+    ("bad/rpc_dump_nopid", bad_rpc.bad_rpc_dump_nopid),
+    ("bad/rpc_restore_empty", bad_rpc.bad_rpc_restore_empty),
+    ("bad/rpc_images_fd", bad_rpc.bad_rpc_images_fd),
+    ("bad/rpc_malformed", bad_rpc.bad_rpc_malformed),
+    ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
+    ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
+    ("bad/rpc_restore_hangup", bad_rpc.bad_rpc_restore_hangup),
 ]
 

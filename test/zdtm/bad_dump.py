@@ -164,3 +164,38 @@ def bad_dump_pending_pidns(b):
             return False
     refused_ns(b, ["-p"], pending, "new pid namespace for its children")
 
+
+
+# struct sched_attr (SCHED_ATTR_SIZE_VER0): size, policy, flags, nice, priority, runtime,
+# deadline, period.
+SCHED_DEADLINE = 6
+
+
+def set_sched_deadline(pid, on):
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    ms = 1000 * 1000
+    attr = struct.pack("IIQiIQQQ", 48, SCHED_DEADLINE if on else 0, 0, 0, 0,
+                       10 * ms if on else 0, 30 * ms if on else 0, 30 * ms if on else 0)
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    if libc.syscall(314, pid, buf, 0) != 0:  # __NR_sched_setattr
+        return os.strerror(ctypes.get_errno())
+    return None
+
+
+def bad_dump_sched_deadline(b):
+    """A thread under SCHED_DEADLINE is refused by name, and the task runs on."""
+    r = b.target()
+    err = set_sched_deadline(r.pid, True)
+    if err:
+        r.finish("no SCHED_DEADLINE")
+        raise Skip("cannot set SCHED_DEADLINE here: %s" % err)
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    try:
+        b.snap_fails(["dump", "-t", str(r.pid), "-D", img], [r"\b%d\b.*SCHED_DEADLINE" % r.pid])
+        r.check_running("a refused dump")
+    finally:
+        set_sched_deadline(r.pid, False)
+    r.finish("a refused dump")

@@ -20,6 +20,7 @@ from bad_restore import flip_middle, restore_damaged, truncate_half
 from bad_unix import edit_socket_entry, pb_set, refused_dump, restore_refused
 from outcome import Failure
 from proc import alive, run_cmd
+from snap import snap_failed
 import tests
 
 INET_SK = 18        # file_entry.inet_sk
@@ -39,6 +40,28 @@ def bad_dump_tcp_waiting(b):
     refused_dump(b, "static/inet_tcp_waiting",
                  [r"pid \d+ fd \d+: TCP 127\.0\.0\.1:\d+: listening, with 1 connection not "
                   r"accepted yet \(from 127\.0\.0\.1:\d+\)"])
+
+
+def img_inet_waiting_live(b):
+    """The listener of static/inet_tcp_waiting, a connection in its queue,
+    dumped with -R (its client end with --tcp-established): the dump
+    succeeds, warning that the connection is left out; the process runs on,
+    accepts it and passes."""
+    r = b.target("static/inet_tcp_waiting")
+    args = ["dump", "-t", str(r.pid), "-D", r.img, "-R", "--tcp-established", "-o", "dump.log",
+            "-v", "4"]
+    status, err = b.snap.run(args, r.img, "dump")
+    if status != 0:
+        raise Failure(snap_failed("a live dump", status, err), os.path.join(r.img, "dump.log"))
+    log = os.path.join(r.img, "dump.log")
+    with open(log, errors="replace") as f:
+        said = f.read()
+    if not re.search(r"warning: pid \d+ fd \d+: TCP 127\.0\.0\.1:\d+: 1 connection waiting "
+                     r"to be accepted left out", said):
+        raise Failure("the live dump's log does not warn that the waiting connection is left "
+                      "out", log)
+    r.check_running("a live dump")
+    r.finish("a live dump")
 
 
 def bad_dump_udp_corked(b):

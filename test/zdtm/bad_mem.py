@@ -65,3 +65,61 @@ def bad_restore_droppable_pages(b):
         raise Failure("the error does not say what is wrong: %s" % last_line(err))
     if alive(r.pid):
         raise Failure("pid %d is alive after a failed restore" % r.pid)
+
+
+def cow_images(b):
+    """static/mem_cow_tree dumped: its images, the root's mm image and a
+    child's, and the start of a mapping that child inherits
+    (vma_entry.inherited, field 19; start is field 1)."""
+    r = b.image("static/mem_cow_tree")
+    root = "mm-%d.img" % r.pid
+    for f in sorted(os.listdir(r.img)):
+        if not re.fullmatch(r"mm-\d+\.img", f) or f == root:
+            continue
+        found = []
+
+        def look(i, payload):
+            for v in get(pb_decode(payload), 1):
+                vma = pb_decode(v[2])
+                if get(vma, 19):
+                    found.append(get(vma, 1)[0][2])
+            return payload
+        edit_records(os.path.join(r.img, f), look)
+        if found:
+            return r, root, f, found[0]
+    raise Failure("setup: no child of static/mem_cow_tree inherits a mapping")
+
+
+def add_inherited(start, first, last):
+    """An edit of an mm image: the mapping at @start gets one more inherited
+    range, [@first(vma start, end), @last(...)), after its others."""
+    state = {"done": False}
+
+    def edit(i, payload):
+        fields = pb_decode(payload)
+        for v in get(fields, 1):
+            vma = pb_decode(v[2])
+            if get(vma, 1)[0][2] != start:
+                continue
+            s, e = get(vma, 1)[0][2], get(vma, 2)[0][2]
+            rng = pb_encode([[1, 0, first(s, e)], [2, 0, last(s, e)]])
+            vma.append([19, 2, rng])
+            v[2] = pb_encode(vma)
+            state["done"] = True
+        return pb_encode(fields)
+    return edit, lambda: state["done"]
+
+
+def bad_restore_cow_uncovered(b):
+    """A child inherits the last page of a mapping, which its parent never
+    touched: the parent's image has no page there to share."""
+    r, _, child, start = cow_images(b)
+    edit, done = add_inherited(start, lambda s, e: e - 4096, lambda s, e: e)
+    refused(b, r, child, edit, r"inherited, but parent \d+ has none", done)
+
+
+def bad_restore_cow_orphan(b):
+    """The root of the tree inherits pages: it has no parent in the images."""
+    r, root, _, start = cow_images(b)
+    edit, done = add_inherited(start, lambda s, e: s, lambda s, e: s + 4096)
+    refused(b, r, root, edit, r"not a live process of the images", done)

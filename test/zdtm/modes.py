@@ -42,11 +42,19 @@ class Mode:
     # The original and the restored task exist at once: the test's huge
     # pages are reserved twice over.
     side_by_side: bool = False
+    # The pages go to a `snap page-server` (pageserver.py) on a local port,
+    # which writes them into the same image directory as the dump's other
+    # images; it must exit 0 after the dump.
+    page_server: bool = False
     flavours: tuple = ("h",)  # the flavours (FLAVOURS) this mode applies to
     # `snap pre-dump -D ../preN` this many times before the dump (each on top of
     # the one before), PRE_DUMP_PAUSE s apart while the task runs; the dump then
     # adds --prev-images-dir ../preN --track-mem.
     pre_dumps: int = 0
+    restore_args: tuple = ()  # more arguments of `snap restore`
+    # A `snap lazy-pages` server is started on the images before each restore;
+    # once the test passed it must exit by itself, with status 0.
+    lazy_server: bool = False
 
     def __post_init__(self):
         if self.restores > 1 and self.between is None:
@@ -104,6 +112,18 @@ MODES = table(
     Mode("no-live", ":no-live",
          "dump --leave-running --no-live, the stop-the-world dump, then as leave-running",
          leave_running=True, dump_args=("--no-live",), side_by_side=True),
+    Mode("lazy", ":lazy",
+         "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
+         restore_args=("--lazy-pages",), lazy_server=True),
+
+    Mode("page-server", ":page-server",
+         "dump --page-server to `snap page-server` on 127.0.0.1 writing into the same "
+         "image directory (which kills the task), then restore once",
+         page_server=True),
+    Mode("page-server-live", ":page-server-live",
+         "dump --leave-running --page-server (a live dump: the pages stream over TCP "
+         "while the task runs), then as leave-running",
+         leave_running=True, live=True, side_by_side=True, page_server=True),
 
     # Incremental dumps: the task runs through the pre-dumps; the dump saves
     # only what was written since the last one, and restore walks the chain.
@@ -117,21 +137,6 @@ MODES = table(
     Mode("predump3", ":predump3",
          "a chain of three pre-dumps, then the dump on top of the last, restore",
          pre_dumps=3),
-
-    # To come, one entry each; the fields they need go in Mode, the steps in
-    # testrun.Run.run(), run when the field is set:
-    #
-    # Mode("lazy", ":lazy",
-    #      "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
-    #      restore_args=("--lazy-pages",), lazy_server=True),
-    #   restore_args: added to `snap restore`; lazy_server: a lazy-pages server
-    #   started on the images before each restore, stopped after the check.
-    #
-    # Mode("page-server", ":page-server",
-    #      "dump through `snap page-server` on a local port, then restore",
-    #      page_server=True),
-    #   page_server: a page server writing into the image dir before the dump,
-    #   which then gets --page-server --address 127.0.0.1 --port P.
 )
 
 

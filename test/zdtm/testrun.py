@@ -12,6 +12,7 @@ from collections import namedtuple
 from hugepages import HugePages
 from modes import FLAVOURS, MODES, PRE_DUMP_PAUSE
 from outcome import Failure, Skip
+from pageserver import PageServer
 from proc import (GONE_TIMEOUT, STATUS, alive, describe, kill, proc_state, spawn, wait_gone,
                   wait_until)
 from snap import snap_failed
@@ -88,8 +89,10 @@ class Run:
         for i in range(m.restores):
             if i:
                 m.between(self)
+                self.wait_lazy_server()
             self.restore()
         self.finish(m.restore_what())
+        self.wait_lazy_server()
 
     def start(self):
         argv = list(self.flavour.wrap) + self.t.cmd
@@ -146,12 +149,23 @@ class Run:
         stats = self.t.live or self.t.stats
         if stats:
             args.append("--display-stats")
+        server = None
+        if mode.page_server:
+            server = PageServer(self.snap, self.img, self.dir)
+            if not server.ready():
+                server.wait(5)
+                raise Failure("the page server did not start", server.log())
+            args += server.dump_args()
         if not stats:
             status, err = self.snap.run(args, self.img, "dump")
         else:
             status, err, out = self.snap.run_stats(args, self.img, "dump")
+        if server:
+            sstatus, serr = server.wait(10 if status == 0 else 1)
         if status != 0:
             raise Failure(snap_failed("dump", status, err), self.log("dump"))
+        if server and sstatus != 0:
+            raise Failure(snap_failed("page-server", sstatus, serr), server.log())
         if stats:
             self.check_stats(out, mode.live)
         if self.t.max_image_pages is not None:
@@ -162,12 +176,35 @@ class Run:
                 raise Failure("the image holds %d pages, expected at most %d" % (
                     size // 4096, self.t.max_image_pages), self.log("dump"))
 
+    def start_lazy_server(self):
+        """`snap lazy-pages` on the images, listening once its socket exists."""
+        sock = os.path.join(self.img, "lazy-pages.sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        self.lazy_pid = self.snap.start(["lazy-pages", "-D", self.img, "-o", "lazy-pages.log",
+                                         "-v", "4", "--display-stats"], self.img, "lazy-pages")
+        if not wait_until(lambda: os.path.exists(sock), 10):
+            raise Failure("snap lazy-pages did not listen within 10 s",
+                          self.log("lazy-pages"))
+
+    def wait_lazy_server(self, timeout=60):
+        """The lazy-pages server of the last restore exits by itself, with 0."""
+        pid, self.lazy_pid = getattr(self, "lazy_pid", None), None
+        if pid is None:
+            return
+        status, err, _ = self.snap.wait(pid, self.img, "lazy-pages", timeout)
+        if status != 0:
+            raise Failure(snap_failed("lazy-pages", status, err), self.log("lazy-pages"))
+
     def restore(self):
         restored = os.path.join(self.dir, "restored.pid")
         if os.path.exists(restored):
             os.unlink(restored)
+        if self.mode.lazy_server:
+            self.start_lazy_server()
         args = ["restore", "-D", self.img, "-d", "-o", "restore.log", "-v", "4",
                 "--pidfile", restored]
+        args += list(self.mode.restore_args)
         status, err = self.snap.run(args + list(self.t.restore_args), self.img, "restore",
                                     terminal=self.terminals if self.t.tty else None)
         if status != 0:
@@ -243,6 +280,8 @@ class Run:
         open(self.outfile, "w").close()
 
     def cleanup(self):
+        if getattr(self, "lazy_pid", None):
+            kill(self.lazy_pid, group=True)
         if self.pid:
             kill(self.pid)
             kill(self.pid, group=True)

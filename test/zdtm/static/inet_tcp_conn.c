@@ -13,7 +13,9 @@
  * lifts the filter after restore; "opts": options on both ends
  * (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT, TCP_NODELAY, SO_LINGER,
  * TCP_USER_TIMEOUT, IP_TOS, SO_PRIORITY, TCP_CONGESTION, TCP_CORK on the
- * server) read the same after.
+ * server) read the same after; "listening": the listener stays open, with
+ * SO_REUSEADDR as servers set it (the accepted end inherits it), and still
+ * listens after restore.
  */
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -203,6 +205,8 @@ int main(int argc, char **argv)
 			inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6->sin6_addr);
 		}
 		in_setopt(l, SOL_SOCKET, SO_RCVBUF, has_arg("unacked") ? 262144 : 32768);
+		if (has_arg("listening"))
+			in_setopt(l, SOL_SOCKET, SO_REUSEADDR, 1);
 		if (bind(l, (struct sockaddr *)&ss, len) || listen(l, 4))
 			fail("listener: %m");
 		c = socket(family, SOCK_STREAM, 0);
@@ -217,7 +221,8 @@ int main(int argc, char **argv)
 		if (s < 0)
 			fail("accept: %m");
 	}
-	close(l);
+	if (!has_arg("listening"))
+		close(l);
 	if (do_opts) {
 		set_opts(c, family);
 		set_opts(s, family);
@@ -306,6 +311,15 @@ int main(int argc, char **argv)
 		drop_all(s, 0);
 	CHECK_EQ(in_port(c), port_c);
 	CHECK_EQ(in_tcp_state(c), TCP_ESTABLISHED);
+	if (has_arg("listening")) {
+		int on = 0;
+
+		CHECK_EQ(in_tcp_state(l), TCP_LISTEN);
+		CHECK_EQ(in_port(l), port_s);
+		if (getsockopt(l, SOL_SOCKET, SO_REUSEADDR, &on, &(socklen_t){ sizeof(on) }))
+			fail("SO_REUSEADDR: %m");
+		CHECK_EQ(on, 1);
+	}
 	if (do_opts) {
 		struct opts now;
 

@@ -1,0 +1,63 @@
+#!/bin/bash
+# Lazy restore against eager restore of the same image (snap/lazy/README.md).
+# For each size (MiB, default "1024 4096"): a process with that much private
+# anonymous memory, every page different (test/zdtm/static/mem_lazy), is
+# dumped once; then, interleaved, RUNS eager restores and RUNS lazy ones.
+# Printed per size, medians, in ms:
+#   eager: snap restore's own "restore time" (--display-stats: from its start
+#          to the process running), and the wall time of `snap restore -d`
+#   lazy:  the same with --lazy-pages
+#   lazy fill: from the lazy restore's start to the lazy-pages server's exit
+#          (every page in)
+#   server CPU per page: its user+sys CPU over the pages it placed (UFFDIO_COPY)
+# Usage: scripts/bench-lazy.sh [MiB...]   (RUNS=3 by default; needs root)
+set -e
+cd "$(dirname "$0")/.."
+SNAP=$PWD/snap/snap
+TEST=$PWD/test/zdtm/static/mem_lazy
+RUNS=${RUNS:-3}
+SIZES=${*:-1024 4096}
+WORK=$(mktemp -d /var/tmp/snap-bench-lazy.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# Gone and reaped: a zombie would keep the pid busy for the next restore.
+gone() { while [ -e "/proc/$1" ]; do sleep 0.02; done; }
+rtime() { awk '/restore time:/ {print $3 / 1000}' "$1"; }
+
+for mib in $SIZES; do
+	d=$WORK/$mib
+	mkdir -p "$d"
+	"$TEST" "$mib" --pidfile="$d/pid" --outfile="$d/out"
+	pid=$(cat "$d/pid")
+	"$SNAP" dump -t "$pid" -D "$d/img" -o "$d/dump.log"
+	gone "$pid"
+	for f in eager eager_wall lazy lazy_wall fill cpu; do : >"$d/$f"; done
+	for i in $(seq "$RUNS"); do
+		t0=$(now)
+		"$SNAP" restore -D "$d/img" -d -o "$d/eager.log" --display-stats >"$d/stats"
+		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/eager_wall"
+		rtime "$d/stats" >>"$d/eager"
+		kill -9 "$pid"; gone "$pid"
+
+		rm -f "$d/img/lazy-pages.sock"
+		"$SNAP" lazy-pages -D "$d/img" -o "$d/lazy.log" --display-stats >"$d/server.out" &
+		server=$!
+		while [ ! -S "$d/img/lazy-pages.sock" ]; do sleep 0.01; done
+		t0=$(now)
+		"$SNAP" restore -D "$d/img" -d --lazy-pages -o "$d/lazy-restore.log" \
+			--display-stats >"$d/stats"
+		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/lazy_wall"
+		rtime "$d/stats" >>"$d/lazy"
+		wait "$server"
+		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/fill"
+		awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "copied") pages = $(i+1) + 0 }
+		     /cpu user/ { for (i = 1; i <= NF; i++) { if ($i == "user") u = $(i+1); if ($i == "sys") s = $(i+1) } }
+		     END { printf "%.0f\n", (u + s) * 1e6 / pages }' "$d/server.out" >>"$d/cpu"
+		kill -9 "$pid"; gone "$pid"
+	done
+	printf "%5d MiB: eager %9.1f ms (wall %9.1f) | lazy %7.1f ms (wall %7.1f) | lazy fill %9.1f ms | server CPU %5d ns/page\n" \
+		"$mib" "$(median <"$d/eager")" "$(median <"$d/eager_wall")" "$(median <"$d/lazy")" \
+		"$(median <"$d/lazy_wall")" "$(median <"$d/fill")" "$(median <"$d/cpu")"
+done

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the files of the lazy-pages server share (README.md here). */
+#ifndef SNAP_LAZY_INT_H
+#define SNAP_LAZY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lazy/lazy-proto.h"
+
+#define LZ_PAGE 4096UL
+
+/* Pages of one run of the image still to place, at [start, end) in the process now. */
+struct lazy_ext {
+	uint64_t start, end;
+	const uint8_t *src; /* the page image of start, in the server's mapping */
+	uint8_t *done;	    /* per page: placed, or dropped (munmap, MADV_DONTNEED) */
+	size_t first;	    /* every page below this index is done */
+};
+
+/* One uffd served: a restored process, or a child it forked during the lazy phase. */
+struct lazy_task {
+	pid_t pid; /* 0: a child forked since (the fork event has no pid) */
+	int uffd;
+	struct lazy_ext *ext; /* address order */
+	size_t nr_ext;
+	uint64_t left;	 /* pages not done */
+	uint64_t cursor; /* the last fault, or where the prefetch got to */
+	bool gone;	 /* its mm went away */
+};
+
+struct lazy_stats {
+	uint64_t faults, zero_faults, fault_pages, prefetch_pages, copied, dropped;
+	uint64_t place_ns;	  /* wall time in UFFDIO_COPY */
+	uint64_t t_first, t_done; /* first hello, last page in */
+};
+
+/* lazy-state.c */
+/* The ranges of @h with pages in @pid's image (mapped at @img), as extents of @t. */
+int lz_build(struct lazy_task *t, const struct lazy_hello *h, int dirfd, const uint8_t **img,
+	     size_t *img_len);
+/* A copy of @parent's state for the child of a fork. */
+struct lazy_task *lz_fork(const struct lazy_task *parent, int uffd);
+void lz_free(struct lazy_task *t);
+/* The extent and page index of @addr, or NULL. */
+struct lazy_ext *lz_find(struct lazy_task *t, uint64_t addr, size_t *idx);
+/* Mark [start, end) done without a page: the process dropped it. Pages dropped. */
+uint64_t lz_drop(struct lazy_task *t, uint64_t start, uint64_t end);
+/* mremap moved [from, from + len) to @to. -1 on out of memory, logged. */
+int lz_remap(struct lazy_task *t, uint64_t from, uint64_t to, uint64_t len);
+/* The next pending run at or after the cursor (wrapping), at most @max pages: 0 if none. */
+size_t lz_next(struct lazy_task *t, size_t max, struct lazy_ext **e, size_t *idx);
+/* The pending run at @e[@idx], at most @max pages (0 if that page is done). */
+size_t lz_run(const struct lazy_ext *e, size_t idx, size_t max);
+
+/* lazy-place.c */
+/*
+ * Place @n pages of @e from @idx with UFFDIO_COPY. 0 (the pages are done),
+ * -EAGAIN (events to read first), or -1 (the task is gone, or the range:
+ * logged at debug level).
+ */
+int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st);
+/* A fault where no page of the image is due: a zero page, or just a wake-up. */
+int lz_zero(struct lazy_task *t, uint64_t addr);
+
+/* lazy-guard.c: a process holding every uffd that kills their processes if we die. */
+int lz_guard_start(void);
+int lz_guard_add(int g, pid_t pid, int uffd);
+int lz_guard_done(int g, pid_t pid);
+void lz_guard_bye(int g);
+
+#endif

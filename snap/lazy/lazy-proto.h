@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What `snap restore --lazy-pages` and `snap lazy-pages` say to each other
+ * on DIR/lazy-pages.sock (SOCK_SEQPACKET): one lazy_hello per process, its
+ * uffd attached (SCM_RIGHTS); the server answers each with one byte, 'A'
+ * once it (and its guard) hold the uffd, 'E' if it cannot serve it. The
+ * restore closes the connection once its tree runs.
+ */
+#ifndef SNAP_LAZY_PROTO_H
+#define SNAP_LAZY_PROTO_H
+
+#include <stdint.h>
+
+#define LAZY_SOCK	"lazy-pages.sock"
+#define LAZY_MAGIC	0x5a59414cU /* "LAYZ" */
+#define LAZY_MAX_RANGES 4096
+
+struct lazy_range {
+	uint64_t start, end;
+};
+
+struct lazy_hello {
+	uint32_t magic;
+	int32_t pid;
+	uint32_t nr_ranges;
+	uint32_t pad;
+	struct lazy_range ranges[]; /* the registered mappings, address order */
+};
+
+#endif

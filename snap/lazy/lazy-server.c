@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `snap lazy-pages -D DIR`: listen on DIR/lazy-pages.sock for the restore,
+ * take each process's uffd and lazy ranges (lazy-proto.h), then serve:
+ * a fault gets its page and the next few at once; between faults, the
+ * prefetch places the pages nearest after the last fault (then after what
+ * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
+ * every page is in. Pages are placed with UFFDIO_COPY from our mapping of
+ * the page image (one copy); lazy-place.c says why not UFFDIO_MOVE. Events: fork (the child's uffd
+ * is served too), mremap (pages follow), munmap and MADV_DONTNEED (their pages are dropped; a fault
+ * there later gets a zero page). A uffd whose pages are all in is closed, here and in the guard
+ * (lazy-guard.c): the process is then free of userfaultfd. Exits once the restore has gone and
+ * every uffd is closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kcompat.h"
+#include "lazy-vma.h"
+#include "lazy/lazy-int.h"
+#include "lazy/lazy.h"
+#include "log.h"
+
+#define FAULT_AHEAD 16 /* pages placed at a fault: the page and those after it */
+#define MAX_TASKS   256
+#define MSGS	    16
+
+struct lazy_server {
+	const struct snap_opts *opts;
+	int dirfd;
+	int lsock, conn;   /* listening; the restore's, -1 before and after */
+	bool restore_gone; /* it connected and went */
+	int guard;
+	struct lazy_task *tasks[MAX_TASKS];
+	size_t nr_tasks;
+	const uint8_t *imgs[MAX_TASKS]; /* mappings of the page images, kept to the end */
+	size_t img_lens[MAX_TASKS], nr_imgs;
+	size_t rr; /* the task the prefetch serves next */
+	struct lazy_stats st;
+};
+
+static int listen_on(int dirfd, const char *dir)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	unlinkat(dirfd, LAZY_SOCK, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, LAZY_SOCK);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)) {
+		pr_perror("cannot listen on %s/%s", dir, LAZY_SOCK);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int add_task(struct lazy_server *s, struct lazy_task *t)
+{
+	if (s->nr_tasks == MAX_TASKS) {
+		pr_err("more than %d processes to serve", MAX_TASKS);
+		return -1;
+	}
+	/* The restore made it blocking; nothing but us reads it. */
+	fcntl(t->uffd, F_SETFL, O_NONBLOCK);
+	s->tasks[s->nr_tasks++] = t;
+	return 0;
+}
+
+/* One process of the restore: its hello, its uffd; answer 'A' or 'E'. */
+static int take_hello(struct lazy_server *s)
+{
+	size_t max = sizeof(struct lazy_hello) + LAZY_MAX_RANGES * sizeof(struct lazy_range);
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct lazy_hello *h = malloc(max);
+	struct iovec iov = {h, max};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	struct lazy_task *t = NULL;
+	ssize_t r;
+	int uffd = -1;
+	char ack = 'E';
+
+	if (!h) {
+		pr_err("out of memory for a restore's hello");
+		return -1;
+	}
+	r = recvmsg(s->conn, &mh, MSG_CMSG_CLOEXEC);
+	if (r <= 0) {
+		/* The restore is done with us (or failed: its processes are gone). */
+		close(s->conn);
+		s->conn = -1;
+		s->restore_gone = true;
+		free(h);
+		return 0;
+	}
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&uffd, CMSG_DATA(cm), sizeof(int));
+	if (uffd < 0 || r < (ssize_t)sizeof(*h) || h->magic != LAZY_MAGIC ||
+	    r != (ssize_t)(sizeof(*h) + h->nr_ranges * sizeof(struct lazy_range))) {
+		pr_err("a malformed hello from the restore (%zd bytes)", r);
+		goto out;
+	}
+	if (!s->st.t_first)
+		s->st.t_first = now_ns();
+	t = calloc(1, sizeof(*t));
+	if (!t || s->nr_imgs == MAX_TASKS) {
+		pr_err("pid %d: no room to serve it", h->pid);
+		goto out;
+	}
+	*t = (struct lazy_task){.pid = h->pid, .uffd = uffd};
+	if (lz_build(t, h, s->dirfd, &s->imgs[s->nr_imgs], &s->img_lens[s->nr_imgs]))
+		goto out;
+	s->nr_imgs++;
+	if (lz_guard_add(s->guard, t->pid, uffd) || add_task(s, t))
+		goto out;
+	pr_info("pid %d: %llu pages to serve in %zu runs", t->pid, (unsigned long long)t->left,
+		t->nr_ext);
+	t = NULL;
+	uffd = -1;
+	ack = 'A';
+out:
+	if (write(s->conn, &ack, 1) != 1)
+		pr_perror("cannot answer the restore");
+	lz_free(t);
+	if (uffd >= 0)
+		close(uffd);
+	free(h);
+	return 0;
+}
+
+static void finish_task(struct lazy_server *s, size_t i)
+{
+	struct lazy_task *t = s->tasks[i];
+
+	if (!t->gone)
+		pr_info("pid %d: every page in", t->pid);
+	/* Our uffd, then the guard's: the last close unregisters every range. */
+	close(t->uffd);
+	if (t->pid)
+		lz_guard_done(s->guard, t->pid);
+	lz_free(t);
+	s->tasks[i] = s->tasks[--s->nr_tasks];
+}
+
+static int on_fault(struct lazy_server *s, struct lazy_task *t, uint64_t addr)
+{
+	struct lazy_ext *e;
+	size_t idx, n;
+	int ret;
+
+	s->st.faults++;
+	e = lz_find(t, addr & ~(LZ_PAGE - 1), &idx);
+	n = e ? lz_run(e, idx, FAULT_AHEAD) : 0;
+	if (!n) {
+		s->st.zero_faults++;
+		return lz_zero(t, addr);
+	}
+	ret = lz_place(t, e, idx, n, &s->st);
+	if (!ret) {
+		s->st.fault_pages += n;
+		t->cursor = e->start + (idx + n) * LZ_PAGE;
+	}
+	return ret;
+}
+
+static int on_msg(struct lazy_server *s, struct lazy_task *t, const struct uffd_msg *m)
+{
+	struct lazy_task *c;
+
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		return on_fault(s, t, m->arg.pagefault.address);
+	case UFFD_EVENT_FORK:
+		c = lz_fork(t, m->arg.fork.ufd);
+		if (!c || add_task(s, c)) {
+			/* Its faults then wait on nothing: better dead. */
+			pr_err("pid %d forked a child that cannot be served", t->pid);
+			close(m->arg.fork.ufd);
+			lz_free(c);
+			return -1;
+		}
+		pr_debug("pid %d forked: its child's %llu missing pages served too", t->pid,
+			 (unsigned long long)c->left);
+		return 0;
+	case UFFD_EVENT_REMAP:
+		return lz_remap(t, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		s->st.dropped += lz_drop(t, m->arg.remove.start, m->arg.remove.end);
+		return 0;
+	}
+	pr_warn("pid %d: uffd event %u ignored", t->pid, m->event);
+	return 0;
+}
+
+/* Every message the uffd of @t has now. */
+static int drain(struct lazy_server *s, struct lazy_task *t)
+{
+	struct uffd_msg m[MSGS];
+
+	for (;;) {
+		ssize_t r = read(t->uffd, m, sizeof(m));
+		int ret = 0;
+
+		if (r < 0 && errno == EAGAIN)
+			return 0;
+		if (r <= 0) {
+			pr_perror("pid %d: cannot read its uffd", t->pid);
+			return -1;
+		}
+		for (size_t i = 0; i < r / sizeof(m[0]); i++) {
+			/* Placing waits for the events after it: read them, then retry. */
+			while ((ret = on_msg(s, t, &m[i])) == -EAGAIN)
+				if (drain(s, t))
+					return -1;
+			if (ret && t->gone)
+				return 0;
+		}
+	}
+}
+
+/* One batch of prefetch, for the next task with pages left; false if none has. */
+static bool prefetch(struct lazy_server *s)
+{
+	for (size_t k = 0; k < s->nr_tasks; k++) {
+		struct lazy_task *t = s->tasks[(s->rr + k) % s->nr_tasks];
+		struct lazy_ext *e;
+		size_t idx, n = lz_next(t, LAZY_BATCH_PAGES, &e, &idx);
+		int ret;
+
+		if (!n || t->gone)
+			continue;
+		uint64_t addr = e->start + idx * LZ_PAGE;
+
+		s->rr = (s->rr + k + 1) % s->nr_tasks;
+		ret = lz_place(t, e, idx, n, &s->st);
+		if (ret == -EAGAIN) {
+			drain(s, t);
+		} else if (ret && !t->gone) {
+			/*
+			 * Read what the process did there; if the page is still
+			 * due, the process has no mapping for it we can fill.
+			 */
+			drain(s, t);
+			e = lz_find(t, addr, &idx);
+			if (e && lz_run(e, idx, 1) && lz_place(t, e, idx, 1, &s->st)) {
+				pr_warn("pid %d: page at %lx cannot be placed; dropped", t->pid,
+					(unsigned long)addr);
+				s->st.dropped += lz_drop(t, addr, addr + LZ_PAGE);
+			}
+		} else if (!ret) {
+			s->st.prefetch_pages += n;
+			t->cursor = e->start + (idx + n) * LZ_PAGE;
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Pages counted due that no run holds: an account gone wrong. Said once,
+ * and let go, rather than spin on them.
+ */
+static void settle(struct lazy_server *s)
+{
+	for (size_t i = 0; i < s->nr_tasks; i++) {
+		struct lazy_task *t = s->tasks[i];
+
+		if (t->left && !t->gone) {
+			pr_warn("pid %d: %llu pages due but none found; letting them go", t->pid,
+				(unsigned long long)t->left);
+			t->left = 0;
+		}
+	}
+}
+
+static void print_stats(const struct lazy_server *s)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	printf("lazy-pages: faults %llu (zero %llu), pages by fault %llu, prefetched %llu, "
+	       "copied %llu, dropped %llu\n",
+	       (unsigned long long)s->st.faults, (unsigned long long)s->st.zero_faults,
+	       (unsigned long long)s->st.fault_pages, (unsigned long long)s->st.prefetch_pages,
+	       (unsigned long long)s->st.copied, (unsigned long long)s->st.dropped);
+	printf("lazy-pages: fill %.1f ms, placing %.1f ms, cpu user %.1f ms sys %.1f ms\n",
+	       (s->st.t_done - s->st.t_first) / 1e6, s->st.place_ns / 1e6,
+	       ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3,
+	       ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
+	fflush(stdout);
+}
+
+static int serve(struct lazy_server *s)
+{
+	struct pollfd pfd[MAX_TASKS + 1];
+
+	while (!s->restore_gone || s->nr_tasks) {
+		size_t i, n = 0;
+		bool busy = false;
+		int r;
+
+		for (i = 0; i < s->nr_tasks; i++) {
+			if (s->tasks[i]->gone || !s->tasks[i]->left) {
+				finish_task(s, i--);
+				if (!s->nr_tasks)
+					s->st.t_done = now_ns();
+				continue;
+			}
+			pfd[n++] = (struct pollfd){.fd = s->tasks[i]->uffd, .events = POLLIN};
+		}
+		if (s->restore_gone && !s->nr_tasks)
+			break;
+		pfd[n] = (struct pollfd){.fd = s->conn >= 0	 ? s->conn
+					       : s->restore_gone ? -1
+								 : s->lsock,
+					 .events = POLLIN};
+		for (i = 0; i < s->nr_tasks; i++)
+			busy |= s->tasks[i]->left > 0;
+		r = poll(pfd, n + 1, busy ? 0 : -1);
+		if (r < 0 && errno != EINTR) {
+			pr_perror("poll");
+			return -1;
+		}
+		for (i = 0; r > 0 && i < n; i++)
+			if (pfd[i].revents && drain(s, s->tasks[i]))
+				return -1;
+		if (r > 0 && pfd[n].revents) {
+			if (s->conn < 0) {
+				s->conn = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC);
+				if (s->conn < 0)
+					pr_perror("cannot accept the restore");
+			} else if (take_hello(s)) {
+				return -1;
+			}
+		}
+		if (r <= 0 && !prefetch(s))
+			settle(s);
+	}
+	return 0;
+}
+
+int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf)
+{
+	struct lazy_server s = {.opts = opts, .conn = -1, .guard = -1};
+	int ret = -1;
+
+	if (!(kf->uffd_features & UFFD_FEATURE_MOVE)) {
+		pr_err("lazy restore needs UFFDIO_MOVE (Linux 6.8+), which this kernel lacks");
+		return -1;
+	}
+	s.dirfd = open(opts->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s.dirfd < 0) {
+		pr_perror("cannot open %s", opts->images_dir);
+		return -1;
+	}
+	s.guard = lz_guard_start();
+	if (s.guard < 0)
+		goto out;
+	s.lsock = listen_on(s.dirfd, opts->images_dir);
+	if (s.lsock < 0)
+		goto out;
+	if (opts->pidfile) {
+		FILE *f = fopen(opts->pidfile, "we");
+
+		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f)) {
+			pr_perror("cannot write pidfile %s", opts->pidfile);
+			goto out;
+		}
+	}
+	ret = serve(&s);
+	if (!ret && opts->display_stats)
+		print_stats(&s);
+out:
+	for (size_t i = 0; i < s.nr_tasks; i++)
+		close(s.tasks[i]->uffd);
+	/* On an error the guard kills what is left: faults would wait forever. */
+	if (s.guard >= 0 && !ret)
+		lz_guard_bye(s.guard);
+	if (s.lsock >= 0) {
+		close(s.lsock);
+		unlinkat(s.dirfd, LAZY_SOCK, 0);
+	}
+	for (size_t i = 0; i < s.nr_imgs; i++)
+		munmap((void *)s.imgs[i], s.img_lens[i]);
+	close(s.dirfd);
+	return ret;
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lazy-pages server's account of one uffd: which pages of the image
+ * are still to place and where they are now. Built from pagemap-PID.img
+ * and the lazy ranges the restore sent; moved by mremap, cut by munmap and
+ * MADV_DONTNEED (the uffd events), copied at fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "pagemap.pb-c.h"
+#include "lazy/lazy-int.h"
+#include "log.h"
+
+static int add_ext(struct lazy_task *t, uint64_t start, uint64_t end, const uint8_t *src)
+{
+	struct lazy_ext *n = realloc(t->ext, (t->nr_ext + 1) * sizeof(*n));
+	size_t pages = (end - start) / LZ_PAGE;
+
+	if (!n)
+		goto oom;
+	t->ext = n;
+	n[t->nr_ext] = (struct lazy_ext){.start = start, .end = end, .src = src};
+	n[t->nr_ext].done = calloc(pages, 1);
+	if (!n[t->nr_ext].done)
+		goto oom;
+	t->nr_ext++;
+	t->left += pages;
+	return 0;
+oom:
+	pr_err("pid %d: out of memory for its lazy pages", t->pid);
+	return -1;
+}
+
+static int cmp_ext(const void *a, const void *b)
+{
+	const struct lazy_ext *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int map_pages(int dirfd, pid_t pid, uint64_t nr_pages, const uint8_t **img, size_t *img_len)
+{
+	struct stat stt;
+	int fd = img_open_raw(dirfd, "pages-%u.img", pid, O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &stt) || (uint64_t)stt.st_size < nr_pages * LZ_PAGE) {
+		pr_err("image pages-%d.img: shorter than pagemap-%d.img says", pid, pid);
+		close(fd);
+		return -1;
+	}
+	*img_len = stt.st_size;
+	p = *img_len ? mmap(NULL, *img_len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (p == MAP_FAILED) {
+		pr_perror("image pages-%d.img: cannot map it", pid);
+		return -1;
+	}
+	/* Served in no order the kernel could guess. */
+	if (p)
+		madvise(p, *img_len, MADV_RANDOM);
+	*img = p;
+	return 0;
+}
+
+int lz_build(struct lazy_task *t, const struct lazy_hello *h, int dirfd, const uint8_t **img,
+	     size_t *img_len)
+{
+	PagemapEntry **pm;
+	size_t nr, i, j;
+	uint64_t off = 0, total = 0;
+	int ret = -1;
+
+	if (img_load_all(dirfd, IMG_PAGEMAP, h->pid, false, (void ***)&pm, &nr))
+		return -1;
+	for (i = 0; i < nr; i++) {
+		/* The parent sets' pages are not served (restore refuses such a set too). */
+		if (pm[i]->in_parent) {
+			pr_err("image pagemap-%d.img: pages in a parent set are not supported yet "
+			       "(snap dedup -D first)", h->pid);
+			goto out;
+		}
+		total += pm[i]->nr_pages;
+	}
+	if (map_pages(dirfd, h->pid, total, img, img_len))
+		goto out;
+	for (i = 0; i < nr; i++) {
+		uint64_t s = pm[i]->vaddr, e = s + pm[i]->nr_pages * LZ_PAGE;
+
+		for (j = 0; j < h->nr_ranges; j++) {
+			uint64_t a = s > h->ranges[j].start ? s : h->ranges[j].start;
+			uint64_t b = e < h->ranges[j].end ? e : h->ranges[j].end;
+
+			if (a < b && add_ext(t, a, b, *img + off + (a - s)))
+				goto out;
+		}
+		off += pm[i]->nr_pages * LZ_PAGE;
+	}
+	qsort(t->ext, t->nr_ext, sizeof(*t->ext), cmp_ext);
+	ret = 0;
+out:
+	for (i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(&pm[i]->base, NULL);
+	free(pm);
+	return ret;
+}
+
+struct lazy_task *lz_fork(const struct lazy_task *parent, int uffd)
+{
+	struct lazy_task *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	if (!t)
+		goto oom;
+	*t = (struct lazy_task){.uffd = uffd, .cursor = parent->cursor};
+	for (i = 0; i < parent->nr_ext; i++) {
+		const struct lazy_ext *p = &parent->ext[i];
+		size_t pages = (p->end - p->start) / LZ_PAGE;
+
+		if (add_ext(t, p->start, p->end, p->src))
+			goto fail;
+		memcpy(t->ext[i].done, p->done, pages);
+		t->ext[i].first = p->first;
+	}
+	t->left = parent->left;
+	return t;
+oom:
+	pr_err("out of memory for a forked child's lazy pages");
+fail:
+	lz_free(t);
+	return NULL;
+}
+
+void lz_free(struct lazy_task *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nr_ext; i++)
+		free(t->ext[i].done);
+	free(t->ext);
+	free(t);
+}
+
+struct lazy_ext *lz_find(struct lazy_task *t, uint64_t addr, size_t *idx)
+{
+	size_t lo = 0, hi = t->nr_ext;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < t->ext[mid].start)
+			hi = mid;
+		else if (addr >= t->ext[mid].end)
+			lo = mid + 1;
+		else {
+			*idx = (addr - t->ext[mid].start) / LZ_PAGE;
+			return &t->ext[mid];
+		}
+	}
+	return NULL;
+}
+
+uint64_t lz_drop(struct lazy_task *t, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < t->nr_ext; i++) {
+		struct lazy_ext *e = &t->ext[i];
+		uint64_t a = start > e->start ? start : e->start;
+		uint64_t b = end < e->end ? end : e->end;
+
+		for (; a < b; a += LZ_PAGE) {
+			size_t k = (a - e->start) / LZ_PAGE;
+
+			if (!e->done[k]) {
+				e->done[k] = 1;
+				n++;
+			}
+		}
+	}
+	t->left -= n;
+	return n;
+}
+
+/* Cut the extent at @i in two at @addr, inside it; the second half is i + 1. */
+static int split(struct lazy_task *t, size_t i, uint64_t addr)
+{
+	struct lazy_ext *n = realloc(t->ext, (t->nr_ext + 1) * sizeof(*n)), *e, *f;
+	size_t k;
+
+	if (!n)
+		return -1;
+	t->ext = n;
+	e = &n[i];
+	k = (addr - e->start) / LZ_PAGE;
+	memmove(&n[i + 2], &n[i + 1], (t->nr_ext - i - 1) * sizeof(*n));
+	f = &n[i + 1];
+	*f = (struct lazy_ext){.start = addr, .end = e->end, .src = e->src + k * LZ_PAGE};
+	f->done = malloc((f->end - f->start) / LZ_PAGE);
+	if (!f->done) {
+		memmove(&n[i + 1], &n[i + 2], (t->nr_ext - i - 1) * sizeof(*n));
+		return -1;
+	}
+	memcpy(f->done, e->done + k, (f->end - f->start) / LZ_PAGE);
+	e->end = addr;
+	e->first = e->first < k ? e->first : k;
+	t->nr_ext++;
+	return 0;
+}
+
+int lz_remap(struct lazy_task *t, uint64_t from, uint64_t to, uint64_t len)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_ext; i++) {
+		struct lazy_ext *e = &t->ext[i];
+
+		if ((e->start < from && e->end > from && split(t, i, from)) ||
+		    (t->ext[i].start < from + len && t->ext[i].end > from + len &&
+		     split(t, i, from + len))) {
+			pr_err("pid %d: out of memory following an mremap", t->pid);
+			return -1;
+		}
+	}
+	for (i = 0; i < t->nr_ext; i++)
+		if (t->ext[i].start >= from && t->ext[i].end <= from + len) {
+			t->ext[i].start += to - from;
+			t->ext[i].end += to - from;
+		}
+	qsort(t->ext, t->nr_ext, sizeof(*t->ext), cmp_ext);
+	return 0;
+}
+
+size_t lz_run(const struct lazy_ext *e, size_t idx, size_t max)
+{
+	size_t n = 0, pages = (e->end - e->start) / LZ_PAGE;
+
+	while (n < max && idx + n < pages && !e->done[idx + n])
+		n++;
+	return n;
+}
+
+/* The first pending page of @e at or after @idx, or the extent's size. */
+static size_t pending_from(struct lazy_ext *e, size_t idx)
+{
+	size_t pages = (e->end - e->start) / LZ_PAGE;
+
+	while (e->first < pages && e->done[e->first])
+		e->first++;
+	if (idx < e->first)
+		idx = e->first;
+	while (idx < pages && e->done[idx])
+		idx++;
+	return idx;
+}
+
+size_t lz_next(struct lazy_task *t, size_t max, struct lazy_ext **e, size_t *idx)
+{
+	size_t i, start = 0, k;
+
+	if (!t->left || !t->nr_ext)
+		return 0;
+	/* The extent of the cursor, or the first after it. */
+	while (start < t->nr_ext && t->ext[start].end <= t->cursor)
+		start++;
+	for (k = 0; k <= t->nr_ext; k++) {
+		struct lazy_ext *x = &t->ext[(start + k) % t->nr_ext];
+		size_t from = 0, p;
+
+		if (!k && t->cursor > x->start)
+			from = (t->cursor - x->start) / LZ_PAGE;
+		p = pending_from(x, from);
+		if (p < (x->end - x->start) / LZ_PAGE) {
+			*e = x;
+			*idx = p;
+			return lz_run(x, p, max);
+		}
+	}
+	/* Only before the cursor in its own extent. */
+	for (i = 0; i < t->nr_ext; i++) {
+		size_t p = pending_from(&t->ext[i], 0);
+
+		if (p < (t->ext[i].end - t->ext[i].start) / LZ_PAGE) {
+			*e = &t->ext[i];
+			*idx = p;
+			return lz_run(&t->ext[i], p, max);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * criu_opts to snap_opts (rpc.h). Every option CRIU defines is in one of
+ * three lists: the ones mapped to a snap option, the ones snap may ignore
+ * without changing what the caller gets (logged, with why), and the ones it
+ * refuses by name, since ignoring them would change the result. The lists
+ * are checked against the message's descriptor, so an option added to
+ * rpc.proto and forgotten here is refused, not silently dropped; so is a
+ * field number snap does not know at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rpc/rpc.h"
+
+enum opt_kind { OPT_MAPPED, OPT_IGNORED, OPT_REFUSED };
+
+struct opt_rule {
+	const char *name;
+	enum opt_kind kind;
+	const char *why;	/* ignored: why that is harmless; refused: what is missing */
+};
+
+static const struct opt_rule rules[] = {
+	{ "images_dir_fd", OPT_MAPPED, NULL },
+	{ "images_dir", OPT_MAPPED, NULL },
+	{ "pid", OPT_MAPPED, NULL },
+	{ "leave_running", OPT_MAPPED, NULL },
+	{ "ext_unix_sk", OPT_MAPPED, NULL },
+	{ "tcp_established", OPT_MAPPED, NULL },
+	{ "shell_job", OPT_MAPPED, NULL },
+	{ "file_locks", OPT_MAPPED, NULL },
+	{ "log_level", OPT_MAPPED, NULL },
+	{ "log_file", OPT_MAPPED, NULL },
+	{ "notify_scripts", OPT_MAPPED, NULL },
+	{ "root", OPT_MAPPED, NULL },
+	{ "work_dir_fd", OPT_MAPPED, NULL },
+	{ "unix_sk_ino", OPT_MAPPED, NULL },
+	{ "rst_sibling", OPT_MAPPED, NULL },
+	{ "tcp_close", OPT_MAPPED, NULL },
+	{ "network_lock", OPT_MAPPED, NULL },
+	{ "display_stats", OPT_MAPPED, NULL },
+	{ "orphan_pts_master", OPT_IGNORED,
+	  "snap saves a pty whose master is outside the tree as an external terminal "
+	  "(shell_job), so it never has an orphan master to pass" },
+	{ "manage_cgroups", OPT_IGNORED,
+	  "snap does not save or move cgroups: the tree is restored in the cgroups snap runs in" },
+	{ "manage_cgroups_mode", OPT_IGNORED, "snap does not manage cgroups" },
+	{ "cg_root", OPT_IGNORED,
+	  "snap does not move tasks between cgroups: they stay where the caller put snap" },
+	{ "cgroup_props", OPT_IGNORED, "snap does not manage cgroups" },
+	{ "cgroup_props_file", OPT_IGNORED, "snap does not manage cgroups" },
+	{ "cgroup_dump_controller", OPT_IGNORED, "snap does not manage cgroups" },
+	{ "cgroup_yard", OPT_IGNORED, "snap does not manage cgroups" },
+	{ "freeze_cgroup", OPT_IGNORED,
+	  "snap stops every task of the tree with ptrace instead of the freezer" },
+	{ "empty_ns", OPT_IGNORED,
+	  "snap dumps only trees in its own namespaces and creates none on restore" },
+	{ "evasive_devices", OPT_IGNORED, "snap reopens device files by their saved path" },
+	{ "config_file", OPT_MAPPED, NULL },
+	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
+	{ "weak_sysctls", OPT_IGNORED, "snap restores no namespace sysctls" },
+	{ "status_fd", OPT_IGNORED,
+	  "it reports a page server or lazy pages being ready, which snap has not" },
+	{ "cpu_cap", OPT_IGNORED, "snap checks CPU features its own way" },
+	{ "force_irmap", OPT_IGNORED, "snap has no inotify path map" },
+	{ "irmap_scan_paths", OPT_IGNORED, "snap has no inotify path map" },
+	{ "ghost_limit", OPT_IGNORED, "snap's limit on deleted files applies" },
+	{ "link_remap", OPT_IGNORED, "snap's own handling of unlinked files applies" },
+	{ "skip_file_rwx_check", OPT_IGNORED, "snap reopens files with their saved flags" },
+	{ "mntns_compat_mode", OPT_IGNORED, "snap restores no mount namespace" },
+	{ "log_to_stderr", OPT_IGNORED, "snap's error lines always go to stderr" },
+	{ "pre_dump_mode", OPT_IGNORED, "snap has no pre-dump" },
+	{ "pidfd_store_sk", OPT_IGNORED, "snap has no pre-dump" },
+	{ "auto_dedup", OPT_IGNORED, "snap writes no parent images to deduplicate" },
+	{ "ps", OPT_REFUSED, "snap has no page server" },
+	{ "parent_img", OPT_REFUSED, "snap has no incremental dumps" },
+	{ "track_mem", OPT_REFUSED, "snap has no memory tracking for pre-dumps" },
+	{ "veths", OPT_REFUSED, "snap restores no network namespace" },
+	{ "exec_cmd", OPT_REFUSED, "snap runs no command after a restore" },
+	{ "ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
+	{ "inherit_fd", OPT_REFUSED, "snap has no inherit-fd yet" },
+	{ "auto_ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
+	{ "ext_sharing", OPT_REFUSED, "snap dumps no mount namespace" },
+	{ "ext_masters", OPT_REFUSED, "snap dumps no mount namespace" },
+	{ "skip_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
+	{ "enable_fs", OPT_REFUSED, "snap dumps no mount namespace" },
+	{ "external", OPT_REFUSED, "snap has no external resources yet" },
+	{ "join_ns", OPT_REFUSED, "snap joins no namespaces on restore yet" },
+	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
+	{ "lazy_pages", OPT_REFUSED, "snap has no lazy pages" },
+	{ "lsm_profile", OPT_REFUSED, "snap sets no LSM profile" },
+	{ "lsm_mount_context", OPT_REFUSED, "snap sets no LSM mount context" },
+	{ "tls", OPT_REFUSED, "snap has no page server" },
+	{ "tls_cacert", OPT_REFUSED, "snap has no page server" },
+	{ "tls_cacrl", OPT_REFUSED, "snap has no page server" },
+	{ "tls_cert", OPT_REFUSED, "snap has no page server" },
+	{ "tls_key", OPT_REFUSED, "snap has no page server" },
+	{ "tls_no_cn_verify", OPT_REFUSED, "snap has no page server" },
+	{ "unprivileged", OPT_REFUSED, "snap runs as root" },
+	{ "leave_stopped", OPT_REFUSED, "snap cannot leave the tree stopped yet" },
+};
+
+static const struct opt_rule *rule_of(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+		if (!strcmp(rules[i].name, name))
+			return &rules[i];
+	return NULL;
+}
+
+/*
+ * Whether the caller set field @f of @co to something: a has_ flag, a
+ * pointer or a count. runc sends many options as false or "" (lazy_pages,
+ * lsm_profile...): those ask for nothing, and are not refused.
+ */
+static bool field_set(const CriuOpts *co, const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *)co;
+	const char *str;
+
+	if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+		return true;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(base + f->quantifier_offset) != 0;
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(void *const *)(base + f->offset) != NULL;
+	if (f->type == PROTOBUF_C_TYPE_STRING) {
+		str = *(const char *const *)(base + f->offset);
+		return str && str[0];
+	}
+	if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
+		return false;
+	return f->type != PROTOBUF_C_TYPE_BOOL || *(const protobuf_c_boolean *)(base + f->offset);
+}
+
+static int check_rules(const CriuOpts *co)
+{
+	const ProtobufCMessageDescriptor *d = co->base.descriptor;
+
+	if (co->base.n_unknown_fields) {
+		pr_err("swrk: option field %u is unknown to snap; refusing rather than ignoring it",
+		       co->base.unknown_fields[0].tag);
+		return -1;
+	}
+	for (unsigned int i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const struct opt_rule *r;
+
+		if (!field_set(co, f))
+			continue;
+		r = rule_of(f->name);
+		if (!r) {
+			pr_err("swrk: option %s is not supported by snap", f->name);
+			return -1;
+		}
+		if (r->kind == OPT_REFUSED) {
+			pr_err("swrk: option %s is not supported: %s", f->name, r->why);
+			return -1;
+		}
+		if (r->kind == OPT_IGNORED)
+			pr_info("swrk: ignoring option %s: %s", f->name, r->why);
+	}
+	return 0;
+}
+
+/* The caller's fd @fd as a directory path of ours: 0, or -1 logged. */
+static int peer_dir(pid_t peer, const char *what, int fd, char *out)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", peer, fd);
+	if (stat(path, &st)) {
+		pr_perror("swrk: %s %d is not an open fd of the caller (pid %d)", what, fd, peer);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pr_err("swrk: %s %d of the caller (pid %d) is not a directory", what, fd, peer);
+		return -1;
+	}
+	/* The real path, for the logs and CRTOOLS_IMAGE_DIR; else the /proc link works. */
+	if (!realpath(path, out))
+		snprintf(out, PATH_MAX, "%s", path);
+	return 0;
+}
+
+/* log_file: a bare name, in the work directory (or the images directory). */
+static int log_path(const CriuOpts *co, pid_t peer, struct rpc_paths *p)
+{
+	char dir[PATH_MAX];
+
+	if (strchr(co->log_file, '/') || !strcmp(co->log_file, "..") || !co->log_file[0]) {
+		pr_err("swrk: log_file '%s' must be a bare file name (it goes in the work "
+		       "directory)", co->log_file);
+		return -1;
+	}
+	if (co->has_work_dir_fd) {
+		if (peer_dir(peer, "work_dir_fd", co->work_dir_fd, dir))
+			return -1;
+	} else {
+		snprintf(dir, sizeof(dir), "%s", p->images_dir);
+	}
+	if (snprintf(p->log_file, PATH_MAX, "%s/%s", dir, co->log_file) >= PATH_MAX) {
+		pr_err("swrk: log file path %s/%s is too long", dir, co->log_file);
+		return -1;
+	}
+	return 0;
+}
+
+/* CRIU reads options from config_file: refuse rather than ignore a real one. */
+static int check_config(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || !st.st_size) {
+		pr_info("swrk: no CRIU config file at %s (snap reads none)", path);
+		return 0;
+	}
+	pr_err("swrk: config_file %s: snap reads no CRIU config file; remove it or pass its "
+	       "options in the request", path);
+	return -1;
+}
+
+static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
+{
+	o->leave_running = co->has_leave_running && co->leave_running;
+	o->ext_unix_sk = co->has_ext_unix_sk && co->ext_unix_sk;
+	o->tcp_established = co->has_tcp_established && co->tcp_established;
+	o->tcp_close = co->has_tcp_close && co->tcp_close;
+	o->shell_job = co->has_shell_job && co->shell_job;
+	o->file_locks = co->has_file_locks && co->file_locks;
+	o->display_stats = co->has_display_stats && co->display_stats;
+	o->rst_sibling = restore && co->has_rst_sibling && co->rst_sibling;
+	/* A restore over RPC returns once the tree runs, as CRIU's swrk does. */
+	o->detach = restore;
+	if (co->n_unix_sk_ino) {
+		o->ext_unix_sk = true;
+		o->ext_unix_inos = calloc(co->n_unix_sk_ino, sizeof(*o->ext_unix_inos));
+		if (!o->ext_unix_inos) {
+			pr_err("swrk: out of memory for unix_sk_ino");
+			return -1;
+		}
+		for (size_t i = 0; i < co->n_unix_sk_ino; i++)
+			o->ext_unix_inos[i] = co->unix_sk_ino[i]->inode;
+		o->nr_ext_unix_inos = co->n_unix_sk_ino;
+	}
+	if (co->has_network_lock) {
+		/* CRIU's default, iptables, is a lock all the same: snap's is nft. */
+		o->network_lock = co->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP ?
+					  NETLOCK_METHOD__NETLOCK_SKIP :
+					  NETLOCK_METHOD__NETLOCK_NFT;
+	}
+	return 0;
+}
+
+int rpc_opts_check(const CriuOpts *co, bool restore)
+{
+	if (check_rules(co))
+		return -1;
+	if (co->root && co->root[0] && strcmp(co->root, "/")) {
+		pr_err("swrk: root '%s' is not supported: snap restores only into its own root "
+		       "(/) for now", co->root);
+		return -1;
+	}
+	if (co->config_file && co->config_file[0] && check_config(co->config_file))
+		return -1;
+	if (!restore && (!co->has_pid || co->pid <= 0)) {
+		pr_err("swrk: dump needs opts.pid: snap does not dump the process that asks");
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts *o,
+		  struct rpc_paths *p)
+{
+	if (co->images_dir_fd >= 0) {
+		if (peer_dir(peer, "images_dir_fd", co->images_dir_fd, p->images_dir))
+			return -1;
+	} else if (co->images_dir) {
+		snprintf(p->images_dir, PATH_MAX, "%s", co->images_dir);
+	} else {
+		pr_err("swrk: the request names no images directory (images_dir_fd or "
+		       "images_dir)");
+		return -1;
+	}
+	o->images_dir = p->images_dir;
+	if (co->log_file) {
+		if (log_path(co, peer, p))
+			return -1;
+		o->log_file = p->log_file;
+	}
+	/* CRIU's 0 shows only messages: snap's least is errors. */
+	o->verbosity = co->log_level < LOG_ERR ? LOG_ERR : co->log_level;
+	if (!restore && co->has_pid)
+		o->pid = co->pid;
+	return map_flags(co, restore, o);
+}

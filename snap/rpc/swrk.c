@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snap swrk FD: serve one CRIU RPC request (images/rpc.proto) over FD, a
+ * socket the caller (runc, go-criu, pycriu) made with socketpair(): one
+ * protobuf message per packet, no length prefix. The request becomes the
+ * snap_opts of the command line and runs the same flow (cmd_dump,
+ * cmd_restore). While it runs, each hook is sent to the caller as a NOTIFY
+ * and waits for its answer (the notifier in snap_opts). The reply says
+ * success, or carries the error line the CLI would have printed last.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "cr/action-script.h"
+#include "kerndat.h"
+#include "log.h"
+#include "net/netlock.h"
+#include "rpc/rpc.h"
+
+/* A request larger than this is not one snap could have been sent. */
+#define RPC_MAX_MSG (1 << 20)
+
+struct swrk {
+	int sk;
+	pid_t peer;
+	bool notify_scripts;
+	pid_t root_pid;		/* the tree's root, as the hooks saw it */
+	bool hung_up;		/* the caller closed the socket: no one to answer */
+};
+
+static int send_resp(struct swrk *s, const CriuResp *r)
+{
+	size_t len = criu_resp__get_packed_size(r);
+	uint8_t *buf = malloc(len ? len : 1);
+	ssize_t n;
+
+	if (!buf) {
+		pr_err("swrk: out of memory for a %zu-byte reply", len);
+		return -1;
+	}
+	criu_resp__pack(r, buf);
+	do
+		n = send(s->sk, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	free(buf);
+	if (n != (ssize_t)len) {
+		pr_perror("swrk: cannot send the reply on fd %d", s->sk);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One request: NULL with *eof set when the caller closed the socket, NULL
+ * after an error line for anything that is not a criu_req.
+ */
+static CriuReq *recv_req(struct swrk *s, bool *eof)
+{
+	CriuReq *req = NULL;
+	uint8_t *buf;
+	ssize_t n;
+
+	*eof = false;
+	do
+		n = recv(s->sk, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		pr_perror("swrk: cannot read a request from fd %d", s->sk);
+		return NULL;
+	}
+	if (n == 0) {
+		/* An empty packet reads the same as EOF: either way no request. */
+		*eof = true;
+		return NULL;
+	}
+	if (n > RPC_MAX_MSG) {
+		pr_err("swrk: a %zd-byte request is more than the %d bytes a request can be", n,
+		       RPC_MAX_MSG);
+		return NULL;
+	}
+	buf = malloc(n);
+	if (!buf) {
+		pr_err("swrk: out of memory for a %zd-byte request", n);
+		return NULL;
+	}
+	n = recv(s->sk, buf, n, 0);
+	if (n > 0)
+		req = criu_req__unpack(NULL, n, buf);
+	free(buf);
+	if (n <= 0)
+		pr_perror("swrk: cannot read a request from fd %d", s->sk);
+	else if (!req)
+		pr_err("swrk: malformed request: %zd bytes that are not a criu_req message", n);
+	return req;
+}
+
+/* The hooks as NOTIFY messages: the caller acts, then answers notify_success. */
+static int swrk_notify(void *arg, enum action_hook hook, pid_t init_pid)
+{
+	CriuResp r = CRIU_RESP__INIT;
+	CriuNotify n = CRIU_NOTIFY__INIT;
+	struct swrk *s = arg;
+	CriuReq *ack;
+	bool eof;
+	int ret = -1;
+
+	if (init_pid > 0)
+		s->root_pid = init_pid;
+	if (!s->notify_scripts)
+		return 0;
+	n.script = (char *)action_name(hook);
+	n.has_pid = true;
+	n.pid = init_pid;
+	r.type = CRIU_REQ_TYPE__NOTIFY;
+	r.success = true;
+	r.notify = &n;
+	pr_info("swrk: notifying the caller of %s (pid %d)", n.script, init_pid);
+	if (send_resp(s, &r))
+		return -1;
+	ack = recv_req(s, &eof);
+	if (!ack) {
+		if (eof) {
+			s->hung_up = true;
+			pr_err("swrk: the caller closed the connection at the %s notification",
+			       n.script);
+		}
+		return -1;
+	}
+	if (ack->type != CRIU_REQ_TYPE__NOTIFY)
+		pr_err("swrk: the caller answered the %s notification with request type %d",
+		       n.script, ack->type);
+	else if (!ack->has_notify_success || !ack->notify_success)
+		pr_err("swrk: the caller failed the %s notification", n.script);
+	else
+		ret = 0;
+	criu_req__free_unpacked(ack, NULL);
+	return ret;
+}
+
+static int reply_error(struct swrk *s, CriuReqType type)
+{
+	CriuResp r = CRIU_RESP__INIT;
+	const char *msg;
+	int err;
+
+	msg = log_last_err(&err);
+	r.type = type;
+	r.success = false;
+	r.cr_errmsg = (char *)(msg ? msg : "failed (no error line was logged)");
+	/* Only an errno the line itself names: a stale one would mislead (runc prints it). */
+	if (err && msg && strstr(msg, strerror(err))) {
+		r.has_cr_errno = true;
+		r.cr_errno = err;
+	}
+	return send_resp(s, &r);
+}
+
+static int do_version(struct swrk *s)
+{
+	CriuResp r = CRIU_RESP__INIT;
+	CriuVersion v = CRIU_VERSION__INIT;
+
+	v.major_number = RPC_CRIU_MAJOR;
+	v.minor_number = RPC_CRIU_MINOR;
+	/* Not gitid: go-criu reads a gitid as "the next minor, in development". */
+	v.name = "snap " SNAP_VERSION;
+	r.type = CRIU_REQ_TYPE__VERSION;
+	r.success = true;
+	r.version = &v;
+	return send_resp(s, &r);
+}
+
+static int do_features(struct swrk *s)
+{
+	CriuResp r = CRIU_RESP__INIT;
+	CriuFeatures f = CRIU_FEATURES__INIT;
+
+	/* No pre-dump memory tracking, no lazy pages, no pidfd store in snap yet. */
+	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
+	r.type = CRIU_REQ_TYPE__FEATURE_CHECK;
+	r.success = true;
+	r.features = &f;
+	return send_resp(s, &r);
+}
+
+/* DUMP and RESTORE: the command line's flow with the request's options. */
+static int do_cr(struct swrk *s, const CriuReq *req)
+{
+	bool restore = req->type == CRIU_REQ_TYPE__RESTORE;
+	struct action_notifier notifier = { .notify = swrk_notify, .arg = s };
+	struct snap_opts opts = {
+		.verbosity = LOG_WARN,
+		.pid_wait_ms = 10000,
+		.cow_limit = 64 << 20,
+		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
+		.notifier = &notifier,
+	};
+	CriuResp r = CRIU_RESP__INIT;
+	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
+	CriuRestoreResp rr = CRIU_RESTORE_RESP__INIT;
+	struct rpc_paths paths;
+	struct kfeat kf;
+	int ret = -1;
+
+	if (!req->opts) {
+		pr_err("swrk: the %s request carries no opts", restore ? "restore" : "dump");
+		return -1;
+	}
+	if (rpc_opts_fill(req->opts, s->peer, restore, &opts, &paths) ||
+	    log_init(opts.log_file, opts.verbosity) || rpc_opts_check(req->opts, restore) ||
+	    kerndat_probe(&kf))
+		goto out;
+	s->notify_scripts = req->opts->has_notify_scripts && req->opts->notify_scripts;
+	ret = restore ? cmd_restore(&opts, &kf) : cmd_dump(&opts, &kf);
+	if (ret)
+		goto out;
+	r.type = req->type;
+	r.success = true;
+	if (restore) {
+		rr.pid = s->root_pid;
+		r.restore = &rr;
+	} else {
+		r.dump = &dr;
+	}
+	ret = send_resp(s, &r);
+out:
+	free(opts.ext_unix_inos);
+	log_fini();
+	return ret;
+}
+
+static int serve(struct swrk *s, const CriuReq *req)
+{
+	switch (req->type) {
+	case CRIU_REQ_TYPE__VERSION:
+		return do_version(s);
+	case CRIU_REQ_TYPE__FEATURE_CHECK:
+		return do_features(s);
+	case CRIU_REQ_TYPE__DUMP:
+	case CRIU_REQ_TYPE__RESTORE:
+		return do_cr(s, req);
+	case CRIU_REQ_TYPE__PRE_DUMP:
+	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
+		pr_err("swrk: pre-dump is not supported by snap yet (dump with leave_running "
+		       "is live instead)");
+		return -1;
+	default:
+		pr_err("swrk: request type %d is not supported by snap (it serves VERSION, "
+		       "FEATURE_CHECK, DUMP and RESTORE)", req->type);
+		return -1;
+	}
+}
+
+static int peer_of(int sk, pid_t *peer)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int type;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(sk, SOL_SOCKET, SO_TYPE, &type, &tlen)) {
+		pr_perror("swrk: fd %d is not a socket", sk);
+		return -1;
+	}
+	if (type != SOCK_SEQPACKET) {
+		pr_err("swrk: fd %d is not a SOCK_SEQPACKET socket (make it with socketpair)", sk);
+		return -1;
+	}
+	if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		pr_perror("swrk: cannot tell who is at the other end of fd %d", sk);
+		return -1;
+	}
+	*peer = cr.pid;
+	return 0;
+}
+
+int cmd_swrk(const char *fd_arg)
+{
+	struct swrk s = { .sk = -1 };
+	CriuReq *req;
+	char *end;
+	bool eof;
+	int ret;
+
+	if (!fd_arg || (s.sk = strtol(fd_arg, &end, 10), *end || end == fd_arg || s.sk < 0)) {
+		pr_err("swrk takes the fd of its socket, as in 'snap swrk 3'");
+		return -1;
+	}
+	if (peer_of(s.sk, &s.peer))
+		return -1;
+	req = recv_req(&s, &eof);
+	if (!req) {
+		/* Closed before asking: nothing to answer. */
+		if (eof)
+			return 0;
+		reply_error(&s, CRIU_REQ_TYPE__EMPTY);
+		return -1;
+	}
+	ret = serve(&s, req);
+	if (ret && !s.hung_up)
+		reply_error(&s, req->type);
+	criu_req__free_unpacked(req, NULL);
+	close(s.sk);
+	return ret;
+}

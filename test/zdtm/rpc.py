@@ -1,0 +1,175 @@
+"""A client of snap's CRIU RPC (snap swrk FD; images/rpc.proto), as runc is
+one: the few messages it needs, encoded and decoded by hand (protobuf's wire
+format is small; python3-protobuf is not needed). Swrk.call() starts
+`snap swrk 3` on one end of a SOCK_SEQPACKET socketpair, sends one request,
+answers each NOTIFY with a handler, and returns the reply and snap's exit
+status."""
+
+import os
+import signal
+import socket
+
+from proc import STATUS, wait_exit
+
+# criu_req_type
+EMPTY, DUMP, RESTORE, CHECK, PRE_DUMP, PAGE_SERVER, NOTIFY = 0, 1, 2, 3, 4, 5, 6
+FEATURE_CHECK, VERSION = 9, 10
+
+# Field numbers of criu_opts that the tests use (rpc.proto).
+OPTS = {
+    "images_dir_fd": (1, "int"), "pid": (2, "int"), "leave_running": (3, "int"),
+    "ext_unix_sk": (4, "int"), "tcp_established": (5, "int"), "shell_job": (7, "int"),
+    "file_locks": (8, "int"), "log_level": (9, "int"), "log_file": (10, "str"),
+    "notify_scripts": (12, "int"), "root": (13, "str"), "work_dir_fd": (17, "int"),
+    "manage_cgroups": (24, "int"), "rst_sibling": (26, "int"), "empty_ns": (38, "int"),
+    "freeze_cgroup": (44, "str"), "lazy_pages": (48, "int"), "orphan_pts_master": (50, "int"),
+    "config_file": (51, "str"), "manage_cgroups_mode": (34, "int"),
+}
+
+
+def varint(v):
+    v &= (1 << 64) - 1      # negative int32 is ten bytes, as protobuf sends it
+    out = bytearray()
+    while True:
+        b = v & 0x7f
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def field(num, value):
+    if isinstance(value, (bytes, str)):
+        data = value.encode() if isinstance(value, str) else value
+        return varint(num << 3 | 2) + varint(len(data)) + data
+    return varint(num << 3) + varint(int(value))
+
+
+def encode_opts(**opts):
+    out = b""
+    for name, value in opts.items():
+        num, _ = OPTS[name]
+        out += field(num, value)
+    return out
+
+
+def request(type_, opts=None, notify_success=None):
+    out = field(1, type_)
+    if opts is not None:
+        out += field(2, encode_opts(**opts))
+    if notify_success is not None:
+        out += field(3, notify_success)
+    return out
+
+
+def decode(data):
+    """{field number: [values]}: ints for varints, bytes for the rest."""
+    msg, i = {}, 0
+
+    def rd():
+        nonlocal i
+        v, shift = 0, 0
+        while True:
+            b = data[i]
+            i += 1
+            v |= (b & 0x7f) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+    while i < len(data):
+        key = rd()
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v = rd()
+        elif wt == 2:
+            n = rd()
+            v = data[i:i + n]
+            i += n
+        else:
+            raise ValueError("wire type %d" % wt)
+        msg.setdefault(num, []).append(v)
+    return msg
+
+
+class Resp:
+    """A criu_resp, the fields the tests read."""
+
+    def __init__(self, data):
+        m = decode(data)
+        self.raw = m
+        self.type = m.get(1, [None])[0]
+        self.success = bool(m.get(2, [0])[0])
+        self.errno = m.get(7, [None])[0]
+        self.errmsg = m[9][0].decode() if 9 in m else None
+        sub = lambda n: decode(m[n][0]) if n in m else None
+        self.dump, self.restore, self.notify = sub(3), sub(4), sub(5)
+        self.features, self.version = sub(8), sub(10)
+
+    def __repr__(self):
+        return "Resp(type=%s success=%s errmsg=%r)" % (self.type, self.success, self.errmsg)
+
+
+class Swrk:
+    """One `snap swrk 3`: call() sends a request and returns (last reply,
+    snap's wait status, the scripts notified as [(name, pid)])."""
+
+    def __init__(self, snap_path, workdir):
+        self.snap_path, self.workdir = snap_path, workdir
+
+    def start(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        err = os.path.join(self.workdir, "swrk.err")
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+                os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
+                fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.dup2(theirs.fileno(), 3)
+                os.closerange(4, 65536)
+                os.chdir(self.workdir)
+                os.execv(self.snap_path, [self.snap_path, "swrk", "3"])
+            finally:
+                os._exit(127)
+        STATUS.pop(pid, None)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        theirs.close()
+        ours.settimeout(60)
+        return pid, ours
+
+    def call(self, req, on_notify=None, timeout=60):
+        pid, sk = self.start()
+        notified = []
+        resp = None
+        try:
+            sk.send(req)
+            while True:
+                try:
+                    data = sk.recv(65536)
+                except socket.timeout:
+                    break
+                if not data:
+                    break
+                resp = Resp(data)
+                if resp.type != NOTIFY:
+                    break
+                name = resp.notify[1][0].decode()
+                npid = resp.notify.get(2, [0])[0]
+                notified.append((name, npid))
+                ok = on_notify(name, npid) if on_notify else True
+                if ok is None:      # the handler's way of hanging up
+                    break
+                sk.send(request(NOTIFY, notify_success=bool(ok)))
+        finally:
+            sk.close()
+        return resp, wait_exit(pid, timeout), notified
+
+    def err(self):
+        with open(os.path.join(self.workdir, "swrk.err")) as f:
+            return f.read()
