@@ -20,6 +20,10 @@ int cmd_netlock(const struct snap_opts *opts);
 
 /* snap dump -t PID -D DIR: checkpoint a process. */
 int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf);
+/* snap pre-dump -t PID -D DIR: its memory, for a dump --prev-images-dir to build on. */
+int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf);
+/* snap dedup -D DIR: fold the chain of parent sets into DIR's own images. */
+int cmd_dedup(const struct snap_opts *opts);
 /* snap restore -D DIR: bring it back with the same PID. */
 int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf);
 /* snap page-server -D DIR: receive the pages of one `snap dump --page-server`. */

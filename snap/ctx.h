@@ -70,6 +70,13 @@ struct snap_opts {
 	bool tcp_established;
 	bool tcp_close;
 	/*
+	 * --prev-images-dir DIR (dump, pre-dump): the parent set, relative to
+	 * -D; only the pages written since it are saved. --track-mem: CRIU's
+	 * flag, accepted (a pre-dump always tracks; a dump ends the tracking).
+	 */
+	const char *prev_images_dir;
+	bool track_mem;
+	/*
 	 * --page-server (dump): the pages go over TCP to `snap page-server`
 	 * at --address, --port; the other images are written in -D. snap
 	 * page-server listens at --address (default: any), --port (0: any
@@ -120,6 +127,7 @@ struct dump_stats {
 	uint64_t t_end;
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */
+	uint64_t pages_in_parent;	/* pages left to the parent set (--prev-images-dir) */
 	uint64_t pages_swapped;		/* written pages that were in swap */
 	uint64_t pages_paged_out;	/* of those, pushed back out after a -R dump */
 	uint64_t shmem_objects;		/* shared memory objects in shmem.img */
@@ -178,6 +186,8 @@ struct range_list {
 };
 
 struct live_dump;
+struct track_task;
+struct track_parent;
 
 /* A process of the dumped tree: tasks[0] is the root, parents come first. */
 struct dump_task {
@@ -203,6 +213,7 @@ struct dump_task {
 	struct range_list swapped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 	struct live_dump *ld;		/* live dump: its held pages and uffd */
+	struct track_task *trk;		/* incremental: its write tracker (mem/track.h) */
 	NsIds *ns_ids;			/* ns/ns-ids.c, owned by dump_ctx.ns; NULL for a zombie */
 };
 
@@ -249,6 +260,8 @@ struct dump_ctx {
 	size_t nr_locked;		/* of those, in the lock taken (cr/dump.c) */
 	struct netlock *netlock;	/* the lock this dump took (net/netlock.h), or NULL */
 	bool network_locked;		/* the network-lock hook ran: network-unlock undoes it */
+	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
+	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 };
 
@@ -260,6 +273,7 @@ struct restore_task {
 	PagemapEntry **pagemap;
 	size_t nr_pagemap;
 	uint64_t nr_pages;		/* sum of pagemap nr_pages */
+	int pages_fd;			/* > 0: all its pages, the parents' too (page-chain.h) */
 	FdinfoEntry **fds;
 	size_t nr_fds;
 };

@@ -28,6 +28,7 @@
 #include "shmem.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
+#include "track.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
 #define IMG_MAGIC(c) (0x00504e53U | ((uint32_t)(c) << 24))
@@ -51,6 +52,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_TTY_DATA] = {"tty-data.img", IMG_MAGIC('Y'), &tty_data_entry__descriptor},
 	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
+	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

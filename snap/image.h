@@ -38,6 +38,7 @@ enum img_type {
 	IMG_TTY_DATA,		/* tty-data.img */
 	IMG_NETLOCK,		/* netlock.img */
 	IMG_INET_QUEUES,	/* inet-queues.img */
+	IMG_TRACK,		/* track.img */
 	IMG_NR,
 };
 

@@ -67,6 +67,17 @@ enum parasite_cmd {
 	 * not yet accepted, it had to make again to read what was queued).
 	 */
 	PARASITE_CMD_REPLACE_FD,
+	/*
+	 * Comes with an fd of /dev/userfaultfd: make a uffd in our mm with
+	 * track.features (asynchronous write-protect: writes are never stopped,
+	 * the kernel only marks the page written), keep it at a free fd number
+	 * high in our table (track.fd, close-on-exec) and send it back. It is
+	 * the write tracker of incremental dumps: it must outlive snap, which
+	 * registers and protects the ranges itself (snap/mem/track.c).
+	 */
+	PARASITE_CMD_TRACK_ARM,
+	/* Close the fds track.drop[0, nr_drop): trackers a dump took over. */
+	PARASITE_CMD_TRACK_DROP,
 };
 
 #define PARASITE_MAX_IOV 4096
@@ -93,6 +104,16 @@ struct parasite_replace {
 	__u32 nr;
 	__s32 fd[PARASITE_MAX_REPLACE];
 	__u8 cloexec[PARASITE_MAX_REPLACE];
+};
+
+#define PARASITE_MAX_DROP 16
+
+/* Arguments of the tracker commands. */
+struct parasite_track {
+	__u64 features;			/* UFFDIO_API features */
+	__s32 fd;			/* result of TRACK_ARM: the tracker's fd number */
+	__u32 nr_drop;
+	__s32 drop[PARASITE_MAX_DROP];
 };
 
 /* One message each way on the seqpacket socket. */
@@ -156,6 +177,7 @@ struct parasite_args {
 	struct parasite_thread_out thread;
 	struct parasite_live live;
 	struct parasite_replace replace;
+	struct parasite_track track;
 	struct sigframe_area frame;
 };
 

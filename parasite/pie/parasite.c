@@ -272,6 +272,54 @@ static long replace_fd(const struct parasite_replace *r, const int *fds, int nfd
 	return 0;
 }
 
+#define F_DUPFD_CLOEXEC_ 1030
+#define RLIMIT_NOFILE_ 7
+
+/*
+ * The tracker goes high in the fd table, out of the way of the numbers the
+ * program will be given: 64 below the soft limit (F_DUPFD takes the lowest
+ * free number from there, so no fd of the program is ever replaced).
+ */
+static long track_arm(struct parasite_track *t, int devfd, int *uffd_out)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = t->features };
+	struct k_rlimit rl;
+	long uffd, fd, ret, base;
+
+	uffd = sys_ioctl(devfd, USERFAULTFD_IOC_NEW, O_CLOEXEC_ | O_NONBLOCK_);
+	if (uffd < 0)
+		return uffd;
+	ret = sys_ioctl(uffd, UFFDIO_API, &api);
+	if (!ret)
+		ret = sys_prlimit(0, RLIMIT_NOFILE_, 0, &rl);
+	if (ret) {
+		sys_close(uffd);
+		return ret;
+	}
+	if (rl.cur > (1 << 20))
+		rl.cur = 1 << 20;
+	base = rl.cur > 128 ? (long)rl.cur - 64 : (long)rl.cur / 2;
+	fd = sys3(__NR_fcntl, uffd, F_DUPFD_CLOEXEC_, base);
+	if (fd < 0) {
+		sys_close(uffd);
+		return fd;
+	}
+	t->fd = fd;
+	*uffd_out = uffd;
+	return 0;
+}
+
+static long track_drop(const struct parasite_track *t)
+{
+	unsigned int i;
+
+	if (t->nr_drop > PARASITE_MAX_DROP)
+		return -22;
+	for (i = 0; i < t->nr_drop; i++)
+		sys_close(t->drop[i]);
+	return 0;
+}
+
 /* Returns the rt_sigreturn stack pointer; 0 makes entry.S exit (never on purpose). */
 unsigned long blob_main(struct parasite_args *args)
 {
@@ -308,6 +356,12 @@ unsigned long blob_main(struct parasite_args *args)
 			break;
 		case PARASITE_CMD_REPLACE_FD:
 			msg.ret = replace_fd(&args->replace, fds, nfds);
+			break;
+		case PARASITE_CMD_TRACK_ARM:
+			msg.ret = nfds == 1 ? track_arm(&args->track, fds[0], &uffd) : -22;
+			break;
+		case PARASITE_CMD_TRACK_DROP:
+			msg.ret = track_drop(&args->track);
 			break;
 		default:
 			msg.ret = -22; /* EINVAL */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -22,6 +23,7 @@
 
 #include "cmds.h"
 #include "cr/action-script.h"
+#include "cr/dump-steps.h"
 #include "proc/core-dump.h"
 #include "files/files.h"
 #include "image.h"
@@ -32,6 +34,7 @@
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
 #include "mem/page-sink.h"
+#include "mem/track.h"
 #include "net/netlock.h"
 #include "ns/ns.h"
 #include "proc/proc.h"
@@ -42,7 +45,7 @@
 #include "cr/stats.h"
 #include "proc/thread-dump.h"
 
-static int open_images_dir(struct dump_ctx *ctx)
+int dump_open_images_dir(struct dump_ctx *ctx)
 {
 	const char *dir = ctx->opts->images_dir;
 
@@ -63,8 +66,7 @@ static int open_images_dir(struct dump_ctx *ctx)
 	return 0;
 }
 
-/* Where injected syscalls can run: the vDSO, or any executable address. */
-static int syscall_site(const struct dump_task *t, struct syscall_site *site)
+int dump_syscall_site(const struct dump_task *t, struct syscall_site *site)
 {
 	memset(site, 0, sizeof(*site));
 	for (size_t i = 0; i < t->vmas.nr; i++) {
@@ -83,17 +85,25 @@ static int syscall_site(const struct dump_task *t, struct syscall_site *site)
 	return -1;
 }
 
-static int write_inventory(struct dump_ctx *ctx)
+int dump_write_inventory(struct dump_ctx *ctx)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	/* A set another may be made on top of names itself; a child names its parent. */
+	if (getrandom(&inv.dump_id, sizeof(inv.dump_id), 0) != sizeof(inv.dump_id))
+		inv.dump_id = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	inv.has_dump_id = true;
+	inv.parent_id = track_parent_id(ctx);
+	inv.has_parent_id = inv.parent_id != 0;
+	inv.has_pre_dump = ctx->pre_dump;
+	inv.pre_dump = ctx->pre_dump;
 	inv.version = IMG_VERSION;
 	inv.root_pid = ctx->tasks[0].pid;
 	inv.kernel = (char *)ctx->kf->kernel;
 	inv.has_live = true;
-	inv.live = ctx->mode->live;
+	inv.live = ctx->mode->live && !ctx->pre_dump;
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	return img_write_one(ctx->dirfd, IMG_INVENTORY, 0, &inv.base);
@@ -186,7 +196,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	int ret;
 
 	if (ns_collect(ctx, t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
-	    syscall_site(t, &site))
+	    dump_syscall_site(t, &site))
 		return -1;
 	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
 	    note_shmem(ctx, t) || timers_prepare(t->pid, &timers))
@@ -198,6 +208,9 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
 	if (!ret)
 		ret = thread_collect_infected(t);
+	/* Before the fds are read: snap's write trackers are not the task's files. */
+	if (!ret)
+		ret = track_take(ctx, t);
 	if (!ret && ctx->mode->task_infected)
 		ret = ctx->mode->task_infected(ctx, t);
 	/* What follows needs ptrace stops: the target must not run the parasite. */
@@ -325,6 +338,7 @@ static void free_tasks(struct dump_ctx *ctx)
 		struct dump_task *t = &ctx->tasks[i];
 
 		dump_mode_free_task(ctx, t);
+		track_task_free(t);
 		vma_list_free(&t->vmas);
 		vma_list_free(&t->vmas_hint);
 		range_list_free(&t->swapped);
@@ -372,8 +386,11 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
 	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
-	    open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid) ||
+	    dump_open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid) ||
 	    page_sinks_begin(&ctx, PAGE_SET_DUMP))
+		goto out;
+	if (opts->prev_images_dir &&
+	    (track_check_kernel(kf, "dump --prev-images-dir") || track_parent_load(&ctx)))
 		goto out;
 	netlock_forget_old(ctx.dirfd, opts->images_dir);
 	ctx.files = file_table_new();
@@ -404,7 +421,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	/* The pages are acknowledged (a page server's included) before inventory.img. */
 	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx) ||
-	    page_sinks_end(&ctx) || write_inventory(&ctx) || post_dump(&ctx))
+	    page_sinks_end(&ctx) || dump_write_inventory(&ctx) || post_dump(&ctx))
 		goto out;
 	ok = true;
 out:
@@ -433,6 +450,7 @@ out:
 	ns_table_free(ctx.ns);
 	free_tasks(&ctx);
 	tree_prepare_free(&ctx);
+	track_parent_free(&ctx);
 	if (ctx.dirfd >= 0)
 		close(ctx.dirfd);
 	return ok ? 0 : -1;

@@ -24,6 +24,7 @@
 #include "cr/restore-images.h"
 #include "kcompat.h"
 #include "mem/ghost.h"
+#include "mem/page-chain.h"
 #include "mem/shmem.h"
 
 /*
@@ -276,9 +277,11 @@ static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
 	struct stat st;
 	int fd;
 
+	/* Pages in the parent set are not in this one's file. */
 	t->nr_pages = 0;
 	for (size_t i = 0; i < t->nr_pagemap; i++)
-		t->nr_pages += t->pagemap[i]->nr_pages;
+		if (!t->pagemap[i]->in_parent)
+			t->nr_pages += t->pagemap[i]->nr_pages;
 	fd = img_open_raw(ctx->dirfd, "pages-%u.img", t->pid, O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -298,6 +301,33 @@ static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+/*
+ * An incremental dump: the pages in the parent sets are gathered, through
+ * the chain, with this set's own into one file the restorer reads as usual.
+ */
+static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
+{
+	int fd;
+
+	if (!page_chain_needed(t->pagemap, t->nr_pagemap))
+		return 0;
+	/* snap lazy-pages serves pages-PID.img only, not the parent sets. */
+	if (ctx->opts->lazy_pages) {
+		pr_err("image pagemap-%d.img: restore --lazy-pages of an incremental dump is not "
+		       "supported yet (snap dedup -D first)", t->pid);
+		return -1;
+	}
+	if (page_chain_resolve(ctx->dirfd, ctx->opts->images_dir,
+			       ctx->inv->has_parent_id ? ctx->inv->parent_id : 0, t->pid,
+			       t->pagemap, t->nr_pagemap, &fd))
+		return -1;
+	t->pages_fd = fd;
+	t->nr_pages = 0;
+	for (size_t i = 0; i < t->nr_pagemap; i++)
+		t->nr_pages += t->pagemap[i]->nr_pages;
+	return 0;
+}
+
 static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 {
 	if (img_load_one(ctx->dirfd, IMG_CORE, t->pid, (ProtobufCMessage **)&t->core) ||
@@ -306,7 +336,8 @@ static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 			 &t->nr_pagemap) ||
 	    img_load_all(ctx->dirfd, IMG_FDINFO, t->pid, false, (void ***)&t->fds, &t->nr_fds))
 		return -1;
-	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t);
+	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t) ||
+	       resolve_chain(ctx, t);
 }
 
 struct restore_task *restore_find_task(const struct restore_ctx *ctx, pid_t pid)
@@ -375,6 +406,11 @@ int restore_load(struct restore_ctx *ctx)
 		       ctx->inv->version, IMG_VERSION);
 		return -1;
 	}
+	if (ctx->inv->pre_dump) {
+		pr_err("images directory %s is a pre-dump: memory only, not restorable; restore "
+		       "the dump made on top of it (--prev-images-dir)", ctx->opts->images_dir);
+		return -1;
+	}
 	if (strcmp(ctx->inv->kernel, ctx->kf->kernel))
 		pr_warn("images were dumped on kernel %s, this is %s", ctx->inv->kernel,
 			ctx->kf->kernel);
@@ -423,6 +459,8 @@ void restore_unload(struct restore_ctx *ctx)
 			protobuf_c_message_free_unpacked(&t->mm->base, NULL);
 		free_all((void **)t->pagemap, t->nr_pagemap);
 		free_all((void **)t->fds, t->nr_fds);
+		if (t->pages_fd > 0)
+			close(t->pages_fd);
 	}
 	free(ctx->tasks);
 	restore_files_free(ctx);

@@ -176,6 +176,12 @@ static int prepare_fds(struct restore_tree *tr, size_t idx)
 		ctx->tty_fd = move_fd(ctx->tty_fd, base + 2);
 	if (ctx->dirfd < 0)
 		return -1;
+	/* An incremental dump's pages, staged with its parents' (mem/page-chain.h). */
+	if (ctx->tasks[idx].pages_fd > 0) {
+		ctx->tasks[idx].pages_fd = move_fd(ctx->tasks[idx].pages_fd, base + 2);
+		if (ctx->tasks[idx].pages_fd < 0)
+			return -1;
+	}
 	/* Every other task's pipes are below base: they go here. */
 	if (shmem_move_fds(ctx, base + 2) || ns_move_fds(ctx, base + 2) ||
 	    restore_task_fds(ctx, &ctx->tasks[idx], base))

@@ -82,8 +82,15 @@ int lz_build(struct lazy_task *t, const struct lazy_hello *h, int dirfd, const u
 
 	if (img_load_all(dirfd, IMG_PAGEMAP, h->pid, false, (void ***)&pm, &nr))
 		return -1;
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
+		/* The parent sets' pages are not served (restore refuses such a set too). */
+		if (pm[i]->in_parent) {
+			pr_err("image pagemap-%d.img: pages in a parent set are not supported yet "
+			       "(snap dedup -D first)", h->pid);
+			goto out;
+		}
 		total += pm[i]->nr_pages;
+	}
 	if (map_pages(dirfd, h->pid, total, img, img_len))
 		goto out;
 	for (i = 0; i < nr; i++) {

@@ -93,6 +93,7 @@ struct live_dump {
 	char name[112];		/* how errors name it: "pid N", or the object */
 	bool obj;
 	struct page_list pl;
+	struct page_list parent;	/* runs the parent set holds: declared, never held */
 	uint64_t *run_idx;	/* first page index of each run */
 	uint8_t *saved;		/* bitmap over page indexes */
 	uint8_t *removed;	/* obj: pages a process discarded (MADV_DONTNEED, _REMOVE) */
@@ -202,6 +203,11 @@ void live_free(struct live_dump *ld);
  */
 int live_layout(struct live_dump *ld, const struct dump_ctx *ctx, enum page_sink_kind kind,
 		uint32_t id);
+/*
+ * --prev-images-dir: move the runs of @pl in the parent set to @ld->parent,
+ * where live_layout() declares them. Logged.
+ */
+int live_parent_runs(struct live_dump *ld, struct page_list *pl);
 /* Write @nr saved pages from @buf, the first at page index @idx. Logged. */
 int live_write_pages(struct live_dump *ld, const void *buf, uint64_t nr, uint64_t idx);
 /* Close @ld's page sink, checking the last writes. */

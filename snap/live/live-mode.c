@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "live/live-internal.h"
+#include "mem/track.h"
 
 /* The root and the children found before the freeze come here early; a task found frozen, late. */
 static int live_prepare_task(struct dump_ctx *ctx, struct dump_task *t)
@@ -36,6 +37,14 @@ static int live_task_infected(struct dump_ctx *ctx, struct dump_task *t)
 	ret = live_note_rseq(t, t->ld);
 	if (!ret)
 		ret = page_collect(ctx, t, &pl);
+	/*
+	 * --prev-images-dir: the runs the parent holds are only declared. The
+	 * write tracker goes before our own uffd: a range takes one uffd.
+	 */
+	if (!ret && t->trk)
+		ret = track_split(ctx, t, &pl, false) ?: live_parent_runs(t->ld, &pl);
+	if (!ret && t->trk)
+		ret = track_release(t);
 	if (!ret)
 		ret = live_freeze(ctx, t, &pl, t->ld);
 	page_list_free(&pl);

@@ -157,7 +157,8 @@ static int make_list(struct live_dump *obj, PagemapEntry **ranges, size_t nr)
 		return -1;
 	}
 	for (size_t i = 0; i < nr; i++) {
-		obj->pl.runs[i] = (struct page_run){ ranges[i]->vaddr, ranges[i]->nr_pages, 0 };
+		obj->pl.runs[i] =
+			(struct page_run){ ranges[i]->vaddr, ranges[i]->nr_pages, 0, false };
 		obj->pl.pages += ranges[i]->nr_pages;
 	}
 	obj->pl.nr = obj->pl.cap = nr;

@@ -255,6 +255,26 @@ int live_prepare(struct dump_task *t, struct live_dump **out)
 	return 0;
 }
 
+/* The held runs and the parent's, merged in address order as a pagemap wants them. */
+static int declare_runs(struct live_dump *ld)
+{
+	const struct page_list *own = &ld->pl, *par = &ld->parent;
+	size_t i = 0, j = 0;
+
+	while (i < own->nr || j < par->nr) {
+		if (j == par->nr || (i < own->nr && own->runs[i].vaddr < par->runs[j].vaddr)) {
+			if (page_sink_add_run(ld->sink, own->runs[i].vaddr, own->runs[i].nr))
+				return -1;
+			i++;
+		} else {
+			if (page_sink_add_parent_run(ld->sink, par->runs[j].vaddr, par->runs[j].nr))
+				return -1;
+			j++;
+		}
+	}
+	return page_sink_layout_done(ld->sink);
+}
+
 int live_layout(struct live_dump *ld, const struct dump_ctx *ctx, enum page_sink_kind kind,
 		uint32_t id)
 {
@@ -275,10 +295,36 @@ int live_layout(struct live_dump *ld, const struct dump_ctx *ctx, enum page_sink
 	ld->sink = page_sink_open(ctx, kind, id, ld->name);
 	if (!ld->sink)
 		return -1;
-	for (i = 0; i < ld->pl.nr; i++)
-		if (page_sink_add_run(ld->sink, ld->pl.runs[i].vaddr, ld->pl.runs[i].nr))
-			return -1;
-	return page_sink_layout_done(ld->sink);
+	return declare_runs(ld);
+}
+
+int live_parent_runs(struct live_dump *ld, struct page_list *pl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pl->nr; i++) {
+		struct page_run *r = &pl->runs[i];
+		struct page_run *p;
+
+		if (!r->in_parent) {
+			pl->runs[n++] = *r;
+			continue;
+		}
+		if (ld->parent.nr == ld->parent.cap) {
+			size_t cap = ld->parent.cap ? 2 * ld->parent.cap : 64;
+
+			p = realloc(ld->parent.runs, cap * sizeof(*p));
+			if (!p) {
+				pr_err("%s: out of memory for its parent runs", ld->name);
+				return -1;
+			}
+			ld->parent.runs = p;
+			ld->parent.cap = cap;
+		}
+		ld->parent.runs[ld->parent.nr++] = *r;
+	}
+	pl->nr = n;
+	return 0;
 }
 
 void live_free(struct live_dump *ld)
@@ -306,6 +352,7 @@ void live_free(struct live_dump *ld)
 	if (ld->obj)
 		pthread_mutex_destroy(&ld->lock);
 	page_list_free(&ld->pl);
+	page_list_free(&ld->parent);
 	free(ld->run_idx);
 	free(ld->saved);
 	free(ld->removed);

@@ -461,8 +461,9 @@ static int fill_own(const struct restore_ctx *ctx, const struct restore_task *t,
 	size_t v = 0;
 	int fd, ret = 0;
 
+	/* An incremental dump's pages are staged with its parents' (mem/page-chain.h). */
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	fd = openat(ctx->dirfd, name, O_RDONLY | O_CLOEXEC);
+	fd = t->pages_fd > 0 ? dup(t->pages_fd) : openat(ctx->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("pid %d: cannot open %s", t->pid, name);
 		return -1;

@@ -10,11 +10,9 @@
  *  - live (live/live-mode.c): pages are held and write-protected while
  *    frozen, and streamed once the tree runs again.
  *
- * A pre-dump (pages written since the last dump, through async uffd-WP and
- * PAGEMAP_SCAN, into images a later dump names as its parent) is meant to
- * be a third table: its prepare_task arms the tracking, its task_memory
- * writes what changed, with the runs left unchanged marked "in the parent"
- * in its page sink (page-sink.h).
+ * Either mode may dump on top of a parent set (--prev-images-dir, track.h):
+ * its memory step then leaves the pages not written since to the parent.
+ * A pre-dump is not a mode: it saves memory only (cr/predump.c).
  */
 #ifndef SNAP_DUMP_MODE_H
 #define SNAP_DUMP_MODE_H

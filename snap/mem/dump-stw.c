@@ -7,6 +7,7 @@
 #include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
 #include "mem/shmem.h"
+#include "mem/track.h"
 
 static int stw_task_memory(struct dump_ctx *ctx, struct dump_task *t)
 {
@@ -17,6 +18,9 @@ static int stw_task_memory(struct dump_ctx *ctx, struct dump_task *t)
 		ctx->st.t_mem_start = now_ns();
 	/* The page scan also finds the guard regions that mm-PID.img lists. */
 	ret = page_collect(ctx, t, &pl);
+	/* --prev-images-dir: what was not written since is the parent's. */
+	if (!ret)
+		ret = track_split(ctx, t, &pl, false);
 	if (!ret)
 		ret = dump_mm(ctx, t);
 	if (!ret)

@@ -25,7 +25,6 @@
 #include "mem/page-sink.h"
 
 #define SCAN_VEC 512
-#define COPY_BUF (4UL << 20)
 
 /*
  * Private memory: anonymous, and the COWed pages of private mappings of
@@ -188,7 +187,7 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 		pl->runs = r;
 		pl->cap = cap;
 	}
-	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma };
+	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma, false };
 	return 0;
 }
 
@@ -440,67 +439,14 @@ void page_list_free(struct page_list *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
-int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
+int page_sink_declare(struct page_sink *ps, const struct page_list *pl)
 {
-	struct page_sink *ps = NULL;
-	int memfd = -1, pmfd = -1, ret = -1;
-	uint64_t idx = 0;
-	char path[64];
-	size_t i;
-	void *buf;
-
-	buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED) {
-		pr_perror("cannot allocate the page copy buffer");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
-	memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (memfd < 0) {
-		pr_perror("cannot open %s", path);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	pmfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pmfd < 0) {
-		pr_perror("cannot open %s", path);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "pid %d", t->pid);
-	ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
-	if (!ps)
-		goto out;
-	for (i = 0; i < pl->nr; i++)
-		if (page_sink_add_run(ps, pl->runs[i].vaddr, pl->runs[i].nr))
-			goto out;
-	if (page_sink_layout_done(ps))
-		goto out;
-
-	for (i = 0; i < pl->nr; i++) {
+	for (size_t i = 0; i < pl->nr; i++) {
 		const struct page_run *r = &pl->runs[i];
-		uint64_t done, len;
 
-		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
-			len = r->nr * PAGE_SIZE - done;
-			if (len > COPY_BUF)
-				len = COPY_BUF;
-			/* Its children's pages, or its parent's, stay theirs too (mem-read.c). */
-			if (mem_read_cow(t->pid, memfd, pmfd, &t->vmas.v[r->vma], r->vaddr + done,
-					 buf, len) ||
-			    page_sink_write(ps, idx + done / PAGE_SIZE, buf, len / PAGE_SIZE))
-				goto out;
-		}
-		idx += r->nr;
-		ctx->st.pages_written += r->nr;
+		if (r->in_parent ? page_sink_add_parent_run(ps, r->vaddr, r->nr) :
+				   page_sink_add_run(ps, r->vaddr, r->nr))
+			return -1;
 	}
-	ret = page_sink_close(ps);
-	ps = NULL;
-out:
-	page_sink_abort(ps);
-	if (memfd >= 0)
-		close(memfd);
-	if (pmfd >= 0)
-		close(pmfd);
-	munmap(buf, COPY_BUF);
-	return ret;
+	return page_sink_layout_done(ps);
 }

@@ -15,12 +15,13 @@ struct page_run {
 	uint64_t vaddr;
 	uint64_t nr;		/* pages */
 	uint32_t vma;		/* index in the task's vma list */
+	bool in_parent;		/* unchanged since the parent set: not written (track.h) */
 };
 
 struct page_list {
 	struct page_run *runs;
 	size_t nr, cap;
-	uint64_t pages;
+	uint64_t pages;		/* in the runs, those in the parent left out */
 };
 
 /* mm-PID.img from t->vmas; after page_collect(), which finds the guard regions. */
@@ -32,6 +33,16 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
  */
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
+/*
+ * @pl's pages into pages-PID.img and pagemap-PID.img (page-copy.c): frozen,
+ * or with @running, once the tree runs again (a pre-dump: a page that
+ * cannot be read any more is saved as zeros). Logged.
+ */
+int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
+	      bool running);
+struct page_sink;
+/* Declare @pl's runs to @ps, those in the parent as such, and end the layout. Logged. */
+int page_sink_declare(struct page_sink *ps, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
 void range_list_free(struct range_list *rl);
 /*

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What a page sink backend sees (page-sink.h is what callers see). A backend
- * is an ops table chosen in page_sink_open(): local image files
- * (page-sink.c), a page server (page-xfer-net.c). page-sink.c does the checks
+ * is an ops table chosen in page_sink_open(): local image files, the same on
+ * top of a parent set (page-sink.c), a page server (page-xfer-net.c). page-sink.c does the checks
  * every backend shares - layout before writes, indexes inside the layout,
  * one message per failed sink - and calls the ops only with valid requests.
  */
@@ -17,6 +17,8 @@
 struct page_sink_ops {
 	int (*open)(struct page_sink *ps, const struct dump_ctx *ctx);
 	int (*add_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
+	/* NULL: the backend has no parent set. */
+	int (*add_parent_run)(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
 	int (*layout_done)(struct page_sink *ps);
 	/*
 	 * Errors are returned with errno set, and the caller logs them; a

@@ -5,12 +5,13 @@
  * choice of backend, and the backend that writes local image files.
  *
  * A backend is an ops table (page-sink-backend.h), picked in
- * page_sink_open(): local images, or a page server (page-xfer-net.c) when the
- * dump has a connection to one. A parent image (incremental dumps) is meant
- * to plug in there as well: a run the previous dump holds unchanged is
- * declared "in the parent"; the backend marks it so in the pagemap and
- * writes none of its pages, so the file offset of a page is no longer its
- * index: the backend maps one to the other from the layout.
+ * page_sink_open(): local images; parent (incremental dumps, track.h): local
+ * images where a run the parent set holds unchanged is declared "in the
+ * parent", its pagemap entry says so and none of its pages is written (such
+ * runs take no page index, so the file offset of a page is still 4096 * its
+ * index); or a page server (page-xfer-net.c) when the dump has a connection
+ * to one (which has no record for parent runs yet: main.c refuses the two
+ * together).
  * Callers do not change: they declare runs and write records by index.
  */
 #include <dirent.h>
@@ -121,11 +122,36 @@ static const struct page_sink_ops local_ops = {
 	.abort = local_abort,
 };
 
+/* The parent backend: a pagemap entry that has no pages here. */
+static int parent_add_parent_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	pe.vaddr = addr;
+	pe.nr_pages = nr_pages;
+	pe.has_in_parent = true;
+	pe.in_parent = true;
+	return img_write(ps->pagemap, &pe.base);
+}
+
+static const struct page_sink_ops parent_ops = {
+	.open = local_open,
+	.add_run = local_add_run,
+	.add_parent_run = parent_add_parent_run,
+	.layout_done = local_layout_done,
+	.write = local_write,
+	.close = local_close,
+	.abort = local_abort,
+};
+
 /* Where the sinks of @ctx write: one case per backend. */
-static const struct page_sink_ops *choose_backend(const struct dump_ctx *ctx)
+static const struct page_sink_ops *choose_backend(const struct dump_ctx *ctx,
+						       enum page_sink_kind kind)
 {
 	if (ctx->xfer)
 		return &xfer_sink_ops;
+	if (ctx->parent && kind == PAGE_SINK_TASK)
+		return &parent_ops;
 	return &local_ops;
 }
 
@@ -138,7 +164,7 @@ struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind
 		pr_err("%s: out of memory for its page sink", owner);
 		return NULL;
 	}
-	ps->ops = choose_backend(ctx);
+	ps->ops = choose_backend(ctx, kind);
 	ps->kind = kind;
 	ps->id = id;
 	ps->fd = -1;
@@ -164,6 +190,17 @@ int page_sink_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
 		return -1;
 	ps->nr_pages += nr_pages;
 	return 0;
+}
+
+int page_sink_add_parent_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	if (ps->laid_out || !ps->ops->add_parent_run) {
+		pr_err("%s: a run at %lx declared in the parent of %s, which %s", ps->owner,
+		       (unsigned long)addr, ps->image,
+		       ps->laid_out ? "is laid out already" : "has no parent set");
+		return -1;
+	}
+	return ps->ops->add_parent_run(ps, addr, nr_pages);
 }
 
 int page_sink_layout_done(struct page_sink *ps)

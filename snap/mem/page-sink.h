@@ -15,6 +15,10 @@
  * and from several threads at once, each index written once; the live path
  * writes a page whenever it is saved, from the pipes or the copy buffer.
  *
+ * An incremental dump (--prev-images-dir) also declares, between the runs,
+ * the runs its parent set holds unchanged: page_sink_add_parent_run(). They
+ * take no page index and no record is written for them.
+ *
  * The sink hides where the pages end up: a backend, chosen when the sink is
  * opened (page-sink-backend.h). Local images (Documentation/images.md): a
  * process's pages go to pages-PID.img, page i at byte 4096 * i, and its runs
@@ -77,6 +81,12 @@ struct page_sink *page_sink_open(const struct dump_ctx *ctx, enum page_sink_kind
  * indexed. 0 or -1 (logged).
  */
 int page_sink_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
+/*
+ * Append a run of @nr_pages pages at @addr that the parent set holds
+ * unchanged: it takes no index. Only in a sink opened with a parent set
+ * (dump_ctx.parent, a process's pages). 0 or -1 (logged).
+ */
+int page_sink_add_parent_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages);
 /* No more runs: the layout is complete (a process's pagemap is written). 0 or -1 (logged). */
 int page_sink_layout_done(struct page_sink *ps);
 /*

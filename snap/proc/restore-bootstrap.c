@@ -572,7 +572,10 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 	if ((int)a->mm.exe_fd < 0)
 		return -1;
 	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
-	a->pages_fd = to_service(openat(ctx->dirfd, name, O_RDONLY), service_base + 2, name);
+	/* An incremental dump's pages, the parents' resolved in (mem/page-chain.h). */
+	a->pages_fd = to_service(t->pages_fd > 0 ? dup(t->pages_fd) :
+						  openat(ctx->dirfd, name, O_RDONLY),
+				 service_base + 2, name);
 	return a->pages_fd < 0 ? -1 : 0;
 }
 

@@ -3,7 +3,7 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
-tty, lock, mem, pageserver);
+tty, lock, mem, pageserver, incr);
 adding one is a function there and a line here (README.md). The same
 harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
 servers.py): redis, nginx and python's http.server started on a free port,
@@ -15,6 +15,7 @@ import shutil
 
 import bad_anon
 import bad_dump
+import bad_incr
 import bad_inet
 import bad_lazy
 import bad_live
@@ -114,6 +115,13 @@ BAD = [
     ("bad/restore_corrupt_shmem", bad_restore.bad_restore_corrupt_shmem),
     ("bad/restore_ghost_extents", bad_mem.bad_restore_ghost_extents),
     ("bad/restore_droppable_pages", bad_mem.bad_restore_droppable_pages),
+    ("bad/incr_parent_missing", bad_incr.bad_incr_parent_missing),
+    ("bad/incr_parent_trunc", bad_incr.bad_incr_parent_trunc),
+    ("bad/incr_parent_swapped", bad_incr.bad_incr_parent_swapped),
+    ("bad/incr_parent_other_pid", bad_incr.bad_incr_parent_other_pid),
+    ("bad/incr_parent_full_dump", bad_incr.bad_incr_parent_full_dump),
+    ("bad/incr_restore_predump", bad_incr.bad_incr_restore_predump),
+    ("img/incr_dedup", bad_incr.img_incr_dedup),
     ("bad/restore_cow_uncovered", bad_mem.bad_restore_cow_uncovered),
     ("bad/restore_cow_orphan", bad_mem.bad_restore_cow_orphan),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),

@@ -47,6 +47,10 @@ class Mode:
     # images; it must exit 0 after the dump.
     page_server: bool = False
     flavours: tuple = ("h",)  # the flavours (FLAVOURS) this mode applies to
+    # `snap pre-dump -D ../preN` this many times before the dump (each on top of
+    # the one before), PRE_DUMP_PAUSE s apart while the task runs; the dump then
+    # adds --prev-images-dir ../preN --track-mem.
+    pre_dumps: int = 0
     restore_args: tuple = ()  # more arguments of `snap restore`
     # A `snap lazy-pages` server is started on the images before each restore;
     # once the test passed it must exit by itself, with status 0.
@@ -59,7 +63,9 @@ class Mode:
 
     def dump_cmd_args(self):
         """What this mode adds to `snap dump`."""
-        return (("--leave-running",) if self.leave_running else ()) + self.dump_args
+        prev = (("--prev-images-dir", "../pre%d" % self.pre_dumps, "--track-mem")
+                if self.pre_dumps else ())
+        return (("--leave-running",) if self.leave_running else ()) + self.dump_args + prev
 
     def restore_what(self):
         """The last restore, as a failure reason names it."""
@@ -67,6 +73,7 @@ class Mode:
 
 
 ORDINAL = {2: "second", 3: "third", 4: "fourth"}
+PRE_DUMP_PAUSE = 0.3
 
 
 @dataclass(frozen=True)
@@ -118,15 +125,18 @@ MODES = table(
          "while the task runs), then as leave-running",
          leave_running=True, live=True, side_by_side=True, page_server=True),
 
-    # To come, one entry each; the fields they need go in Mode, the steps in
-    # testrun.Run.run(), run when the field is set:
-    #
-    # Mode("pre-dump", ":pre-dump",
-    #      "snap pre-dump with the task left running, then dump --track-mem on top",
-    #      pre_dumps=1, dump_args=("--track-mem",)),
-    #   pre_dumps: `snap pre-dump -D img/preN` that many times before the dump,
-    #   which then adds --prev-images-dir ../preN (the last one) to its args.
-    #
+    # Incremental dumps: the task runs through the pre-dumps; the dump saves
+    # only what was written since the last one, and restore walks the chain.
+    Mode("predump", ":predump",
+         "snap pre-dump while the task runs, then dump --prev-images-dir --track-mem "
+         "on top, restore",
+         pre_dumps=1),
+    Mode("predump-live", ":predump-live",
+         "pre-dump, then a live dump --leave-running on top; both tasks check",
+         pre_dumps=1, leave_running=True, live=True, side_by_side=True),
+    Mode("predump3", ":predump3",
+         "a chain of three pre-dumps, then the dump on top of the last, restore",
+         pre_dumps=3),
 )
 
 

@@ -6,10 +6,11 @@ import os
 import re
 import shutil
 import signal
+import time
 from collections import namedtuple
 
 from hugepages import HugePages
-from modes import FLAVOURS, MODES
+from modes import FLAVOURS, MODES, PRE_DUMP_PAUSE
 from outcome import Failure, Skip
 from pageserver import PageServer
 from proc import (GONE_TIMEOUT, STATUS, alive, describe, kill, proc_state, spawn, wait_gone,
@@ -75,6 +76,8 @@ class Run:
         if self.opts.nodump:
             self.finish("nodump")
             return
+        for i in range(1, m.pre_dumps + 1):
+            self.pre_dump(i)
         self.dump()
         if m.leave_running:
             how = " ".join(("dump",) + m.dump_cmd_args())
@@ -120,6 +123,23 @@ class Run:
             self.pid = int(f.read())
         if not alive(self.pid):
             raise Failure("pid %d from the pidfile is not running" % self.pid, stdio)
+
+    def pre_dump(self, i):
+        """Pre-dump number @i into ../preI, on top of the one before; the task runs on."""
+        time.sleep(PRE_DUMP_PAUSE)
+        pre = os.path.join(self.dir, "pre%d" % i)
+        args = ["pre-dump", "-t", str(self.pid), "-D", pre, "-o", "pre-dump.log", "-v", "4"]
+        if i > 1:
+            args += ["--prev-images-dir", "../pre%d" % (i - 1)]
+        os.makedirs(pre, exist_ok=True)
+        status, err = self.snap.run(args, pre, "pre-dump")
+        if status != 0:
+            raise Failure(snap_failed("pre-dump %d" % i, status, err),
+                          os.path.join(pre, "pre-dump.log"))
+        if not alive(self.pid):
+            raise Failure("the task died after pre-dump %d" % i,
+                          os.path.join(self.dir, "test.stdio"))
+        time.sleep(PRE_DUMP_PAUSE)
 
     def dump(self, mode=None):
         """Dump the task as @mode (default: this run's) says."""

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Resolving a process's pages through the parent chain (page-chain.h). Each
+ * set of the chain is a level: its pagemap, and where each of its own runs
+ * starts in its pages file. A range in the parent is looked up in the next
+ * level, and so on until a level has the pages itself; levels are opened
+ * only when a range reaches them.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "image.h"
+#include "log.h"
+#include "mem/page-chain.h"
+
+#define MAX_LEVELS 64
+#define COPY_BUF (1UL << 20)
+
+struct level {
+	int dirfd;
+	PagemapEntry **pm;
+	size_t nr;
+	uint64_t *first;	/* own entries: their first page in the pages file */
+	int pages_fd;
+	uint64_t parent_id;	/* what its inventory says of its own parent */
+};
+
+struct chain {
+	pid_t pid;
+	const char *dir;
+	struct level lv[MAX_LEVELS];
+	int nr_lv;
+	char *buf;
+	int out;
+};
+
+bool page_chain_needed(PagemapEntry **pm, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (pm[i]->in_parent)
+			return true;
+	return false;
+}
+
+static void level_free(struct level *l, bool own_pm)
+{
+	if (l->dirfd >= 0)
+		close(l->dirfd);
+	if (l->pages_fd >= 0)
+		close(l->pages_fd);
+	for (size_t i = 0; own_pm && i < l->nr; i++)
+		protobuf_c_message_free_unpacked(&l->pm[i]->base, NULL);
+	if (own_pm)
+		free(l->pm);
+	free(l->first);
+}
+
+/* Where each own entry starts in the pages file, and that file's length checked. */
+static int level_index(struct chain *c, struct level *l, int depth)
+{
+	uint64_t own = 0;
+	struct stat st;
+
+	l->first = calloc(l->nr + 1, sizeof(*l->first));
+	if (!l->first)
+		return -1;
+	for (size_t i = 0; i < l->nr; i++) {
+		l->first[i] = own;
+		if (!l->pm[i]->in_parent)
+			own += l->pm[i]->nr_pages;
+		if (i && l->pm[i]->vaddr <
+				 l->pm[i - 1]->vaddr + l->pm[i - 1]->nr_pages * PAGE_SIZE) {
+			pr_err("%s: parent %d: pagemap-%d.img is not in address order", c->dir,
+			       depth, c->pid);
+			return -1;
+		}
+	}
+	l->pages_fd = img_open_raw(l->dirfd, "pages-%u.img", c->pid, O_RDONLY);
+	if (l->pages_fd < 0)
+		return -1;
+	if (fstat(l->pages_fd, &st) || (uint64_t)st.st_size != own * PAGE_SIZE) {
+		pr_err("%s: parent %d: pages-%d.img is %lld bytes, its pagemap describes %llu",
+		       c->dir, depth, c->pid, (long long)st.st_size,
+		       (unsigned long long)(own * PAGE_SIZE));
+		return -1;
+	}
+	return 0;
+}
+
+/* Level @k + 1: the set level @k's "parent" link names, checked to be its parent. */
+static int open_parent(struct chain *c, int k)
+{
+	struct level *up = &c->lv[k], *l = &c->lv[k + 1];
+	InventoryEntry *inv = NULL;
+	int ret = -1;
+
+	if (k + 1 == MAX_LEVELS) {
+		pr_err("%s: a chain of more than %d parent sets (a loop of links?)", c->dir,
+		       MAX_LEVELS);
+		return -1;
+	}
+	*l = (struct level){ .dirfd = -1, .pages_fd = -1 };
+	c->nr_lv = k + 2;
+	l->dirfd = openat(up->dirfd, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0) {
+		pr_perror("%s: pages of pid %d are in parent set %d, which cannot be opened "
+			  "(the \"parent\" link)", c->dir, c->pid, k + 1);
+		return -1;
+	}
+	if (img_load_one(l->dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv))
+		return -1;
+	if (!inv->has_dump_id || inv->dump_id != up->parent_id) {
+		pr_err("%s: parent set %d is not the one its child was dumped on top of (another "
+		       "dump in its place?)", c->dir, k + 1);
+		goto out;
+	}
+	l->parent_id = inv->has_parent_id ? inv->parent_id : 0;
+	if (img_load_all(l->dirfd, IMG_PAGEMAP, c->pid, false, (void ***)&l->pm, &l->nr) ||
+	    level_index(c, l, k + 1))
+		goto out;
+	ret = 0;
+out:
+	protobuf_c_message_free_unpacked(&inv->base, NULL);
+	return ret;
+}
+
+static int copy_out(struct chain *c, int in, uint64_t in_page, uint64_t out_page, uint64_t nr)
+{
+	off_t from = in_page * PAGE_SIZE, to = out_page * PAGE_SIZE;
+	size_t len = nr * PAGE_SIZE;
+
+	while (len) {
+		size_t n = len < COPY_BUF ? len : COPY_BUF;
+		ssize_t got = pread(in, c->buf, n, from);
+
+		if (got <= 0) {
+			pr_perror("%s: reading the pages of pid %d in its parent sets", c->dir,
+				  c->pid);
+			return -1;
+		}
+		if (pwrite(c->out, c->buf, got, to) != got) {
+			pr_perror("%s: pid %d: staging its pages", c->dir, c->pid);
+			return -1;
+		}
+		from += got;
+		to += got;
+		len -= got;
+	}
+	return 0;
+}
+
+/* The entry of @l holding @addr, or -1. */
+static ssize_t find_entry(const struct level *l, uint64_t addr)
+{
+	size_t lo = 0, hi = l->nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const PagemapEntry *p = l->pm[mid];
+
+		if (addr < p->vaddr)
+			hi = mid;
+		else if (addr >= p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+/* @nr pages at @addr, from level @k or above, to page @out of the output. */
+static int fetch(struct chain *c, int k, uint64_t addr, uint64_t nr, uint64_t out)
+{
+	while (nr) {
+		struct level *l = &c->lv[k];
+		ssize_t e = find_entry(l, addr);
+		const PagemapEntry *p;
+		uint64_t off, n;
+
+		if (e < 0) {
+			pr_err("%s: pid %d: page %lx is in parent set %d, which does not have it",
+			       c->dir, c->pid, (unsigned long)addr, k);
+			return -1;
+		}
+		p = l->pm[e];
+		off = (addr - p->vaddr) / PAGE_SIZE;
+		n = p->nr_pages - off < nr ? p->nr_pages - off : nr;
+		if (p->in_parent) {
+			if (c->nr_lv == k + 1 && open_parent(c, k))
+				return -1;
+			if (fetch(c, k + 1, addr, n, out))
+				return -1;
+		} else if (copy_out(c, l->pages_fd, l->first[e] + off, out, n)) {
+			return -1;
+		}
+		addr += n * PAGE_SIZE;
+		out += n;
+		nr -= n;
+	}
+	return 0;
+}
+
+int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
+		       PagemapEntry **pm, size_t nr, int *fd)
+{
+	struct chain *c = calloc(1, sizeof(*c));
+	uint64_t out = 0;
+	char name[32];
+	int ret = -1;
+
+	*fd = -1;
+	if (!c)
+		return -1;
+	*c = (struct chain){ .pid = pid, .dir = dir, .nr_lv = 1, .out = -1 };
+	c->lv[0] = (struct level){ .dirfd = -1, .pm = pm, .nr = nr, .pages_fd = -1,
+				   .parent_id = parent_id };
+	c->lv[0].dirfd = dup(dirfd);
+	c->buf = malloc(COPY_BUF);
+	snprintf(name, sizeof(name), "pages-%d", pid);
+	c->out = memfd_create(name, MFD_CLOEXEC);
+	if (c->lv[0].dirfd < 0 || !c->buf || c->out < 0) {
+		pr_perror("%s: pid %d: cannot stage its pages", dir, pid);
+		goto out;
+	}
+	if (level_index(c, &c->lv[0], 0))
+		goto out;
+	for (size_t i = 0; i < nr; i++) {
+		PagemapEntry *p = pm[i];
+
+		if (p->in_parent ? fetch(c, 0, p->vaddr, p->nr_pages, out) :
+				   copy_out(c, c->lv[0].pages_fd, c->lv[0].first[i], out,
+					    p->nr_pages))
+			goto out;
+		out += p->nr_pages;
+	}
+	for (size_t i = 0; i < nr; i++)
+		pm[i]->has_in_parent = pm[i]->in_parent = false;
+	*fd = c->out;
+	c->out = -1;
+	ret = 0;
+out:
+	if (c->out >= 0)
+		close(c->out);
+	level_free(&c->lv[0], false);
+	for (int k = 1; k < c->nr_lv; k++)
+		level_free(&c->lv[k], true);
+	free(c->buf);
+	free(c);
+	return ret;
+}

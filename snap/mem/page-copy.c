@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copying a process's pages into its page sink (page_copy(), mem-dump.h):
+ * the stop-the-world copy of a dump, and a pre-dump's copy once the tree
+ * runs again. Runs are gathered into one buffer of up to COPY_BUF bytes and
+ * written as one record: the own runs of a layout have
+ * consecutive indexes, and an incremental dump's runs are often a page or
+ * two, where a syscall each would cost more than the copy.
+ *
+ * The gathered ranges are read without pinning what is shared copy-on-write
+ * (mem-read.c: process_vm_readv() would give the task its own copy of each
+ * such page): frozen, mem_read_cow() per range, and a range that cannot be
+ * read fails the dump. Running (pre-dump), through /proc/PID/mem, and a page
+ * that cannot be read is saved as zeros: the pages were protected again
+ * at the freeze, so a page the process writes, unmaps or discards before it
+ * is read is saved again by the next round, which alone counts; and a page
+ * not written since reads as it was at the freeze, whenever it is read.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mem/mem-dump.h"
+#include "mem/page-sink.h"
+
+#define COPY_BUF (4UL << 20)
+#define COPY_IOV 1024
+
+struct copy {
+	struct dump_task *t;
+	bool running;
+	int memfd;
+	int pmfd;		/* /proc/PID/pagemap: which pages are the task's alone */
+	struct page_sink *ps;
+	char *buf;
+	struct iovec iov[COPY_IOV];
+	const struct vma *vma[COPY_IOV];
+	size_t nr, bytes;
+	uint64_t idx;		/* page index of buf[0] */
+};
+
+/* Running: read what can be read; what cannot is zeros. */
+static void read_running(struct copy *c, uint64_t addr, char *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(c->memfd, buf + done, len - done, addr + done);
+		if (n > 0) {
+			done += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		pr_debug("pid %d: page %lx gone since the freeze: saved as zeros", c->t->pid,
+			 (unsigned long)(addr + done));
+		memset(buf + done, 0, PAGE_SIZE);
+		done += PAGE_SIZE;
+	}
+}
+
+static int flush(struct copy *c)
+{
+	size_t off = 0;
+
+	if (!c->nr)
+		return 0;
+	for (size_t i = 0; i < c->nr; i++) {
+		uint64_t a = (uintptr_t)c->iov[i].iov_base;
+
+		if (c->running)
+			read_running(c, a, c->buf + off, c->iov[i].iov_len);
+		else if (mem_read_cow(c->t->pid, c->memfd, c->pmfd, c->vma[i], a, c->buf + off,
+				      c->iov[i].iov_len))
+			return -1;
+		off += c->iov[i].iov_len;
+	}
+	if (page_sink_write(c->ps, c->idx, c->buf, c->bytes / PAGE_SIZE))
+		return -1;
+	c->idx += c->bytes / PAGE_SIZE;
+	c->nr = c->bytes = 0;
+	return 0;
+}
+
+static int add(struct copy *c, const struct vma *v, uint64_t addr, size_t len)
+{
+	if ((c->nr == COPY_IOV || c->bytes + len > COPY_BUF) && flush(c))
+		return -1;
+	c->iov[c->nr] = (struct iovec){ (void *)(uintptr_t)addr, len };
+	c->vma[c->nr++] = v;
+	c->bytes += len;
+	return 0;
+}
+
+static int copy_runs(struct dump_ctx *ctx, struct copy *c, const struct page_list *pl)
+{
+	for (size_t i = 0; i < pl->nr; i++) {
+		const struct page_run *r = &pl->runs[i];
+		uint64_t done, len;
+
+		if (r->in_parent)
+			continue;
+		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
+			len = r->nr * PAGE_SIZE - done;
+			if (len > COPY_BUF)
+				len = COPY_BUF;
+			if (add(c, &c->t->vmas.v[r->vma], r->vaddr + done, len))
+				return -1;
+		}
+		ctx->st.pages_written += r->nr;
+	}
+	return flush(c);
+}
+
+int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
+	      bool running)
+{
+	struct copy *c;
+	char path[64];
+	int ret = -1;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		pr_err("pid %d: out of memory to copy its pages", t->pid);
+		return -1;
+	}
+	c->t = t;
+	c->running = running;
+	c->memfd = c->pmfd = -1;
+	c->buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c->buf == MAP_FAILED) {
+		pr_perror("cannot allocate the page copy buffer");
+		free(c);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	c->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->memfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	c->pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->pmfd < 0) {
+		pr_perror("cannot open %s", path);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "pid %d", t->pid);
+	c->ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
+	if (!c->ps || page_sink_declare(c->ps, pl) || copy_runs(ctx, c, pl))
+		goto out;
+	ret = page_sink_close(c->ps);
+	c->ps = NULL;
+out:
+	page_sink_abort(c->ps);
+	if (c->memfd >= 0)
+		close(c->memfd);
+	if (c->pmfd >= 0)
+		close(c->pmfd);
+	munmap(c->buf, COPY_BUF);
+	free(c);
+	return ret;
+}
+
+int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
+{
+	return page_copy(ctx, t, pl, false);
+}

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Write tracking for incremental dumps (see track.h): the parent set, the
+ * trackers left in the processes, and the split of a page list into pages
+ * to save and pages the parent holds unchanged.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "infect.h"
+#include "kcompat.h"
+#include "log.h"
+#include "mem/track.h"
+#include "track.pb-c.h"
+
+#define SCAN_VEC 512
+
+struct track_parent {
+	int dirfd;
+	InventoryEntry *inv;
+	TrackEntry **te;
+	size_t nr_te;
+};
+
+int track_check_kernel(const struct kfeat *kf, const char *what)
+{
+	const char *lack = NULL;
+
+	if (!kf->uffd_dev)
+		lack = "/dev/userfaultfd (USERFAULTFD_IOC_NEW)";
+	else if ((kf->uffd_features & TRACK_UFFD_FEATURES) != TRACK_UFFD_FEATURES)
+		lack = "UFFD_FEATURE_WP_ASYNC and UFFD_FEATURE_WP_UNPOPULATED (Linux 6.7+)";
+	else if (!kf->pagemap_scan)
+		lack = "the PAGEMAP_SCAN ioctl (Linux 6.7+)";
+	else if (!kf->pidfd_getfd)
+		lack = "pidfd_getfd() (Linux 5.6+)";
+	if (!lack)
+		return 0;
+	pr_err("%s needs %s, which this kernel lacks: make a full dump instead (snap dump "
+	       "without --prev-images-dir)", what, lack);
+	return -1;
+}
+
+static void free_msgs(void **m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		protobuf_c_message_free_unpacked(m[i], NULL);
+	free(m);
+}
+
+/* CRIU's layout: -D/parent is a symlink to the parent set, as it was named. */
+static int link_parent(int dirfd, const char *dir, const char *prev)
+{
+	if (unlinkat(dirfd, "parent", 0) && errno != ENOENT) {
+		pr_perror("images directory %s: cannot remove the old link \"parent\"", dir);
+		return -1;
+	}
+	if (symlinkat(prev, dirfd, "parent")) {
+		pr_perror("images directory %s: cannot link \"parent\" to %s", dir, prev);
+		return -1;
+	}
+	return 0;
+}
+
+int track_parent_load(struct dump_ctx *ctx)
+{
+	const struct snap_opts *o = ctx->opts;
+	const char *prev = o->prev_images_dir;
+	struct track_parent *p;
+
+	if (!prev)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -1;
+	ctx->parent = p;
+	p->dirfd = openat(ctx->dirfd, prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dirfd < 0) {
+		pr_perror("--prev-images-dir %s (relative to %s)", prev, o->images_dir);
+		return -1;
+	}
+	if (faccessat(p->dirfd, "inventory.img", F_OK, 0)) {
+		pr_err("--prev-images-dir %s has no inventory.img: not a complete pre-dump", prev);
+		return -1;
+	}
+	if (img_load_one(p->dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&p->inv))
+		return -1;
+	if (p->inv->root_pid != (uint32_t)o->pid) {
+		pr_err("--prev-images-dir %s holds a dump of pid %u, not of pid %d", prev,
+		       p->inv->root_pid, o->pid);
+		return -1;
+	}
+	if (!p->inv->has_dump_id) {
+		pr_err("--prev-images-dir %s was not made by snap pre-dump (no dump id)", prev);
+		return -1;
+	}
+	if (faccessat(p->dirfd, "track.img", F_OK, 0)) {
+		pr_err("--prev-images-dir %s has no track.img: only a snap pre-dump can be a parent",
+		       prev);
+		return -1;
+	}
+	if (img_load_all(p->dirfd, IMG_TRACK, 0, false, (void ***)&p->te, &p->nr_te))
+		return -1;
+	return link_parent(ctx->dirfd, o->images_dir, prev);
+}
+
+void track_parent_free(struct dump_ctx *ctx)
+{
+	struct track_parent *p = ctx->parent;
+
+	if (!p)
+		return;
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	if (p->inv)
+		protobuf_c_message_free_unpacked(&p->inv->base, NULL);
+	free_msgs((void **)p->te, p->nr_te);
+	free(p);
+	ctx->parent = NULL;
+}
+
+uint64_t track_parent_id(const struct dump_ctx *ctx)
+{
+	return ctx->parent ? ctx->parent->inv->dump_id : 0;
+}
+
+static const TrackEntry *parent_entry(const struct dump_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; ctx->parent && i < ctx->parent->nr_te; i++)
+		if (ctx->parent->te[i]->pid == (uint32_t)pid)
+			return ctx->parent->te[i];
+	return NULL;
+}
+
+static uint64_t fd_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+int track_find(struct dump_ctx *ctx, struct dump_task *t)
+{
+	const TrackEntry *e = parent_entry(ctx, t->pid);
+	struct track_task *trk;
+	int fd;
+
+	if (!e || t->trk)
+		return 0;
+	fd = syscall(SYS_pidfd_getfd, t->pidfd, e->fd, 0);
+	if (fd >= 0 && fd_ino(fd) != e->ino) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		pr_warn("pid %d: the write tracker of %s (fd %d) is gone (did it exec, or is it "
+			"another process?): all its pages are saved",
+			t->pid, ctx->opts->prev_images_dir, e->fd);
+		return 0;
+	}
+	trk = calloc(1, sizeof(*trk));
+	if (!trk) {
+		close(fd);
+		return -1;
+	}
+	*trk = (struct track_task){ .uffd = fd, .fd = e->fd, .ino = e->ino };
+	t->trk = trk;
+	return img_load_all(ctx->parent->dirfd, IMG_PAGEMAP, t->pid, true,
+			    (void ***)&trk->parent_pm, &trk->nr_parent_pm);
+}
+
+int track_arm(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct parasite_track *pt = &t->ctl->args->track;
+	struct track_task *trk;
+	int devfd, uffd = -1, ret;
+
+	(void)ctx;
+	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (devfd < 0) {
+		pr_perror("cannot open /dev/userfaultfd");
+		return -1;
+	}
+	pt->features = TRACK_UFFD_FEATURES;
+	pt->fd = -1;
+	ret = parasite_cmd_fds(t->ctl, PARASITE_CMD_TRACK_ARM, &devfd, 1, &uffd);
+	close(devfd);
+	if (ret || uffd < 0) {
+		pr_err("pid %d: cannot make its write tracker", t->pid);
+		if (uffd >= 0)
+			close(uffd);
+		return -1;
+	}
+	trk = calloc(1, sizeof(*trk));
+	if (!trk) {
+		close(uffd);
+		return -1;
+	}
+	*trk = (struct track_task){ .uffd = uffd, .fd = pt->fd, .ino = fd_ino(uffd) };
+	t->trk = trk;
+	pr_info("pid %d: write tracker armed as its fd %d", t->pid, pt->fd);
+	return 0;
+}
+
+/* Whether fd @fd of @t is the tracker @e names: the same file, by inode. */
+static bool holds_tracker(const struct dump_task *t, const TrackEntry *e)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, e->fd);
+	return !stat(path, &st) && st.st_ino == e->ino;
+}
+
+int track_take(struct dump_ctx *ctx, struct dump_task *t)
+{
+	struct parasite_track *pt = &t->ctl->args->track;
+
+	if (!ctx->parent)
+		return 0;
+	if (track_find(ctx, t))
+		return -1;
+	pt->nr_drop = 0;
+	for (size_t i = 0; i < ctx->parent->nr_te; i++) {
+		const TrackEntry *e = ctx->parent->te[i];
+
+		if (!holds_tracker(t, e))
+			continue;
+		if (pt->nr_drop == PARASITE_MAX_DROP) {
+			pr_err("pid %d holds more than %d write trackers", t->pid,
+			       PARASITE_MAX_DROP);
+			return -1;
+		}
+		pt->drop[pt->nr_drop++] = e->fd;
+	}
+	if (!pt->nr_drop)
+		return 0;
+	if (parasite_cmd(t->ctl, PARASITE_CMD_TRACK_DROP)) {
+		pr_err("pid %d: cannot close the write trackers in its fd table", t->pid);
+		return -1;
+	}
+	if (t->trk)
+		t->trk->fd = -1;
+	return 0;
+}
+
+/* Append [start, end) to @rl, merged with the last range if they touch. */
+static int range_push(struct range_list *rl, uint64_t start, uint64_t end)
+{
+	struct vma_range *last = rl->nr ? &rl->r[rl->nr - 1] : NULL;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	if (rl->nr == rl->cap) {
+		size_t cap = rl->cap ? rl->cap * 2 : 64;
+		struct vma_range *r = realloc(rl->r, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		rl->r = r;
+		rl->cap = cap;
+	}
+	rl->r[rl->nr++] = (struct vma_range){ start, end };
+	return 0;
+}
+
+/*
+ * Whether @v is registered with an asynchronous write-protect uffd now,
+ * before this round registers anything: PAGEMAP_SCAN refuses a mapping that
+ * is not (PM_SCAN_CHECK_WPASYNC). One page answers for the whole mapping.
+ */
+static int still_tracked(int pmfd, pid_t pid, const struct vma *v)
+{
+	struct page_region reg;
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = v->start,
+		.end = v->start + PAGE_SIZE,
+		.vec = (uintptr_t)&reg,
+		.vec_len = 1,
+		.category_anyof_mask = PAGE_IS_PRESENT,
+		.return_mask = PAGE_IS_PRESENT,
+	};
+
+	if (ioctl(pmfd, PAGEMAP_SCAN, &a) >= 0)
+		return 1;
+	if (errno == EPERM)
+		return 0;
+	pr_perror("pid %d: PAGEMAP_SCAN of %lx", pid, (unsigned long)v->start);
+	return -1;
+}
+
+/*
+ * The pages of @v not written since the last round, into @clean.
+ *
+ * Only a mapping registered with the tracker since the last round can have
+ * clean pages: the protection of a page says nothing once its mapping lost
+ * its registration - mremap() drops it (without UFFD_FEATURE_EVENT_REMAP,
+ * which would stop the process on every mremap until snap read the event),
+ * and from the mapping the moved range merges into, not only from the moved
+ * pages, whose protection it clears; writes there leave the protection
+ * bits as they were. Nothing but UFFDIO_REGISTER registers a mapping again
+ * (mappings of different uffds never merge), so a mapping still registered
+ * now has been all along. Every mapping is then registered (again) - one
+ * the tracker cannot have (another uffd's: EBUSY) stays untracked - and,
+ * with @rearm, what was written is protected again for the next round.
+ *
+ * A mapping registered anew has its stale protection bits lifted first: a
+ * page written while its mapping was not registered keeps its bit and is
+ * writable, and PM_SCAN_WP_MATCHING passes over a page whose bit is set -
+ * its next writes would go unseen.
+ */
+static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct vma *v,
+		      bool rearm, struct range_list *clean)
+{
+	struct uffdio_register reg = {
+		.range = { .start = v->start, .len = v->end - v->start },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct page_region regs[SCAN_VEC];
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC | (rearm ? PM_SCAN_WP_MATCHING : 0),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uintptr_t)regs,
+		.vec_len = SCAN_VEC,
+		.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE,
+		.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	int tracked = still_tracked(pmfd, pid, v);
+	long n, i;
+
+	if (tracked < 0)
+		return -1;
+	if (ioctl(trk->uffd, UFFDIO_REGISTER, &reg)) {
+		pr_debug("pid %d: mapping %lx-%lx not tracked: %s", pid, (unsigned long)v->start,
+			 (unsigned long)v->end, strerror(errno));
+		return 0;
+	}
+	if (!tracked && !rearm)
+		return 0;
+	if (!tracked) {
+		struct uffdio_writeprotect wp = { .range = reg.range, .mode = 0 };
+
+		if (ioctl(trk->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+			pr_perror("pid %d: cannot reset the write tracking of %lx-%lx", pid,
+				  (unsigned long)v->start, (unsigned long)v->end);
+			return -1;
+		}
+	}
+	for (;;) {
+		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of the written pages of %lx-%lx", pid,
+				  (unsigned long)v->start, (unsigned long)v->end);
+			return -1;
+		}
+		for (i = 0; tracked && i < n; i++)
+			if (!(regs[i].categories & PAGE_IS_WRITTEN) &&
+			    range_push(clean, regs[i].start, regs[i].end))
+				return -1;
+		if (a.walk_end >= v->end)
+			return 0;
+		a.start = a.walk_end;
+	}
+}
+
+/* @clean and what the parent lists, both in address order: their intersection. */
+static int in_parent_ranges(const struct track_task *trk, const struct range_list *clean,
+			    struct range_list *out)
+{
+	size_t i = 0, j = 0;
+
+	while (i < clean->nr && j < trk->nr_parent_pm) {
+		const PagemapEntry *p = trk->parent_pm[j];
+		uint64_t ps = p->vaddr, pe = ps + (uint64_t)p->nr_pages * PAGE_SIZE;
+		uint64_t s = clean->r[i].start > ps ? clean->r[i].start : ps;
+		uint64_t e = clean->r[i].end < pe ? clean->r[i].end : pe;
+
+		if (s < e && range_push(out, s, e))
+			return -1;
+		if (clean->r[i].end < pe)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+static int push_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma,
+		    bool in_parent)
+{
+	if (pl->nr == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 256;
+		struct page_run *r = realloc(pl->runs, cap * sizeof(*r));
+
+		if (!r)
+			return -1;
+		pl->runs = r;
+		pl->cap = cap;
+	}
+	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma, in_parent };
+	if (!in_parent)
+		pl->pages += nr;
+	return 0;
+}
+
+/* Cut the runs of @pl where the ranges of @par begin and end: runs inside are in the parent. */
+static int cut_runs(const struct page_list *pl, const struct range_list *par,
+		    struct page_list *out)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < pl->nr; i++) {
+		const struct page_run *r = &pl->runs[i];
+		uint64_t a = r->vaddr, end = r->vaddr + r->nr * PAGE_SIZE;
+
+		while (a < end) {
+			uint64_t s, e;
+
+			while (j < par->nr && par->r[j].end <= a)
+				j++;
+			s = j < par->nr ? par->r[j].start : end;
+			e = j < par->nr ? par->r[j].end : end;
+			if (s > a) {
+				s = s < end ? s : end;
+				if (push_run(out, a, (s - a) / PAGE_SIZE, r->vma, false))
+					return -1;
+				a = s;
+				continue;
+			}
+			e = e < end ? e : end;
+			if (push_run(out, a, (e - a) / PAGE_SIZE, r->vma, true))
+				return -1;
+			a = e;
+		}
+	}
+	return 0;
+}
+
+int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl, bool rearm)
+{
+	struct range_list clean = { 0 }, par = { 0 };
+	struct page_list out = { 0 };
+	int pmfd, ret = -1;
+	char path[64];
+
+	if (!t->trk)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	for (size_t i = 0; i < t->vmas.nr; i++)
+		if (vma_dumps_pages(&t->vmas.v[i]) &&
+		    scan_clean(t->trk, t->pid, pmfd, &t->vmas.v[i], rearm, &clean))
+			goto out;
+	if (in_parent_ranges(t->trk, &clean, &par) || cut_runs(pl, &par, &out)) {
+		pr_err("pid %d: out of memory for the list of pages to dump", t->pid);
+		goto out;
+	}
+	ctx->st.pages_in_parent += pl->pages - out.pages;
+	page_list_free(pl);
+	*pl = out;
+	out = (struct page_list){ 0 };
+	ret = 0;
+out:
+	close(pmfd);
+	page_list_free(&out);
+	free(clean.r);
+	free(par.r);
+	return ret;
+}
+
+/*
+ * Another process may still hold the tracker (a child forked since the
+ * pre-dump has a copy of the fd until its own turn): unregistering, not
+ * closing, is what frees the ranges.
+ */
+int track_release(struct dump_task *t)
+{
+	for (size_t i = 0; t->trk && i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+		struct uffdio_range r = { .start = v->start, .len = v->end - v->start };
+
+		if (!vma_dumps_pages(v))
+			continue;
+		if (ioctl(t->trk->uffd, UFFDIO_UNREGISTER, &r) && errno != EINVAL) {
+			pr_perror("pid %d: cannot unregister %lx-%lx from its write tracker",
+				  t->pid, (unsigned long)v->start, (unsigned long)v->end);
+			return -1;
+		}
+	}
+	track_task_free(t);
+	return 0;
+}
+
+int track_write(struct dump_ctx *ctx)
+{
+	struct image *img = img_open_write(ctx->dirfd, IMG_TRACK, 0);
+
+	if (!img)
+		return -1;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct track_task *trk = ctx->tasks[i].trk;
+		TrackEntry e = TRACK_ENTRY__INIT;
+
+		if (!trk || trk->fd < 0)
+			continue;
+		e.pid = ctx->tasks[i].pid;
+		e.fd = trk->fd;
+		e.ino = trk->ino;
+		if (img_write(img, &e.base)) {
+			img_abort(img);
+			return -1;
+		}
+	}
+	return img_close(img);
+}
+
+void track_task_free(struct dump_task *t)
+{
+	struct track_task *trk = t->trk;
+
+	if (!trk)
+		return;
+	if (trk->uffd >= 0)
+		close(trk->uffd);
+	free_msgs((void **)trk->parent_pm, trk->nr_parent_pm);
+	free(trk);
+	t->trk = NULL;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Write tracking for incremental dumps (snap pre-dump, dump --prev-images-dir),
+ * without soft-dirty bits: a userfaultfd in asynchronous write-protect mode
+ * (UFFD_FEATURE_WP_ASYNC) is registered on a process's private memory. A
+ * write is never stopped: the kernel just clears the page's protection.
+ * One PAGEMAP_SCAN per mapping then both reads which pages were written
+ * (PAGE_IS_WRITTEN) and protects them again (PM_SCAN_WP_MATCHING).
+ *
+ * snap exits between two rounds, and closing the uffd would drop every
+ * protection, so the tracker lives in the process itself: the parasite
+ * makes it and leaves it at a high fd number (close-on-exec), and track.img
+ * records (pid, fd, inode). The next round takes it with pidfd_getfd(); the
+ * final dump also closes it in the process (before its fds are dumped, so it
+ * is never in the image), and keeps its own copy until the pages are read.
+ *
+ * A page is left to the parent only if it is present, not written since the
+ * last round, in a mapping registered with this very tracker, and the parent
+ * set lists it. Everything else - new mappings, moved ones (mremap clears
+ * the protection it moves), discarded pages, new processes - reads as written
+ * or unknown, and is saved whole.
+ */
+#ifndef SNAP_TRACK_H
+#define SNAP_TRACK_H
+
+#include "ctx.h"
+#include "mem/mem-dump.h"
+
+/* The uffd features a tracker needs: async WP, and markers on empty anonymous pages. */
+#define TRACK_UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
+
+/* A process's tracker, as this round holds it. */
+struct track_task {
+	int uffd;		/* snap's own copy, or -1 */
+	int fd;			/* its number in the process, or -1 (closed there already) */
+	uint64_t ino;
+	PagemapEntry **parent_pm;	/* what the parent set lists for this pid */
+	size_t nr_parent_pm;
+};
+
+/* 0, or -1 with a message saying what this kernel lacks (for @what: "pre-dump"). */
+int track_check_kernel(const struct kfeat *kf, const char *what);
+/*
+ * --prev-images-dir: open the parent set (relative to -D), check it is a
+ * complete set of the same root with trackers (track.img), and link it as
+ * "parent" in -D. Logged.
+ */
+int track_parent_load(struct dump_ctx *ctx);
+void track_parent_free(struct dump_ctx *ctx);
+/* The parent's dump_id, for inventory.img (0: no parent). */
+uint64_t track_parent_id(const struct dump_ctx *ctx);
+/*
+ * Frozen: find @t's tracker from the parent set, taking a copy with
+ * pidfd_getfd(). None (a new process, one restarted or exec'd): t->trk stays
+ * NULL and its pages are all saved. 0 or -1 (logged).
+ */
+int track_find(struct dump_ctx *ctx, struct dump_task *t);
+/* Pre-dump, parasite in: make a tracker for @t, which has none. Logged. */
+int track_arm(struct dump_ctx *ctx, struct dump_task *t);
+/*
+ * Dump, parasite in: every tracker in @t's fd table (its own, or one it
+ * inherited) is closed there; snap keeps a copy of @t's own. Logged.
+ */
+int track_take(struct dump_ctx *ctx, struct dump_task *t);
+/*
+ * Frozen, @pl collected: mark the runs of @pl the parent holds unchanged
+ * (page_run.in_parent), splitting runs where needed. With @rearm, register
+ * every mapping with the tracker and protect what was written, for the next
+ * round. Logged.
+ */
+int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl, bool rearm);
+/*
+ * Dump, frozen, the pages split: unregister every mapping from @t's tracker
+ * and drop snap's copy, so that the live dump may register its own uffd. Logged.
+ */
+int track_release(struct dump_task *t);
+/* Pre-dump: track.img, from every task's tracker. Logged. */
+int track_write(struct dump_ctx *ctx);
+/* Drop snap's copy of the tracker (the last one: its protection goes). */
+void track_task_free(struct dump_task *t);
+
+#endif
