@@ -246,8 +246,8 @@ static int serve(struct swrk *s, const CriuReq *req)
 		return do_cr(s, req);
 	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
-		pr_err("swrk: pre-dump is not supported by snap yet (dump with leave_running "
-		       "is live instead)");
+		pr_err("swrk: pre-dump is not driven over RPC yet (snap pre-dump on the command "
+		       "line; a dump with leave_running is live)");
 		return -1;
 	default:
 		pr_err("swrk: request type %d is not supported by snap (it serves VERSION, "
