@@ -20,6 +20,7 @@ import bad_inet
 import bad_lazy
 import bad_live
 import bad_lock
+import bad_migrate
 import bad_mem
 import bad_notify
 import bad_ns
@@ -122,6 +123,7 @@ BAD = [
     ("bad/incr_parent_full_dump", bad_incr.bad_incr_parent_full_dump),
     ("bad/incr_restore_predump", bad_incr.bad_incr_restore_predump),
     ("img/incr_dedup", bad_incr.img_incr_dedup),
+    ("migrate/netns", bad_migrate.migrate_netns),
     ("bad/restore_cow_uncovered", bad_mem.bad_restore_cow_uncovered),
     ("bad/restore_cow_orphan", bad_mem.bad_restore_cow_orphan),
     ("bad/restore_pid_busy", bad_restore.bad_restore_pid_busy),
