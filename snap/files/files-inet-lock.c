@@ -8,7 +8,6 @@
  * (met in flight in a unix socket's queue, which no fd holds, or connected
  * since). The list is the kind's: it is freed with the kind's state.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,50 +50,30 @@ static int add(struct dump_ctx *ctx, int family, const uint8_t *src, uint16_t sp
 	return 0;
 }
 
-/* The socket inodes @pid's fds hold, appended to *@inos. 0 or -1 logged. */
-static int task_sockets(pid_t pid, uint32_t **inos, size_t *nr, size_t *cap)
+struct ino_list {
+	uint32_t *v;
+	size_t nr, cap;
+};
+
+/* A socket a task holds (files_task_sockets()), appended to the list. */
+static int add_ino(void *arg, uint32_t ino, int fd)
 {
-	char path[64], link[64];
-	struct dirent *de;
-	unsigned int ino;
-	DIR *dir;
-	int ret = 0;
+	struct ino_list *l = arg;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	dir = opendir(path);
-	if (!dir) {
-		pr_perror("pid %d: cannot open %s", pid, path);
-		return -1;
-	}
-	while (!ret && (errno = 0, de = readdir(dir))) {
-		char fdpath[sizeof(path) + sizeof(de->d_name)];
-		ssize_t n;
+	(void)fd;
+	if (l->nr == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint32_t *v = realloc(l->v, cap * sizeof(*v));
 
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
-		n = readlink(fdpath, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (sscanf(link, "socket:[%u]", &ino) != 1)
-			continue;
-		if (*nr == *cap) {
-			uint32_t *v;
-
-			*cap = *cap ? *cap * 2 : 64;
-			v = realloc(*inos, *cap * sizeof(*v));
-			if (!v) {
-				pr_err("out of memory for the tree's sockets");
-				ret = -1;
-				break;
-			}
-			*inos = v;
+		if (!v) {
+			pr_err("out of memory for the tree's sockets");
+			return -1;
 		}
-		(*inos)[(*nr)++] = ino;
+		l->v = v;
+		l->cap = cap;
 	}
-	closedir(dir);
-	return ret;
+	l->v[l->nr++] = ino;
+	return 0;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -111,15 +90,18 @@ bool inet_lock_wanted(const struct dump_ctx *ctx)
 
 int inet_lock_collect(struct dump_ctx *ctx, struct inet_dump_state *is)
 {
-	size_t nr = 0, cap = 0, n = 0;
-	uint32_t *inos = NULL;
+	struct ino_list l = { 0 };
+	size_t nr, n = 0;
+	uint32_t *inos;
 	int ret = 0;
 
 	if (!inet_lock_wanted(ctx))
 		return 0;
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
 		if (!ctx->tasks[i].zombie)
-			ret = task_sockets(ctx->tasks[i].pid, &inos, &nr, &cap);
+			ret = files_task_sockets(ctx->tasks[i].pid, add_ino, &l);
+	inos = l.v;
+	nr = l.nr;
 	if (nr)
 		qsort(inos, nr, sizeof(*inos), cmp_u32);
 	for (size_t i = 0; i < nr && !ret; i++) {

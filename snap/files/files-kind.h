@@ -160,6 +160,11 @@ struct fd_ops {
 uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
 int files_reopen_flags(unsigned int flags);
+/*
+ * @fn(@arg, inode, fd number) for each socket among @pid's fds, until it
+ * returns non-zero (its errors are its own to log). 0, or -1 logged.
+ */
+int files_task_sockets(pid_t pid, int (*fn)(void *arg, uint32_t ino, int fd), void *arg);
 
 /*
  * Dump (files-inflight.c): @fd, snap's own, is a file met in flight (an

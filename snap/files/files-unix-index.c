@@ -5,11 +5,9 @@
  * sock_diag dump), which fds of the tree hold which socket, and which
  * connections wait in which listener's queue.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "files/files-unix.h"
 #include "log.h"
@@ -49,34 +47,18 @@ static int add_holder(struct unix_dump_state *us, size_t *cap, uint32_t ino, pid
 	return 0;
 }
 
-/* The sockets among @pid's fds, of any family for now. */
-static int walk_fds(struct unix_dump_state *us, size_t *cap, pid_t pid)
-{
-	char path[64], link[64 + 256];
-	struct dirent *de;
-	struct stat st;
-	DIR *dir;
-	int ret = 0;
+struct holder_walk {
+	struct unix_dump_state *us;
+	size_t *cap;
+	pid_t pid;
+};
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	dir = opendir(path);
-	if (!dir) {
-		pr_perror("pid %d: cannot open %s", pid, path);
-		return -1;
-	}
-	while (!ret && (errno = 0, de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
-		if (!stat(link, &st) && S_ISSOCK(st.st_mode))
-			ret = add_holder(us, cap, st.st_ino, pid, atoi(de->d_name));
-	}
-	if (!ret && errno) {
-		pr_perror("pid %d: cannot read %s", pid, path);
-		ret = -1;
-	}
-	closedir(dir);
-	return ret;
+/* One socket fd of a task (files_task_sockets()), of any family for now. */
+static int walk_fd(void *arg, uint32_t ino, int fd)
+{
+	struct holder_walk *w = arg;
+
+	return add_holder(w->us, w->cap, ino, w->pid, fd);
 }
 
 /* Each connection waiting in a queue, by the socket that made it. */
@@ -107,7 +89,9 @@ int unix_index_build(struct dump_ctx *ctx, struct unix_dump_state *us)
 	size_t cap = 0, n = 0;
 
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		if (!ctx->tasks[i].zombie && walk_fds(us, &cap, ctx->tasks[i].pid))
+		if (!ctx->tasks[i].zombie &&
+		    files_task_sockets(ctx->tasks[i].pid, walk_fd,
+				       &(struct holder_walk){ us, &cap, ctx->tasks[i].pid }))
 			return -1;
 	/* A tree without sockets needs no sock_diag (nor a kernel that has it). */
 	if (!us->nr_holders)

@@ -202,7 +202,7 @@ struct collect {
 };
 
 /* Append [start, end) to @rl, merged with the last range if they touch. */
-static int range_add(struct range_list *rl, uint64_t start, uint64_t end)
+int range_add(struct range_list *rl, uint64_t start, uint64_t end)
 {
 	struct vma_range *last = rl->nr ? &rl->r[rl->nr - 1] : NULL;
 

@@ -44,6 +44,8 @@ struct page_sink;
 /* Declare @pl's runs to @ps, those in the parent as such, and end the layout. Logged. */
 int page_sink_declare(struct page_sink *ps, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
+/* Append [start, end) to @rl, merged with the last range if they touch. -1: no memory. */
+int range_add(struct range_list *rl, uint64_t start, uint64_t end);
 void range_list_free(struct range_list *rl);
 /*
  * Copy @len bytes at @addr (inside @v) out of the task: process_vm_readv,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "mem/mem-dump.h"
 #include "infect.h"
 #include "kcompat.h"
 #include "log.h"
@@ -251,28 +252,6 @@ int track_take(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
-/* Append [start, end) to @rl, merged with the last range if they touch. */
-static int range_push(struct range_list *rl, uint64_t start, uint64_t end)
-{
-	struct vma_range *last = rl->nr ? &rl->r[rl->nr - 1] : NULL;
-
-	if (last && last->end == start) {
-		last->end = end;
-		return 0;
-	}
-	if (rl->nr == rl->cap) {
-		size_t cap = rl->cap ? rl->cap * 2 : 64;
-		struct vma_range *r = realloc(rl->r, cap * sizeof(*r));
-
-		if (!r)
-			return -1;
-		rl->r = r;
-		rl->cap = cap;
-	}
-	rl->r[rl->nr++] = (struct vma_range){ start, end };
-	return 0;
-}
-
 /*
  * Whether @v is registered with an asynchronous write-protect uffd now,
  * before this round registers anything: PAGEMAP_SCAN refuses a mapping that
@@ -370,7 +349,7 @@ static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct 
 		}
 		for (i = 0; tracked && i < n; i++)
 			if (!(regs[i].categories & PAGE_IS_WRITTEN) &&
-			    range_push(clean, regs[i].start, regs[i].end))
+			    range_add(clean, regs[i].start, regs[i].end))
 				return -1;
 		if (a.walk_end >= v->end)
 			return 0;
@@ -390,7 +369,7 @@ static int in_parent_ranges(const struct track_task *trk, const struct range_lis
 		uint64_t s = clean->r[i].start > ps ? clean->r[i].start : ps;
 		uint64_t e = clean->r[i].end < pe ? clean->r[i].end : pe;
 
-		if (s < e && range_push(out, s, e))
+		if (s < e && range_add(out, s, e))
 			return -1;
 		if (clean->r[i].end < pe)
 			i++;
