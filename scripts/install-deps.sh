@@ -6,10 +6,12 @@
 # nginx-light are the real servers the srv/* tests (test/zdtm/srv_*.py) and
 # scripts/bench-redis.sh run; their own services must not start at install
 # time (a redis left on port 6379 would outlive the install and hold memory).
+# iproute2 has ip(8) and ss(8): network namespaces and veth pairs for the
+# page-server, lock and migration tests, ss -K for srv/redis_conn_destroyed.
 set -e
 PKGS="gcc make pkg-config libnl-3-dev libnl-route-3-dev libprotobuf-c-dev \
 protobuf-c-compiler libcap-dev libcap2-bin libbsd-dev python3 util-linux mount procps \
-redis-server redis-tools nginx-light"
+redis-server redis-tools nginx-light iproute2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
