@@ -99,6 +99,20 @@ struct snap_opts {
 	 */
 	bool rst_sibling;
 	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
+	/*
+	 * Mount namespaces (ns/mnt.h). --root DIR: restore rebuilds the
+	 * tree's mounts on DIR (default: a bind of snap's /). --external
+	 * mnt[KEY]:VAL and --ext-mount-map KEY:VAL, in the order given: at
+	 * dump, the mount at mountpoint KEY is external, saved as key VAL;
+	 * at restore, key KEY is bound from host path VAL.
+	 */
+	const char *root;
+	struct ext_mount *ext_mounts;
+	size_t nr_ext_mounts;
+};
+
+struct ext_mount {
+	const char *key, *val;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

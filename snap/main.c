@@ -15,6 +15,7 @@
 #include "kerndat.h"
 #include "log.h"
 #include "net/netlock.h"
+#include "ns/mnt.h"
 #include "rpc/rpc.h"
 
 enum {
@@ -43,6 +44,9 @@ enum {
 	OPT_PORT,
 	OPT_DAEMON,
 	OPT_STATUS_FD,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
 };
 
 static void usage(FILE *f)
@@ -117,6 +121,12 @@ static void usage(FILE *f)
 		"  --daemon                page-server: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
 		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --root DIR              restore: rebuild the mount namespace's tree on DIR\n"
+		"                          (default: a bind of /) and pivot_root into it\n"
+		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
+		"                          saved as key VAL; restore: bind host path VAL for key\n"
+		"                          KEY; repeatable\n"
+		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -257,6 +267,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -375,6 +388,22 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_ROOT:
+			o->root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (strncmp(optarg, "mnt[", 4)) {
+				fprintf(stderr, "snap: --external takes mnt[KEY]:VAL, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			if (mnt_opt_external(o, optarg + 3))
+				return -1;
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (mnt_opt_ext_map(o, optarg))
+				return -1;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
@@ -519,5 +548,6 @@ out:
 	free(opts.ext_unix_inos);
 	free(opts.action_scripts);
 	free(opts.lock_conns);
+	free(opts.ext_mounts);
 	return ret ? 1 : 0;
 }
