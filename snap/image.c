@@ -30,6 +30,7 @@
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "track.pb-c.h"
+#include "utsns.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
 #define IMG_MAGIC(c) (0x00504e53U | ((uint32_t)(c) << 24))
@@ -56,6 +57,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
 	[IMG_MNT] = {"mnt-%u.img", IMG_MAGIC('m'), &mnt_entry__descriptor},
 	[IMG_TMPFS] = {"tmpfs-%u.img", IMG_MAGIC('t'), &tmpfs_entry__descriptor},
+	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -41,6 +41,7 @@ enum img_type {
 	IMG_TRACK,		/* track.img */
 	IMG_MNT,		/* mnt-%u.img */
 	IMG_TMPFS,		/* tmpfs-%u.img */
+	IMG_UTSNS,		/* utsns-%u.img */
 	IMG_NR,
 };
 

@@ -14,6 +14,7 @@
 #include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "net/netlock.h"
 #include "ns/mnt.h"
 #include "rpc/rpc.h"
@@ -47,6 +48,8 @@ enum {
 	OPT_ROOT,
 	OPT_EXTERNAL,
 	OPT_EXT_MOUNT_MAP,
+	OPT_EMPTY_NS,
+	OPT_JOIN_NS,
 };
 
 static void usage(FILE *f)
@@ -127,6 +130,11 @@ static void usage(FILE *f)
 		"                          saved as key VAL; restore: bind host path VAL for key\n"
 		"                          KEY; repeatable\n"
 		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
+		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
+		"                          make it new with only loopback up (the caller sets it\n"
+		"                          up in its setup-namespaces hook)\n"
+		"  --join-ns NS:PATH       restore: join the namespace at PATH (net, uts or ipc)\n"
+		"                          instead of making the tree's own\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -270,6 +278,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
+		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
+		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -403,6 +413,14 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_EXT_MOUNT_MAP:
 			if (mnt_opt_ext_map(o, optarg))
+				return -1;
+			break;
+		case OPT_EMPTY_NS:
+			if (ns_opt_empty(optarg, o))
+				return -1;
+			break;
+		case OPT_JOIN_NS:
+			if (ns_opt_join(optarg, o))
 				return -1;
 			break;
 		case 'V':
