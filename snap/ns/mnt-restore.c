@@ -26,6 +26,7 @@
 #include "image.h"
 #include "log.h"
 #include "ns/mnt-rst.h"
+#include "ns/ns-kind.h"
 #include "ns/mnt.h"
 
 static const char *root_dir(const struct restore_ctx *ctx)
@@ -374,3 +375,11 @@ int mnt_ns_restore(struct restore_ctx *ctx, void *state)
 	pr_info("mount namespace %u: %zu mounts restored on %s", r->ns_id, r->nr, src);
 	return 0;
 }
+
+const struct ns_kind_ops ns_mnt_ops = {
+	.kind = NS_KIND__NS_MNT,
+	.dump = mnt_ns_dump,
+	.load = mnt_ns_load,
+	.restore = mnt_ns_restore,
+	.free = mnt_ns_free,
+};
