@@ -35,6 +35,8 @@ static char dir[1024];		/* our mountpoints, same path inside and out */
 static char lines[MAX_MOUNTS][1024];
 static int nr_lines;
 static int have_xattr;
+static int data_fd;		/* on /dev/data, at DATA_OFF: reopened inside the tree */
+#define DATA_OFF 123
 
 static void path_of(char *buf, size_t size, const char *name)
 {
@@ -266,13 +268,33 @@ static void check_propagation(void)
 		fail("a mount under the slave reached its master");
 }
 
+/* An open file and the cwd, both on mounts of the tree, are found through them again. */
+static void check_files(void)
+{
+	struct stat a, b;
+	char cwd[64];
+
+	if (fstat(data_fd, &a) || stat("/dev/data", &b) || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev)
+		fail("the fd on /dev/data is not on the tree's /dev/data");
+	if (lseek(data_fd, 0, SEEK_CUR) != DATA_OFF)
+		fail("the fd on /dev/data lost its offset");
+	if (!getcwd(cwd, sizeof(cwd)) || strcmp(cwd, "/dev/pts") || stat(".", &a) ||
+	    stat("/dev/pts", &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		fail("the cwd is not the tree's /dev/pts");
+}
+
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
 	test_daemon();
 	build();
 	nr_lines = read_mountinfo(lines);
+	data_fd = open("/dev/data", O_RDWR);
+	if (data_fd < 0 || lseek(data_fd, DATA_OFF, SEEK_SET) != DATA_OFF || chdir("/dev/pts"))
+		fail("setup: open /dev/data, chdir /dev/pts: %m");
 	test_waitsig();
+	check_files();
 	check_mounts();
 	check_dev();
 	check_flags();
