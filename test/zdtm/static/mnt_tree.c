@@ -5,11 +5,15 @@
  * device node, a symlink, a FIFO, a hard link and a file with data and a
  * hole, devpts and mqueue on it, a read-only sysfs, a read-only bind, a bind
  * of /dev/null over a file (a masked file), an empty read-only tmpfs (a
- * masked dir), an external bind (/etc at /srv: the dump names it with
- * --external mnt[/srv]:etc, the restore gives --external mnt[etc]:/etc),
+ * masked dir), an external bind (the host's /proc/sys at /srv: no mount
+ * of the tree shows that proc, so the dump must be told with --external
+ * mnt[/srv]:psys, and the restore gives --external mnt[psys]:/proc/sys),
  * and a shared tmpfs with a slave bind of it. After restore the mountinfo
  * must read the same (ids and devices aside, peer groups by relation) and
  * every file, flag and propagation must still hold.
+ *
+ * With the argument "ramfs" a ramfs is mounted at /mnt too: a file system
+ * snap cannot mount anew, whose dump must be refused (bad_mnt.py).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,7 +170,7 @@ static void build(void)
 	snprintf(p, sizeof(p), "%s%s/masked", root, dir);
 	must(!mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL), "mask dir");
 	snprintf(p, sizeof(p), "%s/srv", root);
-	must(!mount("/etc", p, NULL, MS_BIND, NULL), "external bind");
+	must(!mount("/proc/sys", p, NULL, MS_BIND, NULL), "external bind");
 	snprintf(p, sizeof(p), "%s%s/a", root, dir);
 	must(!mount("tmpfs", p, "tmpfs", 0, "size=1m") &&
 		     !mount(NULL, p, NULL, MS_SHARED, NULL), "shared tmpfs");
@@ -174,6 +178,10 @@ static void build(void)
 	must(!mount(p, ext, NULL, MS_BIND, NULL) && !mount(NULL, ext, NULL, MS_SLAVE, NULL),
 	     "slave bind");
 
+	if (test_argc > 1 && !strcmp(test_argv[1], "ramfs")) {
+		snprintf(p, sizeof(p), "%s/mnt", root);
+		must(!mount("ramfs", p, "ramfs", 0, NULL), "ramfs");
+	}
 	must(!chdir(root) && !syscall(SYS_pivot_root, ".", "."), "pivot_root");
 	must(!umount2(".", MNT_DETACH) && !chdir("/"), "detach the old root");
 }
@@ -241,9 +249,10 @@ static void check_flags(void)
 	path_of(p, sizeof(p), "maskfile");
 	if (stat(p, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
 		fail("the masked file is not /dev/null");
-	if (stat("/srv", &st) || stat("/etc", &st2) || st.st_ino != st2.st_ino ||
-	    st.st_dev != st2.st_dev)
-		fail("/srv is not the external bind of /etc");
+	/* The host's proc, not the tree's own. */
+	if (stat("/srv/kernel/ostype", &st) || stat("/proc/self", &st2) ||
+	    st.st_dev == st2.st_dev)
+		fail("/srv is not the external bind of the host's /proc/sys");
 	if (stat("/proc/self/stat", &st))
 		fail("proc does not work: %m");
 }
