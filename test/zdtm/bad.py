@@ -150,6 +150,7 @@ BAD = [
     ("bad/dump_mnt_ramfs", bad_mnt.bad_dump_mnt_ramfs),
     ("bad/restore_mnt_root_missing", bad_mnt.bad_restore_mnt_root_missing),
     ("bad/restore_mnt_no_external", bad_mnt.bad_restore_mnt_no_external),
+    ("mnt/runc_mntns", bad_mnt.mnt_runc_mntns),
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
