@@ -23,8 +23,8 @@ static const char *const fs_anew[] = {
 struct mnt_dump {
 	struct mnt_info *m;
 	size_t nr;
-	MntEntry *e;	/* as m */
-	bool *done;	/* written */
+	MntEntry *e; /* as m */
+	bool *done;  /* written */
 };
 
 static bool anew(const char *fstype)
@@ -158,7 +158,7 @@ static bool written(const struct mnt_dump *d, uint32_t id)
 }
 
 /* Mountinfo order, held back until the parent and the bind source are out. */
-static int write_ordered(struct dump_ctx *ctx, pid_t pid, struct mnt_dump *d, struct image *img)
+static int write_ordered(pid_t pid, struct mnt_dump *d, struct image *img)
 {
 	size_t left = d->nr;
 
@@ -183,13 +183,12 @@ static int write_ordered(struct dump_ctx *ctx, pid_t pid, struct mnt_dump *d, st
 			return -1;
 		}
 	}
-	(void)ctx;
 	return 0;
 }
 
 int mnt_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 {
-	struct mnt_dump d = { 0 };
+	struct mnt_dump d = {0};
 	struct image *img = NULL;
 	ssize_t root;
 	int ret = -1;
@@ -217,7 +216,7 @@ int mnt_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 		if (d.e[i].tmpfs_data && mnt_tmpfs_dump(ctx, pid, d.m[i].mountpoint, d.m[i].id))
 			goto out;
 	img = img_open_write(ctx->dirfd, IMG_MNT, id);
-	if (!img || write_ordered(ctx, pid, &d, img))
+	if (!img || write_ordered(pid, &d, img))
 		goto out;
 	ret = img_close(img);
 	img = NULL;

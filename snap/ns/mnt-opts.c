@@ -22,8 +22,10 @@ static int add(struct snap_opts *o, char *key, char *kend, const char *val, cons
 		return -1;
 	}
 	if (!strcmp(val, "auto") || !strncmp(key, "auto", kend - key)) {
-		fprintf(stderr, "snap: %s %s: automatic external mounts are not supported; "
-				"name each mount\n", opt, arg);
+		fprintf(stderr,
+			"snap: %s %s: automatic external mounts are not supported; "
+			"name each mount\n",
+			opt, arg);
 		return -1;
 	}
 	e = realloc(o->ext_mounts, (o->nr_ext_mounts + 1) * sizeof(*e));
@@ -33,7 +35,7 @@ static int add(struct snap_opts *o, char *key, char *kend, const char *val, cons
 	}
 	*kend = '\0';
 	o->ext_mounts = e;
-	e[o->nr_ext_mounts++] = (struct ext_mount){ key, val };
+	e[o->nr_ext_mounts++] = (struct ext_mount){key, val};
 	return 0;
 }
 

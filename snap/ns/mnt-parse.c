@@ -34,18 +34,22 @@ static char *unescape(const char *s)
 	return out;
 }
 
-/* "rw,nosuid,relatime": false for an option this snap does not know. */
-static bool mount_attrs(char *opts, uint32_t *attrs)
+/* "rw,nosuid,relatime": NULL, or the first option snap does not know ("idmapped"). */
+static const char *mount_attrs(char *opts, uint32_t *attrs)
 {
 	static const struct {
 		const char *name;
 		uint32_t attr;
 	} known[] = {
-		{ "ro", MOUNT_ATTR_RDONLY },	   { "rw", 0 },
-		{ "nosuid", MOUNT_ATTR_NOSUID },   { "nodev", MOUNT_ATTR_NODEV },
-		{ "noexec", MOUNT_ATTR_NOEXEC },   { "noatime", MOUNT_ATTR_NOATIME },
-		{ "relatime", MOUNT_ATTR_RELATIME }, { "nodiratime", MOUNT_ATTR_NODIRATIME },
-		{ "nosymfollow", MOUNT_ATTR_NOSYMFOLLOW },
+		{"ro", MOUNT_ATTR_RDONLY},
+		{"rw", 0},
+		{"nosuid", MOUNT_ATTR_NOSUID},
+		{"nodev", MOUNT_ATTR_NODEV},
+		{"noexec", MOUNT_ATTR_NOEXEC},
+		{"noatime", MOUNT_ATTR_NOATIME},
+		{"relatime", MOUNT_ATTR_RELATIME},
+		{"nodiratime", MOUNT_ATTR_NODIRATIME},
+		{"nosymfollow", MOUNT_ATTR_NOSYMFOLLOW},
 	};
 	char *save, *o;
 	bool atime = false;
@@ -57,14 +61,14 @@ static bool mount_attrs(char *opts, uint32_t *attrs)
 		for (i = 0; i < ARRAY_SIZE(known) && strcmp(o, known[i].name); i++)
 			;
 		if (i == ARRAY_SIZE(known))
-			return false;
+			return o;
 		*attrs |= known[i].attr;
 		atime |= !strcmp(o, "noatime") || !strcmp(o, "relatime");
 	}
 	/* Neither noatime nor relatime: strictatime. */
 	if (!atime)
 		*attrs |= MOUNT_ATTR_STRICTATIME;
-	return true;
+	return NULL;
 }
 
 /* "rw,size=65536k,mode=755": rw/ro out into sb_ro, the rest kept. */
@@ -91,8 +95,11 @@ static char *sb_options(const char *opts, bool *ro)
 	return out;
 }
 
-/* One line, split in place. False: not as the kernel writes it. */
-static bool parse_line(char *line, struct mnt_info *m)
+/*
+ * One line, split in place. False: not as the kernel writes it, or a
+ * per-mount option snap cannot restore (*@unknown).
+ */
+static bool parse_line(char *line, struct mnt_info *m, const char **unknown)
 {
 	char *f[6], *save, *tag, *fstype, *source, *super;
 	int i;
@@ -103,7 +110,10 @@ static bool parse_line(char *line, struct mnt_info *m)
 			return false;
 	}
 	if (sscanf(f[0], "%u", &m->id) != 1 || sscanf(f[1], "%u", &m->parent) != 1 ||
-	    sscanf(f[2], "%u:%u", &m->major, &m->minor) != 2 || !mount_attrs(f[5], &m->attrs))
+	    sscanf(f[2], "%u:%u", &m->major, &m->minor) != 2)
+		return false;
+	*unknown = mount_attrs(f[5], &m->attrs);
+	if (*unknown)
 		return false;
 	while ((tag = strtok_r(NULL, " ", &save)) && strcmp(tag, "-")) {
 		if (!strncmp(tag, "shared:", 7))
@@ -163,11 +173,17 @@ int mnt_parse(pid_t pid, struct mnt_info **out, size_t *nr)
 			}
 			v = m;
 		}
+		const char *unknown = NULL;
+
 		m = &v[n];
 		memset(m, 0, sizeof(*m));
 		n++;
-		if (!parse_line(line, m)) {
-			pr_err("%s: cannot parse line %zu", path, n);
+		if (!parse_line(line, m, &unknown)) {
+			if (unknown)
+				pr_err("%s: mount %u has the option %s, which snap cannot restore",
+				       path, m->id, unknown);
+			else
+				pr_err("%s: cannot parse line %zu", path, n);
 			goto out;
 		}
 		if (!m->root || !m->mountpoint || !m->fstype || !m->source || !m->sb_opts) {

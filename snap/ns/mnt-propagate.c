@@ -21,8 +21,8 @@
 #include "log.h"
 #include "ns/mnt-rst.h"
 
-#define ATTR_ALL                                                                          \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |    \
+#define ATTR_ALL                                                                                   \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
 	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
 
 static int sb_ro(const MntEntry *e, int fd)
@@ -43,13 +43,13 @@ int mnt_set_attrs(struct mnt_rst *r)
 {
 	for (size_t i = 0; i < r->nr; i++) {
 		const MntEntry *e = r->e[i];
-		struct mount_attr a = { .attr_set = e->attrs & ATTR_ALL, .attr_clr = ATTR_ALL };
+		struct mount_attr a = {.attr_set = e->attrs & ATTR_ALL, .attr_clr = ATTR_ALL};
 
 		if (e->sb_ro && e->tmpfs_data && sb_ro(e, r->fd[i]))
 			return -1;
 		if (mount_setattr(r->fd[i], "", AT_EMPTY_PATH, &a, sizeof(a))) {
-			pr_perror("mount %u (%s at %s): cannot set its flags %#x", e->id,
-				  e->fstype, e->mountpoint, e->attrs);
+			pr_perror("mount %u (%s at %s): cannot set its flags %#x", e->id, e->fstype,
+				  e->mountpoint, e->attrs);
 			return -1;
 		}
 	}
@@ -58,12 +58,11 @@ int mnt_set_attrs(struct mnt_rst *r)
 
 static int set_prop(const MntEntry *e, int fd, uint64_t prop, const char *what)
 {
-	struct mount_attr a = { .propagation = prop };
+	struct mount_attr a = {.propagation = prop};
 
 	if (!mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)))
 		return 0;
-	pr_perror("mount %u (%s at %s): cannot make it %s", e->id, e->fstype, e->mountpoint,
-		  what);
+	pr_perror("mount %u (%s at %s): cannot make it %s", e->id, e->fstype, e->mountpoint, what);
 	return -1;
 }
 
@@ -72,9 +71,8 @@ static int join(const struct mnt_rst *r, size_t from, size_t to)
 	if (!move_mount(r->fd[from], "", r->fd[to], "",
 			MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
 		return 0;
-	pr_perror("mount %u (%s at %s): cannot join the peer group of mount %u at %s",
-		  r->e[to]->id, r->e[to]->fstype, r->e[to]->mountpoint, r->e[from]->id,
-		  r->e[from]->mountpoint);
+	pr_perror("mount %u (%s at %s): cannot join the peer group of mount %u at %s", r->e[to]->id,
+		  r->e[to]->fstype, r->e[to]->mountpoint, r->e[from]->id, r->e[from]->mountpoint);
 	return -1;
 }
 

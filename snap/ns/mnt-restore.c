@@ -60,9 +60,13 @@ static int check_entry(struct restore_ctx *ctx, struct mnt_rst *r, size_t i)
 	ssize_t p, b;
 
 	if ((i == 0) != (e->kind == MNT_KIND__MNT_ROOT) || e->mountpoint[0] != '/') {
-		pr_err("image mnt-%u.img: mount %u at %s: %s", r->ns_id, e->id, e->mountpoint,
-		       e->mountpoint[0] != '/' ? "the mountpoint is not absolute"
-		       : i ? "a second root" : "the first entry is not the root");
+		const char *why = "the first entry is not the root";
+
+		if (e->mountpoint[0] != '/')
+			why = "the mountpoint is not absolute";
+		else if (i)
+			why = "a second root";
+		pr_err("image mnt-%u.img: mount %u at %s: %s", r->ns_id, e->id, e->mountpoint, why);
 		return -1;
 	}
 	if (!i)
@@ -198,7 +202,7 @@ static void fs_log(int fsfd, char *buf, size_t size)
 }
 
 /* A new file system as @e describes it: a detached mount, or -1 logged. */
-static int fs_new(const struct mnt_rst *r, const MntEntry *e)
+static int fs_new(const MntEntry *e)
 {
 	int fsfd = fsopen(e->fstype, FSOPEN_CLOEXEC), mfd = -1;
 	char *opts = strdup(e->sb_opts ? e->sb_opts : ""), *save, *o, *val;
@@ -239,17 +243,14 @@ static int fs_new(const struct mnt_rst *r, const MntEntry *e)
 		pr_perror("mount %u at %s: cannot mount the new %s", e->id, e->mountpoint,
 			  e->fstype);
 	goto out;
-fail:
-	{
-		int err = errno;
+fail : {
+	int err = errno;
 
-		fs_log(fsfd, msg, sizeof(msg));
-		pr_err("mount %u at %s: %s (%s) refuses its option %s: %s%s%s", e->id,
-		       e->mountpoint, e->fstype, e->source ? e->source : "", what, strerror(err),
-		       msg[0] ? ": " : "", msg);
-	}
+	fs_log(fsfd, msg, sizeof(msg));
+	pr_err("mount %u at %s: %s (%s) refuses its option %s: %s%s%s", e->id, e->mountpoint,
+	       e->fstype, e->source ? e->source : "", what, strerror(err), msg[0] ? ": " : "", msg);
+}
 out:
-	(void)r;
 	free(opts);
 	if (fsfd >= 0)
 		close(fsfd);
@@ -257,20 +258,19 @@ out:
 }
 
 /* A detached mount for entry @i: new, cloned from its source, or from the host. */
-static int make(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
+static int make(const struct mnt_rst *r, size_t i)
 {
 	const MntEntry *e = r->e[i];
 	const char *p;
 	int fd;
 
-	(void)ctx;
 	switch (e->kind) {
 	case MNT_KIND__MNT_FS:
-		return fs_new(r, e);
+		return fs_new(e);
 	case MNT_KIND__MNT_BIND:
 		p = e->bind_path;
-		fd = open_tree(r->fd[r->bind_of[i]], p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-				       (*p ? 0 : AT_EMPTY_PATH));
+		fd = open_tree(r->fd[r->bind_of[i]], p,
+			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (*p ? 0 : AT_EMPTY_PATH));
 		if (fd < 0)
 			pr_perror("mount %u at %s: cannot bind %s of mount %u (%s)", e->id,
 				  e->mountpoint, *p ? p : "all", r->e[r->bind_of[i]]->id,
@@ -311,13 +311,12 @@ static int target(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
 static int mount_one(struct restore_ctx *ctx, struct mnt_rst *r, size_t i)
 {
 	const MntEntry *e = r->e[i];
-	int to = target(ctx, r, i), fd = to < 0 ? -1 : make(ctx, r, i);
+	int to = target(ctx, r, i), fd = to < 0 ? -1 : make(r, i);
 
 	if (fd < 0)
 		goto fail;
 	if (move_mount(fd, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)) {
-		pr_perror("mount %u (%s): cannot attach it at %s", e->id, e->fstype,
-			  e->mountpoint);
+		pr_perror("mount %u (%s): cannot attach it at %s", e->id, e->fstype, e->mountpoint);
 		goto fail;
 	}
 	close(to);

@@ -14,12 +14,12 @@
 
 struct mnt_rst {
 	uint32_t ns_id;
-	MntEntry **e;		/* mnt-ID.img, in its order: e[0] is the root */
+	MntEntry **e; /* mnt-ID.img, in its order: e[0] is the root */
 	size_t nr;
-	size_t *parent;		/* index of each entry's parent (the root: 0) */
-	size_t *bind_of;	/* MNT_BIND: index of its source */
-	const char **ext_path;	/* MNT_EXTERNAL: the host path, from --external */
-	int *fd;		/* while restoring: each mount, attached */
+	size_t *parent;	       /* index of each entry's parent (the root: 0) */
+	size_t *bind_of;       /* MNT_BIND: index of its source */
+	const char **ext_path; /* MNT_EXTERNAL: the host path, from --external */
+	int *fd;	       /* while restoring: each mount, attached */
 };
 
 /* Per-mount flags (MOUNT_ATTR_*) and tmpfs read-only super blocks on every mount. Logged. */

@@ -32,12 +32,12 @@
 struct walk {
 	struct image *img;
 	uint32_t mnt_id;
-	char *buf;		/* PIECE bytes */
+	char *buf; /* PIECE bytes */
 	struct {
 		dev_t dev;
 		ino_t ino;
 		char *path;
-	} *links;		/* files with more than one name, by their first */
+	} * links; /* files with more than one name, by their first */
 	size_t nr_links;
 };
 
@@ -277,7 +277,7 @@ static int walk_dir(struct walk *w, int fd, const char *path)
 /* In the child: enter @pid's mount namespace, clone the tmpfs, walk it. */
 static int dump_in_ns(struct dump_ctx *ctx, pid_t pid, const char *mountpoint, uint32_t mnt_id)
 {
-	struct walk w = { .mnt_id = mnt_id };
+	struct walk w = {.mnt_id = mnt_id};
 	char path[64];
 	int rootfd, nsfd, treefd = -1, ret = -1;
 
@@ -330,6 +330,11 @@ int mnt_tmpfs_dump(struct dump_ctx *ctx, pid_t pid, const char *mountpoint, uint
 		pr_perror("cannot wait for the saver of tmpfs mount %u", mnt_id);
 		return -1;
 	}
-	/* The child logged its error. */
+	if (WIFSIGNALED(status)) {
+		pr_err("the saver of tmpfs mount %u was killed by signal %d", mnt_id,
+		       WTERMSIG(status));
+		return -1;
+	}
+	/* Else it logged its error. */
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
 }

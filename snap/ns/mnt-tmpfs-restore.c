@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,20 +23,20 @@ struct tmpfs_rst {
 	int mntfd;
 	uint32_t mnt_id;
 	const char *mp;
-	int fd;			/* the regular file being filled, or -1 */
+	int fd; /* the regular file being filled, or -1 */
 	char *fd_path;
-	TmpfsEntry **dirs;	/* their times are set at the end */
+	TmpfsEntry **dirs; /* their times are set at the end */
 	size_t nr_dirs;
 };
 
 static struct timespec ts_of(uint64_t ns)
 {
-	return (struct timespec){ .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
+	return (struct timespec){.tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL};
 }
 
 static int set_times(struct tmpfs_rst *r, const TmpfsEntry *e)
 {
-	struct timespec ts[2] = { ts_of(e->atime_ns), ts_of(e->mtime_ns) };
+	struct timespec ts[2] = {ts_of(e->atime_ns), ts_of(e->mtime_ns)};
 
 	if (utimensat(r->mntfd, e->path, ts, AT_SYMLINK_NOFOLLOW)) {
 		pr_perror("tmpfs mount %u (%s): cannot set the times of %s", r->mnt_id, r->mp,
@@ -67,8 +68,8 @@ static int put_data(struct tmpfs_rst *r, const TmpfsEntry *e)
 		return -1;
 	}
 	if (pwrite(r->fd, e->data.data, e->data.len, e->data_off) != (ssize_t)e->data.len) {
-		pr_perror("tmpfs mount %u (%s): cannot write %s at %llu", r->mnt_id, r->mp,
-			  e->path, (unsigned long long)e->data_off);
+		pr_perror("tmpfs mount %u (%s): cannot write %s at %llu", r->mnt_id, r->mp, e->path,
+			  (unsigned long long)e->data_off);
 		return -1;
 	}
 	return 0;
@@ -89,8 +90,7 @@ static int create(struct tmpfs_rst *r, const TmpfsEntry *e)
 		r->fd = openat(r->mntfd, e->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		r->fd_path = strdup(e->path);
 		ret = r->fd < 0 || !r->fd_path ? -1 : ftruncate(r->fd, e->size);
-	} else if (S_ISCHR(e->mode) || S_ISBLK(e->mode) || S_ISFIFO(e->mode) ||
-		   S_ISSOCK(e->mode))
+	} else if (S_ISCHR(e->mode) || S_ISBLK(e->mode) || S_ISFIFO(e->mode) || S_ISSOCK(e->mode))
 		ret = mknodat(r->mntfd, e->path, (e->mode & S_IFMT) | 0600, e->rdev);
 	else
 		ret = (errno = EINVAL, -1);
@@ -133,6 +133,22 @@ static int finish(struct tmpfs_rst *r, const TmpfsEntry *e)
 	return set_xattrs(r, e);
 }
 
+/* "." alone, or relative components none of which is "", "." or "..". */
+static bool good_path(const char *p)
+{
+	if (!strcmp(p, "."))
+		return true;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!p[n])
+			return true;
+		p += n + 1;
+	}
+}
+
 /*
  * One record. A regular file's times are set once its data is in, when the
  * next file comes (*pending); a directory's at the very end. 1: @e is kept
@@ -148,7 +164,7 @@ static int one(struct tmpfs_rst *r, TmpfsEntry *e, TmpfsEntry **pending)
 		protobuf_c_message_free_unpacked(&(*pending)->base, NULL);
 		*pending = NULL;
 	}
-	if (!e->path[0] || e->path[0] == '/' || strstr(e->path, "..")) {
+	if (!good_path(e->path)) {
 		pr_err("image tmpfs-%u.img: bad path '%s'", r->mnt_id, e->path);
 		return -1;
 	}
@@ -174,7 +190,7 @@ static int one(struct tmpfs_rst *r, TmpfsEntry *e, TmpfsEntry **pending)
 
 int mnt_tmpfs_restore(int dirfd, int mntfd, uint32_t mnt_id, const char *mountpoint)
 {
-	struct tmpfs_rst r = { .mntfd = mntfd, .mnt_id = mnt_id, .mp = mountpoint, .fd = -1 };
+	struct tmpfs_rst r = {.mntfd = mntfd, .mnt_id = mnt_id, .mp = mountpoint, .fd = -1};
 	struct image *img = img_open_read(dirfd, IMG_TMPFS, mnt_id, false);
 	TmpfsEntry *e, *pending = NULL;
 	int ret = -1, n;

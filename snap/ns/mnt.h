@@ -26,7 +26,7 @@ struct mnt_info {
 	uint32_t id, parent;
 	unsigned int major, minor;
 	char *root, *mountpoint, *fstype, *source, *sb_opts; /* unescaped */
-	uint32_t attrs;		/* MOUNT_ATTR_* */
+	uint32_t attrs;					     /* MOUNT_ATTR_* */
 	bool sb_ro;
 	uint32_t shared, master;
 	bool unbindable;
