@@ -191,14 +191,18 @@ int mnt_ns_load(struct restore_ctx *ctx, uint32_t id, void **state)
 	return check_root(ctx, r);
 }
 
-/* fsconfig()'s own words on the failure, if it left any. */
-static void fs_log(int fsfd, char *buf, size_t size)
+/* fsconfig() failed on option @what of @e: say so, with the file system's own words. */
+static void fs_refused(int fsfd, const MntEntry *e, const char *what)
 {
-	ssize_t n = read(fsfd, buf, size - 1);
+	int err = errno;
+	char msg[512];
+	ssize_t n = read(fsfd, msg, sizeof(msg) - 1);
 
-	buf[n > 0 ? n : 0] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
+	msg[n > 0 ? n : 0] = '\0';
+	if (n > 0 && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	pr_err("mount %u at %s: %s (%s) refuses %s: %s%s%s", e->id, e->mountpoint, e->fstype,
+	       e->source ? e->source : "", what, strerror(err), msg[0] ? ": " : "", msg);
 }
 
 /* A new file system as @e describes it: a detached mount, or -1 logged. */
@@ -206,24 +210,25 @@ static int fs_new(const MntEntry *e)
 {
 	int fsfd = fsopen(e->fstype, FSOPEN_CLOEXEC), mfd = -1;
 	char *opts = strdup(e->sb_opts ? e->sb_opts : ""), *save, *o, *val;
-	const char *what = "source";
-	char msg[512] = "";
 
 	if (fsfd < 0 || !opts) {
 		pr_perror("mount %u at %s: cannot make a %s file system", e->id, e->mountpoint,
 			  e->fstype);
 		goto out;
 	}
-	if (e->source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", e->source, 0))
-		goto fail;
+	if (e->source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", e->source, 0)) {
+		fs_refused(fsfd, e, "its source");
+		goto out;
+	}
 	for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-		what = o;
 		val = strchr(o, '=');
 		if (val)
 			*val++ = '\0';
 		if (val ? fsconfig(fsfd, FSCONFIG_SET_STRING, o, val, 0)
-			: fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0))
-			goto fail;
+			: fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0)) {
+			fs_refused(fsfd, e, o);
+			goto out;
+		}
 	}
 	/*
 	 * Only a tmpfs or devpts super block is the mount's own: proc,
@@ -231,25 +236,19 @@ static int fs_new(const MntEntry *e)
 	 * mounts a read-only super block would turn read-only too. A tmpfs
 	 * with files becomes read-only after they are in (mnt_set_attrs).
 	 */
-	what = "ro";
 	if (e->sb_ro && !strcmp(e->fstype, "devpts") &&
-	    fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0))
-		goto fail;
-	what = "create";
-	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
-		goto fail;
+	    fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0)) {
+		fs_refused(fsfd, e, "ro");
+		goto out;
+	}
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+		fs_refused(fsfd, e, "its options");
+		goto out;
+	}
 	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
 		pr_perror("mount %u at %s: cannot mount the new %s", e->id, e->mountpoint,
 			  e->fstype);
-	goto out;
-fail : {
-	int err = errno;
-
-	fs_log(fsfd, msg, sizeof(msg));
-	pr_err("mount %u at %s: %s (%s) refuses its option %s: %s%s%s", e->id, e->mountpoint,
-	       e->fstype, e->source ? e->source : "", what, strerror(err), msg[0] ? ": " : "", msg);
-}
 out:
 	free(opts);
 	if (fsfd >= 0)
