@@ -23,8 +23,10 @@ static const char *const fs_anew[] = {
 struct mnt_dump {
 	struct mnt_info *m;
 	size_t nr;
-	MntEntry *e; /* as m */
-	bool *done;  /* written */
+	MntEntry *e;		 /* as m */
+	bool *done;		 /* written */
+	struct mnt_tmpfs *tmpfs; /* the tmpfs mounts whose files are saved */
+	size_t nr_tmpfs;
 };
 
 static bool anew(const char *fstype)
@@ -197,7 +199,8 @@ int mnt_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 		return -1;
 	d.e = calloc(d.nr, sizeof(*d.e));
 	d.done = calloc(d.nr, sizeof(*d.done));
-	if (!d.e || !d.done) {
+	d.tmpfs = calloc(d.nr, sizeof(*d.tmpfs));
+	if (!d.e || !d.done || !d.tmpfs) {
 		pr_err("out of memory for the mounts of pid %d", pid);
 		goto out;
 	}
@@ -213,8 +216,10 @@ int mnt_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 		fill(&d, i);
 	}
 	for (size_t i = 0; i < d.nr; i++)
-		if (d.e[i].tmpfs_data && mnt_tmpfs_dump(ctx, pid, d.m[i].mountpoint, d.m[i].id))
-			goto out;
+		if (d.e[i].tmpfs_data)
+			d.tmpfs[d.nr_tmpfs++] = (struct mnt_tmpfs){d.m[i].mountpoint, d.m[i].id};
+	if (mnt_tmpfs_dump(ctx, pid, d.tmpfs, d.nr_tmpfs))
+		goto out;
 	img = img_open_write(ctx->dirfd, IMG_MNT, id);
 	if (!img || write_ordered(pid, &d, img))
 		goto out;
@@ -226,6 +231,7 @@ out:
 		img_abort(img);
 	free(d.e);
 	free(d.done);
+	free(d.tmpfs);
 	mnt_info_free(d.m, d.nr);
 	return ret;
 }

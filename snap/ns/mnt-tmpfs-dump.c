@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A tmpfs's files at dump (a container's /dev: device nodes, symlinks, the
- * mountpoints of what is mounted over it). A child of snap enters the
- * task's mount namespace and clones the tmpfs mount alone with
+ * mountpoints of what is mounted over it). One child of snap enters the
+ * task's mount namespace and clones each tmpfs mount alone with
  * open_tree(OPEN_TREE_CLONE), without AT_RECURSIVE: what is mounted over
  * its directories is not in the clone, so the walk sees the tmpfs only.
  * Each file is one tmpfs_entry, directories before their contents; the
@@ -274,31 +274,21 @@ static int walk_dir(struct walk *w, int fd, const char *path)
 	return ret;
 }
 
-/* In the child: enter @pid's mount namespace, clone the tmpfs, walk it. */
-static int dump_in_ns(struct dump_ctx *ctx, pid_t pid, const char *mountpoint, uint32_t mnt_id)
+/* In the child, in the namespace: clone one tmpfs, walk it into its image. */
+static int save_one(struct dump_ctx *ctx, pid_t pid, int rootfd, const struct mnt_tmpfs *t)
 {
-	struct walk w = {.mnt_id = mnt_id};
-	char path[64];
-	int rootfd, nsfd, treefd = -1, ret = -1;
+	struct walk w = {.mnt_id = t->id};
+	int treefd, ret = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rootfd < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNS)) {
-		pr_perror("pid %d: cannot enter its mount namespace to save tmpfs mount %u", pid,
-			  mnt_id);
-		return -1;
-	}
 	/* Relative to the task's root: the mountpoint is as it sees it. */
-	treefd = open_tree(rootfd, mountpoint[1] ? mountpoint + 1 : ".",
+	treefd = open_tree(rootfd, t->mountpoint[1] ? t->mountpoint + 1 : ".",
 			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (treefd < 0) {
-		pr_perror("pid %d: cannot clone tmpfs mount %u at %s", pid, mnt_id, mountpoint);
+		pr_perror("pid %d: cannot clone tmpfs mount %u at %s", pid, t->id, t->mountpoint);
 		return -1;
 	}
 	w.buf = malloc(PIECE);
-	w.img = img_open_write(ctx->dirfd, IMG_TMPFS, mnt_id);
+	w.img = img_open_write(ctx->dirfd, IMG_TMPFS, t->id);
 	if (!w.buf || !w.img)
 		goto out;
 	ret = put_file(&w, treefd, ".", ".");
@@ -311,27 +301,51 @@ out:
 		free(w.links[i].path);
 	free(w.links);
 	free(w.buf);
+	close(treefd);
 	return ret;
 }
 
-int mnt_tmpfs_dump(struct dump_ctx *ctx, pid_t pid, const char *mountpoint, uint32_t mnt_id)
+/* In the child: enter @pid's mount namespace, save each tmpfs. */
+static int dump_in_ns(struct dump_ctx *ctx, pid_t pid, const struct mnt_tmpfs *t, size_t nr)
+{
+	char path[64];
+	int rootfd, nsfd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rootfd < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNS)) {
+		pr_perror("pid %d: cannot enter its mount namespace to save its tmpfs mounts", pid);
+		return -1;
+	}
+	for (size_t i = 0; i < nr; i++)
+		if (save_one(ctx, pid, rootfd, &t[i]))
+			return -1;
+	return 0;
+}
+
+int mnt_tmpfs_dump(struct dump_ctx *ctx, pid_t pid, const struct mnt_tmpfs *t, size_t nr)
 {
 	int status;
-	pid_t child = fork();
+	pid_t child;
 
+	if (!nr)
+		return 0;
+	child = fork();
 	if (child < 0) {
-		pr_perror("cannot fork to save tmpfs mount %u of pid %d", mnt_id, pid);
+		pr_perror("cannot fork to save the tmpfs mounts of pid %d", pid);
 		return -1;
 	}
 	/* setns() into another mount namespace: not in snap itself. */
 	if (!child)
-		_exit(dump_in_ns(ctx, pid, mountpoint, mnt_id) ? 1 : 0);
+		_exit(dump_in_ns(ctx, pid, t, nr) ? 1 : 0);
 	if (waitpid(child, &status, 0) != child) {
-		pr_perror("cannot wait for the saver of tmpfs mount %u", mnt_id);
+		pr_perror("cannot wait for the saver of the tmpfs mounts of pid %d", pid);
 		return -1;
 	}
 	if (WIFSIGNALED(status)) {
-		pr_err("the saver of tmpfs mount %u was killed by signal %d", mnt_id,
+		pr_err("the saver of the tmpfs mounts of pid %d was killed by signal %d", pid,
 		       WTERMSIG(status));
 		return -1;
 	}

@@ -52,8 +52,14 @@ int mnt_ns_load(struct restore_ctx *ctx, uint32_t id, void **state);
 int mnt_ns_restore(struct restore_ctx *ctx, void *state);
 void mnt_ns_free(void *state);
 
-/* tmpfs-@mnt_id.img from the tmpfs at @mountpoint of @pid's namespace (mnt-tmpfs-dump.c). */
-int mnt_tmpfs_dump(struct dump_ctx *ctx, pid_t pid, const char *mountpoint, uint32_t mnt_id);
+/* A tmpfs mount to save: where @pid sees it, its mount id. */
+struct mnt_tmpfs {
+	const char *mountpoint;
+	uint32_t id;
+};
+
+/* tmpfs-ID.img for each of the @nr tmpfs mounts of @pid's namespace (mnt-tmpfs-dump.c). */
+int mnt_tmpfs_dump(struct dump_ctx *ctx, pid_t pid, const struct mnt_tmpfs *t, size_t nr);
 /* tmpfs-@mnt_id.img into the empty tmpfs mount @mntfd (mnt-tmpfs-restore.c). */
 int mnt_tmpfs_restore(int dirfd, int mntfd, uint32_t mnt_id, const char *mountpoint);
 
