@@ -190,6 +190,7 @@ static int write_ordered(pid_t pid, struct mnt_dump *d, struct image *img)
 
 int mnt_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 {
+	uint64_t t0 = now_ns();
 	struct mnt_dump d = {0};
 	struct image *img = NULL;
 	ssize_t root;
@@ -225,7 +226,9 @@ int mnt_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 		goto out;
 	ret = img_close(img);
 	img = NULL;
-	pr_info("pid %d: mount namespace %u: %zu mounts saved", pid, id, d.nr);
+	pr_info("pid %d: mount namespace %u: %zu mounts saved, %zu tmpfs with their files, in "
+		"%.1f ms",
+		pid, id, d.nr, d.nr_tmpfs, (now_ns() - t0) / 1e6);
 out:
 	if (img)
 		img_abort(img);
