@@ -226,6 +226,20 @@ int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64
 	return -1;
 }
 
+int page_sink_reserve(struct page_sink *ps)
+{
+	/* A page server's sink has no file here: the server has the disk. */
+	if (ps->fd < 0 || !ps->nr_pages)
+		return 0;
+	if (!fallocate(ps->fd, 0, 0, ps->nr_pages * PAGE_SIZE))
+		return 0;
+	if (errno == EOPNOTSUPP)
+		return 0;
+	pr_perror("%s: cannot reserve %llu pages for %s", ps->owner,
+		  (unsigned long long)ps->nr_pages, ps->image);
+	return -1;
+}
+
 int page_sink_close(struct page_sink *ps)
 {
 	int ret;
