@@ -281,6 +281,7 @@ struct dump_ctx {
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 	struct page_hold *hold;		/* pages written after the kill (mem/page-hold.h), or NULL */
+	bool parent_runs;		/* process sinks may declare runs the parent set holds */
 };
 
 struct restore_task {

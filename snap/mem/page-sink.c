@@ -10,8 +10,8 @@
  * parent", its pagemap entry says so and none of its pages is written (such
  * runs take no page index, so the file offset of a page is still 4096 * its
  * index); or a page server (page-xfer-net.c) when the dump has a connection
- * to one (which has no record for parent runs yet: main.c refuses the two
- * together).
+ * to one (which is sent the parent runs too, and writes them through the
+ * parent backend on its side).
  * Callers do not change: they declare runs and write records by index.
  */
 #include <dirent.h>
@@ -150,7 +150,7 @@ static const struct page_sink_ops *choose_backend(const struct dump_ctx *ctx,
 {
 	if (ctx->xfer)
 		return &xfer_sink_ops;
-	if (ctx->parent && kind == PAGE_SINK_TASK)
+	if (ctx->parent_runs && kind == PAGE_SINK_TASK)
 		return &parent_ops;
 	return &local_ops;
 }
