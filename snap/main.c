@@ -419,6 +419,12 @@ static int check_page_server(const char *cmd, const struct snap_opts *o)
 		fprintf(stderr, "snap: --page-server needs --address and --port (not 0)\n");
 		return -1;
 	}
+	/* The server links its own set to the parent by the same path. */
+	if (o->page_server && o->prev_images_dir && o->prev_images_dir[0] == '/') {
+		fprintf(stderr, "snap: --prev-images-dir must be a relative path with "
+				"--page-server\n");
+		return -1;
+	}
 	if (o->daemon || o->status_fd >= 0) {
 		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server\n");
 		return -1;

@@ -482,9 +482,9 @@ static int parent(struct page_xfer *x, const char *prev)
 
 	if (!prev)
 		return 0;
-	if (strlen(prev) > PS_MAX_PARENT || prev[0] == '/') {
-		pr_err("page server %s: --prev-images-dir %s must be a relative path of at most "
-		       "%d bytes (the server links its set to it)",
+	if (strlen(prev) > PS_MAX_PARENT) {
+		pr_err("page server %s: --prev-images-dir %s is longer than the %d bytes the "
+		       "protocol carries",
 		       x->peer, prev, PS_MAX_PARENT);
 		return -1;
 	}
