@@ -123,8 +123,8 @@ static int read_pieces(struct pieces *p)
 		for (i = 0; n > 0 && i < p->nr && (size_t)n >= p->r[i].iov_len; i++)
 			n -= p->r[i].iov_len;
 		i = i < p->nr ? i : p->nr - 1;
-		return read_done(p->pid, (uintptr_t)p->r[i].iov_base, p->r[i].iov_len,
-				 n < 0 ? n : n);
+		/* n: -1 (errno), or the bytes read of that piece, which read_done() names. */
+		return read_done(p->pid, (uintptr_t)p->r[i].iov_base, p->r[i].iov_len, n);
 	}
 	p->nr = p->bytes = 0;
 	return 0;
@@ -187,7 +187,7 @@ int mem_read_cow_v(pid_t pid, int memfd, int pmfd, const struct vma *const *vmas
 		return 0;
 	first = (uintptr_t)iov[0].iov_base / PAGE_SIZE;
 	span = ((uintptr_t)iov[nr - 1].iov_base + iov[nr - 1].iov_len) / PAGE_SIZE - first;
-	if (span > SPAN_MAX || (uintptr_t)iov[nr - 1].iov_base / PAGE_SIZE < first) {
+	if ((uintptr_t)iov[nr - 1].iov_base / PAGE_SIZE < first || span > SPAN_MAX) {
 		for (i = 0; i < nr; to += iov[i].iov_len, i++)
 			if (mem_read_cow(pid, memfd, pmfd, vmas[i], (uintptr_t)iov[i].iov_base, to,
 					 iov[i].iov_len))
@@ -213,6 +213,12 @@ int mem_read_cow_v(pid_t pid, int memfd, int pmfd, const struct vma *const *vmas
 	for (i = 0; i < nr; to += iov[i].iov_len, i++) {
 		uint64_t a = (uintptr_t)iov[i].iov_base;
 
+		/* Callers give ranges in address order; one that is not is read alone. */
+		if (a / PAGE_SIZE < first || (a + iov[i].iov_len) / PAGE_SIZE > first + span) {
+			if (mem_read_cow(pid, memfd, pmfd, vmas[i], a, to, iov[i].iov_len))
+				goto out;
+			continue;
+		}
 		if (read_range(p, memfd, vmas[i], ents + (a / PAGE_SIZE - first), a, to,
 			       iov[i].iov_len))
 			goto out;
