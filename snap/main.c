@@ -437,20 +437,21 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 	return 0;
 }
 
-/* --page-server and its address go together, and only with dump. */
+/* --page-server and its address go together, and only with dump and pre-dump. */
 static int check_page_server(const char *cmd, const struct snap_opts *o)
 {
-	if (o->page_server && strcmp(cmd, "dump")) {
-		fprintf(stderr, "snap: --page-server is an option of dump\n");
+	if (o->page_server && strcmp(cmd, "dump") && strcmp(cmd, "pre-dump")) {
+		fprintf(stderr, "snap: --page-server is an option of dump and pre-dump\n");
 		return -1;
 	}
 	if (o->page_server && (!o->address || o->port <= 0)) {
 		fprintf(stderr, "snap: --page-server needs --address and --port (not 0)\n");
 		return -1;
 	}
-	/* The page server's protocol has no record yet for a run left to the parent. */
-	if (o->page_server && o->prev_images_dir) {
-		fprintf(stderr, "snap: --page-server with --prev-images-dir is not supported yet\n");
+	/* The server links its own set to the parent by the same path. */
+	if (o->page_server && o->prev_images_dir && o->prev_images_dir[0] == '/') {
+		fprintf(stderr, "snap: --prev-images-dir must be a relative path with "
+				"--page-server\n");
 		return -1;
 	}
 	if (o->daemon || o->status_fd >= 0) {

@@ -231,6 +231,7 @@ BAD = [
     ("bad/pageserver_killed", bad_pageserver.bad_pageserver_killed),
     ("bad/pageserver_killed_live", bad_pageserver.bad_pageserver_killed_live),
     ("bad/pageserver_corrupt", bad_pageserver.bad_pageserver_corrupt),
+    ("bad/pageserver_incr_corrupt", bad_pageserver.bad_pageserver_incr_corrupt),
     ("bad/pageserver_frames", bad_pageserver.bad_pageserver_frames),
     ("bad/pageserver_trunc", bad_pageserver.bad_pageserver_trunc),
     ("bad/pageserver_version", bad_pageserver.bad_pageserver_version),
