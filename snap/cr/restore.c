@@ -29,6 +29,7 @@
 #include "lazy/lazy.h"
 #include "log.h"
 #include "net/netlock.h"
+#include "ns/net-ns.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
@@ -454,10 +455,16 @@ static int unlock_network(struct restore_ctx *ctx)
 	const struct snap_opts *o = ctx->opts;
 	pid_t root = ctx->tasks[0].pid;
 
+	int ret;
+
 	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||
 	    action_run(o, ACT_NETWORK_UNLOCK, root))
 		return -1;
-	return netlock_release(ctx->netlock);
+	/* The dump's lock is in the tree's network namespace, if it was joined again. */
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = netlock_release(ctx->netlock);
+	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
 }
 
 /* Every task is ready, traced through rt_sigreturn, and let go at once. */

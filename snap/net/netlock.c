@@ -9,11 +9,25 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net/netlock.h"
+
+/* The calling thread's network namespace: where the lock's table goes. */
+static uint64_t netns_here(void)
+{
+	struct stat st;
+
+	return stat("/proc/thread-self/ns/net", &st) ? 0 : st.st_ino;
+}
+
+bool netlock_here(const struct netlock *nl)
+{
+	return !nl->netns || nl->netns == netns_here();
+}
 
 int netlock_take(int dirfd, const char *dir, NetlockMethod method, pid_t pid,
 		 const struct netlock_conn *conns, size_t nr, struct netlock **out)
@@ -47,6 +61,7 @@ int netlock_take(int dirfd, const char *dir, NetlockMethod method, pid_t pid,
 	nl->nr_conns = nr;
 	nl->method = method;
 	nl->lock_time = time(NULL);
+	nl->netns = netns_here();
 	if (method == NETLOCK_METHOD__NETLOCK_NFT) {
 		snprintf(nl->table, sizeof(nl->table), NETLOCK_PREFIX "%d-%llu", pid,
 			 (unsigned long long)nl->lock_time);
@@ -70,6 +85,12 @@ int netlock_release(const struct netlock *nl)
 
 	if (!nl || !nl->table[0])
 		return 0;
+	if (!netlock_here(nl)) {
+		pr_info("network lock %s: it is in network namespace net:[%llu], not this one: "
+			"nothing to unlock here",
+			nl->table, (unsigned long long)nl->netns);
+		return 0;
+	}
 	ret = netlock_nft_delete(nl->table);
 	if (ret == -ENOENT) {
 		pr_info("network lock %s: not there (removed already): nothing to unlock",
