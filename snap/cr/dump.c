@@ -426,7 +426,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	ctx.st.t_frozen = now_ns();
 
 	if (net_ns_scope_open(ctx.tasks[0].pid, &ctx.netns) || files_collect(&ctx) ||
-	    lock_network(&ctx) || dump_tree(&ctx))
+	    lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
