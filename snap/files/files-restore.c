@@ -237,6 +237,7 @@ int restore_load_files(struct restore_ctx *ctx)
 {
 	void **msgs;
 	size_t i, nr;
+	int ret;
 
 	if (img_load_all(ctx->dirfd, IMG_FILES, 0, false, &msgs, &nr))
 		return -1;
@@ -248,7 +249,11 @@ int restore_load_files(struct restore_ctx *ctx)
 	for (size_t k = 0; k < nr_fd_kinds; k++)
 		if (fd_kinds[k]->load && fd_kinds[k]->load(ctx, ctx->files_st->kind_st[k]))
 			return -1;
-	if (check_files(ctx))
+	/* The kinds try their addresses on fresh sockets: in the tree's network namespace. */
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = check_files(ctx);
+	if (net_ns_leave(ctx->netns) || ret)
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (check_task_fds(ctx, &ctx->tasks[i]))

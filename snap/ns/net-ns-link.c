@@ -9,14 +9,17 @@
  * namespace (net-ns-int.h): the rtnetlink socket is made there.
  */
 #include <linux/if_arp.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "ns/net-ns-int.h"
@@ -271,6 +274,63 @@ static int restore_addrs(const char *who, struct nl_sock *sk, int ifindex,
 	return 0;
 }
 
+/* Is there a local route to @ae (table local, type local)? 1, 0, or -1 logged. */
+static int local_route(const char *who, struct nl_sock *sk, const NetnsAddrEntry *ae)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	int err, found = 0;
+
+	err = rtnl_route_alloc_cache(sk, AF_INET6, 0, &cache);
+	if (err < 0) {
+		pr_err("%s: cannot list the IPv6 routes: %s", who, nl_geterror(err));
+		return -1;
+	}
+	for (o = nl_cache_get_first(cache); o && !found; o = nl_cache_get_next(o)) {
+		struct rtnl_route *r = (struct rtnl_route *)o;
+		struct nl_addr *dst = rtnl_route_get_dst(r);
+
+		found = rtnl_route_get_table(r) == RT_TABLE_LOCAL &&
+			rtnl_route_get_type(r) == RTN_LOCAL && dst &&
+			nl_addr_get_prefixlen(dst) == 128 && nl_addr_get_len(dst) == 16 &&
+			!memcmp(nl_addr_get_binary_addr(dst), ae->local.data, 16);
+	}
+	nl_cache_free(cache);
+	return found;
+}
+
+/*
+ * An IPv6 address gets its local route from the kernel's DAD work, later
+ * than the reply to its RTM_NEWADDR (even with nodad, even on lo): until
+ * then a packet to it is dropped, the datagrams restore injects too. Wait
+ * for each, up to 2 s.
+ */
+static int wait_ipv6_routes(const char *who, struct nl_sock *sk, const NetnsLinkEntry *le)
+{
+	for (size_t i = 0; i < le->n_addrs; i++) {
+		const NetnsAddrEntry *ae = le->addrs[i];
+		int ret = 0;
+
+		if (ae->family != AF_INET6)
+			continue;
+		for (int waited = 0; waited < 2000 && !ret; waited++) {
+			ret = local_route(who, sk, ae);
+			if (!ret)
+				usleep(1000);
+		}
+		if (ret < 0)
+			return -1;
+		if (!ret) {
+			char buf[INET6_ADDRSTRLEN];
+
+			pr_err("%s: address %s of lo got no local route in 2 s", who,
+			       inet_ntop(AF_INET6, ae->local.data, buf, sizeof(buf)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* lo's MTU and flags (up) as @le says (NULL: up, nothing else). */
 static int set_lo(const char *who, struct nl_sock *sk, const NetnsLinkEntry *le, int *ifindex)
 {
@@ -321,8 +381,9 @@ int net_ns_links_restore(const char *who, const NetnsEntry *e)
 	/* A namespace dumped without lo (none there is possible) keeps the new one down. */
 	if (!e->n_links)
 		ret = 0;
-	else if (!set_lo(who, sk, e->links[0], &ifindex))
-		ret = restore_addrs(who, sk, ifindex, e->links[0]);
+	else if (!set_lo(who, sk, e->links[0], &ifindex) &&
+		 !restore_addrs(who, sk, ifindex, e->links[0]))
+		ret = wait_ipv6_routes(who, sk, e->links[0]);
 	nl_socket_free(sk);
 	return ret;
 }
