@@ -572,12 +572,20 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid,
-			(opts->rst_sibling ? CLONE_PARENT : 0) | ns_root_clone_flags(&ctx));
-	if (pid < 0)
+	/*
+	 * The root is born in the tree's network namespace, made at load
+	 * (ns/net-ns.h), snap's thread being in it for the clone: the
+	 * setup-namespaces hook, right below, must find it there.
+	 */
+	if (net_ns_enter(ctx.netns))
 		goto out;
+	pid = make_task(&ctx, ctx.tasks[0].pid,
+			(opts->rst_sibling ? CLONE_PARENT : 0) |
+				(ns_root_clone_flags(&ctx) & ~(ctx.netns ? CLONE_NEWNET : 0)));
 	if (pid == 0)
 		task_main(&tr, 0);
+	if (net_ns_leave(ctx.netns) || pid < 0)
+		goto out;
 	ctx.st.t_forked = now_ns();
 	/* The processes have them now. */
 	files_close_all(&ctx);

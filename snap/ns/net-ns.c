@@ -222,9 +222,10 @@ static int net_load(struct restore_ctx *ctx, uint32_t id, void **state)
 }
 
 /*
- * In the root, cloned into a new namespace of its own (CLONE_NEWNET): it
- * joins the one made at load, where snap opened the tree's sockets and put
- * lo back. The one it was cloned into goes with it.
+ * In the root: restore.c clones it inside the namespace made at load (where
+ * snap opened the tree's sockets and put lo back), without CLONE_NEWNET, so
+ * that the setup-namespaces hook finds it there. Joining it again costs
+ * nothing and holds should the root have been cloned elsewhere.
  */
 static int net_restore(struct restore_ctx *ctx, void *state)
 {
