@@ -228,8 +228,7 @@ static int add_addr(const char *who, struct nl_sock *sk, int ifindex, const Netn
  * first (removing an IPv4 primary takes its secondaries along), then the
  * image's are added in its order, so that primaries come back primary.
  */
-static int restore_addrs(const char *who, struct nl_sock *sk, int ifindex,
-			 const NetnsLinkEntry *le)
+static int restore_addrs(const char *who, struct nl_sock *sk, int ifindex, const NetnsLinkEntry *le)
 {
 	struct nl_cache *cache;
 	struct nl_object *o;

@@ -18,10 +18,10 @@
 #include "ns/net-ns.h"
 
 struct net_ns_scope {
-	int fd;		/* the tree's network namespace */
-	int back;	/* where the entering thread was, while inside */
-	int depth;	/* nested net_ns_enter() calls */
-	ino_t ino;	/* for messages */
+	int fd;	   /* the tree's network namespace */
+	int back;  /* where the entering thread was, while inside */
+	int depth; /* nested net_ns_enter() calls */
+	ino_t ino; /* for messages */
 };
 
 int net_ns_scope_from_fd(int fd, const char *what, struct net_ns_scope **out)

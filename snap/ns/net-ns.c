@@ -32,8 +32,8 @@
 #include "ns/ns-kind.h"
 
 struct net_state {
-	NetnsEntry *e;			/* NULL: an empty namespace (or a joined one) */
-	struct net_ns_scope *scope;	/* the tree's namespace, made or joined */
+	NetnsEntry *e;		    /* NULL: an empty namespace (or a joined one) */
+	struct net_ns_scope *scope; /* the tree's namespace, made or joined */
 	uint32_t id;
 };
 
