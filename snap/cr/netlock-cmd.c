@@ -47,7 +47,7 @@ static int unlock_dir(const char *dir)
 		goto out;
 	}
 	if (!netlock_here(nl)) {
-		pr_err("%s: its lock %s is in another network namespace, net:[%llu] (its tree's): "
+		pr_err("%s: its lock %s is in another network namespace, its tree's (cookie %llu): "
 		       "run snap netlock --unlock in that namespace (nsenter --net=...)",
 		       dir, nl->table, (unsigned long long)nl->netns);
 		goto out;

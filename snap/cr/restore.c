@@ -455,7 +455,6 @@ static int unlock_network(struct restore_ctx *ctx)
 {
 	const struct snap_opts *o = ctx->opts;
 	pid_t root = ctx->tasks[0].pid;
-
 	int ret;
 
 	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||

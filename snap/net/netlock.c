@@ -9,19 +9,31 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net/netlock.h"
 
-/* The calling thread's network namespace: where the lock's table goes. */
+/*
+ * The calling thread's network namespace, where the lock's table goes, by
+ * its cookie (any socket made here tells it); 0 on a kernel without
+ * SO_NETNS_COOKIE. nsfs inode numbers would not do: a dead namespace's is
+ * given to the next one made.
+ */
 static uint64_t netns_here(void)
 {
-	struct stat st;
+	socklen_t len = sizeof(uint64_t);
+	uint64_t cookie = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	return stat("/proc/thread-self/ns/net", &st) ? 0 : st.st_ino;
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
 }
 
 bool netlock_here(const struct netlock *nl)
@@ -86,8 +98,8 @@ int netlock_release(const struct netlock *nl)
 	if (!nl || !nl->table[0])
 		return 0;
 	if (!netlock_here(nl)) {
-		pr_info("network lock %s: it is in network namespace net:[%llu], not this one: "
-			"nothing to unlock here",
+		pr_info("network lock %s: it is in another network namespace (cookie %llu), gone "
+			"with its tree or not joined: nothing to unlock here",
 			nl->table, (unsigned long long)nl->netns);
 		return 0;
 	}

@@ -33,7 +33,7 @@ struct netlock {
 	uint64_t lock_time;		/* CLOCK_REALTIME seconds */
 	struct netlock_conn *conns;
 	size_t nr_conns;
-	uint64_t netns;			/* nsfs inode of its network namespace; 0: unknown */
+	uint64_t netns;			/* its network namespace's SO_NETNS_COOKIE; 0: unknown */
 };
 
 /*

@@ -176,6 +176,7 @@ BAD = [
     ("bad/dump_netns_veth", bad_netns.bad_dump_netns_veth),
     ("bad/restore_netns_iface", bad_netns.bad_restore_netns_iface),
     ("bad/restore_netns_sysctl", bad_netns.bad_restore_netns_sysctl),
+    ("bad/netlock_other_netns", bad_netns.bad_netlock_other_netns),
     ("img/netns_join", bad_netns.img_netns_join),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),

@@ -1,7 +1,8 @@
 """Network namespaces: a tree whose namespace has an interface other than
 lo is refused at dump by name (static/netns_sk_veth without --empty-ns
 net); netns-ID.img naming an interface or a sysctl snap does not restore is
-refused at restore, naming the image. img/netns_join: the tree dumped from
+refused at restore, naming the image; snap netlock --unlock -D of such a
+dump, run outside its namespace, refuses. img/netns_join: the tree dumped from
 a persistent namespace (ip netns) comes back in it with --join-ns net:PATH,
 its sockets made there, and the dump's network lock, taken in it, is gone."""
 
@@ -59,6 +60,19 @@ def bad_restore_netns_iface(b):
 def bad_restore_netns_sysctl(b):
     netns_restore_refused(b, b"core/somaxconn", b"core/somaxcon2",
                           r"sysctl net/core/somaxcon2 is not one snap restores")
+
+
+def bad_netlock_other_netns(b):
+    """The lock of a tree dumped from its own network namespace is in that
+    namespace: `snap netlock --unlock -D DIR` from snap's refuses, saying
+    where to run it, and leaves netlock.img."""
+    r = b.image("static/netns_sk")
+    if not os.path.exists(os.path.join(r.img, "netlock.img")):
+        raise Failure("setup: the dump of static/netns_sk wrote no netlock.img")
+    b.snap_fails(["netlock", "--unlock", "-D", r.img],
+                 [r"its lock snap-\d+-\d+ is in another network namespace, its tree's.*nsenter"])
+    if not os.path.exists(os.path.join(r.img, "netlock.img")):
+        raise Failure("a refused unlock removed netlock.img")
 
 
 def join_cleanup():
