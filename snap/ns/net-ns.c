@@ -43,11 +43,13 @@ static int net_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 	struct net_ns_scope *s;
 	char who[64];
 	int ret = -1;
+	uint64_t t0;
 
 	if (net_ns_scope_open(pid, &s))
 		return -1;
 	if (!s)
 		return 0;
+	t0 = now_ns();
 	snprintf(who, sizeof(who), "pid %d (network namespace id %u)", pid, id);
 	if (net_ns_enter(s))
 		goto out;
@@ -56,6 +58,10 @@ static int net_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 		ret = -1;
 	if (!ret)
 		ret = img_write_one(ctx->dirfd, IMG_NETNS, id, &e.base);
+	if (!ret)
+		pr_info("%s: lo with %zu addresses and %zu sysctls saved in %llu us", who,
+			e.n_links ? e.links[0]->n_addrs : 0, e.n_sysctls,
+			(unsigned long long)(now_ns() - t0) / 1000);
 out:
 	net_ns_links_free(&e);
 	net_ns_sysctls_free(&e);
@@ -191,6 +197,7 @@ static int net_load(struct restore_ctx *ctx, uint32_t id, void **state)
 {
 	const char *join = ctx->opts->join_ns[NS_KIND__NS_NET];
 	struct net_state *st = calloc(1, sizeof(*st));
+	uint64_t t0;
 
 	*state = st;
 	if (!st) {
@@ -215,9 +222,13 @@ static int net_load(struct restore_ctx *ctx, uint32_t id, void **state)
 		pr_info("network namespace id %u was dumped with --empty-ns net (no "
 			"netns-%u.img): it comes back with lo up and nothing else",
 			id, id);
+	t0 = now_ns();
 	if (make_ns(id, &st->scope) || fill_ns(st))
 		return -1;
 	ctx->netns = st->scope;
+	pr_info("network namespace id %u made, lo up with %zu addresses, %zu sysctls, in %llu us",
+		id, st->e && st->e->n_links ? st->e->links[0]->n_addrs : 0,
+		st->e ? st->e->n_sysctls : 0, (unsigned long long)(now_ns() - t0) / 1000);
 	return 0;
 }
 
