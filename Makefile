@@ -10,11 +10,11 @@ LD	?= ld
 PREFIX	?= /usr/local
 WARN	:= -Wall -Wextra -Werror
 CFLAGS	?= -O2 -g
-PKGS	:= libprotobuf-c libcap libbsd libnl-3.0
+PKGS	:= libprotobuf-c libcap libbsd libnl-3.0 libnl-route-3.0
 
 SNAP_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Isnap -Iimages -Iparasite/include -Iparasite/host \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd -lnl-3) -pthread
+SNAP_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lprotobuf-c -lcap -lbsd -lnl-route-3 -lnl-3) -pthread
 
 # Freestanding code run inside other processes: position independent, no libc,
 # no SSE (the target's FPU state must survive untouched until rt_sigreturn).

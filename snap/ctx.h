@@ -257,6 +257,7 @@ struct ns_restore;
 struct dump_mode;
 struct netlock;
 struct page_xfer;
+struct net_ns_scope;
 
 /*
  * A TCP connection the network lock must hide while its process is down
@@ -296,6 +297,11 @@ struct dump_ctx {
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 	struct page_hold *hold;		/* pages written after the kill (mem/page-hold.h), or NULL */
 	bool parent_runs;		/* process sinks may declare runs the parent set holds */
+	/*
+	 * The tree's network namespace when it is not snap's own, else NULL:
+	 * snap's thread works on the tree's sockets inside it (ns/net-ns.h).
+	 */
+	struct net_ns_scope *netns;
 };
 
 struct restore_task {
@@ -326,6 +332,12 @@ struct restore_ctx {
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
 	struct netlock *netlock;	/* netlock.img: the dump's lock, removed at release */
+	/*
+	 * The tree's network namespace when it is not snap's own, made (or
+	 * joined) at load, else NULL: snap makes the tree's sockets inside
+	 * it (ns/net-ns.h). Owned by the net namespace's module state.
+	 */
+	struct net_ns_scope *netns;
 };
 
 uint64_t now_ns(void);

@@ -23,6 +23,7 @@
 #include "mm.pb-c.h"
 #include "mnt.pb-c.h"
 #include "netlock.pb-c.h"
+#include "netns.pb-c.h"
 #include "ns.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -58,6 +59,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_MNT] = {"mnt-%u.img", IMG_MAGIC('m'), &mnt_entry__descriptor},
 	[IMG_TMPFS] = {"tmpfs-%u.img", IMG_MAGIC('t'), &tmpfs_entry__descriptor},
 	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
+	[IMG_NETNS] = {"netns-%u.img", IMG_MAGIC('n'), &netns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -42,6 +42,7 @@ enum img_type {
 	IMG_MNT,		/* mnt-%u.img */
 	IMG_TMPFS,		/* tmpfs-%u.img */
 	IMG_UTSNS,		/* utsns-%u.img */
+	IMG_NETNS,		/* netns-%u.img */
 	IMG_NR,
 };
 

@@ -8,13 +8,14 @@
  *      on our side too — no fd is ever created in the target;
  *   3. copy the blob, its arguments and a sigframe of the saved state in;
  *   4. point %rip at the blob: it connects to our abstract seqpacket socket
- *      and serves commands;
+ *      (made in the task's network namespace) and serves commands;
  *   5. cure: the blob rt_sigreturns through the frame (we trace syscalls to
  *      stop right after it), then we munmap the area and unpoke the code.
  */
 #include <elf.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -391,6 +393,49 @@ int sigframe_build(struct sigframe_area *area, uint64_t frame_addr,
 	return 0;
 }
 
+/*
+ * An abstract unix name lives in the network namespace of the socket, which
+ * is the namespace of the thread that made it: the parasite's listener is
+ * made in the task's (this thread steps in and back) for the blob to find
+ * it. -1 with errno, not logged.
+ */
+static int task_netns_socket(pid_t pid)
+{
+	struct stat ours, its;
+	int ns, back, fd, err;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return -1;
+	if (fstat(ns, &its) || stat("/proc/thread-self/ns/net", &ours) ||
+	    (its.st_ino == ours.st_ino && its.st_dev == ours.st_dev)) {
+		close(ns);
+		return socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	}
+	back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (back < 0 || setns(ns, CLONE_NEWNET)) {
+		err = errno;
+		if (back >= 0)
+			close(back);
+		close(ns);
+		errno = err;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	err = errno;
+	close(ns);
+	if (setns(back, CLONE_NEWNET)) {
+		/* Never expected; whatever this thread does next would be in the task's. */
+		pr_perror("pid %d: cannot go back to snap's network namespace", pid);
+		abort();
+	}
+	close(back);
+	errno = err;
+	return fd;
+}
+
 static int listen_socket(struct parasite_ctl *ctl)
 {
 	static unsigned int seq;
@@ -401,7 +446,7 @@ static int listen_socket(struct parasite_ctl *ctl)
 	n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "snap-parasite-%d-%d-%u",
 		     getpid(), ctl->pid, seq++);
 	len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
-	ctl->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ctl->lsock = task_netns_socket(ctl->pid);
 	if (ctl->lsock < 0 || bind(ctl->lsock, (struct sockaddr *)&addr, len) ||
 	    listen(ctl->lsock, 1)) {
 		pr_perror("cannot create the parasite socket");

@@ -37,6 +37,7 @@
 #include "mem/page-sink.h"
 #include "mem/track.h"
 #include "net/netlock.h"
+#include "ns/net-ns.h"
 #include "ns/ns.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
@@ -280,8 +281,14 @@ static int take_lock(struct dump_ctx *ctx)
 			memcpy(all, ctx->lock_conns, ctx->nr_lock_conns * sizeof(*all));
 		memcpy(all + ctx->nr_lock_conns, o->lock_conns, o->nr_lock_conns * sizeof(*all));
 	}
-	ret = netlock_take(ctx->dirfd, o->images_dir, o->network_lock, ctx->tasks[0].pid, all, nr,
-			   &ctx->netlock);
+	/* In the tree's network namespace: its connections' packets go through there. */
+	ret = net_ns_enter(ctx->netns);
+	if (!ret) {
+		ret = netlock_take(ctx->dirfd, o->images_dir, o->network_lock, ctx->tasks[0].pid,
+				   all, nr, &ctx->netlock);
+		if (net_ns_leave(ctx->netns))
+			ret = -1;
+	}
 	free(all);
 	ctx->nr_locked = ctx->nr_lock_conns;
 	return ret;
@@ -309,13 +316,24 @@ static int lock_network(struct dump_ctx *ctx)
 	return 0;
 }
 
+/* netlock_undo() where the lock was taken; the lock may stay if snap cannot get there. */
+static void undo_lock(struct dump_ctx *ctx)
+{
+	if (ctx->netlock && !net_ns_enter(ctx->netns)) {
+		netlock_undo(ctx->dirfd, ctx->netlock);
+		net_ns_leave(ctx->netns);
+	} else {
+		netlock_free(ctx->netlock);
+	}
+	ctx->netlock = NULL;
+}
+
 /* Connections the kinds met only while dumping (in flight, say): locked again with them. */
 static int lock_late_conns(struct dump_ctx *ctx)
 {
 	if (ctx->opts->leave_running || ctx->nr_lock_conns == ctx->nr_locked)
 		return 0;
-	netlock_undo(ctx->dirfd, ctx->netlock);
-	ctx->netlock = NULL;
+	undo_lock(ctx);
 	return take_lock(ctx);
 }
 
@@ -324,8 +342,7 @@ static void unlock_network(struct dump_ctx *ctx)
 {
 	if (ctx->network_locked)
 		action_run(ctx->opts, ACT_NETWORK_UNLOCK, ctx->tasks[0].pid);
-	netlock_undo(ctx->dirfd, ctx->netlock);
-	ctx->netlock = NULL;
+	undo_lock(ctx);
 }
 
 /* Every image is written; a failing hook fails the dump, whose set must not look complete. */
@@ -434,7 +451,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx))
+	if (net_ns_scope_open(ctx.tasks[0].pid, &ctx.netns) || files_collect(&ctx) ||
+	    lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
@@ -485,6 +503,7 @@ out:
 		file_table_free(ctx.files);
 	shmem_table_free(ctx.shmem);
 	ns_table_free(ctx.ns);
+	net_ns_scope_free(ctx.netns);
 	free_tasks(&ctx);
 	tree_prepare_free(&ctx);
 	track_parent_free(&ctx);

@@ -46,6 +46,12 @@ static int unlock_dir(const char *dir)
 		pr_err("%s has no netlock.img: its dump locked nothing", dir);
 		goto out;
 	}
+	if (!netlock_here(nl)) {
+		pr_err("%s: its lock %s is in another network namespace, its tree's (cookie %llu): "
+		       "run snap netlock --unlock in that namespace (nsenter --net=...)",
+		       dir, nl->table, (unsigned long long)nl->netns);
+		goto out;
+	}
 	if (netlock_release(nl))
 		goto out;
 	if (unlinkat(fd, "netlock.img", 0)) {

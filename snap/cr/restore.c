@@ -30,6 +30,7 @@
 #include "log.h"
 #include "ns/ns.h"
 #include "net/netlock.h"
+#include "ns/net-ns.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
@@ -454,11 +455,16 @@ static int unlock_network(struct restore_ctx *ctx)
 {
 	const struct snap_opts *o = ctx->opts;
 	pid_t root = ctx->tasks[0].pid;
+	int ret;
 
 	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||
 	    action_run(o, ACT_NETWORK_UNLOCK, root))
 		return -1;
-	return netlock_release(ctx->netlock);
+	/* The dump's lock is in the tree's network namespace, if it was joined again. */
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = netlock_release(ctx->netlock);
+	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
 }
 
 /* Every task is ready, traced through rt_sigreturn, and let go at once. */
@@ -565,12 +571,20 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid,
-			(opts->rst_sibling ? CLONE_PARENT : 0) | ns_root_clone_flags(&ctx));
-	if (pid < 0)
+	/*
+	 * The root is born in the tree's network namespace, made at load
+	 * (ns/net-ns.h), snap's thread being in it for the clone: the
+	 * setup-namespaces hook, right below, must find it there.
+	 */
+	if (net_ns_enter(ctx.netns))
 		goto out;
+	pid = make_task(&ctx, ctx.tasks[0].pid,
+			(opts->rst_sibling ? CLONE_PARENT : 0) |
+				(ns_root_clone_flags(&ctx) & ~(ctx.netns ? CLONE_NEWNET : 0)));
 	if (pid == 0)
 		task_main(&tr, 0);
+	if (net_ns_leave(ctx.netns) || pid < 0)
+		goto out;
 	ctx.st.t_forked = now_ns();
 	/* The processes have them now. */
 	files_close_all(&ctx);

@@ -22,6 +22,7 @@
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
+#include "ns/net-ns.h"
 
 #define ANON_PREFIX "anon_inode:"
 
@@ -75,7 +76,12 @@ void file_table_free(struct file_table *ft)
 	free(ft);
 }
 
-int files_collect(struct dump_ctx *ctx)
+/*
+ * The entry points below work on the tree's sockets (sock_diag tables,
+ * /proc/net, fresh sockets to compare with) inside the tree's network
+ * namespace: snap's thread steps in for them (ns/net-ns.h).
+ */
+static int collect_kinds(struct dump_ctx *ctx)
 {
 	struct file_table *ft = ctx->files;
 
@@ -85,13 +91,27 @@ int files_collect(struct dump_ctx *ctx)
 	return file_locks_collect(ctx, ft->locks);
 }
 
+int files_collect(struct dump_ctx *ctx)
+{
+	int ret;
+
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = collect_kinds(ctx);
+	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
+}
+
 void files_unfreeze(struct dump_ctx *ctx, bool killed)
 {
 	struct file_table *ft = ctx->files;
+	/* Cannot fail: out of repair mode needs no namespace, only the kinds' own fds. */
+	bool entered = !net_ns_enter(ctx->netns);
 
 	for (size_t k = 0; ft && k < nr_fd_kinds; k++)
 		if (fd_kinds[k]->unfreeze)
 			fd_kinds[k]->unfreeze(ctx, ft->kind_st[k], killed);
+	if (entered)
+		net_ns_leave(ctx->netns);
 }
 
 /* A new open file description: its kind dumps it as file id N + 1. */
@@ -412,7 +432,7 @@ err:
 	return -1;
 }
 
-int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
+static int dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct image *img;
 	uint32_t *ids;
@@ -445,7 +465,17 @@ out:
 	return ret;
 }
 
-int files_write(struct dump_ctx *ctx)
+int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
+{
+	int ret;
+
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = dump_fds(ctx, t);
+	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
+}
+
+static int write_files(struct dump_ctx *ctx)
 {
 	struct file_table *ft = ctx->files;
 	struct image *img;
@@ -463,4 +493,14 @@ int files_write(struct dump_ctx *ctx)
 		if (fd_kinds[k]->write)
 			ret = fd_kinds[k]->write(ctx, ft->kind_st[k]);
 	return ret ? ret : file_locks_write(ctx, ft->locks);
+}
+
+int files_write(struct dump_ctx *ctx)
+{
+	int ret;
+
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = write_files(ctx);
+	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
 }

@@ -41,7 +41,7 @@ static int bytes_set(ProtobufCBinaryData *b, const void *p, size_t len)
 	return 0;
 }
 
-/* Not in the sock_diag tables: ours, or of another network namespace? */
+/* Not in the sock_diag tables: the tree's, or of another network namespace? */
 static int check_netns(const struct fd_desc *d, const char *who)
 {
 	int ours = sk_in_our_netns(d->local);
@@ -52,8 +52,8 @@ static int check_netns(const struct fd_desc *d, const char *who)
 		return -1;
 	}
 	if (!ours) {
-		pr_err("%s: inet socket inode %lu lives in another network namespace, which snap "
-		       "does not dump yet",
+		pr_err("%s: inet socket inode %lu lives in another network namespace than its "
+		       "tree's, which snap does not dump",
 		       who, (unsigned long)d->st.st_ino);
 		return -1;
 	}

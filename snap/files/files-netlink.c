@@ -78,8 +78,9 @@ static int dump_nl_opts(const struct fd_desc *d, NetlinkSkEntry *ne)
 
 /*
  * sock_diag lists the sockets of the port table only: one never bound is
- * not there. It is if it lives in our network namespace; else it is one
- * of another, which snap does not handle yet.
+ * not there. It is if it lives in the tree's network namespace (where
+ * snap's thread is while it dumps fds, ns/net-ns.h); else it is one of
+ * another, which snap does not handle.
  */
 static int unbound_here(const struct fd_desc *d, struct netlink_diag *n, const char *who)
 {
@@ -88,7 +89,7 @@ static int unbound_here(const struct fd_desc *d, struct netlink_diag *n, const c
 	int ns, type, proto;
 
 	ns = ioctl(d->local, SIOCGSKNS);
-	if (ns < 0 || fstat(ns, &its) || stat("/proc/self/ns/net", &ours)) {
+	if (ns < 0 || fstat(ns, &its) || stat("/proc/thread-self/ns/net", &ours)) {
 		pr_perror("%s: cannot tell the network namespace of netlink socket inode %lu", who,
 			  (unsigned long)d->st.st_ino);
 		if (ns >= 0)
@@ -97,8 +98,8 @@ static int unbound_here(const struct fd_desc *d, struct netlink_diag *n, const c
 	}
 	close(ns);
 	if (its.st_ino != ours.st_ino || its.st_dev != ours.st_dev) {
-		pr_err("%s: netlink socket inode %lu lives in another network namespace, which "
-		       "snap does not dump yet",
+		pr_err("%s: netlink socket inode %lu lives in another network namespace than its "
+		       "tree's, which snap does not dump",
 		       who, (unsigned long)d->st.st_ino);
 		return -1;
 	}

@@ -132,8 +132,8 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 			pr_err("%s: sock_diag does not list packet socket inode %lu", who,
 			       (unsigned long)d->st.st_ino);
 		else if (!ours)
-			pr_err("%s: packet socket inode %lu lives in another network namespace, "
-			       "which snap does not dump yet",
+			pr_err("%s: packet socket inode %lu lives in another network namespace "
+			       "than its tree's, which snap does not dump",
 			       who, (unsigned long)d->st.st_ino);
 		else
 			pr_perror(

@@ -31,6 +31,7 @@
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
+#include "ns/net-ns.h"
 
 static void *kind_st(const struct restore_ctx *ctx, size_t i)
 {
@@ -236,6 +237,7 @@ int restore_load_files(struct restore_ctx *ctx)
 {
 	void **msgs;
 	size_t i, nr;
+	int ret;
 
 	if (img_load_all(ctx->dirfd, IMG_FILES, 0, false, &msgs, &nr))
 		return -1;
@@ -247,7 +249,11 @@ int restore_load_files(struct restore_ctx *ctx)
 	for (size_t k = 0; k < nr_fd_kinds; k++)
 		if (fd_kinds[k]->load && fd_kinds[k]->load(ctx, ctx->files_st->kind_st[k]))
 			return -1;
-	if (check_files(ctx))
+	/* The kinds try their addresses on fresh sockets: in the tree's network namespace. */
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = check_files(ctx);
+	if (net_ns_leave(ctx->netns) || ret)
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (check_task_fds(ctx, &ctx->tasks[i]))
@@ -389,7 +395,7 @@ static void park_again(struct restore_ctx *ctx)
 	free(taken);
 }
 
-int files_open_all(struct restore_ctx *ctx)
+static int open_all(struct restore_ctx *ctx)
 {
 	struct files_restore_state *st = ctx->files_st;
 	size_t *todo, nr, nr_away = 0;
@@ -421,6 +427,25 @@ int files_open_all(struct restore_ctx *ctx)
 		 nr, nr_away, st->top_fd);
 	st->opened = true;
 	return 0;
+}
+
+/*
+ * A socket belongs to the network namespace of the thread that makes it:
+ * snap makes the tree's inside the tree's (ns/net-ns.h), and works on them
+ * there (raw sockets that inject packets, the kinds' all_opened()).
+ */
+int files_open_all(struct restore_ctx *ctx)
+{
+	int ret;
+
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	ret = open_all(ctx);
+	if (net_ns_leave(ctx->netns) && !ret) {
+		files_close_all(ctx);
+		ret = -1;
+	}
+	return ret;
 }
 
 int files_fd_ceiling(const struct restore_ctx *ctx)
@@ -503,11 +528,14 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 int files_tree_restored(struct restore_ctx *ctx)
 {
 	struct files_restore_state *st = ctx->files_st;
+	int ret = 0;
 
-	for (size_t k = 0; st && k < nr_fd_kinds; k++)
-		if (fd_kinds[k]->tree_restored && fd_kinds[k]->tree_restored(ctx, st->kind_st[k]))
-			return -1;
-	return 0;
+	if (net_ns_enter(ctx->netns))
+		return -1;
+	for (size_t k = 0; st && k < nr_fd_kinds && !ret; k++)
+		if (fd_kinds[k]->tree_restored)
+			ret = fd_kinds[k]->tree_restored(ctx, st->kind_st[k]);
+	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
 }
 
 int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,

@@ -258,7 +258,7 @@ int unix_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry
 	u = unix_diag_find(&us->diag, d->st.st_ino);
 	if (!u) {
 		pr_err("%s: sock_diag does not list unix socket inode %lu: it lives in another "
-		       "network namespace, which snap does not dump yet",
+		       "network namespace than its tree's, which snap does not dump",
 		       who, (unsigned long)d->st.st_ino);
 		return -1;
 	}

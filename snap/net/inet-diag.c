@@ -200,7 +200,7 @@ int sk_in_our_netns(int fd)
 	ns = ioctl(fd, SIOCGSKNS);
 	if (ns < 0)
 		return -1;
-	if (fstat(ns, &its) || stat("/proc/self/ns/net", &ours)) {
+	if (fstat(ns, &its) || stat("/proc/thread-self/ns/net", &ours)) {
 		err = errno;
 		close(ns);
 		errno = err;
@@ -223,8 +223,11 @@ static void proc_addr(const char *hex, int family, uint8_t *addr)
 
 int inet_proc_find(int family, bool ping, uint32_t ino, struct inet_proc_sk *out)
 {
-	const char *path = ping ? (family == AF_INET ? "/proc/net/icmp" : "/proc/net/icmp6")
-				: (family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6");
+	/* thread-self: /proc/net shows the leader's namespace, not the calling thread's. */
+	const char *path = ping ? (family == AF_INET ? "/proc/thread-self/net/icmp"
+						     : "/proc/thread-self/net/icmp6")
+				: (family == AF_INET ? "/proc/thread-self/net/raw"
+						     : "/proc/thread-self/net/raw6");
 	char line[512], src[40], dst[40];
 	unsigned int state;
 	unsigned long i;

@@ -2,7 +2,7 @@
 /*
  * The kernel's view of inet and packet sockets through sock_diag
  * (INET_DIAG, PACKET_DIAG) and libnl3: one dump per family and protocol
- * lists every socket of snap's network namespace with what no syscall on
+ * lists every socket of the thread's network namespace with what no syscall on
  * the socket tells: its shutdown state, the connections waiting in a TCP
  * listener's queue (sockets without an inode yet), TCP-MD5 keys and upper
  * layer protocols (kTLS), a packet socket's memberships, rings and fanout.
@@ -43,14 +43,15 @@ struct inet_diag_table {
 	bool no_tcp;			/* ... no tcp_diag */
 };
 
-/* Every TCP, UDP, UDP-lite and raw socket of snap's network namespace. 0 or -1 logged. */
+/* Every TCP, UDP, UDP-lite and raw socket of the thread's network namespace. 0 or -1 logged. */
 int inet_diag_collect(struct inet_diag_table *t);
 const struct inet_diag *inet_diag_find(const struct inet_diag_table *t, uint32_t ino);
 void inet_diag_free(struct inet_diag_table *t);
 
 /*
- * Whether socket @fd lives in snap's network namespace (SIOCGSKNS): 1 or
- * 0, or -1 with errno set, not logged. For a socket the tables do not
+ * Whether socket @fd lives in the thread's network namespace (the
+ * tree's, while snap dumps its fds: ns/net-ns.h) (SIOCGSKNS): 1 or 0, or -1
+ * with errno set, not logged. For a socket the tables do not
  * list.
  */
 int sk_in_our_netns(int fd);
@@ -93,7 +94,7 @@ struct packet_diag_table {
 	size_t nr;
 };
 
-/* Every packet socket of snap's network namespace. 0 or -1 logged. */
+/* Every packet socket of the thread's network namespace. 0 or -1 logged. */
 int packet_diag_collect(struct packet_diag_table *t);
 const struct packet_diag *packet_diag_find(const struct packet_diag_table *t, uint32_t ino);
 void packet_diag_free(struct packet_diag_table *t);

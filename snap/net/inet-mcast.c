@@ -49,7 +49,7 @@ static int add_cand(struct inet_mc_cands *c, size_t *cap, int family, uint32_t i
  */
 static int read_igmp(struct inet_mc_cands *c, size_t *cap)
 {
-	FILE *f = fopen("/proc/net/igmp", "re");
+	FILE *f = fopen("/proc/thread-self/net/igmp", "re");
 	char line[256];
 	uint32_t ifindex = 0, group;
 	int ret = 0;
@@ -71,7 +71,7 @@ static int read_igmp(struct inet_mc_cands *c, size_t *cap)
 /* /proc/net/igmp6: "1    lo    ff020000000000000000000000000001     1 0000000C 0". */
 static int read_igmp6(struct inet_mc_cands *c, size_t *cap)
 {
-	FILE *f = fopen("/proc/net/igmp6", "re");
+	FILE *f = fopen("/proc/thread-self/net/igmp6", "re");
 	char line[256], hex[33];
 	unsigned int ifindex;
 	uint8_t group[16];

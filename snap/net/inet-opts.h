@@ -47,7 +47,7 @@ struct inet_mc_cands {
 	size_t nr;
 };
 
-/* The groups joined on any interface of snap's network namespace. 0 or -1 logged. */
+/* The groups joined on any interface of the thread's network namespace. 0 or -1 logged. */
 int inet_mc_cands_read(struct inet_mc_cands *c);
 void inet_mc_cands_free(struct inet_mc_cands *c);
 /* The groups of @c that @fd (a socket of ie->family) is in, into ie->mc. 0 or -1 logged. */

@@ -31,6 +31,8 @@ int netlock_write(int dirfd, const struct netlock *nl)
 	e.table = nl->table[0] ? (char *)nl->table : NULL;
 	e.has_lock_time = true;
 	e.lock_time = nl->lock_time;
+	e.has_netns_cookie = nl->netns != 0;
+	e.netns_cookie = nl->netns;
 	e.n_conns = nl->nr_conns;
 	e.conns = cp;
 	for (size_t i = 0; i < nl->nr_conns; i++) {
@@ -79,6 +81,7 @@ static int check_entry(const NetlockEntry *e, struct netlock *nl)
 
 	nl->method = e->method;
 	nl->lock_time = e->lock_time;
+	nl->netns = e->netns_cookie;
 	if (e->method == NETLOCK_METHOD__NETLOCK_SKIP) {
 		if (e->table) {
 			pr_err("image netlock.img: a lock of method skip names table %s", e->table);

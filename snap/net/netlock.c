@@ -9,11 +9,37 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net/netlock.h"
+
+/*
+ * The calling thread's network namespace, where the lock's table goes, by
+ * its cookie (any socket made here tells it); 0 on a kernel without
+ * SO_NETNS_COOKIE. nsfs inode numbers would not do: a dead namespace's is
+ * given to the next one made.
+ */
+static uint64_t netns_here(void)
+{
+	socklen_t len = sizeof(uint64_t);
+	uint64_t cookie = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+bool netlock_here(const struct netlock *nl)
+{
+	return !nl->netns || nl->netns == netns_here();
+}
 
 int netlock_take(int dirfd, const char *dir, NetlockMethod method, pid_t pid,
 		 const struct netlock_conn *conns, size_t nr, struct netlock **out)
@@ -47,6 +73,7 @@ int netlock_take(int dirfd, const char *dir, NetlockMethod method, pid_t pid,
 	nl->nr_conns = nr;
 	nl->method = method;
 	nl->lock_time = time(NULL);
+	nl->netns = netns_here();
 	if (method == NETLOCK_METHOD__NETLOCK_NFT) {
 		snprintf(nl->table, sizeof(nl->table), NETLOCK_PREFIX "%d-%llu", pid,
 			 (unsigned long long)nl->lock_time);
@@ -70,6 +97,12 @@ int netlock_release(const struct netlock *nl)
 
 	if (!nl || !nl->table[0])
 		return 0;
+	if (!netlock_here(nl)) {
+		pr_info("network lock %s: it is in another network namespace (cookie %llu), gone "
+			"with its tree or not joined: nothing to unlock here",
+			nl->table, (unsigned long long)nl->netns);
+		return 0;
+	}
 	ret = netlock_nft_delete(nl->table);
 	if (ret == -ENOENT) {
 		pr_info("network lock %s: not there (removed already): nothing to unlock",

@@ -33,9 +33,14 @@ struct netlock {
 	uint64_t lock_time;		/* CLOCK_REALTIME seconds */
 	struct netlock_conn *conns;
 	size_t nr_conns;
+	uint64_t netns;			/* its network namespace's SO_NETNS_COOKIE; 0: unknown */
 };
 
 /*
+ * Everything here acts in the calling thread's network namespace: a dump
+ * or restore of a tree in a namespace of its own calls in from there
+ * (ns/net-ns.h).
+ *
  * Lock @conns with @method for the dump of @pid into @dir (an nf_tables
  * table for NETLOCK_NFT; nothing for NETLOCK_SKIP) and record it in
  * netlock.img of @dirfd. Nothing to lock: no table, no image, *@out NULL.
@@ -47,10 +52,14 @@ int netlock_take(int dirfd, const char *dir, NetlockMethod method, pid_t pid,
 void netlock_undo(int dirfd, struct netlock *nl);
 /*
  * Remove @nl's table, if it has one. A table already gone is no error
- * (removed by hand, or a restore on another machine): said at level 3.
+ * (removed by hand, or a restore on another machine): said at level 3;
+ * so is one of another network namespace than the calling thread's (the
+ * namespace of a dumped tree, gone with it or not joined by the restore).
  * 0, or -1 logged (the table stays).
  */
 int netlock_release(const struct netlock *nl);
+/* Is @nl's table in the calling thread's network namespace (or one of an older image)? */
+bool netlock_here(const struct netlock *nl);
 void netlock_free(struct netlock *nl);
 
 /*

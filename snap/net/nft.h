@@ -5,7 +5,7 @@
  * nf_tables part of it. nf_tables takes changes only inside a batch, which
  * it applies as one transaction (all of it or nothing), and reads through
  * GET dumps. Everything is in the inet family (IPv4 and IPv6 at once), in
- * snap's network namespace.
+ * the calling thread's network namespace (the tree's: ns/net-ns.h).
  */
 #ifndef SNAP_NET_NFT_H
 #define SNAP_NET_NFT_H

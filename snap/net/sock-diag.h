@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel's view of sockets, through sock_diag (NETLINK_SOCK_DIAG) and
- * libnl3: one dump per family lists every socket of snap's network namespace
+ * libnl3: one dump per family lists every socket of the thread's network namespace
  * with what no syscall on the socket tells (a unix socket's peer inode, the
  * connections waiting in a listener's queue, queue lengths; a netlink
  * socket's group bitmap). Dump takes one table per tree, frozen, and each
@@ -55,7 +55,7 @@ struct unix_diag_table {
 	size_t nr;
 };
 
-/* Every unix socket of snap's network namespace. 0 or -1 logged. */
+/* Every unix socket of the thread's network namespace. 0 or -1 logged. */
 int unix_diag_collect(struct unix_diag_table *t);
 const struct unix_diag *unix_diag_find(const struct unix_diag_table *t, uint32_t ino);
 void unix_diag_free(struct unix_diag_table *t);
@@ -79,7 +79,7 @@ struct netlink_diag_table {
 	size_t nr;
 };
 
-/* Every netlink socket of snap's network namespace. 0 or -1 logged. */
+/* Every netlink socket of the thread's network namespace. 0 or -1 logged. */
 int netlink_diag_collect(struct netlink_diag_table *t);
 const struct netlink_diag *netlink_diag_find(const struct netlink_diag_table *t, uint32_t ino);
 void netlink_diag_free(struct netlink_diag_table *t);

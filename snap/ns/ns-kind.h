@@ -10,6 +10,7 @@
 #ifndef SNAP_NS_KIND_H
 #define SNAP_NS_KIND_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "ctx.h"
@@ -27,6 +28,13 @@ struct ns_kind_ops {
 	 * images of @id and keep what ->restore needs in *@state. NULL: none.
 	 */
 	int (*load)(struct restore_ctx *ctx, uint32_t id, void **state);
+	/*
+	 * ->load (and ->restore with its state) runs also for a namespace
+	 * made empty (ns.img says so: no images were saved) and for one the
+	 * root joins (opts->join_ns): for a kind snap itself must be in before
+	 * any process is made (net: snap opens the tree's sockets).
+	 */
+	bool load_always;
 	/*
 	 * Restore, in the tree's root process right after it was cloned into
 	 * its new namespaces, before its ids, children and fds: put the
@@ -47,5 +55,6 @@ extern const size_t ns_restore_order_nr;
 /* Each module's table entry. */
 extern const struct ns_kind_ops ns_uts_ops;
 extern const struct ns_kind_ops ns_mnt_ops;
+extern const struct ns_kind_ops ns_net_ops;
 
 #endif

@@ -203,19 +203,23 @@ static int load_tree_ns(struct restore_ctx *ctx, const PstreeEntry *root)
 		nr->root_id[kind] = id;
 		if (e->own)
 			continue;
+		ops = ns_kind_ops(kind);
 		if (ctx->opts->join_ns[kind]) {
 			if (open_joined(ctx, kind))
 				return -1;
+			if (ops && ops->load_always && ops->load &&
+			    ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
+				return -1;
 			continue;
 		}
-		ops = ns_kind_ops(kind);
 		if (!ops) {
 			pr_err("image ns.img: the tree lives in a %s namespace of its own (id %u); "
 			       "this snap cannot restore %s namespaces",
 			       ns_kind_name(kind), id, ns_kind_name(kind));
 			return -1;
 		}
-		if (!e->empty && ops->load && ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
+		if ((!e->empty || ops->load_always) && ops->load &&
+		    ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
 			return -1;
 	}
 	return 0;
@@ -396,7 +400,9 @@ int ns_restore_root(struct restore_ctx *ctx)
 			continue;
 		}
 		if (ops && ops->restore &&
-		    ops->restore(ctx, e->empty ? NULL : nr->state[entry_index(nr, e)]))
+		    ops->restore(ctx, e->empty && !ops->load_always
+					      ? NULL
+					      : nr->state[entry_index(nr, e)]))
 			return -1;
 	}
 	return 0;

@@ -2,8 +2,8 @@
 killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
-modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
-tty, lock, mem, pageserver, incr);
+modules, one per area (dump, restore, live, ns, netns, notify, unix, inet,
+anon, tty, lock, mem, pageserver, incr);
 adding one is a function there and a line here (README.md). The same
 harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
 servers.py): redis, nginx and python's http.server started on a free port,
@@ -23,6 +23,7 @@ import bad_lock
 import bad_migrate
 import bad_mnt
 import bad_mem
+import bad_netns
 import bad_notify
 import bad_ns
 import bad_pageserver
@@ -178,6 +179,11 @@ BAD = [
     ("bad/dump_inet_fails_late", bad_inet.bad_dump_inet_fails_late),
     ("bad/dump_inet_udp_corked", bad_inet.bad_dump_udp_corked),
     ("bad/dump_inet_other_netns", bad_inet.bad_dump_other_netns),
+    ("bad/dump_netns_veth", bad_netns.bad_dump_netns_veth),
+    ("bad/restore_netns_iface", bad_netns.bad_restore_netns_iface),
+    ("bad/restore_netns_sysctl", bad_netns.bad_restore_netns_sysctl),
+    ("bad/netlock_other_netns", bad_netns.bad_netlock_other_netns),
+    ("img/netns_join", bad_netns.img_netns_join),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
