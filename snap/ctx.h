@@ -99,6 +99,11 @@ struct snap_opts {
 	 */
 	bool rst_sibling;
 	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
+	/*
+	 * --new-pidns (restore): the tree comes back in a new pid namespace,
+	 * keeping its pids there, under a pid 1 of snap's (cr/restore-pidns.c).
+	 */
+	bool new_pidns;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -191,7 +196,13 @@ struct track_parent;
 
 /* A process of the dumped tree: tasks[0] is the root, parents come first. */
 struct dump_task {
-	pid_t pid, ppid, pgid, sid;
+	pid_t pid, ppid, pgid, sid;	/* host pids: what snap traces, kills and reads /proc by */
+	/*
+	 * The same in the tree's root's pid namespace, as the images hold
+	 * them (proc/vpid.h); vtids as threads[], NULL in snap's namespace.
+	 */
+	pid_t vpid, vpgid, vsid;
+	pid_t *vtids;
 	bool zombie;			/* only ids and exit_status are dumped */
 	bool stopped;			/* in a job-control stop: stays so, comes back so */
 	int stop_signo;			/* stopped: the signal of its group stop (seize) */
@@ -263,10 +274,19 @@ struct dump_ctx {
 	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
+	int pidns_level;		/* the root's pid namespace: NSpid fields (1: snap's /proc's) */
 };
 
 struct restore_task {
-	pid_t pid;
+	pid_t pid;			/* the image's: in the tree's pid namespace */
+	/*
+	 * The host pid, and each thread's (as core->threads), that snap
+	 * ptraces, kills and reads /proc by; the image's pids until the
+	 * tree is in a new pid namespace, then found as the tasks appear
+	 * (cr/restore-pidns.c). 0: not known yet.
+	 */
+	pid_t real;
+	pid_t *real_tids;
 	PstreeEntry *pe;
 	CoreEntry *core;
 	MmEntry *mm;
@@ -293,6 +313,11 @@ struct restore_ctx {
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
 	struct netlock *netlock;	/* netlock.img: the dump's lock, removed at release */
+	/*
+	 * The tree is made in a new pid namespace (its root's was not
+	 * snap's, or --new-pidns): host pids differ from the image's.
+	 */
+	bool new_pidns;
 };
 
 uint64_t now_ns(void);
