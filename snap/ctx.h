@@ -286,7 +286,7 @@ struct restore_task {
 	 * (cr/restore-pidns.c). 0: not known yet.
 	 */
 	pid_t real;
-	pid_t *real_tids;
+	pid_t *real_tids;		/* NULL: the image's tids */
 	PstreeEntry *pe;
 	CoreEntry *core;
 	MmEntry *mm;
@@ -319,6 +319,12 @@ struct restore_ctx {
 	 */
 	bool new_pidns;
 };
+
+/* Thread @i of @t as snap ptraces it (restore_task.real_tids). */
+static inline pid_t rst_tid(const struct restore_task *t, size_t i)
+{
+	return t->real_tids ? t->real_tids[i] : (pid_t)t->core->threads[i]->tid;
+}
 
 uint64_t now_ns(void);
 /* write() all of @buf, through short writes and EINTR. -1 with errno, not logged. */

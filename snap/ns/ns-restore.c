@@ -220,6 +220,9 @@ int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id)
 		       name, id, (unsigned long long)e->inode);
 		return -1;
 	}
+	/* --new-pidns: the tree's pid namespace is the one its root was cloned into. */
+	if (kind == NS_KIND__NS_PID && ctx->new_pidns)
+		return 0;
 	fd = ctx->ns->own_fd[kind];
 	if (already_in(kind, fd))
 		return 0;
