@@ -28,6 +28,7 @@
 #include "infect.h"
 #include "lazy/lazy.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "net/netlock.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
@@ -597,14 +598,15 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (action_run(opts, ACT_PRE_RESTORE, 0) || restore_load(&ctx) ||
 	    netlock_load(ctx.dirfd, &ctx.netlock))
 		goto out;
-	if (restore_pidns_prepare(&ctx, false))
+	if (restore_pidns_prepare(&ctx, ns_root_clone_flags(&ctx) & CLONE_NEWPID))
 		goto out;
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
-	pid = restore_make_root(&tr, opts->rst_sibling ? CLONE_PARENT : 0);
+	pid = restore_make_root(&tr,
+				(opts->rst_sibling ? CLONE_PARENT : 0) | ns_root_clone_flags(&ctx));
 	if (pid < 0)
 		goto out;
 	ctx.st.t_forked = now_ns();
