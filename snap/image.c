@@ -28,6 +28,7 @@
 #include "shmem.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
+#include "timens.pb-c.h"
 #include "track.pb-c.h"
 #include "utsns.pb-c.h"
 
@@ -55,6 +56,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
 	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
+	[IMG_TIMENS] = {"timens-%u.img", IMG_MAGIC('t'), &time_ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -40,6 +40,7 @@ enum img_type {
 	IMG_INET_QUEUES,	/* inet-queues.img */
 	IMG_TRACK,		/* track.img */
 	IMG_UTSNS,		/* utsns-%u.img */
+	IMG_TIMENS,		/* timens-%u.img */
 	IMG_NR,
 };
 
