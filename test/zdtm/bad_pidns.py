@@ -4,10 +4,11 @@ one of its own or because `snap restore --new-pidns` asks for one; snap
 follows the tasks by their host pids. And what a restore must refuse."""
 
 import os
-import re
+import shutil
 
+from bad_ns import snap_show
 from outcome import Failure
-from proc import alive, kill_tree, wait_until
+from proc import alive, kill_tree, proc_state, spawn, wait_until
 from snap import last_line
 
 
@@ -107,3 +108,74 @@ def bad_restore_pidns_lazy(b):
                  [r"--lazy-pages.*new pid namespace"], workdir=r.img)
     if alive(r.pid):
         raise Failure("pid %d is alive after a refused restore" % r.pid)
+
+
+def spawn_pidns(cmd):
+    """`unshare --pid --fork sh -c CMD`, in a session of its own; the host pid
+    of sh, pid 1 of the new namespace, once it has two children."""
+    unshare = shutil.which("unshare")
+    u = spawn([unshare, "--pid", "--fork", "/bin/sh", "-c", cmd])
+    if not wait_until(lambda: children(u) and len(children(children(u)[0])) == 2, 5):
+        kill_tree(u)
+        raise Failure("setup: unshare --pid --fork sh did not start its two children")
+    return u, children(u)[0]
+
+
+def ns_ids(pid, field):
+    """The pids of @pid's NSpid, NSpgid or NSsid line, snap's namespace first."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return [int(x) for x in line.split()[1:]]
+    raise Failure("pid %d has no %s" % (pid, field))
+
+
+def img_pidns_outside_session(b):
+    """A container-like tree (sh at pid 1 of `unshare --pid --fork`, two
+    children) whose session and group are outside its pid namespace: the
+    images hold 0 for them and the pids as the namespace sees them; the
+    restored tree has pid 1, 2 and 3 there again."""
+    u, sh = spawn_pidns("sleep 100 & sleep 100 & wait")
+    b.cleanups.append(lambda: kill_tree(u))
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    status, err = b.snap.run(["dump", "-t", str(sh), "-D", img, "-o", "dump.log", "-v", "4"],
+                             img, "dump")
+    if status != 0:
+        raise Failure("dump: %s" % last_line(err), os.path.join(img, "dump.log"))
+    tree = snap_show(b, os.path.join(img, "pstree.img"))
+    got = sorted((e["pid"], e["ppid"], e["pgid"], e["sid"]) for e in tree)
+    if got != [(1, 0, 0, 0), (2, 1, 0, 0), (3, 1, 0, 0)]:
+        raise Failure("pstree.img holds (pid, ppid, pgid, sid) %s, expected 1, 2, 3 with "
+                      "group and session 0" % got)
+    pidfile = os.path.join(b.dir, "restored.pid")
+    status, err = b.snap.run(["restore", "-D", img, "-d", "-o", "restore.log", "-v", "4",
+                              "--pidfile", pidfile], img, "restore")
+    if status != 0:
+        raise Failure("restore: %s" % last_line(err), os.path.join(img, "restore.log"))
+    with open(pidfile) as f:
+        root = int(f.read())
+    b.cleanups.append(lambda: kill_tree(root))
+    kids = sorted(nspid(c)[-1] for c in children(root))
+    if nspid(root)[-1] != 1 or kids != [2, 3]:
+        raise Failure("restored: root %s, children %s; expected pid 1 with 2 and 3" % (
+            nspid(root), kids))
+    if ns_ids(root, "NSsid")[-1] != 0:
+        raise Failure("restored root's session %s is inside its namespace" %
+                      ns_ids(root, "NSsid"))
+
+
+def bad_dump_pidns_outside_session(b):
+    """A task whose session is outside the pid namespace while its parent's
+    is not (pid 1 made a session after forking it) is refused by pid: a
+    restore could not put it back there. The tree runs on."""
+    u, sh = spawn_pidns("sleep 100 & sleep 100 & exec setsid sleep 100")
+    b.cleanups.append(lambda: kill_tree(u))
+    if not wait_until(lambda: ns_ids(sh, "NSsid")[-1] == 1, 5):
+        raise Failure("setup: pid 1 did not make its session")
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    b.snap_fails(["dump", "-t", str(sh), "-D", img],
+                 [r"pid \d+: its session \d+ is outside its pid namespace"])
+    if proc_state(sh) not in ("S", "R"):
+        raise Failure("pid %d is in state %s after the refused dump" % (sh, proc_state(sh)))
