@@ -13,7 +13,7 @@
 #include "log.h"
 #include "vpid.h"
 
-#define MAX_LEVELS 33	/* the kernel nests pid namespaces 32 deep */
+#define MAX_LEVELS 33 /* the kernel nests pid namespaces 32 deep */
 
 /* The numbers after @key ("NSpid:") in @buf: how many, the last in *@last, the i-th in @at. */
 static int ns_field(const char *buf, const char *key, pid_t *last, pid_t *at, int nat)

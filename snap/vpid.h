@@ -16,8 +16,8 @@
 
 /* What /proc/@pid/task/@tid/status says (@tid 0: the process's own). */
 struct nspids {
-	int levels;		/* pid namespaces from /proc's down to the task's */
-	pid_t pid, pgid, sid;	/* in the task's own namespace: the last fields; 0 outside it */
+	int levels;	      /* pid namespaces from /proc's down to the task's */
+	pid_t pid, pgid, sid; /* in the task's own namespace: the last fields; 0 outside it */
 };
 
 /* -1 with errno when the task is gone or /proc has no NSpid; nothing logged. */

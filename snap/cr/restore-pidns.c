@@ -46,8 +46,8 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 
 		for (size_t k = 0; t->core && k < t->core->n_threads; k++)
 			if (i + k && t->core->threads[k]->tid == 1) {
-				pr_err("image core-%d.img: thread 1 is not the tree's root (pid %d): "
-				       "in a new pid namespace, 1 is the root's pid or snap's init's",
+				pr_err("image core-%d.img: thread 1 is not the root, pid %d; "
+				       "1 is the root's pid or snap's init's",
 				       t->pid, root);
 				return -1;
 			}
@@ -60,12 +60,13 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		ctx->tasks[i].real = 0;
-	pr_info("restoring the tree in a new pid namespace%s", root == 1 ? "" : " under snap's init");
+	pr_info("restoring the tree in a new pid namespace%s",
+		root == 1 ? "" : " under snap's init");
 	return 0;
 }
 
 /* Signals snap's init passes on to the root: what asks a container's init to stop. */
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 static void __attribute__((noreturn)) init_loop(pid_t root)
 {
@@ -88,8 +89,8 @@ static void __attribute__((noreturn)) init_loop(pid_t root)
 		}
 		while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0)
 			if (p == root)
-				_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
-							  128 + WTERMSIG(status));
+				_exit(WIFEXITED(status) ? WEXITSTATUS(status)
+							: 128 + WTERMSIG(status));
 	}
 }
 

@@ -25,7 +25,7 @@
 #define NSEC_PER_SEC 1000000000LL
 
 struct time_state {
-	int fd;		/* the new namespace, offsets in, nobody in it yet */
+	int fd; /* the new namespace, offsets in, nobody in it yet */
 	uint32_t id;
 };
 
@@ -62,8 +62,8 @@ static int time_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 			return -1;
 		}
 	}
-	pr_info("pid %d: time namespace %u: monotonic %+lld.%09lld s, boottime %+lld.%09lld s",
-		pid, id, (long long)e.monotonic_sec, (long long)e.monotonic_nsec,
+	pr_info("pid %d: time namespace %u: monotonic %+lld.%09lld s, boottime %+lld.%09lld s", pid,
+		id, (long long)e.monotonic_sec, (long long)e.monotonic_nsec,
 		(long long)e.boottime_sec, (long long)e.boottime_nsec);
 	return img_write_one(ctx->dirfd, IMG_TIMENS, id, &e.base);
 }
