@@ -44,6 +44,12 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		const struct restore_task *t = &ctx->tasks[i];
 
+		if (i && t->pid == 1) {
+			pr_err("image pstree.img: pid 1 is not the tree's root (pid %d): in a new "
+			       "pid namespace, 1 is the root's pid or snap's init's",
+			       root);
+			return -1;
+		}
 		for (size_t k = 0; t->core && k < t->core->n_threads; k++)
 			if (i + k && t->core->threads[k]->tid == 1) {
 				pr_err("image core-%d.img: thread 1 is not the root, pid %d; "
@@ -51,12 +57,6 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 				       t->pid, root);
 				return -1;
 			}
-		if (i && t->pid == 1) {
-			pr_err("image pstree.img: pid 1 is not the tree's root (pid %d): in a new "
-			       "pid namespace, 1 is the root's pid or snap's init's",
-			       root);
-			return -1;
-		}
 	}
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		ctx->tasks[i].real = 0;

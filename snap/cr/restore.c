@@ -485,10 +485,12 @@ static bool alive_task(const struct restore_task *t)
  * tree and leaves the lock for another restore, as CRIU does; after it, the
  * connections are live.
  */
-static int unlock_network(struct restore_ctx *ctx)
+static int unlock_network(struct restore_tree *tr)
 {
+	struct restore_ctx *ctx = tr->ctx;
 	const struct snap_opts *o = ctx->opts;
-	pid_t root = ctx->tasks[0].real;
+	/* The process snap made, the caller's child with --rst-sibling: its init, or the root. */
+	pid_t root = tr->init ? tr->init : ctx->tasks[0].real;
 
 	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||
 	    action_run(o, ACT_NETWORK_UNLOCK, root))
@@ -539,7 +541,7 @@ static int run_tree(struct restore_tree *tr)
 	 * dropped, and a failure up to here closes them in repair mode,
 	 * silently.
 	 */
-	if (unlock_network(ctx) || files_tree_restored(ctx))
+	if (unlock_network(tr) || files_tree_restored(ctx))
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
@@ -620,7 +622,11 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	if (opts->display_stats)
 		print_restore_stats(&ctx);
-	pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
+	if (ctx.new_pidns)
+		pr_info("restored pid %d in a new pid namespace, host pid %d (%zu processes)",
+			ctx.tasks[0].pid, pid, ctx.nr_tasks);
+	else
+		pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
 	ret = 0;
 out:
 	free_tree(&tr, pid, ret);

@@ -433,7 +433,8 @@ int tree_check_stops(struct dump_ctx *ctx, struct dump_task *parent)
 
 		if (c->ppid != parent->pid || !c->stopped)
 			continue;
-		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->pid, 0,
+		/* Run in the parent: the child's pid as its pid namespace sees it. */
+		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->vpid, 0,
 				   WSTOPPED | WNOWAIT | WNOHANG, no_rusage, 0))
 			return -1;
 		if (ret != 0 && ret != -EFAULT) {
