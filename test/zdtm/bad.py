@@ -139,6 +139,7 @@ BAD = [
     ("img/pidns_subtree", bad_pidns.img_pidns_subtree),
     ("bad/restore_pidns_lazy", bad_pidns.bad_restore_pidns_lazy),
     ("img/pidns_outside_session", bad_pidns.img_pidns_outside_session),
+    ("bad/restore_pidns_pid1", bad_pidns.bad_restore_pidns_pid1),
     ("bad/dump_pidns_outside_session", bad_pidns.bad_dump_pidns_outside_session),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),

@@ -6,7 +6,8 @@ follows the tasks by their host pids. And what a restore must refuse."""
 import os
 import shutil
 
-from bad_ns import snap_show
+from bad_ns import edit_records, snap_show
+from bad_restore import varint
 from outcome import Failure
 from proc import alive, kill_tree, proc_state, spawn, wait_until
 from snap import last_line
@@ -179,3 +180,70 @@ def bad_dump_pidns_outside_session(b):
                  [r"pid \d+: its session \d+ is outside its pid namespace"])
     if proc_state(sh) not in ("S", "R"):
         raise Failure("pid %d is in state %s after the refused dump" % (sh, proc_state(sh)))
+
+
+def read_varint(buf, off):
+    v, shift = 0, 0
+    while True:
+        c = buf[off]
+        off += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, off
+
+
+def set_fields(payload, values, nested=None):
+    """@payload (a protobuf message) with its varint fields in @values
+    ({field number: value}) set, and the first length-delimited field
+    number nested[0] edited by set_fields(..., nested[1])."""
+    out, off, done = b"", 0, False
+    while off < len(payload):
+        key, start = read_varint(payload, off)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, off = read_varint(payload, start)
+            out += varint(key) + varint(values.get(field, v))
+        elif wire == 2:
+            n, body = read_varint(payload, start)
+            part = payload[body:body + n]
+            off = body + n
+            if nested and field == nested[0] and not done:
+                part, done = set_fields(part, nested[1]), True
+            out += varint(key) + varint(len(part)) + part
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            out += payload[off:start + size]
+            off = start + size
+        else:
+            raise Failure("setup: protobuf wire type %d in an image" % wire)
+    return out
+
+
+def bad_restore_pidns_pid1(b):
+    """In a new pid namespace pid 1 is the root's or snap's init's: an image
+    of a subtree (root pid 3 of static/ns_pid, the session leader) whose
+    other task was made pid 1 is refused in one line naming pstree.img."""
+    r = b.target("static/ns_pid")
+    if not wait_until(lambda: any(nspid(c)[-1] == 3 for c in children(r.pid)), 5):
+        raise Failure("setup: static/ns_pid has no pid 3: %s" % children(r.pid))
+    sub = [c for c in children(r.pid) if nspid(c)[-1] == 3][0]
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    status, err = b.snap.run(["dump", "-t", str(sub), "-D", img], img, "dump")
+    if status != 0:
+        raise Failure("setup: dump of pid %d: %s" % (sub, last_line(err)))
+    tree = snap_show(b, os.path.join(img, "pstree.img"))
+    if len(tree) != 2 or tree[0]["pid"] != 3:
+        raise Failure("setup: pstree.img of the subtree: %s" % tree)
+    old = tree[1]["pid"]
+    edit_records(os.path.join(img, "pstree.img"),
+                 lambda i, p: set_fields(p, {1: 1, 3: 1, 5: 1}) if i == 1 else p)
+    edit_records(os.path.join(img, "core-%d.img" % old),
+                 lambda i, p: set_fields(p, {1: 1}, (2, {1: 1})))
+    for kind in ("core", "mm", "pagemap", "pages", "fdinfo"):
+        src = os.path.join(img, "%s-%d.img" % (kind, old))
+        if os.path.exists(src):
+            os.rename(src, os.path.join(img, "%s-1.img" % kind))
+    b.snap_fails(["restore", "-D", img, "-d"], [r"pstree\.img: pid 1 is not the tree's root"],
+                 workdir=img)
