@@ -87,6 +87,9 @@ class Flavour:
     suffix: str          # appended to the test's name (before the mode's) in its result line
     doc: str
     wrap: tuple = ()     # command the test program is started under
+    # The test lives in a pid namespace of its own: restored, it has another
+    # host pid, which the runner takes from the restore's --pidfile.
+    new_pid: bool = False
 
 
 def table(*entries):
@@ -157,5 +160,6 @@ FLAVOURS = table(
     Flavour("ns", "@ns", "the test runs as pid 1 of new pid, mount, ipc, uts and net "
             "namespaces, pivot_root'ed into a root of its own (proc, sysfs, a tmpfs /dev "
             "with devpts, shm and mqueue)",
-            wrap=(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ns", "nsrun"),)),
+            wrap=(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ns", "nsrun"),),
+            new_pid=True),
 )

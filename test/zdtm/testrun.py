@@ -209,7 +209,7 @@ class Run:
                                     terminal=self.terminals if self.t.tty else None)
         if status != 0:
             raise Failure(snap_failed("restore", status, err), self.log("restore"))
-        if self.t.new_pid or self.mode.new_pid:
+        if self.t.new_pid or self.mode.new_pid or self.flavour.new_pid:
             with open(restored) as f:
                 self.pid = int(f.read())
         elif os.path.exists(restored):
