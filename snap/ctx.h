@@ -109,6 +109,11 @@ struct snap_opts {
 	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
 	const char *join_ns[NS_KIND__NS_TIME + 1];
 	/*
+	 * --new-pidns (restore): the tree comes back in a new pid namespace,
+	 * keeping its pids there, under a pid 1 of snap's (cr/restore-pidns.c).
+	 */
+	bool new_pidns;
+	/*
 	 * Mount namespaces (ns/mnt.h). --root DIR: restore rebuilds the
 	 * tree's mounts on DIR (default: a bind of snap's /). --external
 	 * mnt[KEY]:VAL and --ext-mount-map KEY:VAL, in the order given: at
@@ -222,7 +227,13 @@ struct track_parent;
 
 /* A process of the dumped tree: tasks[0] is the root, parents come first. */
 struct dump_task {
-	pid_t pid, ppid, pgid, sid;
+	pid_t pid, ppid, pgid, sid;	/* host pids: what snap traces, kills and reads /proc by */
+	/*
+	 * The same in the tree's root's pid namespace, as the images hold
+	 * them (proc/vpid.h); vtids as threads[], NULL in snap's namespace.
+	 */
+	pid_t vpid, vpgid, vsid;
+	pid_t *vtids;
 	bool zombie;			/* only ids and exit_status are dumped */
 	bool stopped;			/* in a job-control stop: stays so, comes back so */
 	int stop_signo;			/* stopped: the signal of its group stop (seize) */
@@ -295,6 +306,7 @@ struct dump_ctx {
 	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
+	int pidns_level;		/* the root's pid namespace: NSpid fields (1: snap's /proc's) */
 	struct page_hold *hold;		/* pages written after the kill (mem/page-hold.h), or NULL */
 	bool parent_runs;		/* process sinks may declare runs the parent set holds */
 	/*
@@ -305,7 +317,15 @@ struct dump_ctx {
 };
 
 struct restore_task {
-	pid_t pid;
+	pid_t pid;			/* the image's: in the tree's pid namespace */
+	/*
+	 * The host pid, and each thread's (as core->threads), that snap
+	 * ptraces, kills and reads /proc by; the image's pids until the
+	 * tree is in a new pid namespace, then found as the tasks appear
+	 * (cr/restore-pidns.c). 0: not known yet.
+	 */
+	pid_t real;
+	pid_t *real_tids;		/* NULL: the image's tids */
 	PstreeEntry *pe;
 	CoreEntry *core;
 	MmEntry *mm;
@@ -338,7 +358,18 @@ struct restore_ctx {
 	 * it (ns/net-ns.h). Owned by the net namespace's module state.
 	 */
 	struct net_ns_scope *netns;
+	/*
+	 * The tree is made in a new pid namespace (its root's was not
+	 * snap's, or --new-pidns): host pids differ from the image's.
+	 */
+	bool new_pidns;
 };
+
+/* Thread @i of @t as snap ptraces it (restore_task.real_tids). */
+static inline pid_t rst_tid(const struct restore_task *t, size_t i)
+{
+	return t->real_tids ? t->real_tids[i] : (pid_t)t->core->threads[i]->tid;
+}
 
 uint64_t now_ns(void);
 /* write() all of @buf, through short writes and EINTR. -1 with errno, not logged. */

@@ -30,6 +30,7 @@
 #include "shmem.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
+#include "timens.pb-c.h"
 #include "track.pb-c.h"
 #include "utsns.pb-c.h"
 
@@ -60,6 +61,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_TMPFS] = {"tmpfs-%u.img", IMG_MAGIC('t'), &tmpfs_entry__descriptor},
 	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
 	[IMG_NETNS] = {"netns-%u.img", IMG_MAGIC('n'), &netns_entry__descriptor},
+	[IMG_TIMENS] = {"timens-%u.img", IMG_MAGIC('o'), &time_ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

@@ -43,6 +43,7 @@ enum img_type {
 	IMG_TMPFS,		/* tmpfs-%u.img */
 	IMG_UTSNS,		/* utsns-%u.img */
 	IMG_NETNS,		/* netns-%u.img */
+	IMG_TIMENS,		/* timens-%u.img */
 	IMG_NR,
 };
 

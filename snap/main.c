@@ -40,6 +40,7 @@ enum {
 	OPT_PREV_IMAGES_DIR,
 	OPT_TRACK_MEM,
 	OPT_LAZY_PAGES,
+	OPT_NEW_PIDNS,
 	OPT_PAGE_SERVER,
 	OPT_ADDRESS,
 	OPT_PORT,
@@ -94,6 +95,8 @@ static void usage(FILE *f)
 		"  --lazy-pages            restore: run the processes before their private anonymous\n"
 		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
+		"  --new-pidns             restore: in a new pid namespace, keeping the pids there,\n"
+		"                          under an init of snap's (no \"pid in use\" failures)\n"
 		"  --ext-unix-sk[=INO,...] unix sockets may be connected to sockets outside the\n"
 		"                          tree (only these peer inodes, if listed); restore\n"
 		"                          connects them again by name (give it to both)\n"
@@ -270,6 +273,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "prev-images-dir", required_argument, NULL, OPT_PREV_IMAGES_DIR },
 		{ "track-mem", no_argument, NULL, OPT_TRACK_MEM },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
+		{ "new-pidns", no_argument, NULL, OPT_NEW_PIDNS },
 		{ "page-server", no_argument, NULL, OPT_PAGE_SERVER },
 		{ "address", required_argument, NULL, OPT_ADDRESS },
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -373,6 +377,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_LAZY_PAGES:
 			o->lazy_pages = true;
+			break;
+		case OPT_NEW_PIDNS:
+			o->new_pidns = true;
 			break;
 		case OPT_PAGE_SERVER:
 			o->page_server = true;

@@ -102,7 +102,7 @@ int dump_write_inventory(struct dump_ctx *ctx)
 	inv.has_pre_dump = ctx->pre_dump;
 	inv.pre_dump = ctx->pre_dump;
 	inv.version = IMG_VERSION;
-	inv.root_pid = ctx->tasks[0].pid;
+	inv.root_pid = ctx->tasks[0].vpid;
 	inv.kernel = (char *)ctx->kf->kernel;
 	inv.has_live = true;
 	inv.live = ctx->mode->live && !ctx->pre_dump;
@@ -384,6 +384,7 @@ static void free_tasks(struct dump_ctx *ctx)
 		range_list_free(&t->swapped);
 		thread_state_free(t);
 		free(t->threads);
+		free(t->vtids);
 		if (t->pidfd >= 0)
 			close(t->pidfd);
 	}

@@ -100,6 +100,7 @@ static void free_tasks(struct dump_ctx *ctx, struct page_list *pls)
 		range_list_free(&t->swapped);
 		thread_state_free(t);
 		free(t->threads);
+		free(t->vtids);
 		if (t->pidfd >= 0)
 			close(t->pidfd);
 	}

@@ -424,6 +424,8 @@ int restore_load(struct restore_ctx *ctx)
 	ctx->nr_tasks = nr;
 	for (i = 0; i < nr; i++) {
 		ctx->tasks[i].pid = pe[i]->pid;
+		/* Until restore_pidns_prepare() says the tree gets a new pid namespace. */
+		ctx->tasks[i].real = pe[i]->pid;
 		ctx->tasks[i].pe = pe[i];
 	}
 	for (i = 0; i < nr; i++)
@@ -461,6 +463,7 @@ void restore_unload(struct restore_ctx *ctx)
 		free_all((void **)t->fds, t->nr_fds);
 		if (t->pages_fd > 0)
 			close(t->pages_fd);
+		free(t->real_tids);
 	}
 	free(ctx->tasks);
 	restore_files_free(ctx);

@@ -76,7 +76,8 @@ pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags)
 	fflush(NULL);
 	for (;;) {
 		ret = clone_with_pid(pid, flags);
-		if (ret >= 0 || errno != EEXIST)
+		/* In a new pid namespace nobody else takes pids: nothing to wait for. */
+		if (ret >= 0 || errno != EEXIST || ctx->new_pidns)
 			break;
 		/* Taken between our check and clone3: wait again. */
 		if (wait_pid_free(pid, ctx->opts->pid_wait_ms))

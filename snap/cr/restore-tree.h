@@ -22,6 +22,7 @@ struct restore_tree {
 	struct rst_proc *procs;	/* one per ctx->tasks[i] */
 	int service_base;	/* the same in every process */
 	int lazy_sock;		/* --lazy-pages: to the lazy-pages server, or -1 */
+	pid_t init;		/* host pid of snap's pid 1 of a new pid namespace, or 0 */
 };
 
 /* Wait up to @ms for @pid to be free (a zombie of the dump, say); -1 logged. */

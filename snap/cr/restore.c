@@ -37,14 +37,18 @@
 #include "proc/restore-stop.h"
 #include "proc/sched.h"
 #include "cr/restore-images.h"
+#include "cr/restore-pidns.h"
 #include "cr/restore-tree.h"
 #include "mem/shmem.h"
 #include "cr/stats.h"
 
 #define READY_TIMEOUT_MS (10 * 60 * 1000)
 
-/* Wait for the restorer's "ready"; a crash shows up as a ptrace stop. */
-static int wait_ready(pid_t pid, struct bootstrap *b, int fd)
+/*
+ * Wait for the restorer's "ready"; a crash shows up as a ptrace stop. @pid
+ * names it (the image's), @real is waited for.
+ */
+static int wait_ready(pid_t pid, pid_t real, struct bootstrap *b, int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int waited, status;
@@ -60,7 +64,7 @@ static int wait_ready(pid_t pid, struct bootstrap *b, int fd)
 			/* The child closed the pipe: it is exiting, wait for it. */
 			eof = n == 0;
 		}
-		if (wait4(pid, &status, __WALL | (eof ? 0 : WNOHANG), NULL) != pid)
+		if (wait4(real, &status, __WALL | (eof ? 0 : WNOHANG), NULL) != real)
 			continue;
 		if (b->args->failed)
 			pr_err("restore of pid %d failed: %s", pid, b->args->err);
@@ -135,22 +139,22 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 	int status;
 
 	for (i = 1; i < n; i++)
-		if (ptrace(PTRACE_SEIZE, c->threads[i]->tid, NULL, seize_opts(c))) {
+		if (ptrace(PTRACE_SEIZE, rst_tid(t, i), NULL, seize_opts(c))) {
 			pr_perror("pid %d: cannot seize its thread %d", t->pid, c->threads[i]->tid);
 			return -1;
 		}
 	for (i = 0; i < n; i++)
-		if (ptrace(PTRACE_INTERRUPT, c->threads[i]->tid, NULL, NULL) ||
-		    ptrace_wait(c->threads[i]->tid, &status)) {
+		if (ptrace(PTRACE_INTERRUPT, rst_tid(t, i), NULL, NULL) ||
+		    ptrace_wait(rst_tid(t, i), &status)) {
 			finish_error(t->pid, c->threads[i]->tid);
 			return -1;
 		}
 	for (i = 1; i <= n; i++) {
 		/* The leader last. */
-		pid_t tid = c->threads[i < n ? i : 0]->tid;
+		size_t k = i < n ? i : 0;
 
-		if (ptrace_run_to_sigreturn(tid, send_go, &rp->go[1])) {
-			finish_error(t->pid, tid);
+		if (ptrace_run_to_sigreturn(rst_tid(t, k), send_go, &rp->go[1])) {
+			finish_error(t->pid, c->threads[k]->tid);
 			return -1;
 		}
 	}
@@ -169,19 +173,19 @@ static int release_task(struct restore_task *t)
 	bool stopped = t->pe->state == TASK_STATE__TASK_STOPPED;
 
 	for (size_t i = 0; i < c->n_threads; i++) {
-		pid_t tid = c->threads[i]->tid;
+		pid_t tid = rst_tid(t, i);
 		int sig;
 
 		sig = stopped ? 0 : ptrace_enter_syscall(tid);
-		if (sig >= 0 && sched_restore(t->pid, c->threads[i]))
+		if (sig >= 0 && sched_restore(t->pid, tid, c->threads[i]))
 			return -1;
 		if (sig < 0 || ptrace(PTRACE_DETACH, tid, NULL, sig)) {
-			pr_perror("pid %d: cannot detach thread %d", t->pid, tid);
+			pr_perror("pid %d: cannot detach thread %d", t->pid, c->threads[i]->tid);
 			return -1;
 		}
 	}
 	for (size_t i = 0; stopped && i < c->n_threads; i++)
-		proc_wait_stopped(t->pid, c->threads[i]->tid);
+		proc_wait_stopped(t->real, rst_tid(t, i));
 	return 0;
 }
 
@@ -219,7 +223,7 @@ static int finish_task(struct restore_tree *tr, size_t idx)
 {
 	struct restore_task *t = &tr->ctx->tasks[idx];
 	struct rst_proc *rp = &tr->procs[idx];
-	struct parasite_ctl ctl = { .pid = t->pid };
+	struct parasite_ctl ctl = { .pid = t->real };
 	/* The restorer's stack is free now, and snap maps it too. */
 	struct finish_call fc = {
 		.ts = { .call = finish_syscall,
@@ -354,7 +358,8 @@ static int prepare_tree(struct restore_tree *tr)
 		int m = task_max_fd(&ctx->tasks[i]);
 
 		rp->ready[0] = rp->ready[1] = rp->go[0] = rp->go[1] = -1;
-		if (wait_tids_free(&ctx->tasks[i], ctx->opts->pid_wait_ms))
+		/* A new pid namespace has every pid free. */
+		if (!ctx->new_pidns && wait_tids_free(&ctx->tasks[i], ctx->opts->pid_wait_ms))
 			return -1;
 		if (m > max_fd)
 			max_fd = m;
@@ -388,33 +393,63 @@ static int prepare_tree(struct restore_tree *tr)
 	return 0;
 }
 
+/*
+ * A process found in a new pid namespace (restore-pidns.h): once traced, its
+ * host pid cannot go to another; it is checked then. 1: not it, try again.
+ */
+static int seize_found(struct restore_tree *tr, size_t idx)
+{
+	struct restore_task *t = &tr->ctx->tasks[idx];
+
+	if (ptrace(PTRACE_SEIZE, t->real, NULL, seize_opts(t->core)))
+		return errno == ESRCH ? 1 : -1;
+	if (restore_real_is(t))
+		return 0;
+	ptrace(PTRACE_DETACH, t->real, NULL, 0);
+	return 1;
+}
+
 /* The process @pid exists once its parent made it: trace it from then on. */
 static int seize_task(struct restore_tree *tr, size_t idx)
 {
 	struct restore_task *t = &tr->ctx->tasks[idx];
-	pid_t parent = t->pe->ppid;
-	int waited, status;
+	struct restore_task *p = idx ? restore_find_task(tr->ctx, t->pe->ppid) : NULL;
+	pid_t parent = p ? p->real : tr->init;
+	int waited, status, r;
 
 	for (waited = 0; waited < READY_TIMEOUT_MS; waited++) {
-		if (!ptrace(PTRACE_SEIZE, t->pid, NULL, seize_opts(t->core))) {
+		if (tr->ctx->new_pidns && (idx || tr->init)) {
+			t->real = restore_find_real(tr, idx);
+			if (t->real < 0)
+				return -1;
+			r = t->real ? seize_found(tr, idx) : 1;
+		} else {
+			r = ptrace(PTRACE_SEIZE, t->real, NULL, seize_opts(t->core)) ? -1 : 0;
+			if (r && errno == ESRCH)
+				r = 1;
+		}
+		if (!r) {
 			tr->procs[idx].seized = true;
+			if (tr->ctx->new_pidns)
+				pr_debug("pid %d is host pid %d", t->pid, t->real);
 			return 0;
 		}
-		if (errno != ESRCH) {
+		if (r < 0) {
 			pr_perror("pid %d: cannot seize the restored process", t->pid);
 			return -1;
 		}
 		/* Its parent failed before making it, and said why. */
-		if (idx && wait4(parent, &status, WNOHANG | __WALL, NULL) == parent &&
+		if (parent > 0 && (idx || tr->init) &&
+		    wait4(parent, &status, WNOHANG | __WALL, NULL) == parent &&
 		    !WIFSTOPPED(status)) {
 			if (WIFSIGNALED(status))
-				pr_err("pid %d was killed during restore (signal %d)", parent,
-				       WTERMSIG(status));
+				pr_err("pid %d was killed during restore (signal %d)",
+				       p ? p->pid : 1, WTERMSIG(status));
 			return -1;
 		}
 		usleep(1000);
 	}
-	pr_err("pid %d: its parent %d did not make it", t->pid, parent);
+	pr_err("pid %d: its parent %d did not make it", t->pid, p ? p->pid : 1);
 	return -1;
 }
 
@@ -432,7 +467,7 @@ static int stop_task(struct restore_tree *tr, size_t idx)
 		return -1;
 	if (!p)
 		return 0;
-	ctl = (struct parasite_ctl){ .pid = p->pid };
+	ctl = (struct parasite_ctl){ .pid = p->real };
 	syscall_site(p, &site);
 	if (infect_prepare_syscall(&ctl, &site))
 		return -1;
@@ -451,10 +486,12 @@ static bool alive_task(const struct restore_task *t)
  * tree and leaves the lock for another restore, as CRIU does; after it, the
  * connections are live.
  */
-static int unlock_network(struct restore_ctx *ctx)
+static int unlock_network(struct restore_tree *tr)
 {
+	struct restore_ctx *ctx = tr->ctx;
 	const struct snap_opts *o = ctx->opts;
-	pid_t root = ctx->tasks[0].pid;
+	/* The process snap made, the caller's child with --rst-sibling: its init, or the root. */
+	pid_t root = tr->init ? tr->init : ctx->tasks[0].real;
 	int ret;
 
 	if (action_run(o, ACT_POST_RESTORE, root) || action_run(o, ACT_PRE_RESUME, root) ||
@@ -484,7 +521,10 @@ static int run_tree(struct restore_tree *tr)
 		close(rp->ready[1]);
 		close(rp->go[0]);
 		rp->ready[1] = rp->go[0] = -1;
-		if (wait_ready(ctx->tasks[i].pid, &rp->b, rp->ready[0]))
+		if (wait_ready(ctx->tasks[i].pid, ctx->tasks[i].real, &rp->b, rp->ready[0]))
+			return -1;
+		/* Its restorer made its threads: their host tids. */
+		if (ctx->new_pidns && restore_find_threads(&ctx->tasks[i]))
 			return -1;
 		if (tr->lazy_sock >= 0 &&
 		    lazy_handoff(tr->lazy_sock, ctx->tasks[i].pid, rp->b.args))
@@ -507,7 +547,7 @@ static int run_tree(struct restore_tree *tr)
 	 * dropped, and a failure up to here closes them in repair mode,
 	 * silently.
 	 */
-	if (unlock_network(ctx) || files_tree_restored(ctx))
+	if (unlock_network(tr) || files_tree_restored(ctx))
 		return -1;
 	for (i = 0; i < ctx->nr_tasks; i++) {
 		struct restore_task *t = &ctx->tasks[i];
@@ -533,8 +573,8 @@ static void free_tree(struct restore_tree *tr, pid_t root, bool failed)
 	for (size_t i = 0; tr->procs && i < ctx->nr_tasks; i++) {
 		struct rst_proc *rp = &tr->procs[i];
 
-		if (failed && rp->seized)
-			kill(ctx->tasks[i].pid, SIGKILL);
+		if (failed && rp->seized && ctx->tasks[i].real > 0)
+			kill(ctx->tasks[i].real, SIGKILL);
 		for (int j = 0; j < 2; j++) {
 			if (rp->ready[j] >= 0)
 				close(rp->ready[j]);
@@ -566,23 +606,24 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (action_run(opts, ACT_PRE_RESTORE, 0) || restore_load(&ctx) ||
 	    netlock_load(ctx.dirfd, &ctx.netlock))
 		goto out;
+	if (restore_pidns_prepare(&ctx, ns_root_clone_flags(&ctx) & CLONE_NEWPID))
+		goto out;
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr))
 		goto out;
 	/*
-	 * The root is born in the tree's network namespace, made at load
-	 * (ns/net-ns.h), snap's thread being in it for the clone: the
-	 * setup-namespaces hook, right below, must find it there.
+	 * The root (or snap's init of a new pid namespace) is born in the
+	 * tree's network namespace, made at load (ns/net-ns.h), snap's thread
+	 * being in it for the clone: the setup-namespaces hook, right below,
+	 * must find it there.
 	 */
 	if (net_ns_enter(ctx.netns))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid,
-			(opts->rst_sibling ? CLONE_PARENT : 0) |
-				(ns_root_clone_flags(&ctx) & ~(ctx.netns ? CLONE_NEWNET : 0)));
-	if (pid == 0)
-		task_main(&tr, 0);
+	pid = restore_make_root(&tr, (opts->rst_sibling ? CLONE_PARENT : 0) |
+					     (ns_root_clone_flags(&ctx) &
+					      ~(ctx.netns ? CLONE_NEWNET : 0)));
 	if (net_ns_leave(ctx.netns) || pid < 0)
 		goto out;
 	ctx.st.t_forked = now_ns();
@@ -596,7 +637,11 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	if (opts->display_stats)
 		print_restore_stats(&ctx);
-	pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
+	if (ctx.new_pidns)
+		pr_info("restored pid %d in a new pid namespace, host pid %d (%zu processes)",
+			ctx.tasks[0].pid, pid, ctx.nr_tasks);
+	else
+		pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
 	ret = 0;
 out:
 	free_tree(&tr, pid, ret);

@@ -448,7 +448,7 @@ static int dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 		free(fds);
 		return -1;
 	}
-	img = img_open_write(ctx->dirfd, IMG_FDINFO, t->pid);
+	img = img_open_write(ctx->dirfd, IMG_FDINFO, t->vpid);
 	if (!img)
 		goto out;
 	for (i = 0; i < nr; i++)

@@ -16,6 +16,7 @@
 
 #include "files/files-fown.h"
 #include "log.h"
+#include "vpid.h"
 
 static bool in_tree(const struct dump_ctx *ctx, int type, pid_t pid)
 {
@@ -56,7 +57,7 @@ int files_fown_dump(const struct dump_ctx *ctx, const struct fd_desc *d, FileEnt
 	}
 	fown_entry__init(fo);
 	fo->pid_type = owner.type;
-	fo->pid = owner.pid;
+	fo->pid = dump_vpid(ctx, owner.pid);
 	fo->signum = sig;
 	fo->async = d->flags & O_ASYNC;
 	fe->fown = fo;

@@ -22,6 +22,7 @@
 #include "files/files-locks.h"
 #include "image.h"
 #include "log.h"
+#include "vpid.h"
 
 #define LOCK_EOF UINT64_MAX
 
@@ -279,9 +280,9 @@ static int dump_lock(struct dump_ctx *ctx, struct file_locks *fl, const struct d
 	e->fd = d->fd;
 	e->file_id = id;
 	if (kind == FILE_LOCK_KIND__LOCK_KIND_POSIX)
-		e->pid = posix_taker(ctx, t, l->pid);
+		e->pid = dump_vpid(ctx, posix_taker(ctx, t, l->pid));
 	else
-		e->pid = table_owner(ctx, t)->pid;
+		e->pid = dump_vpid(ctx, table_owner(ctx, t)->pid);
 	if (kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK) {
 		e->start = l->start;
 		e->len = l->end == LOCK_EOF ? 0 : l->end - l->start + 1;

@@ -29,6 +29,7 @@
 #include "files/files-anon.h"
 #include "kcompat.h"
 #include "log.h"
+#include "vpid.h"
 
 /* How long a task waits for the process its pidfd names to be made. */
 #define PIDFD_WAIT_MS 10000
@@ -105,7 +106,7 @@ static int pidfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, F
 	pidfd_entry__init(pe);
 	fe->pidfd = pe;
 	pe->flags = d->flags;
-	pe->pid = (long long)v;
+	pe->pid = (long long)v == -1 ? -1 : dump_vpid(ctx, (pid_t)v);
 	/* Older kernels keep no exit status, or have no PIDFD_GET_INFO. */
 	if (pe->pid == -1 && !ioctl(d->local, PIDFD_GET_INFO, &info) &&
 	    (info.mask & PIDFD_INFO_EXIT)) {

@@ -27,6 +27,7 @@
 
 #include "files/files-pty.h"
 #include "log.h"
+#include "vpid.h"
 
 #define PTMX_RDEV	 makedev(5, 2)
 #define PTY_MASTER_MAJOR 128 /* UNIX98_PTY_MASTER_MAJOR, 8 majors */
@@ -347,7 +348,11 @@ static int save_ctty(const struct dump_ctx *ctx, const struct tree_scan *sc,
 		return -1;
 	}
 	info->has_pgrp = true;
-	info->pgrp = pgrp;
+	/* As the tree's pid namespace sees them. */
+	info->pgrp = dump_vpid(ctx, pgrp);
+	info->sid = dump_vpid(ctx, info->sid);
+	for (size_t i = 0; i < info->n_ctty_pids; i++)
+		info->ctty_pids[i] = dump_vpid(ctx, info->ctty_pids[i]);
 	return 0;
 }
 

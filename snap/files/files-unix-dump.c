@@ -24,6 +24,7 @@
 #include "image.h"
 #include "log.h"
 #include "net/sk-opts.h"
+#include "vpid.h"
 
 static bool same_name(const struct unix_diag *a, const struct unix_diag *b)
 {
@@ -171,7 +172,7 @@ int unix_queue_msg(struct dump_ctx *ctx, struct unix_dump_state *us, uint32_t in
 		if (!q->creds)
 			goto oom;
 		unix_creds__init(q->creds);
-		q->creds->pid = m->creds.pid;
+		q->creds->pid = dump_vpid(ctx, m->creds.pid);
 		q->creds->uid = m->creds.uid;
 		q->creds->gid = m->creds.gid;
 	}

@@ -289,7 +289,7 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		return -1;
 	}
 	ld->pidfd = dup(t->pidfd);
-	if (ld->pidfd < 0 || live_layout(ld, ctx, PAGE_SINK_TASK, t->pid))
+	if (ld->pidfd < 0 || live_layout(ld, ctx, PAGE_SINK_TASK, t->vpid))
 		return -1;
 	if (save_frozen_runs(ctx, t, ld) || live_plan_pipes(t, ld) || arm_uffd(ctx, t, ld) ||
 	    hold_pages(t, ld))

@@ -160,7 +160,7 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 	}
 	mm.vmas = vp;
 	mm.n_vmas = t->vmas.nr;
-	ret = img_write_one(ctx->dirfd, IMG_MM, t->pid, &mm.base);
+	ret = img_write_one(ctx->dirfd, IMG_MM, t->vpid, &mm.base);
 out:
 	free(ve);
 	free(vp);

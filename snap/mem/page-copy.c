@@ -164,7 +164,7 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 		goto out;
 	}
 	snprintf(path, sizeof(path), "pid %d", t->pid);
-	c->ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
+	c->ps = page_sink_open(ctx, PAGE_SINK_TASK, t->vpid, path);
 	if (!c->ps || page_sink_declare(c->ps, pl) || copy_runs(ctx, c, pl))
 		goto out;
 	/* Held pages are written when the tree is gone: so is the sink closed. */

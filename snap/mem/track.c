@@ -174,7 +174,7 @@ int track_find(struct dump_ctx *ctx, struct dump_task *t)
 	}
 	*trk = (struct track_task){ .uffd = fd, .fd = e->fd, .ino = e->ino };
 	t->trk = trk;
-	return img_load_all(ctx->parent->dirfd, IMG_PAGEMAP, t->pid, true,
+	return img_load_all(ctx->parent->dirfd, IMG_PAGEMAP, t->vpid, true,
 			    (void ***)&trk->parent_pm, &trk->nr_parent_pm);
 }
 

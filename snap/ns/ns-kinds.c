@@ -10,6 +10,8 @@
 
 static const struct ns_kind_ops *const kinds[] = {
 	&ns_uts_ops,
+	&ns_pid_ops,
+	&ns_time_ops,
 	&ns_mnt_ops,
 	&ns_net_ops,
 };

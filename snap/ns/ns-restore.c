@@ -310,6 +310,9 @@ int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id)
 	/* The tree's own: its root made or joined it, and every task descends from the root. */
 	if (!e->own)
 		return 0;
+	/* --new-pidns: the tree's pid namespace is the one its root was cloned into. */
+	if (kind == NS_KIND__NS_PID && ctx->new_pidns)
+		return 0;
 	fd = ctx->ns->own_fd[kind];
 	if (already_in(kind, fd))
 		return 0;

@@ -23,6 +23,7 @@
 #include "proc/pstree.h"
 #include "proc/sched.h"
 #include "proc/seccomp.h"
+#include "vpid.h"
 
 #define SIGINFO_SIZE 128
 #define MAX_PENDING 4096
@@ -239,13 +240,13 @@ static void fill_signals(struct core_buf *b, const struct parasite_misc *misc)
 	}
 }
 
-static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state *ts,
+static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state *ts, pid_t vtid,
 		       struct thread_buf *tb)
 {
 	ThreadCoreEntry *th = &tb->th;
 
 	thread_core_entry__init(th);
-	th->tid = ts->tid;
+	th->tid = vtid;
 	fill_regs(&tb->regs, &ts->regs);
 	th->regs = &tb->regs;
 	th->xsave.data = ts->xsave;
@@ -287,7 +288,7 @@ static int fill_threads(struct core_buf *b, const struct dump_task *t)
 		return -1;
 	b->nr_threads = t->nr_threads;
 	for (size_t i = 0; i < t->nr_threads; i++) {
-		if (fill_thread(b, t->pid, &t->thr[i], &b->thb[i]))
+		if (fill_thread(b, t->pid, &t->thr[i], dump_vtid(t, i), &b->thb[i]))
 			return -1;
 		b->thp[i] = &b->thb[i].th;
 	}
@@ -330,7 +331,7 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 		goto out;
 
 	core_entry__init(&b->core);
-	b->core.pid = t->pid;
+	b->core.pid = t->vpid;
 	if (fill_threads(b, t) || peek_pending(t->pid, t->pid, true, b->siginfo, &shared_si,
 					       &b->shared_pending, &b->core.n_shared_pending))
 		goto out;
@@ -364,7 +365,11 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	b->core.has_seccomp_per_thread = b->core.seccomp_per_thread = true;
 	if (procstate_fill(&b->ps, misc, &b->core) || tree_check_stops(ctx, t))
 		goto out;
-	ret = img_write_one(ctx->dirfd, IMG_CORE, t->pid, &b->core.base);
+	/* /proc/PID/timers names the thread a timer signals by its host tid. */
+	for (size_t i = 0; i < b->core.n_posix_timers; i++)
+		b->core.posix_timers[i]->notify_tid =
+			dump_vpid(ctx, b->core.posix_timers[i]->notify_tid);
+	ret = img_write_one(ctx->dirfd, IMG_CORE, t->vpid, &b->core.base);
 out:
 	free(shared_si);
 	core_buf_free(b);

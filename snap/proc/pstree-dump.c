@@ -22,6 +22,7 @@
 #include "proc/proc.h"
 #include "proc/pstree.h"
 #include "proc/seize.h"
+#include "vpid.h"
 
 static struct dump_task *find_task(struct dump_ctx *ctx, pid_t pid)
 {
@@ -432,7 +433,8 @@ int tree_check_stops(struct dump_ctx *ctx, struct dump_task *parent)
 
 		if (c->ppid != parent->pid || !c->stopped)
 			continue;
-		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->pid, 0,
+		/* Run in the parent: the child's pid as its pid namespace sees it. */
+		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->vpid, 0,
 				   WSTOPPED | WNOWAIT | WNOHANG, no_rusage, 0))
 			return -1;
 		if (ret != 0 && ret != -EFAULT) {
@@ -479,7 +481,7 @@ int tree_seize(struct dump_ctx *ctx)
 			return -1;
 	}
 	/* check_ids() needs to know who shares what. */
-	return find_shared(ctx) || check_ids(ctx) ? -1 : 0;
+	return tree_vpids(ctx) || find_shared(ctx) || check_ids(ctx) ? -1 : 0;
 }
 
 void tree_unseize(struct dump_ctx *ctx, bool kill_all)
@@ -504,22 +506,23 @@ int tree_write(struct dump_ctx *ctx)
 
 	if (!img)
 		return -1;
+	/* The pids as the tree's pid namespace sees them (proc/vpid.h). */
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 		PstreeEntry pe = PSTREE_ENTRY__INIT;
 
-		pe.pid = t->pid;
-		pe.ppid = t->ppid;
-		pe.pgid = t->pgid;
-		pe.sid = t->sid;
-		pe.threads = (uint32_t *)t->threads;
+		pe.pid = t->vpid;
+		pe.ppid = dump_vpid(ctx, t->ppid);
+		pe.pgid = t->vpgid;
+		pe.sid = t->vsid;
+		pe.threads = (uint32_t *)(t->vtids ? t->vtids : t->threads);
 		pe.n_threads = t->nr_threads;
 		pe.has_state = true;
 		pe.state = t->zombie ? TASK_STATE__TASK_ZOMBIE :
 			   t->stopped ? TASK_STATE__TASK_STOPPED : TASK_STATE__TASK_ALIVE;
 		pe.has_files_shared = pe.files_shared = t->shares_files;
 		pe.has_files_owner = t->files_owner != 0;
-		pe.files_owner = t->files_owner;
+		pe.files_owner = dump_vpid(ctx, t->files_owner);
 		pe.has_fs_shared = pe.fs_shared = t->shares_fs;
 		pe.has_stop_signo = pe.has_stop_waited = t->stopped;
 		pe.stop_signo = t->stop_signo;

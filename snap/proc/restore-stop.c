@@ -60,38 +60,38 @@ static int wait_stop(pid_t pid, pid_t tid, int sig, int *status)
  */
 static int leader_stop(const struct restore_task *t, int sig)
 {
-	pid_t pid = t->pid;
+	pid_t pid = t->pid, host = t->real;
 	int status;
 
-	if (syscall(SYS_tgkill, pid, pid, SIGSTOP)) {
+	if (syscall(SYS_tgkill, host, host, SIGSTOP)) {
 		pr_perror("pid %d: cannot send it SIGSTOP", pid);
 		return -1;
 	}
-	if (cont(pid, pid, 0) || wait_stop(pid, pid, SIGSTOP, &status))
+	if (cont(pid, host, 0) || wait_stop(pid, host, SIGSTOP, &status))
 		return -1;
-	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL)) {
+	if (ptrace(PTRACE_INTERRUPT, host, NULL, NULL)) {
 		pr_perror("pid %d: cannot interrupt it", pid);
 		return -1;
 	}
-	if (cont(pid, pid, sig) || wait_stop(pid, pid, 0, &status))
+	if (cont(pid, host, sig) || wait_stop(pid, host, 0, &status))
 		return -1;
 	return WSTOPSIG(status) == SIGTRAP;
 }
 
 /* Back in the signal path of the syscall it was stopped in, as dumped. */
-static int put_back_syscall(const struct restore_task *t, const ThreadCoreEntry *th)
+static int put_back_syscall(const struct restore_task *t, const ThreadCoreEntry *th, pid_t host)
 {
 	const UserRegsEntry *d = th->regs;
 	struct user_regs_struct r = { .orig_rax = d->orig_ax, .rax = d->ax };
 
 	if (!regs_in_restart(&r))
 		return 0;
-	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r))
+	if (ptrace(PTRACE_GETREGS, host, NULL, &r))
 		goto fail;
 	r.rip = d->ip;
 	r.rax = d->ax;
 	r.orig_rax = d->orig_ax;
-	if (!ptrace(PTRACE_SETREGS, th->tid, NULL, &r))
+	if (!ptrace(PTRACE_SETREGS, host, NULL, &r))
 		return 0;
 fail:
 	pr_perror("pid %d: cannot put thread %d back in its syscall", t->pid, th->tid);
@@ -110,8 +110,8 @@ int restore_stop_enter(const struct restore_task *t)
 	for (i = 0; i < c->n_threads; i++) {
 		uint64_t block = all & ~(1ULL << (sig - 1));
 
-		if (ptrace(PTRACE_GETSIGMASK, c->threads[i]->tid, sizeof(mask[i]), &mask[i]) ||
-		    ptrace(PTRACE_SETSIGMASK, c->threads[i]->tid, sizeof(block), &block)) {
+		if (ptrace(PTRACE_GETSIGMASK, rst_tid(t, i), sizeof(mask[i]), &mask[i]) ||
+		    ptrace(PTRACE_SETSIGMASK, rst_tid(t, i), sizeof(block), &block)) {
 			pr_perror("pid %d: cannot block the signals of thread %d", t->pid,
 				  c->threads[i]->tid);
 			return -1;
@@ -130,16 +130,15 @@ int restore_stop_enter(const struct restore_task *t)
 		return -1;
 	/* The others join the group stop the leader began; the last one tells the parent. */
 	for (i = 1; i < c->n_threads; i++)
-		if (cont(t->pid, c->threads[i]->tid, 0) ||
-		    wait_stop(t->pid, c->threads[i]->tid, 0, &status))
+		if (cont(t->pid, rst_tid(t, i), 0) || wait_stop(t->pid, rst_tid(t, i), 0, &status))
 			return -1;
 	for (i = 0; i < c->n_threads; i++) {
-		if (ptrace(PTRACE_SETSIGMASK, c->threads[i]->tid, sizeof(mask[i]), &mask[i])) {
+		if (ptrace(PTRACE_SETSIGMASK, rst_tid(t, i), sizeof(mask[i]), &mask[i])) {
 			pr_perror("pid %d: cannot set the signal mask of thread %d", t->pid,
 				  c->threads[i]->tid);
 			return -1;
 		}
-		if (put_back_syscall(t, c->threads[i]))
+		if (put_back_syscall(t, c->threads[i], rst_tid(t, i)))
 			return -1;
 	}
 	pr_debug("pid %d: stopped by signal %d", t->pid, sig);
@@ -154,17 +153,17 @@ static bool has_sigchld(ProtobufCBinaryData *si, size_t n)
 	return false;
 }
 
-/* SIGCHLD is in @pid's shared queue. */
-static int sigchld_queued(pid_t pid)
+/* SIGCHLD is in @p's shared queue. */
+static int sigchld_queued(const struct restore_task *p)
 {
 	struct __ptrace_peeksiginfo_args a = { .flags = PTRACE_PEEKSIGINFO_SHARED, .nr = 1 };
 	siginfo_t si;
 
 	for (a.off = 0;; a.off++) {
-		long n = ptrace(PTRACE_PEEKSIGINFO, pid, &a, &si);
+		long n = ptrace(PTRACE_PEEKSIGINFO, p->real, &a, &si);
 
 		if (n < 0) {
-			pr_perror("pid %d: cannot read its pending signals", pid);
+			pr_perror("pid %d: cannot read its pending signals", p->pid);
 			return -1;
 		}
 		if (!n)
@@ -195,7 +194,7 @@ static int take_sigchld(const struct restore_task *t, const struct restore_task 
 	if (sa->handler == (uintptr_t)SIG_IGN || (sa->flags & SA_NOCLDSTOP_) ||
 	    has_sigchld(c->shared_pending, c->n_shared_pending))
 		return 0;
-	for (waited = 0; !(q = sigchld_queued(p->pid)); waited++) {
+	for (waited = 0; !(q = sigchld_queued(p)); waited++) {
 		if (waited == SIGCHLD_WAIT_MS) {
 			pr_warn("pid %d: the SIGCHLD of the stop of %d never came", p->pid, t->pid);
 			return 0;
@@ -212,7 +211,7 @@ static int take_sigchld(const struct restore_task *t, const struct restore_task 
 		pr_warn("pid %d: every thread has a SIGCHLD of its own; it gets one more", p->pid);
 		return 0;
 	}
-	tc.pid = c->threads[i]->tid;
+	tc.pid = rst_tid(p, i);
 	*zero = (struct timespec){ 0, 0 };
 	*set = 1ULL << (SIGCHLD - 1);
 	if (infect_syscall(&tc, &ret, __NR_rt_sigtimedwait, (long)set, 0, (long)zero, 8, 0, 0))

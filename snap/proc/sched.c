@@ -83,7 +83,7 @@ int sched_dump(struct sched_buf *b, pid_t pid, pid_t tid, ThreadCoreEntry *th)
 	return 0;
 }
 
-int sched_restore(pid_t pid, const ThreadCoreEntry *th)
+int sched_restore(pid_t pid, pid_t host_tid, const ThreadCoreEntry *th)
 {
 	const SchedEntry *e = th->sched;
 	struct sched_attr attr;
@@ -100,7 +100,7 @@ int sched_restore(pid_t pid, const ThreadCoreEntry *th)
 		return -1;
 	}
 	if (e->n_affinity &&
-	    syscall(SYS_sched_setaffinity, tid, e->n_affinity * sizeof(uint64_t), e->affinity)) {
+	    syscall(SYS_sched_setaffinity, host_tid, e->n_affinity * sizeof(uint64_t), e->affinity)) {
 		pr_perror("pid %d: cannot give thread %d its CPU affinity (none of its CPUs here?)",
 			  pid, tid);
 		return -1;
@@ -111,13 +111,13 @@ int sched_restore(pid_t pid, const ThreadCoreEntry *th)
 	attr.sched_flags = e->flags & SCHED_FLAG_RESET_ON_FORK;
 	if (policy_rt(e->policy))
 		attr.sched_priority = e->rt_prio;
-	if (syscall(SYS_sched_setattr, tid, &attr, 0)) {
+	if (syscall(SYS_sched_setattr, host_tid, &attr, 0)) {
 		pr_perror("pid %d: cannot give thread %d scheduling policy %u (priority %u)", pid,
 			  tid, e->policy, e->rt_prio);
 		return -1;
 	}
 	/* Set apart: sched_setattr() takes no nice for SCHED_IDLE nor the RT policies. */
-	if (setpriority(PRIO_PROCESS, tid, e->nice)) {
+	if (setpriority(PRIO_PROCESS, host_tid, e->nice)) {
 		pr_perror("pid %d: cannot give thread %d nice %d", pid, tid, e->nice);
 		return -1;
 	}

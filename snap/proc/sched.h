@@ -21,6 +21,6 @@ struct sched_buf {
 /* Thread @tid of @pid into @b and th->sched. SCHED_DEADLINE is refused. -1 logged. */
 int sched_dump(struct sched_buf *b, pid_t pid, pid_t tid, ThreadCoreEntry *th);
 /* Thread th->tid of @pid gets th->sched, if the image has it. -1 logged. */
-int sched_restore(pid_t pid, const ThreadCoreEntry *th);
+int sched_restore(pid_t pid, pid_t host_tid, const ThreadCoreEntry *th);
 
 #endif

@@ -3,6 +3,7 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, netns, notify, unix, inet,
+modules, one per area (dump, restore, live, ns, pidns, notify, unix, inet,
 anon, tty, lock, mem, pageserver, incr);
 adding one is a function there and a line here (README.md). The same
 harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
@@ -27,6 +28,7 @@ import bad_netns
 import bad_notify
 import bad_ns
 import bad_pageserver
+import bad_pidns
 import bad_restore
 import bad_rpc
 import bad_tty
@@ -136,6 +138,12 @@ BAD = [
     ("bad/dump_other_ns", bad_dump.bad_dump_other_ns),
     ("bad/dump_child_other_ns", bad_dump.bad_dump_child_other_ns),
     ("bad/dump_pending_pidns", bad_dump.bad_dump_pending_pidns),
+    ("pidns/new_twice", bad_pidns.pidns_new_twice),
+    ("img/pidns_subtree", bad_pidns.img_pidns_subtree),
+    ("bad/restore_pidns_lazy", bad_pidns.bad_restore_pidns_lazy),
+    ("img/pidns_outside_session", bad_pidns.img_pidns_outside_session),
+    ("bad/restore_pidns_pid1", bad_pidns.bad_restore_pidns_pid1),
+    ("bad/dump_pidns_outside_session", bad_pidns.bad_dump_pidns_outside_session),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),
     ("bad/stale_parasite", bad_live.bad_stale_parasite),

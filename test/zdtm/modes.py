@@ -56,6 +56,10 @@ class Mode:
     # A `snap lazy-pages` server is started on the images before each restore;
     # once the test passed it must exit by itself, with status 0.
     lazy_server: bool = False
+    # restore --new-pidns: the restored task has another host pid (snap's
+    # init's, pid 1 of the new namespace): the runner follows the restore's
+    # --pidfile, and the test checks its pids inside.
+    new_pid: bool = False
 
     def __post_init__(self):
         if self.restores > 1 and self.between is None:
@@ -83,6 +87,9 @@ class Flavour:
     suffix: str          # appended to the test's name (before the mode's) in its result line
     doc: str
     wrap: tuple = ()     # command the test program is started under
+    # The test lives in a pid namespace of its own: restored, it has another
+    # host pid, which the runner takes from the restore's --pidfile.
+    new_pid: bool = False
 
 
 def table(*entries):
@@ -113,6 +120,10 @@ MODES = table(
     Mode("no-live", ":no-live",
          "dump --leave-running --no-live, the stop-the-world dump, then as leave-running",
          leave_running=True, dump_args=("--no-live",), side_by_side=True),
+    Mode("new-pidns", ":new-pidns",
+         "dump, restore --new-pidns: in a new pid namespace under snap's init, keeping "
+         "the pids there",
+         restore_args=("--new-pidns",), new_pid=True),
     Mode("lazy", ":lazy",
          "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
          restore_args=("--lazy-pages",), lazy_server=True),
@@ -155,5 +166,6 @@ FLAVOURS = table(
     Flavour("ns", "@ns", "the test runs as pid 1 of new pid, mount, ipc, uts and net "
             "namespaces, pivot_root'ed into a root of its own (proc, sysfs, a tmpfs /dev "
             "with devpts, shm and mqueue)",
-            wrap=(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ns", "nsrun"),)),
+            wrap=(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ns", "nsrun"),),
+            new_pid=True),
 )

@@ -220,7 +220,10 @@ class Run:
                                     terminal=self.terminals if self.t.tty else None)
         if status != 0:
             raise Failure(snap_failed("restore", status, err), self.log("restore"))
-        if os.path.exists(restored):
+        if self.t.new_pid or self.mode.new_pid or self.flavour.new_pid:
+            with open(restored) as f:
+                self.pid = int(f.read())
+        elif os.path.exists(restored):
             with open(restored) as f:
                 got = f.read().strip()
             if got != str(self.pid):

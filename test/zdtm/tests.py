@@ -37,6 +37,7 @@ DEFAULTS = {
     "stats": (),
     "needs_swap": False,
     "hugepages": 0,
+    "new_pid": False,
 }
 STAT_OPS = ("==", "<=", ">", ">=")
 
@@ -60,6 +61,10 @@ class Test:
     stats: tuple
     needs_swap: bool
     hugepages: int
+    # The restored task has another host pid (it is in a pid namespace of
+    # its own, or restored under --new-pidns): the runner takes it from the
+    # restore's --pidfile; the test checks its pids in its namespace.
+    new_pid: bool
 
     @property
     def cmd(self):

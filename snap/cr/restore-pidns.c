@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tree in a new pid namespace (restore-pidns.h). Its root is cloned
+ * with CLONE_NEWPID: as pid 1 when the image says it is 1 (a container's
+ * init), else under a small pid 1 of snap's, which makes the root with its
+ * pid (clone3 set_tid) and then stays as the namespace's init: it reaps
+ * orphans, passes SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 on
+ * to the root, and exits with the root's status when the root exits (the
+ * kernel then kills what is left in the namespace). Every other task is
+ * made by its parent inside the namespace, with the image's pid, as
+ * always; snap finds its host pid among its parent's children by NSpid,
+ * and checks it again once it traces it, when the pid can no longer be
+ * reused behind its back.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cr/restore-images.h"
+#include "cr/restore-pidns.h"
+#include "log.h"
+#include "vpid.h"
+
+int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
+{
+	pid_t root = ctx->tasks[0].pid;
+
+	ctx->new_pidns = foreign || ctx->opts->new_pidns;
+	if (!ctx->new_pidns)
+		return 0;
+	if (ctx->opts->lazy_pages) {
+		pr_err("--lazy-pages with a tree in a new pid namespace is not supported yet");
+		return -1;
+	}
+	/* Pid 1 is the root's, or else snap's init's. */
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct restore_task *t = &ctx->tasks[i];
+
+		if (i && t->pid == 1) {
+			pr_err("image pstree.img: pid 1 is not the tree's root (pid %d): in a new "
+			       "pid namespace, 1 is the root's pid or snap's init's",
+			       root);
+			return -1;
+		}
+		for (size_t k = 0; t->core && k < t->core->n_threads; k++)
+			if (i + k && t->core->threads[k]->tid == 1) {
+				pr_err("image core-%d.img: thread 1 is not the root, pid %d; "
+				       "1 is the root's pid or snap's init's",
+				       t->pid, root);
+				return -1;
+			}
+	}
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		ctx->tasks[i].real = 0;
+	pr_info("restoring the tree in a new pid namespace%s",
+		root == 1 ? "" : " under snap's init");
+	return 0;
+}
+
+/* Signals snap's init passes on to the root: what asks a container's init to stop. */
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static void __attribute__((noreturn)) init_loop(pid_t root)
+{
+	sigset_t set;
+	int status;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+		pid_t p;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(root, sig);
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0)
+			if (p == root)
+				_exit(WIFEXITED(status) ? WEXITSTATUS(status)
+							: 128 + WTERMSIG(status));
+	}
+}
+
+/*
+ * Pid 1 of the new namespace, when the root is not. Its signals stay
+ * blocked, so that they wait for sigwaitinfo() (a namespace's init ignores
+ * those it has no handler for). Once the root is made it holds nothing of
+ * snap's open: the tree's files and restore pipes must close when the
+ * tree's tasks close them.
+ */
+static void __attribute__((noreturn)) init_main(struct restore_tree *tr)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	sigset_t all;
+	pid_t root;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	prctl(PR_SET_NAME, "snap-init");
+	root = make_task(ctx, ctx->tasks[0].pid, 0);
+	if (root < 0)
+		_exit(1);
+	if (root == 0)
+		task_main(tr, 0);
+	syscall(SYS_close_range, 0, ~0U, 0);
+	init_loop(root);
+}
+
+pid_t restore_make_root(struct restore_tree *tr, uint64_t flags)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	struct restore_task *root = &ctx->tasks[0];
+	pid_t pid;
+
+	if (!ctx->new_pidns || root->pid == 1) {
+		pid = make_task(ctx, root->pid, flags | (ctx->new_pidns ? CLONE_NEWPID : 0));
+		if (pid == 0)
+			task_main(tr, 0);
+		if (pid > 0 && ctx->new_pidns)
+			root->real = pid;
+		return pid;
+	}
+	pid = make_task(ctx, 1, flags | CLONE_NEWPID);
+	if (pid == 0)
+		init_main(tr);
+	if (pid > 0) {
+		tr->init = pid;
+		pr_debug("snap's init of the new pid namespace is host pid %d", pid);
+	}
+	return pid;
+}
+
+/* The child of @parent (host pid) whose pid in its namespace is @vpid, or 0. */
+static pid_t child_by_vpid(pid_t parent, pid_t vpid)
+{
+	char path[320], buf[4096];
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", parent);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", parent, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			char *p = buf, *end;
+
+			for (long c; (c = strtol(p, &end, 10)), end != p; p = end) {
+				struct nspids n;
+
+				if (!proc_nspids(c, 0, &n) && n.pid == vpid) {
+					found = c;
+					break;
+				}
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+pid_t restore_find_real(struct restore_tree *tr, size_t idx)
+{
+	struct restore_ctx *ctx = tr->ctx;
+	const struct restore_task *t = &ctx->tasks[idx], *p;
+	pid_t parent;
+
+	if (!idx) {
+		parent = tr->init;
+	} else {
+		p = restore_find_task(ctx, t->pe->ppid);
+		if (!p || !p->real) {
+			pr_err("pid %d: its parent %u is not known yet", t->pid, t->pe->ppid);
+			return -1;
+		}
+		parent = p->real;
+	}
+	return child_by_vpid(parent, t->pid);
+}
+
+bool restore_real_is(const struct restore_task *t)
+{
+	struct nspids n;
+
+	return !proc_nspids(t->real, 0, &n) && n.pid == t->pid;
+}
+
+int restore_find_threads(struct restore_task *t)
+{
+	size_t n = t->core->n_threads, found = 0;
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	t->real_tids = calloc(n, sizeof(*t->real_tids));
+	if (!t->real_tids) {
+		pr_err("pid %d: out of memory for its threads", t->pid);
+		return -1;
+	}
+	t->real_tids[0] = t->real;
+	found = 1;
+	snprintf(path, sizeof(path), "/proc/%d/task", t->real);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("pid %d: cannot list its threads (host pid %d)", t->pid, t->real);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		pid_t tid = atoi(de->d_name);
+		struct nspids ns;
+
+		if (tid <= 0 || tid == t->real || proc_nspids(t->real, tid, &ns))
+			continue;
+		for (size_t k = 1; k < n; k++)
+			if ((pid_t)t->core->threads[k]->tid == ns.pid && !t->real_tids[k]) {
+				t->real_tids[k] = tid;
+				found++;
+			}
+	}
+	closedir(d);
+	if (found != n) {
+		pr_err("pid %d: found %zu of its %zu threads in the new pid namespace", t->pid,
+		       found, n);
+		return -1;
+	}
+	return 0;
+}
