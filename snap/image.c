@@ -19,6 +19,7 @@
 #include "files.pb-c.h"
 #include "image.h"
 #include "inventory.pb-c.h"
+#include "ipc.pb-c.h"
 #include "log.h"
 #include "mm.pb-c.h"
 #include "netlock.pb-c.h"
@@ -53,6 +54,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
+	[IMG_IPC] = {"ipc-%u.img", IMG_MAGIC('V'), &ipc_ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)
