@@ -14,6 +14,7 @@
 #include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "net/netlock.h"
 #include "rpc/rpc.h"
 
@@ -43,6 +44,8 @@ enum {
 	OPT_PORT,
 	OPT_DAEMON,
 	OPT_STATUS_FD,
+	OPT_EMPTY_NS,
+	OPT_JOIN_NS,
 };
 
 static void usage(FILE *f)
@@ -117,6 +120,11 @@ static void usage(FILE *f)
 		"  --daemon                page-server: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
 		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
+		"                          make it new with only loopback up (the caller sets it\n"
+		"                          up in its setup-namespaces hook)\n"
+		"  --join-ns NS:PATH       restore: join the namespace at PATH (net, uts or ipc)\n"
+		"                          instead of making the tree's own\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -257,6 +265,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
+		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -375,6 +385,14 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_EMPTY_NS:
+			if (ns_opt_empty(optarg, o))
+				return -1;
+			break;
+		case OPT_JOIN_NS:
+			if (ns_opt_join(optarg, o))
+				return -1;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);

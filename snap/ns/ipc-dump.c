@@ -2,7 +2,7 @@
 /*
  * Dump of an ipc namespace (see ipc.h): the tree is frozen; a thread that
  * joined the namespace reads its sysctls first (as the tree left them), then
- * every segment, semaphore set and message queue; snap writes ipc-ID.img.
+ * every segment, semaphore set and message queue; snap writes ipcns-ID.img.
  * POSIX message queues are refused by name: their messages can only be read
  * by taking them out of the queue, and sending them back would fire the
  * queue's mq_notify() registration - a dump that dies in between loses them.
@@ -125,13 +125,13 @@ int ipc_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 		return -1;
 	}
 	ipc_sysctl_entry__init(d.e.sysctls);
-	d.pages_fd = img_open_raw(ctx->dirfd, "ipc-shm-pages-%u.img", id,
+	d.pages_fd = img_open_raw(ctx->dirfd, "ipcns-shm-pages-%u.img", id,
 				  O_WRONLY | O_CREAT | O_TRUNC);
 	if (d.pages_fd < 0)
 		goto out;
 	if (ipc_ns_call(pid, dump_in_ns, &d))
 		goto out;
-	ret = img_write_one(ctx->dirfd, IMG_IPC, id, &d.e.base);
+	ret = img_write_one(ctx->dirfd, IMG_IPCNS, id, &d.e.base);
 	if (!ret)
 		pr_info("ipc namespace %u: %zu segments (%llu pages), %zu semaphore sets, %zu "
 			"message queues",

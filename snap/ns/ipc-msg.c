@@ -185,7 +185,7 @@ int ipc_msg_check(struct ipc_restore *r)
 			return -1;
 		for (size_t j = 0; j < e->n_msgs; j++)
 			if (e->msgs[j]->mtype <= 0 || e->msgs[j]->data.len > INT_MAX) {
-				pr_err("image ipc-%u.img: message queue %d: message %zu has type "
+				pr_err("image ipcns-%u.img: message queue %d: message %zu has type "
 				       "%lld and %zu bytes",
 				       r->id, e->perm->id, j, (long long)e->msgs[j]->mtype,
 				       e->msgs[j]->data.len);
@@ -194,7 +194,7 @@ int ipc_msg_check(struct ipc_restore *r)
 		for (size_t j = 0; j < i; j++)
 			if (r->e->msq[j]->perm->id == e->perm->id ||
 			    (e->perm->key && r->e->msq[j]->perm->key == e->perm->key)) {
-				pr_err("image ipc-%u.img: message queue %d: its id or key twice",
+				pr_err("image ipcns-%u.img: message queue %d: its id or key twice",
 				       r->id, e->perm->id);
 				return -1;
 			}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Restore of an ipc namespace (see ipc.h). In snap, before any process:
- * ipc-ID.img is read and checked whole, and its pages file against it. In
+ * ipcns-ID.img is read and checked whole, and its pages file against it. In
  * the tree's root, just cloned into its new ipc namespace and still root:
  * limits raised, every segment (filled), semaphore set and message queue
  * made with its id, then the sysctls set as dumped.
@@ -22,17 +22,17 @@ static int check_pages_file(struct restore_ctx *ctx, const struct ipc_restore *r
 
 	if (!r->e->n_shm)
 		return 0;
-	fd = img_open_raw(ctx->dirfd, "ipc-shm-pages-%u.img", r->id, O_RDONLY);
+	fd = img_open_raw(ctx->dirfd, "ipcns-shm-pages-%u.img", r->id, O_RDONLY);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st)) {
-		pr_perror("image ipc-shm-pages-%u.img", r->id);
+		pr_perror("image ipcns-shm-pages-%u.img", r->id);
 		close(fd);
 		return -1;
 	}
 	close(fd);
 	if ((uint64_t)st.st_size != r->nr_pages * PAGE_SIZE) {
-		pr_err("image ipc-shm-pages-%u.img: %s (%lld bytes, ipc-%u.img describes %llu)",
+		pr_err("image ipcns-shm-pages-%u.img: %s (%lld bytes, ipcns-%u.img describes %llu)",
 		       r->id, (uint64_t)st.st_size < r->nr_pages * PAGE_SIZE ? "truncated" : "too long",
 		       (long long)st.st_size, r->id, (unsigned long long)(r->nr_pages * PAGE_SIZE));
 		return -1;
@@ -50,7 +50,7 @@ int ipc_ns_load(struct restore_ctx *ctx, uint32_t id, void **state)
 		return -1;
 	}
 	r->id = id;
-	if (img_load_one(ctx->dirfd, IMG_IPC, id, (ProtobufCMessage **)&r->e))
+	if (img_load_one(ctx->dirfd, IMG_IPCNS, id, (ProtobufCMessage **)&r->e))
 		return -1;
 	if (ipc_sysctl_check(r->e->sysctls, id) || ipc_shm_check(r) || ipc_sem_check(r) ||
 	    ipc_msg_check(r) || check_pages_file(ctx, r))

@@ -97,20 +97,20 @@ int ipc_sem_check(struct ipc_restore *r)
 		if (ipc_perm_check(e->perm, r->id, "semaphore set", i))
 			return -1;
 		if (!e->n_values) {
-			pr_err("image ipc-%u.img: semaphore set %d has no semaphores", r->id,
+			pr_err("image ipcns-%u.img: semaphore set %d has no semaphores", r->id,
 			       e->perm->id);
 			return -1;
 		}
 		for (size_t j = 0; j < e->n_values; j++)
 			if (e->values[j] > SEMVMX_VALUE) {
-				pr_err("image ipc-%u.img: semaphore set %d: value %u is above %d",
+				pr_err("image ipcns-%u.img: semaphore set %d: value %u is above %d",
 				       r->id, e->perm->id, e->values[j], SEMVMX_VALUE);
 				return -1;
 			}
 		for (size_t j = 0; j < i; j++)
 			if (r->e->sem[j]->perm->id == e->perm->id ||
 			    (e->perm->key && r->e->sem[j]->perm->key == e->perm->key)) {
-				pr_err("image ipc-%u.img: semaphore set %d: its id or key twice",
+				pr_err("image ipcns-%u.img: semaphore set %d: its id or key twice",
 				       r->id, e->perm->id);
 				return -1;
 			}

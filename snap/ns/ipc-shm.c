@@ -3,7 +3,7 @@
  * SysV shared memory segments of an ipc namespace, both ways (see ipc.h).
  * Dump, in the namespace: each segment's owner, size and flags, and its data
  * - only the ranges SEEK_DATA finds, read through a short read-only
- * attachment - appended to ipc-shm-pages-ID.img. Restore, in the new
+ * attachment - appended to ipcns-shm-pages-ID.img. Restore, in the new
  * namespace: each segment made with its id and creator, filled, locked; the
  * tasks attach it later by id (mem/shmem.h: its shmem.img entry is ipc_ns).
  */
@@ -88,7 +88,7 @@ static int save_data(struct ipc_dump *d, IpcShmEntry *e, const char *map, int fd
 		if (add_range(e, first * PAGE_SIZE, last - first))
 			return -1;
 		if (write_full(d->pages_fd, map + first * PAGE_SIZE, (last - first) * PAGE_SIZE)) {
-			pr_perror("image ipc-shm-pages-%u.img", d->id);
+			pr_perror("image ipcns-shm-pages-%u.img", d->id);
 			return -1;
 		}
 		d->nr_pages += last - first;
@@ -188,7 +188,7 @@ int ipc_shm_check(struct ipc_restore *r)
 		for (size_t j = 0; j < i; j++)
 			if (r->e->shm[j]->perm->id == e->perm->id ||
 			    (e->perm->key && r->e->shm[j]->perm->key == e->perm->key)) {
-				pr_err("image ipc-%u.img: SysV segment %d: its id or key twice",
+				pr_err("image ipcns-%u.img: SysV segment %d: its id or key twice",
 				       r->id, e->perm->id);
 				return -1;
 			}
@@ -197,7 +197,7 @@ int ipc_shm_check(struct ipc_restore *r)
 
 			if (!p->nr_pages || p->vaddr % PAGE_SIZE || p->vaddr < end ||
 			    p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE > page_align(e->size)) {
-				pr_err("image ipc-%u.img: SysV segment %d: pages at offset %llu are "
+				pr_err("image ipcns-%u.img: SysV segment %d: pages at offset %llu are "
 				       "outside it",
 				       r->id, e->perm->id, (unsigned long long)p->vaddr);
 				return -1;
@@ -225,7 +225,7 @@ static int read_pages(int fd, char *buf, size_t len, off_t off, uint32_t id)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			pr_err("image ipc-shm-pages-%u.img: %s", id, n ? strerror(errno) : "ends early");
+			pr_err("image ipcns-shm-pages-%u.img: %s", id, n ? strerror(errno) : "ends early");
 			return -1;
 		}
 		buf += n;
@@ -310,7 +310,7 @@ int ipc_shm_restore(struct restore_ctx *ctx, struct ipc_restore *r)
 
 	if (!r->e->n_shm)
 		return 0;
-	fd = img_open_raw(ctx->dirfd, "ipc-shm-pages-%u.img", r->id, O_RDONLY);
+	fd = img_open_raw(ctx->dirfd, "ipcns-shm-pages-%u.img", r->id, O_RDONLY);
 	if (fd < 0)
 		return -1;
 	for (size_t i = 0; i < r->e->n_shm && !ret; i++) {

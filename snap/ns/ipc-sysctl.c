@@ -203,13 +203,13 @@ int ipc_sysctl_check(const IpcSysctlEntry *e, uint32_t id)
 		const struct ipc_sysctl *s = &sysctls[i];
 
 		if (s->size < 0 && field_has(e, s) && (int64_t)field_get(e, s) < -1) {
-			pr_err("image ipc-%u.img: %s is %" PRId64 ", not an id", id, s->name,
+			pr_err("image ipcns-%u.img: %s is %" PRId64 ", not an id", id, s->name,
 			       (int64_t)field_get(e, s));
 			return -1;
 		}
 	}
 	if (e->n_sem && e->n_sem != SEM_NR) {
-		pr_err("image ipc-%u.img: " SEM_NAME " has %zu values, not %d", id, e->n_sem,
+		pr_err("image ipcns-%u.img: " SEM_NAME " has %zu values, not %d", id, e->n_sem,
 		       SEM_NR);
 		return -1;
 	}

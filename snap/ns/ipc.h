@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ipc namespaces: the module of NS_KIND__NS_IPC. A tree whose ipc namespace
- * is not snap's own gets it saved whole into ipc-ID.img (ID: its ns.img id):
+ * is not snap's own gets it saved whole into ipcns-ID.img (ID: its ns.img id):
  * the namespace's sysctls and every SysV object in it - shared memory
- * segments with their data (ipc-shm-pages-ID.img), semaphore sets with their
+ * segments with their data (ipcns-shm-pages-ID.img), semaphore sets with their
  * values, message queues with every message - and, at restore, put back with
  * the same ids, keys, owners and modes in the tree's new ipc namespace.
  *
@@ -51,16 +51,16 @@ int ipc_ns_call(pid_t pid, int (*fn)(void *arg), void *arg);
 struct ipc_dump {
 	struct dump_ctx *ctx;
 	uint32_t id;		/* ns.img id */
-	IpcNsEntry e;		/* what goes into ipc-ID.img */
-	int pages_fd;		/* ipc-shm-pages-ID.img */
+	IpcNsEntry e;		/* what goes into ipcns-ID.img */
+	int pages_fd;		/* ipcns-shm-pages-ID.img */
 	uint64_t nr_pages;	/* written to it */
 };
 
 /* The namespace being restored, in the tree's root, in the new namespace. */
 struct ipc_restore {
 	uint32_t id;
-	IpcNsEntry *e;		/* ipc-ID.img */
-	uint64_t nr_pages;	/* of ipc-shm-pages-ID.img, by the entries */
+	IpcNsEntry *e;		/* ipcns-ID.img */
+	uint64_t nr_pages;	/* of ipcns-shm-pages-ID.img, by the entries */
 };
 
 /* ipc-sysctl.c: read the namespace's sysctls into @e (in it). Logged. */
@@ -72,7 +72,7 @@ int ipc_sysctl_read(IpcSysctlEntry *e);
  * true: those. Logged.
  */
 int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax);
-/* Check values read from ipc-@id.img. Logged naming the image. */
+/* Check values read from ipcns-@id.img. Logged naming the image. */
 int ipc_sysctl_check(const IpcSysctlEntry *e, uint32_t id);
 /* One integer sysctl, "kernel/msgmax": 0, or -1 with errno (not logged). */
 int ipc_sysctl_get(const char *name, long long *v);
@@ -92,7 +92,7 @@ int ipc_create(const IpcPermEntry *perm, const char *next_id, const char *what,
 	       int (*create)(const IpcPermEntry *perm, void *arg), void *arg);
 /* Set @p's owner and mode from @perm, for IPC_SET. */
 void ipc_perm_apply(const IpcPermEntry *perm, struct ipc_perm *p);
-/* Check one object's perm as read from ipc-@id.img, @kind "segment". Logged. */
+/* Check one object's perm as read from ipcns-@id.img, @kind "segment". Logged. */
 int ipc_perm_check(const IpcPermEntry *perm, uint32_t id, const char *kind, size_t idx);
 
 /* ipc-shm.c, ipc-sem.c, ipc-msg.c: every object of the kind (dump, in the namespace). */
