@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Dump of an ipc namespace (see ipc.h): the tree is frozen; a thread that
- * joined the namespace reads its sysctls first (as the tree left them), then
- * every segment, semaphore set and message queue; snap writes ipcns-ID.img.
+ * Dump of an ipc namespace (see ipc.h): the tree is frozen; a child of snap
+ * that joined the namespace (ns_call()) reads its sysctls first, as the tree
+ * left them, then every segment, semaphore set and message queue, and
+ * writes ipcns-ID.img and the segments' pages.
  * POSIX message queues are refused by name: their messages can only be read
  * by taking them out of the queue, and sending them back would fire the
  * queue's mq_notify() registration - a dump that dies in between loses them.
@@ -18,6 +19,7 @@
 #include "image.h"
 #include "log.h"
 #include "ns/ipc.h"
+#include "ns/ns.h"
 
 /*
  * The namespace's own mqueue filesystem, through a mount nobody sees
@@ -84,15 +86,21 @@ static int dump_segments(struct ipc_dump *d)
 	return ret;
 }
 
-/* In the thread that joined the namespace. */
-static int dump_in_ns(void *arg)
+/* In the child that joined the namespace; what it saved, counted, back through @fd. */
+static int dump_in_ns(void *arg, int fd)
 {
 	struct ipc_dump *d = arg;
+	uint64_t counts[4];
 
 	if (ipc_sysctl_read(d->e.sysctls) || refuse_mqueues(d) || dump_segments(d) ||
-	    ipc_sem_dump(d) || ipc_msg_dump(d))
+	    ipc_sem_dump(d) || ipc_msg_dump(d) ||
+	    img_write_one(d->ctx->dirfd, IMG_IPCNS, d->id, &d->e.base))
 		return -1;
-	return 0;
+	counts[0] = d->e.n_shm;
+	counts[1] = d->nr_pages;
+	counts[2] = d->e.n_sem;
+	counts[3] = d->e.n_msq;
+	return write_full(fd, counts, sizeof(counts));
 }
 
 static void dump_free(struct ipc_dump *d)
@@ -116,7 +124,9 @@ static void dump_free(struct ipc_dump *d)
 int ipc_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 {
 	struct ipc_dump d = { .ctx = ctx, .id = id, .pages_fd = -1 };
+	uint64_t counts[4];
 	int ret = -1;
+	ssize_t n;
 
 	ipc_ns_entry__init(&d.e);
 	d.e.sysctls = calloc(1, sizeof(*d.e.sysctls));
@@ -129,13 +139,18 @@ int ipc_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 				  O_WRONLY | O_CREAT | O_TRUNC);
 	if (d.pages_fd < 0)
 		goto out;
-	if (ipc_ns_call(pid, dump_in_ns, &d))
+	n = ns_call(pid, NS_KIND__NS_IPC, dump_in_ns, &d, counts, sizeof(counts));
+	if (n < 0)
 		goto out;
-	ret = img_write_one(ctx->dirfd, IMG_IPCNS, id, &d.e.base);
-	if (!ret)
-		pr_info("ipc namespace %u: %zu segments (%llu pages), %zu semaphore sets, %zu "
-			"message queues",
-			id, d.e.n_shm, (unsigned long long)d.nr_pages, d.e.n_sem, d.e.n_msq);
+	if (n != sizeof(counts)) {
+		pr_err("pid %d: the reader of its ipc namespace came back short", pid);
+		goto out;
+	}
+	pr_info("ipc namespace %u: %llu segments (%llu pages), %llu semaphore sets, %llu message "
+		"queues",
+		id, (unsigned long long)counts[0], (unsigned long long)counts[1],
+		(unsigned long long)counts[2], (unsigned long long)counts[3]);
+	ret = 0;
 out:
 	dump_free(&d);
 	return ret;

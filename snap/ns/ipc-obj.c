@@ -84,6 +84,7 @@ int ipc_list_ids(const char *what, int **ids, size_t *nr)
 }
 
 /*
+ * The kernel forgets @next_id once it gave the id (it reads -1 again).
  * The creator of an object is whoever made it (cuid and cgid are the
  * caller's euid and egid then, IPC_SET cannot change them): the restore
  * makes it as them.
@@ -112,7 +113,6 @@ int ipc_create(const IpcPermEntry *perm, const char *next_id, const char *what,
 		pr_perror("%s %d: cannot get our own ids back", what, perm->id);
 		return -1;
 	}
-	ipc_sysctl_set(next_id, -1);
 	if (id < 0) {
 		errno = err;
 		pr_perror("%s %d (key %#x): cannot make it as its creator (uid %u, gid %u)", what,

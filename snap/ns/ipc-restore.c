@@ -14,6 +14,7 @@
 #include "image.h"
 #include "log.h"
 #include "ns/ipc.h"
+#include "ns/ns-kind.h"
 
 static int check_pages_file(struct restore_ctx *ctx, const struct ipc_restore *r)
 {
@@ -102,3 +103,11 @@ void ipc_ns_free(void *state)
 		protobuf_c_message_free_unpacked(&r->e->base, NULL);
 	free(r);
 }
+
+const struct ns_kind_ops ns_ipc_ops = {
+	.kind = NS_KIND__NS_IPC,
+	.dump = ipc_ns_dump,
+	.load = ipc_ns_load,
+	.restore = ipc_ns_restore,
+	.free = ipc_ns_free,
+};

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The sysctls of an ipc namespace (kernel.shm*, msg*, sem, *_next_id and
- * fs.mqueue.*), read at dump and written at restore by a thread or process
+ * fs.mqueue.*), read at dump and written at restore by a process
  * inside it: /proc/sys shows the reader's namespace. One table says where
  * each lives in IpcSysctlEntry; kernel.sem, four numbers, is apart.
  */
@@ -268,6 +268,9 @@ int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax)
 		if (!field_has(e, s) || (!last && s->step == SYSCTL_AFTER))
 			continue;
 		v = field_get(e, s);
+		/* -1 (none asked for) cannot be written: each id used went back to it. */
+		if (s->size < 0 && (int64_t)v == -1)
+			continue;
 		if (!last && s->val == offsetof(IpcSysctlEntry, msgmax) && msgmax > v)
 			v = msgmax;
 		if (write_one(s, v, !last))

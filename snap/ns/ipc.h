@@ -7,17 +7,16 @@
  * values, message queues with every message - and, at restore, put back with
  * the same ids, keys, owners and modes in the tree's new ipc namespace.
  *
- * snap is not in that namespace: everything that must be done inside it runs
- * in a short thread that joined it (ipc_ns_call()); setns(CLONE_NEWIPC) moves
- * only the calling thread, and /proc/sysvipc and the ipc sysctls show the
- * namespace of whoever reads them.
+ * snap is not in that namespace: what must be done inside it (/proc/sysvipc
+ * and the ipc sysctls show the reader's namespace, ids are the namespace's)
+ * runs in a short child that joined it (ns_call()), which writes the images.
  *
  * SysV segments the tasks map are still shmem.img objects (mem/shmem.h), so
  * that the restorer attaches them by id; in a namespace of their own their
  * data is saved and restored here only (shmem.img marks them ipc_ns), and
  * the segment exists, filled, before the first task attaches it.
  *
- * Files: ipc-call.c (the thread), ipc-sysctl.c (the sysctls, both ways),
+ * Files: ipc-sysctl.c (the sysctls, both ways),
  * ipc-obj.c (owners and ids, both ways), ipc-shm.c, ipc-sem.c, ipc-msg.c
  * (one kind of object each, both ways), ipc-dump.c and ipc-restore.c (the
  * flows and the ns kind entry points).
@@ -33,21 +32,13 @@
 #include "ctx.h"
 #include "ipc.pb-c.h"
 
-/* Entry points of the ns kind (ns-kind.h). */
+/* The ns kind's entry points (ns-kind.h: ns_ipc_ops). */
 int ipc_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id);
 int ipc_ns_load(struct restore_ctx *ctx, uint32_t id, void **state);
 int ipc_ns_restore(struct restore_ctx *ctx, void *state);
 void ipc_ns_free(void *state);
 
-/*
- * Run @fn(@arg) in a thread that joined the ipc namespace of @pid: what @fn
- * returns, or -1 (logged) when the thread could not be made or join it.
- */
-int ipc_ns_call(pid_t pid, int (*fn)(void *arg), void *arg);
-
-/* --- inside the module --- */
-
-/* The namespace being dumped, seen from the thread in it. */
+/* The namespace being dumped, by the child in it. */
 struct ipc_dump {
 	struct dump_ctx *ctx;
 	uint32_t id;		/* ns.img id */
