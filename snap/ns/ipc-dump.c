@@ -40,16 +40,17 @@ static int refuse_mqueues(struct ipc_dump *d)
 		dfd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dir = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!dir) {
-		pr_perror("ipc namespace %u: cannot look at its POSIX message queues", d->id);
+		pr_perror("pid %d: cannot look at its ipc namespace's POSIX message queues",
+			  d->pid);
 		goto out;
 	}
 	dfd = -1;
 	ret = 0;
 	while ((de = readdir(dir)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			pr_err("ipc namespace %u: POSIX message queue /%s: not supported (its "
-			       "messages cannot be read without taking them out)",
-			       d->id, de->d_name);
+			pr_err("pid %d: its ipc namespace holds POSIX message queue /%s: not "
+			       "supported (its messages cannot be read without taking them out)",
+			       d->pid, de->d_name);
 			ret = -1;
 			break;
 		}
@@ -123,7 +124,7 @@ static void dump_free(struct ipc_dump *d)
 
 int ipc_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 {
-	struct ipc_dump d = { .ctx = ctx, .id = id, .pages_fd = -1 };
+	struct ipc_dump d = { .ctx = ctx, .pid = pid, .id = id, .pages_fd = -1 };
 	uint64_t counts[4];
 	int ret = -1;
 	ssize_t n;

@@ -41,6 +41,7 @@ void ipc_ns_free(void *state);
 /* The namespace being dumped, by the child in it. */
 struct ipc_dump {
 	struct dump_ctx *ctx;
+	pid_t pid;		/* the tree's root, in the namespace */
 	uint32_t id;		/* ns.img id */
 	IpcNsEntry e;		/* what goes into ipcns-ID.img */
 	int pages_fd;		/* ipcns-shm-pages-ID.img */
