@@ -17,6 +17,7 @@ import bad_anon
 import bad_dump
 import bad_incr
 import bad_inet
+import bad_ipc
 import bad_lazy
 import bad_live
 import bad_lock
@@ -145,6 +146,9 @@ BAD = [
     ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
+    ("bad/restore_ipc_corrupt", bad_ipc.bad_restore_ipc_corrupt),
+    ("bad/restore_ipc_trunc_pages", bad_ipc.bad_restore_ipc_trunc_pages),
+    ("bad/dump_ipc_posix_mq", bad_ipc.bad_dump_ipc_posix_mq),
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
