@@ -33,7 +33,7 @@ static int refuse_mqueues(struct ipc_dump *d)
 
 	fs = fsopen("mqueue", FSOPEN_CLOEXEC);
 	if (fs < 0 && errno == ENODEV)
-		return 0;	/* no POSIX message queues in this kernel */
+		return 0; /* no POSIX message queues in this kernel */
 	if (fs >= 0 && !fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
 		mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
 	if (mnt >= 0)
@@ -76,7 +76,8 @@ static int dump_segments(struct ipc_dump *d)
 
 	if (forced && ipc_sysctl_set("kernel/shm_rmid_forced", 0)) {
 		pr_perror("ipc namespace %u: cannot unset kernel.shm_rmid_forced to read its "
-			  "segments", d->id);
+			  "segments",
+			  d->id);
 		return -1;
 	}
 	ret = ipc_shm_dump(d);
@@ -124,7 +125,7 @@ static void dump_free(struct ipc_dump *d)
 
 int ipc_ns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 {
-	struct ipc_dump d = { .ctx = ctx, .pid = pid, .id = id, .pages_fd = -1 };
+	struct ipc_dump d = {.ctx = ctx, .pid = pid, .id = id, .pages_fd = -1};
 	uint64_t counts[4];
 	int ret = -1;
 	ssize_t n;

@@ -160,7 +160,8 @@ int ipc_msg_dump(struct ipc_dump *d)
 	if (!ret && need > msgmax && need <= INT_MAX) {
 		if (ipc_sysctl_set("kernel/msgmax", need)) {
 			pr_perror("ipc namespace: cannot raise kernel.msgmax to %lld to read the "
-				  "queues", need);
+				  "queues",
+				  need);
 			ret = -1;
 		}
 	} else {
@@ -211,6 +212,28 @@ uint32_t ipc_msg_largest(const struct ipc_restore *r)
 			if (r->e->msq[i]->msgs[j]->data.len > max)
 				max = r->e->msq[i]->msgs[j]->data.len;
 	return max;
+}
+
+/* What queue @e needs as its byte limit while its messages go in. */
+static uint64_t queue_room(const IpcMsqEntry *e)
+{
+	uint64_t bytes = 0, room;
+
+	for (size_t i = 0; i < e->n_msgs; i++)
+		bytes += e->msgs[i]->data.len;
+	room = bytes > e->qbytes ? bytes : e->qbytes;
+	/* A queue also holds no more messages than its byte limit. */
+	return room < e->n_msgs ? e->n_msgs : room;
+}
+
+uint32_t ipc_msg_room(const struct ipc_restore *r)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < r->e->n_msq; i++)
+		if (queue_room(r->e->msq[i]) > max)
+			max = queue_room(r->e->msq[i]);
+	return max > INT_MAX ? INT_MAX : max;
 }
 
 static int make_queue(const IpcPermEntry *perm, void *arg)
@@ -265,17 +288,13 @@ static int send_all(const IpcMsqEntry *e)
 
 /*
  * The queue's limit may be below what it holds (lowered after): it is set
- * after the messages are in, with room for all of them until then.
+ * after the messages are in, with room for all of them until then (msgmnb
+ * was raised to let that room be set).
  */
 static int restore_one(const IpcMsqEntry *e)
 {
-	uint64_t bytes = 0, room;
+	uint64_t room = queue_room(e);
 
-	for (size_t i = 0; i < e->n_msgs; i++)
-		bytes += e->msgs[i]->data.len;
-	room = bytes > e->qbytes ? bytes : e->qbytes;
-	if (room < e->n_msgs)
-		room = e->n_msgs;
 	if (ipc_create(e->perm, "kernel/msg_next_id", "message queue", make_queue, NULL) < 0 ||
 	    set_queue(e, room) || send_all(e))
 		return -1;

@@ -45,8 +45,8 @@ void ipc_perm_apply(const IpcPermEntry *perm, struct ipc_perm *p)
 int ipc_perm_check(const IpcPermEntry *perm, uint32_t id, const char *kind, size_t idx)
 {
 	if (perm->id < 0 || perm->mode & ~0777U) {
-		pr_err("image ipcns-%u.img: %s %zu: id %d, mode %#o: not an object's", id, kind, idx,
-		       perm->id, perm->mode);
+		pr_err("image ipcns-%u.img: %s %zu: id %d, mode %#o: not an object's", id, kind,
+		       idx, perm->id, perm->mode);
 		return -1;
 	}
 	return 0;

@@ -34,7 +34,8 @@ static int check_pages_file(struct restore_ctx *ctx, const struct ipc_restore *r
 	close(fd);
 	if ((uint64_t)st.st_size != r->nr_pages * PAGE_SIZE) {
 		pr_err("image ipcns-shm-pages-%u.img: %s (%lld bytes, ipcns-%u.img describes %llu)",
-		       r->id, (uint64_t)st.st_size < r->nr_pages * PAGE_SIZE ? "truncated" : "too long",
+		       r->id,
+		       (uint64_t)st.st_size < r->nr_pages * PAGE_SIZE ? "truncated" : "too long",
 		       (long long)st.st_size, r->id, (unsigned long long)(r->nr_pages * PAGE_SIZE));
 		return -1;
 	}
@@ -62,7 +63,7 @@ int ipc_ns_load(struct restore_ctx *ctx, uint32_t id, void **state)
 /* The root's ipc namespace must be the new, empty one: ids are taken as they were. */
 static int check_empty(void)
 {
-	static const char *const kinds[] = { "shm", "sem", "msg" };
+	static const char *const kinds[] = {"shm", "sem", "msg"};
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t nr;
@@ -84,9 +85,10 @@ int ipc_ns_restore(struct restore_ctx *ctx, void *state)
 {
 	struct ipc_restore *r = state;
 
-	if (check_empty() || ipc_sysctl_write(r->e->sysctls, false, ipc_msg_largest(r)) ||
+	if (check_empty() ||
+	    ipc_sysctl_write(r->e->sysctls, false, ipc_msg_largest(r), ipc_msg_room(r)) ||
 	    ipc_shm_restore(ctx, r) || ipc_sem_restore(r) || ipc_msg_restore(r) ||
-	    ipc_sysctl_write(r->e->sysctls, true, 0))
+	    ipc_sysctl_write(r->e->sysctls, true, 0, 0))
 		return -1;
 	pr_info("ipc namespace %u: %zu segments, %zu semaphore sets, %zu message queues", r->id,
 		r->e->n_shm, r->e->n_sem, r->e->n_msq);

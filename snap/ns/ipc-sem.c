@@ -36,7 +36,7 @@ static int dump_one(struct ipc_dump *d, int id)
 	struct semid_ds ds;
 	unsigned short *vals = NULL;
 	IpcSemEntry *e, **pp;
-	union semun arg = { .buf = &ds };
+	union semun arg = {.buf = &ds};
 
 	if (semctl(id, 0, IPC_STAT, arg)) {
 		if (errno == EINVAL || errno == EIDRM)
@@ -129,7 +129,7 @@ static int restore_one(const IpcSemEntry *e)
 {
 	int id = e->perm->id, ret;
 	struct semid_ds ds;
-	union semun arg = { .buf = &ds };
+	union semun arg = {.buf = &ds};
 	unsigned short *vals;
 
 	if (ipc_create(e->perm, "kernel/sem_next_id", "semaphore set", make_set, (void *)e) < 0)

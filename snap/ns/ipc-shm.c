@@ -75,7 +75,8 @@ static int save_data(struct ipc_dump *d, IpcShmEntry *e, const char *map, int fd
 			break;
 		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
 		if (hole < 0) {
-			pr_perror("ipc namespace: SysV segment %d: SEEK_DATA/SEEK_HOLE", e->perm->id);
+			pr_perror("ipc namespace: SysV segment %d: SEEK_DATA/SEEK_HOLE",
+				  e->perm->id);
 			return -1;
 		}
 		first = data / PAGE_SIZE;
@@ -197,7 +198,8 @@ int ipc_shm_check(struct ipc_restore *r)
 
 			if (!p->nr_pages || p->vaddr % PAGE_SIZE || p->vaddr < end ||
 			    p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE > page_align(e->size)) {
-				pr_err("image ipcns-%u.img: SysV segment %d: pages at offset %llu are "
+				pr_err("image ipcns-%u.img: SysV segment %d: pages at offset %llu "
+				       "are "
 				       "outside it",
 				       r->id, e->perm->id, (unsigned long long)p->vaddr);
 				return -1;
@@ -225,7 +227,8 @@ static int read_pages(int fd, char *buf, size_t len, off_t off, uint32_t id)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			pr_err("image ipcns-shm-pages-%u.img: %s", id, n ? strerror(errno) : "ends early");
+			pr_err("image ipcns-shm-pages-%u.img: %s", id,
+			       n ? strerror(errno) : "ends early");
 			return -1;
 		}
 		buf += n;
@@ -280,8 +283,7 @@ static int restore_one(struct restore_ctx *ctx, const IpcShmEntry *e, int fd, of
 			id);
 		return 0;
 	}
-	if (ipc_create(e->perm, "kernel/shm_next_id", "SysV segment", make_segment,
-		       (void *)e) < 0)
+	if (ipc_create(e->perm, "kernel/shm_next_id", "SysV segment", make_segment, (void *)e) < 0)
 		return -1;
 	if (shmctl(id, IPC_STAT, &ds)) {
 		pr_perror("SysV segment %d: IPC_STAT", id);

@@ -18,21 +18,23 @@
 #include "ns/ipc.h"
 
 enum sysctl_step {
-	SYSCTL_LIMIT,	/* raised before the objects are made, set exactly after */
-	SYSCTL_AFTER,	/* only after: it would act on the objects being made */
+	SYSCTL_LIMIT, /* raised before the objects are made, set exactly after */
+	SYSCTL_AFTER, /* only after: it would act on the objects being made */
 };
 
 struct ipc_sysctl {
-	const char *name;	/* under /proc/sys */
-	size_t has;		/* offsetof the has_ field */
-	size_t val;		/* offsetof the value */
-	int size;		/* 8: uint64_t; 4: uint32_t; -4: int32_t */
+	const char *name; /* under /proc/sys */
+	size_t has;	  /* offsetof the has_ field */
+	size_t val;	  /* offsetof the value */
+	int size;	  /* 8: uint64_t; 4: uint32_t; -4: int32_t */
 	enum sysctl_step step;
 };
 
-#define F(name, field, size, step)                                                           \
-	{ name, offsetof(IpcSysctlEntry, has_##field), offsetof(IpcSysctlEntry, field), size,  \
-	  step }
+#define F(name, field, size, step)                                                                 \
+	{                                                                                          \
+		name, offsetof(IpcSysctlEntry, has_##field), offsetof(IpcSysctlEntry, field),      \
+			size, step                                                                 \
+	}
 
 static const struct ipc_sysctl sysctls[] = {
 	F("kernel/shmmax", shmmax, 8, SYSCTL_LIMIT),
@@ -55,7 +57,7 @@ static const struct ipc_sysctl sysctls[] = {
 };
 
 #define SEM_NAME "kernel/sem"
-#define SEM_NR	 4	/* semmsl semmns semopm semmni */
+#define SEM_NR	 4 /* semmsl semmns semopm semmni */
 
 static int read_text(const char *name, char *buf, size_t len)
 {
@@ -183,7 +185,8 @@ int ipc_sysctl_read(IpcSysctlEntry *e)
 		field_set(e, s, v);
 	}
 	if (read_text(SEM_NAME, buf, sizeof(buf)))
-		return errno == ENOENT ? 0 : (pr_perror("ipc namespace: cannot read " SEM_NAME), -1);
+		return errno == ENOENT ? 0
+				       : (pr_perror("ipc namespace: cannot read " SEM_NAME), -1);
 	e->sem = calloc(SEM_NR, sizeof(*e->sem));
 	if (!e->sem) {
 		pr_err("out of memory");
@@ -222,8 +225,7 @@ static int write_one(const struct ipc_sysctl *s, uint64_t v, bool raise_only)
 	char buf[64];
 	uint64_t cur;
 
-	if (raise_only && !read_text(s->name, buf, sizeof(buf)) && !parse(s, buf, &cur) &&
-	    cur >= v)
+	if (raise_only && !read_text(s->name, buf, sizeof(buf)) && !parse(s, buf, &cur) && cur >= v)
 		return 0;
 	field_text(s, v, buf, sizeof(buf));
 	if (write_text(s->name, buf)) {
@@ -259,7 +261,7 @@ static int write_sem(const IpcSysctlEntry *e, bool raise_only)
  * be lower than what the objects need: a large message, a large set); after
  * them, everything is set as dumped.
  */
-int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax)
+int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax, uint32_t msgmnb)
 {
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
 		const struct ipc_sysctl *s = &sysctls[i];
@@ -273,6 +275,8 @@ int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax)
 			continue;
 		if (!last && s->val == offsetof(IpcSysctlEntry, msgmax) && msgmax > v)
 			v = msgmax;
+		if (!last && s->val == offsetof(IpcSysctlEntry, msgmnb) && msgmnb > v)
+			v = msgmnb;
 		if (write_one(s, v, !last))
 			return -1;
 	}

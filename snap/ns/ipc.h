@@ -41,29 +41,30 @@ void ipc_ns_free(void *state);
 /* The namespace being dumped, by the child in it. */
 struct ipc_dump {
 	struct dump_ctx *ctx;
-	pid_t pid;		/* the tree's root, in the namespace */
-	uint32_t id;		/* ns.img id */
-	IpcNsEntry e;		/* what goes into ipcns-ID.img */
-	int pages_fd;		/* ipcns-shm-pages-ID.img */
-	uint64_t nr_pages;	/* written to it */
+	pid_t pid;	   /* the tree's root, in the namespace */
+	uint32_t id;	   /* ns.img id */
+	IpcNsEntry e;	   /* what goes into ipcns-ID.img */
+	int pages_fd;	   /* ipcns-shm-pages-ID.img */
+	uint64_t nr_pages; /* written to it */
 };
 
 /* The namespace being restored, in the tree's root, in the new namespace. */
 struct ipc_restore {
 	uint32_t id;
-	IpcNsEntry *e;		/* ipcns-ID.img */
-	uint64_t nr_pages;	/* of ipcns-shm-pages-ID.img, by the entries */
+	IpcNsEntry *e;	   /* ipcns-ID.img */
+	uint64_t nr_pages; /* of ipcns-shm-pages-ID.img, by the entries */
 };
 
 /* ipc-sysctl.c: read the namespace's sysctls into @e (in it). Logged. */
 int ipc_sysctl_read(IpcSysctlEntry *e);
 /*
- * Write them back (in the new namespace), @last false: everything but what
- * must come after the objects are made (the *_next_id, shm_rmid_forced and
- * msgmax, set to @msgmax, which lets the largest message through); @last
- * true: those. Logged.
+ * Write them back (in the new namespace). @last false, before the objects
+ * are made: the limits, only ever raised, msgmax to at least @msgmax (the
+ * largest message) and msgmnb to at least @msgmnb (the largest queue: a
+ * byte limit above msgmnb takes CAP_SYS_RESOURCE otherwise). @last true:
+ * every sysctl as dumped. Logged.
  */
-int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax);
+int ipc_sysctl_write(const IpcSysctlEntry *e, bool last, uint32_t msgmax, uint32_t msgmnb);
 /* Check values read from ipcns-@id.img. Logged naming the image. */
 int ipc_sysctl_check(const IpcSysctlEntry *e, uint32_t id);
 /* One integer sysctl, "kernel/msgmax": 0, or -1 with errno (not logged). */
@@ -101,7 +102,8 @@ int ipc_msg_check(struct ipc_restore *r);
 int ipc_shm_restore(struct restore_ctx *ctx, struct ipc_restore *r);
 int ipc_sem_restore(struct ipc_restore *r);
 int ipc_msg_restore(struct ipc_restore *r);
-/* The largest message of the image, for msgmax while they are sent. */
+/* The largest message of the image, and the most bytes a queue needs, for the limits. */
 uint32_t ipc_msg_largest(const struct ipc_restore *r);
+uint32_t ipc_msg_room(const struct ipc_restore *r);
 
 #endif

@@ -6,7 +6,8 @@
  * daemon itself, with shm_rmid_forced set: a reader that attaches and
  * detaches it must not destroy it), one attached and removed. A semaphore
  * set made by another creator, with values; a message queue with messages of
- * different types and sizes, in order, and a byte limit of its own. The
+ * different types and sizes, in order, and a byte limit above kernel.msgmnb;
+ * another whose limit was lowered below what it holds. The
  * sysctls, a pending sem_next_id among them. The restore makes a new
  * namespace: the ids cannot come from anywhere else.
  */
@@ -48,13 +49,13 @@ static const struct {
 } sysctls[] = {
 	{ "kernel/shmmax", "123456789" },  { "kernel/shmall", "987654" },
 	{ "kernel/shmmni", "1000" },	   { "kernel/msgmax", "16384" },
-	{ "kernel/msgmnb", "32768" },	   { "kernel/msgmni", "100" },
-	{ "kernel/sem", "300\t30000\t40\t200" }, { "fs/mqueue/msg_max", "20" },
-	{ "fs/mqueue/queues_max", "64" },
-	/* Last: after the daemon made its segment. */
+	{ "kernel/msgmni", "100" },	   { "kernel/sem", "300\t30000\t40\t200" },
+	{ "fs/mqueue/msg_max", "20" },	   { "fs/mqueue/queues_max", "64" },
+	/* Last: after the daemon made its segment, and the queue its limit. */
 	{ "kernel/shm_rmid_forced", "1" }, { "kernel/sem_next_id", "777" },
+	{ "kernel/msgmnb", "32768" },
 };
-#define NR_EARLY 9
+#define NR_EARLY 8
 
 static void set_sysctl(const char *name, const char *value)
 {
@@ -109,6 +110,17 @@ static void check_seg(int id, key_t key, size_t size, int mode, int nattch, int 
 	CHECK_EQ(ds.shm_perm.mode & (SHM_LOCKED | SHM_DEST), flags);
 }
 
+static void set_qbytes(int id, unsigned long qbytes)
+{
+	struct msqid_ds ds;
+
+	if (msgctl(id, IPC_STAT, &ds))
+		fail("queue %d: IPC_STAT: %m", id);
+	ds.msg_qbytes = qbytes;
+	if (msgctl(id, IPC_SET, &ds))
+		fail("queue %d: IPC_SET %lu bytes: %m", id, qbytes);
+}
+
 /* Lines of /proc/sysvipc/@what after its header: objects of the namespace. */
 static int count_objects(const char *what)
 {
@@ -129,7 +141,7 @@ static int count_objects(const char *what)
 int main(int argc, char **argv)
 {
 	key_t key = 0x5b000000 | (getpid() & 0xffff) << 4;
-	int a_id, idle_id, gone_id, sem_id, msq_id;
+	int a_id, idle_id, gone_id, sem_id, msq_id, full_id;
 	unsigned short vals[5];
 	union semun arg;
 	struct msqid_ds mds;
@@ -177,20 +189,30 @@ int main(int argc, char **argv)
 	if (semctl(sem_id, 0, IPC_SET, arg))
 		fail("sem IPC_SET: %m");
 
+	/*
+	 * A byte limit above the final msgmnb (only CAP_SYS_RESOURCE may set
+	 * that, which the restore may not have); and a queue whose limit was
+	 * lowered below what it holds.
+	 */
+	set_sysctl("kernel/msgmnb", "65536");
 	msq_id = msgget(key + 3, IPC_CREAT | IPC_EXCL | 0620);
-	if (msq_id < 0)
+	full_id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	if (msq_id < 0 || full_id < 0)
 		fail("msgget: %m");
-	if (msgctl(msq_id, IPC_STAT, &mds))
-		fail("msg IPC_STAT: %m");
-	mds.msg_qbytes = 20000;
-	if (msgctl(msq_id, IPC_SET, &mds))
-		fail("msg IPC_SET: %m");
+	set_qbytes(msq_id, 40000);
 	for (i = 0; i < ARRAY_SIZE(msgs); i++) {
 		m.mtype = msgs[i].type;
 		datagen(m.text, msgs[i].len, 20 + i);
 		if (msgsnd(msq_id, &m, msgs[i].len, IPC_NOWAIT))
 			fail("msgsnd %zu: %m", i);
 	}
+	for (i = 0; i < 3; i++) {
+		m.mtype = 3 - i;
+		datagen(m.text, 100, 30 + i);
+		if (msgsnd(full_id, &m, 100, IPC_NOWAIT))
+			fail("msgsnd full %zu: %m", i);
+	}
+	set_qbytes(full_id, 10);
 
 	test_daemon();
 	/* The daemon's own: its creator lives on, shm_rmid_forced keeps it. */
@@ -223,7 +245,7 @@ int main(int argc, char **argv)
 	/* Nothing else in the namespace. */
 	CHECK_EQ(count_objects("shm"), 3);
 	CHECK_EQ(count_objects("sem"), 1);
-	CHECK_EQ(count_objects("msg"), 1);
+	CHECK_EQ(count_objects("msg"), 2);
 	/* With shm_rmid_forced, the idle segment goes when this attachment does. */
 	p = shmat(idle_id, NULL, SHM_RDONLY);
 	if (p == (void *)-1)
@@ -247,7 +269,7 @@ int main(int argc, char **argv)
 	if (msgctl(msq_id, IPC_STAT, &mds))
 		fail("message queue %d is gone: %m", msq_id);
 	check_perm(&mds.msg_perm, key + 3, 0620, 0, 0, 0, 0);
-	CHECK_EQ(mds.msg_qbytes, 20000);
+	CHECK_EQ(mds.msg_qbytes, 40000);
 	CHECK_EQ(mds.msg_qnum, ARRAY_SIZE(msgs));
 	for (i = 0; i < ARRAY_SIZE(msgs); i++) {
 		ssize_t n = msgrcv(msq_id, &m, sizeof(m.text), 0, IPC_NOWAIT);
@@ -259,6 +281,15 @@ int main(int argc, char **argv)
 		CHECK_DATA(m.text, msgs[i].len, 20 + i);
 	}
 	CHECK(msgrcv(msq_id, &m, sizeof(m.text), 0, IPC_NOWAIT) < 0 && errno == ENOMSG);
+	if (msgctl(full_id, IPC_STAT, &mds))
+		fail("message queue %d is gone: %m", full_id);
+	CHECK_EQ(mds.msg_qbytes, 10);
+	CHECK_EQ(mds.msg_qnum, 3);
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(msgrcv(full_id, &m, sizeof(m.text), 0, IPC_NOWAIT), 100);
+		CHECK_EQ(m.mtype, 3 - i);
+		CHECK_DATA(m.text, 100, 30 + i);
+	}
 
 	shmdt(a);
 	shmdt(g);
