@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/shm.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -58,6 +59,29 @@ static int add_range(IpcShmEntry *e, uint64_t off, uint64_t nr)
 }
 
 /*
+ * Bytes [@off, @off + @len) of the segment into the pages file: from the
+ * segment's file in the kernel (no page of it faulted into our mapping), or
+ * through the mapping where sendfile() cannot.
+ */
+static int copy_range(struct ipc_dump *d, const char *map, int fd, off_t off, size_t len)
+{
+	while (len) {
+		ssize_t n = sendfile(d->pages_fd, fd, &off, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len -= n;
+	}
+	if (len && write_full(d->pages_fd, map + off, len)) {
+		pr_perror("image ipcns-shm-pages-%u.img", d->id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The data of segment @e, attached at @map, opened as @fd: every range with
  * data (swapped pages are data, holes are not) into the entry and the pages
  * file.
@@ -88,10 +112,8 @@ static int save_data(struct ipc_dump *d, IpcShmEntry *e, const char *map, int fd
 			continue;
 		if (add_range(e, first * PAGE_SIZE, last - first))
 			return -1;
-		if (write_full(d->pages_fd, map + first * PAGE_SIZE, (last - first) * PAGE_SIZE)) {
-			pr_perror("image ipcns-shm-pages-%u.img", d->id);
+		if (copy_range(d, map, fd, first * PAGE_SIZE, (last - first) * PAGE_SIZE))
 			return -1;
-		}
 		d->nr_pages += last - first;
 	}
 	return 0;
@@ -238,22 +260,59 @@ static int read_pages(int fd, char *buf, size_t len, off_t off, uint32_t id)
 	return 0;
 }
 
-/* Its pages, from @off in the pages file, through a mapping of our own. */
+/*
+ * Bytes [@at, @at + @len) of the segment's file @sfd from @off in the pages
+ * file @fd, copied in the kernel: how many were.
+ */
+static size_t copy_in(int sfd, int fd, off_t at, off_t off, size_t len)
+{
+	size_t done = 0;
+
+	if (lseek(sfd, at, SEEK_SET) != at)
+		return 0;
+	while (done < len) {
+		ssize_t n = sendfile(sfd, fd, &off, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * Its pages, from @off in the pages file: copied in the kernel into the
+ * segment's file, opened from a mapping of our own (no page faulted in one
+ * by one), up to the segment's size - a write past it would grow the file,
+ * and shmat() maps as much as the file holds; the rest, and all of it if
+ * the kernel cannot, through the mapping.
+ */
 static int fill_segment(const IpcShmEntry *e, int fd, off_t off, uint32_t ns_id)
 {
-	char *p = shmat(e->perm->id, NULL, 0);
-	int ret = 0;
+	char *p = shmat(e->perm->id, NULL, 0), path[96];
+	int sfd, ret = 0;
 
 	if (p == (void *)-1) {
 		pr_perror("SysV segment %d: cannot attach it to fill it", e->perm->id);
 		return -1;
 	}
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+		 (unsigned long)p + page_align(e->size));
+	sfd = open(path, O_RDWR | O_CLOEXEC);
 	for (size_t i = 0; i < e->n_pages && !ret; i++) {
-		size_t len = e->pages[i]->nr_pages * PAGE_SIZE;
+		uint64_t at = e->pages[i]->vaddr, len = e->pages[i]->nr_pages * PAGE_SIZE;
+		uint64_t in = at < e->size ? e->size - at : 0, done = 0;
 
-		ret = read_pages(fd, p + e->pages[i]->vaddr, len, off, ns_id);
+		if (sfd >= 0)
+			done = copy_in(sfd, fd, at, off, in < len ? in : len);
+		if (done < len)
+			ret = read_pages(fd, p + at + done, len - done, off + done, ns_id);
 		off += len;
 	}
+	if (sfd >= 0)
+		close(sfd);
 	shmdt(p);
 	return ret;
 }
