@@ -16,6 +16,7 @@
 #include "log.h"
 #include "ns/ns.h"
 #include "net/netlock.h"
+#include "ns/mnt.h"
 #include "rpc/rpc.h"
 
 enum {
@@ -44,6 +45,9 @@ enum {
 	OPT_PORT,
 	OPT_DAEMON,
 	OPT_STATUS_FD,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
 	OPT_EMPTY_NS,
 	OPT_JOIN_NS,
 };
@@ -120,6 +124,12 @@ static void usage(FILE *f)
 		"  --daemon                page-server: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
 		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --root DIR              restore: rebuild the mount namespace's tree on DIR\n"
+		"                          (default: a bind of /) and pivot_root into it\n"
+		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
+		"                          saved as key VAL; restore: bind host path VAL for key\n"
+		"                          KEY; repeatable\n"
+		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
 		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
 		"                          make it new with only loopback up (the caller sets it\n"
 		"                          up in its setup-namespaces hook)\n"
@@ -265,6 +275,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
 		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
 		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "version", no_argument, NULL, 'V' },
@@ -385,6 +398,22 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_ROOT:
+			o->root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (strncmp(optarg, "mnt[", 4)) {
+				fprintf(stderr, "snap: --external takes mnt[KEY]:VAL, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			if (mnt_opt_external(o, optarg + 3))
+				return -1;
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (mnt_opt_ext_map(o, optarg))
+				return -1;
 			break;
 		case OPT_EMPTY_NS:
 			if (ns_opt_empty(optarg, o))
@@ -537,5 +566,6 @@ out:
 	free(opts.ext_unix_inos);
 	free(opts.action_scripts);
 	free(opts.lock_conns);
+	free(opts.ext_mounts);
 	return ret ? 1 : 0;
 }
