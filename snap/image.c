@@ -19,6 +19,7 @@
 #include "files.pb-c.h"
 #include "image.h"
 #include "inventory.pb-c.h"
+#include "ipc.pb-c.h"
 #include "log.h"
 #include "mm.pb-c.h"
 #include "mnt.pb-c.h"
@@ -62,6 +63,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
 	[IMG_NETNS] = {"netns-%u.img", IMG_MAGIC('n'), &netns_entry__descriptor},
 	[IMG_TIMENS] = {"timens-%u.img", IMG_MAGIC('o'), &time_ns_entry__descriptor},
+	[IMG_IPCNS] = {"ipcns-%u.img", IMG_MAGIC('V'), &ipc_ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

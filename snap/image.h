@@ -44,6 +44,7 @@ enum img_type {
 	IMG_UTSNS,		/* utsns-%u.img */
 	IMG_NETNS,		/* netns-%u.img */
 	IMG_TIMENS,		/* timens-%u.img */
+	IMG_IPCNS,		/* ipcns-%u.img */
 	IMG_NR,
 };
 

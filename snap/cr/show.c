@@ -293,10 +293,11 @@ static bool is_raw_name(const char *name, const char *prefix)
 	return !strncmp(name, prefix, strlen(prefix)) && ndig && !strcmp(p + ndig, ".img");
 }
 
-/* pages-PID.img and shmem-pages-ID.img are not in img_descs[]: raw pages. */
+/* pages-PID.img, shmem-pages-ID.img, ipcns-shm-pages-ID.img are not in img_descs[]: raw pages. */
 static bool is_pages_name(const char *name)
 {
-	return is_raw_name(name, "pages-") || is_raw_name(name, "shmem-pages-");
+	return is_raw_name(name, "pages-") || is_raw_name(name, "shmem-pages-") ||
+	       is_raw_name(name, "ipcns-shm-pages-");
 }
 
 static int show_pages(FILE *f, int dirfd, const char *name, const char *sep, int lvl)

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mem/page-sink.h"
 #include "mem/shmem.h"
+#include "ns/ns.h"
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
@@ -163,15 +164,65 @@ static int obj_stat(struct shmem_obj *o)
 	return 0;
 }
 
-/* Key, owner and mode of a SysV segment: what shmget and IPC_SET take. */
-static int obj_sysv(struct shmem_obj *o, int shmid)
+/*
+ * Whether @pid's ipc namespace is snap's own: 1 yes, 0 no, -1 logged. In
+ * another, its segments are the ipc namespace module's (ns/ipc.h).
+ */
+static int ipc_ns_own(pid_t pid)
+{
+	struct stat mine, its;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", pid);
+	if (stat("/proc/self/ns/ipc", &mine) || stat(path, &its)) {
+		pr_perror("pid %d: cannot tell its ipc namespace", pid);
+		return -1;
+	}
+	return mine.st_dev == its.st_dev && mine.st_ino == its.st_ino;
+}
+
+/* In a child in the segment's ipc namespace (ns_call()): its IPC_STAT back through @fd. */
+static int stat_in_ns(void *arg, int fd)
+{
+	struct shmid_ds ds;
+	int shmid = *(int *)arg;
+
+	if (shmctl(shmid, IPC_STAT, &ds)) {
+		pr_perror("SysV segment %d: IPC_STAT in its ipc namespace", shmid);
+		return -1;
+	}
+	return write_full(fd, &ds, sizeof(ds));
+}
+
+/* IPC_STAT of segment @shmid, in the ipc namespace of @pid. */
+static int stat_sysv(struct shmem_obj *o, pid_t pid, int shmid, struct shmid_ds *ds)
+{
+	int own = ipc_ns_own(pid);
+	ssize_t n;
+
+	if (own < 0)
+		return -1;
+	if (own) {
+		if (shmctl(shmid, IPC_STAT, ds)) {
+			pr_perror("%s: IPC_STAT", o->what);
+			return -1;
+		}
+		return 0;
+	}
+	o->e.has_ipc_ns = o->e.ipc_ns = true;
+	n = ns_call(pid, NS_KIND__NS_IPC, stat_in_ns, &shmid, ds, sizeof(*ds));
+	if (n >= 0 && n != sizeof(*ds))
+		pr_err("%s: its IPC_STAT came back short", o->what);
+	return n == sizeof(*ds) ? 0 : -1;
+}
+
+/* Key, owner and mode of a SysV segment of @pid: what shmget and IPC_SET take. */
+static int obj_sysv(struct shmem_obj *o, pid_t pid, int shmid)
 {
 	struct shmid_ds ds;
 
-	if (shmctl(shmid, IPC_STAT, &ds)) {
-		pr_perror("%s: IPC_STAT", o->what);
+	if (stat_sysv(o, pid, shmid, &ds))
 		return -1;
-	}
 	o->e.has_sysv_key = o->e.has_sysv_id = o->e.has_sysv_removed = true;
 	o->e.sysv_key = ds.shm_perm.__key;
 	o->e.sysv_id = shmid;
@@ -227,7 +278,7 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	if (open_map_file(o, pid, v) || obj_stat(o))
 		return -1;
 	if (o->e.kind == SHMEM_KIND__SHMEM_SYSV)
-		return obj_sysv(o, v->ino);
+		return obj_sysv(o, pid, v->ino);
 	return 0;
 }
 
@@ -473,9 +524,14 @@ static int open_sysv(struct shmem_obj *o, int shmid)
 int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
 {
 	char line[512];
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
-	int ret = 0;
+	int ret = ipc_ns_own(pid);
+	FILE *f;
 
+	/* In an ipc namespace of the tree's own, all its segments are saved with it. */
+	if (ret <= 0)
+		return ret;
+	ret = 0;
+	f = fopen("/proc/sysvipc/shm", "re");
 	if (!f)
 		return errno == ENOENT ? 0 : (pr_perror("cannot open /proc/sysvipc/shm"), -1);
 	while (!ret && fgets(line, sizeof(line), f)) {
@@ -495,7 +551,7 @@ int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
 		o->e.kind = SHMEM_KIND__SHMEM_SYSV;
 		snprintf(o->what, sizeof(o->what), "pid %d SysV segment %d (key %#x)", pid, shmid,
 			 key);
-		if (open_sysv(o, shmid) || obj_stat(o) || obj_sysv(o, shmid)) {
+		if (open_sysv(o, shmid) || obj_stat(o) || obj_sysv(o, pid, shmid)) {
 			drop_last(ctx->shmem);
 			ret = -1;
 		}
@@ -625,7 +681,8 @@ int shmem_write(struct dump_ctx *ctx, shmem_hold_fn *hold)
 	for (i = 0; i < st->nr && !ret; i++) {
 		struct shmem_obj *o = &st->o[i];
 
-		ret = save_pages(ctx, o, hold) || img_write(img, &o->e.base);
+		/* A segment of the tree's ipc namespace: its data is in ipcns-ID.img's. */
+		ret = (!o->e.ipc_ns && save_pages(ctx, o, hold)) || img_write(img, &o->e.base);
 		for (size_t j = 0; j < o->e.n_pages; j++)
 			free(o->e.pages[j]);
 		free(o->e.pages);

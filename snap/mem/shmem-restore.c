@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem/ghost.h"
 #include "mem/shmem.h"
+#include "ns/ns.h"
 
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
@@ -64,6 +65,13 @@ static int check_obj(struct restore_ctx *ctx, const ShmemEntry *e, size_t idx)
 		}
 		end = p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE;
 		pages += p->nr_pages;
+	}
+	if (e->ipc_ns) {
+		if (e->kind != SHMEM_KIND__SHMEM_SYSV || e->n_pages) {
+			pr_err("image shmem.img: object %u: inconsistent contents", e->id);
+			return -1;
+		}
+		return 0;
 	}
 	fd = img_open_raw(ctx->dirfd, "shmem-pages-%u.img", e->id, O_RDONLY);
 	if (fd < 0)
@@ -335,7 +343,8 @@ static int create_one(struct restore_ctx *ctx, const ShmemEntry *e, int *fdp, bo
 
 	switch (e->kind) {
 	case SHMEM_KIND__SHMEM_SYSV:
-		return create_sysv(ctx, e, made);
+		/* In the tree's own ipc namespace: made there, filled, by ns/ipc-shm.c. */
+		return e->ipc_ns ? 0 : create_sysv(ctx, e, made);
 	case SHMEM_KIND__SHMEM_ANON:
 		fd = create_anon(e);
 		break;
@@ -385,6 +394,33 @@ int shmem_move_fds(struct restore_ctx *ctx, int base)
 	return ghost_move_fds(ctx, base);
 }
 
+/* In a child in the tree's ipc namespace (ns_call()). */
+static int rmid_in_ns(void *arg, int fd)
+{
+	int id = *(int *)arg;
+
+	(void)fd;
+	if (shmctl(id, IPC_RMID, NULL)) {
+		pr_perror("SysV segment %d: IPC_RMID in the tree's ipc namespace", id);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove segment @id again, in the tree's ipc namespace if it has its own (@ipc_ns). */
+static int rmid(struct restore_ctx *ctx, int id, bool ipc_ns)
+{
+	if (ipc_ns)
+		return ns_call(ctx->tasks[0].pid, NS_KIND__NS_IPC, rmid_in_ns, &id, NULL, 0) < 0
+			       ? -1
+			       : 0;
+	if (shmctl(id, IPC_RMID, NULL)) {
+		pr_perror("SysV segment %d: IPC_RMID", id);
+		return -1;
+	}
+	return 0;
+}
+
 int shmem_finish(struct restore_ctx *ctx)
 {
 	struct shmem_restore *sr = ctx->shmem;
@@ -398,10 +434,8 @@ int shmem_finish(struct restore_ctx *ctx)
 			return -1;
 		}
 		if (e->kind == SHMEM_KIND__SHMEM_SYSV && e->sysv_removed &&
-		    shmctl(e->sysv_id, IPC_RMID, NULL)) {
-			pr_perror("SysV segment %d: IPC_RMID", e->sysv_id);
+		    rmid(ctx, e->sysv_id, e->ipc_ns))
 			return -1;
-		}
 	}
 	return 0;
 }

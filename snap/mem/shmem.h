@@ -22,6 +22,11 @@
  * (shared anonymous memory, a memfd, an unlinked /dev/shm file) is mapped
  * privately from the same fd, its COWed pages on top.
  *
+ * A SysV segment of an ipc namespace of the tree's own (not snap's) is the
+ * ipc module's (ns/ipc.h): its entry here is marked ipc_ns and only lets the
+ * mappings refer to it; its data is saved and restored there, once, and
+ * restore leaves the making of it to the tree's root, in the new namespace.
+ *
  * The deleted files the tree uses (ghost.h) are objects of the same sort:
  * noted once per inode here (shmem_note_ghost()), recreated with the shared
  * memory objects, their fds handed on with theirs.

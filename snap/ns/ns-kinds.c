@@ -14,6 +14,7 @@ static const struct ns_kind_ops *const kinds[] = {
 	&ns_time_ops,
 	&ns_mnt_ops,
 	&ns_net_ops,
+	&ns_ipc_ops,
 };
 
 /*

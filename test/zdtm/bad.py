@@ -18,6 +18,7 @@ import bad_anon
 import bad_dump
 import bad_incr
 import bad_inet
+import bad_ipc
 import bad_lazy
 import bad_live
 import bad_lock
@@ -160,6 +161,9 @@ BAD = [
     ("bad/restore_mnt_root_missing", bad_mnt.bad_restore_mnt_root_missing),
     ("bad/restore_mnt_no_external", bad_mnt.bad_restore_mnt_no_external),
     ("mnt/runc_mntns", bad_mnt.mnt_runc_mntns),
+    ("bad/restore_ipc_corrupt", bad_ipc.bad_restore_ipc_corrupt),
+    ("bad/restore_ipc_trunc_pages", bad_ipc.bad_restore_ipc_trunc_pages),
+    ("bad/dump_ipc_posix_mq", bad_ipc.bad_dump_ipc_posix_mq),
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
