@@ -6,6 +6,7 @@
  * (ioctls, a position) is not saved. Terminals are files-tty.c.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -66,6 +67,14 @@ err:
 	return -1;
 }
 
+static int chr_inherit_key(const FileEntry *fe, char *buf, size_t len)
+{
+	if (!fe->chr)
+		return -1;
+	snprintf(buf, len, "%s", fe->chr->path);
+	return 0;
+}
+
 const struct fd_ops chr_fd_ops = {
 	.type = FD_TYPE__FD_CHR,
 	.name = "character device",
@@ -73,5 +82,6 @@ const struct fd_ops chr_fd_ops = {
 	.match = chr_match,
 	.dump = chr_dump,
 	.open = chr_open,
+	.inherit_key = chr_inherit_key,
 	.prepare = chr_prepare,
 };
