@@ -46,6 +46,10 @@ static const struct opt_rule rules[] = {
 	{ "tcp_close", OPT_MAPPED, NULL },
 	{ "network_lock", OPT_MAPPED, NULL },
 	{ "display_stats", OPT_MAPPED, NULL },
+	{ "inherit_fd", OPT_MAPPED, NULL },
+	{ "evasive_devices", OPT_MAPPED, NULL },
+	{ "lsm_profile", OPT_MAPPED, NULL },
+	{ "lsm_mount_context", OPT_MAPPED, NULL },
 	{ "orphan_pts_master", OPT_IGNORED,
 	  "snap saves a pty whose master is outside the tree as an external terminal "
 	  "(shell_job), so it never has an orphan master to pass" },
@@ -62,12 +66,11 @@ static const struct opt_rule rules[] = {
 	  "snap stops every task of the tree with ptrace instead of the freezer" },
 	{ "empty_ns", OPT_IGNORED,
 	  "snap dumps only trees in its own namespaces and creates none on restore" },
-	{ "evasive_devices", OPT_IGNORED, "snap reopens device files by their saved path" },
 	{ "config_file", OPT_MAPPED, NULL },
 	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
 	{ "weak_sysctls", OPT_IGNORED, "snap restores no namespace sysctls" },
 	{ "status_fd", OPT_IGNORED,
-	  "it reports a page server or lazy pages being ready, which snap has not" },
+	  "it reports lazy pages being ready, and lazy_pages is refused over RPC" },
 	{ "cpu_cap", OPT_IGNORED, "snap checks CPU features its own way" },
 	{ "force_irmap", OPT_IGNORED, "snap has no inotify path map" },
 	{ "irmap_scan_paths", OPT_IGNORED, "snap has no inotify path map" },
@@ -85,7 +88,6 @@ static const struct opt_rule rules[] = {
 	{ "veths", OPT_REFUSED, "snap restores no network namespace" },
 	{ "exec_cmd", OPT_REFUSED, "snap runs no command after a restore" },
 	{ "ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "inherit_fd", OPT_REFUSED, "snap has no inherit-fd yet" },
 	{ "auto_ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
 	{ "ext_sharing", OPT_REFUSED, "snap dumps no mount namespace" },
 	{ "ext_masters", OPT_REFUSED, "snap dumps no mount namespace" },
@@ -95,8 +97,6 @@ static const struct opt_rule rules[] = {
 	{ "join_ns", OPT_REFUSED, "snap joins no namespaces on restore yet" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
 	{ "lazy_pages", OPT_REFUSED, "lazy pages are not driven over RPC yet (snap lazy-pages)" },
-	{ "lsm_profile", OPT_REFUSED, "snap sets no LSM profile" },
-	{ "lsm_mount_context", OPT_REFUSED, "snap sets no LSM mount context" },
 	{ "tls", OPT_REFUSED, "snap has no page server" },
 	{ "tls_cacert", OPT_REFUSED, "snap has no page server" },
 	{ "tls_cacrl", OPT_REFUSED, "snap has no page server" },
@@ -251,6 +251,7 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 			o->ext_unix_inos[i] = co->unix_sk_ino[i]->inode;
 		o->nr_ext_unix_inos = co->n_unix_sk_ino;
 	}
+	o->evasive_devices = restore && co->has_evasive_devices && co->evasive_devices;
 	if (co->has_network_lock) {
 		/* CRIU's default, iptables, is a lock all the same: snap's is nft. */
 		o->network_lock = co->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP ?
@@ -260,9 +261,70 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 	return 0;
 }
 
+/*
+ * Which LSM labels processes here, in @name: securityfs's list, else any
+ * module answering /proc/self/attr/current. false when none does.
+ */
+static bool lsm_active(char *name, size_t len)
+{
+	static const char *const labelling[] = { "selinux", "apparmor", "smack" };
+	char buf[256] = "";
+	FILE *f = fopen("/sys/kernel/security/lsm", "r");
+
+	if (f) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		fclose(f);
+		buf[n] = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(labelling); i++) {
+			if (strstr(buf, labelling[i])) {
+				snprintf(name, len, "%s", labelling[i]);
+				return true;
+			}
+		}
+		return false;
+	}
+	/* securityfs not mounted: without a labelling LSM the attribute reads EINVAL. */
+	f = fopen("/proc/self/attr/current", "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	snprintf(name, len, "an LSM (this process is labelled %.200s)", buf);
+	return true;
+}
+
+/*
+ * runc passes the container's LSM profile and mount context on restore.
+ * With no labelling LSM on the host there is nothing to set, as with
+ * CRIU; with one, snap would restore the tree unconfined: refused.
+ */
+static int check_lsm(const CriuOpts *co)
+{
+	const char *opt = NULL, *val = NULL;
+	char lsm[256];
+
+	if (co->lsm_profile && co->lsm_profile[0])
+		opt = "lsm_profile", val = co->lsm_profile;
+	else if (co->lsm_mount_context && co->lsm_mount_context[0])
+		opt = "lsm_mount_context", val = co->lsm_mount_context;
+	if (!opt)
+		return 0;
+	if (lsm_active(lsm, sizeof(lsm))) {
+		pr_err("swrk: option %s '%s' is not supported: snap sets no LSM label, and %s is "
+		       "in use here", opt, val, lsm);
+		return -1;
+	}
+	pr_info("swrk: ignoring option %s '%s': no labelling LSM is in use here", opt, val);
+	return 0;
+}
+
 int rpc_opts_check(const CriuOpts *co, bool restore)
 {
-	if (check_rules(co))
+	if (check_rules(co) || check_lsm(co))
 		return -1;
 	if (co->root && co->root[0] && strcmp(co->root, "/")) {
 		pr_err("swrk: root '%s' is not supported: snap restores only into its own root "
@@ -275,6 +337,31 @@ int rpc_opts_check(const CriuOpts *co, bool restore)
 		pr_err("swrk: dump needs opts.pid: snap does not dump the process that asks");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * inherit_fd: the fds are snap's own, as runc hands its stdio to `criu
+ * swrk`; the keys stay in the request, which outlives the command.
+ */
+static int map_inherit(const CriuOpts *co, bool restore, struct snap_opts *o)
+{
+	if (!co->n_inherit_fd)
+		return 0;
+	if (!restore) {
+		pr_info("swrk: ignoring option inherit_fd: it is read at restore only");
+		return 0;
+	}
+	o->inherit_fds = calloc(co->n_inherit_fd, sizeof(*o->inherit_fds));
+	if (!o->inherit_fds) {
+		pr_err("swrk: out of memory for inherit_fd");
+		return -1;
+	}
+	for (size_t i = 0; i < co->n_inherit_fd; i++) {
+		o->inherit_fds[i].fd = co->inherit_fd[i]->fd;
+		o->inherit_fds[i].key = co->inherit_fd[i]->key;
+	}
+	o->nr_inherit_fds = co->n_inherit_fd;
 	return 0;
 }
 
@@ -301,5 +388,5 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
 	o->verbosity = co->log_level < LOG_ERR ? LOG_ERR : co->log_level;
 	if (!restore && co->has_pid)
 		o->pid = co->pid;
-	return map_flags(co, restore, o);
+	return map_flags(co, restore, o) || map_inherit(co, restore, o) ? -1 : 0;
 }

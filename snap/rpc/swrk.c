@@ -230,6 +230,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	ret = send_resp(s, &r);
 out:
 	free(opts.ext_unix_inos);
+	free(opts.inherit_fds);
 	log_fini();
 	return ret;
 }
