@@ -3,7 +3,8 @@ killed halfway must fail with one clear line (naming the object) and leave
 nothing behind. BadRun is what each test gets; BAD lists them, in the order
 they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
-tty, lock, mem, pageserver, incr);
+tty, lock, mem, pageserver, incr, rpc); runc.py drives
+Debian's runc through snap (runc/*);
 adding one is a function there and a line here (README.md). The same
 harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
 servers.py): redis, nginx and python's http.server started on a free port,
@@ -29,6 +30,7 @@ import bad_restore
 import bad_rpc
 import bad_tty
 import bad_unix
+import runc
 import srv_http
 import srv_redis
 from outcome import Failure
@@ -250,5 +252,9 @@ BAD = [
     ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
     ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
     ("bad/rpc_restore_hangup", bad_rpc.bad_rpc_restore_hangup),
+    ("runc/checkpoint_restore", runc.runc_checkpoint_restore),
+    ("runc/exec", runc.runc_exec),
+    ("runc/leave_running", runc.runc_leave_running),
+    ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 
