@@ -17,6 +17,7 @@ import shutil
 import bad_anon
 import bad_dump
 import bad_incr
+import bad_inherit
 import bad_inet
 import bad_lazy
 import bad_live
@@ -252,6 +253,16 @@ BAD = [
     ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
     ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
     ("bad/rpc_restore_hangup", bad_rpc.bad_rpc_restore_hangup),
+    ("bad/rpc_bad_fd", bad_rpc.bad_rpc_bad_fd),
+    ("bad/rpc_unknown_type", bad_rpc.bad_rpc_unknown_type),
+    ("bad/rpc_truncated_opts", bad_rpc.bad_rpc_truncated_opts),
+    ("bad/rpc_inherit_fd", bad_rpc.bad_rpc_inherit_fd),
+    ("bad/rpc_lsm", bad_rpc.bad_rpc_lsm),
+    ("img/inherit_fd_pipe", bad_inherit.img_inherit_fd_pipe),
+    ("img/inherit_fd_rpc", bad_inherit.img_inherit_fd_rpc),
+    ("bad/inherit_fd_syntax", bad_inherit.bad_inherit_fd_syntax),
+    ("bad/inherit_fd_closed", bad_inherit.bad_inherit_fd_closed),
+    ("img/evasive_devices", bad_inherit.img_evasive_devices),
     ("runc/checkpoint_restore", runc.runc_checkpoint_restore),
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
