@@ -127,8 +127,9 @@ static void usage(FILE *f)
 		"                          path) is not reopened but is snap's fd N; repeatable\n"
 		"  --evasive-devices       restore: a device file whose path is gone is reopened\n"
 		"                          through another node of the same device under /dev\n"
-		"  --orphan-pts-master     restore: accepted as CRIU's (snap never restores a pty\n"
-		"                          whose master is outside the tree without --shell-job)\n"
+		"  --orphan-pts-master     dump: save a pty slave whose master is outside the tree;\n"
+		"                          restore (over RPC): give it a new pty, its master sent\n"
+		"                          to the caller (orphan-pts-master notification)\n"
 		"  --work-dir DIR          a relative --log-file is written in DIR\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");

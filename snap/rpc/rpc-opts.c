@@ -50,9 +50,7 @@ static const struct opt_rule rules[] = {
 	{ "evasive_devices", OPT_MAPPED, NULL },
 	{ "lsm_profile", OPT_MAPPED, NULL },
 	{ "lsm_mount_context", OPT_MAPPED, NULL },
-	{ "orphan_pts_master", OPT_IGNORED,
-	  "snap saves a pty whose master is outside the tree as an external terminal "
-	  "(shell_job), so it never has an orphan master to pass" },
+	{ "orphan_pts_master", OPT_MAPPED, NULL },
 	{ "manage_cgroups", OPT_IGNORED,
 	  "snap does not save or move cgroups: the tree is restored in the cgroups snap runs in" },
 	{ "manage_cgroups_mode", OPT_IGNORED, "snap does not manage cgroups" },
@@ -252,6 +250,7 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 		o->nr_ext_unix_inos = co->n_unix_sk_ino;
 	}
 	o->evasive_devices = restore && co->has_evasive_devices && co->evasive_devices;
+	o->orphan_pts_master = co->has_orphan_pts_master && co->orphan_pts_master;
 	if (co->has_network_lock) {
 		/* CRIU's default, iptables, is a lock all the same: snap's is nft. */
 		o->network_lock = co->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP ?

@@ -145,3 +145,58 @@ def img_evasive_devices(b):
     if st.st_rdev != os.makedev(1, 3):
         raise Failure("fd 5 is device %d:%d after --evasive-devices, not 1:3" % (
             os.major(st.st_rdev), os.minor(st.st_rdev)))
+
+
+def img_orphan_pts_master(b):
+    """A counter whose stdout is a pty slave, its master ours (a container's
+    console): dumped over RPC with orphan_pts_master, restored so: snap
+    sends a new pty's master with the orphan-pts-master notification, and
+    the counter goes on writing into that pty."""
+    master, slave = os.openpty()
+    pid = spawn(["/bin/sh", "-c", COUNT], stdout=slave, stderr="/dev/null")
+    os.close(slave)
+    b.cleanups.append(lambda: kill(pid))
+    b.cleanups.append(lambda: os.close(master))
+    last = read_counts(master, "before the dump")[-1]
+    img = os.path.join(b.dir, "img")
+    os.makedirs(img)
+    dfd = os.open(img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        b.snap_fails(["dump", "-t", str(pid), "-D", img], ["--orphan-pts-master"])
+        resp, status, _ = rpc.Swrk(b.snap.path, b.dir).call(rpc.request(rpc.DUMP, dict(
+            images_dir_fd=dfd, pid=pid, orphan_pts_master=True, log_file="dump.log",
+            log_level=4)))
+        if resp is None or not resp.success:
+            raise Failure("RPC dump with orphan_pts_master: %r" % resp,
+                          os.path.join(img, "dump.log"))
+        wait_gone(pid)
+        last = max([last] + [int(x) for x in drain(master).split()])
+        b.snap_fails(["restore", "-D", img, "--orphan-pts-master"], ["RPC"])
+        s = rpc.Swrk(b.snap.path, b.dir)
+        resp, status, notified = s.call(rpc.request(rpc.RESTORE, dict(
+            images_dir_fd=dfd, orphan_pts_master=True, log_file="restore.log",
+            log_level=4)))
+    finally:
+        os.close(dfd)
+    if resp is None or not resp.success or exit_code(status) != 0:
+        raise Failure("RPC restore with orphan_pts_master: %r (%s)" % (resp, describe(status)),
+                      os.path.join(img, "restore.log"))
+    if [n for n, _ in notified] != ["orphan-pts-master"] or len(s.received) != 1:
+        raise Failure("restore notified %s with %d fds, expected orphan-pts-master with one"
+                      % (notified, len(s.received)))
+    new = s.received[0]
+    b.cleanups.append(lambda: os.close(new))
+    check_carried_on(read_counts(new, "after the restore"), last, "orphan-pts-master")
+
+
+def drain(fd):
+    os.set_blocking(fd, False)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except (BlockingIOError, OSError):
+            return out
+        if not chunk:
+            return out
+        out += chunk

@@ -5,6 +5,7 @@ format is small; python3-protobuf is not needed). Swrk.call() starts
 answers each NOTIFY with a handler, and returns the reply and snap's exit
 status."""
 
+import array
 import fcntl
 import os
 import signal
@@ -131,6 +132,7 @@ class Swrk:
         runc gives it; the tests of bad fds change them)."""
         self.snap_path, self.workdir = snap_path, workdir
         self.fds, self.sock_type, self.sk_fd = fds or {}, sock_type, sk_fd
+        self.received = []      # fds snap sent along with its messages, ours now
 
     def start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, self.sock_type)
@@ -181,9 +183,12 @@ class Swrk:
                 pass        # snap gave up before reading: what recv says next
             while True:
                 try:
-                    data = sk.recv(65536)
+                    data, anc, _, _ = sk.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
                 except (socket.timeout, ConnectionResetError):
                     break
+                for level, kind, fds in anc:
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                        self.received += list(array.array("i", fds))
                 if not data:
                     break
                 resp = Resp(data)
