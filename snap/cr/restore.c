@@ -580,7 +580,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	if (opts->display_stats)
 		print_restore_stats(&ctx);
-	pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
+	pr_info("restored pid %d (%zu processes) in %llu us", pid, ctx.nr_tasks,
+		(unsigned long long)(ctx.st.t_end - ctx.st.t_start) / 1000);
 	ret = 0;
 out:
 	free_tree(&tr, pid, ret);
