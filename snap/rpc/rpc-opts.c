@@ -325,7 +325,11 @@ int rpc_opts_check(const CriuOpts *co, bool restore)
 {
 	if (check_rules(co) || check_lsm(co))
 		return -1;
-	if (co->root && co->root[0] && strcmp(co->root, "/")) {
+	/* runc names the bundle's rootfs at dump too; CRIU reads root at restore only. */
+	if (!restore && co->root && co->root[0])
+		pr_info("swrk: ignoring option root '%s' at dump: the tree's root is read from "
+			"its mount namespace", co->root);
+	else if (co->root && co->root[0] && strcmp(co->root, "/")) {
 		pr_err("swrk: root '%s' is not supported: snap restores only into its own root "
 		       "(/) for now", co->root);
 		return -1;
