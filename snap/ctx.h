@@ -17,6 +17,7 @@
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "netlock.pb-c.h"
+#include "ns.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 
@@ -122,6 +123,14 @@ struct snap_opts {
 	 */
 	bool orphan_pts_master;
 	const char *work_dir;		/* --work-dir: where a relative -o goes */
+	/*
+	 * --empty-ns net: dump saves nothing of the tree's net namespace and
+	 * restore makes it new and empty (loopback up): the caller sets it up
+	 * in its setup-namespaces hook. A mask of CLONE_NEW* flags.
+	 */
+	unsigned long empty_ns;
+	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
+	const char *join_ns[NS_KIND__NS_TIME + 1];
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

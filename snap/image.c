@@ -29,6 +29,7 @@
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "track.pb-c.h"
+#include "utsns.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
 #define IMG_MAGIC(c) (0x00504e53U | ((uint32_t)(c) << 24))
@@ -53,6 +54,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
+	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

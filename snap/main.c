@@ -16,6 +16,7 @@
 #include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "net/netlock.h"
 #include "rpc/rpc.h"
 
@@ -49,6 +50,8 @@ enum {
 	OPT_EVASIVE_DEVICES,
 	OPT_ORPHAN_PTS_MASTER,
 	OPT_WORK_DIR,
+	OPT_EMPTY_NS,
+	OPT_JOIN_NS,
 };
 
 static void usage(FILE *f)
@@ -131,6 +134,11 @@ static void usage(FILE *f)
 		"                          restore (over RPC): give it a new pty, its master sent\n"
 		"                          to the caller (orphan-pts-master notification)\n"
 		"  --work-dir DIR          a relative --log-file is written in DIR\n"
+		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
+		"                          make it new with only loopback up (the caller sets it\n"
+		"                          up in its setup-namespaces hook)\n"
+		"  --join-ns NS:PATH       restore: join the namespace at PATH (net, uts or ipc)\n"
+		"                          instead of making the tree's own\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -303,6 +311,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
 		{ "orphan-pts-master", no_argument, NULL, OPT_ORPHAN_PTS_MASTER },
 		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
+		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
+		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -434,6 +444,14 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_WORK_DIR:
 			o->work_dir = optarg;
+			break;
+		case OPT_EMPTY_NS:
+			if (ns_opt_empty(optarg, o))
+				return -1;
+			break;
+		case OPT_JOIN_NS:
+			if (ns_opt_join(optarg, o))
+				return -1;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
