@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ns/ns.h"
 #include "rpc/rpc.h"
 
 enum opt_kind { OPT_MAPPED, OPT_IGNORED, OPT_REFUSED };
@@ -51,6 +53,8 @@ static const struct opt_rule rules[] = {
 	{ "lsm_profile", OPT_MAPPED, NULL },
 	{ "lsm_mount_context", OPT_MAPPED, NULL },
 	{ "orphan_pts_master", OPT_MAPPED, NULL },
+	{ "empty_ns", OPT_MAPPED, NULL },
+	{ "join_ns", OPT_MAPPED, NULL },
 	{ "manage_cgroups", OPT_IGNORED,
 	  "snap does not save or move cgroups: the tree is restored in the cgroups snap runs in" },
 	{ "manage_cgroups_mode", OPT_IGNORED, "snap does not manage cgroups" },
@@ -62,8 +66,6 @@ static const struct opt_rule rules[] = {
 	{ "cgroup_yard", OPT_IGNORED, "snap does not manage cgroups" },
 	{ "freeze_cgroup", OPT_IGNORED,
 	  "snap stops every task of the tree with ptrace instead of the freezer" },
-	{ "empty_ns", OPT_IGNORED,
-	  "snap dumps only trees in its own namespaces and creates none on restore" },
 	{ "config_file", OPT_MAPPED, NULL },
 	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
 	{ "weak_sysctls", OPT_IGNORED, "snap restores no namespace sysctls" },
@@ -92,7 +94,6 @@ static const struct opt_rule rules[] = {
 	{ "skip_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
 	{ "enable_fs", OPT_REFUSED, "snap dumps no mount namespace" },
 	{ "external", OPT_REFUSED, "snap has no external resources yet" },
-	{ "join_ns", OPT_REFUSED, "snap joins no namespaces on restore yet" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
 	{ "lazy_pages", OPT_REFUSED, "lazy pages are not driven over RPC yet (snap lazy-pages)" },
 	{ "tls", OPT_REFUSED, "snap has no page server" },
@@ -368,6 +369,53 @@ static int map_inherit(const CriuOpts *co, bool restore, struct snap_opts *o)
 	return 0;
 }
 
+/* empty_ns, a CLONE_NEW* mask: CRIU, and snap, take only the net namespace. */
+static int map_empty_ns(const CriuOpts *co, struct snap_opts *o)
+{
+	if (!co->has_empty_ns || !co->empty_ns)
+		return 0;
+	if (co->empty_ns & ~(uint32_t)CLONE_NEWNET) {
+		pr_err("swrk: option empty_ns %#x is not supported: only the net namespace "
+		       "(CLONE_NEWNET, %#x) can be left empty", co->empty_ns, CLONE_NEWNET);
+		return -1;
+	}
+	return ns_opt_empty("net", o);
+}
+
+/* join_ns {ns, ns_file}: --join-ns NS:PATH; the strings are kept in @p. */
+static int map_join_ns(const CriuOpts *co, bool restore, struct snap_opts *o,
+		       struct rpc_paths *p)
+{
+	for (size_t i = 0; i < co->n_join_ns; i++) {
+		const RpcJoinNamespace *j = co->join_ns[i];
+
+		if (!restore) {
+			pr_info("swrk: ignoring option join_ns %s: it is read at restore only",
+				j->ns);
+			continue;
+		}
+		if (j->extra_opt && j->extra_opt[0]) {
+			pr_err("swrk: option join_ns %s with extra_opt '%s' is not supported: snap "
+			       "joins no user namespace", j->ns, j->extra_opt);
+			return -1;
+		}
+		if (i >= ARRAY_SIZE(p->join) || asprintf(&p->join[i], "%s:%s", j->ns,
+							  j->ns_file) < 0) {
+			pr_err("swrk: option join_ns: too many or out of memory");
+			return -1;
+		}
+		if (ns_opt_join(p->join[i], o))
+			return -1;
+	}
+	return 0;
+}
+
+void rpc_paths_free(struct rpc_paths *p)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(p->join); i++)
+		free(p->join[i]);
+}
+
 int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts *o,
 		  struct rpc_paths *p)
 {
@@ -391,5 +439,8 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
 	o->verbosity = co->log_level < LOG_ERR ? LOG_ERR : co->log_level;
 	if (!restore && co->has_pid)
 		o->pid = co->pid;
-	return map_flags(co, restore, o) || map_inherit(co, restore, o) ? -1 : 0;
+	if (map_flags(co, restore, o) || map_inherit(co, restore, o) || map_empty_ns(co, o) ||
+	    map_join_ns(co, restore, o, p))
+		return -1;
+	return 0;
 }

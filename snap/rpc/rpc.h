@@ -21,7 +21,11 @@
 struct rpc_paths {
 	char images_dir[PATH_MAX];
 	char log_file[PATH_MAX];
+	char *join[8];		/* join_ns as "NS:PATH", malloc'd */
 };
+
+/* Free what rpc_opts_fill() allocated in @paths. */
+void rpc_paths_free(struct rpc_paths *paths);
 
 /*
  * Fill @o from @co as the command line would. The fds in @co are the

@@ -251,7 +251,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	CriuResp r = CRIU_RESP__INIT;
 	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
 	CriuRestoreResp rr = CRIU_RESTORE_RESP__INIT;
-	struct rpc_paths paths;
+	struct rpc_paths paths = { 0 };
 	struct kfeat kf;
 	int ret = -1;
 
@@ -279,6 +279,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 out:
 	free(opts.ext_unix_inos);
 	free(opts.inherit_fds);
+	rpc_paths_free(&paths);
 	log_fini();
 	return ret;
 }
