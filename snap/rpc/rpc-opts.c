@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "ns/ns.h"
 #include "rpc/rpc.h"
 
 enum opt_kind { OPT_MAPPED, OPT_IGNORED, OPT_REFUSED };
@@ -369,53 +367,6 @@ static int map_inherit(const CriuOpts *co, bool restore, struct snap_opts *o)
 	return 0;
 }
 
-/* empty_ns, a CLONE_NEW* mask: CRIU, and snap, take only the net namespace. */
-static int map_empty_ns(const CriuOpts *co, struct snap_opts *o)
-{
-	if (!co->has_empty_ns || !co->empty_ns)
-		return 0;
-	if (co->empty_ns & ~(uint32_t)CLONE_NEWNET) {
-		pr_err("swrk: option empty_ns %#x is not supported: only the net namespace "
-		       "(CLONE_NEWNET, %#x) can be left empty", co->empty_ns, CLONE_NEWNET);
-		return -1;
-	}
-	return ns_opt_empty("net", o);
-}
-
-/* join_ns {ns, ns_file}: --join-ns NS:PATH; the strings are kept in @p. */
-static int map_join_ns(const CriuOpts *co, bool restore, struct snap_opts *o,
-		       struct rpc_paths *p)
-{
-	for (size_t i = 0; i < co->n_join_ns; i++) {
-		const RpcJoinNamespace *j = co->join_ns[i];
-
-		if (!restore) {
-			pr_info("swrk: ignoring option join_ns %s: it is read at restore only",
-				j->ns);
-			continue;
-		}
-		if (j->extra_opt && j->extra_opt[0]) {
-			pr_err("swrk: option join_ns %s with extra_opt '%s' is not supported: snap "
-			       "joins no user namespace", j->ns, j->extra_opt);
-			return -1;
-		}
-		if (i >= ARRAY_SIZE(p->join) || asprintf(&p->join[i], "%s:%s", j->ns,
-							  j->ns_file) < 0) {
-			pr_err("swrk: option join_ns: too many or out of memory");
-			return -1;
-		}
-		if (ns_opt_join(p->join[i], o))
-			return -1;
-	}
-	return 0;
-}
-
-void rpc_paths_free(struct rpc_paths *p)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(p->join); i++)
-		free(p->join[i]);
-}
-
 int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts *o,
 		  struct rpc_paths *p)
 {
@@ -439,8 +390,8 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
 	o->verbosity = co->log_level < LOG_ERR ? LOG_ERR : co->log_level;
 	if (!restore && co->has_pid)
 		o->pid = co->pid;
-	if (map_flags(co, restore, o) || map_inherit(co, restore, o) || map_empty_ns(co, o) ||
-	    map_join_ns(co, restore, o, p))
+	if (map_flags(co, restore, o) || map_inherit(co, restore, o) ||
+	    rpc_map_container(co, restore, o, p))
 		return -1;
 	return 0;
 }
