@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <linux/kcmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,8 +483,25 @@ int tree_seize(struct dump_ctx *ctx)
 	return find_shared(ctx) || check_ids(ctx) ? -1 : 0;
 }
 
+/*
+ * A killed task is gone (a zombie at most) once its pidfd reads: the caller
+ * may look at once (runc destroys the container right after the dump, and
+ * refuses one whose init still runs).
+ */
+static void wait_dead(const struct dump_task *t, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = t->pidfd, .events = POLLIN };
+	uint64_t now = now_ns();
+
+	if (t->pidfd < 0 || now >= deadline)
+		return;
+	if (poll(&pfd, 1, (deadline - now) / 1000000 + 1) <= 0)
+		pr_warn("pid %d: killed, but still not gone", t->pid);
+}
+
 void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 {
+	uint64_t deadline = now_ns() + 5000000000ULL;
 	size_t i;
 
 	/* Killed first, all of them: no task runs on while others die. */
@@ -495,6 +513,8 @@ void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 			unseize_task(&ctx->tasks[i], false);
 			ctx->tasks[i].seized = false;
 		}
+	for (i = 0; kill_all && i < ctx->nr_tasks; i++)
+		wait_dead(&ctx->tasks[i], deadline);
 }
 
 int tree_write(struct dump_ctx *ctx)
