@@ -222,13 +222,16 @@ def runc_exec(b):
     a = c.stopped("after checkpoint")
     c.restore(img)
     c.carried_on(a, "after restore")
-    ok, out = c.runc(["exec", c.id, "ps", "-o", "pid,comm"], check=False, name="exec")
-    if not ok:
-        raise Failure("runc exec into the restored container failed: %s" % out.strip())
-    procs = dict((int(p), n) for p, n in re.findall(r"^\s*(\d+)\s+(\S+)", out, re.M))
-    if procs.get(1) != "sh" or "sleep" not in procs.values():
-        raise Failure("ps in the restored container shows %s, expected sh as pid 1 and a "
-                      "sleep" % procs)
+    # The counter's sleep is replaced every 0.2 s: a ps may fall between two.
+    for _ in range(5):
+        ok, out = c.runc(["exec", c.id, "ps", "-o", "pid,comm"], check=False, name="exec")
+        if not ok:
+            raise Failure("runc exec into the restored container failed: %s" % out.strip())
+        procs = dict((int(p), n) for p, n in re.findall(r"^\s*(\d+)\s+(\S+)", out, re.M))
+        if procs.get(1) == "sh" and "sleep" in procs.values():
+            return
+    raise Failure("ps in the restored container shows %s, expected sh as pid 1 and a "
+                  "sleep" % procs)
 
 
 def runc_leave_running(b):
