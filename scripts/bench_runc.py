@@ -75,14 +75,15 @@ class Bench:
             json.dump(cfg, f)
         self.n = 0
 
-    def runc(self, args, check=True):
+    def runc(self, args, check=True, stdio=None):
         env = dict(os.environ, PATH=self.bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
         argv = [RUNC, "--root", self.state, "--criu", os.path.join(self.bin, "criu")] + args
         # A file, not a pipe: `run -d` hands its stdio to the container, which keeps it.
         with tempfile.TemporaryFile(dir=self.dir) as f:
             t0 = time.monotonic()
             p = subprocess.run(argv, cwd=self.bundle, env=env, stdin=subprocess.DEVNULL,
-                               stdout=f, stderr=subprocess.STDOUT, timeout=300)
+                               stdout=stdio if stdio is not None else f,
+                               stderr=subprocess.STDOUT, timeout=300)
             dt = time.monotonic() - t0
             f.seek(0)
             out = f.read().decode(errors="replace")
@@ -111,7 +112,8 @@ class Bench:
             os.unlink(os.path.join(self.data, "counter"))
         except FileNotFoundError:
             pass
-        self.runc(["run", "-d", self.id])
+        # The container keeps runc's stdio: /dev/null, not a file outside its root.
+        self.runc(["run", "-d", self.id], stdio=subprocess.DEVNULL)
         self.wait_counter(1, "start")
 
     def stop(self):
