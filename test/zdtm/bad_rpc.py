@@ -210,6 +210,8 @@ def bad_rpc_unsupported(b):
         expect_error(b, rpc.request(rpc.RESTORE, dict(images_dir_fd=fd, root="/tmp")),
                      "root '/tmp'")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd)), "opts.pid")
+        expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, empty_ns=0x20000)),
+                     "empty_ns 0x20000")
         # A field number snap does not know (999): refused, not ignored.
         expect_error(b, rpc.field(1, rpc.DUMP) + rpc.field(
             2, rpc.encode_opts(images_dir_fd=fd, pid=1) + rpc.field(999, 1)), "field 999")
