@@ -39,7 +39,8 @@ static int check_fds(const struct snap_opts *o)
 	for (size_t k = 0; k < o->nr_inherit_fds; k++) {
 		if (fcntl(o->inherit_fds[k].fd, F_GETFD) < 0) {
 			pr_perror("--inherit-fd fd[%d]:%s: fd %d is not open in snap",
-				  o->inherit_fds[k].fd, o->inherit_fds[k].key, o->inherit_fds[k].fd);
+				  o->inherit_fds[k].fd, o->inherit_fds[k].key,
+				  o->inherit_fds[k].fd);
 			return -1;
 		}
 	}
@@ -80,8 +81,8 @@ int files_inherit_plan(struct restore_ctx *ctx)
 			continue;
 		if (named > 0) {
 			pr_err("--inherit-fd fd[%d]:%s: file id %u is a %s, which snap cannot take "
-			       "from outside the tree", inh->fd, inh->key, ctx->files[i]->id,
-			       ops->name);
+			       "from outside the tree",
+			       inh->fd, inh->key, ctx->files[i]->id, ops->name);
 			goto out;
 		}
 		st->inherit[i] = inh->fd;

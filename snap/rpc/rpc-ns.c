@@ -44,15 +44,15 @@ static int map_empty_ns(const CriuOpts *co, struct snap_opts *o)
 		return 0;
 	if (co->empty_ns & ~(uint32_t)CLONE_NEWNET) {
 		pr_err("swrk: option empty_ns %#x is not supported: only the net namespace "
-		       "(CLONE_NEWNET, %#x) can be left empty", co->empty_ns, CLONE_NEWNET);
+		       "(CLONE_NEWNET, %#x) can be left empty",
+		       co->empty_ns, CLONE_NEWNET);
 		return -1;
 	}
 	return ns_opt_empty("net", o);
 }
 
 /* join_ns {ns, ns_file}: --join-ns NS:PATH; the strings are kept in @p. */
-static int map_join_ns(const CriuOpts *co, bool restore, struct snap_opts *o,
-		       struct rpc_paths *p)
+static int map_join_ns(const CriuOpts *co, bool restore, struct snap_opts *o, struct rpc_paths *p)
 {
 	for (size_t i = 0; i < co->n_join_ns; i++) {
 		const RpcJoinNamespace *j = co->join_ns[i];
@@ -65,7 +65,8 @@ static int map_join_ns(const CriuOpts *co, bool restore, struct snap_opts *o,
 		}
 		if (j->extra_opt && j->extra_opt[0]) {
 			pr_err("swrk: option join_ns %s with extra_opt '%s' is not supported: snap "
-			       "joins no user namespace", j->ns, j->extra_opt);
+			       "joins no user namespace",
+			       j->ns, j->extra_opt);
 			return -1;
 		}
 		arg = keep(p, "%s:%s", j->ns, j->ns_file);
@@ -82,8 +83,7 @@ void rpc_paths_free(struct rpc_paths *p)
 	free(p->kept);
 }
 
-int rpc_map_container(const CriuOpts *co, bool restore, struct snap_opts *o,
-		      struct rpc_paths *p)
+int rpc_map_container(const CriuOpts *co, bool restore, struct snap_opts *o, struct rpc_paths *p)
 {
 	return map_empty_ns(co, o) || map_join_ns(co, restore, o, p) ? -1 : 0;
 }
