@@ -268,6 +268,7 @@ BAD = [
     ("runc/checkpoint_restore", runc.runc_checkpoint_restore),
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
+    ("runc/stdio_pipe", runc.runc_stdio_pipe),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 

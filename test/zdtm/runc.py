@@ -34,7 +34,7 @@ class Container:
     --root), bin/criu (a link to snap). @setup runs in the container's shell
     before the counter starts; @caps adds capabilities to its process."""
 
-    def __init__(self, b, setup="", caps=()):
+    def __init__(self, b, setup="", caps=(), command=None):
         require_runc()
         self.b = b
         self.id = "snapt-%d-%s" % (os.getpid(), re.sub(r"\W", "_", b.name.split("/")[-1]))
@@ -52,9 +52,9 @@ class Container:
             os.symlink("busybox", os.path.join(self.rootfs, "bin", a))
         os.symlink(b.snap.path, os.path.join(self.bin, "criu"))
         b.cleanups.append(self.cleanup)
-        self.write_config(setup, caps)
+        self.write_config(command or COUNTER % setup, caps)
 
-    def write_config(self, setup, caps):
+    def write_config(self, command, caps):
         ok, out = self.runc(["spec", "--bundle", self.bundle], check=False)
         if not ok:
             raise Failure("runc spec failed: %s" % out)
@@ -62,7 +62,7 @@ class Container:
         with open(path) as f:
             cfg = json.load(f)
         cfg["process"]["terminal"] = False
-        cfg["process"]["args"] = ["sh", "-c", COUNTER % setup]
+        cfg["process"]["args"] = ["sh", "-c", command]
         for k in ("bounding", "effective", "permitted"):
             cfg["process"]["capabilities"][k] += list(caps)
         cfg["root"]["readonly"] = False
@@ -74,13 +74,16 @@ class Container:
         with open(path, "w") as f:
             json.dump(cfg, f)
 
-    def runc(self, args, check=True, timeout=60, name="runc"):
+    def runc(self, args, check=True, timeout=60, name="runc", stdout=None):
         """`runc --root STATE --criu snap ARGS`, criu also first in PATH (runc
-        >= 1.2 ignores --criu): (exited 0, its output)."""
+        >= 1.2 ignores --criu): (exited 0, its output). @stdout: an fd for
+        runc's stdout (run and restore hand theirs to the container); its
+        stderr still goes to the output."""
         out = os.path.join(self.b.dir, name + ".out")
         env = dict(os.environ, PATH=self.bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
         argv = [RUNC, "--root", self.state, "--criu", os.path.join(self.bin, "criu")] + args
-        pid = spawn(argv, stdout=out, cwd=self.bundle, env=env)
+        pid = spawn(argv, stdout=out if stdout is None else stdout,
+                    stderr=out if stdout is not None else None, cwd=self.bundle, env=env)
         status = wait_exit(pid, timeout)
         if status is None:
             spawn_wait(["/bin/kill", "-KILL", str(pid)])
@@ -93,8 +96,8 @@ class Container:
                                                 text.strip()[-600:]), out)
         return ok, text
 
-    def start(self):
-        self.runc(["run", "-d", self.id], name="run")
+    def start(self, stdout=None):
+        self.runc(["run", "-d", self.id], name="run", stdout=stdout)
         self.wait_counter(2, "the container's first counts")
 
     def counter(self):
@@ -140,9 +143,9 @@ class Container:
                 os.path.join(img, "dump.log"))
         return img
 
-    def restore(self, img):
+    def restore(self, img, stdout=None):
         ok, out = self.runc(["restore", "-d", "--image-path", img, "--work-path", img,
-                             self.id], check=False, name="restore%d" % self.n)
+                             self.id], check=False, name="restore%d" % self.n, stdout=stdout)
         if not ok:
             raise Failure("runc restore failed: %s" % last_snap_line(img, "restore.log", out),
                           os.path.join(img, "restore.log"))
@@ -263,6 +266,56 @@ def runc_leave_running(b):
     if got > at or got < 1:
         raise Failure("restored from a --leave-running checkpoint taken near %d: the counter "
                       "is %d (expected to go on from the checkpoint, below %d)" % (a, got, at))
+
+
+def read_counts(fd, what, timeout=10):
+    """Numbers the container wrote on the pipe @fd (ours) within @timeout."""
+    os.set_blocking(fd, False)
+    data, end = b"", time.time() + timeout
+    while time.time() < end and data.count(b"\n") < 3:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            time.sleep(0.05)
+            continue
+        if not chunk:
+            break
+        data += chunk
+    nums = [int(x) for x in data.split()]
+    if not nums:
+        raise Failure("%s: the container wrote nothing on its stdout pipe" % what)
+    return nums
+
+
+def runc_stdio_pipe(b):
+    """The container's stdout is a pipe of ours: runc records it in
+    descriptors.json at checkpoint and passes a new pipe as inherit_fd
+    {pipe:[INO], 1} at restore; the counter goes on into the new pipe."""
+    c = Container(b, command="exec </dev/null 2>/dev/null; i=0; while :; do i=$((i+1)); "
+                             "echo $i >/data/counter; echo $i; sleep 0.2; done")
+    r, w = os.pipe()
+    b.cleanups.append(lambda: os.close(r))
+    try:
+        c.start(stdout=w)
+    finally:
+        os.close(w)
+    read_counts(r, "before the checkpoint")
+    img = c.checkpoint()
+    a = c.stopped("after checkpoint")
+    with open(os.path.join(img, "descriptors.json")) as f:
+        desc = json.load(f)
+    if not desc[1].startswith("pipe:["):
+        raise Failure("runc's descriptors.json says stdout was %r, not a pipe" % desc[1])
+    nr, nw = os.pipe()
+    b.cleanups.append(lambda: os.close(nr))
+    try:
+        c.restore(img, stdout=nw)
+    finally:
+        os.close(nw)
+    got = read_counts(nr, "after the restore")
+    if got[0] <= a - 1 or got[0] > a + 10:
+        raise Failure("after the restore the new pipe reads %s; checkpointed at %d" % (
+            got[:3], a))
 
 
 def bad_runc_restore_no_mountpoint(b):
