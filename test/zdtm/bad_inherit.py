@@ -162,7 +162,11 @@ def img_orphan_pts_master(b):
     os.makedirs(img)
     dfd = os.open(img, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        b.snap_fails(["dump", "-t", str(pid), "-D", img], ["--orphan-pts-master"])
+        # Not snap_fails(): the counter's sleeps come and go meanwhile.
+        status, err = b.snap.run(["dump", "-t", str(pid), "-D", img], b.dir, "dump-plain")
+        if exit_code(status) != 1 or "--orphan-pts-master" not in err:
+            raise Failure("a dump of a pty slave without --orphan-pts-master %s: %r" % (
+                describe(status), err.strip()))
         resp, status, _ = rpc.Swrk(b.snap.path, b.dir).call(rpc.request(rpc.DUMP, dict(
             images_dir_fd=dfd, pid=pid, orphan_pts_master=True, log_file="dump.log",
             log_level=4)))
