@@ -131,6 +131,20 @@ struct snap_opts {
 	unsigned long empty_ns;
 	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
 	const char *join_ns[NS_KIND__NS_TIME + 1];
+	/*
+	 * Mount namespaces (ns/mnt.h). --root DIR: restore rebuilds the
+	 * tree's mounts on DIR (default: a bind of snap's /). --external
+	 * mnt[KEY]:VAL and --ext-mount-map KEY:VAL, in the order given: at
+	 * dump, the mount at mountpoint KEY is external, saved as key VAL;
+	 * at restore, key KEY is bound from host path VAL.
+	 */
+	const char *root;
+	struct ext_mount *ext_mounts;
+	size_t nr_ext_mounts;
+};
+
+struct ext_mount {
+	const char *key, *val;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "ns/ns.h"
 #include "net/netlock.h"
+#include "ns/mnt.h"
 #include "rpc/rpc.h"
 
 enum {
@@ -50,6 +51,9 @@ enum {
 	OPT_EVASIVE_DEVICES,
 	OPT_ORPHAN_PTS_MASTER,
 	OPT_WORK_DIR,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
 	OPT_EMPTY_NS,
 	OPT_JOIN_NS,
 };
@@ -134,6 +138,12 @@ static void usage(FILE *f)
 		"                          restore (over RPC): give it a new pty, its master sent\n"
 		"                          to the caller (orphan-pts-master notification)\n"
 		"  --work-dir DIR          a relative --log-file is written in DIR\n"
+		"  --root DIR              restore: rebuild the mount namespace's tree on DIR\n"
+		"                          (default: a bind of /) and pivot_root into it\n"
+		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
+		"                          saved as key VAL; restore: bind host path VAL for key\n"
+		"                          KEY; repeatable\n"
+		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
 		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
 		"                          make it new with only loopback up (the caller sets it\n"
 		"                          up in its setup-namespaces hook)\n"
@@ -311,6 +321,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
 		{ "orphan-pts-master", no_argument, NULL, OPT_ORPHAN_PTS_MASTER },
 		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
 		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
 		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "version", no_argument, NULL, 'V' },
@@ -444,6 +457,22 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_WORK_DIR:
 			o->work_dir = optarg;
+			break;
+		case OPT_ROOT:
+			o->root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (strncmp(optarg, "mnt[", 4)) {
+				fprintf(stderr, "snap: --external takes mnt[KEY]:VAL, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			if (mnt_opt_external(o, optarg + 3))
+				return -1;
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (mnt_opt_ext_map(o, optarg))
+				return -1;
 			break;
 		case OPT_EMPTY_NS:
 			if (ns_opt_empty(optarg, o))
@@ -621,5 +650,6 @@ out:
 	free(opts.action_scripts);
 	free(opts.lock_conns);
 	free(opts.inherit_fds);
+	free(opts.ext_mounts);
 	return ret ? 1 : 0;
 }

@@ -23,6 +23,7 @@ import bad_lazy
 import bad_live
 import bad_lock
 import bad_migrate
+import bad_mnt
 import bad_mem
 import bad_notify
 import bad_ns
@@ -148,6 +149,11 @@ BAD = [
     ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
+    ("bad/dump_mnt_not_external", bad_mnt.bad_dump_mnt_not_external),
+    ("bad/dump_mnt_ramfs", bad_mnt.bad_dump_mnt_ramfs),
+    ("bad/restore_mnt_root_missing", bad_mnt.bad_restore_mnt_root_missing),
+    ("bad/restore_mnt_no_external", bad_mnt.bad_restore_mnt_no_external),
+    ("mnt/runc_mntns", bad_mnt.mnt_runc_mntns),
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
