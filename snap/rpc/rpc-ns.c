@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "ns/mnt.h"
 #include "ns/ns.h"
 #include "rpc/rpc.h"
 
@@ -76,6 +77,37 @@ static int map_join_ns(const CriuOpts *co, bool restore, struct snap_opts *o, st
 	return 0;
 }
 
+/*
+ * root: where restore rebuilds the mounts (CRIU's --root; runc's criu-root,
+ * a bind of the rootfs). At dump runc names the rootfs too; CRIU reads it
+ * at restore only.
+ */
+static int map_root(const CriuOpts *co, bool restore, struct snap_opts *o)
+{
+	if (!co->root || !co->root[0])
+		return 0;
+	if (!restore) {
+		pr_info("swrk: ignoring option root '%s' at dump: the tree's root is read from "
+			"its mount namespace",
+			co->root);
+		return 0;
+	}
+	o->root = co->root;
+	return 0;
+}
+
+/* ext_mnt {key, val}: --external mnt[KEY]:VAL, whose meaning differs at dump and restore. */
+static int map_ext_mnt(const CriuOpts *co, struct snap_opts *o, struct rpc_paths *p)
+{
+	for (size_t i = 0; i < co->n_ext_mnt; i++) {
+		char *arg = keep(p, "[%s]:%s", co->ext_mnt[i]->key, co->ext_mnt[i]->val);
+
+		if (!arg || mnt_opt_external(o, arg))
+			return -1;
+	}
+	return 0;
+}
+
 void rpc_paths_free(struct rpc_paths *p)
 {
 	for (size_t i = 0; i < p->nr_kept; i++)
@@ -85,5 +117,8 @@ void rpc_paths_free(struct rpc_paths *p)
 
 int rpc_map_container(const CriuOpts *co, bool restore, struct snap_opts *o, struct rpc_paths *p)
 {
-	return map_empty_ns(co, o) || map_join_ns(co, restore, o, p) ? -1 : 0;
+	if (map_empty_ns(co, o) || map_join_ns(co, restore, o, p) || map_root(co, restore, o) ||
+	    map_ext_mnt(co, o, p))
+		return -1;
+	return 0;
 }

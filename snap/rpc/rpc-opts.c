@@ -53,6 +53,7 @@ static const struct opt_rule rules[] = {
 	{ "orphan_pts_master", OPT_MAPPED, NULL },
 	{ "empty_ns", OPT_MAPPED, NULL },
 	{ "join_ns", OPT_MAPPED, NULL },
+	{ "ext_mnt", OPT_MAPPED, NULL },
 	{ "manage_cgroups", OPT_IGNORED,
 	  "snap does not save or move cgroups: the tree is restored in the cgroups snap runs in" },
 	{ "manage_cgroups_mode", OPT_IGNORED, "snap does not manage cgroups" },
@@ -66,7 +67,8 @@ static const struct opt_rule rules[] = {
 	  "snap stops every task of the tree with ptrace instead of the freezer" },
 	{ "config_file", OPT_MAPPED, NULL },
 	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
-	{ "weak_sysctls", OPT_IGNORED, "snap restores no namespace sysctls" },
+	{ "weak_sysctls", OPT_IGNORED,
+	  "snap fails on a sysctl the host lacks rather than skipping it: never a different result" },
 	{ "status_fd", OPT_IGNORED,
 	  "it reports lazy pages being ready, and lazy_pages is refused over RPC" },
 	{ "cpu_cap", OPT_IGNORED, "snap checks CPU features its own way" },
@@ -75,7 +77,7 @@ static const struct opt_rule rules[] = {
 	{ "ghost_limit", OPT_IGNORED, "snap's limit on deleted files applies" },
 	{ "link_remap", OPT_IGNORED, "snap's own handling of unlinked files applies" },
 	{ "skip_file_rwx_check", OPT_IGNORED, "snap reopens files with their saved flags" },
-	{ "mntns_compat_mode", OPT_IGNORED, "snap restores no mount namespace" },
+	{ "mntns_compat_mode", OPT_IGNORED, "snap has one way to restore mounts" },
 	{ "log_to_stderr", OPT_IGNORED, "snap's error lines always go to stderr" },
 	{ "pre_dump_mode", OPT_IGNORED, "pre-dump is not driven over RPC yet" },
 	{ "pidfd_store_sk", OPT_IGNORED, "pre-dump is not driven over RPC yet" },
@@ -83,15 +85,15 @@ static const struct opt_rule rules[] = {
 	{ "ps", OPT_REFUSED, "snap has no page server" },
 	{ "parent_img", OPT_REFUSED, "incremental dumps are not driven over RPC yet (snap dump --prev-images-dir)" },
 	{ "track_mem", OPT_REFUSED, "memory tracking is not driven over RPC yet (snap pre-dump)" },
-	{ "veths", OPT_REFUSED, "snap restores no network namespace" },
+	{ "veths", OPT_REFUSED, "snap makes no veth pairs (empty_ns leaves the network to the caller)" },
 	{ "exec_cmd", OPT_REFUSED, "snap runs no command after a restore" },
-	{ "ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "auto_ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "ext_sharing", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "ext_masters", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "skip_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "enable_fs", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "external", OPT_REFUSED, "snap has no external resources yet" },
+	{ "auto_ext_mnt", OPT_REFUSED, "name each external mount (ext_mnt)" },
+	{ "ext_sharing", OPT_REFUSED, "the sharing of external mounts is not restored" },
+	{ "ext_masters", OPT_REFUSED, "the sharing of external mounts is not restored" },
+	{ "skip_mnt", OPT_REFUSED, "snap leaves no mount out" },
+	{ "enable_fs", OPT_REFUSED, "snap dumps only the file systems it knows" },
+	{ "external", OPT_REFUSED,
+	  "external namespaces and resources are not supported (join_ns joins a namespace)" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
 	{ "lazy_pages", OPT_REFUSED, "lazy pages are not driven over RPC yet (snap lazy-pages)" },
 	{ "tls", OPT_REFUSED, "snap has no page server" },
@@ -324,15 +326,6 @@ int rpc_opts_check(const CriuOpts *co, bool restore)
 {
 	if (check_rules(co) || check_lsm(co))
 		return -1;
-	/* runc names the bundle's rootfs at dump too; CRIU reads root at restore only. */
-	if (!restore && co->root && co->root[0])
-		pr_info("swrk: ignoring option root '%s' at dump: the tree's root is read from "
-			"its mount namespace", co->root);
-	else if (co->root && co->root[0] && strcmp(co->root, "/")) {
-		pr_err("swrk: root '%s' is not supported: snap restores only into its own root "
-		       "(/) for now", co->root);
-		return -1;
-	}
 	if (co->config_file && co->config_file[0] && check_config(co->config_file))
 		return -1;
 	if (!restore && (!co->has_pid || co->pid <= 0)) {

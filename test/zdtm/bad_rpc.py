@@ -207,8 +207,6 @@ def bad_rpc_unsupported(b):
     try:
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, lazy_pages=True)),
                      "lazy_pages")
-        expect_error(b, rpc.request(rpc.RESTORE, dict(images_dir_fd=fd, root="/tmp")),
-                     "root '/tmp'")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd)), "opts.pid")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, empty_ns=0x20000)),
                      "empty_ns 0x20000")
