@@ -176,14 +176,24 @@ class Bench:
         for m in reversed(mounts):
             if m.startswith(self.dir + "/"):
                 subprocess.run(["umount", "-l", m])
+        # Its tasks may still be dying (runc's own rmdir then failed): retry.
+        left = []
         for root, dirs, _ in os.walk("/sys/fs/cgroup"):
             if self.id in dirs:
-                try:
-                    os.rmdir(os.path.join(root, self.id))
-                except OSError:
-                    pass
+                left.append(os.path.join(root, self.id))
             if root.count("/") > 4:
                 dirs[:] = []
+        end = time.monotonic() + 5
+        while left and time.monotonic() < end:
+            for cg in list(left):
+                try:
+                    os.rmdir(cg)
+                    left.remove(cg)
+                except FileNotFoundError:
+                    left.remove(cg)
+                except OSError:
+                    pass
+            time.sleep(0.1)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

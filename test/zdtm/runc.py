@@ -185,15 +185,25 @@ class Container:
         for m in reversed(mounts):
             if m.startswith(self.b.dir + "/"):
                 spawn_wait(["/bin/umount", "-l", m])
+        # Its tasks may still be dying (runc's own rmdir then failed): retry.
+        left = []
         for root, dirs, _ in os.walk("/sys/fs/cgroup"):
-            for d in dirs:
-                if d == self.id:
-                    try:
-                        os.rmdir(os.path.join(root, d))
-                    except OSError:
-                        pass
+            if self.id in dirs:
+                left.append(os.path.join(root, self.id))
             if root.count("/") > 4:
                 dirs[:] = []
+
+        def rmdirs():
+            for cg in list(left):
+                try:
+                    os.rmdir(cg)
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    continue
+                left.remove(cg)
+            return not left
+        wait_until(rmdirs, 5, step=0.1)
 
 
 def snap_errors(runc_out):
