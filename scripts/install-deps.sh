@@ -8,10 +8,12 @@
 # time (a redis left on port 6379 would outlive the install and hold memory).
 # iproute2 has ip(8) and ss(8): network namespaces and veth pairs for the
 # page-server, lock and migration tests, ss -K for srv/redis_conn_destroyed.
+# runc, busybox-static and jq run the runc end-to-end test (test/zdtm/runc.py)
+# and scripts/bench-runc.sh: a busybox container checkpointed through snap swrk.
 set -e
 PKGS="gcc make pkg-config libnl-3-dev libnl-route-3-dev libprotobuf-c-dev \
 protobuf-c-compiler libcap-dev libcap2-bin libbsd-dev python3 util-linux mount procps \
-redis-server redis-tools nginx-light iproute2"
+redis-server redis-tools nginx-light iproute2 runc busybox-static jq"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

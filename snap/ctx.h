@@ -33,6 +33,16 @@ enum netlock_op { NETLOCK_OP_NONE, NETLOCK_OP_LIST, NETLOCK_OP_UNLOCK, NETLOCK_O
 
 struct action_notifier;
 
+/*
+ * --inherit-fd fd[N]:KEY (CRIU's): at restore, a file whose key is KEY
+ * ("pipe:[INO]", "socket:[INO]" or a path) is not reopened: it is snap's
+ * fd N, as the caller handed it over (runc: the container's stdio pipes).
+ */
+struct inherit_fd {
+	int fd;
+	const char *key;
+};
+
 struct snap_opts {
 	const char *images_dir;		/* -D */
 	const char *log_file;		/* -o */
@@ -100,6 +110,19 @@ struct snap_opts {
 	 */
 	bool rst_sibling;
 	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
+	struct inherit_fd *inherit_fds;	/* --inherit-fd, in the order given */
+	size_t nr_inherit_fds;
+	/*
+	 * --evasive-devices (restore): a device file whose saved path is gone
+	 * is reopened through any node of the same device (under /dev).
+	 */
+	bool evasive_devices;
+	/*
+	 * --orphan-pts-master (restore): a pty slave whose master was outside
+	 * the tree gets a new pty; its master goes to the RPC caller.
+	 */
+	bool orphan_pts_master;
+	const char *work_dir;		/* --work-dir: where a relative -o goes */
 	/*
 	 * --empty-ns net: dump saves nothing of the tree's net namespace and
 	 * restore makes it new and empty (loopback up): the caller sets it up

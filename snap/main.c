@@ -6,9 +6,11 @@
  */
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmds.h"
 #include "lazy/lazy.h"
@@ -46,6 +48,10 @@ enum {
 	OPT_PORT,
 	OPT_DAEMON,
 	OPT_STATUS_FD,
+	OPT_INHERIT_FD,
+	OPT_EVASIVE_DEVICES,
+	OPT_ORPHAN_PTS_MASTER,
+	OPT_WORK_DIR,
 	OPT_ROOT,
 	OPT_EXTERNAL,
 	OPT_EXT_MOUNT_MAP,
@@ -127,6 +133,14 @@ static void usage(FILE *f)
 		"  --daemon                page-server: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
 		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --inherit-fd fd[N]:KEY  restore: the file whose key is KEY (pipe:[INO], or a\n"
+		"                          path) is not reopened but is snap's fd N; repeatable\n"
+		"  --evasive-devices       restore: a device file whose path is gone is reopened\n"
+		"                          through another node of the same device under /dev\n"
+		"  --orphan-pts-master     dump: save a pty slave whose master is outside the tree;\n"
+		"                          restore (over RPC): give it a new pty, its master sent\n"
+		"                          to the caller (orphan-pts-master notification)\n"
+		"  --work-dir DIR          a relative --log-file is written in DIR\n"
 		"  --root DIR              restore: rebuild the mount namespace's tree on DIR\n"
 		"                          (default: a bind of /) and pivot_root into it\n"
 		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
@@ -245,6 +259,34 @@ static int parse_inodes(const char *arg, struct snap_opts *o)
 	return 0;
 }
 
+/* --inherit-fd fd[N]:KEY, CRIU's form. */
+static int parse_inherit_fd(const char *arg, struct snap_opts *o)
+{
+	struct inherit_fd *n;
+	char *end;
+	long fd;
+
+	if (strncmp(arg, "fd[", 3))
+		goto bad;
+	fd = strtol(arg + 3, &end, 10);
+	if (end == arg + 3 || fd < 0 || fd > INT32_MAX || end[0] != ']' || end[1] != ':' ||
+	    !end[2])
+		goto bad;
+	n = realloc(o->inherit_fds, (o->nr_inherit_fds + 1) * sizeof(*n));
+	if (!n) {
+		fprintf(stderr, "snap: out of memory\n");
+		return -1;
+	}
+	o->inherit_fds = n;
+	n[o->nr_inherit_fds].fd = fd;
+	n[o->nr_inherit_fds++].key = end + 2;
+	return 0;
+bad:
+	fprintf(stderr, "snap: --inherit-fd takes fd[N]:KEY (KEY: pipe:[INO], socket:[INO] or a "
+			"path), not '%s'\n", arg);
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct snap_opts *o)
 {
 	static const struct option longopts[] = {
@@ -279,6 +321,10 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
+		{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
+		{ "orphan-pts-master", no_argument, NULL, OPT_ORPHAN_PTS_MASTER },
+		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
 		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
@@ -406,6 +452,19 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 				return -1;
 			}
 			break;
+		case OPT_INHERIT_FD:
+			if (parse_inherit_fd(optarg, o))
+				return -1;
+			break;
+		case OPT_EVASIVE_DEVICES:
+			o->evasive_devices = true;
+			break;
+		case OPT_ORPHAN_PTS_MASTER:
+			o->orphan_pts_master = true;
+			break;
+		case OPT_WORK_DIR:
+			o->work_dir = optarg;
+			break;
 		case OPT_ROOT:
 			o->root = optarg;
 			break;
@@ -473,6 +532,27 @@ static int check_page_server(const char *cmd, const struct snap_opts *o)
 	return 0;
 }
 
+/* --work-dir: CRIU's place for the log (and stats) when given a bare name. */
+static int work_dir_log(struct snap_opts *o, char *path)
+{
+	struct stat st;
+
+	if (!o->work_dir)
+		return 0;
+	if (stat(o->work_dir, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "snap: --work-dir %s is not a directory\n", o->work_dir);
+		return -1;
+	}
+	if (!o->log_file || o->log_file[0] == '/')
+		return 0;
+	if (snprintf(path, PATH_MAX, "%s/%s", o->work_dir, o->log_file) >= PATH_MAX) {
+		fprintf(stderr, "snap: --work-dir %s: log file path too long\n", o->work_dir);
+		return -1;
+	}
+	o->log_file = path;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct snap_opts opts = {
@@ -483,6 +563,7 @@ int main(int argc, char **argv)
 		.port = -1,
 		.status_fd = -1,
 	};
+	char log_path[PATH_MAX];
 	struct kfeat kf;
 	const char *cmd;
 	int ret = -1;
@@ -514,6 +595,8 @@ int main(int argc, char **argv)
 	}
 	optind = 2;
 	if (parse_args(argc, argv, &opts))
+		return 1;
+	if (work_dir_log(&opts, log_path))
 		return 1;
 	if (log_init(opts.log_file, opts.verbosity))
 		return 1;
@@ -574,6 +657,7 @@ out:
 	free(opts.ext_unix_inos);
 	free(opts.action_scripts);
 	free(opts.lock_conns);
+	free(opts.inherit_fds);
 	free(opts.ext_mounts);
 	return ret ? 1 : 0;
 }

@@ -35,6 +35,12 @@ enum action_hook {
  */
 struct action_notifier {
 	int (*notify)(void *arg, enum action_hook hook, pid_t init_pid);
+	/*
+	 * Hand the caller our fd @fd as the notification @what (CRIU's
+	 * "orphan-pts-master": a new pty's master, for --orphan-pts-master),
+	 * and wait for its answer. 0, or -1 after one error line.
+	 */
+	int (*send_fd)(void *arg, const char *what, int fd);
 	void *arg;
 };
 

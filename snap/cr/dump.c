@@ -498,8 +498,12 @@ out:
 	ctx.st.t_end = now_ns();
 	if (ok && opts->display_stats)
 		print_dump_stats(&ctx);
+	/* The times in the log too: under RPC (runc) stdout goes nowhere. */
 	if (ok)
-		pr_info("dump of pid %d done (%zu processes)", opts->pid, ctx.nr_tasks);
+		pr_info("dump of pid %d done (%zu processes): frozen %llu us, total %llu us",
+			opts->pid, ctx.nr_tasks,
+			(unsigned long long)(ctx.st.t_unfrozen - ctx.st.t_frozen) / 1000,
+			(unsigned long long)(ctx.st.t_end - ctx.st.t_start) / 1000);
 	if (ctx.files)
 		file_table_free(ctx.files);
 	shmem_table_free(ctx.shmem);

@@ -638,10 +638,13 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->display_stats)
 		print_restore_stats(&ctx);
 	if (ctx.new_pidns)
-		pr_info("restored pid %d in a new pid namespace, host pid %d (%zu processes)",
-			ctx.tasks[0].pid, pid, ctx.nr_tasks);
+		pr_info("restored pid %d in a new pid namespace, host pid %d (%zu processes) in "
+			"%llu us",
+			ctx.tasks[0].pid, pid, ctx.nr_tasks,
+			(unsigned long long)(ctx.st.t_end - ctx.st.t_start) / 1000);
 	else
-		pr_info("restored pid %d (%zu processes)", pid, ctx.nr_tasks);
+		pr_info("restored pid %d (%zu processes) in %llu us", pid, ctx.nr_tasks,
+			(unsigned long long)(ctx.st.t_end - ctx.st.t_start) / 1000);
 	ret = 0;
 out:
 	free_tree(&tr, pid, ret);

@@ -34,10 +34,20 @@ oom:
 	return -1;
 }
 
+/* A pty slave (not /dev/tty, /dev/console, a console or a serial line)? */
+static bool pty_slave(const struct fd_desc *d)
+{
+	unsigned int ma = major(d->st.st_rdev);
+
+	return ma >= UNIX98_PTY_SLAVE_MAJOR && ma < UNIX98_PTY_SLAVE_MAJOR + 8;
+}
+
 int tty_external_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
 {
-	if (!ctx->opts->shell_job) {
-		pr_err("pid %d fd %d: a terminal (%s) needs --shell-job", d->pid, d->fd, d->path);
+	/* --orphan-pts-master: a container's console, whose master its runtime holds. */
+	if (!ctx->opts->shell_job && !(ctx->opts->orphan_pts_master && pty_slave(d))) {
+		pr_err("pid %d fd %d: a terminal (%s) needs --shell-job%s", d->pid, d->fd, d->path,
+		       pty_slave(d) ? " or --orphan-pts-master" : "");
 		return -1;
 	}
 	return chr_entry_fill(d, fe);

@@ -331,6 +331,14 @@ static void fifo_restore_free(void *st)
 	pipe_data_free(&fs->data);
 }
 
+static int fifo_inherit_key(const FileEntry *fe, char *buf, size_t len)
+{
+	if (!fe->fifo)
+		return -1;
+	snprintf(buf, len, "%s", fe->fifo->path);
+	return 0;
+}
+
 const struct fd_ops fifo_fd_ops = {
 	.type = FD_TYPE__FD_FIFO,
 	.name = "fifo",
@@ -344,6 +352,7 @@ const struct fd_ops fifo_fd_ops = {
 	.load = fifo_load,
 	.prepare = fifo_prepare,
 	.open = fifo_open,
+	.inherit_key = fifo_inherit_key,
 	.opened = fifo_opened,
 	.restore_free = fifo_restore_free,
 };

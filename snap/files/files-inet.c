@@ -24,6 +24,8 @@
  * network lock gone, tree_restored() takes them out of repair mode, sends
  * what had not been sent and feeds in the FINs (files-inet-fill.c).
  */
+#include <stdio.h>
+
 #include "files/files-inet.h"
 #include "log.h"
 
@@ -50,6 +52,15 @@ static int inet_collect(struct dump_ctx *ctx, void *st)
 	return 0;
 }
 
+/* Named, but its queues and the network lock name it by its inode: refused. */
+static int inet_inherit_key(const FileEntry *fe, char *buf, size_t len)
+{
+	if (!fe->inet_sk)
+		return -1;
+	snprintf(buf, len, "socket:[%u]", fe->inet_sk->ino);
+	return 1;
+}
+
 const struct fd_ops inet_fd_ops = {
 	.type = FD_TYPE__FD_INET,
 	.name = "inet socket",
@@ -65,6 +76,7 @@ const struct fd_ops inet_fd_ops = {
 	.load = inet_load,
 	.prepare = inet_prepare,
 	.open = inet_open,
+	.inherit_key = inet_inherit_key,
 	.all_opened = inet_all_opened,
 	.tree_restored = inet_tree_restored,
 	.restore_free = inet_restore_free,

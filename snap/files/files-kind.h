@@ -110,6 +110,14 @@ struct fd_ops {
 	int (*load)(struct restore_ctx *ctx, void *st);
 	/* At load, for each file of the kind: check @fe, load what open() will need. */
 	int (*prepare)(struct restore_ctx *ctx, void *st, const FileEntry *fe);
+	/*
+	 * Optional. The key --inherit-fd names @fe by, as CRIU's: "pipe:[INO]",
+	 * "socket:[INO]", or the file's path; written to @buf. 0: a matching
+	 * --inherit-fd replaces the file (the kind is not asked about it
+	 * again); 1: named so, but this kind's files refer to one another and
+	 * one cannot be taken from outside (refused when named); -1: no key.
+	 */
+	int (*inherit_key)(const FileEntry *fe, char *buf, size_t len);
 	/* FD_IN_SNAP when absent. Decided once, at load. */
 	enum fd_where (*where)(const struct restore_ctx *ctx, const FileEntry *fe);
 	/*

@@ -13,6 +13,7 @@
  * its write() hook, read back by its load() hook into its restore state.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -197,6 +198,15 @@ static void pipe_restore_free(void *st)
 	pipe_data_free(&ps->data);
 }
 
+/* The other end is often outside the tree: runc's stdio pipes (--inherit-fd). */
+static int pipe_inherit_key(const FileEntry *fe, char *buf, size_t len)
+{
+	if (!fe->pipe)
+		return -1;
+	snprintf(buf, len, "pipe:[%llu]", (unsigned long long)fe->pipe->pipe_id);
+	return 0;
+}
+
 const struct fd_ops pipe_fd_ops = {
 	.type = FD_TYPE__FD_PIPE,
 	.name = "pipe",
@@ -210,6 +220,7 @@ const struct fd_ops pipe_fd_ops = {
 	.load = pipe_load,
 	.prepare = pipe_prepare,
 	.open = pipe_open,
+	.inherit_key = pipe_inherit_key,
 	.opened = pipe_opened,
 	.restore_free = pipe_restore_free,
 };

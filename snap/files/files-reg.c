@@ -271,6 +271,14 @@ static int reg_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	return reg_finish(fe, fd);
 }
 
+static int reg_inherit_key(const FileEntry *fe, char *buf, size_t len)
+{
+	if (!fe->reg)
+		return -1;
+	snprintf(buf, len, "%s", fe->reg->path);
+	return 0;
+}
+
 const struct fd_ops reg_fd_ops = {
 	.type = FD_TYPE__FD_REG,
 	.name = "regular file",
@@ -281,4 +289,5 @@ const struct fd_ops reg_fd_ops = {
 	.where = reg_where,
 	.inflight = reg_inflight,
 	.open = reg_open,
+	.inherit_key = reg_inherit_key,
 };

@@ -3,7 +3,8 @@
  * The fd table, restore side, in stages:
  *
  *  1. load (restore_load_files): files.img, each kind's side images, every
- *     entry checked by its kind, which also says where it is opened;
+ *     entry checked by its kind, which also says where it is opened; or
+ *     taken from one of snap's fds (--inherit-fd, files-inherit.c);
  *  2. in snap, before any process (files_open_all): every FD_IN_SNAP file
  *     opened and parked (files_park()) at the number the first task that
  *     holds it gives it where that is free, so that the processes inherit
@@ -102,16 +103,26 @@ static int check_files(struct restore_ctx *ctx)
 		return -1;
 	for (size_t i = 0; i < ctx->nr_files; i++) {
 		const FileEntry *fe = ctx->files[i];
-		const struct fd_ops *ops;
 		int k = fd_kind_by_type(fe->type);
 
 		if (k < 0) {
 			pr_err("files.img: file id %u: unknown fd type %d", fe->id, fe->type);
 			return -1;
 		}
-		ops = fd_kinds[k];
 		st->kind[i] = k;
-		if ((ops->prepare && ops->prepare(ctx, st->kind_st[k], fe)) || files_fown_check(fe))
+	}
+	if (files_inherit_plan(ctx))
+		return -1;
+	for (size_t i = 0; i < ctx->nr_files; i++) {
+		const FileEntry *fe = ctx->files[i];
+		const struct fd_ops *ops = fd_kinds[st->kind[i]];
+
+		if (files_fown_check(fe))
+			return -1;
+		/* Taken from the caller's fd: its kind neither checks nor opens it. */
+		if (st->inherit[i] >= 0)
+			continue;
+		if (ops->prepare && ops->prepare(ctx, st->kind_st[st->kind[i]], fe))
 			return -1;
 		st->where[i] = ops->where ? ops->where(ctx, fe) : FD_IN_SNAP;
 	}
@@ -168,6 +179,7 @@ static void state_free(struct files_restore_state *st)
 		free(st->kind_st[k]);
 	free(st->kind_st);
 	free(st->uses);
+	free(st->inherit);
 	free(st->where);
 	free(st->kind);
 	free(st->fown_done);
@@ -303,7 +315,10 @@ static int open_staged(struct restore_ctx *ctx, size_t *todo, size_t nr)
 			/* Given by a peer's open(). */
 			if (st->fds[i] >= 0)
 				continue;
-			fd = kind_ops(ctx, i)->open(ctx, kind_st(ctx, i), ctx->files[i]);
+			if (st->inherit[i] >= 0)
+				fd = files_inherit_open(ctx, i);
+			else
+				fd = kind_ops(ctx, i)->open(ctx, kind_st(ctx, i), ctx->files[i]);
 			if (fd == FD_AGAIN)
 				todo[left++] = i;
 			else if (fd < 0 || files_park(ctx, i, fd))
@@ -518,7 +533,7 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 		ssize_t idx = files_index(ctx, fi->id);
 		const struct fd_ops *ops = kind_ops(ctx, idx);
 
-		if (ops->installed &&
+		if (ops->installed && ctx->files_st->inherit[idx] < 0 &&
 		    ops->installed(ctx, kind_st(ctx, idx), t, fi->fd, ctx->files[idx]))
 			return -1;
 	}

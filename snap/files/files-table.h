@@ -76,7 +76,16 @@ struct files_restore_state {
 	size_t nr_uses, cap_uses;
 	void **kind_st;		/* fd_ops.restore_state of fd_kinds[k] */
 	struct file_locks_rst *locks;	/* file-locks.img (files-locks.h) */
+	int *inherit;		/* --inherit-fd: snap's fd it is taken from, or -1 */
 };
+
+/*
+ * files-inherit.c, at load: which files --inherit-fd replaces (st->inherit),
+ * each fd checked open in snap; a key that names no file is logged. 0 or -1.
+ */
+int files_inherit_plan(struct restore_ctx *ctx);
+/* A new fd (close-on-exec) on the file ctx->files[@i] is inherited from, or -1 logged. */
+int files_inherit_open(const struct restore_ctx *ctx, size_t i);
 
 /* files-opened.c */
 /* Position of file @id in ctx->files, or -1. */

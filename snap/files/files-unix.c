@@ -21,6 +21,8 @@
  * peer side (dgrams from a socket bound to the sender's name), then
  * connects dgram sockets, shuts down, and sets options and file flags.
  */
+#include <stdio.h>
+
 #include "files/files-unix.h"
 
 static bool unix_match(const struct fd_desc *d)
@@ -29,6 +31,15 @@ static bool unix_match(const struct fd_desc *d)
 	int domain;
 
 	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_UNIX;
+}
+
+/* Named, but a socket's peers and queued files are others of the image: refused. */
+static int unix_inherit_key(const FileEntry *fe, char *buf, size_t len)
+{
+	if (!fe->unix_sk)
+		return -1;
+	snprintf(buf, len, "socket:[%u]", fe->unix_sk->ino);
+	return 1;
 }
 
 const struct fd_ops unix_fd_ops = {
@@ -44,6 +55,7 @@ const struct fd_ops unix_fd_ops = {
 	.restore_state = sizeof(struct unix_restore_state),
 	.load = unix_load,
 	.open = unix_open,
+	.inherit_key = unix_inherit_key,
 	.all_opened = unix_all_opened,
 	.restore_free = unix_restore_free,
 };

@@ -6,7 +6,9 @@
  * parent cannot reap it) or gone (auto-reaped), and is taken as such.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <linux/kcmp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,6 +486,65 @@ int tree_seize(struct dump_ctx *ctx)
 	return tree_vpids(ctx) || find_shared(ctx) || check_ids(ctx) ? -1 : 0;
 }
 
+/*
+ * A thread killed while snap traced it could not be detached: its exit is
+ * reported to snap, which must collect it before its parent can (and a pid
+ * namespace's init waits for every task of it). @tids: those not collected
+ * yet, 0 once done. Whether some are left.
+ */
+static bool reap_traced(pid_t *tids, size_t nr)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < nr; i++) {
+		pid_t r = tids[i] ? waitpid(tids[i], NULL, __WALL | WNOHANG) : -1;
+
+		if (r == 0)
+			left = true;
+		else if (r > 0 || errno == ECHILD)
+			tids[i] = 0;
+	}
+	return left;
+}
+
+/*
+ * Killed tasks are gone (zombies at most) once collected and their pidfds
+ * read: the caller may look at once (runc destroys the container right after
+ * the dump, and refuses one whose init still runs).
+ */
+static void wait_dead(const struct dump_ctx *ctx)
+{
+	uint64_t deadline = now_ns() + 5000000000ULL;
+	struct pollfd pfd = { .events = POLLIN };
+	size_t nr = 0;
+	pid_t *tids;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		nr += ctx->tasks[i].zombie ? 0 : ctx->tasks[i].nr_threads;
+	tids = malloc((nr + 1) * sizeof(*tids));
+	if (!tids)
+		return;
+	nr = 0;
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		for (size_t j = 0; !ctx->tasks[i].zombie && j < ctx->tasks[i].nr_threads; j++)
+			tids[nr++] = ctx->tasks[i].threads[j];
+	while (reap_traced(tids, nr) && now_ns() < deadline)
+		usleep(1000);
+	free(tids);
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *t = &ctx->tasks[i];
+		uint64_t now = now_ns();
+
+		pfd.fd = t->pidfd;
+		if (t->pidfd < 0 || t->zombie)
+			continue;
+		if (now >= deadline || poll(&pfd, 1, (deadline - now) / 1000000 + 1) <= 0) {
+			pr_warn("pid %d: killed, but still not gone", t->pid);
+			return;
+		}
+	}
+}
+
 void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 {
 	size_t i;
@@ -497,6 +558,8 @@ void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 			unseize_task(&ctx->tasks[i], false);
 			ctx->tasks[i].seized = false;
 		}
+	if (kill_all)
+		wait_dead(ctx);
 }
 
 int tree_write(struct dump_ctx *ctx)

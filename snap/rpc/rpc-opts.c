@@ -46,9 +46,14 @@ static const struct opt_rule rules[] = {
 	{ "tcp_close", OPT_MAPPED, NULL },
 	{ "network_lock", OPT_MAPPED, NULL },
 	{ "display_stats", OPT_MAPPED, NULL },
-	{ "orphan_pts_master", OPT_IGNORED,
-	  "snap saves a pty whose master is outside the tree as an external terminal "
-	  "(shell_job), so it never has an orphan master to pass" },
+	{ "inherit_fd", OPT_MAPPED, NULL },
+	{ "evasive_devices", OPT_MAPPED, NULL },
+	{ "lsm_profile", OPT_MAPPED, NULL },
+	{ "lsm_mount_context", OPT_MAPPED, NULL },
+	{ "orphan_pts_master", OPT_MAPPED, NULL },
+	{ "empty_ns", OPT_MAPPED, NULL },
+	{ "join_ns", OPT_MAPPED, NULL },
+	{ "ext_mnt", OPT_MAPPED, NULL },
 	{ "manage_cgroups", OPT_IGNORED,
 	  "snap does not save or move cgroups: the tree is restored in the cgroups snap runs in" },
 	{ "manage_cgroups_mode", OPT_IGNORED, "snap does not manage cgroups" },
@@ -60,21 +65,19 @@ static const struct opt_rule rules[] = {
 	{ "cgroup_yard", OPT_IGNORED, "snap does not manage cgroups" },
 	{ "freeze_cgroup", OPT_IGNORED,
 	  "snap stops every task of the tree with ptrace instead of the freezer" },
-	{ "empty_ns", OPT_IGNORED,
-	  "snap dumps only trees in its own namespaces and creates none on restore" },
-	{ "evasive_devices", OPT_IGNORED, "snap reopens device files by their saved path" },
 	{ "config_file", OPT_MAPPED, NULL },
 	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
-	{ "weak_sysctls", OPT_IGNORED, "snap restores no namespace sysctls" },
+	{ "weak_sysctls", OPT_IGNORED,
+	  "snap fails on a sysctl the host lacks rather than skipping it: never a different result" },
 	{ "status_fd", OPT_IGNORED,
-	  "it reports a page server or lazy pages being ready, which snap has not" },
+	  "it reports lazy pages being ready, and lazy_pages is refused over RPC" },
 	{ "cpu_cap", OPT_IGNORED, "snap checks CPU features its own way" },
 	{ "force_irmap", OPT_IGNORED, "snap has no inotify path map" },
 	{ "irmap_scan_paths", OPT_IGNORED, "snap has no inotify path map" },
 	{ "ghost_limit", OPT_IGNORED, "snap's limit on deleted files applies" },
 	{ "link_remap", OPT_IGNORED, "snap's own handling of unlinked files applies" },
 	{ "skip_file_rwx_check", OPT_IGNORED, "snap reopens files with their saved flags" },
-	{ "mntns_compat_mode", OPT_IGNORED, "snap restores no mount namespace" },
+	{ "mntns_compat_mode", OPT_IGNORED, "snap has one way to restore mounts" },
 	{ "log_to_stderr", OPT_IGNORED, "snap's error lines always go to stderr" },
 	{ "pre_dump_mode", OPT_IGNORED, "pre-dump is not driven over RPC yet" },
 	{ "pidfd_store_sk", OPT_IGNORED, "pre-dump is not driven over RPC yet" },
@@ -82,21 +85,17 @@ static const struct opt_rule rules[] = {
 	{ "ps", OPT_REFUSED, "snap has no page server" },
 	{ "parent_img", OPT_REFUSED, "incremental dumps are not driven over RPC yet (snap dump --prev-images-dir)" },
 	{ "track_mem", OPT_REFUSED, "memory tracking is not driven over RPC yet (snap pre-dump)" },
-	{ "veths", OPT_REFUSED, "snap restores no network namespace" },
+	{ "veths", OPT_REFUSED, "snap makes no veth pairs (empty_ns leaves the network to the caller)" },
 	{ "exec_cmd", OPT_REFUSED, "snap runs no command after a restore" },
-	{ "ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "inherit_fd", OPT_REFUSED, "snap has no inherit-fd yet" },
-	{ "auto_ext_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "ext_sharing", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "ext_masters", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "skip_mnt", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "enable_fs", OPT_REFUSED, "snap dumps no mount namespace" },
-	{ "external", OPT_REFUSED, "snap has no external resources yet" },
-	{ "join_ns", OPT_REFUSED, "snap joins no namespaces on restore yet" },
+	{ "auto_ext_mnt", OPT_REFUSED, "name each external mount (ext_mnt)" },
+	{ "ext_sharing", OPT_REFUSED, "the sharing of external mounts is not restored" },
+	{ "ext_masters", OPT_REFUSED, "the sharing of external mounts is not restored" },
+	{ "skip_mnt", OPT_REFUSED, "snap leaves no mount out" },
+	{ "enable_fs", OPT_REFUSED, "snap dumps only the file systems it knows" },
+	{ "external", OPT_REFUSED,
+	  "external namespaces and resources are not supported (join_ns joins a namespace)" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
 	{ "lazy_pages", OPT_REFUSED, "lazy pages are not driven over RPC yet (snap lazy-pages)" },
-	{ "lsm_profile", OPT_REFUSED, "snap sets no LSM profile" },
-	{ "lsm_mount_context", OPT_REFUSED, "snap sets no LSM mount context" },
 	{ "tls", OPT_REFUSED, "snap has no page server" },
 	{ "tls_cacert", OPT_REFUSED, "snap has no page server" },
 	{ "tls_cacrl", OPT_REFUSED, "snap has no page server" },
@@ -251,6 +250,8 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 			o->ext_unix_inos[i] = co->unix_sk_ino[i]->inode;
 		o->nr_ext_unix_inos = co->n_unix_sk_ino;
 	}
+	o->evasive_devices = restore && co->has_evasive_devices && co->evasive_devices;
+	o->orphan_pts_master = co->has_orphan_pts_master && co->orphan_pts_master;
 	if (co->has_network_lock) {
 		/* CRIU's default, iptables, is a lock all the same: snap's is nft. */
 		o->network_lock = co->network_lock == CRIU_NETWORK_LOCK_METHOD__SKIP ?
@@ -260,21 +261,102 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 	return 0;
 }
 
-int rpc_opts_check(const CriuOpts *co, bool restore)
+/*
+ * Which LSM labels processes here, in @name: securityfs's list, else any
+ * module answering /proc/self/attr/current. false when none does.
+ */
+static bool lsm_active(char *name, size_t len)
 {
-	if (check_rules(co))
-		return -1;
-	if (co->root && co->root[0] && strcmp(co->root, "/")) {
-		pr_err("swrk: root '%s' is not supported: snap restores only into its own root "
-		       "(/) for now", co->root);
+	static const char *const labelling[] = { "selinux", "apparmor", "smack" };
+	char buf[256] = "";
+	FILE *f = fopen("/sys/kernel/security/lsm", "r");
+
+	if (f) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		fclose(f);
+		buf[n] = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(labelling); i++) {
+			if (strstr(buf, labelling[i])) {
+				snprintf(name, len, "%s", labelling[i]);
+				return true;
+			}
+		}
+		return false;
+	}
+	/* securityfs not mounted: without a labelling LSM the attribute reads EINVAL. */
+	f = fopen("/proc/self/attr/current", "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	snprintf(name, len, "an LSM (this process is labelled %.200s)", buf);
+	return true;
+}
+
+/*
+ * runc passes the container's LSM profile and mount context on restore.
+ * With no labelling LSM on the host there is nothing to set, as with
+ * CRIU; with one, snap would restore the tree unconfined: refused.
+ */
+static int check_lsm(const CriuOpts *co)
+{
+	const char *opt = NULL, *val = NULL;
+	char lsm[256];
+
+	if (co->lsm_profile && co->lsm_profile[0])
+		opt = "lsm_profile", val = co->lsm_profile;
+	else if (co->lsm_mount_context && co->lsm_mount_context[0])
+		opt = "lsm_mount_context", val = co->lsm_mount_context;
+	if (!opt)
+		return 0;
+	if (lsm_active(lsm, sizeof(lsm))) {
+		pr_err("swrk: option %s '%s' is not supported: snap sets no LSM label, and %s is "
+		       "in use here", opt, val, lsm);
 		return -1;
 	}
+	pr_info("swrk: ignoring option %s '%s': no labelling LSM is in use here", opt, val);
+	return 0;
+}
+
+int rpc_opts_check(const CriuOpts *co, bool restore)
+{
+	if (check_rules(co) || check_lsm(co))
+		return -1;
 	if (co->config_file && co->config_file[0] && check_config(co->config_file))
 		return -1;
 	if (!restore && (!co->has_pid || co->pid <= 0)) {
 		pr_err("swrk: dump needs opts.pid: snap does not dump the process that asks");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * inherit_fd: the fds are snap's own, as runc hands its stdio to `criu
+ * swrk`; the keys stay in the request, which outlives the command.
+ */
+static int map_inherit(const CriuOpts *co, bool restore, struct snap_opts *o)
+{
+	if (!co->n_inherit_fd)
+		return 0;
+	if (!restore) {
+		pr_info("swrk: ignoring option inherit_fd: it is read at restore only");
+		return 0;
+	}
+	o->inherit_fds = calloc(co->n_inherit_fd, sizeof(*o->inherit_fds));
+	if (!o->inherit_fds) {
+		pr_err("swrk: out of memory for inherit_fd");
+		return -1;
+	}
+	for (size_t i = 0; i < co->n_inherit_fd; i++) {
+		o->inherit_fds[i].fd = co->inherit_fd[i]->fd;
+		o->inherit_fds[i].key = co->inherit_fd[i]->key;
+	}
+	o->nr_inherit_fds = co->n_inherit_fd;
 	return 0;
 }
 
@@ -301,5 +383,8 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
 	o->verbosity = co->log_level < LOG_ERR ? LOG_ERR : co->log_level;
 	if (!restore && co->has_pid)
 		o->pid = co->pid;
-	return map_flags(co, restore, o);
+	if (map_flags(co, restore, o) || map_inherit(co, restore, o) ||
+	    rpc_map_container(co, restore, o, p))
+		return -1;
+	return 0;
 }

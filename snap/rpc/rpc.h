@@ -21,7 +21,18 @@
 struct rpc_paths {
 	char images_dir[PATH_MAX];
 	char log_file[PATH_MAX];
+	char **kept;		/* option strings made for the parsers (rpc-ns.c) */
+	size_t nr_kept;
 };
+
+/*
+ * rpc-ns.c: the container options (empty_ns, join_ns...) into @o, strings
+ * kept in @paths. 0, or -1 after one error line naming the option.
+ */
+int rpc_map_container(const CriuOpts *co, bool restore, struct snap_opts *o,
+		      struct rpc_paths *paths);
+/* Free what rpc_opts_fill() allocated in @paths. */
+void rpc_paths_free(struct rpc_paths *paths);
 
 /*
  * Fill @o from @co as the command line would. The fds in @co are the

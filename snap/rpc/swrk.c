@@ -33,10 +33,18 @@ struct swrk {
 	bool hung_up;		/* the caller closed the socket: no one to answer */
 };
 
-static int send_resp(struct swrk *s, const CriuResp *r)
+/* @r in one packet; with @fd >= 0, that fd rides along (SCM_RIGHTS). */
+static int send_resp_fd(struct swrk *s, const CriuResp *r, int fd)
 {
 	size_t len = criu_resp__get_packed_size(r);
 	uint8_t *buf = malloc(len ? len : 1);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
 	ssize_t n;
 
 	if (!buf) {
@@ -44,8 +52,20 @@ static int send_resp(struct swrk *s, const CriuResp *r)
 		return -1;
 	}
 	criu_resp__pack(r, buf);
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
 	do
-		n = send(s->sk, buf, len, MSG_NOSIGNAL);
+		n = sendmsg(s->sk, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	free(buf);
 	if (n != (ssize_t)len) {
@@ -53,6 +73,11 @@ static int send_resp(struct swrk *s, const CriuResp *r)
 		return -1;
 	}
 	return 0;
+}
+
+static int send_resp(struct swrk *s, const CriuResp *r)
+{
+	return send_resp_fd(s, r, -1);
 }
 
 /*
@@ -99,47 +124,66 @@ static CriuReq *recv_req(struct swrk *s, bool *eof)
 	return req;
 }
 
-/* The hooks as NOTIFY messages: the caller acts, then answers notify_success. */
-static int swrk_notify(void *arg, enum action_hook hook, pid_t init_pid)
+/* NOTIFY @script (with @fd, if >= 0), then the caller's answer: 0 if it succeeded. */
+static int notify_wait(struct swrk *s, const char *script, pid_t pid, int fd)
 {
 	CriuResp r = CRIU_RESP__INIT;
 	CriuNotify n = CRIU_NOTIFY__INIT;
-	struct swrk *s = arg;
 	CriuReq *ack;
 	bool eof;
 	int ret = -1;
 
-	if (init_pid > 0)
-		s->root_pid = init_pid;
-	if (!s->notify_scripts)
-		return 0;
-	n.script = (char *)action_name(hook);
+	n.script = (char *)script;
 	n.has_pid = true;
-	n.pid = init_pid;
+	n.pid = pid;
 	r.type = CRIU_REQ_TYPE__NOTIFY;
 	r.success = true;
 	r.notify = &n;
-	pr_info("swrk: notifying the caller of %s (pid %d)", n.script, init_pid);
-	if (send_resp(s, &r))
+	pr_info("swrk: notifying the caller of %s (pid %d%s)", script, pid,
+		fd >= 0 ? ", with an fd" : "");
+	if (send_resp_fd(s, &r, fd))
 		return -1;
 	ack = recv_req(s, &eof);
 	if (!ack) {
 		if (eof) {
 			s->hung_up = true;
 			pr_err("swrk: the caller closed the connection at the %s notification",
-			       n.script);
+			       script);
 		}
 		return -1;
 	}
 	if (ack->type != CRIU_REQ_TYPE__NOTIFY)
 		pr_err("swrk: the caller answered the %s notification with request type %d",
-		       n.script, ack->type);
+		       script, ack->type);
 	else if (!ack->has_notify_success || !ack->notify_success)
-		pr_err("swrk: the caller failed the %s notification", n.script);
+		pr_err("swrk: the caller failed the %s notification", script);
 	else
 		ret = 0;
 	criu_req__free_unpacked(ack, NULL);
 	return ret;
+}
+
+/* The hooks as NOTIFY messages: the caller acts, then answers notify_success. */
+static int swrk_notify(void *arg, enum action_hook hook, pid_t init_pid)
+{
+	struct swrk *s = arg;
+
+	if (init_pid > 0)
+		s->root_pid = init_pid;
+	if (!s->notify_scripts)
+		return 0;
+	return notify_wait(s, action_name(hook), init_pid, -1);
+}
+
+/*
+ * An fd for the caller (orphan-pts-master): sent whether or not it asked for
+ * the scripts, as CRIU does, since the fd is the point.
+ */
+static int swrk_send_fd(void *arg, const char *what, int fd)
+{
+	struct swrk *s = arg;
+
+	return notify_wait(s, what, s->root_pid, fd);
 }
 
 static int reply_error(struct swrk *s, CriuReqType type)
@@ -192,7 +236,11 @@ static int do_features(struct swrk *s)
 static int do_cr(struct swrk *s, const CriuReq *req)
 {
 	bool restore = req->type == CRIU_REQ_TYPE__RESTORE;
-	struct action_notifier notifier = { .notify = swrk_notify, .arg = s };
+	struct action_notifier notifier = {
+		.notify = swrk_notify,
+		.send_fd = swrk_send_fd,
+		.arg = s,
+	};
 	struct snap_opts opts = {
 		.verbosity = LOG_WARN,
 		.pid_wait_ms = 10000,
@@ -203,7 +251,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	CriuResp r = CRIU_RESP__INIT;
 	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
 	CriuRestoreResp rr = CRIU_RESTORE_RESP__INIT;
-	struct rpc_paths paths;
+	struct rpc_paths paths = { 0 };
 	struct kfeat kf;
 	int ret = -1;
 
@@ -230,6 +278,8 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	ret = send_resp(s, &r);
 out:
 	free(opts.ext_unix_inos);
+	free(opts.inherit_fds);
+	rpc_paths_free(&paths);
 	log_fini();
 	return ret;
 }

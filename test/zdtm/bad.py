@@ -5,6 +5,9 @@ they run, after the zdtm tests. The tests themselves are in the bad_*.py
 modules, one per area (dump, restore, live, ns, netns, notify, unix, inet,
 modules, one per area (dump, restore, live, ns, pidns, notify, unix, inet,
 anon, tty, lock, mem, pageserver, incr);
+modules, one per area (dump, restore, live, ns, notify, unix, inet, anon,
+tty, lock, mem, pageserver, incr, rpc); runc.py drives
+Debian's runc through snap (runc/*);
 adding one is a function there and a line here (README.md). The same
 harness runs the real-server tests, srv/* (srv_redis.py, srv_http.py, with
 servers.py): redis, nginx and python's http.server started on a free port,
@@ -17,6 +20,7 @@ import shutil
 import bad_anon
 import bad_dump
 import bad_incr
+import bad_inherit
 import bad_inet
 import bad_ipc
 import bad_lazy
@@ -34,6 +38,7 @@ import bad_restore
 import bad_rpc
 import bad_tty
 import bad_unix
+import runc
 import srv_http
 import srv_redis
 from outcome import Failure
@@ -276,5 +281,21 @@ BAD = [
     ("bad/rpc_unsupported", bad_rpc.bad_rpc_unsupported),
     ("bad/rpc_notify_fails", bad_rpc.bad_rpc_notify_fails),
     ("bad/rpc_restore_hangup", bad_rpc.bad_rpc_restore_hangup),
+    ("bad/rpc_bad_fd", bad_rpc.bad_rpc_bad_fd),
+    ("bad/rpc_unknown_type", bad_rpc.bad_rpc_unknown_type),
+    ("bad/rpc_truncated_opts", bad_rpc.bad_rpc_truncated_opts),
+    ("bad/rpc_inherit_fd", bad_rpc.bad_rpc_inherit_fd),
+    ("bad/rpc_lsm", bad_rpc.bad_rpc_lsm),
+    ("img/inherit_fd_pipe", bad_inherit.img_inherit_fd_pipe),
+    ("img/inherit_fd_rpc", bad_inherit.img_inherit_fd_rpc),
+    ("bad/inherit_fd_syntax", bad_inherit.bad_inherit_fd_syntax),
+    ("bad/inherit_fd_closed", bad_inherit.bad_inherit_fd_closed),
+    ("img/evasive_devices", bad_inherit.img_evasive_devices),
+    ("img/orphan_pts_master", bad_inherit.img_orphan_pts_master),
+    ("runc/checkpoint_restore", runc.runc_checkpoint_restore),
+    ("runc/exec", runc.runc_exec),
+    ("runc/leave_running", runc.runc_leave_running),
+    ("runc/stdio_pipe", runc.runc_stdio_pipe),
+    ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 

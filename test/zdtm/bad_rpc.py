@@ -6,6 +6,7 @@ cleanly (status 1, no signal) with nothing left behind."""
 
 import os
 import re
+import socket
 
 import rpc
 from outcome import Failure
@@ -206,9 +207,9 @@ def bad_rpc_unsupported(b):
     try:
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, lazy_pages=True)),
                      "lazy_pages")
-        expect_error(b, rpc.request(rpc.RESTORE, dict(images_dir_fd=fd, root="/tmp")),
-                     "root '/tmp'")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd)), "opts.pid")
+        expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, empty_ns=0x20000)),
+                     "empty_ns 0x20000")
         # A field number snap does not know (999): refused, not ignored.
         expect_error(b, rpc.field(1, rpc.DUMP) + rpc.field(
             2, rpc.encode_opts(images_dir_fd=fd, pid=1) + rpc.field(999, 1)), "field 999")
@@ -259,3 +260,86 @@ def bad_rpc_restore_hangup(b):
     r.wait_gone("a restore whose caller hung up")
     r.restore()
     r.finish("a restore after one whose caller hung up")
+
+
+def swrk_fails(b, s, mention):
+    """snap swrk with a socket it cannot serve: exit 1, one line naming @mention."""
+    before = descendants()
+    resp, status, _ = s.call(rpc.request(rpc.VERSION), timeout=10)
+    err = os.path.join(b.dir, "swrk.err")
+    if exit_code(status) != 1:
+        raise Failure("snap swrk %s, expected exit 1" % describe(status), err)
+    lines = s.err().strip().splitlines()
+    if len(lines) != 1 or mention not in lines[0]:
+        raise Failure("expected one line naming %r, got %r" % (mention, lines), err)
+    if resp is not None:
+        raise Failure("snap answered %r on a socket it refused" % resp, err)
+    left = descendants() - before
+    if left:
+        raise Failure("processes left behind: %s" % sorted(left), err)
+
+
+def bad_rpc_bad_fd(b):
+    """The fd swrk is given is not open, not a socket, or a stream socket."""
+    swrk_fails(b, rpc.Swrk(b.snap.path, b.dir, sk_fd=77), "fd 77 is not a socket")
+    swrk_fails(b, rpc.Swrk(b.snap.path, b.dir, sk_fd=0), "fd 0 is not a socket")
+    swrk_fails(b, rpc.Swrk(b.snap.path, b.dir, sock_type=socket.SOCK_STREAM),
+               "not a SOCK_SEQPACKET socket")
+    for arg in ("x", "-1", ""):
+        status, err = b.snap.run(["swrk", arg], b.dir, "swrk-arg")
+        if exit_code(status) != 1 or "fd of its socket" not in err:
+            raise Failure("`snap swrk '%s'` %s: %r" % (arg, describe(status), err))
+
+
+def bad_rpc_unknown_type(b):
+    """A type CRIU's rpc.proto does not have (77), and one snap does not serve."""
+    expect_error(b, rpc.request(77), "request type 77")
+    expect_error(b, rpc.request(rpc.CHECK), "request type 3")
+
+
+def bad_rpc_truncated_opts(b):
+    """A DUMP whose options end inside a field, and one cut after its type."""
+    fd = os.open(b.dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        full = rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, log_file="x.log"))
+        for cut in (1, 3, len(full) // 2):
+            expect_error(b, full[:-cut], "malformed")
+    finally:
+        os.close(fd)
+
+
+def bad_rpc_inherit_fd(b):
+    """RESTORE with inherit_fd naming an fd snap was not given: one error naming
+    it, before anything is made (the pid stays free)."""
+    r = b.image("static/mem_heap")
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        expect_error(b, rpc.request(rpc.RESTORE, dict(
+            images_dir_fd=img, inherit_fd=[("pipe:[12345]", 57)])), "fd 57 is not open")
+    finally:
+        os.close(img)
+    if os.path.exists("/proc/%d" % r.pid):
+        raise Failure("pid %d exists after a restore refused for its inherit_fd" % r.pid)
+
+
+def bad_rpc_lsm(b):
+    """lsm_profile: accepted with no labelling LSM on the host (this one),
+    refused by name with one. The host decides which is checked."""
+    r = b.target("static/mem_heap")
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        lsm = os.path.exists("/sys/fs/selinux/enforce") or \
+            os.path.exists("/sys/module/apparmor/parameters/enabled")
+        req = rpc.request(rpc.DUMP, dict(images_dir_fd=img, pid=r.pid, leave_running=True,
+                                         lsm_profile="apparmor:runc-default"))
+        if lsm:
+            expect_error(b, req, "lsm_profile")
+        else:
+            resp, status, _ = call(b, req)
+            if not resp.success or exit_code(status) != 0:
+                raise Failure("a dump with lsm_profile and no LSM in use failed: %s" %
+                              resp.errmsg, os.path.join(b.dir, "swrk.err"))
+    finally:
+        os.close(img)
+    r.check_running("a dump with lsm_profile")
+    r.finish("a dump with lsm_profile")

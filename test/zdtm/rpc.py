@@ -5,6 +5,8 @@ format is small; python3-protobuf is not needed). Swrk.call() starts
 answers each NOTIFY with a handler, and returns the reply and snap's exit
 status."""
 
+import array
+import fcntl
 import os
 import signal
 import socket
@@ -24,6 +26,10 @@ OPTS = {
     "manage_cgroups": (24, "int"), "rst_sibling": (26, "int"), "empty_ns": (38, "int"),
     "freeze_cgroup": (44, "str"), "lazy_pages": (48, "int"), "orphan_pts_master": (50, "int"),
     "config_file": (51, "str"), "manage_cgroups_mode": (34, "int"),
+    "evasive_devices": (6, "int"), "status_fd": (49, "int"), "lsm_profile": (53, "str"),
+    "lsm_mount_context": (63, "str"),
+    # Repeated rpc_inherit_fd {key = 1, fd = 2}: a list of (key, fd).
+    "inherit_fd": (27, "inherit"),
 }
 
 
@@ -50,7 +56,11 @@ def field(num, value):
 def encode_opts(**opts):
     out = b""
     for name, value in opts.items():
-        num, _ = OPTS[name]
+        num, kind = OPTS[name]
+        if kind == "inherit":
+            for key, fd in value:
+                out += field(num, field(1, key) + field(2, fd))
+            continue
         out += field(num, value)
     return out
 
@@ -115,11 +125,17 @@ class Swrk:
     """One `snap swrk 3`: call() sends a request and returns (last reply,
     snap's wait status, the scripts notified as [(name, pid)])."""
 
-    def __init__(self, snap_path, workdir):
+    def __init__(self, snap_path, workdir, fds=None, sock_type=socket.SOCK_SEQPACKET,
+                 sk_fd=3):
+        """@fds: {fd number in snap: our fd} handed over besides the socket
+        (inherit_fd); @sock_type, @sk_fd: the socket and its number (3 as
+        runc gives it; the tests of bad fds change them)."""
         self.snap_path, self.workdir = snap_path, workdir
+        self.fds, self.sock_type, self.sk_fd = fds or {}, sock_type, sk_fd
+        self.received = []      # fds snap sent along with its messages, ours now
 
     def start(self):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, self.sock_type)
         err = os.path.join(self.workdir, "swrk.err")
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         pid = os.fork()
@@ -131,10 +147,23 @@ class Swrk:
                 fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 os.dup2(fd, 1)
                 os.dup2(fd, 2)
+                # Above every number wanted first, then each to its place.
+                keep = {fcntl.fcntl(fd, fcntl.F_DUPFD, 1024): num
+                        for num, fd in self.fds.items()}
                 os.dup2(theirs.fileno(), 3)
-                os.closerange(4, 65536)
+                for fd, num in keep.items():
+                    os.dup2(fd, num)
+                for fd in range(4, 1024):
+                    if fd not in self.fds:
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
+                for fd in keep:
+                    os.close(fd)
+                os.closerange(1024, 65536)
                 os.chdir(self.workdir)
-                os.execv(self.snap_path, [self.snap_path, "swrk", "3"])
+                os.execv(self.snap_path, [self.snap_path, "swrk", str(self.sk_fd)])
             finally:
                 os._exit(127)
         STATUS.pop(pid, None)
@@ -148,12 +177,18 @@ class Swrk:
         notified = []
         resp = None
         try:
-            sk.send(req)
+            try:
+                sk.send(req)
+            except (BrokenPipeError, ConnectionResetError):
+                pass        # snap gave up before reading: what recv says next
             while True:
                 try:
-                    data = sk.recv(65536)
-                except socket.timeout:
+                    data, anc, _, _ = sk.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
+                except (socket.timeout, ConnectionResetError):
                     break
+                for level, kind, fds in anc:
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                        self.received += list(array.array("i", fds))
                 if not data:
                     break
                 resp = Resp(data)

@@ -1,0 +1,364 @@
+"""runc end to end (shared/runc-rpc.md §4): Debian's runc drives snap as its
+`criu` (`runc --criu PATH`, and PATH for newer runc) through `snap swrk`,
+on a busybox container that counts into a bind-mounted host directory,
+keeping runc's default namespaces but the network one. Each test builds its
+bundle and runc state under its own directory, and its cleanup removes the
+container, its cgroups and any mount left there whatever happened."""
+
+import json
+import os
+import re
+import shutil
+import time
+
+from outcome import Failure, Skip
+from proc import describe, descendants, exit_code, spawn, spawn_wait, wait_exit, wait_until
+
+RUNC = "/usr/sbin/runc"
+BUSYBOX = "/bin/busybox"
+APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo")
+# Writes its counter every 0.2 s: restarts show as a counter back near 1.
+COUNTER = ("exec </dev/null >/dev/null 2>&1; %s i=0; "
+           "while :; do i=$((i+1)); echo $i >/data/counter; sleep 0.2; done")
+
+
+def require_runc():
+    for path in (RUNC, BUSYBOX):
+        if not os.access(path, os.X_OK):
+            raise Skip("%s is missing (scripts/install-deps.sh installs runc and "
+                       "busybox-static)" % path)
+
+
+class Container:
+    """One runc container in @b.dir: bundle/, data/ (its /data), state/ (runc
+    --root), bin/criu (a link to snap). @setup runs in the container's shell
+    before the counter starts; @caps adds capabilities to its process;
+    @command replaces the counter; @via_path: no --criu, snap is found as
+    `criu` first in PATH."""
+
+    def __init__(self, b, setup="", caps=(), command=None, via_path=False):
+        require_runc()
+        self.b = b
+        self.id = "snapt-%d-%s" % (os.getpid(), re.sub(r"\W", "_", b.name.split("/")[-1]))
+        self.bundle = os.path.join(b.dir, "bundle")
+        self.rootfs = os.path.join(self.bundle, "rootfs")
+        self.data = os.path.join(b.dir, "data")
+        self.state = os.path.join(b.dir, "state")
+        self.bin = os.path.join(b.dir, "bin")
+        self.n = 0
+        self.via_path = via_path
+        for d in (os.path.join(self.rootfs, "bin"), os.path.join(self.rootfs, "data"),
+                  self.data, self.state, self.bin):
+            os.makedirs(d, exist_ok=True)
+        shutil.copy(BUSYBOX, os.path.join(self.rootfs, "bin", "busybox"))
+        for a in APPLETS:
+            os.symlink("busybox", os.path.join(self.rootfs, "bin", a))
+        os.symlink(b.snap.path, os.path.join(self.bin, "criu"))
+        b.cleanups.append(self.cleanup)
+        self.write_config(command or COUNTER % setup, caps)
+
+    def write_config(self, command, caps):
+        ok, out = self.runc(["spec", "--bundle", self.bundle], check=False)
+        if not ok:
+            raise Failure("runc spec failed: %s" % out)
+        path = os.path.join(self.bundle, "config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = ["sh", "-c", command]
+        for k in ("bounding", "effective", "permitted"):
+            cfg["process"]["capabilities"][k] += list(caps)
+        cfg["root"]["readonly"] = False
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": self.data,
+                              "options": ["rbind", "rw"]})
+        # runc's default namespaces, but the network one (runc-rpc.md §4).
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"]
+                                      if n["type"] != "network"]
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+
+    def runc(self, args, check=True, timeout=60, name="runc", stdout=None):
+        """`runc --root STATE --criu snap ARGS`, criu also first in PATH (runc
+        >= 1.2 ignores --criu): (exited 0, its output). @stdout: an fd for
+        runc's stdout (run and restore hand theirs to the container); its
+        stderr still goes to the output."""
+        out = os.path.join(self.b.dir, name + ".out")
+        env = dict(os.environ, PATH=self.bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+        argv = [RUNC, "--root", self.state] + (
+            [] if self.via_path else ["--criu", os.path.join(self.bin, "criu")]) + args
+        pid = spawn(argv, stdout=out if stdout is None else stdout,
+                    stderr=out if stdout is not None else None, cwd=self.bundle, env=env)
+        status = wait_exit(pid, timeout)
+        if status is None:
+            spawn_wait(["/bin/kill", "-KILL", str(pid)])
+            wait_exit(pid, 5)
+        with open(out, errors="replace") as f:
+            text = f.read()
+        ok = exit_code(status) == 0
+        if check and not ok:
+            raise Failure("`runc %s` %s: %s" % (" ".join(args), describe(status),
+                                                text.strip()[-600:]), out)
+        return ok, text
+
+    def start(self, stdout=None):
+        self.runc(["run", "-d", self.id], name="run", stdout=stdout)
+        self.wait_counter(2, "the container's first counts")
+
+    def counter(self):
+        """The count, or None before the first; read again while the shell
+        rewrites it (echo truncates first)."""
+        for _ in range(50):
+            try:
+                with open(os.path.join(self.data, "counter")) as f:
+                    return int(f.read().strip())
+            except FileNotFoundError:
+                return None
+            except ValueError:
+                time.sleep(0.005)
+        return None
+
+    def wait_counter(self, above, what, timeout=10):
+        if not wait_until(lambda: (self.counter() or 0) > above, timeout):
+            raise Failure("%s: the counter stays at %s (not above %d after %d s)" % (
+                what, self.counter(), above, timeout))
+        return self.counter()
+
+    def status(self):
+        ok, out = self.runc(["state", self.id], check=False, name="state")
+        if not ok:
+            return None
+        return json.loads(out).get("status")
+
+    def dirs(self):
+        self.n += 1
+        img = os.path.join(self.b.dir, "img%d" % self.n)
+        os.makedirs(img)
+        return img
+
+    def checkpoint(self, live=False):
+        """`runc checkpoint` into a new images directory (kept as log dir): it."""
+        img = self.dirs()
+        args = ["checkpoint", "--image-path", img, "--work-path", img]
+        ok, out = self.runc(args + (["--leave-running"] if live else []) + [self.id],
+                            check=False, name="checkpoint%d" % self.n)
+        if not ok:
+            raise Failure("runc checkpoint%s failed: %s" % (
+                " --leave-running" if live else "", last_snap_line(img, "dump.log", out)),
+                os.path.join(img, "dump.log"))
+        return img
+
+    def restore(self, img, stdout=None):
+        ok, out = self.runc(["restore", "-d", "--image-path", img, "--work-path", img,
+                             self.id], check=False, name="restore%d" % self.n, stdout=stdout)
+        if not ok:
+            raise Failure("runc restore failed: %s" % last_snap_line(img, "restore.log", out),
+                          os.path.join(img, "restore.log"))
+
+    def stopped(self, what):
+        """The container is gone, its counter stands still. The counter."""
+        if self.status() is not None:
+            raise Failure("%s: runc still lists the container (%s)" % (what, self.status()))
+        a = self.counter()
+        time.sleep(1)
+        if self.counter() != a:
+            raise Failure("%s: the counter went on (%s, then %s): something still runs" % (
+                what, a, self.counter()))
+        return a
+
+    def carried_on(self, a, what):
+        """Restored from count @a: it counts on from there, not from 1."""
+        b = self.wait_counter(a, what, timeout=10)
+        if b > a + 10:
+            raise Failure("%s: the counter is at %d, checkpointed at %d: not the restored "
+                          "one" % (what, b, a))
+        if self.status() != "running":
+            raise Failure("%s: runc says the container is %s" % (what, self.status()))
+        return b
+
+    def cleanup(self):
+        self.runc(["kill", self.id, "KILL"], check=False, name="kill")
+        wait_until(lambda: self.status() in (None, "stopped"), 5)
+        self.runc(["delete", "-f", self.id], check=False, name="delete")
+        # Whatever runc left: its restore root under state/, cgroups named after it.
+        with open("/proc/self/mountinfo") as f:
+            mounts = [l.split()[4] for l in f]
+        for m in reversed(mounts):
+            if m.startswith(self.b.dir + "/"):
+                spawn_wait(["/bin/umount", "-l", m])
+        # Its tasks may still be dying (runc's own rmdir then failed): retry.
+        left = []
+        for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+            if self.id in dirs:
+                left.append(os.path.join(root, self.id))
+            if root.count("/") > 4:
+                dirs[:] = []
+
+        def rmdirs():
+            for cg in list(left):
+                try:
+                    os.rmdir(cg)
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    continue
+                left.remove(cg)
+            return not left
+        wait_until(rmdirs, 5, step=0.1)
+
+
+def snap_errors(runc_out):
+    """snap's error lines: on restore its stderr is runc's (runc-rpc.md §1)."""
+    return [l.strip() for l in runc_out.splitlines() if l.startswith("snap: ")]
+
+
+def last_snap_line(img, log, runc_out):
+    """snap's error line, else the last line of its log, else runc's."""
+    errs = snap_errors(runc_out)
+    if errs:
+        return errs[-1]
+    try:
+        with open(os.path.join(img, log), errors="replace") as f:
+            lines = [l.strip() for l in f if l.strip()]
+        if lines:
+            return lines[-1]
+    except OSError:
+        pass
+    return runc_out.strip().splitlines()[-1] if runc_out.strip() else "(no output)"
+
+
+def runc_checkpoint_restore(b):
+    """Checkpoint: the container stops; restore: it counts on; twice."""
+    c = Container(b)
+    c.start()
+    for cycle in (1, 2):
+        img = c.checkpoint()
+        a = c.stopped("after checkpoint %d" % cycle)
+        c.restore(img)
+        c.carried_on(a, "after restore %d" % cycle)
+
+
+def runc_exec(b):
+    """`runc exec` into a restored container: its sh is pid 1, sleep runs.
+    runc finds snap as `criu` on PATH here, as runc >= 1.2 always does."""
+    c = Container(b, via_path=True)
+    c.start()
+    img = c.checkpoint()
+    a = c.stopped("after checkpoint")
+    c.restore(img)
+    c.carried_on(a, "after restore")
+    # The counter's sleep is replaced every 0.2 s: a ps may fall between two.
+    for _ in range(5):
+        ok, out = c.runc(["exec", c.id, "ps", "-o", "pid,comm"], check=False, name="exec")
+        if not ok:
+            raise Failure("runc exec into the restored container failed: %s" % out.strip())
+        procs = dict((int(p), n) for p, n in re.findall(r"^\s*(\d+)\s+(\S+)", out, re.M))
+        if procs.get(1) == "sh" and "sleep" in procs.values():
+            return
+    raise Failure("ps in the restored container shows %s, expected sh as pid 1 and a "
+                  "sleep" % procs)
+
+
+def runc_leave_running(b):
+    """checkpoint --leave-running: it counts on meanwhile; its image then
+    restores (once the original is gone) from the checkpointed count."""
+    c = Container(b)
+    c.start()
+    img = c.checkpoint(live=True)
+    a = c.counter()
+    if c.status() != "running":
+        raise Failure("after checkpoint --leave-running runc says %s" % c.status())
+    c.wait_counter(a + 2, "after checkpoint --leave-running")
+    at = c.counter()
+    c.runc(["kill", c.id, "KILL"], name="kill")
+    wait_until(lambda: c.status() == "stopped", 5)
+    c.runc(["delete", c.id], name="delete")
+    c.restore(img)
+    # The image holds a count below @at: the restored one writes from there.
+    if not wait_until(lambda: c.counter() not in (None, at), 10):
+        raise Failure("restored from a --leave-running checkpoint: the counter stays at %d"
+                      % at)
+    got = c.counter()
+    if got > at or got < 1:
+        raise Failure("restored from a --leave-running checkpoint taken near %d: the counter "
+                      "is %d (expected to go on from the checkpoint, below %d)" % (a, got, at))
+
+
+def read_counts(fd, what, timeout=10):
+    """Numbers the container wrote on the pipe @fd (ours) within @timeout."""
+    os.set_blocking(fd, False)
+    data, end = b"", time.time() + timeout
+    while time.time() < end and data.count(b"\n") < 3:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            time.sleep(0.05)
+            continue
+        if not chunk:
+            break
+        data += chunk
+    nums = [int(x) for x in data.split()]
+    if not nums:
+        raise Failure("%s: the container wrote nothing on its stdout pipe" % what)
+    return nums
+
+
+def runc_stdio_pipe(b):
+    """The container's stdout is a pipe of ours: runc records it in
+    descriptors.json at checkpoint and passes a new pipe as inherit_fd
+    {pipe:[INO], 1} at restore; the counter goes on into the new pipe."""
+    c = Container(b, command="exec </dev/null 2>/dev/null; i=0; while :; do i=$((i+1)); "
+                             "echo $i >/data/counter; echo $i; sleep 0.2; done")
+    r, w = os.pipe()
+    b.cleanups.append(lambda: os.close(r))
+    try:
+        c.start(stdout=w)
+    finally:
+        os.close(w)
+    read_counts(r, "before the checkpoint")
+    img = c.checkpoint()
+    a = c.stopped("after checkpoint")
+    with open(os.path.join(img, "descriptors.json")) as f:
+        desc = json.load(f)
+    if not desc[1].startswith("pipe:["):
+        raise Failure("runc's descriptors.json says stdout was %r, not a pipe" % desc[1])
+    nr, nw = os.pipe()
+    b.cleanups.append(lambda: os.close(nr))
+    try:
+        c.restore(img, stdout=nw)
+    finally:
+        os.close(nw)
+    got = read_counts(nr, "after the restore")
+    if got[0] <= a - 1 or got[0] > a + 10:
+        raise Failure("after the restore the new pipe reads %s; checkpointed at %d" % (
+            got[:3], a))
+
+
+def bad_runc_restore_no_mountpoint(b):
+    """The container mounted a tmpfs on a directory of its own; that
+    directory is gone from the rootfs before the restore: runc cannot know
+    it, so snap must fail with one line naming it, and nothing runs."""
+    c = Container(b, setup="mkdir -p /mnt/own; mount -t tmpfs own /mnt/own;",
+                  caps=("CAP_SYS_ADMIN",))
+    c.start()
+    img = c.checkpoint()
+    c.stopped("after checkpoint")
+    os.rmdir(os.path.join(c.rootfs, "mnt", "own"))
+    before = descendants()
+    ok, out = c.runc(["restore", "-d", "--image-path", img, "--work-path", img, c.id],
+                     check=False, name="restore")
+    log = os.path.join(img, "restore.log")
+    if ok:
+        raise Failure("the restore succeeded with /mnt/own missing from the root", log)
+    errs = snap_errors(out)
+    if len(errs) != 1 or "/mnt/own" not in errs[0]:
+        raise Failure("expected one error line from snap naming /mnt/own, got %s (runc: %s)"
+                      % (errs, out.strip().splitlines()[-1:]), log)
+    if c.status() == "running":
+        raise Failure("after the failed restore runc says the container runs", log)
+    left = descendants() - before
+    if left:
+        raise Failure("processes left behind by the failed restore: %s" % sorted(left), log)
+    a = c.counter()
+    time.sleep(0.5)
+    if c.counter() != a:
+        raise Failure("after the failed restore the counter goes on", log)
