@@ -32,6 +32,25 @@ enum netlock_op { NETLOCK_OP_NONE, NETLOCK_OP_LIST, NETLOCK_OP_UNLOCK, NETLOCK_O
 
 struct action_notifier;
 
+/*
+ * --manage-cgroups=MODE, CRIU's modes (snap/cgroup/README.md). 0 is soft,
+ * CRIU's default, what an option left out means.
+ */
+enum cg_mode {
+	CG_MODE_SOFT = 0,	/* make what is missing; set the properties of what snap made */
+	CG_MODE_IGNORE,		/* cgroups are neither saved nor restored */
+	CG_MODE_NONE,		/* the cgroups must exist; no property is set */
+	CG_MODE_PROPS,		/* the cgroups must exist; their properties are set */
+	CG_MODE_FULL,		/* make what is missing; set every property, the root's too */
+	CG_MODE_STRICT,		/* the cgroups below the root must not exist; made, as full */
+};
+
+/* --cgroup-root [CTRL:]PATH: where the root task's cgroup goes at restore. */
+struct cg_root_opt {
+	const char *ctrl;	/* a controller, "name=N", "unified"; NULL: every other */
+	const char *path;	/* absolute, in that hierarchy */
+};
+
 struct snap_opts {
 	const char *images_dir;		/* -D */
 	const char *log_file;		/* -o */
@@ -99,6 +118,11 @@ struct snap_opts {
 	 */
 	bool rst_sibling;
 	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
+	/* --manage-cgroups, --cgroup-root, --freeze-cgroup: snap/cgroup/README.md */
+	enum cg_mode manage_cgroups;
+	struct cg_root_opt *cgroup_roots;
+	size_t nr_cgroup_roots;
+	const char *freeze_cgroup;	/* dump: the cgroup to freeze while the tree is seized */
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -226,6 +250,8 @@ struct ns_restore;
 struct dump_mode;
 struct netlock;
 struct page_xfer;
+struct cg_freeze;
+struct cg_restore;
 
 /*
  * A TCP connection the network lock must hide while its process is down
@@ -263,6 +289,7 @@ struct dump_ctx {
 	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
+	struct cg_freeze *cg_freeze;	/* --freeze-cgroup: threads it seized (cgroup/cg-freeze.c) */
 };
 
 struct restore_task {
@@ -293,6 +320,7 @@ struct restore_ctx {
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
 	struct netlock *netlock;	/* netlock.img: the dump's lock, removed at release */
+	struct cg_restore *cg;		/* cgroup/cg-restore.c: cgroup.img, the tasks' cgroups */
 };
 
 uint64_t now_ns(void);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.pb-c.h"
 #include "core.pb-c.h"
 #include "fd-notify.pb-c.h"
 #include "files.pb-c.h"
@@ -53,6 +54,8 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
+	[IMG_CGROUP] = {"cgroup.img", IMG_MAGIC('c'), &cgroup_entry__descriptor},
+	[IMG_CGNS] = {"cgns-%u.img", IMG_MAGIC('z'), &cgns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

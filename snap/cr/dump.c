@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "cmds.h"
 #include "cr/action-script.h"
 #include "cr/dump-steps.h"
@@ -404,11 +405,11 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (ctx.mode->prepare_tree)
 		ctx.mode->prepare_tree(&ctx);
 	frozen = true;
-	if (tree_seize(&ctx))
+	if (cgroup_freeze_seize(&ctx) || tree_seize(&ctx))
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx))
+	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx) || cgroup_dump(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
@@ -429,6 +430,7 @@ out:
 		unlock_network(&ctx);
 	page_sinks_cancel(&ctx);
 	netlock_free(ctx.netlock);
+	cgroup_freeze_release(&ctx);
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */
 		files_unfreeze(&ctx, ok && !opts->leave_running);

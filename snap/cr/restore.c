@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "cmds.h"
 #include "cr/action-script.h"
 #include "files/files.h"
@@ -562,7 +563,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
-	if (shmem_create(&ctx) || prepare_tree(&tr))
+	if (shmem_create(&ctx) || prepare_tree(&tr) || cgroup_prepare(&ctx))
 		goto out;
 	pid = make_task(&ctx, ctx.tasks[0].pid, opts->rst_sibling ? CLONE_PARENT : 0);
 	if (pid < 0)
@@ -588,6 +589,9 @@ out:
 		close(ctx.tty_fd);
 	if (ret && ctx.shmem)
 		shmem_undo(&ctx);
+	if (ret)
+		cgroup_undo(&ctx);
+	cgroup_restore_free(&ctx);
 	restore_unload(&ctx);
 	netlock_free(ctx.netlock);
 	/* The tree runs: a failing hook now is reported, and the tree runs on. */

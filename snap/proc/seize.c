@@ -33,6 +33,26 @@ static bool thread_gone(pid_t tid)
 	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
 }
 
+/* Seized by snap already: --freeze-cgroup does it while the cgroup is frozen (cgroup/). */
+static bool seized_by_us(pid_t tid)
+{
+	char path[64], line[128];
+	bool ours = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TracerPid:", 10)) {
+			ours = atoi(line + 10) == getpid();
+			break;
+		}
+	fclose(f);
+	return ours;
+}
+
 int seize_check_ns(pid_t pid)
 {
 	struct ns_set ours, theirs;
@@ -127,6 +147,9 @@ static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 	int status;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
+		/* Interrupted already: its stop is to be collected. */
+		if (errno == EPERM && seized_by_us(tid))
+			goto wait;
 		/* A thread that exited since the listing is simply not dumped. */
 		if ((errno == ESRCH || (errno == EPERM && thread_gone(tid))) && tid != pid)
 			return 1;
@@ -142,6 +165,7 @@ static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 		pr_perror("pid %d: cannot stop thread %d", pid, tid);
 		goto detach;
 	}
+wait:
 	if (ptrace_wait(tid, &status)) {
 		if (errno == ESRCH && tid != pid)
 			return 1;
