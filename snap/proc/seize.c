@@ -33,8 +33,7 @@ static bool thread_gone(pid_t tid)
 	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
 }
 
-/* Seized by snap already: --freeze-cgroup does it while the cgroup is frozen (cgroup/). */
-static bool seized_by_us(pid_t tid)
+bool seized_by_us(pid_t tid)
 {
 	char path[64], line[128];
 	bool ours = false;
