@@ -17,6 +17,7 @@
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "netlock.pb-c.h"
+#include "ns.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 
@@ -118,6 +119,14 @@ struct snap_opts {
 	 */
 	bool rst_sibling;
 	bool lazy_pages;		/* --lazy-pages: restore leaves anonymous memory to lazy-pages */
+	/*
+	 * --empty-ns net: dump saves nothing of the tree's net namespace and
+	 * restore makes it new and empty (loopback up): the caller sets it up
+	 * in its setup-namespaces hook. A mask of CLONE_NEW* flags.
+	 */
+	unsigned long empty_ns;
+	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
+	const char *join_ns[NS_KIND__NS_TIME + 1];
 	/* --manage-cgroups, --cgroup-root, --freeze-cgroup: snap/cgroup/README.md */
 	enum cg_mode manage_cgroups;
 	struct cg_root_opt *cgroup_roots;

@@ -30,6 +30,7 @@
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "track.pb-c.h"
+#include "utsns.pb-c.h"
 
 /* Magics read "SNP" + a letter in a hexdump of the file. */
 #define IMG_MAGIC(c) (0x00504e53U | ((uint32_t)(c) << 24))
@@ -54,6 +55,7 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
+	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
 	[IMG_CGROUP] = {"cgroup.img", IMG_MAGIC('c'), &cgroup_entry__descriptor},
 	[IMG_CGNS] = {"cgns-%u.img", IMG_MAGIC('z'), &cgns_entry__descriptor},
 };

@@ -15,6 +15,7 @@
 #include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "net/netlock.h"
 #include "rpc/rpc.h"
 
@@ -44,6 +45,8 @@ enum {
 	OPT_PORT,
 	OPT_DAEMON,
 	OPT_STATUS_FD,
+	OPT_EMPTY_NS,
+	OPT_JOIN_NS,
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
 	OPT_FREEZE_CGROUP,
@@ -130,6 +133,11 @@ static void usage(FILE *f)
 		"  --daemon                page-server: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
 		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
+		"                          make it new with only loopback up (the caller sets it\n"
+		"                          up in its setup-namespaces hook)\n"
+		"  --join-ns NS:PATH       restore: join the namespace at PATH (net, uts or ipc)\n"
+		"                          instead of making the tree's own\n"
 		"  --display-stats         print timings and page counts\n"
 		"  -V, --version           print the version\n");
 }
@@ -270,6 +278,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
+		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
@@ -391,6 +401,14 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_EMPTY_NS:
+			if (ns_opt_empty(optarg, o))
+				return -1;
+			break;
+		case OPT_JOIN_NS:
+			if (ns_opt_join(optarg, o))
+				return -1;
 			break;
 		case OPT_MANAGE_CGROUPS:
 			if (optarg && cg_mode_parse(optarg, &o->manage_cgroups)) {

@@ -483,11 +483,13 @@ void task_main(struct restore_tree *tr, size_t idx)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/*
-	 * A leader makes first the members its parent has and it does not
+	 * The root first puts its new namespaces' contents back. A leader
+	 * makes first the members its parent has and it does not
 	 * (maker_of()), before its premap: they share none of its memory. In
 	 * its group, the task can be its terminal's foreground again.
 	 */
-	if (ns_enter_task(ctx, t->pe) || cgroup_task_enter(ctx, idx) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
+	if ((!idx && ns_restore_root(ctx)) || ns_enter_task(ctx, t->pe) ||
+	    cgroup_task_enter(ctx, idx) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
 	    premap(tr, idx) || make_children(tr, idx, false) || join_group(ctx, t) ||
 	    files_task_tty(ctx, t))
 		_exit(1);

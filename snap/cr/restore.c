@@ -29,6 +29,7 @@
 #include "infect.h"
 #include "lazy/lazy.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "net/netlock.h"
 #include "proc/proc.h"
 #include "proc/procstate.h"
@@ -565,7 +566,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	}
 	if (shmem_create(&ctx) || prepare_tree(&tr) || cgroup_prepare(&ctx))
 		goto out;
-	pid = make_task(&ctx, ctx.tasks[0].pid, opts->rst_sibling ? CLONE_PARENT : 0);
+	pid = make_task(&ctx, ctx.tasks[0].pid,
+			(opts->rst_sibling ? CLONE_PARENT : 0) | ns_root_clone_flags(&ctx));
 	if (pid < 0)
 		goto out;
 	if (pid == 0)

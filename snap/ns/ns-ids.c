@@ -7,6 +7,7 @@
  * so a tree that shares snap's namespaces lists each kind once.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "image.h"
 #include "log.h"
+#include "ns/ns-kind.h"
 #include "ns/ns.h"
 
 static const struct {
@@ -41,6 +43,7 @@ struct ns_known {
 	struct ns_ref ref;
 	uint32_t id;
 	bool own;
+	bool empty; /* --empty-ns: its contents not saved */
 };
 
 struct ns_table {
@@ -231,11 +234,43 @@ int ns_write(struct dump_ctx *ctx)
 		e.dev = k->ref.dev;
 		e.has_own = true;
 		e.own = k->own;
+		e.has_empty = k->empty;
+		e.empty = k->empty;
 		ret = img_write(img, &e.base);
 	}
 	if (img_close(img))
 		ret = -1;
 	return ret;
+}
+
+/* CLONE_NEW* of @kind: the flag --empty-ns names it by. */
+static unsigned long empty_flag(NsKind kind)
+{
+	return kind == NS_KIND__NS_NET ? CLONE_NEWNET : 0;
+}
+
+int ns_dump_contents(struct dump_ctx *ctx)
+{
+	/* Every task lives in its root's namespaces (seize_check_ns()). */
+	pid_t pid = ctx->tasks[0].pid;
+
+	for (size_t i = 0; ctx->ns && i < ctx->ns->nr; i++) {
+		struct ns_known *k = &ctx->ns->v[i];
+		const struct ns_kind_ops *ops = ns_kind_ops(k->kind);
+
+		if (k->own)
+			continue;
+		if (!ops) {
+			pr_err("pid %d: its %s namespace is not snap's; snap cannot dump %s "
+			       "namespaces yet",
+			       pid, ns_kind_name(k->kind), ns_kind_name(k->kind));
+			return -1;
+		}
+		k->empty = (ctx->opts->empty_ns & empty_flag(k->kind)) != 0;
+		if (!k->empty && ops->dump && ops->dump(ctx, pid, k->id))
+			return -1;
+	}
+	return 0;
 }
 
 void ns_table_free(struct ns_table *nt)

@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Namespace ids at restore: ns.img is loaded and checked with the ns_ids of
+ * Namespaces at restore: ns.img is loaded and checked with the ns_ids of
  * pstree.img before anything is created, so a damaged image fails with one
- * error naming it. ns_enter() joins a namespace by id. Restore makes no
- * namespaces yet (dump refuses tasks outside snap's), so for now an id
- * stands for one of snap's own, opened here at load.
+ * error naming it; so are the images of each namespace that is not snap's
+ * own (its kind's ->load, ns-kind.h). The tree's root is cloned into new
+ * namespaces of those kinds and puts their contents back first thing
+ * (ns_restore_root()), or joins the ones --join-ns names; the other tasks
+ * inherit them. An id of snap's own is joined with ns_enter().
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "log.h"
+#include "ns/ns-kind.h"
 #include "ns/ns.h"
 
 struct ns_restore {
@@ -23,6 +28,9 @@ struct ns_restore {
 	size_t nr;
 	bool no_img;		/* images from before ns.img */
 	int own_fd[NS_KIND_NR]; /* by kind: snap's own namespace, -1 if not open */
+	int join_fd[NS_KIND_NR]; /* by kind: --join-ns, -1 if not given */
+	void **state;		/* by entry: its kind's ->load */
+	uint32_t root_id[NS_KIND_NR]; /* by kind: the root's namespace, 0 for none */
 };
 
 static const NsEntry *find_id(const struct ns_restore *nr, uint32_t id)
@@ -31,6 +39,15 @@ static const NsEntry *find_id(const struct ns_restore *nr, uint32_t id)
 		if (nr->e[i]->id == id)
 			return nr->e[i];
 	return NULL;
+}
+
+static size_t entry_index(const struct ns_restore *nr, const NsEntry *e)
+{
+	size_t i = 0;
+
+	while (nr->e[i] != e)
+		i++;
+	return i;
 }
 
 /* Each entry of a known kind, each id and each namespace once, one own per kind. */
@@ -107,12 +124,8 @@ static int open_own(struct ns_restore *nr)
 	for (size_t i = 0; i < nr->nr; i++) {
 		const NsEntry *e = nr->e[i];
 
-		if (!e->own) {
-			pr_warn("image ns.img: %s namespace id %u (inode %llu) is not snap's own; "
-				"restore makes no namespaces yet: its tasks come back in snap's",
-				ns_kind_name(e->kind), e->id, (unsigned long long)e->inode);
+		if (!e->own)
 			continue;
-		}
 		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_kind_name(e->kind));
 		nr->own_fd[e->kind] = open(path, O_RDONLY | O_CLOEXEC);
 		if (nr->own_fd[e->kind] < 0) {
@@ -122,43 +135,6 @@ static int open_own(struct ns_restore *nr)
 		}
 	}
 	return 0;
-}
-
-int ns_load(struct restore_ctx *ctx, PstreeEntry **pe, size_t nr)
-{
-	struct ns_restore *ns = calloc(1, sizeof(*ns));
-
-	if (!ns) {
-		pr_err("out of memory for the namespace table");
-		return -1;
-	}
-	for (int k = 0; k < NS_KIND_NR; k++)
-		ns->own_fd[k] = -1;
-	ctx->ns = ns;
-	ns->no_img = faccessat(ctx->dirfd, "ns.img", F_OK, 0) && errno == ENOENT;
-	if (img_load_all(ctx->dirfd, IMG_NS, 0, true, (void ***)&ns->e, &ns->nr) ||
-	    check_entries(ns))
-		return -1;
-	for (size_t i = 0; i < nr; i++)
-		if (pe[i]->ns && check_task(ns, pe[i]))
-			return -1;
-	return open_own(ns);
-}
-
-void ns_restore_free(struct restore_ctx *ctx)
-{
-	struct ns_restore *ns = ctx->ns;
-
-	if (!ns)
-		return;
-	for (int k = 0; k < NS_KIND_NR; k++)
-		if (ns->own_fd[k] >= 0)
-			close(ns->own_fd[k]);
-	for (size_t i = 0; i < ns->nr; i++)
-		protobuf_c_message_free_unpacked(&ns->e[i]->base, NULL);
-	free(ns->e);
-	free(ns);
-	ctx->ns = NULL;
 }
 
 static int clone_flag(NsKind kind)
@@ -183,6 +159,119 @@ static int clone_flag(NsKind kind)
 	default:
 		return 0;
 	}
+}
+
+/* --join-ns NS:PATH, for a kind the tree has its own namespace of. */
+static int open_joined(struct restore_ctx *ctx, NsKind kind)
+{
+	const char *path = ctx->opts->join_ns[kind];
+	struct ns_restore *nr = ctx->ns;
+
+	int type;
+
+	nr->join_fd[kind] = open(path, O_RDONLY | O_CLOEXEC);
+	if (nr->join_fd[kind] < 0) {
+		pr_perror("--join-ns %s:%s: cannot open it", ns_kind_name(kind), path);
+		return -1;
+	}
+	type = ioctl(nr->join_fd[kind], NS_GET_NSTYPE);
+	if (type != clone_flag(kind)) {
+		pr_err("--join-ns %s:%s: not a %s namespace", ns_kind_name(kind), path,
+		       ns_kind_name(kind));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The root's namespaces that are not snap's own: each is joined (--join-ns)
+ * or made by the root, whose kind's module loads its images now.
+ */
+static int load_tree_ns(struct restore_ctx *ctx, const PstreeEntry *root)
+{
+	struct ns_restore *nr = ctx->ns;
+
+	for (int s = 0; root->ns && s < NS_SLOT_LIVES_NR; s++) {
+		NsKind kind = ns_slot_kind(s);
+		const struct ns_kind_ops *ops;
+		const NsEntry *e;
+		uint32_t id;
+
+		if (!ns_ids_get(root->ns, s, &id))
+			continue;
+		e = find_id(nr, id);
+		nr->root_id[kind] = id;
+		if (e->own)
+			continue;
+		if (ctx->opts->join_ns[kind]) {
+			if (open_joined(ctx, kind))
+				return -1;
+			continue;
+		}
+		ops = ns_kind_ops(kind);
+		if (!ops) {
+			pr_err("image ns.img: the tree lives in a %s namespace of its own (id %u); "
+			       "this snap cannot restore %s namespaces",
+			       ns_kind_name(kind), id, ns_kind_name(kind));
+			return -1;
+		}
+		if (!e->empty && ops->load && ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
+			return -1;
+	}
+	return 0;
+}
+
+int ns_load(struct restore_ctx *ctx, PstreeEntry **pe, size_t nr)
+{
+	struct ns_restore *ns = calloc(1, sizeof(*ns));
+
+	if (!ns) {
+		pr_err("out of memory for the namespace table");
+		return -1;
+	}
+	for (int k = 0; k < NS_KIND_NR; k++)
+		ns->own_fd[k] = ns->join_fd[k] = -1;
+	ctx->ns = ns;
+	ns->no_img = faccessat(ctx->dirfd, "ns.img", F_OK, 0) && errno == ENOENT;
+	if (img_load_all(ctx->dirfd, IMG_NS, 0, true, (void ***)&ns->e, &ns->nr) ||
+	    check_entries(ns))
+		return -1;
+	ns->state = calloc(ns->nr + 1, sizeof(*ns->state));
+	if (!ns->state) {
+		pr_err("out of memory for the namespace table");
+		return -1;
+	}
+	for (size_t i = 0; i < nr; i++)
+		if (pe[i]->ns && check_task(ns, pe[i]))
+			return -1;
+	if (open_own(ns) || (nr && load_tree_ns(ctx, pe[0])))
+		return -1;
+	return 0;
+}
+
+void ns_restore_free(struct restore_ctx *ctx)
+{
+	struct ns_restore *ns = ctx->ns;
+
+	if (!ns)
+		return;
+	for (int k = 0; k < NS_KIND_NR; k++) {
+		if (ns->own_fd[k] >= 0)
+			close(ns->own_fd[k]);
+		if (ns->join_fd[k] >= 0)
+			close(ns->join_fd[k]);
+	}
+	for (size_t i = 0; i < ns->nr; i++) {
+		const struct ns_kind_ops *ops = ns_kind_ops(ns->e[i]->kind);
+
+		if (ns->state && ns->state[i] && ops && ops->free)
+			ops->free(ns->state[i]);
+		protobuf_c_message_free_unpacked(&ns->e[i]->base, NULL);
+	}
+	free(ns->state);
+	free(ns->e);
+	free(ns);
+	ctx->ns = NULL;
 }
 
 /*
@@ -214,12 +303,9 @@ int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id)
 		       id);
 		return -1;
 	}
-	if (!e->own) {
-		pr_err("image ns.img: %s namespace id %u (inode %llu) is not snap's own; restoring "
-		       "namespaces is not supported yet",
-		       name, id, (unsigned long long)e->inode);
-		return -1;
-	}
+	/* The tree's own: its root made or joined it, and every task descends from the root. */
+	if (!e->own)
+		return 0;
 	fd = ctx->ns->own_fd[kind];
 	if (already_in(kind, fd))
 		return 0;
@@ -252,17 +338,66 @@ int ns_move_fds(struct restore_ctx *ctx, int base)
 	struct ns_restore *nr = ctx->ns;
 
 	for (int k = 0; nr && k < NS_KIND_NR; k++) {
-		int fd;
+		int *fds[] = { &nr->own_fd[k], &nr->join_fd[k] };
 
-		if (nr->own_fd[k] < 0)
-			continue;
-		fd = fcntl(nr->own_fd[k], F_DUPFD_CLOEXEC, base);
-		if (fd < 0) {
-			pr_perror("cannot move the fd of snap's own %s namespace", ns_kind_name(k));
-			return -1;
+		for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+			int fd;
+
+			if (*fds[i] < 0)
+				continue;
+			fd = fcntl(*fds[i], F_DUPFD_CLOEXEC, base);
+			if (fd < 0) {
+				pr_perror("cannot move the fd of a %s namespace", ns_kind_name(k));
+				return -1;
+			}
+			close(*fds[i]);
+			*fds[i] = fd;
 		}
-		close(nr->own_fd[k]);
-		nr->own_fd[k] = fd;
+	}
+	return 0;
+}
+
+/* The root's namespace of @kind when it is not snap's own, else NULL. */
+static const NsEntry *tree_ns(const struct ns_restore *nr, NsKind kind)
+{
+	const NsEntry *e = nr->root_id[kind] ? find_id(nr, nr->root_id[kind]) : NULL;
+
+	return e && !e->own ? e : NULL;
+}
+
+uint64_t ns_root_clone_flags(const struct restore_ctx *ctx)
+{
+	uint64_t flags = 0;
+
+	for (int k = NS_KIND__NS_PID; ctx->ns && k < NS_KIND_NR; k++)
+		/* A time namespace's offsets are set before its first task is in it. */
+		if (k != NS_KIND__NS_TIME && tree_ns(ctx->ns, k) && ctx->ns->join_fd[k] < 0)
+			flags |= clone_flag(k);
+	return flags;
+}
+
+int ns_restore_root(struct restore_ctx *ctx)
+{
+	struct ns_restore *nr = ctx->ns;
+
+	for (size_t i = 0; nr && i < ns_restore_order_nr; i++) {
+		NsKind kind = ns_restore_order[i];
+		const NsEntry *e = tree_ns(nr, kind);
+		const struct ns_kind_ops *ops = ns_kind_ops(kind);
+
+		if (!e)
+			continue;
+		if (nr->join_fd[kind] >= 0) {
+			if (setns(nr->join_fd[kind], clone_flag(kind))) {
+				pr_perror("cannot join the %s namespace --join-ns gives (%s)",
+					  ns_kind_name(kind), ctx->opts->join_ns[kind]);
+				return -1;
+			}
+			continue;
+		}
+		if (ops && ops->restore &&
+		    ops->restore(ctx, e->empty ? NULL : nr->state[entry_index(nr, e)]))
+			return -1;
 	}
 	return 0;
 }

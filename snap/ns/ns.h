@@ -71,8 +71,25 @@ static inline bool ns_ref_equal(const struct ns_ref *a, const struct ns_ref *b)
  */
 int ns_read(pid_t pid, struct ns_set *set);
 
+/*
+ * Run @fn(@arg, @fd) in a child of snap that joined @pid's namespace of
+ * @kind; what it writes to @fd comes back in @buf, up to @len bytes. The
+ * bytes read, or -1 (logged: @fn logs its own errors and returns non-zero).
+ */
+ssize_t ns_call(pid_t pid, NsKind kind, int (*fn)(void *arg, int fd), void *arg, void *buf,
+		size_t len);
+
+/* --empty-ns @arg, --join-ns @arg (ns-opts.c). 0, or -1 logged. */
+int ns_opt_empty(const char *arg, struct snap_opts *o);
+int ns_opt_join(const char *arg, struct snap_opts *o);
+
 /* Dump (ns-ids.c). Frozen: record @t's namespaces in ctx->ns and t->ns_ids. Logged. */
 int ns_collect(struct dump_ctx *ctx, struct dump_task *t);
+/*
+ * The tree frozen, every task collected: each namespace that is not snap's
+ * saved by its kind's module (ns-kind.h), unless --empty-ns names it. Logged.
+ */
+int ns_dump_contents(struct dump_ctx *ctx);
 /* ns.img, every namespace ns_collect() met, by id. Logged. */
 int ns_write(struct dump_ctx *ctx);
 void ns_table_free(struct ns_table *nt);
@@ -87,10 +104,17 @@ int ns_load(struct restore_ctx *ctx, PstreeEntry **pe, size_t nr);
 void ns_restore_free(struct restore_ctx *ctx);
 /*
  * Move the calling thread into namespace @id of ns.img, of @kind (for pid
- * and time: where its children will be). For now only snap's own
- * namespaces can be entered; another is an error naming it. Logged.
+ * and time: where its children will be). One of snap's own is joined; the
+ * tree's others were made by its root, and its descendants are in them. Logged.
  */
 int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id);
+/* CLONE_NEW* for the tree's root: each namespace of it snap must make (not time's). */
+uint64_t ns_root_clone_flags(const struct restore_ctx *ctx);
+/*
+ * In the root, just cloned into its new namespaces: join those --join-ns
+ * names, put back the contents of the others (ns-kind.h), kind by kind. -1 logged.
+ */
+int ns_restore_root(struct restore_ctx *ctx);
 /*
  * In a restored process, before it makes children: join every namespace its
  * pstree.img entry @pe names (none for an image without them). -1 logged.

@@ -44,7 +44,7 @@ static int add_child(struct dump_ctx *ctx, pid_t pid, size_t parent)
 		       pid, st.comm, ctx->tasks[parent].pid);
 		return -1;
 	}
-	if (st.state != 'Z' && seize_check_ns(pid))
+	if (st.state != 'Z' && seize_check_ns(pid, ctx->tasks[0].pid))
 		return -1;
 	if (ctx->nr_tasks == ctx->cap_tasks) {
 		size_t cap = ctx->cap_tasks ? 2 * ctx->cap_tasks : 16;

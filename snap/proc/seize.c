@@ -19,6 +19,7 @@
 #include "infect.h"
 #include "log.h"
 #include "ns/ns.h"
+#include "ns/ns-kind.h"
 #include "proc/proc.h"
 #include "proc/seccomp.h"
 #include "proc/seize.h"
@@ -52,12 +53,56 @@ bool seized_by_us(pid_t tid)
 	return ours;
 }
 
-int seize_check_ns(pid_t pid)
+/*
+ * The root's namespaces may differ from snap's in the kinds snap restores
+ * (ns/ns-kind.h); where its children would go (pid and time, after an
+ * unshare() without a fork yet) must be where it lives: restore gives a
+ * process one set of namespaces.
+ */
+static int check_root_ns(pid_t pid, const struct ns_set *ours, const struct ns_set *theirs)
+{
+	for (int s = 0; s < NS_SLOT_NR; s++) {
+		NsKind kind = ns_slot_kind(s);
+
+		if (s >= NS_SLOT_LIVES_NR) {
+			int lives = kind - NS_KIND__NS_PID;
+
+			if (!ns_ref_equal(&theirs->ns[s], &theirs->ns[lives])) {
+				pr_err("pid %d made a new %s namespace for its children (unshare) "
+				       "and has none in it yet; snap cannot dump that",
+				       pid, ns_kind_name(kind));
+				return -1;
+			}
+			continue;
+		}
+		if (ns_ref_equal(&ours->ns[s], &theirs->ns[s]))
+			continue;
+		if (kind == NS_KIND__NS_USER) {
+			pr_err("pid %d is in another user namespace than snap; user namespaces are "
+			       "not supported yet",
+			       pid);
+			return -1;
+		}
+		if (!ns_kind_ops(kind)) {
+			pr_err("pid %d is in another %s namespace than snap; snap cannot dump %s "
+			       "namespaces yet",
+			       pid, ns_slot_name(s), ns_slot_name(s));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int seize_check_ns(pid_t pid, pid_t root)
 {
 	struct ns_set ours, theirs;
 
-	if (ns_read(0, &ours)) {
-		pr_perror("cannot read snap's own %s namespace", ns_slot_name(ours.failed));
+	if (ns_read(root ? root : 0, &ours)) {
+		if (root)
+			pr_perror("pid %d: cannot read its %s namespace", root,
+				  ns_slot_name(ours.failed));
+		else
+			pr_perror("cannot read snap's own %s namespace", ns_slot_name(ours.failed));
 		return -1;
 	}
 	/* One that exited meanwhile is not refused: the caller finds it a zombie, or gone. */
@@ -68,36 +113,33 @@ int seize_check_ns(pid_t pid)
 		return -1;
 	}
 	for (int s = 0; s < NS_SLOT_NR; s++) {
-		bool children = s >= NS_SLOT_LIVES_NR;
-
 		/* A namespace kind this kernel does not have. */
-		if (!ours.ns[s].ino)
+		if (!ours.ns[s].ino && !root)
 			continue;
 		/* An empty pid namespace made by unshare() shows no inode until its init exists. */
-		if (!theirs.ns[s].ino && !children) {
+		if (!theirs.ns[s].ino && s < NS_SLOT_LIVES_NR && ours.ns[s].ino) {
 			if (thread_gone(pid))
 				return 0;
 			pr_err("pid %d: cannot read its %s namespace: no /proc/%d/ns/%s", pid,
 			       ns_slot_name(s), pid, ns_slot_name(s));
 			return -1;
 		}
-		/*
-		 * Restore makes every process, and its children, in snap's
-		 * namespaces: one in another, or one whose children would go
-		 * to another (unshare() without a fork yet), would come back
-		 * silently moved.
-		 */
-		if (!ns_ref_equal(&ours.ns[s], &theirs.ns[s])) {
-			if (children)
-				pr_err("pid %d made a new %s namespace for its children (unshare); "
-				       "namespaces are not supported yet",
-				       pid, ns_kind_name(ns_slot_kind(s)));
-			else
-				pr_err("pid %d is in another %s namespace than snap; namespaces are "
-				       "not supported yet",
-				       pid, ns_slot_name(s));
-			return -1;
-		}
+	}
+	if (!root)
+		return check_root_ns(pid, &ours, &theirs);
+	/* Restore makes every task in its root's namespaces. */
+	for (int s = 0; s < NS_SLOT_NR; s++) {
+		if (ns_ref_equal(&ours.ns[s], &theirs.ns[s]))
+			continue;
+		if (s >= NS_SLOT_LIVES_NR)
+			pr_err("pid %d made a new %s namespace for its children (unshare); snap "
+			       "restores one set of namespaces per tree, the root's (pid %d)",
+			       pid, ns_kind_name(ns_slot_kind(s)), root);
+		else
+			pr_err("pid %d is in another %s namespace than its tree's root, pid %d; "
+			       "snap restores one set of namespaces per tree",
+			       pid, ns_slot_name(s), root);
+		return -1;
 	}
 	return 0;
 }
@@ -127,7 +169,7 @@ int seize_check(struct dump_task *t)
 		pr_err("pid %d (%s) is traced by another process; cannot dump it", t->pid, st.comm);
 		return -1;
 	}
-	if (seize_check_ns(t->pid))
+	if (seize_check_ns(t->pid, 0))
 		return -1;
 	t->stopped = st.state == 'T';
 	t->ppid = st.ppid;

@@ -7,8 +7,12 @@
 
 /* Check the task can be dumped at all; fills ids. Logged. */
 int seize_check(struct dump_task *t);
-/* The process is in snap's namespaces, where restore will make it. Logged. */
-int seize_check_ns(pid_t pid);
+/*
+ * The process is in namespaces restore can make it in: those of its tree's
+ * @root (a pid), or for the root itself (@root 0) snap's own or kinds
+ * ns/ns-kind.h has a module for. Logged.
+ */
+int seize_check_ns(pid_t pid, pid_t root);
 /*
  * PTRACE_SEIZE + PTRACE_INTERRUPT every thread (t->threads); on return all
  * are stopped. A process found exiting fails with errno ESRCH, not logged.

@@ -132,6 +132,7 @@ BAD = [
     ("bad/dump_sched_deadline", bad_dump.bad_dump_sched_deadline),
     ("bad/dump_thread_creds", bad_dump.bad_dump_thread_creds),
     ("bad/dump_other_ns", bad_dump.bad_dump_other_ns),
+    ("bad/dump_child_other_ns", bad_dump.bad_dump_child_other_ns),
     ("bad/dump_pending_pidns", bad_dump.bad_dump_pending_pidns),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),

@@ -144,10 +144,37 @@ def refused_ns(b, args, ready, mention):
 
 
 def bad_dump_other_ns(b):
-    """A process in another namespace (uts here) than snap is refused by pid:
-    restore would make it in snap's. It runs on."""
-    refused_ns(b, ["-u"], lambda pid: os.readlink("/proc/%d/ns/uts" % pid) !=
-               os.readlink("/proc/self/ns/uts"), "uts namespace")
+    """A process in another user namespace than snap is refused by pid: snap
+    restores no user namespaces yet. It runs on."""
+    refused_ns(b, ["-U"], lambda pid: os.readlink("/proc/%d/ns/user" % pid) !=
+               os.readlink("/proc/self/ns/user"), "user namespace")
+
+
+def bad_dump_child_other_ns(b):
+    """A tree whose child lives in another uts namespace than the tree's root
+    is refused, naming the child: restore gives a tree one set of
+    namespaces, its root's. The tree runs on."""
+    unshare = shutil.which("unshare")
+    root = spawn(["/bin/sh", "-c", "%s -u sleep 60 & wait" % unshare])
+    try:
+        def child():
+            for c in open("/proc/%d/task/%d/children" % (root, root)).read().split():
+                c = int(c)
+                if os.readlink("/proc/%d/ns/uts" % c) != os.readlink("/proc/self/ns/uts"):
+                    return c
+            return None
+        if not wait_until(lambda: child() is not None, 5):
+            raise Failure("setup: unshare -u did not make its namespace")
+        pid = child()
+        img = os.path.join(b.dir, "img")
+        os.mkdir(img)
+        b.snap_fails(["dump", "-t", str(root), "-D", img],
+                     [r"\b%d\b.*another uts namespace than its tree's root, pid %d" % (pid, root)])
+        for p in (root, pid):
+            if proc_state(p) not in ("S", "R"):
+                raise Failure("pid %d is in state %s after the refused dump" % (p, proc_state(p)))
+    finally:
+        kill_tree(root)
 
 
 def bad_dump_pending_pidns(b):
