@@ -11,6 +11,7 @@ fields below cannot say gets a new field here and the step in Run.run(),
 run when the field is set (see the entries to come at the end of MODES).
 """
 
+import os
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -92,7 +93,7 @@ def table(*entries):
 
 
 MODES = table(
-    Mode("default", "", "dump (which kills the task) and restore once"),
+    Mode("default", "", "dump (which kills the task) and restore once", flavours=("h", "ns")),
     # Only for tests whose checks change nothing outside the process (no file
     # writes): the original and the restored task both check.
     Mode("leave-running", ":leave-running",
@@ -143,12 +144,10 @@ MODES = table(
 FLAVOURS = table(
     Flavour("h", "", "host: the test runs in snap's own namespaces"),
 
-    # To come:
-    # Flavour("ns", "@ns", "the test runs as pid 1 of new pid, mount, ipc, uts and "
-    #         "net namespaces", wrap=("/usr/bin/unshare", "--pid", "--mount", "--ipc",
-    #         "--uts", "--net", "--fork", "--mount-proc")),
-    #   The pidfile then holds the pid inside the namespace: Run.start() reads
-    #   the host pid of that task (NSpid in /proc/PID/status of the wrapper's
-    #   child) to dump. Modes that support it add "ns" to their flavours, tests
-    #   add it to theirs in their .desc.
+    # ns/nsrun builds the root and writes the test's host pid into its
+    # pidfile: the rest of the run is as on the host.
+    Flavour("ns", "@ns", "the test runs as pid 1 of new pid, mount, ipc, uts and net "
+            "namespaces, pivot_root'ed into a root of its own (proc, sysfs, a tmpfs /dev "
+            "with devpts, shm and mqueue)",
+            wrap=(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ns", "nsrun"),)),
 )
