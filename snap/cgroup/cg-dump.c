@@ -195,7 +195,8 @@ static int read_props(struct cg_dump *d, size_t hi)
 			       cg_hier_name(h->controllers));
 			return -1;
 		}
-		if (cg_props_read(h->controllers, dir, h->dirs[i]))
+		/* A hierarchy's root cgroup has no limits to set. */
+		if (strcmp(cg, "/") && cg_props_read(h->controllers, dir, h->dirs[i]))
 			return -1;
 	}
 	return 0;

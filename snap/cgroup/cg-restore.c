@@ -316,7 +316,8 @@ static int place_dir(struct cg_restore *cr, enum cg_mode m, size_t h, const char
 			return -1;
 		made = true;
 	}
-	if (!d || !cr->e->props || !sets_props(m, own, made))
+	/* A hierarchy's root cgroup has no limits to set (an image may have some). */
+	if (!d || !cr->e->props || !sets_props(m, own, made) || !strcmp(cg, "/"))
 		return 0;
 	return cg_props_write(dir, d, cg);
 }
@@ -477,11 +478,13 @@ int cg_enter_ns_root(struct restore_ctx *ctx)
 {
 	struct cg_restore *cr = ctx->cg;
 
-	for (size_t h = 0; cr && cr->e && h < nr_hier(cr); h++)
+	/* --manage-cgroups=ignore: the namespace the clone made, rooted where snap is. */
+	if (!cr || !cr->e || !cr->ns)
+		return 0;
+	for (size_t h = 0; h < nr_hier(cr); h++)
 		if (cr->ns_fd[h] && join(cr, cr->ns_fd[h] - 1, ctx->tasks[0].pid))
 			return -1;
-	if (cr)
-		cr->cur_set = 0;
+	cr->cur_set = 0;
 	if (unshare(CLONE_NEWCGROUP)) {
 		pr_perror("pid %d: cannot make its cgroup namespace", ctx->tasks[0].pid);
 		return -1;
