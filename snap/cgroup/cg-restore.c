@@ -167,8 +167,11 @@ static bool ctrl_names(const char *ctrl, const char *controllers)
 {
 	size_t n = strlen(ctrl);
 
+	/* runc names cgroup2 as /proc/PID/cgroup does: "". */
 	if (!*controllers)
-		return !strcmp(ctrl, "unified") || !strcmp(ctrl, "cgroup2");
+		return !*ctrl || !strcmp(ctrl, "unified") || !strcmp(ctrl, "cgroup2");
+	if (!n)
+		return false;
 	for (const char *c = controllers; c; c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL)
 		if (!strncmp(c, ctrl, n) && (c[n] == ',' || !c[n]))
 			return true;

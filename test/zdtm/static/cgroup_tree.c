@@ -205,6 +205,16 @@ static void make_cgroups(void)
 	write_file(dir, "pids.max", "77");
 }
 
+static char problem[PATH_MAX * 3];
+
+#define bad(...)                                                           \
+	do {                                                               \
+		if (!problem[0])                                           \
+			snprintf(problem, sizeof(problem), __VA_ARGS__); \
+		return;                                                    \
+	} while (0)
+
+/* What is wrong after restore, in problem[]: reported once the cgroups are removed. */
 static void check(bool root_anywhere)
 {
 	char now[H_NR][PATH_MAX], got[PATH_MAX], want[PATH_MAX], dir[PATH_MAX], val[64];
@@ -212,7 +222,7 @@ static void check(bool root_anywhere)
 	for (int h = 0; h < H_NR; h++) {
 		cg_of(getpid(), h, now[h], sizeof(now[h]));
 		if (!root_anywhere && strcmp(now[h], start[h]))
-			fail("root: %s cgroup %s, started in %s", mnt[h], now[h], start[h]);
+			bad("root: %s cgroup %s, started in %s", mnt[h], now[h], start[h]);
 	}
 	for (int k = 0; k < 3; k++)
 		for (int h = 0; h < H_NR; h++) {
@@ -220,17 +230,17 @@ static void check(bool root_anywhere)
 			snprintf(want, sizeof(want), "%s/%s/%s", strcmp(now[h], "/") ? now[h] : "",
 				 top, place(k, h));
 			if (strcmp(got, want))
-				fail("child %d (pid %d): %s cgroup %s, expected %s", k, kids[k],
+				bad("child %d (pid %d): %s cgroup %s, expected %s", k, kids[k],
 				     mnt[h], got, want);
 		}
 	dir_of(H_CPU, now[H_CPU], "a", dir, sizeof(dir));
 	read_file(dir, "cpu.shares", val, sizeof(val));
 	if (strcmp(val, "512"))
-		fail("%s/cpu.shares is %s, expected 512", dir, val);
+		bad("%s/cpu.shares is %s, expected 512", dir, val);
 	dir_of(H_PIDS, now[H_PIDS], "b", dir, sizeof(dir));
 	read_file(dir, "pids.max", val, sizeof(val));
 	if (strcmp(val, "77"))
-		fail("%s/pids.max is %s, expected 77", dir, val);
+		bad("%s/pids.max is %s, expected 77", dir, val);
 }
 
 int main(int argc, char **argv)
@@ -275,6 +285,8 @@ int main(int argc, char **argv)
 	test_waitsig();
 	check(root_anywhere);
 	cleanup();
+	if (problem[0])
+		fail("%s", problem);
 	pass();
 	return 0;
 }
