@@ -564,7 +564,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
-	if (shmem_create(&ctx) || prepare_tree(&tr) || cgroup_prepare(&ctx))
+	if (shmem_create(&ctx) || cgroup_prepare(&ctx) || prepare_tree(&tr))
 		goto out;
 	pid = make_task(&ctx, ctx.tasks[0].pid,
 			(opts->rst_sibling ? CLONE_PARENT : 0) | ns_root_clone_flags(&ctx));

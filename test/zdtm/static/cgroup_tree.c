@@ -10,6 +10,7 @@
  * --root-anywhere the root itself may have moved (--cgroup-root); without
  * it, it must be where it started. The root removes what it made.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -214,6 +215,31 @@ static char problem[PATH_MAX * 3];
 		return;                                                    \
 	} while (0)
 
+/* Whether @pid holds an fd of a cgroup file: snap's must not be left in a restored task. */
+static bool holds_cgroup_fd(pid_t pid)
+{
+	char dir[64], path[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	while (d && !found && (de = readdir(d))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		found = !strncmp(target, "/sys/fs/cgroup", 14);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /* What is wrong after restore, in problem[]: reported once the cgroups are removed. */
 static void check(bool root_anywhere)
 {
@@ -223,6 +249,12 @@ static void check(bool root_anywhere)
 		cg_of(getpid(), h, now[h], sizeof(now[h]));
 		if (!root_anywhere && strcmp(now[h], start[h]))
 			bad("root: %s cgroup %s, started in %s", mnt[h], now[h], start[h]);
+	}
+	if (holds_cgroup_fd(getpid()))
+		bad("root: holds an fd of a cgroup file");
+	for (int k = 0; k < 3; k++) {
+		if (holds_cgroup_fd(kids[k]))
+			bad("child %d (pid %d): holds an fd of a cgroup file", k, kids[k]);
 	}
 	for (int k = 0; k < 3; k++)
 		for (int h = 0; h < H_NR; h++) {
