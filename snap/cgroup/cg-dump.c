@@ -252,6 +252,7 @@ int cgroup_dump(struct dump_ctx *ctx)
 
 	if (mode == CG_MODE_IGNORE)
 		return 0;
+	pr_debug("cgroups: reading those of %zu tasks", ctx->nr_tasks);
 	d.task_sets = calloc(ctx->nr_tasks, sizeof(*d.task_sets));
 	if (!d.task_sets) {
 		pr_err("out of memory for the tasks' cgroups");
