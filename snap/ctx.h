@@ -43,7 +43,7 @@ enum cg_mode {
 	CG_MODE_NONE,		/* the cgroups must exist; no property is set */
 	CG_MODE_PROPS,		/* the cgroups must exist; their properties are set */
 	CG_MODE_FULL,		/* make what is missing; set every property, the root's too */
-	CG_MODE_STRICT,		/* the cgroups below the root must not exist; made, as full */
+	CG_MODE_STRICT,		/* the cgroups below the root must not exist: made as full */
 };
 
 /* --cgroup-root [CTRL:]PATH: where the root task's cgroup goes at restore. */
@@ -298,7 +298,7 @@ struct dump_ctx {
 	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
-	struct cg_freeze *cg_freeze;	/* --freeze-cgroup: threads it seized (cgroup/cg-freeze.c) */
+	struct cg_freeze *cg_freeze;	/* --freeze-cgroup: what cgroup/cg-freeze.c seized */
 };
 
 struct restore_task {
@@ -329,7 +329,7 @@ struct restore_ctx {
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */
 	struct netlock *netlock;	/* netlock.img: the dump's lock, removed at release */
-	struct cg_restore *cg;		/* cgroup/cg-restore.c: cgroup.img, the tasks' cgroups */
+	struct cg_restore *cg;		/* cgroup/cg-restore.c: the tasks' cgroups */
 };
 
 uint64_t now_ns(void);

@@ -46,7 +46,7 @@ static int add_hierarchies(struct cg_dump *d, pid_t root)
 		CgHierarchy *h, **n;
 
 		if (!cg_host_find(&d->hosts, ms.m[i].controllers)) {
-			pr_info("cgroup hierarchy %s is not mounted here: its cgroups are not saved",
+			pr_info("cgroup hierarchy %s is not mounted here: not saved",
 				cg_hier_name(ms.m[i].controllers));
 			continue;
 		}
@@ -86,7 +86,7 @@ static bool same_set(const CgSet *s, char **paths, size_t nr)
 static uint32_t task_set(struct cg_dump *d, pid_t pid)
 {
 	char **paths = calloc(d->nr_h ? d->nr_h : 1, sizeof(*paths));
-	struct cg_members ms = { 0 };
+	struct cg_members ms = {0};
 	uint32_t id = 0;
 	CgSet *s = NULL, **n;
 
@@ -247,7 +247,7 @@ static void free_dump(struct cg_dump *d)
 int cgroup_dump(struct dump_ctx *ctx)
 {
 	enum cg_mode mode = ctx->opts->manage_cgroups;
-	struct cg_dump d = { 0 };
+	struct cg_dump d = {0};
 	int ret = -1;
 
 	if (mode == CG_MODE_IGNORE)

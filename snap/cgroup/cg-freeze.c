@@ -28,14 +28,14 @@
 #define FREEZE_TIMEOUT_MS 10000
 
 struct cg_freeze {
-	pid_t *tids;		/* seized here, not yet handed to the tree */
+	pid_t *tids; /* seized here, not yet handed to the tree */
 	size_t nr, cap;
 };
 
 struct freezer {
 	const char *dir;
 	bool v2;
-	char state[PATH_MAX];	/* freezer.state or cgroup.freeze */
+	char state[PATH_MAX]; /* freezer.state or cgroup.freeze */
 };
 
 static int write_file(const char *path, const char *val)
@@ -219,7 +219,7 @@ void cgroup_freeze_release(struct dump_ctx *ctx)
 
 int cgroup_freeze_seize(struct dump_ctx *ctx)
 {
-	struct freezer f = { .dir = ctx->opts->freeze_cgroup };
+	struct freezer f = {.dir = ctx->opts->freeze_cgroup};
 	struct cg_freeze *fz;
 	struct stat st;
 	int ret;

@@ -263,8 +263,7 @@ const char *cg_members_path(const struct cg_members *ms, const char *controllers
 	return NULL;
 }
 
-int cg_fs_path(const struct cg_hier *h, const char *path, const char *file, char *buf,
-	       size_t size)
+int cg_fs_path(const struct cg_hier *h, const char *path, const char *file, char *buf, size_t size)
 {
 	size_t rl = strlen(h->mnt_root);
 	const char *rest = path;
@@ -329,7 +328,7 @@ char *cg_path_rel(const char *from, const char *to)
 
 int cg_path_join(const char *base, const char *rel, char *buf, size_t size)
 {
-	const char *parts[2] = { base, rel };
+	const char *parts[2] = {base, rel};
 	size_t len = 0, cl;
 
 	if (size < 2)

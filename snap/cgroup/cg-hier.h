@@ -13,9 +13,9 @@
 
 /* A hierarchy as mounted here. */
 struct cg_hier {
-	char *controllers;	/* sorted, comma-separated; "" for cgroup2 */
-	char *mnt;		/* where it is mounted */
-	char *mnt_root;		/* the cgroup at that mountpoint, "/" for the whole */
+	char *controllers; /* sorted, comma-separated; "" for cgroup2 */
+	char *mnt;	   /* where it is mounted */
+	char *mnt_root;	   /* the cgroup at that mountpoint, "/" for the whole */
 };
 
 struct cg_hosts {
@@ -25,8 +25,8 @@ struct cg_hosts {
 
 /* One line of /proc/PID/cgroup. */
 struct cg_member {
-	char *controllers;	/* as cg_hier.controllers */
-	char *path;		/* absolute, as snap sees it */
+	char *controllers; /* as cg_hier.controllers */
+	char *path;	   /* absolute, as snap sees it */
 };
 
 struct cg_members {
@@ -54,8 +54,7 @@ const char *cg_members_path(const struct cg_members *ms, const char *controllers
  * directory, with "/@file" appended if @file. -1 if the mount does not
  * show it, or too long, nothing logged.
  */
-int cg_fs_path(const struct cg_hier *h, const char *path, const char *file, char *buf,
-	       size_t size);
+int cg_fs_path(const struct cg_hier *h, const char *path, const char *file, char *buf, size_t size);
 
 /*
  * @to as a path relative to @from (both absolute, normalised): "" for the

@@ -80,8 +80,8 @@ static int ns_root(pid_t pid, const char *ctrls, const char *abs, const char *vi
 
 static int cgns_dump(struct dump_ctx *ctx, pid_t pid, uint32_t id)
 {
-	struct cg_members abs = { 0 }, view = { 0 }, tree = { 0 };
-	struct cg_hosts hosts = { 0 };
+	struct cg_members abs = {0}, view = {0}, tree = {0};
+	struct cg_hosts hosts = {0};
 	CgnsEntry e = CGNS_ENTRY__INIT;
 	pid_t root = ctx->tasks[0].pid;
 	char nsroot[4096];

@@ -8,7 +8,7 @@
 
 static const char *const modes[] = {
 	[CG_MODE_SOFT] = "soft",   [CG_MODE_IGNORE] = "ignore", [CG_MODE_NONE] = "none",
-	[CG_MODE_PROPS] = "props", [CG_MODE_FULL] = "full",     [CG_MODE_STRICT] = "strict",
+	[CG_MODE_PROPS] = "props", [CG_MODE_FULL] = "full",	[CG_MODE_STRICT] = "strict",
 };
 
 const char *cg_mode_name(enum cg_mode m)

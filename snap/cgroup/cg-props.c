@@ -19,7 +19,7 @@
 #include "log.h"
 
 struct cg_prop_desc {
-	const char *ctrl;	/* the v1 controller; NULL: cgroup2 */
+	const char *ctrl; /* the v1 controller; NULL: cgroup2 */
 	const char *name;
 };
 
@@ -29,30 +29,30 @@ struct cg_prop_desc {
  * before the memory+swap limit, which may not be below it.
  */
 static const struct cg_prop_desc props[] = {
-	{ "cpuset", "cpuset.cpus" },
-	{ "cpuset", "cpuset.mems" },
-	{ "cpu", "cpu.shares" },
-	{ "cpu", "cpu.cfs_period_us" },
-	{ "cpu", "cpu.cfs_quota_us" },
-	{ "memory", "memory.limit_in_bytes" },
-	{ "memory", "memory.memsw.limit_in_bytes" },
-	{ "memory", "memory.soft_limit_in_bytes" },
-	{ "memory", "memory.swappiness" },
-	{ "pids", "pids.max" },
-	{ "blkio", "blkio.weight" },
-	{ "net_cls", "net_cls.classid" },
-	{ NULL, "cgroup.subtree_control" },
-	{ NULL, "cpuset.cpus" },
-	{ NULL, "cpuset.mems" },
-	{ NULL, "cpu.weight" },
-	{ NULL, "cpu.max" },
-	{ NULL, "memory.min" },
-	{ NULL, "memory.low" },
-	{ NULL, "memory.high" },
-	{ NULL, "memory.max" },
-	{ NULL, "memory.swap.max" },
-	{ NULL, "pids.max" },
-	{ NULL, "io.weight" },
+	{"cpuset", "cpuset.cpus"},
+	{"cpuset", "cpuset.mems"},
+	{"cpu", "cpu.shares"},
+	{"cpu", "cpu.cfs_period_us"},
+	{"cpu", "cpu.cfs_quota_us"},
+	{"memory", "memory.limit_in_bytes"},
+	{"memory", "memory.memsw.limit_in_bytes"},
+	{"memory", "memory.soft_limit_in_bytes"},
+	{"memory", "memory.swappiness"},
+	{"pids", "pids.max"},
+	{"blkio", "blkio.weight"},
+	{"net_cls", "net_cls.classid"},
+	{NULL, "cgroup.subtree_control"},
+	{NULL, "cpuset.cpus"},
+	{NULL, "cpuset.mems"},
+	{NULL, "cpu.weight"},
+	{NULL, "cpu.max"},
+	{NULL, "memory.min"},
+	{NULL, "memory.low"},
+	{NULL, "memory.high"},
+	{NULL, "memory.max"},
+	{NULL, "memory.swap.max"},
+	{NULL, "pids.max"},
+	{NULL, "io.weight"},
 };
 
 /* Whether hierarchy @controllers ("cpu,cpuacct", "" for cgroup2) has property @p. */
@@ -189,8 +189,10 @@ int cg_props_write(const char *dir, const CgDir *d, const char *what)
 		if (!*p->value)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, p->name);
-		ret = strcmp(p->name, "cgroup.subtree_control") ? write_value(path, p->value)
-								 : write_subtree_control(path, p->value);
+		if (strcmp(p->name, "cgroup.subtree_control"))
+			ret = write_value(path, p->value);
+		else
+			ret = write_subtree_control(path, p->value);
 		if (!ret)
 			continue;
 		if (errno == ENOENT) {
@@ -205,8 +207,8 @@ int cg_props_write(const char *dir, const CgDir *d, const char *what)
 
 int cg_cpuset_inherit(const char *controllers, const char *dir)
 {
-	static const struct cg_prop_desc cpuset = { "cpuset", NULL };
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	static const struct cg_prop_desc cpuset = {"cpuset", NULL};
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	char val[4096], parent[PATH_MAX], path[PATH_MAX];
 
 	if (!*controllers || !has_prop(controllers, &cpuset))

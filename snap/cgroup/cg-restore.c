@@ -32,25 +32,25 @@
 /* An opened cgroup.procs: a cgroup some task (or the namespace root) goes into. */
 struct cg_fd {
 	size_t hier;
-	char *cg;		/* absolute in its hierarchy */
+	char *cg; /* absolute in its hierarchy */
 	int fd;
 };
 
 struct cg_restore {
-	CgroupEntry *e;		/* NULL: nothing to restore */
-	CgnsEntry *ns;		/* the root's cgroup namespace, or NULL */
-	uint32_t ns_id;		/* its id in ns.img */
+	CgroupEntry *e; /* NULL: nothing to restore */
+	CgnsEntry *ns;	/* the root's cgroup namespace, or NULL */
+	uint32_t ns_id; /* its id in ns.img */
 	struct cg_hosts hosts;
-	const struct cg_hier **host;	/* per hierarchy of the image */
-	char **base;		/* per hierarchy: where the root task's cgroup is */
+	const struct cg_hier **host; /* per hierarchy of the image */
+	char **base;		     /* per hierarchy: where the root task's cgroup is */
 	struct cg_fd *fds;
 	size_t nr_fds;
-	size_t *set_fd;		/* [set * nr_h + hier]: index in fds */
-	size_t *ns_fd;		/* [hier]: index in fds + 1, 0 for none */
-	size_t *task_set;	/* [task]: index of its set + 1, 0 for none */
-	char **made;		/* directories snap made, in making order */
+	size_t *set_fd;	  /* [set * nr_h + hier]: index in fds */
+	size_t *ns_fd;	  /* [hier]: index in fds + 1, 0 for none */
+	size_t *task_set; /* [task]: index of its set + 1, 0 for none */
+	char **made;	  /* directories snap made, in making order */
 	size_t nr_made;
-	size_t cur_set;		/* the set this process is in, + 1; 0 unknown */
+	size_t cur_set; /* the set this process is in, + 1; 0 unknown */
 };
 
 static size_t nr_hier(const struct cg_restore *cr)
@@ -91,8 +91,8 @@ static int check_image(struct restore_ctx *ctx, struct cg_restore *cr)
 	}
 	for (size_t s = 0; s < e->n_sets; s++) {
 		if (e->sets[s]->id != s + 1 || e->sets[s]->n_paths != nr_hier(cr)) {
-			pr_err("image cgroup.img: set %u is not set %zu of %zu paths", e->sets[s]->id,
-			       s + 1, nr_hier(cr));
+			pr_err("image cgroup.img: set %u is not set %zu of %zu paths",
+			       e->sets[s]->id, s + 1, nr_hier(cr));
 			return -1;
 		}
 	}
@@ -403,8 +403,8 @@ static int open_fds(struct cg_restore *cr)
 			if (!strcmp(cr->e->hierarchies[h]->controllers, cr->ns->controllers[i]))
 				break;
 		if (h == nr_hier(cr)) {
-			pr_err("image cgns-%u.img: hierarchy %s is not in cgroup.img",
-			       cr->ns_id, cg_hier_name(cr->ns->controllers[i]));
+			pr_err("image cgns-%u.img: hierarchy %s is not in cgroup.img", cr->ns_id,
+			       cg_hier_name(cr->ns->controllers[i]));
 			return -1;
 		}
 		f = open_cg(cr, h, cr->ns->roots[i]);

@@ -409,8 +409,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
-	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx) ||
-	    cgroup_dump(&ctx))
+	if (files_collect(&ctx) || lock_network(&ctx) || dump_tree(&ctx) ||
+	    ns_dump_contents(&ctx) || cgroup_dump(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {

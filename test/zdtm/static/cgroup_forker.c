@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < NR_WORKERS; i++) {
 		if (waitpid(workers[i], NULL, WNOHANG) != 0)
-			fail("worker %d (pid %d) is not the root's running child: %m", i, workers[i]);
+			fail("worker %d (pid %d) is not the root's running child", i, workers[i]);
 		before[i] = forks[i];
 	}
 	usleep(200000);
