@@ -132,6 +132,20 @@ struct snap_opts {
 	struct cg_root_opt *cgroup_roots;
 	size_t nr_cgroup_roots;
 	const char *freeze_cgroup;	/* dump: the cgroup to freeze while the tree is seized */
+	/*
+	 * Mount namespaces (ns/mnt.h). --root DIR: restore rebuilds the
+	 * tree's mounts on DIR (default: a bind of snap's /). --external
+	 * mnt[KEY]:VAL and --ext-mount-map KEY:VAL, in the order given: at
+	 * dump, the mount at mountpoint KEY is external, saved as key VAL;
+	 * at restore, key KEY is bound from host path VAL.
+	 */
+	const char *root;
+	struct ext_mount *ext_mounts;
+	size_t nr_ext_mounts;
+};
+
+struct ext_mount {
+	const char *key, *val;
 };
 
 /* Kernel features, probed once by kerndat_probe(). */
@@ -170,6 +184,14 @@ struct dump_stats {
 	uint64_t cow_faults;		/* write faults served by copying first */
 	uint64_t cow_peak;		/* most bytes held in the copy buffer */
 	uint64_t cow_wait_ns;		/* writers held while the buffer drained */
+	/* Where the frozen time goes (--display-stats "frozen:" lines), ns. */
+	uint64_t parasite_ns;		/* infect, misc state, trackers, cure */
+	uint64_t scan_ns;		/* page_collect() and the tracker's split */
+	uint64_t read_ns;		/* pages copied out of the tasks, frozen */
+	uint64_t write_ns;		/* frozen pages into their sinks */
+	uint64_t t_release;		/* the tree let go (killed or resumed) from here */
+	uint64_t pages_held;		/* of pages_written, held in memory until the kill */
+	uint64_t held_write_ns;		/* writing them, the tree gone */
 };
 
 struct restore_stats {
@@ -299,6 +321,8 @@ struct dump_ctx {
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 	struct cg_freeze *cg_freeze;	/* --freeze-cgroup: what cgroup/cg-freeze.c seized */
+	struct page_hold *hold;		/* pages written after the kill (mem/page-hold.h), or NULL */
+	bool parent_runs;		/* process sinks may declare runs the parent set holds */
 };
 
 struct restore_task {

@@ -22,6 +22,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mm.pb-c.h"
+#include "mnt.pb-c.h"
 #include "netlock.pb-c.h"
 #include "ns.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -55,6 +56,8 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NETLOCK] = {"netlock.img", IMG_MAGIC('K'), &netlock_entry__descriptor},
 	[IMG_INET_QUEUES] = {"inet-queues.img", IMG_MAGIC('i'), &inet_queue_entry__descriptor},
 	[IMG_TRACK] = {"track.img", IMG_MAGIC('W'), &track_entry__descriptor},
+	[IMG_MNT] = {"mnt-%u.img", IMG_MAGIC('m'), &mnt_entry__descriptor},
+	[IMG_TMPFS] = {"tmpfs-%u.img", IMG_MAGIC('t'), &tmpfs_entry__descriptor},
 	[IMG_UTSNS] = {"utsns-%u.img", IMG_MAGIC('u'), &uts_ns_entry__descriptor},
 	[IMG_CGROUP] = {"cgroup.img", IMG_MAGIC('c'), &cgroup_entry__descriptor},
 	[IMG_CGNS] = {"cgns-%u.img", IMG_MAGIC('z'), &cgns_entry__descriptor},

@@ -39,6 +39,8 @@ enum img_type {
 	IMG_NETLOCK,		/* netlock.img */
 	IMG_INET_QUEUES,	/* inet-queues.img */
 	IMG_TRACK,		/* track.img */
+	IMG_MNT,		/* mnt-%u.img */
+	IMG_TMPFS,		/* tmpfs-%u.img */
 	IMG_UTSNS,		/* utsns-%u.img */
 	IMG_CGROUP,		/* cgroup.img */
 	IMG_CGNS,		/* cgns-%u.img */

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "ns/ns.h"
 #include "net/netlock.h"
+#include "ns/mnt.h"
 #include "rpc/rpc.h"
 
 enum {
@@ -45,6 +46,9 @@ enum {
 	OPT_PORT,
 	OPT_DAEMON,
 	OPT_STATUS_FD,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
 	OPT_EMPTY_NS,
 	OPT_JOIN_NS,
 	OPT_MANAGE_CGROUPS,
@@ -133,6 +137,12 @@ static void usage(FILE *f)
 		"  --daemon                page-server: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
 		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --root DIR              restore: rebuild the mount namespace's tree on DIR\n"
+		"                          (default: a bind of /) and pivot_root into it\n"
+		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
+		"                          saved as key VAL; restore: bind host path VAL for key\n"
+		"                          KEY; repeatable\n"
+		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
 		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
 		"                          make it new with only loopback up (the caller sets it\n"
 		"                          up in its setup-namespaces hook)\n"
@@ -278,6 +288,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "external", required_argument, NULL, OPT_EXTERNAL },
+		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
 		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
 		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
 		{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
@@ -402,6 +415,22 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 				return -1;
 			}
 			break;
+		case OPT_ROOT:
+			o->root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (strncmp(optarg, "mnt[", 4)) {
+				fprintf(stderr, "snap: --external takes mnt[KEY]:VAL, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			if (mnt_opt_external(o, optarg + 3))
+				return -1;
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (mnt_opt_ext_map(o, optarg))
+				return -1;
+			break;
 		case OPT_EMPTY_NS:
 			if (ns_opt_empty(optarg, o))
 				return -1;
@@ -438,20 +467,21 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 	return 0;
 }
 
-/* --page-server and its address go together, and only with dump. */
+/* --page-server and its address go together, and only with dump and pre-dump. */
 static int check_page_server(const char *cmd, const struct snap_opts *o)
 {
-	if (o->page_server && strcmp(cmd, "dump")) {
-		fprintf(stderr, "snap: --page-server is an option of dump\n");
+	if (o->page_server && strcmp(cmd, "dump") && strcmp(cmd, "pre-dump")) {
+		fprintf(stderr, "snap: --page-server is an option of dump and pre-dump\n");
 		return -1;
 	}
 	if (o->page_server && (!o->address || o->port <= 0)) {
 		fprintf(stderr, "snap: --page-server needs --address and --port (not 0)\n");
 		return -1;
 	}
-	/* The page server's protocol has no record yet for a run left to the parent. */
-	if (o->page_server && o->prev_images_dir) {
-		fprintf(stderr, "snap: --page-server with --prev-images-dir is not supported yet\n");
+	/* The server links its own set to the parent by the same path. */
+	if (o->page_server && o->prev_images_dir && o->prev_images_dir[0] == '/') {
+		fprintf(stderr, "snap: --prev-images-dir must be a relative path with "
+				"--page-server\n");
 		return -1;
 	}
 	if (o->daemon || o->status_fd >= 0) {
@@ -567,5 +597,6 @@ out:
 	free(opts.ext_unix_inos);
 	free(opts.action_scripts);
 	free(opts.lock_conns);
+	free(opts.ext_mounts);
 	return ret ? 1 : 0;
 }

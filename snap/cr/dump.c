@@ -34,6 +34,7 @@
 #include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
 #include "mem/mem-pageout.h"
+#include "mem/page-hold.h"
 #include "mem/page-sink.h"
 #include "mem/track.h"
 #include "net/netlock.h"
@@ -194,6 +195,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	/* Read while the task is ptrace-stopped, before the parasite runs. */
 	struct parasite_timers timers;
 	struct syscall_site site;
+	uint64_t t0;
 	int ret;
 
 	if (ns_collect(ctx, t) || parse_vmas(t->pid, &t->vmas_hint, &t->vmas) ||
@@ -202,6 +204,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	if (forget_stale_parasites(t) || thread_collect(t, ctx->kf->xsave_size) ||
 	    note_shmem(ctx, t) || timers_prepare(t->pid, &timers))
 		return -1;
+	t0 = now_ns();
 	t->ctl = parasite_infect(t->pid, &site, ctx->kf->xsave_size);
 	if (!t->ctl)
 		return -1;
@@ -215,8 +218,10 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	if (!ret && ctx->mode->task_infected)
 		ret = ctx->mode->task_infected(ctx, t);
 	/* What follows needs ptrace stops: the target must not run the parasite. */
-	if (parasite_cure(t->ctl) || ret || unmap_stale_parasites(t) || dump_core(ctx, t) ||
-	    dump_task_files(ctx, t))
+	if (parasite_cure(t->ctl))
+		ret = -1;
+	ctx->st.parasite_ns += now_ns() - t0;
+	if (ret || unmap_stale_parasites(t) || dump_core(ctx, t) || dump_task_files(ctx, t))
 		return -1;
 	return ctx->mode->task_memory(ctx, t) || enter_syscall(ctx, t) ? -1 : 0;
 }
@@ -333,6 +338,24 @@ static int post_dump(struct dump_ctx *ctx)
 	return -1;
 }
 
+/*
+ * The tree is killed: the pages held since the freeze go to their images,
+ * then inventory.img. Nothing can bring the tree back if this fails.
+ */
+static int write_held(struct dump_ctx *ctx)
+{
+	uint64_t t0 = now_ns();
+
+	ctx->st.pages_held = page_hold_pages(ctx->hold);
+	if (!page_hold_write(ctx->hold) && !dump_write_inventory(ctx)) {
+		ctx->st.held_write_ns = now_ns() - t0;
+		return 0;
+	}
+	pr_err("pid %d: the tree was killed before its last pages were written: no image",
+	       ctx->tasks[0].pid);
+	return -1;
+}
+
 static void free_tasks(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -393,6 +416,9 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->prev_images_dir &&
 	    (track_check_kernel(kf, "dump --prev-images-dir") || track_parent_load(&ctx)))
 		goto out;
+	/* The pages written since the parent are few: held, they leave the freeze shorter. */
+	if (ctx.parent && !opts->leave_running && !ctx.xfer && !(ctx.hold = page_hold_new()))
+		goto out;
 	netlock_forget_old(ctx.dirfd, opts->images_dir);
 	ctx.files = file_table_new();
 	ctx.shmem = shmem_table_new();
@@ -421,23 +447,34 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		if (ctx.mode->tree_running(&ctx))
 			goto out;
 	}
-	/* The pages are acknowledged (a page server's included) before inventory.img. */
-	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx) ||
-	    page_sinks_end(&ctx) || dump_write_inventory(&ctx) || post_dump(&ctx))
+	if (files_write(&ctx) || ns_write(&ctx) || tree_write(&ctx) || lock_late_conns(&ctx))
+		goto out;
+	/*
+	 * The pages are acknowledged (a page server's included) before
+	 * inventory.img; held pages are written once the tree is killed, and
+	 * inventory.img after them, but the post-dump hook still runs frozen.
+	 */
+	if (ctx.hold ? action_run(opts, ACT_POST_DUMP, root->pid) :
+		       page_sinks_end(&ctx) || dump_write_inventory(&ctx) || post_dump(&ctx))
 		goto out;
 	ok = true;
 out:
 	if (!ok)
 		unlock_network(&ctx);
 	page_sinks_cancel(&ctx);
-	netlock_free(ctx.netlock);
 	cgroup_freeze_release(&ctx);
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */
+		ctx.st.t_release = now_ns();
 		files_unfreeze(&ctx, ok && !opts->leave_running);
 		tree_unseize(&ctx, ok && !opts->leave_running);
 		ctx.st.t_unfrozen = now_ns();
 	}
+	if (ok && ctx.hold && write_held(&ctx)) {
+		ok = false;
+		unlock_network(&ctx);
+	}
+	netlock_free(ctx.netlock);
 	/* The pages are in the image and no pipe holds them any more. */
 	for (size_t i = 0; ok && opts->leave_running && i < ctx.nr_tasks; i++)
 		if (!ctx.tasks[i].zombie)
@@ -454,6 +491,7 @@ out:
 	free_tasks(&ctx);
 	tree_prepare_free(&ctx);
 	track_parent_free(&ctx);
+	page_hold_free(ctx.hold);
 	if (ctx.dirfd >= 0)
 		close(ctx.dirfd);
 	return ok ? 0 : -1;

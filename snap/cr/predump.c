@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mem/dump-mode.h"
 #include "mem/mem-dump.h"
+#include "mem/page-sink.h"
 #include "mem/track.h"
 #include "proc/proc.h"
 #include "proc/pstree.h"
@@ -129,7 +130,8 @@ int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf)
 	ctx.tasks[0].pid = opts->pid;
 	ctx.tasks[0].pidfd = -1;
 	if (seize_check(&ctx.tasks[0]) || parse_smaps(opts->pid, &ctx.tasks[0].vmas_hint) ||
-	    dump_open_images_dir(&ctx) || track_parent_load(&ctx) || tree_prepare(&ctx))
+	    dump_open_images_dir(&ctx) || page_sinks_begin(&ctx, PAGE_SET_PRE_DUMP) ||
+	    track_parent_load(&ctx) || tree_prepare(&ctx))
 		goto out;
 	frozen = true;
 	if (tree_seize(&ctx))
@@ -148,10 +150,12 @@ int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf)
 		if (!ctx.tasks[i].zombie && page_copy(&ctx, &ctx.tasks[i], &pls[i], true))
 			goto out;
 	ctx.st.t_mem_end = now_ns();
-	if (track_write(&ctx) || dump_write_inventory(&ctx))
+	/* --page-server: the server has every page before inventory.img says the set is whole. */
+	if (track_write(&ctx) || page_sinks_end(&ctx) || dump_write_inventory(&ctx))
 		goto out;
 	ok = true;
 out:
+	page_sinks_cancel(&ctx);
 	if (frozen) {
 		tree_unseize(&ctx, false);
 		ctx.st.t_unfrozen = now_ns();

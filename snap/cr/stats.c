@@ -18,6 +18,17 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("Dump stats:\n");
 	printf("  freezing time:     %12.0f us\n", us(s->t_start, s->t_frozen));
 	printf("  frozen time:       %12.0f us\n", us(s->t_frozen, s->t_unfrozen));
+	/* Where it went: the rest is seizing the threads, files, core, shared memory. */
+	printf("  frozen parasite:   %12.0f us\n", s->parasite_ns / 1000.0);
+	printf("  frozen page scan:  %12.0f us\n", s->scan_ns / 1000.0);
+	printf("  frozen page read:  %12.0f us\n", s->read_ns / 1000.0);
+	printf("  frozen page write: %12.0f us\n", s->write_ns / 1000.0);
+	printf("  frozen release:    %12.0f us\n", us(s->t_release, s->t_unfrozen));
+	/* An incremental dump that kills: written after the kill, not frozen. */
+	if (s->pages_held) {
+		printf("  pages held:        %12llu\n", (unsigned long long)s->pages_held);
+		printf("  held write time:   %12.0f us\n", s->held_write_ns / 1000.0);
+	}
 	/* Live: the pages streamed while the task ran; else all while frozen. */
 	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));
 	/* -R: handing swapped pages back to swap, the target running. */

@@ -81,7 +81,8 @@ static int fifo_path(const struct fd_desc *d, char *path, bool *deleted)
 		path[plen - slen] = '\0';
 		return 0;
 	}
-	if (stat(path, &st) || st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino) {
+	if (files_stat_as(d->pid, path, &st) || st.st_dev != d->st.st_dev ||
+	    st.st_ino != d->st.st_ino) {
 		pr_err("pid %d fd %d: fifo %s is no longer at that path (renamed, unlinked while "
 		       "linked elsewhere, or mounted over); not supported yet",
 		       d->pid, d->fd, path);

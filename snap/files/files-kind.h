@@ -161,6 +161,18 @@ uint32_t files_encode_dev(dev_t dev);
 /* open(2) flags to reopen a file with: creation flags and O_CLOEXEC dropped. */
 int files_reopen_flags(unsigned int flags);
 /*
+ * stat() @path as task @pid names it in /proc/PID/fd: in another mount
+ * namespace than snap's, such a path is relative to the task's root, so it
+ * is looked up under /proc/PID/root. -1 with errno, nothing logged.
+ */
+int files_stat_as(pid_t pid, const char *path, struct stat *st);
+/*
+ * Restore: the tree lives in a mount namespace of its own, where the paths
+ * of the images lead; snap's do not, only the tasks' (after the root's
+ * pivot_root) do: a file opened by path is opened in the task (FD_IN_TASK).
+ */
+bool files_paths_in_task(const struct restore_ctx *ctx);
+/*
  * @fn(@arg, inode, fd number) for each socket among @pid's fds, until it
  * returns non-zero (its errors are its own to log). 0, or -1 logged.
  */

@@ -70,7 +70,8 @@ static int check_deleted(const struct fd_desc *d, char *path, bool *deleted)
 		*deleted = true;
 		return 0;
 	}
-	if (stat(path, &st) || st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino) {
+	if (files_stat_as(d->pid, path, &st) || st.st_dev != d->st.st_dev ||
+	    st.st_ino != d->st.st_ino) {
 		if (plen >= slen && !strcmp(path + plen - slen, DELETED_SUFFIX))
 			pr_err("pid %d fd %d: %s was unlinked but has other hard links; not "
 			       "supported yet",
@@ -234,10 +235,18 @@ static int reg_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
 	return 0;
 }
 
-/* Its own /proc/PID, or another's of the tree: opened once that process exists. */
+/*
+ * Its own /proc/PID, or another's of the tree: opened once that process
+ * exists. In a tree with its own mount namespace, every path is the tree's:
+ * opened by each task that holds it (which then no longer shares the open
+ * file description with another task's).
+ */
 static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
 {
 	long pid = proc_pid(fe);
+
+	if (files_paths_in_task(ctx) && !fe->reg->deleted)
+		return FD_IN_TASK;
 
 	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].pid == pid)

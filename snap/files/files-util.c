@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Small helpers the fd kinds share: how devices and open flags are saved and
- * reused, and which of a task's fds are sockets.
+ * reused, which of a task's fds are sockets, where paths lead in a tree
+ * with its own mount namespace.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include "files/files-kind.h"
 #include "log.h"
+#include "ns/ns.h"
 
 uint32_t files_encode_dev(dev_t dev)
 {
@@ -58,4 +61,26 @@ int files_task_sockets(pid_t pid, int (*fn)(void *arg, uint32_t ino, int fd), vo
 	}
 	closedir(dir);
 	return ret;
+}
+
+int files_stat_as(pid_t pid, const char *path, struct stat *st)
+{
+	char p[4200];
+	struct stat its, ours;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
+	if (stat(p, &its) || stat("/proc/self/ns/mnt", &ours))
+		return -1;
+	if (its.st_ino == ours.st_ino && its.st_dev == ours.st_dev)
+		return stat(path, st);
+	if (snprintf(p, sizeof(p), "/proc/%d/root%s", pid, path) >= (int)sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return stat(p, st);
+}
+
+bool files_paths_in_task(const struct restore_ctx *ctx)
+{
+	return (ns_root_clone_flags(ctx) & CLONE_NEWNS) || ctx->opts->join_ns[NS_KIND__NS_MNT];
 }

@@ -12,15 +12,18 @@
 static int stw_task_memory(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct page_list pl;
+	uint64_t t0;
 	int ret;
 
 	if (!ctx->st.t_mem_start)
 		ctx->st.t_mem_start = now_ns();
 	/* The page scan also finds the guard regions that mm-PID.img lists. */
+	t0 = now_ns();
 	ret = page_collect(ctx, t, &pl);
 	/* --prev-images-dir: what was not written since is the parent's. */
 	if (!ret)
 		ret = track_split(ctx, t, &pl, false);
+	ctx->st.scan_ns += now_ns() - t0;
 	if (!ret)
 		ret = dump_mm(ctx, t);
 	if (!ret)

@@ -60,6 +60,14 @@ int mem_read(pid_t pid, int memfd, const struct vma *v, uint64_t addr, void *buf
  */
 int mem_read_cow(pid_t pid, int memfd, int pmfd, const struct vma *v, uint64_t addr, void *buf,
 		 size_t len);
+struct iovec;
+/*
+ * mem_read_cow() of @nr ranges at once, in address order, @vmas[i] holding
+ * @iov[i], one after the other into @buf: one pagemap read and one
+ * process_vm_readv() for many small ranges. Logged.
+ */
+int mem_read_cow_v(pid_t pid, int memfd, int pmfd, const struct vma *const *vmas,
+		   const struct iovec *iov, size_t nr, void *buf);
 /* Whether the pages of this VMA belong in the image at all. */
 bool vma_dumps_pages(const struct vma *v);
 

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "mem/mem-dump.h"
+#include "mem/page-hold.h"
 #include "mem/page-sink.h"
 
 #define COPY_BUF (4UL << 20)
@@ -33,6 +34,8 @@
 
 struct copy {
 	struct dump_task *t;
+	struct dump_stats *st;
+	struct page_hold *hold;	/* frozen, the tree to be killed: pages written after the kill */
 	bool running;
 	int memfd;
 	int pmfd;		/* /proc/PID/pagemap: which pages are the task's alone */
@@ -67,22 +70,29 @@ static void read_running(struct copy *c, uint64_t addr, char *buf, size_t len)
 
 static int flush(struct copy *c)
 {
+	uint64_t t0 = now_ns(), t1;
+	char *buf = c->buf;
 	size_t off = 0;
+	int held = 0;
 
 	if (!c->nr)
 		return 0;
-	for (size_t i = 0; i < c->nr; i++) {
-		uint64_t a = (uintptr_t)c->iov[i].iov_base;
-
-		if (c->running)
-			read_running(c, a, c->buf + off, c->iov[i].iov_len);
-		else if (mem_read_cow(c->t->pid, c->memfd, c->pmfd, c->vma[i], a, c->buf + off,
-				      c->iov[i].iov_len))
-			return -1;
+	if (!c->running && mem_read_cow_v(c->t->pid, c->memfd, c->pmfd, c->vma, c->iov, c->nr,
+					  buf))
+		return -1;
+	for (size_t i = 0; c->running && i < c->nr; i++) {
+		read_running(c, (uintptr_t)c->iov[i].iov_base, buf + off, c->iov[i].iov_len);
 		off += c->iov[i].iov_len;
 	}
-	if (page_sink_write(c->ps, c->idx, c->buf, c->bytes / PAGE_SIZE))
+	t1 = now_ns();
+	if (c->hold)
+		held = page_hold_put(c->hold, c->ps, c->idx, buf, c->bytes / PAGE_SIZE);
+	if (!held && page_sink_write(c->ps, c->idx, buf, c->bytes / PAGE_SIZE))
 		return -1;
+	if (!c->running) {
+		c->st->read_ns += t1 - t0;
+		c->st->write_ns += now_ns() - t1;
+	}
 	c->idx += c->bytes / PAGE_SIZE;
 	c->nr = c->bytes = 0;
 	return 0;
@@ -131,6 +141,8 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 		return -1;
 	}
 	c->t = t;
+	c->st = &ctx->st;
+	c->hold = running ? NULL : ctx->hold;
 	c->running = running;
 	c->memfd = c->pmfd = -1;
 	c->buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -155,7 +167,8 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 	c->ps = page_sink_open(ctx, PAGE_SINK_TASK, t->pid, path);
 	if (!c->ps || page_sink_declare(c->ps, pl) || copy_runs(ctx, c, pl))
 		goto out;
-	ret = page_sink_close(c->ps);
+	/* Held pages are written when the tree is gone: so is the sink closed. */
+	ret = c->hold ? page_hold_keep(c->hold, c->ps) : page_sink_close(c->ps);
 	c->ps = NULL;
 out:
 	page_sink_abort(c->ps);

@@ -10,8 +10,8 @@
  * parent", its pagemap entry says so and none of its pages is written (such
  * runs take no page index, so the file offset of a page is still 4096 * its
  * index); or a page server (page-xfer-net.c) when the dump has a connection
- * to one (which has no record for parent runs yet: main.c refuses the two
- * together).
+ * to one (which is sent the parent runs too, and writes them through the
+ * parent backend on its side).
  * Callers do not change: they declare runs and write records by index.
  */
 #include <dirent.h>
@@ -150,7 +150,7 @@ static const struct page_sink_ops *choose_backend(const struct dump_ctx *ctx,
 {
 	if (ctx->xfer)
 		return &xfer_sink_ops;
-	if (ctx->parent && kind == PAGE_SINK_TASK)
+	if (ctx->parent_runs && kind == PAGE_SINK_TASK)
 		return &parent_ops;
 	return &local_ops;
 }
@@ -223,6 +223,20 @@ int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64
 	if (!__atomic_exchange_n(&ps->failed, 1, __ATOMIC_ACQ_REL) && errno)
 		pr_err("%s: writing its pages to the image: %s (%s)", ps->owner,
 		       strerror(errno), ps->image);
+	return -1;
+}
+
+int page_sink_reserve(struct page_sink *ps)
+{
+	/* A page server's sink has no file here: the server has the disk. */
+	if (ps->fd < 0 || !ps->nr_pages)
+		return 0;
+	if (!fallocate(ps->fd, 0, 0, ps->nr_pages * PAGE_SIZE))
+		return 0;
+	if (errno == EOPNOTSUPP)
+		return 0;
+	pr_perror("%s: cannot reserve %llu pages for %s", ps->owner,
+		  (unsigned long long)ps->nr_pages, ps->image);
 	return -1;
 }
 

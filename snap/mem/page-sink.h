@@ -96,6 +96,12 @@ int page_sink_layout_done(struct page_sink *ps);
  */
 int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
 /*
+ * Reserve the disk space of every page of the layout now (local images), so
+ * that writes made later cannot fail for want of space. 0 or -1 (logged: a
+ * full disk); a file system without fallocate() reserves nothing.
+ */
+int page_sink_reserve(struct page_sink *ps);
+/*
  * Finish and free: the last writes are checked (a failed flush or close is
  * an error naming the image). -1 also when a write failed before (logged
  * then, not again).

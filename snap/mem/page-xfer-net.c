@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "log.h"
 #include "mem/page-sink-backend.h"
 #include "mem/page-xfer.h"
@@ -241,6 +242,14 @@ static int xs_open(struct page_sink *ps, const struct dump_ctx *ctx)
 	}
 	ps->xs = xs;
 	xs->x = x;
+	/*
+	 * A pre-dump's pagemaps stay here too: the next round reads what its
+	 * parent holds from its own side (track.h), the pages being the
+	 * server's.
+	 */
+	if (ctx->pre_dump && ps->kind == PAGE_SINK_TASK &&
+	    !(ps->pagemap = img_open_write(ctx->dirfd, IMG_PAGEMAP, ps->id)))
+		return -1;
 	snprintf(what, sizeof(what), "opening %s (%s)", ps->image, ps->owner);
 	/* Handles go out in order: the server takes each new one as the next. */
 	lock(x);
@@ -264,9 +273,26 @@ static int flush_runs(struct page_sink *ps)
 	return n ? send_frame(ps, PS_RUNS, xs->runs, n * sizeof(*xs->runs), NULL, 0) : 0;
 }
 
-static int xs_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+/* The local copy of a pre-dump's pagemap (xs_open()). */
+static int copy_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages, bool in_parent)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	if (!ps->pagemap)
+		return 0;
+	pe.vaddr = addr;
+	pe.nr_pages = nr_pages;
+	pe.has_in_parent = in_parent;
+	pe.in_parent = in_parent;
+	return img_write(ps->pagemap, &pe.base);
+}
+
+static int add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages, bool in_parent)
 {
 	struct xfer_sink *xs = ps->xs;
+
+	if (copy_run(ps, addr, nr_pages, in_parent))
+		return -1;
 
 	if (!xs->runs) {
 		xs->runs = malloc(PS_MAX_RUNS * sizeof(*xs->runs));
@@ -277,19 +303,35 @@ static int xs_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
 	}
 	if (xs->nr_buf == PS_MAX_RUNS && flush_runs(ps))
 		return -1;
-	xs->runs[xs->nr_buf++] = (struct ps_run){ addr, nr_pages };
+	xs->runs[xs->nr_buf++] =
+		(struct ps_run){ addr, nr_pages | (in_parent ? PS_RUN_IN_PARENT : 0) };
 	xs->nr_runs++;
 	return 0;
+}
+
+static int xs_add_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	return add_run(ps, addr, nr_pages, false);
+}
+
+/* Protocol 2: a run the server's parent set (PARENT) holds; it takes no page index. */
+static int xs_add_parent_run(struct page_sink *ps, uint64_t addr, uint64_t nr_pages)
+{
+	return add_run(ps, addr, nr_pages, true);
 }
 
 static int xs_layout_done(struct page_sink *ps)
 {
 	struct xfer_sink *xs = ps->xs;
 	struct ps_layout l = { xs->nr_runs, ps->nr_pages };
+	struct image *pm = ps->pagemap;
 	int ret = flush_runs(ps);
 
 	free(xs->runs);
 	xs->runs = NULL;
+	ps->pagemap = NULL;
+	if (pm && img_close(pm))
+		ret = -1;
 	return ret ?: send_frame(ps, PS_LAYOUT, &l, sizeof(l), NULL, 0);
 }
 
@@ -311,6 +353,8 @@ static int xs_write(struct page_sink *ps, uint64_t idx, const void *data, uint64
 
 static void xs_free(struct page_sink *ps)
 {
+	img_abort(ps->pagemap);
+	ps->pagemap = NULL;
 	if (ps->xs)
 		free(ps->xs->runs);
 	free(ps->xs);
@@ -360,6 +404,7 @@ static void xs_abort(struct page_sink *ps)
 const struct page_sink_ops xfer_sink_ops = {
 	.open = xs_open,
 	.add_run = xs_add_run,
+	.add_parent_run = xs_add_parent_run,
 	.layout_done = xs_layout_done,
 	.write = xs_write,
 	.close = xs_close,
@@ -426,6 +471,27 @@ static int hello(struct page_xfer *x, enum page_set set, pid_t root)
 	return 0;
 }
 
+/*
+ * --prev-images-dir: the server links its own set to the parent set by the
+ * same relative path (CRIU's layout: the sets side by side in the server's
+ * directory too), and takes runs left to it.
+ */
+static int parent(struct page_xfer *x, const char *prev)
+{
+	struct ps_hdr h;
+
+	if (!prev)
+		return 0;
+	if (strlen(prev) > PS_MAX_PARENT) {
+		pr_err("page server %s: --prev-images-dir %s is longer than the %d bytes the "
+		       "protocol carries",
+		       x->peer, prev, PS_MAX_PARENT);
+		return -1;
+	}
+	ps_frame_seal(&h, PS_PARENT, 0, prev, strlen(prev), NULL, 0);
+	return send_locked(x, &h, prev, strlen(prev), NULL, 0, "naming the parent set");
+}
+
 struct page_xfer *page_xfer_connect(const struct snap_opts *opts, enum page_set set, pid_t root)
 {
 	struct page_xfer *x = calloc(1, sizeof(*x));
@@ -439,7 +505,7 @@ struct page_xfer *page_xfer_connect(const struct snap_opts *opts, enum page_set 
 	pthread_mutex_init(&x->lock, NULL);
 	snprintf(x->peer, sizeof(x->peer), strchr(opts->address, ':') ? "[%s]:%d" : "%s:%d",
 		 opts->address, opts->port);
-	if (dial(x, opts) || hello(x, set, root)) {
+	if (dial(x, opts) || hello(x, set, root) || parent(x, opts->prev_images_dir)) {
 		page_xfer_cancel(x);
 		return NULL;
 	}

@@ -105,7 +105,7 @@ const char *ps_type_name(unsigned int type)
 		[PS_HELLO] = "HELLO", [PS_WELCOME] = "WELCOME", [PS_ERROR] = "ERROR",
 		[PS_OPEN] = "OPEN",   [PS_RUNS] = "RUNS",       [PS_LAYOUT] = "LAYOUT",
 		[PS_PAGES] = "PAGES", [PS_CLOSE] = "CLOSE",     [PS_ACK] = "ACK",
-		[PS_END] = "END",     [PS_ABORT] = "ABORT",
+		[PS_END] = "END",     [PS_ABORT] = "ABORT",   [PS_PARENT] = "PARENT",
 	};
 
 	return type < PS_TYPE_MAX && names[type] ? names[type] : "unknown";

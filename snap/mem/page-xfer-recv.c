@@ -54,6 +54,7 @@ struct rx {
 	uint64_t off, pages;
 	uint32_t root_pid;
 	bool greeted;
+	char parent[PS_MAX_PARENT + 1];	/* PARENT: linked as DIR/parent at the END */
 	uint8_t *buf;		/* one frame's payload */
 	char err[PS_MAX_TEXT];
 	uint64_t t_start;
@@ -214,6 +215,34 @@ static int on_hello(struct rx *rx, const struct ps_hdr *h)
 	return 0;
 }
 
+/*
+ * Protocol 2: the set is made on top of a parent set, @len bytes of path
+ * relative to DIR. Before any sink: the sinks are opened for it.
+ */
+static int on_parent(struct rx *rx, const struct ps_hdr *h)
+{
+	if (rx->nr || rx->parent[0] || !h->len || h->len > PS_MAX_PARENT ||
+	    memchr(rx->buf, 0, h->len) || rx->buf[0] == '/')
+		return fail(rx, "a malformed PARENT at byte %llu", (unsigned long long)rx->off);
+	memcpy(rx->parent, rx->buf, h->len);
+	rx->parent[h->len] = 0;
+	rx->dctx.parent_runs = true;
+	pr_info("dump from %s: on top of the parent set %s", rx->peer, rx->parent);
+	return 0;
+}
+
+/* The set's link to its parent, as a local dump makes it (track.c). */
+static int link_parent(struct rx *rx)
+{
+	if (!rx->parent[0])
+		return 0;
+	if (unlinkat(rx->dirfd, "parent", 0) && errno != ENOENT)
+		return fail(rx, "cannot remove the old link \"parent\": %s", strerror(errno));
+	if (symlinkat(rx->parent, rx->dirfd, "parent"))
+		return fail(rx, "cannot link \"parent\" to %s: %s", rx->parent, strerror(errno));
+	return 0;
+}
+
 static int on_open(struct rx *rx, const struct ps_hdr *h)
 {
 	const struct ps_open *o = (const void *)rx->buf;
@@ -278,13 +307,22 @@ static int on_runs(struct rx *rx, const struct ps_hdr *h, struct rx_sink *s)
 		return fail(rx, "%s: a malformed RUNS at byte %llu", s->image,
 			    (unsigned long long)rx->off);
 	for (size_t i = 0; i < n; i++) {
-		if (!r[i].nr_pages || r[i].addr % PAGE_SIZE ||
-		    s->nr_pages + r[i].nr_pages < s->nr_pages)
+		bool in_parent = r[i].nr_pages & PS_RUN_IN_PARENT;
+		uint64_t nr = r[i].nr_pages & ~PS_RUN_IN_PARENT;
+
+		if (!nr || r[i].addr % PAGE_SIZE || s->nr_pages + nr < s->nr_pages ||
+		    (in_parent && (!rx->parent[0] || s->kind != PAGE_SINK_TASK)))
 			return fail(rx, "%s: a malformed run at %llx", s->image,
 				    (unsigned long long)r[i].addr);
-		if (page_sink_add_run(s->ps, r[i].addr, r[i].nr_pages))
+		/* A run the parent holds has no pages here, and takes no index. */
+		if (in_parent) {
+			if (page_sink_add_parent_run(s->ps, r[i].addr, nr))
+				return failed_here(rx, s, "cannot write its layout");
+			continue;
+		}
+		if (page_sink_add_run(s->ps, r[i].addr, nr))
 			return failed_here(rx, s, "cannot write its layout");
-		s->nr_pages += r[i].nr_pages;
+		s->nr_pages += nr;
 	}
 	s->nr_runs += n;
 	return 0;
@@ -401,6 +439,8 @@ static int on_end(struct rx *rx, const struct ps_hdr *h)
 	for (size_t i = 0; i < rx->nr; i++)
 		if (put_in_place(rx, &rx->sinks[i]))
 			return -1;
+	if (link_parent(rx))
+		return -1;
 	if (answer(rx, PS_ACK, 0, e, sizeof(*e), 0))
 		return fail(rx, "sending the last ACK: %s", strerror(errno));
 	pr_info("dump from %s: the pages of pid %u are in place: %zu images, %llu pages (%llu "
@@ -421,6 +461,8 @@ static int on_frame(struct rx *rx, const struct ps_hdr *h)
 					   : fail(rx, "not a snap dump: its first frame is %s",
 						  ps_type_name(h->type));
 	switch (h->type) {
+	case PS_PARENT:
+		return on_parent(rx, h);
 	case PS_OPEN:
 		ret = on_open(rx, h);
 		s = ret ? NULL : &rx->sinks[h->sink - 1];

@@ -21,11 +21,14 @@
 #include "mem/page-sink.h"
 
 #define PS_MAGIC	0x4547415050414e53ULL	/* "SNAPPAGE" as a little-endian u64 */
-#define PS_VERSION	1
+#define PS_VERSION	2			/* 2: PARENT, runs in the parent */
 #define PS_MAX_PAGES	256			/* pages in one PAGES frame */
 #define PS_MAX_RUNS	4096			/* runs in one RUNS frame */
 #define PS_MAX_PAYLOAD	(16 + PS_MAX_PAGES * PAGE_SIZE)
 #define PS_MAX_TEXT	1024			/* an ERROR frame's message */
+#define PS_MAX_PARENT	255			/* a PARENT frame's path */
+/* In a RUNS entry's nr_pages: the parent set holds the run; no pages come for it. */
+#define PS_RUN_IN_PARENT (1ULL << 63)
 /* How long a dump waits for the server to take data or to answer. */
 #define PS_TIMEOUT_S	60
 
@@ -41,6 +44,7 @@ enum ps_type {
 	PS_ACK,		/* server -> dump: sink h closed (struct ps_sum echoed), 0: END */
 	PS_END,		/* sink 0: struct ps_end, every sink is closed */
 	PS_ABORT,	/* sink 0, no payload: the dump failed, discard its images */
+	PS_PARENT,	/* sink 0, before any OPEN: the parent set's path, relative to DIR */
 	PS_TYPE_MAX,
 };
 

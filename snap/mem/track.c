@@ -82,6 +82,7 @@ int track_parent_load(struct dump_ctx *ctx)
 	if (!p)
 		return -1;
 	ctx->parent = p;
+	ctx->parent_runs = true;
 	p->dirfd = openat(ctx->dirfd, prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->dirfd < 0) {
 		pr_perror("--prev-images-dir %s (relative to %s)", prev, o->images_dir);

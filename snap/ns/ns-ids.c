@@ -15,7 +15,6 @@
 
 #include "image.h"
 #include "log.h"
-#include "ns/ns-kind.h"
 #include "ns/ns.h"
 
 static const struct {
@@ -43,7 +42,7 @@ struct ns_known {
 	struct ns_ref ref;
 	uint32_t id;
 	bool own;
-	bool empty; /* --empty-ns: its contents not saved */
+	bool empty; /* --empty-ns: its contents not saved (ns-dump.c) */
 };
 
 struct ns_table {
@@ -243,31 +242,13 @@ int ns_write(struct dump_ctx *ctx)
 	return ret;
 }
 
-/* CLONE_NEW* of @kind: the flag --empty-ns names it by. */
-static unsigned long empty_flag(NsKind kind)
+int ns_for_each_tree_ns(struct dump_ctx *ctx,
+			int (*fn)(struct dump_ctx *ctx, NsKind kind, uint32_t id, bool *empty))
 {
-	return kind == NS_KIND__NS_NET ? CLONE_NEWNET : 0;
-}
-
-int ns_dump_contents(struct dump_ctx *ctx)
-{
-	/* Every task lives in its root's namespaces (seize_check_ns()). */
-	pid_t pid = ctx->tasks[0].pid;
-
 	for (size_t i = 0; ctx->ns && i < ctx->ns->nr; i++) {
 		struct ns_known *k = &ctx->ns->v[i];
-		const struct ns_kind_ops *ops = ns_kind_ops(k->kind);
 
-		if (k->own)
-			continue;
-		if (!ops) {
-			pr_err("pid %d: its %s namespace is not snap's; snap cannot dump %s "
-			       "namespaces yet",
-			       pid, ns_kind_name(k->kind), ns_kind_name(k->kind));
-			return -1;
-		}
-		k->empty = (ctx->opts->empty_ns & empty_flag(k->kind)) != 0;
-		if (!k->empty && ops->dump && ops->dump(ctx, pid, k->id))
+		if (!k->own && fn(ctx, k->kind, k->id, &k->empty))
 			return -1;
 	}
 	return 0;

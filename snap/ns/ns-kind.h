@@ -46,6 +46,7 @@ extern const size_t ns_restore_order_nr;
 
 /* Each module's table entry. */
 extern const struct ns_kind_ops ns_uts_ops;
+extern const struct ns_kind_ops ns_mnt_ops;
 extern const struct ns_kind_ops ns_cgroup_ops;
 
 #endif

@@ -10,6 +10,7 @@
 
 static const struct ns_kind_ops *const kinds[] = {
 	&ns_uts_ops,
+	&ns_mnt_ops,
 	&ns_cgroup_ops,
 };
 

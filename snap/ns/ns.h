@@ -87,9 +87,16 @@ int ns_opt_join(const char *arg, struct snap_opts *o);
 int ns_collect(struct dump_ctx *ctx, struct dump_task *t);
 /*
  * The tree frozen, every task collected: each namespace that is not snap's
- * saved by its kind's module (ns-kind.h), unless --empty-ns names it. Logged.
+ * saved by its kind's module (ns-kind.h), unless --empty-ns names it
+ * (ns-dump.c). Logged.
  */
 int ns_dump_contents(struct dump_ctx *ctx);
+/*
+ * @fn for each namespace of the table that is not snap's own; it may mark
+ * it *@empty (its contents not saved). Stops at the first non-zero.
+ */
+int ns_for_each_tree_ns(struct dump_ctx *ctx,
+			int (*fn)(struct dump_ctx *ctx, NsKind kind, uint32_t id, bool *empty));
 /* ns.img, every namespace ns_collect() met, by id. Logged. */
 int ns_write(struct dump_ctx *ctx);
 void ns_table_free(struct ns_table *nt);

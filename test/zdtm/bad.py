@@ -22,6 +22,7 @@ import bad_lazy
 import bad_live
 import bad_lock
 import bad_migrate
+import bad_mnt
 import bad_mem
 import bad_notify
 import bad_ns
@@ -146,6 +147,11 @@ BAD = [
     ("bad/restore_ns_missing_id", bad_ns.bad_restore_ns_missing_id),
     ("img/ns_ids", bad_ns.img_ns_ids),
     ("img/ns_old_images", bad_ns.img_ns_old_images),
+    ("bad/dump_mnt_not_external", bad_mnt.bad_dump_mnt_not_external),
+    ("bad/dump_mnt_ramfs", bad_mnt.bad_dump_mnt_ramfs),
+    ("bad/restore_mnt_root_missing", bad_mnt.bad_restore_mnt_root_missing),
+    ("bad/restore_mnt_no_external", bad_mnt.bad_restore_mnt_no_external),
+    ("mnt/runc_mntns", bad_mnt.mnt_runc_mntns),
     ("img/cgroup_root", bad_cgroup.img_cgroup_root),
     ("img/cgroup_full", bad_cgroup.img_cgroup_full),
     ("img/cgroup_props", bad_cgroup.img_cgroup_props),
@@ -237,6 +243,7 @@ BAD = [
     ("bad/pageserver_killed", bad_pageserver.bad_pageserver_killed),
     ("bad/pageserver_killed_live", bad_pageserver.bad_pageserver_killed_live),
     ("bad/pageserver_corrupt", bad_pageserver.bad_pageserver_corrupt),
+    ("bad/pageserver_incr_corrupt", bad_pageserver.bad_pageserver_incr_corrupt),
     ("bad/pageserver_frames", bad_pageserver.bad_pageserver_frames),
     ("bad/pageserver_trunc", bad_pageserver.bad_pageserver_trunc),
     ("bad/pageserver_version", bad_pageserver.bad_pageserver_version),

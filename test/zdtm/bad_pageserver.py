@@ -228,15 +228,53 @@ def bad_pageserver_version(b):
     s = Setup(b, label="hello")
     s.via_proxy("--hello-version", "99")
     s.dump_fails([r"page server 127\.0\.0\.1:\d+: protocol version 99; this page server "
-                  r"speaks version 1 only"])
-    s.server_ends([r"protocol version 99; this page server speaks version 1 only"])
+                  r"speaks version 2 only"])
+    s.server_ends([r"protocol version 99; this page server speaks version 2 only"])
     s.nothing_passes("a dump the page server refused (version 99)")
     s = Setup(b, label="welcome")
     s.via_proxy("--welcome-version", "7")
     s.dump_fails([r"page server 127\.0\.0\.1:\d+ welcomed protocol version 7; this dump "
-                  r"speaks version 1"])
+                  r"speaks version 2"])
     s.server_ends([r"the dump failed on its side"])
     s.nothing_passes("a dump that refused its page server (version 7)")
+
+
+def bad_pageserver_incr_corrupt(b):
+    """A pre-dump through the page server, then the dump on top of it with
+    one bit flipped in its first RUNS frame (which carries the runs left to
+    the parent): both ends fail naming the frame, the target runs on, the
+    server's set has no pages and no parent link, and the pre-dump's set is
+    as it was."""
+    s = Setup(b, label="incr")
+    pre = os.path.join(os.path.dirname(s.r.img), "pre1")
+    spre = os.path.join(os.path.dirname(s.sdir), "pre1")
+    os.makedirs(pre, exist_ok=True)
+    os.makedirs(spre, exist_ok=True)
+    ps = PageServer(b.snap, spre, b.dir, name="pre-page-server")
+    b.cleanups.append(ps.kill)
+    if not ps.ready():
+        raise Failure("setup: the pre-dump's page server did not start", ps.log())
+    status, err = b.snap.run(["pre-dump", "-t", str(s.r.pid), "-D", pre, "-o", "pre-dump.log",
+                              "-v", "4"] + ps.dump_args(), pre, "pre-dump")
+    if status != 0 or ps.wait(10)[0] != 0:
+        raise Failure("setup: the pre-dump through the page server failed: %s" %
+                      last_line(err), os.path.join(pre, "pre-dump.log"))
+    before = sorted(os.listdir(spre))
+    if not any(f.startswith("pages-") for f in before):
+        raise Failure("the pre-dump's page server wrote no pages: %s" % before, ps.log())
+    s.via_proxy("--flip", "RUNS:1")
+    real = s.dump_args
+    s.dump_args = lambda live=False: real(live) + ["--prev-images-dir", "../pre1",
+                                                  "--track-mem"]
+    what = r"a corrupted RUNS frame .*bad crc"
+    s.dump_fails([r"page server 127\.0\.0\.1:\d+: .*" + what])
+    s.server_ends([r"dump from 127\.0\.0\.1:\d+: .*" + what])
+    if os.path.lexists(os.path.join(s.sdir, "parent")):
+        raise Failure("the page server linked a failed set to its parent", s.server.log())
+    if sorted(os.listdir(spre)) != before:
+        raise Failure("the pre-dump's set changed: %s, was %s" % (sorted(os.listdir(spre)),
+                                                                   before))
+    s.nothing_passes("an incremental dump whose stream was corrupted")
 
 
 def bad_pageserver_noport(b):

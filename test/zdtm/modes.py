@@ -138,6 +138,12 @@ MODES = table(
     Mode("predump3", ":predump3",
          "a chain of three pre-dumps, then the dump on top of the last, restore",
          pre_dumps=3),
+    # Each round's pages go to a `snap page-server` writing into that round's
+    # directory (../preN side by side, the parent links made by the server).
+    Mode("predump-page-server", ":predump-page-server",
+         "a chain of two pre-dumps and the dump on top, each through `snap page-server` "
+         "on 127.0.0.1 into its set's directory; restore from those directories",
+         pre_dumps=2, page_server=True),
 )
 
 

@@ -132,10 +132,21 @@ class Run:
         if i > 1:
             args += ["--prev-images-dir", "../pre%d" % (i - 1)]
         os.makedirs(pre, exist_ok=True)
+        server = None
+        if self.mode.page_server:
+            server = PageServer(self.snap, pre, self.dir, name="page-server-pre%d" % i)
+            if not server.ready():
+                server.wait(5)
+                raise Failure("the page server did not start", server.log())
+            args += server.dump_args()
         status, err = self.snap.run(args, pre, "pre-dump")
+        if server:
+            sstatus, serr = server.wait(10 if status == 0 else 1)
         if status != 0:
             raise Failure(snap_failed("pre-dump %d" % i, status, err),
                           os.path.join(pre, "pre-dump.log"))
+        if server and sstatus != 0:
+            raise Failure(snap_failed("page-server", sstatus, serr), server.log())
         if not alive(self.pid):
             raise Failure("the task died after pre-dump %d" % i,
                           os.path.join(self.dir, "test.stdio"))

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Pages held in snap's memory until the tree is killed (page-hold.c).
+ *
+ * The final dump of an incremental chain, stop-the-world, that kills the
+ * tree: its frozen time is mostly writing the pages written since the last
+ * pre-dump. Those pages are copied out while the tree is frozen - a killed
+ * tree's pages must be in snap's hands before the kill - into buffers held
+ * here, and written to their sinks once the tree is gone. The set is small
+ * by construction (what the process wrote since the pre-dump); the buffers
+ * are bounded all the same, by a quarter of MemAvailable: past the bound,
+ * pages are written while frozen, as without a hold.
+ *
+ * Each sink's file gets its full length reserved (fallocate) while the tree
+ * is still frozen, so a full disk fails the dump while the tree can run on;
+ * an I/O error after the kill fails the dump with the tree gone.
+ *
+ *   h = page_hold_new();                       before the freeze
+ *   page_hold_put(h, ps, idx, data, nr);       frozen: 0 means write them now
+ *   page_hold_keep(h, ps);                     frozen: the sink is the hold's now
+ *   ... the tree is killed ...
+ *   page_hold_write(h);                        every page to its sink, every sink closed
+ *   page_hold_free(h);                         what is left aborted
+ */
+#ifndef SNAP_PAGE_HOLD_H
+#define SNAP_PAGE_HOLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct page_hold;
+struct page_sink;
+
+/* NULL on error, logged. */
+struct page_hold *page_hold_new(void);
+/*
+ * Hold @nr_pages pages at @data, pages @idx.. of @ps, for page_hold_write().
+ * 1: held; 0: the bound is reached (or tmpfs is full), the caller writes
+ * them now.
+ */
+int page_hold_put(struct page_hold *h, struct page_sink *ps, uint64_t idx, const void *data,
+		  uint64_t nr_pages);
+/*
+ * The caller is done with @ps: the hold reserves its length on disk and
+ * closes it after its writes. 0, or -1 (logged; @ps is aborted).
+ */
+int page_hold_keep(struct page_hold *h, struct page_sink *ps);
+/* Pages held: for --display-stats. */
+uint64_t page_hold_pages(const struct page_hold *h);
+/* Write every held page and close every sink kept. 0 or -1 (logged). */
+int page_hold_write(struct page_hold *h);
+/* NULL is fine. Sinks not closed yet are aborted. */
+void page_hold_free(struct page_hold *h);
+
+#endif
