@@ -25,7 +25,7 @@ PIE_CFLAGS := -O2 -g0 $(WARN) -D_GNU_SOURCE -Iparasite/include -fpie -fno-plt -f
 PROTOS	:= $(wildcard images/*.proto)
 PB_C	:= $(PROTOS:.proto=.pb-c.c)
 PB_H	:= $(PROTOS:.proto=.pb-c.h)
-SNAP_DIRS := cr proc mem live files ns net rpc lazy
+SNAP_DIRS := cr proc mem live files ns net rpc lazy cgroup
 SNAP_SRC := $(wildcard snap/*.c $(SNAP_DIRS:%=snap/%/*.c)) $(wildcard parasite/host/*.c)
 SNAP_OBJ := $(SNAP_SRC:.c=.o) $(PB_C:.c=.o) parasite/blobs.o
 PIE_COMMON := parasite/pie/entry.o parasite/pie/lib.o

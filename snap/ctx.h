@@ -43,6 +43,25 @@ struct inherit_fd {
 	const char *key;
 };
 
+/*
+ * --manage-cgroups=MODE, CRIU's modes (snap/cgroup/README.md). 0 is soft,
+ * CRIU's default, what an option left out means.
+ */
+enum cg_mode {
+	CG_MODE_SOFT = 0,	/* make what is missing; set the properties of what snap made */
+	CG_MODE_IGNORE,		/* cgroups are neither saved nor restored */
+	CG_MODE_NONE,		/* the cgroups must exist; no property is set */
+	CG_MODE_PROPS,		/* the cgroups must exist; their properties are set */
+	CG_MODE_FULL,		/* make what is missing; set every property, the root's too */
+	CG_MODE_STRICT,		/* the cgroups below the root must not exist: made as full */
+};
+
+/* --cgroup-root [CTRL:]PATH: where the root task's cgroup goes at restore. */
+struct cg_root_opt {
+	const char *ctrl;	/* a controller, "name=N", "unified"; NULL: every other */
+	const char *path;	/* absolute, in that hierarchy */
+};
+
 struct snap_opts {
 	const char *images_dir;		/* -D */
 	const char *log_file;		/* -o */
@@ -131,6 +150,11 @@ struct snap_opts {
 	unsigned long empty_ns;
 	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
 	const char *join_ns[NS_KIND__NS_TIME + 1];
+	/* --manage-cgroups, --cgroup-root, --freeze-cgroup: snap/cgroup/README.md */
+	enum cg_mode manage_cgroups;
+	struct cg_root_opt *cgroup_roots;
+	size_t nr_cgroup_roots;
+	const char *freeze_cgroup;	/* dump: the cgroup to freeze while the tree is seized */
 	/*
 	 * --new-pidns (restore): the tree comes back in a new pid namespace,
 	 * keeping its pids there, under a pid 1 of snap's (cr/restore-pidns.c).
@@ -292,6 +316,8 @@ struct dump_mode;
 struct netlock;
 struct page_xfer;
 struct net_ns_scope;
+struct cg_freeze;
+struct cg_restore;
 
 /*
  * A TCP connection the network lock must hide while its process is down
@@ -330,6 +356,7 @@ struct dump_ctx {
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */
 	int pidns_level;		/* the root's pid namespace: NSpid fields (1: snap's /proc's) */
+	struct cg_freeze *cg_freeze;	/* --freeze-cgroup: what cgroup/cg-freeze.c seized */
 	struct page_hold *hold;		/* pages written after the kill (mem/page-hold.h), or NULL */
 	bool parent_runs;		/* process sinks may declare runs the parent set holds */
 	/*
@@ -386,6 +413,7 @@ struct restore_ctx {
 	 * snap's, or --new-pidns): host pids differ from the image's.
 	 */
 	bool new_pidns;
+	struct cg_restore *cg;		/* cgroup/cg-restore.c: the tasks' cgroups */
 };
 
 /* Thread @i of @t as snap ptraces it (restore_task.real_tids). */

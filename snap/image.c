@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.pb-c.h"
 #include "core.pb-c.h"
 #include "fd-notify.pb-c.h"
 #include "files.pb-c.h"
@@ -64,6 +65,8 @@ const struct img_desc img_descs[IMG_NR] = {
 	[IMG_NETNS] = {"netns-%u.img", IMG_MAGIC('n'), &netns_entry__descriptor},
 	[IMG_TIMENS] = {"timens-%u.img", IMG_MAGIC('o'), &time_ns_entry__descriptor},
 	[IMG_IPCNS] = {"ipcns-%u.img", IMG_MAGIC('V'), &ipc_ns_entry__descriptor},
+	[IMG_CGROUP] = {"cgroup.img", IMG_MAGIC('c'), &cgroup_entry__descriptor},
+	[IMG_CGNS] = {"cgns-%u.img", IMG_MAGIC('z'), &cgns_entry__descriptor},
 };
 
 #define IMG_BUF_SIZE (64U << 10)

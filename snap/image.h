@@ -45,6 +45,8 @@ enum img_type {
 	IMG_NETNS,		/* netns-%u.img */
 	IMG_TIMENS,		/* timens-%u.img */
 	IMG_IPCNS,		/* ipcns-%u.img */
+	IMG_CGROUP,		/* cgroup.img */
+	IMG_CGNS,		/* cgns-%u.img */
 	IMG_NR,
 };
 

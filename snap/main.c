@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cgroup/cgroup.h"
 #include "cmds.h"
 #include "lazy/lazy.h"
 #include "kerndat.h"
@@ -57,6 +58,9 @@ enum {
 	OPT_EXT_MOUNT_MAP,
 	OPT_EMPTY_NS,
 	OPT_JOIN_NS,
+	OPT_MANAGE_CGROUPS,
+	OPT_CGROUP_ROOT,
+	OPT_FREEZE_CGROUP,
 };
 
 static void usage(FILE *f)
@@ -124,6 +128,15 @@ static void usage(FILE *f)
 		"                          pre-dump in DIR (relative to -D, e.g. ../pre1)\n"
 		"  --track-mem             dump, pre-dump: accepted as in CRIU (a pre-dump\n"
 		"                          always tracks writes; a dump ends the tracking)\n"
+		"  --manage-cgroups[=MODE] dump, restore: how the tree's cgroups are saved and\n"
+		"                          restored, CRIU's modes: soft (the default: make\n"
+		"                          missing cgroups, set their properties), none, props,\n"
+		"                          full, strict, ignore\n"
+		"  --cgroup-root [CTRL:]PATH\n"
+		"                          restore: put the root task's cgroup at PATH (of\n"
+		"                          controller CTRL, else of every other); default: snap's\n"
+		"  --freeze-cgroup PATH    dump: freeze cgroup PATH (v1 freezer or v2) while the\n"
+		"                          tree is seized, for a stable task list\n"
 		"  --page-server           dump: send the pages to `snap page-server` at --address,\n"
 		"                          --port; the other images are written in -D\n"
 		"  --address ADDR          dump: the page server's address (name, IPv4 or IPv6);\n"
@@ -330,6 +343,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
 		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
 		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
+		{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
+		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+		{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -488,6 +504,20 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_JOIN_NS:
 			if (ns_opt_join(optarg, o))
 				return -1;
+			break;
+		case OPT_MANAGE_CGROUPS:
+			if (optarg && cg_mode_parse(optarg, &o->manage_cgroups)) {
+				fprintf(stderr, "snap: --manage-cgroups takes none, props, soft, "
+						"full, strict or ignore, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CGROUP_ROOT:
+			if (cg_root_parse(optarg, o))
+				return -1;
+			break;
+		case OPT_FREEZE_CGROUP:
+			o->freeze_cgroup = optarg;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "cmds.h"
 #include "cr/action-script.h"
 #include "cr/dump-steps.h"
@@ -448,12 +449,12 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (ctx.mode->prepare_tree)
 		ctx.mode->prepare_tree(&ctx);
 	frozen = true;
-	if (tree_seize(&ctx))
+	if (cgroup_freeze_seize(&ctx) || tree_seize(&ctx))
 		goto out;
 	ctx.st.t_frozen = now_ns();
 
 	if (net_ns_scope_open(ctx.tasks[0].pid, &ctx.netns) || files_collect(&ctx) ||
-	    lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx))
+	    lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx) || cgroup_dump(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
@@ -479,6 +480,7 @@ out:
 	if (!ok)
 		unlock_network(&ctx);
 	page_sinks_cancel(&ctx);
+	cgroup_freeze_release(&ctx);
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */
 		ctx.st.t_release = now_ns();

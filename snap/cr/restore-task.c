@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "files/files.h"
 #include "files/files-ctty.h"
 #include "log.h"
@@ -185,6 +186,7 @@ static int prepare_fds(struct restore_tree *tr, size_t idx)
 	}
 	/* Every other task's pipes are below base: they go here. */
 	if (shmem_move_fds(ctx, base + 2) || ns_move_fds(ctx, base + 2) ||
+	    cgroup_move_fds(ctx, base + 2) ||
 	    restore_task_fds(ctx, &ctx->tasks[idx], base))
 		return -1;
 	return files_task_installed(ctx, &ctx->tasks[idx]);
@@ -487,7 +489,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 	 * (maker_of()), before its premap: they share none of its memory. In
 	 * its group, the task can be its terminal's foreground again.
 	 */
-	if ((!idx && ns_restore_root(ctx)) || ns_enter_task(ctx, t->pe) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
+	if ((!idx && ns_restore_root(ctx)) || ns_enter_task(ctx, t->pe) ||
+	    cgroup_task_enter(ctx, idx) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
 	    premap(tr, idx) || make_children(tr, idx, false) || join_group(ctx, t) ||
 	    files_task_tty(ctx, t))
 		_exit(1);

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "cmds.h"
 #include "cr/action-script.h"
 #include "files/files.h"
@@ -611,7 +612,7 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
-	if (shmem_create(&ctx) || prepare_tree(&tr))
+	if (shmem_create(&ctx) || cgroup_prepare(&ctx) || prepare_tree(&tr))
 		goto out;
 	/*
 	 * The root (or snap's init of a new pid namespace) is born in the
@@ -652,6 +653,9 @@ out:
 		close(ctx.tty_fd);
 	if (ret && ctx.shmem)
 		shmem_undo(&ctx);
+	if (ret)
+		cgroup_undo(&ctx);
+	cgroup_restore_free(&ctx);
 	restore_unload(&ctx);
 	netlock_free(ctx.netlock);
 	/* The tree runs: a failing hook now is reported, and the tree runs on. */

@@ -59,5 +59,6 @@ extern const struct ns_kind_ops ns_time_ops;
 extern const struct ns_kind_ops ns_mnt_ops;
 extern const struct ns_kind_ops ns_net_ops;
 extern const struct ns_kind_ops ns_ipc_ops;
+extern const struct ns_kind_ops ns_cgroup_ops;
 
 #endif

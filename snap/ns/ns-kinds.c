@@ -15,6 +15,7 @@ static const struct ns_kind_ops *const kinds[] = {
 	&ns_mnt_ops,
 	&ns_net_ops,
 	&ns_ipc_ops,
+	&ns_cgroup_ops,
 };
 
 /*

@@ -42,7 +42,7 @@ static int add_child(struct dump_ctx *ctx, pid_t pid, size_t parent)
 
 	if (proc_read_stat(pid, &st))
 		return 0;
-	if (st.state == 't') {
+	if (st.state == 't' && !seized_by_us(pid)) {
 		pr_err("pid %d (%s), a child of %d, is traced by another process; cannot dump it",
 		       pid, st.comm, ctx->tasks[parent].pid);
 		return -1;

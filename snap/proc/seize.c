@@ -34,6 +34,25 @@ static bool thread_gone(pid_t tid)
 	return proc_read_stat(tid, &st) || st.state == 'Z' || st.state == 'X';
 }
 
+bool seized_by_us(pid_t tid)
+{
+	char path[64], line[128];
+	bool ours = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TracerPid:", 10)) {
+			ours = atoi(line + 10) == getpid();
+			break;
+		}
+	fclose(f);
+	return ours;
+}
+
 /*
  * The root's namespaces may differ from snap's in the kinds snap restores
  * (ns/ns-kind.h); where its children would go (pid and time, after an
@@ -169,6 +188,9 @@ static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 	int status;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
+		/* Interrupted already: its stop is to be collected. */
+		if (errno == EPERM && seized_by_us(tid))
+			goto wait;
 		/* A thread that exited since the listing is simply not dumped. */
 		if ((errno == ESRCH || (errno == EPERM && thread_gone(tid))) && tid != pid)
 			return 1;
@@ -184,6 +206,7 @@ static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 		pr_perror("pid %d: cannot stop thread %d", pid, tid);
 		goto detach;
 	}
+wait:
 	if (ptrace_wait(tid, &status)) {
 		if (errno == ESRCH && tid != pid)
 			return 1;

@@ -18,6 +18,8 @@ int seize_check_ns(pid_t pid, pid_t root);
  * are stopped. A process found exiting fails with errno ESRCH, not logged.
  */
 int seize_task(struct dump_task *t);
+/* Seized by snap already: --freeze-cgroup does it while the cgroup is frozen (cgroup/). */
+bool seized_by_us(pid_t tid);
 /* Detach every thread, leaving it running; with @kill, SIGKILL it first. */
 void unseize_task(struct dump_task *t, bool kill);
 

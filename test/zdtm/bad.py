@@ -18,6 +18,7 @@ import re
 import shutil
 
 import bad_anon
+import bad_cgroup
 import bad_dump
 import bad_incr
 import bad_inherit
@@ -169,6 +170,17 @@ BAD = [
     ("bad/restore_ipc_corrupt", bad_ipc.bad_restore_ipc_corrupt),
     ("bad/restore_ipc_trunc_pages", bad_ipc.bad_restore_ipc_trunc_pages),
     ("bad/dump_ipc_posix_mq", bad_ipc.bad_dump_ipc_posix_mq),
+    ("img/cgroup_root", bad_cgroup.img_cgroup_root),
+    ("img/cgroup_full", bad_cgroup.img_cgroup_full),
+    ("img/cgroup_props", bad_cgroup.img_cgroup_props),
+    ("img/cgroup_soft_keeps", bad_cgroup.img_cgroup_soft_keeps),
+    ("bad/cgroup_none_missing", bad_cgroup.bad_cgroup_none_missing),
+    ("bad/cgroup_strict_root", bad_cgroup.bad_cgroup_strict_root),
+    ("bad/cgroup_strict_exists", bad_cgroup.bad_cgroup_strict_exists),
+    ("bad/cgroup_unknown_ctrl", bad_cgroup.bad_cgroup_unknown_ctrl),
+    ("img/cgroup_ns", bad_cgroup.img_cgroup_ns),
+    ("img/cgroup_freeze", bad_cgroup.img_cgroup_freeze),
+    ("bad/cgroup_freeze_fails", bad_cgroup.bad_cgroup_freeze_fails),
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
