@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cgroup/cgroup.h"
 #include "log.h"
 #include "ns/mnt.h"
 #include "ns/ns.h"
@@ -108,6 +109,45 @@ static int map_ext_mnt(const CriuOpts *co, struct snap_opts *o, struct rpc_paths
 	return 0;
 }
 
+/* manage_cgroups, manage_cgroups_mode: CRIU's enum criu_cg_mode to --manage-cgroups. */
+static int map_cgroups(const CriuOpts *co, struct snap_opts *o, struct rpc_paths *p)
+{
+	static const char *const names[] = {
+		[CRIU_CG_MODE__IGNORE] = "ignore", [CRIU_CG_MODE__CG_NONE] = "none",
+		[CRIU_CG_MODE__PROPS] = "props",   [CRIU_CG_MODE__SOFT] = "soft",
+		[CRIU_CG_MODE__FULL] = "full",     [CRIU_CG_MODE__STRICT] = "strict",
+		[CRIU_CG_MODE__DEFAULT] = "soft",
+	};
+	const char *mode = NULL;
+
+	/* CRIU: manage_cgroups alone is soft, false is ignore; a mode overrides both. */
+	if (co->has_manage_cgroups)
+		mode = co->manage_cgroups ? "soft" : "ignore";
+	if (co->has_manage_cgroups_mode) {
+		if ((size_t)co->manage_cgroups_mode >= ARRAY_SIZE(names)) {
+			pr_err("swrk: option manage_cgroups_mode %d is not one of CRIU's modes",
+			       co->manage_cgroups_mode);
+			return -1;
+		}
+		mode = names[co->manage_cgroups_mode];
+	}
+	if (mode && cg_mode_parse(mode, &o->manage_cgroups)) {
+		pr_err("swrk: option manage_cgroups_mode %s is not supported", mode);
+		return -1;
+	}
+	for (size_t i = 0; i < co->n_cg_root; i++) {
+		const RpcCgroupRoot *r = co->cg_root[i];
+		char *arg = r->ctrl && r->ctrl[0] ? keep(p, "%s:%s", r->ctrl, r->path) :
+						    keep(p, "%s", r->path);
+
+		if (!arg || cg_root_parse(arg, o))
+			return -1;
+	}
+	if (co->freeze_cgroup && co->freeze_cgroup[0])
+		o->freeze_cgroup = co->freeze_cgroup;
+	return 0;
+}
+
 void rpc_paths_free(struct rpc_paths *p)
 {
 	for (size_t i = 0; i < p->nr_kept; i++)
@@ -118,7 +158,7 @@ void rpc_paths_free(struct rpc_paths *p)
 int rpc_map_container(const CriuOpts *co, bool restore, struct snap_opts *o, struct rpc_paths *p)
 {
 	if (map_empty_ns(co, o) || map_join_ns(co, restore, o, p) || map_root(co, restore, o) ||
-	    map_ext_mnt(co, o, p))
+	    map_ext_mnt(co, o, p) || map_cgroups(co, o, p))
 		return -1;
 	return 0;
 }

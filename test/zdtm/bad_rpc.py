@@ -207,6 +207,9 @@ def bad_rpc_unsupported(b):
     try:
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, lazy_pages=True)),
                      "lazy_pages")
+        expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1,
+                                                   manage_cgroups_mode=9)),
+                     "manage_cgroups_mode 9")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd)), "opts.pid")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, empty_ns=0x20000)),
                      "empty_ns 0x20000")
