@@ -169,3 +169,39 @@ FLAVOURS = table(
             wrap=(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ns", "nsrun"),),
             new_pid=True),
 )
+
+
+# Tests that do not run in the "ns" flavour yet, and why. Each is either a
+# test that cannot run as pid 1 of a container-like root, or a known gap of
+# snap's namespace support (Documentation/architecture.md, "Namespaces").
+NS_NOT_YET = {
+    # The test's own design does not fit: not snap's gaps.
+    "apps/pydict": "python apps daemonize with a fork; as pid 1 that kills the namespace",
+    "apps/unix_asyncio": "python apps daemonize with a fork",
+    "apps/unix_asyncio_poll": "python apps daemonize with a fork",
+    "static/creds": "drops root before its pidfile is written, which pid 1 writes itself",
+    "static/ns_pid": "makes its own pid namespace layout; it is the pid-namespace test",
+    "static/mnt_tree": "builds a root with pivot_root of its own: nested in nsrun's",
+    "static/netlink_sk": "writes a uevent through /sys, read-only in the flavour's root",
+    "static/unix_ext": "its peer is outside the tree's pid namespace, in another session",
+    # snap's gaps in a tree's own namespaces, to be closed.
+    "static/fanotify_marks": "gap: a mount mark in the tree's own mount namespace is refused",
+    "static/pty_pair": "gap: ptys of the tree's own devpts instance are refused",
+    "static/pty_pair_big": "gap: ptys of the tree's own devpts instance are refused",
+    "static/pty_pair_packet": "gap: ptys of the tree's own devpts instance are refused",
+    "static/pty_pair_raw": "gap: ptys of the tree's own devpts instance are refused",
+    "static/pty_shell": "gap: ptys of the tree's own devpts instance are refused",
+    "static/pty_master_unused": "gap: ptys of the tree's own devpts instance are refused",
+    "static/pstree": "gap: a file opened inside a mount namespace is not shared between tasks",
+    "static/unix_scm_rights": "gap: a file opened inside a mount namespace cannot be queued",
+    "static/unix_scm_creds": "gap: queued credentials lose their pid in a new pid namespace",
+    "static/mem_brk": "gap: the break comes back wrong in a new pid namespace (under study)",
+    "static/pidfd": "gap: a dead child's pidfd loses its exit status in a new pid namespace",
+    "static/seccomp_filter": "gap: seccomp restore waits for snap's trace by the image's pid",
+    "static/seccomp_thread_diff": "gap: seccomp restore waits for snap's trace by the image's pid",
+    "static/seccomp_threads": "gap: seccomp restore waits for snap's trace by the image's pid",
+    "static/ns_ipc": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
+    "static/shm_sysv": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
+    "static/shm_tree": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
+    "static/mem_file_shared_access": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
+}

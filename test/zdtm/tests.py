@@ -15,7 +15,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-from modes import FLAVOURS, MODES
+from modes import NS_NOT_YET, FLAVOURS, MODES
 from proc import PYTHON
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,7 +24,7 @@ DIRS = ("static", "apps")     # where the test programs are, under HERE
 # Every key of a .desc and its value when the .desc does not set it.
 DEFAULTS = {
     "modes": ("default",),
-    "flavours": ("h",),
+    "flavours": ("h", "ns"),
     "args": (),
     "wrap": (),
     "dump_args": (),
@@ -121,6 +121,9 @@ def make_test(where, name, prog, keys):
                 where, name, s, " ".join(STAT_OPS)))
         stats.append(tuple(s))
     kw["stats"] = tuple(stats)
+    # A test the ns flavour cannot take yet runs on the host only (NS_NOT_YET says why).
+    if "flavours" not in keys and name in NS_NOT_YET:
+        kw["flavours"] = tuple(f for f in kw["flavours"] if f != "ns")
     return Test(name=name, program=prog, **kw)
 
 
