@@ -430,6 +430,12 @@ int write_full(int fd, const void *buf, size_t len);
  * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.
  */
 int reopen_fd(int fd, int flags);
+/* Append the run (@vaddr, @nr_pages) to the array @v of @n entries. 0, or -1 (no memory), not logged. */
+int pagemap_append(PagemapEntry ***v, size_t *n, uint64_t vaddr, uint64_t nr_pages);
+/* One write() of @val into @path (sysctls, cgroup files). 0, or -1 with errno, not logged. */
+int write_str(const char *path, const char *val);
+/* A field of /proc/PID/mountinfo with its \ooo escapes undone, malloc'd; NULL: no memory. */
+char *mountinfo_unescape(const char *s);
 /* --pidfile: @pid written to @path. 0, or -1 logged. */
 int write_pidfile(const char *path, pid_t pid);
 

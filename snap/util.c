@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,4 +53,54 @@ int write_pidfile(const char *path, pid_t pid)
 		return -1;
 	}
 	return 0;
+}
+
+int pagemap_append(PagemapEntry ***v, size_t *n, uint64_t vaddr, uint64_t nr_pages)
+{
+	PagemapEntry **pp = realloc(*v, (*n + 1) * sizeof(*pp));
+	PagemapEntry *pe = malloc(sizeof(*pe));
+
+	if (pp)
+		*v = pp;
+	if (!pp || !pe) {
+		free(pe);
+		return -1;
+	}
+	pagemap_entry__init(pe);
+	pe->vaddr = vaddr;
+	pe->nr_pages = nr_pages;
+	(*v)[(*n)++] = pe;
+	return 0;
+}
+
+int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -1;
+	/* One write: what the kernel says of it is what the caller reads in errno. */
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
+char *mountinfo_unescape(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return out;
 }

@@ -38,18 +38,6 @@ struct freezer {
 	char state[PATH_MAX]; /* freezer.state or cgroup.freeze */
 };
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -1;
-	close(fd);
-	return ret;
-}
-
 /* Whether the freeze is complete: v1 says FROZEN, v2 "frozen 1" in cgroup.events. */
 static int frozen(const struct freezer *f)
 {
@@ -73,7 +61,7 @@ static int freeze(const struct freezer *f)
 {
 	int waited, ret;
 
-	if (write_file(f->state, f->v2 ? "1" : "FROZEN")) {
+	if (write_str(f->state, f->v2 ? "1" : "FROZEN")) {
 		pr_perror("--freeze-cgroup: cannot freeze %s", f->dir);
 		return -1;
 	}
@@ -93,7 +81,7 @@ static int freeze(const struct freezer *f)
 
 static void thaw(const struct freezer *f)
 {
-	if (write_file(f->state, f->v2 ? "0" : "THAWED"))
+	if (write_str(f->state, f->v2 ? "0" : "THAWED"))
 		pr_perror("--freeze-cgroup: cannot thaw %s", f->dir);
 }
 

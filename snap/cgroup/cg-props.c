@@ -146,19 +146,6 @@ void cg_props_free(CgDir *d)
 	d->n_props = 0;
 }
 
-/* One write of @val: what the kernel says is what the user reads. */
-static int write_value(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -1;
-	close(fd);
-	return ret;
-}
-
 /* v2 subtree_control reads "cpu memory" and is written "+cpu +memory". */
 static int write_subtree_control(const char *path, const char *val)
 {
@@ -170,7 +157,7 @@ static int write_subtree_control(const char *path, const char *val)
 		if (strlen(buf) + strlen(w) + 3 < sizeof(buf))
 			strcat(strcat(strcat(buf, *buf ? " " : ""), "+"), w);
 	free(copy);
-	return *buf ? write_value(path, buf) : 0;
+	return *buf ? write_str(path, buf) : 0;
 }
 
 int cg_props_write(const char *dir, const CgDir *d, const char *what)
@@ -190,7 +177,7 @@ int cg_props_write(const char *dir, const CgDir *d, const char *what)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, p->name);
 		if (strcmp(p->name, "cgroup.subtree_control"))
-			ret = write_value(path, p->value);
+			ret = write_str(path, p->value);
 		else
 			ret = write_subtree_control(path, p->value);
 		if (!ret)
@@ -220,7 +207,7 @@ int cg_cpuset_inherit(const char *controllers, const char *dir)
 		if (ret <= 0 || *val)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		if (read_prop(parent, files[i], val, sizeof(val)) <= 0 || write_value(path, val)) {
+		if (read_prop(parent, files[i], val, sizeof(val)) <= 0 || write_str(path, val)) {
 			pr_perror("cgroup %s: cannot give it its parent's %s", dir, files[i]);
 			return -1;
 		}

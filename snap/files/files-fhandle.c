@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "files/files-fhandle.h"
+#include "ctx.h"
 #include "log.h"
 
 #define DELETED_SUFFIX " (deleted)"
@@ -155,26 +156,6 @@ bool fdinfo_inode(const char *line, struct fsn_inode *in)
 	return true;
 }
 
-/* mountinfo escapes blanks, tabs, newlines and backslashes as \ooo. */
-static char *unescape(const char *s)
-{
-	char *out = malloc(strlen(s) + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static int add_mount(struct mount_table *mt, const char *line)
 {
 	char root[4096], point[4096];
@@ -193,8 +174,8 @@ static int add_mount(struct mount_table *mt, const char *line)
 	e = &mt->m[mt->nr];
 	e->id = id;
 	e->dev = makedev(ma, mi);
-	e->root = unescape(root);
-	e->point = unescape(point);
+	e->root = mountinfo_unescape(root);
+	e->point = mountinfo_unescape(point);
 	mt->nr++;
 	if (!e->root || !e->point)
 		goto oom;

@@ -560,24 +560,6 @@ int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-static int add_range(ShmemEntry *e, uint64_t off, uint64_t nr)
-{
-	PagemapEntry **pp = realloc(e->pages, (e->n_pages + 1) * sizeof(*pp));
-	PagemapEntry *pe = malloc(sizeof(*pe));
-
-	if (pp)
-		e->pages = pp;
-	if (!pp || !pe) {
-		free(pe);
-		return -1;
-	}
-	pagemap_entry__init(pe);
-	pe->vaddr = off;
-	pe->nr_pages = nr;
-	e->pages[e->n_pages++] = pe;
-	return 0;
-}
-
 /* The data ranges of @o into its entry, counted; @vec says what was resident. */
 static int find_ranges(struct dump_ctx *ctx, struct shmem_obj *o, const unsigned char *vec)
 {
@@ -586,7 +568,7 @@ static int find_ranges(struct dump_ctx *ctx, struct shmem_obj *o, const unsigned
 	int ret;
 
 	while ((ret = next_data(o->fd, npages, &pos, &first, &last)) > 0) {
-		if (add_range(&o->e, first * PAGE_SIZE, last - first)) {
+		if (pagemap_append(&o->e.pages, &o->e.n_pages, first * PAGE_SIZE, last - first)) {
 			pr_err("%s: out of memory", o->what);
 			return -1;
 		}

@@ -39,25 +39,6 @@ void ipc_shm_entry_free(IpcShmEntry *e)
 	free(e);
 }
 
-static int add_range(IpcShmEntry *e, uint64_t off, uint64_t nr)
-{
-	PagemapEntry **pp = realloc(e->pages, (e->n_pages + 1) * sizeof(*pp));
-	PagemapEntry *pe = malloc(sizeof(*pe));
-
-	if (pp)
-		e->pages = pp;
-	if (!pp || !pe) {
-		free(pe);
-		pr_err("out of memory");
-		return -1;
-	}
-	pagemap_entry__init(pe);
-	pe->vaddr = off;
-	pe->nr_pages = nr;
-	e->pages[e->n_pages++] = pe;
-	return 0;
-}
-
 /*
  * Bytes [@off, @off + @len) of the segment into the pages file: from the
  * segment's file in the kernel (no page of it faulted into our mapping), or
@@ -110,8 +91,10 @@ static int save_data(struct ipc_dump *d, IpcShmEntry *e, const char *map, int fd
 		pos = hole;
 		if (first >= last)
 			continue;
-		if (add_range(e, first * PAGE_SIZE, last - first))
+		if (pagemap_append(&e->pages, &e->n_pages, first * PAGE_SIZE, last - first)) {
+			pr_err("out of memory for a shm segment's page list");
 			return -1;
+		}
 		if (copy_range(d, map, fd, first * PAGE_SIZE, (last - first) * PAGE_SIZE))
 			return -1;
 		d->nr_pages += last - first;

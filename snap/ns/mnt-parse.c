@@ -15,25 +15,6 @@
 #include "log.h"
 #include "ns/mnt.h"
 
-static char *unescape(const char *s)
-{
-	char *out = malloc(strlen(s) + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* "rw,nosuid,relatime": NULL, or the first option snap does not know ("idmapped"). */
 static const char *mount_attrs(char *opts, uint32_t *attrs)
 {
@@ -129,10 +110,10 @@ static bool parse_line(char *line, struct mnt_info *m, const char **unknown)
 	super = strtok_r(NULL, " \n", &save);
 	if (!tag || !fstype || !source || !super)
 		return false;
-	m->root = unescape(f[3]);
-	m->mountpoint = unescape(f[4]);
-	m->fstype = unescape(fstype);
-	m->source = unescape(source);
+	m->root = mountinfo_unescape(f[3]);
+	m->mountpoint = mountinfo_unescape(f[4]);
+	m->fstype = mountinfo_unescape(fstype);
+	m->source = mountinfo_unescape(source);
 	m->sb_opts = sb_options(super, &m->sb_ro);
 	return true;
 }

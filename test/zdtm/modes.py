@@ -184,6 +184,8 @@ NS_NOT_YET = {
     "static/mnt_tree": "builds a root with pivot_root of its own: nested in nsrun's",
     "static/netlink_sk": "writes a uevent through /sys, read-only in the flavour's root",
     "static/unix_ext": "its peer is outside the tree's pid namespace, in another session",
+    "static/cgroup_tree": "moves itself between host cgroups; the flavour's root mounts none",
+    "static/cgroup_forker": "freezes through the host's v1 freezer; the flavour's root mounts none",
     # snap's gaps in a tree's own namespaces, to be closed.
     "static/fanotify_marks": "gap: a mount mark in the tree's own mount namespace is refused",
     "static/pty_pair": "gap: ptys of the tree's own devpts instance are refused",
