@@ -55,6 +55,13 @@ enum fd_where {
 	 * only that task can open (its own /proc/PID, its network namespace).
 	 */
 	FD_IN_TASK,
+	/*
+	 * In the tree's root, its namespaces restored (it has pivoted into
+	 * the tree's mounts), before it makes any child: a path only the
+	 * tree's mount namespace shows, which every process that holds it
+	 * inherits as one open file description, as in snap.
+	 */
+	FD_IN_ROOT,
 };
 
 /*

@@ -237,17 +237,17 @@ static int reg_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
 
 /*
  * Its own /proc/PID, or another's of the tree: opened once that process
- * exists. In a tree with its own mount namespace, every path is the tree's:
- * opened by each task that holds it (which then no longer shares the open
- * file description with another task's).
+ * exists. In a tree with its own mount namespace, every other path is the
+ * tree's: opened by the root once it has pivoted, before its children, so
+ * that tasks sharing an open file description (an offset) share it again.
  */
 static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
 {
 	long pid = proc_pid(fe);
 
 	if (files_paths_in_task(ctx) && !fe->reg->deleted)
-		return FD_IN_TASK;
-
+		/* Its /proc shows the tree's pids: any /proc/PID waits for its task. */
+		return pid ? FD_IN_TASK : FD_IN_ROOT;
 	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].pid == pid)
 			return FD_IN_TASK;

@@ -12,6 +12,9 @@
  *     open file description share it again; then each kind's all_opened()
  *     (queued messages that carry files: files in flight have ids but no
  *     fd of any task, and are opened here all the same);
+ *  2b. in the tree's root, its namespaces restored, before its children
+ *     (files_open_in_root): every FD_IN_ROOT file (paths of the tree's own
+ *     mount namespace), inherited by the processes like snap's;
  *  3. in each restored process that owns its fd table (restore_task_fds):
  *     its FD_IN_TASK files opened, then every fd put at its number by a
  *     parallel move (files-install.c), in no more fd numbers than the
@@ -507,6 +510,32 @@ static int open_task_files(struct restore_ctx *ctx, const struct restore_task *t
 	free(todo);
 	if (nr)
 		opened_all(ctx);
+	return ret;
+}
+
+int files_open_in_root(struct restore_ctx *ctx, int service_base)
+{
+	struct files_restore_state *st = ctx->files_st;
+	size_t *todo, nr = 0;
+	int ret;
+
+	todo = malloc((ctx->nr_files + 1) * sizeof(*todo));
+	if (!todo) {
+		pr_err("out of memory for the file table");
+		return -1;
+	}
+	for (size_t i = 0; i < ctx->nr_files; i++)
+		if (st->where[i] == FD_IN_ROOT)
+			todo[nr++] = i;
+	/* Above the restore pipes prepare_fds() puts at service_base and one above. */
+	st->park_base = service_base + 2;
+	st->park_at_target = false;
+	ret = open_staged(ctx, todo, nr);
+	free(todo);
+	if (nr)
+		opened_all(ctx);
+	if (!ret && nr)
+		pr_debug("files: %zu opened in the tree's root", nr);
 	return ret;
 }
 

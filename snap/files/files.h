@@ -60,6 +60,12 @@ int files_fd_ceiling(const struct restore_ctx *ctx);
 /* Close what files_open_all() opened (snap once the tree is made; any process). */
 void files_close_all(struct restore_ctx *ctx);
 /*
+ * In the tree's root, its namespaces restored, before it makes any child:
+ * open every file the root opens for the tree (FD_IN_ROOT), parked at or
+ * above @service_base + 2, for the processes to inherit. -1 logged.
+ */
+int files_open_in_root(struct restore_ctx *ctx, int service_base);
+/*
  * In the restored child: open the files @t opens itself, then put every fd
  * of @t at its number. All target fds are below @service_base; fds at or
  * above it belong to snap and are kept (so log_fd() and ctx->tty_fd must be

@@ -194,7 +194,6 @@ NS_NOT_YET = {
     "static/pty_pair_raw": "gap: ptys of the tree's own devpts instance are refused",
     "static/pty_shell": "gap: ptys of the tree's own devpts instance are refused",
     "static/pty_master_unused": "gap: ptys of the tree's own devpts instance are refused",
-    "static/pstree": "gap: a file opened inside a mount namespace is not shared between tasks",
     "static/unix_scm_rights": "gap: a file opened inside a mount namespace cannot be queued",
     "static/unix_scm_creds": "gap: queued credentials lose their pid in a new pid namespace",
     "static/mem_brk": "gap: the break comes back wrong in a new pid namespace (under study)",
