@@ -200,8 +200,4 @@ NS_NOT_YET = {
     "static/seccomp_filter": "gap: seccomp restore waits for snap's trace by the image's pid",
     "static/seccomp_thread_diff": "gap: seccomp restore waits for snap's trace by the image's pid",
     "static/seccomp_threads": "gap: seccomp restore waits for snap's trace by the image's pid",
-    "static/ns_ipc": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
-    "static/shm_sysv": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
-    "static/shm_tree": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
-    "static/mem_file_shared_access": "gap: the ipc restore opens /proc/PID/ns by the image's pid",
 }
