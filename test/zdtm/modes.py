@@ -197,7 +197,4 @@ NS_NOT_YET = {
     "static/unix_scm_creds": "gap: queued credentials lose their pid in a new pid namespace",
     "static/mem_brk": "gap: the break comes back wrong in a new pid namespace (under study)",
     "static/pidfd": "gap: a dead child's pidfd loses its exit status in a new pid namespace",
-    "static/seccomp_filter": "gap: seccomp restore waits for snap's trace by the image's pid",
-    "static/seccomp_thread_diff": "gap: seccomp restore waits for snap's trace by the image's pid",
-    "static/seccomp_threads": "gap: seccomp restore waits for snap's trace by the image's pid",
 }
