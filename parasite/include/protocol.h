@@ -383,6 +383,12 @@ struct restorer_args {
 	 */
 	__u32 lazy;			/* set by snap: restore --lazy-pages */
 	__s32 lazy_uffd;		/* result: the uffd's fd number, or -1 */
+
+	/*
+	 * Set by snap once it seized the process. TracerPid cannot tell: it
+	 * is 0 in a pid namespace that does not see snap.
+	 */
+	__u32 traced;
 };
 
 #endif

@@ -175,38 +175,19 @@ long restore_prctl(struct restorer_args *a)
 	return 0;
 }
 
-/* "TracerPid:\tN" of /proc/self/status is not 0. */
-static int traced(void)
-{
-	static const char key[] = "\nTracerPid:\t";
-	char buf[2048];
-	long fd, n, i;
-
-	fd = sys4(__NR_openat, -100 /* AT_FDCWD */, "/proc/self/status", 0 /* O_RDONLY */, 0);
-	if (fd < 0)
-		return -1;
-	n = sys_read(fd, buf, sizeof(buf) - 1);
-	sys_close(fd);
-	for (i = 0; n > 0 && i + (long)sizeof(key) < n; i++)
-		if (!memcmp(buf + i, key, sizeof(key) - 1))
-			return buf[i + sizeof(key) - 1] != '0';
-	return -1;
-}
-
 /*
  * The filters must not act on the rest of the restore, which snap's
  * PTRACE_O_SUSPEND_SECCOMP sees to; but snap seizes a process once it sees
- * it exist, and that may be later than this. Wait for it (10 s at most);
- * without /proc to tell, go on.
+ * it exist, and that may be later than this. Wait for it (10 s at most)
+ * to say so in our args.
  */
 static long wait_traced(struct restorer_args *a)
 {
 	struct k_timespec pause = {0, 1000000};
-	int i, ret;
+	int i;
 
 	for (i = 0; i < 10000; i++) {
-		ret = traced();
-		if (ret)
+		if (__atomic_load_n(&a->traced, __ATOMIC_ACQUIRE))
 			return 0;
 		sys2(__NR_nanosleep, &pause, 0);
 	}

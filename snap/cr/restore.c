@@ -431,6 +431,8 @@ static int seize_task(struct restore_tree *tr, size_t idx)
 		}
 		if (!r) {
 			tr->procs[idx].seized = true;
+			/* Its restorer waits for this before its seccomp filters. */
+			__atomic_store_n(&tr->procs[idx].b.args->traced, 1, __ATOMIC_RELEASE);
 			if (tr->ctx->new_pidns)
 				pr_debug("pid %d is host pid %d", t->pid, t->real);
 			return 0;

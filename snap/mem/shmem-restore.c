@@ -411,7 +411,7 @@ static int rmid_in_ns(void *arg, int fd)
 static int rmid(struct restore_ctx *ctx, int id, bool ipc_ns)
 {
 	if (ipc_ns)
-		return ns_call(ctx->tasks[0].pid, NS_KIND__NS_IPC, rmid_in_ns, &id, NULL, 0) < 0
+		return ns_call(ctx->tasks[0].real, NS_KIND__NS_IPC, rmid_in_ns, &id, NULL, 0) < 0
 			       ? -1
 			       : 0;
 	if (shmctl(id, IPC_RMID, NULL)) {
