@@ -11,6 +11,7 @@ import re
 import shutil
 import time
 
+from bad_inherit import read_counts
 from outcome import Failure, Skip
 from proc import describe, descendants, exit_code, spawn, spawn_wait, wait_exit, wait_until
 
@@ -283,25 +284,6 @@ def runc_leave_running(b):
                       "is %d (expected to go on from the checkpoint, below %d)" % (a, got, at))
 
 
-def read_counts(fd, what, timeout=10):
-    """Numbers the container wrote on the pipe @fd (ours) within @timeout."""
-    os.set_blocking(fd, False)
-    data, end = b"", time.time() + timeout
-    while time.time() < end and data.count(b"\n") < 3:
-        try:
-            chunk = os.read(fd, 4096)
-        except BlockingIOError:
-            time.sleep(0.05)
-            continue
-        if not chunk:
-            break
-        data += chunk
-    nums = [int(x) for x in data.split()]
-    if not nums:
-        raise Failure("%s: the container wrote nothing on its stdout pipe" % what)
-    return nums
-
-
 def runc_stdio_pipe(b):
     """The container's stdout is a pipe of ours: runc records it in
     descriptors.json at checkpoint and passes a new pipe as inherit_fd
@@ -314,7 +296,7 @@ def runc_stdio_pipe(b):
         c.start(stdout=w)
     finally:
         os.close(w)
-    read_counts(r, "before the checkpoint")
+    read_counts(r, "before the checkpoint", 10)
     img = c.checkpoint()
     a = c.stopped("after checkpoint")
     with open(os.path.join(img, "descriptors.json")) as f:
@@ -327,7 +309,7 @@ def runc_stdio_pipe(b):
         c.restore(img, stdout=nw)
     finally:
         os.close(nw)
-    got = read_counts(nr, "after the restore")
+    got = read_counts(nr, "after the restore", 10)
     if got[0] <= a - 1 or got[0] > a + 10:
         raise Failure("after the restore the new pipe reads %s; checkpointed at %d" % (
             got[:3], a))
