@@ -188,17 +188,21 @@ static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 	int status;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
+		/* Saved: reading /proc below sets errno when the thread is gone. */
+		int err = errno;
+
 		/* Interrupted already: its stop is to be collected. */
-		if (errno == EPERM && seized_by_us(tid))
+		if (err == EPERM && seized_by_us(tid))
 			goto wait;
 		/* A thread that exited since the listing is simply not dumped. */
-		if ((errno == ESRCH || (errno == EPERM && thread_gone(tid))) && tid != pid)
+		if ((err == ESRCH || (err == EPERM && thread_gone(tid))) && tid != pid)
 			return 1;
 		/* An exiting process: the caller knows whether that is news. */
 		if (tid == pid && thread_gone(tid)) {
 			errno = ESRCH;
 			return -1;
 		}
+		errno = err;
 		pr_perror("pid %d: cannot seize thread %d", pid, tid);
 		return -1;
 	}
