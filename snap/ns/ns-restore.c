@@ -5,7 +5,8 @@
  * error naming it; so are the images of each namespace that is not snap's
  * own (its kind's ->load, ns-kind.h). The tree's root is cloned into new
  * namespaces of those kinds and puts their contents back first thing
- * (ns_restore_root()), or joins the ones --join-ns names; the other tasks
+ * (ns_restore_root()), or joins the ones --join-ns names and the external
+ * ones (--external at dump) --inherit-fd hands over; the other tasks
  * inherit them. An id of snap's own is joined with ns_enter().
  */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -26,10 +28,11 @@
 struct ns_restore {
 	NsEntry **e; /* ns.img, in file order */
 	size_t nr;
-	bool no_img;		/* images from before ns.img */
-	int own_fd[NS_KIND_NR]; /* by kind: snap's own namespace, -1 if not open */
-	int join_fd[NS_KIND_NR]; /* by kind: --join-ns, -1 if not given */
-	void **state;		/* by entry: its kind's ->load */
+	bool no_img;		     /* images from before ns.img */
+	int own_fd[NS_KIND_NR];	     /* by kind: snap's own namespace, -1 if not open */
+	int join_fd[NS_KIND_NR];     /* by kind: --join-ns or external, -1 if neither */
+	char *join_what[NS_KIND_NR]; /* by kind: which option gave join_fd, for messages */
+	void **state;		     /* by entry: its kind's ->load */
 	uint32_t root_id[NS_KIND_NR]; /* by kind: the root's namespace, 0 for none */
 };
 
@@ -161,26 +164,64 @@ static int clone_flag(NsKind kind)
 	}
 }
 
-/* --join-ns NS:PATH, for a kind the tree has its own namespace of. */
-static int open_joined(struct restore_ctx *ctx, NsKind kind)
+/* The fd --inherit-fd hands over with key @key, or -1. */
+static int inherited(const struct snap_opts *o, const char *key)
 {
-	const char *path = ctx->opts->join_ns[kind];
+	for (size_t i = 0; i < o->nr_inherit_fds; i++)
+		if (!strcmp(o->inherit_fds[i].key, key))
+			return o->inherit_fds[i].fd;
+	return -1;
+}
+
+/*
+ * The namespace the root joins instead of making one: --join-ns NS:PATH,
+ * or the one --inherit-fd hands over for an external namespace (ns.img's
+ * ext_key, --external at dump).
+ */
+static int open_joined(struct restore_ctx *ctx, const NsEntry *e)
+{
+	const char *path = ctx->opts->join_ns[e->kind], *name = ns_kind_name(e->kind);
 	struct ns_restore *nr = ctx->ns;
+	int fd, *jfd = &nr->join_fd[e->kind];
+	char **what = &nr->join_what[e->kind];
 
-	int type;
-
-	nr->join_fd[kind] = open(path, O_RDONLY | O_CLOEXEC);
-	if (nr->join_fd[kind] < 0) {
-		pr_perror("--join-ns %s:%s: cannot open it", ns_kind_name(kind), path);
+	if (path) {
+		if (asprintf(what, "--join-ns %s:%s", name, path) < 0)
+			goto oom;
+		*jfd = open(path, O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = inherited(ctx->opts, e->ext_key);
+		if (fd < 0) {
+			pr_err("image ns.img: the tree's %s namespace (id %u) is external, key %s: "
+			       "restore needs --inherit-fd fd[N]:%s with fd N open on a %s "
+			       "namespace",
+			       name, e->id, e->ext_key, e->ext_key, name);
+			return -1;
+		}
+		if (asprintf(what, "--inherit-fd fd[%d]:%s", fd, e->ext_key) < 0)
+			goto oom;
+		*jfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
+	if (*jfd < 0) {
+		pr_perror("%s: cannot open it", *what);
 		return -1;
 	}
-	type = ioctl(nr->join_fd[kind], NS_GET_NSTYPE);
-	if (type != clone_flag(kind)) {
-		pr_err("--join-ns %s:%s: not a %s namespace", ns_kind_name(kind), path,
-		       ns_kind_name(kind));
+	if (ioctl(*jfd, NS_GET_NSTYPE) != clone_flag(e->kind)) {
+		pr_err("%s: not a %s namespace", *what, name);
 		return -1;
 	}
+	pr_info("the tree's %s namespace (ns.img id %u) is the one %s gives", name, e->id, *what);
 	return 0;
+oom:
+	*what = NULL;
+	pr_err("out of memory for the %s namespace to join", name);
+	return -1;
+}
+
+int ns_joined(const struct restore_ctx *ctx, NsKind kind, const char **what)
+{
+	*what = ctx->ns->join_what[kind];
+	return ctx->ns->join_fd[kind];
 }
 
 /*
@@ -204,8 +245,8 @@ static int load_tree_ns(struct restore_ctx *ctx, const PstreeEntry *root)
 		if (e->own)
 			continue;
 		ops = ns_kind_ops(kind);
-		if (ctx->opts->join_ns[kind]) {
-			if (open_joined(ctx, kind))
+		if (ctx->opts->join_ns[kind] || (e->ext_key && e->ext_key[0])) {
+			if (open_joined(ctx, e))
 				return -1;
 			if (ops && ops->load_always && ops->load &&
 			    ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
@@ -264,6 +305,7 @@ void ns_restore_free(struct restore_ctx *ctx)
 			close(ns->own_fd[k]);
 		if (ns->join_fd[k] >= 0)
 			close(ns->join_fd[k]);
+		free(ns->join_what[k]);
 	}
 	for (size_t i = 0; i < ns->nr; i++) {
 		const struct ns_kind_ops *ops = ns_kind_ops(ns->e[i]->kind);
@@ -396,8 +438,8 @@ int ns_restore_root(struct restore_ctx *ctx)
 			continue;
 		if (nr->join_fd[kind] >= 0) {
 			if (setns(nr->join_fd[kind], clone_flag(kind))) {
-				pr_perror("cannot join the %s namespace --join-ns gives (%s)",
-					  ns_kind_name(kind), ctx->opts->join_ns[kind]);
+				pr_perror("cannot join the %s namespace %s gives", ns_kind_name(kind),
+					  nr->join_what[kind]);
 				return -1;
 			}
 			continue;

@@ -30,6 +30,7 @@ import bad_lock
 import bad_migrate
 import bad_mnt
 import bad_mem
+import bad_extns
 import bad_netns
 import bad_notify
 import bad_ns
@@ -213,6 +214,13 @@ BAD = [
     ("bad/restore_netns_sysctl", bad_netns.bad_restore_netns_sysctl),
     ("bad/netlock_other_netns", bad_netns.bad_netlock_other_netns),
     ("img/netns_join", bad_netns.img_netns_join),
+    ("img/netns_external", bad_extns.img_netns_external),
+    ("img/netns_external_other", bad_extns.img_netns_external_other),
+    ("img/netns_external_rpc", bad_extns.img_netns_external_rpc),
+    ("bad/dump_external_inode", bad_extns.bad_dump_external_inode),
+    ("bad/restore_external_no_inherit", bad_extns.bad_restore_external_no_inherit),
+    ("bad/restore_external_not_netns", bad_extns.bad_restore_external_not_netns),
+    ("bad/external_kinds", bad_extns.bad_external_kinds),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
