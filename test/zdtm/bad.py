@@ -316,6 +316,7 @@ BAD = [
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
+    ("runc/netns_path", runc.runc_netns_path),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 
