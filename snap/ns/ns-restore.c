@@ -14,27 +14,15 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <linux/nsfs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "log.h"
 #include "ns/ns-kind.h"
+#include "ns/ns-restore-int.h"
 #include "ns/ns.h"
 
-struct ns_restore {
-	NsEntry **e; /* ns.img, in file order */
-	size_t nr;
-	bool no_img;		     /* images from before ns.img */
-	int own_fd[NS_KIND_NR];	     /* by kind: snap's own namespace, -1 if not open */
-	int join_fd[NS_KIND_NR];     /* by kind: --join-ns or external, -1 if neither */
-	char *join_what[NS_KIND_NR]; /* by kind: which option gave join_fd, for messages */
-	void **state;		     /* by entry: its kind's ->load */
-	uint32_t root_id[NS_KIND_NR]; /* by kind: the root's namespace, 0 for none */
-};
 
 static const NsEntry *find_id(const struct ns_restore *nr, uint32_t id)
 {
@@ -140,89 +128,6 @@ static int open_own(struct ns_restore *nr)
 	return 0;
 }
 
-static int clone_flag(NsKind kind)
-{
-	switch (kind) {
-	case NS_KIND__NS_PID:
-		return CLONE_NEWPID;
-	case NS_KIND__NS_NET:
-		return CLONE_NEWNET;
-	case NS_KIND__NS_MNT:
-		return CLONE_NEWNS;
-	case NS_KIND__NS_IPC:
-		return CLONE_NEWIPC;
-	case NS_KIND__NS_UTS:
-		return CLONE_NEWUTS;
-	case NS_KIND__NS_USER:
-		return CLONE_NEWUSER;
-	case NS_KIND__NS_CGROUP:
-		return CLONE_NEWCGROUP;
-	case NS_KIND__NS_TIME:
-		return CLONE_NEWTIME;
-	default:
-		return 0;
-	}
-}
-
-/* The fd --inherit-fd hands over with key @key, or -1. */
-static int inherited(const struct snap_opts *o, const char *key)
-{
-	for (size_t i = 0; i < o->nr_inherit_fds; i++)
-		if (!strcmp(o->inherit_fds[i].key, key))
-			return o->inherit_fds[i].fd;
-	return -1;
-}
-
-/*
- * The namespace the root joins instead of making one: --join-ns NS:PATH,
- * or the one --inherit-fd hands over for an external namespace (ns.img's
- * ext_key, --external at dump).
- */
-static int open_joined(struct restore_ctx *ctx, const NsEntry *e)
-{
-	const char *path = ctx->opts->join_ns[e->kind], *name = ns_kind_name(e->kind);
-	struct ns_restore *nr = ctx->ns;
-	int fd, *jfd = &nr->join_fd[e->kind];
-	char **what = &nr->join_what[e->kind];
-
-	if (path) {
-		if (asprintf(what, "--join-ns %s:%s", name, path) < 0)
-			goto oom;
-		*jfd = open(path, O_RDONLY | O_CLOEXEC);
-	} else {
-		fd = inherited(ctx->opts, e->ext_key);
-		if (fd < 0) {
-			pr_err("image ns.img: the tree's %s namespace (id %u) is external, key %s: "
-			       "restore needs --inherit-fd fd[N]:%s with fd N open on a %s "
-			       "namespace",
-			       name, e->id, e->ext_key, e->ext_key, name);
-			return -1;
-		}
-		if (asprintf(what, "--inherit-fd fd[%d]:%s", fd, e->ext_key) < 0)
-			goto oom;
-		*jfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	}
-	if (*jfd < 0) {
-		pr_perror("%s: cannot open it", *what);
-		return -1;
-	}
-	if (ioctl(*jfd, NS_GET_NSTYPE) != clone_flag(e->kind)) {
-		pr_err("%s: not a %s namespace", *what, name);
-		return -1;
-	}
-	pr_info("the tree's %s namespace (ns.img id %u) is the one %s gives", name, e->id, *what);
-	return 0;
-oom:
-	*what = NULL;
-	pr_err("out of memory for the %s namespace to join", name);
-	return -1;
-}
-
-int ns_joined(const struct restore_ctx *ctx, NsKind kind, const char **what)
-{
-	*what = ctx->ns->join_what[kind];
-	return ctx->ns->join_fd[kind];
-}
 
 /*
  * The root's namespaces that are not snap's own: each is joined (--join-ns)
@@ -246,7 +151,7 @@ static int load_tree_ns(struct restore_ctx *ctx, const PstreeEntry *root)
 			continue;
 		ops = ns_kind_ops(kind);
 		if (ctx->opts->join_ns[kind] || (e->ext_key && e->ext_key[0])) {
-			if (open_joined(ctx, e))
+			if (ns_open_joined(ctx, e))
 				return -1;
 			if (ops && ops->load_always && ops->load &&
 			    ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
@@ -358,7 +263,7 @@ int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id)
 	fd = ctx->ns->own_fd[kind];
 	if (already_in(kind, fd))
 		return 0;
-	if (setns(fd, clone_flag(kind))) {
+	if (setns(fd, ns_clone_flag(kind))) {
 		pr_perror("cannot enter snap's own %s namespace (ns.img id %u)", name, id);
 		return -1;
 	}
@@ -421,7 +326,7 @@ uint64_t ns_root_clone_flags(const struct restore_ctx *ctx)
 	for (int k = NS_KIND__NS_PID; ctx->ns && k < NS_KIND_NR; k++)
 		/* A time namespace's offsets are set before its first task is in it. */
 		if (k != NS_KIND__NS_TIME && tree_ns(ctx->ns, k) && ctx->ns->join_fd[k] < 0)
-			flags |= clone_flag(k);
+			flags |= ns_clone_flag(k);
 	return flags;
 }
 
@@ -437,7 +342,7 @@ int ns_restore_root(struct restore_ctx *ctx)
 		if (!e)
 			continue;
 		if (nr->join_fd[kind] >= 0) {
-			if (setns(nr->join_fd[kind], clone_flag(kind))) {
+			if (setns(nr->join_fd[kind], ns_clone_flag(kind))) {
 				pr_perror("cannot join the %s namespace %s gives", ns_kind_name(kind),
 					  nr->join_what[kind]);
 				return -1;

@@ -90,24 +90,26 @@ def restore_inherit(b, r, path):
         raise Failure("pid %d is not running after the restore" % r.pid)
 
 
+def restored_in(b, other):
+    """Dumped from one namespace, restored into it or, @other, into another
+    set up the same: the task runs there and passes."""
+    path = make_netns(b, "a")
+    into = make_netns(b, "b") if other else path
+    r = dump_external(b, path)
+    restore_inherit(b, r, into)
+    check_in(r, into, "--inherit-fd")
+    r.finish("a restore into %s" % into)
+
+
 def img_netns_external(b):
     """Dumped with --external net[INODE]:KEY, restored with --inherit-fd into
     the same namespace: the sockets work there and the task runs in it."""
-    path = make_netns(b, "a")
-    r = dump_external(b, path)
-    restore_inherit(b, r, path)
-    check_in(r, path, "--inherit-fd")
-    r.finish("a restore into the external namespace")
+    restored_in(b, False)
 
 
 def img_netns_external_other(b):
     """The same, restored into another namespace set up the same way."""
-    path = make_netns(b, "a")
-    other = make_netns(b, "b")
-    r = dump_external(b, path)
-    restore_inherit(b, r, other)
-    check_in(r, other, "--inherit-fd")
-    r.finish("a restore into another namespace set up the same")
+    restored_in(b, True)
 
 
 def img_netns_external_rpc(b):

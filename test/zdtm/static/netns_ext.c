@@ -50,6 +50,26 @@ static void check_listener(int lfd, int port)
 	CHECK_EQ(in_getopt(lfd, SOL_SOCKET, SO_ACCEPTCONN), 1);
 }
 
+/* A new connection to the listener: the client's fd, the accepted one in *@srv. */
+static int connected(int lfd, int port, int *srv)
+{
+	int fd = tcp_connect(port);
+
+	*srv = accept(lfd, NULL, NULL);
+	if (*srv < 0)
+		fail("accept on %s:%d: %m", ADDR, port);
+	return fd;
+}
+
+/* @len bytes of datagen(@seed) each way, client first. */
+static void both_ways(int cfd, int sfd, size_t len, uint64_t seed)
+{
+	in_send(cfd, len, seed);
+	in_expect(sfd, len, seed);
+	in_send(sfd, len, seed + 1);
+	in_expect(cfd, len, seed + 1);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
@@ -65,10 +85,7 @@ int main(int argc, char **argv)
 	if (listen(lfd, 4))
 		fail("listen: %m");
 	port = in_port(lfd);
-	cfd = tcp_connect(port);
-	sfd = accept(lfd, NULL, NULL);
-	if (sfd < 0)
-		fail("accept: %m");
+	cfd = connected(lfd, port, &sfd);
 	in_send(cfd, 3000, 1);
 	in_send(sfd, 2000, 2);
 
@@ -76,21 +93,15 @@ int main(int argc, char **argv)
 	test_waitsig();
 
 	check_listener(lfd, port);
+	/* The bytes queued at dump come first, in order, then new ones. */
 	in_expect(cfd, 2000, 2);
 	in_expect(sfd, 3000, 1);
-	in_send(cfd, 100, 3);
-	in_expect(sfd, 100, 3);
-	in_send(sfd, 100, 4);
-	in_expect(cfd, 100, 4);
+	both_ways(cfd, sfd, 100, 3);
 	CHECK_EQ(in_peer_port(sfd), in_port(cfd));
 
 	/* The listener takes a new connection in the namespace it is in now. */
-	c = tcp_connect(port);
-	a = accept(lfd, NULL, NULL);
-	if (a < 0)
-		fail("accept after restore: %m");
-	in_send(c, 10, 5);
-	in_expect(a, 10, 5);
+	c = connected(lfd, port, &a);
+	both_ways(c, a, 10, 5);
 	close(a);
 	close(c);
 	pass();
