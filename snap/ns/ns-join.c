@@ -98,6 +98,6 @@ oom:
 
 int ns_joined(const struct restore_ctx *ctx, NsKind kind, const char **what)
 {
-	*what = ctx->ns->join_what[kind];
-	return ctx->ns->join_fd[kind];
+	*what = ctx->ns ? ctx->ns->join_what[kind] : NULL;
+	return ctx->ns ? ctx->ns->join_fd[kind] : -1;
 }

@@ -43,10 +43,8 @@ int ns_opt_join(const char *arg, struct snap_opts *o)
 }
 
 /*
- * net[INODE]:KEY. A pid namespace joined by path (runc's pid[INODE]:KEY)
- * has its init outside the tree: restoring into it needs the tree's pids
- * made at that namespace's level under an init snap did not make, which
- * snap cannot do; refused here rather than restored wrong.
+ * net[INODE]:KEY, pid[INODE]:KEY: the tree's namespace of that kind is the
+ * caller's (runc: one the container joins by path).
  */
 static int opt_external_ns(char *arg, NsKind kind, struct snap_opts *o)
 {
@@ -54,13 +52,6 @@ static int opt_external_ns(char *arg, NsKind kind, struct snap_opts *o)
 	char *open = arg + strlen(name), *end;
 	unsigned long long ino;
 
-	if (kind == NS_KIND__NS_PID) {
-		pr_err("--external %s: snap cannot restore into a pid namespace made outside "
-		       "the tree (its init is not the tree's); run the tree in a pid namespace "
-		       "of its own",
-		       arg);
-		return -1;
-	}
 	errno = 0;
 	ino = strtoull(open + 1, &end, 10);
 	if (*open != '[' || end == open + 1 || errno || strncmp(end, "]:", 2) || !end[2] || !ino) {
@@ -88,8 +79,8 @@ int ns_opt_external(char *arg, struct snap_opts *o)
 		if (!strncmp(arg, name, strlen(name)) && arg[strlen(name)] == '[')
 			return opt_external_ns(arg, kinds[i], o);
 	}
-	pr_err("--external %s: snap takes only mnt[KEY]:VAL and net[INODE]:KEY external "
-	       "resources",
+	pr_err("--external %s: snap takes only mnt[KEY]:VAL, net[INODE]:KEY and "
+	       "pid[INODE]:KEY external resources",
 	       arg);
 	return -1;
 }

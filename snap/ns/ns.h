@@ -84,7 +84,8 @@ int ns_opt_empty(const char *arg, struct snap_opts *o);
 int ns_opt_join(const char *arg, struct snap_opts *o);
 /*
  * --external @arg (argv or a kept copy: it is cut in place): mnt[KEY]:VAL to
- * ns/mnt.h, net[INODE]:KEY to opts->ext_ns; any other kind refused by name.
+ * ns/mnt.h, net[INODE]:KEY and pid[INODE]:KEY to opts->ext_ns; any other
+ * kind refused by name.
  */
 int ns_opt_external(char *arg, struct snap_opts *o);
 

@@ -6,14 +6,18 @@ same, and the tree's sockets (a TCP listener and an established connection
 on the namespace's address, static/netns_ext) come back in it. The same over
 RPC (external, inherit_fd at fd 4 as runc passes it). Bad input: an inode
 that is not the tree's namespace's, a restore without the inherit-fd, a
-kind snap cannot take as external."""
+kind snap cannot take as external. A pid namespace made outside the tree
+(its init the caller's) the same way: --external pid[INODE]:KEY, and the
+root made in it with its pid at restore."""
 
 import os
 import re
+import time
 
 import rpc
 from outcome import Failure, Skip
-from proc import alive, describe, exit_code, spawn, spawn_wait, wait_exit
+from proc import (PYTHON, alive, describe, exit_code, kill, spawn, spawn_wait, wait_exit,
+                  wait_until)
 from snap import last_line
 import tests
 
@@ -186,24 +190,147 @@ def bad_restore_external_not_netns(b):
         raise Failure("pid %d is alive after a failed restore" % r.pid)
 
 
+# A pid namespace's init that reaps whatever is orphaned into it.
+REAPER = ("import os, time\n"
+          "while True:\n"
+          "    try:\n"
+          "        os.wait()\n"
+          "    except ChildProcessError:\n"
+          "        time.sleep(0.1)\n")
+PID_KEY = "extRootPidNS"
+
+
+def nspid(pid):
+    """@pid's pids, outermost first (NSpid of /proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        return [int(x) for x in re.search(r"^NSpid:\s+(.*)$", f.read(), re.M).group(1).split()]
+
+
+def pid_holder(b):
+    """A pid namespace made outside the tree, held by a reaping init: its host pid."""
+    unshare = spawn(["/usr/bin/unshare", "-p", "-f", "--kill-child", PYTHON, "-c", REAPER])
+    b.cleanups.append(lambda: kill(unshare))
+    got = []
+
+    def find():
+        with open("/proc/%d/task/%d/children" % (unshare, unshare)) as f:
+            got[:] = [int(x) for x in f.read().split()]
+        return got
+    if not wait_until(find, 5) or nspid(got[0])[-1] != 1:
+        raise Skip("cannot make a pid namespace with unshare -p -f")
+    return got[0]
+
+
+def counter_in(b, holder):
+    """A shell counting into a file, in @holder's pid namespace (not its
+    init): (its host pid, the counter's path)."""
+    path = os.path.join(b.dir, "counter")
+    nsenter = spawn(["/usr/bin/nsenter", "-t", str(holder), "-p", "--", "/bin/sh", "-c",
+                     "i=0; while :; do i=$((i+1)); echo $i >%s; sleep 0.1; done" % path])
+    b.cleanups.append(lambda: kill(nsenter))
+    got = []
+
+    def find():
+        with open("/proc/%d/task/%d/children" % (nsenter, nsenter)) as f:
+            got[:] = [int(x) for x in f.read().split()]
+        return got and os.path.exists(path)
+    if not wait_until(find, 5):
+        raise Failure("the counter did not start in pid %d's pid namespace" % holder)
+    b.cleanups.append(lambda: kill(got[0]))
+    return got[0], path
+
+
+def count(path):
+    for _ in range(50):
+        with open(path) as f:
+            text = f.read().strip()
+        if text:
+            return int(text)
+        time.sleep(0.01)
+    raise Failure("%s stays empty" % path)
+
+
+def dump_pid_external(b):
+    """The counter in an external pid namespace, dumped with --external
+    pid[INODE]:KEY: (holder, the counter's pid there, its path, images)."""
+    holder = pid_holder(b)
+    pid, path = counter_in(b, holder)
+    vpid = nspid(pid)[-1]
+    img = os.path.join(b.dir, "img")
+    arg = "pid[%d]:%s" % (os.stat("/proc/%d/ns/pid" % holder).st_ino, PID_KEY)
+    status, err = b.snap.run(["dump", "-t", str(pid), "-D", img, "-o", "dump.log", "-v4",
+                              "--external", arg], b.dir, "dump")
+    if status != 0:
+        raise Failure("dump --external %s: %s" % (arg, last_line(err)),
+                      os.path.join(img, "dump.log"))
+    if not wait_until(lambda: not alive(pid), 5):
+        raise Failure("pid %d runs on after the dump" % pid)
+    return holder, vpid, path, img
+
+
+def img_pidns_external(b):
+    """A tree in a pid namespace whose init is outside it (a pod's shared
+    pid namespace), dumped with --external pid[INODE]:KEY and restored with
+    --inherit-fd fd[0]:KEY: it is back in that namespace with the same pid
+    there, and counts on from where it stood."""
+    holder, vpid, path, img = dump_pid_external(b)
+    a = count(path)
+    time.sleep(0.5)
+    if count(path) != a:
+        raise Failure("the counter went on after the dump (%d, then %d)" % (a, count(path)))
+    pidfile = os.path.join(b.dir, "restored.pid")
+    errf = os.path.join(b.dir, "restore.err")
+    nsfd = os.open("/proc/%d/ns/pid" % holder, os.O_RDONLY)
+    try:
+        spid = spawn([b.snap.path, "restore", "-d", "-D", img, "-o", "restore.log", "-v4",
+                      "--pidfile", pidfile, "--inherit-fd", "fd[0]:" + PID_KEY],
+                     stdin=nsfd, stdout=errf, cwd=b.dir)
+    finally:
+        os.close(nsfd)
+    status = wait_exit(spid, 60)
+    if status != 0:
+        with open(errf, errors="replace") as f:
+            raise Failure("restore --inherit-fd fd[0]:%s %s: %s" % (
+                PID_KEY, describe(status), last_line(f.read())), os.path.join(img, "restore.log"))
+    with open(pidfile) as f:
+        pid = int(f.read())
+    b.cleanups.append(lambda: kill(pid))
+    want = os.readlink("/proc/%d/ns/pid" % holder)
+    if os.readlink("/proc/%d/ns/pid" % pid) != want or nspid(pid)[-1] != vpid:
+        raise Failure("restored host pid %d is pid %d of %s, not pid %d of %s" % (
+            pid, nspid(pid)[-1], os.readlink("/proc/%d/ns/pid" % pid), vpid, want))
+    if not wait_until(lambda: count(path) > a, 5):
+        raise Failure("the restored counter stays at %d" % a)
+    if count(path) > a + 30:
+        raise Failure("the counter is at %d, dumped at %d: not the restored one" % (
+            count(path), a))
+
+
+def bad_restore_pidns_no_inherit(b):
+    """The same without --inherit-fd: one line naming the pid namespace and
+    the key; nothing is left running."""
+    _, _, _, img = dump_pid_external(b)
+    b.snap_fails(["restore", "-D", img, "-d"],
+                 [r"image ns.img: the tree's pid namespace \(id \d+\) is external, key %s: "
+                  r"restore needs --inherit-fd fd\[N\]:%s" % (PID_KEY, PID_KEY)], workdir=img)
+
+
 def bad_external_kinds(b):
-    """--external of a pid namespace (snap cannot restore into one made
-    outside the tree), of a kind snap does not take, or malformed: refused
-    by name on the command line and over RPC."""
-    for arg, want in (("pid[4026531836]:extRootPidNS", r"pid namespace made outside"),
-                      ("dev[1]:x", r"snap takes only mnt\[KEY\]:VAL and net\[INODE\]:KEY"),
+    """--external of a kind snap does not take, or malformed: refused by
+    name on the command line and over RPC."""
+    for arg, want in (("dev[1]:x", r"snap takes only mnt\[KEY\]:VAL, net\[INODE\]:KEY"),
                       ("net[abc]:x", r"--external takes net\[INODE\]:KEY"),
-                      ("net[12]:", r"--external takes net\[INODE\]:KEY")):
+                      ("net[12]:", r"--external takes net\[INODE\]:KEY"),
+                      ("pid[12]x", r"--external takes pid\[INODE\]:KEY")):
         b.snap_fails(["dump", "-t", "1", "-D", b.dir, "--external", arg],
                      [r"--external %s: .*%s|%s" % (re.escape(arg), want, want)])
     dfd = os.open(b.dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         resp, status, _ = rpc.Swrk(b.snap.path, b.dir).call(rpc.request(rpc.DUMP, dict(
-            images_dir_fd=dfd, pid=1, external=["pid[4026531836]:extRootPidNS"])))
+            images_dir_fd=dfd, pid=1, external=["veth[eth0]:br0"])))
     finally:
         os.close(dfd)
-    if resp is None or resp.success or not resp.errmsg or "pid namespace" not in resp.errmsg:
-        raise Failure("RPC external pid[...]: %r, expected an error naming the pid namespace" %
-                      resp)
+    if resp is None or resp.success or not resp.errmsg or "veth[eth0]" not in resp.errmsg:
+        raise Failure("RPC external veth[...]: %r, expected an error naming it" % resp)
     if exit_code(status) == 0:
-        raise Failure("snap swrk exited 0 after refusing external pid[...]")
+        raise Failure("snap swrk exited 0 after refusing external veth[...]")
