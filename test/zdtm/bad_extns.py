@@ -74,22 +74,28 @@ def check_in(r, path, what):
                                                                       want))
 
 
-def restore_inherit(b, r, path):
-    """`snap restore --inherit-fd fd[0]:KEY` with the namespace at @path as snap's stdin."""
-    errf = os.path.join(r.img, "restore.err")
-    nsfd = os.open(path, os.O_RDONLY)
+def restore_with(b, img, nspath, key, args=()):
+    """`snap restore --inherit-fd fd[0]:@key ARGS` with the namespace at
+    @nspath as snap's stdin; raises unless it exits 0."""
+    errf = os.path.join(img, "restore.err")
+    nsfd = os.open(nspath, os.O_RDONLY)
     try:
-        spid = spawn([b.snap.path, "restore", "-d", "-D", r.img, "-o", "restore.log", "-v4",
-                      "--tcp-established", "--inherit-fd", "fd[0]:" + KEY],
-                     stdin=nsfd, stdout=errf, cwd=r.img)
+        spid = spawn([b.snap.path, "restore", "-d", "-D", img, "-o", "restore.log", "-v4",
+                      "--inherit-fd", "fd[0]:" + key] + list(args),
+                     stdin=nsfd, stdout=errf, cwd=img)
     finally:
         os.close(nsfd)
     status = wait_exit(spid, 60)
     if status != 0:
         with open(errf, errors="replace") as f:
-            raise Failure("restore --inherit-fd fd[0]:%s %s: %s" % (KEY, describe(status),
+            raise Failure("restore --inherit-fd fd[0]:%s %s: %s" % (key, describe(status),
                                                                      last_line(f.read())),
-                          os.path.join(r.img, "restore.log"))
+                          os.path.join(img, "restore.log"))
+
+
+def restore_inherit(b, r, path):
+    """The network namespace at @path handed over: the task runs again."""
+    restore_with(b, r.img, path, KEY, ["--tcp-established"])
     if not alive(r.pid):
         raise Failure("pid %d is not running after the restore" % r.pid)
 
@@ -279,19 +285,7 @@ def img_pidns_external(b):
     if count(path) != a:
         raise Failure("the counter went on after the dump (%d, then %d)" % (a, count(path)))
     pidfile = os.path.join(b.dir, "restored.pid")
-    errf = os.path.join(b.dir, "restore.err")
-    nsfd = os.open("/proc/%d/ns/pid" % holder, os.O_RDONLY)
-    try:
-        spid = spawn([b.snap.path, "restore", "-d", "-D", img, "-o", "restore.log", "-v4",
-                      "--pidfile", pidfile, "--inherit-fd", "fd[0]:" + PID_KEY],
-                     stdin=nsfd, stdout=errf, cwd=b.dir)
-    finally:
-        os.close(nsfd)
-    status = wait_exit(spid, 60)
-    if status != 0:
-        with open(errf, errors="replace") as f:
-            raise Failure("restore --inherit-fd fd[0]:%s %s: %s" % (
-                PID_KEY, describe(status), last_line(f.read())), os.path.join(img, "restore.log"))
+    restore_with(b, img, "/proc/%d/ns/pid" % holder, PID_KEY, ["--pidfile", pidfile])
     with open(pidfile) as f:
         pid = int(f.read())
     b.cleanups.append(lambda: kill(pid))
