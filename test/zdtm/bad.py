@@ -319,6 +319,7 @@ BAD = [
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
     ("runc/netns_path", runc.runc_netns_path),
+    ("runc/pidns_path", runc.runc_pidns_path),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 

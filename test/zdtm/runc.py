@@ -13,7 +13,7 @@ import time
 
 from bad_inherit import read_counts
 from outcome import Failure, Skip
-from bad_extns import make_netns
+from bad_extns import make_netns, nspid, pid_holder
 from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spawn_wait,
                   wait_exit, wait_until)
 
@@ -37,10 +37,11 @@ class Container:
     --root), bin/criu (a link to snap). @setup runs in the container's shell
     before the counter starts; @caps adds capabilities to its process;
     @command replaces the counter; @via_path: no --criu, snap is found as
-    `criu` first in PATH; @netns: the path of a network namespace it joins
-    (config.json's linux.namespaces {type network, path})."""
+    `criu` first in PATH; @netns, @pidns: the paths of a network and a pid
+    namespace it joins (config.json's linux.namespaces {type, path})."""
 
-    def __init__(self, b, setup="", caps=(), command=None, via_path=False, netns=None):
+    def __init__(self, b, setup="", caps=(), command=None, via_path=False, netns=None,
+                 pidns=None):
         require_runc()
         self.b = b
         self.id = "snapt-%d-%s" % (os.getpid(), re.sub(r"\W", "_", b.name.split("/")[-1]))
@@ -59,9 +60,9 @@ class Container:
             os.symlink("busybox", os.path.join(self.rootfs, "bin", a))
         os.symlink(b.snap.path, os.path.join(self.bin, "criu"))
         b.cleanups.append(self.cleanup)
-        self.write_config(command or COUNTER % setup, caps, netns)
+        self.write_config(command or COUNTER % setup, caps, netns, pidns)
 
-    def write_config(self, command, caps, netns=None):
+    def write_config(self, command, caps, netns=None, pidns=None):
         ok, out = self.runc(["spec", "--bundle", self.bundle], check=False)
         if not ok:
             raise Failure("runc spec failed: %s" % out)
@@ -80,6 +81,9 @@ class Container:
                                       if n["type"] != "network"]
         if netns:
             cfg["linux"]["namespaces"].append({"type": "network", "path": netns})
+        for n in cfg["linux"]["namespaces"]:
+            if pidns and n["type"] == "pid":
+                n["path"] = pidns
         with open(path, "w") as f:
             json.dump(cfg, f)
 
@@ -403,3 +407,31 @@ def runc_netns_path(b):
         if again != body:
             raise Failure("after restore %d the httpd answers %r, it answered %r before" % (
                 cycle, again, body))
+
+
+def runc_pidns_path(b):
+    """A container joining a pid namespace by path (a pod's shared one,
+    whose init is another process): runc checkpoints it with external
+    pid[INODE]:extRootPidNS and restores it with inherit_fd extRootPidNS.
+    The counter carries on, and the container's init is back in that
+    namespace with the pid it had there."""
+    holder = pid_holder(b)
+    pidns = "/proc/%d/ns/pid" % holder
+    c = Container(b, pidns=pidns)
+    c.start()
+    with open(os.path.join(c.state, c.id, "state.json")) as f:
+        vpid = nspid(json.load(f)["init_process_pid"])[-1]
+    img = c.checkpoint()
+    a = c.stopped("after checkpoint")
+    with open(os.path.join(img, "ns.img"), "rb") as f:
+        if b"extRootPidNS" not in f.read():
+            raise Failure("ns.img does not name the pid namespace extRootPidNS (runc sent no "
+                          "external?)")
+    c.restore(img)
+    c.carried_on(a, "after restore")
+    with open(os.path.join(c.state, c.id, "state.json")) as f:
+        pid = json.load(f)["init_process_pid"]
+    if os.readlink("/proc/%d/ns/pid" % pid) != os.readlink(pidns) or nspid(pid)[-1] != vpid:
+        raise Failure("the restored init (host pid %d) is pid %d of %s, not pid %d of %s" % (
+            pid, nspid(pid)[-1], os.readlink("/proc/%d/ns/pid" % pid), vpid,
+            os.readlink(pidns)))
