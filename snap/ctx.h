@@ -156,10 +156,11 @@ struct snap_opts {
 	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
 	const char *join_ns[NS_KIND__NS_TIME + 1];
 	/*
-	 * --external net[INODE]:KEY (dump), by NsKind: the tree's namespace of
-	 * that kind is the caller's (its inode must be INODE): nothing of it is
-	 * saved and ns.img names it KEY; restore joins the namespace that
-	 * --inherit-fd fd[N]:KEY hands over. key NULL: not given.
+	 * --external net[INODE]:KEY, pid[INODE]:KEY (dump), by NsKind: the
+	 * tree's namespace of that kind is the caller's (its inode must be
+	 * INODE): nothing of it is saved and ns.img names it KEY; restore joins
+	 * the namespace that --inherit-fd fd[N]:KEY hands over. key NULL: not
+	 * given.
 	 */
 	struct ext_ns ext_ns[NS_KIND__NS_TIME + 1];
 	/* --manage-cgroups, --cgroup-root, --freeze-cgroup: snap/cgroup/README.md */

@@ -11,11 +11,11 @@
 struct ns_restore {
 	NsEntry **e; /* ns.img, in file order */
 	size_t nr;
-	bool no_img;		     /* images from before ns.img */
-	int own_fd[NS_KIND_NR];	     /* by kind: snap's own namespace, -1 if not open */
-	int join_fd[NS_KIND_NR];     /* by kind: --join-ns or external, -1 if neither */
-	char *join_what[NS_KIND_NR]; /* by kind: which option gave join_fd, for messages */
-	void **state;		     /* by entry: its kind's ->load */
+	bool no_img;		      /* images from before ns.img */
+	int own_fd[NS_KIND_NR];	      /* by kind: snap's own namespace, -1 if not open */
+	int join_fd[NS_KIND_NR];      /* by kind: --join-ns or external, -1 if neither */
+	char *join_what[NS_KIND_NR];  /* by kind: which option gave join_fd, for messages */
+	void **state;		      /* by entry: its kind's ->load */
 	uint32_t root_id[NS_KIND_NR]; /* by kind: the root's namespace, 0 for none */
 };
 
