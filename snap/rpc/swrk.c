@@ -224,18 +224,21 @@ static int do_features(struct swrk *s)
 	CriuResp r = CRIU_RESP__INIT;
 	CriuFeatures f = CRIU_FEATURES__INIT;
 
-	/* No pre-dump memory tracking, lazy pages or pidfd store through RPC yet. */
+	/* Pre-dumps track memory; no lazy dump or pidfd store over RPC. */
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
+	f.mem_track = true;
 	r.type = CRIU_REQ_TYPE__FEATURE_CHECK;
 	r.success = true;
 	r.features = &f;
 	return send_resp(s, &r);
 }
 
-/* DUMP and RESTORE: the command line's flow with the request's options. */
+/* DUMP, PRE_DUMP and RESTORE: the command line's flow with the request's options. */
 static int do_cr(struct swrk *s, const CriuReq *req)
 {
 	bool restore = req->type == CRIU_REQ_TYPE__RESTORE;
+	bool predump = req->type == CRIU_REQ_TYPE__PRE_DUMP ||
+		       req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP;
 	struct action_notifier notifier = {
 		.notify = swrk_notify,
 		.send_fd = swrk_send_fd,
@@ -247,6 +250,8 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 		.cow_limit = 64 << 20,
 		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
 		.notifier = &notifier,
+		.port = -1,
+		.status_fd = -1,
 	};
 	CriuResp r = CRIU_RESP__INIT;
 	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
@@ -256,7 +261,8 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	int ret = -1;
 
 	if (!req->opts) {
-		pr_err("swrk: the %s request carries no opts", restore ? "restore" : "dump");
+		pr_err("swrk: the %s request carries no opts",
+		       restore ? "restore" : predump ? "pre-dump" : "dump");
 		return -1;
 	}
 	if (rpc_opts_fill(req->opts, s->peer, restore, &opts, &paths) ||
@@ -264,7 +270,10 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	    kerndat_probe(&kf))
 		goto out;
 	s->notify_scripts = req->opts->has_notify_scripts && req->opts->notify_scripts;
-	ret = restore ? cmd_restore(&opts, &kf) : cmd_dump(&opts, &kf);
+	if (restore)
+		ret = cmd_restore(&opts, &kf);
+	else
+		ret = predump ? cmd_predump(&opts, &kf) : cmd_dump(&opts, &kf);
 	if (ret)
 		goto out;
 	r.type = req->type;
@@ -272,7 +281,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	if (restore) {
 		rr.pid = s->root_pid;
 		r.restore = &rr;
-	} else {
+	} else if (!predump) {
 		r.dump = &dr;
 	}
 	ret = send_resp(s, &r);
@@ -292,17 +301,49 @@ static int serve(struct swrk *s, const CriuReq *req)
 	case CRIU_REQ_TYPE__FEATURE_CHECK:
 		return do_features(s);
 	case CRIU_REQ_TYPE__DUMP:
-	case CRIU_REQ_TYPE__RESTORE:
-		return do_cr(s, req);
 	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
-		pr_err("swrk: pre-dump is not driven over RPC yet (snap pre-dump on the command "
-		       "line; a dump with leave_running is live)");
-		return -1;
+	case CRIU_REQ_TYPE__RESTORE:
+		return do_cr(s, req);
 	default:
 		pr_err("swrk: request type %d is not supported by snap (it serves VERSION, "
-		       "FEATURE_CHECK, DUMP and RESTORE)", req->type);
+		       "FEATURE_CHECK, DUMP, PRE_DUMP and RESTORE)", req->type);
 		return -1;
+	}
+}
+
+/*
+ * @req, and after a PRE_DUMP the requests that follow on the same socket,
+ * as in CRIU: more PRE_DUMPs, then one DUMP, or the caller hanging up
+ * (runc sends one PRE_DUMP per `criu swrk`). Frees each request.
+ */
+static int serve_all(struct swrk *s, CriuReq *req)
+{
+	bool eof, more;
+	int ret;
+
+	for (;;) {
+		ret = serve(s, req);
+		if (ret && !s->hung_up)
+			reply_error(s, req->type);
+		more = !ret && req->type == CRIU_REQ_TYPE__PRE_DUMP;
+		criu_req__free_unpacked(req, NULL);
+		if (!more)
+			return ret;
+		req = recv_req(s, &eof);
+		if (!req) {
+			if (eof)
+				return 0;
+			reply_error(s, CRIU_REQ_TYPE__EMPTY);
+			return -1;
+		}
+		if (req->type != CRIU_REQ_TYPE__PRE_DUMP && req->type != CRIU_REQ_TYPE__DUMP) {
+			pr_err("swrk: after a pre-dump only PRE_DUMP or DUMP may follow, not request "
+			       "type %d", req->type);
+			reply_error(s, req->type);
+			criu_req__free_unpacked(req, NULL);
+			return -1;
+		}
 	}
 }
 
@@ -351,10 +392,7 @@ int cmd_swrk(const char *fd_arg)
 		reply_error(&s, CRIU_REQ_TYPE__EMPTY);
 		return -1;
 	}
-	ret = serve(&s, req);
-	if (ret && !s.hung_up)
-		reply_error(&s, req->type);
-	criu_req__free_unpacked(req, NULL);
+	ret = serve_all(&s, req);
 	close(s.sk);
 	return ret;
 }

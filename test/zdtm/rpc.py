@@ -27,7 +27,9 @@ OPTS = {
     "freeze_cgroup": (44, "str"), "lazy_pages": (48, "int"), "orphan_pts_master": (50, "int"),
     "config_file": (51, "str"), "manage_cgroups_mode": (34, "int"),
     "evasive_devices": (6, "int"), "status_fd": (49, "int"), "lsm_profile": (53, "str"),
-    "lsm_mount_context": (63, "str"),
+    "lsm_mount_context": (63, "str"), "track_mem": (15, "int"), "parent_img": (14, "str"),
+    # rpc_page_server_info {address = 1, port = 2}: a pair.
+    "ps": (11, "ps"),
     # Repeated rpc_inherit_fd {key = 1, fd = 2}: a list of (key, fd).
     "inherit_fd": (27, "inherit"),
 }
@@ -57,6 +59,9 @@ def encode_opts(**opts):
     out = b""
     for name, value in opts.items():
         num, kind = OPTS[name]
+        if kind == "ps":
+            out += field(num, field(1, value[0]) + field(2, value[1]))
+            continue
         if kind == "inherit":
             for key, fd in value:
                 out += field(num, field(1, key) + field(2, fd))
@@ -173,12 +178,16 @@ class Swrk:
         return pid, ours
 
     def call(self, req, on_notify=None, timeout=60):
+        """@req: one request, or a list sent one after the other's reply (a
+        pre-dump sequence); every reply but NOTIFY goes to self.replies."""
         pid, sk = self.start()
         notified = []
         resp = None
+        todo = list(req) if isinstance(req, list) else [req]
+        self.replies = []
         try:
             try:
-                sk.send(req)
+                sk.send(todo.pop(0))
             except (BrokenPipeError, ConnectionResetError):
                 pass        # snap gave up before reading: what recv says next
             while True:
@@ -193,7 +202,11 @@ class Swrk:
                     break
                 resp = Resp(data)
                 if resp.type != NOTIFY:
-                    break
+                    self.replies.append(resp)
+                    if not todo or not resp.success:
+                        break
+                    sk.send(todo.pop(0))
+                    continue
                 name = resp.notify[1][0].decode()
                 npid = resp.notify.get(2, [0])[0]
                 notified.append((name, npid))
