@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mem/track.h"
 #include "track.pb-c.h"
+#include "vpid.h"
 
 #define SCAN_VEC 512
 
@@ -77,6 +78,7 @@ int track_parent_load(struct dump_ctx *ctx)
 	const struct snap_opts *o = ctx->opts;
 	const char *prev = o->prev_images_dir;
 	struct track_parent *p;
+	struct nspids root;
 
 	if (!prev)
 		return 0;
@@ -96,7 +98,12 @@ int track_parent_load(struct dump_ctx *ctx)
 	}
 	if (img_load_one(p->dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&p->inv))
 		return -1;
-	if (p->inv->root_pid != (uint32_t)o->pid) {
+	/* Images name the root as its own pid namespace sees it (1 in a container). */
+	if (proc_nspids(o->pid, 0, &root)) {
+		pr_perror("pid %d: cannot read its pid in its pid namespace", o->pid);
+		return -1;
+	}
+	if (p->inv->root_pid != (uint32_t)root.pid) {
 		pr_err("--prev-images-dir %s holds a dump of pid %u, not of pid %d", prev,
 		       p->inv->root_pid, o->pid);
 		return -1;

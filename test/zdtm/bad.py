@@ -313,6 +313,7 @@ BAD = [
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
+    ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 
