@@ -28,6 +28,7 @@
 struct swrk {
 	int sk;
 	pid_t peer;
+	bool service;		/* a connection of snap service, not swrk's socketpair */
 	bool notify_scripts;
 	pid_t root_pid;		/* the tree's root, as the hooks saw it */
 	bool hung_up;		/* the caller closed the socket: no one to answer */
@@ -269,6 +270,12 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	    log_init(opts.log_file, opts.verbosity) || rpc_opts_check(req->opts, restore) ||
 	    kerndat_probe(&kf))
 		goto out;
+	/* CLONE_PARENT would give the tree to the service, not to the caller. */
+	if (s->service && opts.rst_sibling) {
+		pr_err("swrk: option rst_sibling is for criu swrk: a tree restored by snap "
+		       "service cannot be the caller's child");
+		goto out;
+	}
 	s->notify_scripts = req->opts->has_notify_scripts && req->opts->notify_scripts;
 	if (restore)
 		ret = cmd_restore(&opts, &kf);
@@ -370,18 +377,12 @@ static int peer_of(int sk, pid_t *peer)
 	return 0;
 }
 
-int cmd_swrk(const char *fd_arg)
+int swrk_serve(int sk, bool service)
 {
-	struct swrk s = { .sk = -1 };
+	struct swrk s = { .sk = sk, .service = service };
 	CriuReq *req;
-	char *end;
 	bool eof;
-	int ret;
 
-	if (!fd_arg || (s.sk = strtol(fd_arg, &end, 10), *end || end == fd_arg || s.sk < 0)) {
-		pr_err("swrk takes the fd of its socket, as in 'snap swrk 3'");
-		return -1;
-	}
 	if (peer_of(s.sk, &s.peer))
 		return -1;
 	req = recv_req(&s, &eof);
@@ -392,7 +393,19 @@ int cmd_swrk(const char *fd_arg)
 		reply_error(&s, CRIU_REQ_TYPE__EMPTY);
 		return -1;
 	}
-	ret = serve_all(&s, req);
-	close(s.sk);
+	return serve_all(&s, req);
+}
+
+int cmd_swrk(const char *fd_arg)
+{
+	char *end;
+	int sk, ret;
+
+	if (!fd_arg || (sk = strtol(fd_arg, &end, 10), *end || end == fd_arg || sk < 0)) {
+		pr_err("swrk takes the fd of its socket, as in 'snap swrk 3'");
+		return -1;
+	}
+	ret = swrk_serve(sk, false);
+	close(sk);
 	return ret;
 }

@@ -38,6 +38,7 @@ import bad_pidns
 import bad_restore
 import bad_rpc
 import bad_rpc_incr
+import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
@@ -303,6 +304,8 @@ BAD = [
     ("rpc/predump_full", bad_rpc_incr.rpc_predump_full),
     ("rpc/predump_sequence", bad_rpc_incr.rpc_predump_sequence),
     ("bad/rpc_predump_sequence", bad_rpc_incr.bad_rpc_predump_sequence),
+    ("rpc/service", bad_rpc_service.rpc_service),
+    ("bad/service_address", bad_rpc_service.bad_service_address),
     ("img/inherit_fd_pipe", bad_inherit.img_inherit_fd_pipe),
     ("img/inherit_fd_rpc", bad_inherit.img_inherit_fd_rpc),
     ("bad/inherit_fd_syntax", bad_inherit.bad_inherit_fd_syntax),
