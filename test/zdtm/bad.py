@@ -38,6 +38,8 @@ import bad_pageserver
 import bad_pidns
 import bad_restore
 import bad_rpc
+import bad_rpc_incr
+import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
@@ -308,6 +310,12 @@ BAD = [
     ("bad/rpc_truncated_opts", bad_rpc.bad_rpc_truncated_opts),
     ("bad/rpc_inherit_fd", bad_rpc.bad_rpc_inherit_fd),
     ("bad/rpc_lsm", bad_rpc.bad_rpc_lsm),
+    ("rpc/predump", bad_rpc_incr.rpc_predump),
+    ("rpc/predump_full", bad_rpc_incr.rpc_predump_full),
+    ("rpc/predump_sequence", bad_rpc_incr.rpc_predump_sequence),
+    ("bad/rpc_predump_sequence", bad_rpc_incr.bad_rpc_predump_sequence),
+    ("rpc/service", bad_rpc_service.rpc_service),
+    ("bad/service_address", bad_rpc_service.bad_service_address),
     ("img/inherit_fd_pipe", bad_inherit.img_inherit_fd_pipe),
     ("img/inherit_fd_rpc", bad_inherit.img_inherit_fd_rpc),
     ("bad/inherit_fd_syntax", bad_inherit.bad_inherit_fd_syntax),
@@ -320,6 +328,7 @@ BAD = [
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
     ("runc/netns_path", runc.runc_netns_path),
     ("runc/pidns_path", runc.runc_pidns_path),
+    ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 
