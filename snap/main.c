@@ -162,6 +162,10 @@ static void usage(FILE *f)
 		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
 		"                          saved as key VAL; restore: bind host path VAL for key\n"
 		"                          KEY; repeatable\n"
+		"  --external net[INODE]:KEY, pid[INODE]:KEY\n"
+		"                          dump: the tree's net (pid) namespace, of inode INODE,\n"
+		"                          is the caller's: not saved, named KEY; restore joins\n"
+		"                          the namespace --inherit-fd fd[N]:KEY hands over\n"
 		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
 		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
 		"                          make it new with only loopback up (the caller sets it\n"
@@ -488,12 +492,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			o->root = optarg;
 			break;
 		case OPT_EXTERNAL:
-			if (strncmp(optarg, "mnt[", 4)) {
-				fprintf(stderr, "snap: --external takes mnt[KEY]:VAL, not '%s'\n",
-					optarg);
-				return -1;
-			}
-			if (mnt_opt_external(o, optarg + 3))
+			if (ns_opt_external(optarg, o))
 				return -1;
 			break;
 		case OPT_EXT_MOUNT_MAP:

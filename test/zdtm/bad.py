@@ -30,6 +30,7 @@ import bad_lock
 import bad_migrate
 import bad_mnt
 import bad_mem
+import bad_extns
 import bad_netns
 import bad_notify
 import bad_ns
@@ -215,6 +216,15 @@ BAD = [
     ("bad/restore_netns_sysctl", bad_netns.bad_restore_netns_sysctl),
     ("bad/netlock_other_netns", bad_netns.bad_netlock_other_netns),
     ("img/netns_join", bad_netns.img_netns_join),
+    ("img/netns_external", bad_extns.img_netns_external),
+    ("img/netns_external_other", bad_extns.img_netns_external_other),
+    ("img/netns_external_rpc", bad_extns.img_netns_external_rpc),
+    ("bad/dump_external_inode", bad_extns.bad_dump_external_inode),
+    ("bad/restore_external_no_inherit", bad_extns.bad_restore_external_no_inherit),
+    ("bad/restore_external_not_netns", bad_extns.bad_restore_external_not_netns),
+    ("bad/external_kinds", bad_extns.bad_external_kinds),
+    ("img/pidns_external", bad_extns.img_pidns_external),
+    ("bad/restore_pidns_no_inherit", bad_extns.bad_restore_pidns_no_inherit),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
@@ -316,6 +326,8 @@ BAD = [
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
+    ("runc/netns_path", runc.runc_netns_path),
+    ("runc/pidns_path", runc.runc_pidns_path),
     ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]

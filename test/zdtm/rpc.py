@@ -32,6 +32,8 @@ OPTS = {
     "ps": (11, "ps"),
     # Repeated rpc_inherit_fd {key = 1, fd = 2}: a list of (key, fd).
     "inherit_fd": (27, "inherit"),
+    # Repeated strings: a list.
+    "external": (37, "strs"),
 }
 
 
@@ -65,6 +67,9 @@ def encode_opts(**opts):
         if kind == "inherit":
             for key, fd in value:
                 out += field(num, field(1, key) + field(2, fd))
+            continue
+        if kind == "strs":
+            out += b"".join(field(num, v) for v in value)
             continue
         out += field(num, value)
     return out
