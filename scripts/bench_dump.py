@@ -23,7 +23,7 @@ def find_criu():
     """CRIU's path ($CRIU, else criu in PATH) if it works on this kernel, and
     why not otherwise (CRIU 3.17, Debian 12's, stops at its vDSO probe on
     6.13+ kernels, whose vDSO data pages are two mappings, [vvar] and
-    [vvar_vclock]; CRIU 4.x runs)."""
+    [vvar_vclock]; CRIU 4.1 and later run)."""
     path = os.environ.get("CRIU") or shutil.which("criu")
     if not path:
         return None, "not installed (set CRIU=/path/to/criu)"
