@@ -62,8 +62,11 @@ int pty_slave_index(const struct pty_dump_state *ps, const struct stat *st)
 	return (ma - PTY_SLAVE_MAJOR_FIRST) * 256 + minor(st->st_rdev);
 }
 
-/* The controlling terminal of @pid (field 7 of /proc/PID/stat), 0 if none or gone. */
-static dev_t ctty_of(pid_t pid)
+/*
+ * The controlling terminal of @pid (field 7 of /proc/PID/stat), 0 if none or
+ * gone; its session (field 6) in *@sid.
+ */
+static dev_t ctty_of(pid_t pid, pid_t *sid)
 {
 	char path[64], buf[1024], *p;
 	unsigned int tty_nr = 0;
@@ -81,7 +84,7 @@ static dev_t ctty_of(pid_t pid)
 	buf[n] = '\0';
 	/* comm may hold anything: the fields go on after the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1)
+	if (!p || sscanf(p + 1, " %*c %*d %*d %d %u", sid, &tty_nr) != 2)
 		return 0;
 	/* new_encode_dev(): major in bits 8-19, minor in 0-7 and 20-31. */
 	return makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
@@ -135,6 +138,18 @@ static int add_master(struct pty_dump_state *ps, pid_t pid, int pidfd, int fd, u
 	}
 	ps->nr++;
 	return 0;
+}
+
+/*
+ * The session whose controlling terminal pty @p is, 0 if none. A task's
+ * controlling terminal is known by device number only, which the ptys of
+ * other devpts instances share: the session tells them apart.
+ */
+static pid_t pty_session(const struct pty_seen *p)
+{
+	pid_t sid = 0;
+
+	return ioctl(p->master, TIOCGSID, &sid) ? 0 : sid;
 }
 
 static int add_use(struct tree_scan *sc, uint32_t index, pid_t pid, pid_t sid, int fd)
@@ -207,6 +222,7 @@ static int scan_task(struct tree_scan *sc, const struct dump_task *t)
 {
 	struct task_arg ta = { sc, t, -1 };
 	struct stat st = { .st_mode = S_IFCHR, .st_dev = sc->ps->devpts };
+	pid_t sid = 0;
 	int ret, idx;
 
 	/* Masters are taken from the task; the dump opens its own pidfd later. */
@@ -217,7 +233,7 @@ static int scan_task(struct tree_scan *sc, const struct dump_task *t)
 	}
 	ret = for_each_chr(t->pid, tree_fd, &ta);
 	close(ta.pidfd);
-	st.st_rdev = ctty_of(t->pid);
+	st.st_rdev = ctty_of(t->pid, &sid);
 	idx = pty_slave_index(sc->ps, &st);
 	if (!ret && idx >= 0)
 		ret = add_use(sc, idx, t->pid, t->sid, -1);
@@ -256,7 +272,7 @@ static int scan_outside(const struct dump_ctx *ctx, struct pty_dump_state *ps)
 	struct dirent *de;
 	DIR *dir;
 	int ret = 0, idx;
-	pid_t pid;
+	pid_t pid, sid = 0;
 
 	dir = opendir("/proc");
 	if (!dir) {
@@ -267,10 +283,11 @@ static int scan_outside(const struct dump_ctx *ctx, struct pty_dump_state *ps)
 		pid = atoi(de->d_name);
 		if (pid <= 0 || in_tree(ctx, pid) || pid == getpid())
 			continue;
-		st.st_rdev = ctty_of(pid);
+		st.st_rdev = ctty_of(pid, &sid);
 		idx = pty_slave_index(ps, &st);
 		p = idx < 0 ? NULL : find_pty(ps, idx);
-		if (p) {
+		/* Only a pty's own session has it as controlling terminal. */
+		if (p && p->sid && p->sid == sid) {
 			pr_err("pid %d fd %d: pty /dev/pts/%u is the controlling terminal of pid "
 			       "%d outside the dumped tree; dump that process with it",
 			       p->pid, p->fd, p->index, pid);
@@ -315,7 +332,7 @@ static int save_ctty(const struct dump_ctx *ctx, const struct tree_scan *sc,
 		const struct slave_use *u = &sc->uses[i];
 		uint32_t *n;
 
-		if (u->index != p->index || u->fd >= 0)
+		if (u->index != p->index || u->fd >= 0 || !p->sid || u->sid != p->sid)
 			continue;
 		if (info->n_ctty_pids && (pid_t)info->sid != u->sid) {
 			pr_err("%s: it is the controlling terminal of pids %u and %d, of sessions "
@@ -484,11 +501,17 @@ int pty_collect(struct dump_ctx *ctx, struct pty_dump_state *ps)
 	struct stat st;
 	int ret = -1;
 
-	/* Slaves of another devpts instance are not this tree's ptys. */
-	ps->devpts = stat("/dev/pts", &st) ? (dev_t)-1 : st.st_dev;
+	/*
+	 * Slaves of another devpts instance are not this tree's ptys: the
+	 * tree's is the one its root sees at /dev/pts (in a container, the
+	 * container's own).
+	 */
+	ps->devpts = files_stat_as(ctx->tasks[0].pid, "/dev/pts", &st) ? (dev_t)-1 : st.st_dev;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (!ctx->tasks[i].zombie && scan_task(&sc, &ctx->tasks[i]))
 			goto out;
+	for (size_t i = 0; i < ps->nr; i++)
+		ps->ptys[i].sid = pty_session(&ps->ptys[i]);
 	if (ps->nr && scan_outside(ctx, ps))
 		goto out;
 	for (size_t i = 0; i < ps->nr; i++)

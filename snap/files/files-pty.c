@@ -251,6 +251,18 @@ static int pty_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	return fe->pty->master ? check_info(fe) : 0;
 }
 
+/*
+ * A tree with a mount namespace of its own had its ptys in its own devpts
+ * instance: they are made again in the restored one, by the tree's root
+ * once it has pivoted into its mounts, so that their slaves are
+ * /dev/pts/N there. Its children inherit them from it, as they would from snap.
+ */
+static enum fd_where pty_where(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	(void)fe;
+	return files_paths_in_task(ctx) ? FD_IN_ROOT : FD_IN_SNAP;
+}
+
 static int open_ptmx(int flags)
 {
 	int fd = open("/dev/ptmx", flags);
@@ -442,6 +454,7 @@ const struct fd_ops pty_fd_ops = {
 	.restore_state = sizeof(struct pty_restore_state),
 	.load = pty_load,
 	.prepare = pty_prepare,
+	.where = pty_where,
 	.open = pty_open,
 	.opened = pty_opened,
 	.restore_free = pty_restore_free,
