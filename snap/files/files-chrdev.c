@@ -5,14 +5,17 @@
  * slave whose master is not the tree's), and telling a terminal from
  * another device (chr takes what tty and pty do not).
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include "files/files-chrdev.h"
 #include "log.h"
+#include "pty-hunt.h"
 
 int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
 {
@@ -32,6 +35,20 @@ int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
 oom:
 	pr_err("pid %d fd %d: out of memory", d->pid, d->fd);
 	return -1;
+}
+
+int pty_new(struct restore_ctx *ctx, int flags, uint32_t want, uint32_t *got, const char *who)
+{
+	/* The one the mount restore made to bind its slave (a container's /dev/console). */
+	if (ctx->held_pty && ctx->held_pty_index == want && (flags & O_ACCMODE) == O_RDWR) {
+		ctx->held_pty = false;
+		*got = want;
+		if (!(flags & O_CLOEXEC) && fcntl(ctx->held_pty_master, F_SETFD, 0))
+			pr_perror("%s: fcntl", who);
+		return ctx->held_pty_master;
+	}
+	return pty_hunt(AT_FDCWD, access("/dev/ptmx", F_OK) ? "/dev/pts/ptmx" : "/dev/ptmx", flags,
+			want, got, who);
 }
 
 /* A pty slave (not /dev/tty, /dev/console, a console or a serial line)? */

@@ -35,8 +35,6 @@
 #include "image.h"
 #include "log.h"
 
-#define PTY_MAX 4096 /* /proc/sys/kernel/pty/max by default: the most a hunt keeps */
-
 /* A pty made by the restore, its fds kept until every file is open. */
 struct pty_made {
 	uint32_t index;		/* in the image */
@@ -263,53 +261,6 @@ static enum fd_where pty_where(const struct restore_ctx *ctx, const FileEntry *f
 	return files_paths_in_task(ctx) ? FD_IN_ROOT : FD_IN_SNAP;
 }
 
-static int open_ptmx(int flags)
-{
-	int fd = open("/dev/ptmx", flags);
-
-	if (fd < 0 && errno == ENOENT)
-		fd = open("/dev/pts/ptmx", flags);
-	return fd;
-}
-
-/*
- * A new pty with index @want if it is free, else the lowest free one: open
- * /dev/ptmx until it hands out @want or a higher index, keeping the lower
- * ones meanwhile. *@got says which.
- */
-static int hunt(const FileEntry *fe, uint32_t want, uint32_t *got)
-{
-	int flags = (fe->pty->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC;
-	int *spare, fd = -1;
-	size_t nr_spare = 0;
-	unsigned int n;
-
-	spare = malloc((want < PTY_MAX ? want : PTY_MAX) * sizeof(*spare) + sizeof(*spare));
-	if (!spare) {
-		pr_err("files.img: file id %u: out of memory", fe->id);
-		return -1;
-	}
-	for (;;) {
-		fd = open_ptmx(flags);
-		if (fd < 0 || ioctl(fd, TIOCGPTN, &n)) {
-			pr_perror("files.img: file id %u: cannot make pty %u", fe->id, want);
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-			break;
-		}
-		*got = n;
-		/* Each open goes higher: at most @want of them are below it. */
-		if (n >= want || nr_spare >= want || nr_spare >= PTY_MAX)
-			break;
-		spare[nr_spare++] = fd;
-	}
-	while (nr_spare)
-		close(spare[--nr_spare]);
-	free(spare);
-	return fd;
-}
-
 /* The pty's state, then its queued bytes, into the new pty. */
 static int pty_setup(struct pty_restore_state *ps, struct pty_made *m, const char *who)
 {
@@ -372,15 +323,12 @@ static struct pty_made *get_pty(struct restore_ctx *ctx, struct pty_restore_stat
 	ps->made = m;
 	m = &ps->made[ps->nr_made];
 	*m = (struct pty_made){ .index = index, .keeper = -1, .info = mfe->pty->info };
-	m->master = hunt(mfe, index, &got);
+	snprintf(who, sizeof(who), "files.img: file id %u: pty %u", mfe->id, index);
+	m->master = pty_new(ctx, (mfe->pty->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC, index, &got,
+			    who);
 	if (m->master < 0)
 		return NULL;
 	ps->nr_made++;
-	if (got != index)
-		pr_warn("pty /dev/pts/%u is in use: restored as /dev/pts/%u (its processes see "
-			"the new name)",
-			index, got);
-	snprintf(who, sizeof(who), "files.img: file id %u: pty %u", mfe->id, index);
 	return pty_setup(ps, m, who) ? NULL : m;
 }
 

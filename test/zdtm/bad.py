@@ -308,6 +308,7 @@ BAD = [
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
+    ("runc/terminal", runc.runc_terminal),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 
