@@ -16,6 +16,7 @@
 #include "files/files-chrdev.h"
 #include "log.h"
 #include "pty-hunt.h"
+#include "vpid.h"
 
 int chr_entry_fill(const struct fd_desc *d, FileEntry *fe)
 {
@@ -59,6 +60,29 @@ static bool pty_slave(const struct fd_desc *d)
 	return ma >= UNIX98_PTY_SLAVE_MAJOR && ma < UNIX98_PTY_SLAVE_MAJOR + 8;
 }
 
+/*
+ * --orphan-pts-master: the session of the tree whose controlling terminal
+ * the slave is (a container's shell's), and its foreground group, as the
+ * tree's pid namespace sees them; restore makes it that again (files-ctty.c).
+ */
+static void orphan_ctty(const struct dump_ctx *ctx, const struct fd_desc *d, ChrEntry *ce)
+{
+	pid_t sid = 0, fg = -1;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *t = &ctx->tasks[i];
+
+		if (t->zombie || t->pid != t->sid ||
+		    files_ctty_of(t->pid, &sid, &fg) != d->st.st_rdev)
+			continue;
+		ce->has_ctty_sid = true;
+		ce->ctty_sid = dump_vpid(ctx, t->pid);
+		ce->has_ctty_pgrp = fg > 0 && dump_vpid(ctx, fg) > 0;
+		ce->ctty_pgrp = ce->has_ctty_pgrp ? dump_vpid(ctx, fg) : 0;
+		return;
+	}
+}
+
 int tty_external_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe)
 {
 	/* --orphan-pts-master: a container's console, whose master its runtime holds. */
@@ -67,7 +91,11 @@ int tty_external_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *
 		       pty_slave(d) ? " or --orphan-pts-master" : "");
 		return -1;
 	}
-	return chr_entry_fill(d, fe);
+	if (chr_entry_fill(d, fe))
+		return -1;
+	if (!ctx->opts->shell_job)
+		orphan_ctty(ctx, d, fe->chr);
+	return 0;
 }
 
 static bool tty_major(unsigned int ma)

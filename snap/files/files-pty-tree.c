@@ -62,34 +62,6 @@ int pty_slave_index(const struct pty_dump_state *ps, const struct stat *st)
 	return (ma - PTY_SLAVE_MAJOR_FIRST) * 256 + minor(st->st_rdev);
 }
 
-/*
- * The controlling terminal of @pid (field 7 of /proc/PID/stat), 0 if none or
- * gone; its session (field 6) in *@sid.
- */
-static dev_t ctty_of(pid_t pid, pid_t *sid)
-{
-	char path[64], buf[1024], *p;
-	unsigned int tty_nr = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may hold anything: the fields go on after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %d %u", sid, &tty_nr) != 2)
-		return 0;
-	/* new_encode_dev(): major in bits 8-19, minor in 0-7 and 20-31. */
-	return makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
-}
-
 /* The pty index of master fd @fd of @pid ("tty-index:" in its fdinfo), or -1. */
 static int master_index(pid_t pid, int fd)
 {
@@ -233,7 +205,7 @@ static int scan_task(struct tree_scan *sc, const struct dump_task *t)
 	}
 	ret = for_each_chr(t->pid, tree_fd, &ta);
 	close(ta.pidfd);
-	st.st_rdev = ctty_of(t->pid, &sid);
+	st.st_rdev = files_ctty_of(t->pid, &sid, NULL);
 	idx = pty_slave_index(sc->ps, &st);
 	if (!ret && idx >= 0)
 		ret = add_use(sc, idx, t->pid, t->sid, -1);
@@ -283,7 +255,7 @@ static int scan_outside(const struct dump_ctx *ctx, struct pty_dump_state *ps)
 		pid = atoi(de->d_name);
 		if (pid <= 0 || in_tree(ctx, pid) || pid == getpid())
 			continue;
-		st.st_rdev = ctty_of(pid, &sid);
+		st.st_rdev = files_ctty_of(pid, &sid, NULL);
 		idx = pty_slave_index(ps, &st);
 		p = idx < 0 ? NULL : find_pty(ps, idx);
 		/* Only a pty's own session has it as controlling terminal. */

@@ -71,6 +71,31 @@ static bool was_pty_slave(const FileEntry *fe)
 	return ma >= UNIX98_PTY_SLAVE_MAJOR && ma < UNIX98_PTY_SLAVE_MAJOR + 8;
 }
 
+/*
+ * The session and foreground group a console was the terminal of
+ * (files-ctty.c makes it that again) must be the tree's.
+ */
+static int check_console_ctty(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	const ChrEntry *ce = fe->chr;
+	bool leader = false, group = !ce->has_ctty_pgrp;
+
+	if (!ce->has_ctty_sid)
+		return 0;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const PstreeEntry *pe = ctx->tasks[i].pe;
+
+		leader |= pe->pid == ce->ctty_sid && pe->sid == ce->ctty_sid;
+		group |= pe->sid == ce->ctty_sid && pe->pgid == ce->ctty_pgrp;
+	}
+	if (leader && group)
+		return 0;
+	pr_err("files.img: file id %u: console %s was the controlling terminal of session %u "
+	       "(foreground group %u), which no task of pstree.img %s", fe->id, ce->path,
+	       ce->ctty_sid, ce->ctty_pgrp, leader ? "is in" : "leads");
+	return -1;
+}
+
 static bool orphan_in_root(const struct restore_ctx *ctx, const FileEntry *fe)
 {
 	return !ctx->opts->shell_job && ctx->opts->orphan_pts_master && fe->chr &&
@@ -99,6 +124,8 @@ static int tty_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 			       fe->id);
 			return -1;
 		}
+		if (check_console_ctty(ctx, fe))
+			return -1;
 		if (orphan_in_root(ctx, fe) && !ts->in_root) {
 			if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ts->chan)) {
 				pr_perror("files.img: file id %u: socketpair for the master of the "

@@ -304,6 +304,7 @@ BAD = [
     ("bad/inherit_fd_closed", bad_inherit.bad_inherit_fd_closed),
     ("img/evasive_devices", bad_inherit.img_evasive_devices),
     ("img/orphan_pts_master", bad_inherit.img_orphan_pts_master),
+    ("bad/orphan_pts_ctty", bad_inherit.bad_orphan_pts_ctty),
     ("runc/checkpoint_restore", runc.runc_checkpoint_restore),
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),

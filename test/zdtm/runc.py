@@ -387,6 +387,7 @@ def runc_terminal(b):
     os.write(con.master, b"21\n")
     con.read_until(r"twice:42\b", "before the checkpoint, 21 typed")
     ok, tty = c.runc(["exec", c.id, "readlink", "/proc/1/fd/0"], name="exec")
+    ctty = terminal_of(c)
     img = c.checkpoint()
     a = c.stopped("after checkpoint")
     con.close()
@@ -403,6 +404,17 @@ def runc_terminal(b):
     if tty2.strip() != tty.strip() or tty.strip() != "/dev/pts/0":
         raise Failure("the container's terminal was %r, is %r after the restore" % (
             tty.strip(), tty2.strip()))
+    if ctty[0] != 0x8800 or terminal_of(c) != ctty:
+        raise Failure("its shell's controlling terminal and foreground group (/proc/1/stat) "
+                      "were %s, are %s after the restore; expected /dev/pts/0 (34816)" % (
+                          ctty, terminal_of(c)))
+
+
+def terminal_of(c):
+    """(tty_nr, tpgid) of the container's pid 1, from its /proc/1/stat."""
+    ok, stat = c.runc(["exec", c.id, "cat", "/proc/1/stat"], name="exec")
+    f = stat[stat.rindex(")") + 2:].split()
+    return int(f[4]), int(f[5])
 
 
 def bad_runc_restore_no_mountpoint(b):
