@@ -170,7 +170,8 @@ static int fd_pass(int sk, int fd, const FileEntry *fe)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	if (sendmsg(sk, &mh, MSG_DONTWAIT) != 1) {
-		pr_perror("files.img: file id %u: cannot hand the new pty's master to snap", fe->id);
+		pr_perror("files.img: file id %u: cannot hand the new pty's master to snap",
+			  fe->id);
 		return -1;
 	}
 	return 0;
