@@ -77,6 +77,8 @@ static void usage(FILE *f)
 		"  snap check                          show which kernel features snap can use\n"
 		"  snap swrk FD                        serve one CRIU RPC request on socket FD\n"
 		"                                      (how runc drives criu; Documentation/rpc.md)\n"
+		"  snap service [--address PATH]       serve CRIU RPC on each connection to a unix\n"
+		"                                      socket at PATH (criu_service.socket)\n"
 		"  snap netlock --list                 show the network locks dumps left\n"
 		"  snap netlock --unlock -D DIR|--all  remove the lock of the dump in DIR, or all\n"
 		"  snap netlock --lock -D DIR --lock-conn L-R...\n"
@@ -101,7 +103,7 @@ static void usage(FILE *f)
 		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
 		"  --pidfile FILE          restore: write the restored PID to FILE; page-server,\n"
-		"                          lazy-pages: its own pid\n"
+		"                          lazy-pages, service: its own pid\n"
 		"  --lazy-pages            restore: run the processes before their private anonymous\n"
 		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
@@ -140,12 +142,13 @@ static void usage(FILE *f)
 		"  --page-server           dump: send the pages to `snap page-server` at --address,\n"
 		"                          --port; the other images are written in -D\n"
 		"  --address ADDR          dump: the page server's address (name, IPv4 or IPv6);\n"
-		"                          page-server: listen on ADDR only (default: all)\n"
+		"                          page-server: listen on ADDR only (default: all);\n"
+		"                          service: its socket's path\n"
 		"  --port PORT             the page server's port (page-server: 0 or none, any\n"
 		"                          free port, logged at -v 3)\n"
-		"  --daemon                page-server: go to the background once listening\n"
+		"  --daemon                page-server, service: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
-		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --status-fd FD          page-server, service: write \\0 to FD once listening\n"
 		"  --inherit-fd fd[N]:KEY  restore: the file whose key is KEY (pipe:[INO], or a\n"
 		"                          path) is not reopened but is snap's fd N; repeatable\n"
 		"  --evasive-devices       restore: a device file whose path is gone is reopened\n"
@@ -551,12 +554,23 @@ static int check_page_server(const char *cmd, const struct snap_opts *o)
 		return -1;
 	}
 	if (o->daemon || o->status_fd >= 0) {
-		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server\n");
+		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server and service\n");
 		return -1;
 	}
 	if (!o->page_server && (o->address || o->port >= 0)) {
 		fprintf(stderr, "snap: --address and --port go with --page-server (or snap "
 				"page-server)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* snap service: --address is its socket's path; no page server, no port. */
+static int check_service(const struct snap_opts *o)
+{
+	if (o->page_server || o->port >= 0) {
+		fprintf(stderr, "snap: service takes --address PATH (its socket), not --page-server "
+				"or --port\n");
 		return -1;
 	}
 	return 0;
@@ -649,6 +663,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "netlock")) {
 		ret = cmd_netlock(&opts);
+		goto out;
+	}
+	if (!strcmp(cmd, "service")) {
+		ret = check_service(&opts) ? -1 : cmd_service(&opts);
 		goto out;
 	}
 	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "pre-dump") &&

@@ -37,6 +37,8 @@ import bad_pageserver
 import bad_pidns
 import bad_restore
 import bad_rpc
+import bad_rpc_incr
+import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
@@ -298,6 +300,12 @@ BAD = [
     ("bad/rpc_truncated_opts", bad_rpc.bad_rpc_truncated_opts),
     ("bad/rpc_inherit_fd", bad_rpc.bad_rpc_inherit_fd),
     ("bad/rpc_lsm", bad_rpc.bad_rpc_lsm),
+    ("rpc/predump", bad_rpc_incr.rpc_predump),
+    ("rpc/predump_full", bad_rpc_incr.rpc_predump_full),
+    ("rpc/predump_sequence", bad_rpc_incr.rpc_predump_sequence),
+    ("bad/rpc_predump_sequence", bad_rpc_incr.bad_rpc_predump_sequence),
+    ("rpc/service", bad_rpc_service.rpc_service),
+    ("bad/service_address", bad_rpc_service.bad_service_address),
     ("img/inherit_fd_pipe", bad_inherit.img_inherit_fd_pipe),
     ("img/inherit_fd_rpc", bad_inherit.img_inherit_fd_rpc),
     ("bad/inherit_fd_syntax", bad_inherit.bad_inherit_fd_syntax),
@@ -310,6 +318,7 @@ BAD = [
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
     ("runc/terminal", runc.runc_terminal),
+    ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 

@@ -288,6 +288,36 @@ def runc_leave_running(b):
                       "is %d (expected to go on from the checkpoint, below %d)" % (a, got, at))
 
 
+def runc_predump(b):
+    """checkpoint --pre-dump (a PRE_DUMP over RPC, after FEATURE_CHECK asks
+    for mem_track): the container counts on; then checkpoint --parent-path:
+    the final images link the pre-dump's, and restore counts on from there."""
+    c = Container(b)
+    c.start()
+    pre = c.dirs()
+    ok, out = c.runc(["checkpoint", "--pre-dump", "--image-path", pre, "--work-path", pre,
+                      c.id], check=False, name="predump")
+    if not ok:
+        raise Failure("runc checkpoint --pre-dump failed: %s" % last_snap_line(
+            pre, "dump.log", out), os.path.join(pre, "dump.log"))
+    if c.status() != "running":
+        raise Failure("after checkpoint --pre-dump runc says %s" % c.status())
+    c.wait_counter(c.counter() + 2, "after checkpoint --pre-dump")
+    img = c.dirs()
+    ok, out = c.runc(["checkpoint", "--parent-path", "../" + os.path.basename(pre),
+                      "--image-path", img, "--work-path", img, c.id],
+                     check=False, name="checkpoint")
+    if not ok:
+        raise Failure("runc checkpoint --parent-path failed: %s" % last_snap_line(
+            img, "dump.log", out), os.path.join(img, "dump.log"))
+    link = os.path.join(img, "parent")
+    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(pre):
+        raise Failure("the final images do not link the pre-dump's", os.path.join(img, "dump.log"))
+    a = c.stopped("after checkpoint --parent-path")
+    c.restore(img)
+    c.carried_on(a, "after restore")
+
+
 def runc_stdio_pipe(b):
     """The container's stdout is a pipe of ours: runc records it in
     descriptors.json at checkpoint and passes a new pipe as inherit_fd
