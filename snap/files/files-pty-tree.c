@@ -16,7 +16,9 @@
  * EIO afterwards, the session loses its controlling terminal).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +233,17 @@ static int outside_fd(void *arg, pid_t pid, int fd, struct stat *st)
 	p = idx < 0 ? NULL : find_pty(ps, idx);
 	if (!p)
 		return 0;
+	/*
+	 * A master's index is its devpts instance's: another instance (another
+	 * container's) has a pty of that index too. Only our master's own
+	 * open file description is our pty's master.
+	 */
+	if (master) {
+		long same = syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, p->master, fd);
+
+		if (same > 0 || (same < 0 && errno != ENOSYS))
+			return 0;
+	}
 	pr_err("pid %d fd %d: pty /dev/pts/%u: pid %d outside the dumped tree holds its %s "
 	       "(fd %d); dump that process with it",
 	       p->pid, p->fd, p->index, pid, master ? "master" : "slave", fd);
