@@ -40,13 +40,16 @@ oom:
 
 int pty_new(struct restore_ctx *ctx, int flags, uint32_t want, uint32_t *got, const char *who)
 {
-	/* The one the mount restore made to bind its slave (a container's /dev/console). */
-	if (ctx->held_pty && ctx->held_pty_index == want && (flags & O_ACCMODE) == O_RDWR) {
-		ctx->held_pty = false;
+	/* One the mount restore made to bind its slave (a container's /dev/console). */
+	for (size_t i = 0; i < ctx->nr_held_ptys; i++) {
+		struct held_pty *h = &ctx->held_ptys[i];
+		int fd = h->master;
+
+		if (h->index != want || fd < 0 || (flags & O_ACCMODE) != O_RDWR)
+			continue;
+		h->master = -1;
 		*got = want;
-		if (!(flags & O_CLOEXEC) && fcntl(ctx->held_pty_master, F_SETFD, 0))
-			pr_perror("%s: fcntl", who);
-		return ctx->held_pty_master;
+		return fd;
 	}
 	return pty_hunt(AT_FDCWD, access("/dev/ptmx", F_OK) ? "/dev/pts/ptmx" : "/dev/ptmx", flags,
 			want, got, who);

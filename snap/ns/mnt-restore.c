@@ -260,13 +260,14 @@ out:
 /*
  * A bind of pty slave N of a devpts mount (runc binds the console's slave on
  * /dev/console): the new instance has no pty N yet, the files come later.
- * Made here, with index N, and held for the file that was its slave
- * (ctx->held_pty); one such pty at most.
+ * Made here, with index N, and held for the file that was that pty
+ * (ctx->held_ptys).
  */
 static int hold_pty(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
 {
 	const MntEntry *e = r->e[i], *src = r->e[r->bind_of[i]];
 	const char *p = e->bind_path;
+	struct held_pty *h;
 	char who[160];
 	uint32_t got;
 	int fd;
@@ -274,13 +275,14 @@ static int hold_pty(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
 	if (strcmp(src->fstype, "devpts") || !*p || p[strspn(p, "0123456789")] ||
 	    !faccessat(r->fd[r->bind_of[i]], p, F_OK, 0))
 		return 0;
-	if (ctx->held_pty) {
-		pr_err("mount %u at %s binds pty %s of %s, a second pty slave bound: not "
-		       "supported", e->id, e->mountpoint, p, src->mountpoint);
-		return -1;
-	}
 	snprintf(who, sizeof(who), "mount %u at %s (pty %s of %s)", e->id, e->mountpoint, p,
 		 src->mountpoint);
+	h = realloc(ctx->held_ptys, (ctx->nr_held_ptys + 1) * sizeof(*h));
+	if (!h) {
+		pr_err("%s: out of memory", who);
+		return -1;
+	}
+	ctx->held_ptys = h;
 	fd = pty_hunt(r->fd[r->bind_of[i]], "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, atoi(p), &got,
 		      who);
 	if (fd < 0)
@@ -290,9 +292,7 @@ static int hold_pty(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
 		close(fd);
 		return -1;
 	}
-	ctx->held_pty = true;
-	ctx->held_pty_index = got;
-	ctx->held_pty_master = fd;
+	ctx->held_ptys[ctx->nr_held_ptys++] = (struct held_pty){ got, fd };
 	return 0;
 }
 
