@@ -61,6 +61,7 @@ struct tty_restore_state {
 	/* Made in the root: [0] snap's end, where its master comes; [1] the root's. */
 	bool in_root;
 	int chan[2];
+	const FileEntry *console;	/* the first such slave: the only one there may be */
 };
 
 /* A pty slave at dump (its master outside the tree)? */
@@ -126,6 +127,19 @@ static int tty_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		}
 		if (check_console_ctty(ctx, fe))
 			return -1;
+		/*
+		 * One new pty, one master for the caller: a container's
+		 * second console (a `runc exec -t`'s) would be merged into it.
+		 */
+		if (orphan_in_root(ctx, fe) && ts->console &&
+		    ts->console->chr->rdev != fe->chr->rdev) {
+			pr_err("files.img: file id %u: a second console %s besides %s; "
+			       "--orphan-pts-master restores one console per container", fe->id,
+			       fe->chr->path, ts->console->chr->path);
+			return -1;
+		}
+		if (!ts->console)
+			ts->console = fe;
 		if (orphan_in_root(ctx, fe) && !ts->in_root) {
 			if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ts->chan)) {
 				pr_perror("files.img: file id %u: socketpair for the master of the "

@@ -320,6 +320,7 @@ BAD = [
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
     ("runc/terminal", runc.runc_terminal),
+    ("bad/runc_two_consoles", runc.bad_runc_two_consoles),
     ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]

@@ -447,6 +447,44 @@ def terminal_of(c):
     return int(f[4]), int(f[5])
 
 
+def bad_runc_two_consoles(b):
+    """A container with a terminal whose init's tree also holds the console
+    of a `runc exec -t` (/dev/pts/1, its master on another console socket;
+    the exec'd process itself is not of the tree): restore gives the caller
+    one master only, so snap refuses with one line naming the second
+    console, and nothing runs."""
+    second = ("(while [ ! -e /dev/pts/1 ]; do sleep 0.1; done; "
+              "exec sleep 1000 <>/dev/pts/1 >&0) & ")
+    c = Container(b, command=second + TERMINAL, terminal=True)
+    con = Console(b, "console1.sock")
+    c.runc(["run", "-d", "--console-socket", con.path, c.id], name="run")
+    con.take("runc run")
+    con2 = Console(b, "exec.sock")
+    c.runc(["exec", "-d", "-t", "--console-socket", con2.path, c.id, "sleep", "1000"],
+           name="exec")
+    con2.take("runc exec -t")
+    con.read_until(r"n=3\b", "before the checkpoint")
+    img = c.checkpoint()
+    c.stopped("after checkpoint")
+    con3 = Console(b, "console2.sock")
+    before = descendants()
+    ok, out = c.runc(["restore", "-d", "--image-path", img, "--work-path", img,
+                      "--console-socket", con3.path, c.id], check=False, name="restore")
+    log = os.path.join(img, "restore.log")
+    if ok:
+        raise Failure("the restore of a container with two consoles succeeded", log)
+    # runc gives snap no stderr when the container has a terminal: its log's last line.
+    last = last_snap_line(img, "restore.log", out)
+    if not re.search(r"second console /dev/pts/1 besides /dev/pts/0", last):
+        raise Failure("expected snap's last line to name the second console, got %r" % last,
+                      log)
+    if c.status() == "running":
+        raise Failure("after the failed restore runc says the container runs", log)
+    left = descendants() - before
+    if left:
+        raise Failure("processes left behind by the failed restore: %s" % sorted(left), log)
+
+
 def bad_runc_restore_no_mountpoint(b):
     """The container mounted a tmpfs on a directory of its own; that
     directory is gone from the rootfs before the restore: runc cannot know
