@@ -18,20 +18,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "pty-fresh.h"
 #include "zdtmtst.h"
-
-static int new_pty(unsigned int want)
-{
-	unsigned int n;
-	int fd = posix_openpt(O_RDWR | O_NOCTTY);
-
-	if (fd < 0 || unlockpt(fd) || ioctl(fd, TIOCGPTN, &n))
-		fail("posix_openpt: %m");
-	if (n != want)
-		fail("a fresh devpts gave pty %u, expected %u: /dev/pts is not the test's own", n,
-		     want);
-	return fd;
-}
 
 /* The names in /dev/pts but ptmx, as a bit set of indexes below 32. */
 static unsigned int pts_listed(void)
