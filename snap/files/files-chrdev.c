@@ -2,8 +2,9 @@
 /*
  * What the character-device kinds share: the chr_entry they save, a
  * terminal of the outside world (files-tty.c, and files-pty.c for a pty
- * slave whose master is not the tree's), and telling a terminal from
- * another device (chr takes what tty and pty do not).
+ * slave whose master is not the tree's), telling a terminal from another
+ * device (chr takes what tty and pty do not), and making a pty with a given
+ * index at restore (pty and tty).
  */
 #include <fcntl.h>
 #include <stdlib.h>

@@ -11,13 +11,19 @@
  * bytes (files-pty-tree.c); each master's file_entry carries its pty's
  * state, each slave's names its pty by index; the bytes go to tty-data.img.
  *
- * Restore, in snap, before any process exists (so the processes inherit
- * them, and a session leader can take its controlling terminal from them,
- * files-ctty.c): a pty is made when its first end is opened. /dev/ptmx
- * hands out the lowest free index: it is opened until it gives the index
- * the pty had, the ones below are closed again; if that index is taken,
- * the pty gets another (a warning says which) and every end follows, since
- * slaves are opened from the master (TIOCGPTPEER), not by name. Then its
+ * The tree's devpts is the one its root sees at /dev/pts: in a container,
+ * the container's own instance.
+ *
+ * Restore, in snap before any process exists, or for a tree with a mount
+ * namespace of its own in its root once it has pivoted into the restored
+ * mounts (FD_IN_ROOT: the ptys are the restored devpts's), before its
+ * children: so the processes inherit them, and a session leader can take
+ * its controlling terminal from them (files-ctty.c). A pty is made when its
+ * first end is opened, with the index it had (pty_new(): ptmx hands out the
+ * lowest free index, or the mount restore made it already to bind its slave
+ * somewhere); if that index is taken, the pty gets another (a warning says
+ * which) and every end follows, since slaves are opened from the master
+ * (TIOCGPTPEER), not by name. Then its
  * termios, window size, packet mode and queued bytes are put back through
  * a slave of our own ("keeper"); once every file is open the pty is locked
  * again if it was, and the keeper closed: a slave the tree did not hold
