@@ -408,9 +408,10 @@ def runc_terminal(b):
     Checkpoint, restore with a new console socket (snap sends the new pty's
     master through the orphan-pts-master notification): the new master
     reads the counter going on from the checkpoint and still talks with the
-    container, whose terminal is /dev/pts/0 of its own devpts again."""
+    container, whose terminal is /dev/pts/0 of its own devpts again, its
+    shell's controlling terminal. Twice."""
     c = Container(b, command=TERMINAL, terminal=True)
-    con = Console(b, "console1.sock")
+    con = Console(b, "console0.sock")
     c.runc(["run", "-d", "--console-socket", con.path, c.id], name="run")
     con.take("runc run")
     con.read_until(r"n=3\b", "before the checkpoint")
@@ -418,26 +419,29 @@ def runc_terminal(b):
     con.read_until(r"twice:42\b", "before the checkpoint, 21 typed")
     ok, tty = c.runc(["exec", c.id, "readlink", "/proc/1/fd/0"], name="exec")
     ctty = terminal_of(c)
-    img = c.checkpoint()
-    a = c.stopped("after checkpoint")
-    con.close()
-    con = Console(b, "console2.sock")
-    c.restore(img, args=("--console-socket", con.path))
-    con.take("runc restore")
-    got = int(con.read_until(r"n=(\d+)\r\n", "after the restore").group(1))
-    if got <= a - 2 or got > a + 10:
-        raise Failure("after the restore the new master reads n=%d; checkpointed at %d" % (
-            got, a))
-    os.write(con.master, b"5\n")
-    con.read_until(r"twice:10\b", "after the restore, 5 typed")
-    ok, tty2 = c.runc(["exec", c.id, "readlink", "/proc/1/fd/0"], name="exec")
-    if tty2.strip() != tty.strip() or tty.strip() != "/dev/pts/0":
-        raise Failure("the container's terminal was %r, is %r after the restore" % (
-            tty.strip(), tty2.strip()))
-    if ctty[0] != 0x8800 or terminal_of(c) != ctty:
-        raise Failure("its shell's controlling terminal and foreground group (/proc/1/stat) "
-                      "were %s, are %s after the restore; expected /dev/pts/0 (34816)" % (
-                          ctty, terminal_of(c)))
+    if tty.strip() != "/dev/pts/0" or ctty[0] != 0x8800:
+        raise Failure("setup: the container's terminal is %r, its shell's controlling "
+                      "terminal %d: expected /dev/pts/0 (34816)" % (tty.strip(), ctty[0]))
+    for cycle in (1, 2):
+        what = "after restore %d" % cycle
+        img = c.checkpoint()
+        a = c.stopped("after checkpoint %d" % cycle)
+        con.close()
+        con = Console(b, "console%d.sock" % cycle)
+        c.restore(img, args=("--console-socket", con.path))
+        con.take("runc restore %d" % cycle)
+        got = int(con.read_until(r"n=(\d+)\r\n", what).group(1))
+        if got <= a - 2 or got > a + 10:
+            raise Failure("%s the new master reads n=%d; checkpointed at %d" % (what, got, a))
+        os.write(con.master, b"%d\n" % cycle)
+        con.read_until(r"twice:%d\b" % (2 * cycle), "%s, %d typed" % (what, cycle))
+        ok, tty2 = c.runc(["exec", c.id, "readlink", "/proc/1/fd/0"], name="exec")
+        if tty2.strip() != "/dev/pts/0":
+            raise Failure("%s the container's terminal is %r, was /dev/pts/0" % (
+                what, tty2.strip()))
+        if terminal_of(c) != ctty:
+            raise Failure("%s its shell's controlling terminal and foreground group "
+                          "(/proc/1/stat) are %s, were %s" % (what, terminal_of(c), ctty))
 
 
 def terminal_of(c):
