@@ -411,6 +411,17 @@ struct restore_ctx {
 	FileEntry **files;		/* files.img, by position */
 	size_t nr_files;
 	int tty_fd;			/* --shell-job: our terminal, or -1 */
+	/*
+	 * In the root: the ptys the mount restore made in the tree's devpts to
+	 * bind their slaves somewhere (a container's /dev/console), for the
+	 * files that were those ptys to take (files/files-chrdev.h, pty_new()).
+	 * A taken one's master is -1.
+	 */
+	struct held_pty {
+		uint32_t index;
+		int master;
+	} *held_ptys;
+	size_t nr_held_ptys;
 	struct files_restore_state *files_st;	/* files-restore.c: fds, kinds' state */
 	struct shmem_restore *shmem;	/* shmem-restore.c */
 	struct ns_restore *ns;		/* ns/ns-restore.c: ns.img and snap's own namespaces */

@@ -18,6 +18,13 @@ int chr_entry_fill(const struct fd_desc *d, FileEntry *fe);
  * only with --shell-job, saved as its chr_entry for files-tty.c to restore.
  */
 int tty_external_dump(struct dump_ctx *ctx, const struct fd_desc *d, FileEntry *fe);
+/*
+ * Restore: a new pty (its master, opened with @flags) in the devpts of our
+ * /dev/ptmx, with index @want if it is free, else the lowest free one
+ * (pty_hunt()); or the one the mount restore made with index @want
+ * (ctx->held_pty). *@got says which. -1 logged naming @who.
+ */
+int pty_new(struct restore_ctx *ctx, int flags, uint32_t want, uint32_t *got, const char *who);
 /* Any terminal end, pty masters included. */
 bool fd_is_terminal(const struct fd_desc *d);
 

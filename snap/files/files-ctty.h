@@ -5,7 +5,9 @@
  * become it again, with the same foreground process group, in the order
  * the tree is made. What each pty was is in its master's pty_info
  * (files.img); its master is open in every task until the fds take their
- * numbers, so a task reaches the pty through it (files_fd_of()).
+ * numbers, so a task reaches the pty through it (files_fd_of()). So does a
+ * container's console restored with --orphan-pts-master (files-tty.c),
+ * through its slave; its chr_entry names the session and foreground group.
  */
 #ifndef SNAP_FILES_CTTY_H
 #define SNAP_FILES_CTTY_H

@@ -182,6 +182,12 @@ int files_reopen_flags(unsigned int flags);
  */
 int files_stat_as(pid_t pid, const char *path, struct stat *st);
 /*
+ * The controlling terminal of @pid (/proc/PID/stat), 0 if none or gone; its
+ * session in *@sid, the terminal's foreground group in *@tpgid (-1: none;
+ * @tpgid may be NULL). Host pids.
+ */
+dev_t files_ctty_of(pid_t pid, pid_t *sid, pid_t *tpgid);
+/*
  * Restore: the tree lives in a mount namespace of its own, where the paths
  * of the images lead; snap's do not, only the tasks' (after the root's
  * pivot_root) do: a file opened by path is opened in the task (FD_IN_TASK).

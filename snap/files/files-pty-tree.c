@@ -16,7 +16,9 @@
  * EIO afterwards, the session loses its controlling terminal).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,31 +62,6 @@ int pty_slave_index(const struct pty_dump_state *ps, const struct stat *st)
 	    st->st_dev != ps->devpts)
 		return -1;
 	return (ma - PTY_SLAVE_MAJOR_FIRST) * 256 + minor(st->st_rdev);
-}
-
-/* The controlling terminal of @pid (field 7 of /proc/PID/stat), 0 if none or gone. */
-static dev_t ctty_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned int tty_nr = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may hold anything: the fields go on after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1)
-		return 0;
-	/* new_encode_dev(): major in bits 8-19, minor in 0-7 and 20-31. */
-	return makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
 }
 
 /* The pty index of master fd @fd of @pid ("tty-index:" in its fdinfo), or -1. */
@@ -135,6 +112,18 @@ static int add_master(struct pty_dump_state *ps, pid_t pid, int pidfd, int fd, u
 	}
 	ps->nr++;
 	return 0;
+}
+
+/*
+ * The session whose controlling terminal pty @p is, 0 if none. A task's
+ * controlling terminal is known by device number only, which the ptys of
+ * other devpts instances share: the session tells them apart.
+ */
+static pid_t pty_session(const struct pty_seen *p)
+{
+	pid_t sid = 0;
+
+	return ioctl(p->master, TIOCGSID, &sid) ? 0 : sid;
 }
 
 static int add_use(struct tree_scan *sc, uint32_t index, pid_t pid, pid_t sid, int fd)
@@ -207,6 +196,7 @@ static int scan_task(struct tree_scan *sc, const struct dump_task *t)
 {
 	struct task_arg ta = { sc, t, -1 };
 	struct stat st = { .st_mode = S_IFCHR, .st_dev = sc->ps->devpts };
+	pid_t sid = 0;
 	int ret, idx;
 
 	/* Masters are taken from the task; the dump opens its own pidfd later. */
@@ -217,7 +207,7 @@ static int scan_task(struct tree_scan *sc, const struct dump_task *t)
 	}
 	ret = for_each_chr(t->pid, tree_fd, &ta);
 	close(ta.pidfd);
-	st.st_rdev = ctty_of(t->pid);
+	st.st_rdev = files_ctty_of(t->pid, &sid, NULL);
 	idx = pty_slave_index(sc->ps, &st);
 	if (!ret && idx >= 0)
 		ret = add_use(sc, idx, t->pid, t->sid, -1);
@@ -243,6 +233,17 @@ static int outside_fd(void *arg, pid_t pid, int fd, struct stat *st)
 	p = idx < 0 ? NULL : find_pty(ps, idx);
 	if (!p)
 		return 0;
+	/*
+	 * A master's index is its devpts instance's: another instance (another
+	 * container's) has a pty of that index too. Only our master's own
+	 * open file description is our pty's master.
+	 */
+	if (master) {
+		long same = syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, p->master, fd);
+
+		if (same > 0 || (same < 0 && errno != ENOSYS))
+			return 0;
+	}
 	pr_err("pid %d fd %d: pty /dev/pts/%u: pid %d outside the dumped tree holds its %s "
 	       "(fd %d); dump that process with it",
 	       p->pid, p->fd, p->index, pid, master ? "master" : "slave", fd);
@@ -256,7 +257,7 @@ static int scan_outside(const struct dump_ctx *ctx, struct pty_dump_state *ps)
 	struct dirent *de;
 	DIR *dir;
 	int ret = 0, idx;
-	pid_t pid;
+	pid_t pid, sid = 0;
 
 	dir = opendir("/proc");
 	if (!dir) {
@@ -267,10 +268,11 @@ static int scan_outside(const struct dump_ctx *ctx, struct pty_dump_state *ps)
 		pid = atoi(de->d_name);
 		if (pid <= 0 || in_tree(ctx, pid) || pid == getpid())
 			continue;
-		st.st_rdev = ctty_of(pid);
+		st.st_rdev = files_ctty_of(pid, &sid, NULL);
 		idx = pty_slave_index(ps, &st);
 		p = idx < 0 ? NULL : find_pty(ps, idx);
-		if (p) {
+		/* Only a pty's own session has it as controlling terminal. */
+		if (p && p->sid && p->sid == sid) {
 			pr_err("pid %d fd %d: pty /dev/pts/%u is the controlling terminal of pid "
 			       "%d outside the dumped tree; dump that process with it",
 			       p->pid, p->fd, p->index, pid);
@@ -315,7 +317,7 @@ static int save_ctty(const struct dump_ctx *ctx, const struct tree_scan *sc,
 		const struct slave_use *u = &sc->uses[i];
 		uint32_t *n;
 
-		if (u->index != p->index || u->fd >= 0)
+		if (u->index != p->index || u->fd >= 0 || !p->sid || u->sid != p->sid)
 			continue;
 		if (info->n_ctty_pids && (pid_t)info->sid != u->sid) {
 			pr_err("%s: it is the controlling terminal of pids %u and %d, of sessions "
@@ -484,11 +486,17 @@ int pty_collect(struct dump_ctx *ctx, struct pty_dump_state *ps)
 	struct stat st;
 	int ret = -1;
 
-	/* Slaves of another devpts instance are not this tree's ptys. */
-	ps->devpts = stat("/dev/pts", &st) ? (dev_t)-1 : st.st_dev;
+	/*
+	 * Slaves of another devpts instance are not this tree's ptys: the
+	 * tree's is the one its root sees at /dev/pts (in a container, the
+	 * container's own).
+	 */
+	ps->devpts = files_stat_as(ctx->tasks[0].pid, "/dev/pts", &st) ? (dev_t)-1 : st.st_dev;
 	for (size_t i = 0; i < ctx->nr_tasks; i++)
 		if (!ctx->tasks[i].zombie && scan_task(&sc, &ctx->tasks[i]))
 			goto out;
+	for (size_t i = 0; i < ps->nr; i++)
+		ps->ptys[i].sid = pty_session(&ps->ptys[i]);
 	if (ps->nr && scan_outside(ctx, ps))
 		goto out;
 	for (size_t i = 0; i < ps->nr; i++)

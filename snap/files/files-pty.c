@@ -11,13 +11,19 @@
  * bytes (files-pty-tree.c); each master's file_entry carries its pty's
  * state, each slave's names its pty by index; the bytes go to tty-data.img.
  *
- * Restore, in snap, before any process exists (so the processes inherit
- * them, and a session leader can take its controlling terminal from them,
- * files-ctty.c): a pty is made when its first end is opened. /dev/ptmx
- * hands out the lowest free index: it is opened until it gives the index
- * the pty had, the ones below are closed again; if that index is taken,
- * the pty gets another (a warning says which) and every end follows, since
- * slaves are opened from the master (TIOCGPTPEER), not by name. Then its
+ * The tree's devpts is the one its root sees at /dev/pts: in a container,
+ * the container's own instance.
+ *
+ * Restore, in snap before any process exists, or for a tree with a mount
+ * namespace of its own in its root once it has pivoted into the restored
+ * mounts (FD_IN_ROOT: the ptys are the restored devpts's), before its
+ * children: so the processes inherit them, and a session leader can take
+ * its controlling terminal from them (files-ctty.c). A pty is made when its
+ * first end is opened, with the index it had (pty_new(): ptmx hands out the
+ * lowest free index, or the mount restore made it already to bind its slave
+ * somewhere); if that index is taken, the pty gets another (a warning says
+ * which) and every end follows, since slaves are opened from the master
+ * (TIOCGPTPEER), not by name. Then its
  * termios, window size, packet mode and queued bytes are put back through
  * a slave of our own ("keeper"); once every file is open the pty is locked
  * again if it was, and the keeper closed: a slave the tree did not hold
@@ -34,8 +40,6 @@
 #include "files/files-pty.h"
 #include "image.h"
 #include "log.h"
-
-#define PTY_MAX 4096 /* /proc/sys/kernel/pty/max by default: the most a hunt keeps */
 
 /* A pty made by the restore, its fds kept until every file is open. */
 struct pty_made {
@@ -251,51 +255,16 @@ static int pty_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	return fe->pty->master ? check_info(fe) : 0;
 }
 
-static int open_ptmx(int flags)
-{
-	int fd = open("/dev/ptmx", flags);
-
-	if (fd < 0 && errno == ENOENT)
-		fd = open("/dev/pts/ptmx", flags);
-	return fd;
-}
-
 /*
- * A new pty with index @want if it is free, else the lowest free one: open
- * /dev/ptmx until it hands out @want or a higher index, keeping the lower
- * ones meanwhile. *@got says which.
+ * A tree with a mount namespace of its own had its ptys in its own devpts
+ * instance: they are made again in the restored one, by the tree's root
+ * once it has pivoted into its mounts, so that their slaves are
+ * /dev/pts/N there. Its children inherit them from it, as they would from snap.
  */
-static int hunt(const FileEntry *fe, uint32_t want, uint32_t *got)
+static enum fd_where pty_where(const struct restore_ctx *ctx, const FileEntry *fe)
 {
-	int flags = (fe->pty->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC;
-	int *spare, fd = -1;
-	size_t nr_spare = 0;
-	unsigned int n;
-
-	spare = malloc((want < PTY_MAX ? want : PTY_MAX) * sizeof(*spare) + sizeof(*spare));
-	if (!spare) {
-		pr_err("files.img: file id %u: out of memory", fe->id);
-		return -1;
-	}
-	for (;;) {
-		fd = open_ptmx(flags);
-		if (fd < 0 || ioctl(fd, TIOCGPTN, &n)) {
-			pr_perror("files.img: file id %u: cannot make pty %u", fe->id, want);
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-			break;
-		}
-		*got = n;
-		/* Each open goes higher: at most @want of them are below it. */
-		if (n >= want || nr_spare >= want || nr_spare >= PTY_MAX)
-			break;
-		spare[nr_spare++] = fd;
-	}
-	while (nr_spare)
-		close(spare[--nr_spare]);
-	free(spare);
-	return fd;
+	(void)fe;
+	return files_paths_in_task(ctx) ? FD_IN_ROOT : FD_IN_SNAP;
 }
 
 /* The pty's state, then its queued bytes, into the new pty. */
@@ -360,15 +329,12 @@ static struct pty_made *get_pty(struct restore_ctx *ctx, struct pty_restore_stat
 	ps->made = m;
 	m = &ps->made[ps->nr_made];
 	*m = (struct pty_made){ .index = index, .keeper = -1, .info = mfe->pty->info };
-	m->master = hunt(mfe, index, &got);
+	snprintf(who, sizeof(who), "files.img: file id %u: pty %u", mfe->id, index);
+	m->master = pty_new(ctx, (mfe->pty->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC, index, &got,
+			    who);
 	if (m->master < 0)
 		return NULL;
 	ps->nr_made++;
-	if (got != index)
-		pr_warn("pty /dev/pts/%u is in use: restored as /dev/pts/%u (its processes see "
-			"the new name)",
-			index, got);
-	snprintf(who, sizeof(who), "files.img: file id %u: pty %u", mfe->id, index);
 	return pty_setup(ps, m, who) ? NULL : m;
 }
 
@@ -442,6 +408,7 @@ const struct fd_ops pty_fd_ops = {
 	.restore_state = sizeof(struct pty_restore_state),
 	.load = pty_load,
 	.prepare = pty_prepare,
+	.where = pty_where,
 	.open = pty_open,
 	.opened = pty_opened,
 	.restore_free = pty_restore_free,

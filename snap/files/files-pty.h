@@ -24,6 +24,7 @@ struct pty_seen {
 	pid_t pid;		/* the first fd met on its master */
 	int fd;
 	int master;		/* our duplicate of that fd */
+	pid_t sid;		/* the session it is the controlling terminal of, or 0 */
 	PtyInfo *info;		/* given to the master's file_entry by dump() */
 	TtyDataEntry *data;	/* for tty-data.img, or NULL: nothing queued */
 };

@@ -10,8 +10,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "files/files-kind.h"
 #include "log.h"
@@ -61,6 +63,33 @@ int files_task_sockets(pid_t pid, int (*fn)(void *arg, uint32_t ino, int fd), vo
 	}
 	closedir(dir);
 	return ret;
+}
+
+dev_t files_ctty_of(pid_t pid, pid_t *sid, pid_t *tpgid)
+{
+	char path[64], buf[1024], *p;
+	unsigned int tty_nr = 0;
+	int fg = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold anything: the fields go on after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %d %u %d", sid, &tty_nr, &fg) != 3)
+		return 0;
+	if (tpgid)
+		*tpgid = fg;
+	/* new_encode_dev(): major in bits 8-19, minor in 0-7 and 20-31. */
+	return makedev((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
 }
 
 int files_stat_as(pid_t pid, const char *path, struct stat *st)

@@ -25,6 +25,7 @@
 
 #include "image.h"
 #include "log.h"
+#include "pty-hunt.h"
 #include "ns/mnt-rst.h"
 #include "ns/ns-kind.h"
 #include "ns/mnt.h"
@@ -256,8 +257,47 @@ out:
 	return mfd;
 }
 
+/*
+ * A bind of pty slave N of a devpts mount (runc binds the console's slave on
+ * /dev/console): the new instance has no pty N yet, the files come later.
+ * Made here, with index N, and held for the file that was that pty
+ * (ctx->held_ptys).
+ */
+static int hold_pty(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
+{
+	const MntEntry *e = r->e[i], *src = r->e[r->bind_of[i]];
+	const char *p = e->bind_path;
+	struct held_pty *h;
+	char who[160];
+	uint32_t got;
+	int fd;
+
+	if (strcmp(src->fstype, "devpts") || !*p || p[strspn(p, "0123456789")] ||
+	    !faccessat(r->fd[r->bind_of[i]], p, F_OK, 0))
+		return 0;
+	snprintf(who, sizeof(who), "mount %u at %s (pty %s of %s)", e->id, e->mountpoint, p,
+		 src->mountpoint);
+	h = realloc(ctx->held_ptys, (ctx->nr_held_ptys + 1) * sizeof(*h));
+	if (!h) {
+		pr_err("%s: out of memory", who);
+		return -1;
+	}
+	ctx->held_ptys = h;
+	fd = pty_hunt(r->fd[r->bind_of[i]], "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, atoi(p), &got,
+		      who);
+	if (fd < 0)
+		return -1;
+	if (got != (uint32_t)atoi(p) || unlockpt(fd)) {
+		pr_err("%s: the new devpts instance gave pty %u", who, got);
+		close(fd);
+		return -1;
+	}
+	ctx->held_ptys[ctx->nr_held_ptys++] = (struct held_pty){ got, fd };
+	return 0;
+}
+
 /* A detached mount for entry @i: new, cloned from its source, or from the host. */
-static int make(const struct mnt_rst *r, size_t i)
+static int make(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
 {
 	const MntEntry *e = r->e[i];
 	const char *p;
@@ -268,6 +308,8 @@ static int make(const struct mnt_rst *r, size_t i)
 		return fs_new(e);
 	case MNT_KIND__MNT_BIND:
 		p = e->bind_path;
+		if (hold_pty(ctx, r, i))
+			return -1;
 		fd = open_tree(r->fd[r->bind_of[i]], p,
 			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (*p ? 0 : AT_EMPTY_PATH));
 		if (fd < 0)
@@ -310,7 +352,7 @@ static int target(struct restore_ctx *ctx, const struct mnt_rst *r, size_t i)
 static int mount_one(struct restore_ctx *ctx, struct mnt_rst *r, size_t i)
 {
 	const MntEntry *e = r->e[i];
-	int to = target(ctx, r, i), fd = to < 0 ? -1 : make(r, i);
+	int to = target(ctx, r, i), fd = to < 0 ? -1 : make(ctx, r, i);
 
 	if (fd < 0)
 		goto fail;

@@ -9,7 +9,8 @@ import time
 
 import rpc
 from outcome import Failure
-from proc import alive, describe, exit_code, kill, spawn, wait_exit, wait_gone, wait_until
+from proc import (alive, descendants, describe, exit_code, kill, spawn, wait_exit, wait_gone,
+                  wait_until)
 
 COUNT = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done"
 
@@ -147,11 +148,10 @@ def img_evasive_devices(b):
             os.major(st.st_rdev), os.minor(st.st_rdev)))
 
 
-def img_orphan_pts_master(b):
+def orphan_dump(b):
     """A counter whose stdout is a pty slave, its master ours (a container's
-    console): dumped over RPC with orphan_pts_master, restored so: snap
-    sends a new pty's master with the orphan-pts-master notification, and
-    the counter goes on writing into that pty."""
+    console), dumped over RPC with orphan_pts_master (a plain dump refused):
+    (images dir, an O_DIRECTORY fd of it, our master, the last count read)."""
     master, slave = os.openpty()
     pid = spawn(["/bin/sh", "-c", COUNT], stdout=slave, stderr="/dev/null")
     os.close(slave)
@@ -161,27 +161,32 @@ def img_orphan_pts_master(b):
     img = os.path.join(b.dir, "img")
     os.makedirs(img)
     dfd = os.open(img, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        # Not snap_fails(): the counter's sleeps come and go meanwhile.
-        status, err = b.snap.run(["dump", "-t", str(pid), "-D", img], b.dir, "dump-plain")
-        if exit_code(status) != 1 or "--orphan-pts-master" not in err:
-            raise Failure("a dump of a pty slave without --orphan-pts-master %s: %r" % (
-                describe(status), err.strip()))
-        resp, status, _ = rpc.Swrk(b.snap.path, b.dir).call(rpc.request(rpc.DUMP, dict(
-            images_dir_fd=dfd, pid=pid, orphan_pts_master=True, log_file="dump.log",
-            log_level=4)))
-        if resp is None or not resp.success:
-            raise Failure("RPC dump with orphan_pts_master: %r" % resp,
-                          os.path.join(img, "dump.log"))
-        wait_gone(pid)
-        last = max([last] + [int(x) for x in drain(master).split()])
-        b.snap_fails(["restore", "-D", img, "--orphan-pts-master"], ["RPC"])
-        s = rpc.Swrk(b.snap.path, b.dir)
-        resp, status, notified = s.call(rpc.request(rpc.RESTORE, dict(
-            images_dir_fd=dfd, orphan_pts_master=True, log_file="restore.log",
-            log_level=4)))
-    finally:
-        os.close(dfd)
+    b.cleanups.append(lambda: os.close(dfd))
+    # Not snap_fails(): the counter's sleeps come and go meanwhile.
+    status, err = b.snap.run(["dump", "-t", str(pid), "-D", img], b.dir, "dump-plain")
+    if exit_code(status) != 1 or "--orphan-pts-master" not in err:
+        raise Failure("a dump of a pty slave without --orphan-pts-master %s: %r" % (
+            describe(status), err.strip()))
+    resp, status, _ = rpc.Swrk(b.snap.path, b.dir).call(rpc.request(rpc.DUMP, dict(
+        images_dir_fd=dfd, pid=pid, orphan_pts_master=True, log_file="dump.log",
+        log_level=4)))
+    if resp is None or not resp.success:
+        raise Failure("RPC dump with orphan_pts_master: %r" % resp,
+                      os.path.join(img, "dump.log"))
+    wait_gone(pid)
+    last = max([last] + [int(x) for x in drain(master).split()])
+    return img, dfd, master, last
+
+
+def img_orphan_pts_master(b):
+    """The counter of orphan_dump() restored over RPC with orphan_pts_master:
+    snap sends a new pty's master with the orphan-pts-master notification,
+    and the counter goes on writing into that pty."""
+    img, dfd, master, last = orphan_dump(b)
+    b.snap_fails(["restore", "-D", img, "--orphan-pts-master"], ["RPC"])
+    s = rpc.Swrk(b.snap.path, b.dir)
+    resp, status, notified = s.call(rpc.request(rpc.RESTORE, dict(
+        images_dir_fd=dfd, orphan_pts_master=True, log_file="restore.log", log_level=4)))
     if resp is None or not resp.success or exit_code(status) != 0:
         raise Failure("RPC restore with orphan_pts_master: %r (%s)" % (resp, describe(status)),
                       os.path.join(img, "restore.log"))
@@ -191,6 +196,35 @@ def img_orphan_pts_master(b):
     new = s.received[0]
     b.cleanups.append(lambda: os.close(new))
     check_carried_on(read_counts(new, "after the restore"), last, "orphan-pts-master")
+
+
+def bad_orphan_pts_ctty(b):
+    """The console of orphan_dump() edited to be the controlling terminal of
+    session 999, which no task leads: the RPC restore fails with one line
+    naming the console and the session, sends no master, leaves nothing."""
+    from bad_ns import edit_records
+    from bad_tty import edit_part
+
+    img, dfd, master, last = orphan_dump(b)
+    edit_records(os.path.join(img, "files.img"),
+                 lambda i, p: edit_part(p, 5, lambda sub: sub.append([4, 0, 999])))
+    before = descendants()
+    s = rpc.Swrk(b.snap.path, b.dir)
+    resp, status, notified = s.call(rpc.request(rpc.RESTORE, dict(
+        images_dir_fd=dfd, orphan_pts_master=True, log_file="restore.log", log_level=4)))
+    log = os.path.join(img, "restore.log")
+    if resp is None or resp.success:
+        raise Failure("an RPC restore of a console of session 999 did not fail: %r" % resp, log)
+    msg = resp.errmsg or ""
+    if "console" not in msg or "session 999" not in msg or "\n" in msg.strip():
+        raise Failure("expected one error line naming the console and session 999, got %r"
+                      % msg, log)
+    if notified or s.received:
+        raise Failure("the failed restore notified %s with %d fds" % (notified, len(s.received)),
+                      log)
+    left = descendants() - before
+    if left:
+        raise Failure("processes left behind by the failed restore: %s" % sorted(left), log)
 
 
 def drain(fd):

@@ -13,7 +13,7 @@ import struct
 from bad_ns import edit_records, snap_show
 from bad_restore import flip_middle, restore_damaged, truncate_half, varint
 from outcome import Failure
-from proc import alive, proc_state
+from proc import alive, kill, proc_state, spawn, wait_until
 
 
 TIOCGPTN = 0x80045430   # python's termios lacks it
@@ -123,10 +123,48 @@ def bad_dump_pty_outside_slave(b):
     pty_outside(b, "slave", r".*slave")
 
 
+def bad_dump_pty_outside_master(b):
+    """The tree holds a pty master, a process outside holds it too (the same
+    open file description, inherited): found by the file, not the index,
+    which ptys of other devpts instances share."""
+    pty_outside(b, "master", r".*master")
+
+
 def bad_dump_pty_outside_ctty(b):
     """The tree holds a pty master whose slave is the controlling terminal
     of a process outside it."""
     pty_outside(b, "ctty", "")
+
+
+def img_pty_other_devpts(b):
+    """While static/pty_pair (host devpts) is dumped, a process outside
+    holds a master of the same index in a devpts instance of its own (as
+    a container would): not the tree's pty, so the dump goes on, and the
+    restored test passes."""
+    r = b.target("static/pty_pair")
+    index = None
+    for fd in os.listdir("/proc/%d/fdinfo" % r.pid):
+        with open("/proc/%d/fdinfo/%s" % (r.pid, fd)) as f:
+            m = re.search(r"tty-index:\s*(\d+)", f.read())
+        index = int(m.group(1)) if m else index
+    if index is None:
+        raise Failure("setup: static/pty_pair holds no pty master")
+    pts, ready = os.path.join(b.dir, "pts"), os.path.join(b.dir, "ready")
+    os.makedirs(pts)
+    hold = ("import os, time\n"
+            "fds = [os.open('%s/ptmx', os.O_RDWR | os.O_NOCTTY) for _ in range(%d)]\n"
+            "open('%s', 'w').close()\n"
+            "time.sleep(120)\n" % (pts, index + 1, ready))
+    pid = spawn(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                 "mount -t devpts -o newinstance,ptmxmode=0666 devpts %s && exec python3 -c "
+                 "\"$0\"" % pts, hold], stdout="/dev/null", stderr="/dev/null")
+    b.cleanups.append(lambda: kill(pid))
+    if not wait_until(lambda: os.path.exists(ready), 10):
+        raise Failure("setup: the process holding ptys in its own devpts did not start")
+    r.dump()
+    r.wait_gone("dump")
+    r.restore()
+    r.finish()
 
 
 # Damaged images.

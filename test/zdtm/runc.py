@@ -8,7 +8,9 @@ container, its cgroups and any mount left there whatever happened."""
 import json
 import os
 import re
+import select
 import shutil
+import socket
 import time
 
 from bad_inherit import read_counts
@@ -19,7 +21,7 @@ from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spaw
 
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
-APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd")
+APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd", "readlink")
 # Writes its counter every 0.2 s: restarts show as a counter back near 1.
 COUNTER = ("exec </dev/null >/dev/null 2>&1; %s i=0; "
            "while :; do i=$((i+1)); echo $i >/data/counter; sleep 0.2; done")
@@ -38,10 +40,12 @@ class Container:
     before the counter starts; @caps adds capabilities to its process;
     @command replaces the counter; @via_path: no --criu, snap is found as
     `criu` first in PATH; @netns, @pidns: the paths of a network and a pid
-    namespace it joins (config.json's linux.namespaces {type, path})."""
+    namespace it joins (config.json's linux.namespaces {type, path});
+    @terminal: its process has a terminal (runc then wants a
+    --console-socket)."""
 
     def __init__(self, b, setup="", caps=(), command=None, via_path=False, netns=None,
-                 pidns=None):
+                 pidns=None, terminal=False):
         require_runc()
         self.b = b
         self.id = "snapt-%d-%s" % (os.getpid(), re.sub(r"\W", "_", b.name.split("/")[-1]))
@@ -60,16 +64,16 @@ class Container:
             os.symlink("busybox", os.path.join(self.rootfs, "bin", a))
         os.symlink(b.snap.path, os.path.join(self.bin, "criu"))
         b.cleanups.append(self.cleanup)
-        self.write_config(command or COUNTER % setup, caps, netns, pidns)
+        self.write_config(command or COUNTER % setup, caps, netns, pidns, terminal)
 
-    def write_config(self, command, caps, netns=None, pidns=None):
+    def write_config(self, command, caps, netns=None, pidns=None, terminal=False):
         ok, out = self.runc(["spec", "--bundle", self.bundle], check=False)
         if not ok:
             raise Failure("runc spec failed: %s" % out)
         path = os.path.join(self.bundle, "config.json")
         with open(path) as f:
             cfg = json.load(f)
-        cfg["process"]["terminal"] = False
+        cfg["process"]["terminal"] = terminal
         cfg["process"]["args"] = ["sh", "-c", command]
         for k in ("bounding", "effective", "permitted"):
             cfg["process"]["capabilities"][k] += list(caps)
@@ -157,9 +161,10 @@ class Container:
                 os.path.join(img, "dump.log"))
         return img
 
-    def restore(self, img, stdout=None):
-        ok, out = self.runc(["restore", "-d", "--image-path", img, "--work-path", img,
-                             self.id], check=False, name="restore%d" % self.n, stdout=stdout)
+    def restore(self, img, stdout=None, args=()):
+        ok, out = self.runc(["restore", "-d", "--image-path", img, "--work-path", img] +
+                            list(args) + [self.id], check=False, name="restore%d" % self.n,
+                            stdout=stdout)
         if not ok:
             raise Failure("runc restore failed: %s" % last_snap_line(img, "restore.log", out),
                           os.path.join(img, "restore.log"))
@@ -352,6 +357,146 @@ def runc_stdio_pipe(b):
     if got[0] <= a - 1 or got[0] > a + 10:
         raise Failure("after the restore the new pipe reads %s; checkpointed at %d" % (
             got[:3], a))
+
+
+# A counter on its terminal, and a reader of it that answers each number
+# typed with its double: what the holder of the master sees and types.
+TERMINAL = ("i=0; while :; do i=$((i+1)); echo n=$i; echo $i >/data/counter; sleep 0.2; done & "
+            "while read l; do echo twice:$((l*2)); done")
+
+
+class Console:
+    """A --console-socket: the listening socket runc sends the pty master to."""
+
+    def __init__(self, b, name):
+        self.path = os.path.join(b.dir, name)
+        self.sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sk.bind(self.path)
+        self.sk.listen(1)
+        self.master = None
+        b.cleanups.append(self.close)
+
+    def take(self, what):
+        """The master runc sent (it connected before it returned)."""
+        if not select.select([self.sk], [], [], 10)[0]:
+            raise Failure("%s: nothing connected to the console socket" % what)
+        conn, _ = self.sk.accept()
+        with conn:
+            conn.settimeout(10)
+            _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        if len(fds) != 1:
+            raise Failure("%s: the console socket got %d fds, expected the master" % (
+                what, len(fds)))
+        self.master = fds[0]
+        os.set_blocking(self.master, False)
+        return self.master
+
+    def read_until(self, pattern, what, timeout=10):
+        """What the master reads until @pattern matches: the match."""
+        text, end = "", time.time() + timeout
+        while time.time() < end:
+            m = re.search(pattern, text)
+            if m:
+                return m
+            if select.select([self.master], [], [], 0.2)[0]:
+                try:
+                    text += os.read(self.master, 4096).decode(errors="replace")
+                except OSError as e:
+                    raise Failure("%s: the master reads %s after %r" % (what, e, text[-200:]))
+        raise Failure("%s: the master never read %r; it read %r" % (what, pattern, text[-300:]))
+
+    def close(self):
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
+        self.sk.close()
+
+
+def runc_terminal(b):
+    """A container with a terminal (runc's --console-socket): its counter
+    goes to the pty's master, numbers typed into it come back doubled.
+    Checkpoint, restore with a new console socket (snap sends the new pty's
+    master through the orphan-pts-master notification): the new master
+    reads the counter going on from the checkpoint and still talks with the
+    container, whose terminal is /dev/pts/0 of its own devpts again, its
+    shell's controlling terminal. Twice."""
+    c = Container(b, command=TERMINAL, terminal=True)
+    con = Console(b, "console0.sock")
+    c.runc(["run", "-d", "--console-socket", con.path, c.id], name="run")
+    con.take("runc run")
+    con.read_until(r"n=3\b", "before the checkpoint")
+    os.write(con.master, b"21\n")
+    con.read_until(r"twice:42\b", "before the checkpoint, 21 typed")
+    ok, tty = c.runc(["exec", c.id, "readlink", "/proc/1/fd/0"], name="exec")
+    ctty = terminal_of(c)
+    if tty.strip() != "/dev/pts/0" or ctty[0] != 0x8800:
+        raise Failure("setup: the container's terminal is %r, its shell's controlling "
+                      "terminal %d: expected /dev/pts/0 (34816)" % (tty.strip(), ctty[0]))
+    for cycle in (1, 2):
+        what = "after restore %d" % cycle
+        img = c.checkpoint()
+        a = c.stopped("after checkpoint %d" % cycle)
+        con.close()
+        con = Console(b, "console%d.sock" % cycle)
+        c.restore(img, args=("--console-socket", con.path))
+        con.take("runc restore %d" % cycle)
+        got = int(con.read_until(r"n=(\d+)\r\n", what).group(1))
+        if got <= a - 2 or got > a + 10:
+            raise Failure("%s the new master reads n=%d; checkpointed at %d" % (what, got, a))
+        os.write(con.master, b"%d\n" % cycle)
+        con.read_until(r"twice:%d\b" % (2 * cycle), "%s, %d typed" % (what, cycle))
+        ok, tty2 = c.runc(["exec", c.id, "readlink", "/proc/1/fd/0"], name="exec")
+        if tty2.strip() != "/dev/pts/0":
+            raise Failure("%s the container's terminal is %r, was /dev/pts/0" % (
+                what, tty2.strip()))
+        if terminal_of(c) != ctty:
+            raise Failure("%s its shell's controlling terminal and foreground group "
+                          "(/proc/1/stat) are %s, were %s" % (what, terminal_of(c), ctty))
+
+
+def terminal_of(c):
+    """(tty_nr, tpgid) of the container's pid 1, from its /proc/1/stat."""
+    ok, stat = c.runc(["exec", c.id, "cat", "/proc/1/stat"], name="exec")
+    f = stat[stat.rindex(")") + 2:].split()
+    return int(f[4]), int(f[5])
+
+
+def bad_runc_two_consoles(b):
+    """A container with a terminal whose init's tree also holds the console
+    of a `runc exec -t` (/dev/pts/1, its master on another console socket;
+    the exec'd process itself is not of the tree): restore gives the caller
+    one master only, so snap refuses with one line naming the second
+    console, and nothing runs."""
+    second = ("(while [ ! -e /dev/pts/1 ]; do sleep 0.1; done; "
+              "exec sleep 1000 <>/dev/pts/1 >&0) & ")
+    c = Container(b, command=second + TERMINAL, terminal=True)
+    con = Console(b, "console1.sock")
+    c.runc(["run", "-d", "--console-socket", con.path, c.id], name="run")
+    con.take("runc run")
+    con2 = Console(b, "exec.sock")
+    c.runc(["exec", "-d", "-t", "--console-socket", con2.path, c.id, "sleep", "1000"],
+           name="exec")
+    con2.take("runc exec -t")
+    con.read_until(r"n=3\b", "before the checkpoint")
+    img = c.checkpoint()
+    c.stopped("after checkpoint")
+    con3 = Console(b, "console2.sock")
+    before = descendants()
+    ok, out = c.runc(["restore", "-d", "--image-path", img, "--work-path", img,
+                      "--console-socket", con3.path, c.id], check=False, name="restore")
+    log = os.path.join(img, "restore.log")
+    if ok:
+        raise Failure("the restore of a container with two consoles succeeded", log)
+    # runc gives snap no stderr when the container has a terminal: its log's last line.
+    last = last_snap_line(img, "restore.log", out)
+    if not re.search(r"second console /dev/pts/1 besides /dev/pts/0", last):
+        raise Failure("expected snap's last line to name the second console, got %r" % last,
+                      log)
+    if c.status() == "running":
+        raise Failure("after the failed restore runc says the container runs", log)
+    left = descendants() - before
+    if left:
+        raise Failure("processes left behind by the failed restore: %s" % sorted(left), log)
 
 
 def bad_runc_restore_no_mountpoint(b):

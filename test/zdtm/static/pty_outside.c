@@ -1,7 +1,8 @@
 /*
  * For the bad-input tests only: the test holds a pty master, and a process
  * outside its tree (reparented to the runner) uses the slave: holds it open
- * ("slave"), or has it as controlling terminal ("ctty"). Its pid goes to
+ * ("slave"), or has it as controlling terminal ("ctty"); or holds the
+ * master itself, inherited ("master"). Its pid goes to
  * <outfile>.outside.pid; it exits when the test does.
  */
 #include <fcntl.h>
@@ -13,15 +14,16 @@
 
 #include "zdtmtst.h"
 
-static void outside(const char *name, int ctty, int life, const char *pidfile)
+static void outside(const char *name, const char *mode, int life, const char *pidfile)
 {
+	int ctty = !strcmp(mode, "ctty");
 	char tmp[4096 + 8], c;
 	FILE *f;
 	int fd;
 
 	if (ctty && setsid() < 0)
 		_exit(1);
-	fd = open(name, O_RDWR | (ctty ? 0 : O_NOCTTY));
+	fd = strcmp(mode, "master") ? open(name, O_RDWR | (ctty ? 0 : O_NOCTTY)) : 0;
 	if (fd < 0)
 		_exit(2);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
@@ -38,9 +40,11 @@ int main(int argc, char **argv)
 {
 	char pidfile[4096], name[64];
 	int master, life[2], status;
+	const char *mode;
 	pid_t pid;
 
 	test_init(argc, argv);
+	mode = test_argc > 1 ? test_argv[1] : "slave";
 	test_path(pidfile, sizeof(pidfile), "outside.pid");
 	unlink(pidfile);
 	test_daemon();
@@ -53,9 +57,9 @@ int main(int argc, char **argv)
 		/* Its child leaves our tree when we reap it. */
 		if (fork() == 0) {
 			close(life[1]);
-			close(master);
-			outside(name, test_argc > 1 && !strcmp(test_argv[1], "ctty"),
-				life[0], pidfile);
+			if (strcmp(mode, "master"))
+				close(master);
+			outside(name, mode, life[0], pidfile);
 		}
 		_exit(0);
 	}
