@@ -56,7 +56,7 @@ static int send_as(int fd, struct msghdr *mh, pid_t pid, pid_t via, const char *
 {
 	long child;
 
-	child = files_clone_at(via);
+	child = files_clone_at(via ? via : pid);
 	if (child == 0 && via) {
 		child = files_clone_at(pid);
 		if (child > 0)
