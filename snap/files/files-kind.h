@@ -148,6 +148,12 @@ struct fd_ops {
 	 */
 	int (*root_opened)(struct restore_ctx *ctx, void *st);
 	/*
+	 * Optional. In snap, once the root holds what snap opened
+	 * (files_close_all()): close snap's copies of what all_opened() kept
+	 * open for root_opened(). Must not fail; may run again.
+	 */
+	void (*handed_over)(struct restore_ctx *ctx, void *st);
+	/*
 	 * After a round of open()s (snap's, then each task's FD_IN_TASK ones),
 	 * before the fds take their numbers: drop what open() kept to share
 	 * between ids (our ends of a pipe). Must not fail; may run again.

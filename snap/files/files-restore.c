@@ -486,6 +486,9 @@ void files_close_all(struct restore_ctx *ctx)
 			close(st->fds[i]);
 		st->fds[i] = -1;
 	}
+	for (size_t k = 0; k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->handed_over)
+			fd_kinds[k]->handed_over(ctx, st->kind_st[k]);
 }
 
 /* In the task: its own FD_IN_TASK files, parked above service_base. */

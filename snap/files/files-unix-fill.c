@@ -373,11 +373,7 @@ static int fill_all(struct restore_ctx *ctx, struct unix_restore_state *rs, pid_
 	for (size_t i = 0; i < rs->nr_sk; i++)
 		if (finish(&f, &rs->sk[i]))
 			goto out;
-	for (size_t i = 0; i < rs->nr_sk; i++) {
-		if (rs->sk[i].tmp_peer >= 0)
-			close(rs->sk[i].tmp_peer);
-		rs->sk[i].tmp_peer = -1;
-	}
+	unix_close_stand_ins(ctx, rs);
 	for (size_t i = 0; i < rs->nr_sk; i++)
 		if (settle(&f, &rs->sk[i]))
 			goto out;
@@ -418,6 +414,19 @@ int unix_all_opened(struct restore_ctx *ctx, void *st)
 		return 0;
 	}
 	return fill_all(ctx, rs, 0);
+}
+
+/* The stand-ins for closed peers: their sockets see the end once every copy is closed. */
+void unix_close_stand_ins(struct restore_ctx *ctx, void *st)
+{
+	struct unix_restore_state *rs = st;
+
+	(void)ctx;
+	for (size_t i = 0; i < rs->nr_sk; i++) {
+		if (rs->sk[i].tmp_peer >= 0)
+			close(rs->sk[i].tmp_peer);
+		rs->sk[i].tmp_peer = -1;
+	}
 }
 
 int unix_root_opened(struct restore_ctx *ctx, void *st)

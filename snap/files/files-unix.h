@@ -189,6 +189,7 @@ int unix_open(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 /* files-unix-fill.c */
 int unix_all_opened(struct restore_ctx *ctx, void *st);
 int unix_root_opened(struct restore_ctx *ctx, void *st);
+void unix_close_stand_ins(struct restore_ctx *ctx, void *st);
 
 /* files-unix-creds.c */
 /*
