@@ -17,15 +17,9 @@
 #include <sys/wait.h>
 
 #include "zdtmtst.h"
+#include "pidfd-info.h"
 #include "unix-util.h"
 
-struct pidfd_info_v0 {
-	uint64_t mask, cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	int32_t exit_code;
-};
-#define PIDFD_INFO_EXIT (1UL << 3)
-#define GET_INFO	_IOWR(0xFF, 11, struct pidfd_info_v0)
 
 static void send_msg(int sk, const char *data, int fd, const struct ucred *uc)
 {
