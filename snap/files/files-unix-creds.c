@@ -43,10 +43,11 @@ static int repeek_inside(const struct repeek *r, int out)
 		pr_err("%s: its queue holds %zu messages, not %zu, read from its pid namespace",
 		       r->who, nr, r->nr);
 	} else {
+		size_t len = nr * sizeof(*pids);
+
 		for (size_t i = 0; i < nr; i++)
 			pids[i] = msgs[i].has_creds ? msgs[i].creds.pid : 0;
-		ret = write(out, pids, nr * sizeof(*pids)) == (ssize_t)(nr * sizeof(*pids)) ? 0
-											    : -1;
+		ret = write(out, pids, len) == (ssize_t)len ? 0 : -1;
 		if (ret)
 			pr_perror("%s: cannot pass on the pids of its queue", r->who);
 	}

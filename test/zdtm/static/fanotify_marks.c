@@ -6,8 +6,9 @@
  *   a mount mark on the mount of D: FAN_CLOSE_WRITE;
  *   a filesystem mark on the filesystem of D: FAN_OPEN_EXEC.
  * fdinfo lists the same marks (inode, device, mount, masks, flags) as before
- * the dump (the mount mark on the mount of D, whatever that mount's id). Opening D/file for writing gives FAN_OPEN then FAN_CLOSE_WRITE;
- * opening D/quiet gives nothing; writing a file outside D gives
+ * the dump (the mount mark on the mount of D, whatever that mount's id).
+ * Opening D/file for writing gives FAN_OPEN then FAN_CLOSE_WRITE; opening
+ * D/quiet gives nothing; writing a file outside D gives
  * FAN_CLOSE_WRITE through the mount mark. Other processes' events on the
  * mount are skipped. A child shares the group (forked after it was made).
  */
