@@ -8,6 +8,10 @@
  * filesystem ("fanotify sdev:Y ...", saved as a mount of it). Restore, in
  * snap: fanotify_init() with the same flags, and each mark added again by
  * path: its mask, then its ignore mask, with the flags that shaped it.
+ * A mount mark on a mount of the tree's own mount namespace (not in snap's
+ * mount table) is saved as the tree sees its mount point, and added again
+ * by the tree's root once it has pivoted into the restored mounts
+ * (root_opened), on the group it inherited from snap.
  *
  * Queued events are not saved (reading them takes them from the process);
  * the dump warns. Permission events waiting for an answer are lost too: the
@@ -29,6 +33,13 @@
 
 struct fanotify_dump_state {
 	struct mount_table *mt; /* read at the first group */
+	struct mount_table *tree_mt; /* the tree's, read at the first mount snap's lacks */
+};
+
+/* Restore: the groups with marks the tree's root adds (in_tree), by files.img id. */
+struct fanotify_restore_state {
+	uint32_t *ids;
+	size_t nr;
 };
 
 static int add_mark(FanotifyEntry *fa, FanotifyMarkEntry *me)
@@ -43,8 +54,21 @@ static int add_mark(FanotifyEntry *fa, FanotifyMarkEntry *me)
 }
 
 /* The object of a mark line: an inode, a mount or a filesystem, as a path. */
-static int mark_object(struct fanotify_dump_state *fs, const char *line, const char *what,
-		       FanotifyMarkEntry *me)
+/*
+ * A mount of the tree's own mount namespace: its mount point as the tree
+ * sees it. (Every task of a tree shares its root's mount namespace.)
+ */
+static int tree_mount(struct fanotify_dump_state *fs, pid_t pid, int mnt_id, const char *what,
+		      FanotifyMarkEntry *me)
+{
+	if (!fs->tree_mt && !(fs->tree_mt = mount_table_read(pid)))
+		return -1;
+	me->has_in_tree = me->in_tree = true;
+	return fsn_tree_mount_path(fs->tree_mt, pid, mnt_id, what, &me->path);
+}
+
+static int mark_object(struct fanotify_dump_state *fs, pid_t pid, const char *line,
+		       const char *what, FanotifyMarkEntry *me)
 {
 	unsigned long long v;
 	struct fsn_inode in;
@@ -52,6 +76,8 @@ static int mark_object(struct fanotify_dump_state *fs, const char *line, const c
 
 	if (fdinfo_hex(line, "mnt_id", &v)) {
 		me->kind = FANOTIFY_MARK_KIND__FAN_KIND_MOUNT;
+		if (!fsn_mount_known(fs->mt, v))
+			return tree_mount(fs, pid, v, what, me);
 		return fsn_mount_path(fs->mt, v, what, &me->path);
 	}
 	if (fdinfo_hex(line, "ino", &v)) {
@@ -109,7 +135,7 @@ static int dump_mark(struct fanotify_dump_state *fs, const struct fd_desc *d, co
 	me->mflags = mflags;
 	me->mask = mask;
 	me->ignored_mask = ignored;
-	return mark_object(fs, line, what, me);
+	return mark_object(fs, d->pid, line, what, me);
 }
 
 static int fanotify_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
@@ -130,7 +156,7 @@ static int fanotify_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d
 	fanotify_entry__init(fa);
 	fe->fanotify = fa;
 	fa->flags = d->flags;
-	if (!fs->mt && !(fs->mt = mount_table_read()))
+	if (!fs->mt && !(fs->mt = mount_table_read(0)))
 		return -1;
 	text = fdinfo_read(d->pid, d->fd);
 	if (!text)
@@ -171,14 +197,36 @@ out:
 static void fanotify_dump_free(void *st)
 {
 	mount_table_free(((struct fanotify_dump_state *)st)->mt);
+	mount_table_free(((struct fanotify_dump_state *)st)->tree_mt);
+}
+
+/* A group with marks on the tree's own mounts: its root adds them (root_opened). */
+static int note_in_tree(struct restore_ctx *ctx, struct fanotify_restore_state *rs,
+			const FileEntry *fe)
+{
+	uint32_t *n;
+
+	if (!files_paths_in_task(ctx)) {
+		pr_err("files.img: file id %u: fanotify marks a mount of the tree's own mount "
+		       "namespace, but the tree is restored in snap's",
+		       fe->id);
+		return -1;
+	}
+	n = realloc(rs->ids, (rs->nr + 1) * sizeof(*n));
+	if (!n) {
+		pr_err("files.img: file id %u: out of memory", fe->id);
+		return -1;
+	}
+	rs->ids = n;
+	rs->ids[rs->nr++] = fe->id;
+	return 0;
 }
 
 static int fanotify_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const FanotifyEntry *fa = fe->fanotify;
+	bool in_tree = false;
 
-	(void)ctx;
-	(void)st;
 	if (!fa) {
 		pr_err("files.img: file id %u: a fanotify without its fanotify part", fe->id);
 		return -1;
@@ -187,6 +235,10 @@ static int fanotify_prepare(struct restore_ctx *ctx, void *st, const FileEntry *
 		const FanotifyMarkEntry *me = fa->marks[i];
 
 		const char *bad = NULL;
+
+		if (me->in_tree && me->kind != FANOTIFY_MARK_KIND__FAN_KIND_MOUNT)
+			bad = "in_tree (not a mount mark)";
+		in_tree |= me->in_tree;
 
 		if (me->kind < FANOTIFY_MARK_KIND__FAN_KIND_INODE ||
 		    me->kind > FANOTIFY_MARK_KIND__FAN_KIND_FILESYSTEM)
@@ -202,7 +254,7 @@ static int fanotify_prepare(struct restore_ctx *ctx, void *st, const FileEntry *
 			return -1;
 		}
 	}
-	return 0;
+	return in_tree ? note_in_tree(ctx, st, fe) : 0;
 }
 
 /* FAN_MARK_ADD of @mask on @me's object, with @flags. */
@@ -224,7 +276,8 @@ static int mark(const FileEntry *fe, size_t i, int fd, const FanotifyMarkEntry *
 	return -1;
 }
 
-static int add_marks(const FileEntry *fe, int fd)
+/* Its marks on the tree's own mounts (@in_tree), or the others. */
+static int add_marks(const FileEntry *fe, int fd, bool in_tree)
 {
 	const FanotifyEntry *fa = fe->fanotify;
 
@@ -235,6 +288,8 @@ static int add_marks(const FileEntry *fe, int fd)
 		unsigned int ign =
 			(me->mflags & FAN_MARK_IGNORE) ? FAN_MARK_IGNORE : FAN_MARK_IGNORED_MASK;
 
+		if (me->in_tree != in_tree)
+			continue;
 		if (me->mask && mark(fe, i, fd, me, keep, me->mask))
 			return -1;
 		ign |= keep | (me->mflags & FAN_MARK_IGNORED_SURV_MODIFY);
@@ -257,7 +312,7 @@ static int fanotify_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 			  fa->event_flags);
 		return -1;
 	}
-	if (add_marks(fe, fd))
+	if (add_marks(fe, fd, false))
 		goto err;
 	if (fcntl(fd, F_SETFL, fa->flags) < 0) {
 		pr_perror("files.img: file id %u: fanotify: cannot set flags %#o", fe->id,
@@ -270,6 +325,31 @@ err:
 	return -1;
 }
 
+/* In the tree's root, pivoted: the group, opened in snap, is inherited at its number. */
+static int fanotify_root_opened(struct restore_ctx *ctx, void *st)
+{
+	struct fanotify_restore_state *rs = st;
+
+	for (size_t i = 0; i < rs->nr; i++) {
+		int fd = files_fd_of(ctx, rs->ids[i]);
+
+		if (fd < 0) {
+			pr_err("files.img: file id %u: fanotify: not open in the tree's root to "
+			       "mark its mounts",
+			       rs->ids[i]);
+			return -1;
+		}
+		if (add_marks(files_entry(ctx, rs->ids[i]), fd, true))
+			return -1;
+	}
+	return 0;
+}
+
+static void fanotify_restore_free(void *st)
+{
+	free(((struct fanotify_restore_state *)st)->ids);
+}
+
 static const char *const fanotify_names[] = {"[fanotify]", NULL};
 
 const struct fd_ops fanotify_fd_ops = {
@@ -279,6 +359,9 @@ const struct fd_ops fanotify_fd_ops = {
 	.dump_state = sizeof(struct fanotify_dump_state),
 	.dump = fanotify_dump,
 	.dump_free = fanotify_dump_free,
+	.restore_state = sizeof(struct fanotify_restore_state),
 	.prepare = fanotify_prepare,
 	.open = fanotify_open,
+	.root_opened = fanotify_root_opened,
+	.restore_free = fanotify_restore_free,
 };

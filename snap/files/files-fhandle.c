@@ -185,8 +185,10 @@ oom:
 	return -1;
 }
 
-struct mount_table *mount_table_read(void)
+struct mount_table *mount_table_read(pid_t pid)
 {
+	char path[64];
+
 	struct mount_table *mt = calloc(1, sizeof(*mt));
 	char *line = NULL;
 	size_t cap = 0;
@@ -196,9 +198,13 @@ struct mount_table *mount_table_read(void)
 		pr_err("out of memory for the mount table");
 		return NULL;
 	}
-	f = fopen("/proc/self/mountinfo", "re");
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
+	f = fopen(path, "re");
 	if (!f) {
-		pr_perror("cannot open /proc/self/mountinfo");
+		pr_perror("cannot open %s", path);
 		free(mt);
 		return NULL;
 	}
@@ -264,24 +270,59 @@ static int strdup_to(const char *s, const char *what, char **out)
 	return 0;
 }
 
-int fsn_mount_path(const struct mount_table *mt, int mnt_id, const char *what, char **path)
+/* The mount point of @mnt_id in @mt, seen from @pid's root (0: snap's); 1: not in @mt. */
+static int mount_point(const struct mount_table *mt, pid_t pid, int mnt_id, const char *what,
+		       char **path)
 {
+	char seen[4200];
+
 	for (size_t i = 0; i < mt->nr; i++) {
 		if (mt->m[i].id != mnt_id)
 			continue;
-		if (!is_mount(mt->m[i].point, mnt_id)) {
+		if (pid)
+			snprintf(seen, sizeof(seen), "/proc/%d/root%s", pid, mt->m[i].point);
+		else
+			snprintf(seen, sizeof(seen), "%s", mt->m[i].point);
+		if (!is_mount(seen, mnt_id)) {
 			pr_err("%s: mount %d at %s is mounted over: its path reaches another "
-			       "mount; "
-			       "not supported",
+			       "mount; not supported",
 			       what, mnt_id, mt->m[i].point);
 			return -1;
 		}
 		return strdup_to(mt->m[i].point, what, path);
 	}
-	pr_err("%s: mount %d is not in snap's mount table (another mount namespace?); not "
-	       "supported",
-	       what, mnt_id);
-	return -1;
+	return 1;
+}
+
+bool fsn_mount_known(const struct mount_table *mt, int mnt_id)
+{
+	for (size_t i = 0; i < mt->nr; i++)
+		if (mt->m[i].id == mnt_id)
+			return true;
+	return false;
+}
+
+int fsn_mount_path(const struct mount_table *mt, int mnt_id, const char *what, char **path)
+{
+	int ret = mount_point(mt, 0, mnt_id, what, path);
+
+	if (ret > 0)
+		pr_err("%s: mount %d is not in snap's mount table (another mount namespace?); "
+		       "not supported",
+		       what, mnt_id);
+	return ret ? -1 : 0;
+}
+
+int fsn_tree_mount_path(const struct mount_table *mt, pid_t pid, int mnt_id, const char *what,
+			char **path)
+{
+	int ret = mount_point(mt, pid, mnt_id, what, path);
+
+	if (ret > 0)
+		pr_err("%s: mount %d is neither in snap's mount table nor in pid %d's; not "
+		       "supported",
+		       what, mnt_id, pid);
+	return ret ? -1 : 0;
 }
 
 int fsn_sb_path(const struct mount_table *mt, dev_t dev, const char *what, char **path)

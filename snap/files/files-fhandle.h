@@ -39,10 +39,14 @@ bool fdinfo_inode(const char *line, struct fsn_inode *in);
 /* The kernel's dev_t encoding (fdinfo sdev) in userspace's. */
 dev_t fsn_dev(unsigned long long kdev);
 
-/* snap's /proc/self/mountinfo: the target's too, as dump refuses other mount namespaces. */
+/*
+ * A mount table: /proc/@pid/mountinfo, @pid 0 snap's own. Inode and
+ * filesystem marks are found through snap's; a mount mark on a mount of the
+ * tree's own mount namespace, through the tree's.
+ */
 struct mount_table;
 /* NULL logged. */
-struct mount_table *mount_table_read(void);
+struct mount_table *mount_table_read(pid_t pid);
 void mount_table_free(struct mount_table *mt);
 
 /*
@@ -55,6 +59,14 @@ int fsn_inode_path(const struct mount_table *mt, const struct fsn_inode *in, con
 		   char **path, bool *symlink);
 /* The mount point of mount @mnt_id, checked to be that mount. 0, or -1 logged. */
 int fsn_mount_path(const struct mount_table *mt, int mnt_id, const char *what, char **path);
+/* Does @mt hold mount @mnt_id? */
+bool fsn_mount_known(const struct mount_table *mt, int mnt_id);
+/*
+ * The same in @mt, @pid's mount table (mount_table_read(@pid)): the mount
+ * point as @pid sees it, checked through /proc/@pid/root. 0, or -1 logged.
+ */
+int fsn_tree_mount_path(const struct mount_table *mt, pid_t pid, int mnt_id, const char *what,
+			char **path);
 /* The mount point of a mount of the filesystem on @dev. 0, or -1 logged. */
 int fsn_sb_path(const struct mount_table *mt, dev_t dev, const char *what, char **path);
 

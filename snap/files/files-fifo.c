@@ -9,7 +9,8 @@
  * peer, refills it through that "anchor", and opens every end as a fresh
  * open of /proc/self/fd/ANCHOR with its own access mode: the anchor counts
  * as reader and writer, so no open blocks, and all ends share the one pipe.
- * The anchors go once every file is open.
+ * The anchors go once every file is open. In a tree with its own mount
+ * namespace, the tree's root opens them, at the paths the tree sees.
  *
  * A FIFO unlinked while open ("PATH (deleted)") is made again with mkfifo
  * at its path (or next to it, if the name is taken), opened, and unlinked
@@ -324,6 +325,16 @@ static void fifo_opened(struct restore_ctx *ctx, void *st)
 	fs->nr_made = 0;
 }
 
+/*
+ * In a tree with its own mount namespace, its path is the tree's: opened by
+ * the root once it has pivoted (a deleted one is made again by snap, as
+ * files-reg.c does).
+ */
+static enum fd_where fifo_where(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	return files_paths_in_task(ctx) && !fe->fifo->deleted ? FD_IN_ROOT : FD_IN_SNAP;
+}
+
 static void fifo_restore_free(void *st)
 {
 	struct fifo_restore_state *fs = st;
@@ -351,6 +362,7 @@ const struct fd_ops fifo_fd_ops = {
 	.restore_state = sizeof(struct fifo_restore_state),
 	.load = fifo_load,
 	.prepare = fifo_prepare,
+	.where = fifo_where,
 	.open = fifo_open,
 	.inherit_key = fifo_inherit_key,
 	.opened = fifo_opened,

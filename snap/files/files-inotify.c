@@ -110,7 +110,7 @@ static int inotify_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d,
 	inotify_entry__init(ie);
 	fe->inotify = ie;
 	ie->flags = d->flags;
-	if (!is->mt && !(is->mt = mount_table_read()))
+	if (!is->mt && !(is->mt = mount_table_read(0)))
 		return -1;
 	text = fdinfo_read(d->pid, d->fd);
 	if (!text)

@@ -141,6 +141,19 @@ struct fd_ops {
 	 */
 	int (*all_opened)(struct restore_ctx *ctx, void *st);
 	/*
+	 * Optional. In the tree's root, its FD_IN_ROOT files open, before its
+	 * children: what all_opened() left for the tree's own namespaces (a
+	 * queued message that carries an FD_IN_ROOT file, or credentials of
+	 * a pid of the tree's pid namespace). 0 or -1 logged.
+	 */
+	int (*root_opened)(struct restore_ctx *ctx, void *st);
+	/*
+	 * Optional. In snap, once the root holds what snap opened
+	 * (files_close_all()): close snap's copies of what all_opened() kept
+	 * open for root_opened(). Must not fail; may run again.
+	 */
+	void (*handed_over)(struct restore_ctx *ctx, void *st);
+	/*
 	 * After a round of open()s (snap's, then each task's FD_IN_TASK ones),
 	 * before the fds take their numbers: drop what open() kept to share
 	 * between ids (our ends of a pipe). Must not fail; may run again.
@@ -194,6 +207,26 @@ dev_t files_ctty_of(pid_t pid, pid_t *sid, pid_t *tpgid);
  */
 bool files_paths_in_task(const struct restore_ctx *ctx);
 /*
+ * Restore: the tree is made in a pid namespace of its own, whose pids
+ * snap's processes do not see; only the root and its children do.
+ */
+bool files_pids_in_root(const struct restore_ctx *ctx);
+/*
+ * Restore, in the tree's root: a pid of the tree's pid namespace that no
+ * process, thread, group or session of the image has, above @above (a pid
+ * the caller's own helpers take). A short-lived helper
+ * the root makes goes there, or under a process there: snap finds the
+ * tree's processes among their parents' children by pid, and must not
+ * take a helper for one of them.
+ */
+pid_t files_spare_pid(const struct restore_ctx *ctx, pid_t above);
+/*
+ * fork(), the child at pid @pid of this process's pid namespace (clone3
+ * set_tid), any pid when @pid is 0: 0 in the child, else its pid, or -1
+ * with errno, nothing logged.
+ */
+pid_t files_clone_at(pid_t pid);
+/*
  * @fn(@arg, inode, fd number) for each socket among @pid's fds, until it
  * returns non-zero (its errors are its own to log). 0, or -1 logged.
  */
@@ -226,6 +259,8 @@ const FileEntry *files_entry(const struct restore_ctx *ctx, uint32_t id);
  * keep with files_task_uses(), until its restorer runs.
  */
 int files_fd_of(const struct restore_ctx *ctx, uint32_t id);
+/* Where file @id is opened (its kind's where(), decided at load); FD_IN_SNAP if unknown. */
+enum fd_where files_where(const struct restore_ctx *ctx, uint32_t id);
 /*
  * At load (load() or prepare()): installed() in task @pid will look up file
  * @id with files_fd_of(), though @pid may hold no fd of it (a file an epoll

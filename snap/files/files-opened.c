@@ -97,6 +97,13 @@ int files_fd_of(const struct restore_ctx *ctx, uint32_t id)
 	return i < 0 ? -1 : ctx->files_st->fds[i];
 }
 
+enum fd_where files_where(const struct restore_ctx *ctx, uint32_t id)
+{
+	ssize_t i = files_index(ctx, id);
+
+	return i < 0 ? FD_IN_SNAP : (enum fd_where)ctx->files_st->where[i];
+}
+
 int files_give_fd(struct restore_ctx *ctx, uint32_t id, int fd)
 {
 	ssize_t i = files_index(ctx, id);

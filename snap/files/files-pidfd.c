@@ -11,7 +11,10 @@
  * their own open file description of it. A pidfd of a dead process is
  * opened in snap on a helper that exits (with the saved status) and is
  * reaped: it polls as POLLIN | POLLHUP and waitid(P_PIDFD) says ECHILD, as
- * for any dead process that is not one's child.
+ * for any dead process that is not one's child. In a tree with a pid
+ * namespace of its own, the helper is made by the tree's root, inside it
+ * (FD_IN_ROOT): the kernel tells a pidfd's exit status only to a reader
+ * that sees its pid.
  *
  * Refused: a pidfd of a process outside the dumped tree (it may not exist,
  * or be another process, at restore time) and one of a thread other than a
@@ -154,8 +157,10 @@ static int pidfd_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
 
 static enum fd_where pidfd_where(const struct restore_ctx *ctx, const FileEntry *fe)
 {
-	(void)ctx;
-	return fe->pidfd->pid > 0 ? FD_IN_TASK : FD_IN_SNAP;
+	if (fe->pidfd->pid > 0)
+		return FD_IN_TASK;
+	/* A pidfd's process must be in its reader's pid namespace to say how it ended. */
+	return files_pids_in_root(ctx) ? FD_IN_ROOT : FD_IN_SNAP;
 }
 
 /*
@@ -202,8 +207,8 @@ static void __attribute__((noreturn)) be_dead(int wait_fd, const PidfdEntry *pe)
 	_exit(WEXITSTATUS(status));
 }
 
-/* In snap: the pidfd of a helper that is dead and reaped once we return. */
-static int open_dead(const FileEntry *fe)
+/* In snap or the root: the pidfd of a helper that is dead and reaped once we return. */
+static int open_dead(const struct restore_ctx *ctx, const FileEntry *fe)
 {
 	int p[2], fd = -1, status;
 	pid_t pid;
@@ -212,13 +217,13 @@ static int open_dead(const FileEntry *fe)
 		pr_perror("files.img: file id %u: pidfd of a dead process: pipe", fe->id);
 		return -1;
 	}
-	pid = fork();
+	pid = files_clone_at(files_pids_in_root(ctx) ? files_spare_pid(ctx, 0) : 0);
 	if (pid == 0) {
 		close(p[1]);
 		be_dead(p[0], fe->pidfd);
 	}
 	if (pid < 0) {
-		pr_perror("files.img: file id %u: pidfd of a dead process: fork", fe->id);
+		pr_perror("files.img: file id %u: pidfd of a dead process: clone", fe->id);
 	} else {
 		/* Taken before it exits, so that the kernel keeps its exit status for us. */
 		fd = syscall(SYS_pidfd_open, pid, fe->pidfd->flags & PIDFD_FLAGS);
@@ -238,9 +243,8 @@ static int open_dead(const FileEntry *fe)
 
 static int pidfd_open_file(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
-	(void)ctx;
 	(void)st;
-	return fe->pidfd->pid > 0 ? open_live(fe) : open_dead(fe);
+	return fe->pidfd->pid > 0 ? open_live(fe) : open_dead(ctx, fe);
 }
 
 const struct fd_ops pidfd_fd_ops = {

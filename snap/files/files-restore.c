@@ -14,7 +14,9 @@
  *     fd of any task, and are opened here all the same);
  *  2b. in the tree's root, its namespaces restored, before its children
  *     (files_open_in_root): every FD_IN_ROOT file (paths of the tree's own
- *     mount namespace), inherited by the processes like snap's;
+ *     mount namespace), inherited by the processes like snap's; then each
+ *     kind's root_opened() (queues whose messages need the tree's
+ *     namespaces, left by all_opened());
  *  3. in each restored process that owns its fd table (restore_task_fds):
  *     its FD_IN_TASK files opened, then every fd put at its number by a
  *     parallel move (files-install.c), in no more fd numbers than the
@@ -484,6 +486,9 @@ void files_close_all(struct restore_ctx *ctx)
 			close(st->fds[i]);
 		st->fds[i] = -1;
 	}
+	for (size_t k = 0; k < nr_fd_kinds; k++)
+		if (fd_kinds[k]->handed_over)
+			fd_kinds[k]->handed_over(ctx, st->kind_st[k]);
 }
 
 /* In the task: its own FD_IN_TASK files, parked above service_base. */
@@ -532,6 +537,9 @@ int files_open_in_root(struct restore_ctx *ctx, int service_base)
 	st->park_at_target = false;
 	ret = open_staged(ctx, todo, nr);
 	free(todo);
+	for (size_t k = 0; k < nr_fd_kinds && !ret; k++)
+		if (fd_kinds[k]->root_opened)
+			ret = fd_kinds[k]->root_opened(ctx, st->kind_st[k]);
 	if (nr)
 		opened_all(ctx);
 	if (!ret && nr)

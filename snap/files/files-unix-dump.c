@@ -172,7 +172,7 @@ int unix_queue_msg(struct dump_ctx *ctx, struct unix_dump_state *us, uint32_t in
 		if (!q->creds)
 			goto oom;
 		unix_creds__init(q->creds);
-		q->creds->pid = dump_vpid(ctx, m->creds.pid);
+		q->creds->pid = m->creds_in_tree ? m->creds.pid : dump_vpid(ctx, m->creds.pid);
 		q->creds->uid = m->creds.uid;
 		q->creds->gid = m->creds.gid;
 	}
@@ -209,6 +209,11 @@ static int dump_queue(struct dump_ctx *ctx, struct unix_dump_state *us, const st
 		return 0;
 	if (unix_peek_queue(d->local, u->type, u->shutdown & UNIX_RCV_SHUTDOWN, who, &msgs, &nr))
 		return -1;
+	if (unix_creds_vpids(ctx, d->local, u->type, u->shutdown & UNIX_RCV_SHUTDOWN, who, msgs,
+			     nr)) {
+		unix_msgs_free(msgs, nr);
+		return -1;
+	}
 	for (size_t i = 0; i < nr && !ret; i++) {
 		/* Only a dgram's sender varies: a connection's is its peer. */
 		if (u->type != SOCK_DGRAM)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unix sockets, restore: once every file snap opens is open (all_opened),
- * in this order, each step needing the one before:
+ * or, when a queued message needs the tree's own namespaces, in the tree's
+ * root once its files are open too (root_opened), in this order, each step
+ * needing the one before:
  *
  *  1. queues refilled, message by message, from the side that wrote them:
  *     a stream or seqpacket socket's from its peer (or the stand-in for a
@@ -36,6 +38,7 @@ struct fill {
 	struct restore_ctx *ctx;
 	struct unix_restore_state *rs;
 	int *prev_sndbuf;		/* by position in rs->sk */
+	pid_t via;			/* unix_send_creds()'s */
 	size_t bytes, nr;		/* every message of the image */
 };
 
@@ -108,7 +111,7 @@ static int send_one(struct fill *f, int wfd, const struct sockaddr_un *to, sockl
 		c->cmsg_type = SCM_CREDENTIALS;
 		c->cmsg_len = CMSG_LEN(sizeof(uc));
 		memcpy(CMSG_DATA(c), &uc, sizeof(uc));
-		return unix_send_creds(wfd, &mh, q->creds, who) ? (errno = 0, -1) : 0;
+		return unix_send_creds(wfd, &mh, q->creds, f->via, who) ? (errno = 0, -1) : 0;
 	}
 	if (!mh.msg_controllen)
 		mh.msg_control = NULL;
@@ -355,10 +358,9 @@ static int settle(struct fill *f, struct unix_rsk *r)
 	return 0;
 }
 
-int unix_all_opened(struct restore_ctx *ctx, void *st)
+static int fill_all(struct restore_ctx *ctx, struct unix_restore_state *rs, pid_t via)
 {
-	struct unix_restore_state *rs = st;
-	struct fill f = { .ctx = ctx, .rs = rs };
+	struct fill f = { .ctx = ctx, .rs = rs, .via = via };
 	int ret = -1;
 
 	f.prev_sndbuf = calloc(rs->nr_sk + 1, sizeof(*f.prev_sndbuf));
@@ -371,11 +373,7 @@ int unix_all_opened(struct restore_ctx *ctx, void *st)
 	for (size_t i = 0; i < rs->nr_sk; i++)
 		if (finish(&f, &rs->sk[i]))
 			goto out;
-	for (size_t i = 0; i < rs->nr_sk; i++) {
-		if (rs->sk[i].tmp_peer >= 0)
-			close(rs->sk[i].tmp_peer);
-		rs->sk[i].tmp_peer = -1;
-	}
+	unix_close_stand_ins(ctx, rs);
 	for (size_t i = 0; i < rs->nr_sk; i++)
 		if (settle(&f, &rs->sk[i]))
 			goto out;
@@ -383,4 +381,64 @@ int unix_all_opened(struct restore_ctx *ctx, void *st)
 out:
 	free(f.prev_sndbuf);
 	return ret;
+}
+
+/*
+ * A message that carries a file the root opens (a path of the tree's own
+ * mount namespace, a dead pid's pidfd made in its pid namespace), or
+ * credentials when the tree has a pid namespace of its own (their pid is
+ * looked up in the sender's, and read in the receiver's): the queues are
+ * refilled by the root, where those files and pids are.
+ */
+static bool fill_needs_root(const struct restore_ctx *ctx, const struct unix_restore_state *rs)
+{
+	for (size_t i = 0; i < rs->nr_queue; i++) {
+		const UnixQueueEntry *q = rs->queue[i];
+
+		if (q->creds && ctx->new_pidns)
+			return true;
+		for (size_t k = 0; k < q->n_fds; k++)
+			if (files_where(ctx, q->fds[k]) == FD_IN_ROOT)
+				return true;
+	}
+	return false;
+}
+
+int unix_all_opened(struct restore_ctx *ctx, void *st)
+{
+	struct unix_restore_state *rs = st;
+
+	rs->fill_in_root = fill_needs_root(ctx, rs);
+	if (rs->fill_in_root) {
+		pr_debug("unix: the queues are refilled in the tree's root");
+		return 0;
+	}
+	return fill_all(ctx, rs, 0);
+}
+
+/* The stand-ins for closed peers: their sockets see the end once every copy is closed. */
+void unix_close_stand_ins(struct restore_ctx *ctx, void *st)
+{
+	struct unix_restore_state *rs = st;
+
+	(void)ctx;
+	for (size_t i = 0; i < rs->nr_sk; i++) {
+		if (rs->sk[i].tmp_peer >= 0)
+			close(rs->sk[i].tmp_peer);
+		rs->sk[i].tmp_peer = -1;
+	}
+}
+
+int unix_root_opened(struct restore_ctx *ctx, void *st)
+{
+	struct unix_restore_state *rs = st;
+	pid_t top = 0;
+
+	if (!rs->fill_in_root)
+		return 0;
+	/* The helpers that send as exited senders take those senders' pids. */
+	for (size_t i = 0; i < rs->nr_queue; i++)
+		if (rs->queue[i]->creds && (pid_t)rs->queue[i]->creds->pid > top)
+			top = rs->queue[i]->creds->pid;
+	return fill_all(ctx, rs, files_spare_pid(ctx, top));
 }

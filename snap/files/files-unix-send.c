@@ -7,10 +7,12 @@
  * processes of the tree exist, so a sender of the tree has no pid yet; a
  * child of snap made with that pid (clone3 set_tid) sends the message for
  * it and exits. The receiver reads the pid number it was sent with; the
- * number is free again for the process restored with it.
+ * number is free again for the process restored with it. In a tree with a
+ * pid namespace of its own, the tree's root sends, and its helper is made
+ * under a process at a pid none of the tree's has: snap, looking for the
+ * root's children by pid meanwhile, must not take it for one of them.
  */
 #include <errno.h>
-#include <linux/sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -29,21 +31,42 @@ static size_t msg_len(const struct msghdr *mh)
 	return len;
 }
 
-/* In a child that has pid @pid: send, and say how it went in the exit code. */
-static int send_as(int fd, struct msghdr *mh, pid_t pid, const char *who)
+/* Wait for @child: 0 when it exited 0, else -1 with errno its exit code (EINTR: killed). */
+static int reap(pid_t child, const char *who)
 {
-	struct clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)(uintptr_t)&pid,
-		.set_tid_size = 1,
-	};
 	int status;
+
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			pr_perror("%s: waiting for helper %d", who, child);
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+	return -1;
+}
+
+/*
+ * In a child that has pid @pid: send, and say how it went in the exit
+ * code. @via: a pid the child is made under, or 0 (files_spare_pid()).
+ */
+static int send_as(int fd, struct msghdr *mh, pid_t pid, pid_t via, const char *who)
+{
 	long child;
 
-	child = syscall(SYS_clone3, &args, sizeof(args));
+	child = files_clone_at(via ? via : pid);
+	if (child == 0 && via) {
+		child = files_clone_at(pid);
+		if (child > 0)
+			_exit(reap(child, who) ? (errno ? errno : EIO) : 0);
+		if (child < 0)
+			_exit(errno);
+	}
 	if (child < 0) {
 		pr_perror("%s: cannot make a process with pid %d to send a message as it", who,
-			  pid);
+			  via ? via : pid);
 		return -1;
 	}
 	if (child == 0) {
@@ -51,20 +74,13 @@ static int send_as(int fd, struct msghdr *mh, pid_t pid, const char *who)
 
 		_exit(n == (ssize_t)msg_len(mh) ? 0 : n < 0 ? errno : EAGAIN);
 	}
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
-			pr_perror("%s: waiting for pid %d", who, pid);
-			return -1;
-		}
-	}
-	if (WIFEXITED(status) && !WEXITSTATUS(status))
+	if (!reap(child, who))
 		return 0;
-	errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
 	pr_perror("%s: pid %d could not queue its message again", who, pid);
 	return -1;
 }
 
-int unix_send_creds(int fd, struct msghdr *mh, const UnixCreds *cr, const char *who)
+int unix_send_creds(int fd, struct msghdr *mh, const UnixCreds *cr, pid_t via, const char *who)
 {
 	ssize_t n = sendmsg(fd, mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -76,5 +92,5 @@ int unix_send_creds(int fd, struct msghdr *mh, const UnixCreds *cr, const char *
 		pr_perror("%s: cannot queue a message from pid %u again", who, cr->pid);
 		return -1;
 	}
-	return send_as(fd, mh, cr->pid, who);
+	return send_as(fd, mh, cr->pid, via, who);
 }

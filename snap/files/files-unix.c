@@ -57,5 +57,7 @@ const struct fd_ops unix_fd_ops = {
 	.open = unix_open,
 	.inherit_key = unix_inherit_key,
 	.all_opened = unix_all_opened,
+	.root_opened = unix_root_opened,
+	.handed_over = unix_close_stand_ins,
 	.restore_free = unix_restore_free,
 };

@@ -14,6 +14,7 @@
  *   files-unix-open.c     restore: making sockets, pairs and connections
  *   files-unix-fill.c     restore: queues refilled, then shutdowns and options
  *   files-unix-send.c     restore: sending one message, as the pid it came from
+ *   files-unix-creds.c    dump: the credentials of exited senders, as the tree sees them
  */
 #ifndef SNAP_FILES_UNIX_H
 #define SNAP_FILES_UNIX_H
@@ -43,6 +44,7 @@ struct unix_msg {
 	int nfds;
 	bool has_creds;
 	struct ucred creds;
+	bool creds_in_tree;		/* creds.pid as the tree's pid namespace sees it */
 };
 
 /* A socket an fd of the tree holds. */
@@ -118,6 +120,7 @@ struct unix_restore_state {
 	size_t nr_queue;
 	struct unix_rsk *sk;		/* sorted by ino */
 	size_t nr_sk;
+	bool fill_in_root;		/* all_opened() left the queues to root_opened() */
 };
 
 /* files-unix-collect.c */
@@ -185,13 +188,25 @@ int unix_open(struct restore_ctx *ctx, void *st, const FileEntry *fe);
 
 /* files-unix-fill.c */
 int unix_all_opened(struct restore_ctx *ctx, void *st);
+int unix_root_opened(struct restore_ctx *ctx, void *st);
+void unix_close_stand_ins(struct restore_ctx *ctx, void *st);
+
+/* files-unix-creds.c */
+/*
+ * @msgs, @nr messages just peeked on @fd (unix_peek_queue()'s arguments):
+ * when a sender of one has exited and the tree has its own pid namespace,
+ * every credentials pid read again as that namespace sees it. 0 or -1 logged.
+ */
+int unix_creds_vpids(const struct dump_ctx *ctx, int fd, int type, bool shut, const char *who,
+		     struct unix_msg *msgs, size_t nr);
 
 /* files-unix-send.c */
 /*
  * Send @mh on @fd with SCM_CREDENTIALS @cr: as-is when the pid is alive,
- * else from a child made with that pid (clone3 set_tid) that exits at once.
+ * else from a child made with that pid (clone3 set_tid) that exits at once,
+ * itself made under a child at pid @via when @via is not 0.
  * 0 or -1 logged.
  */
-int unix_send_creds(int fd, struct msghdr *mh, const UnixCreds *cr, const char *who);
+int unix_send_creds(int fd, struct msghdr *mh, const UnixCreds *cr, pid_t via, const char *who);
 
 #endif

@@ -7,11 +7,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -112,4 +115,39 @@ int files_stat_as(pid_t pid, const char *path, struct stat *st)
 bool files_paths_in_task(const struct restore_ctx *ctx)
 {
 	return (ns_root_clone_flags(ctx) & CLONE_NEWNS) || ctx->opts->join_ns[NS_KIND__NS_MNT];
+}
+
+bool files_pids_in_root(const struct restore_ctx *ctx)
+{
+	/* As restore_pidns_prepare() decides, later: at load, where() asks first. */
+	return (ns_root_clone_flags(ctx) & CLONE_NEWPID) || ctx->opts->new_pidns;
+}
+
+pid_t files_spare_pid(const struct restore_ctx *ctx, pid_t above)
+{
+	pid_t top = above > 1 ? above : 1;
+
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct restore_task *t = &ctx->tasks[i];
+		const PstreeEntry *pe = t->pe;
+
+		top = t->pid > top ? t->pid : top;
+		top = (pid_t)pe->pgid > top ? (pid_t)pe->pgid : top;
+		top = (pid_t)pe->sid > top ? (pid_t)pe->sid : top;
+		for (size_t k = 0; t->core && k < t->core->n_threads; k++)
+			if ((pid_t)t->core->threads[k]->tid > top)
+				top = t->core->threads[k]->tid;
+	}
+	return top + 1;
+}
+
+pid_t files_clone_at(pid_t pid)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+
+	if (pid > 0) {
+		args.set_tid = (uint64_t)(uintptr_t)&pid;
+		args.set_tid_size = 1;
+	}
+	return syscall(SYS_clone3, &args, sizeof(args));
 }

@@ -193,6 +193,8 @@ BAD = [
     ("bad/restore_inotify_wd", bad_notify.bad_restore_inotify_wd),
     ("bad/restore_inotify_gone", bad_notify.bad_restore_inotify_gone),
     ("bad/restore_fanotify_kind", bad_notify.bad_restore_fanotify_kind),
+    ("bad/restore_fanotify_in_tree", bad_notify.bad_restore_fanotify_in_tree),
+    ("bad/restore_fanotify_in_tree_kind", bad_notify.bad_restore_fanotify_in_tree_kind),
     ("bad/restore_unix_queues_trunc", bad_unix.bad_restore_unix_queues_trunc),
     ("bad/restore_unix_queues_corrupt", bad_unix.bad_restore_unix_queues_corrupt),
     ("bad/restore_unix_queue_ino", bad_unix.bad_restore_unix_queue_ino),

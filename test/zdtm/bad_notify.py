@@ -187,3 +187,33 @@ def bad_restore_fanotify_kind(b):
         get(part, 4)[0][2] = pb_encode(mark)
     edit, state = edit_kind_part(12, 13, bad_kind)
     refused(b, r, "files.img", edit, r"fanotify mark 1: bad kind \(kind 9", lambda: state["done"])
+
+
+def mark_in_tree(kind):
+    """An edit of fanotify_marks' files.img: the first mark of @kind
+    (fanotify_mark_entry.kind) gets in_tree (field 9) set."""
+    def set_in_tree(part):
+        for m in get(part, 4):
+            mark = pb_decode(m[2])
+            if get(mark, 1)[0][2] == kind:
+                mark.append([9, 0, 1])
+                m[2] = pb_encode(mark)
+                return
+    return edit_kind_part(12, 13, set_in_tree)
+
+
+def bad_restore_fanotify_in_tree(b):
+    """A mount mark on the tree's own mount (in_tree) restored without the
+    tree's mount namespace (the host image of static/fanotify_marks)."""
+    r = b.image("static/fanotify_marks")
+    edit, state = mark_in_tree(2)
+    refused(b, r, "files.img", edit, r"fanotify marks a mount of the tree's own mount namespace",
+            lambda: state["done"])
+
+
+def bad_restore_fanotify_in_tree_kind(b):
+    """in_tree on an inode mark: only mount marks are the tree's."""
+    r = b.image("static/fanotify_marks")
+    edit, state = mark_in_tree(1)
+    refused(b, r, "files.img", edit, r"fanotify mark \d+: bad in_tree \(not a mount mark\)",
+            lambda: state["done"])

@@ -186,9 +186,4 @@ NS_NOT_YET = {
     "static/unix_ext": "its peer is outside the tree's pid namespace, in another session",
     "static/cgroup_tree": "moves itself between host cgroups; the flavour's root mounts none",
     "static/cgroup_forker": "freezes through the host's v1 freezer; the flavour's root mounts none",
-    # snap's gaps in a tree's own namespaces, to be closed.
-    "static/fanotify_marks": "gap: a mount mark in the tree's own mount namespace is refused",
-    "static/unix_scm_rights": "gap: a file opened inside a mount namespace cannot be queued",
-    "static/unix_scm_creds": "gap: queued credentials lose their pid in a new pid namespace",
-    "static/pidfd": "gap: a dead pid's pidfd is made in snap's pid namespace: no exit status",
 }

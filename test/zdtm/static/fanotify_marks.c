@@ -6,8 +6,9 @@
  *   a mount mark on the mount of D: FAN_CLOSE_WRITE;
  *   a filesystem mark on the filesystem of D: FAN_OPEN_EXEC.
  * fdinfo lists the same marks (inode, device, mount, masks, flags) as before
- * the dump. Opening D/file for writing gives FAN_OPEN then FAN_CLOSE_WRITE;
- * opening D/quiet gives nothing; writing a file outside D gives
+ * the dump (the mount mark on the mount of D, whatever that mount's id).
+ * Opening D/file for writing gives FAN_OPEN then FAN_CLOSE_WRITE; opening
+ * D/quiet gives nothing; writing a file outside D gives
  * FAN_CLOSE_WRITE through the mount mark. Other processes' events on the
  * mount are skipped. A child shares the group (forked after it was made).
  */
@@ -30,20 +31,40 @@
 
 static char dir[4000], file[4096], quiet[4096], outside[4096];
 
-/* The group's fdinfo lines that start with "fanotify", sorted. */
+/* The id of the mount @path is on, as fdinfo shows it. */
+static unsigned int mount_id(const char *path)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
+		fail("statx %s: %m", path);
+	return stx.stx_mnt_id;
+}
+
+/*
+ * The group's fdinfo lines that start with "fanotify", sorted. A mount
+ * mark on the mount of dir reads "mnt_id:dir": a restore in a mount
+ * namespace of its own makes that mount again, with an id of its own.
+ */
 static int read_marks(int fd, char lines[][256])
 {
 	char path[64], line[256];
-	int n = 0;
+	unsigned int id, dir_id = mount_id(dir);
+	int n = 0, at;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "r");
 	if (!f)
 		fail("open %s: %m", path);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "fanotify", 8) && n < MAX_LINES)
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "fanotify", 8) || n >= MAX_LINES)
+			continue;
+		if (sscanf(line, "fanotify mnt_id:%x%n", &id, &at) == 1 && id == dir_id)
+			snprintf(lines[n++], 256, "fanotify mnt_id:dir%s", line + at);
+		else
 			strcpy(lines[n++], line);
+	}
 	fclose(f);
 	qsort(lines, n, sizeof(lines[0]), (int (*)(const void *, const void *))strcmp);
 	return n;

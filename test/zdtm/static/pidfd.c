@@ -14,19 +14,12 @@
 #include <sys/wait.h>
 
 #include "anon-fdinfo.h"
+#include "pidfd-info.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
 #define DUP_FD	60
-
-struct pidfd_info_v0 {
-	uint64_t mask, cgroupid;
-	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-	int32_t exit_code;
-};
-#define PIDFD_INFO_EXIT	(1UL << 3)
-#define GET_INFO	_IOWR(0xFF, 11, struct pidfd_info_v0)
 
 static int pidfd_open(pid_t pid, unsigned int flags)
 {
