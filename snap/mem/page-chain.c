@@ -16,6 +16,7 @@
 
 #include "ctx.h"
 #include "image.h"
+#include "inventory.pb-c.h"
 #include "log.h"
 #include "mem/page-chain.h"
 
@@ -252,5 +253,48 @@ out:
 		level_free(&c->lv[k], true);
 	free(c->buf);
 	free(c);
+	return ret;
+}
+
+int page_chain_open(int dirfd, const char *dir, pid_t pid, int *fd, uint64_t *nr_pages)
+{
+	InventoryEntry *inv = NULL;
+	PagemapEntry **pm = NULL;
+	uint64_t own = 0, all = 0;
+	struct stat st;
+	size_t nr = 0;
+	int ret = -1;
+
+	*fd = -1;
+	if (img_load_all(dirfd, IMG_PAGEMAP, pid, false, (void ***)&pm, &nr))
+		return -1;
+	for (size_t i = 0; i < nr; i++) {
+		all += pm[i]->nr_pages;
+		own += pm[i]->in_parent ? 0 : pm[i]->nr_pages;
+	}
+	*nr_pages = all;
+	if (page_chain_needed(pm, nr)) {
+		if (!img_load_one(dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv))
+			ret = page_chain_resolve(dirfd, dir, inv->has_parent_id ? inv->parent_id : 0,
+						 pid, pm, nr, fd);
+		goto out;
+	}
+	*fd = img_open_raw(dirfd, "pages-%u.img", pid, O_RDONLY);
+	if (*fd < 0)
+		goto out;
+	if (fstat(*fd, &st) || (uint64_t)st.st_size != own * PAGE_SIZE) {
+		pr_err("%s: image pages-%d.img: %lld bytes, pagemap-%d.img describes %llu", dir,
+		       pid, (long long)st.st_size, pid, (unsigned long long)(own * PAGE_SIZE));
+		close(*fd);
+		*fd = -1;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (inv)
+		protobuf_c_message_free_unpacked(&inv->base, NULL);
+	for (size_t i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(&pm[i]->base, NULL);
+	free(pm);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #ifndef SNAP_PAGE_CHAIN_H
 #define SNAP_PAGE_CHAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,5 +27,14 @@ bool page_chain_needed(PagemapEntry **pm, size_t nr);
  */
 int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
 		       PagemapEntry **pm, size_t nr, int *fd);
+
+/*
+ * The pages of @pid in the set in @dirfd (named @dir in errors), in pagemap
+ * order with the parent sets' runs resolved in: *@fd (its own pages-PID.img,
+ * checked against the pagemap, or a memfd from page_chain_resolve()) and
+ * *@nr_pages. For those who serve pages by index (lazy-pages, the page
+ * server). 0 or -1 (logged).
+ */
+int page_chain_open(int dirfd, const char *dir, pid_t pid, int *fd, uint64_t *nr_pages);
 
 #endif
