@@ -120,6 +120,8 @@ int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
 		last--;
 	if (first == last)
 		return 0;
+	/* One call for the pages' allocation, not a fault per page in the copy. */
+	madvise(s->base + first * LZ_PAGE, (last - first) * LZ_PAGE, MADV_POPULATE_WRITE);
 	if (s->remote->lost ||
 	    page_xfer_get(s->remote->x, s->pid, first, last - first, s->base + first * LZ_PAGE,
 			  s->remote->why, sizeof(s->remote->why))) {
