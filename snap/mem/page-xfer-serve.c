@@ -64,7 +64,12 @@ static struct src *src_of(struct tx *tx, uint32_t pid)
 	}
 	s = &tx->srcs[tx->nr];
 	if (page_chain_open(tx->dirfd, "the served directory", pid, &s->fd, &s->nr_pages)) {
-		fail(tx, "pid %u: its pages cannot be served (see the page server's log)", pid);
+		/* Logged here already: lazy-pages hears it in short. */
+		static const char msg[] = "its images cannot be read on the page server";
+		char text[96];
+
+		snprintf(text, sizeof(text), "pid %u: %s", pid, msg);
+		ps_frame_send(tx->sk, PS_ERROR, 0, text, strlen(text), NULL, 0, MSG_DONTWAIT);
 		return NULL;
 	}
 	s->pid = pid;
@@ -128,6 +133,10 @@ static int serve(struct tx *tx)
 				return -1;
 			}
 			return 0;
+		}
+		if (h.type == PS_ABORT) {
+			pr_err("lazy-pages from %s: it gave up (its own log says why)", tx->peer);
+			return -1;
 		}
 		if (h.type != PS_GET)
 			return fail(tx, "a %s frame in a lazy-pages session",

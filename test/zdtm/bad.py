@@ -120,6 +120,7 @@ BAD = [
     ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
     ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),
     ("bad/lazy_page_server_killed", bad_lazyps.bad_lazy_page_server_killed),
+    ("bad/lazy_page_server_trunc", bad_lazyps.bad_lazy_page_server_trunc),
     ("lazy/page_server_netns", bad_lazyps.lazy_page_server_netns),
     ("bad/restore_nodir", bad_restore.bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),

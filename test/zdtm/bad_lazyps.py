@@ -152,3 +152,51 @@ def bad_lazy_page_server_killed(b):
     if len(lines) != 1 or not re.search(want, lines[0]):
         raise Failure("lazy-pages said %r, expected one line matching %r" % (lines, want),
                       os.path.join(local, "lazy-pages.err"))
+
+
+def one_line(what, err, want, log):
+    lines = [l for l in err.splitlines() if l.strip()]
+    if len(lines) != 1 or not re.search(want, lines[0]):
+        raise Failure("%s said %r, expected one line matching %r" % (what, lines, want), log)
+
+
+def bad_lazy_page_server_trunc(b):
+    """The served set's pages-PID.img is a page short: the page server
+    refuses the first GET for that process (its one line names the image),
+    lazy-pages gives up with one line naming the page server and the pid,
+    the restore fails before it made any process with one line of its own;
+    all three exit 1, nothing is left running."""
+    r = b.image(tests.find("static/mem_heap"))
+    pages = os.path.join(r.img, "pages-%d.img" % r.pid)
+    os.truncate(pages, os.path.getsize(pages) - 4096)
+    server = PageServer(b.snap, r.img, b.dir)
+    if not server.ready():
+        server.wait(5)
+        raise Failure("the page server did not start", server.log())
+    local = os.path.join(b.dir, "restore-side")
+    restore_side(r.img, local)
+    before = descendants()
+    lazy = start_lazy(b, b.snap, local, server.address, server.port)
+    status, err = b.snap.run(["restore", "-D", local, "-d", "--lazy-pages", "-o",
+                              "restore.log", "-v", "4"], local, "restore")
+    if exit_code(status) != 1:
+        raise Failure("restore %s from a truncated served set, expected exit 1" %
+                      describe(status), os.path.join(local, "restore.log"))
+    one_line("restore", err, r"pid %d: the lazy-pages server did not take its pages" % r.pid,
+             os.path.join(local, "restore.err"))
+    status, err, _ = b.snap.wait(lazy, local, "lazy-pages", 10)
+    if exit_code(status) != 1:
+        raise Failure("lazy-pages %s, expected exit 1" % describe(status),
+                      os.path.join(local, "lazy-pages.log"))
+    one_line("lazy-pages", err, r"page server 127\.0\.0\.1:%d: pid %d: its images cannot be "
+             r"read on the page server" % (server.port, r.pid),
+             os.path.join(local, "lazy-pages.err"))
+    status, err = server.wait(10)
+    if exit_code(status) != 1:
+        raise Failure("the page server %s, expected exit 1" % describe(status), server.log())
+    one_line("the page server", err, r"pages-%d\.img: \d+ bytes, pagemap-%d\.img describes" %
+             (r.pid, r.pid), server.log())
+    if alive(r.pid):
+        raise Failure("pid %d runs after a failed restore" % r.pid)
+    if not wait_until(lambda: not (descendants() - before), 10):
+        raise Failure("processes left running: %s" % sorted(descendants() - before))
