@@ -89,9 +89,7 @@ nsenter --net=/run/netns/"$A" "$SNAP" dump -t "$pid" -D "$WORK/img" $prev --trac
 # The hand-over: every image but the pages, to B's own directory.
 t0=$(date +%s%N)
 mkdir "$WORK/b-img"
-for f in "$WORK"/img/*.img; do
-	case "${f##*/}" in pages-*) ;; *) cp "$f" "$WORK/b-img/" ;; esac
-done
+find "$WORK/img" -maxdepth 1 -name '*.img' ! -name 'pages-*' -exec cp -t "$WORK/b-img" {} +
 copy=$(( ($(date +%s%N) - t0) / 1000 ))
 nsenter --net=/run/netns/"$A" "$SNAP" page-server -D "$WORK/img" --address 10.79.0.1 --port 7790 \
 	-o "$WORK/page-server.log" --pidfile "$WORK/page-server.pid" &

@@ -131,11 +131,10 @@ int lz_guard_start(void)
 	return sv[0];
 }
 
-static int guard_send(int g, int op, pid_t pid, int fd)
+ssize_t lz_send_fd(int sk, const void *buf, size_t len, int fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct guard_msg m = {.op = op, .pid = pid};
-	struct iovec iov = {&m, sizeof(m)};
+	struct iovec iov = {(void *)buf, len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (fd >= 0) {
@@ -149,7 +148,14 @@ static int guard_send(int g, int op, pid_t pid, int fd)
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
-	if (sendmsg(g, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+	return sendmsg(sk, &mh, MSG_NOSIGNAL);
+}
+
+static int guard_send(int g, int op, pid_t pid, int fd)
+{
+	struct guard_msg m = {.op = op, .pid = pid};
+
+	if (lz_send_fd(g, &m, sizeof(m), fd) != sizeof(m)) {
 		pr_perror("the guard is gone (pid %d)", pid);
 		return -1;
 	}
@@ -171,7 +177,7 @@ void lz_guard_cause(int g, const char *why)
 	struct guard_msg m = {.op = GUARD_CAUSE};
 
 	snprintf(m.why, sizeof(m.why), "%s", why);
-	if (send(g, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m))
+	if (lz_send_fd(g, &m, sizeof(m), -1) != sizeof(m))
 		pr_err("%s", why);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lazy-vma.h"
+#include "lazy/lazy-int.h"
 #include "lazy/lazy-proto.h"
 #include "lazy/lazy.h"
 #include "log.h"
@@ -50,32 +51,20 @@ int lazy_connect(int dirfd, const char *dir)
 /* The restore's message @h (with @uffd if not -1), and the server's 'A' (with *@fd if asked). */
 static int send_hello(int sock, struct lazy_hello *h, size_t len, int uffd, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {h, len};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, ack = 0;
+	struct iovec iov = {&ack, 1};
 	struct msghdr mh = {.msg_iov = &iov,
 			    .msg_iovlen = 1,
 			    .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	struct pollfd pfd = {.fd = sock, .events = POLLIN};
-	char ack = 0;
+	struct cmsghdr *cm;
 
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &uffd, sizeof(int));
-	if (uffd < 0)
-		mh.msg_control = NULL, mh.msg_controllen = 0;
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len) {
+	if (lz_send_fd(sock, h, len, uffd) != (ssize_t)len) {
 		pr_perror("pid %d: cannot hand its uffd to the lazy-pages server", h->pid);
 		return -1;
 	}
 	/* A FILL waits on the page server: as long as it takes, or until the server gives up. */
-	iov = (struct iovec){&ack, 1};
-	mh = (struct msghdr){.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf)};
 	if (poll(&pfd, 1, fd ? -1 : ACK_TIMEOUT_MS) != 1 ||
 	    recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || ack != 'A') {
 		pr_err("pid %d: the lazy-pages server did not take its pages (%s); see its log",

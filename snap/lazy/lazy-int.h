@@ -97,6 +97,8 @@ int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, stru
 int lz_zero(struct lazy_task *t, uint64_t addr);
 
 /* lazy-guard.c: a process holding every uffd that kills their processes if we die. */
+/* sendmsg of @len bytes at @buf, with @fd attached (SCM_RIGHTS) unless it is -1. */
+ssize_t lz_send_fd(int sk, const void *buf, size_t len, int fd);
 int lz_guard_start(void);
 int lz_guard_add(int g, pid_t pid, int uffd);
 int lz_guard_done(int g, pid_t pid);

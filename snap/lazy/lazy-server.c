@@ -102,21 +102,7 @@ static struct lz_src *src_of(struct lazy_server *s, pid_t pid)
 /* @ack to the restore, with @fd attached if not -1. */
 static void answer(struct lazy_server *s, char ack, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {&ack, 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-
-	if (fd >= 0) {
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	if (sendmsg(s->conn, &mh, MSG_NOSIGNAL) != 1)
+	if (lz_send_fd(s->conn, &ack, 1, fd) != 1)
 		pr_perror("cannot answer the restore");
 }
 

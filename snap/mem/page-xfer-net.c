@@ -164,33 +164,17 @@ static int send_locked(struct page_xfer *x, const struct ps_hdr *h, const void *
 		{ (void *)p1, l1 },
 		{ (void *)p2, l2 },
 	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
-	ssize_t n;
 
 	if (x->broken || server_gave_up(x, what)) {
 		errno = 0;
 		return -1;
 	}
-	while (mh.msg_iovlen) {
-		n = sendmsg(x->sk, &mh, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			lost(x, what, errno);
-			errno = 0;
-			return -1;
-		}
-		x->bytes += n;
-		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
-			n -= mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen) {
-			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-			mh.msg_iov->iov_len -= n;
-		}
+	if (ps_send_all(x->sk, iov, 3, 0)) {
+		lost(x, what, errno);
+		errno = 0;
+		return -1;
 	}
+	x->bytes += sizeof(*h) + l1 + l2;
 	x->frames++;
 	return 0;
 }

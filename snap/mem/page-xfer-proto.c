@@ -99,15 +99,11 @@ void ps_frame_seal(struct ps_hdr *h, uint16_t type, uint32_t sink, const void *p
 	h->hdr_crc = ps_crc32c(0, h, offsetof(struct ps_hdr, hdr_crc));
 }
 
-int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l1, const void *p2,
-		  size_t l2, int flags)
+int ps_send_all(int sk, struct iovec *iov, int nr, int flags)
 {
-	struct ps_hdr h;
-	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)p1, l1 }, { (void *)p2, l2 } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = nr };
 	ssize_t n;
 
-	ps_frame_seal(&h, type, sink, p1, l1, p2, l2);
 	while (mh.msg_iovlen) {
 		n = sendmsg(sk, &mh, MSG_NOSIGNAL | flags);
 		if (n < 0 && errno == EINTR)
@@ -125,6 +121,16 @@ int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l
 		}
 	}
 	return 0;
+}
+
+int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l1, const void *p2,
+		  size_t l2, int flags)
+{
+	struct ps_hdr h;
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)p1, l1 }, { (void *)p2, l2 } };
+
+	ps_frame_seal(&h, type, sink, p1, l1, p2, l2);
+	return ps_send_all(sk, iov, 3, flags);
 }
 
 const char *ps_type_name(unsigned int type)

@@ -142,6 +142,9 @@ void ps_keepalive(int sk);
  * -2: a read error, errno set (and @err says it too). Nothing logged: each
  * end says it its own way.
  */
+struct iovec;
+/* Send @nr iovecs whole (MSG_NOSIGNAL and @flags; EINTR retried): 0, or -1 with errno. */
+int ps_send_all(int sk, struct iovec *iov, int nr, int flags);
 /* Send one frame whole (MSG_NOSIGNAL and @flags): 0, or -1 with errno. */
 int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l1, const void *p2,
 		  size_t l2, int flags);

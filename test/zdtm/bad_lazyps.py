@@ -121,18 +121,33 @@ def lazy_page_server_netns(b):
                       server.log())
 
 
-def bad_lazy_page_server_killed(b):
-    """SIGKILL the page server a lazy restore takes its pages from, just
-    after the restore: lazy-pages loses its source, its guard kills the
-    restored process (which would otherwise wait on its faults forever) with
-    one line naming the page server, lazy-pages exits 1, nothing is left."""
-    r = b.image(tests.find("static/mem_lazy_1g"))
+def one_line(what, err, want, log):
+    lines = [l for l in err.splitlines() if l.strip()]
+    if len(lines) != 1 or not re.search(want, lines[0]):
+        raise Failure("%s said %r, expected one line matching %r" % (what, lines, want), log)
+
+
+def served(b, test, damage=None):
+    """@test dumped, a page server on 127.0.0.1 serving its set (@damage(run)
+    first, if given), and the restore side: (run, server, its directory)."""
+    r = b.image(tests.find(test))
+    if damage:
+        damage(r)
     server = PageServer(b.snap, r.img, b.dir)
     if not server.ready():
         server.wait(5)
         raise Failure("the page server did not start", server.log())
     local = os.path.join(b.dir, "restore-side")
     restore_side(r.img, local)
+    return r, server, local
+
+
+def bad_lazy_page_server_killed(b):
+    """SIGKILL the page server a lazy restore takes its pages from, just
+    after the restore: lazy-pages loses its source, its guard kills the
+    restored process (which would otherwise wait on its faults forever) with
+    one line naming the page server, lazy-pages exits 1, nothing is left."""
+    r, server, local = served(b, "static/mem_lazy_1g")
     before = descendants()
     lazy = start_lazy(b, b.snap, local, server.address, server.port)
     lazy_restore(b.snap, local)
@@ -145,19 +160,11 @@ def bad_lazy_page_server_killed(b):
                       describe(status), os.path.join(local, "lazy-pages.log"))
     if not wait_until(lambda: not (descendants() - before), 10):
         raise Failure("processes left running: %s" % sorted(descendants() - before))
-    lines = [l for l in err.splitlines() if l.strip()]
-    want = (r"^snap lazy-pages: page server 127\.0\.0\.1:%d: connection lost .*pid %d.*, "
-            r"before pid %d had all its memory; pid %d killed$" % (server.port, r.pid, r.pid,
-                                                                   r.pid))
-    if len(lines) != 1 or not re.search(want, lines[0]):
-        raise Failure("lazy-pages said %r, expected one line matching %r" % (lines, want),
-                      os.path.join(local, "lazy-pages.err"))
-
-
-def one_line(what, err, want, log):
-    lines = [l for l in err.splitlines() if l.strip()]
-    if len(lines) != 1 or not re.search(want, lines[0]):
-        raise Failure("%s said %r, expected one line matching %r" % (what, lines, want), log)
+    one_line("lazy-pages", err,
+             r"^snap lazy-pages: page server 127\.0\.0\.1:%d: connection lost .*pid %d.*, "
+             r"before pid %d had all its memory; pid %d killed$" % (server.port, r.pid, r.pid,
+                                                                    r.pid),
+             os.path.join(local, "lazy-pages.err"))
 
 
 def bad_lazy_page_server_trunc(b):
@@ -166,15 +173,11 @@ def bad_lazy_page_server_trunc(b):
     lazy-pages gives up with one line naming the page server and the pid,
     the restore fails before it made any process with one line of its own;
     all three exit 1, nothing is left running."""
-    r = b.image(tests.find("static/mem_heap"))
-    pages = os.path.join(r.img, "pages-%d.img" % r.pid)
-    os.truncate(pages, os.path.getsize(pages) - 4096)
-    server = PageServer(b.snap, r.img, b.dir)
-    if not server.ready():
-        server.wait(5)
-        raise Failure("the page server did not start", server.log())
-    local = os.path.join(b.dir, "restore-side")
-    restore_side(r.img, local)
+    def cut(r):
+        pages = os.path.join(r.img, "pages-%d.img" % r.pid)
+        os.truncate(pages, os.path.getsize(pages) - 4096)
+
+    r, server, local = served(b, "static/mem_heap", cut)
     before = descendants()
     lazy = start_lazy(b, b.snap, local, server.address, server.port)
     status, err = b.snap.run(["restore", "-D", local, "-d", "--lazy-pages", "-o",
