@@ -273,6 +273,17 @@ bad_siginfo:
 	return -1;
 }
 
+/* --lazy-pages: the pages the restorer reads come from lazy-pages, resolved (lazy_fill()). */
+static void pages_from_lazy(struct restore_task *t)
+{
+	t->pages_from_lazy = true;
+	t->nr_pages = 0;
+	for (size_t i = 0; i < t->nr_pagemap; i++) {
+		t->nr_pages += t->pagemap[i]->nr_pages;
+		t->pagemap[i]->has_in_parent = t->pagemap[i]->in_parent = false;
+	}
+}
+
 /* Whether @t's pages-PID.img is missing: it then has all its pages from lazy-pages. */
 static bool no_pages_here(const struct restore_ctx *ctx, struct restore_task *t)
 {
@@ -282,12 +293,7 @@ static bool no_pages_here(const struct restore_ctx *ctx, struct restore_task *t)
 	if (!faccessat(ctx->dirfd, name, F_OK, 0) || errno != ENOENT)
 		return false;
 	pr_info("pid %d: no %s here: its pages come from the lazy-pages server", t->pid, name);
-	t->pages_from_lazy = true;
-	t->nr_pages = 0;
-	for (size_t i = 0; i < t->nr_pagemap; i++) {
-		t->nr_pages += t->pagemap[i]->nr_pages;
-		t->pagemap[i]->has_in_parent = t->pagemap[i]->in_parent = false;
-	}
+	pages_from_lazy(t);
 	return true;
 }
 
@@ -330,7 +336,7 @@ static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
 /*
  * An incremental dump: the pages in the parent sets are gathered, through
  * the chain, with this set's own into one file the restorer reads as usual
- * (with --lazy-pages, snap lazy-pages resolves the chain the same way).
+ * (with --lazy-pages, from snap lazy-pages, which resolves the chain).
  */
 static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
 {
@@ -338,6 +344,11 @@ static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
 
 	if (!page_chain_needed(t->pagemap, t->nr_pagemap))
 		return 0;
+	/* lazy-pages resolves it too, and only as far as pages are due: no copy of it all here. */
+	if (ctx->opts->lazy_pages) {
+		pages_from_lazy(t);
+		return 0;
+	}
 	if (page_chain_resolve(ctx->dirfd, ctx->opts->images_dir,
 			       ctx->inv->has_parent_id ? ctx->inv->parent_id : 0, t->pid,
 			       t->pagemap, t->nr_pagemap, &fd))

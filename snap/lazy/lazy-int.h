@@ -13,6 +13,7 @@
 #define LZ_PAGE 4096UL
 
 struct page_xfer;
+struct page_reader;
 
 /* --page-server: the connection to the page source, shared by every lz_src. */
 struct lz_remote {
@@ -31,6 +32,8 @@ struct lz_src {
 	size_t len;
 	uint64_t nr_pages;
 	struct lz_remote *remote; /* NULL: @base maps the local images */
+	struct page_reader *reader; /* local: what @base maps */
+	bool broken;		    /* local: a page could not be read (logged) */
 	uint8_t *have;		  /* remote: per page, fetched */
 };
 

@@ -42,6 +42,7 @@ struct lazy_server {
 	int dirfd;
 	int lsock, conn;   /* listening; the restore's, -1 before and after */
 	bool restore_gone; /* it connected and went */
+	bool refused;	   /* a process we could not serve: the restore failed */
 	int guard;
 	struct lazy_task *tasks[MAX_TASKS];
 	size_t nr_tasks;
@@ -113,6 +114,7 @@ static void take_fill(struct lazy_server *s, const struct lazy_hello *h)
 	int fd = src ? lz_src_fill(src, h) : -1;
 
 	answer(s, fd >= 0 ? 'A' : 'E', fd);
+	s->refused |= fd < 0;
 	if (fd >= 0) {
 		pr_info("pid %d: the pages of its eager mappings sent to the restore", h->pid);
 		close(fd);
@@ -183,6 +185,7 @@ static int take_hello(struct lazy_server *s)
 	ack = 'A';
 out:
 	answer(s, ack, -1);
+	s->refused |= ack != 'A';
 	lz_free(t);
 	if (uffd >= 0)
 		close(uffd);
@@ -356,6 +359,17 @@ static void print_stats(const struct lazy_server *s)
 	fflush(stdout);
 }
 
+/* A local page image that could not be read mid-way (logged): as if the source died. */
+static bool src_broken(struct lazy_server *s)
+{
+	for (size_t i = 0; i < s->nr_srcs; i++)
+		if (s->srcs[i]->broken) {
+			lz_guard_cause(s->guard, "the page images could not be read (see above)");
+			return true;
+		}
+	return false;
+}
+
 static int serve(struct lazy_server *s)
 {
 	struct pollfd pfd[MAX_TASKS + 1];
@@ -374,6 +388,8 @@ static int serve(struct lazy_server *s)
 			pr_err("%s", s->remote.why);
 			return -1;
 		}
+		if (src_broken(s))
+			return -1;
 
 		for (i = 0; i < s->nr_tasks; i++) {
 			if (s->tasks[i]->gone || !s->tasks[i]->left) {
@@ -452,6 +468,9 @@ out:
 	/* On an error the guard kills what is left: faults would wait forever. */
 	if (s.guard >= 0 && !ret)
 		lz_guard_bye(s.guard);
+	/* Said when it was refused; the restore failed with it. */
+	if (!ret && s.refused)
+		ret = -1;
 	if (s.lsock >= 0) {
 		close(s.lsock);
 		unlinkat(s.dirfd, LAZY_SOCK, 0);

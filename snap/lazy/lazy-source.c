@@ -3,7 +3,8 @@
  * Where the lazy-pages server takes a process's pages from: its pages in
  * pagemap order, parent sets' runs included, at one address of ours
  * (lazy_ext.src points into it). Local: the page image mapped, or for an
- * incremental set a memfd the chain was resolved into (page-chain.c).
+ * incremental set a memfd the chain is resolved into as pages are due
+ * (page-chain.c: no copy of the whole image before the process runs).
  * Remote (--page-server): an empty private mapping, filled from a `snap
  * page-server` on the complete set with GET frames just before the pages
  * are placed; a page is asked for once, and kept (a forked child may still
@@ -50,19 +51,19 @@ static int load_runs(struct lz_src *s, int dirfd)
 static int map_local(struct lz_src *s, int dirfd, const char *dir)
 {
 	uint64_t nr;
-	int fd;
 	void *p;
 
-	if (page_chain_open(dirfd, dir, s->pid, &fd, &nr))
+	s->reader = page_reader_open(dirfd, dir, s->pid, &nr);
+	if (!s->reader)
 		return -1;
 	if (nr != s->nr_pages) {
 		pr_err("image pagemap-%d.img: changed while read (%llu pages, then %llu)", s->pid,
 		       (unsigned long long)s->nr_pages, (unsigned long long)nr);
-		close(fd);
 		return -1;
 	}
-	p = s->len ? mmap(NULL, s->len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	close(fd);
+	/* Shared: a chain's memfd is filled after this, as pages are due. */
+	p = s->len ? mmap(NULL, s->len, PROT_READ, MAP_SHARED, page_reader_fd(s->reader), 0)
+		   : NULL;
 	if (p == MAP_FAILED) {
 		pr_perror("image pages-%d.img: cannot map it", s->pid);
 		return -1;
@@ -112,8 +113,11 @@ int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
 {
 	size_t first = (at - s->base) / LZ_PAGE, last = first + n;
 
-	if (!s->remote)
-		return 0;
+	if (!s->remote) {
+		if (!s->broken && page_reader_need(s->reader, first, n))
+			s->broken = true;
+		return s->broken ? -1 : 0;
+	}
 	while (first < last && s->have[first])
 		first++;
 	while (last > first && s->have[last - 1])
@@ -141,6 +145,7 @@ void lz_src_free(struct lz_src *s)
 		munmap(s->base, s->len);
 	free(s->have);
 	free(s->runs);
+	page_reader_close(s->reader);
 	free(s);
 }
 

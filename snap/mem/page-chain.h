@@ -29,12 +29,18 @@ int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid
 		       PagemapEntry **pm, size_t nr, int *fd);
 
 /*
- * The pages of @pid in the set in @dirfd (named @dir in errors), in pagemap
- * order with the parent sets' runs resolved in: *@fd (its own pages-PID.img,
- * checked against the pagemap, or a memfd from page_chain_resolve()) and
- * *@nr_pages. For those who serve pages by index (lazy-pages, the page
- * server). 0 or -1 (logged).
+ * Reading @pid's pages by index, in pagemap order with the parent sets'
+ * runs included, for those who serve them (lazy-pages, the page server).
+ * Without parent runs the file is pages-PID.img itself (its size checked);
+ * with them a memfd, filled range by range as page_reader_need() asks, so
+ * that opening costs no copy (every parent set is opened and checked at
+ * once, though). NULL (logged) on error; *@nr_pages its page count.
  */
-int page_chain_open(int dirfd, const char *dir, pid_t pid, int *fd, uint64_t *nr_pages);
+struct page_reader;
+struct page_reader *page_reader_open(int dirfd, const char *dir, pid_t pid, uint64_t *nr_pages);
+/* Pages @idx..@idx+@nr-1 are in page_reader_fd() after this: 0, or -1 (logged). */
+int page_reader_need(struct page_reader *r, uint64_t idx, uint64_t nr);
+int page_reader_fd(const struct page_reader *r);
+void page_reader_close(struct page_reader *r);
 
 #endif

@@ -5,8 +5,8 @@
  * restore host asks for pages by process and index (GET), and we answer
  * from the complete image set in our DIR with PAGES frames, in order. The
  * index counts every run of the process's pagemap, the parent sets' too:
- * an incremental set is resolved through its chain (page-chain.c) at the
- * first GET for that process. Nothing in DIR is written.
+ * an incremental set is resolved through its chain (page-chain.c) as the
+ * GETs reach its pages. Nothing in DIR is written.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,7 +24,7 @@
 
 struct src {
 	uint32_t pid;
-	int fd;
+	struct page_reader *r;
 	uint64_t nr_pages;
 };
 
@@ -63,7 +63,8 @@ static struct src *src_of(struct tx *tx, uint32_t pid)
 		return NULL;
 	}
 	s = &tx->srcs[tx->nr];
-	if (page_chain_open(tx->dirfd, "the served directory", pid, &s->fd, &s->nr_pages)) {
+	s->r = page_reader_open(tx->dirfd, "the served directory", pid, &s->nr_pages);
+	if (!s->r) {
 		/* Logged here already: lazy-pages hears it in short. */
 		static const char msg[] = "its images cannot be read on the page server";
 		char text[96];
@@ -96,8 +97,10 @@ static int on_get(struct tx *tx, const struct ps_hdr *h)
 	while (g.nr) {
 		struct ps_pages p = { g.idx, g.nr < PS_MAX_PAGES ? g.nr : PS_MAX_PAGES };
 		size_t len = p.nr * PAGE_SIZE;
-		ssize_t n = pread(s->fd, tx->buf, len, p.idx * PAGE_SIZE);
+		ssize_t n = -1;
 
+		if (!page_reader_need(s->r, p.idx, p.nr))
+			n = pread(page_reader_fd(s->r), tx->buf, len, p.idx * PAGE_SIZE);
 		if (n != (ssize_t)len)
 			return fail(tx, "pid %u: reading pages %llu-%llu: %s", g.pid,
 				    (unsigned long long)p.idx,
@@ -161,7 +164,7 @@ int page_xfer_serve_pages(int sk, int dirfd, const char *peer, uint8_t *buf, uin
 		pr_info("lazy-pages from %s: %llu pages served in %llu GETs", peer,
 			(unsigned long long)tx->pages, (unsigned long long)tx->gets);
 	for (size_t i = 0; i < tx->nr; i++)
-		close(tx->srcs[i].fd);
+		page_reader_close(tx->srcs[i].r);
 	free(tx);
 	return ret;
 }

@@ -121,6 +121,7 @@ BAD = [
     ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),
     ("bad/lazy_page_server_killed", bad_lazyps.bad_lazy_page_server_killed),
     ("bad/lazy_page_server_trunc", bad_lazyps.bad_lazy_page_server_trunc),
+    ("bad/lazy_incr_parent_missing", bad_lazyps.bad_lazy_incr_parent_missing),
     ("lazy/page_server_netns", bad_lazyps.lazy_page_server_netns),
     ("bad/restore_nodir", bad_restore.bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 
+from bad_incr import incr_image
 from bad_migrate import in_netns
 from outcome import Failure, Skip
 from pageserver import PageServer
@@ -199,6 +200,37 @@ def bad_lazy_page_server_trunc(b):
         raise Failure("the page server %s, expected exit 1" % describe(status), server.log())
     one_line("the page server", err, r"pages-%d\.img: \d+ bytes, pagemap-%d\.img describes" %
              (r.pid, r.pid), server.log())
+    if alive(r.pid):
+        raise Failure("pid %d runs after a failed restore" % r.pid)
+    if not wait_until(lambda: not (descendants() - before), 10):
+        raise Failure("processes left running: %s" % sorted(descendants() - before))
+
+
+def bad_lazy_incr_parent_missing(b):
+    """restore --lazy-pages of a pre-dump + dump chain whose parent set is
+    gone: lazy-pages, which resolves the chain, refuses the process with
+    one line naming the parent set, the restore fails before it made any
+    process with one line naming the pid; both exit 1, nothing is left."""
+    r = incr_image(b)
+    shutil.rmtree(os.path.join(r.dir, "pre1"))
+    sock = os.path.join(r.img, "lazy-pages.sock")
+    before = descendants()
+    lazy = b.snap.start(["lazy-pages", "-D", r.img, "-o", "lazy-pages.log", "-v", "4"],
+                        r.img, "lazy-pages")
+    if not wait_until(lambda: os.path.exists(sock) or not alive(lazy), 10):
+        raise Failure("snap lazy-pages did not listen within 10 s", r.log("lazy-pages"))
+    status, err = b.snap.run(["restore", "-D", r.img, "-d", "--lazy-pages", "-o",
+                              "restore.log", "-v", "4"], r.img, "restore")
+    if exit_code(status) != 1:
+        raise Failure("restore %s without its parent set, expected exit 1" % describe(status),
+                      r.log("restore"))
+    one_line("restore", err, r"pid %d: the lazy-pages server did not take its pages" % r.pid,
+             os.path.join(r.img, "restore.err"))
+    status, err, _ = b.snap.wait(lazy, r.img, "lazy-pages", 10)
+    if exit_code(status) != 1:
+        raise Failure("lazy-pages %s, expected exit 1" % describe(status), r.log("lazy-pages"))
+    one_line("lazy-pages", err, r"pages of pid %d are in parent set 1, which cannot be opened" %
+             r.pid, os.path.join(r.img, "lazy-pages.err"))
     if alive(r.pid):
         raise Failure("pid %d runs after a failed restore" % r.pid)
     if not wait_until(lambda: not (descendants() - before), 10):
