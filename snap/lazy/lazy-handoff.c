@@ -117,7 +117,8 @@ int lazy_fill(int sock, pid_t pid, const struct restorer_args *a, int *fd)
 			add_range(h, vmas[i].start, vmas[i].end);
 	/* The restorer places the pages of the rseq areas itself (restorer-lazy.c). */
 	for (unsigned int i = 0; i < a->nr_threads; i++) {
-		uint64_t ends[2] = {th[i].rseq, th[i].rseq + (th[i].rseq_len ? th[i].rseq_len - 1 : 0)};
+		uint64_t ends[2] = {th[i].rseq,
+				    th[i].rseq + (th[i].rseq_len ? th[i].rseq_len - 1 : 0)};
 
 		for (int j = 0; th[i].rseq && j < 2; j++)
 			if (in_lazy(a, ends[j]))

@@ -18,7 +18,7 @@ struct page_reader;
 /* --page-server: the connection to the page source, shared by every lz_src. */
 struct lz_remote {
 	struct page_xfer *x;
-	bool lost;	/* it failed: @why says how, and nothing more is asked */
+	bool lost; /* it failed: @why says how, and nothing more is asked */
 	char why[512];
 	uint64_t pages; /* fetched */
 };
@@ -31,10 +31,10 @@ struct lz_src {
 	uint8_t *base;
 	size_t len;
 	uint64_t nr_pages;
-	struct lz_remote *remote; /* NULL: @base maps the local images */
+	struct lz_remote *remote;   /* NULL: @base maps the local images */
 	struct page_reader *reader; /* local: what @base maps */
 	bool broken;		    /* local: a page could not be read (logged) */
-	uint8_t *have;		  /* remote: per page, fetched */
+	uint8_t *have;		    /* remote: per page, fetched */
 };
 
 /* Pages of one run of the image still to place, at [start, end) in the process now. */

@@ -19,7 +19,7 @@
 
 #define LAZY_SOCK	"lazy-pages.sock"
 #define LAZY_MAGIC	0x5a59414cU /* "LAYZ" */
-#define LAZY_FILL_MAGIC	0x4c4c4946U /* "FILL" */
+#define LAZY_FILL_MAGIC 0x4c4c4946U /* "FILL" */
 #define LAZY_MAX_RANGES 4096
 
 struct lazy_range {

@@ -7,11 +7,11 @@
  * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
  * every page is in. Pages are placed with UFFDIO_COPY from our mapping of
  * the page image (one copy), or with --page-server from the pages a `snap
- * page-server` sent just before (lazy-source.c); lazy-place.c says why not UFFDIO_MOVE. Events: fork (the child's uffd
- * is served too), mremap (pages follow), munmap and MADV_DONTNEED (their pages are dropped; a fault
- * there later gets a zero page). A uffd whose pages are all in is closed, here and in the guard
- * (lazy-guard.c): the process is then free of userfaultfd. Exits once the restore has gone and
- * every uffd is closed.
+ * page-server` sent just before (lazy-source.c); lazy-place.c says why not UFFDIO_MOVE. Events:
+ * fork (the child's uffd is served too), mremap (pages follow), munmap and MADV_DONTNEED (their
+ * pages are dropped; a fault there later gets a zero page). A uffd whose pages are all in is
+ * closed, here and in the guard (lazy-guard.c): the process is then free of userfaultfd. Exits once
+ * the restore has gone and every uffd is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +49,7 @@ struct lazy_server {
 	struct lz_src *srcs[MAX_TASKS]; /* the processes' pages, kept to the end */
 	size_t nr_srcs;
 	struct lz_remote remote; /* --page-server: where the pages come from */
-	size_t rr; /* the task the prefetch serves next */
+	size_t rr;		 /* the task the prefetch serves next */
 	struct lazy_stats st;
 };
 

@@ -35,7 +35,8 @@ static int load_runs(struct lz_src *s, int dirfd)
 		return -1;
 	s->runs = calloc(nr ? nr : 1, sizeof(*s->runs));
 	for (size_t i = 0; s->runs && i < nr; i++) {
-		s->runs[i] = (struct lazy_range){pm[i]->vaddr, pm[i]->vaddr + pm[i]->nr_pages * LZ_PAGE};
+		s->runs[i] =
+			(struct lazy_range){pm[i]->vaddr, pm[i]->vaddr + pm[i]->nr_pages * LZ_PAGE};
 		s->nr_pages += pm[i]->nr_pages;
 	}
 	s->nr_runs = nr;
@@ -62,8 +63,7 @@ static int map_local(struct lz_src *s, int dirfd, const char *dir)
 		return -1;
 	}
 	/* Shared: a chain's memfd is filled after this, as pages are due. */
-	p = s->len ? mmap(NULL, s->len, PROT_READ, MAP_SHARED, page_reader_fd(s->reader), 0)
-		   : NULL;
+	p = s->len ? mmap(NULL, s->len, PROT_READ, MAP_SHARED, page_reader_fd(s->reader), 0) : NULL;
 	if (p == MAP_FAILED) {
 		pr_perror("image pages-%d.img: cannot map it", s->pid);
 		return -1;
@@ -183,7 +183,7 @@ int lz_src_fill(struct lz_src *s, const struct lazy_hello *h)
 	for (size_t i = 0; i < s->nr_runs; i++) {
 		for (uint32_t j = 0; j < h->nr_ranges; j++) {
 			uint64_t a = s->runs[i].start > h->ranges[j].start ? s->runs[i].start
-									    : h->ranges[j].start;
+									   : h->ranges[j].start;
 			uint64_t b = s->runs[i].end < h->ranges[j].end ? s->runs[i].end
 								       : h->ranges[j].end;
 

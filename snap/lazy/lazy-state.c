@@ -2,8 +2,8 @@
 /*
  * The lazy-pages server's account of one uffd: which pages of the image
  * are still to place and where they are now. Built from pagemap-PID.img
- * (an incremental set's too) and the lazy ranges the restore sent; moved by mremap, cut by munmap and
- * MADV_DONTNEED (the uffd events), copied at fork.
+ * (an incremental set's too) and the lazy ranges the restore sent; moved by mremap, cut by munmap
+ * and MADV_DONTNEED (the uffd events), copied at fork.
  */
 #include <errno.h>
 #include <fcntl.h>
