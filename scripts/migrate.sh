@@ -99,8 +99,8 @@ nsenter --net=/run/netns/"$B" "$SNAP" lazy-pages -D "$WORK/b-img" --page-server 
 	--address 10.79.0.1 --port 7790 -o "$WORK/lazy.log" --display-stats >"$WORK/lazy.stats" &
 server=$!
 while [ ! -S "$WORK/b-img/lazy-pages.sock" ]; do sleep 0.01; done
-nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/b-img" -d --lazy-pages --pidfile "$WORK/live.pid" \
-	-o "$WORK/restore.log" --display-stats >"$WORK/restore.stats"
+nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/b-img" -d --lazy-pages \
+	--pidfile "$WORK/live.pid" -o "$WORK/restore.log" --display-stats >"$WORK/restore.stats"
 check_moved live
 wait "$server"
 wait "$source"

@@ -45,7 +45,7 @@ enum ps_type {
 	PS_END,		/* sink 0: struct ps_end, every sink is closed */
 	PS_ABORT,	/* sink 0, no payload: the dump failed, discard its images */
 	PS_PARENT,	/* sink 0, before any OPEN: the parent set's path, relative to DIR */
-	PS_GET,		/* lazy-pages -> server, sink 0: struct ps_get; PAGES (sink: pid) answer */
+	PS_GET,		/* lazy-pages -> server, sink 0: struct ps_get; PAGES (sink pid) answer */
 	PS_TYPE_MAX,
 };
 
