@@ -20,12 +20,15 @@ SNAP = os.path.join(ROOT, "snap", "snap")
 
 
 def find_criu():
-    """CRIU's path if it is installed and works on this kernel, and why not
-    otherwise (CRIU 3.17, Debian 12's, stops at its vDSO probe on 6.x kernels
-    whose vDSO it does not know)."""
-    path = shutil.which("criu")
+    """CRIU's path ($CRIU, else criu in PATH) if it works on this kernel, and
+    why not otherwise (CRIU 3.17, Debian 12's, stops at its vDSO probe on
+    6.13+ kernels, whose vDSO data pages are two mappings, [vvar] and
+    [vvar_vclock]; CRIU 4.1 and later run)."""
+    path = os.environ.get("CRIU") or shutil.which("criu")
     if not path:
-        return None, "not installed"
+        return None, "not installed (set CRIU=/path/to/criu)"
+    if not os.access(path, os.X_OK):
+        return None, "CRIU=%s is not an executable" % path
     r = subprocess.run([path, "check"], capture_output=True, text=True)
     if r.returncode:
         errs = [l for l in (r.stdout + r.stderr).splitlines()
@@ -388,25 +391,28 @@ def summary(sizes, res, floors, criu):
     else the issue's numbers from another run; and against the floor."""
     where = "this run" if CRIU else "issue 14, ANOTHER run (CRIU does not run here)"
     print("\nSummary, this tree's snap (ms, medians). CRIU from %s." % where)
-    print("%-8s %8s %8s %8s %9s %8s %8s %8s %8s %9s" % (
-        "size", "restore", "+1st", "CRIU", "CRIU/snap", "floor", "frozen", "CRIU", "dmp/CRIU",
-        "wrt floor"))
+    print("%-8s %8s %8s %8s %8s %9s %8s %8s %8s %8s %9s" % (
+        "size", "restore", "+1st", "CRIU", "CRIU+1st", "CRIU/snap", "floor", "frozen", "CRIU",
+        "dmp/CRIU", "wrt floor"))
     for s in sizes:
         m = medians(res[s])
         f = medians(floors[s]) if floors[s] else {}
         best = min(f[k] for k in ("populate_memcpy", "thp_memcpy", "uffdio_copy")) if f else None
+        cr1 = None
         if CRIU and criu[s]:
             c = medians(criu[s])
             cr, cd = c["restore"] / 1e3, c["frozen"] / 1e3
+            # CRIU reads into place: its restore pays the pages' first use, the 1st pass less.
+            cr1 = (c["restore"] + c["first"]) / 1e3
         elif s in ISSUE_CRIU:
             cr, cd = ISSUE_CRIU[s]
         else:
             cr = cd = None
         r, d = m["restore"] / 1e3, m["frozen"] / 1e3
-        print("%-8s %8.0f %8.0f %8s %9s %8s %8.0f %8s %8s %9s" % (
+        print("%-8s %8.0f %8.0f %8s %8s %9s %8s %8.0f %8s %8s %9s" % (
             "%d MiB" % s, r, (m["restore"] + m["first"]) / 1e3, "%.0f" % cr if cr else "-",
-            "%.2f" % (cr / r) if cr else "-", ms(best), d, "%.0f" % cd if cd else "-",
-            "%.2f" % (d / cd) if cd else "-", ms(f.get("write"))))
+            "%.0f" % cr1 if cr1 else "-", "%.2f" % (cr / r) if cr else "-", ms(best), d,
+            "%.0f" % cd if cd else "-", "%.2f" % (d / cd) if cd else "-", ms(f.get("write"))))
 
 
 if __name__ == "__main__":

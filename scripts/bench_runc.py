@@ -247,7 +247,8 @@ def med(v, scale=1000.0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--snap", default=os.path.abspath("snap/snap"))
-    ap.add_argument("--criu", default="/usr/sbin/criu")
+    ap.add_argument("--criu", default=os.environ.get("CRIU") or shutil.which("criu")
+                    or "/usr/sbin/criu")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--memhog", default=os.path.abspath("scripts/bench-runc-memhog"))
     a = ap.parse_args()

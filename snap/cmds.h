@@ -34,5 +34,10 @@ int cmd_page_server(const struct snap_opts *opts);
  * SOCK_SEQPACKET socket FD, as runc drives criu (rpc/swrk.c).
  */
 int cmd_swrk(const char *fd_arg);
+/*
+ * snap service [--address PATH]: the same on each connection to a
+ * SOCK_SEQPACKET socket listening at PATH (rpc/service.c); runs until killed.
+ */
+int cmd_service(const struct snap_opts *opts);
 
 #endif

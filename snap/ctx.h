@@ -62,6 +62,11 @@ struct cg_root_opt {
 	const char *path;	/* absolute, in that hierarchy */
 };
 
+struct ext_ns {
+	uint64_t inode;
+	const char *key;
+};
+
 struct snap_opts {
 	const char *images_dir;		/* -D */
 	const char *log_file;		/* -o */
@@ -150,6 +155,14 @@ struct snap_opts {
 	unsigned long empty_ns;
 	/* --join-ns NS:PATH: restore joins this namespace instead of making one, by NsKind. */
 	const char *join_ns[NS_KIND__NS_TIME + 1];
+	/*
+	 * --external net[INODE]:KEY, pid[INODE]:KEY (dump), by NsKind: the
+	 * tree's namespace of that kind is the caller's (its inode must be
+	 * INODE): nothing of it is saved and ns.img names it KEY; restore joins
+	 * the namespace that --inherit-fd fd[N]:KEY hands over. key NULL: not
+	 * given.
+	 */
+	struct ext_ns ext_ns[NS_KIND__NS_TIME + 1];
 	/* --manage-cgroups, --cgroup-root, --freeze-cgroup: snap/cgroup/README.md */
 	enum cg_mode manage_cgroups;
 	struct cg_root_opt *cgroup_roots;

@@ -78,6 +78,8 @@ static void usage(FILE *f)
 		"  snap check                          show which kernel features snap can use\n"
 		"  snap swrk FD                        serve one CRIU RPC request on socket FD\n"
 		"                                      (how runc drives criu; Documentation/rpc.md)\n"
+		"  snap service [--address PATH]       serve CRIU RPC on each connection to a unix\n"
+		"                                      socket at PATH (criu_service.socket)\n"
 		"  snap netlock --list                 show the network locks dumps left\n"
 		"  snap netlock --unlock -D DIR|--all  remove the lock of the dump in DIR, or all\n"
 		"  snap netlock --lock -D DIR --lock-conn L-R...\n"
@@ -102,7 +104,7 @@ static void usage(FILE *f)
 		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
 		"  --pidfile FILE          restore: write the restored PID to FILE; page-server,\n"
-		"                          lazy-pages: its own pid\n"
+		"                          lazy-pages, service: its own pid\n"
 		"  --lazy-pages            restore: run the processes before their private anonymous\n"
 		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
@@ -142,12 +144,13 @@ static void usage(FILE *f)
 		"                          --port; the other images are written in -D;\n"
 		"                          lazy-pages: take the pages from that page server\n"
 		"  --address ADDR          dump: the page server's address (name, IPv4 or IPv6);\n"
-		"                          page-server: listen on ADDR only (default: all)\n"
+		"                          page-server: listen on ADDR only (default: all);\n"
+		"                          service: its socket's path\n"
 		"  --port PORT             the page server's port (page-server: 0 or none, any\n"
 		"                          free port, logged at -v 3)\n"
-		"  --daemon                page-server: go to the background once listening\n"
+		"  --daemon                page-server, service: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
-		"  --status-fd FD          page-server: write \\0 to FD once listening\n"
+		"  --status-fd FD          page-server, service: write \\0 to FD once listening\n"
 		"  --inherit-fd fd[N]:KEY  restore: the file whose key is KEY (pipe:[INO], or a\n"
 		"                          path) is not reopened but is snap's fd N; repeatable\n"
 		"  --evasive-devices       restore: a device file whose path is gone is reopened\n"
@@ -161,6 +164,10 @@ static void usage(FILE *f)
 		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
 		"                          saved as key VAL; restore: bind host path VAL for key\n"
 		"                          KEY; repeatable\n"
+		"  --external net[INODE]:KEY, pid[INODE]:KEY\n"
+		"                          dump: the tree's net (pid) namespace, of inode INODE,\n"
+		"                          is the caller's: not saved, named KEY; restore joins\n"
+		"                          the namespace --inherit-fd fd[N]:KEY hands over\n"
 		"  --ext-mount-map KEY:VAL as --external mnt[KEY]:VAL\n"
 		"  --empty-ns net          dump: save nothing of the tree's net namespace; restore:\n"
 		"                          make it new with only loopback up (the caller sets it\n"
@@ -487,12 +494,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			o->root = optarg;
 			break;
 		case OPT_EXTERNAL:
-			if (strncmp(optarg, "mnt[", 4)) {
-				fprintf(stderr, "snap: --external takes mnt[KEY]:VAL, not '%s'\n",
-					optarg);
-				return -1;
-			}
-			if (mnt_opt_external(o, optarg + 3))
+			if (ns_opt_external(optarg, o))
 				return -1;
 			break;
 		case OPT_EXT_MOUNT_MAP:
@@ -555,12 +557,23 @@ static int check_page_server(const char *cmd, const struct snap_opts *o)
 		return -1;
 	}
 	if (o->daemon || o->status_fd >= 0) {
-		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server\n");
+		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server and service\n");
 		return -1;
 	}
 	if (!o->page_server && (o->address || o->port >= 0)) {
 		fprintf(stderr, "snap: --address and --port go with --page-server (or snap "
 				"page-server)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* snap service: --address is its socket's path; no page server, no port. */
+static int check_service(const struct snap_opts *o)
+{
+	if (o->page_server || o->port >= 0) {
+		fprintf(stderr, "snap: service takes --address PATH (its socket), not --page-server "
+				"or --port\n");
 		return -1;
 	}
 	return 0;
@@ -653,6 +666,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "netlock")) {
 		ret = cmd_netlock(&opts);
+		goto out;
+	}
+	if (!strcmp(cmd, "service")) {
+		ret = check_service(&opts) ? -1 : cmd_service(&opts);
 		goto out;
 	}
 	if (strcmp(cmd, "dump") && strcmp(cmd, "restore") && strcmp(cmd, "pre-dump") &&

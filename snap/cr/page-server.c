@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "cr/announce.h"
 #include "log.h"
 #include "mem/page-xfer.h"
 
@@ -112,53 +113,6 @@ static int listen_on(const struct snap_opts *opts, char *name, size_t size)
 	return sk;
 }
 
-/*
- * --daemon: the parent returns 1 once the child serves in the background
- * (its pid in --pidfile); the child returns 0, its stdio on /dev/null.
- */
-static int daemonize(const struct snap_opts *opts)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0) {
-		pr_perror("page server: cannot fork into the background");
-		return -1;
-	}
-	if (pid)
-		return opts->pidfile && write_pidfile(opts->pidfile, pid) ? -1 : 1;
-	setsid();
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-	}
-	return 0;
-}
-
-/* Listening: the parent of --daemon goes, --pidfile and --status-fd say so. 1 for the parent. */
-static int announce(const struct snap_opts *opts)
-{
-	int ret = 0;
-
-	if (opts->daemon)
-		ret = daemonize(opts);
-	else if (opts->pidfile)
-		ret = write_pidfile(opts->pidfile, getpid());
-	if (ret)
-		return ret;
-	if (opts->status_fd >= 0) {
-		if (write(opts->status_fd, "", 1) != 1) {
-			pr_perror("page server: --status-fd %d", opts->status_fd);
-			return -1;
-		}
-		close(opts->status_fd);
-	}
-	return 0;
-}
-
 static int open_dir(const char *dir)
 {
 	int fd;
@@ -200,7 +154,7 @@ int cmd_page_server(const struct snap_opts *opts)
 	if (lsk < 0)
 		goto out;
 	pr_info("page server: listening on %s", name);
-	ret = announce(opts);
+	ret = announce_listening(opts, "page server");
 	if (ret) {
 		ret = ret > 0 ? 0 : -1;
 		goto out;

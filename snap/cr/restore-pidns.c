@@ -10,10 +10,13 @@
  * made by its parent inside the namespace, with the image's pid, as
  * always; snap finds its host pid among its parent's children by NSpid,
  * and checks it again once it traces it, when the pid can no longer be
- * reused behind its back.
+ * reused behind its back. An external pid namespace (--external
+ * pid[INODE]:KEY at dump, --inherit-fd at restore) is joined instead: the
+ * root is made there with its pid, its init being the caller's.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,18 +30,43 @@
 #include "cr/restore-images.h"
 #include "cr/restore-pidns.h"
 #include "log.h"
+#include "ns/ns.h"
 #include "vpid.h"
+
+/* An external pid namespace's init is outside the tree: no task of the image may be pid 1. */
+static int check_no_init(const struct restore_ctx *ctx, const char *what)
+{
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct restore_task *t = &ctx->tasks[i];
+
+		for (size_t k = 0; t->core && k < t->core->n_threads; k++)
+			if (t->core->threads[k]->tid == 1) {
+				pr_err("image core-%d.img: thread 1 is in the tree, but its pid "
+				       "namespace is the one %s gives, whose pid 1 is outside it",
+				       t->pid, what);
+				return -1;
+			}
+	}
+	return 0;
+}
 
 int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 {
 	pid_t root = ctx->tasks[0].pid;
+	const char *joined;
 
-	ctx->new_pidns = foreign || ctx->opts->new_pidns;
+	ctx->new_pidns = foreign || ctx->opts->new_pidns ||
+			 ns_joined(ctx, NS_KIND__NS_PID, &joined) >= 0;
 	if (!ctx->new_pidns)
 		return 0;
 	if (ctx->opts->lazy_pages) {
 		pr_err("--lazy-pages with a tree in a new pid namespace is not supported yet");
 		return -1;
+	}
+	if (ns_joined(ctx, NS_KIND__NS_PID, &joined) >= 0) {
+		if (check_no_init(ctx, joined))
+			return -1;
+		goto found;
 	}
 	/* Pid 1 is the root's, or else snap's init's. */
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
@@ -58,10 +86,12 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 				return -1;
 			}
 	}
-	for (size_t i = 0; i < ctx->nr_tasks; i++)
-		ctx->tasks[i].real = 0;
 	pr_info("restoring the tree in a new pid namespace%s",
 		root == 1 ? "" : " under snap's init");
+found:
+	/* The host pids are learnt as the tasks appear. */
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		ctx->tasks[i].real = 0;
 	return 0;
 }
 
@@ -119,12 +149,55 @@ static void __attribute__((noreturn)) init_main(struct restore_tree *tr)
 	init_loop(root);
 }
 
+/*
+ * The root in the external pid namespace at @fd, with its pid there
+ * (clone3's set_tid sets the innermost level only): snap's children go
+ * there for this one clone, then to snap's own namespace again.
+ */
+static pid_t root_in_joined(struct restore_tree *tr, uint64_t flags, int fd, const char *what)
+{
+	struct restore_task *root = &tr->ctx->tasks[0];
+	int back = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+
+	if (back < 0) {
+		pr_perror("cannot open snap's own pid namespace");
+		return -1;
+	}
+	if (setns(fd, CLONE_NEWPID)) {
+		pr_perror("cannot join the pid namespace %s gives", what);
+		close(back);
+		return -1;
+	}
+	pid = make_task(tr->ctx, root->pid, flags);
+	if (pid == 0)
+		task_main(tr, 0);
+	if (setns(back, CLONE_NEWPID)) {
+		pr_perror("cannot go back to snap's own pid namespace after cloning pid %d",
+			  root->pid);
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		pid = -1;
+	}
+	close(back);
+	if (pid > 0) {
+		root->real = pid;
+		pr_info("pid %d made in the pid namespace %s gives, host pid %d", root->pid, what,
+			pid);
+	}
+	return pid;
+}
+
 pid_t restore_make_root(struct restore_tree *tr, uint64_t flags)
 {
 	struct restore_ctx *ctx = tr->ctx;
 	struct restore_task *root = &ctx->tasks[0];
+	const char *what;
+	int joined = ns_joined(ctx, NS_KIND__NS_PID, &what);
 	pid_t pid;
 
+	if (joined >= 0)
+		return root_in_joined(tr, flags, joined, what);
 	if (!ctx->new_pidns || root->pid == 1) {
 		pid = make_task(ctx, root->pid, flags | (ctx->new_pidns ? CLONE_NEWPID : 0));
 		if (pid == 0)

@@ -4,11 +4,13 @@
  * trackers left in the processes, and the split of a page list into pages
  * to save and pages the parent holds unchanged.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "mem/track.h"
 #include "track.pb-c.h"
+#include "vpid.h"
 
 #define SCAN_VEC 512
 
@@ -75,6 +78,7 @@ int track_parent_load(struct dump_ctx *ctx)
 	const struct snap_opts *o = ctx->opts;
 	const char *prev = o->prev_images_dir;
 	struct track_parent *p;
+	struct nspids root;
 
 	if (!prev)
 		return 0;
@@ -94,7 +98,12 @@ int track_parent_load(struct dump_ctx *ctx)
 	}
 	if (img_load_one(p->dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&p->inv))
 		return -1;
-	if (p->inv->root_pid != (uint32_t)o->pid) {
+	/* Images name the root as its own pid namespace sees it (1 in a container). */
+	if (proc_nspids(o->pid, 0, &root)) {
+		pr_perror("pid %d: cannot read its pid in its pid namespace", o->pid);
+		return -1;
+	}
+	if (p->inv->root_pid != (uint32_t)root.pid) {
 		pr_err("--prev-images-dir %s holds a dump of pid %u, not of pid %d", prev,
 		       p->inv->root_pid, o->pid);
 		return -1;
@@ -221,27 +230,97 @@ static bool holds_tracker(const struct dump_task *t, const TrackEntry *e)
 	return !stat(path, &st) && st.st_ino == e->ino;
 }
 
+static int add_drop(const struct dump_task *t, struct parasite_track *pt, int fd)
+{
+	for (unsigned int i = 0; i < pt->nr_drop; i++)
+		if (pt->drop[i] == fd)
+			return 0;
+	if (pt->nr_drop == PARASITE_MAX_DROP) {
+		pr_err("pid %d holds more than %d write trackers", t->pid, PARASITE_MAX_DROP);
+		return -1;
+	}
+	pt->drop[pt->nr_drop++] = fd;
+	return 0;
+}
+
+/* The uffd features fd @fd of @pid was made with (its fdinfo's API line), or 0. */
+static uint64_t uffd_features(pid_t pid, int fd)
+{
+	unsigned long long api, features = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "API:\t%llx:%llx", &api, &features) == 2)
+			break;
+	fclose(f);
+	return features;
+}
+
+/*
+ * Trackers that no parent set names: those of a pre-dump whose chain this
+ * dump does not continue (a full dump after a pre-dump, as runc's plain
+ * checkpoint after `--pre-dump`). They are snap's, not the program's, and
+ * are known by how the parasite made them: a uffd in asynchronous
+ * write-protect mode at 64 or fewer below the soft fd limit.
+ */
+static int find_orphans(const struct dump_task *t, struct parasite_track *pt)
+{
+	char path[64], link[64];
+	struct rlimit rl;
+	struct dirent *de;
+	long base;
+	ssize_t n;
+	DIR *d;
+	int ret = 0;
+
+	if (prlimit(t->pid, RLIMIT_NOFILE, NULL, &rl))
+		return 0;	/* a task gone: the dump says so where it reads it next */
+	base = rl.rlim_cur > 128 ? (long)rl.rlim_cur - 64 : (long)rl.rlim_cur / 2;
+	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!ret && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (fd < base)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", t->pid, fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(link, "anon_inode:[userfaultfd]") ||
+		    !(uffd_features(t->pid, fd) & UFFD_FEATURE_WP_ASYNC))
+			continue;
+		pr_info("pid %d fd %d: a write tracker of an earlier pre-dump; closed", t->pid,
+			fd);
+		ret = add_drop(t, pt, fd);
+	}
+	closedir(d);
+	return ret;
+}
+
 int track_take(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct parasite_track *pt = &t->ctl->args->track;
 
-	if (!ctx->parent)
-		return 0;
-	if (track_find(ctx, t))
+	if (ctx->parent && track_find(ctx, t))
 		return -1;
 	pt->nr_drop = 0;
-	for (size_t i = 0; i < ctx->parent->nr_te; i++) {
+	for (size_t i = 0; ctx->parent && i < ctx->parent->nr_te; i++) {
 		const TrackEntry *e = ctx->parent->te[i];
 
-		if (!holds_tracker(t, e))
-			continue;
-		if (pt->nr_drop == PARASITE_MAX_DROP) {
-			pr_err("pid %d holds more than %d write trackers", t->pid,
-			       PARASITE_MAX_DROP);
+		if (holds_tracker(t, e) && add_drop(t, pt, e->fd))
 			return -1;
-		}
-		pt->drop[pt->nr_drop++] = e->fd;
 	}
+	if (find_orphans(t, pt))
+		return -1;
 	if (!pt->nr_drop)
 		return 0;
 	if (parasite_cmd(t->ctl, PARASITE_CMD_TRACK_DROP)) {

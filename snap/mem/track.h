@@ -59,7 +59,8 @@ int track_find(struct dump_ctx *ctx, struct dump_task *t);
 int track_arm(struct dump_ctx *ctx, struct dump_task *t);
 /*
  * Dump, parasite in: every tracker in @t's fd table (its own, or one it
- * inherited) is closed there; snap keeps a copy of @t's own. Logged.
+ * inherited, or one of a pre-dump this dump does not continue) is closed
+ * there; snap keeps a copy of @t's own. Logged.
  */
 int track_take(struct dump_ctx *ctx, struct dump_task *t);
 /*

@@ -14,7 +14,9 @@
  * files are opened inside it (ctx->netns), and the root, once cloned,
  * joins it. Without netns-ID.img (a dump with --empty-ns net) or with
  * --empty-ns net, the new namespace gets lo up and nothing else.
- * --join-ns net:PATH: the namespace at PATH is the tree's, as it is.
+ * --join-ns net:PATH, or an external namespace (--external net[INODE]:KEY
+ * at dump, --inherit-fd fd[N]:KEY at restore): that namespace is the
+ * tree's, as it is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include "ns/net-ns-int.h"
 #include "ns/net-ns.h"
 #include "ns/ns-kind.h"
+#include "ns/ns.h"
 
 struct net_state {
 	NetnsEntry *e;		    /* NULL: an empty namespace (or a joined one) */
@@ -141,17 +144,6 @@ static int make_ns(uint32_t id, struct net_ns_scope **out)
 	return net_ns_scope_from_fd(fd, what, out);
 }
 
-static int join_ns(const char *path, struct net_ns_scope **out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		pr_perror("--join-ns net:%s: cannot open it", path);
-		return -1;
-	}
-	return net_ns_scope_from_fd(fd, path, out);
-}
-
 /* lo and the sysctls, from inside the new namespace. */
 static int fill_ns(struct net_state *st)
 {
@@ -195,8 +187,9 @@ static int load_image(struct restore_ctx *ctx, uint32_t id, NetnsEntry **e)
  */
 static int net_load(struct restore_ctx *ctx, uint32_t id, void **state)
 {
-	const char *join = ctx->opts->join_ns[NS_KIND__NS_NET];
 	struct net_state *st = calloc(1, sizeof(*st));
+	const char *join;
+	int join_fd = ns_joined(ctx, NS_KIND__NS_NET, &join);
 	uint64_t t0;
 
 	*state = st;
@@ -206,8 +199,13 @@ static int net_load(struct restore_ctx *ctx, uint32_t id, void **state)
 	}
 	st->id = id;
 	/* The caller's, as it is: ns-restore.c makes the root join it. */
-	if (join) {
-		if (join_ns(join, &st->scope))
+	if (join_fd >= 0) {
+		join_fd = fcntl(join_fd, F_DUPFD_CLOEXEC, 0);
+		if (join_fd < 0) {
+			pr_perror("%s: cannot take its fd", join);
+			return -1;
+		}
+		if (net_ns_scope_from_fd(join_fd, join, &st->scope))
 			return -1;
 		ctx->netns = st->scope;
 		return 0;

@@ -2,7 +2,7 @@
 /*
  * The contents of the tree's namespaces at dump: each one that is not
  * snap's own is saved by its kind's module (ns-kind.h) while the tree is
- * frozen, unless --empty-ns names its kind.
+ * frozen, unless --empty-ns names its kind or --external names it.
  */
 #include <sched.h>
 
@@ -34,5 +34,5 @@ static int dump_one(struct dump_ctx *ctx, NsKind kind, uint32_t id, bool *empty)
 
 int ns_dump_contents(struct dump_ctx *ctx)
 {
-	return ns_for_each_tree_ns(ctx, dump_one);
+	return ns_mark_external(ctx) || ns_for_each_tree_ns(ctx, dump_one) ? -1 : 0;
 }

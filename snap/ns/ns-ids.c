@@ -42,7 +42,8 @@ struct ns_known {
 	struct ns_ref ref;
 	uint32_t id;
 	bool own;
-	bool empty; /* --empty-ns: its contents not saved (ns-dump.c) */
+	bool empty;	     /* --empty-ns: its contents not saved (ns-dump.c) */
+	const char *ext_key; /* --external KIND[INODE]:KEY: the caller's, not saved */
 };
 
 struct ns_table {
@@ -235,6 +236,7 @@ int ns_write(struct dump_ctx *ctx)
 		e.own = k->own;
 		e.has_empty = k->empty;
 		e.empty = k->empty;
+		e.ext_key = (char *)k->ext_key;
 		ret = img_write(img, &e.base);
 	}
 	if (img_close(img))
@@ -248,8 +250,60 @@ int ns_for_each_tree_ns(struct dump_ctx *ctx,
 	for (size_t i = 0; ctx->ns && i < ctx->ns->nr; i++) {
 		struct ns_known *k = &ctx->ns->v[i];
 
-		if (!k->own && fn(ctx, k->kind, k->id, &k->empty))
+		if (!k->own && !k->ext_key && fn(ctx, k->kind, k->id, &k->empty))
 			return -1;
+	}
+	return 0;
+}
+
+/* The tree root's namespace of @kind: every task lives in it (seize_check_ns()). */
+static struct ns_known *root_ns(struct dump_ctx *ctx, NsKind kind)
+{
+	uint32_t id;
+
+	if (!ctx->ns || !ctx->tasks[0].ns_ids ||
+	    !ns_ids_get(ctx->tasks[0].ns_ids, kind - NS_KIND__NS_PID, &id))
+		return NULL;
+	for (size_t i = 0; i < ctx->ns->nr; i++)
+		if (ctx->ns->v[i].id == id)
+			return &ctx->ns->v[i];
+	return NULL;
+}
+
+int ns_mark_external(struct dump_ctx *ctx)
+{
+	pid_t pid = ctx->tasks[0].pid;
+
+	for (int kind = NS_KIND__NS_PID; kind < NS_KIND_NR; kind++) {
+		const struct ext_ns *x = &ctx->opts->ext_ns[kind];
+		const char *name = ns_kind_name(kind);
+		struct ns_known *k;
+
+		if (!x->key)
+			continue;
+		k = root_ns(ctx, kind);
+		if (!k) {
+			pr_err("--external %s[%llu]:%s: pid %d shows no %s namespace", name,
+			       (unsigned long long)x->inode, x->key, pid, name);
+			return -1;
+		}
+		if (k->ref.ino != x->inode) {
+			pr_err("--external %s[%llu]:%s: the tree's %s namespace is %s:[%llu] (pid "
+			       "%d), not inode %llu",
+			       name, (unsigned long long)x->inode, x->key, name, name,
+			       (unsigned long long)k->ref.ino, pid, (unsigned long long)x->inode);
+			return -1;
+		}
+		if (k->own) {
+			pr_err("--external %s[%llu]:%s: it is snap's own %s namespace, not one of "
+			       "the tree's (pid %d)",
+			       name, (unsigned long long)x->inode, x->key, name, pid);
+			return -1;
+		}
+		k->ext_key = x->key;
+		pr_info("pid %d: its %s namespace %s:[%llu] is external, key %s: nothing of it "
+			"is saved",
+			pid, name, name, (unsigned long long)k->ref.ino, x->key);
 	}
 	return 0;
 }

@@ -5,7 +5,8 @@
  * error naming it; so are the images of each namespace that is not snap's
  * own (its kind's ->load, ns-kind.h). The tree's root is cloned into new
  * namespaces of those kinds and puts their contents back first thing
- * (ns_restore_root()), or joins the ones --join-ns names; the other tasks
+ * (ns_restore_root()), or joins the ones --join-ns names and the external
+ * ones (--external at dump) --inherit-fd hands over; the other tasks
  * inherit them. An id of snap's own is joined with ns_enter().
  */
 #include <errno.h>
@@ -13,25 +14,15 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <linux/nsfs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "log.h"
 #include "ns/ns-kind.h"
+#include "ns/ns-restore-int.h"
 #include "ns/ns.h"
 
-struct ns_restore {
-	NsEntry **e; /* ns.img, in file order */
-	size_t nr;
-	bool no_img;		/* images from before ns.img */
-	int own_fd[NS_KIND_NR]; /* by kind: snap's own namespace, -1 if not open */
-	int join_fd[NS_KIND_NR]; /* by kind: --join-ns, -1 if not given */
-	void **state;		/* by entry: its kind's ->load */
-	uint32_t root_id[NS_KIND_NR]; /* by kind: the root's namespace, 0 for none */
-};
 
 static const NsEntry *find_id(const struct ns_restore *nr, uint32_t id)
 {
@@ -137,51 +128,6 @@ static int open_own(struct ns_restore *nr)
 	return 0;
 }
 
-static int clone_flag(NsKind kind)
-{
-	switch (kind) {
-	case NS_KIND__NS_PID:
-		return CLONE_NEWPID;
-	case NS_KIND__NS_NET:
-		return CLONE_NEWNET;
-	case NS_KIND__NS_MNT:
-		return CLONE_NEWNS;
-	case NS_KIND__NS_IPC:
-		return CLONE_NEWIPC;
-	case NS_KIND__NS_UTS:
-		return CLONE_NEWUTS;
-	case NS_KIND__NS_USER:
-		return CLONE_NEWUSER;
-	case NS_KIND__NS_CGROUP:
-		return CLONE_NEWCGROUP;
-	case NS_KIND__NS_TIME:
-		return CLONE_NEWTIME;
-	default:
-		return 0;
-	}
-}
-
-/* --join-ns NS:PATH, for a kind the tree has its own namespace of. */
-static int open_joined(struct restore_ctx *ctx, NsKind kind)
-{
-	const char *path = ctx->opts->join_ns[kind];
-	struct ns_restore *nr = ctx->ns;
-
-	int type;
-
-	nr->join_fd[kind] = open(path, O_RDONLY | O_CLOEXEC);
-	if (nr->join_fd[kind] < 0) {
-		pr_perror("--join-ns %s:%s: cannot open it", ns_kind_name(kind), path);
-		return -1;
-	}
-	type = ioctl(nr->join_fd[kind], NS_GET_NSTYPE);
-	if (type != clone_flag(kind)) {
-		pr_err("--join-ns %s:%s: not a %s namespace", ns_kind_name(kind), path,
-		       ns_kind_name(kind));
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * The root's namespaces that are not snap's own: each is joined (--join-ns)
@@ -204,8 +150,8 @@ static int load_tree_ns(struct restore_ctx *ctx, const PstreeEntry *root)
 		if (e->own)
 			continue;
 		ops = ns_kind_ops(kind);
-		if (ctx->opts->join_ns[kind]) {
-			if (open_joined(ctx, kind))
+		if (ctx->opts->join_ns[kind] || (e->ext_key && e->ext_key[0])) {
+			if (ns_open_joined(ctx, e))
 				return -1;
 			if (ops && ops->load_always && ops->load &&
 			    ops->load(ctx, id, &nr->state[entry_index(nr, e)]))
@@ -264,6 +210,7 @@ void ns_restore_free(struct restore_ctx *ctx)
 			close(ns->own_fd[k]);
 		if (ns->join_fd[k] >= 0)
 			close(ns->join_fd[k]);
+		free(ns->join_what[k]);
 	}
 	for (size_t i = 0; i < ns->nr; i++) {
 		const struct ns_kind_ops *ops = ns_kind_ops(ns->e[i]->kind);
@@ -316,7 +263,7 @@ int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id)
 	fd = ctx->ns->own_fd[kind];
 	if (already_in(kind, fd))
 		return 0;
-	if (setns(fd, clone_flag(kind))) {
+	if (setns(fd, ns_clone_flag(kind))) {
 		pr_perror("cannot enter snap's own %s namespace (ns.img id %u)", name, id);
 		return -1;
 	}
@@ -379,7 +326,7 @@ uint64_t ns_root_clone_flags(const struct restore_ctx *ctx)
 	for (int k = NS_KIND__NS_PID; ctx->ns && k < NS_KIND_NR; k++)
 		/* A time namespace's offsets are set before its first task is in it. */
 		if (k != NS_KIND__NS_TIME && tree_ns(ctx->ns, k) && ctx->ns->join_fd[k] < 0)
-			flags |= clone_flag(k);
+			flags |= ns_clone_flag(k);
 	return flags;
 }
 
@@ -395,9 +342,9 @@ int ns_restore_root(struct restore_ctx *ctx)
 		if (!e)
 			continue;
 		if (nr->join_fd[kind] >= 0) {
-			if (setns(nr->join_fd[kind], clone_flag(kind))) {
-				pr_perror("cannot join the %s namespace --join-ns gives (%s)",
-					  ns_kind_name(kind), ctx->opts->join_ns[kind]);
+			if (setns(nr->join_fd[kind], ns_clone_flag(kind))) {
+				pr_perror("cannot join the %s namespace %s gives", ns_kind_name(kind),
+					  nr->join_what[kind]);
 				return -1;
 			}
 			continue;

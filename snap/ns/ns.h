@@ -82,6 +82,12 @@ ssize_t ns_call(pid_t pid, NsKind kind, int (*fn)(void *arg, int fd), void *arg,
 /* --empty-ns @arg, --join-ns @arg (ns-opts.c). 0, or -1 logged. */
 int ns_opt_empty(const char *arg, struct snap_opts *o);
 int ns_opt_join(const char *arg, struct snap_opts *o);
+/*
+ * --external @arg (argv or a kept copy: it is cut in place): mnt[KEY]:VAL to
+ * ns/mnt.h, net[INODE]:KEY and pid[INODE]:KEY to opts->ext_ns; any other
+ * kind refused by name.
+ */
+int ns_opt_external(char *arg, struct snap_opts *o);
 
 /* Dump (ns-ids.c). Frozen: record @t's namespaces in ctx->ns and t->ns_ids. Logged. */
 int ns_collect(struct dump_ctx *ctx, struct dump_task *t);
@@ -92,7 +98,13 @@ int ns_collect(struct dump_ctx *ctx, struct dump_task *t);
  */
 int ns_dump_contents(struct dump_ctx *ctx);
 /*
- * @fn for each namespace of the table that is not snap's own; it may mark
+ * Each namespace --external names (opts->ext_ns) is the tree root's, by its
+ * inode, and not snap's: it is marked so in ns.img, with its key, and
+ * ns_for_each_tree_ns() skips it. -1 logged naming both inodes.
+ */
+int ns_mark_external(struct dump_ctx *ctx);
+/*
+ * @fn for each namespace of the table that is not snap's own nor external; it may mark
  * it *@empty (its contents not saved). Stops at the first non-zero.
  */
 int ns_for_each_tree_ns(struct dump_ctx *ctx,
@@ -115,6 +127,12 @@ void ns_restore_free(struct restore_ctx *ctx);
  * tree's others were made by its root, and its descendants are in them. Logged.
  */
 int ns_enter(struct restore_ctx *ctx, NsKind kind, uint32_t id);
+/*
+ * After ns_load(): the fd of the namespace of @kind the root joins (--join-ns,
+ * or an external one's --inherit-fd), and in *@what the option that gave it;
+ * -1 when the root makes its own.
+ */
+int ns_joined(const struct restore_ctx *ctx, NsKind kind, const char **what);
 /* CLONE_NEW* for the tree's root: each namespace of it snap must make (not time's). */
 uint64_t ns_root_clone_flags(const struct restore_ctx *ctx);
 /*

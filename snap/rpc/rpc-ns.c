@@ -109,6 +109,22 @@ static int map_ext_mnt(const CriuOpts *co, struct snap_opts *o, struct rpc_paths
 	return 0;
 }
 
+/*
+ * external: --external, mnt[KEY]:VAL and net[INODE]:KEY (runc's
+ * net[INODE]:extRootNetNS for a network namespace joined by path); the
+ * other kinds are refused by name there.
+ */
+static int map_external(const CriuOpts *co, struct snap_opts *o, struct rpc_paths *p)
+{
+	for (size_t i = 0; i < co->n_external; i++) {
+		char *arg = keep(p, "%s", co->external[i]);
+
+		if (!arg || ns_opt_external(arg, o))
+			return -1;
+	}
+	return 0;
+}
+
 /* manage_cgroups, manage_cgroups_mode: CRIU's enum criu_cg_mode to --manage-cgroups. */
 static int map_cgroups(const CriuOpts *co, struct snap_opts *o, struct rpc_paths *p)
 {
@@ -158,7 +174,7 @@ void rpc_paths_free(struct rpc_paths *p)
 int rpc_map_container(const CriuOpts *co, bool restore, struct snap_opts *o, struct rpc_paths *p)
 {
 	if (map_empty_ns(co, o) || map_join_ns(co, restore, o, p) || map_root(co, restore, o) ||
-	    map_ext_mnt(co, o, p) || map_cgroups(co, o, p))
+	    map_ext_mnt(co, o, p) || map_external(co, o, p) || map_cgroups(co, o, p))
 		return -1;
 	return 0;
 }

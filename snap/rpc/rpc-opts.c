@@ -53,6 +53,7 @@ static const struct opt_rule rules[] = {
 	{ "orphan_pts_master", OPT_MAPPED, NULL },
 	{ "empty_ns", OPT_MAPPED, NULL },
 	{ "join_ns", OPT_MAPPED, NULL },
+	{ "external", OPT_MAPPED, NULL },
 	{ "ext_mnt", OPT_MAPPED, NULL },
 	{ "manage_cgroups", OPT_MAPPED, NULL },
 	{ "manage_cgroups_mode", OPT_MAPPED, NULL },
@@ -78,12 +79,12 @@ static const struct opt_rule rules[] = {
 	{ "skip_file_rwx_check", OPT_IGNORED, "snap reopens files with their saved flags" },
 	{ "mntns_compat_mode", OPT_IGNORED, "snap has one way to restore mounts" },
 	{ "log_to_stderr", OPT_IGNORED, "snap's error lines always go to stderr" },
-	{ "pre_dump_mode", OPT_IGNORED, "pre-dump is not driven over RPC yet" },
-	{ "pidfd_store_sk", OPT_IGNORED, "pre-dump is not driven over RPC yet" },
+	{ "pre_dump_mode", OPT_IGNORED, "snap's pre-dump reads the pages its own way" },
+	{ "pidfd_store_sk", OPT_IGNORED, "snap keeps no pidfds between pre-dumps" },
 	{ "auto_dedup", OPT_IGNORED, "snap writes no parent images to deduplicate" },
-	{ "ps", OPT_REFUSED, "snap has no page server" },
-	{ "parent_img", OPT_REFUSED, "incremental dumps are not driven over RPC yet (snap dump --prev-images-dir)" },
-	{ "track_mem", OPT_REFUSED, "memory tracking is not driven over RPC yet (snap pre-dump)" },
+	{ "ps", OPT_MAPPED, NULL },
+	{ "parent_img", OPT_MAPPED, NULL },
+	{ "track_mem", OPT_MAPPED, NULL },
 	{ "veths", OPT_REFUSED, "snap makes no veth pairs (empty_ns leaves the network to the caller)" },
 	{ "exec_cmd", OPT_REFUSED, "snap runs no command after a restore" },
 	{ "auto_ext_mnt", OPT_REFUSED, "name each external mount (ext_mnt)" },
@@ -91,16 +92,15 @@ static const struct opt_rule rules[] = {
 	{ "ext_masters", OPT_REFUSED, "the sharing of external mounts is not restored" },
 	{ "skip_mnt", OPT_REFUSED, "snap leaves no mount out" },
 	{ "enable_fs", OPT_REFUSED, "snap dumps only the file systems it knows" },
-	{ "external", OPT_REFUSED,
-	  "external namespaces and resources are not supported (join_ns joins a namespace)" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
-	{ "lazy_pages", OPT_REFUSED, "lazy pages are not driven over RPC yet (snap lazy-pages)" },
-	{ "tls", OPT_REFUSED, "snap has no page server" },
-	{ "tls_cacert", OPT_REFUSED, "snap has no page server" },
-	{ "tls_cacrl", OPT_REFUSED, "snap has no page server" },
-	{ "tls_cert", OPT_REFUSED, "snap has no page server" },
-	{ "tls_key", OPT_REFUSED, "snap has no page server" },
-	{ "tls_no_cn_verify", OPT_REFUSED, "snap has no page server" },
+	{ "lazy_pages", OPT_REFUSED,
+	  "a dump that serves its pages lazily is not done (snap lazy-pages serves a dump's images)" },
+	{ "tls", OPT_REFUSED, "snap's page server speaks plain TCP" },
+	{ "tls_cacert", OPT_REFUSED, "snap's page server speaks plain TCP" },
+	{ "tls_cacrl", OPT_REFUSED, "snap's page server speaks plain TCP" },
+	{ "tls_cert", OPT_REFUSED, "snap's page server speaks plain TCP" },
+	{ "tls_key", OPT_REFUSED, "snap's page server speaks plain TCP" },
+	{ "tls_no_cn_verify", OPT_REFUSED, "snap's page server speaks plain TCP" },
 	{ "unprivileged", OPT_REFUSED, "snap runs as root" },
 	{ "leave_stopped", OPT_REFUSED, "snap cannot leave the tree stopped yet" },
 };
@@ -359,6 +359,44 @@ static int map_inherit(const CriuOpts *co, bool restore, struct snap_opts *o)
 	return 0;
 }
 
+/*
+ * Incremental dumps and the page server, as runc's `checkpoint --pre-dump`
+ * and `--parent-path`, `--page-server` send them. parent_img is relative to
+ * the images directory, as --prev-images-dir is to -D.
+ */
+static int map_incremental(const CriuOpts *co, bool restore, struct snap_opts *o)
+{
+	const RpcPageServerInfo *ps = co->ps;
+
+	if (restore && (co->ps || (co->parent_img && co->parent_img[0]))) {
+		pr_err("swrk: options ps and parent_img are options of dump and pre-dump");
+		return -1;
+	}
+	o->track_mem = co->has_track_mem && co->track_mem;
+	if (co->parent_img && co->parent_img[0])
+		o->prev_images_dir = co->parent_img;
+	if (!ps)
+		return 0;
+	if (ps->has_fd) {
+		pr_err("swrk: option ps.fd (a connected page-server socket) is not supported: "
+		       "give ps.address and ps.port");
+		return -1;
+	}
+	if (!ps->address || !ps->address[0] || !ps->has_port || ps->port <= 0) {
+		pr_err("swrk: option ps needs an address and a port (not 0)");
+		return -1;
+	}
+	/* The server links its own set to the parent by the same path. */
+	if (o->prev_images_dir && o->prev_images_dir[0] == '/') {
+		pr_err("swrk: parent_img %s must be a relative path with ps", o->prev_images_dir);
+		return -1;
+	}
+	o->page_server = true;
+	o->address = ps->address;
+	o->port = ps->port;
+	return 0;
+}
+
 int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts *o,
 		  struct rpc_paths *p)
 {
@@ -383,6 +421,7 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
 	if (!restore && co->has_pid)
 		o->pid = co->pid;
 	if (map_flags(co, restore, o) || map_inherit(co, restore, o) ||
+	    map_incremental(co, restore, o) ||
 	    rpc_map_container(co, restore, o, p))
 		return -1;
 	return 0;

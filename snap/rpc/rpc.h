@@ -47,4 +47,11 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
  */
 int rpc_opts_check(const CriuOpts *co, bool restore);
 
+/*
+ * Serve the requests of one connection @sk (swrk.c): one, or a pre-dump
+ * sequence. @service: a connection of snap service. 0, or -1 after the
+ * error went back to the caller (and was logged).
+ */
+int swrk_serve(int sk, bool service);
+
 #endif

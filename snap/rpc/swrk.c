@@ -28,6 +28,7 @@
 struct swrk {
 	int sk;
 	pid_t peer;
+	bool service;		/* a connection of snap service, not swrk's socketpair */
 	bool notify_scripts;
 	pid_t root_pid;		/* the tree's root, as the hooks saw it */
 	bool hung_up;		/* the caller closed the socket: no one to answer */
@@ -224,18 +225,21 @@ static int do_features(struct swrk *s)
 	CriuResp r = CRIU_RESP__INIT;
 	CriuFeatures f = CRIU_FEATURES__INIT;
 
-	/* No pre-dump memory tracking, lazy pages or pidfd store through RPC yet. */
+	/* Pre-dumps track memory; no lazy dump or pidfd store over RPC. */
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
+	f.mem_track = true;
 	r.type = CRIU_REQ_TYPE__FEATURE_CHECK;
 	r.success = true;
 	r.features = &f;
 	return send_resp(s, &r);
 }
 
-/* DUMP and RESTORE: the command line's flow with the request's options. */
+/* DUMP, PRE_DUMP and RESTORE: the command line's flow with the request's options. */
 static int do_cr(struct swrk *s, const CriuReq *req)
 {
 	bool restore = req->type == CRIU_REQ_TYPE__RESTORE;
+	bool predump = req->type == CRIU_REQ_TYPE__PRE_DUMP ||
+		       req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP;
 	struct action_notifier notifier = {
 		.notify = swrk_notify,
 		.send_fd = swrk_send_fd,
@@ -247,6 +251,8 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 		.cow_limit = 64 << 20,
 		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
 		.notifier = &notifier,
+		.port = -1,
+		.status_fd = -1,
 	};
 	CriuResp r = CRIU_RESP__INIT;
 	CriuDumpResp dr = CRIU_DUMP_RESP__INIT;
@@ -256,15 +262,25 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	int ret = -1;
 
 	if (!req->opts) {
-		pr_err("swrk: the %s request carries no opts", restore ? "restore" : "dump");
+		pr_err("swrk: the %s request carries no opts",
+		       restore ? "restore" : predump ? "pre-dump" : "dump");
 		return -1;
 	}
 	if (rpc_opts_fill(req->opts, s->peer, restore, &opts, &paths) ||
 	    log_init(opts.log_file, opts.verbosity) || rpc_opts_check(req->opts, restore) ||
 	    kerndat_probe(&kf))
 		goto out;
+	/* CLONE_PARENT would give the tree to the service, not to the caller. */
+	if (s->service && opts.rst_sibling) {
+		pr_err("swrk: option rst_sibling is for criu swrk: a tree restored by snap "
+		       "service cannot be the caller's child");
+		goto out;
+	}
 	s->notify_scripts = req->opts->has_notify_scripts && req->opts->notify_scripts;
-	ret = restore ? cmd_restore(&opts, &kf) : cmd_dump(&opts, &kf);
+	if (restore)
+		ret = cmd_restore(&opts, &kf);
+	else
+		ret = predump ? cmd_predump(&opts, &kf) : cmd_dump(&opts, &kf);
 	if (ret)
 		goto out;
 	r.type = req->type;
@@ -272,7 +288,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 	if (restore) {
 		rr.pid = s->root_pid;
 		r.restore = &rr;
-	} else {
+	} else if (!predump) {
 		r.dump = &dr;
 	}
 	ret = send_resp(s, &r);
@@ -292,17 +308,49 @@ static int serve(struct swrk *s, const CriuReq *req)
 	case CRIU_REQ_TYPE__FEATURE_CHECK:
 		return do_features(s);
 	case CRIU_REQ_TYPE__DUMP:
-	case CRIU_REQ_TYPE__RESTORE:
-		return do_cr(s, req);
 	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
-		pr_err("swrk: pre-dump is not driven over RPC yet (snap pre-dump on the command "
-		       "line; a dump with leave_running is live)");
-		return -1;
+	case CRIU_REQ_TYPE__RESTORE:
+		return do_cr(s, req);
 	default:
 		pr_err("swrk: request type %d is not supported by snap (it serves VERSION, "
-		       "FEATURE_CHECK, DUMP and RESTORE)", req->type);
+		       "FEATURE_CHECK, DUMP, PRE_DUMP and RESTORE)", req->type);
 		return -1;
+	}
+}
+
+/*
+ * @req, and after a PRE_DUMP the requests that follow on the same socket,
+ * as in CRIU: more PRE_DUMPs, then one DUMP, or the caller hanging up
+ * (runc sends one PRE_DUMP per `criu swrk`). Frees each request.
+ */
+static int serve_all(struct swrk *s, CriuReq *req)
+{
+	bool eof, more;
+	int ret;
+
+	for (;;) {
+		ret = serve(s, req);
+		if (ret && !s->hung_up)
+			reply_error(s, req->type);
+		more = !ret && req->type == CRIU_REQ_TYPE__PRE_DUMP;
+		criu_req__free_unpacked(req, NULL);
+		if (!more)
+			return ret;
+		req = recv_req(s, &eof);
+		if (!req) {
+			if (eof)
+				return 0;
+			reply_error(s, CRIU_REQ_TYPE__EMPTY);
+			return -1;
+		}
+		if (req->type != CRIU_REQ_TYPE__PRE_DUMP && req->type != CRIU_REQ_TYPE__DUMP) {
+			pr_err("swrk: after a pre-dump only PRE_DUMP or DUMP may follow, not request "
+			       "type %d", req->type);
+			reply_error(s, req->type);
+			criu_req__free_unpacked(req, NULL);
+			return -1;
+		}
 	}
 }
 
@@ -329,18 +377,12 @@ static int peer_of(int sk, pid_t *peer)
 	return 0;
 }
 
-int cmd_swrk(const char *fd_arg)
+int swrk_serve(int sk, bool service)
 {
-	struct swrk s = { .sk = -1 };
+	struct swrk s = { .sk = sk, .service = service };
 	CriuReq *req;
-	char *end;
 	bool eof;
-	int ret;
 
-	if (!fd_arg || (s.sk = strtol(fd_arg, &end, 10), *end || end == fd_arg || s.sk < 0)) {
-		pr_err("swrk takes the fd of its socket, as in 'snap swrk 3'");
-		return -1;
-	}
 	if (peer_of(s.sk, &s.peer))
 		return -1;
 	req = recv_req(&s, &eof);
@@ -351,10 +393,19 @@ int cmd_swrk(const char *fd_arg)
 		reply_error(&s, CRIU_REQ_TYPE__EMPTY);
 		return -1;
 	}
-	ret = serve(&s, req);
-	if (ret && !s.hung_up)
-		reply_error(&s, req->type);
-	criu_req__free_unpacked(req, NULL);
-	close(s.sk);
+	return serve_all(&s, req);
+}
+
+int cmd_swrk(const char *fd_arg)
+{
+	char *end;
+	int sk, ret;
+
+	if (!fd_arg || (sk = strtol(fd_arg, &end, 10), *end || end == fd_arg || sk < 0)) {
+		pr_err("swrk takes the fd of its socket, as in 'snap swrk 3'");
+		return -1;
+	}
+	ret = swrk_serve(sk, false);
+	close(sk);
 	return ret;
 }

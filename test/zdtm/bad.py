@@ -31,6 +31,7 @@ import bad_lock
 import bad_migrate
 import bad_mnt
 import bad_mem
+import bad_extns
 import bad_netns
 import bad_notify
 import bad_ns
@@ -38,6 +39,8 @@ import bad_pageserver
 import bad_pidns
 import bad_restore
 import bad_rpc
+import bad_rpc_incr
+import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
@@ -218,6 +221,15 @@ BAD = [
     ("bad/restore_netns_sysctl", bad_netns.bad_restore_netns_sysctl),
     ("bad/netlock_other_netns", bad_netns.bad_netlock_other_netns),
     ("img/netns_join", bad_netns.img_netns_join),
+    ("img/netns_external", bad_extns.img_netns_external),
+    ("img/netns_external_other", bad_extns.img_netns_external_other),
+    ("img/netns_external_rpc", bad_extns.img_netns_external_rpc),
+    ("bad/dump_external_inode", bad_extns.bad_dump_external_inode),
+    ("bad/restore_external_no_inherit", bad_extns.bad_restore_external_no_inherit),
+    ("bad/restore_external_not_netns", bad_extns.bad_restore_external_not_netns),
+    ("bad/external_kinds", bad_extns.bad_external_kinds),
+    ("img/pidns_external", bad_extns.img_pidns_external),
+    ("bad/restore_pidns_no_inherit", bad_extns.bad_restore_pidns_no_inherit),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
@@ -303,6 +315,12 @@ BAD = [
     ("bad/rpc_truncated_opts", bad_rpc.bad_rpc_truncated_opts),
     ("bad/rpc_inherit_fd", bad_rpc.bad_rpc_inherit_fd),
     ("bad/rpc_lsm", bad_rpc.bad_rpc_lsm),
+    ("rpc/predump", bad_rpc_incr.rpc_predump),
+    ("rpc/predump_full", bad_rpc_incr.rpc_predump_full),
+    ("rpc/predump_sequence", bad_rpc_incr.rpc_predump_sequence),
+    ("bad/rpc_predump_sequence", bad_rpc_incr.bad_rpc_predump_sequence),
+    ("rpc/service", bad_rpc_service.rpc_service),
+    ("bad/service_address", bad_rpc_service.bad_service_address),
     ("img/inherit_fd_pipe", bad_inherit.img_inherit_fd_pipe),
     ("img/inherit_fd_rpc", bad_inherit.img_inherit_fd_rpc),
     ("bad/inherit_fd_syntax", bad_inherit.bad_inherit_fd_syntax),
@@ -313,6 +331,9 @@ BAD = [
     ("runc/exec", runc.runc_exec),
     ("runc/leave_running", runc.runc_leave_running),
     ("runc/stdio_pipe", runc.runc_stdio_pipe),
+    ("runc/netns_path", runc.runc_netns_path),
+    ("runc/pidns_path", runc.runc_pidns_path),
+    ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
 ]
 

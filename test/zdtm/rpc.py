@@ -27,9 +27,13 @@ OPTS = {
     "freeze_cgroup": (44, "str"), "lazy_pages": (48, "int"), "orphan_pts_master": (50, "int"),
     "config_file": (51, "str"), "manage_cgroups_mode": (34, "int"),
     "evasive_devices": (6, "int"), "status_fd": (49, "int"), "lsm_profile": (53, "str"),
-    "lsm_mount_context": (63, "str"),
+    "lsm_mount_context": (63, "str"), "track_mem": (15, "int"), "parent_img": (14, "str"),
+    # rpc_page_server_info {address = 1, port = 2}: a pair.
+    "ps": (11, "ps"),
     # Repeated rpc_inherit_fd {key = 1, fd = 2}: a list of (key, fd).
     "inherit_fd": (27, "inherit"),
+    # Repeated strings: a list.
+    "external": (37, "strs"),
 }
 
 
@@ -57,9 +61,15 @@ def encode_opts(**opts):
     out = b""
     for name, value in opts.items():
         num, kind = OPTS[name]
+        if kind == "ps":
+            out += field(num, field(1, value[0]) + field(2, value[1]))
+            continue
         if kind == "inherit":
             for key, fd in value:
                 out += field(num, field(1, key) + field(2, fd))
+            continue
+        if kind == "strs":
+            out += b"".join(field(num, v) for v in value)
             continue
         out += field(num, value)
     return out
@@ -121,6 +131,45 @@ class Resp:
         return "Resp(type=%s success=%s errmsg=%r)" % (self.type, self.success, self.errmsg)
 
 
+def exchange(sk, req, on_notify=None, received=None):
+    """Send @req (one request, or a list sent one after the other's reply) on
+    the connected socket @sk, answering each NOTIFY with @on_notify (None from
+    it hangs up). (last reply, [(script, pid) notified], [replies but
+    NOTIFY]); fds that came along are added to @received."""
+    todo = list(req) if isinstance(req, list) else [req]
+    notified, replies, resp = [], [], None
+    try:
+        sk.send(todo.pop(0))
+    except (BrokenPipeError, ConnectionResetError):
+        pass        # snap gave up before reading: what recv says next
+    while True:
+        try:
+            data, anc, _, _ = sk.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
+        except (socket.timeout, ConnectionResetError):
+            break
+        for level, kind, fds in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS and \
+                    received is not None:
+                received += list(array.array("i", fds))
+        if not data:
+            break
+        resp = Resp(data)
+        if resp.type != NOTIFY:
+            replies.append(resp)
+            if not todo or not resp.success:
+                break
+            sk.send(todo.pop(0))
+            continue
+        name = resp.notify[1][0].decode()
+        npid = resp.notify.get(2, [0])[0]
+        notified.append((name, npid))
+        ok = on_notify(name, npid) if on_notify else True
+        if ok is None:      # the handler's way of hanging up
+            break
+        sk.send(request(NOTIFY, notify_success=bool(ok)))
+    return resp, notified, replies
+
+
 class Swrk:
     """One `snap swrk 3`: call() sends a request and returns (last reply,
     snap's wait status, the scripts notified as [(name, pid)])."""
@@ -173,34 +222,11 @@ class Swrk:
         return pid, ours
 
     def call(self, req, on_notify=None, timeout=60):
+        """@req: one request, or a list sent one after the other's reply (a
+        pre-dump sequence); every reply but NOTIFY goes to self.replies."""
         pid, sk = self.start()
-        notified = []
-        resp = None
         try:
-            try:
-                sk.send(req)
-            except (BrokenPipeError, ConnectionResetError):
-                pass        # snap gave up before reading: what recv says next
-            while True:
-                try:
-                    data, anc, _, _ = sk.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
-                except (socket.timeout, ConnectionResetError):
-                    break
-                for level, kind, fds in anc:
-                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                        self.received += list(array.array("i", fds))
-                if not data:
-                    break
-                resp = Resp(data)
-                if resp.type != NOTIFY:
-                    break
-                name = resp.notify[1][0].decode()
-                npid = resp.notify.get(2, [0])[0]
-                notified.append((name, npid))
-                ok = on_notify(name, npid) if on_notify else True
-                if ok is None:      # the handler's way of hanging up
-                    break
-                sk.send(request(NOTIFY, notify_success=bool(ok)))
+            resp, notified, self.replies = exchange(sk, req, on_notify, self.received)
         finally:
             sk.close()
         return resp, wait_exit(pid, timeout), notified

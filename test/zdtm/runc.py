@@ -13,11 +13,13 @@ import time
 
 from bad_inherit import read_counts
 from outcome import Failure, Skip
-from proc import describe, descendants, exit_code, spawn, spawn_wait, wait_exit, wait_until
+from bad_extns import make_netns, nspid, pid_holder
+from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spawn_wait,
+                  wait_exit, wait_until)
 
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
-APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo")
+APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd")
 # Writes its counter every 0.2 s: restarts show as a counter back near 1.
 COUNTER = ("exec </dev/null >/dev/null 2>&1; %s i=0; "
            "while :; do i=$((i+1)); echo $i >/data/counter; sleep 0.2; done")
@@ -35,9 +37,11 @@ class Container:
     --root), bin/criu (a link to snap). @setup runs in the container's shell
     before the counter starts; @caps adds capabilities to its process;
     @command replaces the counter; @via_path: no --criu, snap is found as
-    `criu` first in PATH."""
+    `criu` first in PATH; @netns, @pidns: the paths of a network and a pid
+    namespace it joins (config.json's linux.namespaces {type, path})."""
 
-    def __init__(self, b, setup="", caps=(), command=None, via_path=False):
+    def __init__(self, b, setup="", caps=(), command=None, via_path=False, netns=None,
+                 pidns=None):
         require_runc()
         self.b = b
         self.id = "snapt-%d-%s" % (os.getpid(), re.sub(r"\W", "_", b.name.split("/")[-1]))
@@ -56,9 +60,9 @@ class Container:
             os.symlink("busybox", os.path.join(self.rootfs, "bin", a))
         os.symlink(b.snap.path, os.path.join(self.bin, "criu"))
         b.cleanups.append(self.cleanup)
-        self.write_config(command or COUNTER % setup, caps)
+        self.write_config(command or COUNTER % setup, caps, netns, pidns)
 
-    def write_config(self, command, caps):
+    def write_config(self, command, caps, netns=None, pidns=None):
         ok, out = self.runc(["spec", "--bundle", self.bundle], check=False)
         if not ok:
             raise Failure("runc spec failed: %s" % out)
@@ -75,6 +79,11 @@ class Container:
         # runc's default namespaces, but the network one (runc-rpc.md §4).
         cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"]
                                       if n["type"] != "network"]
+        if netns:
+            cfg["linux"]["namespaces"].append({"type": "network", "path": netns})
+        for n in cfg["linux"]["namespaces"]:
+            if pidns and n["type"] == "pid":
+                n["path"] = pidns
         with open(path, "w") as f:
             json.dump(cfg, f)
 
@@ -284,6 +293,36 @@ def runc_leave_running(b):
                       "is %d (expected to go on from the checkpoint, below %d)" % (a, got, at))
 
 
+def runc_predump(b):
+    """checkpoint --pre-dump (a PRE_DUMP over RPC, after FEATURE_CHECK asks
+    for mem_track): the container counts on; then checkpoint --parent-path:
+    the final images link the pre-dump's, and restore counts on from there."""
+    c = Container(b)
+    c.start()
+    pre = c.dirs()
+    ok, out = c.runc(["checkpoint", "--pre-dump", "--image-path", pre, "--work-path", pre,
+                      c.id], check=False, name="predump")
+    if not ok:
+        raise Failure("runc checkpoint --pre-dump failed: %s" % last_snap_line(
+            pre, "dump.log", out), os.path.join(pre, "dump.log"))
+    if c.status() != "running":
+        raise Failure("after checkpoint --pre-dump runc says %s" % c.status())
+    c.wait_counter(c.counter() + 2, "after checkpoint --pre-dump")
+    img = c.dirs()
+    ok, out = c.runc(["checkpoint", "--parent-path", "../" + os.path.basename(pre),
+                      "--image-path", img, "--work-path", img, c.id],
+                     check=False, name="checkpoint")
+    if not ok:
+        raise Failure("runc checkpoint --parent-path failed: %s" % last_snap_line(
+            img, "dump.log", out), os.path.join(img, "dump.log"))
+    link = os.path.join(img, "parent")
+    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(pre):
+        raise Failure("the final images do not link the pre-dump's", os.path.join(img, "dump.log"))
+    a = c.stopped("after checkpoint --parent-path")
+    c.restore(img)
+    c.carried_on(a, "after restore")
+
+
 def runc_stdio_pipe(b):
     """The container's stdout is a pipe of ours: runc records it in
     descriptors.json at checkpoint and passes a new pipe as inherit_fd
@@ -344,3 +383,85 @@ def bad_runc_restore_no_mountpoint(b):
     time.sleep(0.5)
     if c.counter() != a:
         raise Failure("after the failed restore the counter goes on", log)
+
+
+# An HTTP GET from python: busybox's wget crashes outside its rootfs here.
+HTTP_GET = ("import socket,sys; s=socket.create_connection(('127.0.0.3', 8080), 3); "
+            "s.sendall(b'GET /index.html HTTP/1.0\\r\\n\\r\\n'); d=b''\n"
+            "while True:\n c=s.recv(4096)\n if not c: break\n d+=c\n"
+            "sys.stdout.write(d.decode().split('\\r\\n\\r\\n', 1)[1])")
+
+
+def http_get(netns):
+    """The body of the container's page, fetched from inside @netns, or None."""
+    ok, out = run_cmd(["/usr/bin/nsenter", "--net=" + netns, PYTHON, "-c", HTTP_GET],
+                      timeout=10)
+    return out if ok else None
+
+
+def runc_netns_path(b):
+    """A container joining a network namespace by path (as CNI, podman and
+    Kubernetes set them up): runc checkpoints it with external
+    net[INODE]:extRootNetNS and restores it with inherit_fd extRootNetNS
+    at fd 4. The counter carries on, the container is in that namespace,
+    and its TCP server (busybox httpd on the namespace's 127.0.0.3)
+    answers after the restore, twice."""
+    netns = make_netns(b, "runc")
+    c = Container(b, netns=netns,
+                  setup="mkdir -p /www; echo snap-$$ >/www/index.html; "
+                        "httpd -p 127.0.0.3:8080 -h /www;")
+    c.start()
+    if not wait_until(lambda: http_get(netns), 10):
+        raise Failure("the container's httpd does not answer in %s before the checkpoint" %
+                      netns)
+    body = http_get(netns)
+    want = "net:[%d]" % os.stat(netns).st_ino
+    for cycle in (1, 2):
+        img = c.checkpoint()
+        a = c.stopped("after checkpoint %d" % cycle)
+        with open(os.path.join(img, "ns.img"), "rb") as f:
+            if b"extRootNetNS" not in f.read():
+                raise Failure("checkpoint %d: ns.img does not name the network namespace "
+                              "extRootNetNS (runc sent no external?)" % cycle)
+        if http_get(netns) is not None:
+            raise Failure("after checkpoint %d the httpd still answers" % cycle)
+        c.restore(img)
+        c.carried_on(a, "after restore %d" % cycle)
+        with open(os.path.join(c.state, c.id, "state.json")) as f:
+            pid = json.load(f)["init_process_pid"]
+        got = os.readlink("/proc/%d/ns/net" % pid)
+        if got != want:
+            raise Failure("after restore %d the container's init (pid %d) is in %s, not in "
+                          "%s (%s)" % (cycle, pid, got, netns, want))
+        again = http_get(netns)
+        if again != body:
+            raise Failure("after restore %d the httpd answers %r, it answered %r before" % (
+                cycle, again, body))
+
+
+def runc_pidns_path(b):
+    """A container joining a pid namespace by path (a pod's shared one,
+    whose init is another process): runc checkpoints it with external
+    pid[INODE]:extRootPidNS and restores it with inherit_fd extRootPidNS.
+    The counter carries on, and the container's init is back in that
+    namespace with the pid it had there."""
+    holder = pid_holder(b)
+    pidns = "/proc/%d/ns/pid" % holder
+    c = Container(b, pidns=pidns)
+    c.start()
+    with open(os.path.join(c.state, c.id, "state.json")) as f:
+        vpid = nspid(json.load(f)["init_process_pid"])[-1]
+    img = c.checkpoint()
+    a = c.stopped("after checkpoint")
+    with open(os.path.join(img, "ns.img"), "rb") as f:
+        if b"extRootPidNS" not in f.read():
+            raise Failure("ns.img does not name the pid namespace extRootPidNS (runc sent no "
+                          "external?)")
+    c.restore(img)
+    c.carried_on(a, "after restore")
+    with open(os.path.join(c.state, c.id, "state.json")) as f:
+        pid = json.load(f)["init_process_pid"]
+    if os.readlink("/proc/%d/ns/pid" % pid) != os.readlink(pidns) or nspid(pid)[-1] != vpid:
+        raise Failure("the restored init (host pid %d) is pid %d of %s, not pid %d of %s" % (
+            pid, nspid(pid)[-1], os.readlink("/proc/%d/ns/pid" % pid), vpid,
+            os.readlink(pidns)))
