@@ -5,14 +5,16 @@
 #      since the one before: snap pre-dump --prev-images-dir);
 #   2. a final short dump (dump --prev-images-dir --track-mem): downtime
 #      starts with its freeze;
-#   3. the chain folded into one image (snap dedup);
-#   4. post-copy: in the other namespace, `snap lazy-pages` and
-#      `snap restore --lazy-pages`: the process runs as soon as its
-#      non-memory state is back; downtime ends there.
+#   3. the images but the pages (a few hundred KiB) handed to the other
+#      side (copied into a directory of its own); the pages stay where they
+#      are, served as they are, chain and all, by `snap page-server` in A,
+#      over a veth pair (10.79.0.1 in A, 10.79.0.2 in B);
+#   4. post-copy: in B, `snap lazy-pages --page-server` and `snap restore
+#      --lazy-pages`: the process runs as soon as its non-memory state (and
+#      its eagerly restored mappings, fetched first) is back; downtime ends
+#      there, and the rest of its memory comes over TCP from A.
 # and, for comparison, the same process moved stop-the-world (dump, then an
-# eager restore). Both "hosts" share this machine's file system, so the
-# images are handed over as files: pre-dumps through the page server are not
-# supported yet (Documentation/page-server.md).
+# eager restore).
 #
 # Usage: scripts/migrate.sh [MiB [PAGES_PER_MS [ROUNDS]]]   (root; defaults 1024 20 2)
 set -eu
@@ -39,8 +41,13 @@ trap cleanup EXIT INT TERM
 cc -O2 -Wall -Wextra -Werror -o "$WORK/writer" "$ROOT/scripts/bench-incr-writer.c"
 for ns in "$A" "$B"; do
 	ip netns add "$ns"
-	ip netns exec "$ns" ip link set lo up
+	ip -n "$ns" link set lo up
 done
+ip link add mig0 netns "$A" type veth peer name mig1 netns "$B"
+ip -n "$A" addr add 10.79.0.1/24 dev mig0
+ip -n "$B" addr add 10.79.0.2/24 dev mig1
+ip -n "$A" link set mig0 up
+ip -n "$B" link set mig1 up
 
 # A stat line of snap --display-stats, in ms.
 stat_ms() {
@@ -79,22 +86,36 @@ for n in $(seq 1 "$ROUNDS"); do
 done
 nsenter --net=/run/netns/"$A" "$SNAP" dump -t "$pid" -D "$WORK/img" $prev --track-mem \
 	-o "$WORK/dump.log" --display-stats >"$WORK/dump.stats"
-"$SNAP" dedup -D "$WORK/img" -o "$WORK/dedup.log"
-nsenter --net=/run/netns/"$B" "$SNAP" lazy-pages -D "$WORK/img" -o "$WORK/lazy.log" &
+# The hand-over: every image but the pages, to B's own directory.
+t0=$(date +%s%N)
+mkdir "$WORK/b-img"
+find "$WORK/img" -maxdepth 1 -name '*.img' ! -name 'pages-*' -exec cp -t "$WORK/b-img" {} +
+copy=$(( ($(date +%s%N) - t0) / 1000 ))
+nsenter --net=/run/netns/"$A" "$SNAP" page-server -D "$WORK/img" --address 10.79.0.1 --port 7790 \
+	-o "$WORK/page-server.log" --pidfile "$WORK/page-server.pid" &
+source=$!
+while [ ! -s "$WORK/page-server.pid" ]; do sleep 0.01; done
+nsenter --net=/run/netns/"$B" "$SNAP" lazy-pages -D "$WORK/b-img" --page-server \
+	--address 10.79.0.1 --port 7790 -o "$WORK/lazy.log" --display-stats >"$WORK/lazy.stats" &
 server=$!
-while [ ! -S "$WORK/img/lazy-pages.sock" ]; do sleep 0.01; done
-nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/img" -d --lazy-pages --pidfile "$WORK/live.pid" \
-	-o "$WORK/restore.log" --display-stats >"$WORK/restore.stats"
+while [ ! -S "$WORK/b-img/lazy-pages.sock" ]; do sleep 0.01; done
+nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/b-img" -d --lazy-pages \
+	--pidfile "$WORK/live.pid" -o "$WORK/restore.log" --display-stats >"$WORK/restore.stats"
 check_moved live
 wait "$server"
+wait "$source"
 frozen=$(stat_ms "$WORK/dump.stats" 'frozen time')
 total=$(stat_ms "$WORK/dump.stats" 'total time')
 rst=$(stat_ms "$WORK/restore.stats" 'restore time')
 echo "  final dump: frozen $frozen ms, $(awk '/pages written/ { print $3 }' "$WORK/dump.stats") pages" \
 	"($(awk '/pages in parent/ { print $4 }' "$WORK/dump.stats") in the pre-dumps)"
+echo "  hand-over of the images but the pages: $(echo "$copy" | awk '{ print $1 / 1000 }') ms" \
+	"($(du -sk "$WORK/b-img" | cut -f1) KiB)"
 echo "  lazy restore: running after $rst ms, of which $(stat_ms "$WORK/restore.stats" 'forking time')" \
 	"ms making the processes (waiting for the old pid to be reaped is part of it)"
-live_down=$(echo "$total $rst" | awk '{ print $1 + $2 }')
+echo "  post-copy from the page server in $A: $(awk '/pages from the page server/ { print $2 }' \
+	"$WORK/lazy.stats") pages, filled in $(awk '/fill/ { print $3 }' "$WORK/lazy.stats") ms"
+live_down=$(echo "$total $copy $rst" | awk '{ print $1 + $2 / 1000 + $3 }')
 kill -9 "$(cat "$WORK/live.pid")"
 
 # Stop-the-world: a full dump, an eager restore.
@@ -110,7 +131,8 @@ kill -9 "$(cat "$WORK/stw.pid")"
 
 echo "  stop-the-world: dump frozen $(stat_ms "$WORK/stw-dump.stats" 'frozen time') ms, restore" \
 	"$(stat_ms "$WORK/stw-restore.stats" 'restore time') ms"
-echo "Downtime (the final dump's whole run, from freeze to kill, plus restore until the process runs):"
+echo "Downtime (the final dump's whole run, from freeze to kill, plus the hand-over, plus restore"
+echo "until the process runs):"
 echo "  pre-copy + post-copy: $live_down ms"
 echo "  stop-the-world:       $stw_down ms"
 echo "$live_down $stw_down" | awk '{ printf "  ratio: %.2f\n", $1 / $2 }'

@@ -396,6 +396,8 @@ struct restore_task {
 	size_t nr_pagemap;
 	uint64_t nr_pages;		/* sum of pagemap nr_pages */
 	int pages_fd;			/* > 0: all its pages, the parents' too (page-chain.h) */
+	/* --lazy-pages, no pages-PID.img here: lazy-pages sends them (lazy_fill()) */
+	bool pages_from_lazy;
 	FdinfoEntry **fds;
 	size_t nr_fds;
 };

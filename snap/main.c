@@ -73,6 +73,7 @@ static void usage(FILE *f)
 		"                                      for a dump --prev-images-dir on top\n"
 		"  snap dedup -D DIR                   fold the parent sets of DIR into it\n"
 		"  snap lazy-pages -D DIR              serve the pages of a restore --lazy-pages\n"
+		"                                      (--page-server: from a page server)\n"
 		"  snap show DIR|FILE                  print images as JSON\n"
 		"  snap check                          show which kernel features snap can use\n"
 		"  snap swrk FD                        serve one CRIU RPC request on socket FD\n"
@@ -140,7 +141,8 @@ static void usage(FILE *f)
 		"  --freeze-cgroup PATH    dump: freeze cgroup PATH (v1 freezer or v2) while the\n"
 		"                          tree is seized, for a stable task list\n"
 		"  --page-server           dump: send the pages to `snap page-server` at --address,\n"
-		"                          --port; the other images are written in -D\n"
+		"                          --port; the other images are written in -D;\n"
+		"                          lazy-pages: take the pages from that page server\n"
 		"  --address ADDR          dump: the page server's address (name, IPv4 or IPv6);\n"
 		"                          page-server: listen on ADDR only (default: all);\n"
 		"                          service: its socket's path\n"
@@ -538,8 +540,10 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 /* --page-server and its address go together, and only with dump and pre-dump. */
 static int check_page_server(const char *cmd, const struct snap_opts *o)
 {
-	if (o->page_server && strcmp(cmd, "dump") && strcmp(cmd, "pre-dump")) {
-		fprintf(stderr, "snap: --page-server is an option of dump and pre-dump\n");
+	if (o->page_server && strcmp(cmd, "dump") && strcmp(cmd, "pre-dump") &&
+	    strcmp(cmd, "lazy-pages")) {
+		fprintf(stderr, "snap: --page-server is an option of dump, pre-dump and "
+				"lazy-pages\n");
 		return -1;
 	}
 	if (o->page_server && (!o->address || o->port <= 0)) {

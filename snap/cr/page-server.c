@@ -170,7 +170,7 @@ int cmd_page_server(const struct snap_opts *opts)
 	setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ps_keepalive(sk);
 	name_addr((struct sockaddr *)&ss, len, peer, sizeof(peer));
-	pr_info("page server: a dump connected from %s", peer);
+	pr_info("page server: a connection from %s", peer);
 	ret = page_xfer_serve(sk, dirfd, opts, peer);
 out:
 	if (sk >= 0)

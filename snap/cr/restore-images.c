@@ -8,6 +8,7 @@
  * mappings, the page file exactly as long as the pagemap says, state sizes
  * this machine can take.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,11 +273,42 @@ bad_siginfo:
 	return -1;
 }
 
+/* --lazy-pages: the pages the restorer reads come from lazy-pages, resolved (lazy_fill()). */
+static void pages_from_lazy(struct restore_task *t)
+{
+	t->pages_from_lazy = true;
+	t->nr_pages = 0;
+	for (size_t i = 0; i < t->nr_pagemap; i++) {
+		t->nr_pages += t->pagemap[i]->nr_pages;
+		t->pagemap[i]->has_in_parent = t->pagemap[i]->in_parent = false;
+	}
+}
+
+/* Whether @t's pages-PID.img is missing: it then has all its pages from lazy-pages. */
+static bool no_pages_here(const struct restore_ctx *ctx, struct restore_task *t)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "pages-%d.img", t->pid);
+	if (!faccessat(ctx->dirfd, name, F_OK, 0) || errno != ENOENT)
+		return false;
+	pr_info("pid %d: no %s here: its pages come from the lazy-pages server", t->pid, name);
+	pages_from_lazy(t);
+	return true;
+}
+
 static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
 {
 	struct stat st;
 	int fd;
 
+	/*
+	 * A lazy restore whose pages stay on a page server: `snap lazy-pages
+	 * --page-server` sends those the restorer reads, in pagemap order with
+	 * the parent sets' resolved in (lazy/lazy-handoff.c, lazy_fill()).
+	 */
+	if (ctx->opts->lazy_pages && no_pages_here(ctx, t))
+		return 0;
 	/* Pages in the parent set are not in this one's file. */
 	t->nr_pages = 0;
 	for (size_t i = 0; i < t->nr_pagemap; i++)
@@ -303,7 +335,8 @@ static int check_pages_size(struct restore_ctx *ctx, struct restore_task *t)
 
 /*
  * An incremental dump: the pages in the parent sets are gathered, through
- * the chain, with this set's own into one file the restorer reads as usual.
+ * the chain, with this set's own into one file the restorer reads as usual
+ * (with --lazy-pages, from snap lazy-pages, which resolves the chain).
  */
 static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
 {
@@ -311,11 +344,10 @@ static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
 
 	if (!page_chain_needed(t->pagemap, t->nr_pagemap))
 		return 0;
-	/* snap lazy-pages serves pages-PID.img only, not the parent sets. */
+	/* lazy-pages resolves it too, and only as far as pages are due: no copy of it all here. */
 	if (ctx->opts->lazy_pages) {
-		pr_err("image pagemap-%d.img: restore --lazy-pages of an incremental dump is not "
-		       "supported yet (snap dedup -D first)", t->pid);
-		return -1;
+		pages_from_lazy(t);
+		return 0;
 	}
 	if (page_chain_resolve(ctx->dirfd, ctx->opts->images_dir,
 			       ctx->inv->has_parent_id ? ctx->inv->parent_id : 0, t->pid,

@@ -382,6 +382,9 @@ static int prepare_tree(struct restore_tree *tr)
 		if (bootstrap_create(ctx, t, &rp->b))
 			return -1;
 		rp->b.args->lazy = ctx->opts->lazy_pages;
+		if (t->pages_from_lazy &&
+		    lazy_fill(tr->lazy_sock, t->pid, rp->b.args, &t->pages_fd))
+			return -1;
 		if (pipe2(rp->ready, O_CLOEXEC) || pipe2(rp->go, O_CLOEXEC)) {
 			pr_perror("cannot create the restore pipes");
 			return -1;

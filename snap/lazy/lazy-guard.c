@@ -21,11 +21,12 @@
 #include "lazy/lazy-int.h"
 #include "log.h"
 
-enum { GUARD_ADD = 1, GUARD_DONE, GUARD_BYE };
+enum { GUARD_ADD = 1, GUARD_DONE, GUARD_BYE, GUARD_CAUSE };
 
 struct guard_msg {
 	int op;
 	pid_t pid;
+	char why[400]; /* GUARD_CAUSE: why the server is about to give up */
 };
 
 struct held {
@@ -33,23 +34,30 @@ struct held {
 	int uffd, pidfd;
 };
 
-static void guard_kill(struct held *h, size_t n, pid_t server)
+static void guard_kill(struct held *h, size_t n, pid_t server, const char *why)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (h[i].pidfd < 0)
 			continue;
 		if (syscall(SYS_pidfd_send_signal, h[i].pidfd, SIGKILL, NULL, 0) && errno == ESRCH)
 			continue;
-		fprintf(stderr,
-			"snap lazy-pages: the page server (pid %d) died before pid %d had all its "
-			"memory; pid %d killed\n",
-			server, h[i].pid, h[i].pid);
+		if (*why)
+			fprintf(stderr,
+				"snap lazy-pages: %s, before pid %d had all its memory; pid %d "
+				"killed\n",
+				why, h[i].pid, h[i].pid);
+		else
+			fprintf(stderr,
+				"snap lazy-pages: the page server (pid %d) died before pid %d had "
+				"all its memory; pid %d killed\n",
+				server, h[i].pid, h[i].pid);
 	}
 }
 
 static void __attribute__((noreturn)) guard_main(int sock, pid_t server)
 {
 	struct held *h = NULL;
+	char why[sizeof(((struct guard_msg *)0)->why)] = "";
 	size_t n = 0;
 
 	/* Only the server's end going away ends us: not a signal meant for the group. */
@@ -72,11 +80,15 @@ static void __attribute__((noreturn)) guard_main(int sock, pid_t server)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			guard_kill(h, n, server);
+			guard_kill(h, n, server, why);
 			_exit(1);
 		}
 		if (m.op == GUARD_BYE)
 			_exit(0);
+		if (m.op == GUARD_CAUSE) {
+			memcpy(why, m.why, sizeof(why) - 1);
+			continue;
+		}
 		if (m.op == GUARD_DONE) {
 			for (size_t i = 0; i < n; i++)
 				if (h[i].pid == m.pid && h[i].uffd >= 0) {
@@ -119,11 +131,10 @@ int lz_guard_start(void)
 	return sv[0];
 }
 
-static int guard_send(int g, int op, pid_t pid, int fd)
+ssize_t lz_send_fd(int sk, const void *buf, size_t len, int fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct guard_msg m = {op, pid};
-	struct iovec iov = {&m, sizeof(m)};
+	struct iovec iov = {(void *)buf, len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (fd >= 0) {
@@ -137,7 +148,14 @@ static int guard_send(int g, int op, pid_t pid, int fd)
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
-	if (sendmsg(g, &mh, MSG_NOSIGNAL) != sizeof(m)) {
+	return sendmsg(sk, &mh, MSG_NOSIGNAL);
+}
+
+static int guard_send(int g, int op, pid_t pid, int fd)
+{
+	struct guard_msg m = {.op = op, .pid = pid};
+
+	if (lz_send_fd(g, &m, sizeof(m), fd) != sizeof(m)) {
 		pr_perror("the guard is gone (pid %d)", pid);
 		return -1;
 	}
@@ -152,6 +170,15 @@ int lz_guard_add(int g, pid_t pid, int uffd)
 int lz_guard_done(int g, pid_t pid)
 {
 	return guard_send(g, GUARD_DONE, pid, -1);
+}
+
+void lz_guard_cause(int g, const char *why)
+{
+	struct guard_msg m = {.op = GUARD_CAUSE};
+
+	snprintf(m.why, sizeof(m.why), "%s", why);
+	if (lz_send_fd(g, &m, sizeof(m), -1) != sizeof(m))
+		pr_err("%s", why);
 }
 
 void lz_guard_bye(int g)

@@ -12,10 +12,35 @@
 
 #define LZ_PAGE 4096UL
 
+struct page_xfer;
+struct page_reader;
+
+/* --page-server: the connection to the page source, shared by every lz_src. */
+struct lz_remote {
+	struct page_xfer *x;
+	bool lost; /* it failed: @why says how, and nothing more is asked */
+	char why[512];
+	uint64_t pages; /* fetched */
+};
+
+/* One process's pages in pagemap order at @base (lazy-source.c). */
+struct lz_src {
+	pid_t pid;
+	struct lazy_range *runs; /* the pagemap's, in its order */
+	size_t nr_runs;
+	uint8_t *base;
+	size_t len;
+	uint64_t nr_pages;
+	struct lz_remote *remote;   /* NULL: @base maps the local images */
+	struct page_reader *reader; /* local: what @base maps */
+	bool broken;		    /* local: a page could not be read (logged) */
+	uint8_t *have;		    /* remote: per page, fetched */
+};
+
 /* Pages of one run of the image still to place, at [start, end) in the process now. */
 struct lazy_ext {
 	uint64_t start, end;
-	const uint8_t *src; /* the page image of start, in the server's mapping */
+	const uint8_t *src; /* the page image of start, in its lz_src */
 	uint8_t *done;	    /* per page: placed, or dropped (munmap, MADV_DONTNEED) */
 	size_t first;	    /* every page below this index is done */
 };
@@ -24,6 +49,7 @@ struct lazy_ext {
 struct lazy_task {
 	pid_t pid; /* 0: a child forked since (the fork event has no pid) */
 	int uffd;
+	struct lz_src *src;   /* shared with its forked children; the server frees it */
 	struct lazy_ext *ext; /* address order */
 	size_t nr_ext;
 	uint64_t left;	 /* pages not done */
@@ -37,10 +63,18 @@ struct lazy_stats {
 	uint64_t t_first, t_done; /* first hello, last page in */
 };
 
+/* lazy-source.c */
+/* @pid's pages: from the set in @dirfd (@dir), or from @r if not NULL. */
+struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remote *r);
+/* A memfd of @s's pages in pagemap order, those in @h's ranges in: FILL's answer. -1: logged. */
+int lz_src_fill(struct lz_src *s, const struct lazy_hello *h);
+/* Make sure the @n pages at @at are in (remote: asked for). -1: the source is lost. */
+int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n);
+void lz_src_free(struct lz_src *s);
+
 /* lazy-state.c */
-/* The ranges of @h with pages in @pid's image (mapped at @img), as extents of @t. */
-int lz_build(struct lazy_task *t, const struct lazy_hello *h, int dirfd, const uint8_t **img,
-	     size_t *img_len);
+/* The ranges of @h with pages in @src, as extents of @t (whose src it becomes). */
+int lz_build(struct lazy_task *t, const struct lazy_hello *h, struct lz_src *src);
 /* A copy of @parent's state for the child of a fork. */
 struct lazy_task *lz_fork(const struct lazy_task *parent, int uffd);
 void lz_free(struct lazy_task *t);
@@ -59,16 +93,20 @@ size_t lz_run(const struct lazy_ext *e, size_t idx, size_t max);
 /*
  * Place @n pages of @e from @idx with UFFDIO_COPY. 0 (the pages are done),
  * -EAGAIN (events to read first), or -1 (the task is gone, or the range:
- * logged at debug level).
+ * logged at debug level; or the remote source is lost: t->src->remote->lost).
  */
 int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st);
 /* A fault where no page of the image is due: a zero page, or just a wake-up. */
 int lz_zero(struct lazy_task *t, uint64_t addr);
 
 /* lazy-guard.c: a process holding every uffd that kills their processes if we die. */
+/* sendmsg of @len bytes at @buf, with @fd attached (SCM_RIGHTS) unless it is -1. */
+ssize_t lz_send_fd(int sk, const void *buf, size_t len, int fd);
 int lz_guard_start(void);
 int lz_guard_add(int g, pid_t pid, int uffd);
 int lz_guard_done(int g, pid_t pid);
+/* The server gives up: @why goes into the guard's line for each process it kills. */
+void lz_guard_cause(int g, const char *why);
 void lz_guard_bye(int g);
 
 #endif

@@ -44,6 +44,8 @@ int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, stru
 	uint64_t t0 = now_ns();
 	int ret = 0;
 
+	if (lz_src_fetch(t->src, e->src + idx * LZ_PAGE, n))
+		return -1;
 	while (n) {
 		struct uffdio_copy c = {.dst = e->start + idx * LZ_PAGE,
 					.src = (uintptr_t)e->src + idx * LZ_PAGE,

@@ -5,6 +5,12 @@
  * uffd attached (SCM_RIGHTS); the server answers each with one byte, 'A'
  * once it (and its guard) hold the uffd, 'E' if it cannot serve it. The
  * restore closes the connection once its tree runs.
+ *
+ * A restore that has no pages-PID.img (the pages are on a page server the
+ * lazy-pages server reads from) first sends, per process, a lazy_hello with
+ * LAZY_FILL_MAGIC and no uffd whose ranges are the addresses its restorer
+ * reads pages of (the eager mappings, the rseq areas); the answer 'A' comes
+ * with a memfd attached: the process's pages in pagemap order, those in.
  */
 #ifndef SNAP_LAZY_PROTO_H
 #define SNAP_LAZY_PROTO_H
@@ -13,6 +19,7 @@
 
 #define LAZY_SOCK	"lazy-pages.sock"
 #define LAZY_MAGIC	0x5a59414cU /* "LAYZ" */
+#define LAZY_FILL_MAGIC 0x4c4c4946U /* "FILL" */
 #define LAZY_MAX_RANGES 4096
 
 struct lazy_range {

@@ -6,11 +6,12 @@
  * prefetch places the pages nearest after the last fault (then after what
  * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
  * every page is in. Pages are placed with UFFDIO_COPY from our mapping of
- * the page image (one copy); lazy-place.c says why not UFFDIO_MOVE. Events: fork (the child's uffd
- * is served too), mremap (pages follow), munmap and MADV_DONTNEED (their pages are dropped; a fault
- * there later gets a zero page). A uffd whose pages are all in is closed, here and in the guard
- * (lazy-guard.c): the process is then free of userfaultfd. Exits once the restore has gone and
- * every uffd is closed.
+ * the page image (one copy), or with --page-server from the pages a `snap
+ * page-server` sent just before (lazy-source.c); lazy-place.c says why not UFFDIO_MOVE. Events:
+ * fork (the child's uffd is served too), mremap (pages follow), munmap and MADV_DONTNEED (their
+ * pages are dropped; a fault there later gets a zero page). A uffd whose pages are all in is
+ * closed, here and in the guard (lazy-guard.c): the process is then free of userfaultfd. Exits once
+ * the restore has gone and every uffd is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include "lazy/lazy-int.h"
 #include "lazy/lazy.h"
 #include "log.h"
+#include "mem/page-xfer.h"
 
 #define FAULT_AHEAD 16 /* pages placed at a fault: the page and those after it */
 #define MAX_TASKS   256
@@ -40,12 +42,14 @@ struct lazy_server {
 	int dirfd;
 	int lsock, conn;   /* listening; the restore's, -1 before and after */
 	bool restore_gone; /* it connected and went */
+	bool refused;	   /* a process we could not serve: the restore failed */
 	int guard;
 	struct lazy_task *tasks[MAX_TASKS];
 	size_t nr_tasks;
-	const uint8_t *imgs[MAX_TASKS]; /* mappings of the page images, kept to the end */
-	size_t img_lens[MAX_TASKS], nr_imgs;
-	size_t rr; /* the task the prefetch serves next */
+	struct lz_src *srcs[MAX_TASKS]; /* the processes' pages, kept to the end */
+	size_t nr_srcs;
+	struct lz_remote remote; /* --page-server: where the pages come from */
+	size_t rr;		 /* the task the prefetch serves next */
 	struct lazy_stats st;
 };
 
@@ -78,7 +82,46 @@ static int add_task(struct lazy_server *s, struct lazy_task *t)
 	return 0;
 }
 
-/* One process of the restore: its hello, its uffd; answer 'A' or 'E'. */
+/* The pages of @pid, opened at its first FILL or hello. NULL: logged. */
+static struct lz_src *src_of(struct lazy_server *s, pid_t pid)
+{
+	struct lz_src *src;
+
+	for (size_t i = 0; i < s->nr_srcs; i++)
+		if (s->srcs[i]->pid == pid)
+			return s->srcs[i];
+	if (s->nr_srcs == MAX_TASKS) {
+		pr_err("pid %d: more than %d processes to serve", pid, MAX_TASKS);
+		return NULL;
+	}
+	src = lz_src_open(s->dirfd, s->opts->images_dir, pid, s->remote.x ? &s->remote : NULL);
+	if (src)
+		s->srcs[s->nr_srcs++] = src;
+	return src;
+}
+
+/* @ack to the restore, with @fd attached if not -1. */
+static void answer(struct lazy_server *s, char ack, int fd)
+{
+	if (lz_send_fd(s->conn, &ack, 1, fd) != 1)
+		pr_perror("cannot answer the restore");
+}
+
+/* FILL: the restore has no page images; the pages its restorer reads, in a memfd. */
+static void take_fill(struct lazy_server *s, const struct lazy_hello *h)
+{
+	struct lz_src *src = src_of(s, h->pid);
+	int fd = src ? lz_src_fill(src, h) : -1;
+
+	answer(s, fd >= 0 ? 'A' : 'E', fd);
+	s->refused |= fd < 0;
+	if (fd >= 0) {
+		pr_info("pid %d: the pages of its eager mappings sent to the restore", h->pid);
+		close(fd);
+	}
+}
+
+/* One message of the restore: a process's hello and uffd, or a FILL; answer 'A' or 'E'. */
 static int take_hello(struct lazy_server *s)
 {
 	size_t max = sizeof(struct lazy_hello) + LAZY_MAX_RANGES * sizeof(struct lazy_range);
@@ -91,6 +134,7 @@ static int take_hello(struct lazy_server *s)
 			    .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm;
 	struct lazy_task *t = NULL;
+	struct lz_src *src;
 	ssize_t r;
 	int uffd = -1;
 	char ack = 'E';
@@ -111,23 +155,28 @@ static int take_hello(struct lazy_server *s)
 	cm = CMSG_FIRSTHDR(&mh);
 	if (cm && cm->cmsg_type == SCM_RIGHTS)
 		memcpy(&uffd, CMSG_DATA(cm), sizeof(int));
-	if (uffd < 0 || r < (ssize_t)sizeof(*h) || h->magic != LAZY_MAGIC ||
-	    r != (ssize_t)(sizeof(*h) + h->nr_ranges * sizeof(struct lazy_range))) {
+	if (r < (ssize_t)sizeof(*h) || h->nr_ranges > LAZY_MAX_RANGES ||
+	    r != (ssize_t)(sizeof(*h) + h->nr_ranges * sizeof(struct lazy_range)) ||
+	    (h->magic == LAZY_MAGIC ? uffd < 0 : h->magic != LAZY_FILL_MAGIC || uffd >= 0)) {
 		pr_err("a malformed hello from the restore (%zd bytes)", r);
 		goto out;
 	}
 	if (!s->st.t_first)
 		s->st.t_first = now_ns();
+	if (h->magic == LAZY_FILL_MAGIC) {
+		take_fill(s, h);
+		free(h);
+		return 0;
+	}
 	t = calloc(1, sizeof(*t));
-	if (!t || s->nr_imgs == MAX_TASKS) {
-		pr_err("pid %d: no room to serve it", h->pid);
+	src = src_of(s, h->pid);
+	if (!t || !src) {
+		if (!t)
+			pr_err("pid %d: no room to serve it", h->pid);
 		goto out;
 	}
 	*t = (struct lazy_task){.pid = h->pid, .uffd = uffd};
-	if (lz_build(t, h, s->dirfd, &s->imgs[s->nr_imgs], &s->img_lens[s->nr_imgs]))
-		goto out;
-	s->nr_imgs++;
-	if (lz_guard_add(s->guard, t->pid, uffd) || add_task(s, t))
+	if (lz_build(t, h, src) || lz_guard_add(s->guard, t->pid, uffd) || add_task(s, t))
 		goto out;
 	pr_info("pid %d: %llu pages to serve in %zu runs", t->pid, (unsigned long long)t->left,
 		t->nr_ext);
@@ -135,8 +184,8 @@ static int take_hello(struct lazy_server *s)
 	uffd = -1;
 	ack = 'A';
 out:
-	if (write(s->conn, &ack, 1) != 1)
-		pr_perror("cannot answer the restore");
+	answer(s, ack, -1);
+	s->refused |= ack != 'A';
 	lz_free(t);
 	if (uffd >= 0)
 		close(uffd);
@@ -300,11 +349,25 @@ static void print_stats(const struct lazy_server *s)
 	       (unsigned long long)s->st.faults, (unsigned long long)s->st.zero_faults,
 	       (unsigned long long)s->st.fault_pages, (unsigned long long)s->st.prefetch_pages,
 	       (unsigned long long)s->st.copied, (unsigned long long)s->st.dropped);
+	if (s->remote.x)
+		printf("lazy-pages: %llu pages from the page server\n",
+		       (unsigned long long)s->remote.pages);
 	printf("lazy-pages: fill %.1f ms, placing %.1f ms, cpu user %.1f ms sys %.1f ms\n",
 	       (s->st.t_done - s->st.t_first) / 1e6, s->st.place_ns / 1e6,
 	       ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3,
 	       ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
 	fflush(stdout);
+}
+
+/* A local page image that could not be read mid-way (logged): as if the source died. */
+static bool src_broken(struct lazy_server *s)
+{
+	for (size_t i = 0; i < s->nr_srcs; i++)
+		if (s->srcs[i]->broken) {
+			lz_guard_cause(s->guard, "the page images could not be read (see above)");
+			return true;
+		}
+	return false;
 }
 
 static int serve(struct lazy_server *s)
@@ -315,6 +378,18 @@ static int serve(struct lazy_server *s)
 		size_t i, n = 0;
 		bool busy = false;
 		int r;
+
+		/* Faults would wait on it forever: the guard kills them, and says why. */
+		if (s->remote.lost && s->nr_tasks) {
+			lz_guard_cause(s->guard, s->remote.why);
+			return -1;
+		}
+		if (s->remote.lost) {
+			pr_err("%s", s->remote.why);
+			return -1;
+		}
+		if (src_broken(s))
+			return -1;
 
 		for (i = 0; i < s->nr_tasks; i++) {
 			if (s->tasks[i]->gone || !s->tasks[i]->left) {
@@ -370,6 +445,12 @@ int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf)
 		pr_perror("cannot open %s", opts->images_dir);
 		return -1;
 	}
+	/* Before anyone waits on us: a page server that is not there fails here. */
+	if (opts->page_server) {
+		s.remote.x = page_xfer_connect(opts, PAGE_SET_SERVE, 0);
+		if (!s.remote.x)
+			goto out;
+	}
 	s.guard = lz_guard_start();
 	if (s.guard < 0)
 		goto out;
@@ -387,12 +468,19 @@ out:
 	/* On an error the guard kills what is left: faults would wait forever. */
 	if (s.guard >= 0 && !ret)
 		lz_guard_bye(s.guard);
+	/* Said when it was refused; the restore failed with it. */
+	if (!ret && s.refused)
+		ret = -1;
 	if (s.lsock >= 0) {
 		close(s.lsock);
 		unlinkat(s.dirfd, LAZY_SOCK, 0);
 	}
-	for (size_t i = 0; i < s.nr_imgs; i++)
-		munmap((void *)s.imgs[i], s.img_lens[i]);
+	for (size_t i = 0; i < s.nr_srcs; i++)
+		lz_src_free(s.srcs[i]);
+	if (s.remote.x && !ret && page_xfer_end(s.remote.x))
+		ret = -1;
+	else if (s.remote.x && ret)
+		page_xfer_cancel(s.remote.x);
 	close(s.dirfd);
 	return ret;
 }

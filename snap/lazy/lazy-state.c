@@ -2,8 +2,8 @@
 /*
  * The lazy-pages server's account of one uffd: which pages of the image
  * are still to place and where they are now. Built from pagemap-PID.img
- * and the lazy ranges the restore sent; moved by mremap, cut by munmap and
- * MADV_DONTNEED (the uffd events), copied at fork.
+ * (an incremental set's too) and the lazy ranges the restore sent; moved by mremap, cut by munmap
+ * and MADV_DONTNEED (the uffd events), copied at fork.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "pagemap.pb-c.h"
 #include "lazy/lazy-int.h"
 #include "log.h"
 
@@ -45,73 +43,26 @@ static int cmp_ext(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static int map_pages(int dirfd, pid_t pid, uint64_t nr_pages, const uint8_t **img, size_t *img_len)
+int lz_build(struct lazy_task *t, const struct lazy_hello *h, struct lz_src *src)
 {
-	struct stat stt;
-	int fd = img_open_raw(dirfd, "pages-%u.img", pid, O_RDONLY);
-	void *p;
+	uint64_t off = 0;
 
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &stt) || (uint64_t)stt.st_size < nr_pages * LZ_PAGE) {
-		pr_err("image pages-%d.img: shorter than pagemap-%d.img says", pid, pid);
-		close(fd);
-		return -1;
-	}
-	*img_len = stt.st_size;
-	p = *img_len ? mmap(NULL, *img_len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	close(fd);
-	if (p == MAP_FAILED) {
-		pr_perror("image pages-%d.img: cannot map it", pid);
-		return -1;
-	}
-	/* Served in no order the kernel could guess. */
-	if (p)
-		madvise(p, *img_len, MADV_RANDOM);
-	*img = p;
-	return 0;
-}
+	/* In pagemap order, the parent sets' runs too: lz_src resolved the chain. */
+	t->src = src;
+	for (size_t i = 0; i < src->nr_runs; i++) {
+		uint64_t s = src->runs[i].start, e = src->runs[i].end;
 
-int lz_build(struct lazy_task *t, const struct lazy_hello *h, int dirfd, const uint8_t **img,
-	     size_t *img_len)
-{
-	PagemapEntry **pm;
-	size_t nr, i, j;
-	uint64_t off = 0, total = 0;
-	int ret = -1;
-
-	if (img_load_all(dirfd, IMG_PAGEMAP, h->pid, false, (void ***)&pm, &nr))
-		return -1;
-	for (i = 0; i < nr; i++) {
-		/* The parent sets' pages are not served (restore refuses such a set too). */
-		if (pm[i]->in_parent) {
-			pr_err("image pagemap-%d.img: pages in a parent set are not supported yet "
-			       "(snap dedup -D first)", h->pid);
-			goto out;
-		}
-		total += pm[i]->nr_pages;
-	}
-	if (map_pages(dirfd, h->pid, total, img, img_len))
-		goto out;
-	for (i = 0; i < nr; i++) {
-		uint64_t s = pm[i]->vaddr, e = s + pm[i]->nr_pages * LZ_PAGE;
-
-		for (j = 0; j < h->nr_ranges; j++) {
+		for (size_t j = 0; j < h->nr_ranges; j++) {
 			uint64_t a = s > h->ranges[j].start ? s : h->ranges[j].start;
 			uint64_t b = e < h->ranges[j].end ? e : h->ranges[j].end;
 
-			if (a < b && add_ext(t, a, b, *img + off + (a - s)))
-				goto out;
+			if (a < b && add_ext(t, a, b, src->base + off + (a - s)))
+				return -1;
 		}
-		off += pm[i]->nr_pages * LZ_PAGE;
+		off += e - s;
 	}
 	qsort(t->ext, t->nr_ext, sizeof(*t->ext), cmp_ext);
-	ret = 0;
-out:
-	for (i = 0; i < nr; i++)
-		protobuf_c_message_free_unpacked(&pm[i]->base, NULL);
-	free(pm);
-	return ret;
+	return 0;
 }
 
 struct lazy_task *lz_fork(const struct lazy_task *parent, int uffd)
@@ -121,7 +72,7 @@ struct lazy_task *lz_fork(const struct lazy_task *parent, int uffd)
 
 	if (!t)
 		goto oom;
-	*t = (struct lazy_task){.uffd = uffd, .cursor = parent->cursor};
+	*t = (struct lazy_task){.uffd = uffd, .src = parent->src, .cursor = parent->cursor};
 	for (i = 0; i < parent->nr_ext; i++) {
 		const struct lazy_ext *p = &parent->ext[i];
 		size_t pages = (p->end - p->start) / LZ_PAGE;

@@ -22,5 +22,12 @@ int lazy_connect(int dirfd, const char *dir);
  * ranges to the server and wait until it holds them. 0 or -1, logged.
  */
 int lazy_handoff(int sock, pid_t pid, const struct restorer_args *a);
+/*
+ * restore, @pid's restorer args built (a->lazy set), its pages-PID.img not
+ * here: the server's memfd of its pages in pagemap order, those the
+ * restorer reads (the mappings it fills, the rseq areas) in, into *@fd.
+ * 0 or -1, logged.
+ */
+int lazy_fill(int sock, pid_t pid, const struct restorer_args *a, int *fd);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "ctx.h"
 #include "image.h"
+#include "inventory.pb-c.h"
 #include "log.h"
 #include "mem/page-chain.h"
 
@@ -206,17 +207,28 @@ static int fetch(struct chain *c, int k, uint64_t addr, uint64_t nr, uint64_t ou
 	return 0;
 }
 
-int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
-		       PagemapEntry **pm, size_t nr, int *fd)
+static void chain_free(struct chain *c)
+{
+	if (!c)
+		return;
+	if (c->out >= 0)
+		close(c->out);
+	level_free(&c->lv[0], false);
+	for (int k = 1; k < c->nr_lv; k++)
+		level_free(&c->lv[k], true);
+	free(c->buf);
+	free(c);
+}
+
+/* The chain of @pid's pagemap @pm (level 0, not owned) and an empty memfd to resolve it into. */
+static struct chain *chain_new(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
+			       PagemapEntry **pm, size_t nr)
 {
 	struct chain *c = calloc(1, sizeof(*c));
-	uint64_t out = 0;
 	char name[32];
-	int ret = -1;
 
-	*fd = -1;
 	if (!c)
-		return -1;
+		return NULL;
 	*c = (struct chain){ .pid = pid, .dir = dir, .nr_lv = 1, .out = -1 };
 	c->lv[0] = (struct level){ .dirfd = -1, .pm = pm, .nr = nr, .pages_fd = -1,
 				   .parent_id = parent_id };
@@ -226,31 +238,176 @@ int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid
 	c->out = memfd_create(name, MFD_CLOEXEC);
 	if (c->lv[0].dirfd < 0 || !c->buf || c->out < 0) {
 		pr_perror("%s: pid %d: cannot stage its pages", dir, pid);
-		goto out;
+		goto fail;
 	}
 	if (level_index(c, &c->lv[0], 0))
-		goto out;
+		goto fail;
+	return c;
+fail:
+	chain_free(c);
+	return NULL;
+}
+
+int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
+		       PagemapEntry **pm, size_t nr, int *fd)
+{
+	struct chain *c = chain_new(dirfd, dir, parent_id, pid, pm, nr);
+	uint64_t out = 0;
+
+	*fd = -1;
+	if (!c)
+		return -1;
 	for (size_t i = 0; i < nr; i++) {
 		PagemapEntry *p = pm[i];
 
 		if (p->in_parent ? fetch(c, 0, p->vaddr, p->nr_pages, out) :
 				   copy_out(c, c->lv[0].pages_fd, c->lv[0].first[i], out,
-					    p->nr_pages))
-			goto out;
+					    p->nr_pages)) {
+			chain_free(c);
+			return -1;
+		}
 		out += p->nr_pages;
 	}
 	for (size_t i = 0; i < nr; i++)
 		pm[i]->has_in_parent = pm[i]->in_parent = false;
 	*fd = c->out;
 	c->out = -1;
-	ret = 0;
-out:
-	if (c->out >= 0)
-		close(c->out);
-	level_free(&c->lv[0], false);
-	for (int k = 1; k < c->nr_lv; k++)
-		level_free(&c->lv[k], true);
-	free(c->buf);
-	free(c);
-	return ret;
+	chain_free(c);
+	return 0;
+}
+
+struct page_reader {
+	int fd;		 /* pages-PID.img, or the chain's memfd */
+	struct chain *c; /* NULL: no parent runs */
+	PagemapEntry **pm;
+	size_t nr;
+	uint64_t *idx;	 /* per entry: the index of its first page */
+	uint8_t *done;	 /* chain: per page, resolved into the memfd */
+	uint64_t nr_pages;
+};
+
+void page_reader_close(struct page_reader *r)
+{
+	if (!r)
+		return;
+	if (r->c)
+		chain_free(r->c);
+	else if (r->fd >= 0)
+		close(r->fd);
+	for (size_t i = 0; i < r->nr; i++)
+		protobuf_c_message_free_unpacked(&r->pm[i]->base, NULL);
+	free(r->pm);
+	free(r->idx);
+	free(r->done);
+	free(r);
+}
+
+/* Every parent set the chain reaches, opened and checked now rather than mid-restore. */
+static int open_chain(struct page_reader *r, int dirfd, const char *dir, pid_t pid)
+{
+	InventoryEntry *inv = NULL;
+	int k;
+
+	if (img_load_one(dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv))
+		return -1;
+	r->c = chain_new(dirfd, dir, inv->has_parent_id ? inv->parent_id : 0, pid, r->pm, r->nr);
+	protobuf_c_message_free_unpacked(&inv->base, NULL);
+	if (!r->c)
+		return -1;
+	r->fd = r->c->out;
+	r->done = calloc(r->nr_pages ? r->nr_pages : 1, 1);
+	if (!r->done || ftruncate(r->fd, r->nr_pages * PAGE_SIZE)) {
+		pr_perror("%s: pid %d: cannot stage its pages", dir, pid);
+		return -1;
+	}
+	for (k = 0; k < r->c->nr_lv && page_chain_needed(r->c->lv[k].pm, r->c->lv[k].nr); k++)
+		if (r->c->nr_lv == k + 1 && open_parent(r->c, k))
+			return -1;
+	return 0;
+}
+
+struct page_reader *page_reader_open(int dirfd, const char *dir, pid_t pid, uint64_t *nr_pages)
+{
+	struct page_reader *r = calloc(1, sizeof(*r));
+	uint64_t own = 0;
+	struct stat st;
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	if (img_load_all(dirfd, IMG_PAGEMAP, pid, false, (void ***)&r->pm, &r->nr))
+		goto fail;
+	r->idx = calloc(r->nr + 1, sizeof(*r->idx));
+	if (!r->idx)
+		goto fail;
+	for (size_t i = 0; i < r->nr; i++) {
+		r->idx[i] = r->nr_pages;
+		r->nr_pages += r->pm[i]->nr_pages;
+		own += r->pm[i]->in_parent ? 0 : r->pm[i]->nr_pages;
+	}
+	*nr_pages = r->nr_pages;
+	if (page_chain_needed(r->pm, r->nr))
+		return open_chain(r, dirfd, dir, pid) ? page_reader_close(r), NULL : r;
+	r->fd = img_open_raw(dirfd, "pages-%u.img", pid, O_RDONLY);
+	if (r->fd < 0)
+		goto fail;
+	if (fstat(r->fd, &st) || (uint64_t)st.st_size != own * PAGE_SIZE) {
+		pr_err("%s: image pages-%d.img: %lld bytes, pagemap-%d.img describes %llu", dir,
+		       pid, (long long)st.st_size, pid, (unsigned long long)(own * PAGE_SIZE));
+		goto fail;
+	}
+	return r;
+fail:
+	page_reader_close(r);
+	return NULL;
+}
+
+int page_reader_fd(const struct page_reader *r)
+{
+	return r->fd;
+}
+
+/* The entry holding page index @i. */
+static size_t entry_of(const struct page_reader *r, uint64_t i)
+{
+	size_t lo = 0, hi = r->nr;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (r->idx[mid] <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int page_reader_need(struct page_reader *r, uint64_t idx, uint64_t nr)
+{
+	uint64_t end = idx + nr;
+
+	if (!r->c)
+		return 0;
+	while (idx < end) {
+		size_t e;
+		uint64_t off, n;
+		const PagemapEntry *p;
+
+		if (r->done[idx]) {
+			idx++;
+			continue;
+		}
+		e = entry_of(r, idx);
+		p = r->pm[e];
+		off = idx - r->idx[e];
+		n = p->nr_pages - off < end - idx ? p->nr_pages - off : end - idx;
+		if (p->in_parent ? fetch(r->c, 0, p->vaddr + off * PAGE_SIZE, n, idx)
+				 : copy_out(r->c, r->c->lv[0].pages_fd, r->c->lv[0].first[e] + off,
+					    idx, n))
+			return -1;
+		memset(r->done + idx, 1, n);
+		idx += n;
+	}
+	return 0;
 }

@@ -50,6 +50,8 @@ enum page_sink_kind {
 enum page_set {
 	PAGE_SET_DUMP = 1,
 	PAGE_SET_PRE_DUMP = 2,
+	/* Not a set sent: a page server serving its DIR's pages to `snap lazy-pages`. */
+	PAGE_SET_SERVE = 3,
 };
 
 struct page_sink;

@@ -44,6 +44,8 @@ struct page_xfer {
 	uint64_t wait_ns;	/* writers waiting for the lock, summed */
 	uint64_t t_start;
 	uint8_t reply[PS_MAX_TEXT];
+	uint8_t *pages;		/* PAGE_SET_SERVE: one PAGES frame */
+	uint64_t rx_bytes;	/* PAGE_SET_SERVE: read */
 };
 
 /* One sink's share of the connection. */
@@ -162,33 +164,17 @@ static int send_locked(struct page_xfer *x, const struct ps_hdr *h, const void *
 		{ (void *)p1, l1 },
 		{ (void *)p2, l2 },
 	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
-	ssize_t n;
 
 	if (x->broken || server_gave_up(x, what)) {
 		errno = 0;
 		return -1;
 	}
-	while (mh.msg_iovlen) {
-		n = sendmsg(x->sk, &mh, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			lost(x, what, errno);
-			errno = 0;
-			return -1;
-		}
-		x->bytes += n;
-		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
-			n -= mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen) {
-			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-			mh.msg_iov->iov_len -= n;
-		}
+	if (ps_send_all(x->sk, iov, 3, 0)) {
+		lost(x, what, errno);
+		errno = 0;
+		return -1;
 	}
+	x->bytes += sizeof(*h) + l1 + l2;
 	x->frames++;
 	return 0;
 }
@@ -518,7 +504,72 @@ static void xfer_free(struct page_xfer *x)
 	if (x->sk >= 0)
 		close(x->sk);
 	pthread_mutex_destroy(&x->lock);
+	free(x->pages);
 	free(x);
+}
+
+/* The next PAGES frame of a GET, for pages @idx on of @pid; its count, or -1 (@e says why). */
+static int64_t read_pages(struct page_xfer *x, uint32_t pid, uint64_t idx, char *e, size_t size)
+{
+	struct ps_pages p;
+	struct ps_hdr h;
+	char err[256];
+	int ret;
+
+	ret = ps_frame_read(x->sk, &x->rx_bytes, &h, x->pages, PS_MAX_PAYLOAD, err, sizeof(err));
+	if (!ret && h.type == PS_ERROR)
+		snprintf(e, size, "page server %s: %.*s", x->peer, (int)h.len,
+			 (const char *)x->pages);
+	else if (ret > 0 || ret == -2)
+		snprintf(e, size, "page server %s: connection lost waiting for pid %u's pages: %s",
+			 x->peer, pid, ret > 0 ? "closed by the server" : strerror(errno));
+	else if (ret < 0)
+		snprintf(e, size, "page server %s: pid %u's pages: %s", x->peer, pid, err);
+	if (ret || h.type == PS_ERROR)
+		return -1;
+	memcpy(&p, x->pages, sizeof(p));
+	if (h.type != PS_PAGES || h.sink != pid || h.len < sizeof(p) || p.idx != idx || !p.nr ||
+	    p.nr > PS_MAX_PAGES || h.len != sizeof(p) + p.nr * PAGE_SIZE) {
+		snprintf(e, size, "page server %s: a %s frame (sink %u, %u bytes) where pid %u's "
+			 "page %llu was due", x->peer, ps_type_name(h.type), h.sink, h.len, pid,
+			 (unsigned long long)idx);
+		return -1;
+	}
+	return p.nr;
+}
+
+int page_xfer_get(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
+		  char *err, size_t size)
+{
+	struct ps_get g = { .pid = pid, .idx = idx, .nr = nr };
+
+	snprintf(err, size, "page server %s: the connection failed before", x->peer);
+	if (!x->pages)
+		x->pages = malloc(PS_MAX_PAYLOAD);
+	if (x->broken || !x->pages)
+		return -1;
+	if (ps_frame_send(x->sk, PS_GET, 0, &g, sizeof(g), NULL, 0, 0)) {
+		snprintf(err, size, "page server %s: connection lost asking for pid %u's pages: %s",
+			 x->peer, pid, strerror(errno));
+		x->broken = true;
+		return -1;
+	}
+	while (nr) {
+		int64_t n = read_pages(x, pid, idx, err, size);
+
+		if (n > 0 && (uint64_t)n > nr)
+			snprintf(err, size, "page server %s: more pages than pid %u asked for",
+				 x->peer, pid);
+		if (n < 0 || (uint64_t)n > nr) {
+			x->broken = true;
+			return -1;
+		}
+		memcpy(dst, x->pages + sizeof(struct ps_pages), n * PAGE_SIZE);
+		dst += n * PAGE_SIZE;
+		idx += n;
+		nr -= n;
+	}
+	return 0;
 }
 
 int page_xfer_end(struct page_xfer *x)

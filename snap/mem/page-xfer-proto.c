@@ -99,6 +99,40 @@ void ps_frame_seal(struct ps_hdr *h, uint16_t type, uint32_t sink, const void *p
 	h->hdr_crc = ps_crc32c(0, h, offsetof(struct ps_hdr, hdr_crc));
 }
 
+int ps_send_all(int sk, struct iovec *iov, int nr, int flags)
+{
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = nr };
+	ssize_t n;
+
+	while (mh.msg_iovlen) {
+		n = sendmsg(sk, &mh, MSG_NOSIGNAL | flags);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
+			n -= mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
+			mh.msg_iov->iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l1, const void *p2,
+		  size_t l2, int flags)
+{
+	struct ps_hdr h;
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)p1, l1 }, { (void *)p2, l2 } };
+
+	ps_frame_seal(&h, type, sink, p1, l1, p2, l2);
+	return ps_send_all(sk, iov, 3, flags);
+}
+
 const char *ps_type_name(unsigned int type)
 {
 	static const char *const names[PS_TYPE_MAX] = {
@@ -106,6 +140,7 @@ const char *ps_type_name(unsigned int type)
 		[PS_OPEN] = "OPEN",   [PS_RUNS] = "RUNS",       [PS_LAYOUT] = "LAYOUT",
 		[PS_PAGES] = "PAGES", [PS_CLOSE] = "CLOSE",     [PS_ACK] = "ACK",
 		[PS_END] = "END",     [PS_ABORT] = "ABORT",   [PS_PARENT] = "PARENT",
+		[PS_GET] = "GET",
 	};
 
 	return type < PS_TYPE_MAX && names[type] ? names[type] : "unknown";

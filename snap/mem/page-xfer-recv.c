@@ -64,29 +64,7 @@ struct rx {
 static int answer(struct rx *rx, uint16_t type, uint32_t sink, const void *p, size_t len,
 		  int flags)
 {
-	struct ps_hdr h;
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)p, len } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t n;
-
-	ps_frame_seal(&h, type, sink, p, len, NULL, 0);
-	while (mh.msg_iovlen) {
-		n = sendmsg(rx->sk, &mh, MSG_NOSIGNAL | flags);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
-			n -= mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen) {
-			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-			mh.msg_iov->iov_len -= n;
-		}
-	}
-	return 0;
+	return ps_frame_send(rx->sk, type, sink, p, len, NULL, 0, flags);
 }
 
 /* Best effort: the dump may be gone already. */
@@ -181,6 +159,17 @@ void page_xfer_remove_stale(int dirfd)
 	closedir(d);
 }
 
+/* `snap lazy-pages --page-server`: the session is GET frames from here on (1: it ended well). */
+static int welcome_lazy(struct rx *rx)
+{
+	uint32_t version = PS_VERSION;
+
+	if (answer(rx, PS_WELCOME, 0, &version, sizeof(version), 0))
+		return fail(rx, "sending WELCOME: %s", strerror(errno));
+	pr_info("lazy-pages from %s: serving the pages of this directory", rx->peer);
+	return page_xfer_serve_pages(rx->sk, rx->dirfd, rx->peer, rx->buf, &rx->off) ? -1 : 1;
+}
+
 static int on_hello(struct rx *rx, const struct ps_hdr *h)
 {
 	const struct ps_hello *m = (const void *)rx->buf;
@@ -191,8 +180,11 @@ static int on_hello(struct rx *rx, const struct ps_hdr *h)
 	if (m->version != PS_VERSION)
 		return fail(rx, "protocol version %u; this page server speaks version %u only",
 			    m->version, PS_VERSION);
-	if (m->set != PAGE_SET_DUMP && m->set != PAGE_SET_PRE_DUMP)
+	if (m->set != PAGE_SET_DUMP && m->set != PAGE_SET_PRE_DUMP && m->set != PAGE_SET_SERVE)
 		return fail(rx, "an image set of unknown kind %u", m->set);
+	/* Serving DIR's pages: nothing in it changes. */
+	if (m->set == PAGE_SET_SERVE)
+		return welcome_lazy(rx);
 	/* The set is being rewritten: whatever inventory.img said is over. */
 	if (unlinkat(rx->dirfd, "inventory.img", 0) && errno != ENOENT)
 		return fail(rx, "cannot remove the old inventory.img: %s", strerror(errno));

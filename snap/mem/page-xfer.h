@@ -21,7 +21,7 @@
 #include "mem/page-sink.h"
 
 #define PS_MAGIC	0x4547415050414e53ULL	/* "SNAPPAGE" as a little-endian u64 */
-#define PS_VERSION	2			/* 2: PARENT, runs in the parent */
+#define PS_VERSION	3			/* 2: PARENT, runs in the parent; 3: GET */
 #define PS_MAX_PAGES	256			/* pages in one PAGES frame */
 #define PS_MAX_RUNS	4096			/* runs in one RUNS frame */
 #define PS_MAX_PAYLOAD	(16 + PS_MAX_PAGES * PAGE_SIZE)
@@ -45,6 +45,7 @@ enum ps_type {
 	PS_END,		/* sink 0: struct ps_end, every sink is closed */
 	PS_ABORT,	/* sink 0, no payload: the dump failed, discard its images */
 	PS_PARENT,	/* sink 0, before any OPEN: the parent set's path, relative to DIR */
+	PS_GET,		/* lazy-pages -> server, sink 0: struct ps_get; PAGES (sink pid) answer */
 	PS_TYPE_MAX,
 };
 
@@ -102,6 +103,16 @@ struct ps_sum {
 	uint64_t crc_sum;
 };
 
+/* Pages idx..idx+nr-1 of @pid, in pagemap order, the parent sets' runs included. */
+struct ps_get {
+	uint32_t pid;
+	uint32_t reserved;	/* 0 */
+	uint64_t idx;
+	uint64_t nr;		/* 1..PS_MAX_GET */
+};
+
+#define PS_MAX_GET	4096	/* pages one GET asks for */
+
 struct ps_end {
 	uint64_t nr_sinks;	/* opened, and closed */
 };
@@ -131,6 +142,13 @@ void ps_keepalive(int sk);
  * -2: a read error, errno set (and @err says it too). Nothing logged: each
  * end says it its own way.
  */
+struct iovec;
+/* Send @nr iovecs whole (MSG_NOSIGNAL and @flags; EINTR retried): 0, or -1 with errno. */
+int ps_send_all(int sk, struct iovec *iov, int nr, int flags);
+/* Send one frame whole (MSG_NOSIGNAL and @flags): 0, or -1 with errno. */
+int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l1, const void *p2,
+		  size_t l2, int flags);
+
 int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max, char *err,
 		  size_t err_size);
 
@@ -142,6 +160,14 @@ struct page_xfer;
  * image set @set of the tree of @root. NULL on error, logged.
  */
 struct page_xfer *page_xfer_connect(const struct snap_opts *opts, enum page_set set, pid_t root);
+/*
+ * A PAGE_SET_SERVE session (lazy-pages): pages @idx..@idx+@nr-1 of @pid's
+ * image on the server into @dst. 0, or -1 with @err (@size bytes) saying
+ * why, not logged (the caller knows what dies of it): the connection is
+ * then of no more use.
+ */
+int page_xfer_get(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
+		  char *err, size_t size);
 /* Every sink is closed: END, and the server's ack. Frees @x. 0 or -1 (logged). */
 int page_xfer_end(struct page_xfer *x);
 /* The dump failed: tell the server (if the connection stands) and free @x. NULL is fine. */
@@ -154,6 +180,13 @@ void page_xfer_cancel(struct page_xfer *x);
  * unfinished image is left under an image's name.
  */
 int page_xfer_serve(int sk, int dirfd, const struct snap_opts *opts, const char *peer);
+/*
+ * page-xfer-serve.c: after a PAGE_SET_SERVE HELLO was welcomed, answer GET
+ * frames from the images in @dirfd until END (0, acknowledged) or an error
+ * (-1, logged and sent as ERROR). @buf holds PS_MAX_PAYLOAD bytes; *@off
+ * counts the bytes read.
+ */
+int page_xfer_serve_pages(int sk, int dirfd, const char *peer, uint8_t *buf, uint64_t *off);
 /* Remove the staging directories in @dirfd of page servers that are gone (killed). */
 void page_xfer_remove_stale(int dirfd);
 

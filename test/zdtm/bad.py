@@ -25,6 +25,7 @@ import bad_inherit
 import bad_inet
 import bad_ipc
 import bad_lazy
+import bad_lazyps
 import bad_live
 import bad_lock
 import bad_migrate
@@ -121,6 +122,10 @@ BAD = [
     ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),
     ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
     ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),
+    ("bad/lazy_page_server_killed", bad_lazyps.bad_lazy_page_server_killed),
+    ("bad/lazy_page_server_trunc", bad_lazyps.bad_lazy_page_server_trunc),
+    ("bad/lazy_incr_parent_missing", bad_lazyps.bad_lazy_incr_parent_missing),
+    ("lazy/page_server_netns", bad_lazyps.lazy_page_server_netns),
     ("bad/restore_nodir", bad_restore.bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),
     ("bad/restore_thread_tid", bad_restore.bad_restore_thread_tid),

@@ -228,13 +228,13 @@ def bad_pageserver_version(b):
     s = Setup(b, label="hello")
     s.via_proxy("--hello-version", "99")
     s.dump_fails([r"page server 127\.0\.0\.1:\d+: protocol version 99; this page server "
-                  r"speaks version 2 only"])
-    s.server_ends([r"protocol version 99; this page server speaks version 2 only"])
+                  r"speaks version 3 only"])
+    s.server_ends([r"protocol version 99; this page server speaks version 3 only"])
     s.nothing_passes("a dump the page server refused (version 99)")
     s = Setup(b, label="welcome")
     s.via_proxy("--welcome-version", "7")
     s.dump_fails([r"page server 127\.0\.0\.1:\d+ welcomed protocol version 7; this dump "
-                  r"speaks version 2"])
+                  r"speaks version 3"])
     s.server_ends([r"the dump failed on its side"])
     s.nothing_passes("a dump that refused its page server (version 7)")
 

@@ -56,6 +56,11 @@ class Mode:
     # A `snap lazy-pages` server is started on the images before each restore;
     # once the test passed it must exit by itself, with status 0.
     lazy_server: bool = False
+    # With lazy_server: the whole set is copied to a "served" directory
+    # beside the images, where a `snap page-server` on 127.0.0.1 serves it;
+    # the images lose their pages-*.img, and `snap lazy-pages --page-server`
+    # takes every page from that server. Both must exit 0.
+    lazy_remote: bool = False
     # restore --new-pidns: the restored task has another host pid (snap's
     # init's, pid 1 of the new namespace): the runner follows the restore's
     # --pidfile, and the test checks its pids inside.
@@ -127,6 +132,10 @@ MODES = table(
     Mode("lazy", ":lazy",
          "restore --lazy-pages, its pages served by `snap lazy-pages` on the images",
          restore_args=("--lazy-pages",), lazy_server=True),
+    Mode("lazy-page-server", ":lazy-page-server",
+         "restore --lazy-pages without pages-*.img: `snap lazy-pages --page-server` takes "
+         "every page from a `snap page-server` on 127.0.0.1 serving a copy of the set",
+         restore_args=("--lazy-pages",), lazy_server=True, lazy_remote=True),
 
     Mode("page-server", ":page-server",
          "dump --page-server to `snap page-server` on 127.0.0.1 writing into the same "
@@ -155,6 +164,14 @@ MODES = table(
          "a chain of two pre-dumps and the dump on top, each through `snap page-server` "
          "on 127.0.0.1 into its set's directory; restore from those directories",
          pre_dumps=2, page_server=True),
+    # Lazy restore of the chain as it is (no snap dedup): lazy-pages resolves it.
+    Mode("predump-lazy", ":predump-lazy",
+         "two pre-dumps, the dump on top, restore --lazy-pages of the chain as it is",
+         pre_dumps=2, restore_args=("--lazy-pages",), lazy_server=True),
+    Mode("predump-lazy-page-server", ":predump-lazy-page-server",
+         "two pre-dumps, the dump on top, restore --lazy-pages with every page from a "
+         "`snap page-server` serving the chain (it resolves the parents)",
+         pre_dumps=2, restore_args=("--lazy-pages",), lazy_server=True, lazy_remote=True),
 )
 
 

@@ -27,7 +27,7 @@ import struct
 import sys
 
 TYPES = {"HELLO": 1, "WELCOME": 2, "ERROR": 3, "OPEN": 4, "RUNS": 5, "LAYOUT": 6,
-         "PAGES": 7, "CLOSE": 8, "ACK": 9, "END": 10, "ABORT": 11, "PARENT": 12}
+         "PAGES": 7, "CLOSE": 8, "ACK": 9, "END": 10, "ABORT": 11, "PARENT": 12, "GET": 13}
 HDR = 20
 
 

@@ -187,13 +187,31 @@ class Run:
                 raise Failure("the image holds %d pages, expected at most %d" % (
                     size // 4096, self.t.max_image_pages), self.log("dump"))
 
+    def serve_pages(self):
+        """lazy_remote: a `snap page-server` serving a copy of the whole set (its
+        "parent" link, relative, still names the sets beside it); the images keep
+        everything but their pages-*.img. The lazy-pages arguments to reach it."""
+        served = os.path.join(self.dir, "served")
+        if not os.path.isdir(served):
+            shutil.copytree(self.img, served, symlinks=True)
+            for f in os.listdir(self.img):
+                if f.startswith("pages-"):
+                    os.unlink(os.path.join(self.img, f))
+        self.lazy_ps = PageServer(self.snap, served, self.dir, name="lazy-page-server")
+        if not self.lazy_ps.ready():
+            self.lazy_ps.wait(5)
+            raise Failure("the page server for lazy-pages did not start", self.lazy_ps.log())
+        return self.lazy_ps.dump_args()
+
     def start_lazy_server(self):
         """`snap lazy-pages` on the images, listening once its socket exists."""
         sock = os.path.join(self.img, "lazy-pages.sock")
         if os.path.exists(sock):
             os.unlink(sock)
+        remote = self.serve_pages() if self.mode.lazy_remote else []
         self.lazy_pid = self.snap.start(["lazy-pages", "-D", self.img, "-o", "lazy-pages.log",
-                                         "-v", "4", "--display-stats"], self.img, "lazy-pages")
+                                         "-v", "4", "--display-stats"] + remote, self.img,
+                                        "lazy-pages")
         if not wait_until(lambda: os.path.exists(sock), 10):
             raise Failure("snap lazy-pages did not listen within 10 s",
                           self.log("lazy-pages"))
@@ -206,6 +224,12 @@ class Run:
         status, err, _ = self.snap.wait(pid, self.img, "lazy-pages", timeout)
         if status != 0:
             raise Failure(snap_failed("lazy-pages", status, err), self.log("lazy-pages"))
+        ps, self.lazy_ps = getattr(self, "lazy_ps", None), None
+        if ps:
+            status, err = ps.wait(10)
+            if status != 0:
+                raise Failure(snap_failed("the page server for lazy-pages", status, err),
+                              ps.log())
 
     def restore(self):
         restored = os.path.join(self.dir, "restored.pid")
@@ -296,6 +320,8 @@ class Run:
     def cleanup(self):
         if getattr(self, "lazy_pid", None):
             kill(self.lazy_pid, group=True)
+        if getattr(self, "lazy_ps", None):
+            self.lazy_ps.kill()
         if self.pid:
             kill(self.pid)
             kill(self.pid, group=True)

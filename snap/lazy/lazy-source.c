@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where the lazy-pages server takes a process's pages from: its pages in
+ * pagemap order, parent sets' runs included, at one address of ours
+ * (lazy_ext.src points into it). Local: the page image mapped, or for an
+ * incremental set a memfd the chain is resolved into as pages are due
+ * (page-chain.c: no copy of the whole image before the process runs).
+ * Remote (--page-server): an empty private mapping, filled from a `snap
+ * page-server` on the complete set with GET frames just before the pages
+ * are placed; a page is asked for once, and kept (a forked child may still
+ * need it).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "lazy-vma.h"
+#include "lazy/lazy-int.h"
+#include "log.h"
+#include "mem/page-chain.h"
+#include "mem/page-xfer.h"
+#include "pagemap.pb-c.h"
+
+/* The runs of @s's pagemap, and its page count. */
+static int load_runs(struct lz_src *s, int dirfd)
+{
+	PagemapEntry **pm;
+	size_t nr;
+
+	if (img_load_all(dirfd, IMG_PAGEMAP, s->pid, false, (void ***)&pm, &nr))
+		return -1;
+	s->runs = calloc(nr ? nr : 1, sizeof(*s->runs));
+	for (size_t i = 0; s->runs && i < nr; i++) {
+		s->runs[i] =
+			(struct lazy_range){pm[i]->vaddr, pm[i]->vaddr + pm[i]->nr_pages * LZ_PAGE};
+		s->nr_pages += pm[i]->nr_pages;
+	}
+	s->nr_runs = nr;
+	for (size_t i = 0; i < nr; i++)
+		protobuf_c_message_free_unpacked(&pm[i]->base, NULL);
+	free(pm);
+	if (!s->runs)
+		pr_err("pid %d: out of memory for its pagemap", s->pid);
+	s->len = s->nr_pages * LZ_PAGE;
+	return s->runs ? 0 : -1;
+}
+
+static int map_local(struct lz_src *s, int dirfd, const char *dir)
+{
+	uint64_t nr;
+	void *p;
+
+	s->reader = page_reader_open(dirfd, dir, s->pid, &nr);
+	if (!s->reader)
+		return -1;
+	if (nr != s->nr_pages) {
+		pr_err("image pagemap-%d.img: changed while read (%llu pages, then %llu)", s->pid,
+		       (unsigned long long)s->nr_pages, (unsigned long long)nr);
+		return -1;
+	}
+	/* Shared: a chain's memfd is filled after this, as pages are due. */
+	p = s->len ? mmap(NULL, s->len, PROT_READ, MAP_SHARED, page_reader_fd(s->reader), 0) : NULL;
+	if (p == MAP_FAILED) {
+		pr_perror("image pages-%d.img: cannot map it", s->pid);
+		return -1;
+	}
+	/* Served in no order the kernel could guess. */
+	if (p)
+		madvise(p, s->len, MADV_RANDOM);
+	s->base = p;
+	return 0;
+}
+
+static int map_remote(struct lz_src *s)
+{
+	void *p = s->len ? mmap(NULL, s->len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+			 : NULL;
+
+	s->have = calloc(s->nr_pages ? s->nr_pages : 1, 1);
+	if (p == MAP_FAILED || !s->have) {
+		pr_perror("pid %d: no room for its %llu pages from the page server", s->pid,
+			  (unsigned long long)s->nr_pages);
+		if (p != MAP_FAILED && p)
+			munmap(p, s->len);
+		return -1;
+	}
+	s->base = p;
+	return 0;
+}
+
+struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remote *r)
+{
+	struct lz_src *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		pr_err("pid %d: out of memory for its lazy pages", pid);
+		return NULL;
+	}
+	*s = (struct lz_src){.pid = pid, .remote = r};
+	if (load_runs(s, dirfd) || (r ? map_remote(s) : map_local(s, dirfd, dir))) {
+		lz_src_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
+{
+	size_t first = (at - s->base) / LZ_PAGE, last = first + n;
+
+	if (!s->remote) {
+		if (!s->broken && page_reader_need(s->reader, first, n))
+			s->broken = true;
+		return s->broken ? -1 : 0;
+	}
+	while (first < last && s->have[first])
+		first++;
+	while (last > first && s->have[last - 1])
+		last--;
+	if (first == last)
+		return 0;
+	/* One call for the pages' allocation, not a fault per page in the copy. */
+	madvise(s->base + first * LZ_PAGE, (last - first) * LZ_PAGE, MADV_POPULATE_WRITE);
+	if (s->remote->lost ||
+	    page_xfer_get(s->remote->x, s->pid, first, last - first, s->base + first * LZ_PAGE,
+			  s->remote->why, sizeof(s->remote->why))) {
+		s->remote->lost = true;
+		return -1;
+	}
+	memset(s->have + first, 1, last - first);
+	s->remote->pages += last - first;
+	return 0;
+}
+
+void lz_src_free(struct lz_src *s)
+{
+	if (!s)
+		return;
+	if (s->base)
+		munmap(s->base, s->len);
+	free(s->have);
+	free(s->runs);
+	page_reader_close(s->reader);
+	free(s);
+}
+
+/* Fetch and write the pages of @s in [@a, @b) (addresses inside run @i) into @fd. */
+static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uint64_t b, int fd)
+{
+	uint64_t off = (first + (a - s->runs[i].start) / LZ_PAGE) * LZ_PAGE;
+
+	for (uint64_t at = off; at < off + (b - a); at += LAZY_BATCH_PAGES * LZ_PAGE) {
+		uint64_t len = off + (b - a) - at;
+
+		len = len < LAZY_BATCH_PAGES * LZ_PAGE ? len : LAZY_BATCH_PAGES * LZ_PAGE;
+		if (lz_src_fetch(s, s->base + at, len / LZ_PAGE))
+			return -1;
+		if (pwrite(fd, s->base + at, len, at) != (ssize_t)len) {
+			pr_perror("pid %d: cannot stage its pages", s->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int lz_src_fill(struct lz_src *s, const struct lazy_hello *h)
+{
+	char name[32];
+	uint64_t first = 0;
+	int fd;
+
+	snprintf(name, sizeof(name), "pages-%d", s->pid);
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, s->len)) {
+		pr_perror("pid %d: cannot stage its pages", s->pid);
+		goto err;
+	}
+	for (size_t i = 0; i < s->nr_runs; i++) {
+		for (uint32_t j = 0; j < h->nr_ranges; j++) {
+			uint64_t a = s->runs[i].start > h->ranges[j].start ? s->runs[i].start
+									   : h->ranges[j].start;
+			uint64_t b = s->runs[i].end < h->ranges[j].end ? s->runs[i].end
+								       : h->ranges[j].end;
+
+			if (a < b && fill_part(s, i, first, a, b, fd))
+				goto err;
+		}
+		first += (s->runs[i].end - s->runs[i].start) / LZ_PAGE;
+	}
+	return fd;
+err:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
