@@ -10,7 +10,12 @@
 #   lazy fill: from the lazy restore's start to the lazy-pages server's exit
 #          (every page in)
 #   server CPU per page: its user+sys CPU over the pages it placed (UFFDIO_COPY)
-# Usage: scripts/bench-lazy.sh [MiB...]   (RUNS=3 by default; needs root)
+# With CRIU=/path/to/criu (a CRIU that runs on this kernel: Documentation/
+# benchmarks.md), the same process is also dumped by CRIU and, interleaved,
+# lazily restored by `criu lazy-pages` + `criu restore --lazy-pages -d`:
+#   criu lazy: the wall time of `criu restore -d --lazy-pages` (to the process
+#          running); criu fill: from its start to `criu lazy-pages`'s exit
+# Usage: [CRIU=...] scripts/bench-lazy.sh [MiB...]   (RUNS=3 by default; root)
 set -e
 cd "$(dirname "$0")/.."
 SNAP=$PWD/snap/snap
@@ -33,7 +38,14 @@ for mib in $SIZES; do
 	pid=$(cat "$d/pid")
 	"$SNAP" dump -t "$pid" -D "$d/img" -o "$d/dump.log"
 	gone "$pid"
-	for f in eager eager_wall lazy lazy_wall fill cpu; do : >"$d/$f"; done
+	if [ -n "$CRIU" ]; then
+		"$TEST" "$mib" --pidfile="$d/pid" --outfile="$d/out"
+		cpid=$(cat "$d/pid")
+		mkdir -p "$d/cimg"
+		"$CRIU" dump -t "$cpid" -D "$d/cimg" -o dump.log
+		gone "$cpid"
+	fi
+	for f in eager eager_wall lazy lazy_wall fill cpu clazy cfill; do : >"$d/$f"; done
 	for i in $(seq "$RUNS"); do
 		t0=$(now)
 		"$SNAP" restore -D "$d/img" -d -o "$d/eager.log" --display-stats >"$d/stats"
@@ -56,7 +68,19 @@ for mib in $SIZES; do
 		     /cpu user/ { for (i = 1; i <= NF; i++) { if ($i == "user") u = $(i+1); if ($i == "sys") s = $(i+1) } }
 		     END { printf "%.0f\n", (u + s) * 1e6 / pages }' "$d/server.out" >>"$d/cpu"
 		kill -9 "$pid"; gone "$pid"
+		[ -n "$CRIU" ] || continue
+		"$CRIU" lazy-pages -D "$d/cimg" -o lazy-pages.log &
+		server=$!
+		sleep 0.5	# criu lazy-pages says nothing when it listens
+		t0=$(now)
+		"$CRIU" restore -D "$d/cimg" -d --lazy-pages -o restore.log
+		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/clazy"
+		wait "$server"
+		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/cfill"
+		kill -9 "$cpid"; gone "$cpid"
 	done
+	[ -z "$CRIU" ] || printf "%5d MiB: criu lazy (wall) %7.1f ms | criu lazy fill %9.1f ms\n" \
+		"$mib" "$(median <"$d/clazy")" "$(median <"$d/cfill")"
 	printf "%5d MiB: eager %9.1f ms (wall %9.1f) | lazy %7.1f ms (wall %7.1f) | lazy fill %9.1f ms | server CPU %5d ns/page\n" \
 		"$mib" "$(median <"$d/eager")" "$(median <"$d/eager_wall")" "$(median <"$d/lazy")" \
 		"$(median <"$d/lazy_wall")" "$(median <"$d/fill")" "$(median <"$d/cpu")"
