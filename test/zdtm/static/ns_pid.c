@@ -70,6 +70,7 @@ int main(int argc, char **argv)
 	struct ids a, b, c;
 	pid_t zombie, pc[2];
 	pthread_t th;
+	sigset_t unused;
 	siginfo_t si;
 	int pp[2];
 
@@ -125,8 +126,11 @@ int main(int argc, char **argv)
 	if (waitid(P_PID, zombie, &si, WEXITED | WNOWAIT))
 		fail("waitid: %m");
 
+	/* Threads made with SIGTERM blocked: it is main's to take (test_waitsig()). */
+	test_block_sigterm(&unused);
 	if (pthread_create(&th, NULL, thread_fn, NULL))
 		fail("pthread_create");
+	test_unblock_sigterm();
 	while (!thread_now)
 		usleep(1000);
 

@@ -71,6 +71,7 @@ static void *thread(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t th[NTHREADS];
+	sigset_t unused;
 	int threads;
 	struct sock_filter older[] = {
 		SYSCALL_NR,
@@ -90,9 +91,12 @@ int main(int argc, char **argv)
 	install(older, ARRAY_SIZE(older), 0);
 	install(newer, ARRAY_SIZE(newer), SECCOMP_FILTER_FLAG_LOG);
 	threads = test_argc > 1 && !strcmp(test_argv[1], "threads") ? NTHREADS : 0;
+	/* Threads made with SIGTERM blocked: it is main's to take (test_waitsig()). */
+	test_block_sigterm(&unused);
 	for (int i = 0; i < threads; i++)
 		if (pthread_create(&th[i], NULL, thread, &results[i]))
 			fail("pthread_create: %m");
+	test_unblock_sigterm();
 
 	test_waitsig();
 

@@ -148,6 +148,7 @@ static void expect_status(pid_t tid, const char *name, long mode, long filters)
 int main(int argc, char **argv)
 {
 	pthread_t th[NTHREADS];
+	sigset_t unused;
 	FILTER(shared, __NR_uname, UNAME_ERRNO);
 	FILTER(own, __NR_getppid, EPERM);
 	int i;
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	test_daemon();
 
+	/* Threads made with SIGTERM blocked: it is main's to take (test_waitsig()). */
+	test_block_sigterm(&unused);
 	if (pthread_create(&th[T2], NULL, thread, (void *)(long)T2))
 		fail("pthread_create: %m");
 	while (!installed[T2])
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NTHREADS; i++)
 		while (!installed[i])
 			usleep(1000);
+	test_unblock_sigterm();
 	install(own, ARRAY_SIZE(own), 0);
 	for (i = 0; i < NTHREADS; i++)
 		if (results[i])

@@ -26,12 +26,16 @@ static void *thread(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t th;
+	sigset_t unused;
 	void *ret;
 
 	test_init(argc, argv);
 	test_daemon();
+	/* Threads made with SIGTERM blocked: it is main's to take (test_waitsig()). */
+	test_block_sigterm(&unused);
 	if (pthread_create(&th, NULL, thread, NULL))
 		fail("pthread_create: %m");
+	test_unblock_sigterm();
 	while (!changed)
 		usleep(1000);
 	test_waitsig();
