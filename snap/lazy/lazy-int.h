@@ -11,6 +11,8 @@
 #include "lazy/lazy-proto.h"
 
 #define LZ_PAGE 4096UL
+/* Pages read for one UFFDIO_COPY from a local image (lz_src_pages()). */
+#define LZ_COPY_PAGES 256
 
 struct page_xfer;
 struct page_reader;
@@ -35,6 +37,7 @@ struct lz_src {
 	struct page_reader *reader; /* local: what @base maps */
 	bool broken;		    /* local: a page could not be read (logged) */
 	uint8_t *have;		    /* remote: per page, fetched */
+	uint8_t *buf;		    /* local: LZ_COPY_PAGES read for a copy (lz_src_pages()) */
 };
 
 /* Pages of one run of the image still to place, at [start, end) in the process now. */
@@ -70,6 +73,11 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 int lz_src_fill(struct lz_src *s, const struct lazy_hello *h);
 /* Make sure the @n pages at @at are in (remote: asked for). -1: the source is lost. */
 int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n);
+/*
+ * The @n (at most LZ_COPY_PAGES) pages at @at, fetched, where a UFFDIO_COPY
+ * is to take them from. NULL: the source is lost or unreadable (logged).
+ */
+const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n);
 void lz_src_free(struct lz_src *s);
 
 /* lazy-state.c */

@@ -39,31 +39,41 @@ static int placed_error(struct lazy_task *t, const char *how, uint64_t addr, int
 	return -1;
 }
 
+/* Up to LZ_COPY_PAGES pages of @e from @idx, whose image is at @src. */
+static int place_chunk(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n,
+		       const uint8_t *src, struct lazy_stats *st)
+{
+	for (size_t off = 0; off < n;) {
+		struct uffdio_copy c = {.dst = e->start + (idx + off) * LZ_PAGE,
+					.src = (uintptr_t)src + off * LZ_PAGE,
+					.len = (n - off) * LZ_PAGE};
+		int r = ioctl(t->uffd, UFFDIO_COPY, &c), err = errno;
+		size_t did = c.copy > 0 ? c.copy / LZ_PAGE : 0;
+
+		/* A page there already: the restorer placed it, or the process since. */
+		if (r && err == EEXIST && !did)
+			did = 1;
+		else if (r && !did)
+			return placed_error(t, "UFFDIO_COPY", c.dst, err);
+		mark_done(t, e, idx + off, did);
+		st->copied += did;
+		off += did;
+	}
+	return 0;
+}
+
 int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st)
 {
 	uint64_t t0 = now_ns();
 	int ret = 0;
 
-	if (lz_src_fetch(t->src, e->src + idx * LZ_PAGE, n))
-		return -1;
-	while (n) {
-		struct uffdio_copy c = {.dst = e->start + idx * LZ_PAGE,
-					.src = (uintptr_t)e->src + idx * LZ_PAGE,
-					.len = n * LZ_PAGE};
-		int r = ioctl(t->uffd, UFFDIO_COPY, &c), err = errno;
-		size_t did = c.copy > 0 ? c.copy / LZ_PAGE : 0;
+	while (n && !ret) {
+		size_t k = n < LZ_COPY_PAGES ? n : LZ_COPY_PAGES;
+		const uint8_t *src = lz_src_pages(t->src, e->src + idx * LZ_PAGE, k);
 
-		/* A page there already: the restorer placed it, or the process since. */
-		if (r && err == EEXIST && !did) {
-			did = 1;
-		} else if (r && !did) {
-			ret = placed_error(t, "UFFDIO_COPY", c.dst, err);
-			break;
-		}
-		mark_done(t, e, idx, did);
-		st->copied += did;
-		idx += did;
-		n -= did;
+		ret = src ? place_chunk(t, e, idx, k, src, st) : -1;
+		idx += k;
+		n -= k;
 	}
 	st->place_ns += now_ns() - t0;
 	return ret;
