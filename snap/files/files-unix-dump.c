@@ -53,6 +53,31 @@ static void shared_name(const struct unix_dump_state *us, const struct unix_diag
 	}
 }
 
+/*
+ * Restore binds a name at the path snap sees: in a tree with a root or a
+ * mount namespace of its own that path may be another file (a container's
+ * /dev/log is not the host's), and the socket would come back bound in the
+ * wrong place. Refused by name until the names are bound in the tree's root.
+ */
+static int check_snap_path(const struct unix_diag *u, const UnixSkEntry *ue, int len,
+			   const char *who)
+{
+	char path[UNIX_NAME_MAX + 4096 + 2];
+	struct stat st;
+
+	if (ue->name_dir)
+		snprintf(path, sizeof(path), "%s/%.*s", ue->name_dir, len, u->name);
+	else
+		snprintf(path, sizeof(path), "%.*s", len, u->name);
+	if (!stat(path, &st) && st.st_ino == u->vfs_ino &&
+	    (major(st.st_dev) << 20 | minor(st.st_dev)) == u->vfs_dev)
+		return 0;
+	pr_err("%s: bound to %s in a root or mount namespace of its own; snap's %s is another "
+	       "file, and binding the name in the tree's root is not supported yet", who, path,
+	       path);
+	return -1;
+}
+
 static int dump_path(struct dump_ctx *ctx, const struct fd_desc *d, const struct unix_diag *u,
 		     UnixSkEntry *ue, const char *who)
 {
@@ -85,6 +110,8 @@ static int dump_path(struct dump_ctx *ctx, const struct fd_desc *d, const struct
 		ue->has_name_gone = ue->name_gone = true;
 		return 0;
 	}
+	if (check_snap_path(u, ue, len, who))
+		return -1;
 	if (ue->name_shared)
 		return 0;
 	ue->has_file_mode = ue->has_file_uid = ue->has_file_gid = true;

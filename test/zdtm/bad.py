@@ -342,5 +342,6 @@ BAD = [
     ("bad/runc_two_consoles", runc.bad_runc_two_consoles),
     ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
+    ("bad/runc_unix_name", runc.bad_runc_unix_name),
 ]
 

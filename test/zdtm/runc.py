@@ -21,7 +21,8 @@ from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spaw
 
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
-APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd", "readlink")
+APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd", "readlink",
+           "syslogd")
 # Writes its counter every 0.2 s: restarts show as a counter back near 1.
 COUNTER = ("exec </dev/null >/dev/null 2>&1; %s i=0; "
            "while :; do i=$((i+1)); echo $i >/data/counter; sleep 0.2; done")
@@ -500,6 +501,29 @@ def bad_runc_two_consoles(b):
     left = descendants() - before
     if left:
         raise Failure("processes left behind by the failed restore: %s" % sorted(left), log)
+
+
+def bad_runc_unix_name(b):
+    """syslogd binds /dev/log in the container's own /dev: snap would bind it
+    again at the host's /dev/log, so the checkpoint is refused by name, and
+    the container runs on untouched."""
+    host_log = os.path.exists("/dev/log")
+    c = Container(b, setup="syslogd -O /data/syslog;")
+    c.start()
+    img = c.dirs()
+    ok, out = c.runc(["checkpoint", "--image-path", img, "--work-path", img, c.id],
+                     check=False, name="checkpoint")
+    log = os.path.join(img, "dump.log")
+    with open(log, errors="replace") as f:
+        said = [l for l in f if "/dev/log" in l and "mount namespace of its own" in l]
+    if ok or not said:
+        raise Failure("runc checkpoint of a container with /dev/log bound %s without naming "
+                      "it" % ("succeeded" if ok else "failed"), log)
+    if c.status() != "running":
+        raise Failure("after the refused checkpoint runc says %s" % c.status())
+    c.wait_counter(c.counter() + 2, "after the refused checkpoint")
+    if os.path.exists("/dev/log") != host_log:
+        raise Failure("the host's /dev/log changed")
 
 
 def bad_runc_restore_no_mountpoint(b):
