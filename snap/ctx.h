@@ -282,6 +282,7 @@ struct range_list {
 };
 
 struct live_dump;
+struct stw_task;
 struct track_task;
 struct track_parent;
 
@@ -315,6 +316,7 @@ struct dump_task {
 	struct range_list swapped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 	struct live_dump *ld;		/* live dump: its held pages and uffd */
+	struct stw_task *stw;		/* stop-the-world: its pages spliced (mem/dump-stw.c) */
 	struct track_task *trk;		/* incremental: its write tracker (mem/track.h) */
 	NsIds *ns_ids;			/* ns/ns-ids.c, owned by dump_ctx.ns; NULL for a zombie */
 };
