@@ -215,6 +215,7 @@ struct dump_stats {
 	uint64_t t_end;
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */
+	uint64_t pages_spliced;		/* of pages_written, put there from pipes: one copy */
 	uint64_t pages_in_parent;	/* pages left to the parent set (--prev-images-dir) */
 	uint64_t pages_swapped;		/* written pages that were in swap */
 	uint64_t pages_paged_out;	/* of those, pushed back out after a -R dump */

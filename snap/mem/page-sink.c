@@ -65,42 +65,24 @@ static int local_layout_done(struct page_sink *ps)
 	return img_close(pm);
 }
 
-static int local_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
-{
-	const char *p = data;
-	size_t len = nr_pages * PAGE_SIZE;
-	off_t off = idx * PAGE_SIZE;
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(ps->fd, p, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (!n)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
- * @nr_pages pages from the pipe @pipefd (vmsplice()d by the task's parasite:
- * page-splice.c) at 4096 * @idx: the kernel copies them from the task's pages
- * into the file, with no buffer of ours in between.
+ * @nr_pages pages at 4096 * @idx, from @data or, @data NULL, from the pipe
+ * @pipefd (vmsplice()d by the task's parasite: page-splice.c): the kernel
+ * then copies them from the task's pages into the file, no buffer of ours
+ * in between.
  */
-static int local_splice(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t nr_pages)
+static int local_put(struct page_sink *ps, uint64_t idx, const char *data, int pipefd,
+		     uint64_t nr_pages)
 {
 	size_t len = nr_pages * PAGE_SIZE;
 	loff_t off = idx * PAGE_SIZE;
 	ssize_t n;
 
 	while (len) {
-		n = splice(pipefd, NULL, ps->fd, &off, len, SPLICE_F_MOVE);
+		if (data)
+			n = pwrite(ps->fd, data, len, off);
+		else
+			n = splice(pipefd, NULL, ps->fd, &off, len, SPLICE_F_MOVE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -108,9 +90,23 @@ static int local_splice(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t
 				errno = ENOSPC;
 			return -1;
 		}
+		if (data) {
+			data += n;
+			off += n;
+		}
 		len -= n;
 	}
 	return 0;
+}
+
+static int local_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+{
+	return local_put(ps, idx, data, -1, nr_pages);
+}
+
+static int local_splice(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t nr_pages)
+{
+	return local_put(ps, idx, NULL, pipefd, nr_pages);
 }
 
 static int local_close(struct page_sink *ps)

@@ -12,7 +12,7 @@
  * round trips.
  *
  * What stays on the copy path, and why: pages vma_spliceable() refuses
- * (unreadable, hugetlb, file-private, shared); the pages of the word the
+ * (unreadable, hugetlb, file-private); the pages of the word the
  * parasite poked into the task's code when it had no vDSO (they would be
  * saved with the poke, the copy path reads them once it is undone); and
  * every page when the sink cannot take pipes (page_sink_can_splice(): a
@@ -20,8 +20,6 @@
  * not write to the task's pages: what it vmsplices is what the task had.
  */
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +31,6 @@
 
 #define PIPE_BYTES (16UL << 20)	/* past pipe-max-size with CAP_SYS_RESOURCE */
 #define NR_SETS 2
-#define DRAIN_THREADS 1
 
 /* One batch: what one PARASITE_CMD_VMSPLICE puts into the pipes of a set. */
 struct pipe_set {
@@ -133,69 +130,34 @@ static uint32_t plan(struct splicer *sp, struct pipe_set *set)
 	return set->nr_pipes;
 }
 
-/* Empty every @step-th pipe of @set from @first into the image: consecutive indexes in one splice. */
-static int drain_pipes(struct page_sink *ps, const struct pipe_set *set, uint32_t first,
-		       uint32_t step)
+/*
+ * Empty the pipes of @set into the image, consecutive indexes in one
+ * splice. One thread: the image file's inode lock serializes writers, and
+ * two draining threads were slower (architecture.md).
+ */
+static int drain(struct splicer *sp, const struct pipe_set *set)
 {
-	for (uint32_t p = first; p < set->nr_pipes; p += step) {
-		uint32_t i = p ? set->pipe_end[p - 1] : 0, j;
+	uint64_t t0 = now_ns();
+	uint32_t i = 0, j;
 
+	for (uint32_t p = 0; p < set->nr_pipes; p++) {
 		for (; i < set->pipe_end[p]; i = j) {
 			uint64_t nr = set->iov[i].len / PAGE_SIZE;
 
 			for (j = i + 1; j < set->pipe_end[p] && set->idx[j] == set->idx[i] + nr; j++)
 				nr += set->iov[j].len / PAGE_SIZE;
-			if (page_sink_splice(ps, set->idx[i], set->rfd[p], nr))
+			if (page_sink_splice(sp->ps, set->idx[i], set->rfd[p], nr))
 				return -1;
 		}
 	}
+	sp->write_ns += now_ns() - t0;
 	return 0;
 }
 
 struct drain_job {
 	struct splicer *sp;
 	const struct pipe_set *set;
-	uint32_t first;
-	int ret;
 };
-
-static void *drain_thread(void *arg)
-{
-	struct drain_job *j = arg;
-
-	j->ret = drain_pipes(j->sp->ps, j->set, j->first, DRAIN_THREADS);
-	return NULL;
-}
-
-/*
- * Empty the pipes of @set into the image. The copy is bound by one CPU's
- * memory throughput: the pipes are shared out between threads.
- */
-static int drain(struct splicer *sp, const struct pipe_set *set)
-{
-	struct drain_job jobs[DRAIN_THREADS];
-	pthread_t tids[DRAIN_THREADS];
-	bool started[DRAIN_THREADS] = { false };
-	uint64_t t0 = now_ns();
-	int ret;
-
-	for (int k = 1; k < DRAIN_THREADS; k++) {
-		jobs[k] = (struct drain_job){ sp, set, k, 0 };
-		started[k] = !pthread_create(&tids[k], NULL, drain_thread, &jobs[k]);
-	}
-	/* A thread that could not start: its pipes are drained here. */
-	ret = drain_pipes(sp->ps, set, 0, DRAIN_THREADS);
-	for (int k = 1; k < DRAIN_THREADS; k++) {
-		if (started[k]) {
-			pthread_join(tids[k], NULL);
-			ret |= jobs[k].ret;
-		} else {
-			ret |= drain_pipes(sp->ps, set, k, DRAIN_THREADS);
-		}
-	}
-	sp->write_ns += now_ns() - t0;
-	return ret ? -1 : 0;
-}
 
 static int drain_meanwhile(void *arg)
 {
@@ -260,8 +222,9 @@ int page_splice(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 {
 	struct splicer *sp;
 	int ret = -1;
+	uint64_t pages = mark_runs(t, pl);
 
-	if (!mark_runs(t, pl))
+	if (!pages)
 		return 0;
 	sp = calloc(1, sizeof(*sp));
 	if (!sp) {
@@ -274,6 +237,8 @@ int page_splice(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	memset(sp->set, -1, sizeof(sp->set));
 	if (!make_pipes(sp))
 		ret = splice_batches(ctx, sp);
+	if (!ret)
+		ctx->st.pages_spliced += pages;
 	close_pipes(sp);
 	free(sp);
 	return ret;

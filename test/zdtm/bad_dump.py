@@ -50,6 +50,24 @@ def bad_dump_enospc(b):
     r.finish("a failed dump")
 
 
+def bad_dump_enospc_spliced(b):
+    """The disk fills while the stop-the-world dump splices pages from the
+    parasite's pipes (mem_splice's 48 MiB into 8 MiB): one line naming the
+    pages image, and the task runs on with its memory intact."""
+    mnt = os.path.join(b.dir, "small")
+    os.mkdir(mnt)
+    if spawn_wait(["/bin/mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]) != 0:
+        raise Skip("cannot mount a tmpfs")
+    b.mounts.append(mnt)
+    r = b.target("static/mem_splice")
+    err = b.snap_fails(["dump", "-t", str(r.pid), "-D", mnt], [r"pages-\d+\.img"])
+    if not re.search(r"(?i)no space", err):
+        raise Failure("the error does not say the disk is full: %s" % last_line(err),
+                      os.path.join(b.dir, "snap.err"))
+    r.check_running("a failed dump")
+    r.finish("a failed dump")
+
+
 def bad_dump_seccomp_nocap(b):
     """A task under seccomp needs CAP_SYS_ADMIN to be dumped: without it, one clear error."""
     capsh = shutil.which("capsh")
