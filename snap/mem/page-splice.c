@@ -62,7 +62,8 @@ static int make_pipes(struct splicer *sp)
 			int fds[2];
 
 			if (pipe2(fds, O_CLOEXEC | O_NONBLOCK)) {
-				pr_perror("pid %d: cannot make a pipe to splice its pages", sp->t->pid);
+				pr_perror("pid %d: cannot make a pipe to splice its pages",
+					  sp->t->pid);
 				return -1;
 			}
 			sp->set[s].rfd[p] = fds[0];
@@ -144,7 +145,8 @@ static int drain(struct splicer *sp, const struct pipe_set *set)
 		for (; i < set->pipe_end[p]; i = j) {
 			uint64_t nr = set->iov[i].len / PAGE_SIZE;
 
-			for (j = i + 1; j < set->pipe_end[p] && set->idx[j] == set->idx[i] + nr; j++)
+			for (j = i + 1;
+			     j < set->pipe_end[p] && set->idx[j] == set->idx[i] + nr; j++)
 				nr += set->iov[j].len / PAGE_SIZE;
 			if (page_sink_splice(sp->ps, set->idx[i], set->rfd[p], nr))
 				return -1;
