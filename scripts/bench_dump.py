@@ -222,6 +222,7 @@ def criu_run(helper, mib, imgroot):
     out_d, out_r = dump.stdout + dump.stderr, rst.stdout + rst.stderr
     return {
         "frozen": criu_stat(out_d, "Frozen time") or dump_wall * 1e3,
+        "dump_wall": dump_wall * 1e3,
         "restore": criu_stat(out_r, "Restore time") or rst_wall * 1e3,
         "first": first * 1e3,
     }
@@ -413,6 +414,12 @@ def summary(sizes, res, floors, criu):
             "%d MiB" % s, r, (m["restore"] + m["first"]) / 1e3, "%.0f" % cr if cr else "-",
             "%.0f" % cr1 if cr1 else "-", "%.2f" % (cr / r) if cr else "-", ms(best), d,
             "%.0f" % cd if cd else "-", "%.2f" % (d / cd) if cd else "-", ms(f.get("write"))))
+    if CRIU and all(criu[s] for s in sizes):
+        # The wall clock of the whole `dump` command, process start to exit, both tools.
+        print("dump wall clock (ms): " + ", ".join(
+            "%d MiB snap %.0f CRIU %.0f" % (s, medians(res[s])["dump_wall"] / 1e3,
+                                             medians(criu[s])["dump_wall"] / 1e3)
+            for s in sizes))
 
 
 if __name__ == "__main__":

@@ -215,6 +215,7 @@ struct dump_stats {
 	uint64_t t_end;
 	uint64_t pages_scanned;		/* pages in dumpable VMAs */
 	uint64_t pages_written;		/* pages in pages-*.img */
+	uint64_t pages_spliced;		/* of pages_written, put there from pipes: one copy */
 	uint64_t pages_in_parent;	/* pages left to the parent set (--prev-images-dir) */
 	uint64_t pages_swapped;		/* written pages that were in swap */
 	uint64_t pages_paged_out;	/* of those, pushed back out after a -R dump */
@@ -282,6 +283,7 @@ struct range_list {
 };
 
 struct live_dump;
+struct stw_task;
 struct track_task;
 struct track_parent;
 
@@ -315,6 +317,7 @@ struct dump_task {
 	struct range_list swapped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 	struct live_dump *ld;		/* live dump: its held pages and uffd */
+	struct stw_task *stw;		/* stop-the-world: its pages spliced (mem/dump-stw.c) */
 	struct track_task *trk;		/* incremental: its write tracker (mem/track.h) */
 	NsIds *ns_ids;			/* ns/ns-ids.c, owned by dump_ctx.ns; NULL for a zombie */
 };

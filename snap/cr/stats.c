@@ -36,6 +36,8 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  total time:        %12.0f us\n", us(s->t_start, s->t_end));
 	printf("  pages scanned:     %12llu\n", (unsigned long long)s->pages_scanned);
 	printf("  pages written:     %12llu\n", (unsigned long long)s->pages_written);
+	/* Stop-the-world: of those, vmspliced by the parasite and spliced in (one copy). */
+	printf("  pages spliced:     %12llu\n", (unsigned long long)s->pages_spliced);
 	if (ctx->parent)
 		printf("  pages in parent:   %12llu\n", (unsigned long long)s->pages_in_parent);
 	printf("  pages swapped:     %12llu\n", (unsigned long long)s->pages_swapped);

@@ -158,7 +158,7 @@ static int make_list(struct live_dump *obj, PagemapEntry **ranges, size_t nr)
 	}
 	for (size_t i = 0; i < nr; i++) {
 		obj->pl.runs[i] =
-			(struct page_run){ ranges[i]->vaddr, ranges[i]->nr_pages, 0, false };
+			(struct page_run){ .vaddr = ranges[i]->vaddr, .nr = ranges[i]->nr_pages };
 		obj->pl.pages += ranges[i]->nr_pages;
 	}
 	obj->pl.nr = obj->pl.cap = nr;

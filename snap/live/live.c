@@ -37,7 +37,7 @@ bool live_streamable(const struct dump_task *t, const struct page_run *r)
 	 * hugetlb would be write-protected and copied in huge pages, not the
 	 * 4 KiB ones the fault path handles: its (few) pages are saved frozen.
 	 */
-	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_READ) && !(v->flags & MAP_HUGETLB);
+	return vma_spliceable(v);
 }
 
 bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)

@@ -187,7 +187,7 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 		pl->runs = r;
 		pl->cap = cap;
 	}
-	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma, false };
+	pl->runs[pl->nr++] = (struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma };
 	return 0;
 }
 

@@ -9,6 +9,8 @@
 #ifndef SNAP_MEM_DUMP_H
 #define SNAP_MEM_DUMP_H
 
+#include <sys/mman.h>
+
 #include "ctx.h"
 
 struct page_run {
@@ -16,6 +18,7 @@ struct page_run {
 	uint64_t nr;		/* pages */
 	uint32_t vma;		/* index in the task's vma list */
 	bool in_parent;		/* unchanged since the parent set: not written (track.h) */
+	bool spliced;		/* written from pipes already (page-splice.c): not copied */
 };
 
 struct page_list {
@@ -33,6 +36,18 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
  */
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
+struct page_sink;
+/*
+ * Frozen, the parasite in @t: write the runs of @pl that vma_spliceable()
+ * allows into @ps (declared) through pipes, one copy: the parasite
+ * vmsplice()s them, snap splice()s the pipes into the image. Those runs
+ * are marked spliced; page_write_rest() copies the others later. Logged.
+ */
+int page_splice(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
+		struct page_sink *ps);
+/* Frozen, the parasite gone: the runs of @pl not spliced, into @ps. Logged. */
+int page_write_rest(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
+		    struct page_sink *ps);
 /*
  * @pl's pages into pages-PID.img and pagemap-PID.img (page-copy.c): frozen,
  * or with @running, once the tree runs again (a pre-dump: a page that
@@ -40,7 +55,6 @@ int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list
  */
 int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
 	      bool running);
-struct page_sink;
 /* Declare @pl's runs to @ps, those in the parent as such, and end the layout. Logged. */
 int page_sink_declare(struct page_sink *ps, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
@@ -70,5 +84,18 @@ int mem_read_cow_v(pid_t pid, int memfd, int pmfd, const struct vma *const *vmas
 		   const struct iovec *iov, size_t nr, void *buf);
 /* Whether the pages of this VMA belong in the image at all. */
 bool vma_dumps_pages(const struct vma *v);
+/*
+ * Whether the parasite may vmsplice() this VMA's pages into a pipe:
+ * private anonymous memory it can read (vmsplice has no FOLL_FORCE), in
+ * 4 KiB pages (hugetlb's would come as huge ones). vmsplice takes page
+ * references without pinning, so a page shared copy-on-write since a fork
+ * stays shared (mem-read.c). File-private mappings are left out: their
+ * pages that were never written are the file's, and the copy path reads
+ * them as the other processes mapping the file see them.
+ */
+static inline bool vma_spliceable(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON && (v->prot & PROT_READ) && !(v->flags & MAP_HUGETLB);
+}
 
 #endif

@@ -116,6 +116,13 @@ static int copy_runs(struct dump_ctx *ctx, struct copy *c, const struct page_lis
 
 		if (r->in_parent)
 			continue;
+		if (r->spliced) {
+			if (flush(c))
+				return -1;
+			c->idx += r->nr;
+			ctx->st.pages_written += r->nr;
+			continue;
+		}
 		for (done = 0; done < r->nr * PAGE_SIZE; done += len) {
 			len = r->nr * PAGE_SIZE - done;
 			if (len > COPY_BUF)
@@ -128,8 +135,9 @@ static int copy_runs(struct dump_ctx *ctx, struct copy *c, const struct page_lis
 	return flush(c);
 }
 
-int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
-	      bool running)
+/* The runs of @pl not spliced into @ps, which stays open. */
+static int copy_into(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
+		     struct page_sink *ps, bool running)
 {
 	struct copy *c;
 	char path[64];
@@ -144,6 +152,7 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 	c->st = &ctx->st;
 	c->hold = running ? NULL : ctx->hold;
 	c->running = running;
+	c->ps = ps;
 	c->memfd = c->pmfd = -1;
 	c->buf = mmap(NULL, COPY_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (c->buf == MAP_FAILED) {
@@ -163,15 +172,8 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 		pr_perror("cannot open %s", path);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "pid %d", t->pid);
-	c->ps = page_sink_open(ctx, PAGE_SINK_TASK, t->vpid, path);
-	if (!c->ps || page_sink_declare(c->ps, pl) || copy_runs(ctx, c, pl))
-		goto out;
-	/* Held pages are written when the tree is gone: so is the sink closed. */
-	ret = c->hold ? page_hold_keep(c->hold, c->ps) : page_sink_close(c->ps);
-	c->ps = NULL;
+	ret = copy_runs(ctx, c, pl);
 out:
-	page_sink_abort(c->ps);
 	if (c->memfd >= 0)
 		close(c->memfd);
 	if (c->pmfd >= 0)
@@ -181,7 +183,38 @@ out:
 	return ret;
 }
 
+int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
+	      bool running)
+{
+	struct page_sink *ps;
+	char owner[32];
+
+	snprintf(owner, sizeof(owner), "pid %d", t->pid);
+	ps = page_sink_open(ctx, PAGE_SINK_TASK, t->vpid, owner);
+	if (!ps || page_sink_declare(ps, pl) || copy_into(ctx, t, pl, ps, running)) {
+		page_sink_abort(ps);
+		return -1;
+	}
+	/* Held pages are written when the tree is gone: so is the sink closed. */
+	if (!running && ctx->hold)
+		return page_hold_keep(ctx->hold, ps);
+	return page_sink_close(ps);
+}
+
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl)
 {
 	return page_copy(ctx, t, pl, false);
+}
+
+int page_write_rest(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl,
+		    struct page_sink *ps)
+{
+	for (size_t i = 0; i < pl->nr; i++)
+		if (!pl->runs[i].in_parent && !pl->runs[i].spliced)
+			return copy_into(ctx, t, pl, ps, false);
+	/* All spliced: still counted as written. */
+	for (size_t i = 0; i < pl->nr; i++)
+		if (!pl->runs[i].in_parent)
+			ctx->st.pages_written += pl->runs[i].nr;
+	return 0;
 }

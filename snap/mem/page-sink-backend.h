@@ -26,6 +26,8 @@ struct page_sink_ops {
 	 * server connection is told once, not once per sink).
 	 */
 	int (*write)(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
+	/* As write, the pages taken from a pipe. NULL: the backend cannot. */
+	int (*splice)(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t nr_pages);
 	/* Logs its own errors, the last writes' included. */
 	int (*close)(struct page_sink *ps);
 	void (*abort)(struct page_sink *ps);

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,15 +65,24 @@ static int local_layout_done(struct page_sink *ps)
 	return img_close(pm);
 }
 
-static int local_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+/*
+ * @nr_pages pages at 4096 * @idx, from @data or, @data NULL, from the pipe
+ * @pipefd (vmsplice()d by the task's parasite: page-splice.c): the kernel
+ * then copies them from the task's pages into the file, no buffer of ours
+ * in between.
+ */
+static int local_put(struct page_sink *ps, uint64_t idx, const char *data, int pipefd,
+		     uint64_t nr_pages)
 {
-	const char *p = data;
 	size_t len = nr_pages * PAGE_SIZE;
-	off_t off = idx * PAGE_SIZE;
+	loff_t off = idx * PAGE_SIZE;
 	ssize_t n;
 
 	while (len) {
-		n = pwrite(ps->fd, p, len, off);
+		if (data)
+			n = pwrite(ps->fd, data, len, off);
+		else
+			n = splice(pipefd, NULL, ps->fd, &off, len, SPLICE_F_MOVE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -80,11 +90,23 @@ static int local_write(struct page_sink *ps, uint64_t idx, const void *data, uin
 				errno = ENOSPC;
 			return -1;
 		}
-		p += n;
-		off += n;
+		if (data) {
+			data += n;
+			off += n;
+		}
 		len -= n;
 	}
 	return 0;
+}
+
+static int local_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+{
+	return local_put(ps, idx, data, -1, nr_pages);
+}
+
+static int local_splice(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t nr_pages)
+{
+	return local_put(ps, idx, NULL, pipefd, nr_pages);
 }
 
 static int local_close(struct page_sink *ps)
@@ -118,6 +140,7 @@ static const struct page_sink_ops local_ops = {
 	.add_run = local_add_run,
 	.layout_done = local_layout_done,
 	.write = local_write,
+	.splice = local_splice,
 	.close = local_close,
 	.abort = local_abort,
 };
@@ -140,6 +163,7 @@ static const struct page_sink_ops parent_ops = {
 	.add_parent_run = parent_add_parent_run,
 	.layout_done = local_layout_done,
 	.write = local_write,
+	.splice = local_splice,
 	.close = local_close,
 	.abort = local_abort,
 };
@@ -209,21 +233,46 @@ int page_sink_layout_done(struct page_sink *ps)
 	return ps->ops->layout_done(ps);
 }
 
-int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+/* The checks every record passes, whatever carries its pages. */
+static int check_record(const struct page_sink *ps, uint64_t idx, uint64_t nr_pages)
 {
-	if (!ps->laid_out || idx + nr_pages > ps->nr_pages || idx + nr_pages < idx) {
-		pr_err("%s: pages %llu-%llu are outside the layout of %s", ps->owner,
-		       (unsigned long long)idx, (unsigned long long)(idx + nr_pages),
-		       ps->image);
-		return -1;
-	}
-	if (!ps->ops->write(ps, idx, data, nr_pages))
+	if (ps->laid_out && idx + nr_pages <= ps->nr_pages && idx + nr_pages >= idx)
 		return 0;
-	/* Threads that fail together say it once; errno 0: the backend said it. */
+	pr_err("%s: pages %llu-%llu are outside the layout of %s", ps->owner,
+	       (unsigned long long)idx, (unsigned long long)(idx + nr_pages), ps->image);
+	return -1;
+}
+
+/* A record failed: threads that fail together say it once; errno 0: the backend said it. */
+static int record_failed(struct page_sink *ps)
+{
 	if (!__atomic_exchange_n(&ps->failed, 1, __ATOMIC_ACQ_REL) && errno)
 		pr_err("%s: writing its pages to the image: %s (%s)", ps->owner,
 		       strerror(errno), ps->image);
 	return -1;
+}
+
+int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages)
+{
+	if (check_record(ps, idx, nr_pages))
+		return -1;
+	return ps->ops->write(ps, idx, data, nr_pages) ? record_failed(ps) : 0;
+}
+
+bool page_sink_can_splice(const struct dump_ctx *ctx)
+{
+	return !ctx->hold && choose_backend(ctx, PAGE_SINK_TASK)->splice;
+}
+
+int page_sink_splice(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t nr_pages)
+{
+	if (check_record(ps, idx, nr_pages))
+		return -1;
+	if (!ps->ops->splice) {
+		pr_err("%s: %s cannot take pages from a pipe", ps->owner, ps->image);
+		return -1;
+	}
+	return ps->ops->splice(ps, idx, pipefd, nr_pages) ? record_failed(ps) : 0;
 }
 
 int page_sink_reserve(struct page_sink *ps)

@@ -37,6 +37,7 @@
 #ifndef SNAP_PAGE_SINK_H
 #define SNAP_PAGE_SINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ctx.h"
@@ -97,6 +98,17 @@ int page_sink_layout_done(struct page_sink *ps);
  * indexes. 0 or -1: the first failure is logged, naming the image.
  */
 int page_sink_write(struct page_sink *ps, uint64_t idx, const void *data, uint64_t nr_pages);
+/*
+ * Whether the process sinks of this dump take pages from pipes
+ * (page_sink_splice()): local images, a parent set or not, whose pages are
+ * not held for after the kill (dump_ctx.hold).
+ */
+bool page_sink_can_splice(const struct dump_ctx *ctx);
+/*
+ * As page_sink_write(), the @nr_pages pages read from the pipe @pipefd, in
+ * which they must be already. One thread per sink. 0 or -1 (logged, once).
+ */
+int page_sink_splice(struct page_sink *ps, uint64_t idx, int pipefd, uint64_t nr_pages);
 /*
  * Reserve the disk space of every page of the layout now (local images), so
  * that writes made later cannot fail for want of space. 0 or -1 (logged: a

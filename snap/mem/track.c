@@ -471,7 +471,7 @@ static int push_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t 
 		pl->runs = r;
 		pl->cap = cap;
 	}
-	pl->runs[pl->nr++] = (struct page_run){ vaddr, nr, vma, in_parent };
+	pl->runs[pl->nr++] = (struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma, .in_parent = in_parent };
 	if (!in_parent)
 		pl->pages += nr;
 	return 0;

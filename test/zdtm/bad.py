@@ -119,6 +119,7 @@ BAD = [
     ("bad/dump_nopid", bad_dump.bad_dump_nopid),
     ("bad/dump_kthread", bad_dump.bad_dump_kthread),
     ("bad/dump_enospc", bad_dump.bad_dump_enospc),
+    ("bad/dump_enospc_spliced", bad_dump.bad_dump_enospc_spliced),
     ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),
     ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
     ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),

@@ -37,15 +37,35 @@ def bad_dump_kthread(b):
         raise Failure("kthreadd left stopped")
 
 
-def bad_dump_enospc(b):
+def small_tmpfs(b, size):
+    """A tmpfs of @size for images that do not fit, unmounted by the cleanup."""
     mnt = os.path.join(b.dir, "small")
     os.mkdir(mnt)
-    if spawn_wait(["/bin/mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", mnt]) != 0:
+    if spawn_wait(["/bin/mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt]) != 0:
         raise Skip("cannot mount a tmpfs")
     b.mounts.append(mnt)
+    return mnt
+
+
+def bad_dump_enospc(b):
+    mnt = small_tmpfs(b, "128k")
     r = b.target()
     b.snap_fails(["dump", "-t", str(r.pid), "-D", mnt], [r"(?i)no space", "ENOSPC",
                                                          re.escape(mnt)])
+    r.check_running("a failed dump")
+    r.finish("a failed dump")
+
+
+def bad_dump_enospc_spliced(b):
+    """The disk fills while the stop-the-world dump splices pages from the
+    parasite's pipes (mem_splice's 48 MiB into 8 MiB): one line naming the
+    pages image, and the task runs on with its memory intact."""
+    mnt = small_tmpfs(b, "8m")
+    r = b.target("static/mem_splice")
+    err = b.snap_fails(["dump", "-t", str(r.pid), "-D", mnt], [r"pages-\d+\.img"])
+    if not re.search(r"(?i)no space", err):
+        raise Failure("the error does not say the disk is full: %s" % last_line(err),
+                      os.path.join(b.dir, "snap.err"))
     r.check_running("a failed dump")
     r.finish("a failed dump")
 
