@@ -280,6 +280,9 @@ static int find_orphans(const struct dump_task *t, struct parasite_track *pt)
 
 	if (prlimit(t->pid, RLIMIT_NOFILE, NULL, &rl))
 		return 0;	/* a task gone: the dump says so where it reads it next */
+	/* As the parasite's track_arm() places it. */
+	if (rl.rlim_cur > (1 << 20))
+		rl.rlim_cur = 1 << 20;
 	base = rl.rlim_cur > 128 ? (long)rl.rlim_cur - 64 : (long)rl.rlim_cur / 2;
 	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
 	d = opendir(path);
