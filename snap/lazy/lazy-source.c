@@ -2,7 +2,8 @@
 /*
  * Where the lazy-pages server takes a process's pages from: its pages in
  * pagemap order, parent sets' runs included, at one address of ours
- * (lazy_ext.src points into it). Local: the page image mapped, or for an
+ * (lazy_ext.src points into it). Local: the page image, read at the
+ * pages' offsets from those addresses (lz_src_pages()), or for an
  * incremental set a memfd the chain is resolved into as pages are due
  * (page-chain.c: no copy of the whole image before the process runs).
  * Remote (--page-server): an empty private mapping, filled from a `snap
@@ -18,7 +19,6 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "lazy-vma.h"
 #include "lazy/lazy-int.h"
 #include "log.h"
 #include "mem/page-chain.h"
@@ -62,15 +62,18 @@ static int map_local(struct lz_src *s, int dirfd, const char *dir)
 		       (unsigned long long)s->nr_pages, (unsigned long long)nr);
 		return -1;
 	}
-	/* Shared: a chain's memfd is filled after this, as pages are due. */
-	p = s->len ? mmap(NULL, s->len, PROT_READ, MAP_SHARED, page_reader_fd(s->reader), 0) : NULL;
+	/*
+	 * Addresses only, never touched: a page's offset in the image is its
+	 * address less @base, and lz_src_pages() reads it from the file.
+	 */
+	p = s->len ? mmap(NULL, s->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0)
+		   : NULL;
 	if (p == MAP_FAILED) {
-		pr_perror("image pages-%d.img: cannot map it", s->pid);
+		pr_perror("pid %d: no room for the addresses of its %llu pages", s->pid,
+			  (unsigned long long)s->nr_pages);
 		return -1;
 	}
-	/* Served in no order the kernel could guess. */
-	if (p)
-		madvise(p, s->len, MADV_RANDOM);
 	s->base = p;
 	return 0;
 }
@@ -193,13 +196,15 @@ static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uin
 {
 	uint64_t off = (first + (a - s->runs[i].start) / LZ_PAGE) * LZ_PAGE;
 
-	for (uint64_t at = off; at < off + (b - a); at += LAZY_BATCH_PAGES * LZ_PAGE) {
+	for (uint64_t at = off; at < off + (b - a); at += LZ_COPY_PAGES * LZ_PAGE) {
 		uint64_t len = off + (b - a) - at;
+		const uint8_t *src;
 
-		len = len < LAZY_BATCH_PAGES * LZ_PAGE ? len : LAZY_BATCH_PAGES * LZ_PAGE;
-		if (lz_src_fetch(s, s->base + at, len / LZ_PAGE))
+		len = len < LZ_COPY_PAGES * LZ_PAGE ? len : LZ_COPY_PAGES * LZ_PAGE;
+		src = lz_src_pages(s, s->base + at, len / LZ_PAGE);
+		if (!src)
 			return -1;
-		if (pwrite(fd, s->base + at, len, at) != (ssize_t)len) {
+		if (pwrite(fd, src, len, at) != (ssize_t)len) {
 			pr_perror("pid %d: cannot stage its pages", s->pid);
 			return -1;
 		}

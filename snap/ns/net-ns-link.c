@@ -84,18 +84,28 @@ static NetnsAddrEntry *addr_entry(struct rtnl_addr *a)
 	return ae;
 }
 
+/* The namespace's addresses, or NULL after one line naming @who. */
+static struct nl_cache *addr_cache(const char *who, struct nl_sock *sk)
+{
+	struct nl_cache *cache;
+	int err = rtnl_addr_alloc_cache(sk, &cache);
+
+	if (err < 0) {
+		pr_err("%s: cannot list the addresses: %s", who, nl_geterror(err));
+		return NULL;
+	}
+	return cache;
+}
+
 /* lo's addresses, in the kernel's order (an IPv4 primary before its secondaries). */
 static int dump_addrs(const char *who, struct nl_sock *sk, int ifindex, NetnsLinkEntry *le)
 {
 	struct nl_cache *cache;
 	struct nl_object *o;
-	int err;
 
-	err = rtnl_addr_alloc_cache(sk, &cache);
-	if (err < 0) {
-		pr_err("%s: cannot list the addresses: %s", who, nl_geterror(err));
+	cache = addr_cache(who, sk);
+	if (!cache)
 		return -1;
-	}
 	le->addrs = calloc(nl_cache_nitems(cache) + 1, sizeof(*le->addrs));
 	if (!le->addrs)
 		goto oom;
@@ -234,11 +244,9 @@ static int restore_addrs(const char *who, struct nl_sock *sk, int ifindex, const
 	struct nl_object *o;
 	int err;
 
-	err = rtnl_addr_alloc_cache(sk, &cache);
-	if (err < 0) {
-		pr_err("%s: cannot list the addresses: %s", who, nl_geterror(err));
+	cache = addr_cache(who, sk);
+	if (!cache)
 		return -1;
-	}
 	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)o;
 		bool keep = false;

@@ -80,14 +80,19 @@ def pidns_new_twice(b):
         r.finish(what)
 
 
+def ns_pid_child(r, vpid):
+    """The host pid of static/ns_pid's child that is @vpid in its namespace."""
+    if not wait_until(lambda: any(nspid(c)[-1] == vpid for c in children(r.pid)), 5):
+        raise Failure("setup: static/ns_pid has no pid %d: %s" % (vpid, children(r.pid)))
+    return [c for c in children(r.pid) if nspid(c)[-1] == vpid][0]
+
+
 def img_pidns_subtree(b):
     """A subtree of a pid namespace, whose root is not pid 1 there (pid 2 of
     static/ns_pid), comes back in a new pid namespace under snap's init,
     with its pid, its parent and its session as it sees them."""
     r = b.target("static/ns_pid")
-    if not wait_until(lambda: any(nspid(c)[-1] == 2 for c in children(r.pid)), 5):
-        raise Failure("setup: static/ns_pid has no pid 2: %s" % children(r.pid))
-    sub = [c for c in children(r.pid) if nspid(c)[-1] == 2][0]
+    sub = ns_pid_child(r, 2)
     img = os.path.join(b.dir, "img")
     os.mkdir(img)
     status, err = b.snap.run(["dump", "-t", str(sub), "-D", img, "-o", "dump.log", "-v", "4"],
@@ -225,9 +230,7 @@ def bad_restore_pidns_pid1(b):
     of a subtree (root pid 3 of static/ns_pid, the session leader) whose
     other task was made pid 1 is refused in one line naming pstree.img."""
     r = b.target("static/ns_pid")
-    if not wait_until(lambda: any(nspid(c)[-1] == 3 for c in children(r.pid)), 5):
-        raise Failure("setup: static/ns_pid has no pid 3: %s" % children(r.pid))
-    sub = [c for c in children(r.pid) if nspid(c)[-1] == 3][0]
+    sub = ns_pid_child(r, 3)
     img = os.path.join(b.dir, "img")
     os.mkdir(img)
     status, err = b.snap.run(["dump", "-t", str(sub), "-D", img], img, "dump")
