@@ -5,8 +5,8 @@
  * a fault gets its page and the next few at once; between faults, the
  * prefetch places the pages nearest after the last fault (then after what
  * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
- * every page is in. Pages are placed with UFFDIO_COPY from our mapping of
- * the page image (one copy), or with --page-server from the pages a `snap
+ * every page is in. Pages are placed with UFFDIO_COPY from a buffer the
+ * page image is read into, or with --page-server from the pages a `snap
  * page-server` sent just before (lazy-source.c); lazy-place.c says why not UFFDIO_MOVE. Events:
  * fork (the child's uffd is served too), mremap (pages follow), munmap and MADV_DONTNEED (their
  * pages are dropped; a fault there later gets a zero page). A uffd whose pages are all in is
