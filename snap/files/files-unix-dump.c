@@ -8,7 +8,8 @@
  *
  * Names: a path is saved as bound (maybe relative: the directory it resolves
  * in is saved with it), marked gone when it no longer leads to the socket
- * (removed, or replaced), else with the socket file's mode and owner. A
+ * (removed, or replaced), else with the socket file's mode and owner; it
+ * must be the path restore binds (check_bind_path()). A
  * connected stream socket whose name another socket of the same path or
  * abstract name shares got it from the listener it was accept()ed from.
  */
@@ -24,6 +25,7 @@
 #include "image.h"
 #include "log.h"
 #include "net/sk-opts.h"
+#include "ns/ns.h"
 #include "vpid.h"
 
 static bool same_name(const struct unix_diag *a, const struct unix_diag *b)
@@ -54,27 +56,48 @@ static void shared_name(const struct unix_dump_state *us, const struct unix_diag
 }
 
 /*
- * Restore binds a name at the path snap sees: in a tree with a root or a
- * mount namespace of its own that path may be another file (a container's
- * /dev/log is not the host's), and the socket would come back bound in the
- * wrong place. Refused by name until the names are bound in the tree's root.
+ * Restore binds a name where the process that binds it sees the path: snap,
+ * when the tree lives in snap's mount namespace; the tree's root, pivoted
+ * into the restored mounts, when the tree has a mount namespace of its own
+ * (unix_where()). That path must lead to this very socket file: it does not
+ * when the socket's process has a root of its own (chroot) that the binder
+ * does not share. Refused by name then.
  */
-static int check_snap_path(const struct unix_diag *u, const UnixSkEntry *ue, int len,
-			   const char *who)
+static int check_bind_path(struct dump_ctx *ctx, const struct unix_diag *u, const UnixSkEntry *ue,
+			   int len, const char *who)
 {
-	char path[UNIX_NAME_MAX + 4096 + 2];
+	pid_t root = ctx->tasks[0].pid;
+	char rel[UNIX_NAME_MAX + 4096 + 2], path[sizeof(rel) + 32];
+	struct ns_set own, tree;
 	struct stat st;
+	bool in_root;
 
+	if (ns_read(0, &own) || ns_read(root, &tree)) {
+		pr_perror("%s: cannot read the mount namespace of snap or of pid %d", who, root);
+		return -1;
+	}
+	in_root = !ns_ref_equal(&own.ns[NS_SLOT_MNT], &tree.ns[NS_SLOT_MNT]);
 	if (ue->name_dir)
-		snprintf(path, sizeof(path), "%s/%.*s", ue->name_dir, len, u->name);
+		snprintf(rel, sizeof(rel), "%s/%.*s", ue->name_dir, len, u->name);
 	else
-		snprintf(path, sizeof(path), "%.*s", len, u->name);
+		snprintf(rel, sizeof(rel), "%.*s", len, u->name);
+	if (in_root)
+		snprintf(path, sizeof(path), "/proc/%d/root%s", root, rel);
+	else
+		snprintf(path, sizeof(path), "%s", rel);
 	if (!stat(path, &st) && st.st_ino == u->vfs_ino &&
 	    (major(st.st_dev) << 20 | minor(st.st_dev)) == u->vfs_dev)
 		return 0;
-	pr_err("%s: bound to %s in a root or mount namespace of its own; snap's %s is another "
-	       "file, and binding the name in the tree's root is not supported yet", who, path,
-	       path);
+	if (in_root)
+		pr_err("%s: bound to %s under a root of its own (chroot) inside the tree's: the "
+		       "tree's root (pid %d) sees another file there, and restore binds the name "
+		       "as the tree's root sees it",
+		       who, rel, root);
+	else
+		pr_err("%s: bound to %s under a root of its own (chroot) in snap's mount "
+		       "namespace: snap's %s is another file, and restore binds the name as snap "
+		       "sees it",
+		       who, rel, rel);
 	return -1;
 }
 
@@ -110,7 +133,7 @@ static int dump_path(struct dump_ctx *ctx, const struct fd_desc *d, const struct
 		ue->has_name_gone = ue->name_gone = true;
 		return 0;
 	}
-	if (check_snap_path(u, ue, len, who))
+	if (check_bind_path(ctx, u, ue, len, who))
 		return -1;
 	if (ue->name_shared)
 		return 0;
