@@ -26,6 +26,7 @@
 #include "log.h"
 #include "net/sk-opts.h"
 #include "ns/ns.h"
+#include "proc/proc.h"
 #include "vpid.h"
 
 static bool same_name(const struct unix_diag *a, const struct unix_diag *b)
@@ -57,47 +58,48 @@ static void shared_name(const struct unix_dump_state *us, const struct unix_diag
 
 /*
  * Restore binds a name where the process that binds it sees the path: snap,
- * when the tree lives in snap's mount namespace; the tree's root, pivoted
- * into the restored mounts, when the tree has a mount namespace of its own
- * (unix_where()). That path must lead to this very socket file: it does not
- * when the socket's process has a root of its own (chroot) that the binder
- * does not share. Refused by name then.
+ * when the tree lives in snap's mount namespace; else the tree's root,
+ * pivoted into the restored mounts (unix_where()), before any chroot. The
+ * socket's process sees the path so too unless it has a root of its own
+ * (chroot): then snap's path must still lead to this very socket file (as
+ * ever), and the tree's root sees the namespace's root, so only a relative
+ * name (bound in the directory it resolves in, saved from the namespace's
+ * root) is found again. Refused by name otherwise.
  */
-static int check_bind_path(struct dump_ctx *ctx, const struct unix_diag *u, const UnixSkEntry *ue,
-			   int len, const char *who)
+static int check_bind_path(pid_t pid, const struct unix_diag *u, const UnixSkEntry *ue, int len,
+			   const char *who)
 {
-	pid_t root = ctx->tasks[0].pid;
-	char rel[UNIX_NAME_MAX + 4096 + 2], path[sizeof(rel) + 32];
+	char path[UNIX_NAME_MAX + 4096 + 2], root[8];
 	struct ns_set own, tree;
 	struct stat st;
-	bool in_root;
 
-	if (ns_read(0, &own) || ns_read(root, &tree)) {
-		pr_perror("%s: cannot read the mount namespace of snap or of pid %d", who, root);
+	if (ns_read(0, &own) || ns_read(pid, &tree)) {
+		pr_perror("%s: cannot read the mount namespace of pid %d", who, pid);
 		return -1;
 	}
-	in_root = !ns_ref_equal(&own.ns[NS_SLOT_MNT], &tree.ns[NS_SLOT_MNT]);
 	if (ue->name_dir)
-		snprintf(rel, sizeof(rel), "%s/%.*s", ue->name_dir, len, u->name);
+		snprintf(path, sizeof(path), "%s/%.*s", ue->name_dir, len, u->name);
 	else
-		snprintf(rel, sizeof(rel), "%.*s", len, u->name);
-	if (in_root)
-		snprintf(path, sizeof(path), "/proc/%d/root%s", root, rel);
-	else
-		snprintf(path, sizeof(path), "%s", rel);
+		snprintf(path, sizeof(path), "%.*s", len, u->name);
+	if (!ns_ref_equal(&own.ns[NS_SLOT_MNT], &tree.ns[NS_SLOT_MNT])) {
+		if (ue->name_dir)
+			return 0;
+		/* A root longer than "/" is cut short: it still differs. */
+		if (proc_readlink(pid, "root", root, sizeof(root)))
+			return -1;
+		if (!strcmp(root, "/"))
+			return 0;
+		pr_err("%s: bound to %s under a root of its own (chroot) inside the tree's mount "
+		       "namespace: restore binds the name at the namespace's root",
+		       who, path);
+		return -1;
+	}
 	if (!stat(path, &st) && st.st_ino == u->vfs_ino &&
 	    (major(st.st_dev) << 20 | minor(st.st_dev)) == u->vfs_dev)
 		return 0;
-	if (in_root)
-		pr_err("%s: bound to %s under a root of its own (chroot) inside the tree's: the "
-		       "tree's root (pid %d) sees another file there, and restore binds the name "
-		       "as the tree's root sees it",
-		       who, rel, root);
-	else
-		pr_err("%s: bound to %s under a root of its own (chroot) in snap's mount "
-		       "namespace: snap's %s is another file, and restore binds the name as snap "
-		       "sees it",
-		       who, rel, rel);
+	pr_err("%s: bound to %s under a root of its own (chroot) in snap's mount namespace: "
+	       "snap's %s is not that socket file, and restore binds the name as snap sees it",
+	       who, path, path);
 	return -1;
 }
 
@@ -133,7 +135,7 @@ static int dump_path(struct dump_ctx *ctx, const struct fd_desc *d, const struct
 		ue->has_name_gone = ue->name_gone = true;
 		return 0;
 	}
-	if (check_bind_path(ctx, u, ue, len, who))
+	if (check_bind_path(pid, u, ue, len, who))
 		return -1;
 	if (ue->name_shared)
 		return 0;

@@ -7,10 +7,12 @@ import os
 import re
 
 from bad_ns import edit_records, snap_show
+from modes import FLAVOURS
 from bad_restore import flip_middle, restore_damaged, truncate_half, varint
 from outcome import Failure
 from proc import alive
 from snap import last_line
+from testrun import Run
 import tests
 
 
@@ -197,6 +199,28 @@ def bad_dump_unix_ebpf(b):
     """An eBPF socket filter cannot be read back: refused by pid and fd."""
     r = b.target("static/unix_ebpf")
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img], [r"pid \d+ fd \d+: .*eBPF"])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
+def bad_dump_unix_chroot(b):
+    """A name bound in a chroot of the process's own, in snap's mount
+    namespace: restore would bind it at the path as snap sees it, another
+    file; refused by pid and fd, naming the path."""
+    refused_dump(b, "static/unix_chroot", [r"pid \d+ fd \d+: bound to /sock under a root of "
+                                           r"its own \(chroot\) in snap's mount namespace"])
+
+
+def bad_dump_unix_chroot_ns(b):
+    """The same in the ns flavour: the tree's root binds names at its mount
+    namespace's root, not under the process's chroot; refused so."""
+    r = Run(b.ctx, tests.find("static/unix_chroot"), b.dir, flavour=FLAVOURS["ns"],
+            label="target_ns")
+    b.runs.append(r)
+    r.start()
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"pid \d+ fd \d+: bound to /sock under a root of its own \(chroot\) inside "
+                  r"the tree's mount namespace"])
     r.check_running("a refused dump")
     r.finish("a refused dump")
 
