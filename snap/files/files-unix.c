@@ -15,12 +15,13 @@
  * Restore. Sockets are opened in snap, before any process (in the tree's
  * root, once it has pivoted into the restored mounts, when the tree has a
  * mount namespace of its own: names are bound where the tree sees them),
- * in an order that rebuilds each connection as it was: a socketpair for two connected
- * sockets, connect() + accept() through the restored listener for an
- * accept()ed one (it shares the listener's name), connect() in queue order
- * for the connections not yet accepted, connect() by name for an external
- * peer. Once every file is open, all_opened() (root_opened() in the tree's
- * root) refills the queues from the peer side (dgrams from a socket bound to the sender's name), then
+ * in an order that rebuilds each connection as it was: a socketpair for
+ * two connected sockets, connect() + accept() through the restored
+ * listener for an accept()ed one (it shares the listener's name),
+ * connect() in queue order for the connections not yet accepted,
+ * connect() by name for an external peer. Once every file is open,
+ * all_opened() (root_opened() in the tree's root) refills the queues from
+ * the peer side (dgrams from a socket bound to the sender's name), then
  * connects dgram sockets, shuts down, and sets options and file flags.
  */
 #include <stdio.h>
