@@ -441,7 +441,7 @@ int unix_root_opened(struct restore_ctx *ctx, void *st)
 	if (!rs->fill_in_root)
 		return 0;
 	/* In snap's pid namespace a spare pid may be any process's: under one at any pid. */
-	if (!ctx->new_pidns)
+	if (!files_pids_in_root(ctx))
 		return fill_all(ctx, rs, UNIX_VIA_ANY);
 	/* The helpers that send as exited senders take those senders' pids. */
 	for (size_t i = 0; i < rs->nr_queue; i++)
