@@ -22,7 +22,7 @@ from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spaw
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd", "readlink",
-           "syslogd", "logger")
+           "syslogd", "logger", "mkfifo")
 # Writes its counter every 0.2 s: restarts show as a counter back near 1.
 COUNTER = ("exec </dev/null >/dev/null 2>&1; %s i=0; "
            "while :; do i=$((i+1)); echo $i >/data/counter; sleep 0.2; done")
@@ -505,15 +505,20 @@ def bad_runc_two_consoles(b):
 
 def runc_unix_syslog(b):
     """busybox syslogd binds /dev/log (a dgram socket) in the container's
-    own /dev tmpfs and logs to /data/syslog: checkpoint, restore, and a
-    `runc exec logger` reaches it by that path, twice. /dev/log keeps its
-    mode and the restored syslogd holds a socket /proc/PID/net/unix names
-    /dev/log; the host's /dev/log is untouched."""
+    own /dev tmpfs and logs to /data/syslog; a logger started before the
+    checkpoint reads lines from a FIFO and keeps its socket connected to
+    /dev/log. Checkpoint, restore, twice: a `runc exec logger` reaches
+    syslogd by that path, and the old logger's connection is to the
+    restored /dev/log (checked with ss before it sends a line through it).
+    /dev/log keeps its mode and the restored syslogd holds a socket
+    /proc/PID/net/unix names /dev/log; the host's /dev/log is untouched."""
     host_log = os.path.exists("/dev/log") and os.lstat("/dev/log")
-    c = Container(b, setup="syslogd -n -O /data/syslog & ")
+    c = Container(b, setup="syslogd -n -O /data/syslog & mkdir -p /tmp; mkfifo /tmp/lg; "
+                           "logger -t client </tmp/lg & exec 7>/tmp/lg; ")
     c.start()
     log = os.path.join(c.data, "syslog")
     logged(c, log, "snap-before")
+    logged(c, log, "client-before", via_fifo=True)
     mode, bound = dev_log(c)
     if not bound:
         raise Failure("before the checkpoint syslogd holds no socket named /dev/log")
@@ -528,15 +533,37 @@ def runc_unix_syslog(b):
             raise Failure("after restore %d /dev/log has mode %o (was %o), %s" % (
                 cycle, got[0], mode, "its syslogd holds a socket named so" if got[1] else
                 "and its syslogd holds no socket named so"))
+        peer = logger_peer(c)
+        if peer != "/dev/log":
+            raise Failure("after restore %d the old logger's socket is connected to %s, not "
+                          "to syslogd's /dev/log" % (cycle, peer))
+        logged(c, log, "client-cycle-%d" % cycle, via_fifo=True)
     now = os.path.exists("/dev/log") and os.lstat("/dev/log")
     if bool(now) != bool(host_log) or (now and (now.st_ino, now.st_mode) !=
                                        (host_log.st_ino, host_log.st_mode)):
         raise Failure("the host's /dev/log changed")
 
 
-def logged(c, log, msg):
-    """`runc exec logger MSG` lands in syslogd's @log."""
-    c.runc(["exec", c.id, "logger", msg], name="exec")
+def logger_peer(c):
+    """The local name of the socket the container's long-lived logger is
+    connected to (ss in its network namespace), or what was found instead."""
+    ok, out = c.runc(["state", c.id], name="state")
+    pid = json.loads(out)["pid"]
+    ok, out = run_cmd(["/usr/bin/nsenter", "-t", str(pid), "-n", "/usr/bin/ss", "-xapn"],
+                      timeout=10)
+    rows = [l.split() for l in out.splitlines()[1:]]
+    names = dict((r[5], r[4]) for r in rows if len(r) >= 8)
+    for r in rows:
+        if len(r) >= 9 and '"logger"' in r[8]:
+            return names.get(r[7], "socket inode %s, not listed" % r[7])
+    return "nothing: no socket of a logger is listed"
+
+
+def logged(c, log, msg, via_fifo=False):
+    """`runc exec logger MSG` (@via_fifo: MSG written to the long-lived
+    logger's FIFO) lands in syslogd's @log."""
+    c.runc(["exec", c.id] + (["sh", "-c", "echo %s >/tmp/lg" % msg] if via_fifo else
+                             ["logger", msg]), name="exec")
 
     def found():
         try:
