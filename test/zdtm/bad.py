@@ -213,6 +213,7 @@ BAD = [
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
     ("bad/dump_unix_chroot", bad_unix.bad_dump_unix_chroot),
     ("bad/dump_unix_chroot_ns", bad_unix.bad_dump_unix_chroot_ns),
+    ("bad/restore_unix_root_bind", bad_unix.bad_restore_unix_root_bind),
     ("bad/dump_unix_inflight_pidfd", bad_unix.bad_dump_unix_inflight_pidfd),
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),

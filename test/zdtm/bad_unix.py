@@ -225,6 +225,31 @@ def bad_dump_unix_chroot_ns(b):
     r.finish("a refused dump")
 
 
+def bad_restore_unix_root_bind(b):
+    """static/unix_ns_root's images (ns flavour) with its listener's name
+    moved to a directory the restored tree does not have (the same length:
+    a byte of files.img changed): the tree's root cannot bind it, the
+    restore fails with one line naming the socket, and nothing is left."""
+    r = Run(b.ctx, tests.find("static/unix_ns_root"), b.dir, flavour=FLAVOURS["ns"],
+            label="target_ns")
+    b.runs.append(r)
+    r.start()
+    r.dump()
+    r.wait_gone("dump")
+    hit = []
+
+    def edit(i, p):
+        if b"/dev/unixroot/stream" in p and not hit:
+            hit.append(i)
+            return p.replace(b"/dev/unixroot/stream", b"/dev/unixrooX/stream")
+        return p
+    restore_refused(b, r, "files.img", edit,
+                    r"unix socket /dev/unixrooX/stream\): cannot bind it to its name: No such "
+                    r"file or directory")
+    if not hit:
+        raise Failure("setup: files.img of static/unix_ns_root names no /dev/unixroot/stream")
+
+
 def refused_inflight(b, test, mention):
     """A message queued in a socketpair carries a file restore could only open
     inside a process (a pidfd of a live child, /proc/PID/status): refused, and
