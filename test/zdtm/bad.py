@@ -211,6 +211,9 @@ BAD = [
     ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
     ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
+    ("bad/dump_unix_chroot", bad_unix.bad_dump_unix_chroot),
+    ("bad/dump_unix_chroot_ns", bad_unix.bad_dump_unix_chroot_ns),
+    ("bad/restore_unix_root_bind", bad_unix.bad_restore_unix_root_bind),
     ("bad/dump_unix_inflight_pidfd", bad_unix.bad_dump_unix_inflight_pidfd),
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
@@ -343,6 +346,6 @@ BAD = [
     ("bad/runc_two_consoles", runc.bad_runc_two_consoles),
     ("runc/predump", runc.runc_predump),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
-    ("bad/runc_unix_name", runc.bad_runc_unix_name),
+    ("runc/unix_syslog", runc.runc_unix_syslog),
 ]
 
