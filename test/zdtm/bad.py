@@ -44,6 +44,7 @@ import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
+import runc_mounts
 import srv_http
 import srv_redis
 from outcome import Failure
@@ -342,6 +343,7 @@ BAD = [
     ("runc/terminal", runc.runc_terminal),
     ("bad/runc_two_consoles", runc.bad_runc_two_consoles),
     ("runc/predump", runc.runc_predump),
+    ("runc/host_propagation", runc_mounts.runc_host_propagation),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
     ("bad/runc_unix_name", runc.bad_runc_unix_name),
 ]
