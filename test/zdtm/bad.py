@@ -234,6 +234,8 @@ BAD = [
     ("bad/external_kinds", bad_extns.bad_external_kinds),
     ("img/pidns_external", bad_extns.img_pidns_external),
     ("bad/restore_pidns_no_inherit", bad_extns.bad_restore_pidns_no_inherit),
+    ("img/pidns_external_pid_taken", bad_extns.img_pidns_external_pid_taken),
+    ("bad/restore_pidns_pid_taken", bad_extns.bad_restore_pidns_pid_taken),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
