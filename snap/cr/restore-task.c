@@ -521,7 +521,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 	 * (maker_of()), before its premap: they share none of its memory. In
 	 * its group, the task can be its terminal's foreground again.
 	 */
-	if ((!idx && (ns_restore_root(ctx) || files_open_in_root(ctx, tr->service_base))) ||
+	if ((!idx && (ns_restore_root(ctx) || shmem_create_in_root(ctx) ||
+		      files_open_in_root(ctx, tr->service_base))) ||
 	    ns_enter_task(ctx, t->pe) ||
 	    cgroup_task_enter(ctx, idx) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
 	    premap(tr, idx) || make_children(tr, idx, false) || join_group(ctx, t) ||
