@@ -44,6 +44,7 @@ import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
+import runc_mounts
 import srv_http
 import srv_redis
 from outcome import Failure
@@ -236,6 +237,8 @@ BAD = [
     ("bad/external_kinds", bad_extns.bad_external_kinds),
     ("img/pidns_external", bad_extns.img_pidns_external),
     ("bad/restore_pidns_no_inherit", bad_extns.bad_restore_pidns_no_inherit),
+    ("img/pidns_external_pid_taken", bad_extns.img_pidns_external_pid_taken),
+    ("bad/restore_pidns_pid_taken", bad_extns.bad_restore_pidns_pid_taken),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
@@ -345,6 +348,7 @@ BAD = [
     ("runc/terminal", runc.runc_terminal),
     ("bad/runc_two_consoles", runc.bad_runc_two_consoles),
     ("runc/predump", runc.runc_predump),
+    ("runc/host_propagation", runc_mounts.runc_host_propagation),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
     ("runc/unix_syslog", runc.runc_unix_syslog),
 ]
