@@ -553,9 +553,10 @@ void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 	for (i = 0; kill_all && i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].seized)
 			kill(ctx->tasks[i].pid, SIGKILL);
+	/* Killed, a stopped task is not waited for in its stop again. */
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].seized) {
-			unseize_task(&ctx->tasks[i], false);
+			unseize_task(&ctx->tasks[i], kill_all);
 			ctx->tasks[i].seized = false;
 		}
 	if (kill_all)
