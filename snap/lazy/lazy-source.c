@@ -105,6 +105,7 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 		return NULL;
 	}
 	*s = (struct lz_src){.pid = pid, .remote = r};
+	pthread_mutex_init(&s->lock, NULL);
 	if (load_runs(s, dirfd) || (r ? map_remote(s) : map_local(s, dirfd, dir))) {
 		lz_src_free(s);
 		return NULL;
@@ -112,15 +113,15 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 	return s;
 }
 
-int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
+static int fetch_local(struct lz_src *s, size_t first, size_t n)
 {
-	size_t first = (at - s->base) / LZ_PAGE, last = first + n;
+	if (!s->broken && page_reader_need(s->reader, first, n))
+		s->broken = true;
+	return s->broken ? -1 : 0;
+}
 
-	if (!s->remote) {
-		if (!s->broken && page_reader_need(s->reader, first, n))
-			s->broken = true;
-		return s->broken ? -1 : 0;
-	}
+static int fetch_remote(struct lz_src *s, size_t first, size_t last)
+{
 	while (first < last && s->have[first])
 		first++;
 	while (last > first && s->have[last - 1])
@@ -140,13 +141,25 @@ int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
 	return 0;
 }
 
+int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
+{
+	size_t first = (at - s->base) / LZ_PAGE;
+	pthread_mutex_t *m = s->remote ? &s->remote->lock : &s->lock;
+	int ret;
+
+	pthread_mutex_lock(m);
+	ret = s->remote ? fetch_remote(s, first, first + n) : fetch_local(s, first, n);
+	pthread_mutex_unlock(m);
+	return ret;
+}
+
 /*
  * A local image is read into a buffer rather than copied from its mapping:
  * each source page faulted in by the copy costs more than the read on VMs
  * whose page-table updates are dear (2-3x for the whole copy on this one).
  * Remote pages are in anonymous memory already, populated when fetched.
  */
-const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n)
+const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf)
 {
 	size_t len = n * LZ_PAGE;
 	ssize_t got;
@@ -155,34 +168,24 @@ const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n)
 		return NULL;
 	if (s->remote)
 		return at;
-	if (!s->buf) {
-		s->buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (s->buf == MAP_FAILED) {
-			s->buf = NULL;
-			pr_perror("pid %d: no room to read its pages", s->pid);
-			return NULL;
-		}
-	}
-	got = pread(page_reader_fd(s->reader), s->buf, len, at - s->base);
+	got = pread(page_reader_fd(s->reader), buf, len, at - s->base);
 	if (got != (ssize_t)len) {
 		if (got < 0)
 			pr_perror("image pages-%d.img: cannot read %zu pages", s->pid, n);
 		else
 			pr_err("image pages-%d.img: %zu pages short at page %zu", s->pid, n,
 			       (size_t)(at - s->base) / LZ_PAGE);
-		s->broken = true;
+		__atomic_store_n(&s->broken, true, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	return s->buf;
+	return buf;
 }
 
 void lz_src_free(struct lz_src *s)
 {
 	if (!s)
 		return;
-	if (s->buf)
-		munmap(s->buf, LZ_COPY_PAGES * LZ_PAGE);
+	pthread_mutex_destroy(&s->lock);
 	if (s->base)
 		munmap(s->base, s->len);
 	free(s->have);
@@ -192,7 +195,8 @@ void lz_src_free(struct lz_src *s)
 }
 
 /* Fetch and write the pages of @s in [@a, @b) (addresses inside run @i) into @fd. */
-static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uint64_t b, int fd)
+static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uint64_t b, int fd,
+		     uint8_t *buf)
 {
 	uint64_t off = (first + (a - s->runs[i].start) / LZ_PAGE) * LZ_PAGE;
 
@@ -201,7 +205,7 @@ static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uin
 		const uint8_t *src;
 
 		len = len < LZ_COPY_PAGES * LZ_PAGE ? len : LZ_COPY_PAGES * LZ_PAGE;
-		src = lz_src_pages(s, s->base + at, len / LZ_PAGE);
+		src = lz_src_pages(s, s->base + at, len / LZ_PAGE, buf);
 		if (!src)
 			return -1;
 		if (pwrite(fd, src, len, at) != (ssize_t)len) {
@@ -212,7 +216,7 @@ static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uin
 	return 0;
 }
 
-int lz_src_fill(struct lz_src *s, const struct lazy_hello *h)
+int lz_src_fill(struct lz_src *s, const struct lazy_hello *h, uint8_t *buf)
 {
 	char name[32];
 	uint64_t first = 0;
@@ -231,7 +235,7 @@ int lz_src_fill(struct lz_src *s, const struct lazy_hello *h)
 			uint64_t b = s->runs[i].end < h->ranges[j].end ? s->runs[i].end
 								       : h->ranges[j].end;
 
-			if (a < b && fill_part(s, i, first, a, b, fd))
+			if (a < b && fill_part(s, i, first, a, b, fd, buf))
 				goto err;
 		}
 		first += (s->runs[i].end - s->runs[i].start) / LZ_PAGE;
