@@ -33,13 +33,25 @@
 struct page_xfer;
 struct page_reader;
 
+/* GETs in flight at most (lazy-remote.c). */
+#define LZ_INFLIGHT 8
+
+struct lz_src;
+/* A GET whose answer is not read yet. */
+struct lz_ask {
+	struct lz_src *s;
+	size_t idx, nr;
+};
+
 /* --page-server: the connection to the page source, shared by every lz_src. */
 struct lz_remote {
-	pthread_mutex_t lock; /* the connection, and every lz_src's @have */
+	pthread_mutex_t lock; /* the connection, @q, and every lz_src's @have */
 	struct page_xfer *x;
 	bool lost; /* it failed: @why says how, and nothing more is asked */
 	char why[512];
 	uint64_t pages; /* fetched */
+	struct lz_ask q[LZ_INFLIGHT];
+	size_t head, nr_q;
 };
 
 /* One process's pages in pagemap order at @base (lazy-source.c). */
@@ -53,7 +65,7 @@ struct lz_src {
 	struct lz_remote *remote;   /* NULL: @base maps the local images */
 	struct page_reader *reader; /* local: what @base maps */
 	bool broken;		    /* local: a page could not be read (logged) */
-	uint8_t *have;		    /* remote: per page, fetched */
+	uint8_t *have;		    /* remote: per page, asked for, in (lazy-remote.c) */
 	pthread_mutex_t lock;	    /* local: @reader (it resolves a chain as pages are due) */
 };
 
@@ -125,15 +137,24 @@ struct lazy_server {
 struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remote *r);
 /* A memfd of @s's pages in pagemap order, those in @h's ranges in: FILL's answer. -1: logged. */
 int lz_src_fill(struct lz_src *s, const struct lazy_hello *h, uint8_t *buf);
-/* Make sure the @n pages at @at are in (remote: asked for). -1: the source is lost. */
-int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n);
 /*
  * The @n (at most LZ_COPY_PAGES) pages at @at, fetched, where a UFFDIO_COPY
  * is to take them from: @buf (LZ_COPY_PAGES, the caller's) or the remote
  * mapping. NULL: the source is lost or unreadable (logged). Thread-safe.
  */
 const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf);
+/* The same for a worker's run: a remote source reads ahead. */
+const uint8_t *lz_src_run(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf);
 void lz_src_free(struct lz_src *s);
+
+/* lazy-remote.c */
+/*
+ * Pages [@first, @last) of @s (remote) in its mapping, asked for if need
+ * be, with the LZ_AHEAD after them too if @ahead. -1: the source is lost.
+ */
+int lz_remote_fetch(struct lz_src *s, size_t first, size_t last, bool ahead);
+/* Read the answers still in flight (the workers are stopped). -1: @r->why says why. */
+int lz_remote_drain(struct lz_remote *r);
 
 /* lazy-state.c */
 /* The ranges of @h with pages in @src, as extents of @t (whose src it becomes). */

@@ -502,6 +502,11 @@ out:
 		close(s.lsock);
 		unlinkat(s.dirfd, LAZY_SOCK, 0);
 	}
+	/* Answers read ahead but not needed (pages dropped since): read before END. */
+	if (s.remote.x && !ret && lz_remote_drain(&s.remote)) {
+		pr_err("%s", s.remote.why);
+		ret = -1;
+	}
 	for (size_t i = 0; i < s.nr_srcs; i++)
 		lz_src_free(s.srcs[i]);
 	if (s.remote.x && !ret && page_xfer_end(s.remote.x))

@@ -8,8 +8,8 @@
  * (page-chain.c: no copy of the whole image before the process runs).
  * Remote (--page-server): an empty private mapping, filled from a `snap
  * page-server` on the complete set with GET frames just before the pages
- * are placed; a page is asked for once, and kept (a forked child may still
- * need it).
+ * are placed, several in flight (lazy-remote.c); a page is asked for once,
+ * and kept (a forked child may still need it).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -120,36 +120,17 @@ static int fetch_local(struct lz_src *s, size_t first, size_t n)
 	return s->broken ? -1 : 0;
 }
 
-static int fetch_remote(struct lz_src *s, size_t first, size_t last)
-{
-	while (first < last && s->have[first])
-		first++;
-	while (last > first && s->have[last - 1])
-		last--;
-	if (first == last)
-		return 0;
-	/* One call for the pages' allocation, not a fault per page in the copy. */
-	madvise(s->base + first * LZ_PAGE, (last - first) * LZ_PAGE, MADV_POPULATE_WRITE);
-	if (s->remote->lost ||
-	    page_xfer_get(s->remote->x, s->pid, first, last - first, s->base + first * LZ_PAGE,
-			  s->remote->why, sizeof(s->remote->why))) {
-		s->remote->lost = true;
-		return -1;
-	}
-	memset(s->have + first, 1, last - first);
-	s->remote->pages += last - first;
-	return 0;
-}
-
-int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
+/* The @n pages at @at in; -1: the source is lost or unreadable. */
+static int fetch(struct lz_src *s, const uint8_t *at, size_t n, bool ahead)
 {
 	size_t first = (at - s->base) / LZ_PAGE;
-	pthread_mutex_t *m = s->remote ? &s->remote->lock : &s->lock;
 	int ret;
 
-	pthread_mutex_lock(m);
-	ret = s->remote ? fetch_remote(s, first, first + n) : fetch_local(s, first, n);
-	pthread_mutex_unlock(m);
+	if (s->remote)
+		return lz_remote_fetch(s, first, first + n, ahead);
+	pthread_mutex_lock(&s->lock);
+	ret = fetch_local(s, first, n);
+	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
@@ -159,12 +140,13 @@ int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
  * whose page-table updates are dear (2-3x for the whole copy on this one).
  * Remote pages are in anonymous memory already, populated when fetched.
  */
-const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf)
+static const uint8_t *pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf,
+			    bool ahead)
 {
 	size_t len = n * LZ_PAGE;
 	ssize_t got;
 
-	if (lz_src_fetch(s, at, n))
+	if (fetch(s, at, n, ahead))
 		return NULL;
 	if (s->remote)
 		return at;
@@ -179,6 +161,16 @@ const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n, uint8
 		return NULL;
 	}
 	return buf;
+}
+
+const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf)
+{
+	return pages(s, at, n, buf, false);
+}
+
+const uint8_t *lz_src_run(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf)
+{
+	return pages(s, at, n, buf, true);
 }
 
 void lz_src_free(struct lz_src *s)

@@ -170,7 +170,7 @@ static void *worker(void *arg)
 			idle(s);
 			continue;
 		}
-		src = lz_src_pages(p.t->src, src, p.n, buf);
+		src = lz_src_run(p.t->src, src, p.n, buf);
 		if (!src) {
 			/* Lost or unreadable (logged): the server gives up. */
 			wake_server(s);
