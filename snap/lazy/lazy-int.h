@@ -32,6 +32,7 @@
 
 struct page_xfer;
 struct page_reader;
+struct lz_worker;
 
 /* GETs in flight at most (lazy-remote.c). */
 #define LZ_INFLIGHT 8
@@ -128,7 +129,7 @@ struct lazy_server {
 	pthread_cond_t kick; /* work for idle workers, or @stop */
 	bool stop;
 	int wake;	      /* eventfd: a worker wants the server thread to look */
-	pthread_t *workers;
+	struct lz_worker *workers; /* lazy-work.c */
 	size_t nr_workers;
 };
 

@@ -39,10 +39,12 @@
 #define LOCK_PAGES 32
 
 struct pick {
-	struct lazy_task *t;
+	struct lazy_task *t; /* only while @gen is the server's */
 	struct lazy_ext *e;
 	size_t idx, n;
 	uint64_t gen;
+	struct lz_src *src; /* lives as long as the server */
+	const uint8_t *at;  /* the pages' image in @src */
 };
 
 static void wake_server(struct lazy_server *s)
@@ -73,6 +75,8 @@ static bool pick(struct lazy_server *s, struct pick *p)
 		p->n = p->n < room ? p->n : room;
 		p->t = t;
 		p->gen = s->gen;
+		p->src = t->src;
+		p->at = p->e->src + p->idx * LZ_PAGE;
 		/* The next worker takes the run after this one. */
 		t->cursor = p->e->start + (p->idx + p->n) * LZ_PAGE;
 		s->rr = (s->rr + k + 1) % s->nr_tasks;
@@ -94,7 +98,8 @@ static void idle(struct lazy_server *s)
 {
 	struct timespec ts;
 
-	wake_server(s);
+	if (LZ_GET(s->nr_tasks))
+		wake_server(s);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_nsec += 20 * 1000 * 1000;
 	if (ts.tv_nsec >= 1000000000) {
@@ -146,16 +151,17 @@ static void place(struct lazy_server *s, struct pick *p, const uint8_t *src)
 	}
 }
 
+struct lz_worker {
+	pthread_t th;
+	struct lazy_server *s;
+	uint8_t *buf; /* LZ_COPY_PAGES to read pages into */
+};
+
 static void *worker(void *arg)
 {
-	struct lazy_server *s = arg;
-	uint8_t *buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct lazy_server *s = ((struct lz_worker *)arg)->s;
+	uint8_t *buf = ((struct lz_worker *)arg)->buf;
 
-	if (buf == MAP_FAILED) {
-		pr_perror("no room for a lazy-pages worker's pages");
-		return NULL;
-	}
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		struct pick p;
 		const uint8_t *src;
@@ -163,14 +169,13 @@ static void *worker(void *arg)
 
 		pthread_rwlock_rdlock(&s->lock);
 		found = pick(s, &p);
-		/* The page source of @p.t lives as long as the server. */
-		src = found ? p.e->src + p.idx * LZ_PAGE : NULL;
 		pthread_rwlock_unlock(&s->lock);
 		if (!found) {
 			idle(s);
 			continue;
 		}
-		src = lz_src_run(p.t->src, src, p.n, buf);
+		/* Without the lock: p.t may be freed meanwhile, p.src may not. */
+		src = lz_src_run(p.src, p.at, p.n, buf);
 		if (!src) {
 			/* Lost or unreadable (logged): the server gives up. */
 			wake_server(s);
@@ -179,7 +184,6 @@ static void *worker(void *arg)
 		}
 		place(s, &p, src);
 	}
-	munmap(buf, LZ_COPY_PAGES * LZ_PAGE);
 	return NULL;
 }
 
@@ -194,9 +198,19 @@ int lz_workers_start(struct lazy_server *s)
 		return -1;
 	}
 	for (; s->nr_workers < want; s->nr_workers++) {
-		int err = pthread_create(&s->workers[s->nr_workers], NULL, worker, s);
+		struct lz_worker *w = &s->workers[s->nr_workers];
+		int err;
 
+		w->s = s;
+		w->buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (w->buf == MAP_FAILED) {
+			pr_perror("no room for lazy-pages worker %zu's pages", s->nr_workers);
+			return -1;
+		}
+		err = pthread_create(&w->th, NULL, worker, w);
 		if (err) {
+			munmap(w->buf, LZ_COPY_PAGES * LZ_PAGE);
 			errno = err;
 			pr_perror("cannot start lazy-pages worker %zu", s->nr_workers);
 			return -1;
@@ -219,8 +233,10 @@ void lz_workers_stop(struct lazy_server *s)
 	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&s->kick);
 	pthread_mutex_unlock(&s->idle_lock);
-	for (size_t i = 0; i < s->nr_workers; i++)
-		pthread_join(s->workers[i], NULL);
+	for (size_t i = 0; i < s->nr_workers; i++) {
+		pthread_join(s->workers[i].th, NULL);
+		munmap(s->workers[i].buf, LZ_COPY_PAGES * LZ_PAGE);
+	}
 	free(s->workers);
 	s->workers = NULL;
 	s->nr_workers = 0;
