@@ -2,16 +2,18 @@
 /*
  * `snap lazy-pages -D DIR`: listen on DIR/lazy-pages.sock for the restore,
  * take each process's uffd and lazy ranges (lazy-proto.h), then serve:
- * a fault gets its page and the next few at once; between faults, the
- * prefetch places the pages nearest after the last fault (then after what
- * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
- * every page is in. Pages are placed with UFFDIO_COPY from a buffer the
- * page image is read into, or with --page-server from the pages a `snap
- * page-server` sent just before (lazy-source.c); lazy-place.c says why not UFFDIO_MOVE. Events:
- * fork (the child's uffd is served too), mremap (pages follow), munmap and MADV_DONTNEED (their
- * pages are dropped; a fault there later gets a zero page). A uffd whose pages are all in is
- * closed, here and in the guard (lazy-guard.c): the process is then free of userfaultfd. Exits once
- * the restore has gone and every uffd is closed.
+ * this thread reads the uffds; a fault gets its page and the next few at
+ * once; the prefetch workers (lazy-work.c, one per CPU) place the pages
+ * nearest after the last fault (then after what they placed last,
+ * wrapping around) until every page is in. Pages are placed with
+ * UFFDIO_COPY from a buffer the page image is read into, or with
+ * --page-server from the pages a `snap page-server` sent just before
+ * (lazy-source.c, lazy-remote.c); lazy-place.c says why not UFFDIO_MOVE.
+ * Events: fork (the child's uffd is served too), mremap (pages follow),
+ * munmap and MADV_DONTNEED (their pages are dropped; a fault there later
+ * gets a zero page). A uffd whose pages are all in is closed, here and in
+ * the guard (lazy-guard.c): the process is then free of userfaultfd. Exits
+ * once the restore has gone and every uffd is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
