@@ -35,7 +35,7 @@
 #include "lazy/lazy-int.h"
 #include "log.h"
 
-/* Pages placed under one read lock: a fault waits for about that many copies. */
+/* Pages read, then placed under one read lock: 128 KiB, in the cache still. */
 #define LOCK_PAGES 32
 
 struct pick {
@@ -113,41 +113,52 @@ static void idle(struct lazy_server *s)
 }
 
 /*
- * Place what @p picked from @src, LOCK_PAGES at a time: a fault waits for
- * the write lock no longer than that. Retried while events are unread;
- * given up if the account moved (@gen).
+ * Read and place what @p picked, LOCK_PAGES at a time: the pages are
+ * still in the cache from the read when they are copied, and a fault
+ * waits for the write lock no longer than that many copies. Retried while
+ * events are unread; given up if the account moved (@gen).
  */
-static void place(struct lazy_server *s, struct pick *p, const uint8_t *src)
+static void place(struct lazy_server *s, struct pick *p, uint8_t *buf)
 {
 	size_t off = 0;
 
 	while (off < p->n) {
 		size_t n = p->n - off < LOCK_PAGES ? p->n - off : LOCK_PAGES;
+		/* Without the lock: p->t may be freed meanwhile, p->src may not. */
+		const uint8_t *src = lz_src_run(p->src, p->at + off * LZ_PAGE, n, buf);
 		int ret = -1;
 		bool same;
 
-		pthread_rwlock_rdlock(&s->lock);
-		same = s->gen == p->gen;
-		if (same)
-			ret = lz_place_claimed(p->t, p->e, p->idx + off, n, src + off * LZ_PAGE,
-					       &s->st);
-		if (same && (LZ_GET(p->t->gone) || !LZ_GET(p->t->left))) {
-			/* The server closes its uffd. */
+		if (!src) {
+			/* Lost or unreadable (logged): the server gives up. */
 			wake_server(s);
-		} else if (same && ret && ret != -EAGAIN) {
-			/* Not for lack of a read event: the server looks at it. */
-			__atomic_store_n(&p->t->stuck, p->e->start + (p->idx + off) * LZ_PAGE,
-					 __ATOMIC_RELAXED);
-			wake_server(s);
-		}
-		pthread_rwlock_unlock(&s->lock);
-		if (!same || (ret && ret != -EAGAIN))
+			idle(s);
 			return;
-		if (!ret)
-			off += n;
-		else
+		}
+		for (;;) {
+			pthread_rwlock_rdlock(&s->lock);
+			same = s->gen == p->gen;
+			if (same)
+				ret = lz_place_claimed(p->t, p->e, p->idx + off, n, src, &s->st);
+			if (same && (LZ_GET(p->t->gone) || !LZ_GET(p->t->left))) {
+				/* The server closes its uffd. */
+				wake_server(s);
+			} else if (same && ret && ret != -EAGAIN) {
+				/* Not for lack of a read event: the server looks at it. */
+				__atomic_store_n(&p->t->stuck,
+						 p->e->start + (p->idx + off) * LZ_PAGE,
+						 __ATOMIC_RELAXED);
+				wake_server(s);
+			}
+			pthread_rwlock_unlock(&s->lock);
+			if (ret != -EAGAIN || !same)
+				break;
 			/* The server reads the event (poll woke it too); the process then goes on. */
 			nap(20 * 1000);
+		}
+		if (!same || ret)
+			return;
+		off += n;
 	}
 }
 
@@ -164,7 +175,6 @@ static void *worker(void *arg)
 
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		struct pick p;
-		const uint8_t *src;
 		bool found;
 
 		pthread_rwlock_rdlock(&s->lock);
@@ -174,15 +184,7 @@ static void *worker(void *arg)
 			idle(s);
 			continue;
 		}
-		/* Without the lock: p.t may be freed meanwhile, p.src may not. */
-		src = lz_src_run(p.src, p.at, p.n, buf);
-		if (!src) {
-			/* Lost or unreadable (logged): the server gives up. */
-			wake_server(s);
-			idle(s);
-			continue;
-		}
-		place(s, &p, src);
+		place(s, &p, buf);
 	}
 	return NULL;
 }
