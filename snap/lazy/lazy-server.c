@@ -448,8 +448,9 @@ static int start_workers(struct lazy_server *s)
 	pthread_cond_init(&s->kick, NULL);
 	pthread_mutex_init(&s->remote.lock, NULL);
 	s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	/* Populated before the restore comes: a page's first touch is dear on some VMs. */
 	s->buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (s->wake < 0 || s->buf == MAP_FAILED) {
 		pr_perror("cannot set up the lazy-pages workers");
 		s->buf = NULL;

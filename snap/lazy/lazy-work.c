@@ -37,6 +37,7 @@
 
 /* Pages read, then placed under one read lock: 128 KiB, in the cache still. */
 #define LOCK_PAGES 32
+#define MAX_WORKERS 16
 
 struct pick {
 	struct lazy_task *t; /* only while @gen is the server's */
@@ -165,7 +166,7 @@ static void place(struct lazy_server *s, struct pick *p, uint8_t *buf)
 struct lz_worker {
 	pthread_t th;
 	struct lazy_server *s;
-	uint8_t *buf; /* LZ_COPY_PAGES to read pages into */
+	uint8_t *buf; /* LOCK_PAGES to read pages into */
 };
 
 static void *worker(void *arg)
@@ -194,6 +195,9 @@ int lz_workers_start(struct lazy_server *s)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t want = cpus > 0 ? (size_t)cpus : 1;
 
+	/* Past a few, they only wait on each other in the kernel. */
+	want = want < MAX_WORKERS ? want : MAX_WORKERS;
+
 	s->workers = calloc(want, sizeof(*s->workers));
 	if (!s->workers) {
 		pr_err("out of memory for the lazy-pages workers");
@@ -204,15 +208,16 @@ int lz_workers_start(struct lazy_server *s)
 		int err;
 
 		w->s = s;
-		w->buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		/* Populated now: the first touch of a page is dear on some VMs. */
+		w->buf = mmap(NULL, LOCK_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (w->buf == MAP_FAILED) {
 			pr_perror("no room for lazy-pages worker %zu's pages", s->nr_workers);
 			return -1;
 		}
 		err = pthread_create(&w->th, NULL, worker, w);
 		if (err) {
-			munmap(w->buf, LZ_COPY_PAGES * LZ_PAGE);
+			munmap(w->buf, LOCK_PAGES * LZ_PAGE);
 			errno = err;
 			pr_perror("cannot start lazy-pages worker %zu", s->nr_workers);
 			return -1;
@@ -237,7 +242,7 @@ void lz_workers_stop(struct lazy_server *s)
 	pthread_mutex_unlock(&s->idle_lock);
 	for (size_t i = 0; i < s->nr_workers; i++) {
 		pthread_join(s->workers[i].th, NULL);
-		munmap(s->workers[i].buf, LZ_COPY_PAGES * LZ_PAGE);
+		munmap(s->workers[i].buf, LOCK_PAGES * LZ_PAGE);
 	}
 	free(s->workers);
 	s->workers = NULL;
