@@ -128,7 +128,7 @@ struct lazy_server {
 	pthread_mutex_t idle_lock;
 	pthread_cond_t kick; /* work for idle workers, or @stop */
 	bool stop;
-	int wake;	      /* eventfd: a worker wants the server thread to look */
+	int wake;		   /* eventfd: a worker wants the server thread to look */
 	struct lz_worker *workers; /* lazy-work.c */
 	size_t nr_workers;
 };

@@ -36,7 +36,7 @@
 #include "log.h"
 
 /* Pages read, then placed under one read lock: 128 KiB, in the cache still. */
-#define LOCK_PAGES 32
+#define LOCK_PAGES  32
 #define MAX_WORKERS 16
 
 struct pick {
@@ -154,7 +154,7 @@ static void place(struct lazy_server *s, struct pick *p, uint8_t *buf)
 			pthread_rwlock_unlock(&s->lock);
 			if (ret != -EAGAIN || !same)
 				break;
-			/* The server reads the event (poll woke it too); the process then goes on. */
+			/* The server reads the event (poll woke it too), the process goes on. */
 			nap(20 * 1000);
 		}
 		if (!same || ret)
