@@ -16,13 +16,12 @@
 #include "lazy/lazy-int.h"
 #include "log.h"
 
+/* Several workers place at once (lazy-work.c): @left stays exact by one exchange per page. */
 static void mark_done(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!e->done[idx + i]) {
-			e->done[idx + i] = 1;
-			t->left--;
-		}
+		if (__atomic_exchange_n(&e->done[idx + i], LZ_DONE, __ATOMIC_RELAXED) != LZ_DONE)
+			__atomic_fetch_sub(&t->left, 1, __ATOMIC_RELAXED);
 }
 
 /* What an ioctl's error means for the run: see lz_place(). */
@@ -32,50 +31,95 @@ static int placed_error(struct lazy_task *t, const char *how, uint64_t addr, int
 		return -EAGAIN;
 	if (err == ESRCH) {
 		pr_debug("pid %d: gone", t->pid);
-		t->gone = true;
+		__atomic_store_n(&t->gone, true, __ATOMIC_RELAXED);
 	} else {
 		pr_debug("pid %d: %s at %lx: %s", t->pid, how, (unsigned long)addr, strerror(err));
 	}
 	return -1;
 }
 
-/* Up to LZ_COPY_PAGES pages of @e from @idx, whose image is at @src. */
+/*
+ * @n pages of @e from @idx, whose image is at @src; *@did: how many are
+ * done, placed or found there, when it returns.
+ */
 static int place_chunk(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n,
-		       const uint8_t *src, struct lazy_stats *st)
-{
-	for (size_t off = 0; off < n;) {
-		struct uffdio_copy c = {.dst = e->start + (idx + off) * LZ_PAGE,
-					.src = (uintptr_t)src + off * LZ_PAGE,
-					.len = (n - off) * LZ_PAGE};
-		int r = ioctl(t->uffd, UFFDIO_COPY, &c), err = errno;
-		size_t did = c.copy > 0 ? c.copy / LZ_PAGE : 0;
-
-		/* A page there already: the restorer placed it, or the process since. */
-		if (r && err == EEXIST && !did)
-			did = 1;
-		else if (r && !did)
-			return placed_error(t, "UFFDIO_COPY", c.dst, err);
-		mark_done(t, e, idx + off, did);
-		st->copied += did;
-		off += did;
-	}
-	return 0;
-}
-
-int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st)
+		       const uint8_t *src, struct lazy_stats *st, size_t *did)
 {
 	uint64_t t0 = now_ns();
 	int ret = 0;
 
-	while (n && !ret) {
-		size_t k = n < LZ_COPY_PAGES ? n : LZ_COPY_PAGES;
-		const uint8_t *src = lz_src_pages(t->src, e->src + idx * LZ_PAGE, k);
+	for (*did = 0; *did < n && !ret;) {
+		size_t off = *did;
+		struct uffdio_copy c = {.dst = e->start + (idx + off) * LZ_PAGE,
+					.src = (uintptr_t)src + off * LZ_PAGE,
+					.len = (n - off) * LZ_PAGE};
+		int r = ioctl(t->uffd, UFFDIO_COPY, &c), err = errno;
+		size_t k = c.copy > 0 ? c.copy / LZ_PAGE : 0;
 
-		ret = src ? place_chunk(t, e, idx, k, src, st) : -1;
+		/* A page there already: the restorer placed it, or the process since. */
+		if (r && err == EEXIST && !k)
+			k = 1;
+		else if (r && !k)
+			ret = placed_error(t, "UFFDIO_COPY", c.dst, err);
+		mark_done(t, e, idx + off, k);
+		LZ_ADD(st->copied, k);
+		*did += k;
+	}
+	LZ_ADD(st->place_ns, now_ns() - t0);
+	return ret;
+}
+
+int lz_place(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n, struct lazy_stats *st,
+	     uint8_t *buf)
+{
+	int ret = 0;
+
+	while (n && !ret) {
+		size_t k = n < LZ_COPY_PAGES ? n : LZ_COPY_PAGES, did;
+		const uint8_t *src = lz_src_pages(t->src, e->src + idx * LZ_PAGE, k, buf);
+
+		ret = src ? place_chunk(t, e, idx, k, src, st, &did) : -1;
 		idx += k;
 		n -= k;
 	}
-	st->place_ns += now_ns() - t0;
+	return ret;
+}
+
+static bool claim(uint8_t *b)
+{
+	uint8_t due = LZ_DUE;
+
+	return __atomic_compare_exchange_n(b, &due, LZ_CLAIMED, false, __ATOMIC_RELAXED,
+					   __ATOMIC_RELAXED);
+}
+
+int lz_place_claimed(struct lazy_task *t, struct lazy_ext *e, size_t idx, size_t n,
+		     const uint8_t *src, struct lazy_stats *st)
+{
+	size_t placed = 0;
+	int ret = 0;
+
+	/*
+	 * Pages done since the worker read them (a fault, or dropped by an
+	 * event) are not claimed, so never placed over what the process did.
+	 */
+	for (size_t i = 0; i < n && !ret;) {
+		size_t j = i, did;
+
+		while (j < n && claim(&e->done[idx + j]))
+			j++;
+		if (j == i) {
+			i++;
+			continue;
+		}
+		ret = place_chunk(t, e, idx + i, j - i, src + i * LZ_PAGE, st, &did);
+		placed += did;
+		/* Not placed: due again, for whoever comes next. */
+		for (size_t k = i + did; k < j; k++)
+			__atomic_store_n(&e->done[idx + k], LZ_DUE, __ATOMIC_RELAXED);
+		i = j;
+	}
+	LZ_ADD(st->prefetch_pages, placed);
 	return ret;
 }
 

@@ -2,16 +2,18 @@
 /*
  * `snap lazy-pages -D DIR`: listen on DIR/lazy-pages.sock for the restore,
  * take each process's uffd and lazy ranges (lazy-proto.h), then serve:
- * a fault gets its page and the next few at once; between faults, the
- * prefetch places the pages nearest after the last fault (then after what
- * it placed last, wrapping around), LAZY_BATCH_PAGES at a time, until
- * every page is in. Pages are placed with UFFDIO_COPY from a buffer the
- * page image is read into, or with --page-server from the pages a `snap
- * page-server` sent just before (lazy-source.c); lazy-place.c says why not UFFDIO_MOVE. Events:
- * fork (the child's uffd is served too), mremap (pages follow), munmap and MADV_DONTNEED (their
- * pages are dropped; a fault there later gets a zero page). A uffd whose pages are all in is
- * closed, here and in the guard (lazy-guard.c): the process is then free of userfaultfd. Exits once
- * the restore has gone and every uffd is closed.
+ * this thread reads the uffds; a fault gets its page and the next few at
+ * once; the prefetch workers (lazy-work.c, one per CPU) place the pages
+ * nearest after the last fault (then after what they placed last,
+ * wrapping around) until every page is in. Pages are placed with
+ * UFFDIO_COPY from a buffer the page image is read into, or with
+ * --page-server from the pages a `snap page-server` sent just before
+ * (lazy-source.c, lazy-remote.c); lazy-place.c says why not UFFDIO_MOVE.
+ * Events: fork (the child's uffd is served too), mremap (pages follow),
+ * munmap and MADV_DONTNEED (their pages are dropped; a fault there later
+ * gets a zero page). A uffd whose pages are all in is closed, here and in
+ * the guard (lazy-guard.c): the process is then free of userfaultfd. Exits
+ * once the restore has gone and every uffd is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -34,24 +37,7 @@
 #include "mem/page-xfer.h"
 
 #define FAULT_AHEAD 16 /* pages placed at a fault: the page and those after it */
-#define MAX_TASKS   256
 #define MSGS	    16
-
-struct lazy_server {
-	const struct snap_opts *opts;
-	int dirfd;
-	int lsock, conn;   /* listening; the restore's, -1 before and after */
-	bool restore_gone; /* it connected and went */
-	bool refused;	   /* a process we could not serve: the restore failed */
-	int guard;
-	struct lazy_task *tasks[MAX_TASKS];
-	size_t nr_tasks;
-	struct lz_src *srcs[MAX_TASKS]; /* the processes' pages, kept to the end */
-	size_t nr_srcs;
-	struct lz_remote remote; /* --page-server: where the pages come from */
-	size_t rr;		 /* the task the prefetch serves next */
-	struct lazy_stats st;
-};
 
 static int listen_on(int dirfd, const char *dir)
 {
@@ -70,15 +56,17 @@ static int listen_on(int dirfd, const char *dir)
 	return fd;
 }
 
+/* The write lock held: the workers see it from now on. */
 static int add_task(struct lazy_server *s, struct lazy_task *t)
 {
-	if (s->nr_tasks == MAX_TASKS) {
-		pr_err("more than %d processes to serve", MAX_TASKS);
+	if (s->nr_tasks == LZ_MAX_TASKS) {
+		pr_err("more than %d processes to serve", LZ_MAX_TASKS);
 		return -1;
 	}
 	/* The restore made it blocking; nothing but us reads it. */
 	fcntl(t->uffd, F_SETFL, O_NONBLOCK);
 	s->tasks[s->nr_tasks++] = t;
+	lz_workers_kick(s);
 	return 0;
 }
 
@@ -90,8 +78,8 @@ static struct lz_src *src_of(struct lazy_server *s, pid_t pid)
 	for (size_t i = 0; i < s->nr_srcs; i++)
 		if (s->srcs[i]->pid == pid)
 			return s->srcs[i];
-	if (s->nr_srcs == MAX_TASKS) {
-		pr_err("pid %d: more than %d processes to serve", pid, MAX_TASKS);
+	if (s->nr_srcs == LZ_MAX_TASKS) {
+		pr_err("pid %d: more than %d processes to serve", pid, LZ_MAX_TASKS);
 		return NULL;
 	}
 	src = lz_src_open(s->dirfd, s->opts->images_dir, pid, s->remote.x ? &s->remote : NULL);
@@ -111,7 +99,7 @@ static void answer(struct lazy_server *s, char ack, int fd)
 static void take_fill(struct lazy_server *s, const struct lazy_hello *h)
 {
 	struct lz_src *src = src_of(s, h->pid);
-	int fd = src ? lz_src_fill(src, h) : -1;
+	int fd = src ? lz_src_fill(src, h, s->buf) : -1;
 
 	answer(s, fd >= 0 ? 'A' : 'E', fd);
 	s->refused |= fd < 0;
@@ -176,7 +164,12 @@ static int take_hello(struct lazy_server *s)
 		goto out;
 	}
 	*t = (struct lazy_task){.pid = h->pid, .uffd = uffd};
-	if (lz_build(t, h, src) || lz_guard_add(s->guard, t->pid, uffd) || add_task(s, t))
+	if (lz_build(t, h, src) || lz_guard_add(s->guard, t->pid, uffd))
+		goto out;
+	pthread_rwlock_wrlock(&s->lock);
+	r = add_task(s, t);
+	pthread_rwlock_unlock(&s->lock);
+	if (r)
 		goto out;
 	pr_info("pid %d: %llu pages to serve in %zu runs", t->pid, (unsigned long long)t->left,
 		t->nr_ext);
@@ -193,10 +186,13 @@ out:
 	return 0;
 }
 
+/* The write lock held. */
 static void finish_task(struct lazy_server *s, size_t i)
 {
 	struct lazy_task *t = s->tasks[i];
 
+	/* A worker may have read pages for it: it must pick again. */
+	s->gen++;
 	if (!t->gone)
 		pr_info("pid %d: every page in", t->pid);
 	/* Our uffd, then the guard's: the last close unregisters every range. */
@@ -220,7 +216,7 @@ static int on_fault(struct lazy_server *s, struct lazy_task *t, uint64_t addr)
 		s->st.zero_faults++;
 		return lz_zero(t, addr);
 	}
-	ret = lz_place(t, e, idx, n, &s->st);
+	ret = lz_place(t, e, idx, n, &s->st, s->buf);
 	if (!ret) {
 		s->st.fault_pages += n;
 		t->cursor = e->start + (idx + n) * LZ_PAGE;
@@ -248,6 +244,8 @@ static int on_msg(struct lazy_server *s, struct lazy_task *t, const struct uffd_
 			 (unsigned long long)c->left);
 		return 0;
 	case UFFD_EVENT_REMAP:
+		/* The extents move: a worker's pick is void (lazy-work.c). */
+		s->gen++;
 		return lz_remap(t, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
 	case UFFD_EVENT_REMOVE:
 	case UFFD_EVENT_UNMAP:
@@ -258,7 +256,7 @@ static int on_msg(struct lazy_server *s, struct lazy_task *t, const struct uffd_
 	return 0;
 }
 
-/* Every message the uffd of @t has now. */
+/* Every message the uffd of @t has now; the write lock held (lazy-work.c says why). */
 static int drain(struct lazy_server *s, struct lazy_task *t)
 {
 	struct uffd_msg m[MSGS];
@@ -284,57 +282,55 @@ static int drain(struct lazy_server *s, struct lazy_task *t)
 	}
 }
 
-/* One batch of prefetch, for the next task with pages left; false if none has. */
-static bool prefetch(struct lazy_server *s)
+/*
+ * A worker could not place at t->stuck, and not for an unread event: read
+ * what the process did there; if the page is still due, the process has
+ * no mapping for it we can fill.
+ */
+static void unstick(struct lazy_server *s, struct lazy_task *t)
 {
-	for (size_t k = 0; k < s->nr_tasks; k++) {
-		struct lazy_task *t = s->tasks[(s->rr + k) % s->nr_tasks];
-		struct lazy_ext *e;
-		size_t idx, n = lz_next(t, LAZY_BATCH_PAGES, &e, &idx);
-		int ret;
+	uint64_t addr = t->stuck;
+	struct lazy_ext *e;
+	size_t idx;
+	int ret;
 
-		if (!n || t->gone)
-			continue;
-		uint64_t addr = e->start + idx * LZ_PAGE;
-
-		s->rr = (s->rr + k + 1) % s->nr_tasks;
-		ret = lz_place(t, e, idx, n, &s->st);
-		if (ret == -EAGAIN) {
-			drain(s, t);
-		} else if (ret && !t->gone) {
-			/*
-			 * Read what the process did there; if the page is still
-			 * due, the process has no mapping for it we can fill.
-			 */
-			drain(s, t);
-			e = lz_find(t, addr, &idx);
-			if (e && lz_run(e, idx, 1) && lz_place(t, e, idx, 1, &s->st)) {
-				pr_warn("pid %d: page at %lx cannot be placed; dropped", t->pid,
-					(unsigned long)addr);
-				s->st.dropped += lz_drop(t, addr, addr + LZ_PAGE);
-			}
-		} else if (!ret) {
-			s->st.prefetch_pages += n;
-			t->cursor = e->start + (idx + n) * LZ_PAGE;
-		}
-		return true;
+	t->stuck = 0;
+	lz_workers_kick(s);
+	if (drain(s, t) || t->gone)
+		return;
+	e = lz_find(t, addr, &idx);
+	ret = e && lz_run(e, idx, 1) ? lz_place(t, e, idx, 1, &s->st, s->buf) : 0;
+	if (ret && ret != -EAGAIN && !t->gone) {
+		pr_warn("pid %d: page at %lx cannot be placed; dropped", t->pid,
+			(unsigned long)addr);
+		s->st.dropped += lz_drop(t, addr, addr + LZ_PAGE);
 	}
-	return false;
 }
 
 /*
- * Pages counted due that no run holds: an account gone wrong. Said once,
- * and let go, rather than spin on them.
+ * The write lock held: close the uffds whose pages are all in. With
+ * @look (a worker found nothing to do): pages counted due that no run
+ * holds are an account gone wrong; said once, and let go, rather than
+ * wait on them.
  */
-static void settle(struct lazy_server *s)
+static void tend(struct lazy_server *s, bool look)
 {
 	for (size_t i = 0; i < s->nr_tasks; i++) {
 		struct lazy_task *t = s->tasks[i];
+		struct lazy_ext *e;
+		size_t idx;
 
-		if (t->left && !t->gone) {
+		if (t->stuck && !t->gone)
+			unstick(s, t);
+		if (look && t->left && !t->gone && !lz_next(t, 1, &e, &idx)) {
 			pr_warn("pid %d: %llu pages due but none found; letting them go", t->pid,
 				(unsigned long long)t->left);
 			t->left = 0;
+		}
+		if (t->gone || !t->left) {
+			finish_task(s, i--);
+			if (!s->nr_tasks)
+				s->st.t_done = now_ns();
 		}
 	}
 }
@@ -363,7 +359,7 @@ static void print_stats(const struct lazy_server *s)
 static bool src_broken(struct lazy_server *s)
 {
 	for (size_t i = 0; i < s->nr_srcs; i++)
-		if (s->srcs[i]->broken) {
+		if (LZ_GET(s->srcs[i]->broken)) {
 			lz_guard_cause(s->guard, "the page images could not be read (see above)");
 			return true;
 		}
@@ -372,50 +368,58 @@ static bool src_broken(struct lazy_server *s)
 
 static int serve(struct lazy_server *s)
 {
-	struct pollfd pfd[MAX_TASKS + 1];
+	struct pollfd pfd[LZ_MAX_TASKS + 2];
+	bool look = false;
 
 	while (!s->restore_gone || s->nr_tasks) {
 		size_t i, n = 0;
-		bool busy = false;
-		int r;
+		int r, ret = 0;
 
 		/* Faults would wait on it forever: the guard kills them, and says why. */
-		if (s->remote.lost && s->nr_tasks) {
+		if (LZ_GET(s->remote.lost) && s->nr_tasks) {
 			lz_guard_cause(s->guard, s->remote.why);
 			return -1;
 		}
-		if (s->remote.lost) {
+		if (LZ_GET(s->remote.lost)) {
 			pr_err("%s", s->remote.why);
 			return -1;
 		}
 		if (src_broken(s))
 			return -1;
 
-		for (i = 0; i < s->nr_tasks; i++) {
-			if (s->tasks[i]->gone || !s->tasks[i]->left) {
-				finish_task(s, i--);
-				if (!s->nr_tasks)
-					s->st.t_done = now_ns();
-				continue;
-			}
+		pthread_rwlock_wrlock(&s->lock);
+		tend(s, look);
+		for (i = 0; i < s->nr_tasks; i++)
 			pfd[n++] = (struct pollfd){.fd = s->tasks[i]->uffd, .events = POLLIN};
-		}
+		pthread_rwlock_unlock(&s->lock);
 		if (s->restore_gone && !s->nr_tasks)
 			break;
 		pfd[n] = (struct pollfd){.fd = s->conn >= 0	 ? s->conn
 					       : s->restore_gone ? -1
 								 : s->lsock,
 					 .events = POLLIN};
-		for (i = 0; i < s->nr_tasks; i++)
-			busy |= s->tasks[i]->left > 0;
-		r = poll(pfd, n + 1, busy ? 0 : -1);
+		pfd[n + 1] = (struct pollfd){.fd = s->wake, .events = POLLIN};
+		/* The workers prefetch; this thread waits for faults, events and the restore. */
+		r = poll(pfd, n + 2, -1);
 		if (r < 0 && errno != EINTR) {
 			pr_perror("poll");
 			return -1;
 		}
-		for (i = 0; r > 0 && i < n; i++)
-			if (pfd[i].revents && drain(s, s->tasks[i]))
-				return -1;
+		/* Only this thread changes @tasks: pfd[i] is still tasks[i] (a fork appends). */
+		pthread_rwlock_wrlock(&s->lock);
+		for (i = 0; r > 0 && i < n && !ret; i++)
+			if (pfd[i].revents)
+				ret = drain(s, s->tasks[i]);
+		pthread_rwlock_unlock(&s->lock);
+		if (ret)
+			return -1;
+		look = r > 0 && pfd[n + 1].revents;
+		if (look) {
+			uint64_t v;
+
+			if (read(s->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_perror("cannot read the workers' wake-ups");
+		}
 		if (r > 0 && pfd[n].revents) {
 			if (s->conn < 0) {
 				s->conn = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC);
@@ -425,15 +429,39 @@ static int serve(struct lazy_server *s)
 				return -1;
 			}
 		}
-		if (r <= 0 && !prefetch(s))
-			settle(s);
 	}
 	return 0;
 }
 
+/* The workers, and what they share with this thread. -1: logged. */
+static int start_workers(struct lazy_server *s)
+{
+	pthread_rwlockattr_t a;
+
+	/* A fault waits for no more than the copies in flight: writers first. */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	pthread_mutex_init(&s->pick, NULL);
+	pthread_mutex_init(&s->idle_lock, NULL);
+	pthread_cond_init(&s->kick, NULL);
+	pthread_mutex_init(&s->remote.lock, NULL);
+	s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	/* Populated before the restore comes: a page's first touch is dear on some VMs. */
+	s->buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (s->wake < 0 || s->buf == MAP_FAILED) {
+		pr_perror("cannot set up the lazy-pages workers");
+		s->buf = NULL;
+		return -1;
+	}
+	return lz_workers_start(s);
+}
+
 int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf)
 {
-	struct lazy_server s = {.opts = opts, .conn = -1, .guard = -1};
+	struct lazy_server s = {.opts = opts, .conn = -1, .guard = -1, .wake = -1};
 	int ret = -1;
 
 	if (!(kf->uffd_features & UFFD_FEATURE_MOVE)) {
@@ -459,7 +487,9 @@ int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	if (opts->pidfile && write_pidfile(opts->pidfile, getpid()))
 		goto out;
-	ret = serve(&s);
+	if (!start_workers(&s))
+		ret = serve(&s);
+	lz_workers_stop(&s);
 	if (!ret && opts->display_stats)
 		print_stats(&s);
 out:
@@ -475,12 +505,21 @@ out:
 		close(s.lsock);
 		unlinkat(s.dirfd, LAZY_SOCK, 0);
 	}
+	/* Answers read ahead but not needed (pages dropped since): read before END. */
+	if (s.remote.x && !ret && lz_remote_drain(&s.remote)) {
+		pr_err("%s", s.remote.why);
+		ret = -1;
+	}
 	for (size_t i = 0; i < s.nr_srcs; i++)
 		lz_src_free(s.srcs[i]);
 	if (s.remote.x && !ret && page_xfer_end(s.remote.x))
 		ret = -1;
 	else if (s.remote.x && ret)
 		page_xfer_cancel(s.remote.x);
+	if (s.buf)
+		munmap(s.buf, LZ_COPY_PAGES * LZ_PAGE);
+	if (s.wake >= 0)
+		close(s.wake);
 	close(s.dirfd);
 	return ret;
 }

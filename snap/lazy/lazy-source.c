@@ -8,8 +8,8 @@
  * (page-chain.c: no copy of the whole image before the process runs).
  * Remote (--page-server): an empty private mapping, filled from a `snap
  * page-server` on the complete set with GET frames just before the pages
- * are placed; a page is asked for once, and kept (a forked child may still
- * need it).
+ * are placed, several in flight (lazy-remote.c); a page is asked for once,
+ * and kept (a forked child may still need it).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,19 +78,34 @@ static int map_local(struct lz_src *s, int dirfd, const char *dir)
 	return 0;
 }
 
+/*
+ * 2 MiB-aligned and MADV_HUGEPAGE: a page reached the first time costs
+ * 20-28 µs on VMs with shadow page tables (parasite/pie/restorer-fill.c);
+ * populated in huge pages, it costs a 512th of one.
+ */
 static int map_remote(struct lz_src *s)
 {
-	void *p = s->len ? mmap(NULL, s->len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-			 : NULL;
+	size_t pad = s->len ? LZ_PMD : 0;
+	uint8_t *p = s->len ? mmap(NULL, s->len + pad, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+			    : NULL;
 
 	s->have = calloc(s->nr_pages ? s->nr_pages : 1, 1);
 	if (p == MAP_FAILED || !s->have) {
 		pr_perror("pid %d: no room for its %llu pages from the page server", s->pid,
 			  (unsigned long long)s->nr_pages);
 		if (p != MAP_FAILED && p)
-			munmap(p, s->len);
+			munmap(p, s->len + pad);
 		return -1;
+	}
+	if (p) {
+		uint8_t *a = (uint8_t *)(((uintptr_t)p + LZ_PMD - 1) & ~(LZ_PMD - 1));
+
+		if (a != p)
+			munmap(p, a - p);
+		munmap(a + s->len, p + s->len + pad - (a + s->len));
+		madvise(a, s->len, MADV_HUGEPAGE);
+		p = a;
 	}
 	s->base = p;
 	return 0;
@@ -105,6 +120,7 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 		return NULL;
 	}
 	*s = (struct lz_src){.pid = pid, .remote = r};
+	pthread_mutex_init(&s->lock, NULL);
 	if (load_runs(s, dirfd) || (r ? map_remote(s) : map_local(s, dirfd, dir))) {
 		lz_src_free(s);
 		return NULL;
@@ -112,32 +128,25 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 	return s;
 }
 
-int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
+static int fetch_local(struct lz_src *s, size_t first, size_t n)
 {
-	size_t first = (at - s->base) / LZ_PAGE, last = first + n;
+	if (!s->broken && page_reader_need(s->reader, first, n))
+		s->broken = true;
+	return s->broken ? -1 : 0;
+}
 
-	if (!s->remote) {
-		if (!s->broken && page_reader_need(s->reader, first, n))
-			s->broken = true;
-		return s->broken ? -1 : 0;
-	}
-	while (first < last && s->have[first])
-		first++;
-	while (last > first && s->have[last - 1])
-		last--;
-	if (first == last)
-		return 0;
-	/* One call for the pages' allocation, not a fault per page in the copy. */
-	madvise(s->base + first * LZ_PAGE, (last - first) * LZ_PAGE, MADV_POPULATE_WRITE);
-	if (s->remote->lost ||
-	    page_xfer_get(s->remote->x, s->pid, first, last - first, s->base + first * LZ_PAGE,
-			  s->remote->why, sizeof(s->remote->why))) {
-		s->remote->lost = true;
-		return -1;
-	}
-	memset(s->have + first, 1, last - first);
-	s->remote->pages += last - first;
-	return 0;
+/* The @n pages at @at in; -1: the source is lost or unreadable. */
+static int fetch(struct lz_src *s, const uint8_t *at, size_t n, bool ahead)
+{
+	size_t first = (at - s->base) / LZ_PAGE;
+	int ret;
+
+	if (s->remote)
+		return lz_remote_fetch(s, first, first + n, ahead);
+	pthread_mutex_lock(&s->lock);
+	ret = fetch_local(s, first, n);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 /*
@@ -146,43 +155,44 @@ int lz_src_fetch(struct lz_src *s, const uint8_t *at, size_t n)
  * whose page-table updates are dear (2-3x for the whole copy on this one).
  * Remote pages are in anonymous memory already, populated when fetched.
  */
-const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n)
+static const uint8_t *pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf,
+			    bool ahead)
 {
 	size_t len = n * LZ_PAGE;
 	ssize_t got;
 
-	if (lz_src_fetch(s, at, n))
+	if (fetch(s, at, n, ahead))
 		return NULL;
 	if (s->remote)
 		return at;
-	if (!s->buf) {
-		s->buf = mmap(NULL, LZ_COPY_PAGES * LZ_PAGE, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (s->buf == MAP_FAILED) {
-			s->buf = NULL;
-			pr_perror("pid %d: no room to read its pages", s->pid);
-			return NULL;
-		}
-	}
-	got = pread(page_reader_fd(s->reader), s->buf, len, at - s->base);
+	got = pread(page_reader_fd(s->reader), buf, len, at - s->base);
 	if (got != (ssize_t)len) {
 		if (got < 0)
 			pr_perror("image pages-%d.img: cannot read %zu pages", s->pid, n);
 		else
 			pr_err("image pages-%d.img: %zu pages short at page %zu", s->pid, n,
 			       (size_t)(at - s->base) / LZ_PAGE);
-		s->broken = true;
+		__atomic_store_n(&s->broken, true, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	return s->buf;
+	return buf;
+}
+
+const uint8_t *lz_src_pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf)
+{
+	return pages(s, at, n, buf, false);
+}
+
+const uint8_t *lz_src_run(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf)
+{
+	return pages(s, at, n, buf, true);
 }
 
 void lz_src_free(struct lz_src *s)
 {
 	if (!s)
 		return;
-	if (s->buf)
-		munmap(s->buf, LZ_COPY_PAGES * LZ_PAGE);
+	pthread_mutex_destroy(&s->lock);
 	if (s->base)
 		munmap(s->base, s->len);
 	free(s->have);
@@ -192,7 +202,8 @@ void lz_src_free(struct lz_src *s)
 }
 
 /* Fetch and write the pages of @s in [@a, @b) (addresses inside run @i) into @fd. */
-static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uint64_t b, int fd)
+static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uint64_t b, int fd,
+		     uint8_t *buf)
 {
 	uint64_t off = (first + (a - s->runs[i].start) / LZ_PAGE) * LZ_PAGE;
 
@@ -201,7 +212,7 @@ static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uin
 		const uint8_t *src;
 
 		len = len < LZ_COPY_PAGES * LZ_PAGE ? len : LZ_COPY_PAGES * LZ_PAGE;
-		src = lz_src_pages(s, s->base + at, len / LZ_PAGE);
+		src = lz_src_pages(s, s->base + at, len / LZ_PAGE, buf);
 		if (!src)
 			return -1;
 		if (pwrite(fd, src, len, at) != (ssize_t)len) {
@@ -212,7 +223,7 @@ static int fill_part(struct lz_src *s, size_t i, uint64_t first, uint64_t a, uin
 	return 0;
 }
 
-int lz_src_fill(struct lz_src *s, const struct lazy_hello *h)
+int lz_src_fill(struct lz_src *s, const struct lazy_hello *h, uint8_t *buf)
 {
 	char name[32];
 	uint64_t first = 0;
@@ -231,7 +242,7 @@ int lz_src_fill(struct lz_src *s, const struct lazy_hello *h)
 			uint64_t b = s->runs[i].end < h->ranges[j].end ? s->runs[i].end
 								       : h->ranges[j].end;
 
-			if (a < b && fill_part(s, i, first, a, b, fd))
+			if (a < b && fill_part(s, i, first, a, b, fd, buf))
 				goto err;
 		}
 		first += (s->runs[i].end - s->runs[i].start) / LZ_PAGE;

@@ -132,13 +132,14 @@ uint64_t lz_drop(struct lazy_task *t, uint64_t start, uint64_t end)
 		for (; a < b; a += LZ_PAGE) {
 			size_t k = (a - e->start) / LZ_PAGE;
 
-			if (!e->done[k]) {
-				e->done[k] = 1;
+			/* The server's write lock is held: no page is claimed. */
+			if (e->done[k] == LZ_DUE) {
+				e->done[k] = LZ_DONE;
 				n++;
 			}
 		}
 	}
-	t->left -= n;
+	__atomic_fetch_sub(&t->left, n, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -191,25 +192,32 @@ int lz_remap(struct lazy_task *t, uint64_t from, uint64_t to, uint64_t len)
 	return 0;
 }
 
+/* Workers claim pages (lz_place_claimed()) while others look. */
+static uint8_t state(const struct lazy_ext *e, size_t i)
+{
+	return __atomic_load_n(&e->done[i], __ATOMIC_RELAXED);
+}
+
 size_t lz_run(const struct lazy_ext *e, size_t idx, size_t max)
 {
 	size_t n = 0, pages = (e->end - e->start) / LZ_PAGE;
 
-	while (n < max && idx + n < pages && !e->done[idx + n])
+	while (n < max && idx + n < pages && state(e, idx + n) == LZ_DUE)
 		n++;
 	return n;
 }
 
-/* The first pending page of @e at or after @idx, or the extent's size. */
+/* The first due page of @e at or after @idx, or the extent's size. */
 static size_t pending_from(struct lazy_ext *e, size_t idx)
 {
 	size_t pages = (e->end - e->start) / LZ_PAGE;
 
-	while (e->first < pages && e->done[e->first])
+	/* Not past a claimed page: its placing may fail, and it is due again. */
+	while (e->first < pages && state(e, e->first) == LZ_DONE)
 		e->first++;
 	if (idx < e->first)
 		idx = e->first;
-	while (idx < pages && e->done[idx])
+	while (idx < pages && state(e, idx) != LZ_DUE)
 		idx++;
 	return idx;
 }
@@ -218,7 +226,7 @@ size_t lz_next(struct lazy_task *t, size_t max, struct lazy_ext **e, size_t *idx
 {
 	size_t i, start = 0, k;
 
-	if (!t->left || !t->nr_ext)
+	if (!LZ_GET(t->left) || !t->nr_ext)
 		return 0;
 	/* The extent of the cursor, or the first after it. */
 	while (start < t->nr_ext && t->ext[start].end <= t->cursor)

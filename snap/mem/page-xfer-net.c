@@ -508,15 +508,20 @@ static void xfer_free(struct page_xfer *x)
 	free(x);
 }
 
-/* The next PAGES frame of a GET, for pages @idx on of @pid; its count, or -1 (@e says why). */
-static int64_t read_pages(struct page_xfer *x, uint32_t pid, uint64_t idx, char *e, size_t size)
+/*
+ * The next PAGES frame of a GET, for pages @idx on of @pid, at most @nr,
+ * read into @dst; its count, or -1 (@e says why).
+ */
+static int64_t read_pages(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr,
+			  uint8_t *dst, char *e, size_t size)
 {
 	struct ps_pages p;
 	struct ps_hdr h;
 	char err[256];
 	int ret;
 
-	ret = ps_frame_read(x->sk, &x->rx_bytes, &h, x->pages, PS_MAX_PAYLOAD, err, sizeof(err));
+	ret = ps_frame_read_pages(x->sk, &x->rx_bytes, &h, x->pages, PS_MAX_PAYLOAD, dst,
+				  nr * PAGE_SIZE, err, sizeof(err));
 	if (!ret && h.type == PS_ERROR)
 		snprintf(e, size, "page server %s: %.*s", x->peer, (int)h.len,
 			 (const char *)x->pages);
@@ -529,7 +534,7 @@ static int64_t read_pages(struct page_xfer *x, uint32_t pid, uint64_t idx, char 
 		return -1;
 	memcpy(&p, x->pages, sizeof(p));
 	if (h.type != PS_PAGES || h.sink != pid || h.len < sizeof(p) || p.idx != idx || !p.nr ||
-	    p.nr > PS_MAX_PAGES || h.len != sizeof(p) + p.nr * PAGE_SIZE) {
+	    p.nr > PS_MAX_PAGES || p.nr > nr || h.len != sizeof(p) + p.nr * PAGE_SIZE) {
 		snprintf(e, size, "page server %s: a %s frame (sink %u, %u bytes) where pid %u's "
 			 "page %llu was due", x->peer, ps_type_name(h.type), h.sink, h.len, pid,
 			 (unsigned long long)idx);
@@ -538,8 +543,8 @@ static int64_t read_pages(struct page_xfer *x, uint32_t pid, uint64_t idx, char 
 	return p.nr;
 }
 
-int page_xfer_get(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
-		  char *err, size_t size)
+int page_xfer_ask(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, char *err,
+		  size_t size)
 {
 	struct ps_get g = { .pid = pid, .idx = idx, .nr = nr };
 
@@ -554,22 +559,35 @@ int page_xfer_get(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, 
 		x->broken = true;
 		return -1;
 	}
-	while (nr) {
-		int64_t n = read_pages(x, pid, idx, err, size);
+	return 0;
+}
 
-		if (n > 0 && (uint64_t)n > nr)
-			snprintf(err, size, "page server %s: more pages than pid %u asked for",
-				 x->peer, pid);
-		if (n < 0 || (uint64_t)n > nr) {
+int page_xfer_take(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
+		   char *err, size_t size)
+{
+	if (x->broken)
+		return -1;
+	while (nr) {
+		/* A frame with more pages than asked is refused before they are read. */
+		int64_t n = read_pages(x, pid, idx, nr, dst, err, size);
+
+		if (n < 0) {
 			x->broken = true;
 			return -1;
 		}
-		memcpy(dst, x->pages + sizeof(struct ps_pages), n * PAGE_SIZE);
 		dst += n * PAGE_SIZE;
 		idx += n;
 		nr -= n;
 	}
 	return 0;
+}
+
+int page_xfer_get(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
+		  char *err, size_t size)
+{
+	if (page_xfer_ask(x, pid, idx, nr, err, size))
+		return -1;
+	return page_xfer_take(x, pid, idx, nr, dst, err, size);
 }
 
 int page_xfer_end(struct page_xfer *x)

@@ -165,10 +165,22 @@ static ssize_t read_upto(int fd, void *buf, size_t len)
 	return done;
 }
 
-int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max, char *err,
-		  size_t err_size)
+/* The payload's first @split bytes into @buf, the rest into @dst (if not NULL). */
+static ssize_t read_body(int fd, struct ps_hdr *h, void *buf, size_t split, void *dst)
+{
+	ssize_t n = read_upto(fd, buf, dst && h->len > split ? split : h->len), m;
+
+	if (n < (ssize_t)split || !dst || h->len <= split)
+		return n;
+	m = read_upto(fd, dst, h->len - split);
+	return m < 0 ? m : n + m;
+}
+
+static int frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max, void *dst,
+		      size_t dst_max, char *err, size_t err_size)
 {
 	uint64_t at = *off;
+	size_t split = sizeof(struct ps_pages);
 	ssize_t n;
 	uint32_t crc;
 
@@ -188,6 +200,11 @@ int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max
 			 (unsigned long long)at);
 		return -1;
 	}
+	/* Only PAGES go to @dst: pages straight where they are wanted. */
+	if (h->type != PS_PAGES)
+		dst = NULL;
+	if (dst)
+		max = split + dst_max;
 	if (h->type == 0 || h->type >= PS_TYPE_MAX || h->flags || h->len > max) {
 		snprintf(err, err_size,
 			 "a bad frame header at byte %llu (type %u, flags %#x, %u bytes; at most "
@@ -195,7 +212,7 @@ int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max
 			 (unsigned long long)at, h->type, h->flags, h->len, max);
 		return -1;
 	}
-	n = read_upto(fd, buf, h->len);
+	n = read_body(fd, h, buf, split, dst);
 	if (n < 0)
 		goto read_error;
 	*off += n;
@@ -205,7 +222,9 @@ int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max
 			 ps_type_name(h->type), (unsigned long long)at, n, h->len);
 		return -1;
 	}
-	crc = ps_crc32c(0, buf, h->len);
+	crc = ps_crc32c(0, buf, dst ? split : h->len);
+	if (dst)
+		crc = ps_crc32c(crc, dst, h->len - split);
 	if (crc != h->crc) {
 		snprintf(err, err_size, "a corrupted %s frame (sink %u) at byte %llu: bad crc",
 			 ps_type_name(h->type), h->sink, (unsigned long long)at);
@@ -216,6 +235,18 @@ read_error:
 	snprintf(err, err_size, "reading at byte %llu: %s", (unsigned long long)*off,
 		 strerror(errno));
 	return -2;
+}
+
+int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max, char *err,
+		  size_t err_size)
+{
+	return frame_read(fd, off, h, buf, max, NULL, 0, err, err_size);
+}
+
+int ps_frame_read_pages(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max,
+			void *dst, size_t dst_max, char *err, size_t err_size)
+{
+	return frame_read(fd, off, h, buf, max, dst, dst_max, err, err_size);
 }
 
 void ps_keepalive(int sk)

@@ -151,6 +151,12 @@ int ps_frame_send(int sk, uint16_t type, uint32_t sink, const void *p1, size_t l
 
 int ps_frame_read(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max, char *err,
 		  size_t err_size);
+/*
+ * The same, but a PAGES frame's pages go to @dst (at most @dst_max bytes),
+ * its struct ps_pages to @buf: no copy on the way. Other frames: to @buf.
+ */
+int ps_frame_read_pages(int fd, uint64_t *off, struct ps_hdr *h, void *buf, size_t max,
+			void *dst, size_t dst_max, char *err, size_t err_size);
 
 /* The dump's end, page-xfer-net.c: one connection, shared by every sink. */
 struct page_xfer;
@@ -168,6 +174,15 @@ struct page_xfer *page_xfer_connect(const struct snap_opts *opts, enum page_set 
  */
 int page_xfer_get(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
 		  char *err, size_t size);
+/*
+ * page_xfer_get() in two halves, for several GETs in flight: ask sends the
+ * GET; take reads its answer into @dst, and must be called for each ask,
+ * in the order asked, with the same @pid, @idx and @nr. 0 or -1 (@err).
+ */
+int page_xfer_ask(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, char *err,
+		  size_t size);
+int page_xfer_take(struct page_xfer *x, uint32_t pid, uint64_t idx, uint64_t nr, uint8_t *dst,
+		   char *err, size_t size);
 /* Every sink is closed: END, and the server's ack. Frees @x. 0 or -1 (logged). */
 int page_xfer_end(struct page_xfer *x);
 /* The dump failed: tell the server (if the connection stands) and free @x. NULL is fine. */
