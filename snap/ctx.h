@@ -234,6 +234,7 @@ struct dump_stats {
 	uint64_t t_release;		/* the tree let go (killed or resumed) from here */
 	uint64_t pages_held;		/* of pages_written, held in memory until the kill */
 	uint64_t held_write_ns;		/* writing them, the tree gone */
+	uint64_t kill_wait_ns;		/* after the frozen time: the killed tree torn down */
 };
 
 struct restore_stats {

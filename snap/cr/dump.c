@@ -413,7 +413,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		.dirfd = -1,
 	};
 	struct dump_task *root;
-	bool frozen = false, ok = false;
+	bool frozen = false, ok = false, killed = false;
 
 	ctx.st.t_start = now_ns();
 	ctx.tasks = calloc(1, sizeof(*ctx.tasks));
@@ -484,13 +484,25 @@ out:
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */
 		ctx.st.t_release = now_ns();
-		files_unfreeze(&ctx, ok && !opts->leave_running);
-		tree_unseize(&ctx, ok && !opts->leave_running);
+		killed = ok && !opts->leave_running;
+		files_unfreeze(&ctx, killed);
+		tree_unseize(&ctx, killed);
 		ctx.st.t_unfrozen = now_ns();
 	}
 	if (ok && ctx.hold && write_held(&ctx)) {
 		ok = false;
 		unlock_network(&ctx);
+	}
+	/*
+	 * The frozen clock stopped at the SIGKILL: the tree cannot run again
+	 * from there. The kernel tearing down its memory (held pages written
+	 * meanwhile) is waited for here, before snap exits.
+	 */
+	if (frozen && killed) {
+		uint64_t t0 = now_ns();
+
+		tree_wait_killed(&ctx);
+		ctx.st.kill_wait_ns = now_ns() - t0;
 	}
 	netlock_free(ctx.netlock);
 	/* The pages are in the image and no pipe holds them any more. */
