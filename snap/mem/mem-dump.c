@@ -298,6 +298,7 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 {
 	uint64_t guard = c->ctx->kf->pagemap_guard ? PAGE_IS_GUARD : 0;
 	uint64_t pages = c->pl ? PAGE_IS_PRESENT | PAGE_IS_SWAPPED : 0;
+	uint64_t skip = c->pl ? PAGE_IS_PFNZERO | scan_file_mask(v) : 0;
 	struct page_region regs[SCAN_VEC];
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
@@ -305,8 +306,8 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 		.end = v->end,
 		.vec = (uintptr_t)regs,
 		.vec_len = SCAN_VEC,
-		.category_inverted = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
-		.category_mask = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_inverted = skip,
+		.category_mask = skip,
 		.category_anyof_mask = pages | guard,
 		.return_mask = pages | guard,
 	};

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "ctx.h"
+#include "kcompat.h"
 
 struct page_run {
 	uint64_t vaddr;
@@ -82,6 +83,16 @@ struct iovec;
  */
 int mem_read_cow_v(pid_t pid, int memfd, int pmfd, const struct vma *const *vmas,
 		   const struct iovec *iov, size_t nr, void *buf);
+/*
+ * PAGE_IS_FILE for PAGEMAP_SCAN's masks, where it can tell something: an
+ * anonymous mapping has no page-cache pages, and asking costs the kernel a
+ * look at each page's struct page (a cache miss a page: most of a scan's
+ * time over GiBs).
+ */
+static inline uint64_t scan_file_mask(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE;
+}
 /* Whether the pages of this VMA belong in the image at all. */
 bool vma_dumps_pages(const struct vma *v);
 /*

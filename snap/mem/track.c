@@ -397,8 +397,8 @@ static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct 
 		.end = v->end,
 		.vec = (uintptr_t)regs,
 		.vec_len = SCAN_VEC,
-		.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE,
+		.category_inverted = PAGE_IS_PFNZERO | scan_file_mask(v),
+		.category_mask = PAGE_IS_PFNZERO | scan_file_mask(v),
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
