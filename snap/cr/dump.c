@@ -448,6 +448,9 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	if (ctx.mode->prepare_tree)
 		ctx.mode->prepare_tree(&ctx);
+	/* Held pages: most of them copied while the tree still runs. */
+	if (ctx.hold && track_catchup(&ctx))
+		goto out;
 	frozen = true;
 	if (cgroup_freeze_seize(&ctx) || tree_seize(&ctx))
 		goto out;
@@ -489,6 +492,8 @@ out:
 		tree_unseize(&ctx, killed);
 		ctx.st.t_unfrozen = now_ns();
 	}
+	if (!ok)
+		track_catchup_reset(&ctx);
 	if (ok && ctx.hold && write_held(&ctx)) {
 		ok = false;
 		unlock_network(&ctx);
@@ -525,6 +530,7 @@ out:
 	net_ns_scope_free(ctx.netns);
 	free_tasks(&ctx);
 	tree_prepare_free(&ctx);
+	track_catchup_free(&ctx);
 	track_parent_free(&ctx);
 	page_hold_free(ctx.hold);
 	if (ctx.dirfd >= 0)

@@ -35,6 +35,13 @@ void print_dump_stats(const struct dump_ctx *ctx)
 		printf("  pages held:        %12llu\n", (unsigned long long)s->pages_held);
 		printf("  held write time:   %12.0f us\n", s->held_write_ns / 1000.0);
 	}
+	/* A dump on a parent: pages copied before the freeze, the tree running. */
+	if (s->catchup_rounds) {
+		printf("  catch up rounds:   %12llu\n", (unsigned long long)s->catchup_rounds);
+		printf("  catch up time:     %12.0f us\n", s->catchup_ns / 1000.0);
+		printf("  catch up copied:   %12llu\n", (unsigned long long)s->catchup_copied);
+		printf("  pages caught up:   %12llu\n", (unsigned long long)s->pages_caught_up);
+	}
 	/* Live: the pages streamed while the task ran; else all while frozen. */
 	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));
 	/* -R: handing swapped pages back to swap, the target running. */

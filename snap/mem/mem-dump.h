@@ -20,6 +20,8 @@ struct page_run {
 	uint32_t vma;		/* index in the task's vma list */
 	bool in_parent;		/* unchanged since the parent set: not written (track.h) */
 	bool spliced;		/* written from pipes already (page-splice.c): not copied */
+	bool stored;		/* copied by a catch-up round (track.h): in the hold, at hold_off */
+	uint64_t hold_off;
 };
 
 struct page_list {
