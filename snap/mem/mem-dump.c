@@ -169,13 +169,16 @@ out:
 	return ret;
 }
 
-static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma)
+int page_list_append(struct page_list *pl, const struct page_run *run)
 {
 	struct page_run *last = pl->nr ? &pl->runs[pl->nr - 1] : NULL;
 
-	pl->pages += nr;
-	if (last && last->vma == vma && last->vaddr + last->nr * PAGE_SIZE == vaddr) {
-		last->nr += nr;
+	if (!run->in_parent)
+		pl->pages += run->nr;
+	if (last && last->vma == run->vma && last->vaddr + last->nr * PAGE_SIZE == run->vaddr &&
+	    last->in_parent == run->in_parent && last->stored == run->stored &&
+	    (!run->stored || last->hold_off + last->nr * PAGE_SIZE == run->hold_off)) {
+		last->nr += run->nr;
 		return 0;
 	}
 	if (pl->nr == pl->cap) {
@@ -187,8 +190,13 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 		pl->runs = r;
 		pl->cap = cap;
 	}
-	pl->runs[pl->nr++] = (struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma };
+	pl->runs[pl->nr++] = *run;
 	return 0;
+}
+
+static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma)
+{
+	return page_list_append(pl, &(struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma });
 }
 
 /* What one page_collect() call fills in. */

@@ -61,6 +61,11 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 /* Declare @pl's runs to @ps, those in the parent as such, and end the layout. Logged. */
 int page_sink_declare(struct page_sink *ps, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
+/*
+ * Append @run to @pl (pl->pages counts it unless it is the parent's),
+ * merged with the last run where it goes on from it. -1: no memory.
+ */
+int page_list_append(struct page_list *pl, const struct page_run *run);
 /* Append [start, end) to @rl, merged with the last range if they touch. -1: no memory. */
 int range_add(struct range_list *rl, uint64_t start, uint64_t end);
 void range_list_free(struct range_list *rl);

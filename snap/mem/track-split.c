@@ -192,39 +192,17 @@ static enum page_from classify(struct split *s, uint64_t a, uint64_t end, uint64
 	return FROM_TASK;
 }
 
-/* Append a run, merged with the last one where it goes on from it. */
 static int push_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma,
 		    enum page_from from, uint64_t off)
 {
-	struct page_run *last = pl->nr ? &pl->runs[pl->nr - 1] : NULL;
-	bool in_parent = from == FROM_PARENT, stored = from == FROM_CATCHUP;
-
-	if (!in_parent)
-		pl->pages += nr;
-	if (last && last->vma == vma && last->vaddr + last->nr * PAGE_SIZE == vaddr &&
-	    last->in_parent == in_parent && last->stored == stored &&
-	    (!stored || last->hold_off + last->nr * PAGE_SIZE == off)) {
-		last->nr += nr;
-		return 0;
-	}
-	if (pl->nr == pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 256;
-		struct page_run *r = realloc(pl->runs, cap * sizeof(*r));
-
-		if (!r)
-			return -1;
-		pl->runs = r;
-		pl->cap = cap;
-	}
-	pl->runs[pl->nr++] = (struct page_run){
+	return page_list_append(pl, &(struct page_run){
 		.vaddr = vaddr,
 		.nr = nr,
 		.vma = vma,
-		.in_parent = in_parent,
-		.stored = stored,
-		.hold_off = stored ? off : 0,
-	};
-	return 0;
+		.in_parent = from == FROM_PARENT,
+		.stored = from == FROM_CATCHUP,
+		.hold_off = from == FROM_CATCHUP ? off : 0,
+	});
 }
 
 /* The runs of @pl, cut where the place their pages come from changes, into @out. */

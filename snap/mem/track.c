@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Write tracking for incremental dumps (see track.h): the parent set, the
- * trackers left in the processes, and the split of a page list into pages
- * to save and pages the parent holds unchanged.
+ * Write tracking for incremental dumps (see track.h): the parent set and
+ * the trackers left in the processes. The frozen split of a page list is
+ * track-split.c's; the final dump's catch-up rounds, track-catchup.c's.
  */
 #include <dirent.h>
 #include <fcntl.h>
