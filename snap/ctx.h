@@ -234,6 +234,12 @@ struct dump_stats {
 	uint64_t t_release;		/* the tree let go (killed or resumed) from here */
 	uint64_t pages_held;		/* of pages_written, held in memory until the kill */
 	uint64_t held_write_ns;		/* writing them, the tree gone */
+	uint64_t kill_wait_ns;		/* after the frozen time: the killed tree torn down */
+	/* Catch-up rounds before the freeze (mem/track.h), the tree running. */
+	uint64_t catchup_rounds;
+	uint64_t catchup_copied;	/* pages copied in them, recopies included */
+	uint64_t catchup_ns;
+	uint64_t pages_caught_up;	/* of pages_written, copies from the rounds */
 };
 
 struct restore_stats {
@@ -286,6 +292,7 @@ struct live_dump;
 struct stw_task;
 struct track_task;
 struct track_parent;
+struct track_catchup;
 
 /* A process of the dumped tree: tasks[0] is the root, parents come first. */
 struct dump_task {
@@ -374,6 +381,7 @@ struct dump_ctx {
 	int pidns_level;		/* the root's pid namespace: NSpid fields (1: snap's /proc's) */
 	struct cg_freeze *cg_freeze;	/* --freeze-cgroup: what cgroup/cg-freeze.c seized */
 	struct page_hold *hold;		/* pages written after the kill (mem/page-hold.h), or NULL */
+	struct track_catchup *catchup;	/* pages copied before the freeze (mem/track.h), or NULL */
 	bool parent_runs;		/* process sinks may declare runs the parent set holds */
 	/*
 	 * The tree's network namespace when it is not snap's own, else NULL:

@@ -413,7 +413,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		.dirfd = -1,
 	};
 	struct dump_task *root;
-	bool frozen = false, ok = false;
+	bool frozen = false, ok = false, killed = false;
 
 	ctx.st.t_start = now_ns();
 	ctx.tasks = calloc(1, sizeof(*ctx.tasks));
@@ -448,6 +448,9 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	if (ctx.mode->prepare_tree)
 		ctx.mode->prepare_tree(&ctx);
+	/* Held pages: most of them copied while the tree still runs. */
+	if (ctx.hold && track_catchup(&ctx))
+		goto out;
 	frozen = true;
 	if (cgroup_freeze_seize(&ctx) || tree_seize(&ctx))
 		goto out;
@@ -485,13 +488,27 @@ out:
 	if (frozen) {
 		/* The kinds learn first whether the tree dies (repair mode of its connections). */
 		ctx.st.t_release = now_ns();
-		files_unfreeze(&ctx, ok && !opts->leave_running);
-		tree_unseize(&ctx, ok && !opts->leave_running);
+		killed = ok && !opts->leave_running;
+		files_unfreeze(&ctx, killed);
+		tree_unseize(&ctx, killed);
 		ctx.st.t_unfrozen = now_ns();
 	}
+	if (!ok)
+		track_catchup_reset(&ctx);
 	if (ok && ctx.hold && write_held(&ctx)) {
 		ok = false;
 		unlock_network(&ctx);
+	}
+	/*
+	 * The frozen clock stopped at the SIGKILL: the tree cannot run again
+	 * from there. The kernel tearing down its memory (held pages written
+	 * meanwhile) is waited for here, before snap exits.
+	 */
+	if (frozen && killed) {
+		uint64_t t0 = now_ns();
+
+		tree_wait_killed(&ctx);
+		ctx.st.kill_wait_ns = now_ns() - t0;
 	}
 	netlock_free(ctx.netlock);
 	/* The pages are in the image and no pipe holds them any more. */
@@ -514,6 +531,7 @@ out:
 	net_ns_scope_free(ctx.netns);
 	free_tasks(&ctx);
 	tree_prepare_free(&ctx);
+	track_catchup_free(&ctx);
 	track_parent_free(&ctx);
 	page_hold_free(ctx.hold);
 	if (ctx.dirfd >= 0)

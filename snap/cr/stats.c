@@ -24,10 +24,23 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  frozen page read:  %12.0f us\n", s->read_ns / 1000.0);
 	printf("  frozen page write: %12.0f us\n", s->write_ns / 1000.0);
 	printf("  frozen release:    %12.0f us\n", us(s->t_release, s->t_unfrozen));
+	/*
+	 * A killed tree: the frozen time ends with the SIGKILL (CRIU's too);
+	 * waiting for the kernel to tear the tree down comes after, counted here.
+	 */
+	if (s->kill_wait_ns)
+		printf("  kill wait:         %12.0f us\n", s->kill_wait_ns / 1000.0);
 	/* An incremental dump that kills: written after the kill, not frozen. */
 	if (s->pages_held) {
 		printf("  pages held:        %12llu\n", (unsigned long long)s->pages_held);
 		printf("  held write time:   %12.0f us\n", s->held_write_ns / 1000.0);
+	}
+	/* A dump on a parent: pages copied before the freeze, the tree running. */
+	if (s->catchup_rounds) {
+		printf("  catch up rounds:   %12llu\n", (unsigned long long)s->catchup_rounds);
+		printf("  catch up time:     %12.0f us\n", s->catchup_ns / 1000.0);
+		printf("  catch up copied:   %12llu\n", (unsigned long long)s->catchup_copied);
+		printf("  pages caught up:   %12llu\n", (unsigned long long)s->pages_caught_up);
 	}
 	/* Live: the pages streamed while the task ran; else all while frozen. */
 	printf("  memory dump time:  %12.0f us\n", us(s->t_mem_start, s->t_mem_end));

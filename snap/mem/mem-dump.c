@@ -169,13 +169,16 @@ out:
 	return ret;
 }
 
-static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma)
+int page_list_append(struct page_list *pl, const struct page_run *run)
 {
 	struct page_run *last = pl->nr ? &pl->runs[pl->nr - 1] : NULL;
 
-	pl->pages += nr;
-	if (last && last->vma == vma && last->vaddr + last->nr * PAGE_SIZE == vaddr) {
-		last->nr += nr;
+	if (!run->in_parent)
+		pl->pages += run->nr;
+	if (last && last->vma == run->vma && last->vaddr + last->nr * PAGE_SIZE == run->vaddr &&
+	    last->in_parent == run->in_parent && last->stored == run->stored &&
+	    (!run->stored || last->hold_off + last->nr * PAGE_SIZE == run->hold_off)) {
+		last->nr += run->nr;
 		return 0;
 	}
 	if (pl->nr == pl->cap) {
@@ -187,8 +190,13 @@ static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t v
 		pl->runs = r;
 		pl->cap = cap;
 	}
-	pl->runs[pl->nr++] = (struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma };
+	pl->runs[pl->nr++] = *run;
 	return 0;
+}
+
+static int add_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma)
+{
+	return page_list_append(pl, &(struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma });
 }
 
 /* What one page_collect() call fills in. */
@@ -298,6 +306,7 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 {
 	uint64_t guard = c->ctx->kf->pagemap_guard ? PAGE_IS_GUARD : 0;
 	uint64_t pages = c->pl ? PAGE_IS_PRESENT | PAGE_IS_SWAPPED : 0;
+	uint64_t skip = c->pl ? PAGE_IS_PFNZERO | scan_file_mask(v) : 0;
 	struct page_region regs[SCAN_VEC];
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
@@ -305,8 +314,8 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 		.end = v->end,
 		.vec = (uintptr_t)regs,
 		.vec_len = SCAN_VEC,
-		.category_inverted = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
-		.category_mask = c->pl ? PAGE_IS_PFNZERO | PAGE_IS_FILE : 0,
+		.category_inverted = skip,
+		.category_mask = skip,
 		.category_anyof_mask = pages | guard,
 		.return_mask = pages | guard,
 	};

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "ctx.h"
+#include "kcompat.h"
 
 struct page_run {
 	uint64_t vaddr;
@@ -19,6 +20,8 @@ struct page_run {
 	uint32_t vma;		/* index in the task's vma list */
 	bool in_parent;		/* unchanged since the parent set: not written (track.h) */
 	bool spliced;		/* written from pipes already (page-splice.c): not copied */
+	bool stored;		/* copied by a catch-up round (track.h): in the hold, at hold_off */
+	uint64_t hold_off;
 };
 
 struct page_list {
@@ -58,6 +61,11 @@ int page_copy(struct dump_ctx *ctx, struct dump_task *t, const struct page_list 
 /* Declare @pl's runs to @ps, those in the parent as such, and end the layout. Logged. */
 int page_sink_declare(struct page_sink *ps, const struct page_list *pl);
 void page_list_free(struct page_list *pl);
+/*
+ * Append @run to @pl (pl->pages counts it unless it is the parent's),
+ * merged with the last run where it goes on from it. -1: no memory.
+ */
+int page_list_append(struct page_list *pl, const struct page_run *run);
 /* Append [start, end) to @rl, merged with the last range if they touch. -1: no memory. */
 int range_add(struct range_list *rl, uint64_t start, uint64_t end);
 void range_list_free(struct range_list *rl);
@@ -82,6 +90,16 @@ struct iovec;
  */
 int mem_read_cow_v(pid_t pid, int memfd, int pmfd, const struct vma *const *vmas,
 		   const struct iovec *iov, size_t nr, void *buf);
+/*
+ * PAGE_IS_FILE for PAGEMAP_SCAN's masks, where it can tell something: an
+ * anonymous mapping has no page-cache pages, and asking costs the kernel a
+ * look at each page's struct page (a cache miss a page: most of a scan's
+ * time over GiBs).
+ */
+static inline uint64_t scan_file_mask(const struct vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE;
+}
 /* Whether the pages of this VMA belong in the image at all. */
 bool vma_dumps_pages(const struct vma *v);
 /*

@@ -116,6 +116,15 @@ static int copy_runs(struct dump_ctx *ctx, struct copy *c, const struct page_lis
 
 		if (r->in_parent)
 			continue;
+		/* Copied while the tree ran, not written since: already in snap's hands. */
+		if (r->stored) {
+			if (flush(c) || page_hold_ref(c->hold, c->ps, c->idx, r->hold_off, r->nr))
+				return -1;
+			c->idx += r->nr;
+			ctx->st.pages_written += r->nr;
+			ctx->st.pages_caught_up += r->nr;
+			continue;
+		}
 		if (r->spliced) {
 			if (flush(c))
 				return -1;

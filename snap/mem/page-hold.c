@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Pages held until the tree is killed (see page-hold.h): one memfd holding
- * the pages one record after the other, a list of records (sink, index,
+ * the pages one batch after the other, a list of records (sink, index,
  * offset in the memfd), and the sinks kept open until their records are
- * written.
+ * written. Pages stashed by the catch-up rounds may have no record: a newer
+ * copy replaced them, or the tree went on to write them again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct page_hold {
 	struct page_sink **sinks;	/* kept: closed by page_hold_write() */
 	size_t nr_sinks, cap_sinks;
 	uint64_t bytes, bound;
+	uint64_t pages;			/* in the records */
 };
 
 /* A quarter of MemAvailable: what the hold may take without pushing the machine to reclaim. */
@@ -67,23 +69,13 @@ struct page_hold *page_hold_new(void)
 	return h;
 }
 
-int page_hold_put(struct page_hold *h, struct page_sink *ps, uint64_t idx, const void *data,
-		  uint64_t nr_pages)
+int page_hold_stash(struct page_hold *h, const void *data, uint64_t nr_pages, uint64_t *off)
 {
 	uint64_t len = nr_pages * PAGE_SIZE, done = 0;
 	ssize_t n;
 
 	if (h->bytes + len > h->bound)
 		return 0;
-	if (h->nr == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct held *r = realloc(h->h, cap * sizeof(*r));
-
-		if (!r)
-			return 0;
-		h->h = r;
-		h->cap = cap;
-	}
 	while (done < len) {
 		n = pwrite(h->memfd, (const char *)data + done, len - done, h->bytes + done);
 		if (n < 0 && errno == EINTR)
@@ -97,9 +89,47 @@ int page_hold_put(struct page_hold *h, struct page_sink *ps, uint64_t idx, const
 		}
 		done += n;
 	}
-	h->h[h->nr++] = (struct held){ ps, idx, nr_pages, h->bytes };
+	*off = h->bytes;
 	h->bytes += len;
 	return 1;
+}
+
+int page_hold_ref(struct page_hold *h, struct page_sink *ps, uint64_t idx, uint64_t off,
+		  uint64_t nr_pages)
+{
+	struct held *last = h->nr ? &h->h[h->nr - 1] : NULL;
+
+	h->pages += nr_pages;
+	/* Pages stashed together and laid out together: one record, one write. */
+	if (last && last->ps == ps && last->idx + last->nr == idx &&
+	    (uint64_t)last->off + last->nr * PAGE_SIZE == off) {
+		last->nr += nr_pages;
+		return 0;
+	}
+	if (h->nr == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct held *r = realloc(h->h, cap * sizeof(*r));
+
+		if (!r) {
+			h->pages -= nr_pages;
+			pr_err("out of memory for the page hold");
+			return -1;
+		}
+		h->h = r;
+		h->cap = cap;
+	}
+	h->h[h->nr++] = (struct held){ ps, idx, nr_pages, off };
+	return 0;
+}
+
+int page_hold_put(struct page_hold *h, struct page_sink *ps, uint64_t idx, const void *data,
+		  uint64_t nr_pages)
+{
+	uint64_t off;
+
+	/* Not held (no room, no memory for the record): the caller writes them now. */
+	return page_hold_stash(h, data, nr_pages, &off) == 1 &&
+	       !page_hold_ref(h, ps, idx, off, nr_pages);
 }
 
 int page_hold_keep(struct page_hold *h, struct page_sink *ps)
@@ -122,7 +152,7 @@ int page_hold_keep(struct page_hold *h, struct page_sink *ps)
 
 uint64_t page_hold_pages(const struct page_hold *h)
 {
-	return h ? h->bytes / PAGE_SIZE : 0;
+	return h ? h->pages : 0;
 }
 
 /* Record @e, from the memfd through @buf (as large as the largest record). */

@@ -16,7 +16,9 @@
  * an I/O error after the kill fails the dump with the tree gone.
  *
  *   h = page_hold_new();                       before the freeze
+ *   page_hold_stash(h, data, nr, &off);        running (catch-up): pages for later
  *   page_hold_put(h, ps, idx, data, nr);       frozen: 0 means write them now
+ *   page_hold_ref(h, ps, idx, off, nr);        frozen: stashed pages are those of @ps
  *   page_hold_keep(h, ps);                     frozen: the sink is the hold's now
  *   ... the tree is killed ...
  *   page_hold_write(h);                        every page to its sink, every sink closed
@@ -45,7 +47,19 @@ int page_hold_put(struct page_hold *h, struct page_sink *ps, uint64_t idx, const
  * closes it after its writes. 0, or -1 (logged; @ps is aborted).
  */
 int page_hold_keep(struct page_hold *h, struct page_sink *ps);
-/* Pages held: for --display-stats. */
+/*
+ * Catch-up rounds (track.h), the tree running: append @nr_pages pages at
+ * @data to the hold, not yet anyone's; *@off says where, for
+ * page_hold_ref(). 1: held; 0: the bound is reached (or tmpfs is full).
+ */
+int page_hold_stash(struct page_hold *h, const void *data, uint64_t nr_pages, uint64_t *off);
+/*
+ * Frozen: pages @idx.. of @ps are the @nr_pages pages stashed at @off. 0 or
+ * -1 (no memory, logged).
+ */
+int page_hold_ref(struct page_hold *h, struct page_sink *ps, uint64_t idx, uint64_t off,
+		  uint64_t nr_pages);
+/* Pages held for the sinks: for --display-stats. */
 uint64_t page_hold_pages(const struct page_hold *h);
 /* Write every held page and close every sink kept. 0 or -1 (logged). */
 int page_hold_write(struct page_hold *h);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Write tracking for incremental dumps (see track.h): the parent set, the
- * trackers left in the processes, and the split of a page list into pages
- * to save and pages the parent holds unchanged.
+ * Write tracking for incremental dumps (see track.h): the parent set and
+ * the trackers left in the processes. The frozen split of a page list is
+ * track-split.c's; the final dump's catch-up rounds, track-catchup.c's.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -140,6 +140,12 @@ void track_parent_free(struct dump_ctx *ctx)
 uint64_t track_parent_id(const struct dump_ctx *ctx)
 {
 	return ctx->parent ? ctx->parent->inv->dump_id : 0;
+}
+
+size_t track_parent_trackers(const struct dump_ctx *ctx, const TrackEntry *const **te)
+{
+	*te = ctx->parent ? (const TrackEntry *const *)ctx->parent->te : NULL;
+	return ctx->parent ? ctx->parent->nr_te : 0;
 }
 
 static const TrackEntry *parent_entry(const struct dump_ctx *ctx, pid_t pid)
@@ -333,220 +339,6 @@ int track_take(struct dump_ctx *ctx, struct dump_task *t)
 	if (t->trk)
 		t->trk->fd = -1;
 	return 0;
-}
-
-/*
- * Whether @v is registered with an asynchronous write-protect uffd now,
- * before this round registers anything: PAGEMAP_SCAN refuses a mapping that
- * is not (PM_SCAN_CHECK_WPASYNC). One page answers for the whole mapping.
- */
-static int still_tracked(int pmfd, pid_t pid, const struct vma *v)
-{
-	struct page_region reg;
-	struct pm_scan_arg a = {
-		.size = sizeof(a),
-		.flags = PM_SCAN_CHECK_WPASYNC,
-		.start = v->start,
-		.end = v->start + PAGE_SIZE,
-		.vec = (uintptr_t)&reg,
-		.vec_len = 1,
-		.category_anyof_mask = PAGE_IS_PRESENT,
-		.return_mask = PAGE_IS_PRESENT,
-	};
-
-	if (ioctl(pmfd, PAGEMAP_SCAN, &a) >= 0)
-		return 1;
-	if (errno == EPERM)
-		return 0;
-	pr_perror("pid %d: PAGEMAP_SCAN of %lx", pid, (unsigned long)v->start);
-	return -1;
-}
-
-/*
- * The pages of @v not written since the last round, into @clean.
- *
- * Only a mapping registered with the tracker since the last round can have
- * clean pages: the protection of a page says nothing once its mapping lost
- * its registration - mremap() drops it (without UFFD_FEATURE_EVENT_REMAP,
- * which would stop the process on every mremap until snap read the event),
- * and from the mapping the moved range merges into, not only from the moved
- * pages, whose protection it clears; writes there leave the protection
- * bits as they were. Nothing but UFFDIO_REGISTER registers a mapping again
- * (mappings of different uffds never merge), so a mapping still registered
- * now has been all along. Every mapping is then registered (again) - one
- * the tracker cannot have (another uffd's: EBUSY) stays untracked - and,
- * with @rearm, what was written is protected again for the next round.
- *
- * A mapping registered anew has its stale protection bits lifted first: a
- * page written while its mapping was not registered keeps its bit and is
- * writable, and PM_SCAN_WP_MATCHING passes over a page whose bit is set -
- * its next writes would go unseen.
- */
-static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct vma *v,
-		      bool rearm, struct range_list *clean)
-{
-	struct uffdio_register reg = {
-		.range = { .start = v->start, .len = v->end - v->start },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-	struct page_region regs[SCAN_VEC];
-	struct pm_scan_arg a = {
-		.size = sizeof(a),
-		.flags = PM_SCAN_CHECK_WPASYNC | (rearm ? PM_SCAN_WP_MATCHING : 0),
-		.start = v->start,
-		.end = v->end,
-		.vec = (uintptr_t)regs,
-		.vec_len = SCAN_VEC,
-		.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_WRITTEN,
-	};
-	int tracked = still_tracked(pmfd, pid, v);
-	long n, i;
-
-	if (tracked < 0)
-		return -1;
-	if (ioctl(trk->uffd, UFFDIO_REGISTER, &reg)) {
-		pr_debug("pid %d: mapping %lx-%lx not tracked: %s", pid, (unsigned long)v->start,
-			 (unsigned long)v->end, strerror(errno));
-		return 0;
-	}
-	if (!tracked && !rearm)
-		return 0;
-	if (!tracked) {
-		struct uffdio_writeprotect wp = { .range = reg.range, .mode = 0 };
-
-		if (ioctl(trk->uffd, UFFDIO_WRITEPROTECT, &wp)) {
-			pr_perror("pid %d: cannot reset the write tracking of %lx-%lx", pid,
-				  (unsigned long)v->start, (unsigned long)v->end);
-			return -1;
-		}
-	}
-	for (;;) {
-		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
-		if (n < 0) {
-			pr_perror("pid %d: PAGEMAP_SCAN of the written pages of %lx-%lx", pid,
-				  (unsigned long)v->start, (unsigned long)v->end);
-			return -1;
-		}
-		for (i = 0; tracked && i < n; i++)
-			if (!(regs[i].categories & PAGE_IS_WRITTEN) &&
-			    range_add(clean, regs[i].start, regs[i].end))
-				return -1;
-		if (a.walk_end >= v->end)
-			return 0;
-		a.start = a.walk_end;
-	}
-}
-
-/* @clean and what the parent lists, both in address order: their intersection. */
-static int in_parent_ranges(const struct track_task *trk, const struct range_list *clean,
-			    struct range_list *out)
-{
-	size_t i = 0, j = 0;
-
-	while (i < clean->nr && j < trk->nr_parent_pm) {
-		const PagemapEntry *p = trk->parent_pm[j];
-		uint64_t ps = p->vaddr, pe = ps + (uint64_t)p->nr_pages * PAGE_SIZE;
-		uint64_t s = clean->r[i].start > ps ? clean->r[i].start : ps;
-		uint64_t e = clean->r[i].end < pe ? clean->r[i].end : pe;
-
-		if (s < e && range_add(out, s, e))
-			return -1;
-		if (clean->r[i].end < pe)
-			i++;
-		else
-			j++;
-	}
-	return 0;
-}
-
-static int push_run(struct page_list *pl, uint64_t vaddr, uint64_t nr, uint32_t vma,
-		    bool in_parent)
-{
-	if (pl->nr == pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 256;
-		struct page_run *r = realloc(pl->runs, cap * sizeof(*r));
-
-		if (!r)
-			return -1;
-		pl->runs = r;
-		pl->cap = cap;
-	}
-	pl->runs[pl->nr++] = (struct page_run){ .vaddr = vaddr, .nr = nr, .vma = vma, .in_parent = in_parent };
-	if (!in_parent)
-		pl->pages += nr;
-	return 0;
-}
-
-/* Cut the runs of @pl where the ranges of @par begin and end: runs inside are in the parent. */
-static int cut_runs(const struct page_list *pl, const struct range_list *par,
-		    struct page_list *out)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < pl->nr; i++) {
-		const struct page_run *r = &pl->runs[i];
-		uint64_t a = r->vaddr, end = r->vaddr + r->nr * PAGE_SIZE;
-
-		while (a < end) {
-			uint64_t s, e;
-
-			while (j < par->nr && par->r[j].end <= a)
-				j++;
-			s = j < par->nr ? par->r[j].start : end;
-			e = j < par->nr ? par->r[j].end : end;
-			if (s > a) {
-				s = s < end ? s : end;
-				if (push_run(out, a, (s - a) / PAGE_SIZE, r->vma, false))
-					return -1;
-				a = s;
-				continue;
-			}
-			e = e < end ? e : end;
-			if (push_run(out, a, (e - a) / PAGE_SIZE, r->vma, true))
-				return -1;
-			a = e;
-		}
-	}
-	return 0;
-}
-
-int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl, bool rearm)
-{
-	struct range_list clean = { 0 }, par = { 0 };
-	struct page_list out = { 0 };
-	int pmfd, ret = -1;
-	char path[64];
-
-	if (!t->trk)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	pmfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pmfd < 0) {
-		pr_perror("cannot open %s", path);
-		return -1;
-	}
-	for (size_t i = 0; i < t->vmas.nr; i++)
-		if (vma_dumps_pages(&t->vmas.v[i]) &&
-		    scan_clean(t->trk, t->pid, pmfd, &t->vmas.v[i], rearm, &clean))
-			goto out;
-	if (in_parent_ranges(t->trk, &clean, &par) || cut_runs(pl, &par, &out)) {
-		pr_err("pid %d: out of memory for the list of pages to dump", t->pid);
-		goto out;
-	}
-	ctx->st.pages_in_parent += pl->pages - out.pages;
-	page_list_free(pl);
-	*pl = out;
-	out = (struct page_list){ 0 };
-	ret = 0;
-out:
-	close(pmfd);
-	page_list_free(&out);
-	free(clean.r);
-	free(par.r);
-	return ret;
 }
 
 /*

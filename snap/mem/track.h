@@ -25,6 +25,7 @@
 
 #include "ctx.h"
 #include "mem/mem-dump.h"
+#include "track.pb-c.h"
 
 /* The uffd features a tracker needs: async WP, and markers on empty anonymous pages. */
 #define TRACK_UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
@@ -75,6 +76,54 @@ int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
  * and drop snap's copy, so that the live dump may register its own uffd. Logged.
  */
 int track_release(struct dump_task *t);
+/* The parent set's trackers (track.img): their number, and *@te. */
+size_t track_parent_trackers(const struct dump_ctx *ctx, const TrackEntry *const **te);
+
+/*
+ * Catch-up rounds (track-catchup.c): a dump on a parent that kills its tree
+ * and holds its pages (dump_ctx.hold) first copies, the tree still running,
+ * what was written since the parent, as a pre-dump would: each round reads
+ * the written pages and protects them again in one PAGEMAP_SCAN, then
+ * copies them into the hold, while the tree goes on writing. Rounds repeat
+ * while what they find shrinks. Once frozen, track_split() leaves to those
+ * copies the pages not written since (track_catchup_copies()), and only the
+ * last writes are copied frozen.
+ *
+ * Why the copies are exact: a copy is made after the scan that protected
+ * its page again; a page written after that scan, even during the copy,
+ * reads as written at the freeze (or in the next round) and is copied then,
+ * the later copy winning. A page not written since reads as it was at the
+ * scan, whenever it is read. A page that cannot be read is unprotected
+ * instead: written, for the freeze. Only mappings registered with the
+ * tracker all along are caught up (none is registered by a round), so a
+ * mapping moved or made since reads as untracked at the freeze and is saved
+ * whole there, whatever the rounds copied at its addresses.
+ *
+ * Before the freeze: the rounds. 0, or -1 (logged): the dump fails.
+ */
+int track_catchup(struct dump_ctx *ctx);
+/* A page a catch-up round copied: its newest copy is at @off in the page hold. */
+struct track_copy {
+	uint64_t addr, off;
+};
+
+/*
+ * Frozen: the copies the rounds made of @pid's pages, in address order
+ * (their number in *@nr; NULL: none), and in *@runs, *@cap an array of page
+ * runs, touched already, for the split's output (NULL, 0: none). The
+ * caller owns *@runs.
+ */
+const struct track_copy *track_catchup_copies(struct dump_ctx *ctx, pid_t pid, size_t *nr,
+					      struct page_run **runs, size_t *cap);
+/*
+ * The dump failed: the rounds protected pages the parent does not hold, so
+ * every mapping they scanned is unregistered from the tracker (its
+ * protection goes with it): a later dump on the same parent finds those
+ * mappings untracked and saves them whole.
+ */
+void track_catchup_reset(struct dump_ctx *ctx);
+void track_catchup_free(struct dump_ctx *ctx);
+
 /* Pre-dump: track.img, from every task's tracker. Logged. */
 int track_write(struct dump_ctx *ctx);
 /* Drop snap's copy of the tracker (the last one: its protection goes). */

@@ -510,9 +510,10 @@ static bool reap_traced(pid_t *tids, size_t nr)
 /*
  * Killed tasks are gone (zombies at most) once collected and their pidfds
  * read: the caller may look at once (runc destroys the container right after
- * the dump, and refuses one whose init still runs).
+ * the dump, and refuses one whose init still runs; a restore right after
+ * needs the pids free).
  */
-static void wait_dead(const struct dump_ctx *ctx)
+void tree_wait_killed(const struct dump_ctx *ctx)
 {
 	uint64_t deadline = now_ns() + 5000000000ULL;
 	struct pollfd pfd = { .events = POLLIN };
@@ -559,8 +560,6 @@ void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 			unseize_task(&ctx->tasks[i], kill_all);
 			ctx->tasks[i].seized = false;
 		}
-	if (kill_all)
-		wait_dead(ctx);
 }
 
 int tree_write(struct dump_ctx *ctx)

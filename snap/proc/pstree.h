@@ -14,8 +14,14 @@ void tree_prepare_free(struct dump_ctx *ctx);
  * lets it go with tree_unseize().
  */
 int tree_seize(struct dump_ctx *ctx);
-/* Detach every seized task; with @kill_all, SIGKILL them all first. */
+/*
+ * Detach every seized task; with @kill_all, SIGKILL them all first. Killed
+ * tasks may still be tearing down their memory (a few hundred ms for GiBs):
+ * tree_wait_killed() waits for that.
+ */
 void tree_unseize(struct dump_ctx *ctx, bool kill_all);
+/* After tree_unseize(ctx, true): wait until every killed task is gone (5 s at most). */
+void tree_wait_killed(const struct dump_ctx *ctx);
 /*
  * With @parent's parasite gone: whether it has waited for the stop of each
  * of its stopped children (dump_task.stop_waited). -1 logged.

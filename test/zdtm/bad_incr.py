@@ -4,7 +4,9 @@ and a pre-dump given to restore. Each fails with one line naming what is
 wrong, and nothing is left alive that should not be."""
 
 import os
+import re
 import shutil
+import time
 
 from modes import MODES
 from outcome import Failure
@@ -111,3 +113,26 @@ def img_incr_dedup(b):
         shutil.rmtree(os.path.join(r.dir, "pre%d" % i))
     r.restore()
     r.finish("dedup and restore")
+
+
+def bad_incr_catchup_failed(b):
+    """A final dump that fails after its catch-up rounds (a network-lock hook that
+    fails, before the freeze copies anything): the rounds protected pages the parent
+    does not hold, so the trackers are reset; a second dump on the same parent must
+    not take those pages for the parent's. The writer checks every byte."""
+    r = b.target(WRITER)
+    r.pre_dump(1)
+    script = os.path.join(r.dir, "fail-lock.sh")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\n[ "$CRTOOLS_SCRIPT_ACTION" = network-lock ] && exit 3\nexit 0\n')
+    os.chmod(script, 0o755)
+    os.makedirs(r.img, exist_ok=True)
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--prev-images-dir", "../pre1",
+                  "--track-mem", "--action-script", script],
+                 [re.escape(script) + " failed at network-lock"], workdir=r.img)
+    r.check_running("a dump failing at network-lock")
+    time.sleep(0.5)
+    r.dump(MODES["predump"])
+    r.wait_gone("dump")
+    r.restore()
+    r.finish("restore")
