@@ -112,11 +112,13 @@ int pidns_nest_check(struct dump_ctx *ctx)
 			return -1;
 		if (p && t->nest && check_ids(ctx, t, p))
 			return -1;
-		if (check_for_children(ctx, t))
-			return -1;
 		if (t->nest)
 			pr_debug("pid %d: %d level(s) down, pid %d there", t->pid, t->nest,
 				 t->nspid[t->nest - 1]);
 	}
+	/* Once every init is known good: a dead one is named before its parent. */
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (check_for_children(ctx, &ctx->tasks[i]))
+			return -1;
 	return 0;
 }
