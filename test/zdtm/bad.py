@@ -165,6 +165,7 @@ BAD = [
     ("bad/dump_pidns_nested_init_gone", bad_pidnest.bad_dump_pidns_nested_init_gone),
     ("bad/dump_pidns_nested_userns", bad_pidnest.bad_dump_pidns_nested_userns),
     ("bad/restore_pidns_nested_init", bad_pidnest.bad_restore_pidns_nested_init),
+    ("bad/dump_pidns_nested_proc", bad_pidnest.bad_dump_pidns_nested_proc),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),
     ("bad/stale_parasite", bad_live.bad_stale_parasite),

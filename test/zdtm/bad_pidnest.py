@@ -7,10 +7,14 @@ is the test that works."""
 import os
 import shutil
 
+import tests
+
 from bad_ns import edit_records, snap_show
 from bad_pidns import children, nspid, set_fields
 from outcome import Failure
+from modes import FLAVOURS
 from proc import kill_tree, proc_state, spawn, wait_until
+from testrun import Run
 
 
 def spawn_unshared(argv, want):
@@ -90,3 +94,16 @@ def bad_restore_pidns_nested_init(b):
                  lambda i, p: set_fields(p, {14: 2}) if i == idx[0] else p)
     b.snap_fails(["restore", "-D", r.img, "-d"],
                  [r"pstree\.img: pid %d has 1 nested pid" % init], workdir=r.img)
+
+
+def bad_dump_pidns_nested_proc(b):
+    """In the ns flavour, the nested init of static/pidns_nested mounts a
+    proc of its own (pidns_nested_proc) in the tree's mount namespace:
+    restore would mount it anew for the tree's pid namespace, so dump
+    refuses it naming the mount; the tree runs on."""
+    t = tests.find("static/pidns_nested_proc")
+    r = Run(b.ctx, t, b.dir, flavour=FLAVOURS["ns"], label="target")
+    b.runs.append(r)
+    r.start()
+    dump_refused(b, r.pid, [r"mount \d+ at /dev/shm/nested-proc is the proc of another pid "
+                            r"namespace"])

@@ -10,12 +10,14 @@
  * three of them in one namespace, another than the test's, which is the
  * test's pid_for_children; the thread has its tid, the zombie its status.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +26,7 @@
 #include "zdtmtst.h"
 
 #define NR_NESTED 3 /* the init and its two children */
+#define NESTED_PROC "/dev/shm/nested-proc"
 
 struct report {
 	int who;		/* 0: the init, 1 and 2 its children */
@@ -110,10 +113,15 @@ static void __attribute__((noreturn)) serve(int who)
 	}
 }
 
-static void __attribute__((noreturn)) nested_init(void)
+static void __attribute__((noreturn)) nested_init(int mount_proc)
 {
 	pthread_t th;
 	siginfo_t si;
+
+	/* Argument "proc" (the ns flavour only): a proc of its own, which dump refuses. */
+	if (mount_proc && ((mkdir(NESTED_PROC, 0755) && errno != EEXIST) ||
+			   mount("proc", NESTED_PROC, "proc", 0, NULL)))
+		_exit(2);
 
 	for (int i = 0; i < 2; i++) {
 		kids[i] = fork();
@@ -173,7 +181,7 @@ int main(int argc, char **argv)
 	if (init < 0)
 		fail("fork: %m");
 	if (!init)
-		nested_init();
+		nested_init(argv[1] && !strcmp(argv[1], "proc"));
 	kill(init, SIGUSR1);
 	ask(was);
 	for (int i = 0; i < NR_NESTED; i++)
