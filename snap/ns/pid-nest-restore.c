@@ -75,13 +75,12 @@ int pidns_nest_load(struct restore_ctx *ctx)
 pid_t pidns_rst_pid_seen(const struct restore_ctx *ctx, const struct restore_task *viewer,
 			 pid_t vpid)
 {
-	size_t dv = pidns_depth(viewer);
 	const struct restore_task *t;
 
-	if (!dv)
+	if (!pidns_depth(viewer))
 		return vpid;
 	t = task_of(ctx, vpid);
-	return t && pidns_depth(t) >= dv ? (pid_t)t->pe->ns_pid[dv - 1] : 0;
+	return t ? pidns_seen_by(viewer, t) : 0;
 }
 
 size_t pidns_set_tids(const struct restore_task *t, size_t k, pid_t *tids)

@@ -35,6 +35,15 @@ static inline size_t pidns_depth(const struct restore_task *t)
 {
 	return t->pe->n_ns_pid;
 }
+/* Restore: @t's pid as @viewer (its ancestor, or itself) sees it; 0 when it does not. */
+static inline pid_t pidns_seen_by(const struct restore_task *viewer, const struct restore_task *t)
+{
+	size_t dv = pidns_depth(viewer);
+
+	if (!dv)
+		return t->pid;
+	return pidns_depth(t) >= dv ? (pid_t)t->pe->ns_pid[dv - 1] : 0;
+}
 /*
  * Restore, once the images are loaded: pstree.img's ns_pid and the core
  * images' ns_tid agree with each other (depth, inits). -1 logged.
