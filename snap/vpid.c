@@ -255,7 +255,8 @@ int tree_vpids(struct dump_ctx *ctx)
 		t->vpgid = t->pgid;
 		t->vsid = t->sid;
 		/* A task in a pid namespace nested in snap's (pidns-nest.c). */
-		if (i && !proc_nspids(t->pid, 0, &n) && n.levels > 1 && task_nested(ctx, t, n.levels))
+		if (i && !proc_nspids(t->pid, 0, &n) && n.levels > 1 &&
+		    task_nested(ctx, t, n.levels))
 			return -1;
 	}
 	for (size_t i = 1; root.levels > 1 && i < ctx->nr_tasks; i++)

@@ -427,7 +427,8 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 			continue;
 		}
 		pid = make_task_of(ctx, i,
-				   (pe->files_shared ? CLONE_FILES : 0) | (pe->fs_shared ? CLONE_FS : 0));
+				   (pe->files_shared ? CLONE_FILES : 0) |
+					   (pe->fs_shared ? CLONE_FS : 0));
 		if (pid < 0)
 			return -1;
 		if (pid == 0)

@@ -102,8 +102,7 @@ bool pidns_is_init(const struct restore_ctx *ctx, size_t idx)
 }
 
 /* The child of tasks[@idx] that is the init of the namespace whose ns.img id is @id. */
-static const struct restore_task *init_child(const struct restore_ctx *ctx, size_t idx,
-					     uint32_t id)
+static const struct restore_task *init_child(const struct restore_ctx *ctx, size_t idx, uint32_t id)
 {
 	for (size_t i = idx + 1; i < ctx->nr_tasks; i++) {
 		const struct restore_task *c = &ctx->tasks[i];
