@@ -2,13 +2,14 @@
  * A pid namespace nested in the tree: the test unshares CLONE_NEWPID and
  * forks (as `unshare -p -f` does), so its child is pid 1 of a new namespace
  * and the test's own pid_for_children is that namespace. The nested init
- * forks two children (small pids there), one with a thread, and a
- * zombie it has not reaped. Each reports, when asked, its pid and parent as
- * it sees them, its NSpid line, its pid namespace's inode and (the init)
- * its zombie. After restore every report must be as before: the same pids
- * at every level, the nested init pid 1 and its children's parent, the
- * three of them in one namespace, another than the test's, which is the
- * test's pid_for_children; the thread has its tid, the zombie its status.
+ * forks two children (small pids there), one with a thread, the other
+ * leading a session of its own, and a zombie it has not reaped. Each
+ * reports, when asked, its pid and parent as it sees them, its session and
+ * group, its NSpid line, its pid namespace's inode and (the init) its
+ * zombie. After restore every report must be as before: the same pids at
+ * every level, the nested init pid 1 and its children's parent, the three
+ * of them in one namespace, another than the test's, which is the test's
+ * pid_for_children; the thread has its tid, the zombie its status.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +32,7 @@
 struct report {
 	int who;		/* 0: the init, 1 and 2 its children */
 	pid_t pid, ppid, tid;	/* tid: the thread's (child 1), 0 elsewhere */
+	pid_t sid, pgid;	/* 0: outside its namespace (the init's are the test's) */
 	ino_t pidns;
 	int zombie;		/* the init: its zombie is there with status 5 */
 	char nspid[64];
@@ -65,7 +67,8 @@ static void read_nspid(char *buf, size_t size)
 
 static void say(int who)
 {
-	struct report r = { .who = who, .pid = getpid(), .ppid = getppid(), .tid = thread_tid };
+	struct report r = { .who = who, .pid = getpid(), .ppid = getppid(), .tid = thread_tid,
+			    .sid = getsid(0), .pgid = getpgid(0) };
 	siginfo_t si = { 0 };
 
 	r.pidns = ns_ino("pid");
@@ -128,6 +131,9 @@ static void __attribute__((noreturn)) nested_init(int mount_proc)
 		if (kids[i] < 0)
 			_exit(2);
 		if (!kids[i]) {
+			/* Child 2 leads a session of its own inside the namespace. */
+			if (i == 1 && setsid() < 0)
+				_exit(2);
 			if (i == 0 && pthread_create(&th, NULL, thread_fn, NULL))
 				_exit(2);
 			while (i == 0 && !thread_now)
@@ -188,6 +194,9 @@ int main(int argc, char **argv)
 		if ((i ? was[i].pid <= 1 : was[i].pid != 1) || was[i].ppid != (i ? 1 : 0))
 			fail("before dump, %s is pid %d (parent %d)", names[i], was[i].pid,
 			     was[i].ppid);
+	if (was[2].sid != was[2].pid || was[2].pgid != was[2].pid || was[0].sid || was[1].sid)
+		fail("before dump: sessions %d %d %d, child 2's group %d", was[0].sid, was[1].sid,
+		     was[2].sid, was[2].pgid);
 	if (!was[0].zombie || was[1].tid <= 0)
 		fail("before dump: no zombie (%d) or thread (%d)", was[0].zombie, was[1].tid);
 
@@ -199,9 +208,12 @@ int main(int argc, char **argv)
 	ask(now);
 	for (int i = 0; i < NR_NESTED; i++) {
 		if (now[i].pid != was[i].pid || now[i].ppid != was[i].ppid ||
+		    now[i].sid != was[i].sid || now[i].pgid != was[i].pgid ||
 		    strcmp(now[i].nspid, was[i].nspid))
-			fail("%s: pid %d, parent %d, NSpid %s; was %d, %d, %s", names[i], now[i].pid,
-			     now[i].ppid, now[i].nspid, was[i].pid, was[i].ppid, was[i].nspid);
+			fail("%s: pid %d, parent %d, session %d, group %d, NSpid %s; was %d, %d, "
+			     "%d, %d, %s",
+			     names[i], now[i].pid, now[i].ppid, now[i].sid, now[i].pgid, now[i].nspid,
+			     was[i].pid, was[i].ppid, was[i].sid, was[i].pgid, was[i].nspid);
 		if (now[i].pidns != now[0].pidns)
 			fail("%s is in pid namespace %lu, the init in %lu", names[i],
 			     (unsigned long)now[i].pidns, (unsigned long)now[0].pidns);
