@@ -5,13 +5,14 @@
  * forks two children (small pids there), one with a thread, the other
  * leading a session of its own, and a zombie it has not reaped. Each
  * reports, when asked, its pid and parent as it sees them, its session and
- * group, its NSpid line, its pid namespace's inode and (the init) its
- * zombie. After restore every report must be as before: the same pids at
+ * group, its NSpid line, the owner (F_SETOWN) of a pipe it owns, its pid
+ * namespace's inode and (the init) its zombie. After restore every report must be as before: the same pids at
  * every level, the nested init pid 1 and its children's parent, the three
  * of them in one namespace, another than the test's, which is the test's
  * pid_for_children; the thread has its tid, the zombie its status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,12 +34,13 @@ struct report {
 	int who;		/* 0: the init, 1 and 2 its children */
 	pid_t pid, ppid, tid;	/* tid: the thread's (child 1), 0 elsewhere */
 	pid_t sid, pgid;	/* 0: outside its namespace (the init's are the test's) */
+	pid_t owner;		/* F_GETOWN of its pipe, which it owns */
 	ino_t pidns;
 	int zombie;		/* the init: its zombie is there with status 5 */
 	char nspid[64];
 };
 
-static int report[2];
+static int report[2], owned[2];
 static pid_t kids[2];
 static volatile pid_t thread_tid, thread_now;
 static pid_t zombie;
@@ -71,6 +73,7 @@ static void say(int who)
 			    .sid = getsid(0), .pgid = getpgid(0) };
 	siginfo_t si = { 0 };
 
+	r.owner = fcntl(owned[0], F_GETOWN);
 	r.pidns = ns_ino("pid");
 	read_nspid(r.nspid, sizeof(r.nspid));
 	if (zombie && !waitid(P_PID, zombie, &si, WEXITED | WNOHANG | WNOWAIT))
@@ -102,6 +105,9 @@ static void __attribute__((noreturn)) serve(int who)
 {
 	sigset_t set, old;
 
+	/* A pipe whose SIGIO goes to itself, by the pid its namespace sees. */
+	if (pipe(owned) || fcntl(owned[0], F_SETOWN, getpid()))
+		_exit(2);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, &old);
@@ -209,11 +215,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NR_NESTED; i++) {
 		if (now[i].pid != was[i].pid || now[i].ppid != was[i].ppid ||
 		    now[i].sid != was[i].sid || now[i].pgid != was[i].pgid ||
+		    now[i].owner != now[i].pid ||
 		    strcmp(now[i].nspid, was[i].nspid))
-			fail("%s: pid %d, parent %d, session %d, group %d, NSpid %s; was %d, %d, "
-			     "%d, %d, %s",
+			fail("%s: pid %d, parent %d, session %d, group %d, NSpid %s, its pipe's "
+			     "owner %d; was %d, %d, %d, %d, %s",
 			     names[i], now[i].pid, now[i].ppid, now[i].sid, now[i].pgid, now[i].nspid,
-			     was[i].pid, was[i].ppid, was[i].sid, was[i].pgid, was[i].nspid);
+			     now[i].owner, was[i].pid, was[i].ppid, was[i].sid, was[i].pgid,
+			     was[i].nspid);
 		if (now[i].pidns != now[0].pidns)
 			fail("%s is in pid namespace %lu, the init in %lu", names[i],
 			     (unsigned long)now[i].pidns, (unsigned long)now[0].pidns);
