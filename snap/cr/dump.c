@@ -460,6 +460,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {
+		ctx.st.t_release = now_ns();
 		files_unfreeze(&ctx, false);
 		tree_unseize(&ctx, false);
 		frozen = false;

@@ -71,22 +71,54 @@ static pid_t clone_with_pids(const pid_t *tids, size_t n, uint64_t flags)
 }
 
 /*
+ * A joined pid namespace (runc's pod one) is also other processes': its pid
+ * @pid may be taken, or held by the dumped process's zombie until that
+ * namespace's init reaps it. Its pids are not snap's /proc's, so clone3()
+ * itself is the probe: 0 to try again, -1 logged once @waited is up, 1
+ * for a namespace snap made, where nobody else takes pids.
+ */
+static int wait_joined_pid(const struct restore_ctx *ctx, pid_t pid, unsigned int *waited)
+{
+	const char *what;
+
+	if (ns_joined(ctx, NS_KIND__NS_PID, &what) < 0)
+		return 1;
+	if (*waited >= ctx->opts->pid_wait_ms) {
+		pr_err("pid %d of the pid namespace %s gives is still in use after %u ms; cannot "
+		       "restore it",
+		       pid, what, *waited);
+		return -1;
+	}
+	usleep(10000);
+	*waited += 10;
+	return 0;
+}
+
+/*
  * fork() with @tids (innermost namespace first, the tree root's last),
  * sharing what @flags say: 0 in the child, -1 logged.
  */
 static pid_t make_task_tids(struct restore_ctx *ctx, const pid_t *tids, size_t n, uint64_t flags)
 {
 	pid_t ret, pid = tids[n - 1];
+	unsigned int waited = 0;
 
 	fflush(NULL);
 	for (;;) {
+		int w;
+
 		ret = clone_with_pids(tids, n, flags);
-		/* In a new pid namespace nobody else takes pids: nothing to wait for. */
-		if (ret >= 0 || errno != EEXIST || ctx->new_pidns)
+		if (ret >= 0 || errno != EEXIST)
 			break;
-		/* Taken between our check and clone3: wait again. */
-		if (wait_pid_free(pid, ctx->opts->pid_wait_ms))
+		/* Taken between our check and clone3, or in a joined namespace: wait. */
+		w = ctx->new_pidns ? wait_joined_pid(ctx, pid, &waited) :
+				     wait_pid_free(pid, ctx->opts->pid_wait_ms);
+		if (w < 0)
 			return -1;
+		if (w > 0) {
+			errno = EEXIST;
+			break;
+		}
 	}
 	if (ret < 0 && n > 1)
 		pr_perror("pid %d: clone3 with set_tid (%d in its nested pid namespace)", pid,
@@ -513,7 +545,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 	 * (maker_of()), before its premap: they share none of its memory. In
 	 * its group, the task can be its terminal's foreground again.
 	 */
-	if ((!idx && (ns_restore_root(ctx) || files_open_in_root(ctx, tr->service_base))) ||
+	if ((!idx && (ns_restore_root(ctx) || shmem_create_in_root(ctx) ||
+		      files_open_in_root(ctx, tr->service_base))) ||
 	    ns_enter_task(ctx, t->pe) ||
 	    cgroup_task_enter(ctx, idx) || make_ids(ctx, t, !idx) || make_adopted(tr, t->pid) ||
 	    premap(tr, idx) || make_children(tr, idx, false) || join_group(ctx, t) ||

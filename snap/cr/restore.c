@@ -617,7 +617,8 @@ int cmd_restore(const struct snap_opts *opts, const struct kfeat *kf)
 	if (opts->shell_job) {
 		ctx.tty_fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	}
-	if (shmem_create(&ctx) || cgroup_prepare(&ctx) || prepare_tree(&tr))
+	if (shmem_create(&ctx, files_paths_in_task(&ctx)) || cgroup_prepare(&ctx) ||
+	    prepare_tree(&tr))
 		goto out;
 	/*
 	 * The root (or snap's init of a new pid namespace) is born in the

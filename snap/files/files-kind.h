@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "ctx.h"
+#include "files/files.h"
 
 /* What the dump side knows about one target fd. */
 struct fd_desc {
@@ -200,12 +201,6 @@ int files_stat_as(pid_t pid, const char *path, struct stat *st);
  * @tpgid may be NULL). Host pids.
  */
 dev_t files_ctty_of(pid_t pid, pid_t *sid, pid_t *tpgid);
-/*
- * Restore: the tree lives in a mount namespace of its own, where the paths
- * of the images lead; snap's do not, only the tasks' (after the root's
- * pivot_root) do: a file opened by path is opened in the task (FD_IN_TASK).
- */
-bool files_paths_in_task(const struct restore_ctx *ctx);
 /*
  * Restore: the tree is made in a pid namespace of its own, whose pids
  * snap's processes do not see; only the root and its children do.

@@ -240,14 +240,15 @@ static int reg_inflight(const struct dump_ctx *ctx, const FileEntry *fe)
  * exists. In a tree with its own mount namespace, every other path is the
  * tree's: opened by the root once it has pivoted, before its children, so
  * that tasks sharing an open file description (an offset) share it again.
+ * A deleted one too: the root recreates it there (shmem_create_in_root()).
  */
 static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *fe)
 {
 	long pid = proc_pid(fe);
 
-	if (files_paths_in_task(ctx) && !fe->reg->deleted)
-		/* Its /proc shows the tree's pids: any /proc/PID waits for its task. */
-		return pid ? FD_IN_TASK : FD_IN_ROOT;
+	/* Its /proc shows the tree's pids: any /proc/PID waits for its task. */
+	if (files_paths_in_task(ctx))
+		return pid && !fe->reg->deleted ? FD_IN_TASK : FD_IN_ROOT;
 	for (size_t i = 0; pid && i < ctx->nr_tasks; i++)
 		if (ctx->tasks[i].pid == pid)
 			return FD_IN_TASK;

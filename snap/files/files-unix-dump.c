@@ -8,7 +8,8 @@
  *
  * Names: a path is saved as bound (maybe relative: the directory it resolves
  * in is saved with it), marked gone when it no longer leads to the socket
- * (removed, or replaced), else with the socket file's mode and owner. A
+ * (removed, or replaced), else with the socket file's mode and owner; it
+ * must be the path restore binds (check_bind_path()). A
  * connected stream socket whose name another socket of the same path or
  * abstract name shares got it from the listener it was accept()ed from.
  */
@@ -24,6 +25,8 @@
 #include "image.h"
 #include "log.h"
 #include "net/sk-opts.h"
+#include "ns/ns.h"
+#include "proc/proc.h"
 #include "vpid.h"
 
 static bool same_name(const struct unix_diag *a, const struct unix_diag *b)
@@ -54,27 +57,49 @@ static void shared_name(const struct unix_dump_state *us, const struct unix_diag
 }
 
 /*
- * Restore binds a name at the path snap sees: in a tree with a root or a
- * mount namespace of its own that path may be another file (a container's
- * /dev/log is not the host's), and the socket would come back bound in the
- * wrong place. Refused by name until the names are bound in the tree's root.
+ * Restore binds a name where the process that binds it sees the path: snap,
+ * when the tree lives in snap's mount namespace; else the tree's root,
+ * pivoted into the restored mounts (unix_where()), before any chroot. The
+ * socket's process sees the path so too unless it has a root of its own
+ * (chroot): then snap's path must still lead to this very socket file (as
+ * ever), and the tree's root sees the namespace's root, so only a relative
+ * name (bound in the directory it resolves in, saved from the namespace's
+ * root) is found again. Refused by name otherwise.
  */
-static int check_snap_path(const struct unix_diag *u, const UnixSkEntry *ue, int len,
+static int check_bind_path(pid_t pid, const struct unix_diag *u, const UnixSkEntry *ue, int len,
 			   const char *who)
 {
-	char path[UNIX_NAME_MAX + 4096 + 2];
+	char path[UNIX_NAME_MAX + 4096 + 2], root[8];
+	struct ns_set own, tree;
 	struct stat st;
 
+	if (ns_read(0, &own) || ns_read(pid, &tree)) {
+		pr_perror("%s: cannot read the mount namespace of pid %d", who, pid);
+		return -1;
+	}
 	if (ue->name_dir)
 		snprintf(path, sizeof(path), "%s/%.*s", ue->name_dir, len, u->name);
 	else
 		snprintf(path, sizeof(path), "%.*s", len, u->name);
+	if (!ns_ref_equal(&own.ns[NS_SLOT_MNT], &tree.ns[NS_SLOT_MNT])) {
+		if (ue->name_dir)
+			return 0;
+		/* A root longer than "/" is cut short: it still differs. */
+		if (proc_readlink(pid, "root", root, sizeof(root)))
+			return -1;
+		if (!strcmp(root, "/"))
+			return 0;
+		pr_err("%s: bound to %s under a root of its own (chroot) inside the tree's mount "
+		       "namespace: restore binds the name at the namespace's root",
+		       who, path);
+		return -1;
+	}
 	if (!stat(path, &st) && st.st_ino == u->vfs_ino &&
 	    (major(st.st_dev) << 20 | minor(st.st_dev)) == u->vfs_dev)
 		return 0;
-	pr_err("%s: bound to %s in a root or mount namespace of its own; snap's %s is another "
-	       "file, and binding the name in the tree's root is not supported yet", who, path,
-	       path);
+	pr_err("%s: bound to %s under a root of its own (chroot) in snap's mount namespace: "
+	       "snap's %s is not that socket file, and restore binds the name as snap sees it",
+	       who, path, path);
 	return -1;
 }
 
@@ -110,7 +135,7 @@ static int dump_path(struct dump_ctx *ctx, const struct fd_desc *d, const struct
 		ue->has_name_gone = ue->name_gone = true;
 		return 0;
 	}
-	if (check_snap_path(u, ue, len, who))
+	if (check_bind_path(pid, u, ue, len, who))
 		return -1;
 	if (ue->name_shared)
 		return 0;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unix sockets, restore: once every file snap opens is open (all_opened),
- * or, when a queued message needs the tree's own namespaces, in the tree's
- * root once its files are open too (root_opened), in this order, each step
+ * or, when the sockets are the tree's root's (a mount namespace of its own)
+ * or a queued message needs the tree's own namespaces, in the tree's root
+ * once its files are open too (root_opened), in this order, each step
  * needing the one before:
  *
  *  1. queues refilled, message by message, from the side that wrote them:
@@ -392,6 +393,9 @@ out:
  */
 static bool fill_needs_root(const struct restore_ctx *ctx, const struct unix_restore_state *rs)
 {
+	/* The sockets themselves are the root's (unix_where()). */
+	if (rs->nr_sk && files_where(ctx, rs->sk[0].id) == FD_IN_ROOT)
+		return true;
 	for (size_t i = 0; i < rs->nr_queue; i++) {
 		const UnixQueueEntry *q = rs->queue[i];
 
@@ -436,6 +440,9 @@ int unix_root_opened(struct restore_ctx *ctx, void *st)
 
 	if (!rs->fill_in_root)
 		return 0;
+	/* In snap's pid namespace a spare pid may be any process's: under one at any pid. */
+	if (!files_pids_in_root(ctx))
+		return fill_all(ctx, rs, UNIX_VIA_ANY);
 	/* The helpers that send as exited senders take those senders' pids. */
 	for (size_t i = 0; i < rs->nr_queue; i++)
 		if (rs->queue[i]->creds && (pid_t)rs->queue[i]->creds->pid > top)

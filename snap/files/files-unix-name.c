@@ -102,8 +102,9 @@ static int name_op(int fd, const struct sockaddr_un *a, socklen_t alen, bool do_
 		return connect(fd, (const struct sockaddr *)a, alen);
 	if (!bind(fd, (const struct sockaddr *)a, alen))
 		return 0;
-	if (errno != EADDRINUSE || !a->sun_path[0] ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	if (errno != EADDRINUSE)
+		return -1;
+	if (!a->sun_path[0] || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
 	    !stale_socket_file(a, alen, type) || unlink(a->sun_path)) {
 		errno = EADDRINUSE;
 		return -1;

@@ -10,7 +10,9 @@
  * number is free again for the process restored with it. In a tree with a
  * pid namespace of its own, the tree's root sends, and its helper is made
  * under a process at a pid none of the tree's has: snap, looking for the
- * root's children by pid meanwhile, must not take it for one of them.
+ * root's children by pid meanwhile, must not take it for one of them (in
+ * snap's pid namespace, where such a pid may be any process's, under a
+ * process at whatever pid it gets).
  */
 #include <errno.h>
 #include <signal.h>
@@ -50,13 +52,14 @@ static int reap(pid_t child, const char *who)
 
 /*
  * In a child that has pid @pid: send, and say how it went in the exit
- * code. @via: a pid the child is made under, or 0 (files_spare_pid()).
+ * code. @via: a pid the child is made under (files_spare_pid()), UNIX_VIA_ANY
+ * (any pid), or 0 (none).
  */
 static int send_as(int fd, struct msghdr *mh, pid_t pid, pid_t via, const char *who)
 {
 	long child;
 
-	child = files_clone_at(via ? via : pid);
+	child = files_clone_at(via == UNIX_VIA_ANY ? 0 : via ? via : pid);
 	if (child == 0 && via) {
 		child = files_clone_at(pid);
 		if (child > 0)
@@ -66,7 +69,7 @@ static int send_as(int fd, struct msghdr *mh, pid_t pid, pid_t via, const char *
 	}
 	if (child < 0) {
 		pr_perror("%s: cannot make a process with pid %d to send a message as it", who,
-			  via ? via : pid);
+			  via > 0 ? via : pid);
 		return -1;
 	}
 	if (child == 0) {

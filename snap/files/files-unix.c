@@ -12,13 +12,16 @@
  * SO_PASSCRED, SCM_CREDENTIALS. write() refuses peers outside the tree by
  * name (unless --ext-unix-sk) and writes unix-queues.img.
  *
- * Restore. Sockets are opened in snap, before any process, in an order
- * that rebuilds each connection as it was: a socketpair for two connected
- * sockets, connect() + accept() through the restored listener for an
- * accept()ed one (it shares the listener's name), connect() in queue order
- * for the connections not yet accepted, connect() by name for an external
- * peer. Once every file is open, all_opened() refills the queues from the
- * peer side (dgrams from a socket bound to the sender's name), then
+ * Restore. Sockets are opened in snap, before any process (in the tree's
+ * root, once it has pivoted into the restored mounts, when the tree has a
+ * mount namespace of its own: names are bound where the tree sees them),
+ * in an order that rebuilds each connection as it was: a socketpair for
+ * two connected sockets, connect() + accept() through the restored
+ * listener for an accept()ed one (it shares the listener's name),
+ * connect() in queue order for the connections not yet accepted,
+ * connect() by name for an external peer. Once every file is open,
+ * all_opened() (root_opened() in the tree's root) refills the queues from
+ * the peer side (dgrams from a socket bound to the sender's name), then
  * connects dgram sockets, shuts down, and sets options and file flags.
  */
 #include <stdio.h>
@@ -42,6 +45,18 @@ static int unix_inherit_key(const FileEntry *fe, char *buf, size_t len)
 	return 1;
 }
 
+/*
+ * A name is a path of the mount namespace and root of the process that
+ * binds it: in a tree with a mount namespace of its own, only its root sees
+ * the tree's paths (a container's /dev/log), so every unix socket is made
+ * there, connections and queues with them (they reach each other by name).
+ */
+static enum fd_where unix_where(const struct restore_ctx *ctx, const FileEntry *fe)
+{
+	(void)fe;
+	return files_paths_in_task(ctx) ? FD_IN_ROOT : FD_IN_SNAP;
+}
+
 const struct fd_ops unix_fd_ops = {
 	.type = FD_TYPE__FD_UNIX,
 	.name = "unix socket",
@@ -56,6 +71,7 @@ const struct fd_ops unix_fd_ops = {
 	.load = unix_load,
 	.open = unix_open,
 	.inherit_key = unix_inherit_key,
+	.where = unix_where,
 	.all_opened = unix_all_opened,
 	.root_opened = unix_root_opened,
 	.handed_over = unix_close_stand_ins,

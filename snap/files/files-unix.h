@@ -201,11 +201,13 @@ int unix_creds_vpids(const struct dump_ctx *ctx, int fd, int type, bool shut, co
 		     struct unix_msg *msgs, size_t nr);
 
 /* files-unix-send.c */
+/* unix_send_creds()'s @via: under a child at whatever pid the kernel gives. */
+#define UNIX_VIA_ANY ((pid_t)-1)
 /*
  * Send @mh on @fd with SCM_CREDENTIALS @cr: as-is when the pid is alive,
  * else from a child made with that pid (clone3 set_tid) that exits at once,
- * itself made under a child at pid @via when @via is not 0.
- * 0 or -1 logged.
+ * itself made under a child at pid @via when @via is not 0 (UNIX_VIA_ANY:
+ * any pid). 0 or -1 logged.
  */
 int unix_send_creds(int fd, struct msghdr *mh, const UnixCreds *cr, pid_t via, const char *who);
 

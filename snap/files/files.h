@@ -102,4 +102,11 @@ int files_tree_restored(struct restore_ctx *ctx);
 /* Highest fd number @t uses, or -1. */
 int task_max_fd(const struct restore_task *t);
 
+/*
+ * Restore: the tree lives in a mount namespace of its own, where the paths
+ * of the images lead; snap's do not, only the tasks' (after the root's
+ * pivot_root) do: a file opened by path is opened in the task (FD_IN_TASK).
+ */
+bool files_paths_in_task(const struct restore_ctx *ctx);
+
 #endif

@@ -42,7 +42,7 @@ int ghost_note(struct dump_ctx *ctx, int fd, const char *what, uint32_t *id);
  */
 int ghost_use(struct restore_ctx *ctx, uint32_t id, const char *path, const char *what,
 	      uint64_t *size);
-/* Before any process: recreate every ghost used (shmem_create()). 0 or -1 logged. */
+/* Recreate every ghost used (shmem_create(), or in the root). 0 or -1 logged. */
 int ghost_create_all(struct restore_ctx *ctx);
 /* snap's read-only fd of ghost @id, recreated and unlinked, to reopen; -1 if there is none. */
 int ghost_fd(const struct restore_ctx *ctx, uint32_t id);

@@ -364,14 +364,33 @@ static int create_one(struct restore_ctx *ctx, const ShmemEntry *e, int *fdp, bo
 	return map_and_fill(ctx, e, fd);
 }
 
-int shmem_create(struct restore_ctx *ctx)
+/* A file at a path: of the tree's own mount namespace, when it has one. */
+static bool at_path(const ShmemEntry *e)
+{
+	return e->kind != SHMEM_KIND__SHMEM_SYSV && e->kind != SHMEM_KIND__SHMEM_ANON &&
+	       e->kind != SHMEM_KIND__SHMEM_MEMFD;
+}
+
+static int create_some(struct restore_ctx *ctx, bool paths)
 {
 	struct shmem_restore *sr = ctx->shmem;
 
 	for (size_t i = 0; i < sr->nr; i++)
-		if (create_one(ctx, sr->objs[i], &sr->fds[i], &sr->made[i]))
+		if (at_path(sr->objs[i]) == paths &&
+		    create_one(ctx, sr->objs[i], &sr->fds[i], &sr->made[i]))
 			return -1;
-	return ghost_create_all(ctx);
+	return paths ? ghost_create_all(ctx) : 0;
+}
+
+int shmem_create(struct restore_ctx *ctx, bool paths_in_root)
+{
+	ctx->shmem->paths_in_root = paths_in_root;
+	return create_some(ctx, false) || (!paths_in_root && create_some(ctx, true)) ? -1 : 0;
+}
+
+int shmem_create_in_root(struct restore_ctx *ctx)
+{
+	return ctx->shmem->paths_in_root ? create_some(ctx, true) : 0;
 }
 
 int shmem_move_fds(struct restore_ctx *ctx, int base)

@@ -109,12 +109,25 @@ struct shmem_restore {
 	int *fds;		/* per object: an fd of it (SysV: -1, shmat by id) */
 	bool *made;		/* per object: a SysV segment or file snap created */
 	struct ghost_restore *ghosts;	/* ghost-restore.c: deleted files */
+	bool paths_in_root;	/* files and ghosts are made by the root */
 };
 
 /* Load and check shmem.img (before anything is created). */
 int shmem_load(struct restore_ctx *ctx);
-/* Recreate and fill every object, and every ghost; snap keeps an fd of each. */
-int shmem_create(struct restore_ctx *ctx);
+/*
+ * Recreate and fill every object, and every ghost; snap keeps an fd of each.
+ * With @paths_in_root (the tree has a mount namespace of its own), the
+ * files (/dev/shm ones) and the ghosts are left to the root: their paths
+ * are its, not snap's (a container's /dev/shm is its own tmpfs).
+ */
+int shmem_create(struct restore_ctx *ctx, bool paths_in_root);
+/*
+ * In the root, once its mounts are in place, before its children: the files
+ * and ghosts shmem_create() left; the children inherit the fds. A failed
+ * restore leaves those files where they were made (shmem_undo() does not
+ * see them): in the tree's own mounts.
+ */
+int shmem_create_in_root(struct restore_ctx *ctx);
 /* The index of object @id, or -1 (with an error naming @what). */
 int shmem_index(const struct restore_ctx *ctx, uint32_t id, const char *what);
 /* In the restored child: move the object (and ghost) fds to @base and up. 0 or -1. */

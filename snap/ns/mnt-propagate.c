@@ -6,8 +6,9 @@
  * another (and a slave of that one's master): each group's widest member
  * is made shared first (the others' roots must lie inside its root), the
  * rest join it; a slave of a group of the tree joins that group and then
- * turns slave. A master outside the tree cannot be rebuilt: that mount
- * comes back private. Done last, so that nothing mounted while the tree
+ * turns slave. A master outside the tree is taken from the host mount the
+ * restored one was made from (mnt-ext-master.c), else the mount comes back
+ * without one. Done last, so that nothing mounted while the tree
  * was built propagated anywhere.
  */
 #include <errno.h>
@@ -66,18 +67,38 @@ static int set_prop(const MntEntry *e, int fd, uint64_t prop, const char *what)
 	return -1;
 }
 
+static int set_group(int from, int to)
+{
+	return move_mount(from, "", to, "",
+			  MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
 static int join(const struct mnt_rst *r, size_t from, size_t to)
 {
-	if (!move_mount(r->fd[from], "", r->fd[to], "",
-			MOVE_MOUNT_SET_GROUP | MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
+	if (!set_group(r->fd[from], r->fd[to]))
 		return 0;
 	pr_perror("mount %u (%s at %s): cannot join the peer group of mount %u at %s", r->e[to]->id,
 		  r->e[to]->fstype, r->e[to]->mountpoint, r->e[from]->id, r->e[from]->mountpoint);
 	return -1;
 }
 
-/* The widest mount of peer group @group (its member with the shortest root), or -1. */
-static ssize_t leader(const struct mnt_rst *r, uint32_t group)
+/* A slave of the host mount it was made from, as it was a slave of one at dump. */
+static int ext_master(const struct mnt_rst *r, size_t i)
+{
+	const MntEntry *e = r->e[i];
+
+	if (r->master_fd[i] < 0)
+		return 0;
+	if (set_group(r->master_fd[i], r->fd[i])) {
+		pr_perror("mount %u (%s at %s): cannot take a master from the host mount it was "
+			  "made from",
+			  e->id, e->fstype, e->mountpoint);
+		return -1;
+	}
+	return set_prop(e, r->fd[i], MS_SLAVE, "a slave");
+}
+
+ssize_t mnt_rst_leader(const struct mnt_rst *r, uint32_t group)
 {
 	ssize_t best = -1;
 
@@ -92,7 +113,7 @@ static ssize_t leader(const struct mnt_rst *r, uint32_t group)
 static int propagate(const struct mnt_rst *r, size_t i, const bool *done)
 {
 	const MntEntry *e = r->e[i];
-	ssize_t peer = leader(r, e->shared), master = leader(r, e->master);
+	ssize_t peer = mnt_rst_leader(r, e->shared), master = mnt_rst_leader(r, e->master);
 
 	if (peer >= 0 && (size_t)peer != i) {
 		if (!done[peer])
@@ -105,10 +126,8 @@ static int propagate(const struct mnt_rst *r, size_t i, const bool *done)
 			return 0;
 		if (join(r, master, i) || set_prop(e, r->fd[i], MS_SLAVE, "a slave"))
 			return -1;
-	} else if (e->master) {
-		pr_info("mount %u at %s: its master group %u is outside the tree: restored "
-			"without it",
-			e->id, e->mountpoint, e->master);
+	} else if (ext_master(r, i)) {
+		return -1;
 	}
 	if (peer >= 0 && set_prop(e, r->fd[i], MS_SHARED, "shared"))
 		return -1;

@@ -150,6 +150,8 @@ void mnt_ns_free(void *state)
 	for (size_t i = 0; i < r->nr; i++) {
 		if (r->fd && r->fd[i] >= 0)
 			close(r->fd[i]);
+		if (r->master_fd && r->master_fd[i] >= 0)
+			close(r->master_fd[i]);
 		protobuf_c_message_free_unpacked(&r->e[i]->base, NULL);
 	}
 	free(r->e);
@@ -157,6 +159,7 @@ void mnt_ns_free(void *state)
 	free(r->bind_of);
 	free(r->ext_path);
 	free(r->fd);
+	free(r->master_fd);
 	free(r);
 }
 
@@ -189,7 +192,7 @@ int mnt_ns_load(struct restore_ctx *ctx, uint32_t id, void **state)
 	for (size_t i = 0; i < r->nr; i++)
 		if (check_entry(ctx, r, i))
 			return -1;
-	return check_root(ctx, r);
+	return check_root(ctx, r) || mnt_ext_masters_load(r, root_dir(ctx));
 }
 
 /* fsconfig() failed on option @what of @e: say so, with the file system's own words. */
@@ -412,6 +415,9 @@ int mnt_ns_restore(struct restore_ctx *ctx, void *state)
 	for (size_t i = 0; i < r->nr; i++) {
 		close(r->fd[i]);
 		r->fd[i] = -1;
+		if (r->master_fd[i] >= 0)
+			close(r->master_fd[i]);
+		r->master_fd[i] = -1;
 	}
 	pr_info("mount namespace %u: %zu mounts restored on %s in %.1f ms", r->ns_id, r->nr, src,
 		(now_ns() - t0) / 1e6);

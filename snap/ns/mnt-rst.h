@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mnt.pb-c.h"
 
@@ -20,7 +21,17 @@ struct mnt_rst {
 	size_t *bind_of;       /* MNT_BIND: index of its source */
 	const char **ext_path; /* MNT_EXTERNAL: the host path, from --external */
 	int *fd;	       /* while restoring: each mount, attached */
+	int *master_fd;	       /* a host mount to take a master from, or -1 */
 };
+
+/* The widest mount of peer group @group of the tree (shortest root), or -1. */
+ssize_t mnt_rst_leader(const struct mnt_rst *r, uint32_t group);
+/*
+ * In snap: r->master_fd for the mounts whose master group is outside the
+ * tree and that are made from a host mount (@root for the root, an
+ * --external path). -1 only when out of memory, logged.
+ */
+int mnt_ext_masters_load(struct mnt_rst *r, const char *root);
 
 /* Per-mount flags (MOUNT_ATTR_*) and tmpfs read-only super blocks on every mount. Logged. */
 int mnt_set_attrs(struct mnt_rst *r);

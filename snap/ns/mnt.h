@@ -9,6 +9,8 @@
  *   mnt-dump.c         classify each mount, order them, write mnt-ID.img
  *   mnt-tmpfs-dump.c   a tmpfs's files into tmpfs-ID.img
  *   mnt-restore.c      load and check mnt-ID.img; rebuild the tree; pivot
+ *   mnt-propagate.c    flags, peer groups, slaves, once every mount is in
+ *   mnt-ext-master.c   masters outside the tree, from the host mounts
  *   mnt-tmpfs-restore.c  tmpfs-ID.img back into a new tmpfs
  *   mnt-opts.c         --external mnt[KEY]:VAL, --ext-mount-map KEY:VAL
  */

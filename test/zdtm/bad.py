@@ -45,6 +45,7 @@ import bad_rpc_service
 import bad_tty
 import bad_unix
 import runc
+import runc_mounts
 import srv_http
 import srv_redis
 from outcome import Failure
@@ -217,6 +218,9 @@ BAD = [
     ("bad/dump_unix_ext_refused", bad_unix.bad_dump_unix_ext_refused),
     ("bad/dump_unix_pending_ext", bad_unix.bad_dump_unix_pending_ext),
     ("bad/dump_unix_ebpf", bad_unix.bad_dump_unix_ebpf),
+    ("bad/dump_unix_chroot", bad_unix.bad_dump_unix_chroot),
+    ("bad/dump_unix_chroot_ns", bad_unix.bad_dump_unix_chroot_ns),
+    ("bad/restore_unix_root_bind", bad_unix.bad_restore_unix_root_bind),
     ("bad/dump_unix_inflight_pidfd", bad_unix.bad_dump_unix_inflight_pidfd),
     ("bad/dump_unix_inflight_proc", bad_unix.bad_dump_unix_inflight_proc),
     ("bad/dump_inet_established", bad_inet.bad_dump_tcp_established),
@@ -239,6 +243,8 @@ BAD = [
     ("bad/external_kinds", bad_extns.bad_external_kinds),
     ("img/pidns_external", bad_extns.img_pidns_external),
     ("bad/restore_pidns_no_inherit", bad_extns.bad_restore_pidns_no_inherit),
+    ("img/pidns_external_pid_taken", bad_extns.img_pidns_external_pid_taken),
+    ("bad/restore_pidns_pid_taken", bad_extns.bad_restore_pidns_pid_taken),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
@@ -348,7 +354,8 @@ BAD = [
     ("runc/terminal", runc.runc_terminal),
     ("bad/runc_two_consoles", runc.bad_runc_two_consoles),
     ("runc/predump", runc.runc_predump),
+    ("runc/host_propagation", runc_mounts.runc_host_propagation),
     ("bad/runc_restore_no_mountpoint", runc.bad_runc_restore_no_mountpoint),
-    ("bad/runc_unix_name", runc.bad_runc_unix_name),
+    ("runc/unix_syslog", runc.runc_unix_syslog),
 ]
 

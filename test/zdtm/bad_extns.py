@@ -16,8 +16,8 @@ import time
 
 import rpc
 from outcome import Failure, Skip
-from proc import (PYTHON, alive, describe, exit_code, kill, spawn, spawn_wait, wait_exit,
-                  wait_until)
+from proc import (PYTHON, alive, descendants, describe, exit_code, kill, spawn, spawn_wait,
+                  wait_exit, wait_until)
 from snap import last_line
 import tests
 
@@ -74,9 +74,9 @@ def check_in(r, path, what):
                                                                       want))
 
 
-def restore_with(b, img, nspath, key, args=()):
+def run_inherit(b, img, nspath, key, args=()):
     """`snap restore --inherit-fd fd[0]:@key ARGS` with the namespace at
-    @nspath as snap's stdin; raises unless it exits 0."""
+    @nspath as snap's stdin: (its exit status, its stderr)."""
     errf = os.path.join(img, "restore.err")
     nsfd = os.open(nspath, os.O_RDONLY)
     try:
@@ -86,11 +86,17 @@ def restore_with(b, img, nspath, key, args=()):
     finally:
         os.close(nsfd)
     status = wait_exit(spid, 60)
+    with open(errf, errors="replace") as f:
+        return status, f.read()
+
+
+def restore_with(b, img, nspath, key, args=()):
+    """run_inherit(), which must exit 0."""
+    status, err = run_inherit(b, img, nspath, key, args)
     if status != 0:
-        with open(errf, errors="replace") as f:
-            raise Failure("restore --inherit-fd fd[0]:%s %s: %s" % (key, describe(status),
-                                                                     last_line(f.read())),
-                          os.path.join(img, "restore.log"))
+        raise Failure("restore --inherit-fd fd[0]:%s %s: %s" % (key, describe(status),
+                                                                 last_line(err)),
+                      os.path.join(img, "restore.log"))
 
 
 def restore_inherit(b, r, path):
@@ -328,3 +334,60 @@ def bad_external_kinds(b):
         raise Failure("RPC external veth[...]: %r, expected an error naming it" % resp)
     if exit_code(status) == 0:
         raise Failure("snap swrk exited 0 after refusing external veth[...]")
+
+
+def occupy(b, holder, vpid, secs):
+    """A sleep of @secs seconds that is pid @vpid of @holder's pid namespace."""
+    sh = spawn(["/usr/bin/nsenter", "-t", str(holder), "-p", "--", "/bin/sh", "-c",
+                "echo %d >/proc/sys/kernel/ns_last_pid; /bin/sleep %s & wait" %
+                (vpid - 1, secs)])
+    b.cleanups.append(lambda: kill(sh))
+    got = []
+
+    def find():
+        got[:] = [p for p in descendants() if nspid(p)[-1] == vpid and
+                  os.readlink("/proc/%d/exe" % p) == "/usr/bin/sleep"]
+        return got
+    if not wait_until(find, 5):
+        raise Failure("no sleep took pid %d of pid %d's namespace" % (vpid, holder))
+    b.cleanups.append(lambda: kill(got[0]))
+    return got[0]
+
+
+def img_pidns_external_pid_taken(b):
+    """Between dump and restore another process of the external pid
+    namespace has the tree's pid there for a second: the restore waits for
+    it (the namespace's pids are not in snap's /proc) and the tree is back
+    with its pid."""
+    holder, vpid, path, img = dump_pid_external(b)
+    sleeper = occupy(b, holder, vpid, 1.5)
+    pidfile = os.path.join(b.dir, "restored.pid")
+    restore_with(b, img, "/proc/%d/ns/pid" % holder, PID_KEY, ["--pidfile", pidfile])
+    with open(pidfile) as f:
+        pid = int(f.read())
+    b.cleanups.append(lambda: kill(pid))
+    if alive(sleeper) or nspid(pid)[-1] != vpid:
+        raise Failure("restored as pid %d of the namespace while the sleep holding pid %d "
+                      "%s" % (nspid(pid)[-1], vpid, "runs" if alive(sleeper) else "is gone"))
+
+
+def bad_restore_pidns_pid_taken(b):
+    """The same pid held longer than --pid-wait-ms: one line naming the pid
+    and the namespace, nothing left running, the holder untouched."""
+    holder, vpid, path, img = dump_pid_external(b)
+    sleeper = occupy(b, holder, vpid, 60)
+    before = descendants()
+    status, err = run_inherit(b, img, "/proc/%d/ns/pid" % holder, PID_KEY,
+                              ["--pid-wait-ms", "300"])
+    want = (r"pid %d of the pid namespace --inherit-fd fd\[0\]:%s gives is still in use "
+            r"after 300 ms" % (vpid, PID_KEY))
+    if exit_code(status) != 1 or len(err.strip().splitlines()) != 1 or \
+            not re.search(want, err):
+        raise Failure("restore with pid %d of the namespace taken %s, expected exit 1 and "
+                      "one line naming it: %s" % (vpid, describe(status), last_line(err)),
+                      os.path.join(img, "restore.log"))
+    left = descendants() - before
+    if left:
+        raise Failure("processes left behind: %s" % sorted(left))
+    if not alive(sleeper):
+        raise Failure("the process holding pid %d is gone" % vpid)

@@ -7,10 +7,12 @@ import os
 import re
 
 from bad_ns import edit_records, snap_show
+from modes import FLAVOURS
 from bad_restore import flip_middle, restore_damaged, truncate_half, varint
 from outcome import Failure
 from proc import alive
 from snap import last_line
+from testrun import Run
 import tests
 
 
@@ -199,6 +201,53 @@ def bad_dump_unix_ebpf(b):
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img], [r"pid \d+ fd \d+: .*eBPF"])
     r.check_running("a refused dump")
     r.finish("a refused dump")
+
+
+def bad_dump_unix_chroot(b):
+    """A name bound in a chroot of the process's own, in snap's mount
+    namespace: restore would bind it at the path as snap sees it, another
+    file; refused by pid and fd, naming the path."""
+    refused_dump(b, "static/unix_chroot", [r"pid \d+ fd \d+: bound to /sock under a root of "
+                                           r"its own \(chroot\) in snap's mount namespace"])
+
+
+def bad_dump_unix_chroot_ns(b):
+    """The same in the ns flavour: the tree's root binds names at its mount
+    namespace's root, not under the process's chroot; refused so."""
+    r = Run(b.ctx, tests.find("static/unix_chroot"), b.dir, flavour=FLAVOURS["ns"],
+            label="target_ns")
+    b.runs.append(r)
+    r.start()
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"pid \d+ fd \d+: bound to /sock under a root of its own \(chroot\) inside "
+                  r"the tree's mount namespace"])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
+def bad_restore_unix_root_bind(b):
+    """static/unix_ns_root's images (ns flavour) with its listener's name
+    moved to a directory the restored tree does not have (the same length:
+    a byte of files.img changed): the tree's root cannot bind it, the
+    restore fails with one line naming the socket, and nothing is left."""
+    r = Run(b.ctx, tests.find("static/unix_ns_root"), b.dir, flavour=FLAVOURS["ns"],
+            label="target_ns")
+    b.runs.append(r)
+    r.start()
+    r.dump()
+    r.wait_gone("dump")
+    hit = []
+
+    def edit(i, p):
+        if b"/dev/unixroot/stream" in p and not hit:
+            hit.append(i)
+            return p.replace(b"/dev/unixroot/stream", b"/dev/unixrooX/stream")
+        return p
+    restore_refused(b, r, "files.img", edit,
+                    r"unix socket /dev/unixrooX/stream\): cannot bind it to its name: No such "
+                    r"file or directory")
+    if not hit:
+        raise Failure("setup: files.img of static/unix_ns_root names no /dev/unixroot/stream")
 
 
 def refused_inflight(b, test, mention):

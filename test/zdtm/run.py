@@ -7,7 +7,8 @@ snap, restores it, sends SIGTERM and reads PASS or FAIL from O.
 
     run.py [--snap PATH] [--nodump] [-k SUBSTR] [--keep]
 
-Prints one line per test (PASS name / FAIL name: reason / SKIP name: reason)
+Prints one line per test (PASS name / FAIL name: reason / SKIP name: reason),
+each with the seconds it took in brackets, so the slow ones can be found,
 and ends with "N passed, N failed[, N skipped]"; exits 1 if anything failed.
 
 The tests are the programs in static/ and apps/, sorted by name, each run
@@ -48,6 +49,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 
 import zram
 from bad import BAD, BadRun
@@ -76,10 +78,12 @@ def entries():
         yield name, fn, False
 
 
-def report(verdict, name, reason="", log=None):
+def report(verdict, name, reason="", log=None, secs=None):
     line = "%s %s" % (verdict, name)
     if reason:
         line += ": " + reason
+    if secs is not None:
+        line += " [%.1f s]" % secs
     if log:
         line += " (see %s)" % log
     print(line, flush=True)
@@ -148,6 +152,7 @@ def main():
                 report("SKIP", name, "nodump")
                 counts["SKIP"] += 1
                 continue
+            started = time.monotonic()
             if callable(what):
                 run = BadRun(ctx, name, root)
                 verdict, reason, log = attempt(run, what)
@@ -156,7 +161,7 @@ def main():
                 run = Run(ctx, test, root, mode, flavour)
                 verdict, reason, log = attempt(run)
             counts[verdict] += 1
-            report(verdict, name, reason, log)
+            report(verdict, name, reason, log, time.monotonic() - started)
             if verdict == "FAIL":
                 failed_dirs.append(run.dir)
             elif not opts.keep:

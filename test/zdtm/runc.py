@@ -22,7 +22,7 @@ from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spaw
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "sleep", "ps", "cat", "mkdir", "mount", "echo", "httpd", "readlink",
-           "syslogd")
+           "syslogd", "logger", "mkfifo")
 # Writes its counter every 0.2 s: restarts show as a counter back near 1.
 COUNTER = ("exec </dev/null >/dev/null 2>&1; %s i=0; "
            "while :; do i=$((i+1)); echo $i >/data/counter; sleep 0.2; done")
@@ -503,27 +503,98 @@ def bad_runc_two_consoles(b):
         raise Failure("processes left behind by the failed restore: %s" % sorted(left), log)
 
 
-def bad_runc_unix_name(b):
-    """syslogd binds /dev/log in the container's own /dev: snap would bind it
-    again at the host's /dev/log, so the checkpoint is refused by name, and
-    the container runs on untouched."""
-    host_log = os.path.exists("/dev/log")
-    c = Container(b, setup="syslogd -O /data/syslog;")
+def runc_unix_syslog(b):
+    """busybox syslogd binds /dev/log (a dgram socket) in the container's
+    own /dev tmpfs and logs to /data/syslog; a logger started before the
+    checkpoint reads lines from a FIFO and keeps its socket connected to
+    /dev/log. Checkpoint, restore, twice: a `runc exec logger` reaches
+    syslogd by that path, and the old logger's connection is to the
+    restored /dev/log (checked with ss before it sends a line through it).
+    /dev/log keeps its mode and the restored syslogd holds a socket
+    /proc/PID/net/unix names /dev/log; the host's /dev/log is untouched."""
+    host_log = os.path.exists("/dev/log") and os.lstat("/dev/log")
+    c = Container(b, setup="syslogd -n -O /data/syslog & mkdir -p /tmp; mkfifo /tmp/lg; "
+                           "logger -t client </tmp/lg & exec 7>/tmp/lg; ")
     c.start()
-    img = c.dirs()
-    ok, out = c.runc(["checkpoint", "--image-path", img, "--work-path", img, c.id],
-                     check=False, name="checkpoint")
-    log = os.path.join(img, "dump.log")
-    with open(log, errors="replace") as f:
-        said = [l for l in f if "/dev/log" in l and "mount namespace of its own" in l]
-    if ok or not said:
-        raise Failure("runc checkpoint of a container with /dev/log bound %s without naming "
-                      "it" % ("succeeded" if ok else "failed"), log)
-    if c.status() != "running":
-        raise Failure("after the refused checkpoint runc says %s" % c.status())
-    c.wait_counter(c.counter() + 2, "after the refused checkpoint")
-    if os.path.exists("/dev/log") != host_log:
+    log = os.path.join(c.data, "syslog")
+    logged(c, log, "snap-before")
+    logged(c, log, "client-before", via_fifo=True)
+    mode, bound = dev_log(c)
+    if not bound:
+        raise Failure("before the checkpoint syslogd holds no socket named /dev/log")
+    for cycle in (1, 2):
+        img = c.checkpoint()
+        a = c.stopped("after checkpoint %d" % cycle)
+        c.restore(img)
+        c.carried_on(a, "after restore %d" % cycle)
+        logged(c, log, "snap-cycle-%d" % cycle)
+        got = dev_log(c)
+        if got[0] != mode or not got[1]:
+            raise Failure("after restore %d /dev/log has mode %o (was %o), %s" % (
+                cycle, got[0], mode, "its syslogd holds a socket named so" if got[1] else
+                "and its syslogd holds no socket named so"))
+        peer = logger_peer(c)
+        if peer != "/dev/log":
+            raise Failure("after restore %d the old logger's socket is connected to %s, not "
+                          "to syslogd's /dev/log" % (cycle, peer))
+        logged(c, log, "client-cycle-%d" % cycle, via_fifo=True)
+    now = os.path.exists("/dev/log") and os.lstat("/dev/log")
+    if bool(now) != bool(host_log) or (now and (now.st_ino, now.st_mode) !=
+                                       (host_log.st_ino, host_log.st_mode)):
         raise Failure("the host's /dev/log changed")
+
+
+def logger_peer(c):
+    """The local name of the socket the container's long-lived logger is
+    connected to (ss in its network namespace), or what was found instead."""
+    ok, out = c.runc(["state", c.id], name="state")
+    pid = json.loads(out)["pid"]
+    ok, out = run_cmd(["/usr/bin/nsenter", "-t", str(pid), "-n", "/usr/bin/ss", "-xapn"],
+                      timeout=10)
+    rows = [l.split() for l in out.splitlines()[1:]]
+    names = dict((r[5], r[4]) for r in rows if len(r) >= 8)
+    for r in rows:
+        if len(r) >= 9 and '"logger"' in r[8]:
+            return names.get(r[7], "socket inode %s, not listed" % r[7])
+    return "nothing: no socket of a logger is listed"
+
+
+def logged(c, log, msg, via_fifo=False):
+    """`runc exec logger MSG` (@via_fifo: MSG written to the long-lived
+    logger's FIFO) lands in syslogd's @log."""
+    c.runc(["exec", c.id] + (["sh", "-c", "echo %s >/tmp/lg" % msg] if via_fifo else
+                             ["logger", msg]), name="exec")
+
+    def found():
+        try:
+            with open(log, errors="replace") as f:
+                return msg in f.read()
+        except FileNotFoundError:
+            return False
+    if not wait_until(found, 10):
+        raise Failure("`logger %s` does not reach syslogd's log %s" % (msg, log))
+
+
+def dev_log(c):
+    """(mode of the container's /dev/log, whether its syslogd holds a socket
+    named /dev/log), seen from the host through the container's init."""
+    ok, out = c.runc(["state", c.id], name="state")
+    pid = json.loads(out)["pid"]
+    st = os.stat("/proc/%d/root/dev/log" % pid)
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        kids = [int(k) for k in f.read().split()]
+    inos = set()
+    for k in kids:
+        with open("/proc/%d/comm" % k) as f:
+            if f.read().strip() != "syslogd":
+                continue
+        for fd in os.listdir("/proc/%d/fd" % k):
+            m = re.match(r"socket:\[(\d+)\]$", os.readlink("/proc/%d/fd/%s" % (k, fd)))
+            if m:
+                inos.add(m.group(1))
+    with open("/proc/%d/net/unix" % pid) as f:
+        rows = [l.split() for l in f]
+    return st.st_mode, any(len(r) == 8 and r[6] in inos and r[7] == "/dev/log" for r in rows)
 
 
 def bad_runc_restore_no_mountpoint(b):

@@ -1,7 +1,10 @@
 /*
  * A POSIX shared memory file in /dev/shm, mapped twice: its data, holes,
  * size and mode come back from the image, even when the file changed or
- * was removed after the dump, and the mappings share it again.
+ * was removed after the dump, and the mappings share it again. The file
+ * mapped is the one at the path (in the "ns" flavour, on the test's own
+ * /dev/shm tmpfs, not the host's): a write through the mapping reads back
+ * from the file.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,7 +22,8 @@ int main(int argc, char **argv)
 {
 	char name[64], path[80];
 	struct test_vma vma;
-	struct stat st;
+	struct stat st, mst;
+	char mpath[80], byte = 0;
 	char *a, *b;
 	int fd;
 
@@ -51,6 +55,17 @@ int main(int argc, char **argv)
 	CHECK(zerochk(b + 4 * P, 16 * P) < 0);
 	a[10 * P] = 7;
 	CHECK_EQ(b[10 * P], 7);
+	snprintf(mpath, sizeof(mpath), "/proc/self/map_files/%lx-%lx", vma.start, vma.end);
+	if (stat(mpath, &mst))
+		fail("stat %s: %m", mpath);
+	if (mst.st_dev != st.st_dev || mst.st_ino != st.st_ino)
+		fail("the mapping is inode %lu on %lx, %s is inode %lu on %lx", (unsigned long)mst.st_ino,
+		     (unsigned long)mst.st_dev, path, (unsigned long)st.st_ino, (unsigned long)st.st_dev);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || pread(fd, &byte, 1, 10 * P) != 1)
+		fail("read %s: %m", path);
+	CHECK_EQ(byte, 7);
+	close(fd);
 	shm_unlink(name);
 	pass();
 	return 0;
