@@ -303,6 +303,12 @@ struct dump_task {
 	 */
 	pid_t vpid, vpgid, vsid;
 	pid_t *vtids;
+	/*
+	 * In a pid namespace nested @nest levels below its root's (ns/pid-nest.h):
+	 * its pids there, outermost first, and each thread's (nstids[k * nest + j]).
+	 */
+	int nest;
+	pid_t *nspid, *nstids;
 	bool zombie;			/* only ids and exit_status are dumped */
 	bool stopped;			/* in a job-control stop: stays so, comes back so */
 	int stop_signo;			/* stopped: the signal of its group stop (seize) */

@@ -22,10 +22,13 @@ struct nspids {
 
 /* -1 with errno when the task is gone or /proc has no NSpid; nothing logged. */
 int proc_nspids(pid_t pid, pid_t tid, struct nspids *n);
+/* Every field of NSpid (/proc's namespace first) into @at, at most @max; how many, or -1. */
+int proc_nspid_all(pid_t pid, pid_t tid, pid_t *at, int max);
 /*
  * Frozen tree: each task's and thread's pid, group and session in its
- * root's pid namespace (dump_task vpid, vtids, vpgid, vsid). Refuses by
- * name a task in a pid namespace nested in its root's, and a group or
+ * root's pid namespace (dump_task vpid, vtids, vpgid, vsid), and, in a pid
+ * namespace nested in its root's, at each level below (nest, nspid,
+ * nstids; ns/pid-nest.h checks their shape). Refuses by name a group or
  * session outside the namespace that is not its parent's. Logged.
  */
 int tree_vpids(struct dump_ctx *ctx);

@@ -297,9 +297,12 @@ struct rst_seccomp {
 #define RST_ERR_LEN 256
 #define RST_THREAD_STACK (32 * 1024)
 
+/* Pid namespace levels a restored thread's clone3 sets (set_tid), its own and the tree's. */
+#define RST_MAX_SET_TIDS 32
+
 /* One thread of the restored process; threads[0] is the leader. */
 struct rst_thread {
-	__s32 tid;
+	__s32 tid;			/* in its own pid namespace */
 	__u32 nr_pending;
 	__u64 pending;			/* __u8[nr_pending][128], thread-directed */
 	__u64 fs_base, gs_base;
@@ -313,6 +316,9 @@ struct rst_thread {
 	struct sigframe_area frame;
 	/* Not the leader: its filters after the leader's nr_tsync, or its strict mode. */
 	struct rst_seccomp seccomp;
+	/* clone3's set_tid: tid first, then each pid namespace up to the tree's root's. */
+	__s32 set_tids[RST_MAX_SET_TIDS];
+	__u32 nr_set_tids;
 };
 
 struct restorer_args {

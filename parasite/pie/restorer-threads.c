@@ -151,8 +151,8 @@ long restore_threads_start(struct restorer_args *a)
 			.flags = THREAD_FLAGS,
 			.stack = th->stack,
 			.stack_size = top - th->stack,
-			.set_tid = (unsigned long)&th->tid,
-			.set_tid_size = 1,
+			.set_tid = (unsigned long)th->set_tids,
+			.set_tid_size = th->nr_set_tids,
 		};
 
 		th->args = (unsigned long)a;

@@ -386,6 +386,8 @@ static void free_tasks(struct dump_ctx *ctx)
 		thread_state_free(t);
 		free(t->threads);
 		free(t->vtids);
+		free(t->nspid);
+		free(t->nstids);
 		if (t->pidfd >= 0)
 			close(t->pidfd);
 	}

@@ -31,6 +31,7 @@
 #include "cr/restore-pidns.h"
 #include "log.h"
 #include "ns/ns.h"
+#include "ns/pid-nest.h"
 #include "vpid.h"
 
 /* An external pid namespace's init is outside the tree: no task of the image may be pid 1. */
@@ -55,6 +56,8 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 	pid_t root = ctx->tasks[0].pid;
 	const char *joined;
 
+	if (pidns_nest_load(ctx))
+		return -1;
 	ctx->new_pidns = foreign || ctx->opts->new_pidns ||
 			 ns_joined(ctx, NS_KIND__NS_PID, &joined) >= 0;
 	if (!ctx->new_pidns)
@@ -216,8 +219,20 @@ pid_t restore_make_root(struct restore_tree *tr, uint64_t flags)
 	return pid;
 }
 
-/* The child of @parent (host pid) whose pid in its namespace is @vpid, or 0. */
-static pid_t child_by_vpid(pid_t parent, pid_t vpid)
+/*
+ * Whether host pid @pid (thread @tid, 0: the process) has the image's pid
+ * @vpid in the tree's root's namespace, @depth levels above its own.
+ */
+static bool has_vpid(pid_t pid, pid_t tid, pid_t vpid, size_t depth)
+{
+	pid_t at[PIDNS_MAX_NEST + 2];
+	int n = proc_nspid_all(pid, tid, at, ARRAY_SIZE(at));
+
+	return n > (int)depth && at[n - 1 - depth] == vpid;
+}
+
+/* The child of @parent (host pid) whose pid in the tree's namespace is @vpid, or 0. */
+static pid_t child_by_vpid(pid_t parent, pid_t vpid, size_t depth)
 {
 	char path[320], buf[4096];
 	struct dirent *de;
@@ -241,9 +256,7 @@ static pid_t child_by_vpid(pid_t parent, pid_t vpid)
 			char *p = buf, *end;
 
 			for (long c; (c = strtol(p, &end, 10)), end != p; p = end) {
-				struct nspids n;
-
-				if (!proc_nspids(c, 0, &n) && n.pid == vpid) {
+				if (has_vpid(c, 0, vpid, depth)) {
 					found = c;
 					break;
 				}
@@ -271,14 +284,12 @@ pid_t restore_find_real(struct restore_tree *tr, size_t idx)
 		}
 		parent = p->real;
 	}
-	return child_by_vpid(parent, t->pid);
+	return child_by_vpid(parent, t->pid, pidns_depth(t));
 }
 
 bool restore_real_is(const struct restore_task *t)
 {
-	struct nspids n;
-
-	return !proc_nspids(t->real, 0, &n) && n.pid == t->pid;
+	return has_vpid(t->real, 0, t->pid, pidns_depth(t));
 }
 
 int restore_find_threads(struct restore_task *t)
@@ -303,12 +314,12 @@ int restore_find_threads(struct restore_task *t)
 	}
 	while ((de = readdir(d))) {
 		pid_t tid = atoi(de->d_name);
-		struct nspids ns;
 
-		if (tid <= 0 || tid == t->real || proc_nspids(t->real, tid, &ns))
+		if (tid <= 0 || tid == t->real)
 			continue;
 		for (size_t k = 1; k < n; k++)
-			if ((pid_t)t->core->threads[k]->tid == ns.pid && !t->real_tids[k]) {
+			if (!t->real_tids[k] &&
+			    has_vpid(t->real, tid, t->core->threads[k]->tid, pidns_depth(t))) {
 				t->real_tids[k] = tid;
 				found++;
 			}

@@ -25,6 +25,7 @@
 #include "files/files-ctty.h"
 #include "log.h"
 #include "ns/ns.h"
+#include "ns/pid-nest.h"
 #include "proc/proc.h"
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
@@ -56,14 +57,14 @@ int wait_pid_free(pid_t pid, unsigned int ms)
 	return 0;
 }
 
-static pid_t clone_with_pid(pid_t pid, uint64_t flags)
+static pid_t clone_with_pids(const pid_t *tids, size_t n, uint64_t flags)
 {
 	struct clone_args ca = {
 		.flags = flags,
 		/* CLONE_PARENT: the caller's own, which clone3() wants left 0. */
 		.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD,
-		.set_tid = (uintptr_t)&pid,
-		.set_tid_size = 1,
+		.set_tid = (uintptr_t)tids,
+		.set_tid_size = n,
 	};
 
 	return syscall(SYS_clone3, &ca, sizeof(ca));
@@ -93,32 +94,52 @@ static int wait_joined_pid(const struct restore_ctx *ctx, pid_t pid, unsigned in
 	return 0;
 }
 
-/* fork() into @pid, sharing what @flags say: 0 in the child, -1 logged. */
-pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags)
+/*
+ * fork() with @tids (innermost namespace first, the tree root's last),
+ * sharing what @flags say: 0 in the child, -1 logged.
+ */
+static pid_t make_task_tids(struct restore_ctx *ctx, const pid_t *tids, size_t n, uint64_t flags)
 {
+	pid_t ret, pid = tids[n - 1];
 	unsigned int waited = 0;
-	pid_t ret;
 
 	fflush(NULL);
 	for (;;) {
-		int n;
+		int w;
 
-		ret = clone_with_pid(pid, flags);
+		ret = clone_with_pids(tids, n, flags);
 		if (ret >= 0 || errno != EEXIST)
 			break;
 		/* Taken between our check and clone3, or in a joined namespace: wait. */
-		n = ctx->new_pidns ? wait_joined_pid(ctx, pid, &waited) :
+		w = ctx->new_pidns ? wait_joined_pid(ctx, pid, &waited) :
 				     wait_pid_free(pid, ctx->opts->pid_wait_ms);
-		if (n < 0)
+		if (w < 0)
 			return -1;
-		if (n > 0) {
+		if (w > 0) {
 			errno = EEXIST;
 			break;
 		}
 	}
-	if (ret < 0)
+	if (ret < 0 && n > 1)
+		pr_perror("pid %d: clone3 with set_tid (%d in its nested pid namespace)", pid,
+			  tids[0]);
+	else if (ret < 0)
 		pr_perror("pid %d: clone3 with set_tid", pid);
 	return ret;
+}
+
+pid_t make_task(struct restore_ctx *ctx, pid_t pid, uint64_t flags)
+{
+	return make_task_tids(ctx, &pid, 1, flags);
+}
+
+/* tasks[@i] with its pid at every level (ns/pid-nest.h), an init in a new pid namespace. */
+static pid_t make_task_of(struct restore_ctx *ctx, size_t i, uint64_t flags)
+{
+	pid_t tids[PIDNS_MAX_NEST + 1];
+	size_t n = pidns_set_tids(&ctx->tasks[i], 0, tids);
+
+	return make_task_tids(ctx, tids, n, flags | (pidns_is_init(ctx, i) ? CLONE_NEWPID : 0));
 }
 
 static void unregister_rseq(void)
@@ -291,10 +312,11 @@ static int make_ids(struct restore_ctx *ctx, struct restore_task *t, bool root)
 /* A group led by another task of the tree: wait for its leader to make it. */
 static int join_group(struct restore_ctx *ctx, struct restore_task *t)
 {
-	pid_t pgid = t->pe->pgid;
+	/* As its own pid namespace sees it: dump checked that it does. */
+	pid_t pgid = pidns_rst_pid_seen(ctx, t, t->pe->pgid);
 	int waited;
 
-	if (getpgid(0) == pgid || !restore_find_task(ctx, pgid))
+	if (!pgid || getpgid(0) == pgid || !restore_find_task(ctx, t->pe->pgid))
 		return 0;
 	for (waited = 0; setpgid(0, pgid); waited++) {
 		if (errno != EPERM || waited == JOIN_TIMEOUT_MS) {
@@ -354,7 +376,7 @@ static int make_adopted(struct restore_tree *tr, pid_t maker)
 
 		if (maker_of(ctx, i) != maker)
 			continue;
-		pid = make_task(ctx, ctx->tasks[i].pid, CLONE_PARENT);
+		pid = make_task_of(ctx, i, CLONE_PARENT);
 		if (pid < 0)
 			return -1;
 		if (pid == 0)
@@ -436,8 +458,9 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 				return -1;
 			continue;
 		}
-		pid = make_task(ctx, pe->pid,
-				(pe->files_shared ? CLONE_FILES : 0) | (pe->fs_shared ? CLONE_FS : 0));
+		pid = make_task_of(ctx, i,
+				   (pe->files_shared ? CLONE_FILES : 0) |
+					   (pe->fs_shared ? CLONE_FS : 0));
 		if (pid < 0)
 			return -1;
 		if (pid == 0)
@@ -454,7 +477,8 @@ static int make_children(struct restore_tree *tr, size_t idx, bool files_shared)
 		if (pe->ppid != ctx->tasks[idx].pe->pid || pe->files_shared != files_shared ||
 		    pe->state != TASK_STATE__TASK_ZOMBIE)
 			continue;
-		if (waitid(P_PID, pe->pid, &info, WEXITED | WNOWAIT)) {
+		if (waitid(P_PID, pidns_rst_pid_seen(ctx, &ctx->tasks[idx], pe->pid), &info,
+			   WEXITED | WNOWAIT)) {
 			pr_perror("pid %d: waiting for zombie %d", ctx->tasks[idx].pid, pe->pid);
 			return -1;
 		}
@@ -493,7 +517,7 @@ static int make_files_siblings(struct restore_tree *tr, size_t idx)
 		if (!pe->files_shared || !pe->has_files_owner ||
 		    (pid_t)pe->files_owner != ctx->tasks[idx].pid)
 			continue;
-		pid = make_task(ctx, pe->pid, CLONE_FILES | CLONE_PARENT);
+		pid = make_task_of(ctx, i, CLONE_FILES | CLONE_PARENT);
 		if (pid < 0)
 			return -1;
 		if (pid == 0)
@@ -531,7 +555,8 @@ void task_main(struct restore_tree *tr, size_t idx)
 	if (t->pe->state == TASK_STATE__TASK_ZOMBIE)
 		be_zombie(t->pe);
 	/* Children and siblings sharing our fd table are made once it is in place. */
-	if (child_prepare(tr, idx) || make_children(tr, idx, true) || make_files_siblings(tr, idx))
+	if (child_prepare(tr, idx) || make_children(tr, idx, true) ||
+	    make_files_siblings(tr, idx) || pidns_restore_for_children(ctx, idx))
 		_exit(1);
 	bootstrap_jump(&tr->procs[idx].b);
 }

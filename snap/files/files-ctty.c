@@ -16,6 +16,7 @@
 #include "files/files-ctty.h"
 #include "files/files-kind.h"
 #include "log.h"
+#include "ns/pid-nest.h"
 
 /*
  * A session's controlling terminal as the images say: a pty of the tree
@@ -126,10 +127,11 @@ int files_task_tty(struct restore_ctx *ctx, const struct restore_task *t)
 			close(fd);
 		return 0;
 	}
-	if (!c.has_pgrp || c.pgrp != getpgid(0))
+	/* The group as the task's pid namespace sees it (ns/pid-nest.h). */
+	pgrp = c.has_pgrp ? pidns_rst_pid_seen(ctx, t, c.pgrp) : 0;
+	if (!pgrp || pgrp != getpgid(0))
 		return 0;
 	fd = ctty_fd(ctx, &c, t->pid);
-	pgrp = c.pgrp;
 	if (fd < 0)
 		return -1;
 	if (ioctl(fd, TIOCSPGRP, &pgrp)) {

@@ -93,10 +93,10 @@ static int task_fcntl(struct task_syscall *ts, const struct restore_task *t, int
 	return 0;
 }
 
-int files_fown_restore(const struct restore_task *t, int fd, const FownEntry *fo,
+int files_fown_restore(const struct restore_task *t, int fd, const FownEntry *fo, pid_t pid,
 		       struct task_syscall *ts)
 {
-	struct f_owner_ex owner = { .type = fo->pid_type, .pid = fo->pid };
+	struct f_owner_ex owner = { .type = fo->pid_type, .pid = pid };
 	long ret, flags;
 
 	if (ts->mem_len < sizeof(owner)) {
@@ -104,7 +104,7 @@ int files_fown_restore(const struct restore_task *t, int fd, const FownEntry *fo
 		return -1;
 	}
 	memcpy(ts->mem, &owner, sizeof(owner));
-	if ((fo->pid &&
+	if ((pid &&
 	     task_fcntl(ts, t, fd, F_SETOWN_EX, (long)ts->mem, &ret, "its SIGIO owner")) ||
 	    (fo->signum && task_fcntl(ts, t, fd, F_SETSIG, fo->signum, &ret, "its SIGIO signal")))
 		return -1;

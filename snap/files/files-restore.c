@@ -37,6 +37,7 @@
 #include "files/files-table.h"
 #include "image.h"
 #include "log.h"
+#include "ns/pid-nest.h"
 #include "ns/net-ns.h"
 
 static void *kind_st(const struct restore_ctx *ctx, size_t i)
@@ -606,7 +607,8 @@ int files_task_finish(struct restore_ctx *ctx, const struct restore_task *t,
 		if (!fo || st->fown_done[idx])
 			continue;
 		st->fown_done[idx] = 1;
-		if (files_fown_restore(t, fi->fd, fo, ts))
+		/* In a nested pid namespace, as the task sees it (ns/pid-nest.h). */
+		if (files_fown_restore(t, fi->fd, fo, pidns_rst_pid_seen(ctx, t, fo->pid), ts))
 			return -1;
 	}
 	return 0;

@@ -7,8 +7,12 @@
  * rebuilt and is refused by name. The entries are written in an order
  * restore can follow: every mount after its parent and its bind source.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "image.h"
 #include "log.h"
@@ -78,6 +82,34 @@ static ssize_t bind_source(const struct mnt_dump *d, size_t i)
 	return best;
 }
 
+/*
+ * A proc is mounted anew by the tree's root, for its pid namespace: one
+ * that a task in a nested pid namespace mounted for its own (its pid 1's)
+ * would come back showing the wrong processes. Refused by name; a mount
+ * hidden under another at the same place is not looked into.
+ */
+static int proc_of_other_pidns(pid_t pid, const struct mnt_info *m)
+{
+	char path[PATH_MAX + 64];
+	struct stat mp, init, own;
+
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->mountpoint);
+	if (stat(path, &mp) || mp.st_dev != makedev(m->major, m->minor))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root%s/1/ns/pid", pid, m->mountpoint);
+	if (stat(path, &init))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	if (stat(path, &own) || (init.st_dev == own.st_dev && init.st_ino == own.st_ino))
+		return 0;
+	pr_err("pid %d: mount %u at %s is the proc of another pid namespace (pid:[%llu]) than "
+	       "the tree's (pid:[%llu]), a nested one's maybe; snap mounts proc anew for the "
+	       "tree's: cannot dump it",
+	       pid, m->id, m->mountpoint, (unsigned long long)init.st_ino,
+	       (unsigned long long)own.st_ino);
+	return -1;
+}
+
 static int classify(struct dump_ctx *ctx, pid_t pid, struct mnt_dump *d, size_t i)
 {
 	const struct mnt_info *m = &d->m[i];
@@ -99,6 +131,8 @@ static int classify(struct dump_ctx *ctx, pid_t pid, struct mnt_dump *d, size_t 
 		return 0;
 	}
 	if (anew(m->fstype) && !strcmp(m->root, "/")) {
+		if (!strcmp(m->fstype, "proc") && proc_of_other_pidns(pid, m))
+			return -1;
 		e->kind = MNT_KIND__MNT_FS;
 		e->has_tmpfs_data = e->tmpfs_data = !strcmp(m->fstype, "tmpfs");
 		return 0;

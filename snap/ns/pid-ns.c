@@ -4,8 +4,9 @@
  * save: its processes are the tree, and pstree.img and the core images hold
  * their pids as the namespace sees them (vpid.h). Restore clones the root
  * with CLONE_NEWPID (ns_root_clone_flags()), as pid 1 or under snap's init,
- * and learns the host pids as the tasks appear (cr/restore-pidns.c). A task
- * in a pid namespace nested in its root's is refused at dump.
+ * and learns the host pids as the tasks appear (cr/restore-pidns.c). Pid
+ * namespaces nested in the root's, made by tasks of the tree, are in
+ * pid-nest.h.
  */
 #include "ns/ns-kind.h"
 

@@ -290,6 +290,9 @@ static int fill_threads(struct core_buf *b, const struct dump_task *t)
 	for (size_t i = 0; i < t->nr_threads; i++) {
 		if (fill_thread(b, t->pid, &t->thr[i], dump_vtid(t, i), &b->thb[i]))
 			return -1;
+		/* Its tids below the root's pid namespace (ns/pid-nest.h). */
+		b->thb[i].th.n_ns_tid = t->nest;
+		b->thb[i].th.ns_tid = t->nest ? (uint32_t *)t->nstids + i * t->nest : NULL;
 		b->thp[i] = &b->thb[i].th;
 	}
 	b->core.threads = b->thp;

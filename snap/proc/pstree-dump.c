@@ -24,6 +24,7 @@
 #include "proc/proc.h"
 #include "proc/pstree.h"
 #include "proc/seize.h"
+#include "ns/pid-nest.h"
 #include "vpid.h"
 
 static struct dump_task *find_task(struct dump_ctx *ctx, pid_t pid)
@@ -436,7 +437,8 @@ int tree_check_stops(struct dump_ctx *ctx, struct dump_task *parent)
 		if (c->ppid != parent->pid || !c->stopped)
 			continue;
 		/* Run in the parent: the child's pid as its pid namespace sees it. */
-		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID, c->vpid, 0,
+		if (infect_syscall(parent->ctl, &ret, __NR_waitid, P_PID,
+				   pidns_nest_pid_seen(parent, c), 0,
 				   WSTOPPED | WNOWAIT | WNOHANG, no_rusage, 0))
 			return -1;
 		if (ret != 0 && ret != -EFAULT) {
@@ -593,6 +595,8 @@ int tree_write(struct dump_ctx *ctx)
 		pe.has_exit_status = t->zombie;
 		pe.exit_status = t->exit_status;
 		pe.ns = t->ns_ids;
+		pe.n_ns_pid = t->nest;
+		pe.ns_pid = (uint32_t *)t->nspid;
 		ret = img_write(img, &pe.base);
 	}
 	if (img_close(img))

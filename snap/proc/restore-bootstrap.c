@@ -15,6 +15,7 @@
 #include "files/files.h"
 #include "infect.h"
 #include "log.h"
+#include "ns/pid-nest.h"
 #include "proc/procstate.h"
 #include "proc/restore-bootstrap.h"
 #include "mem/cow.h"
@@ -172,7 +173,6 @@ static int fill_thread(struct rst_thread *rt, const ThreadCoreEntry *th, uint8_t
 	struct user_regs_struct regs = { 0 };
 	struct k_stack alt;
 
-	rt->tid = th->tid;
 	rt->pending = (uintptr_t)si;
 	rt->nr_pending = th->n_pending;
 	for (size_t i = 0; i < th->n_pending; i++)
@@ -212,6 +212,14 @@ static int fill_threads(struct restore_task *t, struct restorer_args *a,
 	a->threads = (uintptr_t)threads;
 	a->nr_threads = c->n_threads;
 	for (size_t i = 0; i < c->n_threads; i++) {
+		pid_t tids[PIDNS_MAX_NEST + 1];
+		size_t n = pidns_set_tids(t, i, tids);
+
+		/* Its tid as its own pid namespace sees it, and at each level to the root's. */
+		threads[i].tid = tids[0];
+		threads[i].nr_set_tids = n;
+		for (size_t j = 0; j < n; j++)
+			threads[i].set_tids[j] = tids[j];
 		if (fill_thread(&threads[i], c->threads[i], si))
 			return -1;
 		si += c->threads[i]->n_pending * 128;
@@ -256,7 +264,8 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 	a->nr_shared_pending = c->n_shared_pending;
 	for (i = 0; i < c->n_shared_pending; i++)
 		memcpy(si + i * 128, c->shared_pending[i].data, 128);
-	a->pid = t->pid;
+	/* What it calls itself in its restorer: its own pid namespace's pid. */
+	a->pid = pidns_depth(t) ? (pid_t)t->pe->ns_pid[pidns_depth(t) - 1] : t->pid;
 
 	a->mm = (struct rst_mm_map){ mm->start_code, mm->end_code, mm->start_data, mm->end_data,
 				     mm->start_brk, mm->brk, mm->start_stack, mm->arg_start,
@@ -291,6 +300,22 @@ static bool tree_has_tid(const struct restore_ctx *ctx, pid_t tid)
 				return true;
 	}
 	return false;
+}
+
+_Static_assert(PIDNS_MAX_NEST + 1 <= RST_MAX_SET_TIDS, "a thread's set_tid array is too short");
+
+/* A SIGEV_THREAD_ID timer's thread, named by its tid in the root's namespace in core. */
+static void nested_timer_tids(const struct restore_task *t, struct restorer_args *a)
+{
+	struct rst_timer *tm = (void *)(uintptr_t)a->timers;
+	const struct rst_thread *th = (void *)(uintptr_t)a->threads;
+
+	for (size_t i = 0; i < a->nr_timers; i++)
+		for (size_t k = 0; tm[i].notify_tid && k < t->core->n_threads; k++)
+			if (t->core->threads[k]->tid == tm[i].notify_tid) {
+				tm[i].notify_tid = th[k].tid;
+				break;
+			}
 }
 
 static long read_pid_max(void)
@@ -386,7 +411,15 @@ int bootstrap_create(struct restore_ctx *ctx, struct restore_task *t, struct boo
 		return -1;
 	}
 	restore_proc_fill(b->args, t->core, (char *)b->addr + proc_off);
-	pick_fill_tids(ctx, t, b->args);
+	/*
+	 * In a nested pid namespace the helpers would take pids at the
+	 * levels above theirs that the tree's tasks want: the leader fills
+	 * alone. Its timers target their threads by the tids it sees.
+	 */
+	if (pidns_depth(t))
+		nested_timer_tids(t, b->args);
+	else
+		pick_fill_tids(ctx, t, b->args);
 	return 0;
 }
 

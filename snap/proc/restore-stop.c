@@ -23,6 +23,7 @@
 
 #include "infect.h"
 #include "log.h"
+#include "ns/pid-nest.h"
 #include "proc/restore-stop.h"
 #include "proc/syscall-restart.h"
 
@@ -228,14 +229,15 @@ int restore_stop_parent(const struct restore_task *t, const struct restore_task 
 			struct parasite_ctl *ctl, uint64_t mem)
 {
 	siginfo_t *si = (void *)(uintptr_t)mem;
+	pid_t seen = pidns_seen_by(p, t); /* in a nested pid namespace: as @p sees it */
 	long ret;
 
 	if (t->pe->stop_waited) {
 		memset(si, 0, sizeof(*si));
-		if (infect_syscall(ctl, &ret, __NR_waitid, P_PID, t->pid, (long)si,
+		if (infect_syscall(ctl, &ret, __NR_waitid, P_PID, seen, (long)si,
 				   WSTOPPED | WNOHANG, 0, 0))
 			return -1;
-		if (ret || si->si_pid != t->pid || si->si_code != CLD_STOPPED) {
+		if (ret || si->si_pid != seen || si->si_code != CLD_STOPPED) {
 			pr_err("pid %d: cannot collect the stop of its child %d again (%ld)", p->pid,
 			       t->pid, ret);
 			return -1;

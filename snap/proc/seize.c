@@ -64,6 +64,9 @@ static int check_root_ns(pid_t pid, const struct ns_set *ours, const struct ns_s
 	for (int s = 0; s < NS_SLOT_NR; s++) {
 		NsKind kind = ns_slot_kind(s);
 
+		/* A nested pid namespace is checked with the tree (ns/pid-nest.h). */
+		if (s == NS_SLOT_PID_CHILDREN)
+			continue;
 		if (s >= NS_SLOT_LIVES_NR) {
 			int lives = kind - NS_KIND__NS_PID;
 
@@ -127,9 +130,10 @@ int seize_check_ns(pid_t pid, pid_t root)
 	}
 	if (!root)
 		return check_root_ns(pid, &ours, &theirs);
-	/* Restore makes every task in its root's namespaces. */
+	/* Restore makes every task in its root's namespaces, pid ones nested in it aside. */
 	for (int s = 0; s < NS_SLOT_NR; s++) {
-		if (ns_ref_equal(&ours.ns[s], &theirs.ns[s]))
+		if (ns_ref_equal(&ours.ns[s], &theirs.ns[s]) || s == NS_SLOT_PID ||
+		    s == NS_SLOT_PID_CHILDREN)
 			continue;
 		if (s >= NS_SLOT_LIVES_NR)
 			pr_err("pid %d made a new %s namespace for its children (unshare); snap "

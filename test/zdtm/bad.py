@@ -36,6 +36,7 @@ import bad_netns
 import bad_notify
 import bad_ns
 import bad_pageserver
+import bad_pidnest
 import bad_pidns
 import bad_restore
 import bad_rpc
@@ -162,6 +163,11 @@ BAD = [
     ("img/pidns_outside_session", bad_pidns.img_pidns_outside_session),
     ("bad/restore_pidns_pid1", bad_pidns.bad_restore_pidns_pid1),
     ("bad/dump_pidns_outside_session", bad_pidns.bad_dump_pidns_outside_session),
+    ("bad/dump_pidns_nested_not_init", bad_pidnest.bad_dump_pidns_nested_not_init),
+    ("bad/dump_pidns_nested_init_gone", bad_pidnest.bad_dump_pidns_nested_init_gone),
+    ("bad/dump_pidns_nested_userns", bad_pidnest.bad_dump_pidns_nested_userns),
+    ("bad/restore_pidns_nested_init", bad_pidnest.bad_restore_pidns_nested_init),
+    ("bad/dump_pidns_nested_proc", bad_pidnest.bad_dump_pidns_nested_proc),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),
     ("bad/stale_parasite", bad_live.bad_stale_parasite),
