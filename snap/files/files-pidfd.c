@@ -30,8 +30,10 @@
 #include <unistd.h>
 
 #include "files/files-anon.h"
+#include "files/files-table.h"
 #include "kcompat.h"
 #include "log.h"
+#include "ns/pid-nest.h"
 #include "vpid.h"
 
 /* How long a task waits for the process its pidfd names to be made. */
@@ -167,13 +169,22 @@ static enum fd_where pidfd_where(const struct restore_ctx *ctx, const FileEntry 
  * In the task: the process is made by its parent, maybe after us.
  * (pidfd_open() sets close-on-exec, as the table wants.)
  */
-static int open_live(const FileEntry *fe)
+static int open_live(const struct restore_ctx *ctx, const FileEntry *fe)
 {
 	const PidfdEntry *pe = fe->pidfd;
+	const struct restore_task *t = ctx->files_st->task;
+	/* pidfd_open() looks the pid up in the caller's namespace: a nested one's. */
+	pid_t pid = t ? pidns_rst_pid_seen(ctx, t, pe->pid) : pe->pid;
 	int fd, waited;
 
+	if (!pid) {
+		pr_err("files.img: file id %u: a pidfd of pid %d, which the pid namespace of pid "
+		       "%d (nested in the tree's) does not see: cannot be opened there",
+		       fe->id, pe->pid, t->pid);
+		return -1;
+	}
 	for (waited = 0;; waited++) {
-		fd = syscall(SYS_pidfd_open, pe->pid, pe->flags & PIDFD_FLAGS);
+		fd = syscall(SYS_pidfd_open, pid, pe->flags & PIDFD_FLAGS);
 		if (fd >= 0)
 			return fd;
 		if (errno != ESRCH || waited == PIDFD_WAIT_MS)
@@ -244,7 +255,7 @@ static int open_dead(const struct restore_ctx *ctx, const FileEntry *fe)
 static int pidfd_open_file(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	(void)st;
-	return fe->pidfd->pid > 0 ? open_live(fe) : open_dead(ctx, fe);
+	return fe->pidfd->pid > 0 ? open_live(ctx, fe) : open_dead(ctx, fe);
 }
 
 const struct fd_ops pidfd_fd_ops = {

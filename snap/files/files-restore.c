@@ -559,6 +559,7 @@ int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int servic
 	/* Below service_base, every number may be one of the task's. */
 	st->park_base = service_base + 2;
 	st->park_at_target = false;
+	st->task = t;
 	if (open_task_files(ctx, t))
 		return -1;
 	return files_install(ctx, t, service_base);

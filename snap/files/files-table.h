@@ -77,6 +77,7 @@ struct files_restore_state {
 	void **kind_st;		/* fd_ops.restore_state of fd_kinds[k] */
 	struct file_locks_rst *locks;	/* file-locks.img (files-locks.h) */
 	int *inherit;		/* --inherit-fd: snap's fd it is taken from, or -1 */
+	const struct restore_task *task;	/* in a task: whose FD_IN_TASK files open */
 };
 
 /*

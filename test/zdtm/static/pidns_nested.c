@@ -37,10 +37,11 @@ struct report {
 	pid_t owner;		/* F_GETOWN of its pipe, which it owns */
 	ino_t pidns;
 	int zombie;		/* the init: its zombie is there with status 5 */
+	pid_t pidfd_pid;	/* children: their pidfd of the init, its pid in the namespace */
 	char nspid[64];
 };
 
-static int report[2], owned[2];
+static int report[2], owned[2], init_pidfd = -1;
 static pid_t kids[2];
 static volatile pid_t thread_tid, thread_now;
 static pid_t zombie;
@@ -67,6 +68,25 @@ static void read_nspid(char *buf, size_t size)
 		fclose(f);
 }
 
+/* The last NSpid field of pidfd @fd's fdinfo: its process's pid in its own namespace. */
+static pid_t pidfd_pid(int fd)
+{
+	char path[64], line[256], *last;
+	pid_t pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			last = strrchr(line, '\t');
+			pid = atoi(last ? last + 1 : line + 6);
+		}
+	if (f)
+		fclose(f);
+	return pid;
+}
+
 static void say(int who)
 {
 	struct report r = { .who = who, .pid = getpid(), .ppid = getppid(), .tid = thread_tid,
@@ -74,6 +94,8 @@ static void say(int who)
 	siginfo_t si = { 0 };
 
 	r.owner = fcntl(owned[0], F_GETOWN);
+	if (init_pidfd >= 0)
+		r.pidfd_pid = pidfd_pid(init_pidfd);
 	r.pidns = ns_ino("pid");
 	read_nspid(r.nspid, sizeof(r.nspid));
 	if (zombie && !waitid(P_PID, zombie, &si, WEXITED | WNOHANG | WNOWAIT))
@@ -107,6 +129,9 @@ static void __attribute__((noreturn)) serve(int who)
 
 	/* A pipe whose SIGIO goes to itself, by the pid its namespace sees. */
 	if (pipe(owned) || fcntl(owned[0], F_SETOWN, getpid()))
+		_exit(2);
+	/* The init's children hold a pidfd of it, pid 1 where they are. */
+	if (who && (init_pidfd = syscall(SYS_pidfd_open, getppid(), 0)) < 0)
 		_exit(2);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -233,6 +258,10 @@ int main(int argc, char **argv)
 		     (unsigned long)children, (unsigned long)now[0].pidns);
 	if (!now[0].zombie)
 		fail("the nested init's zombie is not there with status 5");
+	for (int i = 1; i < NR_NESTED; i++)
+		if (now[i].pidfd_pid != 1 || was[i].pidfd_pid != 1)
+			fail("%s's pidfd of the init is of pid %d in its namespace (was %d)",
+			     names[i], now[i].pidfd_pid, was[i].pidfd_pid);
 	if (now[1].tid != was[1].tid)
 		fail("the thread's tid is %d, was %d", now[1].tid < 0 ? -now[1].tid : now[1].tid,
 		     was[1].tid);
