@@ -15,6 +15,7 @@ import re
 import time
 
 import rpc
+from modes import MODES
 from outcome import Failure, Skip
 from proc import (PYTHON, alive, descendants, describe, exit_code, kill, spawn, spawn_wait,
                   wait_exit, wait_until)
@@ -126,6 +127,23 @@ def img_netns_external(b):
 def img_netns_external_other(b):
     """The same, restored into another namespace set up the same way."""
     restored_in(b, True)
+
+
+def img_netns_external_live(b):
+    """Dumped live (-R) with --external net[INODE]:KEY: the task runs on in
+    its namespace and passes there; its images, restored with --inherit-fd
+    into another namespace set up the same way, pass too."""
+    path = make_netns(b, "a")
+    into = make_netns(b, "b")
+    r = ext_target(b, path)
+    r.dump(MODES["leave-running"])
+    r.check_running("dump -R")
+    check_in(r, path, "dump -R")
+    r.finish("dump -R, in the namespace it was dumped from")
+    r.clear_result()
+    restore_inherit(b, r, into)
+    check_in(r, into, "--inherit-fd")
+    r.finish("a restore into %s" % into)
 
 
 def img_netns_external_rpc(b):
@@ -262,22 +280,59 @@ def count(path):
     raise Failure("%s stays empty" % path)
 
 
-def dump_pid_external(b):
+def dump_pid_external(b, live=False):
     """The counter in an external pid namespace, dumped with --external
-    pid[INODE]:KEY: (holder, the counter's pid there, its path, images)."""
+    pid[INODE]:KEY, killed, or with @live (-R) running on and killed after
+    it counted on: (holder, the counter's pid there, its path, images)."""
     holder = pid_holder(b)
     pid, path = counter_in(b, holder)
     vpid = nspid(pid)[-1]
     img = os.path.join(b.dir, "img")
     arg = "pid[%d]:%s" % (os.stat("/proc/%d/ns/pid" % holder).st_ino, PID_KEY)
     status, err = b.snap.run(["dump", "-t", str(pid), "-D", img, "-o", "dump.log", "-v4",
-                              "--external", arg], b.dir, "dump")
+                              "--external", arg] + (["-R"] if live else []), b.dir, "dump")
     if status != 0:
         raise Failure("dump --external %s: %s" % (arg, last_line(err)),
                       os.path.join(img, "dump.log"))
+    if live:
+        a = count(path)
+        if not wait_until(lambda: count(path) > a + 5, 5):
+            raise Failure("the counter stays at %d after dump -R (dumped at %d)" % (
+                count(path), a))
+        kill(pid)
     if not wait_until(lambda: not alive(pid), 5):
-        raise Failure("pid %d runs on after the dump" % pid)
+        raise Failure("pid %d runs on after the %s" % (pid, "kill" if live else "dump"))
     return holder, vpid, path, img
+
+
+def restored_pidns(b, holder, vpid, img):
+    """The images restored with --inherit-fd into @holder's pid namespace:
+    the host pid of the restored counter, pid @vpid there."""
+    pidfile = os.path.join(b.dir, "restored.pid")
+    restore_with(b, img, "/proc/%d/ns/pid" % holder, PID_KEY, ["--pidfile", pidfile])
+    with open(pidfile) as f:
+        pid = int(f.read())
+    b.cleanups.append(lambda: kill(pid))
+    want = os.readlink("/proc/%d/ns/pid" % holder)
+    if os.readlink("/proc/%d/ns/pid" % pid) != want or nspid(pid)[-1] != vpid:
+        raise Failure("restored host pid %d is pid %d of %s, not pid %d of %s" % (
+            pid, nspid(pid)[-1], os.readlink("/proc/%d/ns/pid" % pid), vpid, want))
+    return pid
+
+
+def img_pidns_external_live(b):
+    """The same dumped live (-R): the counter counts on after the dump, is
+    killed; restored into the namespace, it counts again from where it
+    stood at the dump, below where the original got to."""
+    holder, vpid, path, img = dump_pid_external(b, live=True)
+    a = count(path)
+    restored_pidns(b, holder, vpid, img)
+    if not wait_until(lambda: count(path) < a, 5):
+        raise Failure("after the restore the counter is at %d, the original got to %d: it "
+                      "did not start again from the dump" % (count(path), a))
+    c = count(path)
+    if not wait_until(lambda: count(path) > c, 5):
+        raise Failure("the restored counter stays at %d" % c)
 
 
 def img_pidns_external(b):
@@ -290,15 +345,7 @@ def img_pidns_external(b):
     time.sleep(0.5)
     if count(path) != a:
         raise Failure("the counter went on after the dump (%d, then %d)" % (a, count(path)))
-    pidfile = os.path.join(b.dir, "restored.pid")
-    restore_with(b, img, "/proc/%d/ns/pid" % holder, PID_KEY, ["--pidfile", pidfile])
-    with open(pidfile) as f:
-        pid = int(f.read())
-    b.cleanups.append(lambda: kill(pid))
-    want = os.readlink("/proc/%d/ns/pid" % holder)
-    if os.readlink("/proc/%d/ns/pid" % pid) != want or nspid(pid)[-1] != vpid:
-        raise Failure("restored host pid %d is pid %d of %s, not pid %d of %s" % (
-            pid, nspid(pid)[-1], os.readlink("/proc/%d/ns/pid" % pid), vpid, want))
+    restored_pidns(b, holder, vpid, img)
     if not wait_until(lambda: count(path) > a, 5):
         raise Failure("the restored counter stays at %d" % a)
     if count(path) > a + 30:
