@@ -34,6 +34,7 @@ enum opt_msg { IN_IP, IN_TCP, IN_ENTRY };
 
 #define F_BIND	 1 /* bind() heeds it: set before */
 #define F_UNCONN 2 /* saved for a listener or an unconnected socket only */
+#define TCP_MAXSEG_SETTABLE 32767 /* the most setsockopt(TCP_MAXSEG) takes */
 /*
  * Multicast: not for TCP (setting it fails; an accepted socket reads the
  * TTL its SYN came with).
@@ -189,6 +190,13 @@ static int dump_ints(int fd, int fresh, InetSkEntry *ie, const char *who)
 			return -1;
 		}
 		if (v == def)
+			continue;
+		/*
+		 * A closed socket that was connected reads the MSS its
+		 * connection had, which may be above what setsockopt() takes
+		 * (the kernel's MAX_TCP_WINDOW): no one set that.
+		 */
+		if (o->level == IPPROTO_TCP && o->opt == TCP_MAXSEG && v > TCP_MAXSEG_SETTABLE)
 			continue;
 		msg = need_part(ie, o->msg);
 		if (!msg) {
