@@ -89,23 +89,17 @@ int proc_nspid_all(pid_t pid, pid_t tid, pid_t *at, int max)
 	return ns_field(buf, "\nNSpid:", &last, at, max);
 }
 
-/* Thread @tid of @pid (0: the process) at namespace level @level (1: /proc's), 0 if none. */
-static pid_t pid_at_tid_level(pid_t pid, pid_t tid, int level)
+/* @host's pid at namespace level @level (1: /proc's), 0 if it has none there. */
+static pid_t pid_at_level(pid_t host, int level)
 {
 	pid_t at[MAX_LEVELS], last;
 	char buf[4096];
 	int n;
 
-	if (level > MAX_LEVELS || read_status(pid, tid, buf, sizeof(buf)))
+	if (read_status(host, 0, buf, sizeof(buf)))
 		return 0;
 	n = ns_field(buf, "\nNSpid:", &last, at, MAX_LEVELS);
-	return n >= level ? at[level - 1] : 0;
-}
-
-/* @host's pid at namespace level @level (1: /proc's), 0 if it has none there. */
-static pid_t pid_at_level(pid_t host, int level)
-{
-	return pid_at_tid_level(host, 0, level);
+	return n >= level && level <= MAX_LEVELS ? at[level - 1] : 0;
 }
 
 pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host)
@@ -133,83 +127,53 @@ pid_t dump_vpid(const struct dump_ctx *ctx, pid_t host)
 	return pid_at_level(host, ctx->pidns_level);
 }
 
-/* @t's pids in the pid namespaces nested below its root's: @n of them, outermost first. */
-static pid_t *nested_pids(pid_t pid, pid_t tid, int root_level, int n)
-{
-	pid_t at[MAX_LEVELS], last, *v;
-	char buf[4096];
-
-	if (read_status(pid, tid, buf, sizeof(buf)) ||
-	    ns_field(buf, "\nNSpid:", &last, at, MAX_LEVELS) != root_level + n)
-		return NULL;
-	v = calloc(n, sizeof(*v));
-	if (v)
-		memcpy(v, at + root_level, n * sizeof(*v));
-	return v;
-}
-
-/* Each level below the root's of the task and of each thread (dump_task.nest). */
-static int task_nested(struct dump_ctx *ctx, struct dump_task *t, int levels)
-{
-	int n = levels - ctx->pidns_level;
-
-	t->nest = n;
-	t->nspid = nested_pids(t->pid, 0, ctx->pidns_level, n);
-	t->nstids = calloc(t->nr_threads * n + 1, sizeof(pid_t));
-	if (!t->nspid || !t->nstids) {
-		pr_perror("pid %d: cannot read its pids in its nested pid namespaces", t->pid);
-		return -1;
-	}
-	for (size_t k = 0; k < t->nr_threads; k++) {
-		pid_t *v = nested_pids(t->pid, t->threads[k], ctx->pidns_level, n);
-
-		if (!v) {
-			pr_perror("pid %d: cannot read the pids of its thread %d in its nested "
-				  "pid namespaces",
-				  t->pid, t->threads[k]);
-			return -1;
-		}
-		memcpy(t->nstids + k * n, v, n * sizeof(*v));
-		free(v);
-	}
-	return 0;
-}
-
+/*
+ * @t's pid, group and session at its root's level, its threads' ids there
+ * (in snap's own namespace they are the host's: no vtids), and in a pid
+ * namespace nested below the root's, its pid and its threads' ids at each
+ * level below (dump_task nest, nspid, nstids). One status read each.
+ */
 static int task_vpids(struct dump_ctx *ctx, struct dump_task *t)
 {
-	int root_level = ctx->pidns_level;
-	pid_t at[MAX_LEVELS], last;
+	int root = ctx->pidns_level, levels, nest;
+	pid_t pid[MAX_LEVELS], pgid[MAX_LEVELS], sid[MAX_LEVELS], last;
 	char buf[4096];
-	int levels;
 
 	if (read_status(t->pid, 0, buf, sizeof(buf)) ||
-	    (levels = ns_field(buf, "\nNSpid:", &last, at, MAX_LEVELS)) < root_level ||
-	    ns_field(buf, "\nNSpgid:", &last, at, MAX_LEVELS) != levels ||
-	    ns_field(buf, "\nNSsid:", &last, at, MAX_LEVELS) != levels) {
+	    (levels = ns_field(buf, "\nNSpid:", &last, pid, MAX_LEVELS)) < root ||
+	    levels > MAX_LEVELS || ns_field(buf, "\nNSpgid:", &last, pgid, MAX_LEVELS) != levels ||
+	    ns_field(buf, "\nNSsid:", &last, sid, MAX_LEVELS) != levels) {
 		pr_perror("pid %d: cannot read its pids in its pid namespace (NSpid)", t->pid);
 		return -1;
 	}
-	ns_field(buf, "\nNSpid:", &last, at, MAX_LEVELS);
-	t->vpid = at[root_level - 1];
-	ns_field(buf, "\nNSpgid:", &last, at, MAX_LEVELS);
-	t->vpgid = at[root_level - 1];
-	ns_field(buf, "\nNSsid:", &last, at, MAX_LEVELS);
-	t->vsid = at[root_level - 1];
+	t->vpid = pid[root - 1];
+	t->vpgid = pgid[root - 1];
+	t->vsid = sid[root - 1];
+	nest = levels - root;
+	if (root == 1 && !nest)
+		return 0;
 	t->vtids = calloc(t->nr_threads + 1, sizeof(pid_t));
-	if (!t->vtids) {
+	t->nspid = calloc(nest + 1, sizeof(pid_t));
+	t->nstids = calloc(t->nr_threads * nest + 1, sizeof(pid_t));
+	if (!t->vtids || !t->nspid || !t->nstids) {
 		pr_err("pid %d: out of memory for its thread ids", t->pid);
 		return -1;
 	}
+	t->nest = nest;
+	memcpy(t->nspid, pid + root, nest * sizeof(pid_t));
 	for (size_t k = 0; k < t->nr_threads; k++) {
-		t->vtids[k] = pid_at_tid_level(t->pid, t->threads[k], root_level);
-		if (!t->vtids[k]) {
-			pr_perror("pid %d: cannot read the pid of its thread %d in its pid "
-				  "namespace",
+		pid_t at[MAX_LEVELS];
+
+		if (proc_nspid_all(t->pid, t->threads[k], at, MAX_LEVELS) != levels) {
+			pr_perror("pid %d: cannot read the pids of its thread %d in its pid "
+				  "namespaces",
 				  t->pid, t->threads[k]);
 			return -1;
 		}
+		t->vtids[k] = at[root - 1];
+		memcpy(t->nstids + k * nest, at + root, nest * sizeof(pid_t));
 	}
-	return levels > root_level ? task_nested(ctx, t, levels) : 0;
+	return 0;
 }
 
 /* Only the root may be in a session or group outside the namespace, or share one with it. */
@@ -241,24 +205,9 @@ int tree_vpids(struct dump_ctx *ctx)
 		return -1;
 	}
 	ctx->pidns_level = root.levels;
-	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-
-		struct nspids n;
-
-		if (root.levels > 1) {
-			if (task_vpids(ctx, t))
-				return -1;
-			continue;
-		}
-		t->vpid = t->pid;
-		t->vpgid = t->pgid;
-		t->vsid = t->sid;
-		/* A task in a pid namespace nested in snap's (pidns-nest.c). */
-		if (i && !proc_nspids(t->pid, 0, &n) && n.levels > 1 &&
-		    task_nested(ctx, t, n.levels))
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (task_vpids(ctx, &ctx->tasks[i]))
 			return -1;
-	}
 	for (size_t i = 1; root.levels > 1 && i < ctx->nr_tasks; i++)
 		if (check_outside(ctx, &ctx->tasks[i]))
 			return -1;

@@ -12,5 +12,7 @@ int dump_open_images_dir(struct dump_ctx *ctx);
 int dump_syscall_site(const struct dump_task *t, struct syscall_site *site);
 /* inventory.img, the last image written: a pre-dump's says so, and names its parent. */
 int dump_write_inventory(struct dump_ctx *ctx);
+/* What the dump read of @t: tracker, mappings, threads, ids, its pidfd. */
+void dump_task_free(struct dump_task *t);
 
 #endif

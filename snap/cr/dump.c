@@ -373,23 +373,26 @@ static int write_held(struct dump_ctx *ctx)
 	return -1;
 }
 
+void dump_task_free(struct dump_task *t)
+{
+	track_task_free(t);
+	vma_list_free(&t->vmas);
+	vma_list_free(&t->vmas_hint);
+	range_list_free(&t->swapped);
+	thread_state_free(t);
+	free(t->threads);
+	free(t->vtids);
+	free(t->nspid);
+	free(t->nstids);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+}
+
 static void free_tasks(struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-
-		dump_mode_free_task(ctx, t);
-		track_task_free(t);
-		vma_list_free(&t->vmas);
-		vma_list_free(&t->vmas_hint);
-		range_list_free(&t->swapped);
-		thread_state_free(t);
-		free(t->threads);
-		free(t->vtids);
-		free(t->nspid);
-		free(t->nstids);
-		if (t->pidfd >= 0)
-			close(t->pidfd);
+		dump_mode_free_task(ctx, &ctx->tasks[i]);
+		dump_task_free(&ctx->tasks[i]);
 	}
 	free(ctx->tasks);
 	if (ctx->mode && ctx->mode->free_tree)

@@ -90,19 +90,9 @@ static int predump_frozen(struct dump_ctx *ctx, struct dump_task *t, struct page
 static void free_tasks(struct dump_ctx *ctx, struct page_list *pls)
 {
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
-		struct dump_task *t = &ctx->tasks[i];
-
 		if (pls)
 			page_list_free(&pls[i]);
-		track_task_free(t);
-		vma_list_free(&t->vmas);
-		vma_list_free(&t->vmas_hint);
-		range_list_free(&t->swapped);
-		thread_state_free(t);
-		free(t->threads);
-		free(t->vtids);
-		if (t->pidfd >= 0)
-			close(t->pidfd);
+		dump_task_free(&ctx->tasks[i]);
 	}
 	free(pls);
 	free(ctx->tasks);

@@ -28,10 +28,10 @@
 #define SCAN_VEC 512
 #define BUF_PAGES 1024
 
-/* A mapping to catch up: its pages are dumped; anonymous ones have no page-cache pages. */
+/* A mapping to catch up: its pages are dumped. */
 struct cu_range {
 	uint64_t start, end;
-	bool anon;
+	uint64_t file_mask;	/* scan_file_mask() of it */
 };
 
 struct cu_task {
@@ -214,7 +214,7 @@ static int gather(struct cu_round *r, uint64_t start, uint64_t end)
  */
 static int round_range(struct cu_round *r, const struct cu_range *c)
 {
-	uint64_t skip = PAGE_IS_PFNZERO | (c->anon ? 0 : PAGE_IS_FILE) |
+	uint64_t skip = PAGE_IS_PFNZERO | c->file_mask |
 			(r->ctx->kf->pagemap_guard ? PAGE_IS_GUARD : 0);
 	struct page_region regs[SCAN_VEC];
 	struct pm_scan_arg a = {
@@ -297,7 +297,7 @@ static int ranges_of(const struct dump_ctx *ctx, struct cu_task *ct)
 	for (size_t i = 0; i < vl->nr; i++)
 		if (vma_dumps_pages(&vl->v[i]))
 			ct->ranges[ct->nr_ranges++] = (struct cu_range){
-				vl->v[i].start, vl->v[i].end, vl->v[i].kind == VMA_KIND__VMA_ANON
+				vl->v[i].start, vl->v[i].end, scan_file_mask(&vl->v[i])
 			};
 	return 0;
 }
