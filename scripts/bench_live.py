@@ -46,12 +46,18 @@ def stop(pid):
     wait_for(lambda: gone(pid), 30, "pid %d to go" % pid)
 
 
+# --live-hold for the live dumps (None: snap's default).
+LIVE_HOLD = None
+
+
 def dump(pid, d, live, extra=(), snap=SNAP):
     """snap dump -R of @pid into a fresh directory under @d; its --display-stats."""
     img = tempfile.mkdtemp(dir=d)
     args = [snap, "dump", "-t", str(pid), "-D", img, "-R", "--display-stats"] + list(extra)
     if not live:
         args.append("--no-live")
+    elif LIVE_HOLD:
+        args += ["--live-hold", LIVE_HOLD]
     t0 = time.monotonic()
     res = subprocess.run(args, capture_output=True, text=True)
     wall = time.monotonic() - t0
@@ -136,10 +142,14 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--shared", action="store_true",
                     help="MAP_SHARED|MAP_ANONYMOUS memory instead of private")
+    ap.add_argument("--live-hold", choices=("fork", "splice"), default=None,
+                    help="how live dumps hold the pages (default: snap's)")
     ap.add_argument("--cow-limit", default=None,
                     help="--cow-limit for the writer's live dumps (default: snap's)")
     bench_compare.add_option(ap)
     args = ap.parse_args()
+    global LIVE_HOLD
+    LIVE_HOLD = args.live_hold
     sizes = [int(s) for s in args.sizes.split(",")]
     snaps = bench_compare.snaps(args, SNAP)
     for b in snaps:
@@ -179,8 +189,9 @@ def med(rows):
 def report(args, sizes, frz, wr):
     """The medians of the one binary."""
     print("Frozen time and dump time of a process holding touched %s memory "
-          "(snap dump -R; medians of %d interleaved runs):"
-          % ("shared" if args.shared else "private", args.runs))
+          "(snap dump -R%s; medians of %d interleaved runs):"
+          % ("shared" if args.shared else "private",
+             " --live-hold " + args.live_hold if args.live_hold else "", args.runs))
     print("%-8s %11s %11s %9s %11s %11s %9s" % (
         "size", "STW frz ms", "live frz ms", "live/STW", "STW dump ms", "live dump ms",
         "live/STW"))

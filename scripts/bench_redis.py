@@ -6,14 +6,16 @@ For each dataset (1 GiB and 4 GiB of 4 KiB values, made with DEBUG POPULATE)
 one redis-server runs, its files and snap's images on tmpfs (/dev/shm). The
 load throughout: redis-benchmark with 4 clients SETting 1 KiB values over a
 million keys, plus 2 probe clients (python, one connection each) that SET in
-a loop and time every command. Then, interleaved (the order alternating each
+a loop and time every command. Then, interleaved (the order rotating each
 round), 3 rounds of:
 
   * BGSAVE: frozen time = latest_fork_usec; extra memory = rdb_last_cow_size;
     complete = from BGSAVE sent until rdb_bgsave_in_progress is 0 again;
-  * snap dump -R --tcp-established --display-stats: frozen time = its
-    "frozen time"; extra memory = its "cow peak memory" + the snap process's
-    peak RSS (getrusage of the child); complete = until snap exits.
+  * snap dump -R --tcp-established --display-stats, with each of its two
+    holds: "snap" (--live-hold fork, the default: a forked holder) and
+    "splice" (--live-hold splice: pipes and write protection). Frozen time =
+    its "frozen time"; extra memory = its "cow peak memory" + the snap
+    process's peak RSS (getrusage of the child); complete = until snap exits.
 
 For each, the probes' p50/p99/max latency and the server's commands/s
 (INFO total_commands_processed, sampled every 50 ms) during the snapshot,
@@ -226,8 +228,8 @@ def bgsave(srv):
             "t0": t0, "t1": t1}
 
 
-def run_snap(srv):
-    """snap dump, its peak RSS from wait4() (Popen keeps no rusage)."""
+def run_snap(srv, hold):
+    """snap dump --live-hold @hold, its peak RSS from wait4() (Popen keeps no rusage)."""
     img = os.path.join(srv.dir, "img")
     shutil.rmtree(img, ignore_errors=True)
     os.mkdir(img)
@@ -242,7 +244,7 @@ def run_snap(srv):
             os.dup2(fo, 1)
             os.dup2(fe, 2)
             os.execv(SNAP, [SNAP, "dump", "-t", str(srv.pid), "-D", img, "-R",
-                            "--tcp-established", "--display-stats", "-o",
+                            "--tcp-established", "--live-hold", hold, "--display-stats", "-o",
                             os.path.join(srv.dir, "dump.log")])
         finally:
             os._exit(127)
@@ -271,7 +273,7 @@ def _kib(out, name):
 
 
 def measure(srv, method):
-    res = bgsave(srv) if method == "bgsave" else run_snap(srv)
+    res = bgsave(srv) if method == "bgsave" else run_snap(srv, HOLDS[method])
     t0, t1 = res["t0"], res["t1"]
     span = min(t1 - t0, QUIET_MAX * 1_000_000_000)
     time.sleep(1 + span / 1e9 + 0.5)     # the quiet window, and the probes' flush
@@ -298,6 +300,10 @@ COLS = [("frozen_ms", "frozen ms", "%.1f"), ("extra_mib", "extra MiB", "%.1f"),
         ("q_max", "quiet max", "%.1f"), ("q_ops", "quiet ops/s", "%.0f")]
 
 
+# snap's methods: the hold each uses (--live-hold).
+HOLDS = {"snap": "fork", "splice": "splice"}
+
+
 def med(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -317,9 +323,10 @@ def main():
         print("dataset %d MiB" % mib, flush=True)
         srv = Server(mib, opts.dir)
         try:
+            methods = ["bgsave"] + list(HOLDS)
             for rnd in range(opts.rounds):
-                order = ("bgsave", "snap") if rnd % 2 == 0 else ("snap", "bgsave")
-                for method in order:
+                k = rnd % len(methods)
+                for method in methods[k:] + methods[:k]:
                     r = measure(srv, method)
                     results.setdefault((mib, method), []).append(r)
                     print("  round %d %-6s frozen %.1f ms, extra %.1f MiB, complete %.2f s, "
@@ -328,7 +335,7 @@ def main():
                            r["p99"], r["q_p99"], r["max"], r["q_max"],
                            ", cow %.1f MiB + rss %.1f MiB, writers waited %.1f ms" %
                            (r["cow_mib"], r["rss_mib"], r["waited_ms"])
-                           if method == "snap" else ""), flush=True)
+                           if method != "bgsave" else ""), flush=True)
         finally:
             srv.stop()
 
@@ -339,8 +346,9 @@ def main():
         print("%-6d %-7s" % (mib, method) +
               "".join(" %11s" % (fmt % med(runs, k)) for k, _, fmt in COLS))
     print()
-    for mib in sorted({k[0] for k in results}):
-        b, s = results[(mib, "bgsave")], results[(mib, "snap")]
+    for mib, method in sorted((k for k in results if k[1] != "bgsave"), key=lambda k: (k[0], k[1] != "snap")):
+        b, s = results[(mib, "bgsave")], results[(mib, method)]
+        print("%s (--live-hold %s):" % (method, HOLDS[method]))
         fr = med(s, "frozen_ms") / med(b, "frozen_ms")
         ex = med(s, "extra_mib") / med(b, "extra_mib") if med(b, "extra_mib") else float("inf")
         p99 = med(s, "p99") / med(b, "p99")

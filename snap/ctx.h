@@ -79,6 +79,7 @@ struct snap_opts {
 	bool detach;			/* -d */
 	unsigned int pid_wait_ms;	/* --pid-wait-ms: how long restore waits for a busy PID */
 	bool no_live;			/* --no-live: stop-the-world even with -R */
+	bool live_splice;		/* --live-hold=splice: pipes and write protection, no holder */
 	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
 	bool file_locks;		/* --file-locks: dump file locks (else refuse them) */
 	/*
@@ -223,9 +224,10 @@ struct dump_stats {
 	uint64_t shmem_pages;		/* their pages in shmem-pages-*.img */
 	uint64_t shmem_swapped;		/* of which were in swap */
 	uint64_t shmem_streamed;	/* of which were streamed after the freeze */
-	uint64_t cow_faults;		/* write faults served by copying first */
-	uint64_t cow_peak;		/* most bytes held in the copy buffer */
-	uint64_t cow_wait_ns;		/* writers held while the buffer drained */
+	uint64_t cow_faults;		/* pages saved first: before a write (splice), or kept by the holder alone */
+	uint64_t cow_peak;		/* most bytes held in the copy buffer, or by the holder alone */
+	uint64_t cow_wait_ns;		/* writers held while the buffer drained, tasks while the holder's went */
+	uint64_t live_holders;		/* processes whose pages a forked holder kept */
 	/* Where the frozen time goes (--display-stats "frozen:" lines), ns. */
 	uint64_t parasite_ns;		/* infect, misc state, trackers, cure */
 	uint64_t scan_ns;		/* page_collect() and the tracker's split */
@@ -317,6 +319,7 @@ struct dump_task {
 	bool shares_files;		/* its fd table is its parent's (CLONE_FILES) */
 	pid_t files_owner;		/* shares_files: 0, or the sibling whose table it is */
 	bool shares_fs;			/* its cwd, root, umask are its parent's (CLONE_FS) */
+	bool subreaper;			/* PR_SET_CHILD_SUBREAPER: orphans below it come to it */
 	int exit_status;
 	pid_t *threads;			/* threads[0] is the leader */
 	size_t nr_threads;

@@ -29,6 +29,7 @@ enum {
 	OPT_PIDFILE,
 	OPT_PID_WAIT_MS,
 	OPT_NO_LIVE,
+	OPT_LIVE_HOLD,
 	OPT_COW_LIMIT,
 	OPT_EXT_UNIX_SK,
 	OPT_NETWORK_LOCK,
@@ -97,6 +98,8 @@ static void usage(FILE *f)
 		"  -R, --leave-running     dump: keep the process running after the dump; the dump\n"
 		"                          is then live: frozen only to arm write protection\n"
 		"  --no-live               dump: with -R, keep the process frozen for the whole dump\n"
+		"  --live-hold fork|splice dump -R: how pages are kept while they stream: a forked\n"
+		"                          holder (default), or pipes and write protection\n"
 		"  --cow-limit SIZE        dump: memory for pages copied before the process wrote\n"
 		"                          them (K/M/G suffix; default 64M); writers wait when full\n"
 		"  -l, --file-locks        dump: save the file locks (flock, POSIX, OFD) the processes\n"
@@ -322,6 +325,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "pid-wait-ms", required_argument, NULL, OPT_PID_WAIT_MS },
 		{ "display-stats", no_argument, NULL, OPT_DISPLAY_STATS },
 		{ "no-live", no_argument, NULL, OPT_NO_LIVE },
+		{ "live-hold", required_argument, NULL, OPT_LIVE_HOLD },
 		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
 		{ "file-locks", no_argument, NULL, 'l' },
 		{ "ext-unix-sk", optional_argument, NULL, OPT_EXT_UNIX_SK },
@@ -403,6 +407,13 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_NO_LIVE:
 			o->no_live = true;
+			break;
+		case OPT_LIVE_HOLD:
+			if (strcmp(optarg, "fork") && strcmp(optarg, "splice")) {
+				pr_err("--live-hold: '%s' is neither fork nor splice", optarg);
+				return -1;
+			}
+			o->live_splice = !strcmp(optarg, "splice");
 			break;
 		case OPT_COW_LIMIT:
 			if (parse_size(optarg, &o->cow_limit))

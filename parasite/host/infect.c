@@ -510,8 +510,12 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 	return parasite_cmd_during(ctl, cmd, fds, nfds, fd_back, NULL, NULL);
 }
 
-int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
-			int *fd_back, int (*meanwhile)(void *), void *arg)
+/*
+ * Send @cmd with @fds, run @meanwhile, take @nback fds back in @back (-1
+ * when none came: an error if @need).
+ */
+static int cmd_exchange(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
+			int *back, int nback, bool need, int (*meanwhile)(void *), void *arg)
 {
 	int busy = 0;
 
@@ -547,23 +551,35 @@ int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *f
 		return -1;
 	}
 	cm = CMSG_FIRSTHDR(&mh);
-	if (fd_back) {
-		*fd_back = -1;
-		if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd_back, CMSG_DATA(cm), sizeof(int));
-	}
+	for (int i = 0; i < nback; i++)
+		back[i] = -1;
+	if (nback && cm && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int) * nback))
+		memcpy(back, CMSG_DATA(cm), sizeof(int) * nback);
 	if (msg.ret) {
 		pr_err("pid %d: parasite command %u failed: %s", ctl->pid, cmd,
 		       strerror(-msg.ret));
-		if (fd_back && *fd_back >= 0)
-			close(*fd_back);
+		for (int i = 0; i < nback; i++)
+			if (back[i] >= 0)
+				close(back[i]);
 		return -1;
 	}
-	if (fd_back && *fd_back < 0) {
+	if (need && nback && back[0] < 0) {
 		pr_err("pid %d: parasite command %u sent no fd back", ctl->pid, cmd);
 		return -1;
 	}
 	return busy;
+}
+
+int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
+			int *fd_back, int (*meanwhile)(void *), void *arg)
+{
+	return cmd_exchange(ctl, cmd, fds, nfds, fd_back, fd_back ? 1 : 0, true, meanwhile, arg);
+}
+
+int parasite_cmd_back(struct parasite_ctl *ctl, unsigned int cmd, int *back, int nback)
+{
+	return cmd_exchange(ctl, cmd, NULL, 0, back, nback, false, NULL, NULL);
 }
 
 int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd)

@@ -66,6 +66,8 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 /* The same, running @meanwhile (its error fails the call) while the parasite works. */
 int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
 			int *fd_back, int (*meanwhile)(void *), void *arg);
+/* A command that may send @nback fds back (all, or none: then -1s) in @back. */
+int parasite_cmd_back(struct parasite_ctl *ctl, unsigned int cmd, int *back, int nback);
 /*
  * Stop the parasite, rt_sigreturn, unmap it: the task is stopped as before.
  * Saved registers and command results stay readable in @ctl until

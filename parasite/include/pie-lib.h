@@ -15,4 +15,7 @@ size_t strlen(const char *s);
 
 #pragma GCC visibility pop
 
+/* A function the blob's own assembly calls or defines: resolved inside it too. */
+#define HIDDEN __attribute__((visibility("hidden")))
+
 #endif

@@ -78,6 +78,28 @@ enum parasite_cmd {
 	PARASITE_CMD_TRACK_ARM,
 	/* Close the fds track.drop[0, nr_drop): trackers a dump took over. */
 	PARASITE_CMD_TRACK_DROP,
+	/*
+	 * Fork the holder of a live dump: a process with a copy of our mm, so
+	 * the kernel keeps the pages as they are now whatever we write, unmap
+	 * or discard later (copy-on-write). It keeps only one end of a socket
+	 * pair; for each struct holder_drop read there it madvise()s that
+	 * range of its copy (the pages are saved), and it exits when snap
+	 * closes the other end. Sends back that end and a pidfd of the holder;
+	 * its pid in our namespace goes to live.holder_pid (-errno: no holder,
+	 * no fds). It is our child if snap asks (live.holder_direct) or we
+	 * are a reaper of orphans, and then holder_direct says so.
+	 */
+	PARASITE_CMD_HOLD_FORK,
+};
+
+/*
+ * What the holder of a live dump reads: a range snap has saved, to drop
+ * (MADV_DONTNEED), or first, where snap's read swapped pages in, to give
+ * back to swap (MADV_PAGEOUT).
+ */
+struct holder_drop {
+	__u64 addr, len;
+	__u32 advice;
 };
 
 #define PARASITE_MAX_IOV 4096
@@ -93,6 +115,8 @@ struct parasite_live {
 	__u64 uffd_features;		/* UFFDIO_API features to ask for */
 	__u32 nr_iov;
 	__u32 nr_pipes;
+	__s32 holder_pid;		/* result of HOLD_FORK: the holder's pid */
+	__u32 holder_direct;		/* HOLD_FORK: a child of ours, to reap (else an orphan); set by both */
 	__u32 pipe_end[PARASITE_MAX_PIPES];
 	struct parasite_iov iov[PARASITE_MAX_IOV];
 };

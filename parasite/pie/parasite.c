@@ -320,10 +320,188 @@ static long track_drop(const struct parasite_track *t)
 	return 0;
 }
 
+#define SIG_SETMASK_ 2
+#define MADV_DONTNEED_ 4
+#define MADV_PAGEOUT_ 21
+#define POLLIN_ 1
+#define SIGKILL_ 9
+#define HOLDER_UP_MS 2000
+#define __WALL_ 0x40000000
+
+HIDDEN void holder_main(int sock);
+
+/*
+ * The holder: signals blocked (it has the task's handlers, which must not
+ * run here), out of the task's session (a terminal's or a group's signal
+ * is not for it), its copies of the task's fds closed (a socket the task
+ * closes must close), named for ps. Then it discards what snap has saved.
+ */
+void holder_main(int sock)
+{
+	__u64 all = ~0ULL;
+	struct holder_drop d;
+	long err;
+
+	err = sys_rt_sigprocmask(SIG_SETMASK_, &all, 0, sizeof(all));
+	sys0(__NR_setsid);
+	sys_prctl(PR_SET_NAME, "snap-holder", 0, 0, 0);
+	if (sock > 0)
+		err |= sys3(__NR_close_range, 0, sock - 1, 0);
+	err |= sys3(__NR_close_range, sock + 1, ~0U, 0);
+	/*
+	 * It has the task's seccomp filter: what it needs must pass (an empty
+	 * range is enough to ask), else the parasite gives up on it.
+	 */
+	err |= sys_madvise(0, 0, MADV_DONTNEED_) | sys_madvise(0, 0, MADV_PAGEOUT_);
+	if (err || sys_write(sock, "R", 1) != 1)
+		sys_exit_group(1);
+	while (sys_read(sock, &d, sizeof(d)) == sizeof(d))
+		sys_madvise(d.addr, d.len, d.advice);
+	sys_exit_group(0);
+}
+
+/*
+ * long holder_clone(int *pidfd, int sock, long *pid, int direct): fork the
+ * holder with clone(CLONE_PIDFD) and no exit signal, so that the task is
+ * not told of it. Unless @direct, it is forked by a short-lived go-between
+ * (CLONE_VM | CLONE_VFORK | CLONE_FILES: no copy of anything, and the
+ * pidfd lands in our fd table) that exits at once and is reaped here: the
+ * holder is an orphan, its exit someone else's to reap (the nearest child
+ * subreaper or the pid namespace's init), and the task's waitpid() never
+ * sees it. The holder's pid goes to *@pid (or -errno). The holder's stack
+ * is ours, in the parasite area, which is shared memory (snap maps it
+ * too), not copied: it touches no stack until it has mapped one of its
+ * own, then runs holder_main(sock).
+ */
+HIDDEN long holder_clone(int *pidfd, int sock, long *pid, int direct);
+__asm__(".text\n"
+	"holder_clone:\n"
+	"	push	%r12\n"
+	"	push	%r13\n"
+	"	push	%r14\n"
+	"	mov	%rdi, %r12\n"
+	"	mov	%esi, %r13d\n"
+	"	mov	%rdx, %r14\n"
+	"	test	%ecx, %ecx\n"
+	"	jnz	3f\n"
+	"	mov	$0x4500, %edi\n" /* CLONE_VM | CLONE_VFORK | CLONE_FILES */
+	"	xor	%esi, %esi\n"
+	"	xor	%edx, %edx\n"
+	"	xor	%r10d, %r10d\n"
+	"	xor	%r8d, %r8d\n"
+	"	mov	$56, %eax\n" /* __NR_clone */
+	"	syscall\n"
+	"	test	%rax, %rax\n"
+	"	jnz	1f\n"
+	/* the go-between, on our stack while we wait */
+	"	call	5f\n"
+	"	mov	%rax, (%r14)\n"
+	"	xor	%edi, %edi\n"
+	"	mov	$60, %eax\n" /* __NR_exit */
+	"	syscall\n"
+	"	hlt\n"
+	"1:	js	2f\n"
+	"	mov	%rax, %rdi\n" /* reap the go-between */
+	"	xor	%esi, %esi\n"
+	"	mov	$0x40000000, %edx\n" /* __WALL */
+	"	xor	%r10d, %r10d\n"
+	"	mov	$61, %eax\n" /* __NR_wait4 */
+	"	syscall\n"
+	"	mov	(%r14), %rax\n"
+	"	jmp	4f\n"
+	"2:	mov	%rax, (%r14)\n"
+	"	jmp	4f\n"
+	"3:	call	5f\n"
+	"	mov	%rax, (%r14)\n"
+	"4:	pop	%r14\n"
+	"	pop	%r13\n"
+	"	pop	%r12\n"
+	"	ret\n"
+	/* fork the holder: its pid, or -errno, in the forker */
+	"5:	mov	%r12, %rdx\n" /* parent_tid: where CLONE_PIDFD puts the pidfd */
+	"	mov	$0x1000, %edi\n" /* CLONE_PIDFD */
+	"	xor	%esi, %esi\n"
+	"	xor	%r10d, %r10d\n"
+	"	xor	%r8d, %r8d\n"
+	"	mov	$56, %eax\n"
+	"	syscall\n"
+	"	test	%rax, %rax\n"
+	"	jz	6f\n"
+	"	ret\n"
+	/* the holder */
+	"6:	mov	$9, %eax\n" /* __NR_mmap */
+	"	xor	%edi, %edi\n"
+	"	mov	$65536, %esi\n"
+	"	mov	$3, %edx\n" /* PROT_READ | PROT_WRITE */
+	"	mov	$0x22, %r10d\n" /* MAP_PRIVATE | MAP_ANONYMOUS */
+	"	mov	$-1, %r8\n"
+	"	xor	%r9d, %r9d\n"
+	"	syscall\n"
+	"	cmp	$-4095, %rax\n"
+	"	jae	7f\n"
+	"	lea	65536(%rax), %rsp\n"
+	"	mov	%r13d, %edi\n"
+	"	call	holder_main\n"
+	"7:	mov	$1, %edi\n"
+	"	mov	$231, %eax\n" /* __NR_exit_group */
+	"	syscall\n"
+	"	hlt\n");
+
+/* Whether the holder said it is up, on @sock, within HOLDER_UP_MS. */
+static int holder_up(int sock)
+{
+	struct {
+		int fd;
+		short events, revents;
+	} p = { sock, POLLIN_, 0 };
+	char c = 0;
+
+	return sys3(__NR_poll, &p, 1, HOLDER_UP_MS) == 1 && sys_read(sock, &c, 1) == 1 && c == 'R';
+}
+
+/* PARASITE_CMD_HOLD_FORK: out[0] our end of the holder's socket, out[1] its pidfd. */
+static long hold_fork(struct parasite_live *l, int *out)
+{
+	int sv[2], pidfd = -1, reaper = 0, direct;
+	long ret, pid;
+
+	ret = sys4(__NR_socketpair, AF_UNIX_, SOCK_SEQPACKET_ | SOCK_CLOEXEC_, 0, sv);
+	if (ret)
+		return ret;
+	/*
+	 * Where the orphaned holder would come back into the tree (snap asks
+	 * for it: an ancestor is a child subreaper or a pid namespace's init;
+	 * or we are), it is made our direct child, which snap reaps.
+	 */
+	direct = l->holder_direct || sys_getpid() == 1;
+	if (!direct && sys_prctl(PR_GET_CHILD_SUBREAPER, &reaper, 0, 0, 0) == 0)
+		direct = reaper != 0;
+	holder_clone(&pidfd, sv[1], &pid, direct);
+	sys_close(sv[1]);
+	if (pid > 0 && !holder_up(sv[0])) {
+		/* Killed or refused by its seccomp filter, or stuck in it. */
+		sys4(__NR_pidfd_send_signal, pidfd, SIGKILL_, 0, 0);
+		if (direct)
+			sys4(__NR_wait4, pid, 0, __WALL_, 0);
+		sys_close(pidfd);
+		pid = -13; /* EACCES */
+	}
+	l->holder_pid = pid;
+	l->holder_direct = direct;
+	/* Not an error: snap holds the pages another way. */
+	if (pid < 0) {
+		sys_close(sv[0]);
+		return 0;
+	}
+	out[0] = sv[0];
+	out[1] = pidfd;
+	return 0;
+}
+
 /* Returns the rt_sigreturn stack pointer; 0 makes entry.S exit (never on purpose). */
 unsigned long blob_main(struct parasite_args *args)
 {
-	int fds[PARASITE_MAX_PIPES], nfds, uffd;
+	int fds[PARASITE_MAX_PIPES], nfds, back[2], nback;
 	struct parasite_msg msg;
 	long sock, ret;
 
@@ -342,13 +520,14 @@ unsigned long blob_main(struct parasite_args *args)
 			break; /* snap went away: put the target back */
 		if (msg.cmd == PARASITE_CMD_FINI)
 			break;
-		uffd = -1;
+		nback = 0;
 		switch (msg.cmd) {
 		case PARASITE_CMD_DUMP_MISC:
 			msg.ret = dump_misc(&args->misc);
 			break;
 		case PARASITE_CMD_UFFD_ARM:
-			msg.ret = nfds == 1 ? uffd_arm(&args->live, fds[0], &uffd) : -22;
+			msg.ret = nfds == 1 ? uffd_arm(&args->live, fds[0], back) : -22;
+			nback = !msg.ret;
 			break;
 		case PARASITE_CMD_VMSPLICE:
 			msg.ret = do_vmsplice(&args->live, fds, nfds);
@@ -358,20 +537,26 @@ unsigned long blob_main(struct parasite_args *args)
 			msg.ret = replace_fd(&args->replace, fds, nfds);
 			break;
 		case PARASITE_CMD_TRACK_ARM:
-			msg.ret = nfds == 1 ? track_arm(&args->track, fds[0], &uffd) : -22;
+			msg.ret = nfds == 1 ? track_arm(&args->track, fds[0], back) : -22;
+			nback = !msg.ret;
 			break;
 		case PARASITE_CMD_TRACK_DROP:
 			msg.ret = track_drop(&args->track);
+			break;
+		case PARASITE_CMD_HOLD_FORK:
+			msg.ret = hold_fork(&args->live, back);
+			nback = !msg.ret && args->live.holder_pid > 0 ? 2 : 0;
 			break;
 		default:
 			msg.ret = -22; /* EINVAL */
 		}
 		while (nfds > 0)
 			sys_close(fds[--nfds]);
-		nfds = uffd >= 0;
-		ret = xfer(sock, &msg, 1, &uffd, &nfds);
-		if (uffd >= 0)
-			sys_close(uffd); /* snap holds it now; it acts on our mm all the same */
+		nfds = nback;
+		ret = xfer(sock, &msg, 1, back, &nfds);
+		/* snap holds them now; a uffd acts on our mm all the same */
+		while (nback > 0)
+			sys_close(back[--nback]);
 		if (ret != sizeof(msg))
 			break;
 	}

@@ -51,7 +51,6 @@
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |         \
 	 CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
 
-#define HIDDEN __attribute__((visibility("hidden")))
 HIDDEN long fill_clone(struct clone_args *ca, unsigned long size);
 HIDDEN void fill_helper_main(void *w);
 

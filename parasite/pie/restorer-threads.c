@@ -26,7 +26,6 @@
 #define THREAD_FLAGS                                                                               \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
 
-#define HIDDEN __attribute__((visibility("hidden")))
 HIDDEN long rst_clone_thread(struct clone_args *ca, unsigned long size);
 HIDDEN unsigned long thread_main(struct rst_thread *th);
 

@@ -8,8 +8,6 @@
 
 /* Make and open -D, and remove its inventory.img: the set is incomplete until written. */
 int dump_open_images_dir(struct dump_ctx *ctx);
-/* Where injected syscalls can run in @t: the vDSO, or any executable address. Logged. */
-int dump_syscall_site(const struct dump_task *t, struct syscall_site *site);
 /* inventory.img, the last image written: a pre-dump's says so, and names its parent. */
 int dump_write_inventory(struct dump_ctx *ctx);
 /* What the dump read of @t: tracker, mappings, threads, ids, its pidfd. */

@@ -69,25 +69,6 @@ int dump_open_images_dir(struct dump_ctx *ctx)
 	return 0;
 }
 
-int dump_syscall_site(const struct dump_task *t, struct syscall_site *site)
-{
-	memset(site, 0, sizeof(*site));
-	for (size_t i = 0; i < t->vmas.nr; i++) {
-		const struct vma *v = &t->vmas.v[i];
-
-		if (v->kind == VMA_KIND__VMA_VDSO) {
-			site->vdso_start = v->start;
-			site->vdso_end = v->end;
-		} else if ((v->prot & PROT_EXEC) && !site->exec_addr) {
-			site->exec_addr = v->start;
-		}
-	}
-	if (site->vdso_start || site->exec_addr)
-		return 0;
-	pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
-	return -1;
-}
-
 int dump_write_inventory(struct dump_ctx *ctx)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
@@ -211,6 +192,7 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 		return -1;
 	t->ctl->args->misc.timers = timers;
 	ret = parasite_cmd(t->ctl, PARASITE_CMD_DUMP_MISC);
+	t->subreaper = t->ctl->args->misc.child_subreaper;
 	if (!ret)
 		ret = thread_collect_infected(t);
 	/* Before the fds are read: snap's write trackers are not the task's files. */

@@ -374,7 +374,8 @@ static bool follower_gone(const struct live_dump *f)
 /* Serve the queued faults and events, the noted and parked faults too. */
 int live_serve_events(struct live_stats *st, struct live_dump *ld)
 {
-	if (ld->obj)
+	/* No uffd: an object, or a process with a holder and no shared memory. */
+	if (ld->uffd < 0)
 		return 0;
 	if (unpark(st, ld))
 		return -1;

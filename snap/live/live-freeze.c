@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Live snapshot, the frozen half for one task (see live-internal.h): with
- * the parasite in, the pages that cannot be streamed are written, the uffd
- * is made and registered by the parasite, and the other pages are held in
- * pipes by vmsplice while snap write-protects them; the pages the threads'
- * rseq areas are in are protected last, once the parasite is gone.
+ * the parasite in, the pages that cannot be streamed are written, and the
+ * others are held: by a forked holder (live-holder.c), or in pipes by
+ * vmsplice while snap write-protects them, the pages the threads' rseq
+ * areas are in last, once the parasite is gone. The uffd is made and
+ * registered by the parasite, for those pages and for shared memory.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -192,7 +193,8 @@ static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump 
 	l->uffd_features = LIVE_UFFD_FEATURES;
 	if (live_shmem_supported(ctx->kf))
 		l->uffd_features |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
-	for (i = 0; i < ld->pl.nr; i++) {
+	/* Held by the holder, the task's own pages need no protection. */
+	for (i = 0; !ld->holder && i < ld->pl.nr; i++) {
 		const struct page_run *r = &ld->pl.runs[i];
 
 		if (!live_streamable(t, r) || r->vma == last)
@@ -210,6 +212,8 @@ static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump 
 			return -1;
 		l->uffd_features |= UFFD_FEATURE_EVENT_FORK;
 	}
+	if (!l->nr_iov)
+		return 0;
 	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 	if (devfd < 0) {
 		pr_perror("cannot open /dev/userfaultfd");
@@ -235,7 +239,7 @@ static bool page_held(const struct live_dump *ld, uint64_t addr)
 int live_protect(struct live_dump *ld)
 {
 	/* The pages left open while the parasite ran, if they are held at all. */
-	for (size_t i = 0; i < ld->nr_rseq_pages; i++)
+	for (size_t i = 0; !ld->holder && i < ld->nr_rseq_pages; i++)
 		if (page_held(ld, ld->rseq_pages[i]) && live_wp(ld, ld->rseq_pages[i], PAGE_SIZE))
 			return -1;
 	return 0;
@@ -270,12 +274,45 @@ int live_note_rseq(struct dump_task *t, struct live_dump *ld)
 	return 0;
 }
 
+/*
+ * Whether @t's pages are held by a forked holder, else in pipes: a stopped
+ * task writes nothing until the dump is over, so the pipes cost it nothing.
+ */
+static bool fork_hold_fits(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	return !ctx->opts->live_splice && !t->stopped;
+}
+
+/*
+ * Whether an orphan left by @t would be reparented into the tree: @t or an
+ * ancestor in the tree is a child subreaper or a pid namespace's init
+ * (which namespace is not asked: such a holder only costs a reap).
+ */
+static bool orphan_comes_back(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	size_t hops = 0;
+
+	while (t && hops++ <= ctx->nr_tasks) {
+		const struct dump_task *parent = NULL;
+
+		if (t->subreaper || (t->nest ? t->nspid[t->nest - 1] : t->vpid) == 1)
+			return true;
+		for (size_t i = 0; i < ctx->nr_tasks && !parent; i++)
+			if (ctx->tasks[i].pid == t->ppid)
+				parent = &ctx->tasks[i];
+		t = parent;
+	}
+	return false;
+}
+
 int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		struct live_dump *ld)
 {
 	size_t i, live = 0;
+	int held;
 
 	ld->pl = *pl;
+	ld->ctx = ctx;
 	memset(pl, 0, sizeof(*pl));
 	/* --cow-limit bounds the tree: each address space gets its share. */
 	for (i = 0; i < ctx->nr_tasks; i++)
@@ -291,9 +328,16 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	ld->pidfd = dup(t->pidfd);
 	if (ld->pidfd < 0 || live_layout(ld, ctx, PAGE_SINK_TASK, t->vpid))
 		return -1;
-	if (save_frozen_runs(ctx, t, ld) || live_plan_pipes(t, ld) || arm_uffd(ctx, t, ld) ||
-	    hold_pages(t, ld))
+	if (save_frozen_runs(ctx, t, ld) || live_plan_pipes(t, ld))
 		return -1;
-	return 0;
+	/*
+	 * The holder is forked before the uffd exists: a uffd with fork
+	 * events would stop the fork until snap reads them.
+	 */
+	held = fork_hold_fits(ctx, t) ? live_hold_fork(t, ld, orphan_comes_back(ctx, t)) : 1;
+	if (held < 0 || arm_uffd(ctx, t, ld))
+		return -1;
+	ctx->st.live_holders += !held;
+	return held ? hold_pages(t, ld) : 0;
 }
 

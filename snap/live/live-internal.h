@@ -8,14 +8,15 @@
  *   live-fault.c   the running half: write faults, events, forks
  *   live-shmem.c   shared memory objects: held and protected in every mapper
  *   live-freeze.c  the frozen half: arm the uffd, hold and protect a task's pages
+ *   live-holder.c  the forked holder: fork it, read and drop, bound its memory
  *   live.c         the base: struct live_dump, layout, page index, pipes,
  *                  protection, the page sink
  *
  * Page layout is fixed at the freeze: the page sink of a process
  * (pages-PID.img) or an object (shmem-pages-ID.img) gets the collected runs
  * in list order, so every page has an index and can be written whenever it
- * is saved - by the streamer from the pipes, or by the fault path from the
- * copy buffer. A bitmap says which pages are saved; the first copy wins.
+ * is saved - by the streamer from the pipes or the holder, or by the fault
+ * path from the copy buffer. A bitmap says which pages are saved; the first copy wins.
  */
 #ifndef SNAP_LIVE_INTERNAL_H
 #define SNAP_LIVE_INTERNAL_H
@@ -24,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "infect.h"
 #include "live/live.h"
 #include "mem/mem-dump.h"
 #include "mem/page-sink.h"
@@ -139,6 +141,26 @@ struct live_dump {
 	uint64_t *parked;	/* faults on punched-out shared pages: wait for the streamer */
 	size_t nr_parked, cap_parked;
 	struct live_tree *tree;
+	/*
+	 * Fork hold (live-holder.c): the holder's pid (snap's view, 0: the
+	 * pages are in pipes) and, if it is the task's child to reap, in the
+	 * task's namespace (else 0); its pidfd, socket and /proc/PID/mem.
+	 */
+	pid_t holder, holder_vpid;
+	int holder_pidfd, holder_sock, holder_memfd;
+	struct syscall_site holder_site;	/* where to inject the wait4() that reaps it */
+	const struct dump_ctx *ctx;	/* a holder's task exited: who in the tree reaps it */
+	/*
+	 * What only the holder keeps, last measured (when), and the task's
+	 * minor faults then (/proc/PID/stat, kept open): each page the task
+	 * has copied since is one more fault. When to measure again, at the
+	 * soonest; whether it was ever measured.
+	 */
+	uint64_t held_bytes, held_minflt, held_last_ns, held_next_ns;
+	int held_statfd;
+	bool held_measured;
+	uint64_t drop_start, drop_end;	/* saved, to be dropped by the holder */
+	const struct range_list *swapped;	/* the task's: pages it had in swap */
 };
 
 static inline bool test_bit8(const uint8_t *map, uint64_t i)
@@ -193,9 +215,13 @@ bool live_streamable(const struct dump_task *t, const struct page_run *r);
 bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id);
 /* A new live_dump named @name, nothing held yet. */
 struct live_dump *live_dump_new(const char *name);
-/* Before the freeze: make the pipes the pages will be held in (*@out set). */
-int live_prepare(struct dump_task *t, struct live_dump **out);
-/* Drop everything; closing the uffd lifts any protection left. */
+/*
+ * Before the freeze (*@out set): with @pipes, make the pipes the pages will
+ * be held in (without, a holder is to be forked; pipes are made frozen if
+ * that fails).
+ */
+int live_prepare(struct dump_task *t, bool pipes, struct live_dump **out);
+/* Drop everything; closing the uffd lifts any protection left; the holder exits. */
 void live_free(struct live_dump *ld);
 /*
  * Page layout, bitmaps and buffers for @ld->pl (set), and its page sink
@@ -238,6 +264,24 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
  * ran. From here until the uffd is served, the task must not run.
  */
 int live_protect(struct live_dump *ld);
+
+/* live-holder.c: the fork hold. */
+
+/*
+ * Frozen, parasite running: fork @t's holder, as its @direct child (else an
+ * orphan). 0 held, 1 the kernel would not fork one (said; the caller holds
+ * in pipes), -1 error (logged).
+ */
+int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct);
+/* Read @len bytes at @addr (freeze address) from the holder. Logged. */
+int live_holder_read(struct live_dump *ld, uint64_t addr, void *buf, size_t len);
+/*
+ * The range is saved: the holder lets it go. What only the holder keeps
+ * (pages the task copied by writing them, or dropped, since the freeze) is
+ * watched: at its share of --cow-limit the task is stopped while those
+ * pages are saved first (@st->cow_peak, cow_wait_ns). Logged.
+ */
+int live_holder_drop(struct live_stats *st, struct live_dump *ld, uint64_t addr, uint64_t len);
 
 /* live-shmem.c, the tree frozen. */
 

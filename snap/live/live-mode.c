@@ -15,8 +15,7 @@
 /* The root and the children found before the freeze come here early; a task found frozen, late. */
 static int live_prepare_task(struct dump_ctx *ctx, struct dump_task *t)
 {
-	(void)ctx;
-	return t->ld ? 0 : live_prepare(t, &t->ld);
+	return t->ld ? 0 : live_prepare(t, ctx->opts->live_splice, &t->ld);
 }
 
 static void live_prepare_tree(struct dump_ctx *ctx)

@@ -131,12 +131,19 @@ static int stream_pipe(struct live_stats *st, struct live_dump *ld, struct held_
 			n = sg->nr - done < CHUNK_PAGES ? sg->nr - done : CHUNK_PAGES;
 			if (live_serve_events(st, ld) || tree_failed(ld))
 				return -1;
-			if (read_pipe(hp->fd, ld->buf, n * PAGE_SIZE)) {
-				pr_perror("%s: reading held pages", ld->name);
+			if (ld->holder ? live_holder_read(ld, addr, ld->buf, n * PAGE_SIZE) :
+					 read_pipe(hp->fd, ld->buf, n * PAGE_SIZE)) {
+				if (!ld->holder)
+					pr_perror("%s: reading held pages", ld->name);
 				return -1;
 			}
 			if (write_held(st, ld, sg->idx + done, n))
 				return -1;
+			if (ld->holder) {
+				if (live_holder_drop(st, ld, addr, n * PAGE_SIZE))
+					return -1;
+				continue;
+			}
 			if (ld->obj) {
 				if (shm_unprotect(ld, addr, n * PAGE_SIZE))
 					return -1;
@@ -150,7 +157,8 @@ static int stream_pipe(struct live_stats *st, struct live_dump *ld, struct held_
 				return -1;
 		}
 	}
-	close(hp->fd);
+	if (hp->fd >= 0)
+		close(hp->fd);
 	hp->fd = -1;
 	return 0;
 }

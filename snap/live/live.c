@@ -6,17 +6,23 @@
  * freeze where possible), and write protection.
  */
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kcompat.h"
 #include "live/live-internal.h"
 #include "log.h"
+#include "proc/proc.h"
+#include "proc/seize.h"
+#include "vpid.h"
 
 bool live_supported(const struct kfeat *kf)
 {
@@ -36,8 +42,10 @@ bool live_streamable(const struct dump_task *t, const struct page_run *r)
 	 * vmsplice needs readable pages; sync WP covers anonymous memory only.
 	 * hugetlb would be write-protected and copied in huge pages, not the
 	 * 4 KiB ones the fault path handles: its (few) pages are saved frozen.
+	 * A holder has no copy of MADV_DONTFORK memory, and zeros for
+	 * MADV_WIPEONFORK: (rare) pages saved frozen too, whatever the hold.
 	 */
-	return vma_spliceable(v);
+	return vma_spliceable(v) && !(v->madv & (1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK));
 }
 
 bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
@@ -221,13 +229,14 @@ struct live_dump *live_dump_new(const char *name)
 		pr_err("%s: out of memory for its live dump", name);
 		return NULL;
 	}
-	ld->uffd = ld->pidfd = -1;
+	ld->uffd = ld->pidfd = ld->holder_sock = ld->holder_pidfd = -1;
+	ld->holder_memfd = ld->held_statfd = -1;
 	ld->pipe_size = pipe_max_size();
 	snprintf(ld->name, sizeof(ld->name), "%s", name);
 	return ld;
 }
 
-int live_prepare(struct dump_task *t, struct live_dump **out)
+int live_prepare(struct dump_task *t, bool pipes, struct live_dump **out)
 {
 	uint64_t anon = 0;
 	struct live_dump *ld;
@@ -239,6 +248,8 @@ int live_prepare(struct dump_task *t, struct live_dump **out)
 	if (!ld)
 		return -1;
 	ld->pid = t->pid;
+	if (!pipes)
+		return 0;
 	/* Pipe creation costs ~4 ms per GiB: do it before the freeze, from smaps. */
 	for (i = 0; i < t->vmas_hint.nr; i++)
 		if (t->vmas_hint.v[i].kind == VMA_KIND__VMA_ANON)
@@ -327,6 +338,59 @@ int live_parent_runs(struct live_dump *ld, struct page_list *pl)
 	return 0;
 }
 
+/*
+ * A child holder whose task exited went to the reaper of orphans above
+ * it, which is in the tree (why it was a child): that process reaps it.
+ * Its pid there is its pid in its own namespace, the reaper's.
+ */
+static int reap_orphaned(const struct live_dump *ld)
+{
+	const struct dump_ctx *ctx = ld->ctx;
+	struct syscall_site site;
+	struct proc_stat st;
+	struct nspids n;
+
+	if (!ctx || proc_read_stat(ld->holder, &st) || proc_nspids(ld->holder, 0, &n))
+		return -1;
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		const struct dump_task *r = &ctx->tasks[i];
+
+		if (r->pid == st.ppid && !r->zombie)
+			return dump_syscall_site(r, &site) ?: task_reap_child(r->pid, &site, n.pid);
+	}
+	/* Not the tree's: one that reaps whatever comes (an init, a shim). */
+	return 0;
+}
+
+/*
+ * The holder exits and the task, if still there and the holder is its child,
+ * reaps it. After the task's uffd is closed: a task waiting for snap to
+ * read a fork event cannot be stopped.
+ */
+static void holder_end(struct live_dump *ld)
+{
+	struct pollfd p = { .fd = ld->holder_pidfd, .events = POLLIN };
+	struct pollfd task = { .fd = ld->pidfd, .events = POLLIN };
+
+	if (ld->holder_sock < 0)
+		return;
+	/* Its socket closed, the holder exits; one that does not is killed. */
+	close(ld->holder_sock);
+	ld->holder_sock = -1;
+	if (poll(&p, 1, 2000) != 1) {
+		syscall(SYS_pidfd_send_signal, ld->holder_pidfd, SIGKILL, NULL, 0);
+		poll(&p, 1, 2000);
+	}
+	/* An orphan: whoever reaps orphans does. */
+	if (ld->holder_vpid && (poll(&task, 1, 0) == 1 ? reap_orphaned(ld) :
+			       task_reap_child(ld->pid, &ld->holder_site, ld->holder_vpid)))
+		pr_warn("%s: its holder %d may stay a zombie", ld->name, ld->holder);
+	close(ld->holder_pidfd);
+	close(ld->holder_memfd);
+	ld->holder_pidfd = ld->holder_memfd = -1;
+	ld->holder = 0;
+}
+
 void live_free(struct live_dump *ld)
 {
 	size_t i;
@@ -338,6 +402,12 @@ void live_free(struct live_dump *ld)
 			close(ld->pipes[i].fd);
 	if (ld->uffd >= 0)
 		close(ld->uffd);
+	for (i = 0; i < ld->nr_followers; i++)
+		live_free(ld->followers[i]);
+	ld->nr_followers = 0;
+	holder_end(ld);
+	if (ld->held_statfd >= 0)
+		close(ld->held_statfd);
 	page_sink_abort(ld->sink);
 	if (ld->pidfd >= 0)
 		close(ld->pidfd);
@@ -366,8 +436,6 @@ void live_free(struct live_dump *ld)
 	free(ld->windows);
 	free(ld->parked);
 	free(ld->mappers);
-	for (i = 0; i < ld->nr_followers; i++)
-		live_free(ld->followers[i]);
 	free(ld->followers);
 	free(ld->buf);
 	free(ld);

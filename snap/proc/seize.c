@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -350,4 +352,79 @@ void unseize_task(struct dump_task *t, bool kill_it)
 			pr_perror("pid %d: cannot detach thread %d", t->pid, t->threads[i]);
 	for (size_t i = 0; t->stopped && !kill_it && i < t->nr_threads; i++)
 		proc_wait_stopped(t->pid, t->threads[i]);
+}
+
+int dump_syscall_site(const struct dump_task *t, struct syscall_site *site)
+{
+	memset(site, 0, sizeof(*site));
+	for (size_t i = 0; i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		if (v->kind == VMA_KIND__VMA_VDSO) {
+			site->vdso_start = v->start;
+			site->vdso_end = v->end;
+		} else if ((v->prot & PROT_EXEC) && !site->exec_addr) {
+			site->exec_addr = v->start;
+		}
+	}
+	if (site->vdso_start || site->exec_addr)
+		return 0;
+	pr_err("pid %d has no executable mapping to run the parasite from", t->pid);
+	return -1;
+}
+
+int task_reap_child(pid_t pid, const struct syscall_site *site, pid_t child)
+{
+	struct parasite_ctl c = { .pid = pid };
+	int sig, ret, detach_sig = 0;
+	long res = 0;
+
+	if (seize_thread(pid, pid, &sig))
+		return -1;
+	ret = infect_prepare_syscall(&c, site);
+	if (!ret)
+		ret = infect_syscall(&c, &res, __NR_wait4, child, 0, __WALL | WNOHANG, 0, 0, 0);
+	if (infect_unpoke(&c))
+		ret = -1;
+	/* Back into the syscall the stop interrupted, as after a dump. */
+	if (sig == SIGTRAP)
+		detach_sig = ptrace_enter_syscall(pid);
+	ptrace(PTRACE_DETACH, pid, NULL, detach_sig > 0 ? detach_sig : 0);
+	/* ECHILD: the task reaped it itself (waitpid with __WALL). */
+	if (!ret && res < 0 && res != -ECHILD) {
+		errno = -res;
+		pr_perror("pid %d: cannot reap its child %d", pid, child);
+		return -1;
+	}
+	return ret;
+}
+
+struct dump_task *task_pause(pid_t pid)
+{
+	struct dump_task *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		pr_err("pid %d: out of memory to stop it", pid);
+		return NULL;
+	}
+	t->pid = pid;
+	if (seize_task(t)) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void task_resume(struct dump_task *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nr_threads; i++) {
+		int sig = t->stopped ? 0 : ptrace_enter_syscall(t->threads[i]);
+
+		if (ptrace(PTRACE_DETACH, t->threads[i], NULL, sig > 0 ? sig : 0) && errno != ESRCH)
+			pr_perror("pid %d: cannot let thread %d go", t->pid, t->threads[i]);
+	}
+	free(t->threads);
+	free(t);
 }

@@ -170,6 +170,8 @@ BAD = [
     ("bad/dump_pidns_nested_proc", bad_pidnest.bad_dump_pidns_nested_proc),
     ("bad/live_target_exits", bad_live.bad_live_target_exits),
     ("bad/live_kill_snap", bad_live.bad_live_kill_snap),
+    ("bad/live_holder_killed", bad_live.bad_live_holder_killed),
+    ("img/live_holder_pids_max", bad_live.img_live_holder_pids_max),
     ("bad/stale_parasite", bad_live.bad_stale_parasite),
     ("bad/live_fd_limit", bad_live.bad_live_fd_limit),
     ("bad/restore_ns_trunc", bad_ns.bad_restore_ns_trunc),

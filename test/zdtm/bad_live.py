@@ -1,5 +1,6 @@
 """Bad-input tests of live dumps: the disk fills, the target dies, snap is
-killed while it streams or while its parasite runs, few open files allowed.
+killed while it streams or while its parasite runs, its holder is killed,
+few open files allowed.
 Each one takes a bad.BadRun and raises outcome.Failure or outcome.Skip;
 bad.BAD lists them."""
 
@@ -140,6 +141,112 @@ def bad_live_kill_snap(b):
     r.clear_result()
     r.restore()
     r.finish()
+
+
+def holders():
+    """Pids of the snap-holder processes below the runner (a subreaper: the
+    orphaned holders are its children)."""
+    found = []
+    for pid in descendants():
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "snap-holder":
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def bad_live_holder_killed(b):
+    """SIGKILL the holder process of a live dump while snap streams from it: the
+    dump fails with one line naming the holder, the target runs on unharmed and
+    not stopped, nothing is left behind, and a later live dump of it works and
+    restores."""
+    require_live(b.snap)
+    r = b.target(live_ring_512())
+    img = os.path.join(b.dir, "killed")
+    os.mkdir(img)
+    pid = b.snap.start(["dump", "-t", str(r.pid), "-D", img, "-o", "dump.log", "-v", "4",
+                        "--leave-running"], img, "dump")
+    if not wait_until(holders, 10, 0.0005):
+        raise Failure("no snap-holder process appeared in 10 s", os.path.join(img, "dump.log"))
+    holder = holders()[0]
+    kill(holder)
+    status, err, _ = b.snap.wait(pid, img, "dump", 30)
+    errfile = os.path.join(img, "dump.err")
+    if status is None:
+        raise Failure("the dump hung after its holder was killed", errfile)
+    if exit_code(status) != 1:
+        raise Failure("the dump %s after its holder was killed, expected exit 1" %
+                      describe(status), errfile)
+    lines = err.strip().splitlines()
+    # Killed as it was forked, its pid is gone before snap reads it.
+    if len(lines) != 1 or not re.search(r"pid %d: its holder(, pid %d,)? died" % (r.pid, holder),
+                                        err):
+        raise Failure("expected one line naming pid %d and its holder %d, got: %s" % (
+            r.pid, holder, err.strip()), errfile)
+    if not wait_until(lambda: proc_state(r.pid) not in ("T", "t"), 5):
+        raise Failure("the target stays stopped after its holder was killed", errfile)
+    r.check_running("a live dump whose holder was killed")
+    if not wait_until(lambda: not descendants() - {r.pid}, 5):
+        raise Failure("processes left behind: %s" % sorted(descendants() - {r.pid}), errfile)
+    time.sleep(0.2)  # the ring writer checks every page it writes
+    r.check_running("a live dump whose holder was killed")
+    r.dump(MODES["live"])
+    r.check_running("a live dump after one whose holder was killed")
+    r.finish("a killed holder, then a whole live dump (the original task)")
+    r.clear_result()
+    r.restore()
+    r.finish()
+
+
+def img_live_holder_pids_max(b):
+    """The target at its cgroup's pids.max: no holder can be forked, so the live
+    dump holds its pages in pipes (live: yes, live holders: 0) and says why in
+    its log; the target runs on, and the image restores."""
+    require_live(b.snap)
+    hier = "/sys/fs/cgroup/pids"
+    if not os.path.isdir(hier):
+        raise Skip("needs the v1 pids controller at %s" % hier)
+    cg = os.path.join(hier, "zdtm_holder_pids")
+    os.mkdir(cg)
+    try:
+        r = b.target(live_ring().but(stats=(("live holders", "==", 0),)))
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(r.pid))
+        with open(os.path.join(cg, "pids.current")) as f:
+            current = f.read().strip()
+        with open(os.path.join(cg, "pids.max"), "w") as f:
+            f.write(current)
+        r.dump(MODES["live"])
+        with open(r.log("dump")) as f:
+            if not re.search(r"pid %d: no holder \(Resource temporarily unavailable\)" % r.pid,
+                             f.read()):
+                raise Failure("the dump's log does not say why there was no holder",
+                              r.log("dump"))
+        r.check_running("a live dump at pids.max")
+        r.finish("a live dump at pids.max (the original task)")
+        r.clear_result()
+        # The restored copy comes back in this cgroup: room for it.
+        with open(os.path.join(cg, "pids.max"), "w") as f:
+            f.write("max")
+        r.restore()
+        r.finish()
+    finally:
+        with open(os.path.join(hier, "cgroup.procs"), "a") as f:
+            with open(os.path.join(cg, "cgroup.procs")) as g:
+                for pid in g.read().split():
+                    try:
+                        f.write(pid)
+                        f.flush()
+                    except OSError:
+                        pass
+        for _ in range(300):
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                time.sleep(0.01)
 
 
 def parasite_areas(pid):

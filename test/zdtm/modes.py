@@ -121,6 +121,11 @@ MODES = table(
          "a live dump (snap's default with --leave-running) that the task races; "
          "it must say `live: yes` and meet the test's stats",
          leave_running=True, live=True, side_by_side=True),
+    # "live" with the other way to keep the pages while they stream.
+    Mode("live-splice", ":live-splice",
+         "a live dump that holds the pages in pipes, write-protected (--live-hold splice), "
+         "not in a forked holder; otherwise as live",
+         leave_running=True, live=True, side_by_side=True, dump_args=("--live-hold", "splice")),
     # The control of "live": the same with the stop-the-world dump.
     Mode("no-live", ":no-live",
          "dump --leave-running --no-live, the stop-the-world dump, then as leave-running",

@@ -116,8 +116,8 @@ def make_test(where, name, prog, keys):
                 where, name, f, ", ".join(FLAVOURS)))
     stats = []
     for s in kw["stats"]:
-        if len(s) != 3 or s[1] not in STAT_OPS:
-            raise DescError("%s: %s: stat %r is not (stat, op, value), op one of %s" % (
+        if len(s) not in (3, 4) or s[1] not in STAT_OPS or (len(s) == 4 and s[3] not in MODES):
+            raise DescError("%s: %s: stat %r is not (stat, op, value[, mode]), op one of %s" % (
                 where, name, s, " ".join(STAT_OPS)))
         stats.append(tuple(s))
     kw["stats"] = tuple(stats)
