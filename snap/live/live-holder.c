@@ -234,10 +234,10 @@ static int rescue_stop(struct rescue *rs)
 	return -1;
 }
 
-/* The bound of what the holder keeps alone (holder_watch()). */
-static uint64_t held_bound(struct live_dump *ld)
+/* The bound of what the holder keeps alone (holder_watch()), the task's faults being @flt. */
+static uint64_t held_bound(const struct live_dump *ld, uint64_t flt)
 {
-	return ld->held_bytes + (task_minflt(ld) - ld->held_minflt) * PAGE_SIZE;
+	return ld->held_bytes + (flt - ld->held_minflt) * PAGE_SIZE;
 }
 
 /*
@@ -263,7 +263,8 @@ static int rescue_run(struct rescue *rs, size_t r)
 			done += n;
 			continue;
 		}
-		if (!rs->paused && !rs->gone && held_bound(ld) >= ld->cow_cap * PAGE_SIZE / 2 &&
+		if (!rs->paused && !rs->gone &&
+		    held_bound(ld, task_minflt(ld)) >= ld->cow_cap * PAGE_SIZE / 2 &&
 		    measure_held(rs->st, ld, task_minflt(ld)) >= ld->cow_cap * PAGE_SIZE / 2 &&
 		    rescue_stop(rs))
 			return -1;
@@ -345,7 +346,7 @@ static int holder_watch(struct live_stats *st, struct live_dump *ld)
 	uint64_t flt = task_minflt(ld), cap = ld->cow_cap * PAGE_SIZE, now = now_ns(), bound;
 	bool stop;
 
-	bound = ld->held_bytes + (flt - ld->held_minflt) * PAGE_SIZE;
+	bound = held_bound(ld, flt);
 	if (!ld->held_measured && bound > st->cow_peak)
 		st->cow_peak = bound;
 	if (now < ld->held_next_ns ? bound < cap / 2 :

@@ -131,10 +131,11 @@ static int stream_pipe(struct live_stats *st, struct live_dump *ld, struct held_
 			n = sg->nr - done < CHUNK_PAGES ? sg->nr - done : CHUNK_PAGES;
 			if (live_serve_events(st, ld) || tree_failed(ld))
 				return -1;
-			if (ld->holder ? live_holder_read(ld, addr, ld->buf, n * PAGE_SIZE) :
-					 read_pipe(hp->fd, ld->buf, n * PAGE_SIZE)) {
-				if (!ld->holder)
-					pr_perror("%s: reading held pages", ld->name);
+			if (ld->holder) {
+				if (live_holder_read(ld, addr, ld->buf, n * PAGE_SIZE))
+					return -1;
+			} else if (read_pipe(hp->fd, ld->buf, n * PAGE_SIZE)) {
+				pr_perror("%s: reading held pages", ld->name);
 				return -1;
 			}
 			if (write_held(st, ld, sg->idx + done, n))
