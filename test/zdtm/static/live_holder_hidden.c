@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -80,10 +81,33 @@ static bool orphaned_holder(pid_t pid)
 	return !strcmp(comm, "snap-holder\n");
 }
 
+/* Whether every child still there is an orphaned holder. */
+static bool only_holders_left(void)
+{
+	char path[64], buf[512] = "", *p, *end;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", getpid());
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	for (p = buf;; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			return true;
+		if (!orphaned_holder(pid))
+			return false;
+	}
+}
+
 /*
  * waitpid(-1). A child subreaper gets the orphans of the processes below
  * it, and a child the dump caught that exits during it leaves its holder
- * so: those, and only those, it reaps and goes on.
+ * so: those, and only those, it reaps (or, still running, leaves) and goes on.
  */
 static pid_t wait_any(int *status, int flags)
 {
@@ -94,6 +118,11 @@ static pid_t wait_any(int *status, int flags)
 			return waitpid(-1, status, flags);
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | flags) < 0)
 			return -1;
+		/* Only running children: an orphaned holder still at work is not ours. */
+		if (!si.si_pid && only_holders_left()) {
+			errno = ECHILD;
+			return -1;
+		}
 		if (!si.si_pid || !orphaned_holder(si.si_pid))
 			return waitpid(si.si_pid ? si.si_pid : -1, status, flags);
 		waitpid(si.si_pid, NULL, 0);
