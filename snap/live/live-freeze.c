@@ -58,7 +58,7 @@ static int save_frozen_runs(struct dump_ctx *ctx, struct dump_task *t, struct li
 		const struct page_run *r = &ld->pl.runs[i];
 		uint64_t done, n;
 
-		if (live_streamable(t, r))
+		if (live_streamable(t, ld, r))
 			continue;
 		for (done = 0; done < r->nr && !ret; done += n) {
 			n = r->nr - done < CHUNK_PAGES ? r->nr - done : CHUNK_PAGES;
@@ -197,7 +197,7 @@ static int arm_uffd(struct dump_ctx *ctx, struct dump_task *t, struct live_dump 
 	for (i = 0; !ld->holder && i < ld->pl.nr; i++) {
 		const struct page_run *r = &ld->pl.runs[i];
 
-		if (!live_streamable(t, r) || r->vma == last)
+		if (!live_streamable(t, ld, r) || r->vma == last)
 			continue;
 		if (add_iov(t, &t->vmas.v[r->vma]))
 			return -1;
@@ -328,14 +328,15 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	ld->pidfd = dup(t->pidfd);
 	if (ld->pidfd < 0 || live_layout(ld, ctx, PAGE_SINK_TASK, t->vpid))
 		return -1;
-	if (save_frozen_runs(ctx, t, ld) || live_plan_pipes(t, ld))
-		return -1;
 	/*
-	 * The holder is forked before the uffd exists: a uffd with fork
-	 * events would stop the fork until snap reads them.
+	 * The holder is forked before the uffd exists (a uffd with fork
+	 * events would stop the fork until snap reads them), and before the
+	 * pages that cannot be streamed are saved: which those are depends
+	 * on the hold.
 	 */
 	held = fork_hold_fits(ctx, t) ? live_hold_fork(t, ld, orphan_comes_back(ctx, t)) : 1;
-	if (held < 0 || arm_uffd(ctx, t, ld))
+	if (held < 0 || save_frozen_runs(ctx, t, ld) || live_plan_pipes(t, ld) ||
+	    arm_uffd(ctx, t, ld))
 		return -1;
 	ctx->st.live_holders += !held;
 	return held ? hold_pages(t, ld) : 0;

@@ -205,8 +205,12 @@ static inline bool tree_failed(const struct live_dump *ld)
 
 /* Can this kernel write-protect shared memory (UFFD_FEATURE_WP_HUGETLBFS_SHMEM)? */
 bool live_shmem_supported(const struct kfeat *kf);
-/* Whether run @r of @t's pages can be held in a pipe and streamed; else it is saved frozen. */
-bool live_streamable(const struct dump_task *t, const struct page_run *r);
+/*
+ * Whether run @r of @t's pages is streamed from its hold (@ld->holder's,
+ * or pipes); else it is saved frozen.
+ */
+bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
+		     const struct page_run *r);
 /*
  * Whether object @id may be streamed rather than saved frozen: only the
  * tree's processes can write it, and only through mappings snap protects

@@ -34,18 +34,37 @@ bool live_shmem_supported(const struct kfeat *kf)
 	return live_supported(kf) && (kf->uffd_features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 }
 
-bool live_streamable(const struct dump_task *t, const struct page_run *r)
+/* Whether the word the parasite poked into the task's code (no vDSO) is in run @r. */
+static bool run_has_poke(const struct dump_task *t, const struct page_run *r)
+{
+	const struct parasite_ctl *ctl = t->ctl;
+
+	return ctl && ctl->code_poked && ctl->syscall_ip + sizeof(long) > r->vaddr &&
+	       ctl->syscall_ip < r->vaddr + r->nr * PAGE_SIZE;
+}
+
+bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
+		     const struct page_run *r)
 {
 	const struct vma *v = &t->vmas.v[r->vma];
 
 	/*
-	 * vmsplice needs readable pages; sync WP covers anonymous memory only.
-	 * hugetlb would be write-protected and copied in huge pages, not the
-	 * 4 KiB ones the fault path handles: its (few) pages are saved frozen.
 	 * A holder has no copy of MADV_DONTFORK memory, and zeros for
-	 * MADV_WIPEONFORK: (rare) pages saved frozen too, whatever the hold.
+	 * MADV_WIPEONFORK: (rare) pages saved frozen, whatever the hold.
+	 * hugetlb would be copied in huge pages, not the 4 KiB ones the
+	 * stream and the fault path handle: its (few) pages are saved frozen.
 	 */
-	return vma_spliceable(v) && !(v->madv & (1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK));
+	if (v->madv & (1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK) ||
+	    v->flags & MAP_HUGETLB || !(v->prot & PROT_READ))
+		return false;
+	/*
+	 * The holder has a copy of every private page, the written pages of
+	 * private file mappings too (saving those frozen took 2-3 ms of a
+	 * redis freeze), but also of the word the parasite poked into the
+	 * code: that page is saved frozen, with the word put back. vmsplice
+	 * and sync WP take private anonymous memory only.
+	 */
+	return ld->holder ? !run_has_poke(t, r) : vma_spliceable(v);
 }
 
 bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
@@ -103,7 +122,7 @@ int live_plan_pipes(const struct dump_task *t, struct live_dump *ld)
 		const struct page_run *r = &ld->pl.runs[i];
 		uint64_t done = 0, n;
 
-		if (t && !live_streamable(t, r))
+		if (t && !live_streamable(t, ld, r))
 			continue;
 		while (done < r->nr) {
 			if (!room) {
