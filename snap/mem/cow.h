@@ -36,10 +36,9 @@ struct cow_parent {
 	pid_t pid;			/* the task being collected */
 	const struct dump_task *p;	/* its parent; NULL: compare nothing */
 	int pmfd;			/* its /proc/PID/pagemap */
-	int kpcfd;			/* /proc/kpagecount */
 	size_t next;			/* its VMA to look at next: lists are in address order */
 	const struct vma *pv;		/* the VMA matching the one being collected, or NULL */
-	uint64_t *mine, *theirs, *counts;	/* pagemap and kpagecount buffers */
+	uint64_t *mine, *theirs;	/* pagemap buffers */
 	uint8_t *shared;
 };
 
