@@ -332,12 +332,9 @@ HIDDEN void holder_main(int sock);
 
 /*
  * The holder: signals blocked (it has the task's handlers, which must not
- * run here; a terminal's or a group's signal then waits unseen), its
- * copies of the task's fds closed (a socket the task closes must close),
- * named for ps. It stays in the task's session, as a fork of the task
- * would: a session of its own is a scheduling group of its own
- * (autogroup), which took CPU time from the task (bench-redis: client p99
- * 3.11 against 1.63 ms). Then it discards what snap has saved.
+ * run here), out of the task's session (a terminal's or a group's signal
+ * is not for it), its copies of the task's fds closed (a socket the task
+ * closes must close), named for ps. Then it discards what snap has saved.
  */
 void holder_main(int sock)
 {
@@ -346,6 +343,7 @@ void holder_main(int sock)
 	long err;
 
 	err = sys_rt_sigprocmask(SIG_SETMASK_, &all, 0, sizeof(all));
+	sys0(__NR_setsid);
 	sys_prctl(PR_SET_NAME, "snap-holder", 0, 0, 0);
 	if (sock > 0)
 		err |= sys3(__NR_close_range, 0, sock - 1, 0);
