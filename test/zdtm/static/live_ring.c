@@ -18,7 +18,13 @@
  * too and keep each child's writes through its own mapping out of the image.
  * Each process splits its mapping around its own slice, so that the object
  * is mapped in pieces at different offsets.
+ *
+ * With "file" instead, the ring is a MAP_PRIVATE mapping of a file (its
+ * written pages copies of the file's): a live dump with a holder streams
+ * those from the holder's copy, the splice hold saves them frozen.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zdtmtst.h"
 
@@ -50,6 +57,7 @@ struct ring {
 static struct ring *rings;		/* procs: shared with the writers */
 static int nr_writers = 1;
 static int procs;
+static int file;			/* the ring maps a file, MAP_PRIVATE */
 static pid_t pids[MAX_WRITERS];		/* procs: the writers' processes */
 
 static uint64_t fill(unsigned long k, unsigned long i)
@@ -91,11 +99,21 @@ static void setup(size_t mib)
 	volatile uint64_t *ring;
 
 	int flags = (procs ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+	char path[PATH_MAX];
+	int fd = -1;
 
+	if (file) {
+		test_path(path, sizeof(path), "ring");
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || ftruncate(fd, size))
+			fail("%s: %m", path);
+	}
 	rings = mmap(NULL, MAX_WRITERS * sizeof(*rings), PROT_READ | PROT_WRITE, flags, -1, 0);
-	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, file ? MAP_PRIVATE : flags, fd, 0);
 	if (rings == MAP_FAILED || ring == MAP_FAILED)
 		fail("mmap %zu MiB: %m", mib);
+	if (fd >= 0)
+		close(fd);
 	madvise((void *)ring, size, MADV_POPULATE_WRITE);	/* only faster, not needed */
 	for (int w = 0; w < nr_writers; w++) {
 		rings[w].base = ring + w * npages * WORDS;
@@ -269,9 +287,10 @@ int main(int argc, char **argv)
 		fail("bad ring size '%s' (MiB)", test_argv[1]);
 	if (nr_writers < 1 || nr_writers > MAX_WRITERS)
 		fail("bad number of writers '%s' (1..%d)", test_argv[2], MAX_WRITERS);
-	if (test_argc > 3 && strcmp(test_argv[3], "procs"))
-		fail("bad writer kind '%s' (procs)", test_argv[3]);
-	procs = test_argc > 3;
+	if (test_argc > 3 && strcmp(test_argv[3], "procs") && strcmp(test_argv[3], "file"))
+		fail("bad ring kind '%s' (procs, file)", test_argv[3]);
+	procs = test_argc > 3 && !strcmp(test_argv[3], "procs");
+	file = test_argc > 3 && !strcmp(test_argv[3], "file");
 	setup(mib);
 
 	test_daemon();
