@@ -54,7 +54,7 @@ static pid_t pidfd_pid(int pidfd)
 
 static uint64_t task_minflt(struct live_dump *ld);
 
-static void holder_died(const struct live_dump *ld)
+void live_holder_died(const struct live_dump *ld)
 {
 	pr_err("%s: its holder, pid %d, died during the live dump", ld->name, ld->holder);
 }
@@ -96,7 +96,7 @@ int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct)
 	snprintf(path, sizeof(path), "/proc/%d/mem", ld->holder);
 	ld->holder_memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ld->holder_memfd < 0 && (errno == ENOENT || errno == ESRCH)) {
-		holder_died(ld);
+		live_holder_died(ld);
 		return -1;
 	}
 	if (ld->holder_memfd < 0) {
@@ -131,7 +131,7 @@ int live_holder_read(struct live_dump *ld, uint64_t addr, void *buf, size_t len)
 			continue;
 		}
 		if (n == 0 || errno == ESRCH || errno == EIO)
-			holder_died(ld);
+			live_holder_died(ld);
 		else
 			pr_perror("%s: cannot read %lx from its holder %d", ld->name,
 				  (unsigned long)(addr + done), ld->holder);
@@ -374,7 +374,7 @@ static int tell_holder(struct live_dump *ld, uint64_t addr, uint64_t len, int ad
 	if (send(ld->holder_sock, &d, sizeof(d), MSG_NOSIGNAL) == sizeof(d))
 		return 0;
 	if (errno == EPIPE || errno == ECONNRESET)
-		holder_died(ld);
+		live_holder_died(ld);
 	else
 		pr_perror("%s: cannot reach its holder %d", ld->name, ld->holder);
 	return -1;

@@ -95,6 +95,7 @@ struct live_dump {
 	char name[112];		/* how errors name it: "pid N", or the object */
 	bool obj;
 	struct page_list pl;
+	bool *later;			/* by VMA: pages to find in the holder (live_collect_later()) */
 	struct page_list parent;	/* runs the parent set holds: declared, never held */
 	uint64_t *run_idx;	/* first page index of each run */
 	uint8_t *saved;		/* bitmap over page indexes */
@@ -211,6 +212,8 @@ bool live_shmem_supported(const struct kfeat *kf);
  */
 bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
 		     const struct page_run *r);
+/* Whether a holder's copy of @v's pages may be streamed; else they are saved frozen. */
+bool live_holder_streams(const struct dump_task *t, const struct vma *v);
 /*
  * Whether object @id may be streamed rather than saved frozen: only the
  * tree's processes can write it, and only through mappings snap protects
@@ -260,9 +263,20 @@ int live_wp(struct live_dump *ld, uint64_t start, uint64_t len);
 
 /* Frozen, parasite running: note the threads' rseq areas (protected last, live_protect()). */
 int live_note_rseq(struct dump_task *t, struct live_dump *ld);
-/* Frozen, parasite running, @pl collected (ownership moves to @ld). */
+/*
+ * Frozen, parasite running: which of @t's mappings may have their pages
+ * found after the thaw, in the holder's page tables (live_collect_later()):
+ * an array by VMA, or NULL for none (or out of memory: all found now).
+ */
+bool *live_later_plan(struct dump_ctx *ctx, struct dump_task *t);
+/*
+ * Frozen, parasite running, @pl collected but for the mappings @later
+ * marks (NULL: none). Ownership of both moves to @ld.
+ */
 int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
-		struct live_dump *ld);
+		struct live_dump *ld, bool *later);
+/* The tree running again: the pages live_freeze() left to find, found, and laid out. */
+int live_collect_later(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld);
 /*
  * Parasite gone, task still stopped: protect what was left open while it
  * ran. From here until the uffd is served, the task must not run.
@@ -277,6 +291,8 @@ int live_protect(struct live_dump *ld);
  * in pipes), -1 error (logged).
  */
 int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct);
+/* Say that @ld's holder died: the dump fails. */
+void live_holder_died(const struct live_dump *ld);
 /* Read @len bytes at @addr (freeze address) from the holder. Logged. */
 int live_holder_read(struct live_dump *ld, uint64_t addr, void *buf, size_t len);
 /*

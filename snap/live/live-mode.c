@@ -31,11 +31,14 @@ static void live_prepare_tree(struct dump_ctx *ctx)
 static int live_task_infected(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct page_list pl = { 0 };
+	bool *later = NULL;
 	int ret;
 
 	ret = live_note_rseq(t, t->ld);
-	if (!ret)
-		ret = page_collect(ctx, t, &pl);
+	if (!ret) {
+		later = live_later_plan(ctx, t);
+		ret = page_collect_part(ctx, t, &pl, later);
+	}
 	/*
 	 * --prev-images-dir: the runs the parent holds are only declared. The
 	 * write tracker goes before our own uffd: a range takes one uffd.
@@ -44,8 +47,11 @@ static int live_task_infected(struct dump_ctx *ctx, struct dump_task *t)
 		ret = track_split(ctx, t, &pl, false) ?: live_parent_runs(t->ld, &pl);
 	if (!ret && t->trk)
 		ret = track_release(t);
-	if (!ret)
-		ret = live_freeze(ctx, t, &pl, t->ld);
+	if (!ret) {
+		ret = live_freeze(ctx, t, &pl, t->ld, later);
+		later = NULL;
+	}
+	free(later);
 	page_list_free(&pl);
 	return ret;
 }
@@ -73,6 +79,12 @@ static int live_tree_frozen(struct dump_ctx *ctx)
 static int live_tree_running(struct dump_ctx *ctx)
 {
 	ctx->st.t_mem_start = now_ns();
+	for (size_t i = 0; i < ctx->nr_tasks; i++) {
+		struct dump_task *t = &ctx->tasks[i];
+
+		if (!t->zombie && t->ld->later && live_collect_later(ctx, t, t->ld))
+			return -1;
+	}
 	if (live_stream_tree(ctx))
 		return -1;
 	ctx->st.t_mem_end = now_ns();

@@ -34,20 +34,17 @@ bool live_shmem_supported(const struct kfeat *kf)
 	return live_supported(kf) && (kf->uffd_features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 }
 
-/* Whether the word the parasite poked into the task's code (no vDSO) is in run @r. */
-static bool run_has_poke(const struct dump_task *t, const struct page_run *r)
+/* Whether the word the parasite poked into the task's code (no vDSO) is in [@start, @end). */
+static bool has_poke(const struct dump_task *t, uint64_t start, uint64_t end)
 {
 	const struct parasite_ctl *ctl = t->ctl;
 
-	return ctl && ctl->code_poked && ctl->syscall_ip + sizeof(long) > r->vaddr &&
-	       ctl->syscall_ip < r->vaddr + r->nr * PAGE_SIZE;
+	return ctl && ctl->code_poked && ctl->syscall_ip + sizeof(long) > start &&
+	       ctl->syscall_ip < end;
 }
 
-bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
-		     const struct page_run *r)
+bool live_holder_streams(const struct dump_task *t, const struct vma *v)
 {
-	const struct vma *v = &t->vmas.v[r->vma];
-
 	/*
 	 * A holder has no copy of MADV_DONTFORK memory, and zeros for
 	 * MADV_WIPEONFORK: (rare) pages saved frozen, whatever the hold.
@@ -61,10 +58,19 @@ bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
 	 * The holder has a copy of every private page, the written pages of
 	 * private file mappings too (saving those frozen took 2-3 ms of a
 	 * redis freeze), but also of the word the parasite poked into the
-	 * code: that page is saved frozen, with the word put back. vmsplice
-	 * and sync WP take private anonymous memory only.
+	 * code: that mapping's pages are saved frozen, the word put back.
 	 */
-	return ld->holder ? !run_has_poke(t, r) : vma_spliceable(v);
+	return !has_poke(t, v->start, v->end);
+}
+
+bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
+		     const struct page_run *r)
+{
+	const struct vma *v = &t->vmas.v[r->vma];
+
+	/* vmsplice and sync WP take private anonymous memory only. */
+	return ld->holder ? live_holder_streams(t, v) : vma_spliceable(v) &&
+		!(v->madv & (1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK));
 }
 
 bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
@@ -424,6 +430,7 @@ void live_free(struct live_dump *ld)
 	for (i = 0; i < ld->nr_followers; i++)
 		live_free(ld->followers[i]);
 	ld->nr_followers = 0;
+	free(ld->later);
 	holder_end(ld);
 	if (ld->held_statfd >= 0)
 		close(ld->held_statfd);

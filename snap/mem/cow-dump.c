@@ -69,6 +69,11 @@ static const struct dump_task *find_parent(const struct dump_ctx *ctx, const str
 	return NULL;
 }
 
+bool cow_has_parent(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	return find_parent(ctx, t) != NULL;
+}
+
 int cow_open(const struct dump_ctx *ctx, const struct dump_task *t, struct cow_parent *cp)
 {
 	const struct dump_task *p = find_parent(ctx, t);

@@ -51,6 +51,8 @@ typedef int cow_own_fn(void *arg, uint64_t vaddr, uint64_t nr);
  * when out of memory.
  */
 int cow_open(const struct dump_ctx *ctx, const struct dump_task *t, struct cow_parent *cp);
+/* Whether @t has a parent in the tree whose pages it may be saved sharing. */
+bool cow_has_parent(const struct dump_ctx *ctx, const struct dump_task *t);
 /*
  * Whether @v may share pages with the parent: a private anonymous mapping
  * at the same place with the same flags in both. Call for @t's VMAs in

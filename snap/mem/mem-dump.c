@@ -207,6 +207,8 @@ struct collect {
 	int pmfd;			/* /proc/PID/pagemap */
 	struct cow_parent *cow;		/* the parent's pages, for a mapping cow_match()ed */
 	uint32_t idx;			/* the VMA being scanned */
+	bool guards_known;		/* page_collect_later(): found by page_collect_part() */
+	bool quiet_gone;		/* page_collect_later(): a process gone is not logged */
 };
 
 /* Append [start, end) to @rl, merged with the last range if they touch. */
@@ -326,6 +328,8 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 	for (;;) {
 		n = ioctl(c->pmfd, PAGEMAP_SCAN, &a);
 		if (n < 0) {
+			if (c->quiet_gone && errno == ESRCH)
+				return -1;
 			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx", c->t->pid,
 				  (unsigned long)v->start, (unsigned long)v->end);
 			return -1;
@@ -334,7 +338,7 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
 
 			if (regs[i].categories & PAGE_IS_GUARD) {
-				if (add_guard(v, regs[i].start, regs[i].end))
+				if (!c->guards_known && add_guard(v, regs[i].start, regs[i].end))
 					return -1;
 				continue;
 			}
@@ -399,6 +403,12 @@ static void log_inherited(const struct dump_task *t, pid_t parent)
 
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl)
 {
+	return page_collect_part(ctx, t, pl, NULL);
+}
+
+int page_collect_part(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
+		      const bool *later)
+{
 	struct collect c = { .ctx = ctx, .t = t, .pl = pl };
 	struct collect guards_only = { .ctx = ctx, .t = t };
 	struct cow_parent cow;
@@ -423,9 +433,9 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 		v->nr_guards = 0;
 		v->nr_inherited = 0;
 		c.cow = cow_match(&cow, v) ? &cow : NULL;
-		if (!vma_dumps_pages(v)) {
-			if (vma_may_have_guards(v) && ctx->kf->pagemap_scan &&
-			    ctx->kf->pagemap_guard)
+		if (!vma_dumps_pages(v) || (later && later[i])) {
+			if ((vma_may_have_guards(v) || (later && later[i])) &&
+			    ctx->kf->pagemap_scan && ctx->kf->pagemap_guard)
 				ret = scan_pagemap_scan(&guards_only, v, i);
 			continue;
 		}
@@ -440,6 +450,43 @@ int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl
 		log_inherited(t, cow.p->pid);
 	cow_close(&cow);
 	return ret;
+}
+
+int page_collect_later(struct dump_ctx *ctx, struct dump_task *t, int pmfd, const bool *later,
+		       struct page_list *pl)
+{
+	struct collect c = {
+		.ctx = ctx, .t = t, .pl = pl, .pmfd = pmfd, .guards_known = true, .quiet_gone = true,
+	};
+	int ret = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	for (size_t i = 0; i < t->vmas.nr && !ret; i++) {
+		if (!later[i])
+			continue;
+		ctx->st.pages_scanned += (t->vmas.v[i].end - t->vmas.v[i].start) / PAGE_SIZE;
+		ret = scan_pagemap_scan(&c, &t->vmas.v[i], i);
+	}
+	return ret;
+}
+
+int page_list_merge(struct page_list *a, struct page_list *b)
+{
+	struct page_list m = { 0 };
+	size_t i = 0, j = 0;
+
+	while (i < a->nr || j < b->nr) {
+		bool from_a = j == b->nr || (i < a->nr && a->runs[i].vaddr < b->runs[j].vaddr);
+
+		if (page_list_append(&m, from_a ? &a->runs[i++] : &b->runs[j++])) {
+			page_list_free(&m);
+			return -1;
+		}
+	}
+	page_list_free(a);
+	page_list_free(b);
+	*a = m;
+	return 0;
 }
 
 void page_list_free(struct page_list *pl)

@@ -38,6 +38,20 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
  * swapped pages are also listed in t->swapped.
  */
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
+/*
+ * page_collect() in two parts, for a live dump whose holder keeps the
+ * frozen instant's page tables: page_collect_part() leaves out the pages
+ * of the mappings @later marks (their guard regions are found all the
+ * same: mm-PID.img is written frozen); page_collect_later() finds those
+ * through @pmfd, a /proc/PID/pagemap (the holder's, after the thaw), into
+ * @pl. A process gone (-1, errno ESRCH) is the caller's to say.
+ */
+int page_collect_part(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
+		      const bool *later);
+int page_collect_later(struct dump_ctx *ctx, struct dump_task *t, int pmfd, const bool *later,
+		       struct page_list *pl);
+/* @a's and @b's runs (each in address order, of different mappings) into @a, in order. */
+int page_list_merge(struct page_list *a, struct page_list *b);
 int page_write(struct dump_ctx *ctx, struct dump_task *t, const struct page_list *pl);
 struct page_sink;
 /*
