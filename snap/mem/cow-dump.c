@@ -10,11 +10,12 @@
  * 56). Two page tables naming the frame is two mappings of it: its map
  * count need not be read (/proc/kpagecount, one read per frame where the
  * frames are scattered, took 280 ms for a 1 GiB redis's BGSAVE child). A
- * subpage of a transparent huge page the two share qualifies the same way. The whole tree is frozen, the parent
- * cured already: a frame both map cannot change, either one's write would
- * copy it first, so the parent's image holds exactly what the child sees.
- * The parent's image has it: the child's scan left out the zero page and
- * page-cache pages, which share no frame with an anonymous one.
+ * subpage of a transparent huge page the two share qualifies the same way.
+ * The whole tree is frozen, the parent cured already: a frame both map
+ * cannot change, either one's write would copy it first, so the parent's
+ * image holds exactly what the child sees. The parent's image has it: the
+ * child's scan left out the zero page and page-cache pages, which share no
+ * frame with an anonymous one.
  *
  * Swapped pages are not compared: a page the parent's dump reads back from
  * swap gets a frame that the child's swap entry does not name. The child
