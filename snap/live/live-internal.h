@@ -95,7 +95,7 @@ struct live_dump {
 	char name[112];		/* how errors name it: "pid N", or the object */
 	bool obj;
 	struct page_list pl;
-	bool *later;			/* by VMA: pages to find in the holder (live_collect_later()) */
+	bool *later;		/* by VMA: pages to find in the holder (live_collect_later()) */
 	struct page_list parent;	/* runs the parent set holds: declared, never held */
 	uint64_t *run_idx;	/* first page index of each run */
 	uint8_t *saved;		/* bitmap over page indexes */

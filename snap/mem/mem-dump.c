@@ -455,9 +455,8 @@ int page_collect_part(struct dump_ctx *ctx, struct dump_task *t, struct page_lis
 int page_collect_later(struct dump_ctx *ctx, struct dump_task *t, int pmfd, const bool *later,
 		       struct page_list *pl)
 {
-	struct collect c = {
-		.ctx = ctx, .t = t, .pl = pl, .pmfd = pmfd, .guards_known = true, .quiet_gone = true,
-	};
+	struct collect c = { .ctx = ctx, .t = t, .pl = pl, .pmfd = pmfd,
+			     .guards_known = true, .quiet_gone = true };
 	int ret = 0;
 
 	memset(pl, 0, sizeof(*pl));
