@@ -136,17 +136,21 @@ class Sampler(threading.Thread):
         return (b[1] - a[1]) / ((b[0] - a[0]) / 1e9) if b[0] > a[0] else 0.0
 
 
-def latencies(files, t0, t1):
-    """The probes' latencies (ms) of the commands started in [t0, t1], and of
-    any still unanswered at t1 (a stall longer than the window counts)."""
-    lat = []
+def records(files):
+    """The probes' (start, latency) records so far, (ns, ns)."""
+    recs = []
     for path in files:
         with open(path, "rb") as f:
             data = f.read()
-        for start, ns in REC.iter_unpack(data[:len(data) - len(data) % REC.size]):
-            if t0 <= start <= t1 or (start < t0 and start + ns > t0):
-                lat.append(ns / 1e6)
-    return sorted(lat)
+        recs += REC.iter_unpack(data[:len(data) - len(data) % REC.size])
+    return recs
+
+
+def latencies(recs, t0, t1):
+    """The latencies (ms) of the commands started in [t0, t1], and of any
+    still unanswered at t1 (a stall longer than the window counts)."""
+    return sorted(ns / 1e6 for start, ns in recs
+                  if t0 <= start <= t1 or (start < t0 and start + ns > t0))
 
 
 def pct(lat, p):
@@ -285,8 +289,9 @@ def measure(srv, method):
     time.sleep(1 + span / 1e9 + 0.5)     # the quiet window, and the probes' flush
     q0 = t1 + 1_000_000_000
     q1 = q0 + span
-    dur, quiet = latencies(srv.probe_files, t0, t1), latencies(srv.probe_files, q0, q1)
-    early = latencies(srv.probe_files, t0, t0 + int(EARLY_S * 1e9))
+    recs = records(srv.probe_files)
+    dur, quiet = latencies(recs, t0, t1), latencies(recs, q0, q1)
+    early = latencies(recs, t0, t0 + int(EARLY_S * 1e9))
     res.update({
         "complete_s": (t1 - t0) / 1e9,
         "p50": pct(dur, 0.5), "p99": pct(dur, 0.99), "max": dur[-1] if dur else float("nan"),

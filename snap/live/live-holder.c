@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "infect.h"
+#include "kcompat.h"
 #include "live/live-internal.h"
 #include "log.h"
 #include "proc/seize.h"
@@ -181,14 +182,11 @@ static uint64_t task_minflt(struct live_dump *ld)
 	return flt;
 }
 
-#define PM_PRESENT (1ULL << 63)
-#define PM_EXCLUSIVE (1ULL << 56)
-
 /* Page @idx is not saved yet, and its pagemap entry @ent says only the holder maps it. */
 static bool held_alone_unsaved(const struct live_dump *ld, uint64_t idx, uint64_t ent)
 {
 	return !test_saved(ld, idx) &&
-	       (ent & (PM_PRESENT | PM_EXCLUSIVE)) == (PM_PRESENT | PM_EXCLUSIVE);
+	       (ent & (PME_PRESENT | PME_EXCLUSIVE)) == (PME_PRESENT | PME_EXCLUSIVE);
 }
 
 /* Measure what the holder keeps alone, the task's faults being @flt. */
@@ -263,11 +261,13 @@ static int rescue_run(struct rescue *rs, size_t r)
 			done += n;
 			continue;
 		}
-		if (!rs->paused && !rs->gone &&
-		    held_bound(ld, task_minflt(ld)) >= ld->cow_cap * PAGE_SIZE / 2 &&
-		    measure_held(rs->st, ld, task_minflt(ld)) >= ld->cow_cap * PAGE_SIZE / 2 &&
-		    rescue_stop(rs))
-			return -1;
+		if (!rs->paused && !rs->gone) {
+			uint64_t flt = task_minflt(ld), half = ld->cow_cap * PAGE_SIZE / 2;
+
+			if (held_bound(ld, flt) >= half && measure_held(rs->st, ld, flt) >= half &&
+			    rescue_stop(rs))
+				return -1;
+		}
 		if (pread(rs->pm, ent, n * 8, addr / PAGE_SIZE * 8) != (ssize_t)(n * 8)) {
 			pr_perror("%s: cannot read its holder's pagemap", ld->name);
 			return -1;

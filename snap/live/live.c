@@ -68,10 +68,8 @@ bool live_streamable(const struct dump_task *t, const struct live_dump *ld,
 {
 	const struct vma *v = &t->vmas.v[r->vma];
 
-	if (ld->holder)
-		return live_holder_streams(t, v);
-	/* vmsplice and sync WP take private anonymous memory only. */
-	return vma_spliceable(v) && !(v->madv & (1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK));
+	/* vmsplice and sync WP take private anonymous memory only, fork or no fork. */
+	return ld->holder ? live_holder_streams(t, v) : vma_spliceable(v);
 }
 
 bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
