@@ -585,11 +585,18 @@ def dev_log(c):
         kids = [int(k) for k in f.read().split()]
     inos = set()
     for k in kids:
-        with open("/proc/%d/comm" % k) as f:
-            if f.read().strip() != "syslogd":
-                continue
-        for fd in os.listdir("/proc/%d/fd" % k):
-            m = re.match(r"socket:\[(\d+)\]$", os.readlink("/proc/%d/fd/%s" % (k, fd)))
+        # A child may exit meanwhile: a `runc exec` process the container's
+        # init inherited (an orphan in its pid namespace) is one.
+        try:
+            with open("/proc/%d/comm" % k) as f:
+                if f.read().strip() != "syslogd":
+                    continue
+            fds = "/proc/%d/fd" % k
+            links = [os.readlink(os.path.join(fds, fd)) for fd in os.listdir(fds)]
+        except FileNotFoundError:
+            continue
+        for link in links:
+            m = re.match(r"socket:\[(\d+)\]$", link)
             if m:
                 inos.add(m.group(1))
     with open("/proc/%d/net/unix" % pid) as f:
