@@ -25,9 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "infect.h"
 #include "kcompat.h"
@@ -52,8 +54,6 @@ static pid_t pidfd_pid(int pidfd)
 	fclose(f);
 	return pid;
 }
-
-static uint64_t task_minflt(struct live_dump *ld);
 
 void live_holder_died(const struct live_dump *ld)
 {
@@ -107,7 +107,7 @@ int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct)
 	pr_debug("pid %d: holder %d (%d in its namespace)", t->pid, ld->holder, ld->holder_vpid);
 	ld->swapped = &t->swapped;
 	/* What the task copies from here on shows in its faults. */
-	ld->held_minflt = task_minflt(ld);
+	ld->held_faults = live_task_faults(ld);
 	ld->held_last_ns = now_ns();
 	return 0;
 }
@@ -160,28 +160,6 @@ static uint64_t held_alone(const struct live_dump *ld)
 	return sum << 10;
 }
 
-/* The task's minor faults so far: field 10 of /proc/PID/stat. */
-static uint64_t task_minflt(struct live_dump *ld)
-{
-	char buf[512], *p;
-	unsigned long long flt = 0;
-	ssize_t n;
-
-	if (ld->held_statfd < 0) {
-		snprintf(buf, sizeof(buf), "/proc/%d/stat", ld->pid);
-		ld->held_statfd = open(buf, O_RDONLY | O_CLOEXEC);
-	}
-	n = ld->held_statfd < 0 ? -1 : pread(ld->held_statfd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return ld->held_minflt;
-	buf[n] = 0;
-	/* After "(comm)": state ppid pgrp session tty tpgid flags minflt. */
-	p = strrchr(buf, ')');
-	if (p)
-		sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %llu", &flt);
-	return flt;
-}
-
 /* Page @idx is not saved yet, and its pagemap entry @ent says only the holder maps it. */
 static bool held_alone_unsaved(const struct live_dump *ld, uint64_t idx, uint64_t ent)
 {
@@ -194,10 +172,10 @@ static uint64_t measure_held(struct live_stats *st, struct live_dump *ld, uint64
 {
 	uint64_t t0 = now_ns();
 
-	ld->held_bytes = held_alone(ld);
-	ld->held_minflt = flt;
+	live_brake_held(ld, held_alone(ld), flt);
 	ld->held_last_ns = now_ns();
-	ld->held_next_ns = ld->held_last_ns + 4 * (ld->held_last_ns - t0);
+	ld->held_walk_ns = ld->held_last_ns - t0;
+	ld->held_next_ns = ld->held_last_ns + 4 * ld->held_walk_ns;
 	if (!ld->held_measured || ld->held_bytes > st->cow_peak)
 		st->cow_peak = ld->held_bytes;
 	ld->held_measured = true;
@@ -208,10 +186,9 @@ static uint64_t measure_held(struct live_stats *st, struct live_dump *ld, uint64
 struct rescue {
 	struct live_stats *st;
 	struct live_dump *ld;
-	int pm;				/* the holder's pagemap */
-	struct dump_task *paused;	/* the task, stopped; NULL while it runs */
-	bool gone;			/* a child that exited: nothing to stop */
-	uint64_t t0;			/* when it was stopped */
+	int pm;			/* the holder's pagemap */
+	bool stopped;		/* the task: by the brake, or exited */
+	uint64_t saved;		/* pages saved since, each one kept alone then */
 };
 
 /*
@@ -221,28 +198,18 @@ struct rescue {
  */
 static int rescue_stop(struct rescue *rs)
 {
-	rs->t0 = now_ns();
-	rs->paused = task_pause(rs->ld->pid);
-	if (rs->paused || errno != ESRCH)
-		return rs->paused ? 0 : -1;
-	rs->gone = true;
-	if (rs->ld->may_exit)
-		return 0;
+	int ret = live_brake_stop(rs->ld);
+
+	rs->stopped = ret >= 0;
+	if (ret <= 0 || rs->ld->may_exit)
+		return ret < 0 ? -1 : 0;
 	pr_err("pid %d exited during the live dump", rs->ld->pid);
 	return -1;
 }
 
-/* The bound of what the holder keeps alone (holder_watch()), the task's faults being @flt. */
-static uint64_t held_bound(const struct live_dump *ld, uint64_t flt)
-{
-	return ld->held_bytes + (flt - ld->held_minflt) * PAGE_SIZE;
-}
-
 /*
  * Save the pages of run @r that only the holder maps, not saved yet: they
- * are what holds memory. While the task runs, each chunk where it may have
- * written half its share of --cow-limit again has that measured, and
- * stops it if so (its faults are not all copies: new pages count too).
+ * are what holds memory. The brake may stop the task meanwhile.
  */
 static int rescue_run(struct rescue *rs, size_t r)
 {
@@ -261,13 +228,8 @@ static int rescue_run(struct rescue *rs, size_t r)
 			done += n;
 			continue;
 		}
-		if (!rs->paused && !rs->gone) {
-			uint64_t flt = task_minflt(ld), half = ld->cow_cap * PAGE_SIZE / 2;
-
-			if (held_bound(ld, flt) >= half && measure_held(rs->st, ld, flt) >= half &&
-			    rescue_stop(rs))
-				return -1;
-		}
+		if (!rs->stopped && live_brake_stopped(ld) && rescue_stop(rs))
+			return -1;
 		if (pread(rs->pm, ent, n * 8, addr / PAGE_SIZE * 8) != (ssize_t)(n * 8)) {
 			pr_perror("%s: cannot read its holder's pagemap", ld->name);
 			return -1;
@@ -288,6 +250,8 @@ static int rescue_run(struct rescue *rs, size_t r)
 				set_saved(ld, idx + k);
 			rs->st->pages_written += j - i;
 			rs->st->cow_faults += j - i;
+			if (rs->stopped)
+				rs->saved += j - i;
 			ld->drop_start = addr + i * PAGE_SIZE;
 			ld->drop_end = addr + j * PAGE_SIZE;
 			if (flush_drop(ld))
@@ -298,10 +262,24 @@ static int rescue_run(struct rescue *rs, size_t r)
 	return 0;
 }
 
+/* Wait till the holder has read every drop sent: a measure then counts none of those pages. */
+static void holder_sync(struct live_dump *ld)
+{
+	int left;
+
+	/* At most a second: a holder that does not read is found dead soon enough. */
+	for (int i = 0; i < 20000; i++) {
+		if (ioctl(ld->holder_sock, SIOCOUTQ, &left) || !left)
+			return;
+		usleep(50);
+	}
+}
+
 /*
- * The holder keeps much: those pages are saved first. With @stop (it keeps
- * too much) the task waits meanwhile, the throttle; else it runs on until
- * it may have written too much again.
+ * The holder may keep much: those pages are saved first. With @stop (the
+ * brake stopped the task) it waits meanwhile, the throttle; else it runs
+ * on, unless the brake stops it. A task stopped is measured before it
+ * goes on, so that its faults from then on bound the holder tightly.
  */
 static int rescue(struct live_stats *st, struct live_dump *ld, bool stop)
 {
@@ -321,49 +299,71 @@ static int rescue(struct live_stats *st, struct live_dump *ld, bool stop)
 		ret = rescue_run(&rs, r);
 	if (rs.pm >= 0)
 		close(rs.pm);
-	if (rs.paused) {
-		task_resume(rs.paused);
-		st->cow_wait_ns += now_ns() - rs.t0;
+	/* At the stop, the holder kept what is left and what was saved since. */
+	if (rs.stopped && !ret) {
+		holder_sync(ld);
+		if (measure_held(st, ld, live_task_faults(ld)) + rs.saved * PAGE_SIZE > st->cow_peak)
+			st->cow_peak = ld->held_bytes + rs.saved * PAGE_SIZE;
 	}
+	if (rs.stopped)
+		st->cow_wait_ns += live_brake_release(ld);
 	return ret;
 }
 
 /* A measure at least this often: the figure --display-stats gives. */
 #define HELD_MEASURE_NS (100 * 1000 * 1000ULL)
+/* A walk of the holder's page tables, before the first is timed: per page. */
+#define HELD_WALK_PAGE_NS 200
 
 /*
- * The faults since the last measure bound what the holder keeps alone. It
- * is measured (a walk of the holder's page tables, up to ~15 ms a GiB)
- * every HELD_MEASURE_NS, and once that bound reaches a quarter of the
- * task's share of --cow-limit; at most a fifth of the time, unless the
- * bound reaches half the share. From a quarter on, those pages are saved
- * first; from half, the task is stopped meanwhile. The margin is for the
- * writes between two looks, one a chunk streamed. @st->cow_peak: the
- * largest measure, or while there is none, the largest bound.
+ * A measure walks the holder's page tables (5-10 ms for 256 MiB here)
+ * while the task runs: only if, writing twice as fast as it has since the
+ * last measure, it would stay under half its share, so that the brake
+ * seldom stops it meanwhile. @bound and @flt are now's.
+ */
+static bool walk_safe(const struct live_dump *ld, uint64_t flt, uint64_t bound, uint64_t now)
+{
+	uint64_t walk = ld->held_walk_ns ? ld->held_walk_ns : ld->pl.pages * HELD_WALK_PAGE_NS;
+	uint64_t during = (flt - ld->held_faults) * 2 * walk / (now - ld->held_last_ns + 1);
+
+	return bound + (during + 1) * PAGE_SIZE < ld->cow_cap * PAGE_SIZE / 2;
+}
+
+/*
+ * The faults since the last measure bound what the holder keeps alone.
+ * Once the brake (live-brake.c) has stopped the task for that bound, the
+ * pages only the holder keeps are saved, the throttle. Each chunk
+ * streamed, from a quarter of the task's share of --cow-limit on, the
+ * holder is measured if that is safe (walk_safe()), and those pages are
+ * saved first, the task running; at most a fifth of the time. A measure
+ * also comes every HELD_MEASURE_NS, when safe. @st->cow_peak: the largest
+ * measure (with what a stopped task had left to save), or while there is
+ * none, the largest bound.
  */
 static int holder_watch(struct live_stats *st, struct live_dump *ld)
 {
-	uint64_t flt = task_minflt(ld), cap = ld->cow_cap * PAGE_SIZE, now = now_ns(), bound;
-	bool stop;
+	uint64_t flt = live_task_faults(ld), cap = ld->cow_cap * PAGE_SIZE, now = now_ns(), bound;
+	bool stats;
 
-	bound = held_bound(ld, flt);
+	bound = live_held_bound(ld, flt);
 	if (!ld->held_measured && bound > st->cow_peak)
 		st->cow_peak = bound;
-	if (now < ld->held_next_ns ? bound < cap / 2 :
-				     bound < cap / 4 && now < ld->held_last_ns + HELD_MEASURE_NS)
+	if (live_brake_stopped(ld))
+		return rescue(st, ld, true);
+	stats = now >= ld->held_last_ns + HELD_MEASURE_NS;
+	if (now < ld->held_next_ns || (bound < cap / 4 && !stats))
 		return 0;
-	if (measure_held(st, ld, flt) < cap / 4)
+	if (walk_safe(ld, flt, bound, now)) {
+		if (measure_held(st, ld, flt) < cap / 4)
+			return 0;
+	} else if (bound < cap / 4) {
 		return 0;
-	stop = ld->held_bytes >= cap / 2;
-	if (rescue(st, ld, stop))
-		return -1;
-	measure_held(st, ld, task_minflt(ld));
-	/* Running meanwhile, it may have written faster than the pages went: then it waits. */
-	if (!stop && ld->held_bytes >= cap / 2) {
-		if (rescue(st, ld, true))
-			return -1;
-		measure_held(st, ld, task_minflt(ld));
 	}
+	if (rescue(st, ld, false))
+		return -1;
+	/* Its cost counts toward the fifth of the time too. */
+	ld->held_next_ns = now_ns();
+	ld->held_next_ns += 4 * (ld->held_next_ns - now);
 	return 0;
 }
 
@@ -424,6 +424,11 @@ static int give_back_swapped(struct live_dump *ld, uint64_t addr, uint64_t len)
  * its unmapping stays away from the page tables being read.
  */
 #define DROP_BYTES (16ULL << 20)
+
+int live_holder_flush(struct live_dump *ld)
+{
+	return flush_drop(ld);
+}
 
 int live_holder_drop(struct live_stats *st, struct live_dump *ld, uint64_t addr, uint64_t len)
 {

@@ -153,11 +153,13 @@ struct live_dump {
 	const struct dump_ctx *ctx;	/* a holder's task exited: who in the tree reaps it */
 	/*
 	 * What only the holder keeps, last measured (when), and the task's
-	 * minor faults then (/proc/PID/stat, kept open): each page the task
+	 * page faults then (/proc/PID/stat, kept open): each page the task
 	 * has copied since is one more fault. When to measure again, at the
-	 * soonest; whether it was ever measured.
+	 * soonest; how long the last measure took; whether there was one.
+	 * held_bytes and held_faults change under the brake's lock.
 	 */
-	uint64_t held_bytes, held_minflt, held_last_ns, held_next_ns;
+	uint64_t held_bytes, held_faults, held_last_ns, held_next_ns, held_walk_ns;
+	struct live_brake *brake;	/* stops the task in time (live-brake.c) */
 	int held_statfd;
 	bool held_measured;
 	uint64_t drop_start, drop_end;	/* saved, to be dropped by the holder */
@@ -298,10 +300,31 @@ int live_holder_read(struct live_dump *ld, uint64_t addr, void *buf, size_t len)
 /*
  * The range is saved: the holder lets it go. What only the holder keeps
  * (pages the task copied by writing them, or dropped, since the freeze) is
- * watched: at its share of --cow-limit the task is stopped while those
- * pages are saved first (@st->cow_peak, cow_wait_ns). Logged.
+ * watched: once the brake has stopped the task for it, those pages are
+ * saved first (@st->cow_peak, cow_wait_ns). Logged.
  */
 int live_holder_drop(struct live_stats *st, struct live_dump *ld, uint64_t addr, uint64_t len);
+/* The holder lets go of what is saved and not yet dropped. Logged. */
+int live_holder_flush(struct live_dump *ld);
+
+/* live-brake.c: the brake on a task with a holder, running. */
+
+/* The task's page faults so far (/proc/PID/stat: minor and major). */
+uint64_t live_task_faults(struct live_dump *ld);
+/* What the holder may keep alone at most, the task's faults being @faults. */
+uint64_t live_held_bound(const struct live_dump *ld, uint64_t faults);
+/* Set held_bytes and held_faults: a measure. */
+void live_brake_held(struct live_dump *ld, uint64_t bytes, uint64_t faults);
+/* Start @ld's brake thread. Logged. */
+int live_brake_start(struct live_dump *ld);
+/* Stop the brake, and let the task go if it is stopped. */
+void live_brake_end(struct live_dump *ld);
+/* Have the task stopped: 0 done, 1 it exited, -1 error (logged). */
+int live_brake_stop(struct live_dump *ld);
+/* Whether the task is stopped, has exited, or could not be stopped. */
+bool live_brake_stopped(struct live_dump *ld);
+/* Let a stopped task go: how long it was stopped, in ns. */
+uint64_t live_brake_release(struct live_dump *ld);
 
 /* live-shmem.c, the tree frozen. */
 

@@ -79,6 +79,11 @@ static int live_tree_frozen(struct dump_ctx *ctx)
 static int live_tree_running(struct dump_ctx *ctx)
 {
 	ctx->st.t_mem_start = now_ns();
+	/* The tasks run: from here on, what their holders keep alone is bounded. */
+	for (size_t i = 0; i < ctx->nr_tasks; i++)
+		if (!ctx->tasks[i].zombie && ctx->tasks[i].ld->holder &&
+		    live_brake_start(ctx->tasks[i].ld))
+			return -1;
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 

@@ -222,7 +222,11 @@ static int stream_task(struct live_stats *st, struct live_dump *ld)
 		pr_perror("cannot allocate the copy buffer (--cow-limit)");
 		return -1;
 	}
-	if (stream_held(st, ld) || serve_until_objects_done(st, ld) ||
+	if (stream_held(st, ld) || (ld->holder && live_holder_flush(ld)))
+		return -1;
+	/* Every page saved and let go, the holder keeps nothing of the task's alone. */
+	live_brake_end(ld);
+	if (serve_until_objects_done(st, ld) ||
 	    live_flush_cow(st, ld, ld->cow_nr))
 		return -1;
 	for (size_t i = 0; i < ld->nr_followers; i++)

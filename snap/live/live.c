@@ -396,6 +396,7 @@ static void holder_end(struct live_dump *ld)
 	struct pollfd p = { .fd = ld->holder_pidfd, .events = POLLIN };
 	struct pollfd task = { .fd = ld->pidfd, .events = POLLIN };
 
+	live_brake_end(ld);
 	if (ld->holder_sock < 0)
 		return;
 	/* Its socket closed, the holder exits; one that does not is killed. */
