@@ -174,8 +174,7 @@ static uint64_t measure_held(struct live_stats *st, struct live_dump *ld, uint64
 
 	live_brake_held(ld, held_alone(ld), flt);
 	ld->held_last_ns = now_ns();
-	ld->held_walk_ns = ld->held_last_ns - t0;
-	ld->held_next_ns = ld->held_last_ns + 4 * ld->held_walk_ns;
+	ld->held_next_ns = ld->held_last_ns + 4 * (ld->held_last_ns - t0);
 	if (!ld->held_measured || ld->held_bytes > st->cow_peak)
 		st->cow_peak = ld->held_bytes;
 	ld->held_measured = true;
@@ -262,7 +261,7 @@ static int rescue_run(struct rescue *rs, size_t r)
 	return 0;
 }
 
-/* Wait till the holder has read every drop sent: a measure then counts none of those pages. */
+/* Wait till the holder has read every drop sent: those pages are gone then. */
 static void holder_sync(struct live_dump *ld)
 {
 	int left;
@@ -278,8 +277,7 @@ static void holder_sync(struct live_dump *ld)
 /*
  * The holder may keep much: those pages are saved first. With @stop (the
  * brake stopped the task) it waits meanwhile, the throttle; else it runs
- * on, unless the brake stops it. A task stopped is measured before it
- * goes on, so that its faults from then on bound the holder tightly.
+ * on, unless the brake stops it.
  */
 static int rescue(struct live_stats *st, struct live_dump *ld, bool stop)
 {
@@ -299,11 +297,17 @@ static int rescue(struct live_stats *st, struct live_dump *ld, bool stop)
 		ret = rescue_run(&rs, r);
 	if (rs.pm >= 0)
 		close(rs.pm);
-	/* At the stop, the holder kept what is left and what was saved since. */
+	/*
+	 * The task stopped, every page of the image only the holder kept is
+	 * saved, and dropped once the holder has read the drops: the bound
+	 * starts again from nothing, with no walk while the task waits. At
+	 * the stop, the holder kept those pages.
+	 */
 	if (rs.stopped && !ret) {
 		holder_sync(ld);
-		if (measure_held(st, ld, live_task_faults(ld)) + rs.saved * PAGE_SIZE > st->cow_peak)
-			st->cow_peak = ld->held_bytes + rs.saved * PAGE_SIZE;
+		live_brake_held(ld, 0, live_task_faults(ld));
+		if (rs.saved * PAGE_SIZE > st->cow_peak)
+			st->cow_peak = rs.saved * PAGE_SIZE;
 	}
 	if (rs.stopped)
 		st->cow_wait_ns += live_brake_release(ld);
@@ -312,58 +316,39 @@ static int rescue(struct live_stats *st, struct live_dump *ld, bool stop)
 
 /* A measure at least this often: the figure --display-stats gives. */
 #define HELD_MEASURE_NS (100 * 1000 * 1000ULL)
-/* A walk of the holder's page tables, before the first is timed: per page. */
-#define HELD_WALK_PAGE_NS 200
-
 /*
- * A measure walks the holder's page tables (5-10 ms for 256 MiB here)
- * while the task runs: only if, writing twice as fast as it has since the
- * last measure, it would stay under half its share, so that the brake
- * seldom stops it meanwhile. @bound and @flt are now's.
- */
-static bool walk_safe(const struct live_dump *ld, uint64_t flt, uint64_t bound, uint64_t now)
-{
-	uint64_t walk = ld->held_walk_ns ? ld->held_walk_ns : ld->pl.pages * HELD_WALK_PAGE_NS;
-	uint64_t during = (flt - ld->held_faults) * 2 * walk / (now - ld->held_last_ns + 1);
-
-	return bound + (during + 1) * PAGE_SIZE < ld->cow_cap * PAGE_SIZE / 2;
-}
-
-/*
- * The faults since the last measure bound what the holder keeps alone.
- * Once the brake (live-brake.c) has stopped the task for that bound, the
- * pages only the holder keeps are saved, the throttle. Each chunk
- * streamed, from a quarter of the task's share of --cow-limit on, the
- * holder is measured if that is safe (walk_safe()), and those pages are
- * saved first, the task running; at most a fifth of the time. A measure
- * also comes every HELD_MEASURE_NS, when safe. @st->cow_peak: the largest
- * measure (with what a stopped task had left to save), or while there is
- * none, the largest bound.
+ * The faults since the last measure bound what the holder keeps alone,
+ * but a task's faults are not all copies (new pages count too, and a page
+ * written again after the holder dropped it): measured, the bound starts
+ * again from what it is. That walks the holder's page tables (5-10 ms for
+ * 256 MiB here), the task running, so it comes every HELD_MEASURE_NS and
+ * once the bound reaches a quarter of the task's share of --cow-limit, at
+ * most a fifth of the time unless it reaches half. From a quarter on, the
+ * pages only the holder keeps are saved first, the task running, and it is
+ * measured again. Once the brake (live-brake.c) has stopped the task for
+ * the bound, they are saved while it waits, the throttle. @st->cow_peak:
+ * the largest measure, or what a stopped task had left to save, or while
+ * there is neither, the largest bound.
  */
 static int holder_watch(struct live_stats *st, struct live_dump *ld)
 {
 	uint64_t flt = live_task_faults(ld), cap = ld->cow_cap * PAGE_SIZE, now = now_ns(), bound;
-	bool stats;
 
 	bound = live_held_bound(ld, flt);
 	if (!ld->held_measured && bound > st->cow_peak)
 		st->cow_peak = bound;
 	if (live_brake_stopped(ld))
 		return rescue(st, ld, true);
-	stats = now >= ld->held_last_ns + HELD_MEASURE_NS;
-	if (now < ld->held_next_ns || (bound < cap / 4 && !stats))
+	if (now < ld->held_next_ns ? bound < cap / 2 :
+				     bound < cap / 4 && now < ld->held_last_ns + HELD_MEASURE_NS)
 		return 0;
-	if (walk_safe(ld, flt, bound, now)) {
-		if (measure_held(st, ld, flt) < cap / 4)
-			return 0;
-	} else if (bound < cap / 4) {
+	if (measure_held(st, ld, flt) < cap / 4)
 		return 0;
-	}
 	if (rescue(st, ld, false))
 		return -1;
-	/* Its cost counts toward the fifth of the time too. */
-	ld->held_next_ns = now_ns();
-	ld->held_next_ns += 4 * (ld->held_next_ns - now);
+	/* What it saved no longer counts: measured again, unless the brake came. */
+	if (!live_brake_stopped(ld))
+		measure_held(st, ld, live_task_faults(ld));
 	return 0;
 }
 

@@ -155,10 +155,10 @@ struct live_dump {
 	 * What only the holder keeps, last measured (when), and the task's
 	 * page faults then (/proc/PID/stat, kept open): each page the task
 	 * has copied since is one more fault. When to measure again, at the
-	 * soonest; how long the last measure took; whether there was one.
+	 * soonest; whether there was one.
 	 * held_bytes and held_faults change under the brake's lock.
 	 */
-	uint64_t held_bytes, held_faults, held_last_ns, held_next_ns, held_walk_ns;
+	uint64_t held_bytes, held_faults, held_last_ns, held_next_ns;
 	struct live_brake *brake;	/* stops the task in time (live-brake.c) */
 	int held_statfd;
 	bool held_measured;
