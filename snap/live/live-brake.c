@@ -14,7 +14,6 @@
  * and resume of the task is the brake's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -57,13 +56,8 @@ uint64_t live_task_faults(struct live_dump *ld)
 {
 	char buf[512], *p;
 	unsigned long long min = 0, maj = 0;
-	ssize_t n;
+	ssize_t n = pread(ld->held_statfd, buf, sizeof(buf) - 1, 0);
 
-	if (ld->held_statfd < 0) {
-		snprintf(buf, sizeof(buf), "/proc/%d/stat", ld->pid);
-		ld->held_statfd = open(buf, O_RDONLY | O_CLOEXEC);
-	}
-	n = ld->held_statfd < 0 ? -1 : pread(ld->held_statfd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return ld->held_faults;
 	buf[n] = 0;
@@ -241,7 +235,7 @@ bool live_brake_stopped(struct live_dump *ld)
 	bool ret;
 
 	pthread_mutex_lock(&b->lock);
-	ret = b->paused || b->gone || b->err;
+	ret = b->paused || b->err;
 	pthread_mutex_unlock(&b->lock);
 	return ret;
 }

@@ -106,7 +106,13 @@ int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct)
 	}
 	pr_debug("pid %d: holder %d (%d in its namespace)", t->pid, ld->holder, ld->holder_vpid);
 	ld->swapped = &t->swapped;
-	/* What the task copies from here on shows in its faults. */
+	/* What the task copies from here on shows in its faults: read by two threads. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	ld->held_statfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ld->held_statfd < 0) {
+		pr_perror("pid %d: cannot open %s", t->pid, path);
+		return -1;
+	}
 	ld->held_faults = live_task_faults(ld);
 	ld->held_last_ns = now_ns();
 	return 0;

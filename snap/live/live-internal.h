@@ -309,7 +309,7 @@ int live_holder_flush(struct live_dump *ld);
 
 /* live-brake.c: the brake on a task with a holder, running. */
 
-/* The task's page faults so far (/proc/PID/stat: minor and major). */
+/* The task's page faults so far (held_statfd: minor and major). */
 uint64_t live_task_faults(struct live_dump *ld);
 /* What the holder may keep alone at most, the task's faults being @faults. */
 uint64_t live_held_bound(const struct live_dump *ld, uint64_t faults);
@@ -321,7 +321,10 @@ int live_brake_start(struct live_dump *ld);
 void live_brake_end(struct live_dump *ld);
 /* Have the task stopped: 0 done, 1 it exited, -1 error (logged). */
 int live_brake_stop(struct live_dump *ld);
-/* Whether the task is stopped, has exited, or could not be stopped. */
+/*
+ * Whether the task is stopped, or could not be: the pages only the holder
+ * keeps are to be saved. One that exited copies no more.
+ */
 bool live_brake_stopped(struct live_dump *ld);
 /* Let a stopped task go: how long it was stopped, in ns. */
 uint64_t live_brake_release(struct live_dump *ld);
