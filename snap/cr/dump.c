@@ -438,10 +438,11 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	/* Held pages: most of them copied while the tree still runs. */
 	if (ctx.hold && track_catchup(&ctx))
 		goto out;
+	/* Frozen from the first task stopped. */
 	frozen = true;
+	ctx.st.t_frozen = now_ns();
 	if (cgroup_freeze_seize(&ctx) || tree_seize(&ctx))
 		goto out;
-	ctx.st.t_frozen = now_ns();
 
 	if (net_ns_scope_open(ctx.tasks[0].pid, &ctx.netns) || files_collect(&ctx) ||
 	    lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx) || cgroup_dump(&ctx))

@@ -124,10 +124,11 @@ int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf)
 	    dump_open_images_dir(&ctx) || page_sinks_begin(&ctx, PAGE_SET_PRE_DUMP) ||
 	    track_parent_load(&ctx) || tree_prepare(&ctx))
 		goto out;
+	/* Frozen from the first task stopped. */
 	frozen = true;
+	ctx.st.t_frozen = now_ns();
 	if (tree_seize(&ctx))
 		goto out;
-	ctx.st.t_frozen = now_ns();
 	pls = calloc(ctx.nr_tasks, sizeof(*pls));
 	if (!pls)
 		goto out;
