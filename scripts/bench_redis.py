@@ -14,8 +14,10 @@ round), 3 rounds of:
   * snap dump -R --tcp-established --display-stats, with each of its two
     holds: "snap" (--live-hold fork, the default: a forked holder) and
     "splice" (--live-hold splice: pipes and write protection). Frozen time =
-    its "frozen time"; extra memory = its "cow peak memory" + the snap
-    process's peak RSS (getrusage of the child); complete = until snap exits.
+    its "frozen time"; extra memory = its "cow peak memory" + its "snap peak
+    memory" (the snap process's VmHWM: getrusage() of the child would also
+    count this script's RSS, which the child had until its exec); complete =
+    until snap exits.
 
 For each, the probes' p50/p99/max latency and the server's commands/s
 (INFO total_commands_processed, sampled every 50 ms) during the snapshot,
@@ -239,7 +241,7 @@ def bgsave(srv):
 
 
 def run_snap(srv, hold):
-    """snap dump --live-hold @hold, its peak RSS from wait4() (Popen keeps no rusage)."""
+    """snap dump --live-hold @hold."""
     img = os.path.join(srv.dir, "img")
     shutil.rmtree(img, ignore_errors=True)
     os.mkdir(img)
@@ -258,7 +260,7 @@ def run_snap(srv, hold):
                             os.path.join(srv.dir, "dump.log")])
         finally:
             os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
+    _, status = os.waitpid(pid, 0)
     t1 = time.monotonic_ns()
     out, err = open(outp).read(), open(errp).read()
     if status:
@@ -267,9 +269,9 @@ def run_snap(srv, hold):
         raise RuntimeError("snap's dump was not live:\n" + out)
     shutil.rmtree(img)
     return {"frozen_ms": stat(out, "frozen time") / 1000,
-           "extra_mib": (_kib(out, "cow peak memory") + ru.ru_maxrss) / 1024,
+           "extra_mib": (_kib(out, "cow peak memory") + _kib(out, "snap peak memory")) / 1024,
            "cow_mib": _kib(out, "cow peak memory") / 1024,
-           "rss_mib": ru.ru_maxrss / 1024,
+           "rss_mib": _kib(out, "snap peak memory") / 1024,
            "waited_ms": (stat(out, "writers waited") or 0) / 1000,
            "t0": t0, "t1": t1}
 
@@ -372,9 +374,11 @@ def main():
                med(s, "complete_s") / med(b, "complete_s"), med(s, "ops") / med(b, "ops")))
         print("  goal frozen <= BGSAVE fork (%.1f ms): %s (%.1f ms)" %
               (med(b, "frozen_ms"), "met" if fr <= 1 else "MISSED", med(s, "frozen_ms")))
-        cow = max(r["cow_mib"] for r in s)
-        print("  goal cow peak <= --cow-limit (%d MiB): %s (max %.1f MiB; + snap RSS %.1f MiB)" %
-              (COW_LIMIT, "met" if cow <= COW_LIMIT else "MISSED", cow, med(s, "rss_mib")))
+        extra = max(r["extra_mib"] for r in s)
+        print("  goal extra memory <= --cow-limit (%d MiB): %s (max %.1f MiB: cow peak up to "
+              "%.1f MiB + snap's peak RSS up to %.1f MiB)" %
+              (COW_LIMIT, "met" if extra <= COW_LIMIT else "MISSED", extra,
+               max(r["cow_mib"] for r in s), max(r["rss_mib"] for r in s)))
         print("  goal p99 <= BGSAVE's (%.2f ms): %s (%.2f ms)" %
               (med(b, "p99"), "met" if p99 <= 1 else "MISSED", med(s, "p99")))
         print("  p99 of the first %.1f s: %.2f ms against BGSAVE's %.2f ms (%.2fx)" %

@@ -10,6 +10,26 @@ static double us(uint64_t from, uint64_t to)
 	return to > from ? (to - from) / 1000.0 : 0;
 }
 
+/*
+ * snap's own peak resident memory, in KiB (VmHWM), or 0 if unknown. Not
+ * getrusage()'s ru_maxrss: that keeps the peak of the process snap was
+ * exec'd from (a big script that forked it, say).
+ */
+static unsigned long long peak_rss_kib(void)
+{
+	unsigned long long kib = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 void print_dump_stats(const struct dump_ctx *ctx)
 {
 	const struct dump_stats *s = &ctx->st;
@@ -68,6 +88,7 @@ void print_dump_stats(const struct dump_ctx *ctx)
 		printf("  cow peak memory:   %12llu KiB\n", (unsigned long long)s->cow_peak / 1024);
 		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);
 	}
+	printf("  snap peak memory:  %12llu KiB\n", peak_rss_kib());
 	fflush(stdout);
 }
 
