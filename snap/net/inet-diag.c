@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * INET_DIAG dumps through libnl3 (see inet-diag.h): one per family and
- * protocol, each reply turned into a table row. sock-diag.c runs them, and
+ * protocol (TCP: one for both, collect_tcp()), each reply turned into a
+ * table row. sock-diag.c runs them, and
  * tells "the kernel has no diag module for this protocol" (raw_diag is
  * often not built) from a failure.
  */
@@ -143,6 +144,30 @@ static int collect_one(struct inet_collect *ic, int family, uint8_t protocol, co
 	return sock_diag_run(what, &req, sizeof(req), inet_one, ic);
 }
 
+/*
+ * TCP of both families in one walk of the kernel's connection table: the
+ * old TCPDIAG_GETSOCK request lists every family, where one per family walks
+ * the whole table each (262144 buckets, 1.3 ms a walk on this machine, of a
+ * live dump's freeze). A kernel without that request gets one per family.
+ * 0, -1 logged, or 1: the kernel cannot list them.
+ */
+static int collect_tcp(struct inet_collect *ic)
+{
+	struct inet_diag_req req = {
+		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
+		.idiag_states = ~0u,
+	};
+	int ret;
+
+	ic->protocol = IPPROTO_TCP;
+	ret = sock_diag_run_as(TCPDIAG_GETSOCK, "TCP", &req, sizeof(req), inet_one, ic);
+	if (ret <= 0)
+		return ret;
+	/* Nothing came from it: the kernel refused the request before the walk. */
+	ret = collect_one(ic, AF_INET, IPPROTO_TCP, "TCP");
+	return ret ? ret : collect_one(ic, AF_INET6, IPPROTO_TCP, "TCPv6");
+}
+
 int inet_diag_collect(struct inet_diag_table *t)
 {
 	static const struct {
@@ -150,26 +175,25 @@ int inet_diag_collect(struct inet_diag_table *t)
 		uint8_t protocol;
 		const char *what;
 	} dumps[] = {
-		{AF_INET, IPPROTO_TCP, "TCP"},		{AF_INET6, IPPROTO_TCP, "TCPv6"},
 		{AF_INET, IPPROTO_UDP, "UDP"},		{AF_INET6, IPPROTO_UDP, "UDPv6"},
 		{AF_INET, IPPROTO_UDPLITE, "UDP-lite"}, {AF_INET6, IPPROTO_UDPLITE, "UDP-litev6"},
 		{AF_INET, IPPROTO_RAW, "raw"},		{AF_INET6, IPPROTO_RAW, "rawv6"},
 	};
 	struct inet_collect ic = {.t = t};
+	int ret;
 
 	memset(t, 0, sizeof(*t));
-	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
-		int ret = collect_one(&ic, dumps[i].family, dumps[i].protocol, dumps[i].what);
-
-		if (ret < 0) {
-			inet_diag_free(t);
-			return -1;
-		}
-		/* Without udp_diag or raw_diag their sockets are found by syscalls alone. */
+	/* Without tcp_diag, udp_diag or raw_diag their sockets are found by syscalls alone. */
+	ret = collect_tcp(&ic);
+	t->no_tcp = ret > 0;
+	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]) && ret >= 0; i++) {
+		ret = collect_one(&ic, dumps[i].family, dumps[i].protocol, dumps[i].what);
 		if (ret > 0 && dumps[i].protocol == IPPROTO_RAW)
 			t->no_raw = true;
-		else if (ret > 0 && dumps[i].protocol == IPPROTO_TCP)
-			t->no_tcp = true;
+	}
+	if (ret < 0) {
+		inet_diag_free(t);
+		return -1;
 	}
 	if (t->nr)
 		qsort(t->sk, t->nr, sizeof(*t->sk), cmp_inet);

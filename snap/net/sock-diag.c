@@ -41,8 +41,8 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int sock_diag_run(const char *what, void *req, size_t len,
-		  int (*one)(struct nlmsghdr *h, void *arg), void *arg)
+int sock_diag_run_as(int type, const char *what, void *req, size_t len,
+		     int (*one)(struct nlmsghdr *h, void *arg), void *arg)
 {
 	struct diag_run dr = { .one = one, .arg = arg };
 	struct nl_sock *sk;
@@ -62,13 +62,17 @@ int sock_diag_run(const char *what, void *req, size_t len,
 	nl_socket_set_msg_buf_size(sk, 32768);
 	ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &dr);
 	if (ret >= 0)
-		ret = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, req, len);
+		ret = nl_send_simple(sk, type, NLM_F_DUMP, req, len);
 	if (ret >= 0)
 		ret = nl_recvmsgs_default(sk);
 	if (dr.failed) {
 		ret = -1;
-	} else if (ret == -NLE_OBJ_NOTFOUND) {
-		/* ENOENT: no diag handler is registered for this family or protocol. */
+	} else if (ret == -NLE_OBJ_NOTFOUND || ret == -NLE_OPNOTSUPP ||
+		   (ret == -NLE_INVAL && type != SOCK_DIAG_BY_FAMILY)) {
+		/*
+		 * ENOENT: no diag handler is registered for this family or
+		 * protocol; EOPNOTSUPP or EINVAL: none for this request type.
+		 */
 		ret = 1;
 	} else if (ret < 0) {
 		pr_err("sock_diag: the dump of %s sockets failed: %s", what, nl_geterror(ret));
@@ -76,6 +80,12 @@ int sock_diag_run(const char *what, void *req, size_t len,
 out:
 	nl_socket_free(sk);
 	return ret < 0 ? -1 : ret;
+}
+
+int sock_diag_run(const char *what, void *req, size_t len,
+		  int (*one)(struct nlmsghdr *h, void *arg), void *arg)
+{
+	return sock_diag_run_as(SOCK_DIAG_BY_FAMILY, what, req, len, one, arg);
 }
 
 /* A dump the unix and netlink kinds cannot do without. 0 or -1 logged. */

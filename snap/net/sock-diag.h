@@ -25,6 +25,9 @@ struct nlmsghdr;
  */
 int sock_diag_run(const char *what, void *req, size_t len,
 		  int (*one)(struct nlmsghdr *h, void *arg), void *arg);
+/* The same with request type @type (TCPDIAG_GETSOCK); 1 also when the kernel has none. */
+int sock_diag_run_as(int type, const char *what, void *req, size_t len,
+		     int (*one)(struct nlmsghdr *h, void *arg), void *arg);
 
 #define UNIX_NAME_MAX 108	/* sizeof(sun_path) */
 
