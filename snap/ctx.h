@@ -267,6 +267,8 @@ struct vma {
 	ino_t ino;
 	char *path;			/* backing file or [name], malloc'd */
 	bool deleted;			/* backing file was unlinked */
+	bool ghost_noted;		/* deleted: its ghost is known (mm_note_ghosts()) */
+	uint32_t ghost_id;		/* ... and this is its id */
 	bool may_write;			/* VmFlags "mw": MAP_SHARED and the file open for writing */
 	bool stale_parasite;		/* left by a killed snap: unmapped, not dumped */
 	uint64_t anon_kb;		/* smaps Anonymous: (0 when read from maps) */

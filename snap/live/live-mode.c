@@ -56,10 +56,14 @@ static int live_task_infected(struct dump_ctx *ctx, struct dump_task *t)
 	return ret;
 }
 
-/* The pages are held already; page_collect() found the guard regions mm-PID.img lists. */
+/*
+ * The pages are held already. mm-PID.img lists the guard regions: where
+ * the holder's page tables are scanned once the tree runs (1.1 ms a GiB of
+ * the freeze, frozen), it is written then, from the mappings read now.
+ */
 static int live_task_memory(struct dump_ctx *ctx, struct dump_task *t)
 {
-	return dump_mm(ctx, t);
+	return t->ld->later ? mm_note_ghosts(ctx, t) : dump_mm(ctx, t);
 }
 
 /*
@@ -87,7 +91,8 @@ static int live_tree_running(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nr_tasks; i++) {
 		struct dump_task *t = &ctx->tasks[i];
 
-		if (!t->zombie && t->ld->later && live_collect_later(ctx, t, t->ld))
+		if (!t->zombie && t->ld->later &&
+		    (live_collect_later(ctx, t, t->ld) || dump_mm(ctx, t)))
 			return -1;
 	}
 	if (live_stream_tree(ctx))

@@ -75,7 +75,7 @@ static bool vma_is_file(const struct vma *v)
 	return v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED;
 }
 
-static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, const struct vma *v)
+static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, struct vma *v)
 {
 	ve->start = v->start;
 	ve->end = v->end;
@@ -105,8 +105,25 @@ static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, const struc
 		ve->lock = v->lock;
 	}
 	if (vma_is_file(v) && v->deleted) {
+		if (!v->ghost_noted && note_ghost(ctx, pid, v, &v->ghost_id))
+			return -1;
+		v->ghost_noted = true;
 		ve->has_ghost_id = true;
-		return note_ghost(ctx, pid, v, &ve->ghost_id);
+		ve->ghost_id = v->ghost_id;
+	}
+	return 0;
+}
+
+int mm_note_ghosts(struct dump_ctx *ctx, struct dump_task *t)
+{
+	for (size_t i = 0; i < t->vmas.nr; i++) {
+		struct vma *v = &t->vmas.v[i];
+
+		if (vma_is_file(v) && v->deleted && !v->ghost_noted) {
+			if (note_ghost(ctx, t->pid, v, &v->ghost_id))
+				return -1;
+			v->ghost_noted = true;
+		}
 	}
 	return 0;
 }
@@ -143,7 +160,7 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t)
 		goto out;
 	nr_ranges = 0;
 	for (i = 0; i < t->vmas.nr; i++) {
-		const struct vma *v = &t->vmas.v[i];
+		struct vma *v = &t->vmas.v[i];
 
 		vma_entry__init(&ve[i]);
 		if (fill_entry(ctx, t->pid, &ve[i], v))
@@ -207,7 +224,6 @@ struct collect {
 	int pmfd;			/* /proc/PID/pagemap */
 	struct cow_parent *cow;		/* the parent's pages, for a mapping cow_match()ed */
 	uint32_t idx;			/* the VMA being scanned */
-	bool guards_known;		/* page_collect_later(): found by page_collect_part() */
 	bool quiet_gone;		/* page_collect_later(): a process gone is not logged */
 };
 
@@ -338,7 +354,7 @@ static int scan_pagemap_scan(struct collect *c, struct vma *v, uint32_t idx)
 			uint64_t nr = (regs[i].end - regs[i].start) / PAGE_SIZE;
 
 			if (regs[i].categories & PAGE_IS_GUARD) {
-				if (!c->guards_known && add_guard(v, regs[i].start, regs[i].end))
+				if (add_guard(v, regs[i].start, regs[i].end))
 					return -1;
 				continue;
 			}
@@ -433,9 +449,11 @@ int page_collect_part(struct dump_ctx *ctx, struct dump_task *t, struct page_lis
 		v->nr_guards = 0;
 		v->nr_inherited = 0;
 		c.cow = cow_match(&cow, v) ? &cow : NULL;
-		if (!vma_dumps_pages(v) || (later && later[i])) {
-			if ((vma_may_have_guards(v) || (later && later[i])) &&
-			    ctx->kf->pagemap_scan && ctx->kf->pagemap_guard)
+		/* Its pages and guards: page_collect_later(). */
+		if (later && later[i])
+			continue;
+		if (!vma_dumps_pages(v)) {
+			if (vma_may_have_guards(v) && ctx->kf->pagemap_scan && ctx->kf->pagemap_guard)
 				ret = scan_pagemap_scan(&guards_only, v, i);
 			continue;
 		}
@@ -455,8 +473,7 @@ int page_collect_part(struct dump_ctx *ctx, struct dump_task *t, struct page_lis
 int page_collect_later(struct dump_ctx *ctx, struct dump_task *t, int pmfd, const bool *later,
 		       struct page_list *pl)
 {
-	struct collect c = { .ctx = ctx, .t = t, .pl = pl, .pmfd = pmfd,
-			     .guards_known = true, .quiet_gone = true };
+	struct collect c = { .ctx = ctx, .t = t, .pl = pl, .pmfd = pmfd, .quiet_gone = true };
 	int ret = 0;
 
 	memset(pl, 0, sizeof(*pl));

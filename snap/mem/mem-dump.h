@@ -30,8 +30,14 @@ struct page_list {
 	uint64_t pages;		/* in the runs, those in the parent left out */
 };
 
-/* mm-PID.img from t->vmas; after page_collect(), which finds the guard regions. */
+/*
+ * mm-PID.img from t->vmas; after page_collect(), which finds the guard
+ * regions. A mapping of a deleted file gets its ghost noted here, through
+ * the task's map_files/, unless mm_note_ghosts() did so already.
+ */
 int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
+/* The ghosts of @t's mappings of deleted files, while it is frozen: before a late dump_mm(). */
+int mm_note_ghosts(struct dump_ctx *ctx, struct dump_task *t);
 /*
  * Present and swapped private pages, zero-page and file-backed ones left
  * out; and, on the way, each mapping's guard regions (vma.guards). The
@@ -40,11 +46,11 @@ int dump_mm(struct dump_ctx *ctx, struct dump_task *t);
 int page_collect(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl);
 /*
  * page_collect() in two parts, for a live dump whose holder keeps the
- * frozen instant's page tables: page_collect_part() leaves out the pages
- * of the mappings @later marks (their guard regions are found all the
- * same: mm-PID.img is written frozen); page_collect_later() finds those
- * through @pmfd, a /proc/PID/pagemap (the holder's, after the thaw), into
- * @pl. A process gone (-1, errno ESRCH) is the caller's to say.
+ * frozen instant's page tables: page_collect_part() leaves out the
+ * mappings @later marks; page_collect_later() finds their pages and guard
+ * regions through @pmfd, a /proc/PID/pagemap (the holder's, after the
+ * thaw: a fork copies the guard markers), into @pl. A process gone (-1,
+ * errno ESRCH) is the caller's to say.
  */
 int page_collect_part(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 		      const bool *later);
