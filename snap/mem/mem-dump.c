@@ -75,6 +75,17 @@ static bool vma_is_file(const struct vma *v)
 	return v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_FILE_SHARED;
 }
 
+/* A mapping of a deleted file: its ghost, noted once (mm_note_ghosts() or dump_mm()). */
+static int vma_ghost(struct dump_ctx *ctx, pid_t pid, struct vma *v)
+{
+	if (!vma_is_file(v) || !v->deleted || v->ghost_noted)
+		return 0;
+	if (note_ghost(ctx, pid, v, &v->ghost_id))
+		return -1;
+	v->ghost_noted = true;
+	return 0;
+}
+
 static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, struct vma *v)
 {
 	ve->start = v->start;
@@ -104,27 +115,18 @@ static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, struct vma 
 		ve->has_lock = true;
 		ve->lock = v->lock;
 	}
-	if (vma_is_file(v) && v->deleted) {
-		if (!v->ghost_noted && note_ghost(ctx, pid, v, &v->ghost_id))
-			return -1;
-		v->ghost_noted = true;
-		ve->has_ghost_id = true;
-		ve->ghost_id = v->ghost_id;
-	}
+	if (vma_ghost(ctx, pid, v))
+		return -1;
+	ve->has_ghost_id = v->ghost_noted;
+	ve->ghost_id = v->ghost_id;
 	return 0;
 }
 
 int mm_note_ghosts(struct dump_ctx *ctx, struct dump_task *t)
 {
-	for (size_t i = 0; i < t->vmas.nr; i++) {
-		struct vma *v = &t->vmas.v[i];
-
-		if (vma_is_file(v) && v->deleted && !v->ghost_noted) {
-			if (note_ghost(ctx, t->pid, v, &v->ghost_id))
-				return -1;
-			v->ghost_noted = true;
-		}
-	}
+	for (size_t i = 0; i < t->vmas.nr; i++)
+		if (vma_ghost(ctx, t->pid, &t->vmas.v[i]))
+			return -1;
 	return 0;
 }
 
