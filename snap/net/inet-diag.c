@@ -2,9 +2,8 @@
 /*
  * INET_DIAG dumps through libnl3 (see inet-diag.h): one per family and
  * protocol (TCP: one for both, collect_tcp()), each reply turned into a
- * table row. sock-diag.c runs them, and
- * tells "the kernel has no diag module for this protocol" (raw_diag is
- * often not built) from a failure.
+ * table row. sock-diag.c runs them, and tells "the kernel has no diag
+ * module for this protocol" (raw_diag is often not built) from a failure.
  */
 #include <errno.h>
 #include <linux/inet_diag.h>
