@@ -227,6 +227,7 @@ struct dump_stats {
 	uint64_t cow_faults;		/* pages saved first: before a write (splice), or kept by the holder alone */
 	uint64_t cow_peak;		/* most bytes held in the copy buffer, or by the holder alone */
 	uint64_t cow_wait_ns;		/* writers held while the buffer drained, tasks while the holder's went */
+	uint64_t stream_yield_ns;	/* the streams slept, giving way to their tasks (live-yield.c) */
 	uint64_t live_holders;		/* processes whose pages a forked holder kept */
 	/* Where the frozen time goes (--display-stats "frozen:" lines), ns. */
 	uint64_t parasite_ns;		/* infect, misc state, trackers, cure */

@@ -87,6 +87,7 @@ void print_dump_stats(const struct dump_ctx *ctx)
 		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);
 		printf("  cow peak memory:   %12llu KiB\n", (unsigned long long)s->cow_peak / 1024);
 		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);
+		printf("  stream yielded:    %12.0f us\n", s->stream_yield_ns / 1000.0);
 	}
 	printf("  snap peak memory:  %12llu KiB\n", peak_rss_kib());
 	fflush(stdout);

@@ -115,6 +115,7 @@ int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct)
 	}
 	ld->held_faults = live_task_faults(ld);
 	ld->held_last_ns = now_ns();
+	live_yield_open(ld, t);
 	return 0;
 }
 

@@ -74,6 +74,7 @@ struct live_stats {
 	uint64_t cow_faults;
 	uint64_t cow_peak;		/* bytes, this thread's copy buffers */
 	uint64_t cow_wait_ns;
+	uint64_t yield_ns;		/* the stream slept, giving way to the task */
 };
 
 /* What the streaming threads of one tree share (live_stream_tree). */
@@ -162,6 +163,10 @@ struct live_dump {
 	struct live_brake *brake;	/* stops the task in time (live-brake.c) */
 	int held_statfd;
 	bool held_measured;
+	/* The task's threads' schedstat, and their wait then (live-yield.c). */
+	int *yield_fds;
+	size_t nr_yield_fds;
+	uint64_t yield_ns, yield_wait;
 	uint64_t drop_start, drop_end;	/* saved, to be dropped by the holder */
 	const struct range_list *swapped;	/* the task's: pages it had in swap */
 };
@@ -328,6 +333,14 @@ int live_brake_stop(struct live_dump *ld);
 bool live_brake_stopped(struct live_dump *ld);
 /* Let a stopped task go: how long it was stopped, in ns. */
 uint64_t live_brake_release(struct live_dump *ld);
+
+/* live-yield.c: the stream from a holder gives way to the task. */
+
+/* Watch @t's threads' waits for a CPU (frozen, its holder forked); none is no error. */
+void live_yield_open(struct live_dump *ld, const struct dump_task *t);
+/* After each chunk: sleep as long as it took if the task waited for a CPU meanwhile. */
+void live_yield(struct live_stats *st, struct live_dump *ld);
+void live_yield_close(struct live_dump *ld);
 
 /* live-shmem.c, the tree frozen. */
 

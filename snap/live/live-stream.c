@@ -143,6 +143,7 @@ static int stream_pipe(struct live_stats *st, struct live_dump *ld, struct held_
 			if (ld->holder) {
 				if (live_holder_drop(st, ld, addr, n * PAGE_SIZE))
 					return -1;
+				live_yield(st, ld);
 				continue;
 			}
 			if (ld->obj) {
@@ -291,6 +292,7 @@ static void add_stats(struct dump_stats *to, const struct live_stats *from)
 	/* Peaks of separate buffers: their sum bounds what was held at once. */
 	to->cow_peak += from->cow_peak;
 	to->cow_wait_ns += from->cow_wait_ns;
+	to->stream_yield_ns += from->yield_ns;
 }
 
 static int start_job(struct stream_job *j, struct live_tree *tree, struct live_dump *ld)

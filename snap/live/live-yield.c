@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live snapshot: the stream gives way to the task (see live-internal.h).
+ *
+ * Streaming from a holder takes a CPU (reading the holder's memory,
+ * writing the image), and where the task then waits for one, it runs
+ * slower through the whole snapshot. So after each chunk the stream asks
+ * how long the task's threads (those of the freeze) waited for a CPU
+ * meanwhile (schedstat); past a fiftieth of the time the chunk took, it
+ * sleeps as long as the chunk took. Not while what only the holder keeps
+ * is past a quarter of the task's share of --cow-limit: then finishing
+ * sooner is what bounds the memory.
+ *
+ * A 1 GiB redis under load on a 2-CPU machine (medians of 3): flat out,
+ * 11.2k commands/s, p50 0.54 ms, p99 2.86 ms, done in 4.0 s; giving way
+ * past a fiftieth, 15.5k/s, 0.26 ms, 1.68 ms, done in 7.3 s (past a
+ * tenth: 10.8k/s, 0.48 ms, 2.34 ms; during BGSAVE's 27 s: 16.6k/s, 0.26
+ * ms, 0.87 ms).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "live/live-internal.h"
+#include "log.h"
+
+#define YIELD_MAX_THREADS 64	      /* threads watched, of the freeze's */
+#define YIELD_WAIT_SHARE  50	      /* the task waited past 1/50 of the chunk's time */
+#define YIELD_MAX_NS	  50000000ULL /* the longest sleep */
+
+void live_yield_open(struct live_dump *ld, const struct dump_task *t)
+{
+	size_t n = t->nr_threads < YIELD_MAX_THREADS ? t->nr_threads : YIELD_MAX_THREADS;
+
+	ld->yield_fds = malloc(n * sizeof(*ld->yield_fds));
+	if (!ld->yield_fds)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", t->pid, t->threads[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			ld->yield_fds[ld->nr_yield_fds++] = fd;
+	}
+	if (!ld->nr_yield_fds)
+		pr_debug("pid %d: no schedstat: the stream does not give way", t->pid);
+}
+
+/* The watched threads' time spent waiting for a CPU, in ns (schedstat's second field). */
+static uint64_t task_wait_ns(const struct live_dump *ld)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < ld->nr_yield_fds; i++) {
+		unsigned long long run, wait;
+		char buf[96];
+		ssize_t n = pread(ld->yield_fds[i], buf, sizeof(buf) - 1, 0);
+
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		if (sscanf(buf, "%llu %llu", &run, &wait) == 2)
+			sum += wait;
+	}
+	return sum;
+}
+
+void live_yield(struct live_stats *st, struct live_dump *ld)
+{
+	uint64_t now = now_ns(), wait = task_wait_ns(ld), dt = now - ld->yield_ns;
+	bool waited = ld->yield_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt;
+	bool pressed = live_held_bound(ld, live_task_faults(ld)) * 4 >= ld->cow_cap * PAGE_SIZE;
+
+	if (waited && !pressed) {
+		struct timespec ts;
+
+		if (dt > YIELD_MAX_NS)
+			dt = YIELD_MAX_NS;
+		ts = (struct timespec){dt / 1000000000, dt % 1000000000};
+		nanosleep(&ts, NULL);
+		st->yield_ns += now_ns() - now;
+		now = now_ns();
+		wait = task_wait_ns(ld);
+	}
+	ld->yield_ns = now;
+	ld->yield_wait = wait;
+}
+
+void live_yield_close(struct live_dump *ld)
+{
+	for (size_t i = 0; i < ld->nr_yield_fds; i++)
+		close(ld->yield_fds[i]);
+	free(ld->yield_fds);
+	ld->yield_fds = NULL;
+	ld->nr_yield_fds = 0;
+}
