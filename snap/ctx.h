@@ -481,6 +481,12 @@ int write_full(int fd, const void *buf, size_t len);
 int reopen_fd(int fd, int flags);
 /* Append the run (@vaddr, @nr_pages) to the array @v of @n entries. 0, or -1 (no memory), not logged. */
 int pagemap_append(PagemapEntry ***v, size_t *n, uint64_t vaddr, uint64_t nr_pages);
+/*
+ * The number after "@key:" on a line of the small file @path (/proc/meminfo's
+ * MemAvailable, a status' VmHWM, a pidfd's fdinfo Pid), or 0 if there is none.
+ * Not logged.
+ */
+long long file_field(const char *path, const char *key);
 /* One write() of @val into @path (sysctls, cgroup files). 0, or -1 with errno, not logged. */
 int write_str(const char *path, const char *val);
 /* A field of /proc/PID/mountinfo with its \ooo escapes undone, malloc'd; NULL: no memory. */

@@ -15,19 +15,9 @@ static double us(uint64_t from, uint64_t to)
  * getrusage()'s ru_maxrss: that keeps the peak of the process snap was
  * exec'd from (a big script that forked it, say).
  */
-static unsigned long long peak_rss_kib(void)
+static long long peak_rss_kib(void)
 {
-	unsigned long long kib = 0;
-	char line[128];
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	return file_field("/proc/self/status", "VmHWM");
 }
 
 void print_dump_stats(const struct dump_ctx *ctx)
@@ -89,7 +79,7 @@ void print_dump_stats(const struct dump_ctx *ctx)
 		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);
 		printf("  stream yielded:    %12.0f us\n", s->stream_yield_ns / 1000.0);
 	}
-	printf("  snap peak memory:  %12llu KiB\n", peak_rss_kib());
+	printf("  snap peak memory:  %12lld KiB\n", peak_rss_kib());
 	fflush(stdout);
 }
 

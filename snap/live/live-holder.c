@@ -40,19 +40,10 @@
 /* The pid of a pidfd, in snap's namespace. */
 static pid_t pidfd_pid(int pidfd)
 {
-	char path[64], line[128];
-	pid_t pid = 0;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %d", &pid) == 1)
-			break;
-	fclose(f);
-	return pid;
+	return file_field(path, "Pid");
 }
 
 void live_holder_died(const struct live_dump *ld)

@@ -37,17 +37,7 @@ struct page_hold {
 /* A quarter of MemAvailable: what the hold may take without pushing the machine to reclaim. */
 static uint64_t hold_bound(void)
 {
-	unsigned long long kib = 0;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib * 1024 / 4;
+	return file_field("/proc/meminfo", "MemAvailable") * 1024 / 4;
 }
 
 struct page_hold *page_hold_new(void)
