@@ -71,11 +71,16 @@ static uint64_t task_wait_ns(const struct live_dump *ld)
 
 void live_yield(struct live_stats *st, struct live_dump *ld)
 {
-	uint64_t now = now_ns(), wait = task_wait_ns(ld), dt = now - ld->yield_ns;
-	bool waited = ld->yield_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt;
-	bool pressed = live_held_bound(ld, live_task_faults(ld)) * 4 >= ld->cow_cap * PAGE_SIZE;
+	uint64_t now, wait, dt;
 
-	if (waited && !pressed) {
+	if (!ld->nr_yield_fds)
+		return;
+	now = now_ns();
+	wait = task_wait_ns(ld);
+	dt = now - ld->yield_ns;
+	/* The task waited for a CPU meanwhile, and what the holder keeps alone leaves room. */
+	if (ld->yield_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt &&
+	    live_held_bound(ld, live_task_faults(ld)) * 4 < ld->cow_cap * PAGE_SIZE) {
 		struct timespec ts;
 
 		if (dt > YIELD_MAX_NS)
