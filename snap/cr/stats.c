@@ -10,16 +10,6 @@ static double us(uint64_t from, uint64_t to)
 	return to > from ? (to - from) / 1000.0 : 0;
 }
 
-/*
- * snap's own peak resident memory, in KiB (VmHWM), or 0 if unknown. Not
- * getrusage()'s ru_maxrss: that keeps the peak of the process snap was
- * exec'd from (a big script that forked it, say).
- */
-static long long peak_rss_kib(void)
-{
-	return file_field("/proc/self/status", "VmHWM");
-}
-
 void print_dump_stats(const struct dump_ctx *ctx)
 {
 	const struct dump_stats *s = &ctx->st;
@@ -79,7 +69,12 @@ void print_dump_stats(const struct dump_ctx *ctx)
 		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);
 		printf("  stream yielded:    %12.0f us\n", s->stream_yield_ns / 1000.0);
 	}
-	printf("  snap peak memory:  %12lld KiB\n", peak_rss_kib());
+	/*
+	 * snap's own peak resident memory (VmHWM). Not getrusage()'s
+	 * ru_maxrss: that keeps the peak of the process snap was exec'd from
+	 * (a big script that forked it, say).
+	 */
+	printf("  snap peak memory:  %12lld KiB\n", file_field("/proc/self/status", "VmHWM"));
 	fflush(stdout);
 }
 

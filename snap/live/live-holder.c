@@ -338,9 +338,9 @@ static int holder_watch(struct live_stats *st, struct live_dump *ld)
 	if (live_brake_stopped(ld))
 		return rescue(st, ld, true);
 	if (now < ld->held_next_ns ? bound < cap / 2 :
-				     bound < cap / 4 && now < ld->held_last_ns + HELD_MEASURE_NS)
+				     live_held_low(ld, bound) && now < ld->held_last_ns + HELD_MEASURE_NS)
 		return 0;
-	if (measure_held(st, ld, flt) < cap / 4)
+	if (live_held_low(ld, measure_held(st, ld, flt)))
 		return 0;
 	if (rescue(st, ld, false))
 		return -1;

@@ -166,7 +166,7 @@ struct live_dump {
 	/* The task's threads' schedstat, and their wait then (live-yield.c). */
 	int *yield_fds;
 	size_t nr_yield_fds;
-	uint64_t yield_ns, yield_wait;
+	uint64_t yield_last_ns, yield_wait;
 	uint64_t drop_start, drop_end;	/* saved, to be dropped by the holder */
 	const struct range_list *swapped;	/* the task's: pages it had in swap */
 };
@@ -318,6 +318,16 @@ int live_holder_flush(struct live_dump *ld);
 uint64_t live_task_faults(struct live_dump *ld);
 /* What the holder may keep alone at most, the task's faults being @faults. */
 uint64_t live_held_bound(const struct live_dump *ld, uint64_t faults);
+
+/*
+ * Whether @bound is under a quarter of the task's share of --cow-limit:
+ * from there on, what only the holder keeps is saved first (live-holder.c)
+ * and the stream no longer gives way to the task (live-yield.c).
+ */
+static inline bool live_held_low(const struct live_dump *ld, uint64_t bound)
+{
+	return bound < ld->cow_cap * PAGE_SIZE / 4;
+}
 /* Set held_bytes and held_faults: a measure. */
 void live_brake_held(struct live_dump *ld, uint64_t bytes, uint64_t faults);
 /* Start @ld's brake thread. Logged. */

@@ -77,10 +77,10 @@ void live_yield(struct live_stats *st, struct live_dump *ld)
 		return;
 	now = now_ns();
 	wait = task_wait_ns(ld);
-	dt = now - ld->yield_ns;
+	dt = now - ld->yield_last_ns;
 	/* The task waited for a CPU meanwhile, and what the holder keeps alone leaves room. */
-	if (ld->yield_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt &&
-	    live_held_bound(ld, live_task_faults(ld)) * 4 < ld->cow_cap * PAGE_SIZE) {
+	if (ld->yield_last_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt &&
+	    live_held_low(ld, live_held_bound(ld, live_task_faults(ld)))) {
 		struct timespec ts;
 
 		if (dt > YIELD_MAX_NS)
@@ -91,7 +91,7 @@ void live_yield(struct live_stats *st, struct live_dump *ld)
 		now = now_ns();
 		wait = task_wait_ns(ld);
 	}
-	ld->yield_ns = now;
+	ld->yield_last_ns = now;
 	ld->yield_wait = wait;
 }
 
