@@ -251,7 +251,8 @@ int inet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry
 	InetSkEntry *ie;
 
 	inet_who(d, NULL, who, sizeof(who));
-	diag = inet_diag_find(&is->diag, d->st.st_ino);
+	if (inet_diag_lookup(&is->diag, d->local, d->st.st_ino, &diag))
+		return -1;
 	if (!diag && check_netns(d, who))
 		return -1;
 	ie = malloc(sizeof(*ie));

@@ -100,6 +100,9 @@ int inet_lock_collect(struct dump_ctx *ctx, struct inet_dump_state *is)
 	for (size_t i = 0; i < ctx->nr_tasks && !ret; i++)
 		if (!ctx->tasks[i].zombie)
 			ret = files_task_sockets(ctx->tasks[i].pid, add_ino, &l);
+	/* The tree's connections by inode alone: the tables are walked. */
+	if (!ret && l.nr && inet_diag_walk(&is->diag))
+		ret = -1;
 	inos = l.v;
 	nr = l.nr;
 	if (nr)

@@ -51,13 +51,18 @@ static bool any_addr(const InetSkEntry *ie)
 	return !ie->has_src_addr || !memcmp(ie->src_addr.data, zero, ie->src_addr.len);
 }
 
-/* The connections waiting in the listener's queue, by their peers. */
-static void refuse_waiting(const struct inet_dump_state *is, const InetSkEntry *ie, uint32_t nr,
+/*
+ * The connections waiting in the listener's queue, by their peers (the
+ * walked tables alone list them; the error is said without names if the
+ * walk fails).
+ */
+static void refuse_waiting(struct inet_dump_state *is, const InetSkEntry *ie, uint32_t nr,
 			   const char *who)
 {
 	char peers[256] = "", a[INET_ADDR_STR];
 	size_t n = 0, named = 0;
 
+	inet_diag_walk(&is->diag);
 	for (size_t i = 0; i < is->diag.nr_waiting && named < 3; i++) {
 		const struct inet_diag *w = &is->diag.waiting[i];
 

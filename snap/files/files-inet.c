@@ -3,11 +3,11 @@
  * Inet sockets (TCP, UDP, UDP-lite, raw, ICMP "ping"; IPv4 and IPv6): the
  * fd kind. What it does, and where (files-inet.h lists the files):
  *
- * Dump. collect takes the sock_diag tables of every inet socket of snap's
- * network namespace (shutdown states, connections waiting in listeners'
- * queues) and the multicast groups joined on each interface. Each socket
- * fd then saves its family, type, protocol, state, addresses, options,
- * groups and file flags; a UDP socket its queued datagrams (peeked, with
+ * Dump. collect takes the multicast groups joined on each interface. Each
+ * socket fd then finds what sock_diag says of it (shutdown state, MD5 keys,
+ * ULP; a listener's connections waiting in its queue), and saves its
+ * family, type, protocol, state, addresses, options, groups and file
+ * flags; a UDP socket its queued datagrams (peeked, with
  * their senders); a TCP listener its backlog; an established connection,
  * with --tcp-established, what TCP_REPAIR reads (inet-queues.img holds its
  * queues), or with --tcp-close only that it was connected. A dump that
@@ -43,12 +43,10 @@ static int inet_collect(struct dump_ctx *ctx, void *st)
 	struct inet_dump_state *is = st;
 
 	is->ctx = ctx;
-	if (inet_diag_collect(&is->diag) || inet_mc_cands_read(&is->mc) ||
-	    inet_lock_collect(ctx, is))
+	if (inet_mc_cands_read(&is->mc) || inet_lock_collect(ctx, is))
 		return -1;
-	pr_debug("inet: sock_diag lists %zu sockets (%zu waiting to be accepted), %zu multicast "
-		 "groups joined; %zu connections of the tree to lock",
-		 is->diag.nr, is->diag.nr_waiting, is->mc.nr, ctx->nr_lock_conns);
+	pr_debug("inet: %zu multicast groups joined; %zu connections of the tree to lock",
+		 is->mc.nr, ctx->nr_lock_conns);
 	return 0;
 }
 

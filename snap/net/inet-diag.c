@@ -33,6 +33,7 @@
 /* include/net/tcp_states.h */
 #define TCP_STATE_ESTABLISHED 1
 #define TCP_STATE_CLOSE_WAIT  8
+#define TCP_STATE_LISTEN      10
 
 struct inet_collect {
 	struct inet_diag_table *t;
@@ -167,7 +168,7 @@ static int collect_tcp(struct inet_collect *ic)
 	return ret ? ret : collect_one(ic, AF_INET6, IPPROTO_TCP, "TCPv6");
 }
 
-int inet_diag_collect(struct inet_diag_table *t)
+int inet_diag_walk(struct inet_diag_table *t)
 {
 	static const struct {
 		int family;
@@ -181,7 +182,8 @@ int inet_diag_collect(struct inet_diag_table *t)
 	struct inet_collect ic = {.t = t};
 	int ret;
 
-	memset(t, 0, sizeof(*t));
+	if (t->walked)
+		return 0;
 	/* Without tcp_diag, udp_diag or raw_diag their sockets are found by syscalls alone. */
 	ret = collect_tcp(&ic);
 	t->no_tcp = ret > 0;
@@ -190,12 +192,13 @@ int inet_diag_collect(struct inet_diag_table *t)
 		if (ret > 0 && dumps[i].protocol == IPPROTO_RAW)
 			t->no_raw = true;
 	}
-	if (ret < 0) {
-		inet_diag_free(t);
+	if (ret < 0)
 		return -1;
-	}
 	if (t->nr)
 		qsort(t->sk, t->nr, sizeof(*t->sk), cmp_inet);
+	t->walked = true;
+	pr_debug("inet: sock_diag lists %zu sockets (%zu waiting to be accepted)", t->nr,
+		 t->nr_waiting);
 	return 0;
 }
 
@@ -208,10 +211,135 @@ const struct inet_diag *inet_diag_find(const struct inet_diag_table *t, uint32_t
 	return bsearch(&key, t->sk, t->nr, sizeof(key), cmp_inet);
 }
 
+/* The address and port of @fd's own end (@peer false) or its peer's, into @addr and @port. */
+static bool sk_end(int fd, bool peer, uint32_t addr[4], __be16 *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&ss, &len)) {
+		if (!peer || errno != ENOTCONN)
+			return false;
+		ss.ss_family = 0;	/* not connected: any address, port 0 */
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		memcpy(addr, &s6->sin6_addr, 16);
+		*port = s6->sin6_port;
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		addr[0] = s4->sin_addr.s_addr;
+		*port = s4->sin_port;
+	}
+	return true;
+}
+
+/*
+ * The request that looks up socket @fd alone: its family and protocol, both
+ * ends and its cookie (so that no other socket on the same ports answers).
+ * false: not one the kernel looks up that way (raw, ping, no SO_COOKIE...).
+ */
+static bool exact_req(int fd, struct inet_diag_req_v2 *req)
+{
+	int family, protocol, ifindex = 0;
+	socklen_t len = sizeof(int);
+	struct inet_diag_sockid *id = &req->id;
+	uint64_t cookie;
+	bool udp;
+
+	memset(req, 0, sizeof(*req));
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len))
+		return false;
+	udp = protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE;
+	if (protocol != IPPROTO_TCP && !udp)
+		return false;
+	len = sizeof(cookie);
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len))
+		return false;
+	/* Bound to a device: the lookup matches it too. */
+	len = sizeof(ifindex);
+	if (getsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, &len))
+		ifindex = 0;
+	/*
+	 * tcp_diag takes the socket's own end as the source; udp_diag looks
+	 * the socket up as an arriving datagram would, from the peer to it.
+	 */
+	if (!sk_end(fd, udp, id->idiag_src, &id->idiag_sport) ||
+	    !sk_end(fd, !udp, id->idiag_dst, &id->idiag_dport))
+		return false;
+	req->sdiag_family = family;
+	req->sdiag_protocol = protocol;
+	req->idiag_states = ~0u;
+	if (protocol == IPPROTO_TCP)
+		req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	id->idiag_if = ifindex;
+	memcpy(id->idiag_cookie, &cookie, sizeof(cookie));
+	return true;
+}
+
+/*
+ * Socket @fd, inode @ino, looked up alone into t->exact: 0 found, 1 not
+ * (the caller walks), -1 logged.
+ */
+static int exact_get(struct inet_diag_table *t, int fd, uint32_t ino)
+{
+	struct inet_diag_table one = {0};
+	struct inet_collect ic = {.t = &one};
+	struct inet_diag_req_v2 req;
+	int ret;
+
+	if (!exact_req(fd, &req))
+		return 1;
+	ic.protocol = req.sdiag_protocol;
+	ret = sock_diag_get(&req, sizeof(req), inet_one, &ic);
+	if (!ret && (one.nr != 1 || one.sk[0].ino != ino))
+		ret = 1;
+	if (!ret && !grow(&t->exact, &t->cap_exact, t->nr_exact))
+		t->exact[t->nr_exact++] = one.sk[0];
+	else if (!ret)
+		ret = -1;
+	free(one.sk);
+	free(one.waiting);
+	return ret;
+}
+
+int inet_diag_lookup(struct inet_diag_table *t, int fd, uint32_t ino, const struct inet_diag **out)
+{
+	const struct inet_diag *d;
+	int ret;
+
+	*out = NULL;
+	if (!t->walked && t->nr_exact < INET_DIAG_EXACT_MAX) {
+		for (size_t i = 0; i < t->nr_exact; i++)
+			if (t->exact[i].ino == ino) {
+				*out = &t->exact[i];
+				return 0;
+			}
+		ret = exact_get(t, fd, ino);
+		if (ret < 0)
+			return -1;
+		d = ret ? NULL : &t->exact[t->nr_exact - 1];
+		/* A listener with connections queued: they are only found by the walk. */
+		if (d && !(d->state == TCP_STATE_LISTEN && d->rqueue)) {
+			*out = d;
+			return 0;
+		}
+	}
+	if (inet_diag_walk(t))
+		return -1;
+	*out = inet_diag_find(t, ino);
+	return 0;
+}
+
 void inet_diag_free(struct inet_diag_table *t)
 {
 	free(t->sk);
 	free(t->waiting);
+	free(t->exact);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -41,28 +41,39 @@ static int valid_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* A NETLINK_SOCK_DIAG socket whose replies go to @dr. NULL logged. */
+static struct nl_sock *diag_socket(struct diag_run *dr)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int ret;
+
+	if (!sk) {
+		pr_err("sock_diag: out of memory for a netlink socket");
+		return NULL;
+	}
+	ret = nl_connect(sk, NETLINK_SOCK_DIAG);
+	if (ret >= 0)
+		ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, dr);
+	if (ret < 0) {
+		pr_err("sock_diag: cannot open a NETLINK_SOCK_DIAG socket: %s", nl_geterror(ret));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
 int sock_diag_run_as(int type, const char *what, void *req, size_t len,
 		     int (*one)(struct nlmsghdr *h, void *arg), void *arg)
 {
 	struct diag_run dr = { .one = one, .arg = arg };
-	struct nl_sock *sk;
+	struct nl_sock *sk = diag_socket(&dr);
 	int ret;
 
-	sk = nl_socket_alloc();
-	if (!sk) {
-		pr_err("sock_diag: out of memory for a netlink socket");
+	if (!sk)
 		return -1;
-	}
-	ret = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (ret < 0) {
-		pr_err("sock_diag: cannot open a NETLINK_SOCK_DIAG socket: %s", nl_geterror(ret));
-		goto out;
-	}
 	/* A tree may hold thousands of sockets: let a dump part be large. */
 	nl_socket_set_msg_buf_size(sk, 32768);
-	ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &dr);
-	if (ret >= 0)
-		ret = nl_send_simple(sk, type, NLM_F_DUMP, req, len);
+	ret = nl_send_simple(sk, type, NLM_F_DUMP, req, len);
 	if (ret >= 0)
 		ret = nl_recvmsgs_default(sk);
 	if (dr.failed) {
@@ -77,9 +88,29 @@ int sock_diag_run_as(int type, const char *what, void *req, size_t len,
 	} else if (ret < 0) {
 		pr_err("sock_diag: the dump of %s sockets failed: %s", what, nl_geterror(ret));
 	}
-out:
 	nl_socket_free(sk);
 	return ret < 0 ? -1 : ret;
+}
+
+int sock_diag_get(void *req, size_t len, int (*one)(struct nlmsghdr *h, void *arg), void *arg)
+{
+	struct diag_run dr = { .one = one, .arg = arg };
+	struct nl_sock *sk = diag_socket(&dr);
+	int ret;
+
+	if (!sk)
+		return -1;
+	/* One reply or an error: no acknowledgement to wait for. */
+	nl_socket_disable_auto_ack(sk);
+	ret = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, 0, req, len);
+	if (ret >= 0)
+		ret = nl_recvmsgs_default(sk);
+	nl_socket_free(sk);
+	if (dr.failed)
+		return -1;
+	if (ret < 0)
+		pr_debug("sock_diag: a lookup found nothing: %s", nl_geterror(ret));
+	return ret < 0 ? 1 : 0;
 }
 
 int sock_diag_run(const char *what, void *req, size_t len,

@@ -28,6 +28,12 @@ int sock_diag_run(const char *what, void *req, size_t len,
 /* The same with request type @type (TCPDIAG_GETSOCK); 1 also when the kernel has none. */
 int sock_diag_run_as(int type, const char *what, void *req, size_t len,
 		     int (*one)(struct nlmsghdr *h, void *arg), void *arg);
+/*
+ * One socket by its identity in @req (no NLM_F_DUMP: the kernel looks it
+ * up): @one gets its record. 0, -1 when @one failed, or 1 (not logged) when
+ * the kernel found none or refused: the caller then dumps.
+ */
+int sock_diag_get(void *req, size_t len, int (*one)(struct nlmsghdr *h, void *arg), void *arg);
 
 #define UNIX_NAME_MAX 108	/* sizeof(sun_path) */
 
