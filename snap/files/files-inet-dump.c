@@ -237,8 +237,8 @@ static int dump_common(struct inet_dump_state *is, const struct fd_desc *d,
 		poll_shutdown(d->local, ie);
 	}
 	inet_who(d, ie, who, INET_WHO_MAX);
-	if (sk_opts_dump(d->local, family, type, protocol, who, &ie->opts) ||
-	    inet_opts_dump(d->local, ie, who))
+	if (sk_opts_dump(d->local, family, type, protocol, &is->sk_defaults, who, &ie->opts) ||
+	    inet_opts_dump(d->local, ie, &is->inet_defaults, who))
 		return -1;
 	return inet_mc_dump(d->local, ie, &is->mc, who);
 }

@@ -349,7 +349,7 @@ int unix_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry
 		}
 	}
 	if (dump_names(ctx, us, d, u, ue, who) ||
-	    sk_opts_dump(d->local, AF_UNIX, u->type, 0, who, &ue->opts) ||
+	    sk_opts_dump(d->local, AF_UNIX, u->type, 0, &us->sk_defaults, who, &ue->opts) ||
 	    note_dumped(us, d, ue))
 		return -1;
 	return dump_queue(ctx, us, d, u, who);
@@ -511,4 +511,5 @@ void unix_dump_free(void *st)
 	for (size_t i = 0; i < us->nr_q; i++)
 		unix_queue_entry__free_unpacked(us->q[i], NULL);
 	free(us->q);
+	sk_opts_cache_free(&us->sk_defaults);
 }

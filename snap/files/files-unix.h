@@ -23,6 +23,7 @@
 #include <sys/un.h>
 
 #include "files/files-kind.h"
+#include "net/sk-opts.h"
 #include "net/sock-diag.h"
 
 #define UNIX_MAX_FDS 253	/* SCM_MAX_FD: fds one message carries */
@@ -93,6 +94,7 @@ struct unix_dump_state {
 	size_t nr_dumped, cap_dumped;
 	UnixQueueEntry **q;		/* unix-queues.img */
 	size_t nr_q, cap_q;
+	struct sk_opts_cache sk_defaults;	/* fresh sockets' options, once a type */
 };
 
 /* A socket being restored, linked to the others by load. */

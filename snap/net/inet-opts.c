@@ -2,8 +2,9 @@
 /*
  * Inet socket options below SOL_SOCKET (see inet-opts.h). The int options
  * are one table: each is read on the socket and on a fresh socket of the
- * same family, type and protocol, and saved only when they differ; an
- * option the kind of socket lacks fails on both and is left out. The few
+ * same family, type and protocol (read once a kind in a dump: the
+ * cache), and saved only when they differ; an option the kind of socket
+ * lacks fails on the fresh one and is left out. The few
  * that are not ints (IP_MULTICAST_IF, TCP_CONGESTION, the ICMP filters)
  * have their own code.
  *
@@ -173,23 +174,100 @@ static bool unconnected(const InetSkEntry *ie)
 	return ie->state == TCP_LISTEN_STATE || ie->state == TCP_CLOSE_STATE;
 }
 
-static int dump_ints(int fd, int fresh, InetSkEntry *ie, const char *who)
+#define NR_INT_OPTS (sizeof(int_opts) / sizeof(int_opts[0]))
+
+/* A fresh socket's values for one kind of socket (inet-opts.h). */
+struct inet_kind_defaults {
+	int family, type, protocol;
+	int ints[NR_INT_OPTS];
+	bool has_int[NR_INT_OPTS];	/* the kind has the option */
+	bool has_mc_if, has_cc, has_icmp;
+	struct in_addr mc_if;
+	char cc[32];
+	socklen_t icmp_len;
+	uint8_t icmp[sizeof(struct icmp6_filter)];
+};
+
+/* Where a raw socket of @family keeps its ICMP filter. */
+static void icmp_filter_opt(int family, int *level, int *opt)
 {
-	for (size_t i = 0; i < sizeof(int_opts) / sizeof(int_opts[0]); i++) {
+	*level = family == AF_INET ? SOL_RAW : IPPROTO_ICMPV6;
+	*opt = family == AF_INET ? ICMP_FILTER : ICMP6_FILTER;
+}
+
+/* Every option of the table and the others, read on a fresh socket of @ie's kind. */
+static int read_defaults(const InetSkEntry *ie, struct inet_kind_defaults *def, const char *who)
+{
+	int fresh = socket(ie->family, ie->type | SOCK_CLOEXEC, ie->protocol), level, opt;
+	socklen_t len;
+
+	if (fresh < 0) {
+		pr_perror("%s: cannot make a fresh socket to compare its options with", who);
+		return -1;
+	}
+	memset(def, 0, sizeof(*def));
+	def->family = ie->family;
+	def->type = ie->type;
+	def->protocol = ie->protocol;
+	for (size_t i = 0; i < NR_INT_OPTS; i++)
+		def->has_int[i] =
+			!get_int(fresh, int_opts[i].level, int_opts[i].opt, &def->ints[i]);
+	len = sizeof(def->mc_if);
+	def->has_mc_if = !getsockopt(fresh, IPPROTO_IP, IP_MULTICAST_IF, &def->mc_if, &len);
+	len = sizeof(def->cc) - 1;
+	def->has_cc = !getsockopt(fresh, IPPROTO_TCP, TCP_CONGESTION, def->cc, &len);
+	icmp_filter_opt(ie->family, &level, &opt);
+	def->icmp_len = sizeof(def->icmp);
+	def->has_icmp =
+		ie->type == SOCK_RAW && !getsockopt(fresh, level, opt, def->icmp, &def->icmp_len);
+	close(fresh);
+	return 0;
+}
+
+/* The defaults of @ie's kind: from @c once read, else read (and kept in @c). NULL logged. */
+static const struct inet_kind_defaults *defaults(struct inet_opts_cache *c, const InetSkEntry *ie,
+						 struct inet_kind_defaults *tmp, const char *who)
+{
+	struct inet_kind_defaults *n;
+
+	for (size_t i = 0; c && i < c->nr; i++)
+		if (c->v[i].family == (int)ie->family && c->v[i].type == (int)ie->type &&
+		    c->v[i].protocol == (int)ie->protocol)
+			return &c->v[i];
+	if (read_defaults(ie, tmp, who))
+		return NULL;
+	/* Out of memory: only the next socket of the kind reads them again. */
+	n = c ? realloc(c->v, (c->nr + 1) * sizeof(*n)) : NULL;
+	if (!n)
+		return tmp;
+	c->v = n;
+	c->v[c->nr] = *tmp;
+	return &c->v[c->nr++];
+}
+
+void inet_opts_cache_free(struct inet_opts_cache *c)
+{
+	free(c->v);
+	c->v = NULL;
+	c->nr = 0;
+}
+
+static int dump_ints(int fd, const struct inet_kind_defaults *def, InetSkEntry *ie,
+		     const char *who)
+{
+	for (size_t i = 0; i < NR_INT_OPTS; i++) {
 		const struct int_opt *o = &int_opts[i];
-		int v, def;
 		void *msg;
+		int v;
 
 		if ((o->flags & F_UNCONN && !unconnected(ie)) ||
-		    (o->flags & F_DGRAM && ie->type == SOCK_STREAM))
-			continue;
-		if (get_int(fresh, o->level, o->opt, &def))
+		    (o->flags & F_DGRAM && ie->type == SOCK_STREAM) || !def->has_int[i])
 			continue;
 		if (get_int(fd, o->level, o->opt, &v)) {
 			pr_perror("%s: cannot read %s", who, o->name);
 			return -1;
 		}
-		if (v == def)
+		if (v == def->ints[i])
 			continue;
 		/*
 		 * A closed socket that was connected reads the MSS its
@@ -209,19 +287,19 @@ static int dump_ints(int fd, int fresh, InetSkEntry *ie, const char *who)
 	return 0;
 }
 
-static int dump_mc_if(int fd, int fresh, InetSkEntry *ie, const char *who)
+static int dump_mc_if(int fd, const struct inet_kind_defaults *def, InetSkEntry *ie,
+		      const char *who)
 {
-	struct in_addr a = {0}, def = {0};
-	socklen_t len = sizeof(def);
+	struct in_addr a = {0};
+	socklen_t len = sizeof(a);
 
-	if (getsockopt(fresh, IPPROTO_IP, IP_MULTICAST_IF, &def, &len))
+	if (!def->has_mc_if)
 		return 0;
-	len = sizeof(a);
 	if (getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len)) {
 		pr_perror("%s: cannot read IP_MULTICAST_IF", who);
 		return -1;
 	}
-	if (a.s_addr == def.s_addr)
+	if (a.s_addr == def->mc_if.s_addr)
 		return 0;
 	if (!need_part(ie, IN_IP))
 		goto oom;
@@ -237,19 +315,19 @@ oom:
 	return -1;
 }
 
-static int dump_congestion(int fd, int fresh, InetSkEntry *ie, const char *who)
+static int dump_congestion(int fd, const struct inet_kind_defaults *def, InetSkEntry *ie,
+			   const char *who)
 {
-	char cc[32] = "", def[32] = "";
-	socklen_t len = sizeof(def) - 1;
+	char cc[32] = "";
+	socklen_t len = sizeof(cc) - 1;
 
-	if (getsockopt(fresh, IPPROTO_TCP, TCP_CONGESTION, def, &len))
+	if (!def->has_cc)
 		return 0;
-	len = sizeof(cc) - 1;
 	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &len)) {
 		pr_perror("%s: cannot read TCP_CONGESTION", who);
 		return -1;
 	}
-	if (!strcmp(cc, def))
+	if (!strcmp(cc, def->cc))
 		return 0;
 	if (!need_part(ie, IN_TCP) || !(ie->tcp->congestion = strdup(cc))) {
 		pr_err("%s: out of memory", who);
@@ -259,61 +337,56 @@ static int dump_congestion(int fd, int fresh, InetSkEntry *ie, const char *who)
 }
 
 /* A raw ICMP socket's ICMP_FILTER, a raw ICMPv6 one's ICMP6_FILTER. */
-static int dump_icmp_filter(int fd, int fresh, InetSkEntry *ie, const char *who)
+static int dump_icmp_filter(int fd, const struct inet_kind_defaults *def, InetSkEntry *ie,
+			    const char *who)
 {
-	int level = ie->family == AF_INET ? SOL_RAW : IPPROTO_ICMPV6;
-	int opt = ie->family == AF_INET ? ICMP_FILTER : ICMP6_FILTER;
-	uint8_t f[sizeof(struct icmp6_filter)], def[sizeof(struct icmp6_filter)];
-	socklen_t len = sizeof(def), flen;
+	uint8_t f[sizeof(struct icmp6_filter)];
+	socklen_t flen = sizeof(f);
+	int level, opt;
 
-	if (ie->type != SOCK_RAW)
+	if (!def->has_icmp)
 		return 0;
-	memset(def, 0, sizeof(def));
-	if (getsockopt(fresh, level, opt, def, &len))
-		return 0;
-	flen = sizeof(f);
+	icmp_filter_opt(ie->family, &level, &opt);
 	memset(f, 0, sizeof(f));
-	if (getsockopt(fd, level, opt, f, &flen) || flen != len) {
+	if (getsockopt(fd, level, opt, f, &flen) || flen != def->icmp_len) {
 		pr_perror("%s: cannot read its ICMP filter", who);
 		return -1;
 	}
-	if (!memcmp(f, def, len))
+	if (!memcmp(f, def->icmp, flen))
 		return 0;
 	ie->has_icmp_filter = true;
-	ie->icmp_filter.data = malloc(len);
+	ie->icmp_filter.data = malloc(flen);
 	if (!ie->icmp_filter.data) {
 		pr_err("%s: out of memory", who);
 		return -1;
 	}
-	memcpy(ie->icmp_filter.data, f, len);
-	ie->icmp_filter.len = len;
+	memcpy(ie->icmp_filter.data, f, flen);
+	ie->icmp_filter.len = flen;
 	return 0;
 }
 
-int inet_opts_dump(int fd, InetSkEntry *ie, const char *who)
+int inet_opts_dump(int fd, InetSkEntry *ie, struct inet_opts_cache *cache, const char *who)
 {
-	int fresh, ret;
+	struct inet_kind_defaults tmp;
+	const struct inet_kind_defaults *def = defaults(cache, ie, &tmp, who);
+	int ret;
 
-	fresh = socket(ie->family, ie->type | SOCK_CLOEXEC, ie->protocol);
-	if (fresh < 0) {
-		pr_perror("%s: cannot make a fresh socket to compare its options with", who);
+	if (!def)
 		return -1;
-	}
-	ret = dump_ints(fd, fresh, ie, who);
+	ret = dump_ints(fd, def, ie, who);
 	if (!ret && ie->type != SOCK_STREAM)
-		ret = dump_mc_if(fd, fresh, ie, who);
+		ret = dump_mc_if(fd, def, ie, who);
 	if (!ret && ie->type == SOCK_STREAM)
-		ret = dump_congestion(fd, fresh, ie, who);
+		ret = dump_congestion(fd, def, ie, who);
 	if (!ret)
-		ret = dump_icmp_filter(fd, fresh, ie, who);
-	close(fresh);
+		ret = dump_icmp_filter(fd, def, ie, who);
 	return ret;
 }
 
 /* The options whose F_BIND flag is @bind. */
 static int restore_ints(int fd, const InetSkEntry *ie, bool bind, const char *who)
 {
-	for (size_t i = 0; i < sizeof(int_opts) / sizeof(int_opts[0]); i++) {
+	for (size_t i = 0; i < NR_INT_OPTS; i++) {
 		const struct int_opt *o = &int_opts[i];
 		const void *msg = cpart(ie, o->msg);
 		int v;

@@ -113,6 +113,42 @@ static int read_defaults(int family, int type, int protocol, struct sk_defaults 
 	return 0;
 }
 
+/* One kind of socket's defaults in a cache (sk-opts.h). */
+struct sk_kind_defaults {
+	int family, type, protocol;
+	struct sk_defaults def;
+};
+
+/* A fresh socket's values for this kind: from @c once read, else read (and kept in @c). */
+static int defaults(struct sk_opts_cache *c, int family, int type, int protocol,
+		    struct sk_defaults *def, const char *who)
+{
+	struct sk_kind_defaults *n;
+
+	for (size_t i = 0; c && i < c->nr; i++)
+		if (c->v[i].family == family && c->v[i].type == type &&
+		    c->v[i].protocol == protocol) {
+			*def = c->v[i].def;
+			return 0;
+		}
+	if (read_defaults(family, type, protocol, def, who))
+		return -1;
+	/* Out of memory: only the next socket of the kind reads them again. */
+	n = c ? realloc(c->v, (c->nr + 1) * sizeof(*n)) : NULL;
+	if (n) {
+		c->v = n;
+		c->v[c->nr++] = (struct sk_kind_defaults){family, type, protocol, *def};
+	}
+	return 0;
+}
+
+void sk_opts_cache_free(struct sk_opts_cache *c)
+{
+	free(c->v);
+	c->v = NULL;
+	c->nr = 0;
+}
+
 /* The attached classic filter, if any. An eBPF one cannot be read back. */
 static int dump_filter(int fd, SkOpts *o, const char *who)
 {
@@ -222,14 +258,15 @@ static bool any_set(const SkOpts *o)
 	return false;
 }
 
-int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, SkOpts **out)
+int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_opts_cache *cache,
+		 const char *who, SkOpts **out)
 {
 	struct sk_defaults def;
 	SkOpts *o;
 	int v;
 
 	*out = NULL;
-	if (read_defaults(family, type, protocol, &def, who))
+	if (defaults(cache, family, type, protocol, &def, who))
 		return -1;
 	o = malloc(sizeof(*o));
 	if (!o) {

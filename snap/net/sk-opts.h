@@ -13,12 +13,25 @@
 #include "sk-unix.pb-c.h"
 
 /*
- * The options of @fd that differ from those of a fresh socket(@family,
- * @type, @protocol): *@out, or NULL when there are none. @who names the
- * socket in messages ("pid 5 fd 3"). An eBPF filter is refused. 0 or -1
- * logged.
+ * A fresh socket's values of each kind of socket met in one dump: a socket
+ * and some 20 getsockopt() calls once a kind, not once a socket (a server's
+ * hundred connections). Zeroed to start; one dump's, as the defaults
+ * follow sysctls (net.core.rmem_default).
  */
-int sk_opts_dump(int fd, int family, int type, int protocol, const char *who, SkOpts **out);
+struct sk_opts_cache {
+	struct sk_kind_defaults *v;
+	size_t nr;
+};
+void sk_opts_cache_free(struct sk_opts_cache *c);
+
+/*
+ * The options of @fd that differ from those of a fresh socket(@family,
+ * @type, @protocol) (in @cache if not NULL): *@out, or NULL when there are
+ * none. @who names the socket in messages ("pid 5 fd 3"). An eBPF filter is
+ * refused. 0 or -1 logged.
+ */
+int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_opts_cache *cache,
+		 const char *who, SkOpts **out);
 void sk_opts_free(SkOpts *o);
 /* Set @o (may be NULL) on @fd. 0 or -1 logged. */
 int sk_opts_restore(int fd, const SkOpts *o, const char *who);
