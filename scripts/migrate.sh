@@ -1,23 +1,32 @@
 #!/bin/sh
 # Live migration on one machine, from one network namespace to another:
 # a process writing random pages (scripts/bench-incr-writer.c) is moved with
-#   1. pre-copy: ROUNDS pre-dumps while it runs (each saves what changed
-#      since the one before: snap pre-dump --prev-images-dir);
-#   2. a final short dump (dump --prev-images-dir --track-mem): downtime
-#      starts with its freeze;
-#   3. the images but the pages (a few hundred KiB) handed to the other
-#      side (copied into a directory of its own); the pages stay where they
-#      are, served as they are, chain and all, by `snap page-server` in A,
-#      over a veth pair (10.79.0.1 in A, 10.79.0.2 in B);
-#   4. post-copy: in B, `snap lazy-pages --page-server` and `snap restore
-#      --lazy-pages`: the process runs as soon as its non-memory state (and
-#      its eagerly restored mappings, fetched first) is back; downtime ends
-#      there, and the rest of its memory comes over TCP from A.
+#   1. pre-copy: ROUNDS pre-dumps while it runs in A, each sending what
+#      changed since the one before (snap pre-dump --prev-images-dir) to a
+#      `snap page-server` in B, over a veth pair (10.79.0.1 in A, 10.79.0.2
+#      in B); each set's other images (a few hundred KiB) follow it;
+#   2. a final short dump on top of them (dump --prev-images-dir --track-mem
+#      --page-server): downtime starts with its freeze;
+#   3. the final set's images but the pages handed to B;
+#   4. in B, `snap lazy-pages` and `snap restore --lazy-pages` of the chain
+#      there: the process runs as soon as its non-memory state (and its
+#      eagerly restored mappings) is back; downtime ends there, and the rest
+#      of its memory comes in from B's own copy.
 # and, for comparison, the same process moved stop-the-world (dump, then an
 # eager restore).
 #
 # Usage: scripts/migrate.sh [MiB [PAGES_PER_MS [ROUNDS]]]   (root; defaults 1024 20 2)
 set -eu
+# The dumped writer is a daemon: reaped by init, which here takes up to 2 s,
+# and the restore waits for its pid. As a child subreaper, this shell reaps
+# it as soon as it dies (PR_SET_CHILD_SUBREAPER outlives exec), so that the
+# downtime is the migration's own.
+if [ -z "${SNAP_MIGRATE_REAPER:-}" ]; then
+	export SNAP_MIGRATE_REAPER=1
+	exec python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+os.execvp("sh", ["sh"] + sys.argv[1:])' "$0" "$@"
+fi
 MIB=${1:-1024}
 RATE=${2:-20}
 ROUNDS=${3:-2}
@@ -72,49 +81,63 @@ check_moved() {
 
 echo "A process writing $RATE random pages per ms over $MIB MiB, moved from netns $A to $B."
 
-# Live: pre-copy rounds, a final dump, lazy restore.
+# Live: pre-copy rounds and a final dump, each sending its pages to a page
+# server in B; the images but the pages follow; a lazy restore in B.
+port=7790
+serve() {
+	mkdir -p "$WORK/b/$1"
+	nsenter --net=/run/netns/"$B" "$SNAP" page-server -D "$WORK/b/$1" --address 10.79.0.2 \
+		--port "$port" -o "$WORK/ps-$1.log" --pidfile "$WORK/ps-$1.pid" &
+	while [ ! -s "$WORK/ps-$1.pid" ]; do sleep 0.01; done
+}
+# The images but the pages of set @1 (and its parent link), next to its pages in B.
+hand_over() {
+	cp -P "$WORK/a/$1"/* "$WORK/b/$1/"
+}
 start_writer live
 pid=$(cat "$WORK/live.pid")
 prev=""
+mkdir "$WORK/a" "$WORK/b"
 for n in $(seq 1 "$ROUNDS"); do
-	nsenter --net=/run/netns/"$A" "$SNAP" pre-dump -t "$pid" -D "$WORK/pre$n" $prev \
+	serve "pre$n"
+	nsenter --net=/run/netns/"$A" "$SNAP" pre-dump -t "$pid" -D "$WORK/a/pre$n" $prev \
+		--page-server --address 10.79.0.2 --port "$port" \
 		-o "$WORK/pre$n.log" --display-stats >"$WORK/pre$n.stats"
+	wait
+	hand_over "pre$n"
 	echo "  pre-dump $n: frozen $(stat_ms "$WORK/pre$n.stats" 'frozen time') ms," \
-		"$(awk '/pages written/ { print $3 }' "$WORK/pre$n.stats") pages"
+		"$(awk '/pages written/ { print $3 }' "$WORK/pre$n.stats") pages sent to $B"
 	prev="--prev-images-dir ../pre$n"
 	sleep 0.5
 done
-nsenter --net=/run/netns/"$A" "$SNAP" dump -t "$pid" -D "$WORK/img" $prev --track-mem \
+serve img
+nsenter --net=/run/netns/"$A" "$SNAP" dump -t "$pid" -D "$WORK/a/img" $prev --track-mem \
+	--page-server --address 10.79.0.2 --port "$port" \
 	-o "$WORK/dump.log" --display-stats >"$WORK/dump.stats"
-# The hand-over: every image but the pages, to B's own directory.
+wait
+# The hand-over: the final set's images but the pages (a few hundred KiB).
 t0=$(date +%s%N)
-mkdir "$WORK/b-img"
-find "$WORK/img" -maxdepth 1 -name '*.img' ! -name 'pages-*' -exec cp -t "$WORK/b-img" {} +
+hand_over img
 copy=$(( ($(date +%s%N) - t0) / 1000 ))
-nsenter --net=/run/netns/"$A" "$SNAP" page-server -D "$WORK/img" --address 10.79.0.1 --port 7790 \
-	-o "$WORK/page-server.log" --pidfile "$WORK/page-server.pid" &
-source=$!
-while [ ! -s "$WORK/page-server.pid" ]; do sleep 0.01; done
-nsenter --net=/run/netns/"$B" "$SNAP" lazy-pages -D "$WORK/b-img" --page-server \
-	--address 10.79.0.1 --port 7790 -o "$WORK/lazy.log" --display-stats >"$WORK/lazy.stats" &
+nsenter --net=/run/netns/"$B" "$SNAP" lazy-pages -D "$WORK/b/img" \
+	-o "$WORK/lazy.log" --display-stats >"$WORK/lazy.stats" &
 server=$!
-while [ ! -S "$WORK/b-img/lazy-pages.sock" ]; do sleep 0.01; done
-nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/b-img" -d --lazy-pages \
+while [ ! -S "$WORK/b/img/lazy-pages.sock" ]; do sleep 0.01; done
+nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/b/img" -d --lazy-pages \
 	--pidfile "$WORK/live.pid" -o "$WORK/restore.log" --display-stats >"$WORK/restore.stats"
 check_moved live
 wait "$server"
-wait "$source"
 frozen=$(stat_ms "$WORK/dump.stats" 'frozen time')
 total=$(stat_ms "$WORK/dump.stats" 'total time')
 rst=$(stat_ms "$WORK/restore.stats" 'restore time')
 echo "  final dump: frozen $frozen ms, $(awk '/pages written/ { print $3 }' "$WORK/dump.stats") pages" \
-	"($(awk '/pages in parent/ { print $4 }' "$WORK/dump.stats") in the pre-dumps)"
+	"sent to $B ($(awk '/pages in parent/ { print $4 }' "$WORK/dump.stats") in the pre-dumps)"
 echo "  hand-over of the images but the pages: $(echo "$copy" | awk '{ print $1 / 1000 }') ms" \
-	"($(du -sk "$WORK/b-img" | cut -f1) KiB)"
-echo "  lazy restore: running after $rst ms, of which $(stat_ms "$WORK/restore.stats" 'forking time')" \
-	"ms making the processes (waiting for the old pid to be reaped is part of it)"
-echo "  post-copy from the page server in $A: $(awk '/pages from the page server/ { print $2 }' \
-	"$WORK/lazy.stats") pages, filled in $(awk '/fill/ { print $3 }' "$WORK/lazy.stats") ms"
+	"($(du -sk "$WORK/a/img" | cut -f1) KiB)"
+echo "  lazy restore in $B: running after $rst ms, of which" \
+	"$(stat_ms "$WORK/restore.stats" 'forking time') ms making the processes (waiting for the" \
+	"old pid to be reaped is part of it); every page in $(awk '/fill/ { print $3 }' \
+	"$WORK/lazy.stats") ms later"
 live_down=$(echo "$total $copy $rst" | awk '{ print $1 + $2 / 1000 + $3 }')
 kill -9 "$(cat "$WORK/live.pid")"
 

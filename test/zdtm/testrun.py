@@ -59,6 +59,10 @@ class Run:
         self.outfile = os.path.join(self.dir, "test.out")
         self.terminals = []
         self.pid = None
+        # (images, name) -> PageServer for the page-server modes; the default
+        # listens on 127.0.0.1 and writes where the dump's images are.
+        self.page_server = lambda images, name: PageServer(self.snap, images, self.dir,
+                                                           name=name)
         self.hugepages = HugePages(test.hugepages * (2 if mode.side_by_side else 1))
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.img)
@@ -134,7 +138,7 @@ class Run:
         os.makedirs(pre, exist_ok=True)
         server = None
         if self.mode.page_server:
-            server = PageServer(self.snap, pre, self.dir, name="page-server-pre%d" % i)
+            server = self.page_server(pre, "page-server-pre%d" % i)
             if not server.ready():
                 server.wait(5)
                 raise Failure("the page server did not start", server.log())
@@ -162,7 +166,7 @@ class Run:
             args.append("--display-stats")
         server = None
         if mode.page_server:
-            server = PageServer(self.snap, self.img, self.dir)
+            server = self.page_server(self.img, "page-server")
             if not server.ready():
                 server.wait(5)
                 raise Failure("the page server did not start", server.log())
