@@ -67,7 +67,6 @@ struct lz_src {
 	struct page_reader *reader; /* local: what @base maps */
 	bool broken;		    /* local: a page could not be read (logged) */
 	uint8_t *have;		    /* remote: per page, asked for, in (lazy-remote.c) */
-	pthread_mutex_t lock;	    /* local: @reader (it resolves a chain as pages are due) */
 };
 
 /* Pages of one run of the image still to place, at [start, end) in the process now. */

@@ -3,9 +3,9 @@
  * Where the lazy-pages server takes a process's pages from: its pages in
  * pagemap order, parent sets' runs included, at one address of ours
  * (lazy_ext.src points into it). Local: the page image, read at the
- * pages' offsets from those addresses (lz_src_pages()), or for an
- * incremental set a memfd the chain is resolved into as pages are due
- * (page-chain.c: no copy of the whole image before the process runs).
+ * pages' offsets from those addresses (lz_src_pages()); for an
+ * incremental set, from the set of the chain that has them (page-chain.c:
+ * no copy of the whole image before the process runs, nor staging).
  * Remote (--page-server): an empty private mapping, filled from a `snap
  * page-server` on the complete set with GET frames just before the pages
  * are placed, several in flight (lazy-remote.c); a page is asked for once,
@@ -120,7 +120,6 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 		return NULL;
 	}
 	*s = (struct lz_src){.pid = pid, .remote = r};
-	pthread_mutex_init(&s->lock, NULL);
 	if (load_runs(s, dirfd) || (r ? map_remote(s) : map_local(s, dirfd, dir))) {
 		lz_src_free(s);
 		return NULL;
@@ -128,50 +127,24 @@ struct lz_src *lz_src_open(int dirfd, const char *dir, pid_t pid, struct lz_remo
 	return s;
 }
 
-static int fetch_local(struct lz_src *s, size_t first, size_t n)
-{
-	if (!s->broken && page_reader_need(s->reader, first, n))
-		s->broken = true;
-	return s->broken ? -1 : 0;
-}
-
-/* The @n pages at @at in; -1: the source is lost or unreadable. */
-static int fetch(struct lz_src *s, const uint8_t *at, size_t n, bool ahead)
-{
-	size_t first = (at - s->base) / LZ_PAGE;
-	int ret;
-
-	if (s->remote)
-		return lz_remote_fetch(s, first, first + n, ahead);
-	pthread_mutex_lock(&s->lock);
-	ret = fetch_local(s, first, n);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
-}
-
 /*
  * A local image is read into a buffer rather than copied from its mapping:
  * each source page faulted in by the copy costs more than the read on VMs
  * whose page-table updates are dear (2-3x for the whole copy on this one).
- * Remote pages are in anonymous memory already, populated when fetched.
+ * An incremental set's pages are read from the set of the chain that has
+ * them. Remote pages are in anonymous memory already, populated when
+ * fetched.
  */
 static const uint8_t *pages(struct lz_src *s, const uint8_t *at, size_t n, uint8_t *buf,
 			    bool ahead)
 {
-	size_t len = n * LZ_PAGE;
-	ssize_t got;
+	size_t first = (at - s->base) / LZ_PAGE;
 
-	if (fetch(s, at, n, ahead))
-		return NULL;
 	if (s->remote)
-		return at;
-	got = pread(page_reader_fd(s->reader), buf, len, at - s->base);
-	if (got != (ssize_t)len) {
-		if (got < 0)
-			pr_perror("image pages-%d.img: cannot read %zu pages", s->pid, n);
-		else
-			pr_err("image pages-%d.img: %zu pages short at page %zu", s->pid, n,
-			       (size_t)(at - s->base) / LZ_PAGE);
+		return lz_remote_fetch(s, first, first + n, ahead) ? NULL : at;
+	if (LZ_GET(s->broken))
+		return NULL;
+	if (page_reader_read(s->reader, first, n, buf)) {
 		__atomic_store_n(&s->broken, true, __ATOMIC_RELAXED);
 		return NULL;
 	}
@@ -192,7 +165,6 @@ void lz_src_free(struct lz_src *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_destroy(&s->lock);
 	if (s->base)
 		munmap(s->base, s->len);
 	free(s->have);

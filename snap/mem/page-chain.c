@@ -6,6 +6,7 @@
  * level, and so on until a level has the pages itself; levels are opened
  * only when a range reaches them.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,26 +132,36 @@ out:
 	return ret;
 }
 
-static int copy_out(struct chain *c, int in, uint64_t in_page, uint64_t out_page, uint64_t nr)
+/* Where resolved pages go, advanced as they are: memory, or else the chain's memfd at @off. */
+struct sink {
+	uint8_t *mem;
+	off_t off;
+};
+
+static int copy_out(struct chain *c, int in, uint64_t in_page, struct sink *to, uint64_t nr)
 {
-	off_t from = in_page * PAGE_SIZE, to = out_page * PAGE_SIZE;
+	off_t from = in_page * PAGE_SIZE;
 	size_t len = nr * PAGE_SIZE;
 
 	while (len) {
-		size_t n = len < COPY_BUF ? len : COPY_BUF;
-		ssize_t got = pread(in, c->buf, n, from);
+		/* Into memory straight; into the memfd through the buffer. */
+		size_t n = to->mem || len < COPY_BUF ? len : COPY_BUF;
+		ssize_t got = pread(in, to->mem ? (void *)to->mem : (void *)c->buf, n, from);
 
 		if (got <= 0) {
-			pr_perror("%s: reading the pages of pid %d in its parent sets", c->dir,
-				  c->pid);
+			if (!got)
+				errno = EIO;
+			pr_perror("%s: reading the pages of pid %d in its sets", c->dir, c->pid);
 			return -1;
 		}
-		if (pwrite(c->out, c->buf, got, to) != got) {
+		if (to->mem) {
+			to->mem += got;
+		} else if (pwrite(c->out, c->buf, got, to->off) != got) {
 			pr_perror("%s: pid %d: staging its pages", c->dir, c->pid);
 			return -1;
 		}
+		to->off += got;
 		from += got;
-		to += got;
 		len -= got;
 	}
 	return 0;
@@ -175,8 +186,8 @@ static ssize_t find_entry(const struct level *l, uint64_t addr)
 	return -1;
 }
 
-/* @nr pages at @addr, from level @k or above, to page @out of the output. */
-static int fetch(struct chain *c, int k, uint64_t addr, uint64_t nr, uint64_t out)
+/* @nr pages at @addr, from level @k or above, to @to. */
+static int fetch(struct chain *c, int k, uint64_t addr, uint64_t nr, struct sink *to)
 {
 	while (nr) {
 		struct level *l = &c->lv[k];
@@ -195,13 +206,12 @@ static int fetch(struct chain *c, int k, uint64_t addr, uint64_t nr, uint64_t ou
 		if (p->in_parent) {
 			if (c->nr_lv == k + 1 && open_parent(c, k))
 				return -1;
-			if (fetch(c, k + 1, addr, n, out))
+			if (fetch(c, k + 1, addr, n, to))
 				return -1;
-		} else if (copy_out(c, l->pages_fd, l->first[e] + off, out, n)) {
+		} else if (copy_out(c, l->pages_fd, l->first[e] + off, to, n)) {
 			return -1;
 		}
 		addr += n * PAGE_SIZE;
-		out += n;
 		nr -= n;
 	}
 	return 0;
@@ -220,9 +230,12 @@ static void chain_free(struct chain *c)
 	free(c);
 }
 
-/* The chain of @pid's pagemap @pm (level 0, not owned) and an empty memfd to resolve it into. */
+/*
+ * The chain of @pid's pagemap @pm (level 0, not owned); with @staged, an
+ * empty memfd to resolve it into.
+ */
 static struct chain *chain_new(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
-			       PagemapEntry **pm, size_t nr)
+			       PagemapEntry **pm, size_t nr, bool staged)
 {
 	struct chain *c = calloc(1, sizeof(*c));
 	char name[32];
@@ -233,10 +246,12 @@ static struct chain *chain_new(int dirfd, const char *dir, uint64_t parent_id, p
 	c->lv[0] = (struct level){ .dirfd = -1, .pm = pm, .nr = nr, .pages_fd = -1,
 				   .parent_id = parent_id };
 	c->lv[0].dirfd = dup(dirfd);
-	c->buf = malloc(COPY_BUF);
 	snprintf(name, sizeof(name), "pages-%d", pid);
-	c->out = memfd_create(name, MFD_CLOEXEC);
-	if (c->lv[0].dirfd < 0 || !c->buf || c->out < 0) {
+	if (staged) {
+		c->buf = malloc(COPY_BUF);
+		c->out = memfd_create(name, MFD_CLOEXEC);
+	}
+	if (c->lv[0].dirfd < 0 || (staged && (!c->buf || c->out < 0))) {
 		pr_perror("%s: pid %d: cannot stage its pages", dir, pid);
 		goto fail;
 	}
@@ -251,8 +266,8 @@ fail:
 int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid,
 		       PagemapEntry **pm, size_t nr, int *fd)
 {
-	struct chain *c = chain_new(dirfd, dir, parent_id, pid, pm, nr);
-	uint64_t out = 0;
+	struct chain *c = chain_new(dirfd, dir, parent_id, pid, pm, nr, true);
+	struct sink to = {0};
 
 	*fd = -1;
 	if (!c)
@@ -260,13 +275,12 @@ int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid
 	for (size_t i = 0; i < nr; i++) {
 		PagemapEntry *p = pm[i];
 
-		if (p->in_parent ? fetch(c, 0, p->vaddr, p->nr_pages, out) :
-				   copy_out(c, c->lv[0].pages_fd, c->lv[0].first[i], out,
+		if (p->in_parent ? fetch(c, 0, p->vaddr, p->nr_pages, &to) :
+				   copy_out(c, c->lv[0].pages_fd, c->lv[0].first[i], &to,
 					    p->nr_pages)) {
 			chain_free(c);
 			return -1;
 		}
-		out += p->nr_pages;
 	}
 	for (size_t i = 0; i < nr; i++)
 		pm[i]->has_in_parent = pm[i]->in_parent = false;
@@ -277,12 +291,13 @@ int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid
 }
 
 struct page_reader {
-	int fd;		 /* pages-PID.img, or the chain's memfd */
+	const char *dir;
+	pid_t pid;
+	int fd;		 /* pages-PID.img, without parent runs */
 	struct chain *c; /* NULL: no parent runs */
 	PagemapEntry **pm;
 	size_t nr;
 	uint64_t *idx;	 /* per entry: the index of its first page */
-	uint8_t *done;	 /* chain: per page, resolved into the memfd */
 	uint64_t nr_pages;
 };
 
@@ -298,7 +313,6 @@ void page_reader_close(struct page_reader *r)
 		protobuf_c_message_free_unpacked(&r->pm[i]->base, NULL);
 	free(r->pm);
 	free(r->idx);
-	free(r->done);
 	free(r);
 }
 
@@ -310,16 +324,12 @@ static int open_chain(struct page_reader *r, int dirfd, const char *dir, pid_t p
 
 	if (img_load_one(dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv))
 		return -1;
-	r->c = chain_new(dirfd, dir, inv->has_parent_id ? inv->parent_id : 0, pid, r->pm, r->nr);
+	r->c = chain_new(dirfd, dir, inv->has_parent_id ? inv->parent_id : 0, pid, r->pm, r->nr,
+			 false);
 	protobuf_c_message_free_unpacked(&inv->base, NULL);
 	if (!r->c)
 		return -1;
-	r->fd = r->c->out;
-	r->done = calloc(r->nr_pages ? r->nr_pages : 1, 1);
-	if (!r->done || ftruncate(r->fd, r->nr_pages * PAGE_SIZE)) {
-		pr_perror("%s: pid %d: cannot stage its pages", dir, pid);
-		return -1;
-	}
+	/* Every level opened now: reads only read the chain, from any thread. */
 	for (k = 0; k < r->c->nr_lv && page_chain_needed(r->c->lv[k].pm, r->c->lv[k].nr); k++)
 		if (r->c->nr_lv == k + 1 && open_parent(r->c, k))
 			return -1;
@@ -334,7 +344,7 @@ struct page_reader *page_reader_open(int dirfd, const char *dir, pid_t pid, uint
 
 	if (!r)
 		return NULL;
-	r->fd = -1;
+	*r = (struct page_reader){.dir = dir, .pid = pid, .fd = -1};
 	if (img_load_all(dirfd, IMG_PAGEMAP, pid, false, (void ***)&r->pm, &r->nr))
 		goto fail;
 	r->idx = calloc(r->nr + 1, sizeof(*r->idx));
@@ -362,11 +372,6 @@ fail:
 	return NULL;
 }
 
-int page_reader_fd(const struct page_reader *r)
-{
-	return r->fd;
-}
-
 /* The entry holding page index @i. */
 static size_t entry_of(const struct page_reader *r, uint64_t i)
 {
@@ -383,30 +388,39 @@ static size_t entry_of(const struct page_reader *r, uint64_t i)
 	return lo;
 }
 
-int page_reader_need(struct page_reader *r, uint64_t idx, uint64_t nr)
+int page_reader_read(const struct page_reader *r, uint64_t idx, uint64_t nr, uint8_t *buf)
 {
+	struct sink to = {.mem = buf};
 	uint64_t end = idx + nr;
 
-	if (!r->c)
-		return 0;
-	while (idx < end) {
-		size_t e;
-		uint64_t off, n;
-		const PagemapEntry *p;
+	if (!r->c) {
+		size_t len = nr * PAGE_SIZE, done = 0;
 
-		if (r->done[idx]) {
-			idx++;
-			continue;
+		while (done < len) {
+			ssize_t got = pread(r->fd, buf + done, len - done, idx * PAGE_SIZE + done);
+
+			if (got <= 0) {
+				if (!got)
+					errno = EIO;
+				pr_perror("%s: reading pages %llu-%llu of pages-%d.img", r->dir,
+					  (unsigned long long)idx,
+					  (unsigned long long)(end - 1), r->pid);
+				return -1;
+			}
+			done += got;
 		}
-		e = entry_of(r, idx);
-		p = r->pm[e];
-		off = idx - r->idx[e];
-		n = p->nr_pages - off < end - idx ? p->nr_pages - off : end - idx;
-		if (p->in_parent ? fetch(r->c, 0, p->vaddr + off * PAGE_SIZE, n, idx)
+		return 0;
+	}
+	while (idx < end) {
+		size_t e = entry_of(r, idx);
+		const PagemapEntry *p = r->pm[e];
+		uint64_t off = idx - r->idx[e];
+		uint64_t n = p->nr_pages - off < end - idx ? p->nr_pages - off : end - idx;
+
+		if (p->in_parent ? fetch(r->c, 0, p->vaddr + off * PAGE_SIZE, n, &to)
 				 : copy_out(r->c, r->c->lv[0].pages_fd, r->c->lv[0].first[e] + off,
-					    idx, n))
+					    &to, n))
 			return -1;
-		memset(r->done + idx, 1, n);
 		idx += n;
 	}
 	return 0;

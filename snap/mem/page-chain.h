@@ -31,16 +31,15 @@ int page_chain_resolve(int dirfd, const char *dir, uint64_t parent_id, pid_t pid
 /*
  * Reading @pid's pages by index, in pagemap order with the parent sets'
  * runs included, for those who serve them (lazy-pages, the page server).
- * Without parent runs the file is pages-PID.img itself (its size checked);
- * with them a memfd, filled range by range as page_reader_need() asks, so
- * that opening costs no copy (every parent set is opened and checked at
- * once, though). NULL (logged) on error; *@nr_pages its page count.
+ * Without parent runs from pages-PID.img itself (its size checked); with
+ * them straight from each set's pages file (every parent set is opened and
+ * checked at once, and nothing is staged). NULL (logged) on error;
+ * *@nr_pages its page count.
  */
 struct page_reader;
 struct page_reader *page_reader_open(int dirfd, const char *dir, pid_t pid, uint64_t *nr_pages);
-/* Pages @idx..@idx+@nr-1 are in page_reader_fd() after this: 0, or -1 (logged). */
-int page_reader_need(struct page_reader *r, uint64_t idx, uint64_t nr);
-int page_reader_fd(const struct page_reader *r);
+/* Pages @idx..@idx+@nr-1 into @buf; any thread. 0, or -1 (logged). */
+int page_reader_read(const struct page_reader *r, uint64_t idx, uint64_t nr, uint8_t *buf);
 void page_reader_close(struct page_reader *r);
 
 #endif

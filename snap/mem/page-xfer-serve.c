@@ -97,15 +97,12 @@ static int on_get(struct tx *tx, const struct ps_hdr *h)
 	while (g.nr) {
 		struct ps_pages p = { g.idx, g.nr < PS_MAX_PAGES ? g.nr : PS_MAX_PAGES };
 		size_t len = p.nr * PAGE_SIZE;
-		ssize_t n = -1;
 
-		if (!page_reader_need(s->r, p.idx, p.nr))
-			n = pread(page_reader_fd(s->r), tx->buf, len, p.idx * PAGE_SIZE);
-		if (n != (ssize_t)len)
-			return fail(tx, "pid %u: reading pages %llu-%llu: %s", g.pid,
+		/* Its own line says why; the peer gets this one. */
+		if (page_reader_read(s->r, p.idx, p.nr, tx->buf))
+			return fail(tx, "pid %u: pages %llu-%llu cannot be read", g.pid,
 				    (unsigned long long)p.idx,
-				    (unsigned long long)(p.idx + p.nr - 1),
-				    n < 0 ? strerror(errno) : "the file is short");
+				    (unsigned long long)(p.idx + p.nr - 1));
 		if (ps_frame_send(tx->sk, PS_PAGES, g.pid, &p, sizeof(p), tx->buf, len, 0)) {
 			pr_perror("lazy-pages from %s: sending pid %u's pages", tx->peer, g.pid);
 			return -1;
