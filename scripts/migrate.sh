@@ -128,7 +128,11 @@ nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/b/img" -d --lazy-pages \
 check_moved live
 wait "$server"
 frozen=$(stat_ms "$WORK/dump.stats" 'frozen time')
-total=$(stat_ms "$WORK/dump.stats" 'total time')
+# From the freeze on: what a dump does before it (seizing, catch-up rounds) the process runs through.
+down() {
+	echo "$(stat_ms "$1" 'total time') $(stat_ms "$1" 'freezing time')" | awk '{ print $1 - $2 }'
+}
+total=$(down "$WORK/dump.stats")
 rst=$(stat_ms "$WORK/restore.stats" 'restore time')
 echo "  final dump: frozen $frozen ms, $(awk '/pages written/ { print $3 }' "$WORK/dump.stats") pages" \
 	"sent to $B ($(awk '/pages in parent/ { print $4 }' "$WORK/dump.stats") in the pre-dumps)"
@@ -148,14 +152,14 @@ nsenter --net=/run/netns/"$A" "$SNAP" dump -t "$(cat "$WORK/stw.pid")" -D "$WORK
 nsenter --net=/run/netns/"$B" "$SNAP" restore -D "$WORK/stw" -d --pidfile "$WORK/stw.pid" \
 	-o "$WORK/stw-restore.log" --display-stats >"$WORK/stw-restore.stats"
 check_moved stw
-stw_down=$(echo "$(stat_ms "$WORK/stw-dump.stats" 'total time') $(stat_ms "$WORK/stw-restore.stats" 'restore time')" |
+stw_down=$(echo "$(down "$WORK/stw-dump.stats") $(stat_ms "$WORK/stw-restore.stats" 'restore time')" |
 	awk '{ print $1 + $2 }')
 kill -9 "$(cat "$WORK/stw.pid")"
 
 echo "  stop-the-world: dump frozen $(stat_ms "$WORK/stw-dump.stats" 'frozen time') ms, restore" \
 	"$(stat_ms "$WORK/stw-restore.stats" 'restore time') ms"
-echo "Downtime (the final dump's whole run, from freeze to kill, plus the hand-over, plus restore"
-echo "until the process runs):"
+echo "Downtime (the final dump from its freeze to its end, the pages sent and the process killed,"
+echo "plus the hand-over, plus restore until the process runs):"
 echo "  pre-copy + post-copy: $live_down ms"
 echo "  stop-the-world:       $stw_down ms"
 echo "$live_down $stw_down" | awk '{ printf "  ratio: %.2f\n", $1 / $2 }'
