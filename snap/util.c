@@ -55,6 +55,27 @@ int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int reopen_fd(int fd, int flags)
 {
 	char path[64];

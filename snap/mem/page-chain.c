@@ -6,7 +6,6 @@
  * level, and so on until a level has the pages itself; levels are opened
  * only when a range reaches them.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,28 +142,30 @@ static int copy_out(struct chain *c, int in, uint64_t in_page, struct sink *to, 
 	off_t from = in_page * PAGE_SIZE;
 	size_t len = nr * PAGE_SIZE;
 
+	/* Into memory straight; into the memfd through the buffer. */
+	if (to->mem) {
+		if (pread_full(in, to->mem, len, from))
+			goto unreadable;
+		to->mem += len;
+		return 0;
+	}
 	while (len) {
-		/* Into memory straight; into the memfd through the buffer. */
-		size_t n = to->mem || len < COPY_BUF ? len : COPY_BUF;
-		ssize_t got = pread(in, to->mem ? (void *)to->mem : (void *)c->buf, n, from);
+		size_t n = len < COPY_BUF ? len : COPY_BUF;
 
-		if (got <= 0) {
-			if (!got)
-				errno = EIO;
-			pr_perror("%s: reading the pages of pid %d in its sets", c->dir, c->pid);
-			return -1;
-		}
-		if (to->mem) {
-			to->mem += got;
-		} else if (pwrite(c->out, c->buf, got, to->off) != got) {
+		if (pread_full(in, c->buf, n, from))
+			goto unreadable;
+		if (pwrite(c->out, c->buf, n, to->off) != (ssize_t)n) {
 			pr_perror("%s: pid %d: staging its pages", c->dir, c->pid);
 			return -1;
 		}
-		to->off += got;
-		from += got;
-		len -= got;
+		to->off += n;
+		from += n;
+		len -= n;
 	}
 	return 0;
+unreadable:
+	pr_perror("%s: reading the pages of pid %d in its sets", c->dir, c->pid);
+	return -1;
 }
 
 /* The entry of @l holding @addr, or -1. */
@@ -393,23 +394,13 @@ int page_reader_read(const struct page_reader *r, uint64_t idx, uint64_t nr, uin
 	struct sink to = {.mem = buf};
 	uint64_t end = idx + nr;
 
+	/* Without parent runs, the pages are in the file in index order. */
 	if (!r->c) {
-		size_t len = nr * PAGE_SIZE, done = 0;
-
-		while (done < len) {
-			ssize_t got = pread(r->fd, buf + done, len - done, idx * PAGE_SIZE + done);
-
-			if (got <= 0) {
-				if (!got)
-					errno = EIO;
-				pr_perror("%s: reading pages %llu-%llu of pages-%d.img", r->dir,
-					  (unsigned long long)idx,
-					  (unsigned long long)(end - 1), r->pid);
-				return -1;
-			}
-			done += got;
-		}
-		return 0;
+		if (!pread_full(r->fd, buf, nr * PAGE_SIZE, idx * PAGE_SIZE))
+			return 0;
+		pr_perror("%s: reading pages %llu-%llu of pages-%d.img", r->dir,
+			  (unsigned long long)idx, (unsigned long long)(end - 1), r->pid);
+		return -1;
 	}
 	while (idx < end) {
 		size_t e = entry_of(r, idx);
