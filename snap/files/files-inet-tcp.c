@@ -298,8 +298,8 @@ void inet_dump_free(void *st)
 	free(is->q);
 	inet_diag_free(&is->diag);
 	inet_mc_cands_free(&is->mc);
-	sk_opts_cache_free(&is->sk_defaults);
-	inet_opts_cache_free(&is->inet_defaults);
+	sk_kind_cache_free(&is->sk_defaults);
+	sk_kind_cache_free(&is->inet_defaults);
 	if (is->ctx)
 		inet_lock_free(is->ctx, is);
 }

@@ -61,8 +61,8 @@ struct inet_dump_state {
 	struct dump_ctx *ctx;		/* set by collect: dump_free needs it */
 	struct inet_diag_table diag;
 	struct inet_mc_cands mc;
-	struct sk_opts_cache sk_defaults;	/* fresh sockets' options, once a kind */
-	struct inet_opts_cache inet_defaults;
+	struct sk_kind_cache sk_defaults;	/* fresh sockets' options, once a kind */
+	struct sk_kind_cache inet_defaults;
 	size_t nr_dumped;		/* inet sockets: inet-queues.img is written if any */
 	InetQueueEntry **q;		/* inet-queues.img */
 	size_t nr_q, cap_q;

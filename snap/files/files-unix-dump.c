@@ -511,5 +511,5 @@ void unix_dump_free(void *st)
 	for (size_t i = 0; i < us->nr_q; i++)
 		unix_queue_entry__free_unpacked(us->q[i], NULL);
 	free(us->q);
-	sk_opts_cache_free(&us->sk_defaults);
+	sk_kind_cache_free(&us->sk_defaults);
 }

@@ -94,7 +94,7 @@ struct unix_dump_state {
 	size_t nr_dumped, cap_dumped;
 	UnixQueueEntry **q;		/* unix-queues.img */
 	size_t nr_q, cap_q;
-	struct sk_opts_cache sk_defaults;	/* fresh sockets' options, once a type */
+	struct sk_kind_cache sk_defaults;	/* fresh sockets' options, once a type */
 };
 
 /* A socket being restored, linked to the others by load. */

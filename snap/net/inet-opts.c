@@ -178,7 +178,7 @@ static bool unconnected(const InetSkEntry *ie)
 
 /* A fresh socket's values for one kind of socket (inet-opts.h). */
 struct inet_kind_defaults {
-	int family, type, protocol;
+	struct sk_kind k;
 	int ints[NR_INT_OPTS];
 	bool has_int[NR_INT_OPTS];	/* the kind has the option */
 	bool has_mc_if, has_cc, has_icmp;
@@ -206,9 +206,7 @@ static int read_defaults(const InetSkEntry *ie, struct inet_kind_defaults *def, 
 		return -1;
 	}
 	memset(def, 0, sizeof(*def));
-	def->family = ie->family;
-	def->type = ie->type;
-	def->protocol = ie->protocol;
+	def->k = (struct sk_kind){ie->family, ie->type, ie->protocol};
 	for (size_t i = 0; i < NR_INT_OPTS; i++)
 		def->has_int[i] =
 			!get_int(fresh, int_opts[i].level, int_opts[i].opt, &def->ints[i]);
@@ -225,31 +223,19 @@ static int read_defaults(const InetSkEntry *ie, struct inet_kind_defaults *def, 
 }
 
 /* The defaults of @ie's kind: from @c once read, else read (and kept in @c). NULL logged. */
-static const struct inet_kind_defaults *defaults(struct inet_opts_cache *c, const InetSkEntry *ie,
+static const struct inet_kind_defaults *defaults(struct sk_kind_cache *c, const InetSkEntry *ie,
 						 struct inet_kind_defaults *tmp, const char *who)
 {
-	struct inet_kind_defaults *n;
+	struct sk_kind k = {ie->family, ie->type, ie->protocol};
+	const struct inet_kind_defaults *hit = c ? sk_kind_find(c, sizeof(*hit), &k) : NULL;
 
-	for (size_t i = 0; c && i < c->nr; i++)
-		if (c->v[i].family == (int)ie->family && c->v[i].type == (int)ie->type &&
-		    c->v[i].protocol == (int)ie->protocol)
-			return &c->v[i];
+	if (hit)
+		return hit;
 	if (read_defaults(ie, tmp, who))
 		return NULL;
-	/* Out of memory: only the next socket of the kind reads them again. */
-	n = c ? realloc(c->v, (c->nr + 1) * sizeof(*n)) : NULL;
-	if (!n)
-		return tmp;
-	c->v = n;
-	c->v[c->nr] = *tmp;
-	return &c->v[c->nr++];
-}
-
-void inet_opts_cache_free(struct inet_opts_cache *c)
-{
-	free(c->v);
-	c->v = NULL;
-	c->nr = 0;
+	/* Not kept (no memory): the next socket of the kind reads them again. */
+	hit = c ? sk_kind_keep(c, sizeof(*tmp), tmp) : NULL;
+	return hit ? hit : tmp;
 }
 
 static int dump_ints(int fd, const struct inet_kind_defaults *def, InetSkEntry *ie,
@@ -365,7 +351,7 @@ static int dump_icmp_filter(int fd, const struct inet_kind_defaults *def, InetSk
 	return 0;
 }
 
-int inet_opts_dump(int fd, InetSkEntry *ie, struct inet_opts_cache *cache, const char *who)
+int inet_opts_dump(int fd, InetSkEntry *ie, struct sk_kind_cache *cache, const char *who)
 {
 	struct inet_kind_defaults tmp;
 	const struct inet_kind_defaults *def = defaults(cache, ie, &tmp, who);

@@ -12,21 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/sk-opts.h"
 #include "sk-inet.pb-c.h"
 
-/* A fresh socket's values of each kind met in one dump, as sk_opts_cache (sk-opts.h). */
-struct inet_opts_cache {
-	struct inet_kind_defaults *v;
-	size_t nr;
-};
-void inet_opts_cache_free(struct inet_opts_cache *c);
 
 /*
  * Fill @ie's ip, tcp, udp and raw options from @fd, a socket of
  * ie->family, type and protocol in ie->state, against a fresh socket's (in
  * @cache if not NULL). @who names it in messages. 0 or -1 logged.
  */
-int inet_opts_dump(int fd, InetSkEntry *ie, struct inet_opts_cache *cache, const char *who);
+int inet_opts_dump(int fd, InetSkEntry *ie, struct sk_kind_cache *cache, const char *who);
 /*
  * The options bind() heeds (IP_FREEBIND, IP_TRANSPARENT, IPV6_V6ONLY,
  * IP_BIND_ADDRESS_NO_PORT...): set before it. 0 or -1 logged.

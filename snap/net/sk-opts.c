@@ -113,40 +113,58 @@ static int read_defaults(int family, int type, int protocol, struct sk_defaults 
 	return 0;
 }
 
-/* One kind of socket's defaults in a cache (sk-opts.h). */
-struct sk_kind_defaults {
-	int family, type, protocol;
-	struct sk_defaults def;
-};
-
-/* A fresh socket's values for this kind: from @c once read, else read (and kept in @c). */
-static int defaults(struct sk_opts_cache *c, int family, int type, int protocol,
-		    struct sk_defaults *def, const char *who)
+void *sk_kind_find(const struct sk_kind_cache *c, size_t size, const struct sk_kind *k)
 {
-	struct sk_kind_defaults *n;
+	for (size_t i = 0; i < c->nr; i++) {
+		char *e = (char *)c->v + i * size;
 
-	for (size_t i = 0; c && i < c->nr; i++)
-		if (c->v[i].family == family && c->v[i].type == type &&
-		    c->v[i].protocol == protocol) {
-			*def = c->v[i].def;
-			return 0;
-		}
-	if (read_defaults(family, type, protocol, def, who))
-		return -1;
-	/* Out of memory: only the next socket of the kind reads them again. */
-	n = c ? realloc(c->v, (c->nr + 1) * sizeof(*n)) : NULL;
-	if (n) {
-		c->v = n;
-		c->v[c->nr++] = (struct sk_kind_defaults){family, type, protocol, *def};
+		if (!memcmp(e, k, sizeof(*k)))
+			return e;
 	}
-	return 0;
+	return NULL;
 }
 
-void sk_opts_cache_free(struct sk_opts_cache *c)
+void *sk_kind_keep(struct sk_kind_cache *c, size_t size, const void *e)
+{
+	char *n = realloc(c->v, (c->nr + 1) * size);
+
+	if (!n)
+		return NULL;
+	c->v = n;
+	return memcpy(n + c->nr++ * size, e, size);
+}
+
+void sk_kind_cache_free(struct sk_kind_cache *c)
 {
 	free(c->v);
 	c->v = NULL;
 	c->nr = 0;
+}
+
+/* One kind of socket's defaults in a cache. */
+struct sk_kind_defaults {
+	struct sk_kind k;
+	struct sk_defaults def;
+};
+
+/* A fresh socket's values for kind @k: from @c once read, else read (and kept in @c). */
+static int defaults(struct sk_kind_cache *c, const struct sk_kind *k, struct sk_defaults *def,
+		    const char *who)
+{
+	const struct sk_kind_defaults *hit = c ? sk_kind_find(c, sizeof(*hit), k) : NULL;
+	struct sk_kind_defaults e;
+
+	if (hit) {
+		*def = hit->def;
+		return 0;
+	}
+	if (read_defaults(k->family, k->type, k->protocol, def, who))
+		return -1;
+	/* Not kept (no memory): the next socket of the kind reads them again. */
+	e = (struct sk_kind_defaults){*k, *def};
+	if (c)
+		sk_kind_keep(c, sizeof(e), &e);
+	return 0;
 }
 
 /* The attached classic filter, if any. An eBPF one cannot be read back. */
@@ -258,15 +276,16 @@ static bool any_set(const SkOpts *o)
 	return false;
 }
 
-int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_opts_cache *cache,
+int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_kind_cache *cache,
 		 const char *who, SkOpts **out)
 {
+	struct sk_kind k = {family, type, protocol};
 	struct sk_defaults def;
 	SkOpts *o;
 	int v;
 
 	*out = NULL;
-	if (defaults(cache, family, type, protocol, &def, who))
+	if (defaults(cache, &k, &def, who))
 		return -1;
 	o = malloc(sizeof(*o));
 	if (!o) {

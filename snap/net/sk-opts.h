@@ -13,16 +13,27 @@
 #include "sk-unix.pb-c.h"
 
 /*
- * A fresh socket's values of each kind of socket met in one dump: a socket
- * and some 20 getsockopt() calls once a kind, not once a socket (a server's
- * hundred connections). Zeroed to start; one dump's, as the defaults
- * follow sysctls (net.core.rmem_default).
+ * What a fresh socket reads, per kind of socket met in one dump: a socket
+ * and some 20-70 getsockopt() calls once a kind, not once a socket (a
+ * server's hundred connections). Zeroed to start; one dump's, as the
+ * defaults follow sysctls (net.core.rmem_default). Its entries are of one
+ * size, each starting with its kind; sk-opts.c and inet-opts.c keep one
+ * each.
  */
-struct sk_opts_cache {
-	struct sk_kind_defaults *v;
+struct sk_kind {
+	int family, type, protocol;
+};
+
+struct sk_kind_cache {
+	void *v;
 	size_t nr;
 };
-void sk_opts_cache_free(struct sk_opts_cache *c);
+
+/* The entry of @size bytes for kind @k in @c, or NULL. */
+void *sk_kind_find(const struct sk_kind_cache *c, size_t size, const struct sk_kind *k);
+/* A copy of @e (@size bytes, starting with its kind) kept in @c; NULL: no memory, not kept. */
+void *sk_kind_keep(struct sk_kind_cache *c, size_t size, const void *e);
+void sk_kind_cache_free(struct sk_kind_cache *c);
 
 /*
  * The options of @fd that differ from those of a fresh socket(@family,
@@ -30,7 +41,7 @@ void sk_opts_cache_free(struct sk_opts_cache *c);
  * none. @who names the socket in messages ("pid 5 fd 3"). An eBPF filter is
  * refused. 0 or -1 logged.
  */
-int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_opts_cache *cache,
+int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_kind_cache *cache,
 		 const char *who, SkOpts **out);
 void sk_opts_free(SkOpts *o);
 /* Set @o (may be NULL) on @fd. 0 or -1 logged. */
