@@ -12,11 +12,13 @@
  * once it passes it: then saving is what bounds the memory, not the
  * brake stopping the task.
  *
- * A 1 GiB redis under load on a 2-CPU machine (medians of 3): flat out,
- * 11.2k commands/s, p50 0.54 ms, p99 2.86 ms, done in 4.0 s; giving way
- * past a fiftieth, 15.5k/s, 0.26 ms, 1.68 ms, done in 7.3 s (past a
- * tenth: 10.8k/s, 0.48 ms, 2.34 ms; during BGSAVE's 27 s: 16.6k/s, 0.26
- * ms, 0.87 ms).
+ * A 1 GiB redis under load on a 2-CPU machine (medians of 3), the sleep
+ * looked at the share only before it: flat out, 11.2k commands/s, p50
+ * 0.54 ms, p99 2.86 ms, done in 4.0 s; giving way past a fiftieth,
+ * 15.5k/s, 0.26 ms, 1.68 ms, done in 7.3 s (past a tenth: 10.8k/s, 0.48
+ * ms, 2.34 ms; during BGSAVE's 27 s: 16.6k/s, 0.26 ms, 0.87 ms). With the
+ * slices, another day, against that build: p99 2.49 against 1.86 ms, but
+ * --cow-limit kept under CPU contention (benchmarks.md).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,12 +88,13 @@ void live_yield(struct live_stats *st, struct live_dump *ld)
 	wait = task_wait_ns(ld);
 	dt = now - ld->yield_last_ns;
 	/* The task waited for a CPU meanwhile, and what the holder keeps alone leaves room. */
-	if (ld->yield_last_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt && held_low(ld)) {
+	if (ld->yield_last_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt) {
 		uint64_t until = now + (dt < YIELD_MAX_NS ? dt : YIELD_MAX_NS), t;
 
 		/*
-		 * In slices: once the task has written past the quarter, the
-		 * stream saves again before the brake has to stop the task.
+		 * In slices, each after a look: once the task has written past
+		 * the quarter, the stream saves again before the brake has to
+		 * stop the task.
 		 */
 		for (t = now; t < until && held_low(ld); t = now_ns()) {
 			uint64_t ns = until - t < YIELD_SLICE_NS ? until - t : YIELD_SLICE_NS;
