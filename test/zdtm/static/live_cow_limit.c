@@ -9,10 +9,16 @@
  * it (faulting writers wait) and that there were some. Before each write the
  * two copies must agree; at SIGTERM they must add up to the number of writes
  * made, which a page from after the freeze or a lost write would break.
+ * With "busy", a thread per CPU spins meanwhile: the writer and the stream
+ * wait for a CPU, and the stream gives way (live-yield.c), which must not
+ * let the copies past the limit.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "zdtmtst.h"
 
@@ -22,6 +28,14 @@
 #define LAST		(WORDS - 1)
 
 static volatile uint64_t *mem;
+static volatile int stop;
+
+static void *spin(void *arg)
+{
+	while (!stop)
+		;
+	return arg;
+}
 
 static uint64_t fill(unsigned long k, unsigned long i)
 {
@@ -79,14 +93,26 @@ int main(int argc, char **argv)
 {
 	uint64_t writes, sum = 0;
 	unsigned long k, i;
+	pthread_t th[64];
+	long nr = 0;
 
 	test_init(argc, argv);
 	setup();
 
 	test_daemon();
+	if (test_argc > 1 && !strcmp(test_argv[1], "busy")) {
+		nr = sysconf(_SC_NPROCESSORS_ONLN);
+		nr = nr < 1 ? 1 : nr > 64 ? 64 : nr;
+		for (long t = 0; t < nr; t++)
+			if (pthread_create(&th[t], NULL, spin, NULL))
+				fail("pthread_create: %m");
+	}
 	test_ready();
 	writes = write_random();
 	test_waitsig();
+	stop = 1;
+	for (long t = 0; t < nr; t++)
+		pthread_join(th[t], NULL);
 
 	if (test_recorded())
 		fail("%s", test_recorded());
