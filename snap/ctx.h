@@ -474,8 +474,12 @@ static inline pid_t rst_tid(const struct restore_task *t, size_t i)
 uint64_t now_ns(void);
 /* write() all of @buf, through short writes and EINTR. -1 with errno, not logged. */
 int write_full(int fd, const void *buf, size_t len);
-/* pread() all @len bytes at @off, through short reads and EINTR; EIO where the file ends first. */
+/*
+ * pread()/pwrite() all @len bytes at @off, through short transfers and
+ * EINTR. -1 with errno (ENODATA: the file ends first), not logged.
+ */
 int pread_full(int fd, void *buf, size_t len, off_t off);
+int pwrite_full(int fd, const void *buf, size_t len, off_t off);
 /*
  * A new open file description of what our @fd refers to, through
  * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.

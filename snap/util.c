@@ -66,6 +66,27 @@ int pread_full(int fd, void *buf, size_t len, off_t off)
 			continue;
 		if (n <= 0) {
 			if (!n)
+				errno = ENODATA;
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
 				errno = EIO;
 			return -1;
 		}

@@ -431,25 +431,11 @@ static int empty_rest(const struct restore_task *t, const VmaEntry *e, uint64_t 
 static int read_at(const struct restore_task *t, int fd, char *dst, uint64_t len, off_t off,
 		   uint64_t vaddr)
 {
-	ssize_t n;
-
-	while (len) {
-		n = pread(fd, dst, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (!n)
-				errno = EIO;
-			pr_perror("pid %d: cannot read its pages for %lx from pages-%d.img", t->pid,
-				  (unsigned long)vaddr, t->pid);
-			return -1;
-		}
-		dst += n;
-		off += n;
-		len -= n;
-		vaddr += n;
-	}
-	return 0;
+	if (!pread_full(fd, dst, len, off))
+		return 0;
+	pr_perror("pid %d: cannot read its pages for %lx from pages-%d.img", t->pid,
+		  (unsigned long)vaddr, t->pid);
+	return -1;
 }
 
 /* The process's own pages of its premapped areas, from its page image. */

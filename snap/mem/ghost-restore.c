@@ -129,25 +129,6 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return !len;
 }
 
-static int pwrite_full(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (!n)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * The extents at their offsets; the rest stays holes. An older image's data
  * is the whole file: its zero chunks are left as holes, as they most likely

@@ -225,22 +225,11 @@ static int make_segment(const IpcPermEntry *perm, void *arg)
 
 static int read_pages(int fd, char *buf, size_t len, off_t off, uint32_t id)
 {
-	ssize_t n;
-
-	while (len) {
-		n = pread(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_err("image ipcns-shm-pages-%u.img: %s", id,
-			       n ? strerror(errno) : "ends early");
-			return -1;
-		}
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
+	if (!pread_full(fd, buf, len, off))
+		return 0;
+	pr_err("image ipcns-shm-pages-%u.img: %s", id,
+	       errno == ENODATA ? "ends early" : strerror(errno));
+	return -1;
 }
 
 /*
