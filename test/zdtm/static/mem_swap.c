@@ -12,6 +12,7 @@
  * memory again and the others still in; then every task checks every byte.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,28 @@ static void page_out(char *area, const uint64_t *pm)
 	}
 }
 
+/*
+ * A page faulted in on one CPU sits in that CPU's LRU batch until that CPU
+ * drains it, and MADV_PAGEOUT skips pages off the LRU; madvise drains only
+ * the batch of the CPU it runs on. So each try runs on the next CPU of the
+ * task's set: a quiet CPU never drains its batch by itself (CI saw the same
+ * 11 pages stay in memory through 20 tries on one CPU).
+ */
+static void page_out_on_next_cpu(char *area, const uint64_t *pm, const cpu_set_t *all, int try)
+{
+	int n = CPU_COUNT(all), cpu, seen = -1;
+	cpu_set_t one;
+
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, all) && ++seen == try % n)
+			break;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		fail("sched_setaffinity(CPU %d): %m", cpu);
+	page_out(area, pm);
+}
+
 /* How many pages are to be pushed out (@nr_pushed), and how many are in swap. */
 static void count(const uint64_t *pm, unsigned long *nr_pushed, unsigned long *out)
 {
@@ -147,6 +170,7 @@ int main(int argc, char **argv)
 {
 	unsigned long mib = 64, pg, nr_pushed, out;
 	uint64_t *pm;
+	cpu_set_t cpus;
 	char *area;
 	int i;
 
@@ -170,15 +194,18 @@ int main(int argc, char **argv)
 		datagen(area + pg * PAGE_SIZE, PAGE_SIZE, seed(pg));
 
 	/* Before the fork: MADV_PAGEOUT leaves pages two processes map alone. */
+	if (sched_getaffinity(0, sizeof(cpus), &cpus))
+		fail("sched_getaffinity: %m");
 	for (i = 0; i < PAGEOUT_TRIES; i++) {
 		read_pagemap(area, pm);
 		count(pm, &nr_pushed, &out);
 		if (out == nr_pushed)
 			break;
-		page_out(area, pm);
-		/* A page still in a CPU's LRU batch is skipped: give them time to drain. */
+		page_out_on_next_cpu(area, pm, &cpus, i);
 		usleep(10000);
 	}
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		fail("sched_setaffinity back: %m");
 
 	test_daemon();
 
