@@ -114,8 +114,8 @@ static int finish_conn(const struct inet_rsk *r, const char *who)
 	ends_of(ie, &e);
 	/*
 	 * Options after repair mode (leaving it resets SO_REUSEADDR); the
-	 * socket filter after the peer's FIN, which it might drop, and before
-	 * anything leaves, whose answer it might drop.
+	 * socket filter after the peer's FIN, which it might drop (until then,
+	 * tcp_conn_filter() let only FINs in).
 	 */
 	if (inet_opts_restore(r->own_fd, ie, who) || tcp_conn_fin_in(r->own_fd, ie->conn, &e, who) ||
 	    sk_opts_restore(r->own_fd, ie->opts, who) ||

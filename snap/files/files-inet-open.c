@@ -123,7 +123,8 @@ static int open_conn(int fd, struct inet_rsk *r, const char *who)
 	if (inet_opts_restore_bind(fd, ie, who) || sk_opts_restore_bind(fd, ie->opts, who) ||
 	    tcp_repair_on(fd, who) || tcp_conn_restore_seqs(fd, ie->conn, who) ||
 	    do_bind(fd, ie, who) || do_connect(fd, ie, who) ||
-	    tcp_conn_restore(fd, ie->state, ie->conn, r->snd, r->rcv, who))
+	    tcp_conn_restore(fd, ie->state, ie->conn, r->snd, r->rcv, who) ||
+	    tcp_conn_filter(fd, ie->conn, ie->opts, who))
 		return -1;
 	r->repair = true;
 	return 0;

@@ -27,6 +27,7 @@
  * CLOSING (ours, then theirs).
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +39,7 @@
 
 #include "log.h"
 #include "net/inet-repair.h"
+#include "net/sk-opts.h"
 
 /* TCP option kinds for TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
 #define TCPOPT_MSS_KIND	      2
@@ -462,6 +464,33 @@ static int fin_taken(int fd, const char *who)
 	return -1;
 }
 
+/*
+ * A filter that lets in only segments with FIN set: a socket filter sees
+ * the TCP header first, flags in byte 13.
+ */
+static int fin_only(int fd, const char *who)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x01, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+
+	if (!setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+		return 0;
+	pr_perror("%s: cannot filter what comes in until its own filter is back", who);
+	return -1;
+}
+
+int tcp_conn_filter(int fd, const TcpConn *c, const SkOpts *o, const char *who)
+{
+	if (!o || !o->n_filter)
+		return 0;
+	return c->fin_rcvd ? fin_only(fd, who) : sk_opts_restore_filter(fd, o, who);
+}
+
 int tcp_conn_fin_in(int fd, const TcpConn *c, const struct tcp_ends *e, const char *who)
 {
 	uint32_t wnd = c->snd_wnd >> (c->has_snd_wscale ? c->snd_wscale : 0);
@@ -473,6 +502,23 @@ int tcp_conn_fin_in(int fd, const TcpConn *c, const struct tcp_ends *e, const ch
 	return fin_taken(fd, who);
 }
 
+/*
+ * A peer that is gone (its TIME_WAIT left behind in another network
+ * namespace) answers what the connection sends with a reset, which may
+ * come before the restore is done with it: the program finds it reset, as
+ * it would have had it been running. True if so, said once.
+ */
+static bool reset_meanwhile(int fd, const char *who)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) || ti.tcpi_state != TCPS_CLOSE)
+		return false;
+	pr_warn("%s: its peer reset it during the restore; the program will find it reset", who);
+	return true;
+}
+
 int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd, const char *who)
 {
 	uint32_t done = 0;
@@ -482,13 +528,16 @@ int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *s
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n <= 0) {
+			if (reset_meanwhile(fd, who))
+				return 0;
 			pr_perror("%s: cannot send the %u bytes it had not sent (%u sent)", who,
 				  c->unsent, done);
 			return -1;
 		}
 		done += n;
 	}
-	if ((c->fin_queued || (c->fin_sent && state == TCPS_LAST_ACK)) && shutdown(fd, SHUT_WR)) {
+	if ((c->fin_queued || (c->fin_sent && state == TCPS_LAST_ACK)) && shutdown(fd, SHUT_WR) &&
+	    !reset_meanwhile(fd, who)) {
 		pr_perror("%s: cannot shut it down for writing again", who);
 		return -1;
 	}

@@ -84,6 +84,15 @@ struct tcp_ends {
 };
 
 /*
+ * In repair mode, before anything can come in: the program's socket filter
+ * in @o, if it had one, so that nothing it would have dropped gets in
+ * between repair mode and finish (the peer's answer to what goes out then,
+ * a reset from a peer that is gone, a FIN retransmitted). A connection
+ * whose peer's FIN is to be fed in gets a filter that lets only FINs in,
+ * until sk_opts_restore() sets the program's. 0 or -1 logged.
+ */
+int tcp_conn_filter(int fd, const TcpConn *c, const SkOpts *o, const char *who);
+/*
  * Out of repair mode: the peer's FIN, if it had come, made up and fed in
  * (a socket filter of the program's would drop it: set it after). 0 or -1
  * logged.

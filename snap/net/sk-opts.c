@@ -392,7 +392,7 @@ static int set_timeo(int fd, int opt, uint64_t us)
 	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-static int restore_filter(int fd, const SkOpts *o, const char *who)
+int sk_opts_restore_filter(int fd, const SkOpts *o, const char *who)
 {
 	struct sock_fprog prog;
 	struct sock_filter *f;
@@ -416,10 +416,6 @@ static int restore_filter(int fd, const SkOpts *o, const char *who)
 	if (ret) {
 		pr_perror("%s: cannot attach its socket filter (%zu instructions)", who,
 			  o->n_filter);
-		return -1;
-	}
-	if (o->filter_locked && set_int(fd, SO_LOCK_FILTER, 1)) {
-		pr_perror("%s: cannot lock its socket filter", who);
 		return -1;
 	}
 	return 0;
@@ -489,7 +485,13 @@ int sk_opts_restore(int fd, const SkOpts *o, const char *who)
 	if (o->has_sndbuf &&
 	    set_buf(fd, SO_SNDBUF, SO_SNDBUFFORCE, o->sndbuf, "SO_SNDBUF", who))
 		return -1;
-	return o->n_filter ? restore_filter(fd, o, who) : 0;
+	if (o->n_filter && sk_opts_restore_filter(fd, o, who))
+		return -1;
+	if (o->filter_locked && set_int(fd, SO_LOCK_FILTER, 1)) {
+		pr_perror("%s: cannot lock its socket filter", who);
+		return -1;
+	}
+	return 0;
 }
 
 int sk_opts_check(const SkOpts *o, const char *who)

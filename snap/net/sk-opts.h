@@ -51,6 +51,8 @@ int sk_opts_restore(int fd, const SkOpts *o, const char *who);
  * SO_BINDTODEVICE): set before them; sk_opts_restore() sets them again.
  */
 int sk_opts_restore_bind(int fd, const SkOpts *o, const char *who);
+/* Only @o's socket filter (there is one), not locked. 0 or -1 logged. */
+int sk_opts_restore_filter(int fd, const SkOpts *o, const char *who);
 /* Check @o as read from an image: 0, or -1 logged naming @who. */
 int sk_opts_check(const SkOpts *o, const char *who);
 /*
