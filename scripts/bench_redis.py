@@ -26,7 +26,10 @@ Also the p99 of the first EARLY_S seconds of each snapshot ("early p99"):
 the windows are 10x apart in length (BGSAVE's fork leaves redis copying a
 page on most writes at first, fewer as its child goes on), so the p99 over
 the same stretch from the start is printed next to the p99 over each
-one's own window. Medians of the 3
+one's own window. And since a window's p99 falls as the same stalls are
+spread over a longer one, the number of probe commands slower than SLOW_MS
+during each snapshot ("slow"): what the clients suffered in all, however
+long it took. Medians of the 3
 rounds are printed, with the ratios snap/BGSAVE and where snap stands
 against the goals: frozen time <= BGSAVE's fork, extra memory <= --cow-limit
 (64 MiB), client p99 no worse than during BGSAVE.
@@ -56,6 +59,7 @@ COW_LIMIT = 64          # MiB, snap's default --cow-limit
 PROBES = 2
 QUIET_MAX = 15          # s: the quiet window is as long as the snapshot, up to this
 EARLY_S = 1.5           # s: the "early p99" window, from each snapshot's start
+SLOW_MS = 1.0           # ms: a probe command slower than this is "slow" (quiet p99: ~0.5)
 REC = struct.Struct("qq")   # a probe's record: start (monotonic ns), latency (ns)
 
 
@@ -297,7 +301,7 @@ def measure(srv, method):
     res.update({
         "complete_s": (t1 - t0) / 1e9,
         "p50": pct(dur, 0.5), "p99": pct(dur, 0.99), "max": dur[-1] if dur else float("nan"),
-        "e_p99": pct(early, 0.99),
+        "e_p99": pct(early, 0.99), "slow": sum(1 for x in dur if x > SLOW_MS),
         "q_p50": pct(quiet, 0.5), "q_p99": pct(quiet, 0.99),
         "q_max": quiet[-1] if quiet else float("nan"),
         "ops": srv.sampler.rate(t0, t1), "q_ops": srv.sampler.rate(q0, q1),
@@ -310,7 +314,8 @@ def measure(srv, method):
 
 COLS = [("frozen_ms", "frozen ms", "%.1f"), ("extra_mib", "extra MiB", "%.1f"),
         ("complete_s", "complete s", "%.2f"), ("p50", "p50 ms", "%.2f"),
-        ("p99", "p99 ms", "%.2f"), ("e_p99", "early p99", "%.2f"), ("max", "max ms", "%.1f"),
+        ("p99", "p99 ms", "%.2f"), ("e_p99", "early p99", "%.2f"), ("slow", "slow", "%d"),
+        ("max", "max ms", "%.1f"),
         ("ops", "ops/s", "%.0f"),
         ("q_p50", "quiet p50", "%.2f"), ("q_p99", "quiet p99", "%.2f"),
         ("q_max", "quiet max", "%.1f"), ("q_ops", "quiet ops/s", "%.0f")]
@@ -346,9 +351,10 @@ def main():
                     r = measure(srv, method)
                     results.setdefault((mib, method), []).append(r)
                     print("  round %d %-6s frozen %.1f ms, extra %.1f MiB, complete %.2f s, "
-                          "p99 %.2f ms (early %.2f, quiet %.2f), max %.1f ms (quiet %.1f)%s" %
+                          "p99 %.2f ms (early %.2f, quiet %.2f), %d slow, max %.1f ms "
+                          "(quiet %.1f)%s" %
                           (rnd + 1, method, r["frozen_ms"], r["extra_mib"], r["complete_s"],
-                           r["p99"], r["e_p99"], r["q_p99"], r["max"], r["q_max"],
+                           r["p99"], r["e_p99"], r["q_p99"], r["slow"], r["max"], r["q_max"],
                            ", cow %.1f MiB + rss %.1f MiB, writers waited %.1f ms" %
                            (r["cow_mib"], r["rss_mib"], r["waited_ms"])
                            if method != "bgsave" else ""), flush=True)
@@ -383,6 +389,9 @@ def main():
               (med(b, "p99"), "met" if p99 <= 1 else "MISSED", med(s, "p99")))
         print("  p99 of the first %.1f s: %.2f ms against BGSAVE's %.2f ms (%.2fx)" %
               (EARLY_S, med(s, "e_p99"), med(b, "e_p99"), med(s, "e_p99") / med(b, "e_p99")))
+        print("  probe commands over %.0f ms during the snapshot: %d against BGSAVE's %d "
+              "(%.2fx)" % (SLOW_MS, med(s, "slow"), med(b, "slow"),
+                           med(s, "slow") / max(med(b, "slow"), 1)))
 
 
 if __name__ == "__main__":
