@@ -106,7 +106,7 @@ int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct)
 	}
 	ld->held_faults = live_task_faults(ld);
 	ld->held_last_ns = now_ns();
-	live_yield_open(ld, t);
+	live_yield_open(ld);
 	return 0;
 }
 

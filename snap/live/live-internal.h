@@ -74,7 +74,7 @@ struct live_stats {
 	uint64_t cow_faults;
 	uint64_t cow_peak;		/* bytes, this thread's copy buffers */
 	uint64_t cow_wait_ns;
-	uint64_t yield_ns;		/* the stream slept, giving way to the task */
+	uint64_t yield_ns;		/* the stream waited for a CPU, giving way */
 };
 
 /* What the streaming threads of one tree share (live_stream_tree). */
@@ -163,10 +163,13 @@ struct live_dump {
 	struct live_brake *brake;	/* stops the task in time (live-brake.c) */
 	int held_statfd;
 	bool held_measured;
-	/* The task's threads' schedstat, and their wait then (live-yield.c). */
-	int *yield_fds;
-	size_t nr_yield_fds;
-	uint64_t yield_last_ns, yield_wait;
+	/*
+	 * The streaming thread's own policy (-1: left alone), whether it runs
+	 * as SCHED_IDLE now, and its wait for a CPU when it began (live-yield.c).
+	 */
+	int yield_policy;
+	bool yield_idle;
+	uint64_t yield_wait;
 	uint64_t drop_start, drop_end;	/* saved, to be dropped by the holder */
 	const struct range_list *swapped;	/* the task's: pages it had in swap */
 };
@@ -346,11 +349,15 @@ uint64_t live_brake_release(struct live_dump *ld);
 
 /* live-yield.c: the stream from a holder gives way to the task. */
 
-/* Watch @t's threads' waits for a CPU (frozen, its holder forked); none is no error. */
-void live_yield_open(struct live_dump *ld, const struct dump_task *t);
-/* After each chunk: sleep as long as it took if the task waited for a CPU meanwhile. */
+/* Before the streaming threads start: note the policy they will have. */
+void live_yield_open(struct live_dump *ld);
+/*
+ * After each chunk, in the streaming thread: SCHED_IDLE while what only
+ * the holder keeps is low, its own policy when not.
+ */
 void live_yield(struct live_stats *st, struct live_dump *ld);
-void live_yield_close(struct live_dump *ld);
+/* Done streaming from the holder: its own policy again. */
+void live_yield_end(struct live_stats *st, struct live_dump *ld);
 
 /* live-shmem.c, the tree frozen. */
 

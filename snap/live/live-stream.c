@@ -216,6 +216,8 @@ static int serve_until_objects_done(struct live_stats *st, struct live_dump *ld)
 
 static int stream_task(struct live_stats *st, struct live_dump *ld)
 {
+	int ret;
+
 	ld->cow = mmap(NULL, ld->cow_cap * PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ld->cow == MAP_FAILED) {
@@ -223,7 +225,9 @@ static int stream_task(struct live_stats *st, struct live_dump *ld)
 		pr_perror("cannot allocate the copy buffer (--cow-limit)");
 		return -1;
 	}
-	if (stream_held(st, ld) || (ld->holder && live_holder_flush(ld)))
+	ret = stream_held(st, ld);
+	live_yield_end(st, ld);
+	if (ret || (ld->holder && live_holder_flush(ld)))
 		return -1;
 	/* Every page saved and let go, the holder keeps nothing of the task's alone. */
 	live_brake_end(ld);

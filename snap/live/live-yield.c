@@ -3,118 +3,89 @@
  * Live snapshot: the stream gives way to the task (see live-internal.h).
  *
  * Streaming from a holder takes a CPU (reading the holder's memory,
- * writing the image), and where the task then waits for one, it runs
- * slower through the whole snapshot. So after each chunk the stream asks
- * how long the task's threads (those of the freeze) waited for a CPU
- * meanwhile (schedstat); past a fiftieth of the time the chunk took, it
- * sleeps as long as the chunk took. Not while what only the holder keeps
- * is past a quarter of the task's share of --cow-limit, nor any longer
- * once it passes it: then saving is what bounds the memory, not the
- * brake stopping the task.
+ * writing the image), and a task that waits for one runs slower through
+ * the whole snapshot. So while what only the holder keeps is under a
+ * quarter of the task's share of --cow-limit, the streaming thread runs
+ * as SCHED_IDLE: the scheduler gives it a CPU no other thread wants, and
+ * a thread of the task that wakes takes the CPU back at once. Past the
+ * quarter it runs at its own policy again: then saving is what bounds the
+ * memory, not the brake stopping the task.
  *
- * A 1 GiB redis under load on a 2-CPU machine (medians of 3), the sleep
- * looked at the share only before it: flat out, 11.2k commands/s, p50
- * 0.54 ms, p99 2.86 ms, done in 4.0 s; giving way past a fiftieth,
- * 15.5k/s, 0.26 ms, 1.68 ms, done in 7.3 s (past a tenth: 10.8k/s, 0.48
- * ms, 2.34 ms; during BGSAVE's 27 s: 16.6k/s, 0.26 ms, 0.87 ms). With the
- * slices, another day, against that build: p99 2.49 against 1.86 ms, but
- * --cow-limit kept under CPU contention (benchmarks.md).
+ * Before, the stream slept after a chunk whenever the task's threads had
+ * waited for a CPU meanwhile (their schedstat), as long as the chunk had
+ * taken. A 1 GiB redis under load on 2 CPUs, that build against this one
+ * interleaved with BGSAVE, medians of 3: probe commands over 1 ms during
+ * the snapshot 2569 against 795 (BGSAVE 4395), p99 2.55 against 1.96 ms,
+ * done in 10.2 against 6.3 s (benchmarks.md). The sleep guessed when the
+ * task wanted the CPU; the scheduler knows.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "live/live-internal.h"
 #include "log.h"
 
-#define YIELD_MAX_THREADS 64	      /* threads watched, of the freeze's */
-#define YIELD_WAIT_SHARE  50	      /* the task waited past 1/50 of the chunk's time */
-#define YIELD_MAX_NS	  50000000ULL /* the longest sleep */
-#define YIELD_SLICE_NS	  1000000ULL  /* how often a sleep looks at the holder's share */
-
-void live_yield_open(struct live_dump *ld, const struct dump_task *t)
+void live_yield_open(struct live_dump *ld)
 {
-	size_t n = t->nr_threads < YIELD_MAX_THREADS ? t->nr_threads : YIELD_MAX_THREADS;
+	/* The streaming threads inherit this thread's policy. */
+	int policy = sched_getscheduler(0);
 
-	ld->yield_fds = malloc(n * sizeof(*ld->yield_fds));
-	if (!ld->yield_fds)
+	ld->yield_policy = policy == SCHED_OTHER || policy == SCHED_BATCH ? policy : -1;
+	ld->yield_idle = false;
+}
+
+/* This thread's time spent waiting for a CPU, in ns (schedstat's second field); 0 unknown. */
+static uint64_t own_wait_ns(void)
+{
+	unsigned long long run, wait;
+	char buf[96];
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
+}
+
+static void set_idle(struct live_stats *st, struct live_dump *ld, bool idle)
+{
+	struct sched_param sp = { 0 };
+	uint64_t wait = own_wait_ns();
+
+	if (sched_setscheduler(0, idle ? SCHED_IDLE : ld->yield_policy, &sp)) {
+		/* Not giving way costs the task some CPU; staying idle could stall the dump. */
+		pr_warn("%s: the stream cannot %s: %s", ld->name,
+			idle ? "give way to the task (SCHED_IDLE)" : "take its policy back",
+			strerror(errno));
+		ld->yield_policy = -1;
 		return;
-	for (size_t i = 0; i < n; i++) {
-		char path[64];
-		int fd;
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", t->pid, t->threads[i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			ld->yield_fds[ld->nr_yield_fds++] = fd;
 	}
-	if (!ld->nr_yield_fds)
-		pr_debug("pid %d: no schedstat: the stream does not give way", t->pid);
-}
-
-/* The watched threads' time spent waiting for a CPU, in ns (schedstat's second field). */
-static uint64_t task_wait_ns(const struct live_dump *ld)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < ld->nr_yield_fds; i++) {
-		unsigned long long run, wait;
-		char buf[96];
-		ssize_t n = pread(ld->yield_fds[i], buf, sizeof(buf) - 1, 0);
-
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		if (sscanf(buf, "%llu %llu", &run, &wait) == 2)
-			sum += wait;
-	}
-	return sum;
-}
-
-static bool held_low(struct live_dump *ld)
-{
-	return live_held_low(ld, live_held_bound(ld, live_task_faults(ld)));
+	if (!idle && wait > ld->yield_wait)
+		st->yield_ns += wait - ld->yield_wait;
+	ld->yield_wait = wait;
+	ld->yield_idle = idle;
 }
 
 void live_yield(struct live_stats *st, struct live_dump *ld)
 {
-	uint64_t now, wait, dt;
+	bool low;
 
-	if (!ld->nr_yield_fds)
+	if (ld->yield_policy < 0)
 		return;
-	now = now_ns();
-	wait = task_wait_ns(ld);
-	dt = now - ld->yield_last_ns;
-	/* The task waited for a CPU meanwhile, and what the holder keeps alone leaves room. */
-	if (ld->yield_last_ns && (wait - ld->yield_wait) * YIELD_WAIT_SHARE > dt) {
-		uint64_t until = now + (dt < YIELD_MAX_NS ? dt : YIELD_MAX_NS), t;
-
-		/*
-		 * In slices, each after a look: once the task has written past
-		 * the quarter, the stream saves again before the brake has to
-		 * stop the task.
-		 */
-		for (t = now; t < until && held_low(ld); t = now_ns()) {
-			uint64_t ns = until - t < YIELD_SLICE_NS ? until - t : YIELD_SLICE_NS;
-			struct timespec ts = {0, (long)ns};
-
-			nanosleep(&ts, NULL);
-		}
-		st->yield_ns += now_ns() - now;
-		now = now_ns();
-		wait = task_wait_ns(ld);
-	}
-	ld->yield_last_ns = now;
-	ld->yield_wait = wait;
+	low = live_held_low(ld, live_held_bound(ld, live_task_faults(ld)));
+	if (low != ld->yield_idle)
+		set_idle(st, ld, low);
 }
 
-void live_yield_close(struct live_dump *ld)
+void live_yield_end(struct live_stats *st, struct live_dump *ld)
 {
-	for (size_t i = 0; i < ld->nr_yield_fds; i++)
-		close(ld->yield_fds[i]);
-	free(ld->yield_fds);
-	ld->yield_fds = NULL;
-	ld->nr_yield_fds = 0;
+	if (ld->yield_idle)
+		set_idle(st, ld, false);
 }

@@ -434,7 +434,6 @@ void live_free(struct live_dump *ld)
 	holder_end(ld);
 	if (ld->held_statfd >= 0)
 		close(ld->held_statfd);
-	live_yield_close(ld);
 	page_sink_abort(ld->sink);
 	if (ld->pidfd >= 0)
 		close(ld->pidfd);

@@ -2,8 +2,8 @@
 /*
  * 96 MiB of pages with a fixed pattern, and one thread per CPU that spins
  * until SIGTERM, touching none of them. While snap streams the pages, the
- * spinners wait for a CPU; the runner checks from --display-stats that the
- * stream slept for them (`stream yielded`), and the pages must come out
+ * spinners keep the CPUs; the runner checks from --display-stats that the
+ * stream waited for them (`stream yielded`), and the pages must come out
  * whole all the same, here and in the restored process.
  */
 #include <pthread.h>
