@@ -62,10 +62,6 @@ int restore_pidns_prepare(struct restore_ctx *ctx, bool foreign)
 			 ns_joined(ctx, NS_KIND__NS_PID, &joined) >= 0;
 	if (!ctx->new_pidns)
 		return 0;
-	if (ctx->opts->lazy_pages) {
-		pr_err("--lazy-pages with a tree in a new pid namespace is not supported yet");
-		return -1;
-	}
 	if (ns_joined(ctx, NS_KIND__NS_PID, &joined) >= 0) {
 		if (check_no_init(ctx, joined))
 			return -1;

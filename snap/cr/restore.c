@@ -533,7 +533,7 @@ static int run_tree(struct restore_tree *tr)
 		if (ctx->new_pidns && restore_find_threads(&ctx->tasks[i]))
 			return -1;
 		if (tr->lazy_sock >= 0 &&
-		    lazy_handoff(tr->lazy_sock, ctx->tasks[i].pid, rp->b.args))
+		    lazy_handoff(tr->lazy_sock, ctx->tasks[i].pid, ctx->tasks[i].real, rp->b.args))
 			return -1;
 	}
 	if (shmem_finish(ctx))

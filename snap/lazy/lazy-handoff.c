@@ -135,7 +135,7 @@ out:
 	return ret;
 }
 
-int lazy_handoff(int sock, pid_t pid, const struct restorer_args *a)
+int lazy_handoff(int sock, pid_t pid, pid_t host, const struct restorer_args *a)
 {
 	const struct rst_vma *vmas = (const void *)(uintptr_t)a->vmas;
 	struct lazy_hello *h;
@@ -147,7 +147,7 @@ int lazy_handoff(int sock, pid_t pid, const struct restorer_args *a)
 		pr_err("out of memory for the lazy ranges of pid %d", pid);
 		return -1;
 	}
-	*h = (struct lazy_hello){.magic = LAZY_MAGIC, .pid = pid};
+	*h = (struct lazy_hello){.magic = LAZY_MAGIC, .pid = pid, .host_pid = host};
 	for (i = 0; i < a->nr_vmas; i++)
 		if (lazy_vma(a, &vmas[i]))
 			h->ranges[h->nr_ranges++] = (struct lazy_range){vmas[i].start, vmas[i].end};
@@ -156,7 +156,7 @@ int lazy_handoff(int sock, pid_t pid, const struct restorer_args *a)
 		       h->nr_ranges, LAZY_MAX_RANGES);
 		goto out;
 	}
-	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	pidfd = syscall(SYS_pidfd_open, host, 0);
 	if (pidfd >= 0) {
 		uffd = syscall(SYS_pidfd_getfd, pidfd, a->lazy_uffd, 0);
 		close(pidfd);

@@ -79,7 +79,8 @@ struct lazy_ext {
 
 /* One uffd served: a restored process, or a child it forked during the lazy phase. */
 struct lazy_task {
-	pid_t pid; /* 0: a child forked since (the fork event has no pid) */
+	pid_t pid;  /* the image's; 0: a child forked since (the fork event has no pid) */
+	pid_t host; /* in snap's pid namespace (the guard's); 0 for a forked child */
 	int uffd;
 	struct lz_src *src;   /* shared with its forked children; the server frees it */
 	struct lazy_ext *ext; /* address order */

@@ -28,9 +28,9 @@ struct lazy_range {
 
 struct lazy_hello {
 	uint32_t magic;
-	int32_t pid;
+	int32_t pid; /* the image's: its pages */
 	uint32_t nr_ranges;
-	uint32_t pad;
+	int32_t host_pid;	    /* in snap's pid namespace: its pidfd (the guard's kill) */
 	struct lazy_range ranges[]; /* the registered mappings, address order */
 };
 

@@ -145,7 +145,8 @@ static int take_hello(struct lazy_server *s)
 		memcpy(&uffd, CMSG_DATA(cm), sizeof(int));
 	if (r < (ssize_t)sizeof(*h) || h->nr_ranges > LAZY_MAX_RANGES ||
 	    r != (ssize_t)(sizeof(*h) + h->nr_ranges * sizeof(struct lazy_range)) ||
-	    (h->magic == LAZY_MAGIC ? uffd < 0 : h->magic != LAZY_FILL_MAGIC || uffd >= 0)) {
+	    (h->magic == LAZY_MAGIC ? uffd < 0 || h->host_pid <= 0 :
+				      h->magic != LAZY_FILL_MAGIC || uffd >= 0)) {
 		pr_err("a malformed hello from the restore (%zd bytes)", r);
 		goto out;
 	}
@@ -163,8 +164,8 @@ static int take_hello(struct lazy_server *s)
 			pr_err("pid %d: no room to serve it", h->pid);
 		goto out;
 	}
-	*t = (struct lazy_task){.pid = h->pid, .uffd = uffd};
-	if (lz_build(t, h, src) || lz_guard_add(s->guard, t->pid, uffd))
+	*t = (struct lazy_task){.pid = h->pid, .host = h->host_pid, .uffd = uffd};
+	if (lz_build(t, h, src) || lz_guard_add(s->guard, t->host, uffd))
 		goto out;
 	pthread_rwlock_wrlock(&s->lock);
 	r = add_task(s, t);
@@ -197,8 +198,8 @@ static void finish_task(struct lazy_server *s, size_t i)
 		pr_info("pid %d: every page in", t->pid);
 	/* Our uffd, then the guard's: the last close unregisters every range. */
 	close(t->uffd);
-	if (t->pid)
-		lz_guard_done(s->guard, t->pid);
+	if (t->host)
+		lz_guard_done(s->guard, t->host);
 	lz_free(t);
 	s->tasks[i] = s->tasks[--s->nr_tasks];
 }

@@ -18,10 +18,11 @@ int cmd_lazy_pages(const struct snap_opts *opts, const struct kfeat *kf);
 /* restore: connect to the server of @dir (before any process exists); the fd or -1, logged. */
 int lazy_connect(int dirfd, const char *dir);
 /*
- * restore, once the restorer of @pid is ready: hand its uffd and lazy
- * ranges to the server and wait until it holds them. 0 or -1, logged.
+ * restore, once the restorer of @pid (@host in snap's pid namespace) is
+ * ready: hand its uffd and lazy ranges to the server and wait until it
+ * holds them. 0 or -1, logged.
  */
-int lazy_handoff(int sock, pid_t pid, const struct restorer_args *a);
+int lazy_handoff(int sock, pid_t pid, pid_t host, const struct restorer_args *a);
 /*
  * restore, @pid's restorer args built (a->lazy set), its pages-PID.img not
  * here: the server's memfd of its pages in pagemap order, those the

@@ -125,6 +125,7 @@ BAD = [
     ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),
     ("bad/live_shm_enospc", bad_live.bad_live_shm_enospc),
     ("bad/lazy_server_killed", bad_lazy.bad_lazy_server_killed),
+    ("bad/lazy_server_killed_pidns", bad_lazy.bad_lazy_server_killed_pidns),
     ("bad/lazy_page_server_killed", bad_lazyps.bad_lazy_page_server_killed),
     ("bad/lazy_page_server_trunc", bad_lazyps.bad_lazy_page_server_trunc),
     ("bad/lazy_incr_parent_missing", bad_lazyps.bad_lazy_incr_parent_missing),
