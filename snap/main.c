@@ -109,7 +109,9 @@ static void usage(FILE *f)
 		"  --pidfile FILE          restore: write the restored PID to FILE; page-server,\n"
 		"                          lazy-pages, service: its own pid\n"
 		"  --lazy-pages            restore: run the processes before their private anonymous\n"
-		"                          memory is in; `snap lazy-pages -D DIR` serves it\n"
+		"                          memory is in; `snap lazy-pages -D DIR` serves it;\n"
+		"                          dump: then serve the pages to `snap lazy-pages\n"
+		"                          --page-server` on --address (default: all), --port\n"
 		"  --pid-wait-ms N         restore: wait up to N ms for a busy PID (default 10000)\n"
 		"  --new-pidns             restore: in a new pid namespace, keeping the pids there,\n"
 		"                          under an init of snap's (no \"pid in use\" failures)\n"
@@ -153,7 +155,8 @@ static void usage(FILE *f)
 		"                          free port, logged at -v 3)\n"
 		"  --daemon                page-server, service: go to the background once listening\n"
 		"                          (--pidfile: its pid); errors go to -o only\n"
-		"  --status-fd FD          page-server, service: write \\0 to FD once listening\n"
+		"  --status-fd FD          page-server, service, dump --lazy-pages: write \\0 to FD\n"
+		"                          once listening\n"
 		"  --inherit-fd fd[N]:KEY  restore: the file whose key is KEY (pipe:[INO], or a\n"
 		"                          path) is not reopened but is snap's fd N; repeatable\n"
 		"  --evasive-devices       restore: a device file whose path is gone is reopened\n"
@@ -548,9 +551,23 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 	return 0;
 }
 
-/* --page-server and its address go together, and only with dump and pre-dump. */
+/*
+ * --page-server and its address go together, and only with dump and
+ * pre-dump; dump --lazy-pages listens on that address itself.
+ */
 static int check_page_server(const char *cmd, const struct snap_opts *o)
 {
+	bool lazy_dump = o->lazy_pages && !strcmp(cmd, "dump");
+
+	if (o->lazy_pages && !strcmp(cmd, "pre-dump")) {
+		fprintf(stderr, "snap: --lazy-pages is an option of dump and restore\n");
+		return -1;
+	}
+	if (lazy_dump && (o->page_server || o->port <= 0)) {
+		fprintf(stderr, "snap: dump --lazy-pages serves its pages itself: it needs --port "
+				"(not 0), and no --page-server\n");
+		return -1;
+	}
 	if (o->page_server && strcmp(cmd, "dump") && strcmp(cmd, "pre-dump") &&
 	    strcmp(cmd, "lazy-pages")) {
 		fprintf(stderr, "snap: --page-server is an option of dump, pre-dump and "
@@ -567,11 +584,12 @@ static int check_page_server(const char *cmd, const struct snap_opts *o)
 				"--page-server\n");
 		return -1;
 	}
-	if (o->daemon || o->status_fd >= 0) {
-		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server and service\n");
+	if (o->daemon || (o->status_fd >= 0 && !lazy_dump)) {
+		fprintf(stderr, "snap: --daemon and --status-fd are options of page-server and "
+				"service (--status-fd also of dump --lazy-pages)\n");
 		return -1;
 	}
-	if (!o->page_server && (o->address || o->port >= 0)) {
+	if (!o->page_server && !lazy_dump && (o->address || o->port >= 0)) {
 		fprintf(stderr, "snap: --address and --port go with --page-server (or snap "
 				"page-server)\n");
 		return -1;

@@ -32,6 +32,7 @@ static const char *const names[ACT_NR] = {
 	[ACT_PRE_RESUME] = "pre-resume",
 	[ACT_NETWORK_UNLOCK] = "network-unlock",
 	[ACT_POST_RESUME] = "post-resume",
+	[ACT_STATUS_READY] = "status-ready",
 };
 
 const char *action_name(enum action_hook hook)

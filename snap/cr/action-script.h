@@ -25,6 +25,7 @@ enum action_hook {
 	ACT_PRE_RESUME,
 	ACT_NETWORK_UNLOCK,	/* just before snap removes its lock and lets the tree go */
 	ACT_POST_RESUME,	/* the tree runs */
+	ACT_STATUS_READY,	/* dump --lazy-pages: listening, its pages ready to serve */
 	ACT_NR,
 };
 

@@ -524,5 +524,9 @@ out:
 	page_hold_free(ctx.hold);
 	if (ctx.dirfd >= 0)
 		close(ctx.dirfd);
+	if (ok && opts->lazy_pages) {
+		pr_info("dump of pid %d done: serving its pages to snap lazy-pages", opts->pid);
+		return cmd_page_server(opts);
+	}
 	return ok ? 0 : -1;
 }

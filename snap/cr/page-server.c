@@ -6,6 +6,11 @@
  * with every image in place, 1 otherwise; --daemon goes to the background
  * once listening (--pidfile: the server's pid), --status-fd writes "\0"
  * there once listening. The session itself is mem/page-xfer-recv.c.
+ *
+ * `snap dump --lazy-pages` ends here too, serving the set it has just
+ * written to `snap lazy-pages --page-server` (CRIU's lazy migration): then
+ * the status-ready hook (action scripts, an RPC caller's notification)
+ * says when it listens.
  */
 #include <fcntl.h>
 #include <netdb.h>
@@ -20,6 +25,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "cr/action-script.h"
 #include "cr/announce.h"
 #include "log.h"
 #include "mem/page-xfer.h"
@@ -160,6 +166,8 @@ int cmd_page_server(const struct snap_opts *opts)
 		goto out;
 	}
 	ret = -1;
+	if (opts->lazy_pages && action_run(opts, ACT_STATUS_READY, 0))
+		goto out;
 	sk = accept4(lsk, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (sk < 0) {
 		pr_perror("page server: accept on %s", name);

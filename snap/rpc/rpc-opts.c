@@ -69,8 +69,7 @@ static const struct opt_rule rules[] = {
 	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
 	{ "weak_sysctls", OPT_IGNORED,
 	  "snap fails on a sysctl the host lacks rather than skipping it: never a different result" },
-	{ "status_fd", OPT_IGNORED,
-	  "it reports lazy pages being ready, and lazy_pages is refused over RPC" },
+	{ "status_fd", OPT_MAPPED, NULL },
 	{ "cpu_cap", OPT_IGNORED, "snap checks CPU features its own way" },
 	{ "force_irmap", OPT_IGNORED, "snap has no inotify path map" },
 	{ "irmap_scan_paths", OPT_IGNORED, "snap has no inotify path map" },
@@ -93,8 +92,7 @@ static const struct opt_rule rules[] = {
 	{ "skip_mnt", OPT_REFUSED, "snap leaves no mount out" },
 	{ "enable_fs", OPT_REFUSED, "snap dumps only the file systems it knows" },
 	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
-	{ "lazy_pages", OPT_REFUSED,
-	  "a dump that serves its pages lazily is not done (snap lazy-pages serves a dump's images)" },
+	{ "lazy_pages", OPT_MAPPED, NULL },
 	{ "tls", OPT_REFUSED, "snap's page server speaks plain TCP" },
 	{ "tls_cacert", OPT_REFUSED, "snap's page server speaks plain TCP" },
 	{ "tls_cacrl", OPT_REFUSED, "snap's page server speaks plain TCP" },
@@ -397,6 +395,43 @@ static int map_incremental(const CriuOpts *co, bool restore, struct snap_opts *o
 	return 0;
 }
 
+/*
+ * lazy_pages: restore --lazy-pages; a dump then serves its pages on ps
+ * (CRIU's lazy migration, runc's `checkpoint --lazy-pages --page-server`),
+ * and says so with the status-ready notification and in the caller's
+ * status_fd.
+ */
+static int map_lazy(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts *o)
+{
+	char path[64];
+
+	if (!co->has_lazy_pages || !co->lazy_pages) {
+		if (co->has_status_fd)
+			pr_info("swrk: ignoring option status_fd: it is written by a dump with "
+				"lazy_pages only");
+		return 0;
+	}
+	o->lazy_pages = true;
+	if (restore)
+		return 0;
+	if (!o->page_server) {
+		pr_err("swrk: a dump with lazy_pages needs ps: the address and port to serve its "
+		       "pages on");
+		return -1;
+	}
+	/* ps is where it listens, not where it sends. */
+	o->page_server = false;
+	if (!co->has_status_fd)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", peer, co->status_fd);
+	o->status_fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (o->status_fd < 0) {
+		pr_perror("swrk: status_fd %d of the caller (pid %d)", co->status_fd, peer);
+		return -1;
+	}
+	return 0;
+}
+
 int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts *o,
 		  struct rpc_paths *p)
 {
@@ -421,7 +456,7 @@ int rpc_opts_fill(const CriuOpts *co, pid_t peer, bool restore, struct snap_opts
 	if (!restore && co->has_pid)
 		o->pid = co->pid;
 	if (map_flags(co, restore, o) || map_inherit(co, restore, o) ||
-	    map_incremental(co, restore, o) ||
+	    map_incremental(co, restore, o) || map_lazy(co, peer, restore, o) ||
 	    rpc_map_container(co, restore, o, p))
 		return -1;
 	return 0;

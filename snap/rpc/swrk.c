@@ -225,9 +225,9 @@ static int do_features(struct swrk *s)
 	CriuResp r = CRIU_RESP__INIT;
 	CriuFeatures f = CRIU_FEATURES__INIT;
 
-	/* Pre-dumps track memory; no lazy dump or pidfd store over RPC. */
+	/* Pre-dumps track memory, dumps serve pages lazily; no pidfd store over RPC. */
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
-	f.mem_track = true;
+	f.mem_track = f.lazy_pages = true;
 	r.type = CRIU_REQ_TYPE__FEATURE_CHECK;
 	r.success = true;
 	r.features = &f;

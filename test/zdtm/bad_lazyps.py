@@ -6,14 +6,19 @@ the pages come over TCP; one where the page server is killed mid-restore."""
 
 import os
 import re
+import select
 import shutil
 import signal
+import socket
+import threading
 
 from bad_incr import incr_image
 from bad_migrate import in_netns
+from bad_rpc import call
 from outcome import Failure, Skip
 from pageserver import PageServer
 from proc import alive, describe, descendants, exit_code, kill, spawn_wait, wait_until
+import rpc
 import tests
 
 IP = "/usr/sbin/ip"
@@ -235,3 +240,99 @@ def bad_lazy_incr_parent_missing(b):
         raise Failure("pid %d runs after a failed restore" % r.pid)
     if not wait_until(lambda: not (descendants() - before), 10):
         raise Failure("processes left running: %s" % sorted(descendants() - before))
+
+
+def lazy_dump(b):
+    """CRIU's lazy migration, as runc's `checkpoint --lazy-pages` drives it:
+    `snap dump --lazy-pages --port P` dumps mem_lazy (256 MiB, each page its
+    own bytes), kills it and serves the set's pages; its status-ready hook
+    (an action script here) says when it listens. The restore side, with
+    every image but pages-*.img, runs `snap lazy-pages --page-server`
+    against it and restores: the process checks every page while they come
+    over TCP. The dump exits 0 once they all came, lazy-pages too."""
+    r = b.target(tests.find("static/mem_lazy_1g").but(args=("256",)))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ready = os.path.join(b.dir, "ready")
+    hook = os.path.join(b.dir, "hook.sh")
+    with open(hook, "w") as f:
+        f.write('#!/bin/sh\n[ "$CRTOOLS_SCRIPT_ACTION" != status-ready ] || '
+                'echo "$CRTOOLS_IMAGE_DIR" > %s\n' % ready)
+    os.chmod(hook, 0o755)
+    dump = b.snap.start(["dump", "-t", str(r.pid), "-D", r.img, "--lazy-pages", "--address",
+                         "127.0.0.1", "--port", str(port), "--action-script", hook,
+                         "-o", "dump.log", "-v", "4"], r.img, "dump")
+    if not wait_until(lambda: os.path.exists(ready) or not alive(dump), 60) or not alive(dump):
+        status, err, _ = b.snap.wait(dump, r.img, "dump", 5)
+        raise Failure("dump --lazy-pages did not reach status-ready (%s): %s" % (
+            describe(status), err.strip()), r.log("dump"))
+    r.wait_gone("dump --lazy-pages")
+    local = os.path.join(b.dir, "restore-side")
+    restore_side(r.img, local)
+    lazy = start_lazy(b, b.snap, local, "127.0.0.1", port)
+    lazy_restore(b.snap, local)
+    r.finish("lazy restore from the dump that serves its pages")
+    status, err, out = b.snap.wait(lazy, local, "lazy-pages", 60)
+    if status != 0:
+        raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
+                      os.path.join(local, "lazy-pages.log"))
+    got = re.search(r"lazy-pages: (\d+) pages from the page server", out)
+    if not got or int(got.group(1)) < 256 * 256:
+        raise Failure("lazy-pages took %s pages from the dump, expected at least %d" %
+                      (got.group(1) if got else "no", 256 * 256),
+                      os.path.join(local, "lazy-pages.out"))
+    status, err, _ = b.snap.wait(dump, r.img, "dump", 10)
+    if status != 0:
+        raise Failure("dump --lazy-pages %s once its pages were served: %s" % (
+            describe(status), err.strip()), r.log("dump"))
+
+
+def rpc_lazy_dump(b):
+    """The same through the RPC, as runc's `checkpoint --lazy-pages
+    --page-server ADDR:PORT` asks: a DUMP with lazy_pages and ps serves the
+    pages on ps; once it listens comes the status-ready notification, and
+    the caller's status_fd gets its \\0; the DUMP's reply comes once every
+    page was served."""
+    r = b.target(tests.find("static/mem_lazy_1g").but(args=("256",)))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rfd, wfd = os.pipe()
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    res = {}
+
+    def dump():
+        res["dump"] = call(b, rpc.request(rpc.DUMP, dict(
+            images_dir_fd=img, pid=r.pid, lazy_pages=True, ps=("127.0.0.1", port),
+            status_fd=wfd, notify_scripts=True, log_file="dump.log", log_level=4)),
+            lambda name, pid: True)
+
+    th = threading.Thread(target=dump)
+    th.start()
+    try:
+        if not select.select([rfd], [], [], 60)[0] or os.read(rfd, 1) != b"\0":
+            raise Failure("status_fd did not get its \\0 within 60 s", r.log("dump"))
+        r.wait_gone("the lazy DUMP")
+        local = os.path.join(b.dir, "restore-side")
+        restore_side(r.img, local)
+        lazy = start_lazy(b, b.snap, local, "127.0.0.1", port)
+        lazy_restore(b.snap, local)
+        r.finish("lazy restore from an RPC dump that serves its pages")
+        status, err, _ = b.snap.wait(lazy, local, "lazy-pages", 60)
+        if status != 0:
+            raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
+                          os.path.join(local, "lazy-pages.log"))
+    finally:
+        th.join(60)
+        for fd in (rfd, wfd, img):
+            os.close(fd)
+    if "dump" not in res:
+        raise Failure("the DUMP got no reply", os.path.join(b.dir, "swrk.err"))
+    resp, status, notified = res["dump"]
+    if not resp.success or exit_code(status) != 0:
+        raise Failure("the lazy DUMP answered %r, snap swrk %s" % (resp, describe(status)),
+                      r.log("dump"))
+    names = [n for n, _ in notified]
+    if names[-2:] != ["post-dump", "status-ready"]:
+        raise Failure("the lazy DUMP notified %s, expected post-dump then status-ready" % names)

@@ -107,15 +107,6 @@ def img_pidns_subtree(b):
         raise Failure("the restored subtree root %d is not running" % root)
 
 
-def bad_restore_pidns_lazy(b):
-    """--new-pidns with --lazy-pages is refused in one line, nothing made."""
-    r = b.image("static/mem_heap")
-    b.snap_fails(["restore", "-D", r.img, "-d", "--new-pidns", "--lazy-pages"],
-                 [r"--lazy-pages.*new pid namespace"], workdir=r.img)
-    if alive(r.pid):
-        raise Failure("pid %d is alive after a refused restore" % r.pid)
-
-
 def spawn_pidns(cmd):
     """`unshare --pid --fork sh -c CMD`, in a session of its own; the host pid
     of sh, pid 1 of the new namespace, once it has two children."""

@@ -88,8 +88,8 @@ def rpc_features(b):
     f = resp.features
     if not resp.success or f is None:
         raise Failure("FEATURE_CHECK answered %r without features" % resp)
-    # runc's --pre-dump asks for mem_track; lazy dumps and the pidfd store are not done.
-    for num, name, want in ((1, "mem_track", 1), (2, "lazy_pages", 0), (3, "pidfd_store", 0)):
+    # runc's --pre-dump asks for mem_track, --lazy-pages for lazy_pages; no pidfd store.
+    for num, name, want in ((1, "mem_track", 1), (2, "lazy_pages", 1), (3, "pidfd_store", 0)):
         if f.get(num) != [want]:
             raise Failure("FEATURE_CHECK says %s=%s, expected %d" % (name, f.get(num), want))
 
@@ -205,8 +205,9 @@ def bad_rpc_unsupported(b):
     expect_error(b, rpc.request(rpc.PAGE_SERVER), "request type 5")
     fd = os.open(b.dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
+        # A lazy dump serves its pages on ps: without one it has nowhere to listen.
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1, lazy_pages=True)),
-                     "lazy_pages")
+                     "lazy_pages needs ps")
         expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=fd, pid=1,
                                                    manage_cgroups_mode=9)),
                      "manage_cgroups_mode 9")

@@ -14,10 +14,11 @@ import socket
 import time
 
 from bad_inherit import read_counts
+from bad_lazyps import start_lazy
 from outcome import Failure, Skip
 from bad_extns import make_netns, nspid, pid_holder
-from proc import (PYTHON, describe, descendants, exit_code, run_cmd, spawn, spawn_wait,
-                  wait_exit, wait_until)
+from proc import (PYTHON, alive, describe, descendants, exit_code, run_cmd, spawn,
+                  spawn_wait, wait_exit, wait_until)
 
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
@@ -98,11 +99,7 @@ class Container:
         runc's stdout (run and restore hand theirs to the container); its
         stderr still goes to the output."""
         out = os.path.join(self.b.dir, name + ".out")
-        env = dict(os.environ, PATH=self.bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
-        argv = [RUNC, "--root", self.state] + (
-            [] if self.via_path else ["--criu", os.path.join(self.bin, "criu")]) + args
-        pid = spawn(argv, stdout=out if stdout is None else stdout,
-                    stderr=out if stdout is not None else None, cwd=self.bundle, env=env)
+        pid = self.runc_start(args, out, stdout)
         status = wait_exit(pid, timeout)
         if status is None:
             spawn_wait(["/bin/kill", "-KILL", str(pid)])
@@ -114,6 +111,14 @@ class Container:
             raise Failure("`runc %s` %s: %s" % (" ".join(args), describe(status),
                                                 text.strip()[-600:]), out)
         return ok, text
+
+    def runc_start(self, args, out, stdout=None):
+        """runc ARGS started, its output to @out: its pid (see runc())."""
+        env = dict(os.environ, PATH=self.bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+        argv = [RUNC, "--root", self.state] + (
+            [] if self.via_path else ["--criu", os.path.join(self.bin, "criu")]) + args
+        return spawn(argv, stdout=out if stdout is None else stdout,
+                     stderr=out if stdout is not None else None, cwd=self.bundle, env=env)
 
     def start(self, stdout=None):
         self.runc(["run", "-d", self.id], name="run", stdout=stdout)
@@ -330,6 +335,65 @@ def runc_predump(b):
     a = c.stopped("after checkpoint --parent-path")
     c.restore(img)
     c.carried_on(a, "after restore")
+
+
+def runc_lazy_pages(b):
+    """runc's lazy migration: checkpoint --lazy-pages --page-server ADDR:PORT
+    dumps the container and then serves its pages there; `snap lazy-pages
+    --page-server` on a copy of the images without pages-*.img takes them,
+    and restore --lazy-pages brings the container back (its tree in a new
+    pid namespace) under another runc state, as on another host, while they
+    come: it counts on, its pages came over TCP, and the checkpoint ends
+    once they all did."""
+    c = Container(b)
+    c.start()
+    img = c.dirs()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = os.path.join(b.dir, "checkpoint.out")
+    pid = c.runc_start(["checkpoint", "--lazy-pages", "--page-server", "127.0.0.1:%d" % port,
+                        "--image-path", img, "--work-path", img, c.id], out)
+    log = os.path.join(img, "dump.log")
+
+    def listening():
+        try:
+            with open(log, errors="replace") as f:
+                return "page server: listening on" in f.read()
+        except FileNotFoundError:
+            return False
+    if not wait_until(lambda: listening() or not alive(pid), 60) or not listening():
+        raise Failure("runc checkpoint --lazy-pages did not serve its pages", log)
+    a = c.counter()
+    time.sleep(0.5)
+    if c.counter() != a:
+        raise Failure("the container counts on while its pages are served (%s, then %s)" % (
+            a, c.counter()))
+    local = c.dirs()
+    for f in os.listdir(img):
+        if not f.startswith("pages-") and os.path.isfile(os.path.join(img, f)):
+            shutil.copy(os.path.join(img, f), local)
+    lazy = start_lazy(b, b.snap, local, "127.0.0.1", port)
+    # The other side of a migration: runc there has a state of its own.
+    old = c.state
+    b.cleanups.append(lambda: spawn_wait([RUNC, "--root", old, "delete", "-f", c.id]))
+    c.state = os.path.join(b.dir, "state-b")
+    os.makedirs(c.state)
+    c.restore(local, args=["--lazy-pages"])
+    c.carried_on(a or 0, "after the lazy restore")
+    status, err, got = b.snap.wait(lazy, local, "lazy-pages", 60)
+    if status != 0:
+        raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
+                      os.path.join(local, "lazy-pages.log"))
+    n = re.search(r"lazy-pages: (\d+) pages from the page server", got)
+    if not n or not int(n.group(1)):
+        raise Failure("lazy-pages took no pages from the checkpoint", os.path.join(
+            local, "lazy-pages.out"))
+    status = wait_exit(pid, 30)
+    if exit_code(status) != 0:
+        with open(out, errors="replace") as f:
+            raise Failure("runc checkpoint --lazy-pages %s once its pages were served: %s" % (
+                describe(status), f.read().strip()[-600:]), log)
 
 
 def runc_stdio_pipe(b):
