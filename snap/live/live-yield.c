@@ -60,7 +60,7 @@ static void set_idle(struct live_stats *st, struct live_dump *ld, bool idle)
 	uint64_t wait = own_wait_ns();
 
 	if (sched_setscheduler(0, idle ? SCHED_IDLE : ld->yield_policy, &sp)) {
-		/* Not giving way costs the task some CPU; staying idle could stall the dump. */
+		/* The dump goes on: left idle, its memory is still bounded by the brake. */
 		pr_warn("%s: the stream cannot %s: %s", ld->name,
 			idle ? "give way to the task (SCHED_IDLE)" : "take its policy back",
 			strerror(errno));

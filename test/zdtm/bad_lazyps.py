@@ -56,6 +56,20 @@ def lazy_restore(snap, local, name="restore"):
             describe(status), err.strip()), os.path.join(local, name + ".log"))
 
 
+def all_served(b, lazy, local, source):
+    """`snap lazy-pages` @lazy on @local exits 0, having taken every page of
+    mem_lazy's 256 MiB from @source."""
+    status, err, out = b.snap.wait(lazy, local, "lazy-pages", 60)
+    if status != 0:
+        raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
+                      os.path.join(local, "lazy-pages.log"))
+    got = re.search(r"lazy-pages: (\d+) pages from the page server", out)
+    if not got or int(got.group(1)) < 256 * 256:
+        raise Failure("lazy-pages took %s pages from %s, expected at least %d" %
+                      (got.group(1) if got else "no", source, 256 * 256),
+                      os.path.join(local, "lazy-pages.out"))
+
+
 def make_netns(b):
     """Two new network namespaces, named for this run, joined by a veth pair;
     removed at cleanup."""
@@ -112,15 +126,7 @@ def lazy_page_server_netns(b):
         raise Failure("pid %d was restored outside %s" % (r.pid, dst))
     # Checked at once: most of its pages are still on the other side.
     r.finish("lazy restore from a page server in another network namespace")
-    status, err, out = b.snap.wait(lazy, local, "lazy-pages", 60)
-    if status != 0:
-        raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
-                      os.path.join(local, "lazy-pages.log"))
-    got = re.search(r"lazy-pages: (\d+) pages from the page server", out)
-    if not got or int(got.group(1)) < 256 * 256:
-        raise Failure("lazy-pages took %s pages from the page server, expected at least %d" %
-                      (got.group(1) if got else "no", 256 * 256),
-                      os.path.join(local, "lazy-pages.out"))
+    all_served(b, lazy, local, "the page server")
     sstatus, serr = server.wait(10)
     if sstatus != 0:
         raise Failure("the page server %s: %s" % (describe(sstatus), serr.strip()),
@@ -242,18 +248,36 @@ def bad_lazy_incr_parent_missing(b):
         raise Failure("processes left running: %s" % sorted(descendants() - before))
 
 
+
+def free_port():
+    """A TCP port nobody listens on now, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def take_served(b, r, port, what):
+    """The restore side of a dump that serves its pages on @port: every image
+    of @r but the pages, `snap lazy-pages --page-server`, restore: the
+    process checks every page of its 256 MiB while they come; lazy-pages
+    exits 0, every page having come over TCP."""
+    r.wait_gone(what)
+    local = os.path.join(b.dir, "restore-side")
+    restore_side(r.img, local)
+    lazy = start_lazy(b, b.snap, local, "127.0.0.1", port)
+    lazy_restore(b.snap, local)
+    r.finish("lazy restore from %s" % what)
+    all_served(b, lazy, local, what)
+
+
 def lazy_dump(b):
     """CRIU's lazy migration, as runc's `checkpoint --lazy-pages` drives it:
     `snap dump --lazy-pages --port P` dumps mem_lazy (256 MiB, each page its
     own bytes), kills it and serves the set's pages; its status-ready hook
-    (an action script here) says when it listens. The restore side, with
-    every image but pages-*.img, runs `snap lazy-pages --page-server`
-    against it and restores: the process checks every page while they come
-    over TCP. The dump exits 0 once they all came, lazy-pages too."""
+    (an action script here) says when it listens. Then take_served(); the
+    dump exits 0 once every page came."""
     r = b.target(tests.find("static/mem_lazy_1g").but(args=("256",)))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     ready = os.path.join(b.dir, "ready")
     hook = os.path.join(b.dir, "hook.sh")
     with open(hook, "w") as f:
@@ -267,21 +291,7 @@ def lazy_dump(b):
         status, err, _ = b.snap.wait(dump, r.img, "dump", 5)
         raise Failure("dump --lazy-pages did not reach status-ready (%s): %s" % (
             describe(status), err.strip()), r.log("dump"))
-    r.wait_gone("dump --lazy-pages")
-    local = os.path.join(b.dir, "restore-side")
-    restore_side(r.img, local)
-    lazy = start_lazy(b, b.snap, local, "127.0.0.1", port)
-    lazy_restore(b.snap, local)
-    r.finish("lazy restore from the dump that serves its pages")
-    status, err, out = b.snap.wait(lazy, local, "lazy-pages", 60)
-    if status != 0:
-        raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
-                      os.path.join(local, "lazy-pages.log"))
-    got = re.search(r"lazy-pages: (\d+) pages from the page server", out)
-    if not got or int(got.group(1)) < 256 * 256:
-        raise Failure("lazy-pages took %s pages from the dump, expected at least %d" %
-                      (got.group(1) if got else "no", 256 * 256),
-                      os.path.join(local, "lazy-pages.out"))
+    take_served(b, r, port, "dump --lazy-pages")
     status, err, _ = b.snap.wait(dump, r.img, "dump", 10)
     if status != 0:
         raise Failure("dump --lazy-pages %s once its pages were served: %s" % (
@@ -295,9 +305,7 @@ def rpc_lazy_dump(b):
     the caller's status_fd gets its \\0; the DUMP's reply comes once every
     page was served."""
     r = b.target(tests.find("static/mem_lazy_1g").but(args=("256",)))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     rfd, wfd = os.pipe()
     img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
     res = {}
@@ -313,16 +321,7 @@ def rpc_lazy_dump(b):
     try:
         if not select.select([rfd], [], [], 60)[0] or os.read(rfd, 1) != b"\0":
             raise Failure("status_fd did not get its \\0 within 60 s", r.log("dump"))
-        r.wait_gone("the lazy DUMP")
-        local = os.path.join(b.dir, "restore-side")
-        restore_side(r.img, local)
-        lazy = start_lazy(b, b.snap, local, "127.0.0.1", port)
-        lazy_restore(b.snap, local)
-        r.finish("lazy restore from an RPC dump that serves its pages")
-        status, err, _ = b.snap.wait(lazy, local, "lazy-pages", 60)
-        if status != 0:
-            raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
-                          os.path.join(local, "lazy-pages.log"))
+        take_served(b, r, port, "the lazy DUMP")
     finally:
         th.join(60)
         for fd in (rfd, wfd, img):

@@ -14,7 +14,7 @@ import socket
 import time
 
 from bad_inherit import read_counts
-from bad_lazyps import start_lazy
+from bad_lazyps import free_port, start_lazy
 from outcome import Failure, Skip
 from bad_extns import make_netns, nspid, pid_holder
 from proc import (PYTHON, alive, describe, descendants, exit_code, run_cmd, spawn,
@@ -348,9 +348,7 @@ def runc_lazy_pages(b):
     c = Container(b)
     c.start()
     img = c.dirs()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     out = os.path.join(b.dir, "checkpoint.out")
     pid = c.runc_start(["checkpoint", "--lazy-pages", "--page-server", "127.0.0.1:%d" % port,
                         "--image-path", img, "--work-path", img, c.id], out)
