@@ -25,6 +25,7 @@
 #include "cmds.h"
 #include "cr/action-script.h"
 #include "cr/dump-steps.h"
+#include "cr/page-server.h"
 #include "proc/core-dump.h"
 #include "files/files.h"
 #include "image.h"
@@ -401,6 +402,8 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	};
 	struct dump_task *root;
 	bool frozen = false, ok = false, killed = false;
+	char lazy_name[PS_NAME_MAX];
+	int lazy_lsk = -1;
 
 	ctx.st.t_start = now_ns();
 	ctx.tasks = calloc(1, sizeof(*ctx.tasks));
@@ -414,6 +417,10 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	 * The slow read of the mappings (and the refusal of ones we cannot
 	 * handle) happens before the freeze; frozen, a fast re-read checks it.
 	 */
+	/* --lazy-pages: a port taken fails the dump before the tree is touched. */
+	if (opts->lazy_pages &&
+	    (lazy_lsk = page_server_listen(opts, lazy_name, sizeof(lazy_name))) < 0)
+		goto out;
 	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
 	    dump_open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid) ||
 	    page_sinks_begin(&ctx, PAGE_SET_DUMP))
@@ -524,9 +531,11 @@ out:
 	page_hold_free(ctx.hold);
 	if (ctx.dirfd >= 0)
 		close(ctx.dirfd);
-	if (ok && opts->lazy_pages) {
+	if (ok && lazy_lsk >= 0) {
 		pr_info("dump of pid %d done: serving its pages to snap lazy-pages", opts->pid);
-		return cmd_page_server(opts);
+		return page_server_run(opts, lazy_lsk, lazy_name);
 	}
+	if (lazy_lsk >= 0)
+		close(lazy_lsk);
 	return ok ? 0 : -1;
 }

@@ -27,6 +27,7 @@
 #include "cmds.h"
 #include "cr/action-script.h"
 #include "cr/announce.h"
+#include "cr/page-server.h"
 #include "log.h"
 #include "mem/page-xfer.h"
 
@@ -95,7 +96,7 @@ static int bind_to(const char *address, int port)
 }
 
 /* The listening socket; its address in @name. */
-static int listen_on(const struct snap_opts *opts, char *name, size_t size)
+int page_server_listen(const struct snap_opts *opts, char *name, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -144,21 +145,18 @@ static void raise_fd_limit(void)
 	}
 }
 
-int cmd_page_server(const struct snap_opts *opts)
+int page_server_run(const struct snap_opts *opts, int lsk, const char *name)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int dirfd, lsk = -1, sk = -1, one = 1, ret = -1;
-	char name[NI_MAXHOST + 16], peer[NI_MAXHOST + 16];
+	int dirfd, sk = -1, one = 1, ret = -1;
+	char peer[PS_NAME_MAX];
 
 	dirfd = open_dir(opts->images_dir);
 	if (dirfd < 0)
-		return -1;
+		goto out;
 	page_xfer_remove_stale(dirfd);
 	raise_fd_limit();
-	lsk = listen_on(opts, name, sizeof(name));
-	if (lsk < 0)
-		goto out;
 	pr_info("page server: listening on %s", name);
 	ret = announce_listening(opts, "page server");
 	if (ret) {
@@ -185,6 +183,15 @@ out:
 		close(sk);
 	if (lsk >= 0)
 		close(lsk);
-	close(dirfd);
+	if (dirfd >= 0)
+		close(dirfd);
 	return ret;
+}
+
+int cmd_page_server(const struct snap_opts *opts)
+{
+	char name[PS_NAME_MAX];
+	int lsk = page_server_listen(opts, name, sizeof(name));
+
+	return lsk < 0 ? -1 : page_server_run(opts, lsk, name);
 }

@@ -132,6 +132,7 @@ BAD = [
     ("lazy/page_server_netns", bad_lazyps.lazy_page_server_netns),
     ("lazy/dump_serves", bad_lazyps.lazy_dump),
     ("rpc/lazy_dump", bad_lazyps.rpc_lazy_dump),
+    ("bad/lazy_dump_port_taken", bad_lazyps.bad_lazy_dump_port_taken),
     ("bad/restore_nodir", bad_restore.bad_restore_nodir),
     ("bad/restore_trunc_core", bad_restore.bad_restore_trunc_core),
     ("bad/restore_thread_tid", bad_restore.bad_restore_thread_tid),

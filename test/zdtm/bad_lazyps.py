@@ -335,3 +335,20 @@ def rpc_lazy_dump(b):
     names = [n for n, _ in notified]
     if names[-2:] != ["post-dump", "status-ready"]:
         raise Failure("the lazy DUMP notified %s, expected post-dump then status-ready" % names)
+
+
+def bad_lazy_dump_port_taken(b):
+    """dump --lazy-pages on a port something listens on already: one line
+    naming the port, before the tree is touched; it runs on, whole."""
+    r = b.target("static/mem_heap")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--lazy-pages", "--address",
+                      "127.0.0.1", "--port", str(port)], [r"\bport %d\b" % port],
+                     workdir=r.img)
+    if os.path.exists(os.path.join(r.img, "inventory.img")):
+        raise Failure("a refused dump --lazy-pages wrote inventory.img", r.log("dump"))
+    r.check_running("a refused dump --lazy-pages")
+    r.finish("a refused dump --lazy-pages")
