@@ -331,23 +331,30 @@ static int rescue(struct live_stats *st, struct live_dump *ld, bool stop)
 static int holder_watch(struct live_stats *st, struct live_dump *ld)
 {
 	uint64_t flt = live_task_faults(ld), cap = ld->cow_cap * PAGE_SIZE, now = now_ns(), bound;
+	int ret = 0;
+	bool due;
 
 	bound = live_held_bound(ld, flt);
 	if (!ld->held_measured && bound > st->cow_peak)
 		st->cow_peak = bound;
-	if (live_brake_stopped(ld))
-		return rescue(st, ld, true);
-	if (now < ld->held_next_ns ? bound < cap / 2 :
-				     live_held_low(ld, bound) && now < ld->held_last_ns + HELD_MEASURE_NS)
-		return 0;
-	if (live_held_low(ld, measure_held(st, ld, flt)))
-		return 0;
-	if (rescue(st, ld, false))
-		return -1;
-	/* What it saved no longer counts: measured again, unless the brake came. */
-	if (!live_brake_stopped(ld))
-		measure_held(st, ld, live_task_faults(ld));
-	return 0;
+	/* A measure is due (see above). */
+	due = now < ld->held_next_ns ? bound >= cap / 2 :
+	      !live_held_low(ld, bound) || now >= ld->held_last_ns + HELD_MEASURE_NS;
+	if (live_brake_stopped(ld)) {
+		ret = rescue(st, ld, true);
+	} else if (due) {
+		bound = measure_held(st, ld, flt);
+		if (!live_held_low(ld, bound)) {
+			if (rescue(st, ld, false))
+				return -1;
+			/* What it saved no longer counts: measured again, unless the brake came. */
+			if (!live_brake_stopped(ld))
+				bound = measure_held(st, ld, live_task_faults(ld));
+		}
+	}
+	/* The freshest bound decides whether the stream gives way: no second read of the faults. */
+	live_yield(st, ld, bound);
+	return ret;
 }
 
 static int tell_holder(struct live_dump *ld, uint64_t addr, uint64_t len, int advice)

@@ -352,10 +352,11 @@ uint64_t live_brake_release(struct live_dump *ld);
 /* Before the streaming threads start: note the policy they will have. */
 void live_yield_open(struct live_dump *ld);
 /*
- * After each chunk, in the streaming thread: SCHED_IDLE while what only
- * the holder keeps is low, its own policy when not.
+ * After each chunk, in the streaming thread (holder_watch()), @bound the
+ * freshest bound of what only the holder keeps: SCHED_IDLE while it is
+ * low, its own policy when not.
  */
-void live_yield(struct live_stats *st, struct live_dump *ld);
+void live_yield(struct live_stats *st, struct live_dump *ld, uint64_t bound);
 /* Done streaming from the holder: its own policy again. */
 void live_yield_end(struct live_stats *st, struct live_dump *ld);
 

@@ -143,7 +143,6 @@ static int stream_pipe(struct live_stats *st, struct live_dump *ld, struct held_
 			if (ld->holder) {
 				if (live_holder_drop(st, ld, addr, n * PAGE_SIZE))
 					return -1;
-				live_yield(st, ld);
 				continue;
 			}
 			if (ld->obj) {

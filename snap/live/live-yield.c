@@ -73,14 +73,11 @@ static void set_idle(struct live_stats *st, struct live_dump *ld, bool idle)
 	ld->yield_idle = idle;
 }
 
-void live_yield(struct live_stats *st, struct live_dump *ld)
+void live_yield(struct live_stats *st, struct live_dump *ld, uint64_t bound)
 {
-	bool low;
+	bool low = live_held_low(ld, bound);
 
-	if (ld->yield_policy < 0)
-		return;
-	low = live_held_low(ld, live_held_bound(ld, live_task_faults(ld)));
-	if (low != ld->yield_idle)
+	if (ld->yield_policy >= 0 && low != ld->yield_idle)
 		set_idle(st, ld, low);
 }
 
