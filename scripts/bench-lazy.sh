@@ -33,7 +33,10 @@ SIZES=${*:-1024 4096}
 WORK=$(mktemp -d /var/tmp/snap-bench-lazy.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-now() { date +%s%N; }
+# Microseconds, read by the shell itself: forking date costs this VM several ms.
+stamp() { printf -v "$1" %s "${EPOCHREALTIME/./}"; }
+# Milliseconds since the stamp $1, read first.
+since() { local t=${EPOCHREALTIME/./}; awk -v a="$1" -v b="$t" 'BEGIN {print (b - a) / 1000}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # Gone and reaped: a zombie would keep the pid busy for the next restore.
 gone() { while [ -e "/proc/$1" ]; do sleep 0.02; done; }
@@ -54,13 +57,13 @@ lazy() {
 	"$1" lazy-pages -D "$img" "${ps[@]}" -o "$d/lazy.log" --display-stats >"$d/server.out" &
 	server=$!
 	while [ ! -S "$img/lazy-pages.sock" ]; do sleep 0.01; done
-	t0=$(now)
+	stamp t0
 	"$1" restore -D "$img" -d --lazy-pages -o "$d/lazy-restore.log" \
 		--display-stats >"$d/stats"
-	[ -n "$2" ] || echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/lazy_wall"
+	[ -n "$2" ] || since "$t0" >>"$d/lazy_wall"
 	[ -n "$2" ] || rtime "$d/stats" >>"$d/lazy"
 	wait "$server"
-	echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/${2}fill"
+	since "$t0" >>"$d/${2}fill"
 	awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "copied") pages = $(i+1) + 0 }
 	     /cpu user/ { for (i = 1; i <= NF; i++) { if ($i == "user") u = $(i+1); if ($i == "sys") s = $(i+1) } }
 	     END { printf "%.0f\n", (u + s) * 1e6 / pages }' "$d/server.out" >>"$d/${2}cpu"
@@ -89,9 +92,9 @@ for mib in $SIZES; do
 		: >"$d/$f"
 	done
 	for i in $(seq "$RUNS"); do
-		t0=$(now)
+		stamp t0
 		"$SNAP" restore -D "$d/img" -d -o "$d/eager.log" --display-stats >"$d/stats"
-		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/eager_wall"
+		since "$t0" >>"$d/eager_wall"
 		rtime "$d/stats" >>"$d/eager"
 		kill -9 "$pid"; gone "$pid"
 
@@ -103,11 +106,11 @@ for mib in $SIZES; do
 		"$CRIU" lazy-pages -D "$d/cimg" -o lazy-pages.log &
 		server=$!
 		sleep 0.5	# criu lazy-pages says nothing when it listens
-		t0=$(now)
+		stamp t0
 		"$CRIU" restore -D "$d/cimg" -d --lazy-pages -o restore.log
-		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/clazy"
+		since "$t0" >>"$d/clazy"
 		wait "$server"
-		echo $(( ($(now) - t0) / 1000 )) | awk '{print $1 / 1000}' >>"$d/cfill"
+		since "$t0" >>"$d/cfill"
 		kill -9 "$cpid"; gone "$cpid"
 	done
 	[ -z "$CRIU" ] || printf "%5d MiB: criu lazy (wall) %7.1f ms | criu lazy fill %9.1f ms\n" \

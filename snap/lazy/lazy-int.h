@@ -110,7 +110,7 @@ struct lazy_server {
 	const struct snap_opts *opts;
 	int dirfd;
 	int lsock, conn;   /* listening; the restore's, -1 before and after */
-	bool restore_gone; /* it connected and went */
+	bool restore_gone; /* it connected and went (the workers wait for it) */
 	bool refused;	   /* a process we could not serve: the restore failed */
 	int guard;
 	struct lazy_task *tasks[LZ_MAX_TASKS];

@@ -136,7 +136,9 @@ static int take_hello(struct lazy_server *s)
 		/* The restore is done with us (or failed: its processes are gone). */
 		close(s->conn);
 		s->conn = -1;
-		s->restore_gone = true;
+		/* Its processes run: the workers may fill them now. */
+		__atomic_store_n(&s->restore_gone, true, __ATOMIC_RELEASE);
+		lz_workers_kick(s);
 		free(h);
 		return 0;
 	}

@@ -94,13 +94,11 @@ static void nap(long ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Nothing to pick: tell the server (tasks to finish), wait for a kick. */
-static void idle(struct lazy_server *s)
+/* Until a kick, or 20 ms. */
+static void wait_kick(struct lazy_server *s)
 {
 	struct timespec ts;
 
-	if (LZ_GET(s->nr_tasks))
-		wake_server(s);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_nsec += 20 * 1000 * 1000;
 	if (ts.tv_nsec >= 1000000000) {
@@ -111,6 +109,14 @@ static void idle(struct lazy_server *s)
 	if (!s->stop)
 		pthread_cond_timedwait(&s->kick, &s->idle_lock, &ts);
 	pthread_mutex_unlock(&s->idle_lock);
+}
+
+/* Nothing to pick: tell the server (tasks to finish), wait for a kick. */
+static void idle(struct lazy_server *s)
+{
+	if (LZ_GET(s->nr_tasks))
+		wake_server(s);
+	wait_kick(s);
 }
 
 /*
@@ -178,6 +184,15 @@ static void *worker(void *arg)
 		struct pick p;
 		bool found;
 
+		/*
+		 * Not while the restore is still at work: on a machine with
+		 * no spare CPU, the workers took it from the restore's last
+		 * steps, and the processes ran up to 10 ms later.
+		 */
+		if (!__atomic_load_n(&s->restore_gone, __ATOMIC_ACQUIRE)) {
+			wait_kick(s);
+			continue;
+		}
 		pthread_rwlock_rdlock(&s->lock);
 		found = pick(s, &p);
 		pthread_rwlock_unlock(&s->lock);
