@@ -244,8 +244,10 @@ class Run:
         args = ["restore", "-D", self.img, "-d", "-o", "restore.log", "-v", "4",
                 "--pidfile", restored]
         args += list(self.mode.restore_args)
+        env = (dict(os.environ, **dict(e.split("=", 1) for e in self.t.restore_env))
+               if self.t.restore_env else None)
         status, err = self.snap.run(args + list(self.t.restore_args), self.img, "restore",
-                                    terminal=self.terminals if self.t.tty else None)
+                                    env=env, terminal=self.terminals if self.t.tty else None)
         if status != 0:
             raise Failure(snap_failed("restore", status, err), self.log("restore"))
         if self.t.new_pid or self.mode.new_pid or self.flavour.new_pid:

@@ -29,6 +29,7 @@ DEFAULTS = {
     "wrap": (),
     "dump_args": (),
     "restore_args": (),
+    "restore_env": (),
     "tty": False,
     "start_timeout": 10,
     "result_timeout": 10,
@@ -53,6 +54,7 @@ class Test:
     wrap: tuple
     dump_args: tuple
     restore_args: tuple
+    restore_env: tuple   # NAME=VALUE strings, added to every snap restore's environment
     tty: bool
     start_timeout: int
     result_timeout: int
@@ -101,11 +103,14 @@ def make_test(where, name, prog, keys):
     for k, v in kw.items():
         if isinstance(v, list):
             kw[k] = tuple(v)
-    for k in ("modes", "flavours", "args", "wrap", "dump_args", "restore_args", "stats"):
+    for k in ("modes", "flavours", "args", "wrap", "dump_args", "restore_args", "restore_env",
+              "stats"):
         if not isinstance(kw[k], tuple) or any(isinstance(x, str) != (k != "stats")
                                                for x in kw[k]):
             raise DescError("%s: %s: %s must be a list of %s" % (
                 where, name, k, "(stat, op, value)" if k == "stats" else "strings"))
+    if any("=" not in e for e in kw["restore_env"]):
+        raise DescError("%s: %s: restore_env must be NAME=VALUE strings" % (where, name))
     for m in kw["modes"]:
         if m not in MODES:
             raise DescError("%s: %s: no mode '%s' (modes.py has %s)" % (
