@@ -161,6 +161,16 @@ static void drop_all(int s, int on)
 		fail("socket filter: %m");
 }
 
+/* The filter drop_all() set came back with the connection: one instruction. */
+static void expect_filter(int s)
+{
+	socklen_t len = 0;
+
+	if (getsockopt(s, SOL_SOCKET, SO_GET_FILTER, NULL, &len))
+		fail("SO_GET_FILTER: %m");
+	CHECK_EQ(len, 1);
+}
+
 /* The accepting end: reads what it was given, then what is left, then talks. */
 static void server(int s, size_t sent, size_t read_before, const struct opts *so, int family,
 		   int check)
@@ -295,8 +305,10 @@ int main(int argc, char **argv)
 			/* The parent says when: after SIGTERM reached it. */
 			while (read(sync[0], &b, 1) < 0 && errno == EINTR)
 				;
-			if (has_arg("unacked"))
+			if (has_arg("unacked")) {
+				expect_filter(s);
 				drop_all(s, 0);
+			}
 			CHECK_EQ(in_port(s), port_s);
 			server(s, sent, read_before, do_opts ? &so : NULL, family, do_opts);
 			_exit(0);
@@ -307,8 +319,10 @@ int main(int argc, char **argv)
 	test_waitsig();
 
 	/* Both ends are stuck until the server takes packets again. */
-	if (has_arg("unacked") && !do_fork)
+	if (has_arg("unacked") && !do_fork) {
+		expect_filter(s);
 		drop_all(s, 0);
+	}
 	CHECK_EQ(in_port(c), port_c);
 	CHECK_EQ(in_tcp_state(c), TCP_ESTABLISHED);
 	if (has_arg("listening")) {
