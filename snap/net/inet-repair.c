@@ -504,9 +504,10 @@ int tcp_conn_fin_in(int fd, const TcpConn *c, const struct tcp_ends *e, const ch
 
 /*
  * A peer that is gone (its TIME_WAIT left behind in another network
- * namespace) answers what the connection sends with a reset, which may
- * come before the restore is done with it: the program finds it reset, as
- * it would have had it been running. True if so, said once.
+ * namespace, or the peer closed while the process was down) answers what
+ * the connection sends with a reset, which may come before the restore is
+ * done with it: the program finds it reset, as it would have had it been
+ * running. True if so, said once.
  */
 static bool reset_meanwhile(int fd, const char *who)
 {
@@ -521,7 +522,12 @@ static bool reset_meanwhile(int fd, const char *who)
 
 int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *snd, const char *who)
 {
+	bool shut = c->fin_queued || (c->fin_sent && state == TCPS_LAST_ACK);
 	uint32_t done = 0;
+
+	/* Looked at first: a failed send() would take the error the program is to find. */
+	if ((c->unsent || shut) && reset_meanwhile(fd, who))
+		return 0;
 
 	while (done < c->unsent) {
 		ssize_t n = send(fd, snd + c->unacked + done, c->unsent - done,
@@ -536,8 +542,7 @@ int tcp_conn_send(int fd, unsigned int state, const TcpConn *c, const uint8_t *s
 		}
 		done += n;
 	}
-	if ((c->fin_queued || (c->fin_sent && state == TCPS_LAST_ACK)) && shutdown(fd, SHUT_WR) &&
-	    !reset_meanwhile(fd, who)) {
+	if (shut && shutdown(fd, SHUT_WR) && !reset_meanwhile(fd, who)) {
 		pr_perror("%s: cannot shut it down for writing again", who);
 		return -1;
 	}

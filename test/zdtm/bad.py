@@ -263,6 +263,7 @@ BAD = [
     ("bad/restore_inet_no_option", bad_inet.bad_restore_tcp_no_option),
     ("bad/restore_inet_port_taken", bad_inet.bad_restore_port_taken),
     ("img/inet_tcp_ext_peer", bad_inet.img_inet_tcp_ext_peer),
+    ("img/inet_tcp_peer_reset", bad_inet.img_inet_tcp_peer_reset),
     ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
     ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),
     ("bad/dump_perf_event", bad_anon.bad_dump_perf_event),

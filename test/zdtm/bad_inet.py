@@ -4,7 +4,8 @@ process runs on untouched; damaged inet-queues.img and inet entries of
 files.img; a port taken before restore; a restore of connections without
 --tcp-established. Each refusal is one line naming the socket, and nothing
 is left behind. Plus img/inet_tcp_ext_peer: a peer outside the tree that
-keeps sending across the dump and restore (see its comment)."""
+keeps sending across the dump and restore, and img/inet_tcp_peer_reset: one
+gone by the restore (see their comments)."""
 
 import ctypes
 import errno
@@ -304,3 +305,39 @@ def img_inet_tcp_ext_peer(b):
         raise Failure("the peer saw: %s" % error)
     if not peer.got or not peer.sent:
         raise Failure("nothing went through (%d bytes in, %d out)" % (peer.got, peer.sent))
+
+
+def img_inet_tcp_peer_reset(b):
+    """A connection with bytes it had not sent, to a peer that never read,
+    shut its side and is gone by the restore: the ACK of the peer's FIN fed
+    in again draws a reset. The restore stalls right after the FIN
+    (SNAP_FAULT, snap.8), so the reset is in before snap would send those
+    bytes: the restore goes on, with a warning naming the connection, and
+    the program finds its connection reset, its error not taken by snap."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # Small, so that the window shuts soon; the accepted socket inherits it.
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        ls.settimeout(10)
+        t = tests.find("static/inet_tcp_ext").but(
+            args=(str(ls.getsockname()[1]), "stuck"),
+            restore_env=("SNAP_FAULT=tcp-fin-in:300",))
+        r = b.target(t)
+        conn, _ = ls.accept()
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)     # the FIN in: the program's end in CLOSE_WAIT
+        r.dump()
+        r.wait_gone("dump")
+        # Gone without a word to the dumped end, as a peer killed meanwhile.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    finally:
+        ls.close()
+    r.restore()
+    log = open(r.log("restore"), errors="replace").read()
+    if "its peer reset it during the restore" not in log:
+        raise Failure("the restore did not say the peer reset the connection",
+                      r.log("restore"))
+    r.finish()

@@ -7,10 +7,19 @@
  * without a gap, and that the connection still stands. "FAIL: reset" says
  * the peer reset it (what happens across a dump and restore without the
  * network lock).
+ *
+ * With "stuck" (img/inet_tcp_peer_reset): the peer never reads, shuts its
+ * side, and is gone by the restore. The task sends until bytes stay unsent
+ * (the peer's window shut), then waits, its end in CLOSE_WAIT; after
+ * SIGTERM it checks that it finds the connection reset by the peer's
+ * answer to the ACK of its FIN: closed, with the error a reset leaves in
+ * CLOSE_WAIT (EPIPE), as it would have had it run on.
  */
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 
 #include "zdtmtst.h"
 #include "inet-util.h"
@@ -18,6 +27,38 @@
 static uint8_t pat(uint64_t i)
 {
 	return i * 7 + (i >> 8);
+}
+
+/* Bytes in the send queue the peer's shut window keeps unsent. */
+static void fill(int fd)
+{
+	uint8_t buf[4096] = { 0 };
+	int nsd = 0;
+
+	for (int i = 0; i < 500 && nsd <= 0; i++) {
+		while (send(fd, buf, sizeof(buf), MSG_NOSIGNAL) > 0)
+			;
+		if (errno != EAGAIN)
+			fail("send: %m");
+		usleep(10000);
+		if (ioctl(fd, SIOCOUTQNSD, &nsd))
+			fail("SIOCOUTQNSD: %m");
+	}
+	if (nsd <= 0)
+		fail("the peer's window never shut");
+	test_msg("%d bytes not sent\n", nsd);
+}
+
+static int stuck(int fd)
+{
+	fill(fd);
+	test_daemon();
+	test_ready();
+	test_waitsig();
+	CHECK_EQ(in_tcp_state(fd), TCP_CLOSE);
+	CHECK_EQ(in_getopt(fd, SOL_SOCKET, SO_ERROR), EPIPE);
+	pass();
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -36,6 +77,8 @@ int main(int argc, char **argv)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
 		fail("connect to the peer: %m");
 	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (test_argc > 2 && !strcmp(test_argv[2], "stuck"))
+		return stuck(fd);
 
 	test_daemon();
 	test_ready();
