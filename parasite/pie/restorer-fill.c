@@ -488,7 +488,7 @@ static unsigned int helpers_wanted(struct restorer_args *a)
 	for (i = 0; i < a->nr_pagemap; i++) {
 		struct rst_vma *v = find_vma(a, pm[i].vaddr);
 
-		/* Not filled here (next_piece()): a lazy restore's helper cost ~0.5 ms for nothing. */
+		/* Not filled here (next_piece()): a lazy restore's 12 pages got a helper. */
 		if (v && (v->premap || lazy_vma(a, v)))
 			continue;
 		bytes += pm[i].nr_pages * PAGE;
