@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -226,6 +227,20 @@ static int read_fdinfo(struct fd_desc *d, bool *cloexec)
 }
 
 /* Link, fdinfo, our own duplicate and its stat: all a kind is given. */
+/* A socket's family, which every socket kind's match() asks for: one getsockopt(). */
+static int read_domain(struct fd_desc *d)
+{
+	socklen_t len = sizeof(d->domain);
+
+	d->domain = -1;
+	if (S_ISSOCK(d->st.st_mode) &&
+	    getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &d->domain, &len)) {
+		pr_perror("pid %d fd %d: cannot read the family of %s", d->pid, d->fd, d->path);
+		return -1;
+	}
+	return 0;
+}
+
 static int describe_fd(struct dump_task *t, int fd, struct fd_desc *d, bool *cloexec)
 {
 	char link[64];
@@ -255,7 +270,7 @@ static int describe_fd(struct dump_task *t, int fd, struct fd_desc *d, bool *clo
 		pr_perror("pid %d fd %d: fstat %s", t->pid, fd, d->path);
 		return -1;
 	}
-	return 0;
+	return read_domain(d);
 }
 
 /* Our own fd @fd, met in flight: described as a target fd is. */
@@ -286,7 +301,7 @@ static int describe_own_fd(int fd, struct fd_desc *d)
 		pr_perror("a file in flight (our fd %d, %s)", fd, d->path);
 		return -1;
 	}
-	return 0;
+	return read_domain(d);
 }
 
 /*

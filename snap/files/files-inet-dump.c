@@ -205,10 +205,9 @@ static bool known(const InetSkEntry *ie)
 static int dump_common(struct inet_dump_state *is, const struct fd_desc *d,
 		       const struct inet_diag *diag, InetSkEntry *ie, char *who)
 {
-	int family, type, protocol;
+	int family = d->domain, type, protocol;
 
-	if (get_int(d->local, SO_DOMAIN, &family) || get_int(d->local, SO_TYPE, &type) ||
-	    get_int(d->local, SO_PROTOCOL, &protocol)) {
+	if (get_int(d->local, SO_TYPE, &type) || get_int(d->local, SO_PROTOCOL, &protocol)) {
 		pr_perror("%s: cannot read the kind of socket", who);
 		return -1;
 	}

@@ -31,11 +31,7 @@
 
 static bool inet_match(const struct fd_desc *d)
 {
-	socklen_t len = sizeof(int);
-	int domain;
-
-	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
-	       (domain == AF_INET || domain == AF_INET6);
+	return d->domain == AF_INET || d->domain == AF_INET6;
 }
 
 static int inet_collect(struct dump_ctx *ctx, void *st)

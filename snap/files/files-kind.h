@@ -26,6 +26,7 @@ struct fd_desc {
 	struct stat st;
 	char path[4096];	/* readlink /proc/PID/fd/N */
 	const char *anon;	/* what follows "anon_inode:" in path ("[eventfd]"), or NULL */
+	int domain;		/* a socket's SO_DOMAIN (read once for every kind's match()), or -1 */
 	unsigned int flags;	/* fdinfo flags (open(2) flags) */
 	unsigned long long pos;	/* fdinfo pos */
 	char *fdinfo;		/* the whole of /proc/PID/fdinfo/FD (eventfd-count:, tfd:...) */

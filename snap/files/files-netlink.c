@@ -47,11 +47,7 @@ struct netlink_dump_state {
 
 static bool netlink_match(const struct fd_desc *d)
 {
-	socklen_t len = sizeof(int);
-	int domain;
-
-	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
-	       domain == AF_NETLINK;
+	return d->domain == AF_NETLINK;
 }
 
 static int dump_nl_opts(const struct fd_desc *d, NetlinkSkEntry *ne)

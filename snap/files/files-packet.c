@@ -42,10 +42,7 @@ struct packet_dump_state {
 
 static bool packet_match(const struct fd_desc *d)
 {
-	socklen_t len = sizeof(int);
-	int domain;
-
-	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_PACKET;
+	return d->domain == AF_PACKET;
 }
 
 static int packet_collect(struct dump_ctx *ctx, void *st)

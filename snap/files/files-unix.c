@@ -30,10 +30,7 @@
 
 static bool unix_match(const struct fd_desc *d)
 {
-	socklen_t len = sizeof(int);
-	int domain;
-
-	return !getsockopt(d->local, SOL_SOCKET, SO_DOMAIN, &domain, &len) && domain == AF_UNIX;
+	return d->domain == AF_UNIX;
 }
 
 /* Named, but a socket's peers and queued files are others of the image: refused. */
