@@ -51,10 +51,6 @@ static void wait_gone(pid_t pid)
 	}
 }
 
-/*
- * Seize a paused child the way dump seizes its targets, then ask the stopped
- * child what dump will ask: its syscall state and the size of its xstate.
- */
 /* A child's life: wait to be traced, and killed. */
 static void __attribute__((noreturn)) child_wait(void)
 {
@@ -63,7 +59,11 @@ static void __attribute__((noreturn)) child_wait(void)
 		pause();
 }
 
-/* On child @pid, which it kills and reaps. */
+/*
+ * Seize the paused child @pid the way dump seizes its targets, then ask it
+ * what dump will ask: its syscall state and the size of its xstate. Then
+ * kill and reap it.
+ */
 static void probe_ptrace(struct kfeat *kf, pid_t pid)
 {
 	struct __ptrace_syscall_info si;
