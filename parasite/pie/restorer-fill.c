@@ -190,6 +190,15 @@ static struct rst_vma *find_vma(struct restorer_args *a, unsigned long addr)
 	return 0;
 }
 
+/*
+ * Pages the fill leaves alone: a premapped area's are in place already
+ * (snap/mem/cow.h); a lazy one's come from the lazy-pages server.
+ */
+static int not_filled(struct restorer_args *a, struct rst_vma *v)
+{
+	return v->premap || lazy_vma(a, v);
+}
+
 /* Point the cursor at pagemap entry @i, checking that one mapping holds it. */
 static long cursor_enter(struct fill *f, unsigned int i)
 {
@@ -216,11 +225,7 @@ static int next_piece(struct fill *f, struct piece *p)
 	lock(&f->lock);
 	while (f->pm < f->a->nr_pagemap) {
 		end = pm[f->pm].vaddr + pm[f->pm].nr_pages * PAGE;
-		/*
-		 * A premapped area's pages are in place already (snap/mem/cow.h);
-		 * a lazy one's come from the lazy-pages server.
-		 */
-		if (f->vma->premap || lazy_vma(f->a, f->vma)) {
+		if (not_filled(f->a, f->vma)) {
 			f->off += end - f->addr;
 			f->addr = end;
 		}
@@ -488,8 +493,8 @@ static unsigned int helpers_wanted(struct restorer_args *a)
 	for (i = 0; i < a->nr_pagemap; i++) {
 		struct rst_vma *v = find_vma(a, pm[i].vaddr);
 
-		/* Not filled here (next_piece()): a lazy restore's 12 pages got a helper. */
-		if (v && (v->premap || lazy_vma(a, v)))
+		/* A lazy restore's 12 pages of its own got a helper before. */
+		if (v && not_filled(a, v))
 			continue;
 		bytes += pm[i].nr_pages * PAGE;
 	}

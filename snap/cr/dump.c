@@ -413,14 +413,14 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	root = ctx.tasks;
 	root->pid = opts->pid;
 	root->pidfd = -1;
-	/*
-	 * The slow read of the mappings (and the refusal of ones we cannot
-	 * handle) happens before the freeze; frozen, a fast re-read checks it.
-	 */
 	/* --lazy-pages: a port taken fails the dump before the tree is touched. */
 	if (opts->lazy_pages &&
 	    (lazy_lsk = page_server_listen(opts, lazy_name, sizeof(lazy_name))) < 0)
 		goto out;
+	/*
+	 * The slow read of the mappings (and the refusal of ones we cannot
+	 * handle) happens before the freeze; frozen, a fast re-read checks it.
+	 */
 	if (seize_check(root) || parse_smaps(root->pid, &root->vmas_hint) ||
 	    dump_open_images_dir(&ctx) || action_run(opts, ACT_PRE_DUMP, root->pid) ||
 	    page_sinks_begin(&ctx, PAGE_SET_DUMP))

@@ -110,12 +110,16 @@ int inet_all_opened(struct restore_ctx *ctx, void *st)
 static int finish_conn(const struct inet_rsk *r, const char *who)
 {
 	const InetSkEntry *ie = r->ie;
-	SkOpts rest = ie->opts ? *ie->opts : (SkOpts){ 0 };
+	const SkOpts *opts = ie->opts;
 	struct tcp_ends e;
+	SkOpts rest;
 
 	/* tcp_conn_filter() set the program's filter already, unless a FIN was due first. */
-	if (!ie->conn->fin_rcvd)
+	if (opts && opts->n_filter && !ie->conn->fin_rcvd) {
+		rest = *opts;
 		rest.n_filter = 0;
+		opts = &rest;
+	}
 	ends_of(ie, &e);
 	/*
 	 * Options after repair mode (leaving it resets SO_REUSEADDR); the
@@ -126,7 +130,7 @@ static int finish_conn(const struct inet_rsk *r, const char *who)
 		return -1;
 	/* Where a slow restore let the peer's answers in unfiltered (the tests stall it). */
 	fault_stall("tcp-fin-in");
-	if (sk_opts_restore(r->own_fd, ie->opts ? &rest : NULL, who) ||
+	if (sk_opts_restore(r->own_fd, opts, who) ||
 	    tcp_conn_send(r->own_fd, ie->state, ie->conn, r->snd, who))
 		return -1;
 	return shut_as_was(r->own_fd, ie, who);
