@@ -14,9 +14,10 @@ import socket
 import time
 
 from bad_inherit import read_counts
-from bad_lazyps import free_port, start_lazy
+from bad_lazyps import all_served, start_lazy
 from outcome import Failure, Skip
 from bad_extns import make_netns, nspid, pid_holder
+from pageserver import free_port
 from proc import (PYTHON, alive, describe, descendants, exit_code, run_cmd, spawn,
                   spawn_wait, wait_exit, wait_until)
 
@@ -348,7 +349,7 @@ def runc_lazy_pages(b):
     c = Container(b)
     c.start()
     img = c.dirs()
-    port = free_port()
+    port = free_port("127.0.0.1")
     out = os.path.join(b.dir, "checkpoint.out")
     pid = c.runc_start(["checkpoint", "--lazy-pages", "--page-server", "127.0.0.1:%d" % port,
                         "--image-path", img, "--work-path", img, c.id], out)
@@ -379,14 +380,7 @@ def runc_lazy_pages(b):
     os.makedirs(c.state)
     c.restore(local, args=["--lazy-pages"])
     c.carried_on(a or 0, "after the lazy restore")
-    status, err, got = b.snap.wait(lazy, local, "lazy-pages", 60)
-    if status != 0:
-        raise Failure("lazy-pages %s: %s" % (describe(status), err.strip()),
-                      os.path.join(local, "lazy-pages.log"))
-    n = re.search(r"lazy-pages: (\d+) pages from the page server", got)
-    if not n or not int(n.group(1)):
-        raise Failure("lazy-pages took no pages from the checkpoint", os.path.join(
-            local, "lazy-pages.out"))
+    all_served(b, lazy, local, "the checkpoint", least=1)
     status = wait_exit(pid, 30)
     if exit_code(status) != 0:
         with open(out, errors="replace") as f:
