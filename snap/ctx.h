@@ -334,6 +334,10 @@ struct dump_task {
 	size_t nr_stale;
 	/* Private pages that were in swap at the freeze (see mem-pageout.c). */
 	struct range_list swapped;
+	/* Its fd numbers, listed as the parasite came in, for dump_task_files() (files-dump.c). */
+	int *fds;
+	size_t nr_fds;
+	bool files_dumped;
 	struct parasite_ctl *ctl;	/* NULL when not infected */
 	struct live_dump *ld;		/* live dump: its held pages and uffd */
 	struct stw_task *stw;		/* stop-the-world: its pages spliced (mem/dump-stw.c) */

@@ -525,6 +525,8 @@ static int cmd_exchange(struct parasite_ctl *ctl, unsigned int cmd, const int *f
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
+	for (int i = 0; i < nback; i++)
+		back[i] = -1;
 	if (nfds) {
 		mh.msg_control = cbuf;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
@@ -551,17 +553,17 @@ static int cmd_exchange(struct parasite_ctl *ctl, unsigned int cmd, const int *f
 		return -1;
 	}
 	cm = CMSG_FIRSTHDR(&mh);
-	for (int i = 0; i < nback; i++)
-		back[i] = -1;
 	if (nback && cm && cm->cmsg_type == SCM_RIGHTS &&
 	    cm->cmsg_len == CMSG_LEN(sizeof(int) * nback))
 		memcpy(back, CMSG_DATA(cm), sizeof(int) * nback);
 	if (msg.ret) {
 		pr_err("pid %d: parasite command %u failed: %s", ctl->pid, cmd,
 		       strerror(-msg.ret));
-		for (int i = 0; i < nback; i++)
+		for (int i = 0; i < nback; i++) {
 			if (back[i] >= 0)
 				close(back[i]);
+			back[i] = -1;
+		}
 		return -1;
 	}
 	if (need && nback && back[0] < 0) {
@@ -577,9 +579,10 @@ int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *f
 	return cmd_exchange(ctl, cmd, fds, nfds, fd_back, fd_back ? 1 : 0, true, meanwhile, arg);
 }
 
-int parasite_cmd_back(struct parasite_ctl *ctl, unsigned int cmd, int *back, int nback)
+int parasite_cmd_back(struct parasite_ctl *ctl, unsigned int cmd, int *back, int nback,
+		      int (*meanwhile)(void *), void *arg)
 {
-	return cmd_exchange(ctl, cmd, NULL, 0, back, nback, false, NULL, NULL);
+	return cmd_exchange(ctl, cmd, NULL, 0, back, nback, false, meanwhile, arg);
 }
 
 int parasite_cmd(struct parasite_ctl *ctl, unsigned int cmd)

@@ -66,8 +66,13 @@ int parasite_cmd_fds(struct parasite_ctl *ctl, unsigned int cmd, const int *fds,
 /* The same, running @meanwhile (its error fails the call) while the parasite works. */
 int parasite_cmd_during(struct parasite_ctl *ctl, unsigned int cmd, const int *fds, int nfds,
 			int *fd_back, int (*meanwhile)(void *), void *arg);
-/* A command that may send @nback fds back (all, or none: then -1s) in @back. */
-int parasite_cmd_back(struct parasite_ctl *ctl, unsigned int cmd, int *back, int nback);
+/*
+ * A command that may send @nback fds back (all, or none: then -1s) in @back,
+ * running @meanwhile, if any, as parasite_cmd_during() does. Whatever fails,
+ * the fds that came are in @back, for the caller to close.
+ */
+int parasite_cmd_back(struct parasite_ctl *ctl, unsigned int cmd, int *back, int nback,
+		      int (*meanwhile)(void *), void *arg);
 /*
  * Stop the parasite, rt_sigreturn, unmap it: the task is stopped as before.
  * Saved registers and command results stay readable in @ctl until

@@ -197,6 +197,7 @@ struct parasite_args {
 	__u32 addr_len;			/* socklen of addr */
 	__u64 sigframe;			/* &frame.uc, the %rsp for rt_sigreturn */
 	/* results */
+	__s32 sock;			/* our socket's fd number: not one of the task's files */
 	struct parasite_misc misc;
 	struct parasite_thread_out thread;
 	struct parasite_live live;

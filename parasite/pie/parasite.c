@@ -511,6 +511,7 @@ unsigned long blob_main(struct parasite_args *args)
 	sock = sys_socket(AF_UNIX_, SOCK_SEQPACKET_ | SOCK_CLOEXEC_, 0);
 	if (sock < 0)
 		return args->sigframe;
+	args->sock = sock;
 	if (sys_connect(sock, &args->addr, args->addr_len) < 0)
 		goto out;
 

@@ -196,9 +196,13 @@ static int dump_frozen(struct dump_ctx *ctx, struct dump_task *t)
 	t->subreaper = t->ctl->args->misc.child_subreaper;
 	if (!ret)
 		ret = thread_collect_infected(t);
-	/* Before the fds are read: snap's write trackers are not the task's files. */
+	/*
+	 * Before the fds are listed: snap's write trackers are not the task's
+	 * files. The list is taken before the mode's steps, whose fds come and
+	 * go in the task, and may be dumped while the parasite works on.
+	 */
 	if (!ret)
-		ret = track_take(ctx, t);
+		ret = track_take(ctx, t) ?: files_list_task(t, t->ctl->args->sock);
 	if (!ret && ctx->mode->task_infected)
 		ret = ctx->mode->task_infected(ctx, t);
 	/* What follows needs ptrace stops: the target must not run the parasite. */
@@ -362,6 +366,7 @@ void dump_task_free(struct dump_task *t)
 	vma_list_free(&t->vmas);
 	vma_list_free(&t->vmas_hint);
 	range_list_free(&t->swapped);
+	free(t->fds);
 	thread_state_free(t);
 	free(t->threads);
 	free(t->vtids);

@@ -396,8 +396,8 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The target's fd numbers, sorted, so images and ids come out in fd order. */
-static int list_fds(pid_t pid, int **fds, size_t *nr)
+/* The target's fd numbers but @skip, sorted, so images and ids come out in fd order. */
+static int list_fds(pid_t pid, int skip, int **fds, size_t *nr)
 {
 	size_t cap = 0;
 	struct dirent *de;
@@ -419,7 +419,7 @@ static int list_fds(pid_t pid, int **fds, size_t *nr)
 		if (de->d_name[0] == '.')
 			continue;
 		fd = strtol(de->d_name, &end, 10);
-		if (*end || fd < 0 || fd > INT32_MAX)
+		if (*end || fd < 0 || fd > INT32_MAX || fd == skip)
 			continue;
 		if (*nr == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -447,36 +447,40 @@ err:
 	return -1;
 }
 
+int files_list_task(struct dump_task *t, int skip)
+{
+	return list_fds(t->pid, skip, &t->fds, &t->nr_fds);
+}
+
+/* The list goes to the file table with the ids, which it keeps. */
 static int dump_fds(struct dump_ctx *ctx, struct dump_task *t)
 {
 	struct image *img;
 	uint32_t *ids;
-	size_t i, nr;
-	int *fds;
+	size_t i;
 	int ret = -1;
 
-	if (list_fds(t->pid, &fds, &nr))
-		return -1;
-	ids = malloc((nr + 1) * sizeof(*ids));
+	ids = malloc((t->nr_fds + 1) * sizeof(*ids));
 	if (!ids) {
 		pr_err("pid %d: out of memory for its fd table", t->pid);
-		free(fds);
 		return -1;
 	}
 	img = img_open_write(ctx->dirfd, IMG_FDINFO, t->vpid);
 	if (!img)
 		goto out;
-	for (i = 0; i < nr; i++)
-		if (dump_one_fd(ctx, t, img, fds[i], &ids[i]))
+	for (i = 0; i < t->nr_fds; i++)
+		if (dump_one_fd(ctx, t, img, t->fds[i], &ids[i]))
 			goto out;
 	ret = 0;
 out:
 	if (img && img_close(img))
 		ret = -1;
-	if (!ret)
-		return files_keep_ids(ctx->files, t->pid, fds, ids, nr);
-	free(fds);
-	free(ids);
+	if (ret) {
+		free(ids);
+		return ret;
+	}
+	ret = files_keep_ids(ctx->files, t->pid, t->fds, ids, t->nr_fds);
+	t->fds = NULL;
 	return ret;
 }
 
@@ -484,6 +488,9 @@ int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
 {
 	int ret;
 
+	if (t->files_dumped)
+		return 0;
+	t->files_dumped = true;
 	if (net_ns_enter(ctx->netns))
 		return -1;
 	ret = dump_fds(ctx, t);

@@ -26,7 +26,16 @@ struct file_table *file_table_new(void);
 void file_table_free(struct file_table *ft);
 /* Once, the tree frozen, before any dump_task_files(): the kinds' collect(). */
 int files_collect(struct dump_ctx *ctx);
-/* Dump @t's fd table: fdinfo-PID.img, plus entries added to ctx->files. */
+/*
+ * List @t's fds into t->fds, frozen with a parasite in: its socket @skip is
+ * left out, and so is any fd the parasite opens later.
+ */
+int files_list_task(struct dump_task *t, int skip);
+/*
+ * Dump the fds listed: fdinfo-PID.img, plus entries added to ctx->files.
+ * Once: a later call does nothing. It needs @t frozen, not its parasite
+ * gone: a live dump reads them while the parasite forks the holder.
+ */
 int dump_task_files(struct dump_ctx *ctx, struct dump_task *t);
 /* Once, after every task: files.img and the kinds' side images (pipes-data.img). */
 int files_write(struct dump_ctx *ctx);

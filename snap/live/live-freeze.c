@@ -417,7 +417,7 @@ int live_freeze(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	 * pages that cannot be streamed are saved: which those are depends
 	 * on the hold.
 	 */
-	held = fork_hold_fits(ctx, t) ? live_hold_fork(t, ld, orphan_comes_back(ctx, t)) : 1;
+	held = fork_hold_fits(ctx, t) ? live_hold_fork(ctx, t, ld, orphan_comes_back(ctx, t)) : 1;
 	if (held < 0)
 		return -1;
 	ctx->st.live_holders += !held;

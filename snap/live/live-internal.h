@@ -297,10 +297,11 @@ int live_protect(struct live_dump *ld);
 
 /*
  * Frozen, parasite running: fork @t's holder, as its @direct child (else an
- * orphan). 0 held, 1 the kernel would not fork one (said; the caller holds
- * in pipes), -1 error (logged).
+ * orphan), and read @t's fds meanwhile (dump_task_files()). 0 held, 1 the
+ * kernel would not fork one (said; the caller holds in pipes), -1 error
+ * (logged).
  */
-int live_hold_fork(struct dump_task *t, struct live_dump *ld, bool direct);
+int live_hold_fork(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld, bool direct);
 /* Say that @ld's holder died: the dump fails. */
 void live_holder_died(const struct live_dump *ld);
 /* Read @len bytes at @addr (freeze address) from the holder. Logged. */
