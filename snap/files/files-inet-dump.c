@@ -203,7 +203,7 @@ static bool known(const InetSkEntry *ie)
 }
 
 static int dump_common(struct inet_dump_state *is, const struct fd_desc *d,
-		       const struct inet_diag *diag, InetSkEntry *ie, char *who)
+		       const struct inet_diag *diag, InetSkEntry *ie, struct sk_read *rd, char *who)
 {
 	int family = d->domain, type, protocol;
 
@@ -236,8 +236,8 @@ static int dump_common(struct inet_dump_state *is, const struct fd_desc *d,
 		poll_shutdown(d->local, ie);
 	}
 	inet_who(d, ie, who, INET_WHO_MAX);
-	if (sk_opts_dump(d->local, family, type, protocol, &is->sk_defaults, who, &ie->opts) ||
-	    inet_opts_dump(d->local, ie, &is->inet_defaults, who))
+	if (sk_opts_dump(d->local, family, type, protocol, &is->sk_defaults, who, &ie->opts, rd) ||
+	    inet_opts_dump(d->local, ie, diag, &is->inet_defaults, who))
 		return -1;
 	return inet_mc_dump(d->local, ie, &is->mc, who);
 }
@@ -247,6 +247,7 @@ int inet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry
 	struct inet_dump_state *is = st;
 	const struct inet_diag *diag;
 	char who[INET_WHO_MAX];
+	struct sk_read rd;
 	InetSkEntry *ie;
 
 	inet_who(d, NULL, who, sizeof(who));
@@ -261,11 +262,11 @@ int inet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry
 	}
 	inet_sk_entry__init(ie);
 	fe->inet_sk = ie;
-	if (dump_common(is, d, diag, ie, who))
+	if (dump_common(is, d, diag, ie, &rd, who))
 		return -1;
 	is->nr_dumped++;
 	if (ie->type == SOCK_STREAM)
-		return inet_tcp_dump(ctx, is, d, diag, ie, who);
+		return inet_tcp_dump(ctx, is, d, diag, ie, &rd, who);
 	if (ie->type == SOCK_DGRAM &&
 	    (ie->protocol == IPPROTO_UDP || ie->protocol == IPPROTO_UDPLITE))
 		return check_corked(d->local, who) || inet_dgram_dump(is, d->local, ie, who);

@@ -37,13 +37,6 @@
 #include "image.h"
 #include "log.h"
 
-static int get_int(int fd, int level, int opt, int *v)
-{
-	socklen_t len = sizeof(*v);
-
-	return getsockopt(fd, level, opt, v, &len);
-}
-
 static bool any_addr(const InetSkEntry *ie)
 {
 	static const uint8_t zero[16];
@@ -122,11 +115,12 @@ static int leave_repair(int fd, int reuseaddr, const char *who)
 }
 
 static int dump_conn(struct dump_ctx *ctx, struct inet_dump_state *is, const struct fd_desc *d,
-		     InetSkEntry *ie, const char *who)
+		     InetSkEntry *ie, const struct tcp_info *ti, const struct sk_read *rd,
+		     const char *who)
 {
 	const struct snap_opts *o = ctx->opts;
+	int reuseaddr = rd->reuseaddr, ret;
 	struct tcp_queues q;
-	int reuseaddr, ret;
 	TcpConn *c;
 
 	if (!o->tcp_established && !o->tcp_close) {
@@ -149,13 +143,13 @@ static int dump_conn(struct dump_ctx *ctx, struct inet_dump_state *is, const str
 	}
 	tcp_conn__init(c);
 	ie->conn = c;
-	if (get_int(d->local, SOL_SOCKET, SO_REUSEADDR, &reuseaddr)) {
-		pr_perror("%s: cannot read SO_REUSEADDR", who);
+	if (reuseaddr < 0) {
+		pr_err("%s: cannot read SO_REUSEADDR", who);
 		return -1;
 	}
 	if (tcp_repair_on(d->local, who))
 		return -1;
-	ret = tcp_conn_dump(d->local, ie->state, c, &q, who);
+	ret = tcp_conn_dump(d->local, ie->state, ti, rd, c, &q, who);
 	if (leave_repair(d->local, reuseaddr, who))
 		ret = -1;
 	if (!ret && q.snd_len) {
@@ -175,7 +169,8 @@ static int dump_conn(struct dump_ctx *ctx, struct inet_dump_state *is, const str
 }
 
 int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct fd_desc *d,
-		  const struct inet_diag *diag, InetSkEntry *ie, const char *who)
+		  const struct inet_diag *diag, InetSkEntry *ie, const struct sk_read *rd,
+		  const char *who)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
@@ -235,7 +230,7 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 		return -1;
 	default:
 		if (tcp_state_repairable(ie->state))
-			return dump_conn(ctx, is, d, ie, who);
+			return dump_conn(ctx, is, d, ie, &ti, rd, who);
 		pr_err("%s: a TCP socket in state %s, which snap cannot save", who,
 		       tcp_state_name(ie->state));
 		return -1;

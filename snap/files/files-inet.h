@@ -136,7 +136,8 @@ int inet_queue_add(struct inet_dump_state *is, uint32_t ino, InetQueue queue, ui
 /* files-inet-tcp.c */
 /* The TCP part of @ie: state, listener's queue, connection. 0 or -1 logged. */
 int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct fd_desc *d,
-		  const struct inet_diag *diag, InetSkEntry *ie, const char *who);
+		  const struct inet_diag *diag, InetSkEntry *ie, const struct sk_read *rd,
+		  const char *who);
 int inet_write(struct dump_ctx *ctx, void *st);
 void inet_unfreeze(struct dump_ctx *ctx, void *st, bool killed);
 void inet_dump_free(void *st);

@@ -171,7 +171,7 @@ static int netlink_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d,
 			who, n->protocol, n->rmem);
 	if (dump_nl_opts(d, ne))
 		return -1;
-	return sk_opts_dump(d->local, AF_NETLINK, n->type, n->protocol, NULL, who, &ne->opts);
+	return sk_opts_dump(d->local, AF_NETLINK, n->type, n->protocol, NULL, who, &ne->opts, NULL);
 }
 
 static void netlink_dump_free(void *st)

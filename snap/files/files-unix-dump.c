@@ -349,7 +349,7 @@ int unix_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry
 		}
 	}
 	if (dump_names(ctx, us, d, u, ue, who) ||
-	    sk_opts_dump(d->local, AF_UNIX, u->type, 0, &us->sk_defaults, who, &ue->opts) ||
+	    sk_opts_dump(d->local, AF_UNIX, u->type, 0, &us->sk_defaults, who, &ue->opts, NULL) ||
 	    note_dumped(us, d, ue))
 		return -1;
 	return dump_queue(ctx, us, d, u, who);

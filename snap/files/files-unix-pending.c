@@ -269,7 +269,7 @@ static int make_twin(struct fix *fx, struct waiting *w)
 		pr_perror("%s: cannot make a socket to connect in its place", who);
 		return -1;
 	}
-	if (sk_opts_dump(w->old, AF_UNIX, fx->l->type, 0, NULL, who, &opts))
+	if (sk_opts_dump(w->old, AF_UNIX, fx->l->type, 0, NULL, who, &opts, NULL))
 		return -1;
 	if (connect(w->fresh, (struct sockaddr *)&fx->addr, fx->alen)) {
 		pr_perror("%s: cannot connect again to listening unix socket %s", who, fx->lname);

@@ -115,7 +115,25 @@ static int inet_one(struct nlmsghdr *h, void *arg)
 		d->md5 = nla_len(tb[INET_DIAG_MD5SIG]) > 0;
 	if (tb[INET_DIAG_ULP_INFO])
 		parse_ulp(tb[INET_DIAG_ULP_INFO], d);
+	d->tos = tb[INET_DIAG_TOS] ? nla_get_u8(tb[INET_DIAG_TOS]) : -1;
+	d->tclass = tb[INET_DIAG_TCLASS] ? nla_get_u8(tb[INET_DIAG_TCLASS]) : -1;
+	if (tb[INET_DIAG_SOCKOPT] && nla_len(tb[INET_DIAG_SOCKOPT]) >= (int)sizeof(d->sockopt)) {
+		memcpy(&d->sockopt, nla_data(tb[INET_DIAG_SOCKOPT]), sizeof(d->sockopt));
+		d->has_sockopt = true;
+	}
 	return 0;
+}
+
+/*
+ * The attributes asked for: IP_TOS and IPV6_TCLASS (INET_DIAG_SOCKOPT comes
+ * unasked); for TCP, INET_DIAG_INFO brings the MD5 keys and the upper
+ * layer protocol along.
+ */
+static uint8_t ext(uint8_t protocol)
+{
+	uint8_t e = 1 << (INET_DIAG_TOS - 1) | 1 << (INET_DIAG_TCLASS - 1);
+
+	return protocol == IPPROTO_TCP ? e | 1 << (INET_DIAG_INFO - 1) : e;
 }
 
 static int cmp_inet(const void *a, const void *b)
@@ -134,9 +152,7 @@ static int collect_one(struct inet_collect *ic, int family, uint8_t protocol, co
 		.idiag_states = ~0u,
 	};
 
-	/* TCP: INET_DIAG_INFO brings the MD5 keys and the upper layer protocol along. */
-	if (protocol == IPPROTO_TCP)
-		req.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req.idiag_ext = ext(protocol);
 	/* raw_diag reads the raw protocol from the pad byte: IPPROTO_RAW for all. */
 	if (protocol == IPPROTO_RAW)
 		req.pad = IPPROTO_RAW;
@@ -154,7 +170,7 @@ static int collect_one(struct inet_collect *ic, int family, uint8_t protocol, co
 static int collect_tcp(struct inet_collect *ic)
 {
 	struct inet_diag_req req = {
-		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
+		.idiag_ext = ext(IPPROTO_TCP),
 		.idiag_states = ~0u,
 	};
 	int ret;
@@ -274,8 +290,7 @@ static bool exact_req(int fd, struct inet_diag_req_v2 *req)
 	req->sdiag_family = family;
 	req->sdiag_protocol = protocol;
 	req->idiag_states = ~0u;
-	if (protocol == IPPROTO_TCP)
-		req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req->idiag_ext = ext(protocol);
 	id->idiag_if = ifindex;
 	memcpy(id->idiag_cookie, &cookie, sizeof(cookie));
 	return true;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/inet_diag.h>
 
 /* One inet socket as sock_diag shows it. */
 struct inet_diag {
@@ -34,6 +35,13 @@ struct inet_diag {
 	uint32_t rqueue, wqueue;	/* listener: waiting, backlog; else bytes queued */
 	bool md5;			/* TCP-MD5 keys set (TCP_MD5SIG) */
 	char ulp[16];			/* upper layer protocol ("tls"), or "" */
+	/*
+	 * Options it tells, so that they need no getsockopt() (-1, false:
+	 * it did not): IP_TOS, IPV6_TCLASS, and INET_DIAG_SOCKOPT's bits.
+	 */
+	int16_t tos, tclass;
+	bool has_sockopt;
+	struct inet_diag_sockopt sockopt;
 };
 
 struct inet_diag_table {

@@ -12,16 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/inet-diag.h"
 #include "net/sk-opts.h"
 #include "sk-inet.pb-c.h"
 
 
 /*
  * Fill @ie's ip, tcp, udp and raw options from @fd, a socket of
- * ie->family, type and protocol in ie->state, against a fresh socket's (in
- * @cache if not NULL). @who names it in messages. 0 or -1 logged.
+ * ie->family, type and protocol in ie->state, and from @diag, its
+ * sock_diag record if it has one, against a fresh socket's (in @cache if
+ * not NULL). @who names it in messages. 0 or -1 logged.
  */
-int inet_opts_dump(int fd, InetSkEntry *ie, struct sk_kind_cache *cache, const char *who);
+int inet_opts_dump(int fd, InetSkEntry *ie, const struct inet_diag *diag,
+		   struct sk_kind_cache *cache, const char *who);
 /*
  * The options bind() heeds (IP_FREEBIND, IP_TRANSPARENT, IPV6_V6ONLY,
  * IP_BIND_ADDRESS_NO_PORT...): set before it. 0 or -1 logged.

@@ -157,14 +157,12 @@ static int peek_queue(int fd, int queue, uint32_t *seq, uint8_t **buf, uint32_t 
 	return 0;
 }
 
-/* The receive queue, read from its start whatever SO_PEEK_OFF the program set. */
-static int peek_rcv(int fd, uint32_t *seq, uint8_t **buf, uint32_t max, uint32_t *len,
+/* The receive queue, read from its start whatever SO_PEEK_OFF (@off) the program set. */
+static int peek_rcv(int fd, int off, uint32_t *seq, uint8_t **buf, uint32_t max, uint32_t *len,
 		    const char *who)
 {
-	int off, ret, zero = 0;
+	int ret, zero = 0;
 
-	if (get_int(fd, SOL_SOCKET, SO_PEEK_OFF, &off))
-		off = -1;
 	if (off > 0 && setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
 		pr_perror("%s: cannot reset SO_PEEK_OFF to read its queue", who);
 		return -1;
@@ -177,8 +175,8 @@ static int peek_rcv(int fd, uint32_t *seq, uint8_t **buf, uint32_t max, uint32_t
 	return ret;
 }
 
-static int dump_queues(int fd, unsigned int state, TcpConn *c, struct tcp_queues *q,
-		       const char *who)
+static int dump_queues(int fd, unsigned int state, int peek_off, TcpConn *c,
+		       struct tcp_queues *q, const char *who)
 {
 	int outq, nsd, inq;
 	uint32_t wseq, rnxt;
@@ -190,7 +188,7 @@ static int dump_queues(int fd, unsigned int state, TcpConn *c, struct tcp_queues
 		return -1;
 	}
 	if (peek_queue(fd, TCP_SEND_QUEUE, &wseq, &q->snd, outq, &q->snd_len, who) ||
-	    peek_rcv(fd, &rnxt, &q->rcv, inq, &q->rcv_len, who))
+	    peek_rcv(fd, peek_off, &rnxt, &q->rcv, inq, &q->rcv_len, who))
 		return -1;
 	/* Whatever SIOCOUTQ counts beyond the bytes is our FIN, not acked yet. */
 	fin_unacked = fin_in_seq(state) && (uint32_t)outq == q->snd_len + 1;
@@ -215,26 +213,23 @@ static int dump_queues(int fd, unsigned int state, TcpConn *c, struct tcp_queues
 	return 0;
 }
 
-static int dump_options(int fd, TcpConn *c, const char *who)
+static int dump_options(int fd, const struct tcp_info *ti, TcpConn *c, const char *who)
 {
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
 	int v;
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ||
-	    get_int(fd, IPPROTO_TCP, TCP_MAXSEG, &v)) {
+	if (get_int(fd, IPPROTO_TCP, TCP_MAXSEG, &v)) {
 		pr_perror("%s: cannot read the options its connection agreed", who);
 		return -1;
 	}
 	/* In repair mode TCP_MAXSEG reads mss_clamp, what the peer allowed. */
 	c->mss = v;
-	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
+	if (ti->tcpi_options & TCPI_OPT_WSCALE) {
 		c->has_snd_wscale = c->has_rcv_wscale = true;
-		c->snd_wscale = ti.tcpi_snd_wscale;
-		c->rcv_wscale = ti.tcpi_rcv_wscale;
+		c->snd_wscale = ti->tcpi_snd_wscale;
+		c->rcv_wscale = ti->tcpi_rcv_wscale;
 	}
-	c->has_sack = c->sack = ti.tcpi_options & TCPI_OPT_SACK;
-	c->has_timestamps = c->timestamps = ti.tcpi_options & TCPI_OPT_TIMESTAMPS;
+	c->has_sack = c->sack = ti->tcpi_options & TCPI_OPT_SACK;
+	c->has_timestamps = c->timestamps = ti->tcpi_options & TCPI_OPT_TIMESTAMPS;
 	if (c->timestamps) {
 		if (get_int(fd, IPPROTO_TCP, TCP_TIMESTAMP, &v)) {
 			pr_perror("%s: cannot read TCP_TIMESTAMP", who);
@@ -269,22 +264,16 @@ static int dump_window(int fd, TcpConn *c, const char *who)
 	return 0;
 }
 
-int tcp_conn_dump(int fd, unsigned int state, TcpConn *c, struct tcp_queues *q, const char *who)
+int tcp_conn_dump(int fd, unsigned int state, const struct tcp_info *ti,
+		  const struct sk_read *rd, TcpConn *c, struct tcp_queues *q, const char *who)
 {
-	int v;
-
 	memset(q, 0, sizeof(*q));
-	if (dump_queues(fd, state, c, q, who) || dump_options(fd, c, who) ||
+	if (dump_queues(fd, state, rd->peek_off, c, q, who) || dump_options(fd, ti, c, who) ||
 	    dump_window(fd, c, who))
 		return -1;
-	if (!get_int(fd, SOL_SOCKET, SO_SNDBUF, &v)) {
-		c->has_sndbuf = true;
-		c->sndbuf = v;
-	}
-	if (!get_int(fd, SOL_SOCKET, SO_RCVBUF, &v)) {
-		c->has_rcvbuf = true;
-		c->rcvbuf = v;
-	}
+	c->has_sndbuf = c->has_rcvbuf = true;
+	c->sndbuf = rd->sndbuf;
+	c->rcvbuf = rd->rcvbuf;
 	return 0;
 }
 

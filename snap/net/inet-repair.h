@@ -19,7 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/tcp.h>
 
+#include "net/sk-opts.h"
 #include "sk-inet.pb-c.h"
 
 /* Kernel TCP states (include/net/tcp_states.h). */
@@ -56,10 +58,12 @@ struct tcp_queues {
 
 /*
  * @fd, in repair mode, in TCP state @state: its connection into @c and
- * @q (both the caller's; free @q with tcp_queues_free()). 0 or -1 logged.
+ * @q (both the caller's; free @q with tcp_queues_free()). @ti and @rd were
+ * read before repair mode (the options the connection agreed, its buffer
+ * sizes and SO_PEEK_OFF): not read again. 0 or -1 logged.
  */
-int tcp_conn_dump(int fd, unsigned int state, TcpConn *c, struct tcp_queues *q,
-		  const char *who);
+int tcp_conn_dump(int fd, unsigned int state, const struct tcp_info *ti,
+		  const struct sk_read *rd, TcpConn *c, struct tcp_queues *q, const char *who);
 void tcp_queues_free(struct tcp_queues *q);
 
 /* Check @c as read from an image, with its queues' lengths. 0 or -1 logged. */

@@ -222,7 +222,8 @@ static uint32_t field(const SkOpts *o, size_t off)
 }
 
 /* The table's options, SO_LINGER, SO_BINDTODEVICE, SO_MAX_PACING_RATE. */
-static int dump_more(int fd, const struct sk_defaults *def, SkOpts *o, const char *who)
+static int dump_more(int fd, const struct sk_defaults *def, SkOpts *o, struct sk_read *rd,
+		     const char *who)
 {
 	char dev[IFNAMSIZ + 1] = "";
 	struct linger lg;
@@ -237,6 +238,8 @@ static int dump_more(int fd, const struct sk_defaults *def, SkOpts *o, const cha
 			pr_perror("%s: cannot read %s", who, int_opts[i].name);
 			return -1;
 		}
+		if (int_opts[i].opt == SO_REUSEADDR)
+			rd->reuseaddr = v;
 		if (v == def->ints[i])
 			continue;
 		set_field(o, int_opts[i].has, 1);
@@ -277,14 +280,18 @@ static bool any_set(const SkOpts *o)
 }
 
 int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_kind_cache *cache,
-		 const char *who, SkOpts **out)
+		 const char *who, SkOpts **out, struct sk_read *rd)
 {
 	struct sk_kind k = {family, type, protocol};
+	struct sk_read ignored;
 	struct sk_defaults def;
 	SkOpts *o;
 	int v;
 
 	*out = NULL;
+	if (!rd)
+		rd = &ignored;
+	rd->peek_off = rd->reuseaddr = -1;
 	if (defaults(cache, &k, &def, who))
 		return -1;
 	o = malloc(sizeof(*o));
@@ -307,18 +314,21 @@ int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_kind_cach
 		o->has_passpidfd = o->passpidfd = v;
 	if (get_int(fd, SO_RCVBUF, &v))
 		goto err;
+	rd->rcvbuf = v;
 	if (v != def.rcvbuf) {
 		o->has_rcvbuf = true;
 		o->rcvbuf = v;
 	}
 	if (get_int(fd, SO_SNDBUF, &v))
 		goto err;
+	rd->sndbuf = v;
 	if (v != def.sndbuf) {
 		o->has_sndbuf = true;
 		o->sndbuf = v;
 	}
 	/* Only some families have one (EOPNOTSUPP). */
 	if (!get_int(fd, SO_PEEK_OFF, &v)) {
+		rd->peek_off = v;
 		if (v != -1) {
 			o->has_peek_off = true;
 			o->peek_off = v;
@@ -335,7 +345,7 @@ int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_kind_cach
 		o->has_rcvlowat = true;
 		o->rcvlowat = v;
 	}
-	if (dump_filter(fd, o, who) || dump_more(fd, &def, o, who))
+	if (dump_filter(fd, o, who) || dump_more(fd, &def, o, rd, who))
 		goto free;
 	if (any_set(o)) {
 		*out = o;

@@ -36,13 +36,23 @@ void *sk_kind_keep(struct sk_kind_cache *c, size_t size, const void *e);
 void sk_kind_cache_free(struct sk_kind_cache *c);
 
 /*
+ * Values sk_opts_dump() reads whatever they are, for a caller that needs
+ * them too: a socket's dump is mostly getsockopt() calls, ~1 µs each here.
+ */
+struct sk_read {
+	int rcvbuf, sndbuf;
+	int peek_off;			/* -1: none, or the family has none */
+	int reuseaddr;			/* -1: the family has none */
+};
+
+/*
  * The options of @fd that differ from those of a fresh socket(@family,
  * @type, @protocol) (in @cache if not NULL): *@out, or NULL when there are
- * none. @who names the socket in messages ("pid 5 fd 3"). An eBPF filter is
- * refused. 0 or -1 logged.
+ * none; into @rd, if not NULL, the values it names. @who names the socket
+ * in messages ("pid 5 fd 3"). An eBPF filter is refused. 0 or -1 logged.
  */
 int sk_opts_dump(int fd, int family, int type, int protocol, struct sk_kind_cache *cache,
-		 const char *who, SkOpts **out);
+		 const char *who, SkOpts **out, struct sk_read *rd);
 void sk_opts_free(SkOpts *o);
 /* Set @o (may be NULL) on @fd. 0 or -1 logged. */
 int sk_opts_restore(int fd, const SkOpts *o, const char *who);

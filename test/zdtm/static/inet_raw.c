@@ -2,10 +2,10 @@
  * Ping (ICMP datagram) and raw sockets, IPv4 and IPv6: a ping socket
  * connected to the loopback, whose echo id (its port) must not change, as
  * replies find it by it; raw ICMP sockets with ICMP_FILTER and ICMP6_FILTER,
- * a raw socket bound to an address with IP_HDRINCL, a raw IPv6 socket with
- * IPV6_CHECKSUM. After restore each is what it was, pings are answered
- * to the ping sockets, and the raw ICMP sockets see the replies their
- * filters let through.
+ * a raw socket bound to an address with IP_HDRINCL and IP_NODEFRAG, a raw
+ * IPv6 socket with IPV6_CHECKSUM. After restore each is what it was, pings
+ * are answered to the ping sockets, and the raw ICMP sockets see the
+ * replies their filters let through.
  *
  * Ping sockets need the caller's group in net.ipv4.ping_group_range: the
  * test puts root's group in if it is not (as ping setups do) and leaves it
@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 			fail("raw bound socket: %m");
 	}
 	in_setopt(rb, IPPROTO_IP, IP_HDRINCL, 1);
+	in_setopt(rb, IPPROTO_IP, IP_NODEFRAG, 1);
 	rc = socket(AF_INET6, SOCK_RAW, 253);
 	if (rc < 0)
 		fail("raw IPv6 socket: %m");
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
 		fail("ICMP6_FILTER changed");
 	CHECK_EQ(in_getopt(rb, SOL_SOCKET, SO_PROTOCOL), IPPROTO_UDP);
 	CHECK_EQ(in_getopt(rb, IPPROTO_IP, IP_HDRINCL), 1);
+	CHECK_EQ(in_getopt(rb, IPPROTO_IP, IP_NODEFRAG), 1);
 	{
 		struct sockaddr_in sin;
 		socklen_t sl = sizeof(sin);

@@ -12,8 +12,8 @@
  * it answers, so that both ends hold bytes sent and not acked, until it
  * lifts the filter after restore; "opts": options on both ends
  * (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT, TCP_NODELAY, SO_LINGER,
- * TCP_USER_TIMEOUT, IP_TOS, SO_PRIORITY, TCP_CONGESTION, TCP_CORK on the
- * server) read the same after; "listening": the listener stays open, with
+ * TCP_USER_TIMEOUT, IP_TOS, IP_RECVERR, IP_BIND_ADDRESS_NO_PORT, SO_PRIORITY,
+ * TCP_CONGESTION, TCP_CORK on the server) read the same after; "listening": the listener stays open, with
  * SO_REUSEADDR as servers set it (the accepted end inherits it), and still
  * listens after restore.
  */
@@ -86,6 +86,7 @@ static int has_arg(const char *a)
 
 struct opts {
 	int keepalive, keepidle, keepintvl, keepcnt, nodelay, user_timeout, tos, prio, cork;
+	int recverr, noport;
 	struct linger lg;
 	char cc[16];
 };
@@ -103,6 +104,9 @@ static void set_opts(int fd, int family)
 	in_setopt(fd, SOL_SOCKET, SO_PRIORITY, 3);
 	in_setopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
 		  family == AF_INET ? IP_TOS : IPV6_TCLASS, 0x28);
+	/* Two of the options a dump takes from sock_diag (INET_DIAG_SOCKOPT). */
+	in_setopt(fd, IPPROTO_IP, IP_RECVERR, 1);
+	in_setopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
 	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
 		fail("SO_LINGER: %m");
 	/* reno is built in: always there. */
@@ -124,6 +128,8 @@ static void get_opts(int fd, int family, struct opts *o)
 	o->prio = in_getopt(fd, SOL_SOCKET, SO_PRIORITY);
 	o->tos = in_getopt(fd, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
 			   family == AF_INET ? IP_TOS : IPV6_TCLASS);
+	o->recverr = in_getopt(fd, IPPROTO_IP, IP_RECVERR);
+	o->noport = in_getopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT);
 	if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &o->lg, &len))
 		fail("SO_LINGER: %m");
 	memset(o->cc, 0, sizeof(o->cc));
@@ -143,6 +149,8 @@ static void check_opts(const struct opts *a, const struct opts *b)
 	CHECK_EQ(a->user_timeout, b->user_timeout);
 	CHECK_EQ(a->prio, b->prio);
 	CHECK_EQ(a->tos, b->tos);
+	CHECK_EQ(a->recverr, b->recverr);
+	CHECK_EQ(a->noport, b->noport);
 	CHECK_EQ(a->lg.l_onoff, b->lg.l_onoff);
 	CHECK_EQ(a->lg.l_linger, b->lg.l_linger);
 	if (strcmp(a->cc, b->cc))

@@ -4,9 +4,9 @@
  * one among them, one from 127.0.0.2, one from an IPv4 sender to the IPv6
  * socket) and the program's SO_PEEK_OFF; options (UDP_CORK with nothing
  * corked, SO_BROADCAST, IP_TTL, IP_PKTINFO, SO_RCVBUF, IP_MULTICAST_TTL,
- * IP_MULTICAST_LOOP) and a multicast group joined with a source filter and
- * one without. After restore every datagram comes in order with its
- * sender's address and port, and each socket is as it was.
+ * IP_MULTICAST_LOOP, IP_MULTICAST_ALL) and a multicast group joined with a
+ * source filter and one without. After restore every datagram comes in
+ * order with its sender's address and port, and each socket is as it was.
  */
 #include <netinet/udp.h>
 #include <poll.h>
@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	in_setopt(opt, IPPROTO_IP, IP_PKTINFO, 1);
 	in_setopt(opt, IPPROTO_IP, IP_MULTICAST_TTL, 5);
 	in_setopt(opt, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+	in_setopt(opt, IPPROTO_IP, IP_MULTICAST_ALL, 0);
 	in_setopt(opt, SOL_SOCKET, SO_RCVBUF, 200000);
 	inet_pton(AF_INET, "239.1.2.3", &mr.imr_multiaddr);
 	if (setsockopt(opt, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(in_getopt(opt, IPPROTO_IP, IP_PKTINFO), 1);
 	CHECK_EQ(in_getopt(opt, IPPROTO_IP, IP_MULTICAST_TTL), 5);
 	CHECK_EQ(in_getopt(opt, IPPROTO_IP, IP_MULTICAST_LOOP), 0);
+	CHECK_EQ(in_getopt(opt, IPPROTO_IP, IP_MULTICAST_ALL), 0);
 	CHECK_EQ(in_getopt(opt, SOL_SOCKET, SO_RCVBUF), rcvbuf);
 	if (member(opt, "239.1.2.3", NULL) != 1)
 		fail("no longer in group 239.1.2.3");
