@@ -143,8 +143,9 @@ static int dump_conn(struct dump_ctx *ctx, struct inet_dump_state *is, const str
 	}
 	tcp_conn__init(c);
 	ie->conn = c;
+	/* Repair mode clears it: what to put back. */
 	if (reuseaddr < 0) {
-		pr_err("%s: cannot read SO_REUSEADDR", who);
+		pr_err("%s: no SO_REUSEADDR read to put back after repair mode", who);
 		return -1;
 	}
 	if (tcp_repair_on(d->local, who))

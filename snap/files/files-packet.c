@@ -183,7 +183,8 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 	dump_more(d->local, pe);
 	if (dump_mclist(p, pe, who))
 		return -1;
-	return sk_opts_dump(d->local, AF_PACKET, p->type, htons(p->protocol), NULL, who, &pe->opts, NULL);
+	return sk_opts_dump(d->local, AF_PACKET, p->type, htons(p->protocol), NULL, who, &pe->opts,
+			    NULL);
 }
 
 static void packet_dump_free(void *st)

@@ -241,8 +241,8 @@ static const struct inet_kind_defaults *defaults(struct sk_kind_cache *c, const 
 /*
  * Option @o as sock_diag told it in @diag (which holds them as the option
  * reads them), else false: then getsockopt() reads it. A socket's dump is
- * mostly getsockopt() calls, ~1 µs each on this machine; these are 7 of a
- * TCP connection's 69.
+ * mostly getsockopt() calls, ~1 µs each on this machine: a TCP connection
+ * needs 7 fewer so.
  */
 static bool from_diag(const struct inet_diag *diag, const struct int_opt *o, int *v)
 {

@@ -13,9 +13,9 @@
  * lifts the filter after restore; "opts": options on both ends
  * (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT, TCP_NODELAY, SO_LINGER,
  * TCP_USER_TIMEOUT, IP_TOS, IP_RECVERR, IP_BIND_ADDRESS_NO_PORT, SO_PRIORITY,
- * TCP_CONGESTION, TCP_CORK on the server) read the same after; "listening": the listener stays open, with
- * SO_REUSEADDR as servers set it (the accepted end inherits it), and still
- * listens after restore.
+ * TCP_CONGESTION, TCP_CORK on the server) read the same after;
+ * "listening": the listener stays open, with SO_REUSEADDR as servers set it
+ * (the accepted end inherits it), and still listens after restore.
  */
 #include <fcntl.h>
 #include <linux/filter.h>
