@@ -177,6 +177,7 @@ BAD = [
     ("img/live_holder_pids_max", bad_live.img_live_holder_pids_max),
     ("bad/stale_parasite", bad_live.bad_stale_parasite),
     ("bad/live_fd_limit", bad_live.bad_live_fd_limit),
+    ("bad/live_fd_refused", bad_live.bad_live_fd_refused),
     ("bad/restore_ns_trunc", bad_ns.bad_restore_ns_trunc),
     ("bad/restore_ns_corrupt", bad_ns.bad_restore_ns_corrupt),
     ("bad/restore_ns_dup_id", bad_ns.bad_restore_ns_dup_id),

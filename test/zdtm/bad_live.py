@@ -8,6 +8,7 @@ import os
 import re
 import time
 
+from bad_anon import REFUSED_FD
 from modes import MODES
 from outcome import Failure, Skip
 from proc import (describe, descendants, exit_code, kill, proc_state, spawn, spawn_wait,
@@ -287,6 +288,34 @@ def bad_stale_parasite(b):
     r.clear_result()
     r.restore()
     r.finish()
+
+
+def bad_live_fd_refused(b):
+    """A live dump of a process holding an fd snap refuses (an io_uring): the
+    fds are read while the parasite forks the holder, so the dump fails there,
+    with one line naming pid, fd and kind; the target runs on, not stopped,
+    its fd untouched (it checks), and the holder is gone with nothing else
+    left behind."""
+    require_live(b.snap)
+    r = b.target("static/anon_refused_io_uring")
+    before = descendants()
+    status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "--leave-running"],
+                             b.dir, "snap", timeout=30)
+    errfile = os.path.join(b.dir, "snap.err")
+    if exit_code(status) != 1:
+        raise Failure("the live dump %s, expected exit 1" % describe(status), errfile)
+    lines = err.strip().splitlines()
+    if len(lines) != 1 or not re.search(r"pid %d fd %d: io_uring\b.*not supported" %
+                                        (r.pid, REFUSED_FD), err):
+        raise Failure("expected one line naming pid %d fd %d, got: %s" % (
+            r.pid, REFUSED_FD, err.strip()), errfile)
+    if not wait_until(lambda: proc_state(r.pid) not in ("T", "t"), 5):
+        raise Failure("the target stays stopped after the refused live dump", errfile)
+    # The holder ends as snap does; as an orphan, the runner reaps it.
+    if not wait_until(lambda: not holders() and not descendants() - before, 5):
+        raise Failure("processes left behind: %s" % sorted(descendants() - before), errfile)
+    r.check_running("a refused live dump")
+    r.finish("a refused live dump")
 
 
 def bad_live_fd_limit(b):
