@@ -490,11 +490,13 @@ int dump_task_files(struct dump_ctx *ctx, struct dump_task *t)
 
 	if (t->files_dumped)
 		return 0;
-	t->files_dumped = true;
 	if (net_ns_enter(ctx->netns))
 		return -1;
 	ret = dump_fds(ctx, t);
-	return net_ns_leave(ctx->netns) || ret ? -1 : 0;
+	if (net_ns_leave(ctx->netns) || ret)
+		return -1;
+	t->files_dumped = true;
+	return 0;
 }
 
 static int write_files(struct dump_ctx *ctx)
