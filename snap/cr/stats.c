@@ -64,6 +64,8 @@ void print_dump_stats(const struct dump_ctx *ctx)
 	printf("  live:              %12s\n", live ? "yes" : "no");
 	if (live) {
 		printf("  live holders:      %12llu\n", (unsigned long long)s->live_holders);
+		/* Of the frozen parasite time: what redis's BGSAVE pays too, compared. */
+		printf("  holder fork time:  %12.0f us\n", s->hold_fork_ns / 1000.0);
 		printf("  cow faults:        %12llu\n", (unsigned long long)s->cow_faults);
 		printf("  cow peak memory:   %12llu KiB\n", (unsigned long long)s->cow_peak / 1024);
 		printf("  writers waited:    %12.0f us\n", s->cow_wait_ns / 1000.0);

@@ -76,12 +76,15 @@ int live_hold_fork(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *
 	struct task_of to = { ctx, t };
 	char path[64];
 	int back[2], ret;
+	uint64_t t0;
 
 	l->holder_pid = 0;
 	l->holder_direct = direct;
 	if (dump_syscall_site(t, &ld->holder_site))
 		return -1;
+	t0 = now_ns();
 	ret = parasite_cmd_back(t->ctl, PARASITE_CMD_HOLD_FORK, back, 2, read_fds, &to);
+	ctx->st.hold_fork_ns += now_ns() - t0;
 	/* The holder exits when its socket closes (live_free()), whatever failed. */
 	ld->holder_sock = back[0];
 	ld->holder_pidfd = back[1];
