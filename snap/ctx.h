@@ -392,6 +392,7 @@ struct dump_ctx {
 	size_t nr_locked;		/* of those, in the lock taken (cr/dump.c) */
 	struct netlock *netlock;	/* the lock this dump took (net/netlock.h), or NULL */
 	bool network_locked;		/* the network-lock hook ran: network-unlock undoes it */
+	bool tree_wide_dumped;		/* the tree's namespaces and cgroups (dump_meanwhile()) */
 	struct track_parent *parent;	/* --prev-images-dir: the parent set (mem/track.h) */
 	bool pre_dump;			/* snap pre-dump: memory only */
 	struct page_xfer *xfer;		/* --page-server: the connection (mem/page-xfer.h) */

@@ -169,6 +169,38 @@ static int enter_syscall(struct dump_ctx *ctx, struct dump_task *t)
 	return 0;
 }
 
+/* The tree's namespaces and cgroups, once, read frozen after the last task's fds. */
+static int dump_tree_wide(struct dump_ctx *ctx)
+{
+	if (ctx->tree_wide_dumped)
+		return 0;
+	if (ns_dump_contents(ctx) || cgroup_dump(ctx))
+		return -1;
+	ctx->tree_wide_dumped = true;
+	return 0;
+}
+
+static bool last_task(const struct dump_ctx *ctx, const struct dump_task *t)
+{
+	for (const struct dump_task *n = t + 1; n < ctx->tasks + ctx->nr_tasks; n++)
+		if (!n->zombie)
+			return false;
+	return true;
+}
+
+/*
+ * Neither needs the parasite gone, only the tree frozen; nor do they
+ * depend on what is read of @t after it (its core, its memory). The
+ * holder the fork makes changes nothing read here: it closes its copies of
+ * the fds at once, and it is no task of the tree.
+ */
+int dump_meanwhile(struct dump_ctx *ctx, struct dump_task *t)
+{
+	if (dump_task_files(ctx, t))
+		return -1;
+	return last_task(ctx, t) ? dump_tree_wide(ctx) : 0;
+}
+
 /*
  * Everything done while the task is frozen: the mode's memory steps come
  * with the parasite in (live: pages held and armed) and after it is gone.
@@ -457,7 +489,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 
 	if (net_ns_scope_open(ctx.tasks[0].pid, &ctx.netns) || files_collect(&ctx) ||
-	    lock_network(&ctx) || dump_tree(&ctx) || ns_dump_contents(&ctx) || cgroup_dump(&ctx))
+	    lock_network(&ctx) || dump_tree(&ctx) || dump_tree_wide(&ctx))
 		goto out;
 	/* A mode that saves pages while the tree runs lets it go first. */
 	if (ctx.mode->tree_running) {

@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 
-#include "files/files.h"
+#include "cr/dump-steps.h"
 #include "infect.h"
 #include "kcompat.h"
 #include "live/live-internal.h"
@@ -54,20 +54,21 @@ void live_holder_died(const struct live_dump *ld)
 
 /*
  * The fork copies the page tables on the task's CPU, for most of the
- * freeze (29-58 ms of 37-68 for a 1 GiB redis under load); reading the fds
- * needs only the task frozen (pidfd_getfd(), /proc, sock_diag), so it goes
- * on ours meanwhile: a TCP connection is ~0.5 ms of it.
+ * freeze (39-100 ms of 46-110 for a 1 GiB redis under load); reading the
+ * fds, and after the last task the namespaces and cgroups, needs only the
+ * tree frozen (pidfd_getfd(), /proc, sock_diag, setns()), so it goes on
+ * ours meanwhile: a TCP connection is ~0.5 ms of it.
  */
 struct task_of {
 	struct dump_ctx *ctx;
 	struct dump_task *t;
 };
 
-static int read_fds(void *arg)
+static int read_meanwhile(void *arg)
 {
 	struct task_of *to = arg;
 
-	return dump_task_files(to->ctx, to->t);
+	return dump_meanwhile(to->ctx, to->t);
 }
 
 int live_hold_fork(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *ld, bool direct)
@@ -83,7 +84,7 @@ int live_hold_fork(struct dump_ctx *ctx, struct dump_task *t, struct live_dump *
 	if (dump_syscall_site(t, &ld->holder_site))
 		return -1;
 	t0 = now_ns();
-	ret = parasite_cmd_back(t->ctl, PARASITE_CMD_HOLD_FORK, back, 2, read_fds, &to);
+	ret = parasite_cmd_back(t->ctl, PARASITE_CMD_HOLD_FORK, back, 2, read_meanwhile, &to);
 	ctx->st.hold_fork_ns += now_ns() - t0;
 	/* The holder exits when its socket closes (live_free()), whatever failed. */
 	ld->holder_sock = back[0];
