@@ -222,49 +222,72 @@ static int run_injected(struct parasite_ctl *ctl)
 	}
 }
 
-int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a2, long a3,
-		   long a4, long a5, long a6)
+/* @c's syscall, from registers @base, signals blocked already. */
+static int inject_one(struct parasite_ctl *ctl, const struct user_regs_struct *base,
+		      struct infect_call *c)
 {
-	struct user_regs_struct saved, r;
-	uint64_t mask, all = ~0ULL;
-	int err = -1;
+	struct user_regs_struct r = *base;
 
-	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &saved) ||
-	    ptrace(PTRACE_GETSIGMASK, ctl->pid, sizeof(mask), &mask) ||
-	    ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(all), &all)) {
-		ctl_perror(ctl, "pid %d: cannot save registers", ctl->pid);
-		return -1;
-	}
-	r = saved;
-	r.rax = nr;
+	r.rax = c->nr;
 	r.orig_rax = -1; /* no syscall restart logic on our registers */
-	r.rdi = a1;
-	r.rsi = a2;
-	r.rdx = a3;
-	r.r10 = a4;
-	r.r8 = a5;
-	r.r9 = a6;
+	r.rdi = c->a[0];
+	r.rsi = c->a[1];
+	r.rdx = c->a[2];
+	r.r10 = c->a[3];
+	r.r8 = c->a[4];
+	r.r9 = c->a[5];
 	r.rip = ctl->syscall_ip;
 	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &r)) {
 		ctl_perror(ctl, "pid %d: cannot set registers", ctl->pid);
 		return -1;
 	}
 	if (run_injected(ctl))
-		goto out;
+		return -1;
 	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &r)) {
 		ctl_perror(ctl, "pid %d: cannot read registers", ctl->pid);
-		goto out;
+		return -1;
 	}
-	*ret = r.rax;
-	err = 0;
-out:
-	if ((ptrace(PTRACE_SETREGS, ctl->pid, NULL, &saved) ||
+	c->ret = r.rax;
+	return 0;
+}
+
+int infect_syscalls(struct parasite_ctl *ctl, const struct user_regs_struct *leave, uint64_t mask,
+		    struct infect_call *calls, size_t n)
+{
+	uint64_t all = ~0ULL;
+	int err = 0;
+
+	if (ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(all), &all)) {
+		ctl_perror(ctl, "pid %d: cannot block signals", ctl->pid);
+		return -1;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = inject_one(ctl, leave, &calls[i]);
+	if ((ptrace(PTRACE_SETREGS, ctl->pid, NULL, leave) ||
 	     ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(mask), &mask)) &&
 	    !err) {
 		ctl_perror(ctl, "pid %d: cannot restore registers", ctl->pid);
 		err = -1;
 	}
 	return err;
+}
+
+int infect_syscall(struct parasite_ctl *ctl, long *ret, long nr, long a1, long a2, long a3,
+		   long a4, long a5, long a6)
+{
+	struct infect_call c = { nr, { a1, a2, a3, a4, a5, a6 }, 0 };
+	struct user_regs_struct saved;
+	uint64_t mask;
+
+	if (ptrace(PTRACE_GETREGS, ctl->pid, NULL, &saved) ||
+	    ptrace(PTRACE_GETSIGMASK, ctl->pid, sizeof(mask), &mask)) {
+		ctl_perror(ctl, "pid %d: cannot save registers", ctl->pid);
+		return -1;
+	}
+	if (infect_syscalls(ctl, &saved, mask, &c, 1))
+		return -1;
+	*ret = c.ret;
+	return 0;
 }
 
 /*

@@ -109,10 +109,11 @@ int thread_collect(struct dump_task *t, unsigned int xsave_size)
 }
 
 /*
- * Run the thread's own reads of its state. The injected syscalls leave the
- * thread's registers as they were, including an interrupted syscall's
- * -ERESTART* that the kernel would have turned into a restart had we not
- * run anything: do that ourselves, as the parasite's cure does for the leader.
+ * Run the thread's own reads of its state, both between one blocking of its
+ * signals and one putting back of its registers: those read at its stop,
+ * but for an interrupted syscall's -ERESTART*, which the kernel would have
+ * turned into a restart had we not run anything: done here, as the
+ * parasite's cure does for the leader.
  */
 static int collect_injected(struct dump_task *t, struct thread_state *ts)
 {
@@ -123,31 +124,24 @@ static int collect_injected(struct dump_task *t, struct thread_state *ts)
 		.syscall_ip = t->ctl->syscall_ip,
 		.code_poked = t->ctl->code_poked,
 	};
+	struct infect_call calls[2] = {
+		{ .nr = __NR_sigaltstack,
+		  .a = { 0, out_remote + offsetof(struct parasite_thread_out, altstack) } },
+		{ .nr = __NR_prctl,
+		  .a = { PR_GET_TID_ADDRESS,
+			 out_remote + offsetof(struct parasite_thread_out, tid_address) } },
+	};
 	struct user_regs_struct regs = ts->regs;
-	long ret;
 
 	memset(out, 0, sizeof(*out));
-	if (infect_syscall(&c, &ret, __NR_sigaltstack, 0,
-			   out_remote + offsetof(struct parasite_thread_out, altstack), 0, 0, 0,
-			   0) ||
-	    ret) {
-		pr_err("pid %d: cannot read the altstack of thread %d", t->pid, ts->tid);
-		return -1;
-	}
-	if (infect_syscall(&c, &ret, __NR_prctl, PR_GET_TID_ADDRESS,
-			   out_remote + offsetof(struct parasite_thread_out, tid_address), 0, 0, 0,
-			   0) ||
-	    ret) {
-		pr_err("pid %d: cannot read clear_child_tid of thread %d", t->pid, ts->tid);
+	regs_restart_syscall(&regs, true);
+	if (infect_syscalls(&c, &regs, ts->sigmask, calls, 2) || calls[0].ret || calls[1].ret) {
+		pr_err("pid %d: cannot read the altstack and clear_child_tid of thread %d", t->pid,
+		       ts->tid);
 		return -1;
 	}
 	ts->altstack = out->altstack;
 	ts->clear_tid = out->tid_address;
-	regs_restart_syscall(&regs, true);
-	if (ptrace(PTRACE_SETREGS, ts->tid, NULL, &regs)) {
-		pr_perror("pid %d: cannot set the registers of thread %d", t->pid, ts->tid);
-		return -1;
-	}
 	return 0;
 }
 
