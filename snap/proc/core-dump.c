@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 
@@ -135,42 +134,33 @@ static int peek_pending(pid_t pid, pid_t tid, bool shared, uint8_t *buf, uint8_t
 	return 0;
 }
 
-static int fill_creds(struct core_buf *b, pid_t pid, const struct parasite_misc *misc)
+/* The main thread's, from its /proc/PID/status read frozen (thread_collect()). */
+static void fill_creds(struct core_buf *b, const struct dump_task *t,
+		       const struct parasite_misc *misc)
 {
-	struct proc_status st;
+	const struct proc_status *st = &t->thr[0].status;
 	CredsEntry *c = &b->creds;
-	cap_t caps;
 
-	if (parse_status(pid, &st))
-		return -1;
 	creds_entry__init(c);
-	c->uid = st.uid[0];
-	c->euid = st.uid[1];
-	c->suid = st.uid[2];
-	c->fsuid = st.uid[3];
-	c->gid = st.gid[0];
-	c->egid = st.gid[1];
-	c->sgid = st.gid[2];
-	c->fsgid = st.gid[3];
-	memcpy(b->groups, st.groups, st.ngroups * sizeof(st.groups[0]));
+	c->uid = st->uid[0];
+	c->euid = st->uid[1];
+	c->suid = st->uid[2];
+	c->fsuid = st->uid[3];
+	c->gid = st->gid[0];
+	c->egid = st->gid[1];
+	c->sgid = st->gid[2];
+	c->fsgid = st->gid[3];
+	memcpy(b->groups, st->groups, st->ngroups * sizeof(st->groups[0]));
 	c->groups = b->groups;
-	c->n_groups = st.ngroups;
-	c->cap_inh = st.cap_inh;
-	c->cap_prm = st.cap_prm;
-	c->cap_eff = st.cap_eff;
-	c->cap_bnd = st.cap_bnd;
-	c->cap_amb = st.cap_amb;
+	c->n_groups = st->ngroups;
+	c->cap_inh = st->cap_inh;
+	c->cap_prm = st->cap_prm;
+	c->cap_eff = st->cap_eff;
+	c->cap_bnd = st->cap_bnd;
+	c->cap_amb = st->cap_amb;
 	c->secbits = misc->secbits;
-
-	caps = cap_get_pid(pid);
-	if (caps) {
-		char *txt = cap_to_text(caps, NULL);
-
-		pr_debug("pid %d: uid %u gid %u caps %s", pid, c->uid, c->gid, txt ? txt : "?");
-		cap_free(txt);
-		cap_free(caps);
-	}
-	return 0;
+	pr_debug("pid %d: uid %u gid %u, effective capabilities %#llx", t->pid, c->uid, c->gid,
+		 (unsigned long long)c->cap_eff);
 }
 
 static int fill_mm(struct core_buf *b, pid_t pid, const struct proc_stat *st)
@@ -277,7 +267,7 @@ static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state 
 	/* Each its own: the kernel keeps seccomp and scheduling per thread. */
 	if (sched_dump(&tb->sched, pid, ts->tid, th))
 		return -1;
-	return seccomp_dump(&tb->seccomp, ts->tid, th);
+	return seccomp_dump(&tb->seccomp, ts->tid, &ts->status, th);
 }
 
 static int fill_threads(struct core_buf *b, const struct dump_task *t)
@@ -353,8 +343,7 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	if (proc_read_file(t->pid, "personality", pers, sizeof(pers)) < 0)
 		goto out;
 	b->core.personality = strtoul(pers, NULL, 16);
-	if (fill_creds(b, t->pid, misc))
-		goto out;
+	fill_creds(b, t, misc);
 	b->core.creds = &b->creds;
 	if (proc_readlink(t->pid, "cwd", b->cwd, sizeof(b->cwd)) ||
 	    proc_readlink(t->pid, "root", b->root, sizeof(b->root)))

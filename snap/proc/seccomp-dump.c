@@ -4,8 +4,9 @@
  * with PTRACE_SECCOMP_GET_FILTER (index 0 is the newest) and the flags each
  * was installed with from PTRACE_SECCOMP_GET_METADATA. The task must be
  * ptrace-stopped. The parasite's syscalls would be filtered too (a strict
- * mode task is killed by the first syscall snap injects), so such a task
- * gets PTRACE_O_SUSPEND_SECCOMP once stopped, which needs CAP_SYS_ADMIN.
+ * mode task is killed by the first syscall snap injects), so every thread
+ * gets PTRACE_O_SUSPEND_SECCOMP once stopped, which needs CAP_SYS_ADMIN:
+ * without it, only a thread with seccomp state fails.
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,16 +21,24 @@
 
 #define MAX_FILTERS 512 /* the kernel's bound is 32768 instructions in all */
 
+/*
+ * Asked of every thread, with or without filters: one ptrace call where
+ * root may (the kernel asks nothing of the tracee), instead of reading
+ * /proc/TID/status, which is dear in a freeze, a thread at a time.
+ */
 int seccomp_suspend(pid_t tid, long opts)
 {
 	struct proc_status st;
+	int err;
 
+	if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, opts | PTRACE_O_SUSPEND_SECCOMP))
+		return 0;
+	err = errno;
 	if (parse_status(tid, &st))
 		return -1;
 	if (st.seccomp == SECCOMP_MODE_DISABLED)
 		return 0;
-	if (!ptrace(PTRACE_SETOPTIONS, tid, NULL, opts | PTRACE_O_SUSPEND_SECCOMP))
-		return 0;
+	errno = err;
 	if (errno == EPERM)
 		pr_err("pid %d runs under seccomp: dumping it needs CAP_SYS_ADMIN "
 		       "(PTRACE_O_SUSPEND_SECCOMP)",
@@ -81,29 +90,27 @@ static int read_filter(pid_t tid, int idx, long len, uint8_t *insns, SeccompFilt
 	return 0;
 }
 
-int seccomp_dump(struct seccomp_buf *b, pid_t tid, ThreadCoreEntry *th)
+int seccomp_dump(struct seccomp_buf *b, pid_t tid, const struct proc_status *st,
+		 ThreadCoreEntry *th)
 {
 	long lens[MAX_FILTERS], total = 0;
-	struct proc_status st;
 	uint8_t *p;
 	int n, i;
 
-	if (parse_status(tid, &st))
-		return -1;
-	if (st.seccomp == SECCOMP_MODE_DISABLED)
+	if (st->seccomp == SECCOMP_MODE_DISABLED)
 		return 0;
 	seccomp_entry__init(&b->seccomp);
-	b->seccomp.mode = st.seccomp;
+	b->seccomp.mode = st->seccomp;
 	th->seccomp = &b->seccomp;
-	if (st.seccomp != SECCOMP_MODE_FILTER)
+	if (st->seccomp != SECCOMP_MODE_FILTER)
 		return 0;
 
 	n = filter_lens(tid, lens);
 	if (n < 0)
 		return -1;
-	if ((unsigned int)n != st.seccomp_filters) {
+	if ((unsigned int)n != st->seccomp_filters) {
 		pr_err("pid %d: %d seccomp filters read, /proc says %u", tid, n,
-		       st.seccomp_filters);
+		       st->seccomp_filters);
 		return -1;
 	}
 	for (i = 0; i < n; i++)

@@ -18,13 +18,18 @@ struct seccomp_buf {
 };
 
 /*
- * Seized and stopped with ptrace options @opts: if thread @tid has seccomp
- * state, add PTRACE_O_SUSPEND_SECCOMP, so that seccomp does not filter what
- * snap and the parasite do in it.
+ * Seized and stopped with ptrace options @opts: add
+ * PTRACE_O_SUSPEND_SECCOMP, so that seccomp does not filter what snap and
+ * the parasite do in thread @tid; an error only if it has seccomp state.
  */
 int seccomp_suspend(pid_t tid, long opts);
-/* Frozen: the seccomp mode and filter chain of thread @tid, into @b and th->seccomp. */
-int seccomp_dump(struct seccomp_buf *b, pid_t tid, ThreadCoreEntry *th);
+/*
+ * Frozen: the seccomp mode and filter chain of thread @tid, whose
+ * /proc/TID/status was read frozen (@st), into @b and th->seccomp.
+ */
+struct proc_status;
+int seccomp_dump(struct seccomp_buf *b, pid_t tid, const struct proc_status *st,
+		 ThreadCoreEntry *th);
 void seccomp_buf_free(struct seccomp_buf *b);
 
 #endif

@@ -54,34 +54,8 @@ static bool same_creds(const struct proc_status *a, const struct proc_status *b)
 	       a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb;
 }
 
-/*
- * Credentials are per thread in the kernel, but core-PID.img has the main
- * thread's, which restore gives every thread: refuse threads that differ
- * (set with raw syscalls; glibc's set*id() change every thread).
- */
-static int check_creds(const struct dump_task *t)
-{
-	struct proc_status lead, st;
-
-	if (t->nr_threads > 1 && parse_status(t->pid, &lead))
-		return -1;
-	for (size_t i = 1; i < t->nr_threads; i++) {
-		if (parse_status(t->threads[i], &st))
-			return -1;
-		if (!same_creds(&lead, &st)) {
-			pr_err("pid %d: thread %d has other credentials than the main thread; "
-			       "threads with different credentials are not supported yet",
-			       t->pid, t->threads[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int thread_collect(struct dump_task *t, unsigned int xsave_size)
 {
-	if (check_creds(t))
-		return -1;
 	t->thr = calloc(t->nr_threads, sizeof(*t->thr));
 	if (!t->thr)
 		return -1;
@@ -92,8 +66,20 @@ int thread_collect(struct dump_task *t, unsigned int xsave_size)
 		ts->tid = t->threads[i];
 		ts->xsave_len = xsave_size ? xsave_size : 4096;
 		ts->xsave = calloc(1, ts->xsave_len);
-		if (!ts->xsave || collect_outside(t->pid, ts))
+		if (!ts->xsave || collect_outside(t->pid, ts) || parse_status(ts->tid, &ts->status))
 			return -1;
+		/*
+		 * Credentials are per thread in the kernel, but core-PID.img has
+		 * the main thread's, which restore gives every thread: refuse
+		 * threads that differ (set with raw syscalls; glibc's set*id()
+		 * change every thread).
+		 */
+		if (i && !same_creds(&t->thr[0].status, &ts->status)) {
+			pr_err("pid %d: thread %d has other credentials than the main thread; "
+			       "threads with different credentials are not supported yet",
+			       t->pid, ts->tid);
+			return -1;
+		}
 		/* The leader's come from infect, which saves them anyway. */
 		if (!i)
 			continue;

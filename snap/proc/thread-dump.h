@@ -11,6 +11,7 @@
 #include <sys/user.h>
 
 #include "ctx.h"
+#include "proc/proc.h"
 #include "protocol.h"
 
 struct thread_state {
@@ -25,6 +26,7 @@ struct thread_state {
 	uint64_t robust_list_len;
 	uint64_t clear_tid;
 	char comm[16];
+	struct proc_status status;	/* /proc/TID/status, read frozen: creds, seccomp */
 	int detach_sig;			/* see ptrace_enter_syscall() */
 };
 
