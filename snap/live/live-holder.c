@@ -57,7 +57,7 @@ void live_holder_died(const struct live_dump *ld)
  * freeze (39-100 ms of 46-110 for a 1 GiB redis under load); reading the
  * fds, and after the last task the namespaces and cgroups, needs only the
  * tree frozen (pidfd_getfd(), /proc, sock_diag, setns()), so it goes on
- * ours meanwhile: a TCP connection is ~0.5 ms of it.
+ * ours meanwhile: a TCP connection is ~0.15 ms of it.
  */
 struct task_of {
 	struct dump_ctx *ctx;
