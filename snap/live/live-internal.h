@@ -297,7 +297,7 @@ int live_protect(struct live_dump *ld);
 
 /*
  * Frozen, parasite running: fork @t's holder, as its @direct child (else an
- * orphan), and read @t's fds meanwhile (dump_meanwhile()). 0 held, 1 the
+ * orphan), and read what can be meanwhile (dump_meanwhile()). 0 held, 1 the
  * kernel would not fork one (said; the caller holds in pipes), -1 error
  * (logged).
  */
