@@ -229,7 +229,7 @@ struct dump_stats {
 	uint64_t cow_wait_ns;		/* writers held while the buffer drained, tasks while the holder's went */
 	uint64_t stream_yield_ns;	/* the streams slept, giving way to their tasks (live-yield.c) */
 	uint64_t live_holders;		/* processes whose pages a forked holder kept */
-	uint64_t hold_fork_ns;		/* of parasite_ns: the holders' forks, frozen */
+	uint64_t hold_fork_ns;		/* of parasite_ns: the holders' forks (or what was read meanwhile) */
 	/* Where the frozen time goes (--display-stats "frozen:" lines), ns. */
 	uint64_t parasite_ns;		/* infect, misc state, trackers, cure */
 	uint64_t scan_ns;		/* page_collect() and the tracker's split */
