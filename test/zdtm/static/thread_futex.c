@@ -38,9 +38,16 @@ static void *pingpong(void *arg)
 {
 	uint32_t me = (uintptr_t)arg;
 
-	while (!stop) {
+	for (;;) {
+		/*
+		 * turn before stop: main sets stop before it moves turn, so a
+		 * turn read before the move is waited on and woken, and one
+		 * read after it comes with stop seen.
+		 */
 		uint32_t v = __atomic_load_n(&turn, __ATOMIC_SEQ_CST);
 
+		if (__atomic_load_n(&stop, __ATOMIC_SEQ_CST))
+			break;
 		if (v % 2 != me) {
 			futex(&turn, FUTEX_WAIT, v);
 			continue;
@@ -187,7 +194,7 @@ int main(int argc, char **argv)
 	futex(&gate, FUTEX_WAKE, INT_MAX);
 	if (write(pipefd[1], "x", 1) != 1)
 		fail("write: %m");
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&turn, 1, __ATOMIC_SEQ_CST);
 	futex(&turn, FUTEX_WAKE, INT_MAX);
 	for (int i = 0; i < 5; i++)
