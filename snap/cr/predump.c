@@ -4,7 +4,8 @@
  * dump (--prev-images-dir) saves only what was written since (mem/track.h).
  * The tree is frozen only to read which pages were written and protect them
  * again; the first round also has the parasite make each process's write
- * tracker. The pages are copied once the tree runs again. Nothing but memory
+ * tracker, which protects the pages once the tree runs again
+ * (track_arm_running()), before they are copied. Nothing but memory
  * is saved: a pre-dump is a parent, it cannot be restored.
  */
 #include <fcntl.h>
@@ -139,7 +140,8 @@ int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf)
 	frozen = false;
 	ctx.st.t_unfrozen = ctx.st.t_mem_start = now_ns();
 	for (i = 0; i < ctx.nr_tasks; i++)
-		if (!ctx.tasks[i].zombie && page_copy(&ctx, &ctx.tasks[i], &pls[i], true))
+		if (!ctx.tasks[i].zombie && (track_arm_running(&ctx.tasks[i]) ||
+					     page_copy(&ctx, &ctx.tasks[i], &pls[i], true)))
 			goto out;
 	ctx.st.t_mem_end = now_ns();
 	/* --page-server: the server has every page before inventory.img says the set is whole. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Pages held until the tree is killed (see page-hold.h): one memfd holding
+ * Pages held until the tree is released (see page-hold.h): one memfd holding
  * the pages one batch after the other, a list of records (sink, index,
  * offset in the memfd), and the sinks kept open until their records are
  * written. Pages stashed by the catch-up rounds may have no record: a newer

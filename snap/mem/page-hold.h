@@ -1,26 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Pages held in snap's memory until the tree is killed (page-hold.c).
+ * Pages held in snap's memory until the tree is released (page-hold.c).
  *
- * The final dump of an incremental chain, stop-the-world, that kills the
- * tree: its frozen time is mostly writing the pages written since the last
- * pre-dump. Those pages are copied out while the tree is frozen - a killed
- * tree's pages must be in snap's hands before the kill - into buffers held
- * here, and written to their sinks once the tree is gone. The set is small
+ * The final dump of an incremental chain on local images, which kills the
+ * tree or lets it run on (-R): its frozen time would be mostly writing the
+ * pages written since the last pre-dump. Those pages are copied out while
+ * the tree is frozen - a killed tree's pages must be in snap's hands before
+ * the kill, a running tree's before it writes again - into buffers held
+ * here, and written to their sinks once the tree is released. The set is small
  * by construction (what the process wrote since the pre-dump); the buffers
  * are bounded all the same, by a quarter of MemAvailable: past the bound,
  * pages are written while frozen, as without a hold.
  *
  * Each sink's file gets its full length reserved (fallocate) while the tree
  * is still frozen, so a full disk fails the dump while the tree can run on;
- * an I/O error after the kill fails the dump with the tree gone.
+ * an I/O error after the kill fails the dump with the tree gone (with -R,
+ * running, as it would anyway).
  *
  *   h = page_hold_new();                       before the freeze
  *   page_hold_stash(h, data, nr, &off);        running (catch-up): pages for later
  *   page_hold_put(h, ps, idx, data, nr);       frozen: 0 means write them now
  *   page_hold_ref(h, ps, idx, off, nr);        frozen: stashed pages are those of @ps
  *   page_hold_keep(h, ps);                     frozen: the sink is the hold's now
- *   ... the tree is killed ...
+ *   ... the tree is killed or thawed ...
  *   page_hold_write(h);                        every page to its sink, every sink closed
  *   page_hold_free(h);                         what is left aborted
  */

@@ -118,9 +118,9 @@ static int add_page(struct cu_round *r, uint64_t addr, uint64_t off)
  * process_vm_readv() pins what it reads, and a pinned anonymous page the
  * task shares copy-on-write is unshared (mem-read.c). The pages read here
  * were written since the last round, so the task holds them alone, unless
- * it forked after writing them; the catch-up only runs in a dump that kills
- * the tree, so such a copy lives until the kill, and the page is saved in
- * each process that had it instead of once (cow.h).
+ * it forked after writing them: then each process keeps a copy of its own
+ * (until the kill, or with -R until one of them writes it), and the page
+ * is saved in each process that had it instead of once (cow.h).
  */
 static int read_pend(struct cu_round *r)
 {

@@ -48,7 +48,23 @@ static int still_tracked(int pmfd, pid_t pid, const struct vma *v)
 }
 
 /*
- * The pages of @v not written since the last round, into @clean.
+ * A mapping the running task changed since it was read: @v's range is let
+ * go, so that the next round finds it untracked and saves it whole.
+ */
+static int arm_failed(struct track_task *trk, pid_t pid, const struct vma *v, const char *what)
+{
+	struct uffdio_range r = { .start = v->start, .len = v->end - v->start };
+
+	pr_debug("pid %d: mapping %lx-%lx not tracked (%s: %s)", pid, (unsigned long)v->start,
+		 (unsigned long)v->end, what, strerror(errno));
+	ioctl(trk->uffd, UFFDIO_UNREGISTER, &r);
+	return 0;
+}
+
+/*
+ * The pages of @v not written since the last round, into @clean (NULL:
+ * a tracker with no past, which has none, armed while the task runs; a
+ * mapping changed since it was read is then let go, not an error).
  *
  * Only a mapping registered with the tracker since the last round can have
  * clean pages: the protection of a page says nothing once its mapping lost
@@ -87,7 +103,7 @@ static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct 
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
-	int tracked = still_tracked(pmfd, pid, v);
+	int tracked = clean ? still_tracked(pmfd, pid, v) : 0;
 	long n, i;
 
 	if (tracked < 0)
@@ -103,6 +119,8 @@ static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct 
 		struct uffdio_writeprotect wp = { .range = reg.range, .mode = 0 };
 
 		if (ioctl(trk->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+			if (!clean)
+				return arm_failed(trk, pid, v, "UFFDIO_WRITEPROTECT");
 			pr_perror("pid %d: cannot reset the write tracking of %lx-%lx", pid,
 				  (unsigned long)v->start, (unsigned long)v->end);
 			return -1;
@@ -110,6 +128,8 @@ static int scan_clean(struct track_task *trk, pid_t pid, int pmfd, const struct 
 	}
 	for (;;) {
 		n = ioctl(pmfd, PAGEMAP_SCAN, &a);
+		if (n < 0 && !clean)
+			return arm_failed(trk, pid, v, "PAGEMAP_SCAN");
 		if (n < 0) {
 			pr_perror("pid %d: PAGEMAP_SCAN of the written pages of %lx-%lx", pid,
 				  (unsigned long)v->start, (unsigned long)v->end);
@@ -222,6 +242,27 @@ static int split_runs(struct split *s, const struct page_list *pl, struct page_l
 	return 0;
 }
 
+int track_arm_running(struct dump_task *t)
+{
+	char path[64];
+	int pmfd, ret = 0;
+
+	if (!t->trk || !t->trk->fresh)
+		return 0;
+	t->trk->fresh = false;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	for (size_t i = 0; !ret && i < t->vmas.nr; i++)
+		if (vma_dumps_pages(&t->vmas.v[i]))
+			ret = scan_clean(t->trk, t->pid, pmfd, &t->vmas.v[i], true, NULL);
+	close(pmfd);
+	return ret;
+}
+
 int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl, bool rearm)
 {
 	struct range_list clean = { 0 };
@@ -230,7 +271,8 @@ int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	int pmfd, ret = -1;
 	char path[64];
 
-	if (!t->trk)
+	/* A fresh tracker has nothing to split by, and is armed later. */
+	if (!t->trk || t->trk->fresh)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);

@@ -220,7 +220,7 @@ int track_arm(struct dump_ctx *ctx, struct dump_task *t)
 		close(uffd);
 		return -1;
 	}
-	*trk = (struct track_task){ .uffd = uffd, .fd = pt->fd, .ino = fd_ino(uffd) };
+	*trk = (struct track_task){ .uffd = uffd, .fd = pt->fd, .ino = fd_ino(uffd), .fresh = true };
 	t->trk = trk;
 	pr_info("pid %d: write tracker armed as its fd %d", t->pid, pt->fd);
 	return 0;

@@ -37,6 +37,7 @@ struct track_task {
 	uint64_t ino;
 	PagemapEntry **parent_pm;	/* what the parent set lists for this pid */
 	size_t nr_parent_pm;
+	bool fresh;		/* made this round, not registered yet */
 };
 
 /* 0, or -1 with a message saying what this kernel lacks (for @what: "pre-dump"). */
@@ -59,6 +60,16 @@ int track_find(struct dump_ctx *ctx, struct dump_task *t);
 /* Pre-dump, parasite in: make a tracker for @t, which has none. Logged. */
 int track_arm(struct dump_ctx *ctx, struct dump_task *t);
 /*
+ * Pre-dump, the tree running again: register every mapping of @t with the
+ * tracker track_arm() made this round, and protect its pages. Done frozen,
+ * this was most of a first round's freeze (two walks of every page table);
+ * done before the pages are copied, it misses no write: a page written
+ * before its protection is copied after it. A mapping changed meanwhile is
+ * left untracked (saved whole by the next round). 0 at once for a tracker
+ * with a past. Logged.
+ */
+int track_arm_running(struct dump_task *t);
+/*
  * Dump, parasite in: every tracker in @t's fd table (its own, or one it
  * inherited, or one of a pre-dump this dump does not continue) is closed
  * there; snap keeps a copy of @t's own. Logged.
@@ -80,8 +91,9 @@ int track_release(struct dump_task *t);
 size_t track_parent_trackers(const struct dump_ctx *ctx, const TrackEntry *const **te);
 
 /*
- * Catch-up rounds (track-catchup.c): a dump on a parent that kills its tree
- * and holds its pages (dump_ctx.hold) first copies, the tree still running,
+ * Catch-up rounds (track-catchup.c): a dump on a parent that holds its pages
+ * (dump_ctx.hold: local images, the tree killed or left running) first
+ * copies, the tree still running,
  * what was written since the parent, as a pre-dump would: each round reads
  * the written pages and protects them again in one PAGEMAP_SCAN, then
  * copies them into the hold, while the tree goes on writing. Rounds repeat
