@@ -11,6 +11,11 @@ round), 3 rounds of:
 
   * BGSAVE: frozen time = latest_fork_usec; extra memory = rdb_last_cow_size;
     complete = from BGSAVE sent until rdb_bgsave_in_progress is 0 again;
+  * "precopy": snap pre-dump, then snap dump -R --prev-images-dir on top of
+    it (catch-up rounds, then the last writes copied frozen and held).
+    Frozen time = the two freezes added; extra memory = the pages held
+    (4 KiB each: a memfd, not in snap's RSS) + snap's larger peak RSS;
+    complete = from the pre-dump's start until the dump exits;
   * snap dump -R --tcp-established --display-stats, with each of its two
     holds: "snap" (--live-hold fork, the default: a forked holder) and
     "splice" (--live-hold splice: pipes and write protection). Frozen time =
@@ -245,14 +250,10 @@ def bgsave(srv):
             "t0": t0, "t1": t1}
 
 
-def run_snap(srv, hold):
-    """snap dump --live-hold @hold."""
-    img = os.path.join(srv.dir, "img")
-    shutil.rmtree(img, ignore_errors=True)
-    os.mkdir(img)
-    outp = os.path.join(srv.dir, "snap.out")
-    errp = os.path.join(srv.dir, "snap.err")
-    t0 = time.monotonic_ns()
+def snap_cmd(srv, args, name):
+    """Runs snap @args on the server with --display-stats; its stdout."""
+    outp = os.path.join(srv.dir, name + ".out")
+    errp = os.path.join(srv.dir, name + ".err")
     pid = os.fork()
     if pid == 0:
         try:
@@ -260,16 +261,31 @@ def run_snap(srv, hold):
             fe = os.open(errp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(fo, 1)
             os.dup2(fe, 2)
-            os.execv(SNAP, [SNAP, "dump", "-t", str(srv.pid), "-D", img, "-R",
-                            "--tcp-established", "--live-hold", hold, "--display-stats", "-o",
-                            os.path.join(srv.dir, "dump.log")])
+            os.execv(SNAP, [SNAP] + args + ["-t", str(srv.pid), "--display-stats", "-o",
+                                            os.path.join(srv.dir, name + ".log")])
         finally:
             os._exit(127)
     _, status = os.waitpid(pid, 0)
-    t1 = time.monotonic_ns()
     out, err = open(outp).read(), open(errp).read()
     if status:
-        raise RuntimeError("snap dump failed: %s (log %s/dump.log)" % (err.strip(), srv.dir))
+        raise RuntimeError("snap %s failed: %s (log %s/%s.log)" %
+                           (args[0], err.strip(), srv.dir, name))
+    return out
+
+
+def fresh_dir(path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def run_snap(srv, hold):
+    """snap dump --live-hold @hold."""
+    img = fresh_dir(os.path.join(srv.dir, "img"))
+    t0 = time.monotonic_ns()
+    out = snap_cmd(srv, ["dump", "-D", img, "-R", "--tcp-established", "--live-hold", hold],
+                   "dump")
+    t1 = time.monotonic_ns()
     if stat(out, "live") != "yes":
         raise RuntimeError("snap's dump was not live:\n" + out)
     shutil.rmtree(img)
@@ -282,6 +298,25 @@ def run_snap(srv, hold):
            "t0": t0, "t1": t1}
 
 
+def run_precopy(srv):
+    """snap pre-dump, then snap dump -R on top of it: two freezes, summed."""
+    base = os.path.join(srv.dir, "img")
+    pre, final = fresh_dir(base + "/pre"), fresh_dir(base + "/final")
+    t0 = time.monotonic_ns()
+    o1 = snap_cmd(srv, ["pre-dump", "-D", pre], "pre-dump")
+    o2 = snap_cmd(srv, ["dump", "-D", final, "-R", "--tcp-established", "--prev-images-dir",
+                        "../pre", "--track-mem"], "dump")
+    t1 = time.monotonic_ns()
+    shutil.rmtree(base)
+    held = (stat(o2, "pages held") or 0) * 4 / 1024
+    rss = max(_kib(o1, "snap peak memory"), _kib(o2, "snap peak memory")) / 1024
+    return {"frozen_ms": (stat(o1, "frozen time") + stat(o2, "frozen time")) / 1000,
+            "fork_ms": 0, "pre_ms": stat(o1, "frozen time") / 1000,
+            "final_ms": stat(o2, "frozen time") / 1000,
+            "extra_mib": held + rss, "cow_mib": held, "rss_mib": rss,
+            "waited_ms": 0, "t0": t0, "t1": t1}
+
+
 def _kib(out, name):
     m = re.search(r"^\s*%s:\s+(\d+)\s*(\S*)" % re.escape(name), out, re.M)
     if not m:
@@ -291,7 +326,12 @@ def _kib(out, name):
 
 
 def measure(srv, method):
-    res = bgsave(srv) if method == "bgsave" else run_snap(srv, HOLDS[method])
+    if method == "bgsave":
+        res = bgsave(srv)
+    elif method == "precopy":
+        res = run_precopy(srv)
+    else:
+        res = run_snap(srv, HOLDS[method])
     t0, t1 = res["t0"], res["t1"]
     span = min(t1 - t0, QUIET_MAX * 1_000_000_000)
     time.sleep(1 + span / 1e9 + 0.5)     # the quiet window, and the probes' flush
@@ -331,6 +371,16 @@ def med(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
+def extra_line(method, r):
+    if method == "bgsave":
+        return ""
+    if method == "precopy":
+        return ", pre-dump frozen %.1f + dump %.1f ms, held %.1f MiB + rss %.1f MiB" % (
+            r["pre_ms"], r["final_ms"], r["cow_mib"], r["rss_mib"])
+    return ", fork %.1f ms, cow %.1f MiB + rss %.1f MiB, writers waited %.1f ms" % (
+        r["fork_ms"], r["cow_mib"], r["rss_mib"], r["waited_ms"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1024,4096", help="dataset sizes in MiB")
@@ -346,7 +396,7 @@ def main():
         print("dataset %d MiB" % mib, flush=True)
         srv = Server(mib, opts.dir)
         try:
-            methods = ["bgsave"] + list(HOLDS)
+            methods = ["bgsave"] + list(HOLDS) + ["precopy"]
             for rnd in range(opts.rounds):
                 k = rnd % len(methods)
                 for method in methods[k:] + methods[:k]:
@@ -357,9 +407,7 @@ def main():
                           "(quiet %.1f)%s" %
                           (rnd + 1, method, r["frozen_ms"], r["extra_mib"], r["complete_s"],
                            r["p99"], r["e_p99"], r["q_p99"], r["slow"], r["max"], r["q_max"],
-                           ", fork %.1f ms, cow %.1f MiB + rss %.1f MiB, writers waited %.1f ms" %
-                           (r["fork_ms"], r["cow_mib"], r["rss_mib"], r["waited_ms"])
-                           if method != "bgsave" else ""), flush=True)
+                           extra_line(method, r)), flush=True)
         finally:
             srv.stop()
 
@@ -370,9 +418,11 @@ def main():
         print("%-6d %-7s" % (mib, method) +
               "".join(" %11s" % (fmt % med(runs, k)) for k, _, fmt in COLS))
     print()
-    for mib, method in sorted((k for k in results if k[1] != "bgsave"), key=lambda k: (k[0], k[1] != "snap")):
+    for mib, method in sorted((k for k in results if k[1] != "bgsave"),
+                              key=lambda k: (k[0], k[1] != "snap", k[1])):
         b, s = results[(mib, "bgsave")], results[(mib, method)]
-        print("%s (--live-hold %s):" % (method, HOLDS[method]))
+        print("%s (%s):" % (method, "pre-dump, then dump -R on it" if method == "precopy"
+                            else "--live-hold " + HOLDS[method]))
         fr = med(s, "frozen_ms") / med(b, "frozen_ms")
         ex = med(s, "extra_mib") / med(b, "extra_mib") if med(b, "extra_mib") else float("inf")
         p99 = med(s, "p99") / med(b, "p99")
@@ -380,13 +430,16 @@ def main():
               "complete %.2fx, ops/s %.2fx" %
               (mib, fr, ex, p99, med(s, "max") / med(b, "max"),
                med(s, "complete_s") / med(b, "complete_s"), med(s, "ops") / med(b, "ops")))
-        print("  goal frozen <= BGSAVE fork (%.1f ms): %s (%.1f ms, of which its holder's "
-              "fork %.1f ms)" % (med(b, "frozen_ms"), "met" if fr <= 1 else "MISSED",
-                                 med(s, "frozen_ms"), med(s, "fork_ms")))
+        print("  goal frozen <= BGSAVE fork (%.1f ms): %s (%.1f ms, of which %s)" %
+              (med(b, "frozen_ms"), "met" if fr <= 1 else "MISSED", med(s, "frozen_ms"),
+               "the pre-dump %.1f ms and the dump %.1f ms" % (med(s, "pre_ms"),
+                                                            med(s, "final_ms"))
+               if method == "precopy" else "its holder's fork %.1f ms" % med(s, "fork_ms")))
         extra = max(r["extra_mib"] for r in s)
-        print("  goal extra memory <= --cow-limit (%d MiB): %s (max %.1f MiB: cow peak up to "
+        print("  goal extra memory <= --cow-limit (%d MiB): %s (max %.1f MiB: %s up to "
               "%.1f MiB + snap's peak RSS up to %.1f MiB)" %
               (COW_LIMIT, "met" if extra <= COW_LIMIT else "MISSED", extra,
+               "pages held" if method == "precopy" else "cow peak",
                max(r["cow_mib"] for r in s), max(r["rss_mib"] for r in s)))
         print("  goal p99 <= BGSAVE's (%.2f ms): %s (%.2f ms)" %
               (med(b, "p99"), "met" if p99 <= 1 else "MISSED", med(s, "p99")))
