@@ -136,6 +136,7 @@ int cmd_predump(const struct snap_opts *opts, const struct kfeat *kf)
 	for (i = 0; i < ctx.nr_tasks; i++)
 		if (!ctx.tasks[i].zombie && predump_frozen(&ctx, &ctx.tasks[i], &pls[i]))
 			goto out;
+	ctx.st.t_release = now_ns();
 	tree_unseize(&ctx, false);
 	frozen = false;
 	ctx.st.t_unfrozen = ctx.st.t_mem_start = now_ns();
