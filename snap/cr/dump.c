@@ -467,11 +467,12 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	    (track_check_kernel(kf, "dump --prev-images-dir") || track_parent_load(&ctx)))
 		goto out;
 	/*
-	 * The pages written since the parent are few: caught up while the
-	 * tree runs and held, they leave the freeze shorter, whether the tree
-	 * is killed or runs on (-R: a live dump would fork a holder, whose
-	 * copy of the tracked page tables took 120-400 ms of a 1 GiB redis's
-	 * freeze, against 20-55 ms for the catch-up; benchmarks.md).
+	 * The pages written since the parent, caught up while the tree runs
+	 * and held, leave the freeze shorter, whether the tree is killed or
+	 * runs on. With -R a live dump would fork a holder, whose copy of the
+	 * tracked page tables took 120-400 ms of a 1 GiB redis's freeze; the
+	 * catch-up took 20-55 ms, 100-120 under a load that rewrites many
+	 * pages all the time (benchmarks.md, "Pre-copy").
 	 */
 	if (ctx.parent && !ctx.xfer && !(ctx.hold = page_hold_new()))
 		goto out;

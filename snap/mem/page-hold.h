@@ -7,9 +7,9 @@
  * pages written since the last pre-dump. Those pages are copied out while
  * the tree is frozen - a killed tree's pages must be in snap's hands before
  * the kill, a running tree's before it writes again - into buffers held
- * here, and written to their sinks once the tree is released. The set is small
- * by construction (what the process wrote since the pre-dump); the buffers
- * are bounded all the same, by a quarter of MemAvailable: past the bound,
+ * here, and written to their sinks once the tree is released. The set is
+ * what the process wrote since the pre-dump, mostly small; the buffers are
+ * bounded all the same, by a quarter of MemAvailable: past the bound,
  * pages are written while frozen, as without a hold.
  *
  * Each sink's file gets its full length reserved (fallocate) while the tree
