@@ -149,6 +149,7 @@ BAD = [
     ("bad/incr_parent_full_dump", bad_incr.bad_incr_parent_full_dump),
     ("bad/incr_restore_predump", bad_incr.bad_incr_restore_predump),
     ("bad/incr_catchup_failed", bad_incr.bad_incr_catchup_failed),
+    ("bad/incr_catchup_failed_live", bad_incr.bad_incr_catchup_failed_live),
     ("img/incr_dedup", bad_incr.img_incr_dedup),
     ("migrate/netns", bad_migrate.migrate_netns),
     ("bad/restore_cow_uncovered", bad_mem.bad_restore_cow_uncovered),

@@ -115,6 +115,23 @@ def img_incr_dedup(b):
     r.finish("dedup and restore")
 
 
+def catchup_fails(b, r, action, more=()):
+    """A dump of @r on ../pre1 whose hook fails at @action, after its catch-up
+    rounds; the writer must run on."""
+    script = os.path.join(r.dir, "fail-%s.sh" % action)
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\n[ "$CRTOOLS_SCRIPT_ACTION" = %s ] && exit 3\nexit 0\n' % action)
+    os.chmod(script, 0o755)
+    os.makedirs(r.img, exist_ok=True)
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--prev-images-dir", "../pre1",
+                  "--track-mem", "--action-script", script] + list(more),
+                 [re.escape(script) + " failed at " + action], workdir=r.img)
+    if os.path.exists(os.path.join(r.img, "inventory.img")):
+        raise Failure("a failed dump left inventory.img")
+    r.check_running("a dump failing at " + action)
+    time.sleep(0.5)
+
+
 def bad_incr_catchup_failed(b):
     """A final dump that fails after its catch-up rounds (a network-lock hook that
     fails, before the freeze copies anything): the rounds protected pages the parent
@@ -122,16 +139,21 @@ def bad_incr_catchup_failed(b):
     not take those pages for the parent's. The writer checks every byte."""
     r = b.target(WRITER)
     r.pre_dump(1)
-    script = os.path.join(r.dir, "fail-lock.sh")
-    with open(script, "w") as f:
-        f.write('#!/bin/sh\n[ "$CRTOOLS_SCRIPT_ACTION" = network-lock ] && exit 3\nexit 0\n')
-    os.chmod(script, 0o755)
-    os.makedirs(r.img, exist_ok=True)
-    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--prev-images-dir", "../pre1",
-                  "--track-mem", "--action-script", script],
-                 [re.escape(script) + " failed at network-lock"], workdir=r.img)
-    r.check_running("a dump failing at network-lock")
-    time.sleep(0.5)
+    catchup_fails(b, r, "network-lock")
+    r.dump(MODES["predump"])
+    r.wait_gone("dump")
+    r.restore()
+    r.finish("restore")
+
+
+def bad_incr_catchup_failed_live(b):
+    """-R on a parent catches up and holds too; here it fails at its post-dump hook,
+    frozen, every page held and the trackers already closed in the writer: the
+    writer runs on, no inventory.img is left, and a later dump on the same parent
+    (which finds no tracker, and saves every page) restores it byte for byte."""
+    r = b.target(WRITER)
+    r.pre_dump(1)
+    catchup_fails(b, r, "post-dump", ["-R"])
     r.dump(MODES["predump"])
     r.wait_gone("dump")
     r.restore()
