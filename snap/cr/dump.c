@@ -483,6 +483,9 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 		goto out;
 
 	ctx.mode = ctx.hold ? &stw_dump_mode : choose_mode(opts, kf);
+	if (ctx.hold && opts->leave_running)
+		pr_info("pid %d: on a parent, -R catches up and holds the pages written since, "
+			"frozen; it is not a live dump", root->pid);
 	if (dump_mode_prepare_task(&ctx, root) || tree_prepare(&ctx))
 		goto out;
 	if (ctx.mode->prepare_tree)
