@@ -365,6 +365,8 @@ COLS = [("frozen_ms", "frozen ms", "%.1f"), ("extra_mib", "extra MiB", "%.1f"),
 
 # snap's methods: the hold each uses (--live-hold).
 HOLDS = {"snap": "fork", "splice": "splice"}
+LABELS = dict({m: "--live-hold " + h for m, h in HOLDS.items()},
+              precopy="pre-dump, then dump -R on it")
 
 
 def med(runs, key):
@@ -421,8 +423,7 @@ def main():
     for mib, method in sorted((k for k in results if k[1] != "bgsave"),
                               key=lambda k: (k[0], k[1] != "snap", k[1])):
         b, s = results[(mib, "bgsave")], results[(mib, method)]
-        print("%s (%s):" % (method, "pre-dump, then dump -R on it" if method == "precopy"
-                            else "--live-hold " + HOLDS[method]))
+        print("%s (%s):" % (method, LABELS[method]))
         fr = med(s, "frozen_ms") / med(b, "frozen_ms")
         ex = med(s, "extra_mib") / med(b, "extra_mib") if med(b, "extra_mib") else float("inf")
         p99 = med(s, "p99") / med(b, "p99")

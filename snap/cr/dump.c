@@ -420,12 +420,22 @@ static void free_tasks(struct dump_ctx *ctx)
 		ctx->mode->free_tree(ctx);
 }
 
-/* Live only makes sense when the task goes on running. */
-static const struct dump_mode *choose_mode(const struct snap_opts *opts, const struct kfeat *kf)
+/*
+ * Live only makes sense when the task goes on running, and not on a
+ * parent whose written pages are held (see cmd_dump()).
+ */
+static const struct dump_mode *choose_mode(const struct dump_ctx *ctx)
 {
+	const struct snap_opts *opts = ctx->opts;
+
 	if (!opts->leave_running || opts->no_live)
 		return &stw_dump_mode;
-	if (live_supported(kf))
+	if (ctx->hold) {
+		pr_info("pid %d: on a parent, -R catches up and holds the pages written since, "
+			"frozen; it is not a live dump", opts->pid);
+		return &stw_dump_mode;
+	}
+	if (live_supported(ctx->kf))
 		return &live_dump_mode;
 	pr_info("this kernel cannot do a live dump; the dump is stop-the-world");
 	return &stw_dump_mode;
@@ -482,10 +492,7 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	if (!ctx.files || !ctx.shmem)
 		goto out;
 
-	ctx.mode = ctx.hold ? &stw_dump_mode : choose_mode(opts, kf);
-	if (ctx.hold && opts->leave_running)
-		pr_info("pid %d: on a parent, -R catches up and holds the pages written since, "
-			"frozen; it is not a live dump", root->pid);
+	ctx.mode = choose_mode(&ctx);
 	if (dump_mode_prepare_task(&ctx, root) || tree_prepare(&ctx))
 		goto out;
 	if (ctx.mode->prepare_tree)
