@@ -132,7 +132,8 @@ class Run:
         """Pre-dump number @i into ../preI, on top of the one before; the task runs on."""
         time.sleep(PRE_DUMP_PAUSE)
         pre = os.path.join(self.dir, "pre%d" % i)
-        args = ["pre-dump", "-t", str(self.pid), "-D", pre, "-o", "pre-dump.log", "-v", "4"]
+        args = ["pre-dump", "-t", str(self.pid), "-D", pre, "-o", "pre-dump.log", "-v", "4",
+                "--display-stats"]
         if i > 1:
             args += ["--prev-images-dir", "../pre%d" % (i - 1)]
         os.makedirs(pre, exist_ok=True)
@@ -143,7 +144,7 @@ class Run:
                 server.wait(5)
                 raise Failure("the page server did not start", server.log())
             args += server.dump_args()
-        status, err = self.snap.run(args, pre, "pre-dump")
+        status, err, out = self.snap.run_stats(args, pre, "pre-dump")
         if server:
             sstatus, serr = server.wait(10 if status == 0 else 1)
         if status != 0:
@@ -154,6 +155,12 @@ class Run:
         if not alive(self.pid):
             raise Failure("the task died after pre-dump %d" % i,
                           os.path.join(self.dir, "test.stdio"))
+        # Each part of the freeze is within it (the release once read the clock against 0).
+        stats = dict(re.findall(r"^\s*(frozen [a-z ]+?):\s+(\d+) us", out, re.M))
+        if "frozen time" not in stats or any(int(v) > int(stats["frozen time"])
+                                             for v in stats.values()):
+            raise Failure("pre-dump %d's frozen parts exceed its frozen time: %s" % (i, stats),
+                          os.path.join(pre, "pre-dump.out"))
         time.sleep(PRE_DUMP_PAUSE)
 
     def dump(self, mode=None):
