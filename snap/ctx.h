@@ -82,6 +82,7 @@ struct snap_opts {
 	bool live_splice;		/* --live-hold=splice: pipes and write protection, no holder */
 	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
 	bool file_locks;		/* --file-locks: dump file locks (else refuse them) */
+	uint64_t ghost_limit;		/* --ghost-limit: data saved of a deleted file, at most */
 	/*
 	 * --ext-unix-sk[=INO,...]: unix sockets may be connected to sockets
 	 * outside the tree (only to these inodes, if listed); restore

@@ -4,6 +4,7 @@
  * command line (CRIU-compatible option names), probes the kernel once and
  * hands an explicit snap_opts/kfeat pair to the subcommand.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -14,9 +15,11 @@
 
 #include "cgroup/cgroup.h"
 #include "cmds.h"
+#include "criu-opts.h"
 #include "lazy/lazy.h"
 #include "kerndat.h"
 #include "log.h"
+#include "mem/ghost.h"
 #include "ns/ns.h"
 #include "net/netlock.h"
 #include "ns/mnt.h"
@@ -31,7 +34,6 @@ enum {
 	OPT_NO_LIVE,
 	OPT_LIVE_HOLD,
 	OPT_COW_LIMIT,
-	OPT_EXT_UNIX_SK,
 	OPT_NETWORK_LOCK,
 	OPT_ACTION_SCRIPT,
 	OPT_LIST,
@@ -53,15 +55,13 @@ enum {
 	OPT_INHERIT_FD,
 	OPT_EVASIVE_DEVICES,
 	OPT_ORPHAN_PTS_MASTER,
-	OPT_WORK_DIR,
-	OPT_ROOT,
 	OPT_EXTERNAL,
-	OPT_EXT_MOUNT_MAP,
 	OPT_EMPTY_NS,
-	OPT_JOIN_NS,
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
 	OPT_FREEZE_CGROUP,
+	OPT_GHOST_LIMIT,
+	OPT_CRIU = 0x1000, /* + index in criu_opts[]: CRIU's options snap does not use */
 };
 
 static void usage(FILE *f)
@@ -106,6 +106,10 @@ static void usage(FILE *f)
 		"                          hold; without it a process holding one is refused\n"
 		"                          (restore takes back any locks the images hold)\n"
 		"  -d, --restore-detached  restore: exit once the process runs, do not wait for it\n"
+		"  -S, --restore-sibling   restore: the root process is a child of snap's parent\n"
+		"                          (implies -d)\n"
+		"  --ghost-limit SIZE      dump: the most data a deleted file still open or mapped\n"
+		"                          may hold (default 64M, at most 192M)\n"
 		"  --pidfile FILE          restore: write the restored PID to FILE; page-server,\n"
 		"                          lazy-pages, service: its own pid\n"
 		"  --lazy-pages            restore: run the processes before their private anonymous\n"
@@ -181,7 +185,8 @@ static void usage(FILE *f)
 		"  --join-ns NS:PATH       restore: join the namespace at PATH (net, uts or ipc)\n"
 		"                          instead of making the tree's own\n"
 		"  --display-stats         print timings and page counts\n"
-		"  -V, --version           print the version\n");
+		"  -V, --version           print the version\n"
+		"CRIU's other options are ignored (with why, at -v 3) or refused by name (snap(8)).\n");
 }
 
 static int parse_verbosity(int argc, char **argv, const char *arg)
@@ -194,21 +199,33 @@ static int parse_verbosity(int argc, char **argv, const char *arg)
 	return LOG_INFO;
 }
 
-static int parse_size(const char *arg, uint64_t *out)
+/* --@opt SIZE (bytes, or with a K, M or G suffix), at least @min. */
+static int parse_size(const char *opt, const char *arg, uint64_t min, uint64_t *out)
 {
+	const char *units = "kKmMgG";
+	const char *u;
 	char *end;
-	uint64_t v = strtoull(arg, &end, 10);
+	uint64_t v;
+	int shift = 0;
 
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end && (u = strchr(units, *end))) {
+		shift = 10 * (1 + (u - units) / 2);
+		end++;
 	}
-	if (*end || v < 4096) {
-		fprintf(stderr, "snap: --cow-limit takes a size of at least 4K, not '%s'\n", arg);
+	if (end == arg || *end || arg[0] == '-' || errno || v > (UINT64_MAX >> shift) ||
+	    (v << shift) < min) {
+		char least[48] = "";
+
+		if (min)
+			snprintf(least, sizeof(least), " of at least %llu bytes",
+				 (unsigned long long)min);
+		fprintf(stderr, "snap: --%s takes a size%s, in bytes or with a K, M or G suffix, "
+				"not '%s'\n", opt, least, arg);
 		return -1;
 	}
-	*out = v;
+	*out = v << shift;
 	return 0;
 }
 
@@ -315,9 +332,9 @@ bad:
 	return -1;
 }
 
-static int parse_args(int argc, char **argv, struct snap_opts *o)
+static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_opts_seen *seen)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "log-file", required_argument, NULL, 'o' },
@@ -331,7 +348,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "live-hold", required_argument, NULL, OPT_LIVE_HOLD },
 		{ "cow-limit", required_argument, NULL, OPT_COW_LIMIT },
 		{ "file-locks", no_argument, NULL, 'l' },
-		{ "ext-unix-sk", optional_argument, NULL, OPT_EXT_UNIX_SK },
+		{ "ext-unix-sk", optional_argument, NULL, 'x' },
 		{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK },
 		{ "action-script", required_argument, NULL, OPT_ACTION_SCRIPT },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -353,29 +370,34 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 		{ "evasive-devices", no_argument, NULL, OPT_EVASIVE_DEVICES },
 		{ "orphan-pts-master", no_argument, NULL, OPT_ORPHAN_PTS_MASTER },
-		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
-		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "work-dir", required_argument, NULL, 'W' },
+		{ "root", required_argument, NULL, 'r' },
 		{ "external", required_argument, NULL, OPT_EXTERNAL },
-		{ "ext-mount-map", required_argument, NULL, OPT_EXT_MOUNT_MAP },
+		{ "ext-mount-map", required_argument, NULL, 'M' },
 		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },
-		{ "join-ns", required_argument, NULL, OPT_JOIN_NS },
+		{ "join-ns", required_argument, NULL, 'J' },
 		{ "manage-cgroups", optional_argument, NULL, OPT_MANAGE_CGROUPS },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "freeze-cgroup", required_argument, NULL, OPT_FREEZE_CGROUP },
+		{ "ghost-limit", required_argument, NULL, OPT_GHOST_LIMIT },
+		{ "restore-sibling", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
 	};
+	struct option *longopts = criu_opts_longopts(own, ARRAY_SIZE(own), OPT_CRIU);
 	char *end;
-	int c;
+	int c, ret = -1;
 
-	while ((c = getopt_long(argc, argv, "t:D:o:v::jRdlVh", longopts, NULL)) != -1) {
+	if (!longopts)
+		return -1;
+	while ((c = getopt_long(argc, argv, "t:D:o:v::jRdlVhSx::r:W:M:J:" CRIU_OPTS_SHORT, longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->pid = strtol(optarg, &end, 10);
 			if (*end || o->pid <= 0) {
 				fprintf(stderr, "snap: -t takes a process id, not '%s'\n", optarg);
-				return -1;
+				goto out;
 			}
 			break;
 		case 'D':
@@ -414,26 +436,26 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_LIVE_HOLD:
 			if (strcmp(optarg, "fork") && strcmp(optarg, "splice")) {
 				pr_err("--live-hold: '%s' is neither fork nor splice", optarg);
-				return -1;
+				goto out;
 			}
 			o->live_splice = !strcmp(optarg, "splice");
 			break;
 		case OPT_COW_LIMIT:
-			if (parse_size(optarg, &o->cow_limit))
-				return -1;
+			if (parse_size("cow-limit", optarg, 4096, &o->cow_limit))
+				goto out;
 			break;
-		case OPT_EXT_UNIX_SK:
+		case 'x':
 			o->ext_unix_sk = true;
 			if (optarg && parse_inodes(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_NETWORK_LOCK:
 			if (parse_network_lock(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_ACTION_SCRIPT:
 			if (add_script(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_LIST:
 		case OPT_UNLOCK:
@@ -446,7 +468,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case OPT_LOCK_CONN:
 			if (parse_lock_conn(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_TCP_ESTABLISHED:
 			o->tcp_established = true;
@@ -477,7 +499,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			if (*end || !*optarg || o->port < 0 || o->port > 65535) {
 				fprintf(stderr, "snap: --port takes a port number, not '%s'\n",
 					optarg);
-				return -1;
+				goto out;
 			}
 			break;
 		case OPT_DAEMON:
@@ -488,12 +510,12 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			if (*end || !*optarg || o->status_fd < 0) {
 				fprintf(stderr, "snap: --status-fd takes an fd number, not '%s'\n",
 					optarg);
-				return -1;
+				goto out;
 			}
 			break;
 		case OPT_INHERIT_FD:
 			if (parse_inherit_fd(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_EVASIVE_DEVICES:
 			o->evasive_devices = true;
@@ -501,41 +523,48 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		case OPT_ORPHAN_PTS_MASTER:
 			o->orphan_pts_master = true;
 			break;
-		case OPT_WORK_DIR:
+		case 'W':
 			o->work_dir = optarg;
 			break;
-		case OPT_ROOT:
+		case 'r':
 			o->root = optarg;
 			break;
 		case OPT_EXTERNAL:
 			if (ns_opt_external(optarg, o))
-				return -1;
+				goto out;
 			break;
-		case OPT_EXT_MOUNT_MAP:
+		case 'M':
 			if (mnt_opt_ext_map(o, optarg))
-				return -1;
+				goto out;
 			break;
 		case OPT_EMPTY_NS:
 			if (ns_opt_empty(optarg, o))
-				return -1;
+				goto out;
 			break;
-		case OPT_JOIN_NS:
+		case 'J':
 			if (ns_opt_join(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_MANAGE_CGROUPS:
 			if (optarg && cg_mode_parse(optarg, &o->manage_cgroups)) {
 				fprintf(stderr, "snap: --manage-cgroups takes none, props, soft, "
 						"full, strict or ignore, not '%s'\n", optarg);
-				return -1;
+				goto out;
 			}
 			break;
 		case OPT_CGROUP_ROOT:
 			if (cg_root_parse(optarg, o))
-				return -1;
+				goto out;
 			break;
 		case OPT_FREEZE_CGROUP:
 			o->freeze_cgroup = optarg;
+			break;
+		case OPT_GHOST_LIMIT:
+			if (parse_size("ghost-limit", optarg, 0, &o->ghost_limit))
+				goto out;
+			break;
+		case 'S':
+			o->rst_sibling = true;
 			break;
 		case 'V':
 			printf("snap %s\n", SNAP_VERSION);
@@ -544,11 +573,19 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			usage(stdout);
 			exit(0);
 		default:
-			usage(stderr);
-			return -1;
+			ret = criu_opt_take(c, OPT_CRIU, seen);
+			if (ret > 0)
+				break;
+			if (!ret)
+				usage(stderr);
+			ret = -1;
+			goto out;
 		}
 	}
-	return 0;
+	ret = 0;
+out:
+	free(longopts);
+	return ret;
 }
 
 /*
@@ -635,10 +672,12 @@ int main(int argc, char **argv)
 		.verbosity = LOG_WARN,
 		.pid_wait_ms = 10000,
 		.cow_limit = 64 << 20,
+		.ghost_limit = GHOST_LIMIT_DEFAULT,
 		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
 		.port = -1,
 		.status_fd = -1,
 	};
+	struct criu_opts_seen seen = { 0 };
 	char log_path[PATH_MAX];
 	struct kfeat kf;
 	const char *cmd;
@@ -670,12 +709,13 @@ int main(int argc, char **argv)
 		return ret ? 1 : 0;
 	}
 	optind = 2;
-	if (parse_args(argc, argv, &opts))
+	if (parse_args(argc, argv, &opts, &seen))
 		return 1;
 	if (work_dir_log(&opts, log_path))
 		return 1;
 	if (log_init(opts.log_file, opts.verbosity))
 		return 1;
+	criu_opts_say_ignored(&seen);
 
 	if (!strcmp(cmd, "show")) {
 		if (optind != argc - 1) {

@@ -100,10 +100,16 @@ static int save(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t id
 
 	if (find_extents(fd, st->st_size, &x, what))
 		goto out;
-	if (x.bytes > GHOST_MAX) {
-		pr_err("%s: the deleted file holds %llu bytes of data; snap saves at most %llu MiB "
-		       "of a deleted file (link it back or truncate it before dumping)",
-		       what, (unsigned long long)x.bytes, GHOST_MAX >> 20);
+	if (x.bytes > ctx->opts->ghost_limit || x.bytes > GHOST_LIMIT_MAX) {
+		if (x.bytes > GHOST_LIMIT_MAX)
+			pr_err("%s: the deleted file holds %llu bytes of data; snap saves at most "
+			       "%llu MiB of one (link it back or truncate it before dumping)",
+			       what, (unsigned long long)x.bytes, GHOST_LIMIT_MAX >> 20);
+		else
+			pr_err("%s: the deleted file holds %llu bytes of data, over --ghost-limit "
+			       "(%llu bytes); raise it, or link the file back before dumping",
+			       what, (unsigned long long)x.bytes,
+			       (unsigned long long)ctx->opts->ghost_limit);
 		goto out;
 	}
 	g.data.data = calloc(1, x.bytes ? x.bytes : 1);

@@ -4,8 +4,8 @@
  * (files-reg.c) or a mapping (mem-dump.c). No path leads to such a file, so
  * its contents are saved, once per inode whoever uses it, into ghost-ID.img:
  * size, owner, mode and only the data extents (SEEK_DATA/SEEK_HOLE), so that
- * a large sparse file costs what it holds and its holes stay holes. The 64
- * MiB limit counts that data.
+ * a large sparse file costs what it holds and its holes stay holes. The
+ * limit (--ghost-limit, 64 MiB by default) counts that data.
  *
  * Restore recreates each ghost before any process exists, next to where it
  * was (under its own name if that is free, so links read "PATH (deleted)"),
@@ -24,8 +24,14 @@
 
 #include "ctx.h"
 
-/* Ghost contents live in the image and in snap's memory while restoring. */
-#define GHOST_MAX (64ULL << 20)
+/*
+ * Ghost contents live in the image, one record each, and in snap's memory
+ * while restoring: the default limit, and the most snap saves whatever
+ * --ghost-limit says (a record is at most 256 MiB, image.c; the rest is
+ * room for the extents). A larger limit is taken: only a file over it fails.
+ */
+#define GHOST_LIMIT_DEFAULT (64ULL << 20)
+#define GHOST_LIMIT_MAX	    (192ULL << 20)
 
 /*
  * Dump: @fd (read-only, snap's own open file description) is a deleted file

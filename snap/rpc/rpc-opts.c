@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * criu_opts to snap_opts (rpc.h). Every option CRIU defines is in one of
- * three lists: the ones mapped to a snap option, the ones snap may ignore
- * without changing what the caller gets (logged, with why), and the ones it
- * refuses by name, since ignoring them would change the result. The lists
- * are checked against the message's descriptor, so an option added to
- * rpc.proto and forgotten here is refused, not silently dropped; so is a
- * field number snap does not know at all.
+ * criu_opts to snap_opts (rpc.h). Every option CRIU defines is mapped to a
+ * snap option, ignored (logged, with why) or refused by name, as the list
+ * in criu-opts.c says for the command line too. The list is checked against
+ * the message's descriptor, so an option added to rpc.proto and forgotten
+ * there is refused, not silently dropped; so is a field number snap does not
+ * know at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,100 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "criu-opts.h"
 #include "log.h"
 #include "rpc/rpc.h"
-
-enum opt_kind { OPT_MAPPED, OPT_IGNORED, OPT_REFUSED };
-
-struct opt_rule {
-	const char *name;
-	enum opt_kind kind;
-	const char *why;	/* ignored: why that is harmless; refused: what is missing */
-};
-
-static const struct opt_rule rules[] = {
-	{ "images_dir_fd", OPT_MAPPED, NULL },
-	{ "images_dir", OPT_MAPPED, NULL },
-	{ "pid", OPT_MAPPED, NULL },
-	{ "leave_running", OPT_MAPPED, NULL },
-	{ "ext_unix_sk", OPT_MAPPED, NULL },
-	{ "tcp_established", OPT_MAPPED, NULL },
-	{ "shell_job", OPT_MAPPED, NULL },
-	{ "file_locks", OPT_MAPPED, NULL },
-	{ "log_level", OPT_MAPPED, NULL },
-	{ "log_file", OPT_MAPPED, NULL },
-	{ "notify_scripts", OPT_MAPPED, NULL },
-	{ "root", OPT_MAPPED, NULL },
-	{ "work_dir_fd", OPT_MAPPED, NULL },
-	{ "unix_sk_ino", OPT_MAPPED, NULL },
-	{ "rst_sibling", OPT_MAPPED, NULL },
-	{ "tcp_close", OPT_MAPPED, NULL },
-	{ "network_lock", OPT_MAPPED, NULL },
-	{ "display_stats", OPT_MAPPED, NULL },
-	{ "inherit_fd", OPT_MAPPED, NULL },
-	{ "evasive_devices", OPT_MAPPED, NULL },
-	{ "lsm_profile", OPT_MAPPED, NULL },
-	{ "lsm_mount_context", OPT_MAPPED, NULL },
-	{ "orphan_pts_master", OPT_MAPPED, NULL },
-	{ "empty_ns", OPT_MAPPED, NULL },
-	{ "join_ns", OPT_MAPPED, NULL },
-	{ "external", OPT_MAPPED, NULL },
-	{ "ext_mnt", OPT_MAPPED, NULL },
-	{ "manage_cgroups", OPT_MAPPED, NULL },
-	{ "manage_cgroups_mode", OPT_MAPPED, NULL },
-	{ "cg_root", OPT_MAPPED, NULL },
-	{ "freeze_cgroup", OPT_MAPPED, NULL },
-	{ "cgroup_props", OPT_REFUSED,
-	  "snap sets the properties its --manage-cgroups mode saved; it reads no others" },
-	{ "cgroup_props_file", OPT_REFUSED,
-	  "snap sets the properties its --manage-cgroups mode saved; it reads no others" },
-	{ "cgroup_dump_controller", OPT_REFUSED, "snap saves every controller the tree is in" },
-	{ "cgroup_yard", OPT_IGNORED, "snap reaches the cgroups through /sys/fs/cgroup" },
-	{ "config_file", OPT_MAPPED, NULL },
-	{ "timeout", OPT_IGNORED, "snap has no freeze timeout" },
-	{ "weak_sysctls", OPT_IGNORED,
-	  "snap fails on a sysctl the host lacks rather than skipping it: never a different result" },
-	{ "status_fd", OPT_MAPPED, NULL },
-	{ "cpu_cap", OPT_IGNORED, "snap checks CPU features its own way" },
-	{ "force_irmap", OPT_IGNORED, "snap has no inotify path map" },
-	{ "irmap_scan_paths", OPT_IGNORED, "snap has no inotify path map" },
-	{ "ghost_limit", OPT_IGNORED, "snap's limit on deleted files applies" },
-	{ "link_remap", OPT_IGNORED, "snap's own handling of unlinked files applies" },
-	{ "skip_file_rwx_check", OPT_IGNORED, "snap reopens files with their saved flags" },
-	{ "mntns_compat_mode", OPT_IGNORED, "snap has one way to restore mounts" },
-	{ "log_to_stderr", OPT_IGNORED, "snap's error lines always go to stderr" },
-	{ "pre_dump_mode", OPT_IGNORED, "snap's pre-dump reads the pages its own way" },
-	{ "pidfd_store_sk", OPT_IGNORED, "snap keeps no pidfds between pre-dumps" },
-	{ "auto_dedup", OPT_IGNORED, "snap writes no parent images to deduplicate" },
-	{ "ps", OPT_MAPPED, NULL },
-	{ "parent_img", OPT_MAPPED, NULL },
-	{ "track_mem", OPT_MAPPED, NULL },
-	{ "veths", OPT_REFUSED, "snap makes no veth pairs (empty_ns leaves the network to the caller)" },
-	{ "exec_cmd", OPT_REFUSED, "snap runs no command after a restore" },
-	{ "auto_ext_mnt", OPT_REFUSED, "name each external mount (ext_mnt)" },
-	{ "ext_sharing", OPT_REFUSED, "the sharing of external mounts is not restored" },
-	{ "ext_masters", OPT_REFUSED, "the sharing of external mounts is not restored" },
-	{ "skip_mnt", OPT_REFUSED, "snap leaves no mount out" },
-	{ "enable_fs", OPT_REFUSED, "snap dumps only the file systems it knows" },
-	{ "tcp_skip_in_flight", OPT_REFUSED, "snap does not skip half-open connections" },
-	{ "lazy_pages", OPT_MAPPED, NULL },
-	{ "tls", OPT_REFUSED, "snap's page server speaks plain TCP" },
-	{ "tls_cacert", OPT_REFUSED, "snap's page server speaks plain TCP" },
-	{ "tls_cacrl", OPT_REFUSED, "snap's page server speaks plain TCP" },
-	{ "tls_cert", OPT_REFUSED, "snap's page server speaks plain TCP" },
-	{ "tls_key", OPT_REFUSED, "snap's page server speaks plain TCP" },
-	{ "tls_no_cn_verify", OPT_REFUSED, "snap's page server speaks plain TCP" },
-	{ "unprivileged", OPT_REFUSED, "snap runs as root" },
-	{ "leave_stopped", OPT_REFUSED, "snap cannot leave the tree stopped yet" },
-};
-
-static const struct opt_rule *rule_of(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-		if (!strcmp(rules[i].name, name))
-			return &rules[i];
-	return NULL;
-}
 
 /*
  * Whether the caller set field @f of @co to something: a has_ flag, a
@@ -147,20 +55,20 @@ static int check_rules(const CriuOpts *co)
 	}
 	for (unsigned int i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const struct opt_rule *r;
+		const struct criu_opt *r;
 
 		if (!field_set(co, f))
 			continue;
-		r = rule_of(f->name);
+		r = criu_opt_rpc(f->name);
 		if (!r) {
 			pr_err("swrk: option %s is not supported by snap", f->name);
 			return -1;
 		}
-		if (r->kind == OPT_REFUSED) {
+		if (r->kind == CRIU_OPT_REFUSED) {
 			pr_err("swrk: option %s is not supported: %s", f->name, r->why);
 			return -1;
 		}
-		if (r->kind == OPT_IGNORED)
+		if (r->kind == CRIU_OPT_IGNORED)
 			pr_info("swrk: ignoring option %s: %s", f->name, r->why);
 	}
 	return 0;
@@ -234,6 +142,8 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 	o->file_locks = co->has_file_locks && co->file_locks;
 	o->display_stats = co->has_display_stats && co->display_stats;
 	o->rst_sibling = restore && co->has_rst_sibling && co->rst_sibling;
+	if (co->has_ghost_limit)
+		o->ghost_limit = co->ghost_limit;
 	/* A restore over RPC returns once the tree runs, as CRIU's swrk does. */
 	o->detach = restore;
 	if (co->n_unix_sk_ino) {

@@ -19,6 +19,7 @@
 #include "cr/action-script.h"
 #include "kerndat.h"
 #include "log.h"
+#include "mem/ghost.h"
 #include "net/netlock.h"
 #include "rpc/rpc.h"
 
@@ -249,6 +250,7 @@ static int do_cr(struct swrk *s, const CriuReq *req)
 		.verbosity = LOG_WARN,
 		.pid_wait_ms = 10000,
 		.cow_limit = 64 << 20,
+		.ghost_limit = GHOST_LIMIT_DEFAULT,
 		.network_lock = NETLOCK_METHOD__NETLOCK_NFT,
 		.notifier = &notifier,
 		.port = -1,

@@ -141,6 +141,7 @@ BAD = [
     ("bad/restore_trunc_shmem", bad_restore.bad_restore_trunc_shmem),
     ("bad/restore_corrupt_shmem", bad_restore.bad_restore_corrupt_shmem),
     ("bad/restore_ghost_extents", bad_mem.bad_restore_ghost_extents),
+    ("bad/dump_ghost_limit", bad_mem.bad_dump_ghost_limit),
     ("bad/restore_droppable_pages", bad_mem.bad_restore_droppable_pages),
     ("bad/incr_parent_missing", bad_incr.bad_incr_parent_missing),
     ("bad/incr_parent_trunc", bad_incr.bad_incr_parent_trunc),

@@ -1,16 +1,19 @@
 """Bad-input tests of mappings and deleted files (mm-PID.img, ghost-ID.img):
 images that would have the restore put pages where a mapping takes none, or
 a deleted file's data outside it. Each fails with one line naming the image,
-and nothing is left alive."""
+and nothing is left alive. And a deleted file over --ghost-limit, refused by
+name on the command line and over RPC, the process running on."""
 
 import os
 import re
 
 from bad_ns import edit_records
 from bad_notify import get, pb_decode, pb_encode, refused
+import bad_rpc
 from outcome import Failure
 from proc import alive
-from snap import last_line
+import rpc
+from snap import last_line, snap_failed
 
 MAP_DROPPABLE = 0x08
 MAP_TYPE = 0x0f
@@ -123,3 +126,40 @@ def bad_restore_cow_orphan(b):
     r, root, _, start = cow_images(b)
     edit, done = add_inherited(start, lambda s, e: s, lambda s, e: s + 4096)
     refused(b, r, root, edit, r"not a live process of the images", done)
+
+
+def bad_dump_ghost_limit(b):
+    """static/file_unlinked's deleted file holds 10000 bytes of data. Over
+    --ghost-limit 4K (ghost_limit 4096 over RPC) the dump is refused naming the
+    file and the limit, and the test runs on. --ghost-limit 10000, with CRIU's
+    --link-remap and --timeout (ignored, each said in the log), saves it, and
+    the restored test passes; a CRIU option snap cannot honour is refused by
+    name."""
+    r = b.target("static/file_unlinked")
+    over = r"fd \d+ \(.*\.deleted\): the deleted file holds 10000 bytes of data, over " \
+           r"--ghost-limit \(4096 bytes\)"
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--ghost-limit", "4K"], [over])
+    r.check_running("a dump over --ghost-limit")
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        bad_rpc.expect_error(b, rpc.request(rpc.DUMP, dict(images_dir_fd=img, pid=r.pid,
+                                                           ghost_limit=4096)),
+                             "over --ghost-limit (4096 bytes)")
+    finally:
+        os.close(img)
+    r.check_running("an RPC dump over ghost_limit")
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--exec-cmd"],
+                 [r"--exec-cmd is not supported: snap runs no command after a restore"])
+    status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log", "-v",
+                              "4", "--ghost-limit", "10000", "--link-remap", "--timeout", "5"],
+                             r.img, "dump")
+    if status != 0:
+        raise Failure(snap_failed("dump", status, err), r.log("dump"))
+    with open(r.log("dump")) as f:
+        log = f.read()
+    for opt in ("link-remap", "timeout"):
+        if "ignoring --%s: " % opt not in log:
+            raise Failure("the dump's log does not say it ignored --%s" % opt, r.log("dump"))
+    r.wait_gone("a dump with --ghost-limit 10000")
+    r.restore()
+    r.finish("a restore of a dump with --ghost-limit 10000")
