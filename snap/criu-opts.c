@@ -61,6 +61,7 @@ const struct criu_opt criu_opts[] = {
 	MAPPED("parent_img"),
 	MAPPED("track_mem"),
 	MAPPED("lazy_pages"),
+	MAPPED("leave_stopped"),
 	{ "cgroup_props", "cgroup-props", 0, required_argument, CRIU_OPT_REFUSED, props_why },
 	{ "cgroup_props_file", "cgroup-props-file", 0, required_argument, CRIU_OPT_REFUSED,
 	  props_why },
@@ -126,8 +127,6 @@ const struct criu_opt criu_opts[] = {
 	{ NULL, "ps-socket", 0, required_argument, CRIU_OPT_REFUSED,
 	  "give the page server's --address and --port" },
 	{ "unprivileged", "unprivileged", 0, no_argument, CRIU_OPT_REFUSED, "snap runs as root" },
-	{ "leave_stopped", "leave-stopped", 's', no_argument, CRIU_OPT_REFUSED,
-	  "snap cannot leave the tree stopped yet" },
 };
 
 const size_t nr_criu_opts = sizeof(criu_opts) / sizeof(criu_opts[0]);

@@ -43,7 +43,7 @@ struct criu_opts_seen {
  */
 struct option *criu_opts_longopts(const struct option *own, size_t nr_own, int base);
 /* The one-letter ones of the list, for getopt's optstring. */
-#define CRIU_OPTS_SHORT "sL:"
+#define CRIU_OPTS_SHORT "L:"
 
 /*
  * getopt's @c: 0 if no option of the list (its @base + index, or a letter);

@@ -75,6 +75,7 @@ struct snap_opts {
 	pid_t pid;			/* -t */
 	bool shell_job;			/* --shell-job */
 	bool leave_running;		/* --leave-running */
+	bool leave_stopped;		/* --leave-stopped: dump, restore: the tree ends stopped */
 	bool display_stats;		/* --display-stats */
 	bool detach;			/* -d */
 	unsigned int pid_wait_ms;	/* --pid-wait-ms: how long restore waits for a busy PID */

@@ -97,6 +97,8 @@ static void usage(FILE *f)
 		"  -j, --shell-job         the process uses the terminal snap runs on\n"
 		"  -R, --leave-running     dump: keep the process running after the dump; the dump\n"
 		"                          is then live: frozen only to arm write protection\n"
+		"  -s, --leave-stopped     dump: leave the tree stopped (SIGSTOP) instead of killing\n"
+		"                          it; restore: leave the restored tree stopped\n"
 		"  --no-live               dump: with -R, keep the process frozen for the whole dump\n"
 		"  --live-hold fork|splice dump -R: how pages are kept while they stream: a forked\n"
 		"                          holder (default), or pipes and write protection\n"
@@ -340,6 +342,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "leave-running", no_argument, NULL, 'R' },
+		{ "leave-stopped", no_argument, NULL, 's' },
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "pid-wait-ms", required_argument, NULL, OPT_PID_WAIT_MS },
@@ -390,7 +393,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 
 	if (!longopts)
 		return -1;
-	while ((c = getopt_long(argc, argv, "t:D:o:v::jRdlVhSx::r:W:M:J:" CRIU_OPTS_SHORT, longopts,
+	while ((c = getopt_long(argc, argv, "t:D:o:v::jRsdlVhSx::r:W:M:J:" CRIU_OPTS_SHORT, longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -414,6 +417,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 			break;
 		case 'R':
 			o->leave_running = true;
+			break;
+		case 's':
+			o->leave_stopped = true;
 			break;
 		case 'd':
 			o->detach = true;

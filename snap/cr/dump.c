@@ -389,7 +389,8 @@ static int write_held(struct dump_ctx *ctx)
 		return 0;
 	}
 	pr_err("pid %d: the tree was %s before its last pages were written: no image",
-	       ctx->tasks[0].pid, ctx->opts->leave_running ? "released" : "killed");
+	       ctx->tasks[0].pid, ctx->opts->leave_running ? "released" :
+				  ctx->opts->leave_stopped ? "left stopped" : "killed");
 	return -1;
 }
 
@@ -453,6 +454,10 @@ int cmd_dump(const struct snap_opts *opts, const struct kfeat *kf)
 	char lazy_name[PS_NAME_MAX];
 	int lazy_lsk = -1;
 
+	if (opts->leave_running && opts->leave_stopped) {
+		pr_err("--leave-running and --leave-stopped: the tree either runs on or stays stopped");
+		return -1;
+	}
 	ctx.st.t_start = now_ns();
 	ctx.tasks = calloc(1, sizeof(*ctx.tasks));
 	if (!ctx.tasks)
@@ -536,11 +541,20 @@ out:
 	page_sinks_cancel(&ctx);
 	cgroup_freeze_release(&ctx);
 	if (frozen) {
-		/* The kinds learn first whether the tree dies (repair mode of its connections). */
+		/*
+		 * The kinds learn first whether the tree runs on: a tree killed
+		 * or left stopped keeps its connections in repair mode, so that
+		 * its close, whenever it comes, tells the peer nothing.
+		 */
+		bool down = ok && !opts->leave_running;
+
 		ctx.st.t_release = now_ns();
-		killed = ok && !opts->leave_running;
-		files_unfreeze(&ctx, killed);
-		tree_unseize(&ctx, killed);
+		killed = down && !opts->leave_stopped;
+		files_unfreeze(&ctx, down);
+		if (down && opts->leave_stopped)
+			tree_unseize_stopped(&ctx);
+		else
+			tree_unseize(&ctx, killed);
 		ctx.st.t_unfrozen = now_ns();
 	}
 	if (!ok)
@@ -562,7 +576,7 @@ out:
 	}
 	netlock_free(ctx.netlock);
 	/* The pages are in the image and no pipe holds them any more. */
-	for (size_t i = 0; ok && opts->leave_running && i < ctx.nr_tasks; i++)
+	for (size_t i = 0; ok && !killed && i < ctx.nr_tasks; i++)
 		if (!ctx.tasks[i].zombie)
 			mem_pageout_swapped(&ctx, &ctx.tasks[i]);
 	ctx.st.t_end = now_ns();

@@ -168,10 +168,9 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
  * scheduling comes last, that neither an RT thread can hold up the restore
  * nor a SCHED_IDLE one be held up on its way into its syscall.
  */
-static int release_task(struct restore_task *t)
+static int release_task(struct restore_task *t, bool stopped)
 {
 	const CoreEntry *c = t->core;
-	bool stopped = t->pe->state == TASK_STATE__TASK_STOPPED;
 
 	for (size_t i = 0; i < c->n_threads; i++) {
 		pid_t tid = rst_tid(t, i);
@@ -471,7 +470,8 @@ static int stop_task(struct restore_tree *tr, size_t idx)
 
 	if (restore_stop_enter(t))
 		return -1;
-	if (!p)
+	/* A stop of --leave-stopped's is a new one: its parent hears of it, as of any. */
+	if (!p || t->pe->state != TASK_STATE__TASK_STOPPED)
 		return 0;
 	ctl = (struct parasite_ctl){ .pid = p->real };
 	syscall_site(p, &site);
@@ -484,6 +484,13 @@ static int stop_task(struct restore_tree *tr, size_t idx)
 static bool alive_task(const struct restore_task *t)
 {
 	return t->pe->state != TASK_STATE__TASK_ZOMBIE;
+}
+
+/* Left in a group stop: stopped when dumped, or any with --leave-stopped. */
+static bool stopped_task(const struct restore_ctx *ctx, const struct restore_task *t)
+{
+	return t->pe->state == TASK_STATE__TASK_STOPPED ||
+	       (ctx->opts->leave_stopped && alive_task(t));
 }
 
 /*
@@ -542,7 +549,7 @@ static int run_tree(struct restore_tree *tr)
 		if (alive_task(&ctx->tasks[i]) && enter_task(&ctx->tasks[i], &tr->procs[i]))
 			return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
-		if (ctx->tasks[i].pe->state == TASK_STATE__TASK_STOPPED && stop_task(tr, i))
+		if (stopped_task(ctx, &ctx->tasks[i]) && stop_task(tr, i))
 			return -1;
 	for (i = 0; i < ctx->nr_tasks; i++)
 		if (alive_task(&ctx->tasks[i]) && finish_task(tr, i))
@@ -561,7 +568,7 @@ static int run_tree(struct restore_tree *tr)
 
 		if (!alive_task(t))
 			continue;
-		if (release_task(t))
+		if (release_task(t, stopped_task(ctx, t)))
 			return -1;
 		tr->procs[i].seized = false;
 		bootstrap_log_fill(&tr->procs[i].b, t->pid);

@@ -564,6 +564,24 @@ void tree_unseize(struct dump_ctx *ctx, bool kill_all)
 		}
 }
 
+void tree_unseize_stopped(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	/*
+	 * Queued while traced, each task takes it once detached: its threads
+	 * stop where the dump found them, a syscall they were in restarts
+	 * on SIGCONT. A task already stopped stays in its own stop.
+	 */
+	for (i = 0; i < ctx->nr_tasks; i++)
+		if (ctx->tasks[i].seized && !ctx->tasks[i].stopped)
+			kill(ctx->tasks[i].pid, SIGSTOP);
+	tree_unseize(ctx, false);
+	for (i = 0; i < ctx->nr_tasks; i++)
+		for (size_t j = 0; !ctx->tasks[i].zombie && j < ctx->tasks[i].nr_threads; j++)
+			proc_wait_stopped(ctx->tasks[i].pid, ctx->tasks[i].threads[j]);
+}
+
 int tree_write(struct dump_ctx *ctx)
 {
 	struct image *img = img_open_write(ctx->dirfd, IMG_PSTREE, 0);

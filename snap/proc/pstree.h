@@ -20,6 +20,11 @@ int tree_seize(struct dump_ctx *ctx);
  * tree_wait_killed() waits for that.
  */
 void tree_unseize(struct dump_ctx *ctx, bool kill_all);
+/*
+ * --leave-stopped: detach every seized task into a group stop (SIGSTOP), as
+ * `kill -STOP` would leave it, and return once each thread is in it.
+ */
+void tree_unseize_stopped(struct dump_ctx *ctx);
 /* After tree_unseize(ctx, true): wait until every killed task is gone (5 s at most). */
 void tree_wait_killed(const struct dump_ctx *ctx);
 /*

@@ -135,6 +135,7 @@ static int check_config(const char *path)
 static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 {
 	o->leave_running = co->has_leave_running && co->leave_running;
+	o->leave_stopped = co->has_leave_stopped && co->leave_stopped;
 	o->ext_unix_sk = co->has_ext_unix_sk && co->ext_unix_sk;
 	o->tcp_established = co->has_tcp_established && co->tcp_established;
 	o->tcp_close = co->has_tcp_close && co->tcp_close;

@@ -5,11 +5,14 @@ outcome.Skip; bad.BAD lists them."""
 import os
 import re
 import shutil
+import signal
 
+import bad_rpc
 from outcome import Failure, Skip
 from proc import (PYTHON, describe, exit_code, kill, kill_tree, proc_state, spawn, spawn_wait,
                   wait_exit, wait_until)
-from snap import Snap, last_line
+import rpc
+from snap import Snap, last_line, snap_failed
 
 
 def bad_dump_nopid(b):
@@ -246,3 +249,68 @@ def bad_dump_sched_deadline(b):
     finally:
         set_sched_deadline(r.pid, False)
     r.finish("a refused dump")
+
+
+def tree_threads(root):
+    """{tid: state letter} of every thread of @root and of its children."""
+    pids = [root]
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                data = f.read()
+        except (OSError, ValueError):
+            continue
+        if d.isdigit() and int(data[data.rindex(")") + 2:].split()[1]) == root:
+            pids.append(int(d))
+    states = {}
+    for pid in pids:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            states[int(tid)] = proc_state(int(tid))
+    return states
+
+
+def expect_stopped(root, after, log):
+    states = tree_threads(root)
+    if len(states) < 2 or any(s != "T" for s in states.values()):
+        raise Failure("after %s the tree's threads are %s, expected all stopped (T)" % (
+            after, states), log)
+    for tid in states:
+        kill(tid, signal.SIGCONT)
+
+
+def dump_leave_stopped(b):
+    """-s/--leave-stopped, CRIU's: a dump with it leaves the tree (a parent
+    and its child) stopped, every thread in a group stop when snap returns,
+    and it runs on after SIGCONT; so does leave_stopped over RPC. A restore
+    with -s leaves the restored tree stopped; SIGCONT, and it passes. -R
+    with -s is refused by name."""
+    r = b.target("static/mem_wipeonfork_tree")
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "-R", "-s"],
+                 [r"--leave-running and --leave-stopped"])
+    r.check_running("a refused dump")
+    status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log", "-v",
+                              "4", "-s"], r.img, "dump")
+    if status != 0:
+        raise Failure(snap_failed("dump -s", status, err), r.log("dump"))
+    expect_stopped(r.pid, "dump -s", r.log("dump"))
+    r.check_running("dump -s and SIGCONT")
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        resp, status, _ = bad_rpc.call(b, rpc.request(rpc.DUMP, dict(
+            images_dir_fd=img, pid=r.pid, leave_stopped=True, log_file="rpc-dump.log",
+            log_level=4)))
+    finally:
+        os.close(img)
+    if not resp.success or exit_code(status) != 0:
+        raise Failure("RPC dump with leave_stopped failed: %s" % resp.errmsg,
+                      os.path.join(r.img, "rpc-dump.log"))
+    expect_stopped(r.pid, "an RPC dump with leave_stopped", os.path.join(r.img, "rpc-dump.log"))
+    r.check_running("leave_stopped and SIGCONT")
+    r.finish("dump -s, leave_stopped and SIGCONT (the original tree)")
+    r.clear_result()
+    status, err = b.snap.run(["restore", "-D", r.img, "-d", "-s", "-o", "restore.log", "-v",
+                              "4"], r.img, "restore")
+    if status != 0:
+        raise Failure(snap_failed("restore -s", status, err), r.log("restore"))
+    expect_stopped(r.pid, "restore -s", r.log("restore"))
+    r.finish("restore -s and SIGCONT")

@@ -20,7 +20,7 @@ from bad_ns import snap_show
 from bad_restore import flip_middle, restore_damaged, truncate_half
 from bad_unix import edit_socket_entry, pb_set, refused_dump, restore_refused
 from outcome import Failure
-from proc import alive, run_cmd
+from proc import alive, kill, proc_state, run_cmd
 from snap import snap_failed
 import tests
 
@@ -291,6 +291,60 @@ def img_inet_tcp_ext_peer(b):
         r.restore()
         if not lock:
             peer.deaf(False)
+        time.sleep(1.5)
+        # Quiet from now on: the test's end closes the connection.
+        peer.paused = True
+        time.sleep(0.05)
+        error = peer.error
+        r.finish()
+    finally:
+        peer.stop = True
+        peer.join(5)
+        peer.ls.close()
+    if error:
+        raise Failure("the peer saw: %s" % error)
+    if not peer.got or not peer.sent:
+        raise Failure("nothing went through (%d bytes in, %d out)" % (peer.got, peer.sent))
+
+
+def img_inet_tcp_ext_peer_stopped(b):
+    """CRIU's migration flow with --leave-stopped: a connection to a peer
+    outside the tree that keeps sending, dumped with -s. The tree is left
+    stopped, the connection locked and in repair mode, so that killing the
+    source afterwards tells the peer nothing; the images restored, the
+    connection goes on, in order."""
+    error = None
+    peer = Peer()
+    peer.start()
+    t = tests.find("static/inet_tcp_ext").but(args=(str(peer.port),))
+    try:
+        r = b.target(t)
+        time.sleep(0.3)
+        if peer.error or not peer.conn:
+            raise Failure("setup: %s" % (peer.error or "no connection"))
+        status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log",
+                                  "-v", "4", "--tcp-established", "-s"], r.img, "dump")
+        if status != 0:
+            raise Failure(snap_failed("dump -s", status, err), r.log("dump"))
+        if proc_state(r.pid) != "T":
+            raise Failure("state %s after dump -s, expected stopped" % proc_state(r.pid),
+                          r.log("dump"))
+        time.sleep(0.5)
+        kill(r.pid)
+        r.wait_gone("SIGKILL of the stopped source")
+        time.sleep(0.3)
+        if peer.state() != TCP_ESTABLISHED:
+            raise Failure("the killed source's socket told the peer (its state is %d)"
+                          % peer.state())
+        # In repair mode its close left nothing behind (no FIN_WAIT orphan).
+        port = peer.conn.getpeername()[1]
+        with open("/proc/net/tcp") as f:
+            left = [l.split()[3] for l in f.readlines()[1:]
+                    if int(l.split()[1].split(":")[1], 16) == port]
+        if left:
+            raise Failure("the killed source's socket lingers (state %s): it was not in "
+                          "repair mode" % left)
+        r.restore()
         time.sleep(1.5)
         # Quiet from now on: the test's end closes the connection.
         peer.paused = True
