@@ -92,7 +92,7 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -t, --tree PID          process to dump\n"
 		"  -D, --images-dir DIR    image directory (created by dump if missing)\n"
-		"  -o, --log-file FILE     write the log to FILE\n"
+		"  -o, --log-file FILE     write the log to FILE (relative: in --work-dir, else -D)\n"
 		"  -v N                    log level: 1 errors, 2 warnings (default), 3 info, 4 debug\n"
 		"  -j, --shell-job         the process uses the terminal snap runs on\n"
 		"  -R, --leave-running     dump: keep the process running after the dump; the dump\n"
@@ -170,7 +170,7 @@ static void usage(FILE *f)
 		"  --orphan-pts-master     dump: save a pty slave whose master is outside the tree;\n"
 		"                          restore (over RPC): give it a new pty, its master sent\n"
 		"                          to the caller (orphan-pts-master notification)\n"
-		"  --work-dir DIR          a relative --log-file is written in DIR\n"
+		"  -W, --work-dir DIR      a relative --log-file is written in DIR (else in -D)\n"
 		"  --root DIR              restore: rebuild the mount namespace's tree on DIR\n"
 		"                          (default: a bind of /) and pivot_root into it\n"
 		"  --external mnt[KEY]:VAL dump: the mount at mountpoint KEY (inside) is external,\n"
@@ -651,21 +651,31 @@ static int check_service(const struct snap_opts *o)
 	return 0;
 }
 
-/* --work-dir: CRIU's place for the log (and stats) when given a bare name. */
-static int work_dir_log(struct snap_opts *o, char *path)
+/*
+ * Where a relative --log-file goes, as CRIU has it: in --work-dir, which
+ * must exist, else in the images directory (made first by the commands
+ * that make it), else in the current directory.
+ */
+static int log_file_path(const char *cmd, struct snap_opts *o, char *path)
 {
+	const char *base = o->work_dir ? o->work_dir : o->images_dir;
+	bool makes = !strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump") ||
+		     !strcmp(cmd, "page-server");
 	struct stat st;
 
-	if (!o->work_dir)
-		return 0;
-	if (stat(o->work_dir, &st) || !S_ISDIR(st.st_mode)) {
+	if (o->work_dir && (stat(o->work_dir, &st) || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "snap: --work-dir %s is not a directory\n", o->work_dir);
 		return -1;
 	}
-	if (!o->log_file || o->log_file[0] == '/')
+	if (!o->log_file || o->log_file[0] == '/' || !base)
 		return 0;
-	if (snprintf(path, PATH_MAX, "%s/%s", o->work_dir, o->log_file) >= PATH_MAX) {
-		fprintf(stderr, "snap: --work-dir %s: log file path too long\n", o->work_dir);
+	if (!o->work_dir && makes && mkdir(base, 0700) && errno != EEXIST) {
+		fprintf(stderr, "snap: cannot make the images directory %s: %s\n", base,
+			strerror(errno));
+		return -1;
+	}
+	if (snprintf(path, PATH_MAX, "%s/%s", base, o->log_file) >= PATH_MAX) {
+		fprintf(stderr, "snap: log file path %s/%s too long\n", base, o->log_file);
 		return -1;
 	}
 	o->log_file = path;
@@ -717,7 +727,7 @@ int main(int argc, char **argv)
 	optind = 2;
 	if (parse_args(argc, argv, &opts, &seen))
 		return 1;
-	if (work_dir_log(&opts, log_path))
+	if (log_file_path(cmd, &opts, log_path))
 		return 1;
 	if (log_init(opts.log_file, opts.verbosity))
 		return 1;
