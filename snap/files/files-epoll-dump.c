@@ -18,6 +18,7 @@
  * dump keeps (pid, fd) of a holder, and write() asks the fd table.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,14 @@ static int add_task_fds(struct epoll_dump_state *es, pid_t pid)
 		fd = atoi(de->d_name);
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 		if (stat(path, &st)) {
+			/*
+			 * Gone since the listing: in a frozen tree only the
+			 * parasite's own fds come and go (the socket pair and
+			 * pidfd of a holder's fork, read meanwhile), never one
+			 * of the tree's.
+			 */
+			if (errno == ENOENT)
+				continue;
 			pr_perror("pid %d fd %d: cannot stat %s", pid, fd, path);
 			goto out;
 		}

@@ -254,18 +254,10 @@ def has_network_lock(b):
     return "network lock" in out
 
 
-def img_inet_tcp_ext_peer(b):
-    """A connection to a peer outside the dumped tree that keeps sending while
-    the process is dumped (killed) and restored, and must survive both ways,
-    in order.
-
-    Once `snap --help` mentions a network lock, snap keeps the peer's packets
-    from the restored port itself: the peer just goes on. Until then the
-    kernel would answer the peer with a reset while the process is down, so
-    the peer stops talking for the dump, checks that the killed process's
-    socket said nothing (no FIN, no reset: it was in repair mode), then drops
-    all it gets until the restore is done, as the lock would."""
-    lock = has_network_lock(b)
+def peer_carries_on(b, cross):
+    """static/inet_tcp_ext connected to a Peer that keeps sending; @cross(r,
+    peer) takes it across a dump and a restore. Then the stream must go on,
+    in order, the peer having seen nothing of it."""
     error = None
     peer = Peer()
     peer.start()
@@ -275,22 +267,7 @@ def img_inet_tcp_ext_peer(b):
         time.sleep(0.3)
         if peer.error or not peer.conn:
             raise Failure("setup: %s" % (peer.error or "no connection"))
-        if not lock:
-            # Long enough for every delayed ack to have gone both ways.
-            peer.paused = True
-            time.sleep(0.5)
-        r.dump()
-        r.wait_gone("dump")
-        if not lock:
-            if peer.state() != TCP_ESTABLISHED:
-                raise Failure("the killed process's socket told the peer (its state is %d)"
-                              % peer.state())
-            peer.deaf(True)
-            peer.paused = False
-        time.sleep(0.5)
-        r.restore()
-        if not lock:
-            peer.deaf(False)
+        cross(r, peer)
         time.sleep(1.5)
         # Quiet from now on: the test's end closes the connection.
         peer.paused = True
@@ -307,21 +284,47 @@ def img_inet_tcp_ext_peer(b):
         raise Failure("nothing went through (%d bytes in, %d out)" % (peer.got, peer.sent))
 
 
+def img_inet_tcp_ext_peer(b):
+    """A connection to a peer outside the dumped tree that keeps sending while
+    the process is dumped (killed) and restored, and must survive both ways,
+    in order.
+
+    Once `snap --help` mentions a network lock, snap keeps the peer's packets
+    from the restored port itself: the peer just goes on. Until then the
+    kernel would answer the peer with a reset while the process is down, so
+    the peer stops talking for the dump, checks that the killed process's
+    socket said nothing (no FIN, no reset: it was in repair mode), then drops
+    all it gets until the restore is done, as the lock would."""
+    lock = has_network_lock(b)
+
+    def cross(r, peer):
+        if not lock:
+            # Long enough for every delayed ack to have gone both ways.
+            peer.paused = True
+            time.sleep(0.5)
+        r.dump()
+        r.wait_gone("dump")
+        if not lock:
+            if peer.state() != TCP_ESTABLISHED:
+                raise Failure("the killed process's socket told the peer (its state is %d)"
+                              % peer.state())
+            peer.deaf(True)
+            peer.paused = False
+        time.sleep(0.5)
+        r.restore()
+        if not lock:
+            peer.deaf(False)
+
+    peer_carries_on(b, cross)
+
+
 def img_inet_tcp_ext_peer_stopped(b):
     """CRIU's migration flow with --leave-stopped: a connection to a peer
     outside the tree that keeps sending, dumped with -s. The tree is left
     stopped, the connection locked and in repair mode, so that killing the
-    source afterwards tells the peer nothing; the images restored, the
-    connection goes on, in order."""
-    error = None
-    peer = Peer()
-    peer.start()
-    t = tests.find("static/inet_tcp_ext").but(args=(str(peer.port),))
-    try:
-        r = b.target(t)
-        time.sleep(0.3)
-        if peer.error or not peer.conn:
-            raise Failure("setup: %s" % (peer.error or "no connection"))
+    source afterwards tells the peer nothing and leaves no socket behind;
+    the images restored, the connection goes on, in order."""
+    def cross(r, peer):
         status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log",
                                   "-v", "4", "--tcp-established", "-s"], r.img, "dump")
         if status != 0:
@@ -345,20 +348,8 @@ def img_inet_tcp_ext_peer_stopped(b):
             raise Failure("the killed source's socket lingers (state %s): it was not in "
                           "repair mode" % left)
         r.restore()
-        time.sleep(1.5)
-        # Quiet from now on: the test's end closes the connection.
-        peer.paused = True
-        time.sleep(0.05)
-        error = peer.error
-        r.finish()
-    finally:
-        peer.stop = True
-        peer.join(5)
-        peer.ls.close()
-    if error:
-        raise Failure("the peer saw: %s" % error)
-    if not peer.got or not peer.sent:
-        raise Failure("nothing went through (%d bytes in, %d out)" % (peer.got, peer.sent))
+
+    peer_carries_on(b, cross)
 
 
 def img_inet_tcp_peer_reset(b):
