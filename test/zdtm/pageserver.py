@@ -22,12 +22,13 @@ def free_port(address):
 
 class PageServer:
     """`snap page-server -D @images` listening on @address, run in @workdir
-    (its log is NAME.log there, stderr NAME.err); @wrap runs it under a
-    command (ip netns exec NS)."""
+    (its log is NAME.log in @images, its stderr NAME.err in @workdir); @wrap
+    runs it under a command (ip netns exec NS)."""
 
     def __init__(self, snap, images, workdir, name="page-server", address="127.0.0.1",
                  port=None, wrap=(), extra=()):
         self.snap, self.workdir, self.name, self.address = snap, workdir, name, address
+        self.images = images
         self.port = port or free_port(address)
         self.pidfile = os.path.join(workdir, name + ".pid")
         if os.path.exists(self.pidfile):
@@ -62,4 +63,5 @@ class PageServer:
         kill(self.pid)
 
     def log(self):
-        return os.path.join(self.workdir, self.name + ".log")
+        # A relative -o goes in the images directory, as CRIU has it.
+        return os.path.join(self.images, self.name + ".log")
