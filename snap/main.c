@@ -388,6 +388,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option *longopts = criu_opts_longopts(own, ARRAY_SIZE(own), OPT_CRIU);
+	unsigned long ms;
 	char *end;
 	int c, ret = -1;
 
@@ -431,7 +432,14 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 			o->pidfile = optarg;
 			break;
 		case OPT_PID_WAIT_MS:
-			o->pid_wait_ms = strtoul(optarg, NULL, 10);
+			errno = 0;
+			ms = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || optarg[0] == '-' || errno || ms > 3600000) {
+				fprintf(stderr, "snap: --pid-wait-ms takes milliseconds (up to an hour), "
+						"not '%s'\n", optarg);
+				goto out;
+			}
+			o->pid_wait_ms = ms;
 			break;
 		case OPT_DISPLAY_STATS:
 			o->display_stats = true;
