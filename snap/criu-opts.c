@@ -169,18 +169,17 @@ struct option *criu_opts_longopts(const struct option *own, size_t nr_own, int b
 
 int criu_opt_take(int c, int base, struct criu_opts_seen *seen)
 {
-	const struct criu_opt *r = NULL;
 	size_t i;
 
-	for (i = 0; i < nr_criu_opts && !r; i++)
+	for (i = 0; i < nr_criu_opts; i++)
 		if (on_cli(&criu_opts[i]) &&
 		    (c == base + (int)i || (c < 256 && c == criu_opts[i].short_opt)))
-			r = &criu_opts[i];
-	if (!r)
+			break;
+	if (i == nr_criu_opts)
 		return 0;
-	i--;
-	if (r->kind == CRIU_OPT_REFUSED) {
-		fprintf(stderr, "snap: --%s is not supported: %s\n", r->cli, r->why);
+	if (criu_opts[i].kind == CRIU_OPT_REFUSED) {
+		fprintf(stderr, "snap: --%s is not supported: %s\n", criu_opts[i].cli,
+			criu_opts[i].why);
 		return -1;
 	}
 	seen->ignored[i / 64] |= 1ULL << (i % 64);
