@@ -6,9 +6,14 @@
 #ifndef SNAP_CMDS_H
 #define SNAP_CMDS_H
 
+#include <stdio.h>
+
 #include "ctx.h"
 
 #define SNAP_VERSION "0.1"
+
+/* The usage summary of snap --help (usage.c). */
+void usage(FILE *f);
 
 /* snap show DIR|FILE: every image decoded to JSON on stdout. */
 int cmd_show(const char *path);
