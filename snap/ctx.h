@@ -108,6 +108,12 @@ struct snap_opts {
 	bool tcp_established;
 	bool tcp_close;
 	/*
+	 * --tcp-skip-in-flight: connections not accepted yet are left out of
+	 * their listener, and a connect() in progress is saved as a socket
+	 * never connected, as with -R, instead of refusing the dump.
+	 */
+	bool tcp_skip_in_flight;
+	/*
 	 * --prev-images-dir DIR (dump, pre-dump): the parent set, relative to
 	 * -D; only the pages written since it are saved. --track-mem: CRIU's
 	 * flag, accepted (a pre-dump always tracks; a dump ends the tracking).

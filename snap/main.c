@@ -43,6 +43,7 @@ enum {
 	OPT_LOCK_CONN,
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
+	OPT_TCP_SKIP_IN_FLIGHT,
 	OPT_PREV_IMAGES_DIR,
 	OPT_TRACK_MEM,
 	OPT_LAZY_PAGES,
@@ -234,6 +235,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 		{ "lock-conn", required_argument, NULL, OPT_LOCK_CONN },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "tcp-skip-in-flight", no_argument, NULL, OPT_TCP_SKIP_IN_FLIGHT },
+		{ "skip-in-flight", no_argument, NULL, OPT_TCP_SKIP_IN_FLIGHT },
 		{ "prev-images-dir", required_argument, NULL, OPT_PREV_IMAGES_DIR },
 		{ "track-mem", no_argument, NULL, OPT_TRACK_MEM },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
@@ -362,6 +365,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 			break;
 		case OPT_TCP_CLOSE:
 			o->tcp_close = true;
+			break;
+		case OPT_TCP_SKIP_IN_FLIGHT:
+			o->tcp_skip_in_flight = true;
 			break;
 		case OPT_PREV_IMAGES_DIR:
 			o->prev_images_dir = optarg;

@@ -79,6 +79,8 @@ void usage(FILE *f)
 		"  --tcp-close             dump: save established TCP connections without their\n"
 		"                          state; restore: give every saved connection back closed\n"
 		"                          (reads end of stream, writes fail with EPIPE)\n"
+		"  --tcp-skip-in-flight    dump: leave out connections a listener has not accepted\n"
+		"                          yet, save a connect() in progress as never connected\n"
 		"  --prev-images-dir DIR   dump, pre-dump: save only the pages written since the\n"
 		"                          pre-dump in DIR (relative to -D, e.g. ../pre1)\n"
 		"  --track-mem             dump, pre-dump: accepted as in CRIU (a pre-dump\n"

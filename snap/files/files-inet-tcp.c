@@ -203,6 +203,13 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 				ti.tcpi_unacked == 1 ? "it" : "them");
 			return 0;
 		}
+		if (ti.tcpi_unacked && ctx->opts->tcp_skip_in_flight) {
+			pr_warn("%s: %u connection%s waiting to be accepted left out "
+				"(--tcp-skip-in-flight): a restore of this image has none, and "
+				"their peers are reset",
+				who, ti.tcpi_unacked, ti.tcpi_unacked == 1 ? "" : "s");
+			return 0;
+		}
 		if (ti.tcpi_unacked) {
 			refuse_waiting(is, ie, ti.tcpi_unacked, who);
 			return -1;
@@ -227,8 +234,19 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 		return 0;
 	}
 	case TCPS_SYN_SENT:
-		pr_err("%s: a connect() in progress (SYN_SENT), which snap cannot save", who);
-		return -1;
+		if (!ctx->opts->tcp_skip_in_flight) {
+			pr_err("%s: a connect() in progress (SYN_SENT), which snap cannot save "
+			       "(--tcp-skip-in-flight saves it never connected)",
+			       who);
+			return -1;
+		}
+		/* Bound where connect() bound it; a connect() restarted starts over. */
+		pr_warn("%s: a connect() in progress saved as a socket never connected "
+			"(--tcp-skip-in-flight)",
+			who);
+		ie->state = TCPS_CLOSE;
+		ie->has_dst_addr = ie->has_dst_port = false;
+		return 0;
 	default:
 		if (tcp_state_repairable(ie->state))
 			return dump_conn(ctx, is, d, ie, &ti, rd, who);

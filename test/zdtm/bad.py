@@ -268,6 +268,7 @@ BAD = [
     ("bad/restore_inet_port_taken", bad_inet.bad_restore_port_taken),
     ("img/inet_tcp_ext_peer", bad_inet.img_inet_tcp_ext_peer),
     ("img/inet_tcp_ext_peer_stopped", bad_inet.img_inet_tcp_ext_peer_stopped),
+    ("img/inet_tcp_skip_in_flight", bad_inet.img_inet_tcp_skip_in_flight),
     ("img/inet_tcp_peer_reset", bad_inet.img_inet_tcp_peer_reset),
     ("bad/dump_io_uring", bad_anon.bad_dump_io_uring),
     ("bad/dump_bpf_map", bad_anon.bad_dump_bpf_map),

@@ -352,6 +352,34 @@ def img_inet_tcp_ext_peer_stopped(b):
     peer_carries_on(b, cross)
 
 
+def img_inet_tcp_skip_in_flight(b):
+    """static/inet_tcp_in_flight: a listener with a connection waiting in
+    its queue, and a connect() in progress. Without --tcp-skip-in-flight
+    the dump is refused by name and the test runs on; with it (a dump that
+    kills, --tcp-established) it succeeds, warning of both, and the restored
+    test finds the queue empty, the left-out connection reset by its peer,
+    the connect() never made and the listener taking a new connection."""
+    r = b.target("static/inet_tcp_in_flight")
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--tcp-established"],
+                 [r"listening, with 1 connection not accepted yet",
+                  r"a connect\(\) in progress \(SYN_SENT\), which snap cannot save "
+                  r"\(--tcp-skip-in-flight saves it never connected\)"])
+    r.check_running("a refused dump")
+    status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log", "-v",
+                              "4", "--tcp-established", "--tcp-skip-in-flight"], r.img, "dump")
+    if status != 0:
+        raise Failure(snap_failed("dump --tcp-skip-in-flight", status, err), r.log("dump"))
+    with open(r.log("dump"), errors="replace") as f:
+        log = f.read()
+    for want in (r"1 connection waiting to be accepted left out \(--tcp-skip-in-flight\)",
+                 r"a connect\(\) in progress saved as a socket never connected"):
+        if not re.search(want, log):
+            raise Failure("the dump did not warn: %s" % want, r.log("dump"))
+    r.wait_gone("dump")
+    r.restore()
+    r.finish()
+
+
 def img_inet_tcp_peer_reset(b):
     """A connection with bytes it had not sent, to a peer that never read,
     shut its side and is gone by the restore: the ACK of the peer's FIN fed
