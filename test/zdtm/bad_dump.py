@@ -283,7 +283,8 @@ def dump_leave_stopped(b):
     and its child) stopped, every thread in a group stop when snap returns,
     and it runs on after SIGCONT; so does leave_stopped over RPC. A restore
     with -s leaves the restored tree stopped; SIGCONT, and it passes. -R
-    with -s is refused by name."""
+    with -s is refused by name. (The restore, run from another directory,
+    also checks that a relative -o lands in the images directory.)"""
     r = b.target("static/mem_wipeonfork_tree")
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "-R", "-s"],
                  [r"--leave-running and --leave-stopped"])
@@ -308,9 +309,12 @@ def dump_leave_stopped(b):
     r.check_running("leave_stopped and SIGCONT")
     r.finish("dump -s, leave_stopped and SIGCONT (the original tree)")
     r.clear_result()
+    # Run from elsewhere: a relative -o goes in the images directory, as CRIU has it.
     status, err = b.snap.run(["restore", "-D", r.img, "-d", "-s", "-o", "restore.log", "-v",
-                              "4"], r.img, "restore")
+                              "4"], b.dir, "restore")
     if status != 0:
         raise Failure(snap_failed("restore -s", status, err), r.log("restore"))
+    if not os.path.exists(os.path.join(r.img, "restore.log")):
+        raise Failure("-o restore.log, run from %s, is not in the images directory" % b.dir)
     expect_stopped(r.pid, "restore -s", r.log("restore"))
     r.finish("restore -s and SIGCONT")
