@@ -164,6 +164,7 @@ BAD = [
     ("bad/dump_child_other_ns", bad_dump.bad_dump_child_other_ns),
     ("bad/dump_pending_pidns", bad_dump.bad_dump_pending_pidns),
     ("dump/leave_stopped", bad_dump.dump_leave_stopped),
+    ("restore/sibling_cli", bad_dump.restore_sibling_cli),
     ("pidns/new_twice", bad_pidns.pidns_new_twice),
     ("img/pidns_subtree", bad_pidns.img_pidns_subtree),
     ("img/pidns_outside_session", bad_pidns.img_pidns_outside_session),

@@ -1,6 +1,7 @@
 """Bad-input tests on the dump side: targets snap must refuse, and dumps that
-cannot finish. Each one takes a bad.BadRun and raises outcome.Failure or
-outcome.Skip; bad.BAD lists them."""
+cannot finish; and CRIU's options for how a tree ends up (-s/--leave-stopped,
+-S/--restore-sibling). Each one takes a bad.BadRun and raises
+outcome.Failure or outcome.Skip; bad.BAD lists them."""
 
 import os
 import re
@@ -318,3 +319,19 @@ def dump_leave_stopped(b):
         raise Failure("-o restore.log, run from %s, is not in the images directory" % b.dir)
     expect_stopped(r.pid, "restore -s", r.log("restore"))
     r.finish("restore -s and SIGCONT")
+
+
+def restore_sibling_cli(b):
+    """-S/--restore-sibling on the command line, as RPC's rst_sibling: the
+    restored root is a child of snap's parent (this runner), and snap
+    returns once it runs, without -d."""
+    r = b.image("static/mem_heap")
+    status, err = b.snap.run(["restore", "-D", r.img, "-S", "-o", "restore.log", "-v", "4"],
+                             r.img, "restore")
+    if status != 0:
+        raise Failure(snap_failed("restore -S", status, err), r.log("restore"))
+    ppid = bad_rpc.ppid_of(r.pid)
+    if ppid != os.getpid():
+        raise Failure("the restored pid %d is the child of %d, not of snap's parent %d" % (
+            r.pid, ppid, os.getpid()), r.log("restore"))
+    r.finish("restore -S")
