@@ -16,11 +16,13 @@ import struct
 import threading
 import time
 
+import bad_rpc
 from bad_ns import snap_show
 from bad_restore import flip_middle, restore_damaged, truncate_half
 from bad_unix import edit_socket_entry, pb_set, refused_dump, restore_refused
 from outcome import Failure
 from proc import alive, kill, proc_state, run_cmd
+import rpc
 from snap import snap_failed
 import tests
 
@@ -355,16 +357,33 @@ def img_inet_tcp_ext_peer_stopped(b):
 def img_inet_tcp_skip_in_flight(b):
     """static/inet_tcp_in_flight: a listener with a connection waiting in
     its queue, and a connect() in progress. Without --tcp-skip-in-flight
-    the dump is refused by name and the test runs on; with it (a dump that
-    kills, --tcp-established) it succeeds, warning of both, and the restored
-    test finds the queue empty, the left-out connection reset by its peer,
-    the connect() never made and the listener taking a new connection."""
+    the dump is refused by name and the test runs on; with it (over RPC,
+    live; then a dump that kills, --tcp-established) it succeeds, warning
+    of both, and the restored test finds the queue empty, the left-out
+    connection reset by its peer, the connect() never made and the
+    listener taking a new connection."""
     r = b.target("static/inet_tcp_in_flight")
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--tcp-established"],
                  [r"listening, with 1 connection not accepted yet",
                   r"a connect\(\) in progress \(SYN_SENT\), which snap cannot save "
                   r"\(--tcp-skip-in-flight saves it never connected\)"])
     r.check_running("a refused dump")
+    # Over RPC, live: the SYN_SENT socket needs tcp_skip_in_flight all the same.
+    img = os.open(r.img, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        resp, status, _ = bad_rpc.call(b, rpc.request(rpc.DUMP, dict(
+            images_dir_fd=img, pid=r.pid, leave_running=True, tcp_established=True,
+            tcp_skip_in_flight=True, log_file="rpc-dump.log", log_level=4)))
+    finally:
+        os.close(img)
+    with open(os.path.join(r.img, "rpc-dump.log"), errors="replace") as f:
+        said = f.read()
+    if not resp.success or not re.search(r"a connect\(\) in progress saved as a socket "
+                                         r"never connected", said):
+        raise Failure("RPC dump with tcp_skip_in_flight: %s" % (
+            resp.errmsg or "no warning of the connect() in progress"),
+            os.path.join(r.img, "rpc-dump.log"))
+    r.check_running("a live RPC dump")
     status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log", "-v",
                               "4", "--tcp-established", "--tcp-skip-in-flight"], r.img, "dump")
     if status != 0:

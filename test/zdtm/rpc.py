@@ -28,7 +28,7 @@ OPTS = {
     "config_file": (51, "str"), "manage_cgroups_mode": (34, "int"),
     "evasive_devices": (6, "int"), "status_fd": (49, "int"), "lsm_profile": (53, "str"),
     "lsm_mount_context": (63, "str"), "track_mem": (15, "int"), "parent_img": (14, "str"),
-    "ghost_limit": (35, "int"), "leave_stopped": (69, "int"),
+    "ghost_limit": (35, "int"), "leave_stopped": (69, "int"), "tcp_skip_in_flight": (46, "int"),
     # rpc_page_server_info {address = 1, port = 2}: a pair.
     "ps": (11, "ps"),
     # Repeated rpc_inherit_fd {key = 1, fd = 2}: a list of (key, fd).
