@@ -196,24 +196,23 @@ int inet_tcp_dump(struct dump_ctx *ctx, struct inet_dump_state *is, const struct
 		/* For a listener TCP_INFO counts the queue (unacked) and its length (sacked). */
 		ie->has_backlog = true;
 		ie->backlog = ti.tcpi_sacked;
-		if (ti.tcpi_unacked && ctx->opts->leave_running) {
+		if (!ti.tcpi_unacked)
+			return 0;
+		if (!ctx->opts->leave_running && !ctx->opts->tcp_skip_in_flight) {
+			refuse_waiting(is, ie, ti.tcpi_unacked, who);
+			return -1;
+		}
+		/* Left out: the running program accepts them, or nobody (their peers reset). */
+		if (ctx->opts->leave_running)
 			pr_warn("%s: %u connection%s waiting to be accepted left out: the program "
 				"running on accepts %s, a restore of this image has none",
 				who, ti.tcpi_unacked, ti.tcpi_unacked == 1 ? "" : "s",
 				ti.tcpi_unacked == 1 ? "it" : "them");
-			return 0;
-		}
-		if (ti.tcpi_unacked && ctx->opts->tcp_skip_in_flight) {
+		else
 			pr_warn("%s: %u connection%s waiting to be accepted left out "
 				"(--tcp-skip-in-flight): a restore of this image has none, and "
 				"their peers are reset",
 				who, ti.tcpi_unacked, ti.tcpi_unacked == 1 ? "" : "s");
-			return 0;
-		}
-		if (ti.tcpi_unacked) {
-			refuse_waiting(is, ie, ti.tcpi_unacked, who);
-			return -1;
-		}
 		return 0;
 	case TCPS_CLOSE: {
 		int inq = 0;

@@ -242,14 +242,12 @@ static int split_runs(struct split *s, const struct page_list *pl, struct page_l
 	return 0;
 }
 
-int track_arm_running(struct dump_task *t)
+/* scan_clean() over every mapping of @t whose pages are dumped. */
+static int scan_task(struct dump_task *t, bool rearm, struct range_list *clean)
 {
 	char path[64];
 	int pmfd, ret = 0;
 
-	if (!t->trk || !t->trk->fresh)
-		return 0;
-	t->trk->fresh = false;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0) {
@@ -258,9 +256,17 @@ int track_arm_running(struct dump_task *t)
 	}
 	for (size_t i = 0; !ret && i < t->vmas.nr; i++)
 		if (vma_dumps_pages(&t->vmas.v[i]))
-			ret = scan_clean(t->trk, t->pid, pmfd, &t->vmas.v[i], true, NULL);
+			ret = scan_clean(t->trk, t->pid, pmfd, &t->vmas.v[i], rearm, clean);
 	close(pmfd);
 	return ret;
+}
+
+int track_arm_running(struct dump_task *t)
+{
+	if (!t->trk || !t->trk->fresh)
+		return 0;
+	t->trk->fresh = false;
+	return scan_task(t, true, NULL);
 }
 
 int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl, bool rearm)
@@ -268,22 +274,13 @@ int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	struct range_list clean = { 0 };
 	struct split s = { .clean = &clean, .trk = t->trk };
 	struct page_list out = { 0 };
-	int pmfd, ret = -1;
-	char path[64];
+	int ret = -1;
 
 	/* A fresh tracker has nothing to split by, and is armed later. */
 	if (!t->trk || t->trk->fresh)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	pmfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pmfd < 0) {
-		pr_perror("cannot open %s", path);
-		return -1;
-	}
-	for (size_t i = 0; i < t->vmas.nr; i++)
-		if (vma_dumps_pages(&t->vmas.v[i]) &&
-		    scan_clean(t->trk, t->pid, pmfd, &t->vmas.v[i], rearm, &clean))
-			goto out;
+	if (scan_task(t, rearm, &clean))
+		goto out;
 	/* Memory touched for the first time is dear here: the runs were reserved before. */
 	s.cp = track_catchup_copies(ctx, t->pid, &s.nr_cp, &out.runs, &out.cap);
 	if (split_runs(&s, pl, &out)) {
@@ -296,7 +293,6 @@ int track_split(struct dump_ctx *ctx, struct dump_task *t, struct page_list *pl,
 	out = (struct page_list){ 0 };
 	ret = 0;
 out:
-	close(pmfd);
 	page_list_free(&out);
 	free(clean.r);
 	return ret;

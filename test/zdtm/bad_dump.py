@@ -252,17 +252,17 @@ def bad_dump_sched_deadline(b):
     r.finish("a refused dump")
 
 
+def child_of(pid, parent):
+    try:
+        return bad_rpc.ppid_of(pid) == parent
+    except OSError:
+        return False
+
+
 def tree_threads(root):
     """{tid: state letter} of every thread of @root and of its children."""
-    pids = [root]
-    for d in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                data = f.read()
-        except (OSError, ValueError):
-            continue
-        if d.isdigit() and int(data[data.rindex(")") + 2:].split()[1]) == root:
-            pids.append(int(d))
+    pids = [root] + [int(d) for d in os.listdir("/proc") if d.isdigit() and
+                     child_of(int(d), root)]
     states = {}
     for pid in pids:
         for tid in os.listdir("/proc/%d/task" % pid):
