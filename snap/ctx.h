@@ -499,6 +499,12 @@ int pwrite_full(int fd, const void *buf, size_t len, off_t off);
  * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.
  */
 int reopen_fd(int fd, int flags);
+/*
+ * The file our mapping at @addr maps (a SysV attachment), opened through
+ * /proc/self/map_files with @flags; its end comes from /proc/self/maps, as a
+ * segment in huge pages is mapped past its size. -1 with errno, not logged.
+ */
+int open_own_mapping(const void *addr, int flags);
 /* Append the run (@vaddr, @nr_pages) to the array @v of @n entries. 0, or -1 (no memory), not logged. */
 int pagemap_append(PagemapEntry ***v, size_t *n, uint64_t vaddr, uint64_t nr_pages);
 /*

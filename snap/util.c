@@ -105,6 +105,27 @@ int reopen_fd(int fd, int flags)
 	return open(path, flags);
 }
 
+int open_own_mapping(const void *addr, int flags)
+{
+	unsigned long start, end;
+	char line[256], path[96];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	errno = ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || start != (unsigned long)addr)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", start, end);
+		ret = open(path, flags);
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
 int write_pidfile(const char *path, pid_t pid)
 {
 	FILE *f = fopen(path, "we");

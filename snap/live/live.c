@@ -77,9 +77,11 @@ bool live_shmem_may_stream(const struct dump_ctx *ctx, uint32_t id)
 	/*
 	 * MAP_SHARED|MAP_ANONYMOUS memory only. A memfd, a /dev/shm file or a
 	 * SysV segment can also be written through an fd or a new attachment,
-	 * which no protection sees: those are saved frozen.
+	 * which no protection sees: those are saved frozen. So is hugetlb
+	 * memory, which faults and is copied in huge pages.
 	 */
-	return shmem_kind(ctx, id) == SHMEM_KIND__SHMEM_ANON && live_shmem_supported(ctx->kf);
+	return shmem_kind(ctx, id) == SHMEM_KIND__SHMEM_ANON && !shmem_huge(ctx, id) &&
+	       live_shmem_supported(ctx->kf);
 }
 
 int live_write_pages(struct live_dump *ld, const void *buf, uint64_t nr, uint64_t idx)

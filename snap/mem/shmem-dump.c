@@ -14,6 +14,7 @@
 #include "files/files.h"
 #include "image.h"
 #include "log.h"
+#include "mem/huge-data.h"
 #include "mem/page-sink.h"
 #include "mem/shmem.h"
 #include "ns/ns.h"
@@ -139,10 +140,10 @@ static int obj_stat(struct shmem_obj *o)
 		return -1;
 	}
 	if (sf.f_type == HUGETLBFS_MAGIC) {
-		pr_err("%s: shared hugetlb memory is not supported yet", o->what);
-		return -1;
-	}
-	if (sf.f_type != TMPFS_MAGIC) {
+		/* statfs() of hugetlbfs gives its page size as the block size. */
+		o->e.has_huge_page_size = true;
+		o->e.huge_page_size = sf.f_bsize;
+	} else if (sf.f_type != TMPFS_MAGIC) {
 		pr_err("%s: not on tmpfs (filesystem magic %#lx)", o->what, (long)sf.f_type);
 		return -1;
 	}
@@ -402,7 +403,9 @@ void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t)
 	for (size_t i = 0; i < t->vmas_hint.nr; i++) {
 		const struct vma *v = &t->vmas_hint.v[i];
 
-		if (v->kind == VMA_KIND__VMA_SHMEM && vma_shmem_kind(v) == SHMEM_KIND__SHMEM_ANON)
+		/* hugetlb: mincore() would not find its pages, and they cannot swap. */
+		if (v->kind == VMA_KIND__VMA_SHMEM && vma_shmem_kind(v) == SHMEM_KIND__SHMEM_ANON &&
+		    !(v->flags & MAP_HUGETLB))
 			warm_one(ctx->shmem, t->pid, v);
 	}
 }
@@ -410,6 +413,11 @@ void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t)
 int shmem_kind(const struct dump_ctx *ctx, uint32_t id)
 {
 	return id && id <= ctx->shmem->nr ? (int)ctx->shmem->o[id - 1].e.kind : -1;
+}
+
+bool shmem_huge(const struct dump_ctx *ctx, uint32_t id)
+{
+	return id && id <= ctx->shmem->nr && ctx->shmem->o[id - 1].e.has_huge_page_size;
 }
 
 int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
@@ -492,25 +500,15 @@ int shmem_note_ghost(struct dump_ctx *ctx, dev_t dev, ino_t ino, uint32_t *id)
 /* Attach @shmid to open it like a mapping; the attachment goes at once. */
 static int open_sysv(struct shmem_obj *o, int shmid)
 {
-	char path[96];
-	void *p;
-	struct shmid_ds ds;
+	void *p = shmat(shmid, NULL, SHM_RDONLY);
 
-	p = shmat(shmid, NULL, SHM_RDONLY);
 	if (p == (void *)-1) {
 		pr_perror("%s: cannot attach it to read it", o->what);
 		return -1;
 	}
-	if (shmctl(shmid, IPC_STAT, &ds)) {
-		pr_perror("%s: IPC_STAT", o->what);
-		shmdt(p);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
-		 (unsigned long)p + ((ds.shm_segsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)));
-	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	o->fd = open_own_mapping(p, O_RDONLY | O_CLOEXEC);
 	if (o->fd < 0)
-		pr_perror("%s: cannot open %s", o->what, path);
+		pr_perror("%s: cannot open it from its attachment", o->what);
 	shmdt(p);
 	return o->fd < 0 ? -1 : 0;
 }
@@ -560,21 +558,48 @@ int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid)
 	return ret;
 }
 
-/* The data ranges of @o into its entry, counted; @vec says what was resident. */
+/* Pages [@first, @last) of @o are data: one more range of its entry, counted. */
+static int add_range(struct dump_ctx *ctx, struct shmem_obj *o, uint64_t first, uint64_t last)
+{
+	if (pagemap_append(&o->e.pages, &o->e.n_pages, first * PAGE_SIZE, last - first)) {
+		pr_err("%s: out of memory", o->what);
+		return -1;
+	}
+	ctx->st.shmem_pages += last - first;
+	return 0;
+}
+
+struct huge_find {
+	struct dump_ctx *ctx;
+	struct shmem_obj *o;
+};
+
+static int add_huge_run(void *arg, uint64_t off, uint64_t len)
+{
+	struct huge_find *f = arg;
+
+	return add_range(f->ctx, f->o, off / PAGE_SIZE, (off + len) / PAGE_SIZE);
+}
+
+/*
+ * The data ranges of @o into its entry, counted; @vec says what was
+ * resident (NULL for hugetlbfs, which has no swap).
+ */
 static int find_ranges(struct dump_ctx *ctx, struct shmem_obj *o, const unsigned char *vec)
 {
 	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, first, last;
+	struct huge_find f = { ctx, o };
 	off_t pos = 0;
 	int ret;
 
+	if (o->e.has_huge_page_size)
+		return huge_data_runs(o->fd, o->e.size, o->e.huge_page_size, o->what,
+				      add_huge_run, &f);
 	while ((ret = next_data(o->fd, npages, &pos, &first, &last)) > 0) {
-		if (pagemap_append(&o->e.pages, &o->e.n_pages, first * PAGE_SIZE, last - first)) {
-			pr_err("%s: out of memory", o->what);
+		if (add_range(ctx, o, first, last))
 			return -1;
-		}
 		for (uint64_t i = first; i < last; i++)
 			ctx->st.shmem_swapped += !(vec[i] & 1);
-		ctx->st.shmem_pages += last - first;
 	}
 	if (ret < 0)
 		pr_perror("%s: SEEK_DATA/SEEK_HOLE", o->what);
@@ -602,7 +627,8 @@ static int write_ranges(struct dump_ctx *ctx, struct shmem_obj *o, char *map,
 		if (page_sink_write(ps, idx, map + first * PAGE_SIZE, nr))
 			goto fail;
 		idx += nr;
-		shmem_pageout(o->what, map, vec, first, first + nr);
+		if (vec)
+			shmem_pageout(o->what, map, vec, first, first + nr);
 	}
 	return page_sink_close(ps);
 fail:
@@ -613,21 +639,24 @@ fail:
 /*
  * The pages of @o: offered to @hold, which may keep them (a live dump holds
  * them, to stream once the tree runs); else written into shmem-pages-ID.img
- * now. Pages the read swaps in go out again after.
+ * now. Pages the read swaps in go out again after. A hugetlbfs object is
+ * mapped without a reservation (it may have none for its holes), and only
+ * its data pages are read through the mapping: a hole read there would be
+ * allocated.
  */
 static int save_pages(struct dump_ctx *ctx, struct shmem_obj *o, shmem_hold_fn *hold)
 {
 	uint64_t npages = (o->e.size + PAGE_SIZE - 1) / PAGE_SIZE, len = npages * PAGE_SIZE;
 	struct shmem_data d = { .id = o->e.id, .kind = o->e.kind, .what = o->what, .fd = o->fd,
-				.size = o->e.size };
+				.size = o->e.size, .huge = o->e.has_huge_page_size };
 	char *map = MAP_FAILED;
 	int ret = -1;
 
 	if (!len)
 		return write_ranges(ctx, o, NULL, NULL);
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, o->fd, 0);
-	d.resident = malloc(npages);
-	if (map == MAP_FAILED || !d.resident || mincore(map, len, d.resident)) {
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED | (d.huge ? MAP_NORESERVE : 0), o->fd, 0);
+	d.resident = d.huge ? NULL : malloc(npages);
+	if (map == MAP_FAILED || (!d.huge && (!d.resident || mincore(map, len, d.resident)))) {
 		pr_perror("%s: cannot map its %llu bytes to read them", o->what,
 			  (unsigned long long)o->e.size);
 		goto out;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Shared memory objects, restore side (see shmem.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "image.h"
 #include "log.h"
 #include "mem/ghost.h"
+#include "mem/huge-data.h"
 #include "mem/shmem.h"
 #include "ns/ns.h"
 
@@ -20,6 +22,14 @@
 #endif
 #ifndef MFD_ALLOW_SEALING
 #define MFD_ALLOW_SEALING 2U
+#endif
+
+/* Where memfd_create() and shmget() take a huge page size's log2 (linux/hugetlb_encode.h). */
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+#ifndef SHM_HUGE_SHIFT
+#define SHM_HUGE_SHIFT 26
 #endif
 
 #define SHM_NEXT_ID "/proc/sys/kernel/shm_next_id"
@@ -36,6 +46,30 @@ int shmem_index(const struct restore_ctx *ctx, uint32_t id, const char *what)
 		return -1;
 	}
 	return id - 1;
+}
+
+/* log2 of object @e's huge page size; 0 for a tmpfs object. */
+static unsigned int huge_shift(const ShmemEntry *e)
+{
+	return e->has_huge_page_size ? __builtin_ctzll(e->huge_page_size) : 0;
+}
+
+/*
+ * A hugetlbfs object: of a kind that can be one (not a /dev/shm file), in
+ * a power-of-two page size this machine has.
+ */
+static int check_huge(const ShmemEntry *e)
+{
+	char what[64];
+
+	if (!e->has_huge_page_size)
+		return 0;
+	if (e->kind == SHMEM_KIND__SHMEM_FILE) {
+		pr_err("image shmem.img: object %u: inconsistent contents", e->id);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "image shmem.img: object %u", e->id);
+	return huge_size_check(e->huge_page_size, what);
 }
 
 /* Ranges in order, inside the object; the page file exactly as long. */
@@ -66,6 +100,8 @@ static int check_obj(struct restore_ctx *ctx, const ShmemEntry *e, size_t idx)
 		end = p->vaddr + (uint64_t)p->nr_pages * PAGE_SIZE;
 		pages += p->nr_pages;
 	}
+	if (check_huge(e))
+		return -1;
 	if (e->ipc_ns) {
 		if (e->kind != SHMEM_KIND__SHMEM_SYSV || e->n_pages) {
 			pr_err("image shmem.img: object %u: inconsistent contents", e->id);
@@ -152,17 +188,36 @@ static int fill(struct restore_ctx *ctx, const ShmemEntry *e, char *map)
 	return ret;
 }
 
+/*
+ * @why failed for object @e (@what): for hugetlb, ENOMEM means the pool of
+ * huge pages has too few free ones (reserved as the object is mapped).
+ */
+static void huge_perror(const ShmemEntry *e, const char *what, const char *why)
+{
+	if (errno == ENOMEM && e->has_huge_page_size)
+		pr_err("%s: %s: its %llu bytes need free %llu kB huge pages "
+		       "(/proc/sys/vm/nr_hugepages)",
+		       what, why, (unsigned long long)e->size,
+		       (unsigned long long)e->huge_page_size >> 10);
+	else
+		pr_perror("%s: %s", what, why);
+}
+
 static int map_and_fill(struct restore_ctx *ctx, const ShmemEntry *e, int fd)
 {
 	uint64_t len = page_align(e->size);
-	char *map;
+	char *map, what[64];
 	int ret;
 
 	if (!len)
 		return 0;
 	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
-		pr_perror("shared memory object %u: cannot map it to fill it", e->id);
+		if (e->kind == SHMEM_KIND__SHMEM_MEMFD)
+			snprintf(what, sizeof(what), "memfd %s", e->name);
+		else
+			snprintf(what, sizeof(what), "shared memory object %u", e->id);
+		huge_perror(e, what, "cannot map it to fill it");
 		return -1;
 	}
 	ret = fill(ctx, e, map);
@@ -173,15 +228,16 @@ static int map_and_fill(struct restore_ctx *ctx, const ShmemEntry *e, int fd)
 /* Shared anonymous memory: ours, opened through map_files to pass it on. */
 static int create_anon(const ShmemEntry *e)
 {
+	int huge = e->has_huge_page_size ? MAP_HUGETLB | huge_shift(e) << MAP_HUGE_SHIFT : 0;
 	uint64_t len = page_align(e->size);
 	char path[96];
 	void *p;
 	int fd;
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | huge, -1, 0);
 	if (p == MAP_FAILED) {
-		pr_perror("shared memory object %u: cannot create %llu bytes", e->id,
-			  (unsigned long long)len);
+		snprintf(path, sizeof(path), "shared memory object %u", e->id);
+		huge_perror(e, path, "cannot create it");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
@@ -195,7 +251,9 @@ static int create_anon(const ShmemEntry *e)
 
 static int create_memfd(const ShmemEntry *e)
 {
-	int fd = memfd_create(e->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	unsigned int huge =
+		e->has_huge_page_size ? MFD_HUGETLB | huge_shift(e) << MFD_HUGE_SHIFT : 0;
+	int fd = memfd_create(e->name, MFD_CLOEXEC | MFD_ALLOW_SEALING | huge);
 
 	if (fd < 0)
 		pr_perror("memfd %s: cannot create it", e->name);
@@ -270,17 +328,20 @@ static int write_next_id(int id)
 /* A new segment with the dumped id, through shm_next_id. */
 static int sysv_new(const ShmemEntry *e)
 {
-	int id;
+	char what[64];
+	int id, huge;
 
 	if (write_next_id(e->sysv_id)) {
 		pr_perror("SysV segment %d: cannot ask for its id through %s", e->sysv_id,
 			  SHM_NEXT_ID);
 		return -1;
 	}
-	id = shmget(e->sysv_key, e->size, IPC_CREAT | IPC_EXCL | e->mode);
+	huge = e->has_huge_page_size ? SHM_HUGETLB | huge_shift(e) << SHM_HUGE_SHIFT : 0;
+	id = shmget(e->sysv_key, e->size, IPC_CREAT | IPC_EXCL | e->mode | huge);
 	write_next_id(-1);
 	if (id < 0) {
-		pr_perror("SysV segment %d (key %#x): shmget", e->sysv_id, e->sysv_key);
+		snprintf(what, sizeof(what), "SysV segment %d (key %#x)", e->sysv_id, e->sysv_key);
+		huge_perror(e, what, "shmget");
 		return -1;
 	}
 	if (id != e->sysv_id) {
@@ -289,6 +350,27 @@ static int sysv_new(const ShmemEntry *e)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A segment that was still there has data of its own where the image has
+ * holes: punched out, or zeroed if it cannot be. Only there: a huge page
+ * punched out loses its reservation, and filling it again could find none.
+ */
+static void clear_holes(const ShmemEntry *e, char *p)
+{
+	uint64_t align = e->has_huge_page_size ? e->huge_page_size : PAGE_SIZE;
+	uint64_t end = (e->size + align - 1) & ~(align - 1), at = 0;
+
+	for (size_t i = 0; i <= e->n_pages; i++) {
+		uint64_t next = i < e->n_pages ? e->pages[i]->vaddr : end;
+		uint64_t stop = next < e->size ? next : e->size;
+
+		if (next > at && madvise(p + at, next - at, MADV_REMOVE) && stop > at)
+			memset(p + at, 0, stop - at);
+		if (i < e->n_pages)
+			at = next + e->pages[i]->nr_pages * PAGE_SIZE;
+	}
 }
 
 /*
@@ -330,7 +412,8 @@ static int create_sysv(struct restore_ctx *ctx, const ShmemEntry *e, bool *made)
 		pr_perror("SysV segment %d: cannot attach it to fill it", e->sysv_id);
 		return -1;
 	}
-	memset(p, 0, e->size);
+	if (!*made)
+		clear_holes(e, p);
 	ret = fill(ctx, e, p);
 	shmdt(p);
 	return ret;

@@ -69,6 +69,8 @@ int shmem_note_sysv_created(struct dump_ctx *ctx, pid_t pid);
 void shmem_prewarm(struct dump_ctx *ctx, const struct dump_task *t);
 /* The ShmemKind of object @id, or -1 when there is no such object. */
 int shmem_kind(const struct dump_ctx *ctx, uint32_t id);
+/* Whether object @id is on hugetlbfs. */
+bool shmem_huge(const struct dump_ctx *ctx, uint32_t id);
 
 /* An object's data as shmem_write() found it, offered to a shmem_hold_fn. */
 struct shmem_data {
@@ -80,6 +82,7 @@ struct shmem_data {
 	PagemapEntry **ranges;	/* data ranges (vaddr: offset in it), in order */
 	size_t nr_ranges;
 	uint8_t *resident;	/* mincore(): a byte per page; a hold that keeps it sets NULL */
+	bool huge;		/* on hugetlbfs: no resident list */
 };
 
 /*

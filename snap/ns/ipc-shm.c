@@ -19,9 +19,14 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mem/huge-data.h"
 #include "mem/shmem.h"
 #include "ns/ipc.h"
 #include "image.h"
+
+#ifndef SHM_HUGE_SHIFT
+#define SHM_HUGE_SHIFT 26
+#endif
 
 static uint64_t page_align(uint64_t v)
 {
@@ -62,26 +67,56 @@ static int copy_range(struct ipc_dump *d, const char *map, int fd, off_t off, si
 	return 0;
 }
 
-/*
- * The data of segment @e, attached at @map, opened as @fd: every range with
- * data (swapped pages are data, holes are not) into the entry and the pages
- * file.
- */
-static int save_data(struct ipc_dump *d, IpcShmEntry *e, const char *map, int fd)
+/* What the ranges of one segment's data go with. */
+struct seg_save {
+	struct ipc_dump *d;
+	IpcShmEntry *e;
+	const char *map;	/* its read-only attachment */
+	int fd;			/* opened from it */
+};
+
+/* Pages [@first, @last) of the segment are data: into the entry and the pages file. */
+static int save_range(struct seg_save *s, uint64_t first, uint64_t last)
 {
-	uint64_t npages = page_align(e->size) / PAGE_SIZE;
+	IpcShmEntry *e = s->e;
+
+	if (pagemap_append(&e->pages, &e->n_pages, first * PAGE_SIZE, last - first)) {
+		pr_err("out of memory for a shm segment's page list");
+		return -1;
+	}
+	if (copy_range(s->d, s->map, s->fd, first * PAGE_SIZE, (last - first) * PAGE_SIZE))
+		return -1;
+	s->d->nr_pages += last - first;
+	return 0;
+}
+
+static int save_huge_run(void *arg, uint64_t off, uint64_t len)
+{
+	return save_range(arg, off / PAGE_SIZE, (off + len) / PAGE_SIZE);
+}
+
+/*
+ * The data of the segment: every range with data (swapped pages are data,
+ * holes are not); for huge pages, what huge-data.h finds.
+ */
+static int save_data(struct seg_save *s)
+{
+	uint64_t npages = page_align(s->e->size) / PAGE_SIZE;
 	off_t pos = 0, data, hole;
 
+	if (s->e->has_huge_page_size)
+		return huge_data_runs(s->fd, s->e->size, s->e->huge_page_size,
+				      "ipc namespace: a SysV segment", save_huge_run, s);
 	while ((uint64_t)pos < npages * PAGE_SIZE) {
 		uint64_t first, last;
 
-		data = lseek(fd, pos, SEEK_DATA);
+		data = lseek(s->fd, pos, SEEK_DATA);
 		if (data < 0 && errno == ENXIO)
 			break;
-		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+		hole = data < 0 ? -1 : lseek(s->fd, data, SEEK_HOLE);
 		if (hole < 0) {
 			pr_perror("ipc namespace: SysV segment %d: SEEK_DATA/SEEK_HOLE",
-				  e->perm->id);
+				  s->e->perm->id);
 			return -1;
 		}
 		first = data / PAGE_SIZE;
@@ -89,28 +124,21 @@ static int save_data(struct ipc_dump *d, IpcShmEntry *e, const char *map, int fd
 		if (last > npages)
 			last = npages;
 		pos = hole;
-		if (first >= last)
-			continue;
-		if (pagemap_append(&e->pages, &e->n_pages, first * PAGE_SIZE, last - first)) {
-			pr_err("out of memory for a shm segment's page list");
+		if (first < last && save_range(s, first, last))
 			return -1;
-		}
-		if (copy_range(d, map, fd, first * PAGE_SIZE, (last - first) * PAGE_SIZE))
-			return -1;
-		d->nr_pages += last - first;
 	}
 	return 0;
 }
 
 /*
  * Attach @e's segment read-only for as long as it is read, and open it from
- * the mapping to find its data. A segment in huge pages is refused.
+ * the mapping to find its data. On hugetlbfs, statfs() gives the page size.
  */
 static int read_segment(struct ipc_dump *d, IpcShmEntry *e)
 {
-	int id = e->perm->id, fd, ret = -1;
+	struct seg_save s = { d, e, NULL, -1 };
+	int id = e->perm->id, ret = -1;
 	struct statfs sfs;
-	char path[96];
 	void *p;
 
 	p = shmat(id, NULL, SHM_RDONLY);
@@ -118,20 +146,19 @@ static int read_segment(struct ipc_dump *d, IpcShmEntry *e)
 		pr_perror("ipc namespace: SysV segment %d: cannot attach it to read it", id);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
-		 (unsigned long)p + page_align(e->size));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstatfs(fd, &sfs)) {
-		pr_perror("ipc namespace: SysV segment %d: cannot open %s", id, path);
-	} else if (sfs.f_type == HUGETLBFS_MAGIC) {
-		pr_err("ipc namespace: SysV segment %d (key %#x) is in huge pages (SHM_HUGETLB): "
-		       "not supported",
-		       id, e->perm->key);
+	s.map = p;
+	s.fd = open_own_mapping(p, O_RDONLY | O_CLOEXEC);
+	if (s.fd < 0 || fstatfs(s.fd, &sfs)) {
+		pr_perror("ipc namespace: SysV segment %d: cannot open it from its attachment", id);
 	} else {
-		ret = save_data(d, e, p, fd);
+		if (sfs.f_type == HUGETLBFS_MAGIC) {
+			e->has_huge_page_size = true;
+			e->huge_page_size = sfs.f_bsize;
+		}
+		ret = save_data(&s);
 	}
-	if (fd >= 0)
-		close(fd);
+	if (s.fd >= 0)
+		close(s.fd);
 	shmdt(p);
 	return ret;
 }
@@ -183,6 +210,14 @@ int ipc_shm_dump(struct ipc_dump *d)
 	return ret;
 }
 
+static int huge_check(const struct ipc_restore *r, const IpcShmEntry *e)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "image ipcns-%u.img: SysV segment %d", r->id, e->perm->id);
+	return huge_size_check(e->huge_page_size, what);
+}
+
 int ipc_shm_check(struct ipc_restore *r)
 {
 	for (size_t i = 0; i < r->e->n_shm; i++) {
@@ -190,6 +225,8 @@ int ipc_shm_check(struct ipc_restore *r)
 		uint64_t end = 0;
 
 		if (ipc_perm_check(e->perm, r->id, "SysV segment", i))
+			return -1;
+		if (e->has_huge_page_size && huge_check(r, e))
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (r->e->shm[j]->perm->id == e->perm->id ||
@@ -219,8 +256,11 @@ int ipc_shm_check(struct ipc_restore *r)
 static int make_segment(const IpcPermEntry *perm, void *arg)
 {
 	const IpcShmEntry *e = arg;
+	int huge = e->has_huge_page_size
+			   ? SHM_HUGETLB | __builtin_ctzll(e->huge_page_size) << SHM_HUGE_SHIFT
+			   : 0;
 
-	return shmget(perm->key, e->size, IPC_CREAT | IPC_EXCL | perm->mode);
+	return shmget(perm->key, e->size, IPC_CREAT | IPC_EXCL | perm->mode | huge);
 }
 
 static int read_pages(int fd, char *buf, size_t len, off_t off, uint32_t id)
@@ -263,16 +303,14 @@ static size_t copy_in(int sfd, int fd, off_t at, off_t off, size_t len)
  */
 static int fill_segment(const IpcShmEntry *e, int fd, off_t off, uint32_t ns_id)
 {
-	char *p = shmat(e->perm->id, NULL, 0), path[96];
+	char *p = shmat(e->perm->id, NULL, 0);
 	int sfd, ret = 0;
 
 	if (p == (void *)-1) {
 		pr_perror("SysV segment %d: cannot attach it to fill it", e->perm->id);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
-		 (unsigned long)p + page_align(e->size));
-	sfd = open(path, O_RDWR | O_CLOEXEC);
+	sfd = open_own_mapping(p, O_RDWR | O_CLOEXEC);
 	for (size_t i = 0; i < e->n_pages && !ret; i++) {
 		uint64_t at = e->pages[i]->vaddr, len = e->pages[i]->nr_pages * PAGE_SIZE;
 		uint64_t in = at < e->size ? e->size - at : 0, done = 0;

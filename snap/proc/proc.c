@@ -221,9 +221,9 @@ static bool anon_hugetlb(const struct vma *v, bool shared)
 
 /*
  * A mapping of a shared memory object (shmem.h), dumped with its pages: shared
- * anonymous memory shows as "/dev/zero (deleted)"; memfds, SysV segments and
- * /dev/shm files by name. /dev/shm files are saved too, as their data is as
- * volatile as the task's own memory. A private mapping of one (its COWed
+ * anonymous memory shows as "/dev/zero (deleted)" ("/anon_hugepage (deleted)"
+ * in huge pages); memfds, SysV segments and /dev/shm files by name. /dev/shm
+ * files are saved too, as their data is as volatile as the task's own memory. A private mapping of one (its COWed
  * pages are the task's) is backed by the object only when the object has no
  * name left to map it by: shared anonymous memory, a memfd, an unlinked
  * /dev/shm file; SysV segments are always shared.
@@ -232,7 +232,8 @@ static bool vma_is_shmem(const struct vma *v, bool shared)
 {
 	const char *p = v->path;
 
-	if ((!strcmp(p, "/dev/zero") && v->deleted) || !strncmp(p, "/memfd:", 7))
+	if (((!strcmp(p, "/dev/zero") || !strcmp(p, "/anon_hugepage")) && v->deleted) ||
+	    !strncmp(p, "/memfd:", 7))
 		return true;
 	if (!strncmp(p, "/dev/shm/", 9))
 		return shared || v->deleted;
@@ -263,10 +264,11 @@ static int vma_classify(pid_t pid, struct vma *v)
 		v->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
-	if ((v->flags & MAP_HUGETLB) && (shared || v->deleted)) {
-		pr_err("pid %d mapping %lx-%lx (%s): %s hugetlb memory is not supported yet", pid,
+	if ((v->flags & MAP_HUGETLB) && (shared || v->deleted) &&
+	    !(shared && vma_is_shmem(v, shared))) {
+		pr_err("pid %d mapping %lx-%lx (%s): %s is not supported yet", pid,
 		       (unsigned long)v->start, (unsigned long)v->end, p,
-		       shared ? "shared" : "deleted");
+		       shared ? "a file on hugetlbfs" : "a private mapping of a deleted hugetlb file");
 		return -1;
 	}
 	if (vma_is_shmem(v, shared)) {

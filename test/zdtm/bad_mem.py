@@ -1,17 +1,19 @@
 """Bad-input tests of mappings and deleted files (mm-PID.img, ghost-ID.img):
 images that would have the restore put pages where a mapping takes none, or
 a deleted file's data outside it. Each fails with one line naming the image,
-and nothing is left alive. And a deleted file over --ghost-limit, refused by
-name on the command line and over RPC, the process running on."""
+and nothing is left alive. A deleted file over --ghost-limit, refused by
+name on the command line and over RPC, the process running on. And shared
+memory in huge pages restored when the pool has none free."""
 
 import os
 import re
 
 from bad_ns import edit_records
+import hugepages
 from bad_notify import get, pb_decode, pb_encode, refused
 import bad_rpc
 from outcome import Failure
-from proc import alive
+from proc import alive, spawn_wait
 import rpc
 from snap import last_line, snap_failed
 
@@ -163,3 +165,42 @@ def bad_dump_ghost_limit(b):
     r.wait_gone("a dump with --ghost-limit 10000")
     r.restore()
     r.finish("a restore of a dump with --ghost-limit 10000")
+
+
+def remove_segments(pid):
+    """IPC_RMID the SysV segments @pid created (a dump that kills leaves them)."""
+    with open("/proc/sysvipc/shm") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[4]) == pid:
+                spawn_wait(["ipcrm", "-m", fields[1]])
+
+
+def bad_restore_hugetlb_pool(b):
+    """static/shm_hugetlb dumped, then every free huge page taken out of the
+    pool: the restore fails with one line naming the shared memory object and
+    the huge pages it needs, and leaves nothing alive. With the pages back,
+    the same images restore (taking back the SysV segment the dump left) and
+    the test passes."""
+    pool = hugepages.HugePages(8)
+    pool.reserve()
+    b.cleanups.append(pool.release)
+    r = b.image("static/shm_hugetlb")
+    b.cleanups.append(lambda: remove_segments(r.pid))
+    total = hugepages.read_int(hugepages.NR_HUGEPAGES)
+    # The kernel keeps the pages in use or reserved; the free ones go.
+    with open(hugepages.NR_HUGEPAGES, "w") as f:
+        f.write("0")
+    try:
+        if pool.available() > 0:
+            raise Failure("setup: %d huge pages still free" % pool.available())
+        b.snap_fails(["restore", "-D", r.img, "-d"],
+                     [r"(shared memory object \d+|memfd huge-memfd): .*its \d+ bytes need "
+                      r"free 2048 kB huge pages"], workdir=r.img)
+    finally:
+        with open(hugepages.NR_HUGEPAGES, "w") as f:
+            f.write(str(total))
+    if alive(r.pid):
+        raise Failure("pid %d is alive after a failed restore" % r.pid)
+    r.restore()
+    r.finish("a restore after one that found no huge pages")
