@@ -26,6 +26,8 @@
 #ifndef PAGE_SIZE
 #define PAGE_SIZE 4096UL
 #endif
+/* What the kernel appends to the path of a file or directory no longer linked. */
+#define DELETED_SUFFIX " (deleted)"
 #define IMG_VERSION 1
 
 /* snap netlock --list, --unlock (-D DIR or --all), --lock -D DIR. */

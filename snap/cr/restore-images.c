@@ -360,6 +360,17 @@ static int resolve_chain(struct restore_ctx *ctx, struct restore_task *t)
 	return 0;
 }
 
+/* A cwd removed while the task was in it: its ghost, made again (ghost.h). */
+static int check_cwd(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	char what[64];
+
+	if (!t->core->has_cwd_ghost_id)
+		return 0;
+	snprintf(what, sizeof(what), "image core-%d.img: cwd", t->pid);
+	return ghost_use(ctx, t->core->cwd_ghost_id, t->core->cwd, what, NULL);
+}
+
 static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 {
 	if (img_load_one(ctx->dirfd, IMG_CORE, t->pid, (ProtobufCMessage **)&t->core) ||
@@ -368,8 +379,8 @@ static int load_task(struct restore_ctx *ctx, struct restore_task *t)
 			 &t->nr_pagemap) ||
 	    img_load_all(ctx->dirfd, IMG_FDINFO, t->pid, false, (void ***)&t->fds, &t->nr_fds))
 		return -1;
-	return check_core(ctx, t) || check_mm(ctx, t) || check_pages_size(ctx, t) ||
-	       resolve_chain(ctx, t);
+	return check_core(ctx, t) || check_cwd(ctx, t) || check_mm(ctx, t) ||
+	       check_pages_size(ctx, t) || resolve_chain(ctx, t);
 }
 
 struct restore_task *restore_find_task(const struct restore_ctx *ctx, pid_t pid)

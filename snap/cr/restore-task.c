@@ -30,6 +30,7 @@
 #include "cr/restore-images.h"
 #include "cr/restore-tree.h"
 #include "mem/cow.h"
+#include "mem/ghost.h"
 #include "mem/shmem.h"
 
 #define JOIN_TIMEOUT_MS 5000
@@ -245,6 +246,19 @@ static int prepare_fds(struct restore_tree *tr, size_t idx)
 	return files_task_installed(ctx, &ctx->tasks[idx]);
 }
 
+/* chdir() to @t's cwd; a removed one is its ghost's fd (made and removed again). */
+static int enter_cwd(struct restore_ctx *ctx, const struct restore_task *t)
+{
+	const CoreEntry *c = t->core;
+
+	if (c->has_cwd_ghost_id ? fchdir(ghost_fd(ctx, c->cwd_ghost_id)) : chdir(c->cwd)) {
+		pr_perror("pid %d: cwd %s%s", t->pid, c->cwd,
+			  c->has_cwd_ghost_id ? DELETED_SUFFIX : "");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Everything done in the child before the restorer: files, cwd, root. A
  * task made with CLONE_FILES or CLONE_FS finds them done by its parent.
@@ -263,10 +277,8 @@ static int child_prepare(struct restore_tree *tr, size_t idx)
 	rp->b.args->go_fd = rp->go[0];
 	rp->b.args->keep_service_fds = files_shared(ctx, idx);
 	/* Paths in the images are as snap sees them: chroot comes last. */
-	if (!t->pe->fs_shared && chdir(c->cwd)) {
-		pr_perror("pid %d: cwd %s", t->pid, c->cwd);
+	if (!t->pe->fs_shared && enter_cwd(ctx, t))
 		return -1;
-	}
 	if (personality(c->personality) < 0) {
 		pr_perror("pid %d: personality %#x", t->pid, c->personality);
 		return -1;

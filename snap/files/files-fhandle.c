@@ -15,8 +15,6 @@
 #include "ctx.h"
 #include "log.h"
 
-#define DELETED_SUFFIX " (deleted)"
-
 struct mount_ent {
 	int id;
 	dev_t dev;

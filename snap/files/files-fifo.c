@@ -26,8 +26,6 @@
 #include "files/files-pipe-data.h"
 #include "log.h"
 
-#define DELETED_SUFFIX " (deleted)"
-
 /* Dump: each FIFO met, by inode. */
 struct fifo_seen {
 	dev_t dev;

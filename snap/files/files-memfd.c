@@ -24,8 +24,6 @@
 #include "files/files-kind.h"
 #include "log.h"
 #include "mem/shmem.h"
-
-#define DELETED_SUFFIX " (deleted)"
 /* What F_SETFL sets and open() would have. */
 #define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT)
 

@@ -23,8 +23,6 @@
 #include "log.h"
 #include "mem/ghost.h"
 
-#define DELETED_SUFFIX " (deleted)"
-
 static bool reg_match(const struct fd_desc *d)
 {
 	/* Anonymous files (memfd) have no path to reopen. */
@@ -95,12 +93,6 @@ static int reg_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, Fil
 	strcpy(path, d->path);
 	if (check_deleted(d, path, &deleted))
 		return -1;
-	if (deleted && S_ISDIR(d->st.st_mode)) {
-		pr_err("pid %d fd %d: directory %s was removed while open; not supported yet",
-		       d->pid, d->fd, path);
-		return -1;
-	}
-
 	re = malloc(sizeof(*re));
 	if (!re)
 		goto oom;
@@ -151,7 +143,8 @@ static int reg_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	snprintf(what, sizeof(what), "files.img: file id %u", fe->id);
 	if (ghost_use(ctx, ghost_id(fe), re->path, what, &size))
 		return -1;
-	if (re->has_size && size != re->size) {
+	/* A directory's size is its filesystem's business; a ghost one has none. */
+	if (re->has_size && !S_ISDIR(re->mode) && size != re->size) {
 		pr_err("%s: ghost-%u.img holds a file of %llu bytes, files.img says %llu", what,
 		       ghost_id(fe), (unsigned long long)size, (unsigned long long)re->size);
 		return -1;

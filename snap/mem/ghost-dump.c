@@ -140,6 +140,19 @@ out:
 	return ret;
 }
 
+/* A removed directory: empty (rmdir would not have removed it otherwise), only its owner and mode. */
+static int save_dir(struct dump_ctx *ctx, const struct stat *st, uint32_t id)
+{
+	GhostFileEntry g = GHOST_FILE_ENTRY__INIT;
+
+	g.id = id;
+	g.mode = st->st_mode & 07777;
+	g.has_uid = g.has_gid = g.has_dir = g.dir = true;
+	g.uid = st->st_uid;
+	g.gid = st->st_gid;
+	return img_write_one(ctx->dirfd, IMG_GHOST, id, &g.base);
+}
+
 int ghost_note(struct dump_ctx *ctx, int fd, const char *what, uint32_t *id)
 {
 	struct stat st;
@@ -149,9 +162,9 @@ int ghost_note(struct dump_ctx *ctx, int fd, const char *what, uint32_t *id)
 		pr_perror("%s: cannot stat the deleted file", what);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		pr_err("%s: a deleted file that is not a regular file (mode %#o) is not supported "
-		       "yet",
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		pr_err("%s: a deleted file that is neither a regular file nor a directory (mode "
+		       "%#o) is not supported yet",
 		       what, st.st_mode);
 		return -1;
 	}
@@ -162,5 +175,5 @@ int ghost_note(struct dump_ctx *ctx, int fd, const char *what, uint32_t *id)
 	ret = shmem_note_ghost(ctx, st.st_dev, st.st_ino, id);
 	if (ret <= 0)
 		return ret;
-	return save(ctx, fd, &st, *id, what);
+	return S_ISDIR(st.st_mode) ? save_dir(ctx, &st, *id) : save(ctx, fd, &st, *id, what);
 }

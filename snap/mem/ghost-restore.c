@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Ghosts, restore side (see ghost.h): deleted files recreated, unlinked, kept open. */
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -159,51 +161,131 @@ static int fill(int fd, const struct ghost *gh)
 }
 
 /*
+ * Make the directories above @path that are missing; the topmost one made
+ * goes into @top ("" if none). 0, or -1 with errno.
+ */
+static int make_parents(const char *path, char *top, size_t size)
+{
+	char p[4096];
+
+	top[0] = '\0';
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (!mkdir(p, 0700)) {
+			if (!top[0])
+				snprintf(top, size, "%s", p);
+		} else if (errno != EEXIST) {
+			return -1;
+		}
+		*s = '/';
+	}
+	return 0;
+}
+
+/* Remove what make_parents() made for @path: its parents up to @top. */
+static void remove_parents(const char *path, const char *top)
+{
+	char p[4096], *s;
+
+	snprintf(p, sizeof(p), "%s", path);
+	while (top[0] && (s = strrchr(p, '/')) && s != p) {
+		*s = '\0';
+		if (rmdir(p))
+			pr_warn("cannot remove directory %s, made to recreate %s: %s", p, path,
+				strerror(errno));
+		if (!strcmp(p, top))
+			break;
+	}
+}
+
+/* A new file (O_RDWR) or directory (O_RDONLY) at @name, or -1 with errno. */
+static int create_at(const char *name, bool dir)
+{
+	int fd;
+
+	if (!dir)
+		return open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (mkdir(name, 0700))
+		return -1;
+	fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		rmdir(name);
+	return fd;
+}
+
+/* The same under the temporary name template @name. */
+static int create_temp(char *name, bool dir)
+{
+	int fd;
+
+	if (!dir)
+		return mkostemp(name, O_CLOEXEC);
+	if (!mkdtemp(name))
+		return -1;
+	fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		rmdir(name);
+	return fd;
+}
+
+/*
  * Under its own name if free, so that its fds and mappings read "PATH
- * (deleted)"; else under a temporary name next to it. Owner, then mode:
- * chown clears the set-id bits.
+ * (deleted)"; else under a temporary name next to it. The directories
+ * above it that are gone too are made for as long as it takes, then
+ * removed again. Owner, then mode: chown clears the set-id bits.
  */
 static int make(struct ghost *gh)
 {
 	const GhostFileEntry *g = gh->g;
-	char name[4096 + 32], dir[4096];
+	char name[4096 + 32], dir[4096], top[4096] = "";
 	int fd;
 
 	snprintf(name, sizeof(name), "%s", gh->path);
-	fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = create_at(name, g->dir);
+	if (fd < 0 && errno == ENOENT && !make_parents(gh->path, top, sizeof(top)))
+		fd = create_at(name, g->dir);
 	if (fd < 0 && errno == EEXIST) {
 		snprintf(dir, sizeof(dir), "%s", gh->path);
 		snprintf(name, sizeof(name), "%s/.snap-ghost-XXXXXX", dirname(dir));
-		fd = mkostemp(name, O_CLOEXEC);
+		fd = create_temp(name, g->dir);
 	}
 	if (fd < 0) {
-		pr_perror("ghost-%u.img: cannot recreate deleted file %s as %s", gh->id, gh->path,
-			  name);
-		return -1;
+		pr_perror("ghost-%u.img: cannot recreate deleted %s %s as %s", gh->id,
+			  g->dir ? "directory" : "file", gh->path, name);
+		goto out;
 	}
-	if (fill(fd, gh) || (g->has_uid && fchown(fd, g->uid, g->gid)) || fchmod(fd, g->mode)) {
+	if ((!g->dir && fill(fd, gh)) || (g->has_uid && fchown(fd, g->uid, g->gid)) ||
+	    fchmod(fd, g->mode)) {
 		pr_perror("ghost-%u.img: cannot write the saved contents, owner and mode to %s",
 			  gh->id, name);
 		goto err;
 	}
-	if (unlink(name)) {
-		pr_perror("ghost-%u.img: cannot unlink recreated deleted file %s", gh->id, name);
+	if (g->dir ? rmdir(name) : unlink(name)) {
+		pr_perror("ghost-%u.img: cannot remove recreated deleted %s", gh->id, name);
 		goto err;
 	}
 	/*
-	 * Kept read-only: a writer would deny exec of the file, and its use as
-	 * the exe link (PR_SET_MM_MAP), to the restored processes. Reopens for
-	 * writing go through /proc/self/fd, which checks the inode, not this fd.
+	 * A file is kept read-only: a writer would deny exec of the file, and
+	 * its use as the exe link (PR_SET_MM_MAP), to the restored processes.
+	 * Reopens for writing go through /proc/self/fd, which checks the inode,
+	 * not this fd.
 	 */
-	gh->fd = reopen_fd(fd, O_RDONLY | O_CLOEXEC);
+	gh->fd = g->dir ? fd : reopen_fd(fd, O_RDONLY | O_CLOEXEC);
 	if (gh->fd < 0)
 		pr_perror("ghost-%u.img: cannot reopen recreated deleted file %s", gh->id, name);
-	close(fd);
-	return gh->fd < 0 ? -1 : 0;
+	if (gh->fd != fd)
+		close(fd);
+	goto out;
 err:
-	unlink(name);
+	if (g->dir)
+		rmdir(name);
+	else
+		unlink(name);
 	close(fd);
-	return -1;
+out:
+	remove_parents(gh->path, top);
+	return gh->fd < 0 ? -1 : 0;
 }
 
 int ghost_create_all(struct restore_ctx *ctx)

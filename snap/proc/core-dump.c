@@ -5,17 +5,21 @@
  * from PTRACE_PEEKSIGINFO, per thread and shared; sigactions, itimers and
  * limits from the parasite; the rest from /proc.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/user.h>
+#include <unistd.h>
 
 #include "proc/core-dump.h"
 #include "image.h"
 #include "infect.h"
 #include "log.h"
+#include "mem/ghost.h"
 #include "proc/proc.h"
 #include "proc/thread-dump.h"
 #include "proc/procstate.h"
@@ -290,6 +294,47 @@ static int fill_threads(struct core_buf *b, const struct dump_task *t)
 	return 0;
 }
 
+/*
+ * The task's cwd or root (@name) into @buf (PATH_MAX). A directory removed
+ * while the task is in it reads "PATH (deleted)": its path is kept without
+ * that, and the directory is saved as a ghost (mem/ghost.h) whose id goes
+ * into *@ghost; restore makes it again, enters it and removes it. A removed
+ * root (@ghost NULL) is refused.
+ */
+static int fill_dir(struct dump_ctx *ctx, pid_t pid, const char *name, char *buf, uint32_t *ghost)
+{
+	size_t len, slen = strlen(DELETED_SUFFIX);
+	char path[64], what[PATH_MAX + 64];
+	struct stat st;
+	int fd, ret = -1;
+
+	if (proc_readlink(pid, name, buf, PATH_MAX))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("pid %d: cannot open its %s %s", pid, name, buf);
+		goto out;
+	}
+	ret = 0;
+	if (st.st_nlink)
+		goto out;
+	len = strlen(buf);
+	if (len > slen && !strcmp(buf + len - slen, DELETED_SUFFIX))
+		buf[len - slen] = '\0';
+	snprintf(what, sizeof(what), "pid %d %s (%s)", pid, name, buf);
+	if (ghost) {
+		ret = ghost_note(ctx, fd, what, ghost);
+	} else {
+		pr_err("%s: the directory was removed; not supported yet", what);
+		ret = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 static void core_buf_free(struct core_buf *b)
 {
 	for (size_t i = 0; b->thb && i < b->nr_threads; i++) {
@@ -345,9 +390,10 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	b->core.personality = strtoul(pers, NULL, 16);
 	fill_creds(b, t, misc);
 	b->core.creds = &b->creds;
-	if (proc_readlink(t->pid, "cwd", b->cwd, sizeof(b->cwd)) ||
-	    proc_readlink(t->pid, "root", b->root, sizeof(b->root)))
+	if (fill_dir(ctx, t->pid, "cwd", b->cwd, &b->core.cwd_ghost_id) ||
+	    fill_dir(ctx, t->pid, "root", b->root, NULL))
 		goto out;
+	b->core.has_cwd_ghost_id = b->core.cwd_ghost_id;
 	b->core.cwd = b->cwd;
 	b->core.root = b->root;
 	if (fill_mm(b, t->pid, &st))

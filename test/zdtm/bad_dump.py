@@ -41,6 +41,27 @@ def bad_dump_kthread(b):
         raise Failure("kthreadd left stopped")
 
 
+def bad_dump_root_removed(b):
+    """A process chrooted into a directory removed since: the dump is refused
+    naming the pid and its root, and the process runs on, unstopped."""
+    root = os.path.join(b.dir, "root")
+    os.mkdir(root)
+    shutil.copy("/bin/busybox", os.path.join(root, "busybox"))
+    pid = spawn(["/usr/sbin/chroot", root, "/busybox", "sleep", "1000"])
+    b.cleanups.append(lambda: kill_tree(pid))
+    if not wait_until(lambda: os.path.exists("/proc/%d/root/busybox" % pid) and
+                      os.readlink("/proc/%d/exe" % pid).endswith("/busybox"), 5):
+        raise Failure("setup: the chrooted busybox did not start")
+    os.unlink(os.path.join(root, "busybox"))
+    os.rmdir(root)
+    img = os.path.join(b.dir, "img")
+    os.mkdir(img)
+    b.snap_fails(["dump", "-t", str(pid), "-D", img],
+                 [r"pid %d root \(%s\): the directory was removed" % (pid, re.escape(root))])
+    if proc_state(pid) not in ("S", "R"):
+        raise Failure("pid %d is in state %s after the refused dump" % (pid, proc_state(pid)))
+
+
 def small_tmpfs(b, size):
     """A tmpfs of @size for images that do not fit, unmounted by the cleanup."""
     mnt = os.path.join(b.dir, "small")
