@@ -344,6 +344,7 @@ struct rst_thread {
 	/* clone3's set_tid: tid first, then each pid namespace up to the tree's root's. */
 	__s32 set_tids[RST_MAX_SET_TIDS];
 	__u32 nr_set_tids;
+	struct rst_creds creds;		/* its own, or the process's */
 };
 
 struct restorer_args {

@@ -115,13 +115,13 @@ unsigned long thread_main(struct rst_thread *th)
 	struct restorer_args *a = (void *)th->args;
 	int own = th->seccomp.mode == SECCOMP_MODE_FILTER && th->seccomp.nr_filters;
 
-	if (restore_thread(a, th) || (!own && restore_creds(a)))
+	if (restore_thread(a, th) || (!own && restore_creds(a, &th->creds)))
 		return 0;
 	__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex(&a->threads_ready, FUTEX_WAKE, 1);
 	if (restore_wait_go(a))
 		return 0;
-	if (own && (restore_seccomp_thread(a, &th->seccomp) || restore_creds(a)))
+	if (own && (restore_seccomp_thread(a, &th->seccomp) || restore_creds(a, &th->creds)))
 		return 0;
 	if (restore_seccomp_strict(a, &th->seccomp))
 		return 0;

@@ -423,11 +423,10 @@ static long restore_signals(struct restorer_args *a)
 	return 0;
 }
 
-long restore_creds(struct restorer_args *a)
+long restore_creds(struct restorer_args *a, const struct rst_creds *c)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
-	struct rst_creds *c = &a->creds;
 	unsigned int i;
 	long ret;
 
@@ -533,7 +532,7 @@ unsigned long blob_main(struct restorer_args *a)
 	 */
 	if (restore_misc(a) || restore_signals(a) || restore_threads_start(a) ||
 	    restore_thread(a, lead) || restore_threads_wait(a) ||
-	    restore_seccomp_filters(a, &a->seccomp) || restore_creds(a))
+	    restore_seccomp_filters(a, &a->seccomp) || restore_creds(a, &a->creds))
 		return 0;
 	/* A uid change, by any thread, clears it; put back what the process had. */
 	sys_prctl(PR_SET_DUMPABLE, a->dumpable, 0, 0, 0);

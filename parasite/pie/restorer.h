@@ -11,7 +11,8 @@
 unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err);
 int is_err(long ret);
 /* The dumped creds, for the calling thread only: raw syscalls do not broadcast. */
-long restore_creds(struct restorer_args *a);
+/* The calling thread's credentials @c (the kernel keeps them per thread). */
+long restore_creds(struct restorer_args *a, const struct rst_creds *c);
 
 /*
  * Fill the mappings create_vmas() made (has_pages[i]: mapping i gets pages)

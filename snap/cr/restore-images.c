@@ -247,6 +247,11 @@ static int check_thread(const struct restore_ctx *ctx, const struct restore_task
 		       th->tid);
 		return -1;
 	}
+	if (th->creds && th->creds->n_groups > 64) {
+		pr_err("image core-%d.img: thread %u has %zu groups, at most 64 are restored",
+		       t->pid, th->tid, th->creds->n_groups);
+		return -1;
+	}
 	return 0;
 }
 

@@ -41,6 +41,8 @@ struct thread_buf {
 	uint8_t *siginfo;
 	struct seccomp_buf seccomp;
 	struct sched_buf sched;
+	CredsEntry creds;	/* when not the leader's */
+	uint32_t groups[64];
 };
 
 /* Everything one CoreEntry points to, so it is freed in one go. */
@@ -139,12 +141,10 @@ static int peek_pending(pid_t pid, pid_t tid, bool shared, uint8_t *buf, uint8_t
 }
 
 /* The main thread's, from its /proc/PID/status read frozen (thread_collect()). */
-static void fill_creds(struct core_buf *b, const struct dump_task *t,
-		       const struct parasite_misc *misc)
+/* Credentials from a thread's /proc/TID/status @st (groups into @groups), and @secbits. */
+static void fill_creds(CredsEntry *c, uint32_t *groups, const struct proc_status *st,
+		       uint32_t secbits)
 {
-	const struct proc_status *st = &t->thr[0].status;
-	CredsEntry *c = &b->creds;
-
 	creds_entry__init(c);
 	c->uid = st->uid[0];
 	c->euid = st->uid[1];
@@ -154,17 +154,15 @@ static void fill_creds(struct core_buf *b, const struct dump_task *t,
 	c->egid = st->gid[1];
 	c->sgid = st->gid[2];
 	c->fsgid = st->gid[3];
-	memcpy(b->groups, st->groups, st->ngroups * sizeof(st->groups[0]));
-	c->groups = b->groups;
+	memcpy(groups, st->groups, st->ngroups * sizeof(st->groups[0]));
+	c->groups = groups;
 	c->n_groups = st->ngroups;
 	c->cap_inh = st->cap_inh;
 	c->cap_prm = st->cap_prm;
 	c->cap_eff = st->cap_eff;
 	c->cap_bnd = st->cap_bnd;
 	c->cap_amb = st->cap_amb;
-	c->secbits = misc->secbits;
-	pr_debug("pid %d: uid %u gid %u, effective capabilities %#llx", t->pid, c->uid, c->gid,
-		 (unsigned long long)c->cap_eff);
+	c->secbits = secbits;
 }
 
 static int fill_mm(struct core_buf *b, pid_t pid, const struct proc_stat *st)
@@ -234,13 +232,15 @@ static void fill_signals(struct core_buf *b, const struct parasite_misc *misc)
 	}
 }
 
-static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state *ts, pid_t vtid,
+static int fill_thread(struct core_buf *b, const struct dump_task *t, size_t i,
 		       struct thread_buf *tb)
 {
+	const struct thread_state *ts = &t->thr[i];
+	pid_t pid = t->pid;
 	ThreadCoreEntry *th = &tb->th;
 
 	thread_core_entry__init(th);
-	th->tid = vtid;
+	th->tid = dump_vtid(t, i);
 	fill_regs(&tb->regs, &ts->regs);
 	th->regs = &tb->regs;
 	th->xsave.data = ts->xsave;
@@ -268,7 +268,14 @@ static int fill_thread(struct core_buf *b, pid_t pid, const struct thread_state 
 	th->robust_list_len = ts->robust_list_len;
 	th->has_clear_tid_addr = true;
 	th->clear_tid_addr = ts->clear_tid;
-	/* Each its own: the kernel keeps seccomp and scheduling per thread. */
+	if (!proc_same_creds(&t->thr[0].status, &ts->status)) {
+		fill_creds(&tb->creds, tb->groups, &ts->status, b->creds.secbits);
+		th->creds = &tb->creds;
+		pr_debug("pid %d: thread %d has its own credentials: uid %u, effective "
+			 "capabilities %#llx",
+			 pid, ts->tid, tb->creds.uid, (unsigned long long)tb->creds.cap_eff);
+	}
+	/* Each its own: the kernel keeps seccomp, scheduling and creds per thread. */
 	if (sched_dump(&tb->sched, pid, ts->tid, th))
 		return -1;
 	return seccomp_dump(&tb->seccomp, ts->tid, &ts->status, th);
@@ -282,7 +289,7 @@ static int fill_threads(struct core_buf *b, const struct dump_task *t)
 		return -1;
 	b->nr_threads = t->nr_threads;
 	for (size_t i = 0; i < t->nr_threads; i++) {
-		if (fill_thread(b, t->pid, &t->thr[i], dump_vtid(t, i), &b->thb[i]))
+		if (fill_thread(b, t, i, &b->thb[i]))
 			return -1;
 		/* Its tids below the root's pid namespace (ns/pid-nest.h). */
 		b->thb[i].th.n_ns_tid = t->nest;
@@ -370,6 +377,10 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 
 	core_entry__init(&b->core);
 	b->core.pid = t->vpid;
+	fill_creds(&b->creds, b->groups, &t->thr[0].status, misc->secbits);
+	b->core.creds = &b->creds;
+	pr_debug("pid %d: uid %u gid %u, effective capabilities %#llx", t->pid, b->creds.uid,
+		 b->creds.gid, (unsigned long long)b->creds.cap_eff);
 	if (fill_threads(b, t) || peek_pending(t->pid, t->pid, true, b->siginfo, &shared_si,
 					       &b->shared_pending, &b->core.n_shared_pending))
 		goto out;
@@ -388,8 +399,6 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	if (proc_read_file(t->pid, "personality", pers, sizeof(pers)) < 0)
 		goto out;
 	b->core.personality = strtoul(pers, NULL, 16);
-	fill_creds(b, t, misc);
-	b->core.creds = &b->creds;
 	if (fill_dir(ctx, t->pid, "cwd", b->cwd, &b->core.cwd_ghost_id) ||
 	    fill_dir(ctx, t->pid, "root", b->root, NULL))
 		goto out;

@@ -123,6 +123,15 @@ static uint64_t hex64(const char *s)
 	return strtoull(s, NULL, 16);
 }
 
+bool proc_same_creds(const struct proc_status *a, const struct proc_status *b)
+{
+	return !memcmp(a->uid, b->uid, sizeof(a->uid)) && !memcmp(a->gid, b->gid, sizeof(a->gid)) &&
+	       a->ngroups == b->ngroups &&
+	       !memcmp(a->groups, b->groups, a->ngroups * sizeof(a->groups[0])) &&
+	       a->cap_inh == b->cap_inh && a->cap_prm == b->cap_prm && a->cap_eff == b->cap_eff &&
+	       a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb;
+}
+
 int parse_status(pid_t pid, struct proc_status *st)
 {
 	char buf[8192], *line, *save;

@@ -31,6 +31,8 @@ struct proc_status {
 int proc_read_stat(pid_t pid, struct proc_stat *st);
 int parse_stat(pid_t pid, struct proc_stat *st);
 int parse_status(pid_t pid, struct proc_status *st);
+/* Whether two threads' statuses show the same credentials (ids, groups, capabilities). */
+bool proc_same_creds(const struct proc_status *a, const struct proc_status *b);
 /*
  * Thread @tid of @pid, just detached in a group stop, runs into it when it
  * next gets a CPU: wait until it is there (state T), that what comes next

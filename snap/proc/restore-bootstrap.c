@@ -168,7 +168,8 @@ static void fill_guards(struct restorer_args *a, const MmEntry *mm, struct rst_r
 }
 
 /* One thread: its state, its pending signals (into @si) and its frame. */
-static int fill_thread(struct rst_thread *rt, const ThreadCoreEntry *th, uint8_t *si)
+static int fill_thread(struct rst_thread *rt, const ThreadCoreEntry *th, const CredsEntry *creds,
+		       uint8_t *si)
 {
 	struct user_regs_struct regs = { 0 };
 	struct k_stack alt;
@@ -188,6 +189,7 @@ static int fill_thread(struct rst_thread *rt, const ThreadCoreEntry *th, uint8_t
 		rt->robust_list_len = th->robust_list_len;
 	}
 	rt->clear_tid = th->has_clear_tid_addr ? th->clear_tid_addr : 0;
+	fill_creds(&rt->creds, th->creds ? th->creds : creds);
 
 	regs_from_image(&regs, th->regs);
 	rt->fs_base = regs.fs_base;
@@ -220,7 +222,7 @@ static int fill_threads(struct restore_task *t, struct restorer_args *a,
 		threads[i].nr_set_tids = n;
 		for (size_t j = 0; j < n; j++)
 			threads[i].set_tids[j] = tids[j];
-		if (fill_thread(&threads[i], c->threads[i], si))
+		if (fill_thread(&threads[i], c->threads[i], c->creds, si))
 			return -1;
 		si += c->threads[i]->n_pending * 128;
 		/* The leader runs on the restorer's own stack. */

@@ -45,15 +45,6 @@ static int collect_outside(pid_t pid, struct thread_state *ts)
 	return 0;
 }
 
-static bool same_creds(const struct proc_status *a, const struct proc_status *b)
-{
-	return !memcmp(a->uid, b->uid, sizeof(a->uid)) && !memcmp(a->gid, b->gid, sizeof(a->gid)) &&
-	       a->ngroups == b->ngroups &&
-	       !memcmp(a->groups, b->groups, a->ngroups * sizeof(a->groups[0])) &&
-	       a->cap_inh == b->cap_inh && a->cap_prm == b->cap_prm && a->cap_eff == b->cap_eff &&
-	       a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb;
-}
-
 int thread_collect(struct dump_task *t, unsigned int xsave_size)
 {
 	t->thr = calloc(t->nr_threads, sizeof(*t->thr));
@@ -68,18 +59,6 @@ int thread_collect(struct dump_task *t, unsigned int xsave_size)
 		ts->xsave = calloc(1, ts->xsave_len);
 		if (!ts->xsave || collect_outside(t->pid, ts) || parse_status(ts->tid, &ts->status))
 			return -1;
-		/*
-		 * Credentials are per thread in the kernel, but core-PID.img has
-		 * the main thread's, which restore gives every thread: refuse
-		 * threads that differ (set with raw syscalls; glibc's set*id()
-		 * change every thread).
-		 */
-		if (i && !same_creds(&t->thr[0].status, &ts->status)) {
-			pr_err("pid %d: thread %d has other credentials than the main thread; "
-			       "threads with different credentials are not supported yet",
-			       t->pid, ts->tid);
-			return -1;
-		}
 		/* The leader's come from infect, which saves them anyway. */
 		if (!i)
 			continue;

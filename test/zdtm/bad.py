@@ -161,7 +161,6 @@ BAD = [
     ("bad/restore_tree_child_fails", bad_restore.bad_restore_tree_child_fails),
     ("bad/dump_lost_session", bad_dump.bad_dump_lost_session),
     ("bad/dump_sched_deadline", bad_dump.bad_dump_sched_deadline),
-    ("bad/dump_thread_creds", bad_dump.bad_dump_thread_creds),
     ("bad/dump_other_ns", bad_dump.bad_dump_other_ns),
     ("bad/dump_child_other_ns", bad_dump.bad_dump_child_other_ns),
     ("bad/dump_pending_pidns", bad_dump.bad_dump_pending_pidns),

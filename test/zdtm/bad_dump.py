@@ -158,17 +158,6 @@ def bad_dump_lost_session(b):
         kill_tree(root)
 
 
-def bad_dump_thread_creds(b):
-    """A thread with credentials of its own is refused by thread id, and the
-    process runs on."""
-    r = b.target("static/thread_creds")
-    tids = [int(t) for t in os.listdir("/proc/%d/task" % r.pid) if int(t) != r.pid]
-    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
-                 [r"\b%d\b.*credentials" % t for t in tids])
-    r.check_running("a refused dump")
-    r.finish("a refused dump")
-
-
 def refused_ns(b, args, ready, mention):
     """`unshare ARGS sleep 60` once ready(pid) holds is refused by pid, naming
     @mention; it runs on."""
