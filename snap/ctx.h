@@ -86,6 +86,7 @@ struct snap_opts {
 	uint64_t cow_limit;		/* --cow-limit: bytes held for copied pages */
 	bool file_locks;		/* --file-locks: dump file locks (else refuse them) */
 	uint64_t ghost_limit;		/* --ghost-limit: data saved of a deleted file, at most */
+	bool link_remap;		/* --link-remap: link unlinked files with other links back */
 	/*
 	 * --ext-unix-sk[=INO,...]: unix sockets may be connected to sockets
 	 * outside the tree (only to these inodes, if listed); restore
@@ -416,6 +417,7 @@ struct dump_ctx {
 	 * snap's thread works on the tree's sockets inside it (ns/net-ns.h).
 	 */
 	struct net_ns_scope *netns;
+	struct link_remaps *link_remaps;	/* --link-remap: links made (files/link-remap.h) */
 };
 
 struct restore_task {

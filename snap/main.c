@@ -44,6 +44,7 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_CLOSE,
 	OPT_TCP_SKIP_IN_FLIGHT,
+	OPT_LINK_REMAP,
 	OPT_PREV_IMAGES_DIR,
 	OPT_TRACK_MEM,
 	OPT_LAZY_PAGES,
@@ -237,6 +238,7 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "tcp-skip-in-flight", no_argument, NULL, OPT_TCP_SKIP_IN_FLIGHT },
 		{ "skip-in-flight", no_argument, NULL, OPT_TCP_SKIP_IN_FLIGHT },
+		{ "link-remap", no_argument, NULL, OPT_LINK_REMAP },
 		{ "prev-images-dir", required_argument, NULL, OPT_PREV_IMAGES_DIR },
 		{ "track-mem", no_argument, NULL, OPT_TRACK_MEM },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY_PAGES },
@@ -365,6 +367,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o, struct criu_op
 			break;
 		case OPT_TCP_CLOSE:
 			o->tcp_close = true;
+			break;
+		case OPT_LINK_REMAP:
+			o->link_remap = true;
 			break;
 		case OPT_TCP_SKIP_IN_FLIGHT:
 			o->tcp_skip_in_flight = true;

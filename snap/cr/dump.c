@@ -28,6 +28,7 @@
 #include "cr/page-server.h"
 #include "proc/core-dump.h"
 #include "files/files.h"
+#include "files/link-remap.h"
 #include "image.h"
 #include "infect.h"
 #include "live/live.h"
@@ -575,6 +576,9 @@ out:
 		ctx.st.kill_wait_ns = now_ns() - t0;
 	}
 	netlock_free(ctx.netlock);
+	if (!ok)
+		link_remap_undo(&ctx);
+	link_remap_free(&ctx);
 	/* The pages are in the image and no pipe holds them any more. */
 	for (size_t i = 0; ok && !killed && i < ctx.nr_tasks; i++)
 		if (!ctx.tasks[i].zombie)

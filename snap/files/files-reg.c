@@ -21,6 +21,7 @@
 
 #include "files/files-kind.h"
 #include "log.h"
+#include "files/link-remap.h"
 #include "mem/ghost.h"
 
 static bool reg_match(const struct fd_desc *d)
@@ -46,17 +47,23 @@ static int dump_ghost(struct dump_ctx *ctx, const struct fd_desc *d, const char 
 	return ret;
 }
 
+/* What a path ending in " (deleted)" is. */
+enum unlinked {
+	LINKED,		/* really named so, or no such ending */
+	GHOST,		/* unlinked, no link left: saved as a ghost */
+	OTHER_LINKS,	/* unlinked, with other links: --link-remap links it back */
+};
+
 /*
- * Is @d's path ending in " (deleted)" an unlinked file (true), or really
- * named so (false)? An unlinked file that still has other links can be
- * reached by no path we know: that is an error.
+ * What @d's path is (enum unlinked); the ending taken off @path when it is
+ * unlinked. An unlinked file that still has other links can be reached by
+ * no path we know: an error without --link-remap.
  */
-static int check_deleted(const struct fd_desc *d, char *path, bool *deleted)
+static int check_deleted(const struct dump_ctx *ctx, const struct fd_desc *d, char *path)
 {
 	size_t plen = strlen(path), slen = strlen(DELETED_SUFFIX);
 	struct stat st;
 
-	*deleted = false;
 	if (d->st.st_nlink == 0) {
 		if (plen < slen || strcmp(path + plen - slen, DELETED_SUFFIX)) {
 			pr_err("pid %d fd %d: %s has no links but is not shown as deleted; not "
@@ -65,33 +72,38 @@ static int check_deleted(const struct fd_desc *d, char *path, bool *deleted)
 			return -1;
 		}
 		path[plen - slen] = '\0';
-		*deleted = true;
-		return 0;
+		return GHOST;
 	}
-	if (files_stat_as(d->pid, path, &st) || st.st_dev != d->st.st_dev ||
-	    st.st_ino != d->st.st_ino) {
-		if (plen >= slen && !strcmp(path + plen - slen, DELETED_SUFFIX))
-			pr_err("pid %d fd %d: %s was unlinked but has other hard links; not "
-			       "supported yet",
-			       d->pid, d->fd, path);
-		else
-			pr_err("pid %d fd %d: %s now names another file (mounted over, or the "
-			       "process is in another mount namespace); not supported yet",
-			       d->pid, d->fd, path);
+	if (!files_stat_as(d->pid, path, &st) && st.st_dev == d->st.st_dev &&
+	    st.st_ino == d->st.st_ino)
+		return LINKED;
+	if (plen < slen || strcmp(path + plen - slen, DELETED_SUFFIX)) {
+		pr_err("pid %d fd %d: %s now names another file (mounted over, or the process is "
+		       "in another mount namespace); not supported yet",
+		       d->pid, d->fd, path);
 		return -1;
 	}
-	return 0;
+	if (!ctx->opts->link_remap) {
+		pr_err("pid %d fd %d: %s was unlinked but has other hard links; --link-remap "
+		       "links it back until the restore",
+		       d->pid, d->fd, path);
+		return -1;
+	}
+	path[plen - slen] = '\0';
+	return OTHER_LINKS;
 }
 
 static int reg_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
 	char path[sizeof(d->path)];
+	char remap[sizeof(path) + 64], what[sizeof(path) + 64];
 	RegFileEntry *re;
-	bool deleted;
+	int unlinked;
 
 	(void)st;
 	strcpy(path, d->path);
-	if (check_deleted(d, path, &deleted))
+	unlinked = check_deleted(ctx, d, path);
+	if (unlinked < 0)
 		return -1;
 	re = malloc(sizeof(*re));
 	if (!re)
@@ -107,7 +119,15 @@ static int reg_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, Fil
 	re->mode = d->st.st_mode;
 	re->has_size = true;
 	re->size = d->st.st_size;
-	if (!deleted)
+	if (unlinked == OTHER_LINKS) {
+		snprintf(what, sizeof(what), "pid %d fd %d (%s)", d->pid, d->fd, path);
+		if (link_remap_make(ctx, d->pid, d->local, path, remap, sizeof(remap), what))
+			return -1;
+		re->link_remap = strdup(remap);
+		if (!re->link_remap)
+			goto oom;
+	}
+	if (unlinked != GHOST)
 		return 0;
 	re->has_deleted = true;
 	re->deleted = true;
@@ -123,13 +143,39 @@ static uint32_t ghost_id(const FileEntry *fe)
 	return fe->reg->has_ghost_id ? fe->reg->ghost_id : fe->id;
 }
 
+/* Restore: the --link-remap links of the image, removed once the tree is restored. */
+struct reg_rst {
+	const char **remaps;
+	size_t nr;
+};
+
+static int note_remap(struct reg_rst *rr, const FileEntry *fe)
+{
+	const char *path = fe->reg->link_remap, **p;
+
+	if (path[0] != '/') {
+		pr_err("files.img: file id %u: --link-remap path %s is not absolute", fe->id, path);
+		return -1;
+	}
+	for (size_t i = 0; i < rr->nr; i++)
+		if (!strcmp(rr->remaps[i], path))
+			return 0;
+	p = realloc(rr->remaps, (rr->nr + 1) * sizeof(*p));
+	if (!p) {
+		pr_err("files.img: file id %u: out of memory", fe->id);
+		return -1;
+	}
+	rr->remaps = p;
+	rr->remaps[rr->nr++] = path;
+	return 0;
+}
+
 static int reg_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const RegFileEntry *re = fe->reg;
 	char what[64];
 	uint64_t size;
 
-	(void)st;
 	if (!re) {
 		pr_err("files.img: file id %u: a regular file without its reg part", fe->id);
 		return -1;
@@ -138,6 +184,12 @@ static int reg_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		pr_err("files.img: file id %u: path %s is not absolute", fe->id, re->path);
 		return -1;
 	}
+	if (re->link_remap && re->deleted) {
+		pr_err("files.img: file id %u: both deleted and linked back", fe->id);
+		return -1;
+	}
+	if (re->link_remap && note_remap(st, fe))
+		return -1;
 	if (!re->deleted)
 		return 0;
 	snprintf(what, sizeof(what), "files.img: file id %u", fe->id);
@@ -248,6 +300,56 @@ static enum fd_where reg_where(const struct restore_ctx *ctx, const FileEntry *f
 	return FD_IN_SNAP;
 }
 
+/*
+ * --link-remap: the file through its link, under its old name for the
+ * moment of the open when that is free, so that the fd reads "PATH
+ * (deleted)" again.
+ */
+static int remap_open(const FileEntry *fe)
+{
+	const RegFileEntry *re = fe->reg;
+	bool named = !link(re->link_remap, re->path);
+	int fd = open(named ? re->path : re->link_remap, files_reopen_flags(re->flags));
+
+	if (named && unlink(re->path)) {
+		pr_perror("files.img: file id %u: cannot unlink %s again", fe->id, re->path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (fd < 0) {
+		pr_perror("files.img: file id %u: cannot open %s, --link-remap's link of %s",
+			  fe->id, re->link_remap, re->path);
+		return -1;
+	}
+	return reg_finish(fe, fd);
+}
+
+/* The restore can no longer fail: the links --link-remap made go. */
+static int reg_tree_restored(struct restore_ctx *ctx, void *st)
+{
+	struct reg_rst *rr = st;
+	char path[4200];
+
+	for (size_t i = 0; i < rr->nr; i++) {
+		/* In the tree's own mount namespace, through its root's. */
+		if (files_paths_in_task(ctx))
+			snprintf(path, sizeof(path), "/proc/%d/root%s", ctx->tasks[0].real,
+				 rr->remaps[i]);
+		else
+			snprintf(path, sizeof(path), "%s", rr->remaps[i]);
+		if (unlink(path))
+			pr_warn("cannot remove %s, made by --link-remap: %s", rr->remaps[i],
+				strerror(errno));
+	}
+	return 0;
+}
+
+static void reg_restore_free(void *st)
+{
+	free(((struct reg_rst *)st)->remaps);
+}
+
 static int reg_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 {
 	const RegFileEntry *re = fe->reg;
@@ -256,6 +358,8 @@ static int reg_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	(void)st;
 	if (re->deleted)
 		return ghost_open(ctx, fe);
+	if (re->link_remap)
+		return remap_open(fe);
 	fd = open(re->path, files_reopen_flags(re->flags));
 	if (fd < 0) {
 		pr_err("files.img: file id %u: cannot open %s: %s", fe->id, re->path,
@@ -279,9 +383,12 @@ const struct fd_ops reg_fd_ops = {
 	.fmts = FD_FMT(S_IFREG) | FD_FMT(S_IFDIR),
 	.match = reg_match,
 	.dump = reg_dump,
+	.restore_state = sizeof(struct reg_rst),
 	.prepare = reg_prepare,
 	.where = reg_where,
 	.inflight = reg_inflight,
 	.open = reg_open,
 	.inherit_key = reg_inherit_key,
+	.tree_restored = reg_tree_restored,
+	.restore_free = reg_restore_free,
 };

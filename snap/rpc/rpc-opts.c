@@ -140,6 +140,7 @@ static int map_flags(const CriuOpts *co, bool restore, struct snap_opts *o)
 	o->tcp_established = co->has_tcp_established && co->tcp_established;
 	o->tcp_close = co->has_tcp_close && co->tcp_close;
 	o->tcp_skip_in_flight = co->has_tcp_skip_in_flight && co->tcp_skip_in_flight;
+	o->link_remap = co->has_link_remap && co->link_remap;
 	o->shell_job = co->has_shell_job && co->shell_job;
 	o->file_locks = co->has_file_locks && co->file_locks;
 	o->display_stats = co->has_display_stats && co->display_stats;

@@ -121,6 +121,7 @@ BAD = [
     ("bad/dump_nopid", bad_dump.bad_dump_nopid),
     ("bad/dump_kthread", bad_dump.bad_dump_kthread),
     ("bad/dump_root_removed", bad_dump.bad_dump_root_removed),
+    ("bad/dump_link_remap", bad_dump.bad_dump_link_remap),
     ("bad/dump_enospc", bad_dump.bad_dump_enospc),
     ("bad/dump_enospc_spliced", bad_dump.bad_dump_enospc_spliced),
     ("bad/dump_seccomp_nocap", bad_dump.bad_dump_seccomp_nocap),

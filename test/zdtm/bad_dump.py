@@ -81,6 +81,34 @@ def bad_dump_enospc(b):
     r.finish("a failed dump")
 
 
+def bad_dump_link_remap(b):
+    """static/file_link_remap holds a file unlinked with another link left:
+    without --link-remap the dump is refused naming the fd and the option;
+    with it, a dump that then fails (its post-dump hook does) removes the link
+    it made.
+    The task runs on both times."""
+    r = b.target("static/file_link_remap")
+    d = r.outfile + ".link_remap.d"
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"pid %d fd \d+: .*/old \(deleted\) was unlinked but has other hard links; "
+                  r"--link-remap" % r.pid])
+    r.check_running("a refused dump")
+    hook = os.path.join(b.dir, "fail-post-dump")
+    with open(hook, "w") as f:
+        f.write('#!/bin/sh\n[ "$CRTOOLS_SCRIPT_ACTION" = post-dump ] && exit 1\nexit 0\n')
+    os.chmod(hook, 0o755)
+    log = os.path.join(b.dir, "link-remap.log")
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--link-remap", "--action-script",
+                  hook, "-v", "4", "-o", log], [r"post-dump"])
+    r.check_running("a failed dump")
+    with open(log) as f:
+        if "linked back as" not in f.read():
+            raise Failure("setup: the dump failed before it linked the file back", log)
+    left = [f for f in os.listdir(d) if f.startswith(".snap-link-remap")]
+    if left:
+        raise Failure("the failed dump left %s in %s" % (left, d))
+
+
 def bad_dump_enospc_spliced(b):
     """The disk fills while the stop-the-world dump splices pages from the
     parasite's pipes (mem_splice's 48 MiB into 8 MiB): one line naming the

@@ -134,8 +134,9 @@ def bad_dump_ghost_limit(b):
     """static/file_unlinked's deleted file holds 10000 bytes of data. Over
     --ghost-limit 4K (ghost_limit 4096 over RPC) the dump is refused naming the
     file and the limit, and the test runs on. --ghost-limit 10000, with CRIU's
-    --link-remap and --timeout (ignored, each said in the log), saves it, and
-    the restored test passes; a CRIU option snap cannot honour is refused by
+    --link-remap (which a file with no link left does not need), --timeout
+    and --weak-sysctls (ignored, each said in the log), saves it, and the
+    restored test passes; a CRIU option snap cannot honour is refused by
     name."""
     r = b.target("static/file_unlinked")
     over = r"fd \d+ \(.*\.deleted\): the deleted file holds 10000 bytes of data, over " \
@@ -153,13 +154,14 @@ def bad_dump_ghost_limit(b):
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--exec-cmd"],
                  [r"--exec-cmd is not supported: snap runs no command after a restore"])
     status, err = b.snap.run(["dump", "-t", str(r.pid), "-D", r.img, "-o", "dump.log", "-v",
-                              "4", "--ghost-limit", "10000", "--link-remap", "--timeout", "5"],
+                              "4", "--ghost-limit", "10000", "--link-remap", "--timeout", "5",
+                              "--weak-sysctls"],
                              r.img, "dump")
     if status != 0:
         raise Failure(snap_failed("dump", status, err), r.log("dump"))
     with open(r.log("dump")) as f:
         log = f.read()
-    for opt in ("link-remap", "timeout"):
+    for opt in ("timeout", "weak-sysctls"):
         if "ignoring --%s: " % opt not in log:
             raise Failure("the dump's log does not say it ignored --%s" % opt, r.log("dump"))
     r.wait_gone("a dump with --ghost-limit 10000")
