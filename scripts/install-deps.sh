@@ -10,10 +10,12 @@
 # page-server, lock and migration tests, ss -K for srv/redis_conn_destroyed.
 # runc, busybox-static and jq run the runc end-to-end test (test/zdtm/runc.py)
 # and scripts/bench-runc.sh: a busybox container checkpointed through snap swrk.
+# postgresql-15 is the database srv/postgres (test/zdtm/srv_postgres.py) runs
+# from a cluster of its own; the packaged cluster's service must not start.
 set -e
 PKGS="gcc make pkg-config libnl-3-dev libnl-route-3-dev libprotobuf-c-dev \
 protobuf-c-compiler libcap-dev libcap2-bin libbsd-dev python3 util-linux mount procps \
-redis-server redis-tools nginx-light iproute2 runc busybox-static jq"
+redis-server redis-tools nginx-light iproute2 runc busybox-static jq postgresql-15"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -43,7 +45,7 @@ apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missi
 
 # Belt and braces for a system whose service manager ignores the policy:
 # stop the packaged services if they came up anyway.
-for svc in redis-server nginx; do
+for svc in redis-server nginx postgresql; do
 	case "$missing" in *"$svc"*) ;; *) continue ;; esac
 	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 		systemctl disable --now "$svc" >/dev/null 2>&1 || true

@@ -47,6 +47,7 @@ import bad_unix
 import runc
 import runc_mounts
 import srv_http
+import srv_postgres
 import srv_redis
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
@@ -328,6 +329,7 @@ BAD = [
     ("pageserver/netns", bad_pageserver.pageserver_netns),
     ("srv/redis_live", srv_redis.srv_redis_live),
     ("srv/redis_tcp", srv_redis.srv_redis_tcp),
+    ("srv/postgres", srv_postgres.srv_postgres),
     ("srv/redis_peer_reset", srv_redis.srv_redis_peer_reset),
     ("srv/redis_conn_destroyed", srv_redis.srv_redis_conn_destroyed),
     ("srv/nginx_live", srv_http.srv_nginx_live),
