@@ -509,6 +509,8 @@ int reopen_fd(int fd, int flags);
  * segment in huge pages is mapped past its size. -1 with errno, not logged.
  */
 int open_own_mapping(const void *addr, int flags);
+/* If @path ends in DELETED_SUFFIX, cut that off: true. */
+bool cut_deleted(char *path);
 /* Append the run (@vaddr, @nr_pages) to the array @v of @n entries. 0, or -1 (no memory), not logged. */
 int pagemap_append(PagemapEntry ***v, size_t *n, uint64_t vaddr, uint64_t nr_pages);
 /*

@@ -105,6 +105,16 @@ int reopen_fd(int fd, int flags)
 	return open(path, flags);
 }
 
+bool cut_deleted(char *path)
+{
+	size_t len = strlen(path), slen = strlen(DELETED_SUFFIX);
+
+	if (len <= slen || strcmp(path + len - slen, DELETED_SUFFIX))
+		return false;
+	path[len - slen] = '\0';
+	return true;
+}
+
 int open_own_mapping(const void *addr, int flags)
 {
 	unsigned long start, end;

@@ -376,7 +376,6 @@ static int open_handle(const struct mount_table *mt, const struct fsn_inode *in,
 int fsn_inode_path(const struct mount_table *mt, const struct fsn_inode *in, const char *what,
 		   char **path, bool *symlink)
 {
-	size_t slen = strlen(DELETED_SUFFIX);
 	char link[64], buf[4096];
 	struct stat st, pst;
 	int fd, ret = -1;
@@ -400,8 +399,7 @@ int fsn_inode_path(const struct mount_table *mt, const struct fsn_inode *in, con
 	}
 	buf[n] = '\0';
 	if (st.st_nlink == 0) {
-		if ((size_t)n > slen && !strcmp(buf + n - slen, DELETED_SUFFIX))
-			buf[n - slen] = '\0';
+		cut_deleted(buf);
 		pr_err("%s: %s was deleted; marks on deleted files are not supported", what, buf);
 		goto out;
 	}

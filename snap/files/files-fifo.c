@@ -71,15 +71,11 @@ static struct pipe_data_set *data_set(struct pipe_data_set *s)
  */
 static int fifo_path(const struct fd_desc *d, char *path, bool *deleted)
 {
-	size_t plen = strlen(path), slen = strlen(DELETED_SUFFIX);
 	struct stat st;
 
-	*deleted = d->st.st_nlink == 0 && plen > slen &&
-		   !strcmp(path + plen - slen, DELETED_SUFFIX);
-	if (*deleted) {
-		path[plen - slen] = '\0';
+	*deleted = d->st.st_nlink == 0 && cut_deleted(path);
+	if (*deleted)
 		return 0;
-	}
 	if (files_stat_as(d->pid, path, &st) || st.st_dev != d->st.st_dev ||
 	    st.st_ino != d->st.st_ino) {
 		pr_err("pid %d fd %d: fifo %s is no longer at that path (renamed, unlinked while "

@@ -44,15 +44,13 @@ static bool memfd_match(const struct fd_desc *d)
 
 static int memfd_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, FileEntry *fe)
 {
-	size_t len = strlen(d->path), sl = strlen(DELETED_SUFFIX);
 	char path[sizeof(d->path)];
 	MemfdEntry *me;
 
 	(void)st;
 	/* A memfd has no link: its name always ends in " (deleted)". */
-	memcpy(path, d->path, len + 1);
-	if (len > sl && !strcmp(path + len - sl, DELETED_SUFFIX))
-		path[len - sl] = '\0';
+	memcpy(path, d->path, sizeof(path));
+	cut_deleted(path);
 	me = malloc(sizeof(*me));
 	if (!me) {
 		pr_err("pid %d fd %d: out of memory", d->pid, d->fd);

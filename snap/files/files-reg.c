@@ -61,35 +61,32 @@ enum unlinked {
  */
 static int check_deleted(const struct dump_ctx *ctx, const struct fd_desc *d, char *path)
 {
-	size_t plen = strlen(path), slen = strlen(DELETED_SUFFIX);
 	struct stat st;
 
 	if (d->st.st_nlink == 0) {
-		if (plen < slen || strcmp(path + plen - slen, DELETED_SUFFIX)) {
+		if (!cut_deleted(path)) {
 			pr_err("pid %d fd %d: %s has no links but is not shown as deleted; not "
 			       "supported yet",
 			       d->pid, d->fd, path);
 			return -1;
 		}
-		path[plen - slen] = '\0';
 		return GHOST;
 	}
 	if (!files_stat_as(d->pid, path, &st) && st.st_dev == d->st.st_dev &&
 	    st.st_ino == d->st.st_ino)
 		return LINKED;
-	if (plen < slen || strcmp(path + plen - slen, DELETED_SUFFIX)) {
+	if (!cut_deleted(path)) {
 		pr_err("pid %d fd %d: %s now names another file (mounted over, or the process is "
 		       "in another mount namespace); not supported yet",
 		       d->pid, d->fd, path);
 		return -1;
 	}
 	if (!ctx->opts->link_remap) {
-		pr_err("pid %d fd %d: %s was unlinked but has other hard links; --link-remap "
-		       "links it back until the restore",
+		pr_err("pid %d fd %d: %s" DELETED_SUFFIX " was unlinked but has other hard links; "
+		       "--link-remap links it back until the restore",
 		       d->pid, d->fd, path);
 		return -1;
 	}
-	path[plen - slen] = '\0';
 	return OTHER_LINKS;
 }
 

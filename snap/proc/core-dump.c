@@ -310,7 +310,6 @@ static int fill_threads(struct core_buf *b, const struct dump_task *t)
  */
 static int fill_dir(struct dump_ctx *ctx, pid_t pid, const char *name, char *buf, uint32_t *ghost)
 {
-	size_t len, slen = strlen(DELETED_SUFFIX);
 	char path[64], what[PATH_MAX + 64];
 	struct stat st;
 	int fd, ret = -1;
@@ -326,9 +325,7 @@ static int fill_dir(struct dump_ctx *ctx, pid_t pid, const char *name, char *buf
 	ret = 0;
 	if (st.st_nlink)
 		goto out;
-	len = strlen(buf);
-	if (len > slen && !strcmp(buf + len - slen, DELETED_SUFFIX))
-		buf[len - slen] = '\0';
+	cut_deleted(buf);
 	snprintf(what, sizeof(what), "pid %d %s (%s)", pid, name, buf);
 	if (ghost) {
 		ret = ghost_note(ctx, fd, what, ghost);
