@@ -147,6 +147,7 @@ BAD = [
     ("bad/dump_ghost_limit", bad_mem.bad_dump_ghost_limit),
     ("bad/restore_droppable_pages", bad_mem.bad_restore_droppable_pages),
     ("bad/restore_hugetlb_pool", bad_mem.bad_restore_hugetlb_pool),
+    ("bad/restore_shmem_huge_size", bad_mem.bad_restore_shmem_huge_size),
     ("bad/incr_parent_missing", bad_incr.bad_incr_parent_missing),
     ("bad/incr_parent_trunc", bad_incr.bad_incr_parent_trunc),
     ("bad/incr_parent_swapped", bad_incr.bad_incr_parent_swapped),

@@ -175,7 +175,7 @@ def remove_segments(pid):
         for line in f.readlines()[1:]:
             fields = line.split()
             if int(fields[4]) == pid:
-                spawn_wait(["ipcrm", "-m", fields[1]])
+                spawn_wait(["/usr/bin/ipcrm", "-m", fields[1]])
 
 
 def bad_restore_hugetlb_pool(b):
@@ -188,7 +188,8 @@ def bad_restore_hugetlb_pool(b):
     pool.reserve()
     b.cleanups.append(pool.release)
     r = b.image("static/shm_hugetlb")
-    b.cleanups.append(lambda: remove_segments(r.pid))
+    pid = r.pid     # Run.cleanup(), which comes first, forgets it
+    b.cleanups.append(lambda: remove_segments(pid))
     total = hugepages.read_int(hugepages.NR_HUGEPAGES)
     # The kernel keeps the pages in use or reserved; the free ones go.
     with open(hugepages.NR_HUGEPAGES, "w") as f:
@@ -206,3 +207,29 @@ def bad_restore_hugetlb_pool(b):
         raise Failure("pid %d is alive after a failed restore" % r.pid)
     r.restore()
     r.finish("a restore after one that found no huge pages")
+
+
+def bad_restore_shmem_huge_size(b):
+    """static/shm_hugetlb's objects with their huge page size
+    (shmem_entry.huge_page_size, field 15) made 3 bytes, then 1 GiB, which
+    this machine has no pages of: each restore is refused naming shmem.img
+    and what is wrong, and nothing is left alive."""
+    pool = hugepages.HugePages(8)
+    pool.reserve()
+    b.cleanups.append(pool.release)
+    r = b.image("static/shm_hugetlb")
+    pid = r.pid     # Run.cleanup(), which comes first, forgets it
+    b.cleanups.append(lambda: remove_segments(pid))
+    if os.path.isdir("/sys/kernel/mm/hugepages/hugepages-1048576kB"):
+        raise Failure("setup: this machine has 1 GiB huge pages")
+    for size, mention in ((3, r"bad huge page size 3"),
+                          (1 << 30, r"1048576 kB huge pages, which this machine does not have")):
+        state = {"done": False}
+
+        def edit(i, payload):
+            fields = pb_decode(payload)
+            for f in get(fields, 15):
+                f[2] = size
+                state["done"] = True
+            return pb_encode(fields)
+        refused(b, r, "shmem.img", edit, mention, lambda: state["done"])
