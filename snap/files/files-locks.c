@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "files/files-fhandle.h"
@@ -31,6 +32,7 @@ struct lock_line {
 	char kind[16]; /* FLOCK, POSIX, OFDLCK, LEASE... */
 	char type[16]; /* READ, WRITE */
 	int pid;
+	dev_t dev;
 	uint64_t ino;
 	uint64_t start, end; /* end inclusive, or LOCK_EOF */
 };
@@ -41,7 +43,8 @@ struct lock_line {
  */
 struct sys_lock {
 	pid_t pid;
-	bool flock;
+	bool flock, write;
+	dev_t dev;
 	uint64_t ino, start, end;
 };
 
@@ -82,6 +85,7 @@ static bool parse_lock(const char *s, struct lock_line *l)
 	if (sscanf(s, "%*d: %15s %*s %15s %d %x:%x:%llu %llu %23s", l->kind, l->type, &l->pid, &ma,
 		   &mi, &ino, &start, e) != 8)
 		return false;
+	l->dev = makedev(ma, mi);
 	l->ino = ino;
 	l->start = start;
 	if (!strcmp(e, "EOF"))
@@ -158,8 +162,13 @@ static int note_line(struct dump_ctx *ctx, struct file_locks *fl, const struct l
 	if (!n)
 		return -1;
 	fl->sys = n;
-	fl->sys[fl->nr_sys++] =
-		(struct sys_lock){l->pid, !strcmp(l->kind, "FLOCK"), l->ino, l->start, l->end};
+	fl->sys[fl->nr_sys++] = (struct sys_lock){ .pid = l->pid,
+						   .flock = !strcmp(l->kind, "FLOCK"),
+						   .write = l->type[0] == 'W',
+						   .dev = l->dev,
+						   .ino = l->ino,
+						   .start = l->start,
+						   .end = l->end };
 	return 0;
 }
 
@@ -341,23 +350,68 @@ static bool saved(const struct file_locks *fl, const struct sys_lock *s)
 	return false;
 }
 
+/*
+ * A flock no fd of the tree shows, on a file @s->pid maps (the description
+ * the mapping keeps holds it: a JVM maps its hsperfdata file, locks it and
+ * closes the fd): saved with the mapping's address. 1 saved, 0 no such
+ * mapping, -1 logged.
+ */
+static int save_mapped(struct dump_ctx *ctx, struct file_locks *fl, const struct sys_lock *s)
+{
+	const struct dump_task *t = dump_task_of(ctx, s->pid);
+	FileLockEntry *e;
+
+	for (size_t i = 0; t && i < t->vmas.nr; i++) {
+		const struct vma *v = &t->vmas.v[i];
+
+		if ((v->kind != VMA_KIND__VMA_FILE_SHARED && v->kind != VMA_KIND__VMA_FILE_PRIVATE) ||
+		    v->dev != s->dev || v->ino != s->ino)
+			continue;
+		if (!ctx->opts->file_locks) {
+			pr_err("pid %d holds a flock %s lock on %s, which it maps; dump with "
+			       "--file-locks to save file locks",
+			       s->pid, s->write ? "write" : "read", v->path);
+			return -1;
+		}
+		e = malloc(sizeof(*e));
+		if (!e)
+			goto oom;
+		file_lock_entry__init(e);
+		e->kind = FILE_LOCK_KIND__LOCK_KIND_FLOCK;
+		e->type = s->write ? FILE_LOCK_TYPE__LOCK_TYPE_WRITE : FILE_LOCK_TYPE__LOCK_TYPE_READ;
+		e->pid = dump_vpid(ctx, s->pid);
+		e->has_mapped = true;
+		e->mapped = v->start;
+		if (add_entry(fl, e, s->ino))
+			goto oom;
+		return 1;
+	}
+	return 0;
+oom:
+	pr_err("pid %d: out of memory for its locks", s->pid);
+	return -1;
+}
+
 int file_locks_write(struct dump_ctx *ctx, struct file_locks *fl)
 {
 	struct image *img;
 	int ret = 0;
 
-	/*
-	 * A lock no fd shows would be lost without a word: a flock on a file
-	 * the process only maps, say.
-	 */
+	/* A lock no fd shows would be lost without a word. */
 	for (size_t i = 0; i < fl->nr_sys; i++) {
 		const struct sys_lock *s = &fl->sys[i];
+		int mapped;
 
 		if (saved(fl, s))
 			continue;
+		mapped = s->flock ? save_mapped(ctx, fl, s) : 0;
+		if (mapped < 0)
+			return -1;
+		if (mapped)
+			continue;
 		if (s->flock)
 			pr_err("pid %d holds a flock lock on inode %llu that none of the tree's "
-			       "fds shows (a file only mapped?); not supported",
+			       "fds or mappings shows; not supported",
 			       s->pid, (unsigned long long)s->ino);
 		else
 			pr_err("pid %d holds a POSIX lock on inode %llu (bytes %llu-%lld) that "
@@ -392,6 +446,19 @@ static const FdinfoEntry *fd_of(const struct restore_task *t, uint32_t fd)
 	return NULL;
 }
 
+/* The mapping of @t at @addr, backed by a file; NULL if there is none. */
+static const VmaEntry *mapped_vma(const struct restore_task *t, uint64_t addr)
+{
+	for (size_t i = 0; t->mm && i < t->mm->n_vmas; i++) {
+		const VmaEntry *v = t->mm->vmas[i];
+
+		if (v->start == addr && v->path &&
+		    (v->kind == VMA_KIND__VMA_FILE_SHARED || v->kind == VMA_KIND__VMA_FILE_PRIVATE))
+			return v;
+	}
+	return NULL;
+}
+
 static int check_entry(const struct restore_ctx *ctx, size_t i, const FileLockEntry *e)
 {
 	const struct restore_task *t = task_of(ctx, e->pid);
@@ -408,6 +475,15 @@ static int check_entry(const struct restore_ctx *ctx, size_t i, const FileLockEn
 		       "holds an fd table",
 		       i, e->pid);
 		return -1;
+	}
+	if (e->has_mapped) {
+		if (e->kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK || !mapped_vma(t, e->mapped)) {
+			pr_err("file-locks.img: lock %zu: pid %u has no file mapping at %llx to "
+			       "hold it",
+			       i, e->pid, (unsigned long long)e->mapped);
+			return -1;
+		}
+		return 0;
 	}
 	if (!fi || fi->id != e->file_id) {
 		pr_err("file-locks.img: lock %zu: pid %u has no fd %u of file id %u in "
@@ -458,8 +534,15 @@ void file_locks_rst_free(struct file_locks_rst *fr)
 static void describe(const struct restore_ctx *ctx, const FileLockEntry *e, char *buf, size_t size)
 {
 	const FileEntry *fe = files_entry(ctx, e->file_id);
+	const struct restore_task *t = task_of(ctx, e->pid);
+	const VmaEntry *v = e->has_mapped && t ? mapped_vma(t, e->mapped) : NULL;
 	char file[32], range[64] = "";
 
+	if (v) {
+		snprintf(buf, size, "pid %u: its flock %s lock on %s (mapped at %llx)", e->pid,
+			 type_name(e->type), v->path, (unsigned long long)e->mapped);
+		return;
+	}
 	snprintf(file, sizeof(file), "file id %u", e->file_id);
 	if (e->kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK && e->len)
 		snprintf(range, sizeof(range), " (bytes %llu-%llu)", (unsigned long long)e->start,
@@ -483,6 +566,33 @@ static void lock_failed(const struct restore_ctx *ctx, const FileLockEntry *e, i
 		pr_err("%s cannot be taken again: %s", what, strerror(err));
 }
 
+static int flock_op(const FileLockEntry *e)
+{
+	return (e->type == FILE_LOCK_TYPE__LOCK_TYPE_WRITE ? LOCK_EX : LOCK_SH) | LOCK_NB;
+}
+
+int file_locks_mapped(const struct restore_ctx *ctx, const struct file_locks_rst *fr,
+		      const struct restore_task *t, const VmaEntry *v, int fd)
+{
+	for (size_t i = 0; fr && i < fr->nr; i++) {
+		const FileLockEntry *e = fr->e[i];
+		const VmaEntry *w;
+
+		if (!e->has_mapped || e->pid != (uint32_t)t->pid)
+			continue;
+		/* The first mapping of the file opens it; the others map the same open. */
+		w = mapped_vma(t, e->mapped);
+		if (w->has_ghost_id != v->has_ghost_id ||
+		    (w->has_ghost_id ? w->ghost_id != v->ghost_id : strcmp(w->path, v->path)))
+			continue;
+		if (flock(fd, flock_op(e))) {
+			lock_failed(ctx, e, errno);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static struct flock to_flock(const FileLockEntry *e)
 {
 	return (struct flock){
@@ -501,12 +611,11 @@ int file_locks_installed(struct restore_ctx *ctx, const struct file_locks_rst *f
 		struct flock fl = to_flock(e);
 		int ret;
 
-		if (e->pid != (uint32_t)t->pid || e->kind == FILE_LOCK_KIND__LOCK_KIND_POSIX)
+		if (e->pid != (uint32_t)t->pid || e->kind == FILE_LOCK_KIND__LOCK_KIND_POSIX ||
+		    e->has_mapped)
 			continue;
 		if (e->kind == FILE_LOCK_KIND__LOCK_KIND_FLOCK)
-			ret = flock(e->fd, (e->type == FILE_LOCK_TYPE__LOCK_TYPE_WRITE ? LOCK_EX
-										       : LOCK_SH) |
-						   LOCK_NB);
+			ret = flock(e->fd, flock_op(e));
 		else
 			ret = fcntl(e->fd, F_OFD_SETLK, &fl);
 		if (ret) {

@@ -41,6 +41,12 @@ void file_locks_rst_free(struct file_locks_rst *fr);
 /* In the restored task owning its fd table, fds at their numbers: flock and OFD locks. */
 int file_locks_installed(struct restore_ctx *ctx, const struct file_locks_rst *fr,
 			 const struct restore_task *t);
+/*
+ * In the restored task, @fd just opened to map @v: the flock locks only its
+ * mappings of that file held (file_lock_entry.mapped). 0 or -1 logged.
+ */
+int file_locks_mapped(const struct restore_ctx *ctx, const struct file_locks_rst *fr,
+		      const struct restore_task *t, const VmaEntry *v, int fd);
 /* In snap, the task stopped after its restorer: POSIX locks, through @ts. */
 int file_locks_finish(struct restore_ctx *ctx, const struct file_locks_rst *fr,
 		      const struct restore_task *t, struct task_syscall *ts);

@@ -579,6 +579,12 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t)
 	return file_locks_installed(ctx, ctx->files_st->locks, t);
 }
 
+int files_mapped_locks(const struct restore_ctx *ctx, const struct restore_task *t,
+		       const VmaEntry *v, int fd)
+{
+	return file_locks_mapped(ctx, ctx->files_st->locks, t, v, fd);
+}
+
 int files_tree_restored(struct restore_ctx *ctx)
 {
 	struct files_restore_state *st = ctx->files_st;

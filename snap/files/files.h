@@ -85,6 +85,12 @@ int restore_task_fds(struct restore_ctx *ctx, struct restore_task *t, int servic
 /* Then, still in the child: each fd's kind finishes it at its number (epoll, locks...). */
 int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t);
 /*
+ * In the child, @fd just opened to map @v: the flock locks the process held
+ * only through its mappings of that file. 0 or -1 logged.
+ */
+int files_mapped_locks(const struct restore_ctx *ctx, const struct restore_task *t,
+		       const VmaEntry *v, int fd);
+/*
  * How snap runs a syscall in a restored task it holds stopped (restore.c).
  * @mem is @mem_len bytes mapped at the same address in snap and in the task,
  * for arguments passed by pointer.

@@ -215,6 +215,7 @@ BAD = [
     ("bad/dump_inotify_deleted", bad_notify.bad_dump_inotify_deleted),
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
+    ("bad/dump_file_locks_mapped", bad_notify.bad_dump_file_locks_mapped),
     ("bad/restore_locks_trunc", bad_notify.bad_restore_locks_trunc),
     ("bad/restore_locks_corrupt", bad_notify.bad_restore_locks_corrupt),
     ("bad/restore_locks_fd", bad_notify.bad_restore_locks_fd),

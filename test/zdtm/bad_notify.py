@@ -127,6 +127,18 @@ def bad_dump_file_locks(b):
     r.finish("a refused dump")
 
 
+def bad_dump_file_locks_mapped(b):
+    """A flock held only through a mapping (static/file_lock_mapped), without
+    --file-locks: refused by pid, naming the file and the option; the test,
+    which checks its locks, runs on and passes."""
+    r = b.target("static/file_lock_mapped")
+    b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                 [r"pid %d holds a flock (read|write) lock on .*lock[12], which it maps; dump with "
+                  r"--file-locks" % r.pid])
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
 def bad_restore_locks_trunc(b):
     restore_damaged(b, r"file-locks\.img", truncate_half, ["truncated"],
                     test="static/file_locks")
