@@ -625,7 +625,8 @@ static int is_syscall_stop(pid_t pid, int status, struct ptrace_syscall_info *in
 	return 1;
 }
 
-int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
+int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), int (*at_entry)(void *),
+			    void *arg)
 {
 	struct ptrace_syscall_info info;
 	bool entered = false;
@@ -648,8 +649,11 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
 		if (ret && entered && info.op == PTRACE_SYSCALL_INFO_EXIT)
 			return 0;
 		if (ret && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
-		    info.entry.nr == __NR_rt_sigreturn)
+		    info.entry.nr == __NR_rt_sigreturn) {
 			entered = true;
+			if (at_entry && at_entry(arg))
+				return -1;
+		}
 		if (!ret)
 			pr_debug("pid %d: ignoring stop %#x on the way to rt_sigreturn", pid,
 				 status);
@@ -661,6 +665,8 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg)
 	}
 }
 
+#define ERESTART_RESTARTBLOCK 516
+
 int ptrace_enter_syscall(pid_t pid)
 {
 	struct user_regs_struct r;
@@ -670,6 +676,17 @@ int ptrace_enter_syscall(pid_t pid)
 	errno = 0;
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &r))
 		return -1;
+	/*
+	 * Stopped in the signal path of a syscall with a restart block: rewound
+	 * here as regs_restart_syscall() does (poll() into poll() again), not
+	 * left to the kernel, whose restart_syscall() a later dump could not
+	 * tell from any other.
+	 */
+	if ((long)r.orig_rax >= 0 && (long)r.rax == -ERESTART_RESTARTBLOCK) {
+		regs_restart_syscall(&r, true);
+		if (ptrace(PTRACE_SETREGS, pid, NULL, &r))
+			return -1;
+	}
 	word = ptrace(PTRACE_PEEKTEXT, pid, r.rip, NULL);
 	if (errno)
 		return -1;
@@ -695,6 +712,31 @@ static int send_fini(void *arg)
 	return 0;
 }
 
+/*
+ * At the blob's rt_sigreturn: the call is skipped, and the task's registers,
+ * FPU state and signal mask are put back through ptrace instead. The
+ * sigreturn would have reset the kernel's restart block of the syscall the
+ * freeze interrupted (poll(), nanosleep(), a timed futex wait, or the
+ * restart_syscall() of one), which the task then re-enters: it would return
+ * EINTR where a program with no signal handler never sees one. The frame
+ * start_blob() built stays for a rollback.
+ */
+static int put_back(void *arg)
+{
+	struct parasite_ctl *ctl = arg;
+	struct user_regs_struct r = ctl->regs;
+	struct iovec iov = { ctl->xsave, ctl->xsave_len };
+
+	regs_restart_syscall(&r, true);
+	if (ptrace(PTRACE_SETREGS, ctl->pid, NULL, &r) ||
+	    ptrace(PTRACE_SETREGSET, ctl->pid, NT_X86_XSTATE, &iov) ||
+	    ptrace(PTRACE_SETSIGMASK, ctl->pid, sizeof(ctl->sigmask), &ctl->sigmask)) {
+		ctl_perror(ctl, "pid %d: cannot put its registers back", ctl->pid);
+		return -1;
+	}
+	return 0;
+}
+
 int parasite_cure(struct parasite_ctl *ctl)
 {
 	long ret;
@@ -707,7 +749,7 @@ int parasite_cure(struct parasite_ctl *ctl)
 	}
 	if (ptrace_wait(ctl->pid, &status))
 		goto fail;
-	if (ptrace_run_to_sigreturn(ctl->pid, send_fini, ctl))
+	if (ptrace_run_to_sigreturn(ctl->pid, send_fini, put_back, ctl))
 		goto fail;
 	ctl->running = false;
 	if (infect_syscall(ctl, &ret, __NR_munmap, ctl->remote, ctl->len, 0, 0, 0, 0) || ret) {

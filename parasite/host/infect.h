@@ -97,9 +97,11 @@ void parasite_free(struct parasite_ctl *ctl);
 /*
  * Let a stopped task run until the exit of its next rt_sigreturn, tracing
  * syscalls. @kick, if set, is called once the task is set to trace syscalls
- * (it makes the task go on to rt_sigreturn).
+ * (it makes the task go on to rt_sigreturn). @at_entry, if set, is called
+ * at the rt_sigreturn's entry stop (it may skip the call: orig_rax -1).
  */
-int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), void *arg);
+int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), int (*at_entry)(void *),
+			    void *arg);
 /*
  * A stopped task about to (re)enter a syscall - one restarted by rewinding
  * its ip, say - is let into it, up to its syscall-entry stop: a signal that

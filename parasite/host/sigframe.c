@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
+#include <time.h>
 
 #include "infect.h"
 #include "log.h"
@@ -20,6 +21,24 @@
 #define ERESTARTNOINTR 513
 #define ERESTARTNOHAND 514
 #define ERESTART_RESTARTBLOCK 516
+
+/*
+ * Whether a syscall the kernel would resume from a restart block is the same
+ * wait run again from its arguments, still in their registers: poll(),
+ * which turns any interruption into a restart block, with no timeout too (a
+ * timeout starts over), and a clock_nanosleep() to an absolute time. A
+ * restored task has no restart block; one left running is put back in the
+ * syscall itself rather than in restart_syscall(), so that a later dump of
+ * it still knows what it waits in. Other syscalls restart from the block
+ * (left running) or get EINTR (restored): which a program with no signal
+ * handler does not expect (util-linux's script kills its child on it from
+ * poll()).
+ */
+static bool rerun_from_args(const struct user_regs_struct *regs)
+{
+	return regs->orig_rax == __NR_poll ||
+	       (regs->orig_rax == __NR_clock_nanosleep && (regs->rsi & TIMER_ABSTIME));
+}
 
 void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block)
 {
@@ -33,8 +52,11 @@ void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block
 		regs->rip -= 2;
 		break;
 	case -ERESTART_RESTARTBLOCK:
-		/* The restart block lives in the kernel: only the same task has it. */
-		if (keep_restart_block) {
+		if (rerun_from_args(regs)) {
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
+		} else if (keep_restart_block) {
+			/* The restart block lives in the kernel: only the same task has it. */
 			regs->rax = __NR_restart_syscall;
 			regs->rip -= 2;
 		} else {

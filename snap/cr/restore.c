@@ -154,7 +154,7 @@ static int enter_task(struct restore_task *t, struct rst_proc *rp)
 		/* The leader last. */
 		size_t k = i < n ? i : 0;
 
-		if (ptrace_run_to_sigreturn(rst_tid(t, k), send_go, &rp->go[1])) {
+		if (ptrace_run_to_sigreturn(rst_tid(t, k), send_go, NULL, &rp->go[1])) {
 			finish_error(t->pid, c->threads[k]->tid);
 			return -1;
 		}

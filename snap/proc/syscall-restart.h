@@ -10,6 +10,7 @@
 #define SNAP_SYSCALL_RESTART_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <sys/user.h>
 
 #define K_ERESTARTSYS 512
@@ -23,5 +24,17 @@ static inline bool regs_in_restart(const struct user_regs_struct *r)
 	return (long)r->orig_rax >= 0 &&
 	       (ax == -K_ERESTARTSYS || ax == -K_ERESTARTNOINTR || ax == -K_ERESTARTNOHAND);
 }
+
+/*
+ * A thread the freeze interrupts in restart_syscall() (a poll() interrupted
+ * once already: by a stop, a tracer, or the detach that let it go after an
+ * earlier dump) shows nothing of what it restarts; only before the stop
+ * does its wchan say poll. restart_is_poll() looks, before the interrupt;
+ * restart_name_poll(), at the stop, gives such a thread its poll() back in
+ * orig_rax, so that its restore runs poll() again from its arguments (still
+ * in its registers) rather than returning EINTR (parasite/host/sigframe.c).
+ */
+bool restart_is_poll(pid_t tid);
+void restart_name_poll(pid_t tid);
 
 #endif
