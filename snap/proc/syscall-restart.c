@@ -29,8 +29,8 @@ bool restart_is_poll(pid_t tid)
 {
 	char buf[128];
 
-	return read_line(tid, "syscall", buf, sizeof(buf)) &&
-	       !strncmp(buf, "219 ", 4) && read_line(tid, "wchan", buf, sizeof(buf)) &&
+	return read_line(tid, "syscall", buf, sizeof(buf)) && !strncmp(buf, "219 ", 4) &&
+	       read_line(tid, "wchan", buf, sizeof(buf)) &&
 	       !strncmp(buf, "poll_schedule_timeout", 21);
 }
 

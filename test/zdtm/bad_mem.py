@@ -178,18 +178,25 @@ def remove_segments(pid):
                 spawn_wait(["/usr/bin/ipcrm", "-m", fields[1]])
 
 
-def bad_restore_hugetlb_pool(b):
-    """static/shm_hugetlb dumped, then every free huge page taken out of the
-    pool: the restore fails with one line naming the shared memory object and
-    the huge pages it needs, and leaves nothing alive. With the pages back,
-    the same images restore (taking back the SysV segment the dump left) and
-    the test passes."""
+def hugetlb_image(b):
+    """Images of static/shm_hugetlb, its huge pages reserved; the SysV
+    segment the dump leaves is removed at cleanup."""
     pool = hugepages.HugePages(8)
     pool.reserve()
     b.cleanups.append(pool.release)
     r = b.image("static/shm_hugetlb")
     pid = r.pid     # Run.cleanup(), which comes first, forgets it
     b.cleanups.append(lambda: remove_segments(pid))
+    return r, pool
+
+
+def bad_restore_hugetlb_pool(b):
+    """static/shm_hugetlb dumped, then every free huge page taken out of the
+    pool: the restore fails with one line naming the shared memory object and
+    the huge pages it needs, and leaves nothing alive. With the pages back,
+    the same images restore (taking back the SysV segment the dump left) and
+    the test passes."""
+    r, pool = hugetlb_image(b)
     total = hugepages.read_int(hugepages.NR_HUGEPAGES)
     # The kernel keeps the pages in use or reserved; the free ones go.
     with open(hugepages.NR_HUGEPAGES, "w") as f:
@@ -211,19 +218,13 @@ def bad_restore_hugetlb_pool(b):
 
 def bad_restore_shmem_huge_size(b):
     """static/shm_hugetlb's objects with their huge page size
-    (shmem_entry.huge_page_size, field 15) made 3 bytes, then 1 GiB, which
-    this machine has no pages of: each restore is refused naming shmem.img
-    and what is wrong, and nothing is left alive."""
-    pool = hugepages.HugePages(8)
-    pool.reserve()
-    b.cleanups.append(pool.release)
-    r = b.image("static/shm_hugetlb")
-    pid = r.pid     # Run.cleanup(), which comes first, forgets it
-    b.cleanups.append(lambda: remove_segments(pid))
-    if os.path.isdir("/sys/kernel/mm/hugepages/hugepages-1048576kB"):
-        raise Failure("setup: this machine has 1 GiB huge pages")
+    (shmem_entry.huge_page_size, field 15) made 3 bytes, then 1 TiB, which
+    no machine has pages of: each restore is refused naming shmem.img and
+    what is wrong, and nothing is left alive."""
+    r, _ = hugetlb_image(b)
     for size, mention in ((3, r"bad huge page size 3"),
-                          (1 << 30, r"1048576 kB huge pages, which this machine does not have")):
+                          (1 << 40, r"1073741824 kB huge pages, which this machine does not "
+                                    r"have")):
         state = {"done": False}
 
         def edit(i, payload):
