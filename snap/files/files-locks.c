@@ -205,8 +205,9 @@ int file_locks_collect(struct dump_ctx *ctx, struct file_locks *fl)
 static bool same_lock(const FileLockEntry *a, const FileLockEntry *b)
 {
 	return a->kind == b->kind && a->type == b->type && a->file_id == b->file_id &&
-	       a->start == b->start && a->len == b->len &&
-	       (a->kind != FILE_LOCK_KIND__LOCK_KIND_POSIX || a->pid == b->pid);
+	       a->start == b->start && a->len == b->len && a->mapped == b->mapped &&
+	       ((a->kind != FILE_LOCK_KIND__LOCK_KIND_POSIX && !a->has_mapped) ||
+		a->pid == b->pid);
 }
 
 /* Takes @e. */

@@ -42,19 +42,21 @@ static int remember(struct dump_ctx *ctx, int dirfd, const char *name)
 int link_remap_make(struct dump_ctx *ctx, pid_t pid, int fd, const char *path, char *out,
 		    size_t size, const char *what)
 {
-	char dir[4096], at[4200], src[64], name[64];
+	char buf[4096], at[4200], src[64], name[64];
 	struct stat st, got;
+	const char *dir;
 	int dirfd;
 
 	if (fstat(fd, &st)) {
 		pr_perror("%s: cannot stat it", what);
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(buf, sizeof(buf), "%s", path);
+	dir = dirname(buf);
 	snprintf(name, sizeof(name), ".snap-link-remap.%llx.%llx", (unsigned long long)st.st_dev,
 		 (unsigned long long)st.st_ino);
 	/* The directory as the task sees it: its root, its mount namespace. */
-	snprintf(at, sizeof(at), "/proc/%d/root%s", pid, dirname(dir));
+	snprintf(at, sizeof(at), "/proc/%d/root%s", pid, dir);
 	dirfd = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("%s: --link-remap: cannot open its directory %s", what, dir);

@@ -1,11 +1,11 @@
 /*
  * flock locks held only through mappings, as a JVM holds its hsperfdata
  * file: each file is mapped shared, locked, and its fd closed (the mapping
- * keeps the open file description, and with it the lock). F1 has a write
- * lock, F2 a read lock and two mappings. Restored (--file-locks), a new
- * open of F1 cannot lock it at all, one of F2 can share it but not take it
- * whole, /proc/locks names this process, the mappings are still F1's and
- * F2's own, and unmapping F1 frees its lock.
+ * keeps the open file description, and with it the lock). F1 and F3 have a
+ * write lock each, F2 a read lock and two mappings. Restored
+ * (--file-locks), a new open of F1 or F3 cannot lock it at all, one of F2
+ * can share it but not take it whole, /proc/locks names this process, the
+ * mappings are still the files' own, and unmapping F1 frees its lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,23 +77,28 @@ static int listed(const char *path, const char *type)
 
 int main(int argc, char **argv)
 {
-	char f1[4096], f2[4096], *m1, *m2, *m2b, buf[16];
+	char f1[4096], f2[4096], f3[4096], *m1, *m2, *m2b, *m3, buf[16];
 	int fd;
 
 	test_init(argc, argv);
 	test_daemon();
 	test_path(f1, sizeof(f1), "lock1");
 	test_path(f2, sizeof(f2), "lock2");
+	test_path(f3, sizeof(f3), "lock3");
 	m1 = map_locked(f1, LOCK_EX, NULL);
 	m2 = map_locked(f2, LOCK_SH, &m2b);
+	m3 = map_locked(f3, LOCK_EX, NULL);
 	datagen(m1, SZ, 1);
 	datagen(m2, SZ, 2);
+	datagen(m3, SZ, 3);
 	test_waitsig();
 
-	if (!listed(f1, "WRITE") || !listed(f2, "READ"))
-		fail("/proc/locks does not show our flock locks on %s and %s", f1, f2);
-	if (can_lock(f1, LOCK_SH) || can_lock(f2, LOCK_EX) || !can_lock(f2, LOCK_SH))
+	if (!listed(f1, "WRITE") || !listed(f2, "READ") || !listed(f3, "WRITE"))
+		fail("/proc/locks does not show our flock locks on %s, %s and %s", f1, f2, f3);
+	if (can_lock(f1, LOCK_SH) || can_lock(f2, LOCK_EX) || !can_lock(f2, LOCK_SH) ||
+	    can_lock(f3, LOCK_SH))
 		fail("the locks do not hold as they did");
+	CHECK_DATA(m3, SZ, 3);
 	CHECK_DATA(m1, SZ, 1);
 	CHECK_DATA(m2b, SZ, 2);
 	/*
