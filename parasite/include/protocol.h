@@ -233,6 +233,12 @@ struct rst_vma {
 	__u32 lock;			/* enum rst_vma_lock, applied last */
 	__u32 shm_rw;			/* RST_VMA_SYSV: attach read-write (mprotect may write) */
 	/*
+	 * RST_VMA_SYSV at offset 0: bytes the attachment maps, and of them the
+	 * bytes this mapping and the parts after it cover (the rest is unmapped
+	 * after the shmat). A later part (pgoff > 0) is mapped by its first's.
+	 */
+	__u64 shm_len, shm_run;
+	/*
 	 * Premapped (snap/mem/cow.h): where snap mapped and filled it before
 	 * the fork, to be moved to start; its pages are in place. 0: not.
 	 */

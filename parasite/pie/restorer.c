@@ -195,12 +195,25 @@ static unsigned int fill_prot(struct rst_vma *v, int has_pages)
  */
 static long attach_sysv(struct restorer_args *a, struct rst_vma *v)
 {
-	long ret = sys_shmat(v->fd, v->start,
-			     (v->shm_rw || (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY_) |
-				     (v->prot & PROT_EXEC ? SHM_EXEC_ : 0));
+	long ret;
 
+	/* A later part of an attachment: its first part's shmat mapped it. */
+	if (v->pgoff)
+		goto prot;
+	ret = sys_shmat(v->fd, v->start,
+			(v->shm_rw || (v->prot & PROT_WRITE) ? 0 : SHM_RDONLY_) |
+				(v->prot & PROT_EXEC ? SHM_EXEC_ : 0));
 	if (ret != (long)v->start)
 		return fail(a, "shmat", v->start, ret), -1;
+	/* Its unmapped end goes again, before any later mapping comes there. */
+	if (v->shm_run < v->shm_len) {
+		ret = sys_munmap(v->start + v->shm_run, v->shm_len - v->shm_run);
+		if (ret)
+			return fail(a, "munmap of the unmapped end of a SysV segment", v->start,
+				    ret),
+			       -1;
+	}
+prot:
 	ret = sys_mprotect(v->start, v->end - v->start, v->prot);
 	if (ret)
 		return fail(a, "mprotect", v->start, ret), -1;

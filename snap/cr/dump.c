@@ -145,7 +145,7 @@ static int note_shmem(struct dump_ctx *ctx, struct dump_task *t)
 {
 	for (size_t i = 0; i < t->vmas.nr; i++)
 		if (t->vmas.v[i].kind == VMA_KIND__VMA_SHMEM &&
-		    shmem_note_vma(ctx, t->pid, &t->vmas.v[i]))
+		    shmem_note_vma(ctx, t->pid, &t->vmas.v[i], i ? &t->vmas.v[i - 1] : NULL))
 			return -1;
 	return shmem_note_sysv_created(ctx, t->pid);
 }

@@ -149,6 +149,26 @@ static bool vma_takes_pages(const VmaEntry *e)
 	       (e->kind == VMA_KIND__VMA_FILE_PRIVATE || e->kind == VMA_KIND__VMA_SHMEM);
 }
 
+/*
+ * A SysV mapping past offset 0 is a later part of an attachment (shmem.h):
+ * it continues the mapping before it, of the same segment.
+ */
+static int check_sysv_part(const struct restore_ctx *ctx, const struct restore_task *t, size_t i)
+{
+	const VmaEntry *e = t->mm->vmas[i], *p = i ? t->mm->vmas[i - 1] : NULL;
+
+	if (e->kind != VMA_KIND__VMA_SHMEM || !e->pgoff ||
+	    ctx->shmem->objs[e->shmem_id - 1]->kind != SHMEM_KIND__SHMEM_SYSV)
+		return 0;
+	if (p && p->kind == VMA_KIND__VMA_SHMEM && p->shmem_id == e->shmem_id &&
+	    p->end == e->start && p->pgoff + (p->end - p->start) / PAGE_SIZE == e->pgoff)
+		return 0;
+	pr_err("image mm-%d.img: mapping %lx of a SysV segment at offset %llu continues no "
+	       "attachment",
+	       t->pid, (unsigned long)e->start, (unsigned long long)e->pgoff * PAGE_SIZE);
+	return -1;
+}
+
 static int check_mm(struct restore_ctx *ctx, const struct restore_task *t)
 {
 	uint64_t prev_end = 0;
@@ -170,7 +190,7 @@ static int check_mm(struct restore_ctx *ctx, const struct restore_task *t)
 			return -1;
 		}
 		if (check_backing(ctx, t, e) || check_vma_attrs(t, e) || check_guards(ctx, t, e) ||
-		    check_hugetlb(t, e))
+		    check_hugetlb(t, e) || check_sysv_part(ctx, t, i))
 			return -1;
 		prev_end = e->end;
 	}

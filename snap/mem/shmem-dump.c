@@ -420,7 +420,22 @@ bool shmem_huge(const struct dump_ctx *ctx, uint32_t id)
 	return id && id <= ctx->shmem->nr && ctx->shmem->o[id - 1].e.has_huge_page_size;
 }
 
-int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
+/*
+ * A SysV segment is attached whole (shmat); a part of an attachment is a
+ * mapping that continues the one before it, of the same segment, at the
+ * next offset. The attachment's first part is at offset 0; a part at the
+ * end may be unmapped (restore attaches whole, then unmaps it).
+ */
+static bool sysv_part_ok(const struct vma *v, const struct vma *prev)
+{
+	if (!v->pgoff)
+		return true;
+	return prev && prev->kind == VMA_KIND__VMA_SHMEM && !strncmp(prev->path, "/SYSV", 5) &&
+	       prev->ino == v->ino && prev->end == v->start &&
+	       prev->pgoff + (prev->end - prev->start) / PAGE_SIZE == v->pgoff;
+}
+
+int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v, const struct vma *prev)
 {
 	bool sysv = !strncmp(v->path, "/SYSV", 5);
 	struct shmem_obj *o = find_obj(ctx->shmem, sysv, v->dev, v->ino);
@@ -434,8 +449,9 @@ int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v)
 			return -1;
 		}
 	}
-	if (sysv && (v->pgoff || v->end - v->start < o->e.size)) {
-		pr_err("%s: a SysV segment mapped in part is not supported yet", o->what);
+	if (sysv && !sysv_part_ok(v, prev)) {
+		pr_err("%s: a SysV attachment whose start was unmapped is not supported yet",
+		       o->what);
 		return -1;
 	}
 	v->shmem_id = o->e.id;

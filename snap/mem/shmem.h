@@ -45,8 +45,12 @@ struct ghost_restore;
 struct shmem_table *shmem_table_new(void);
 void shmem_table_free(struct shmem_table *st);
 
-/* Note the object @v (a VMA_SHMEM of task @pid) maps; sets v->shmem_id. */
-int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v);
+/*
+ * Note the object @v (a VMA_SHMEM of task @pid) maps; sets v->shmem_id.
+ * @prev is the task's mapping before @v, or NULL: a SysV attachment split
+ * by mprotect() shows as several mappings, the first at offset 0.
+ */
+int shmem_note_vma(struct dump_ctx *ctx, pid_t pid, struct vma *v, const struct vma *prev);
 /*
  * Note the memfd our @fd (a duplicate of target fd @tfd of @pid) refers to;
  * its id in *@id.

@@ -484,14 +484,35 @@ static bool vma_wants_rw(const VmaEntry *v)
 }
 
 /*
+ * What the shmat() of the SysV mapping @i of @t (at offset 0, of segment
+ * @e) maps, and how much of it @i and the parts that continue it cover.
+ */
+static void sysv_extent(const struct restore_task *t, size_t i, const ShmemEntry *e,
+			struct rst_vma *rv)
+{
+	uint64_t align = e->has_huge_page_size ? e->huge_page_size : PAGE_SIZE;
+	const VmaEntry *v = t->mm->vmas[i];
+	size_t j = i + 1;
+
+	rv->shm_len = (e->size + align - 1) & ~(align - 1);
+	while (j < t->mm->n_vmas && t->mm->vmas[j]->kind == VMA_KIND__VMA_SHMEM &&
+	       t->mm->vmas[j]->shmem_id == v->shmem_id && t->mm->vmas[j]->pgoff &&
+	       t->mm->vmas[j]->start == t->mm->vmas[j - 1]->end)
+		j++;
+	rv->shm_run = t->mm->vmas[j - 1]->end - v->start;
+}
+
+/*
  * How the restorer maps a shared memory VMA: a SysV segment is attached by its
  * id, read-write if it was; any other object is mapped from snap's fd of it,
  * or from a read-only reopen when the mapping's file was read-only. A
  * write-sealed memfd's shared mappings always are: the kernel lets them be
  * read-only only, and never made writable.
  */
-static int shmem_vma_fd(struct restore_ctx *ctx, const VmaEntry *v, struct rst_vma *rv, int base)
+static int shmem_vma_fd(struct restore_ctx *ctx, const struct restore_task *t, size_t i,
+			struct rst_vma *rv, int base)
 {
+	const VmaEntry *v = t->mm->vmas[i];
 	const ShmemEntry *e = ctx->shmem->objs[v->shmem_id - 1];
 	int fd = ctx->shmem->fds[v->shmem_id - 1];
 
@@ -499,6 +520,8 @@ static int shmem_vma_fd(struct restore_ctx *ctx, const VmaEntry *v, struct rst_v
 		rv->kind = RST_VMA_SYSV;
 		rv->fd = e->sysv_id;
 		rv->shm_rw = vma_wants_rw(v);
+		if (!v->pgoff)
+			sysv_extent(t, i, e, rv);
 		return 0;
 	}
 	if ((v->flags & MAP_SHARED) && !vma_wants_rw(v)) {
@@ -589,7 +612,7 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 		int flags = vma_wants_rw(v) ? O_RDWR : O_RDONLY, fd;
 
 		if (v->kind == VMA_KIND__VMA_SHMEM) {
-			if (shmem_vma_fd(ctx, v, &vmas[i], service_base + 2))
+			if (shmem_vma_fd(ctx, t, i, &vmas[i], service_base + 2))
 				return -1;
 			continue;
 		}
