@@ -255,7 +255,9 @@ static ShmemKind vma_shmem_kind(const struct vma *v)
 		return SHMEM_KIND__SHMEM_SYSV;
 	if (!strncmp(v->path, "/memfd:", 7))
 		return SHMEM_KIND__SHMEM_MEMFD;
-	if (!strncmp(v->path, "/dev/shm/", 9))
+	/* A file in /dev/shm, or on a hugetlbfs mount (not its internal file). */
+	if (!strncmp(v->path, "/dev/shm/", 9) ||
+	    ((v->flags & MAP_HUGETLB) && strcmp(v->path, "/anon_hugepage")))
 		return SHMEM_KIND__SHMEM_FILE;
 	return SHMEM_KIND__SHMEM_ANON;
 }
@@ -265,11 +267,11 @@ static int fill_new(struct shmem_obj *o, pid_t pid, const struct vma *v)
 	o->e.kind = vma_shmem_kind(v);
 	snprintf(o->what, sizeof(o->what), "pid %d shared memory %lx-%lx (%s)", pid,
 		 (unsigned long)v->start, (unsigned long)v->end, v->path);
-	/* Unlinked from /dev/shm: recreated, then unlinked again (shmem-restore.c). */
+	/* Unlinked: recreated, then unlinked again (shmem-restore.c). */
 	if (o->e.kind == SHMEM_KIND__SHMEM_FILE && v->deleted)
 		o->e.has_deleted = o->e.deleted = true;
 	if (o->e.kind == SHMEM_KIND__SHMEM_MEMFD || o->e.kind == SHMEM_KIND__SHMEM_FILE) {
-		/* memfd: "/memfd:NAME"; a /dev/shm file: its path. */
+		/* memfd: "/memfd:NAME"; a file: its path. */
 		o->e.name = strdup(o->e.kind == SHMEM_KIND__SHMEM_MEMFD ? v->path + 7 : v->path);
 		if (!o->e.name) {
 			pr_err("%s: out of memory", o->what);

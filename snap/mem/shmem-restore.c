@@ -2,12 +2,15 @@
 /* Shared memory objects, restore side (see shmem.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -54,20 +57,13 @@ static unsigned int huge_shift(const ShmemEntry *e)
 	return e->has_huge_page_size ? __builtin_ctzll(e->huge_page_size) : 0;
 }
 
-/*
- * A hugetlbfs object: of a kind that can be one (not a /dev/shm file), in
- * a power-of-two page size this machine has.
- */
+/* A hugetlbfs object: in a power-of-two page size this machine has. */
 static int check_huge(const ShmemEntry *e)
 {
 	char what[64];
 
 	if (!e->has_huge_page_size)
 		return 0;
-	if (e->kind == SHMEM_KIND__SHMEM_FILE) {
-		pr_err("image shmem.img: object %u: inconsistent contents", e->id);
-		return -1;
-	}
 	snprintf(what, sizeof(what), "image shmem.img: object %u", e->id);
 	return huge_size_check(e->huge_page_size, what);
 }
@@ -84,7 +80,8 @@ static int check_obj(struct restore_ctx *ctx, const ShmemEntry *e, size_t idx)
 	    ((e->kind == SHMEM_KIND__SHMEM_MEMFD || e->kind == SHMEM_KIND__SHMEM_FILE) &&
 	     !e->name) ||
 	    (e->kind == SHMEM_KIND__SHMEM_FILE &&
-	     (strncmp(e->name, "/dev/shm/", 9) || strstr(e->name, "/../")))) {
+	     ((strncmp(e->name, "/dev/shm/", 9) && !(e->has_huge_page_size && e->name[0] == '/')) ||
+	      strstr(e->name, "/../")))) {
 		pr_err("image shmem.img: object %zu: inconsistent contents", idx + 1);
 		return -1;
 	}
@@ -267,13 +264,17 @@ static int create_memfd(const ShmemEntry *e)
  */
 static int create_deleted_file(const ShmemEntry *e)
 {
-	char name[4096] = "/dev/shm/.snap-shm-XXXXXX";
+	char name[4096 + 32], dir[4096];
 	int fd = open(e->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e->mode);
 
-	if (fd >= 0)
+	snprintf(dir, sizeof(dir), "%s", e->name);
+	if (fd >= 0) {
 		snprintf(name, sizeof(name), "%s", e->name);
-	else if (errno == EEXIST)
+	} else if (errno == EEXIST) {
+		/* Next to it: on its file system (a hugetlbfs mount's, say). */
+		snprintf(name, sizeof(name), "%s/.snap-shm-XXXXXX", dirname(dir));
 		fd = mkostemp(name, O_CLOEXEC);
+	}
 	if (fd < 0 || unlink(name)) {
 		pr_perror("shared memory file %s (deleted): cannot recreate it", e->name);
 		if (fd >= 0)
@@ -283,7 +284,10 @@ static int create_deleted_file(const ShmemEntry *e)
 	return fd;
 }
 
-/* /dev/shm/NAME gets the dumped contents, whether it still exists or not. */
+/*
+ * The file (/dev/shm/NAME, or one on a hugetlbfs mount) gets the dumped
+ * contents, whether it still exists or not.
+ */
 static int create_file(const ShmemEntry *e, bool *made)
 {
 	int fd;
@@ -301,6 +305,24 @@ static int create_file(const ShmemEntry *e, bool *made)
 		return -1;
 	}
 	return fd;
+}
+
+/* A file made again in huge pages must be where they are: on a hugetlbfs mount of its size. */
+static int check_hugetlbfs(int fd, const ShmemEntry *e)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf)) {
+		pr_perror("shared memory file %s: statfs", e->name);
+		return -1;
+	}
+	if (sf.f_type != HUGETLBFS_MAGIC || (uint64_t)sf.f_bsize != e->huge_page_size) {
+		pr_err("shared memory file %s: not on a hugetlbfs mount of %llu kB pages, as it "
+		       "was",
+		       e->name, (unsigned long long)e->huge_page_size >> 10);
+		return -1;
+	}
+	return 0;
 }
 
 static int set_owner(int fd, const ShmemEntry *e, const char *what)
@@ -441,6 +463,8 @@ static int create_one(struct restore_ctx *ctx, const ShmemEntry *e, int *fdp, bo
 	if (fd < 0)
 		return -1;
 	*fdp = fd;
+	if (e->kind == SHMEM_KIND__SHMEM_FILE && e->has_huge_page_size && check_hugetlbfs(fd, e))
+		return -1;
 	snprintf(what, sizeof(what), "shared memory object %u", e->id);
 	if (e->kind != SHMEM_KIND__SHMEM_ANON && set_owner(fd, e, what))
 		return -1;

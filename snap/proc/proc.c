@@ -231,11 +231,12 @@ static bool anon_hugetlb(const struct vma *v, bool shared)
 /*
  * A mapping of a shared memory object (shmem.h), dumped with its pages: shared
  * anonymous memory shows as "/dev/zero (deleted)" ("/anon_hugepage (deleted)"
- * in huge pages); memfds, SysV segments and /dev/shm files by name. /dev/shm
- * files are saved too, as their data is as volatile as the task's own memory. A private mapping of one (its COWed
+ * in huge pages); memfds, SysV segments, /dev/shm files and files on a
+ * hugetlbfs mount by name. Those files are saved too, as their data is as
+ * volatile as the task's own memory. A private mapping of one (its COWed
  * pages are the task's) is backed by the object only when the object has no
  * name left to map it by: shared anonymous memory, a memfd, an unlinked
- * /dev/shm file; SysV segments are always shared.
+ * /dev/shm file; SysV segments and hugetlbfs files only when shared.
  */
 static bool vma_is_shmem(const struct vma *v, bool shared)
 {
@@ -246,7 +247,7 @@ static bool vma_is_shmem(const struct vma *v, bool shared)
 		return true;
 	if (!strncmp(p, "/dev/shm/", 9))
 		return shared || v->deleted;
-	return shared && !strncmp(p, "/SYSV", 5);
+	return shared && (!strncmp(p, "/SYSV", 5) || ((v->flags & MAP_HUGETLB) && p[0] == '/'));
 }
 
 /* Decide how a VMA is dumped; an error names what we cannot handle yet. */
@@ -277,7 +278,7 @@ static int vma_classify(pid_t pid, struct vma *v)
 	    !(shared && vma_is_shmem(v, shared))) {
 		pr_err("pid %d mapping %lx-%lx (%s): %s is not supported yet", pid,
 		       (unsigned long)v->start, (unsigned long)v->end, p,
-		       shared ? "a file on hugetlbfs" : "a private mapping of a deleted hugetlb file");
+		       shared ? "this hugetlb memory" : "a private mapping of a deleted hugetlb file");
 		return -1;
 	}
 	if (vma_is_shmem(v, shared)) {

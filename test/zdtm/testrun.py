@@ -13,7 +13,8 @@ from hugepages import HugePages
 from modes import FLAVOURS, MODES, PRE_DUMP_PAUSE
 from outcome import Failure, Skip
 from pageserver import PageServer
-from proc import (GONE_TIMEOUT, STATUS, alive, describe, kill, proc_state, spawn, wait_gone,
+from proc import (GONE_TIMEOUT, STATUS, alive, describe, kill, proc_state, spawn, spawn_wait,
+                  wait_gone,
                   wait_until)
 from snap import snap_failed
 from terminal import Terminal
@@ -76,6 +77,8 @@ class Run:
             raise Skip(self.ctx.swap.ensure())
         if t.hugepages:
             self.hugepages.reserve()
+        if t.hugetlbfs:
+            self.mount_hugetlbfs()
         self.start()
         if self.opts.nodump:
             self.finish("nodump")
@@ -330,6 +333,13 @@ class Run:
         if self.t.tty and TTY_MARKER not in self.terminals[-1].read():
             raise Failure("the tty marker did not reach the terminal")
 
+    def mount_hugetlbfs(self):
+        mnt = self.outfile + ".hugetlbfs"
+        os.makedirs(mnt)
+        if spawn_wait(["/bin/mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "none", mnt]):
+            raise Skip("cannot mount a hugetlbfs of 2 MiB pages")
+        self.hugetlbfs_mnt = mnt
+
     def clear_result(self):
         open(self.outfile, "w").close()
 
@@ -344,9 +354,14 @@ class Run:
         for term in self.terminals:
             kill(term.holder, group=True)
             term.close()
-        if self.hugepages.added:
+        if self.hugepages.added or getattr(self, "hugetlbfs_mnt", None):
             # Pages still mapped would stay as surplus until freed: wait first.
             if self.pid:
                 wait_gone(self.pid, 5)
+        if getattr(self, "hugetlbfs_mnt", None):
+            # Its files hold huge pages until it is gone.
+            spawn_wait(["/bin/umount", self.hugetlbfs_mnt])
+            self.hugetlbfs_mnt = None
+        if self.hugepages.added:
             self.hugepages.release()
 

@@ -38,6 +38,7 @@ DEFAULTS = {
     "stats": (),
     "needs_swap": False,
     "hugepages": 0,
+    "hugetlbfs": False,
     "new_pid": False,
 }
 STAT_OPS = ("==", "<=", ">", ">=")
@@ -63,6 +64,10 @@ class Test:
     stats: tuple
     needs_swap: bool
     hugepages: int
+    # A hugetlbfs (2 MiB pages) is mounted at the test's path "hugetlbfs"
+    # (OUTFILE.hugetlbfs) before it starts, and unmounted after: on the
+    # runner's mounts, so only the "h" flavour can have it.
+    hugetlbfs: bool
     # The restored task has another host pid (it is in a pid namespace of
     # its own, or restored under --new-pidns): the runner takes it from the
     # restore's --pidfile; the test checks its pids in its namespace.
