@@ -260,6 +260,29 @@ static int enter_cwd(struct restore_ctx *ctx, const struct restore_task *t)
 }
 
 /*
+ * The flock locks the task held only through mappings of a file, on the fd
+ * its restorer will map that file from (the first mapping's: the others
+ * share it), which the mapping then keeps.
+ */
+static int lock_mapped(struct restore_ctx *ctx, const struct restore_task *t,
+		       const struct bootstrap *b)
+{
+	const struct rst_vma *vmas = (const void *)(uintptr_t)b->args->vmas;
+
+	for (size_t i = 0; i < t->mm->n_vmas; i++) {
+		const VmaEntry *v = t->mm->vmas[i];
+		bool first = v->kind == VMA_KIND__VMA_FILE_SHARED ||
+			     v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+
+		for (size_t j = 0; first && j < i; j++)
+			first = vmas[j].kind == RST_VMA_SYSV || vmas[j].fd != vmas[i].fd;
+		if (first && files_mapped_locks(ctx, t, v, vmas[i].fd))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Everything done in the child before the restorer: files, cwd, root. A
  * task made with CLONE_FILES or CLONE_FS finds them done by its parent.
  */
@@ -283,7 +306,7 @@ static int child_prepare(struct restore_tree *tr, size_t idx)
 		pr_perror("pid %d: personality %#x", t->pid, c->personality);
 		return -1;
 	}
-	if (bootstrap_fill_child(ctx, t, &rp->b, tr->service_base))
+	if (bootstrap_fill_child(ctx, t, &rp->b, tr->service_base) || lock_mapped(ctx, t, &rp->b))
 		return -1;
 	if (!t->pe->fs_shared && strcmp(c->root, "/") && chroot(c->root)) {
 		pr_perror("pid %d: chroot %s", t->pid, c->root);

@@ -623,7 +623,7 @@ int bootstrap_fill_child(struct restore_ctx *ctx, struct restore_task *t, struct
 			continue;
 		fd = v->has_ghost_id ? open_ghost(ctx, v, flags) : open_mapped(t->pid, v, flags);
 		vmas[i].fd = to_service(fd, service_base + 2, v->path);
-		if (vmas[i].fd < 0 || files_mapped_locks(ctx, t, v, vmas[i].fd))
+		if (vmas[i].fd < 0)
 			return -1;
 	}
 	a->mm.exe_fd = to_service(open_exe(ctx, t), service_base + 2, t->core->mm->exe);
