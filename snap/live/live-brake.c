@@ -29,7 +29,9 @@
 /*
  * The brake itself may not run for a while: a VM's CPU may be taken by its
  * host (6 ms seen here), and the task write on. It keeps room for that long
- * at the task's rate; then looks again before the task could fill a
+ * at the task's rate, or for twice what its last stop took or its last look
+ * came late, if more (a loaded machine: stopping a task whose threads wait
+ * for a CPU takes longer); then looks again before the task could fill a
  * quarter of the rest at twice that rate, or half of it in a burst at this
  * many pages a microsecond (a copy-on-write fault takes longer here), and
  * at least every LOOK_MAX_NS.
@@ -50,7 +52,21 @@ struct live_brake {
 	bool gone;		       /* it exited: nothing to stop */
 	int err;		       /* a stop failed: its errno */
 	uint64_t look_faults, look_ns; /* the last look's */
+	uint64_t stall_ns;	       /* the room kept, in time at the task's rate */
 };
+
+/*
+ * The room to keep grows to twice @late, a stop's or a look's delay, and
+ * shrinks back by an eighth at each delay shorter than that. Locked.
+ */
+static void note_delay(struct live_brake *b, uint64_t late)
+{
+	uint64_t want = 2 * late, decayed = b->stall_ns - b->stall_ns / 8;
+
+	if (want < decayed)
+		want = decayed;
+	b->stall_ns = want > STALL_NS ? want : STALL_NS;
+}
 
 uint64_t live_task_faults(struct live_dump *ld)
 {
@@ -86,7 +102,7 @@ static bool must_stop(struct live_brake *b, uint64_t *gap)
 	if (bound >= cap)
 		return true;
 	room = (cap - bound) / PAGE_SIZE;
-	if (since * STALL_NS / dt >= room)
+	if (since * b->stall_ns / dt >= room)
 		return true;
 	*gap = room * 1000 / 2 / BURST_PAGES_PER_US;
 	if (since && room * dt / (8 * since) < *gap)
@@ -108,6 +124,7 @@ static void stop_task(struct live_brake *b)
 	t = task_pause(b->ld->pid);
 	err = t ? 0 : errno ? errno : EIO;
 	pthread_mutex_lock(&b->lock);
+	note_delay(b, now_ns() - t0);
 	b->paused = t;
 	b->stopped_ns = t0;
 	b->gone = err == ESRCH;
@@ -145,8 +162,16 @@ static void *brake_thread(void *arg)
 			stop_task(b);
 		b->want_stop = false;
 		pthread_cond_broadcast(&b->cond);
-		if (!b->quit && !b->want_stop && !b->want_go)
-			wait_ns(b, b->paused || b->gone || b->err ? LOOK_MAX_NS : gap);
+		if (!b->quit && !b->want_stop && !b->want_go) {
+			uint64_t wait = b->paused || b->gone || b->err ? LOOK_MAX_NS : gap;
+			uint64_t t0 = now_ns(), late;
+
+			wait_ns(b, wait);
+			/* Woken early for an ask, it is not late; after its wait, maybe. */
+			late = now_ns() - t0;
+			if (!b->paused && late > wait)
+				note_delay(b, late - wait);
+		}
 	}
 	if (b->paused)
 		task_resume(b->paused);
@@ -167,6 +192,7 @@ int live_brake_start(struct live_dump *ld)
 		return -1;
 	}
 	b->ld = ld;
+	b->stall_ns = STALL_NS;
 	b->look_faults = live_task_faults(ld);
 	b->look_ns = now_ns();
 	pthread_condattr_init(&ca);
