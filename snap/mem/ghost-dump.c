@@ -140,7 +140,7 @@ out:
 	return ret;
 }
 
-/* A removed directory: empty (rmdir would not have removed it otherwise), only its owner and mode. */
+/* A removed directory: empty (rmdir removes no other), so only its owner and mode. */
 static int save_dir(struct dump_ctx *ctx, const struct stat *st, uint32_t id)
 {
 	GhostFileEntry g = GHOST_FILE_ENTRY__INIT;

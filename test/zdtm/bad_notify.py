@@ -133,8 +133,8 @@ def bad_dump_file_locks_mapped(b):
     which checks its locks, runs on and passes."""
     r = b.target("static/file_lock_mapped")
     b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
-                 [r"pid %d holds a flock (read|write) lock on .*lock[123], which it maps; dump with "
-                  r"--file-locks" % r.pid])
+                 [r"pid %d holds a flock (read|write) lock on .*lock[123], which it maps; "
+                  r"dump with --file-locks" % r.pid])
     r.check_running("a refused dump")
     r.finish("a refused dump")
 
