@@ -498,6 +498,8 @@ int write_full(int fd, const void *buf, size_t len);
  */
 int pread_full(int fd, void *buf, size_t len, off_t off);
 int pwrite_full(int fd, const void *buf, size_t len, off_t off);
+/* @len (> 0) bytes at @buf are all zero: a hole need not be written. */
+bool all_zero(const void *buf, size_t len);
 /*
  * A new open file description of what our @fd refers to, through
  * /proc/self/fd/N, opened with @flags. -1 with errno set, nothing logged.

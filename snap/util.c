@@ -76,6 +76,13 @@ int pread_full(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
+bool all_zero(const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
 int pwrite_full(int fd, const void *buf, size_t len, off_t off)
 {
 	const char *p = buf;

@@ -665,8 +665,6 @@ int ptrace_run_to_sigreturn(pid_t pid, int (*kick)(void *), int (*at_entry)(void
 	}
 }
 
-#define ERESTART_RESTARTBLOCK 516
-
 int ptrace_enter_syscall(pid_t pid)
 {
 	struct user_regs_struct r;
@@ -682,7 +680,7 @@ int ptrace_enter_syscall(pid_t pid)
 	 * left to the kernel, whose restart_syscall() a later dump could not
 	 * tell from any other.
 	 */
-	if ((long)r.orig_rax >= 0 && (long)r.rax == -ERESTART_RESTARTBLOCK) {
+	if ((long)r.orig_rax >= 0 && (long)r.rax == -K_ERESTART_RESTARTBLOCK) {
 		regs_restart_syscall(&r, true);
 		if (ptrace(PTRACE_SETREGS, pid, NULL, &r))
 			return -1;

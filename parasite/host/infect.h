@@ -118,6 +118,16 @@ int ptrace_enter_syscall(pid_t pid);
  */
 int ptrace_wait(pid_t pid, int *status);
 
+/*
+ * What a syscall interrupted by a stop leaves in rax (kernel-internal codes):
+ * the kernel restarts it, or returns EINTR to a handler without SA_RESTART;
+ * with a restart block, resumes it through restart_syscall().
+ */
+#define K_ERESTARTSYS 512
+#define K_ERESTARTNOINTR 513
+#define K_ERESTARTNOHAND 514
+#define K_ERESTART_RESTARTBLOCK 516
+
 /* Rewrite @regs so a syscall interrupted by the freeze runs again. */
 void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block);
 /*

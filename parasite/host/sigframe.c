@@ -17,11 +17,6 @@
 #include "infect.h"
 #include "log.h"
 
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
-
 /*
  * Whether a syscall the kernel would resume from a restart block is the same
  * wait run again from its arguments, still in their registers: poll(),
@@ -45,13 +40,13 @@ void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block
 	if ((long)regs->orig_rax < 0)
 		return;
 	switch ((long)regs->rax) {
-	case -ERESTARTSYS:
-	case -ERESTARTNOINTR:
-	case -ERESTARTNOHAND:
+	case -K_ERESTARTSYS:
+	case -K_ERESTARTNOINTR:
+	case -K_ERESTARTNOHAND:
 		regs->rax = regs->orig_rax;
 		regs->rip -= 2;
 		break;
-	case -ERESTART_RESTARTBLOCK:
+	case -K_ERESTART_RESTARTBLOCK:
 		if (rerun_from_args(regs)) {
 			regs->rax = regs->orig_rax;
 			regs->rip -= 2;

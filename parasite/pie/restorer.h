@@ -10,8 +10,7 @@
 /* "what at ADDR: errno N" into args->err; returns 0, the "no frame" of entry.S. */
 unsigned long fail(struct restorer_args *a, const char *what, unsigned long addr, long err);
 int is_err(long ret);
-/* The dumped creds, for the calling thread only: raw syscalls do not broadcast. */
-/* The calling thread's credentials @c (the kernel keeps them per thread). */
+/* The calling thread's credentials @c: raw syscalls set them per thread, never broadcast. */
 long restore_creds(struct restorer_args *a, const struct rst_creds *c);
 
 /*

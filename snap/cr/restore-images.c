@@ -25,6 +25,7 @@
 #include "cr/restore-images.h"
 #include "kcompat.h"
 #include "mem/ghost.h"
+#include "mem/huge-data.h"
 #include "mem/page-chain.h"
 #include "mem/shmem.h"
 
@@ -72,7 +73,7 @@ static int check_guards(const struct restore_ctx *ctx, const struct restore_task
 static int check_hugetlb(const struct restore_task *t, const VmaEntry *e)
 {
 	unsigned int shift = (e->flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-	char path[96];
+	char what[80];
 
 	if (!(e->flags & MAP_HUGETLB))
 		return 0;
@@ -81,16 +82,9 @@ static int check_hugetlb(const struct restore_task *t, const VmaEntry *e)
 		       (unsigned long)e->start, (unsigned long)e->end, e->flags);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%llukB",
-		 (1ULL << shift) >> 10);
-	if (access(path, F_OK)) {
-		pr_err("image mm-%d.img: mapping %lx-%lx uses %llu kB huge pages, which this "
-		       "machine does not have",
-		       t->pid, (unsigned long)e->start, (unsigned long)e->end,
-		       (1ULL << shift) >> 10);
-		return -1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "image mm-%d.img: mapping %lx-%lx", t->pid,
+		 (unsigned long)e->start, (unsigned long)e->end);
+	return huge_size_check(1ULL << shift, what);
 }
 
 static int check_vma_attrs(const struct restore_task *t, const VmaEntry *e)

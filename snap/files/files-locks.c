@@ -251,11 +251,26 @@ static pid_t posix_taker(const struct dump_ctx *ctx, const struct dump_task *t, 
 	return t->pid;
 }
 
+/* A lock of @kind, write or read, that the restored task @pid takes again. */
+static FileLockEntry *new_entry(FileLockKind kind, bool write, uint32_t pid)
+{
+	FileLockEntry *e = malloc(sizeof(*e));
+
+	if (!e)
+		return NULL;
+	file_lock_entry__init(e);
+	e->kind = kind;
+	e->type = write ? FILE_LOCK_TYPE__LOCK_TYPE_WRITE : FILE_LOCK_TYPE__LOCK_TYPE_READ;
+	e->pid = pid;
+	return e;
+}
+
 static int dump_lock(struct dump_ctx *ctx, struct file_locks *fl, const struct dump_task *t,
 		     const struct fd_desc *d, uint32_t id, const struct lock_line *l)
 {
 	FileLockEntry *e;
 	FileLockKind kind;
+	pid_t taker;
 
 	if (!strcmp(l->kind, "FLOCK"))
 		kind = FILE_LOCK_KIND__LOCK_KIND_FLOCK;
@@ -280,19 +295,13 @@ static int dump_lock(struct dump_ctx *ctx, struct file_locks *fl, const struct d
 		       l->type[0] == 'R' ? "read" : "write");
 		return -1;
 	}
-	e = malloc(sizeof(*e));
+	taker = kind == FILE_LOCK_KIND__LOCK_KIND_POSIX ? posix_taker(ctx, t, l->pid)
+						       : table_owner(ctx, t)->pid;
+	e = new_entry(kind, l->type[0] == 'W', dump_vpid(ctx, taker));
 	if (!e)
 		goto oom;
-	file_lock_entry__init(e);
-	e->kind = kind;
-	e->type = l->type[0] == 'R' ? FILE_LOCK_TYPE__LOCK_TYPE_READ
-				    : FILE_LOCK_TYPE__LOCK_TYPE_WRITE;
 	e->fd = d->fd;
 	e->file_id = id;
-	if (kind == FILE_LOCK_KIND__LOCK_KIND_POSIX)
-		e->pid = dump_vpid(ctx, posix_taker(ctx, t, l->pid));
-	else
-		e->pid = dump_vpid(ctx, table_owner(ctx, t)->pid);
 	if (kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK) {
 		e->start = l->start;
 		e->len = l->end == LOCK_EOF ? 0 : l->end - l->start + 1;
@@ -374,13 +383,9 @@ static int save_mapped(struct dump_ctx *ctx, struct file_locks *fl, const struct
 			       s->pid, s->write ? "write" : "read", v->path);
 			return -1;
 		}
-		e = malloc(sizeof(*e));
+		e = new_entry(FILE_LOCK_KIND__LOCK_KIND_FLOCK, s->write, dump_vpid(ctx, s->pid));
 		if (!e)
 			goto oom;
-		file_lock_entry__init(e);
-		e->kind = FILE_LOCK_KIND__LOCK_KIND_FLOCK;
-		e->type = s->write ? FILE_LOCK_TYPE__LOCK_TYPE_WRITE : FILE_LOCK_TYPE__LOCK_TYPE_READ;
-		e->pid = dump_vpid(ctx, s->pid);
 		e->has_mapped = true;
 		e->mapped = v->start;
 		if (add_entry(fl, e, s->ino))

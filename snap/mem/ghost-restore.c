@@ -122,15 +122,6 @@ oom:
 	return -1;
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	while (len && !*p) {
-		p++;
-		len--;
-	}
-	return !len;
-}
-
 /*
  * The extents at their offsets; the rest stays holes. An older image's data
  * is the whole file: its zero chunks are left as holes, as they most likely

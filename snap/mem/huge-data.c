@@ -29,11 +29,6 @@ int huge_size_check(uint64_t hps, const char *what)
 	return 0;
 }
 
-static bool all_zero(const char *buf, size_t len)
-{
-	return !buf[0] && !memcmp(buf, buf + 1, len - 1);
-}
-
 int huge_data_runs(int fd, uint64_t size, uint64_t hpage, const char *what, huge_run_fn *run,
 		   void *arg)
 {

@@ -32,4 +32,14 @@ int huge_data_runs(int fd, uint64_t size, uint64_t hpage, const char *what, huge
  */
 int huge_size_check(uint64_t hps, const char *what);
 
+/*
+ * Huge page size @hps as mmap(), memfd_create() and shmget() take it beside
+ * their *_HUGETLB flag: its log2 in bits 26-31 (linux/hugetlb_encode.h, one
+ * encoding for all three).
+ */
+static inline int huge_size_flags(uint64_t hps)
+{
+	return __builtin_ctzll(hps) << 26;
+}
+
 #endif

@@ -27,14 +27,6 @@
 #define MFD_ALLOW_SEALING 2U
 #endif
 
-/* Where memfd_create() and shmget() take a huge page size's log2 (linux/hugetlb_encode.h). */
-#ifndef MFD_HUGE_SHIFT
-#define MFD_HUGE_SHIFT 26
-#endif
-#ifndef SHM_HUGE_SHIFT
-#define SHM_HUGE_SHIFT 26
-#endif
-
 #define SHM_NEXT_ID "/proc/sys/kernel/shm_next_id"
 
 static uint64_t page_align(uint64_t v)
@@ -49,12 +41,6 @@ int shmem_index(const struct restore_ctx *ctx, uint32_t id, const char *what)
 		return -1;
 	}
 	return id - 1;
-}
-
-/* log2 of object @e's huge page size; 0 for a tmpfs object. */
-static unsigned int huge_shift(const ShmemEntry *e)
-{
-	return e->has_huge_page_size ? __builtin_ctzll(e->huge_page_size) : 0;
 }
 
 /* A hugetlbfs object: in a power-of-two page size this machine has. */
@@ -225,7 +211,7 @@ static int map_and_fill(struct restore_ctx *ctx, const ShmemEntry *e, int fd)
 /* Shared anonymous memory: ours, opened through map_files to pass it on. */
 static int create_anon(const ShmemEntry *e)
 {
-	int huge = e->has_huge_page_size ? MAP_HUGETLB | huge_shift(e) << MAP_HUGE_SHIFT : 0;
+	int huge = e->has_huge_page_size ? MAP_HUGETLB | huge_size_flags(e->huge_page_size) : 0;
 	uint64_t len = page_align(e->size);
 	char path[96];
 	void *p;
@@ -249,7 +235,7 @@ static int create_anon(const ShmemEntry *e)
 static int create_memfd(const ShmemEntry *e)
 {
 	unsigned int huge =
-		e->has_huge_page_size ? MFD_HUGETLB | huge_shift(e) << MFD_HUGE_SHIFT : 0;
+		e->has_huge_page_size ? MFD_HUGETLB | huge_size_flags(e->huge_page_size) : 0;
 	int fd = memfd_create(e->name, MFD_CLOEXEC | MFD_ALLOW_SEALING | huge);
 
 	if (fd < 0)
@@ -358,7 +344,7 @@ static int sysv_new(const ShmemEntry *e)
 			  SHM_NEXT_ID);
 		return -1;
 	}
-	huge = e->has_huge_page_size ? SHM_HUGETLB | huge_shift(e) << SHM_HUGE_SHIFT : 0;
+	huge = e->has_huge_page_size ? SHM_HUGETLB | huge_size_flags(e->huge_page_size) : 0;
 	id = shmget(e->sysv_key, e->size, IPC_CREAT | IPC_EXCL | e->mode | huge);
 	write_next_id(-1);
 	if (id < 0) {

@@ -24,10 +24,6 @@
 #include "ns/ipc.h"
 #include "image.h"
 
-#ifndef SHM_HUGE_SHIFT
-#define SHM_HUGE_SHIFT 26
-#endif
-
 static uint64_t page_align(uint64_t v)
 {
 	return (v + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
@@ -256,9 +252,7 @@ int ipc_shm_check(struct ipc_restore *r)
 static int make_segment(const IpcPermEntry *perm, void *arg)
 {
 	const IpcShmEntry *e = arg;
-	int huge = e->has_huge_page_size
-			   ? SHM_HUGETLB | __builtin_ctzll(e->huge_page_size) << SHM_HUGE_SHIFT
-			   : 0;
+	int huge = e->has_huge_page_size ? SHM_HUGETLB | huge_size_flags(e->huge_page_size) : 0;
 
 	return shmget(perm->key, e->size, IPC_CREAT | IPC_EXCL | perm->mode | huge);
 }

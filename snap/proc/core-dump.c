@@ -140,8 +140,10 @@ static int peek_pending(pid_t pid, pid_t tid, bool shared, uint8_t *buf, uint8_t
 	return 0;
 }
 
-/* The main thread's, from its /proc/PID/status read frozen (thread_collect()). */
-/* Credentials from a thread's /proc/TID/status @st (groups into @groups), and @secbits. */
+/*
+ * Credentials from a thread's /proc/TID/status @st, read frozen by
+ * thread_collect() (groups into @groups), and @secbits.
+ */
 static void fill_creds(CredsEntry *c, uint32_t *groups, const struct proc_status *st,
 		       uint32_t secbits)
 {

@@ -565,7 +565,7 @@ static int open_mapped(pid_t pid, const VmaEntry *v, int flags)
  */
 static int open_exe(struct restore_ctx *ctx, const struct restore_task *t)
 {
-	const char *exe = t->core->mm->exe, *sfx = " (deleted)";
+	const char *exe = t->core->mm->exe, *sfx = DELETED_SUFFIX;
 	size_t len = strlen(exe), sl = strlen(sfx);
 
 	if (len > sl && !strcmp(exe + len - sl, sfx))

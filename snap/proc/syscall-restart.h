@@ -13,9 +13,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
-#define K_ERESTARTSYS 512
-#define K_ERESTARTNOINTR 513
-#define K_ERESTARTNOHAND 514
+#include "infect.h"
 
 static inline bool regs_in_restart(const struct user_regs_struct *r)
 {

@@ -65,6 +65,7 @@ class Run:
         self.page_server = lambda images, name: PageServer(self.snap, images, self.dir,
                                                            name=name)
         self.hugepages = HugePages(test.hugepages * (2 if mode.side_by_side else 1))
+        self.hugetlbfs_mnt = None
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.img)
 
@@ -354,11 +355,11 @@ class Run:
         for term in self.terminals:
             kill(term.holder, group=True)
             term.close()
-        if self.hugepages.added or getattr(self, "hugetlbfs_mnt", None):
+        if self.hugepages.added or self.hugetlbfs_mnt:
             # Pages still mapped would stay as surplus until freed: wait first.
             if self.pid:
                 wait_gone(self.pid, 5)
-        if getattr(self, "hugetlbfs_mnt", None):
+        if self.hugetlbfs_mnt:
             # Its files hold huge pages until it is gone.
             spawn_wait(["/bin/umount", self.hugetlbfs_mnt])
             self.hugetlbfs_mnt = None
