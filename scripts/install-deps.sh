@@ -12,10 +12,12 @@
 # and scripts/bench-runc.sh: a busybox container checkpointed through snap swrk.
 # postgresql-15 is the database srv/postgres (test/zdtm/srv_postgres.py) runs
 # from a cluster of its own; the packaged cluster's service must not start.
+# tcpdump reads lo through a mapped packet ring in srv/tcpdump_* (srv_tcpdump.py).
 set -e
 PKGS="gcc make pkg-config libnl-3-dev libnl-route-3-dev libprotobuf-c-dev \
 protobuf-c-compiler libcap-dev libcap2-bin libbsd-dev python3 util-linux mount procps \
-redis-server redis-tools nginx-light iproute2 runc busybox-static jq postgresql-15"
+redis-server redis-tools nginx-light iproute2 runc busybox-static jq postgresql-15 \
+tcpdump"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -215,6 +215,7 @@ enum rst_vma_kind {
 	RST_VMA_VDSO,
 	RST_VMA_VVAR,
 	RST_VMA_SHMEM,			/* mapped from fd */
+	RST_VMA_PACKET_RING,		/* a packet socket's ring, from fd, turned: ring_* */
 	RST_VMA_SYSV,			/* restorer only: shmat(fd = the shmid) */
 };
 
@@ -243,6 +244,11 @@ struct rst_vma {
 	 * the fork, to be moved to start; its pages are in place. 0: not.
 	 */
 	__u64 premap;
+	/*
+	 * RST_VMA_PACKET_RING: the bytes the ring maps, and how far it turned:
+	 * old offset o (pgoff) is at (o - ring_shift) mod ring_size now.
+	 */
+	__u64 ring_size, ring_shift;
 };
 
 struct rst_pagemap {

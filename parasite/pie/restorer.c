@@ -8,7 +8,8 @@
  *   2. move the vDSO/vvar block to its dumped address;
  *   3. create every dumped mapping; a premapped one is moved into place
  *      with mremap(), its pages (shared with the parent's or the
- *      children's) in it already;
+ *      children's) in it already; a packet socket's ring is mapped last
+ *      and turned into place (map_ring());
  *   4. fill them (restorer-fill.c): pages are read into a staging area
  *      and copied into place by the kernel (UFFDIO_COPY for private
  *      anonymous memory, whole PMDs of MADV_HUGEPAGE mappings moved in as
@@ -257,6 +258,14 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 				return -1;
 			continue;
 		}
+		/* Held for map_rings(), which needs the rest in place. */
+		if (v->kind == RST_VMA_PACKET_RING) {
+			ret = sys_mmap(v->start, v->end - v->start, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_, -1, 0);
+			if (ret != (long)v->start)
+				return fail(a, "mmap", v->start, ret), -1;
+			continue;
+		}
 		has_pages[i] = vma_has_pages(a, v);
 		ret = sys_mmap(v->start, v->end - v->start, fill_prot(v, has_pages[i]),
 			       v->flags | MAP_FIXED_, v->kind == RST_VMA_ANON ? -1 : v->fd,
@@ -272,6 +281,46 @@ static long create_vmas(struct restorer_args *a, unsigned char *has_pages)
 		if (ret != (long)v->start)
 			return fail(a, "mmap", v->start, ret), -1;
 	}
+	return 0;
+}
+
+/*
+ * A packet socket's ring is mapped whole, at offset 0 (the kernel allows
+ * no less), and its kernel's first block must come where the process
+ * looks next (files/packet-ring.c): mapped anywhere free, then each piece
+ * moved over the mapping's place held by create_vmas(), in at most two
+ * moves where the turn wraps. What the process did not map goes after.
+ */
+static long map_ring(struct restorer_args *a, struct rst_vma *v)
+{
+	unsigned long at = v->start, off = (v->pgoff * PAGE + v->ring_size - v->ring_shift) %
+					   v->ring_size;
+	long tmp = sys_mmap(0, v->ring_size, v->prot, MAP_SHARED, v->fd, 0), ret;
+
+	if (is_err(tmp))
+		return fail(a, "mmap of a packet socket's ring for", v->start, tmp), -1;
+	while (at < v->end) {
+		unsigned long len = v->end - at;
+
+		if (len > v->ring_size - off)
+			len = v->ring_size - off;
+		ret = sys_mremap(tmp + off, len, len, MREMAP_MAYMOVE_ | MREMAP_FIXED_, at);
+		if (ret != (long)at)
+			return fail(a, "moving a packet socket's ring to", at, ret), -1;
+		at += len;
+		off = 0;
+	}
+	sys_munmap(tmp, v->ring_size);
+	return 0;
+}
+
+static long map_rings(struct restorer_args *a)
+{
+	struct rst_vma *vmas = (void *)a->vmas;
+
+	for (unsigned int i = 0; i < a->nr_vmas; i++)
+		if (vmas[i].kind == RST_VMA_PACKET_RING && map_ring(a, &vmas[i]))
+			return -1;
 	return 0;
 }
 
@@ -535,7 +584,7 @@ unsigned long blob_main(struct restorer_args *a)
 			return 0;
 	}
 	memset(has_pages, 0, sizeof(has_pages));
-	if (create_vmas(a, has_pages) || fill_pages(a, has_pages) || lazy_setup(a) ||
+	if (create_vmas(a, has_pages) || map_rings(a) || fill_pages(a, has_pages) || lazy_setup(a) ||
 	    final_prot(a, has_pages) || restore_vma_attrs(a))
 		return 0;
 	/*

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "files/files.h"
+#include "files/packet-ring.h"
 #include "image.h"
 #include "log.h"
 #include "ns/ns.h"
@@ -161,6 +162,36 @@ static int check_sysv_part(const struct restore_ctx *ctx, const struct restore_t
 	       "attachment",
 	       t->pid, (unsigned long)e->start, (unsigned long long)e->pgoff * PAGE_SIZE);
 	return -1;
+}
+
+/*
+ * A packet socket's ring: shared, of a socket the task holds with a receive
+ * ring, and inside that ring. After files.img is loaded.
+ */
+static int check_ring(const struct restore_ctx *ctx, const struct restore_task *t,
+		      const VmaEntry *e)
+{
+	const PacketRing *r;
+	char what[64];
+
+	if (e->kind != VMA_KIND__VMA_PACKET_RING)
+		return 0;
+	snprintf(what, sizeof(what), "image mm-%d.img: mapping %lx", t->pid,
+		 (unsigned long)e->start);
+	if ((e->flags & MAP_TYPE) != MAP_SHARED || !e->has_sk_ino) {
+		pr_err("%s: a packet socket's ring, not shared or of no socket", what);
+		return -1;
+	}
+	if (files_packet_ring(ctx, t, e->sk_ino, &r, what) < 0)
+		return -1;
+	if (e->pgoff > packet_ring_size(r) / PAGE_SIZE ||
+	    e->end - e->start > packet_ring_size(r) - e->pgoff * PAGE_SIZE) {
+		pr_err("%s: %lu bytes at offset %llu of a packet socket's ring of %llu", what,
+		       (unsigned long)(e->end - e->start), (unsigned long long)e->pgoff * PAGE_SIZE,
+		       (unsigned long long)packet_ring_size(r));
+		return -1;
+	}
+	return 0;
 }
 
 static int check_mm(struct restore_ctx *ctx, const struct restore_task *t)
@@ -494,7 +525,13 @@ int restore_load(struct restore_ctx *ctx)
 		if (pe[i]->state != TASK_STATE__TASK_ZOMBIE && load_task(ctx, &ctx->tasks[i]))
 			goto err_tasks;
 	free(pe);
-	return restore_load_files(ctx);
+	if (restore_load_files(ctx))
+		return -1;
+	for (i = 0; i < nr; i++)
+		for (size_t j = 0; ctx->tasks[i].mm && j < ctx->tasks[i].mm->n_vmas; j++)
+			if (check_ring(ctx, &ctx->tasks[i], ctx->tasks[i].mm->vmas[j]))
+				return -1;
+	return 0;
 err:
 	for (i = 0; i < nr; i++)
 		protobuf_c_message_free_unpacked(&pe[i]->base, NULL);

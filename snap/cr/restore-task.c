@@ -22,6 +22,7 @@
 
 #include "cgroup/cgroup.h"
 #include "files/files.h"
+#include "files/packet-ring.h"
 #include "files/files-ctty.h"
 #include "log.h"
 #include "ns/ns.h"
@@ -283,6 +284,38 @@ static int lock_mapped(struct restore_ctx *ctx, const struct restore_task *t,
 }
 
 /*
+ * The packet socket rings the task maps: from its fd of the socket, which
+ * prepare_fds() put in place, and turned as the ring was (packet-ring.h).
+ */
+static int ring_fds(const struct restore_ctx *ctx, const struct restore_task *t,
+		    const struct bootstrap *b, int service_base)
+{
+	struct rst_vma *vmas = (void *)(uintptr_t)b->args->vmas;
+
+	for (size_t i = 0; i < t->mm->n_vmas; i++) {
+		const VmaEntry *v = t->mm->vmas[i];
+		const PacketRing *r;
+		char what[64];
+		int fd;
+
+		if (v->kind != VMA_KIND__VMA_PACKET_RING)
+			continue;
+		snprintf(what, sizeof(what), "pid %d mapping %lx", t->pid, (unsigned long)v->start);
+		fd = files_packet_ring(ctx, t, v->sk_ino, &r, what);
+		if (fd < 0)
+			return -1;
+		vmas[i].fd = fcntl(fd, F_DUPFD_CLOEXEC, service_base + 2);
+		if (vmas[i].fd < 0) {
+			pr_perror("%s: cannot move the fd of its packet socket", what);
+			return -1;
+		}
+		vmas[i].ring_size = packet_ring_size(r);
+		vmas[i].ring_shift = packet_ring_shift(r);
+	}
+	return 0;
+}
+
+/*
  * Everything done in the child before the restorer: files, cwd, root. A
  * task made with CLONE_FILES or CLONE_FS finds them done by its parent.
  */
@@ -306,7 +339,8 @@ static int child_prepare(struct restore_tree *tr, size_t idx)
 		pr_perror("pid %d: personality %#x", t->pid, c->personality);
 		return -1;
 	}
-	if (bootstrap_fill_child(ctx, t, &rp->b, tr->service_base) || lock_mapped(ctx, t, &rp->b))
+	if (bootstrap_fill_child(ctx, t, &rp->b, tr->service_base) || lock_mapped(ctx, t, &rp->b) ||
+	    ring_fds(ctx, t, &rp->b, tr->service_base))
 		return -1;
 	if (!t->pe->fs_shared && strcmp(c->root, "/") && chroot(c->root)) {
 		pr_perror("pid %d: chroot %s", t->pid, c->root);

@@ -8,8 +8,10 @@
  * sets the options, binds it to the same interface (by index: it must
  * still be there) and adds the memberships again, as many times each.
  *
- * Refused by name: mmap'ed rings (PACKET_RX_RING, PACKET_TX_RING: their
- * frames live in the process's memory and the kernel's at once) and fanout
+ * A receive ring (PACKET_RX_RING) is saved with its unread packets and set
+ * again before the bind (packet-ring.c); its mapping is the restorer's.
+ * Refused by name: transmit rings (PACKET_TX_RING: the process's and the
+ * kernel's places in it cannot be told when nothing is pending) and fanout
  * groups (PACKET_FANOUT: a group is shared with sockets snap may not hold).
  * The frames queued to read are left out with a warning: they came from an
  * interface, where frames may be lost anyway.
@@ -30,6 +32,8 @@
 #include <unistd.h>
 
 #include "files/files-kind.h"
+#include "files/files-table.h"
+#include "files/packet-ring.h"
 #include "log.h"
 #include "net/inet-diag.h"
 #include "net/sk-opts.h"
@@ -138,10 +142,10 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 				who, (unsigned long)d->st.st_ino);
 		return -1;
 	}
-	if (p->rx_ring || p->tx_ring) {
-		pr_err("%s: packet socket with an mmap'ed %s ring (PACKET_%s_RING), which snap "
+	if (p->tx_ring) {
+		pr_err("%s: packet socket with a transmit ring (PACKET_TX_RING), which snap "
 		       "cannot save",
-		       who, p->rx_ring ? "receive" : "transmit", p->rx_ring ? "RX" : "TX");
+		       who);
 		return -1;
 	}
 	if (p->fanout) {
@@ -181,7 +185,7 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 		pr_warn("%s: the frames queued to packet socket inode %u are not saved", who,
 			p->ino);
 	dump_more(d->local, pe);
-	if (dump_mclist(p, pe, who))
+	if (dump_mclist(p, pe, who) || (p->rx_ring && packet_ring_dump(d->local, &p->rx, pe, who)))
 		return -1;
 	return sk_opts_dump(d->local, AF_PACKET, p->type, htons(p->protocol), NULL, who, &pe->opts,
 			    NULL);
@@ -221,7 +225,7 @@ static int packet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe
 			return -1;
 		}
 	}
-	return sk_opts_check(pe->opts, who);
+	return packet_ring_check(pe, who) || sk_opts_check(pe->opts, who) ? -1 : 0;
 }
 
 static int set_int(int fd, int opt, int v)
@@ -301,7 +305,12 @@ static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 		pr_perror("%s: cannot make a packet socket of protocol %#x", who, pe->protocol);
 		return -1;
 	}
-	if (restore_opts(fd, pe, who))
+	/*
+	 * The ring and the filter before the bind: no packet comes before its
+	 * unread ones are back, nor one the filter would have kept out.
+	 */
+	if (restore_opts(fd, pe, who) || (pe->rx_ring && packet_ring_restore(fd, pe, who)) ||
+	    sk_opts_restore(fd, pe->opts, who))
 		goto err;
 	if (pe->has_ifindex) {
 		if (!if_indextoname(pe->ifindex, ifname)) {
@@ -316,7 +325,7 @@ static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 			goto err;
 		}
 	}
-	if (restore_mclist(fd, pe, who) || sk_opts_restore(fd, pe->opts, who))
+	if (restore_mclist(fd, pe, who))
 		goto err;
 	if (fcntl(fd, F_SETFL, pe->flags)) {
 		pr_perror("%s: cannot set file flags %#o", who, pe->flags);
@@ -325,6 +334,24 @@ static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	return fd;
 err:
 	close(fd);
+	return -1;
+}
+
+int files_packet_ring(const struct restore_ctx *ctx, const struct restore_task *t, uint32_t ino,
+		      const PacketRing **ring, const char *what)
+{
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		ssize_t idx = files_index(ctx, t->fds[i]->id);
+		const FileEntry *fe = idx < 0 ? NULL : ctx->files[idx];
+
+		if (fe && fe->type == FD_TYPE__FD_PACKET && fe->packet_sk &&
+		    fe->packet_sk->ino == ino && fe->packet_sk->rx_ring) {
+			*ring = fe->packet_sk->rx_ring;
+			return t->fds[i]->fd;
+		}
+	}
+	pr_err("%s: maps the receive ring of packet socket %u, which is none of its fds", what,
+	       ino);
 	return -1;
 }
 

@@ -91,6 +91,13 @@ int files_task_installed(struct restore_ctx *ctx, const struct restore_task *t);
 int files_mapped_locks(const struct restore_ctx *ctx, const struct restore_task *t,
 		       const VmaEntry *v, int fd);
 /*
+ * The fd by which @t holds packet socket @ino with a receive ring, which its
+ * mapping @ino is mapped from (VMA_PACKET_RING), and that ring in *@ring;
+ * -1 if none (logged, naming @what).
+ */
+int files_packet_ring(const struct restore_ctx *ctx, const struct restore_task *t, uint32_t ino,
+		      const PacketRing **ring, const char *what);
+/*
  * How snap runs a syscall in a restored task it holds stopped (restore.c).
  * @mem is @mem_len bytes mapped at the same address in snap and in the task,
  * for arguments passed by pointer.

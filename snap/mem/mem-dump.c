@@ -102,6 +102,10 @@ static int fill_entry(struct dump_ctx *ctx, pid_t pid, VmaEntry *ve, struct vma 
 		ve->has_shmem_id = true;
 		ve->shmem_id = v->shmem_id;
 	}
+	if (v->kind == VMA_KIND__VMA_PACKET_RING) {
+		ve->has_sk_ino = true;
+		ve->sk_ino = v->ino;
+	}
 	/* Whether mprotect(PROT_WRITE) may work: the file's access, not the protection. */
 	if (v->flags & MAP_SHARED) {
 		ve->has_may_write = true;

@@ -103,6 +103,12 @@ struct packet_diag_mc {
 	uint8_t addr[32];
 };
 
+/* A ring as PACKET_DIAG_RX_RING/TX_RING show it (struct packet_diag_ring). */
+struct packet_ring_cfg {
+	uint32_t block_size, block_nr, frame_size, frame_nr;
+	uint32_t retire_tmo, sizeof_priv, features;	/* TPACKET_V3 */
+};
+
 struct packet_diag {
 	uint32_t ino;
 	uint8_t type;			/* SOCK_RAW, SOCK_DGRAM */
@@ -111,6 +117,7 @@ struct packet_diag {
 	struct packet_diag_mc *mc;
 	uint32_t nr_mc;
 	bool rx_ring, tx_ring;		/* PACKET_RX_RING, PACKET_TX_RING set up */
+	struct packet_ring_cfg rx;	/* rx_ring: as set */
 	bool fanout;			/* in a PACKET_FANOUT group */
 	uint32_t fanout_id;
 	bool filter;			/* a socket filter is attached */

@@ -81,6 +81,14 @@ static int packet_one(struct nlmsghdr *h, void *arg)
 		p->flags = i->pdi_flags;
 	}
 	p->rx_ring = tb[PACKET_DIAG_RX_RING];
+	if (p->rx_ring && nla_len(tb[PACKET_DIAG_RX_RING]) >= (int)sizeof(struct packet_diag_ring)) {
+		struct packet_diag_ring *r = nla_data(tb[PACKET_DIAG_RX_RING]);
+
+		p->rx = (struct packet_ring_cfg){ r->pdr_block_size, r->pdr_block_nr,
+						  r->pdr_frame_size, r->pdr_frame_nr,
+						  r->pdr_retire_tmo, r->pdr_sizeof_priv,
+						  r->pdr_features };
+	}
 	p->tx_ring = tb[PACKET_DIAG_TX_RING];
 	if (tb[PACKET_DIAG_FANOUT]) {
 		p->fanout = true;

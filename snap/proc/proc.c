@@ -285,6 +285,10 @@ static int vma_classify(pid_t pid, struct vma *v)
 		v->kind = VMA_KIND__VMA_SHMEM;
 		return 0;
 	}
+	if (shared && !strncmp(p, "socket:[", 8)) {
+		v->kind = VMA_KIND__VMA_PACKET_RING;
+		return vma_socket_check(pid, v);
+	}
 	if (p[0] != '/') {
 		pr_err("pid %d mapping %lx-%lx (%s): unknown special mapping", pid,
 		       (unsigned long)v->start, (unsigned long)v->end, p);

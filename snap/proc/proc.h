@@ -49,6 +49,11 @@ int parse_smaps(pid_t pid, struct vma_list *vl);
  */
 int parse_vmas(pid_t pid, const struct vma_list *hint, struct vma_list *vl);
 void vma_list_free(struct vma_list *vl);
+/*
+ * A mapping of a socket (vma-socket.c): 0 if it is a packet socket's ring
+ * the process holds an fd of; else -1, logged naming it.
+ */
+int vma_socket_check(pid_t pid, const struct vma *v);
 /* Read a whole small file into @buf, 0-terminated: its length, or -1 with errno, not logged. */
 ssize_t read_small_file(const char *path, char *buf, size_t size);
 /* Read a whole small /proc file; returns length or -1 (logged). */

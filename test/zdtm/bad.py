@@ -49,6 +49,7 @@ import runc_mounts
 import srv_http
 import srv_postgres
 import srv_redis
+import srv_tcpdump
 from outcome import Failure
 from proc import describe, descendants, exit_code, spawn_wait
 from snap import last_line
@@ -265,6 +266,8 @@ BAD = [
     ("bad/restore_pidns_pid_taken", bad_extns.bad_restore_pidns_pid_taken),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
+    ("bad/dump_packet_ring_unheld", bad_inet.bad_dump_packet_ring_unheld),
+    ("bad/restore_packet_ring", bad_inet.bad_restore_packet_ring),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),
     ("bad/restore_inet_queues_corrupt", bad_inet.bad_restore_inet_queues_corrupt),
     ("bad/restore_inet_family", bad_inet.bad_restore_inet_family),
@@ -338,6 +341,8 @@ BAD = [
     ("srv/nginx_restore", srv_http.srv_nginx_restore),
     ("srv/httpserver_live", srv_http.srv_httpserver_live),
     ("srv/httpserver_restore", srv_http.srv_httpserver_restore),
+    ("srv/tcpdump_live", srv_tcpdump.srv_tcpdump_live),
+    ("srv/tcpdump_restore", srv_tcpdump.srv_tcpdump_restore),
     ("rpc/version", bad_rpc.rpc_version),
     ("rpc/features", bad_rpc.rpc_features),
     ("rpc/dump_restore", bad_rpc.rpc_dump_restore),

@@ -17,7 +17,8 @@ import threading
 import time
 
 import bad_rpc
-from bad_ns import snap_show
+from bad_notify import edit_kind_part, get, pb_decode, pb_encode, refused
+from bad_ns import edit_records, snap_show
 from bad_restore import flip_middle, restore_damaged, truncate_half
 from bad_unix import edit_socket_entry, pb_set, refused_dump, restore_refused
 from outcome import Failure
@@ -74,8 +75,52 @@ def bad_dump_udp_corked(b):
 
 
 def bad_dump_packet_ring(b):
-    refused_dump(b, "static/packet_ring", [r"pid \d+ fd \d+: packet socket with an mmap'ed "
-                                          r"receive ring \(PACKET_RX_RING\)"])
+    refused_dump(b, "static/packet_ring", [r"pid \d+ fd \d+: packet socket with a transmit "
+                                          r"ring \(PACKET_TX_RING\)"])
+
+
+def bad_dump_packet_ring_unheld(b):
+    """A receive ring still mapped once its socket's last fd was closed."""
+    refused_dump(b, "static/packet_ring_unheld",
+                 [r"pid \d+ mapping [0-9a-f]+-[0-9a-f]+ \(socket:\[\d+\]\): the process holds "
+                  r"no fd of the packet socket it maps"])
+
+
+def bad_restore_packet_ring(b):
+    """static/packet_mmap's images with its mapping of the ring past the
+    ring's end (vma_entry.pgoff, field 3), then, that put back, with the
+    kernel's place in the ring past its last block (packet_ring.head, field 8
+    of packet_sk_entry.rx_ring, field 18): each restore is refused with one
+    line naming the image and what is wrong, and nothing is left alive."""
+    r = b.image("static/packet_mmap")
+    mm = os.path.join(r.img, "mm-%d.img" % r.pid)
+    saved = {}
+
+    def pgoff(value):
+        def edit(i, payload):
+            fields = pb_decode(payload)
+            for v in get(fields, 1):
+                vma = pb_decode(v[2])
+                if get(vma, 20):
+                    saved.setdefault("pgoff", get(vma, 3)[0][2])
+                    get(vma, 3)[0][2] = value if value is not None else saved["pgoff"]
+                    v[2] = pb_encode(vma)
+            return pb_encode(fields)
+        return edit
+
+    refused(b, r, os.path.basename(mm), pgoff(100),
+            r"bytes at offset 409600 of a packet socket's ring of 32768",
+            lambda: "pgoff" in saved)
+    edit_records(mm, pgoff(None))
+
+    def past_end(part):
+        ring = pb_decode(get(part, 18)[0][2])
+        get(ring, 8)[0][2] = 99
+        get(part, 18)[0][2] = pb_encode(ring)
+
+    edit, state = edit_kind_part(18, 19, past_end)
+    refused(b, r, "files.img", edit, r"receive ring of 8 blocks of 4096 bytes.* at block 99: "
+            r"out of range", lambda: state["done"])
 
 
 def bad_dump_packet_fanout(b):

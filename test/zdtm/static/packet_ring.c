@@ -1,12 +1,13 @@
 /*
- * A packet socket with a receive ring (PACKET_RX_RING), and one in a fanout
- * group: only bad/dump_packet_ring and bad/dump_packet_fanout run it
- * (argument "ring" or "fanout"); snap refuses both by name. The task runs
- * on untouched and checks its socket. The ring is not mapped: a mapped one
- * is refused before the fds, as a mapping snap does not know.
+ * Packet sockets snap refuses by name, for the bad-input tests only: one
+ * with a transmit ring (argument "tx"), one in a fanout group ("fanout"),
+ * and a receive ring still mapped after its last fd was closed ("unheld"),
+ * which restore would have no fd to map from. The task runs on untouched
+ * and checks its socket or its mapping.
  */
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
+#include <sys/mman.h>
 
 #include "zdtmtst.h"
 #include "inet-util.h"
@@ -15,26 +16,38 @@ int main(int argc, char **argv)
 {
 	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 4,
 				   .tp_frame_size = 2048, .tp_frame_nr = 8 };
-	int fd, ring;
+	const char *kind;
+	uint8_t *ring = NULL;
+	int fd;
 
 	test_init(argc, argv);
-	ring = test_argc > 1 && !strcmp(test_argv[1], "ring");
+	kind = test_argc > 1 ? test_argv[1] : "tx";
 	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	if (fd < 0)
 		fail("packet socket: %m");
-	if (ring) {
-		if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
-			fail("PACKET_RX_RING: %m");
-	} else {
+	if (!strcmp(kind, "fanout")) {
 		in_setopt(fd, SOL_PACKET, PACKET_FANOUT, 42 | PACKET_FANOUT_HASH << 16);
+	} else {
+		if (setsockopt(fd, SOL_PACKET, strcmp(kind, "tx") ? PACKET_RX_RING : PACKET_TX_RING,
+			       &req, sizeof(req)))
+			fail("setting the ring: %m");
+	}
+	if (!strcmp(kind, "unheld")) {
+		ring = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (ring == MAP_FAILED)
+			fail("mmap of the ring: %m");
+		ring[100] = 42;
+		close(fd);
 	}
 
 	test_daemon();
 	test_waitsig();
 
-	/* The ring is still there: another one cannot be set. */
+	/* The ring or group is still there: another ring cannot be set, the group is read back. */
 	if (ring)
-		CHECK(setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) && errno == EBUSY);
+		CHECK_EQ(ring[100], 42);
+	else if (!strcmp(kind, "tx"))
+		CHECK(setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) && errno == EBUSY);
 	else
 		CHECK_EQ(in_getopt(fd, SOL_PACKET, PACKET_FANOUT) & 0xffff, 42);
 	pass();
