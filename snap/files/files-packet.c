@@ -10,9 +10,10 @@
  *
  * A receive ring (PACKET_RX_RING) is saved with its unread packets and set
  * again before the bind (packet-ring.c); its mapping is the restorer's.
- * Refused by name: transmit rings (PACKET_TX_RING: the process's and the
- * kernel's places in it cannot be told when nothing is pending) and fanout
- * groups (PACKET_FANOUT: a group is shared with sockets snap may not hold).
+ * A fanout group (PACKET_FANOUT) is joined again once bound, when every
+ * member is the tree's (packet-fanout.c). Refused by name: transmit rings
+ * (PACKET_TX_RING: the process's and the kernel's places in it cannot be
+ * told when nothing is pending).
  * The frames queued to read are left out with a warning: they came from an
  * interface, where frames may be lost anyway.
  */
@@ -33,6 +34,7 @@
 
 #include "files/files-kind.h"
 #include "files/files-table.h"
+#include "files/packet-fanout.h"
 #include "files/packet-ring.h"
 #include "log.h"
 #include "net/inet-diag.h"
@@ -42,6 +44,7 @@
 
 struct packet_dump_state {
 	struct packet_diag_table diag;
+	struct fanout_groups groups;
 };
 
 static bool packet_match(const struct fd_desc *d)
@@ -148,12 +151,6 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 		       who);
 		return -1;
 	}
-	if (p->fanout) {
-		pr_err("%s: packet socket in fanout group %u (PACKET_FANOUT), which snap cannot "
-		       "save",
-		       who, p->fanout_id & 0xffff);
-		return -1;
-	}
 	pe = malloc(sizeof(*pe));
 	if (!pe) {
 		pr_err("%s: out of memory", who);
@@ -185,10 +182,20 @@ static int packet_dump(struct dump_ctx *ctx, void *st, const struct fd_desc *d, 
 		pr_warn("%s: the frames queued to packet socket inode %u are not saved", who,
 			p->ino);
 	dump_more(d->local, pe);
-	if (dump_mclist(p, pe, who) || (p->rx_ring && packet_ring_dump(d->local, &p->rx, pe, who)))
+	if (dump_mclist(p, pe, who) || (p->rx_ring && packet_ring_dump(d->local, &p->rx, pe, who)) ||
+	    (p->fanout && packet_fanout_dump(&ps->groups, d->local, pe, who)))
 		return -1;
 	return sk_opts_dump(d->local, AF_PACKET, p->type, htons(p->protocol), NULL, who, &pe->opts,
 			    NULL);
+}
+
+/* After every task: no fanout group is split. */
+static int packet_write(struct dump_ctx *ctx, void *st)
+{
+	struct packet_dump_state *ps = st;
+
+	(void)ctx;
+	return packet_fanout_whole(&ps->groups, &ps->diag);
 }
 
 static void packet_dump_free(void *st)
@@ -196,6 +203,7 @@ static void packet_dump_free(void *st)
 	struct packet_dump_state *ps = st;
 
 	packet_diag_free(&ps->diag);
+	packet_fanout_free(&ps->groups);
 }
 
 static int packet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe)
@@ -225,7 +233,9 @@ static int packet_prepare(struct restore_ctx *ctx, void *st, const FileEntry *fe
 			return -1;
 		}
 	}
-	return packet_ring_check(pe, who) || sk_opts_check(pe->opts, who) ? -1 : 0;
+	if (packet_ring_check(pe, who) || packet_fanout_check(pe, who))
+		return -1;
+	return sk_opts_check(pe->opts, who);
 }
 
 static int set_int(int fd, int opt, int v)
@@ -325,7 +335,7 @@ static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 			goto err;
 		}
 	}
-	if (restore_mclist(fd, pe, who))
+	if (restore_mclist(fd, pe, who) || packet_fanout_join(fd, pe, who))
 		goto err;
 	if (fcntl(fd, F_SETFL, pe->flags)) {
 		pr_perror("%s: cannot set file flags %#o", who, pe->flags);
@@ -363,6 +373,7 @@ const struct fd_ops packet_fd_ops = {
 	.dump_state = sizeof(struct packet_dump_state),
 	.collect = packet_collect,
 	.dump = packet_dump,
+	.write = packet_write,
 	.dump_free = packet_dump_free,
 	.prepare = packet_prepare,
 	.open = packet_open,

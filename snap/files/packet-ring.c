@@ -9,20 +9,20 @@
  *
  * Dump maps the ring through snap's fd of the socket, frozen, and finds the
  * kernel's place from the slots' headers: V3, the block of the highest
- * sequence number (the one it opened last); V1 and V2, the frame after the
- * newest time stamp (a frame given back keeps its header). It saves the
- * settings, that place, and the slots still the process's, which hold the
- * packets it has not read.
+ * sequence number (the one it opened last), or the next one if that was
+ * handed over already; V1 and V2, the frame after the newest time stamp (a
+ * frame given back keeps its header). It saves the settings, that place, and
+ * the slots still the process's, which hold the packets it has not read;
+ * with V3 also the block the kernel was filling, closed (take_open_block()).
  *
  * Restore sets a new ring, whose first block the kernel fills first, writes
- * the unread slots back where they go, and the restorer maps the ring turned
+ * the saved slots back where they go, and the restorer maps the ring turned
  * so that this first block is at the address of the old place (mremap, in
  * whole blocks): the process finds its unread packets where it left them,
- * then new ones where it looks next, in order. The packets in the block the
- * kernel was filling, not yet handed over, are lost, as packets queued to a
- * socket are. With V1 or V2 and several frames a block, the kernel starts at
- * the first frame of the block it was in: up to frames-a-block - 1 packets
- * land before the process's place and are read one turn of the ring later.
+ * then new ones where it looks next, in order. With V1 or V2 and several
+ * frames a block, the kernel starts at the first frame of the block it was
+ * in: up to frames-a-block - 1 packets land before the process's place and
+ * are read one turn of the ring later.
  */
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "ctx.h"
 #include "files/packet-ring.h"

@@ -266,6 +266,8 @@ BAD = [
     ("bad/restore_pidns_pid_taken", bad_extns.bad_restore_pidns_pid_taken),
     ("bad/dump_packet_ring", bad_inet.bad_dump_packet_ring),
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
+    ("bad/dump_packet_fanout_cbpf", bad_inet.bad_dump_packet_fanout_cbpf),
+    ("bad/restore_packet_fanout", bad_inet.bad_restore_packet_fanout),
     ("bad/dump_packet_ring_unheld", bad_inet.bad_dump_packet_ring_unheld),
     ("bad/restore_packet_ring", bad_inet.bad_restore_packet_ring),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),

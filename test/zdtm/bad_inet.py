@@ -124,8 +124,43 @@ def bad_restore_packet_ring(b):
 
 
 def bad_dump_packet_fanout(b):
-    refused_dump(b, "static/packet_fanout", [r"pid \d+ fd \d+: packet socket in fanout "
-                                            r"group 42 \(PACKET_FANOUT\)"])
+    """static/packet_fanout's load balancing group with a member outside the
+    tree, ours: refused by pid and fd, the group named; the task runs on and
+    passes once that member is gone."""
+    group = 20000 + os.getpid() % 30000
+    r = b.target(tests.find("static/packet_fanout").but(args=(str(group),)))
+    out = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    try:
+        out.bind(("lo", 0x0800))
+        out.setsockopt(263, 18, group | 1 << 16)      # SOL_PACKET, PACKET_FANOUT, LB
+        b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img],
+                     [r"pid \d+ fd \d+: packet socket in fanout group %d \(PACKET_FANOUT\), "
+                      r"which 1 socket outside the dumped tree is in too" % group])
+    finally:
+        out.close()
+    r.check_running("a refused dump")
+    r.finish("a refused dump")
+
+
+def bad_restore_packet_fanout(b):
+    """static/packet_fanout's images with a fanout type past the last one
+    without a program (packet_sk_entry.fanout, field 19, type 9): the
+    restore is refused naming files.img and the group, nothing left alive."""
+    r = b.image("static/packet_fanout")
+
+    def type9(part):
+        for f in get(part, 19):
+            f[2] = (f[2] & 0xffff) | 9 << 16
+
+    edit, state = edit_kind_part(18, 19, type9)
+    refused(b, r, "files.img", edit, r"packet socket in fanout group \d+ of type 9: out of range",
+            lambda: state["done"])
+
+
+def bad_dump_packet_fanout_cbpf(b):
+    refused_dump(b, "static/packet_fanout_cbpf",
+                 [r"pid \d+ fd \d+: packet socket in fanout group \d+, which a classic BPF "
+                  r"program steers"])
 
 
 def bad_dump_other_netns(b):

@@ -1,10 +1,12 @@
 /*
  * Packet sockets snap refuses by name, for the bad-input tests only: one
- * with a transmit ring (argument "tx"), one in a fanout group ("fanout"),
- * and a receive ring still mapped after its last fd was closed ("unheld"),
+ * with a transmit ring (argument "tx"), one in a fanout group a classic BPF
+ * program steers ("fanout_cbpf": no interface gives the program back), and
+ * a receive ring still mapped after its last fd was closed ("unheld"),
  * which restore would have no fd to map from. The task runs on untouched
  * and checks its socket or its mapping.
  */
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/mman.h>
@@ -25,8 +27,14 @@ int main(int argc, char **argv)
 	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	if (fd < 0)
 		fail("packet socket: %m");
-	if (!strcmp(kind, "fanout")) {
-		in_setopt(fd, SOL_PACKET, PACKET_FANOUT, 42 | PACKET_FANOUT_HASH << 16);
+	if (!strcmp(kind, "fanout_cbpf")) {
+		struct sock_filter first = BPF_STMT(BPF_RET | BPF_K, 0);
+		struct sock_fprog prog = { .len = 1, .filter = &first };
+
+		in_setopt(fd, SOL_PACKET, PACKET_FANOUT,
+			  (20000 + getpid() % 30000) | PACKET_FANOUT_CBPF << 16);
+		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof(prog)))
+			fail("PACKET_FANOUT_DATA: %m");
 	} else {
 		if (setsockopt(fd, SOL_PACKET, strcmp(kind, "tx") ? PACKET_RX_RING : PACKET_TX_RING,
 			       &req, sizeof(req)))
@@ -49,7 +57,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(kind, "tx"))
 		CHECK(setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) && errno == EBUSY);
 	else
-		CHECK_EQ(in_getopt(fd, SOL_PACKET, PACKET_FANOUT) & 0xffff, 42);
+		CHECK_EQ(in_getopt(fd, SOL_PACKET, PACKET_FANOUT) >> 16 & 0xff, PACKET_FANOUT_CBPF);
 	pass();
 	return 0;
 }
