@@ -35,6 +35,28 @@ static bool rerun_from_args(const struct user_regs_struct *regs)
 	       (regs->orig_rax == __NR_clock_nanosleep && (regs->rsi & TIMER_ABSTIME));
 }
 
+/*
+ * With no restart block (a restored task): a relative sleep given somewhere
+ * to put the time left had the kernel write it there when the freeze
+ * interrupted it (nanosleep_copyout()), so it sleeps that time again from
+ * there. glibc's sleep() passes one timespec for both; when the two
+ * differ, the request register is pointed at the time left, which only a
+ * caller reading that register back after the syscall could tell. Without
+ * one (usleep()), the sleep still ends with EINTR.
+ */
+static bool rerun_for_rest(struct user_regs_struct *regs)
+{
+	if (regs->orig_rax == __NR_nanosleep && regs->rsi) {
+		regs->rdi = regs->rsi;
+		return true;
+	}
+	if (regs->orig_rax == __NR_clock_nanosleep && !(regs->rsi & TIMER_ABSTIME) && regs->r10) {
+		regs->rdx = regs->r10;
+		return true;
+	}
+	return false;
+}
+
 void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block)
 {
 	if ((long)regs->orig_rax < 0)
@@ -47,7 +69,7 @@ void regs_restart_syscall(struct user_regs_struct *regs, bool keep_restart_block
 		regs->rip -= 2;
 		break;
 	case -K_ERESTART_RESTARTBLOCK:
-		if (rerun_from_args(regs)) {
+		if (rerun_from_args(regs) || (!keep_restart_block && rerun_for_rest(regs))) {
 			regs->rax = regs->orig_rax;
 			regs->rip -= 2;
 		} else if (keep_restart_block) {

@@ -196,7 +196,9 @@ static int fill_thread(struct rst_thread *rt, const ThreadCoreEntry *th, const C
 	rt->gs_base = regs.gs_base;
 	/*
 	 * A restored thread has no kernel restart block: such syscalls see
-	 * EINTR. The others (a futex wait, a read) are entered again.
+	 * EINTR, but for the waits run again from their arguments (poll(),
+	 * sleeps; regs_restart_syscall()). The others (a futex wait, a read)
+	 * are entered again.
 	 */
 	regs_restart_syscall(&regs, false);
 	alt = (struct k_stack){ .ss_sp = th->altstack->sp,
