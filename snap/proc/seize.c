@@ -191,7 +191,7 @@ int seize_check(struct dump_task *t)
  */
 static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 {
-	bool in_poll = false;
+	long resumes = 0;
 	int status;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACESYSGOOD)) {
@@ -213,7 +213,7 @@ static int seize_thread(pid_t pid, pid_t tid, int *stop_sig)
 		pr_perror("pid %d: cannot seize thread %d", pid, tid);
 		return -1;
 	}
-	in_poll = restart_is_poll(tid);
+	resumes = restart_resumes(tid);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
 		pr_perror("pid %d: cannot stop thread %d", pid, tid);
 		goto detach;
@@ -236,8 +236,8 @@ wait:
 	}
 	if (seccomp_suspend(tid, PTRACE_O_TRACESYSGOOD))
 		goto detach;
-	if (in_poll)
-		restart_name_poll(tid);
+	if (resumes)
+		restart_name(tid, resumes);
 	*stop_sig = WSTOPSIG(status);
 	return 0;
 detach:

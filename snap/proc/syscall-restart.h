@@ -24,15 +24,18 @@ static inline bool regs_in_restart(const struct user_regs_struct *r)
 }
 
 /*
- * A thread the freeze interrupts in restart_syscall() (a poll() interrupted
- * once already: by a stop, a tracer, or the detach that let it go after an
- * earlier dump) shows nothing of what it restarts; only before the stop
- * does its wchan say poll. restart_is_poll() looks, before the interrupt;
- * restart_name_poll(), at the stop, gives such a thread its poll() back in
- * orig_rax, so that its restore runs poll() again from its arguments (still
- * in its registers) rather than returning EINTR (parasite/host/sigframe.c).
+ * A thread the freeze interrupts in restart_syscall() (a poll() or sleep
+ * interrupted once already: by a stop, a tracer, or the detach that let it
+ * go after an earlier dump or pre-dump) shows nothing of what it restarts;
+ * only before the stop does its wchan tell (poll's function, or a sleep's
+ * bare syscall entry). restart_resumes() looks, before the interrupt: the
+ * syscall, or 0. restart_name(), at the stop, gives such a thread that
+ * syscall back in orig_rax (a sleep's, nanosleep() or clock_nanosleep(), by
+ * its first argument), so that its restore runs it again from its
+ * arguments, still in its registers, rather than returning EINTR
+ * (parasite/host/sigframe.c).
  */
-bool restart_is_poll(pid_t tid);
-void restart_name_poll(pid_t tid);
+long restart_resumes(pid_t tid);
+void restart_name(pid_t tid, long nr);
 
 #endif
