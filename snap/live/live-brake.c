@@ -37,6 +37,12 @@
  * at least every LOOK_MAX_NS.
  */
 #define STALL_NS	   (10 * 1000 * 1000ULL)
+/*
+ * And it never lets the room left fall under this share of the cap: the
+ * rate it knows is the last look's, and a burst right after a look went a
+ * page past a 128-page cap with the rate's room alone.
+ */
+#define ROOM_FLOOR	   32
 #define BURST_PAGES_PER_US 1
 #define LOOK_MAX_NS	   (20 * 1000 * 1000ULL)
 
@@ -102,7 +108,7 @@ static bool must_stop(struct live_brake *b, uint64_t *gap)
 	if (bound >= cap)
 		return true;
 	room = (cap - bound) / PAGE_SIZE;
-	if (since * b->stall_ns / dt >= room)
+	if (since * b->stall_ns / dt >= room || room <= ld->cow_cap / ROOM_FLOOR)
 		return true;
 	*gap = room * 1000 / 2 / BURST_PAGES_PER_US;
 	if (since && room * dt / (8 * since) < *gap)

@@ -9,7 +9,6 @@
  * three, and each of them gets some.
  */
 #include <arpa/inet.h>
-#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -24,24 +23,6 @@
 #define DATAGRAMS 30
 #define MARK "packet_fanout"
 
-/* Only UDP to @port: the group shares lo's other traffic too, and each filter drops it. */
-static void only_port(int fd, int port)
-{
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 4),
-		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
-	};
-	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
-		fail("SO_ATTACH_FILTER: %m");
-}
-
 static int member(int port, int fanout)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
@@ -50,7 +31,7 @@ static int member(int port, int fanout)
 
 	if (fd < 0)
 		fail("packet socket: %m");
-	only_port(fd, port);
+	in_only_udp_port(fd, port);
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
 		fail("bind: %m");
 	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)))

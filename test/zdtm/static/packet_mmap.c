@@ -13,7 +13,6 @@
  * set).
  */
 #include <arpa/inet.h>
-#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -33,24 +32,6 @@ static uint8_t *ring;
 static unsigned int block_size = 4096, frame_size, nr_frames, per_block;
 static unsigned int cur, in_block;	/* the next block (V3) or frame, and packet in it */
 static uint8_t *pkt;			/* V3: the packet last read in block cur */
-
-/* Only UDP to @port from here on: lo carries other programs' traffic too. */
-static void only_port(int fd, int port)
-{
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 4),
-		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
-	};
-	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
-		fail("SO_ATTACH_FILTER: %m");
-}
 
 static void send_seq(uint32_t seq)
 {
@@ -186,7 +167,7 @@ int main(int argc, char **argv)
 	sk = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
 	if (sk < 0)
 		fail("packet socket: %m");
-	only_port(sk, in_port(tx));
+	in_only_udp_port(sk, in_port(tx));
 	in_setopt(sk, SOL_PACKET, PACKET_VERSION, version);
 	req = (struct tpacket_req3){ .tp_block_size = block_size, .tp_block_nr = NR_BLOCKS,
 				     .tp_frame_size = frame_size, .tp_frame_nr = nr_frames,
