@@ -6,11 +6,11 @@ by nobody yet.
 
 A sender sends numbered UDP datagrams to a port on lo, one a millisecond;
 tcpdump (-w -) appends them to a capture file opened O_APPEND, which the
-test reads back. With -U (each packet written as soon as it is read)
-libpcap asks for TPACKET_V2, whose frames are handed over one by one;
-without, for V3 and its blocks.
+test reads back. By default libpcap asks for TPACKET_V3 and its blocks;
+with --immediate-mode, for TPACKET_V2, whose frames are handed over one
+by one (and -U writes each packet as soon as it is read).
 
-*_live (-U): `snap dump -R` while it captures; the original goes on, and its
+*_live (V2: --immediate-mode -U): `snap dump -R` while it captures; the original goes on, and its
 capture holds every datagram from its first one on, once each, in order.
 Then the images restore (the original gone): the restored tcpdump takes up
 the ring where it stood and captures the datagrams sent after it, in order.
@@ -115,7 +115,7 @@ def srv_tcpdump_live(b):
     cap = os.path.join(b.dir, "capture.pcap")
     sender = Sender(port)
     sender.start()
-    pid = start_tcpdump(b, port, cap, ["-U"])
+    pid = start_tcpdump(b, port, cap, ["--immediate-mode", "-U"])
     img = os.path.join(b.dir, "img")
     out = snap_dump(b, pid, img, ["-R"])
     want = "no" if b.snap.live_missing() else "yes"
