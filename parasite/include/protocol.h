@@ -179,6 +179,8 @@ struct parasite_misc {
 	/* prctl() state */
 	__u32 no_new_privs, child_subreaper, thp_disable, pdeath_signal;
 	__u64 timerslack_ns;
+	/* mm state: mlockall(MCL_FUTURE [| MCL_ONFAULT]) in force, PR_SET_MEMORY_MERGE */
+	__u32 mlock_future, ksm_merge_any;
 	struct parasite_timers timers;	/* snap fills in what /proc/PID/timers says */
 };
 
@@ -383,6 +385,8 @@ struct restorer_args {
 	struct k_rlimit rlimits[K_RLIM_NLIMITS];
 	__u32 umask;
 	__u32 dumpable;
+	__u32 mlock_future;		/* mlockall() flags to set again, or 0 */
+	__u32 ksm_merge_any;		/* PR_SET_MEMORY_MERGE */
 
 	__u64 siginfo;			/* __u8[nr_shared_pending][128] */
 	__u32 nr_shared_pending;

@@ -101,6 +101,37 @@ static long dump_timers(struct parasite_misc *m)
 	return 0;
 }
 
+#define PAGE_ 4096
+#define MADV_DONTNEED_ 4
+#define PR_GET_MEMORY_MERGE_ 68
+#define MCL_FUTURE_ 2
+#define MCL_ONFAULT_ 4
+
+/*
+ * The mm's lock on new mappings, which nothing reads back: a fresh page
+ * locks if mlockall(MCL_FUTURE) is in force (MADV_DONTNEED refuses a locked
+ * mapping), and is there at once unless MCL_ONFAULT came with it. One that
+ * cannot be mapped at all (EAGAIN) is over RLIMIT_MEMLOCK: locked too.
+ */
+static __u32 mlock_future(void)
+{
+	long p = sys_mmap(0, PAGE_, 3 /* PROT_READ | PROT_WRITE */,
+			  0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */, -1, 0);
+	unsigned char in = 0;
+	__u32 ret = 0;
+
+	if (p == -11 /* EAGAIN */)
+		return MCL_FUTURE_;
+	if ((unsigned long)p >= -4095UL)
+		return 0;
+	if (sys_madvise(p, PAGE_, MADV_DONTNEED_) == -22 /* EINVAL */) {
+		sys3(__NR_mincore, p, PAGE_, (long)&in);
+		ret = in & 1 ? MCL_FUTURE_ : MCL_FUTURE_ | MCL_ONFAULT_;
+	}
+	sys_munmap(p, PAGE_);
+	return ret;
+}
+
 static int dump_misc(struct parasite_misc *m)
 {
 	long ret;
@@ -135,6 +166,9 @@ static int dump_misc(struct parasite_misc *m)
 	/* Needs CONFIG_CHECKPOINT_RESTORE; without it the address reads as none. */
 	if (sys_prctl(PR_GET_TID_ADDRESS, &m->tid_address, 0, 0, 0))
 		m->tid_address = 0;
+	m->mlock_future = mlock_future();
+	/* A kernel without it (before 6.4) says EINVAL: off. */
+	m->ksm_merge_any = sys_prctl(PR_GET_MEMORY_MERGE_, 0, 0, 0, 0) == 1;
 	return dump_prctl(m) ?: dump_timers(m);
 }
 
@@ -321,7 +355,6 @@ static long track_drop(const struct parasite_track *t)
 }
 
 #define SIG_SETMASK_ 2
-#define MADV_DONTNEED_ 4
 #define MADV_PAGEOUT_ 21
 #define POLLIN_ 1
 #define SIGKILL_ 9

@@ -553,6 +553,17 @@ static long restore_misc(struct restorer_args *a)
 			return fail(a, "prlimit", i, ret), -1;
 	}
 	sys_umask(a->umask);
+	/* Every mapping is made: from here on, only the process's own are locked or merged. */
+	if (a->mlock_future) {
+		ret = sys1(__NR_mlockall, a->mlock_future);
+		if (ret)
+			return fail(a, "mlockall", a->mlock_future, ret), -1;
+	}
+	if (a->ksm_merge_any) {
+		ret = sys_prctl(67 /* PR_SET_MEMORY_MERGE */, 1, 0, 0, 0);
+		if (ret)
+			return fail(a, "PR_SET_MEMORY_MERGE", 1, ret), -1;
+	}
 	/* snap set SIGKILL-on-parent-death for the restore only. */
 	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	return 0;

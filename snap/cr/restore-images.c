@@ -37,7 +37,7 @@
 #define MADV_RESTORABLE                                                                            \
 	(1ULL << MADV_DONTFORK | 1ULL << MADV_WIPEONFORK | 1ULL << MADV_DONTDUMP |                 \
 	 1ULL << MADV_HUGEPAGE | 1ULL << MADV_NOHUGEPAGE | 1ULL << MADV_SEQUENTIAL |               \
-	 1ULL << MADV_RANDOM)
+	 1ULL << MADV_RANDOM | 1ULL << MADV_MERGEABLE)
 
 /* Guards sorted, page-aligned, inside their mapping; and a kernel to install them. */
 static int check_guards(const struct restore_ctx *ctx, const struct restore_task *t,
@@ -307,6 +307,14 @@ static int check_core(const struct restore_ctx *ctx, const struct restore_task *
 	if (c->pid != (uint32_t)t->pid || c->n_sigactions != 64 || c->n_itimers != 3 ||
 	    c->n_rlimits != 16 || c->mm->auxv.len > 512 || c->creds->n_groups > 64) {
 		pr_err("image core-%d.img: inconsistent contents", t->pid);
+		return -1;
+	}
+	/* mlockall() would take MCL_CURRENT too, locking every mapping the process left unlocked. */
+	if (c->mm->has_mlock_future && c->mm->mlock_future != MCL_FUTURE &&
+	    c->mm->mlock_future != (MCL_FUTURE | MCL_ONFAULT)) {
+		pr_err("image core-%d.img: mlock_future %#x is not MCL_FUTURE, alone or with "
+		       "MCL_ONFAULT",
+		       t->pid, c->mm->mlock_future);
 		return -1;
 	}
 	if (check_tids(t))

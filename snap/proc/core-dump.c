@@ -407,6 +407,9 @@ int dump_core(struct dump_ctx *ctx, struct dump_task *t)
 	if (fill_mm(b, t->pid, &st))
 		goto out;
 	b->mm.brk = misc->brk;
+	b->mm.has_mlock_future = misc->mlock_future != 0;
+	b->mm.mlock_future = misc->mlock_future;
+	b->mm.has_ksm_merge_any = b->mm.ksm_merge_any = misc->ksm_merge_any;
 	b->core.mm = &b->mm;
 	b->core.has_seccomp_per_thread = b->core.seccomp_per_thread = true;
 	if (procstate_fill(&b->ps, misc, &b->core) || tree_check_stops(ctx, t))

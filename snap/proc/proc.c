@@ -321,6 +321,7 @@ static const struct {
 	{ "nh", 0, MADV_NOHUGEPAGE },
 	{ "sr", 0, MADV_SEQUENTIAL },
 	{ "rr", 0, MADV_RANDOM },
+	{ "mg", 0, MADV_MERGEABLE },
 };
 
 /*

@@ -289,6 +289,8 @@ static int fill_static(struct restore_task *t, struct bootstrap *b, struct rst_v
 		a->rlimits[i] = (struct k_rlimit){ c->rlimits[i]->cur, c->rlimits[i]->max };
 	a->umask = c->umask;
 	a->dumpable = c->has_dumpable ? c->dumpable : 1;
+	a->mlock_future = mm->has_mlock_future ? mm->mlock_future : 0;
+	a->ksm_merge_any = mm->ksm_merge_any;
 	return 0;
 }
 

@@ -268,6 +268,7 @@ BAD = [
     ("bad/dump_packet_fanout", bad_inet.bad_dump_packet_fanout),
     ("bad/dump_packet_fanout_cbpf", bad_inet.bad_dump_packet_fanout_cbpf),
     ("bad/restore_packet_fanout", bad_inet.bad_restore_packet_fanout),
+    ("bad/restore_mlock_future", bad_mem.bad_restore_mlock_future),
     ("bad/dump_packet_ring_unheld", bad_inet.bad_dump_packet_ring_unheld),
     ("bad/restore_packet_ring", bad_inet.bad_restore_packet_ring),
     ("bad/restore_inet_queues_trunc", bad_inet.bad_restore_inet_queues_trunc),

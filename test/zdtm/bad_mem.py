@@ -234,3 +234,26 @@ def bad_restore_shmem_huge_size(b):
                 state["done"] = True
             return pb_encode(fields)
         refused(b, r, "shmem.img", edit, mention, lambda: state["done"])
+
+
+def bad_restore_mlock_future(b):
+    """static/mlock_future's images with its mlockall() flags made
+    MCL_CURRENT | MCL_FUTURE (3; mm_info_entry.mlock_future, field 14 of
+    core_entry.mm, field 12), which would lock every mapping the process had
+    left unlocked: the restore is refused naming core-PID.img, nothing left
+    alive."""
+    r = b.image("static/mlock_future")
+    state = {"done": False}
+
+    def edit(i, payload):
+        core = pb_decode(payload)
+        for m in get(core, 12):
+            mm = pb_decode(m[2])
+            for f in get(mm, 14):
+                f[2] = 3
+                state["done"] = True
+            m[2] = pb_encode(mm)
+        return pb_encode(core)
+
+    refused(b, r, "core-%d.img" % r.pid, edit, r"mlock_future 0x3 is not MCL_FUTURE",
+            lambda: state["done"])
