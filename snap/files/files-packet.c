@@ -4,9 +4,10 @@
  * takes one PACKET_DIAG dump of every packet socket of snap's network
  * namespace; each fd then saves its protocol, the interface it is bound to,
  * its PACKET_* options, its memberships (multicast, promiscuous, allmulti)
- * and socket options. Restore opens a socket of the same type and protocol,
- * sets the options, binds it to the same interface (by index: it must
- * still be there) and adds the memberships again, as many times each.
+ * and socket options. Restore opens a socket of the same type, sets the
+ * options, binds it to its protocol and interface (by index: it must still
+ * be there; 0: every one) and adds the memberships again, as many times
+ * each.
  *
  * A receive ring (PACKET_RX_RING) is saved with its unread packets and set
  * again before the bind (packet-ring.c); its mapping is the restorer's.
@@ -310,28 +311,32 @@ static int packet_open(struct restore_ctx *ctx, void *st, const FileEntry *fe)
 	(void)ctx;
 	(void)st;
 	snprintf(who, sizeof(who), "files.img: file id %u", fe->id);
-	fd = socket(AF_PACKET, pe->type | SOCK_CLOEXEC, htons(pe->protocol));
+	/*
+	 * Made with no protocol, so that nothing comes in before the bind:
+	 * the ring and the filter go first, that no packet comes before the
+	 * ring's unread ones are back, nor one the filter would keep out. The
+	 * bind then gives it its protocol, on its interface or on all (0), as
+	 * socket() with the protocol would have.
+	 */
+	fd = socket(AF_PACKET, pe->type | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		pr_perror("%s: cannot make a packet socket of protocol %#x", who, pe->protocol);
+		pr_perror("%s: cannot make a packet socket", who);
 		return -1;
 	}
-	/*
-	 * The ring and the filter before the bind: no packet comes before its
-	 * unread ones are back, nor one the filter would have kept out.
-	 */
 	if (restore_opts(fd, pe, who) || (pe->rx_ring && packet_ring_restore(fd, pe, who)) ||
 	    sk_opts_restore(fd, pe->opts, who))
 		goto err;
-	if (pe->has_ifindex) {
-		if (!if_indextoname(pe->ifindex, ifname)) {
-			pr_err("%s: the packet socket was bound to interface %u, which is gone",
-			       who, pe->ifindex);
-			goto err;
-		}
+	if (pe->has_ifindex && !if_indextoname(pe->ifindex, ifname)) {
+		pr_err("%s: the packet socket was bound to interface %u, which is gone", who,
+		       pe->ifindex);
+		goto err;
+	}
+	if (pe->has_ifindex || pe->protocol) {
 		sll.sll_protocol = htons(pe->protocol);
-		sll.sll_ifindex = pe->ifindex;
+		sll.sll_ifindex = pe->has_ifindex ? pe->ifindex : 0;
 		if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-			pr_perror("%s: cannot bind the packet socket to %s", who, ifname);
+			pr_perror("%s: cannot bind the packet socket of protocol %#x to %s", who,
+				  pe->protocol, pe->has_ifindex ? ifname : "every interface");
 			goto err;
 		}
 	}

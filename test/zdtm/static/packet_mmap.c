@@ -10,7 +10,8 @@
  * order, from where it stood, then every new one in order through several
  * turns of the ring, and nothing else; the ring is mapped at the same
  * address, and the kernel's ring is still the one set up (another cannot be
- * set).
+ * set). In "v3child" a child holds the socket and the mapping too, and
+ * must see the same ring through it.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -18,6 +19,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "zdtmtst.h"
@@ -145,8 +147,8 @@ int main(int argc, char **argv)
 	struct tpacket_req3 req = { 0 };
 	struct test_vma vma;
 	const char *kind;
-	uint32_t last;
-	int open_block;
+	uint32_t last, at[2];
+	int open_block, child = 0, pfd[2];
 	size_t size;
 
 	test_init(argc, argv);
@@ -198,6 +200,26 @@ int main(int argc, char **argv)
 	expect_next();
 
 	test_daemon();
+	/*
+	 * "v3child": a child holds the socket and the ring's mapping too, and
+	 * at the end finds the last packet its parent read at the same place
+	 * in its own mapping: the same ring, turned the same way.
+	 */
+	if (!strcmp(kind, "v3child")) {
+		if (pipe(pfd))
+			fail("pipe: %m");
+		child = fork();
+		if (child < 0)
+			fail("fork: %m");
+		if (!child) {
+			close(pfd[1]);
+			if (read(pfd[0], at, sizeof(at)) != sizeof(at) || at[0] >= size ||
+			    seq_at(ring + at[0]) != at[1])
+				_exit(1);
+			_exit(0);
+		}
+		close(pfd[0]);
+	}
 	test_waitsig();
 
 	if (test_vma_at((unsigned long)ring, &vma) || vma.start != (unsigned long)ring ||
@@ -216,6 +238,17 @@ int main(int argc, char **argv)
 	for (uint32_t got; (got = next_seq(50));)
 		CHECK_EQ(got, ++seen);
 	CHECK(seen <= sent);
+	if (child) {
+		int status;
+
+		at[0] = pkt + ((struct tpacket3_hdr *)pkt)->tp_mac - ring;
+		at[1] = seen;
+		if (write(pfd[1], at, sizeof(at)) != sizeof(at) || waitpid(child, &status, 0) != child)
+			fail("cannot hear from the child: %m");
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fail("the child does not see packet %u at offset %u of its ring mapping",
+			     at[1], at[0]);
+	}
 	pass();
 	return 0;
 }
