@@ -30,6 +30,7 @@
 /* One line of /proc/locks or of fdinfo's "lock:" lines, after "N: ". */
 struct lock_line {
 	char kind[16]; /* FLOCK, POSIX, OFDLCK, LEASE... */
+	char mode[16]; /* ADVISORY; a lease's ACTIVE, BREAKING... */
 	char type[16]; /* READ, WRITE */
 	int pid;
 	dev_t dev;
@@ -67,6 +68,7 @@ static const char *kind_name(FileLockKind k)
 {
 	return k == FILE_LOCK_KIND__LOCK_KIND_FLOCK   ? "flock"
 	       : k == FILE_LOCK_KIND__LOCK_KIND_POSIX ? "POSIX"
+	       : k == FILE_LOCK_KIND__LOCK_KIND_LEASE ? "lease"
 						      : "OFD";
 }
 
@@ -75,15 +77,15 @@ static const char *type_name(FileLockType t)
 	return t == FILE_LOCK_TYPE__LOCK_TYPE_WRITE ? "write" : "read";
 }
 
-/* "N: KIND ADVISORY TYPE PID MAJ:MIN:INO START END"; false if it is not one. */
+/* "N: KIND MODE TYPE PID MAJ:MIN:INO START END"; false if it is not one. */
 static bool parse_lock(const char *s, struct lock_line *l)
 {
 	unsigned long long ino, start, end;
 	unsigned int ma, mi;
 	char e[24];
 
-	if (sscanf(s, "%*d: %15s %*s %15s %d %x:%x:%llu %llu %23s", l->kind, l->type, &l->pid, &ma,
-		   &mi, &ino, &start, e) != 8)
+	if (sscanf(s, "%*d: %15s %15s %15s %d %x:%x:%llu %llu %23s", l->kind, l->mode, l->type,
+		   &l->pid, &ma, &mi, &ino, &start, e) != 9)
 		return false;
 	l->dev = makedev(ma, mi);
 	l->ino = ino;
@@ -278,9 +280,16 @@ static int dump_lock(struct dump_ctx *ctx, struct file_locks *fl, const struct d
 		kind = FILE_LOCK_KIND__LOCK_KIND_POSIX;
 	else if (!strcmp(l->kind, "OFDLCK"))
 		kind = FILE_LOCK_KIND__LOCK_KIND_OFD;
-	else {
-		pr_err("pid %d fd %d: %s has a %s (a lease or delegation?); not supported", d->pid,
-		       d->fd, d->path, l->kind);
+	else if (!strcmp(l->kind, "LEASE") && !strcmp(l->mode, "ACTIVE"))
+		kind = FILE_LOCK_KIND__LOCK_KIND_LEASE;
+	else if (!strcmp(l->kind, "LEASE")) {
+		/* Another process's open waits for it to go: no lease to take again. */
+		pr_err("pid %d fd %d: %s has a lease being broken (%s); not supported", d->pid,
+		       d->fd, d->path, l->mode);
+		return -1;
+	} else {
+		pr_err("pid %d fd %d: %s has a %s (a delegation?); not supported", d->pid, d->fd,
+		       d->path, l->kind);
 		return -1;
 	}
 	if (strcmp(l->type, "READ") && strcmp(l->type, "WRITE")) {
@@ -302,7 +311,7 @@ static int dump_lock(struct dump_ctx *ctx, struct file_locks *fl, const struct d
 		goto oom;
 	e->fd = d->fd;
 	e->file_id = id;
-	if (kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK) {
+	if (kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK && kind != FILE_LOCK_KIND__LOCK_KIND_LEASE) {
 		e->start = l->start;
 		e->len = l->end == LOCK_EOF ? 0 : l->end - l->start + 1;
 	}
@@ -471,7 +480,7 @@ static int check_entry(const struct restore_ctx *ctx, size_t i, const FileLockEn
 	const FdinfoEntry *fi = t ? fd_of(t, e->fd) : NULL;
 	bool posix = e->kind == FILE_LOCK_KIND__LOCK_KIND_POSIX;
 
-	if (e->kind < FILE_LOCK_KIND__LOCK_KIND_FLOCK || e->kind > FILE_LOCK_KIND__LOCK_KIND_OFD ||
+	if (e->kind < FILE_LOCK_KIND__LOCK_KIND_FLOCK || e->kind > FILE_LOCK_KIND__LOCK_KIND_LEASE ||
 	    e->type < FILE_LOCK_TYPE__LOCK_TYPE_READ || e->type > FILE_LOCK_TYPE__LOCK_TYPE_WRITE) {
 		pr_err("file-locks.img: lock %zu: unknown kind %d or type %d", i, e->kind, e->type);
 		return -1;
@@ -498,7 +507,9 @@ static int check_entry(const struct restore_ctx *ctx, size_t i, const FileLockEn
 		return -1;
 	}
 	if (e->start > INT64_MAX || e->len > INT64_MAX - e->start ||
-	    (e->kind == FILE_LOCK_KIND__LOCK_KIND_FLOCK && (e->start || e->len))) {
+	    ((e->kind == FILE_LOCK_KIND__LOCK_KIND_FLOCK ||
+	      e->kind == FILE_LOCK_KIND__LOCK_KIND_LEASE) &&
+	     (e->start || e->len))) {
 		pr_err("file-locks.img: lock %zu: bad range start %llu length %llu", i,
 		       (unsigned long long)e->start, (unsigned long long)e->len);
 		return -1;
@@ -542,6 +553,8 @@ static void describe(const struct restore_ctx *ctx, const FileLockEntry *e, char
 	const FileEntry *fe = files_entry(ctx, e->file_id);
 	const struct restore_task *t = task_of(ctx, e->pid);
 	const VmaEntry *v = e->has_mapped && t ? mapped_vma(t, e->mapped) : NULL;
+	bool whole = e->kind == FILE_LOCK_KIND__LOCK_KIND_FLOCK ||
+		     e->kind == FILE_LOCK_KIND__LOCK_KIND_LEASE;
 	char file[32], range[64] = "";
 
 	if (v) {
@@ -550,10 +563,10 @@ static void describe(const struct restore_ctx *ctx, const FileLockEntry *e, char
 		return;
 	}
 	snprintf(file, sizeof(file), "file id %u", e->file_id);
-	if (e->kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK && e->len)
+	if (!whole && e->len)
 		snprintf(range, sizeof(range), " (bytes %llu-%llu)", (unsigned long long)e->start,
 			 (unsigned long long)(e->start + e->len - 1));
-	else if (e->kind != FILE_LOCK_KIND__LOCK_KIND_FLOCK)
+	else if (!whole)
 		snprintf(range, sizeof(range), " (bytes %llu to the end)",
 			 (unsigned long long)e->start);
 	snprintf(buf, size, "pid %u fd %u: its %s %s lock on %s%s", e->pid, e->fd,
@@ -622,6 +635,8 @@ int file_locks_installed(struct restore_ctx *ctx, const struct file_locks_rst *f
 			continue;
 		if (e->kind == FILE_LOCK_KIND__LOCK_KIND_FLOCK)
 			ret = flock(e->fd, flock_op(e));
+		else if (e->kind == FILE_LOCK_KIND__LOCK_KIND_LEASE)
+			ret = fcntl(e->fd, F_SETLEASE, fl.l_type);
 		else
 			ret = fcntl(e->fd, F_OFD_SETLK, &fl);
 		if (ret) {
