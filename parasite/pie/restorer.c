@@ -15,8 +15,8 @@
  *      anonymous memory, whole PMDs of MADV_HUGEPAGE mappings moved in as
  *      huge pages), by helper threads too in a big address space;
  *   5. set final protections, then the mapping attributes (madvise()
- *      flags, guard regions, mlock), mm fields, signals, itimers, limits,
- *      POSIX timers (restorer-proc.c);
+ *      flags, guard regions, mlock), mm fields, limits, mlockall(MCL_FUTURE)
+ *      and KSM merge-any, signals, itimers, POSIX timers (restorer-proc.c);
  *   6. create the other threads (restorer-threads.c), each setting its own
  *      state and creds, and set the leader's; once they are all set up,
  *      seccomp filters (for every thread), the leader's creds, prctl()
