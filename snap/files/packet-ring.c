@@ -167,20 +167,30 @@ static void take_open_block(const uint8_t *ring, PacketRing *r, uint8_t *user, c
 /*
  * Close a copy of an open V3 block of @len bytes as the kernel closes one:
  * the last packet ends the chain and stamps the block, which is handed
- * over. -1 if its packets do not chain within it.
+ * over. The kernel counts a packet in before it copies it and marks it
+ * TP_STATUS_USER once written: one still being written (another CPU's)
+ * ends the block before it. -1 if no packet is whole, or they do not chain
+ * within it.
  */
 static int close_block(uint8_t *blk, uint32_t len)
 {
 	struct tpacket_block_desc *b = (void *)blk;
-	struct tpacket3_hdr *last = NULL;
+	struct tpacket3_hdr *p, *last = NULL;
 	uint64_t off = b->hdr.bh1.offset_to_first_pkt;
+	uint32_t k;
 
-	for (uint32_t k = 0; k < b->hdr.bh1.num_pkts; k++) {
-		if (off < sizeof(*b) || off + sizeof(*last) > len)
+	for (k = 0; k < b->hdr.bh1.num_pkts; k++) {
+		if (off < sizeof(*b) || off + sizeof(*p) > len)
 			return -1;
-		last = (void *)(blk + off);
-		off += last->tp_next_offset;
+		p = (void *)(blk + off);
+		if (!(p->tp_status & TP_STATUS_USER))
+			break;
+		last = p;
+		off += p->tp_next_offset;
 	}
+	if (!last)
+		return -1;
+	b->hdr.bh1.num_pkts = k;
 	last->tp_next_offset = 0;
 	b->hdr.bh1.ts_last_pkt.ts_sec = last->tp_sec;
 	b->hdr.bh1.ts_last_pkt.ts_nsec = last->tp_nsec;
