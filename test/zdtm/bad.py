@@ -217,6 +217,7 @@ BAD = [
     ("bad/dump_fanotify_mntns", bad_notify.bad_dump_fanotify_mntns),
     ("bad/dump_file_locks", bad_notify.bad_dump_file_locks),
     ("bad/dump_file_locks_mapped", bad_notify.bad_dump_file_locks_mapped),
+    ("bad/dump_file_lease_breaking", bad_notify.bad_dump_file_lease_breaking),
     ("bad/restore_locks_trunc", bad_notify.bad_restore_locks_trunc),
     ("bad/restore_locks_corrupt", bad_notify.bad_restore_locks_corrupt),
     ("bad/restore_locks_fd", bad_notify.bad_restore_locks_fd),

@@ -9,7 +9,7 @@ import re
 from bad_ns import edit_records
 from bad_restore import flip_middle, restore_damaged, truncate_half
 from outcome import Failure
-from proc import alive
+from proc import alive, kill, spawn, wait_until
 from snap import last_line
 
 
@@ -125,6 +125,23 @@ def bad_dump_file_locks(b):
                  [r"\b%d\b fd \d+: .* lock; dump with --file-locks" % r.pid])
     r.check_running("a refused dump")
     r.finish("a refused dump")
+
+
+def bad_dump_file_lease_breaking(b):
+    """static/file_lease with its write lease being broken (an open of the
+    file waits for it to go): the dump is refused by pid and fd, naming the
+    lease, and the process runs on. Not asked to pass after: the kernel
+    takes the lease away once its break time passes, which it checks for."""
+    r = b.target("static/file_lease")
+    opener = spawn(["/bin/cat", r.outfile + ".write-leased"])
+    try:
+        if not wait_until(lambda: "BREAKING" in open("/proc/locks").read(), 10):
+            raise Failure("setup: the lease is not being broken after 10 s")
+        b.snap_fails(["dump", "-t", str(r.pid), "-D", r.img, "--file-locks"],
+                     [r"\b%d\b fd \d+: .*write-leased has a lease being broken" % r.pid])
+    finally:
+        kill(opener)
+    r.check_running("a refused dump")
 
 
 def bad_dump_file_locks_mapped(b):
