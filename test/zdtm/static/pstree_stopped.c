@@ -32,6 +32,7 @@
 struct shared {
 	atomic_ulong spin_a, spin_c[2];
 	atomic_int usr1;	/* B's SIGUSR1 handler ran */
+	atomic_int b_ready;	/* B has its handler and goes into read() */
 };
 
 static struct shared *sh;
@@ -84,6 +85,27 @@ static int all_stopped(pid_t pid, int nr)
 		}
 	closedir(d);
 	return ok && n == nr;
+}
+
+/* Until @pid waits in read() (/proc/PID/syscall starts with its number, 0). */
+static void wait_in_read(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	for (int i = 0; i < 5000; i++) {
+		FILE *f = fopen(path, "r");
+		long nr = -1;
+
+		if (f && fscanf(f, "%ld", &nr) != 1)
+			nr = -1;
+		if (f)
+			fclose(f);
+		if (nr == 0)
+			return;
+		usleep(1000);
+	}
+	fail("pid %d is not in read() after 5 s", pid);
 }
 
 static void wait_stopped(pid_t pid, int nr)
@@ -145,7 +167,7 @@ static void __attribute__((noreturn)) child_b(int in, int out)
 	char c;
 
 	signal(SIGUSR1, on_usr1);
-
+	sh->b_ready = 1;
 	if (read(in, &c, 1) != 1 || write(out, &c, 1) != 1)
 		_exit(1);
 	_exit(0);
@@ -235,8 +257,10 @@ int main(int argc, char **argv)
 	a = start('A', 0, 0);
 	b = start('B', to_b[0], from_b[1]);
 	c = start('C', 0, 0);
-	while (!sh->spin_a || !sh->spin_c[0] || !sh->spin_c[1])
+	while (!sh->spin_a || !sh->spin_c[0] || !sh->spin_c[1] || !sh->b_ready)
 		usleep(1000);
+	/* Stopped before its handler, B would die of the SIGUSR1 below once continued. */
+	wait_in_read(b);
 	/* One at a time: SIGCHLDs pending at once would be one. */
 	stop(a, SIGSTOP, 1);
 	stop(b, SIGSTOP, 1);
