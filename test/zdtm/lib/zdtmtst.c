@@ -673,3 +673,23 @@ const char *test_recorded(void)
 {
 	return recorded[0] ? recorded : NULL;
 }
+
+void test_wait_syscall(pid_t tid, long nr)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	for (int i = 0; i < 5000; i++) {
+		FILE *f = fopen(path, "r");
+		long got = -2;
+
+		if (f && fscanf(f, "%ld", &got) != 1)
+			got = -2;
+		if (f)
+			fclose(f);
+		if (got == nr)
+			return;
+		usleep(1000);
+	}
+	fail("task %d is not in syscall %ld after 5 s", tid, nr);
+}

@@ -134,6 +134,12 @@ long test_status_long(const char *field);
 int test_vmflag(unsigned long addr, const char *flag);
 
 /*
+ * Wait until task @tid (a process or any thread) sits in syscall @nr
+ * (/proc/TID/syscall starts with it); fail()s after 5 s.
+ */
+void test_wait_syscall(pid_t tid, long nr);
+
+/*
  * 1 if a read fault on fresh private anonymous memory maps the shared zero
  * page, 0 if it allocates a page (a kernel booted with pvm_no_zero_page, say).
  */

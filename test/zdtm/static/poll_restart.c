@@ -30,27 +30,6 @@ static void waiter(int fd, int timeout)
 	_exit(1);
 }
 
-/* Until @pid sits in poll() (/proc/PID/syscall starts with its number). */
-static void wait_in_poll(pid_t pid)
-{
-	char path[64], buf[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	for (int i = 0; i < 5000; i++) {
-		FILE *f = fopen(path, "r");
-		int nr = -1;
-
-		if (f && fgets(buf, sizeof(buf), f))
-			sscanf(buf, "%d", &nr);
-		if (f)
-			fclose(f);
-		if (nr == SYS_poll)
-			return;
-		usleep(1000);
-	}
-	fail("pid %d is not in poll()", pid);
-}
-
 int main(int argc, char **argv)
 {
 	int timeouts[2] = { -1, 3600 * 1000 }, pipes[2][2], status;
@@ -66,7 +45,7 @@ int main(int argc, char **argv)
 			fail("fork: %m");
 		if (!pids[i])
 			waiter(pipes[i][0], timeouts[i]);
-		wait_in_poll(pids[i]);
+		test_wait_syscall(pids[i], SYS_poll);
 	}
 	test_waitsig();
 

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,27 +86,6 @@ static int all_stopped(pid_t pid, int nr)
 		}
 	closedir(d);
 	return ok && n == nr;
-}
-
-/* Until @pid waits in read() (/proc/PID/syscall starts with its number, 0). */
-static void wait_in_read(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	for (int i = 0; i < 5000; i++) {
-		FILE *f = fopen(path, "r");
-		long nr = -1;
-
-		if (f && fscanf(f, "%ld", &nr) != 1)
-			nr = -1;
-		if (f)
-			fclose(f);
-		if (nr == 0)
-			return;
-		usleep(1000);
-	}
-	fail("pid %d is not in read() after 5 s", pid);
 }
 
 static void wait_stopped(pid_t pid, int nr)
@@ -260,7 +240,7 @@ int main(int argc, char **argv)
 	while (!sh->spin_a || !sh->spin_c[0] || !sh->spin_c[1] || !sh->b_ready)
 		usleep(1000);
 	/* Stopped before its handler, B would die of the SIGUSR1 below once continued. */
-	wait_in_read(b);
+	test_wait_syscall(b, SYS_read);
 	/* One at a time: SIGCHLDs pending at once would be one. */
 	stop(a, SIGSTOP, 1);
 	stop(b, SIGSTOP, 1);

@@ -64,27 +64,6 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
-/* Until thread @tid sits in syscall @nr (/proc/self/task/TID/syscall starts with it). */
-static void wait_in(pid_t tid, long nr)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	for (int i = 0; i < 5000; i++) {
-		FILE *f = fopen(path, "r");
-		long got = -2;
-
-		if (f && fscanf(f, "%ld", &got) != 1)
-			got = -2;
-		if (f)
-			fclose(f);
-		if (got == nr)
-			return;
-		usleep(1000);
-	}
-	fail("thread %d is not in syscall %ld after 5 s", tid, nr);
-}
-
 int main(int argc, char **argv)
 {
 	static const char *what[SLEEPERS] = {
@@ -107,7 +86,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < SLEEPERS; i++) {
 		while (!__atomic_load_n(&s[i].tid, __ATOMIC_ACQUIRE))
 			usleep(1000);
-		wait_in(s[i].tid, i < 2 ? SYS_nanosleep : SYS_clock_nanosleep);
+		test_wait_syscall(s[i].tid, i < 2 ? SYS_nanosleep : SYS_clock_nanosleep);
 	}
 
 	test_ready();
