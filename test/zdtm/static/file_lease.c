@@ -5,13 +5,15 @@
  * restore F_GETLEASE gives each again, and each still does its job: an
  * open that conflicts (for writing, any open of the write-leased file) is
  * held back (O_NONBLOCK: EWOULDBLOCK) and the holder gets its signal,
- * naming the fd.
+ * naming the fd. A child holds a read lease of its own on the first file,
+ * which must come back too.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zdtmtst.h"
@@ -57,8 +59,9 @@ static void breaks(const char *path, int flags, int fd)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_sigaction = on_break, .sa_flags = SA_SIGINFO };
-	char rd[4096], wr[4096];
-	int r, w;
+	char rd[4096], wr[4096], c;
+	int r, w, go[2], status = 0;
+	pid_t child;
 
 	test_init(argc, argv);
 	test_path(rd, sizeof(rd), "read-leased");
@@ -68,6 +71,19 @@ int main(int argc, char **argv)
 	sigaction(SIGRTMIN + 1, &sa, NULL);
 	r = leased(rd, O_RDONLY, F_RDLCK);
 	w = leased(wr, O_RDWR, F_WRLCK);
+	/* A child holds a read lease of its own on the read-leased file. */
+	if (pipe(go))
+		fail("pipe: %m");
+	child = fork();
+	if (child < 0)
+		fail("fork: %m");
+	if (!child) {
+		int own = leased(rd, O_RDONLY, F_RDLCK);
+
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(fcntl(own, F_GETLEASE) != F_RDLCK);
+	}
 
 	test_ready();
 	test_waitsig();
@@ -75,6 +91,9 @@ int main(int argc, char **argv)
 	CHECK_EQ(fcntl(r, F_GETLEASE), F_RDLCK);
 	CHECK_EQ(fcntl(w, F_GETLEASE), F_WRLCK);
 	CHECK_EQ(fcntl(r, F_GETSIG), SIGRTMIN + 1);
+	if (write(go[1], "g", 1) != 1 || waitpid(child, &status, 0) != child ||
+	    !WIFEXITED(status) || WEXITSTATUS(status))
+		fail("the child's read lease did not come back (status %#x)", status);
 	breaks(rd, O_WRONLY, r);
 	breaks(wr, O_RDONLY, w);
 	pass();

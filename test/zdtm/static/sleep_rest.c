@@ -6,13 +6,14 @@
  * the request and the time left (glibc's sleep()), and with two;
  * clock_nanosleep() on CLOCK_MONOTONIC and CLOCK_REALTIME, with two. Each
  * must return 0 after at least 5 s by CLOCK_MONOTONIC, and leave the
- * request it was given untouched.
+ * request it was given untouched; so must a child process's.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,12 +73,23 @@ int main(int argc, char **argv)
 		"clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem)",
 		"clock_nanosleep(CLOCK_REALTIME, 0, &req, &rem)",
 	};
-	struct sleeper s[SLEEPERS] = { { 0 } };
+	struct sleeper s[SLEEPERS] = { { 0 } }, cs = { .kind = 1 };
 	pthread_t th[SLEEPERS];
+	int status = 0;
+	pid_t child;
 
 	test_init(argc, argv);
 	/* Threads do not survive the daemon's fork: made in it, ready once all sleep. */
 	test_daemon();
+	/* A child process sleeps too: exit 0 only if it slept its whole time. */
+	child = fork();
+	if (child < 0)
+		fail("fork: %m");
+	if (!child) {
+		sleeper(&cs);
+		_exit(cs.ret || cs.slept < SLEEP_S);
+	}
+	test_wait_syscall(child, SYS_nanosleep);
 	for (int i = 0; i < SLEEPERS; i++) {
 		s[i].kind = i;
 		if (pthread_create(&th[i], NULL, sleeper, &s[i]))
@@ -101,6 +113,8 @@ int main(int argc, char **argv)
 			fail("%s: its request changed to %ld.%09ld s", what[i],
 			     (long)s[i].req.tv_sec, s[i].req.tv_nsec);
 	}
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		fail("the child's nanosleep(&req, &rem) did not sleep its time (status %#x)", status);
 	pass();
 	return 0;
 }
